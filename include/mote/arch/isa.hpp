@@ -1,0 +1,74 @@
+#pragma once
+// ISA tags. An ISA is an empty type that inherits from the ISA it extends, so a kernel
+// overload taking the parent tag serves every descendant that has no overload of its own
+// (`kernels::dense(isa::Avx512{}, ...)` resolves to the AVX2 kernel until an AVX-512 one
+// exists, and to the scalar reference at the root). Adding an ISA: docs/design.md.
+
+#include <type_traits>
+
+namespace mote::isa {
+
+/// Portable C++: the reference every other kernel is tested against.
+struct Scalar {
+  static constexpr const char* name = "scalar";
+};
+/// x86 SSE4.1 + SSE4.2.
+struct Sse4 : Scalar {
+  static constexpr const char* name = "sse4";
+};
+/// x86 AVX2 + FMA3.
+struct Avx2 : Sse4 {
+  static constexpr const char* name = "avx2";
+};
+/// x86 AVX-512 F/BW/DQ/VL.
+struct Avx512 : Avx2 {
+  static constexpr const char* name = "avx512";
+};
+/// AVX-512 with VNNI (vpdpbusd).
+struct Avx512Vnni : Avx512 {
+  static constexpr const char* name = "avx512_vnni";
+};
+/// AVX-512 with VNNI and BF16 (vdpbf16ps).
+struct Avx512Bf16 : Avx512Vnni {
+  static constexpr const char* name = "avx512_bf16";
+};
+/// Arm NEON (AArch64 Advanced SIMD).
+struct Neon : Scalar {
+  static constexpr const char* name = "neon";
+};
+/// NEON with the dot-product extension (sdot/udot).
+struct NeonDotprod : Neon {
+  static constexpr const char* name = "neon_dotprod";
+};
+
+/// The best ISA the compiler flags of this translation unit enable.
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && \
+    defined(__AVX512VL__) && defined(__AVX512VNNI__) && defined(__AVX512BF16__)
+using Native = Avx512Bf16;
+#elif defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && \
+    defined(__AVX512VL__) && defined(__AVX512VNNI__)
+using Native = Avx512Vnni;
+#elif defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && \
+    defined(__AVX512VL__)
+using Native = Avx512;
+#elif defined(__AVX2__) && defined(__FMA__)
+using Native = Avx2;
+#elif defined(__SSE4_2__)
+using Native = Sse4;
+#elif defined(__ARM_NEON) && defined(__ARM_FEATURE_DOTPROD)
+using Native = NeonDotprod;
+#elif defined(__ARM_NEON)
+using Native = Neon;
+#else
+using Native = Scalar;
+#endif
+
+}  // namespace mote::isa
+
+namespace mote {
+
+/// An ISA tag: a type derived from isa::Scalar.
+template <class T>
+concept IsaTag = requires { T::name; } && std::is_base_of_v<isa::Scalar, T>;
+
+}  // namespace mote

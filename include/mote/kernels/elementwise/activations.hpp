@@ -1,0 +1,52 @@
+#pragma once
+// Activation functions as stateless functors: `apply(x)` is the scalar definition that every
+// vectorised form is tested against. NaN inputs propagate (as in PyTorch), which is why the
+// comparisons below are written `x < 0 ? ... : x` and not `x > 0 ? x : ...`.
+
+#include <cmath>
+#include <cstddef>
+
+namespace mote::activation {
+
+struct Identity {
+  static constexpr const char* name = "Identity";
+  static float apply(float x) noexcept { return x; }
+};
+struct Relu {
+  static constexpr const char* name = "ReLU";
+  static float apply(float x) noexcept { return x < 0.0f ? 0.0f : x; }
+};
+struct Relu6 {
+  static constexpr const char* name = "ReLU6";
+  static float apply(float x) noexcept { return x < 0.0f ? 0.0f : (x > 6.0f ? 6.0f : x); }
+};
+/// max(x, 0) + Numerator/Denominator * min(x, 0).
+template <int Numerator, int Denominator>
+struct LeakyRelu {
+  static_assert(Denominator > 0, "LeakyReLU's slope is Numerator/Denominator: the denominator must be positive.");
+  static constexpr const char* name = "LeakyReLU";
+  static constexpr float slope = static_cast<float>(Numerator) / static_cast<float>(Denominator);
+  static float apply(float x) noexcept { return x < 0.0f ? x * slope : x; }
+};
+struct Sigmoid {
+  static constexpr const char* name = "Sigmoid";
+  static float apply(float x) noexcept { return 1.0f / (1.0f + std::exp(-x)); }
+};
+struct Tanh {
+  static constexpr const char* name = "Tanh";
+  static float apply(float x) noexcept { return std::tanh(x); }
+};
+/// x * ReLU6(x + 3) / 6 (MobileNetV3).
+struct HardSwish {
+  static constexpr const char* name = "HardSwish";
+  static float apply(float x) noexcept { return x * Relu6::apply(x + 3.0f) * (1.0f / 6.0f); }
+};
+/// The exact (erf) GELU, PyTorch's default: x * Phi(x).
+struct Gelu {
+  static constexpr const char* name = "GELU";
+  static float apply(float x) noexcept {
+    return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752440f));
+  }
+};
+
+}  // namespace mote::activation

@@ -1,0 +1,231 @@
+#pragma once
+// Convolutions over channels-last input: Conv2D, Conv1D (a Conv2D of height 1) and
+// DepthwiseConv2D. Weights are stored one row per output channel with the receptive field in
+// (ky, kx, input channel) order; PyTorch's [out, in, kh, kw] is reordered when set.
+
+#include <cstddef>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "mote/kernels/conv2d/reference.hpp"
+#include "mote/kernels/depthwise/reference.hpp"
+#include "mote/layers/weighted.hpp"
+#include "mote/layers/window.hpp"
+
+namespace mote {
+
+namespace detail {
+
+template <class T>
+inline constexpr bool is_kernel_option_v = false;
+template <std::size_t H, std::size_t W>
+inline constexpr bool is_kernel_option_v<Kernel<H, W>> = true;
+
+/// Geometry of a convolution-like window over a channels-last input of rank 2 (L, C) or 3
+/// (H, W, C); rank 2 is treated as height 1.
+template <ShapeType In, std::size_t KernelH, std::size_t KernelW, std::size_t OutChannels,
+          class... Options>
+struct ConvGeometry {
+  static constexpr bool is_1d = In::rank == 2;
+  static constexpr std::size_t in_h = In::rank == 3 ? In::dims[0] : 1;
+  static constexpr std::size_t in_w = In::rank == 3 ? In::dims[1] : (In::rank == 2 ? In::dims[0] : 1);
+  static constexpr std::size_t in_c = In::rank >= 2 ? In::dims[In::rank - 1] : 1;
+  using stride = find_option_t<option_kind::stride, Stride<1>, Options...>;
+  using dilation = find_option_t<option_kind::dilation, Dilation<1>, Options...>;
+  using padding = find_option_t<option_kind::padding, Pad::valid, Options...>;
+  // For 1-D layers the single axis is the width; Stride<S>/Dilation<D> give it through `h`.
+  static constexpr AxisWindow vertical =
+      is_1d ? AxisWindow{} : resolve_axis<padding, 0, 2>(in_h, KernelH, stride::h, dilation::h);
+  static constexpr AxisWindow horizontal =
+      is_1d ? resolve_axis<padding, 0, 1>(in_w, KernelW, stride::h, dilation::h)
+            : resolve_axis<padding, 1, 2>(in_w, KernelW, stride::w, dilation::w);
+  static constexpr bool positive = stride::h > 0 && stride::w > 0 && dilation::h > 0 &&
+                                   dilation::w > 0 && KernelH > 0 && KernelW > 0;
+  static constexpr bool fits = vertical.fits() && horizontal.fits();
+  static constexpr kernels::WindowGeometry window{
+      in_h, in_w, in_c, vertical.out(), horizontal.out(), OutChannels,
+      vertical.kernel, horizontal.kernel, vertical.stride, horizontal.stride,
+      vertical.dilation, horizontal.dilation, vertical.pad_before, horizontal.pad_before};
+  using out_shape = std::conditional_t<is_1d, Shape<window.out_w, OutChannels>,
+                                       Shape<window.out_h, window.out_w, OutChannels>>;
+};
+
+inline std::string window_description(const kernels::WindowGeometry& g, bool one_d) {
+  std::string text = one_d ? std::to_string(g.kernel_w)
+                           : std::to_string(g.kernel_h) + "x" + std::to_string(g.kernel_w);
+  if (g.stride_h != 1 || g.stride_w != 1) text += ", stride " + std::to_string(g.stride_w);
+  if (g.dilation_h != 1 || g.dilation_w != 1) text += ", dilation " + std::to_string(g.dilation_w);
+  return text;
+}
+
+}  // namespace detail
+
+/// A bound Conv2D or Conv1D layer (see `Conv2D`, `Conv1D`).
+template <class Path, ShapeType In, std::size_t Filters, std::size_t KernelH, std::size_t KernelW,
+          class... Options>
+class ConvLayer {
+  using opts = detail::WeightOptions<Options...>;
+  using geometry = detail::ConvGeometry<In, KernelH, KernelW, Filters, Options...>;
+  static constexpr bool is_1d = geometry::is_1d;
+  static_assert(In::rank == 3 || In::rank == 2,
+                "Conv2D needs an H x W x C input and Conv1D an L x C input; this layer received "
+                "a tensor of another rank (the input shape is the second template argument).");
+  static_assert(options_accepted_v<void(option_kind::stride, option_kind::dilation,
+                                        option_kind::padding, option_kind::weights,
+                                        option_kind::bias, option_kind::isa),
+                                   Options...>,
+                "Conv2D/Conv1D options may only be Stride, Dilation, Pad::same/Pad::valid/Padding, "
+                "Weights, Bias and an ISA tag.");
+  static_assert(options_unique_v<Options...>, "Conv2D/Conv1D: the same kind of option is given twice.");
+  static_assert(Filters > 0, "Conv2D/Conv1D: the layer needs at least one filter.");
+  static_assert(geometry::positive, "Conv2D/Conv1D: kernel size, stride and dilation must be at least 1.");
+  static_assert(!geometry::positive || geometry::fits,
+                "Conv2D/Conv1D: the (dilated) kernel is larger than the padded input. The layer "
+                "position and the input shape are the first template arguments of this ConvLayer.");
+  static_assert(opts::storage_exists,
+                "Conv2D: mote has no weight storage for this Weights<Format, Layout> combination.");
+
+  static constexpr kernels::WindowGeometry window = geometry::window;
+  static constexpr std::size_t receptive_field = KernelH * KernelW * geometry::in_c;
+
+ public:
+  using in_shape = In;
+  using out_shape = typename geometry::out_shape;
+  using path = Path;
+  static constexpr bool in_place = false;
+  static constexpr std::size_t scratch_bytes = 0;
+  static constexpr std::size_t param_count = opts::has_bias ? 2 : 1;
+
+  static std::string describe() {
+    return std::string(is_1d ? "Conv1D<" : "Conv2D<") + std::to_string(Filters) + ", " +
+           detail::window_description(window, is_1d) + "> (" +
+           detail::weight_description<opts>() + ")";
+  }
+  static ParamSpec param_spec(std::size_t index) {
+    if (index == 1) return detail::param("bias", Filters);
+    if constexpr (is_1d) return detail::param("weight", Filters, geometry::in_c, KernelW);
+    else return detail::param("weight", Filters, geometry::in_c, KernelH, KernelW);
+  }
+  /// PyTorch [out, in, kh, kw] (or [out, in, k]) becomes rows of (ky, kx, in).
+  void set_param(std::size_t index, const float* values) {
+    if (index == 1) return weights_.set_bias(values);
+    std::vector<float> rows(Filters * receptive_field);
+    const std::size_t taps = KernelH * KernelW;
+    for (std::size_t o = 0; o < Filters; ++o)
+      for (std::size_t i = 0; i < geometry::in_c; ++i)
+        for (std::size_t t = 0; t < taps; ++t)
+          rows[o * receptive_field + t * geometry::in_c + i] = values[(o * geometry::in_c + i) * taps + t];
+    weights_.set_matrix(rows.data());
+  }
+  void fold_channel_affine(const float* scale, const float* shift) noexcept {
+    weights_.fold_channel_affine(scale, shift);
+  }
+  std::size_t weight_bytes() const noexcept { return weights_.bytes(); }
+  const auto& weights() const noexcept { return weights_; }
+
+  void forward(const float* in, float* out, std::byte*) const noexcept {
+    kernels::conv2d(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out);
+  }
+
+ private:
+  detail::MatrixWithBias<typename opts::format, typename opts::layout, Filters, receptive_field> weights_;
+};
+
+/// 2-D convolution with `Filters` output channels and kernel `KernelSize` (a `Kernel<H, W>`).
+/// Options: `Stride<>`, `Dilation<>`, `Pad::valid` (default) / `Pad::same` / `Padding<...>`,
+/// `Weights<>`, `Bias<false>`, an ISA tag. Input H x W x C.
+/// Cost: out_h x out_w x Filters x kh x kw x C multiply-adds.
+template <std::size_t Filters, class KernelSize, class... Options>
+struct Conv2D {
+  static_assert(detail::is_kernel_option_v<KernelSize>,
+                "Conv2D<Filters, Kernel<H, W>, Options...>: the second argument must be a "
+                "Kernel<H, W>.");
+  template <ShapeType In, class Path>
+  using bind = ConvLayer<Path, In, Filters, KernelSize::h, KernelSize::w, Options...>;
+};
+
+/// 1-D convolution over an L x C input with `Filters` outputs and a kernel of `KernelSize` taps.
+/// Options as Conv2D; `Stride<S>`, `Dilation<D>`, `Padding<P>` or `Padding<Left, Right>`.
+template <std::size_t Filters, std::size_t KernelSize, class... Options>
+struct Conv1D {
+  template <ShapeType In, class Path>
+  using bind = ConvLayer<Path, In, Filters, 1, KernelSize, Options...>;
+};
+
+/// A bound DepthwiseConv2D layer (see `DepthwiseConv2D`).
+template <class Path, ShapeType In, std::size_t KernelH, std::size_t KernelW, class... Options>
+class DepthwiseConvLayer {
+  using opts = detail::WeightOptions<Options...>;
+  static constexpr std::size_t multiplier = find_option_t<option_kind::multiplier, Multiplier<1>, Options...>::value;
+  static constexpr std::size_t in_channels = In::rank == 3 ? In::dims[2] : 1;
+  static constexpr std::size_t out_channels = in_channels * multiplier;
+  using geometry = detail::ConvGeometry<In, KernelH, KernelW, (out_channels > 0 ? out_channels : 1), Options...>;
+  static_assert(In::rank == 3,
+                "DepthwiseConv2D needs an H x W x C input; this layer received a tensor of "
+                "another rank (the input shape is the second template argument).");
+  static_assert(options_accepted_v<void(option_kind::multiplier, option_kind::stride,
+                                        option_kind::dilation, option_kind::padding,
+                                        option_kind::weights, option_kind::bias, option_kind::isa),
+                                   Options...>,
+                "DepthwiseConv2D options may only be Multiplier, Stride, Dilation, "
+                "Pad::same/Pad::valid/Padding, Weights, Bias and an ISA tag.");
+  static_assert(options_unique_v<Options...>, "DepthwiseConv2D: the same kind of option is given twice.");
+  static_assert(multiplier > 0, "DepthwiseConv2D: Multiplier<M> needs M >= 1.");
+  static_assert(geometry::positive, "DepthwiseConv2D: kernel size, stride and dilation must be at least 1.");
+  static_assert(!geometry::positive || geometry::fits,
+                "DepthwiseConv2D: the (dilated) kernel is larger than the padded input. The layer "
+                "position and the input shape are the first template arguments.");
+  static_assert(opts::storage_exists,
+                "DepthwiseConv2D: mote has no weight storage for this Weights<Format, Layout> "
+                "combination.");
+  static constexpr kernels::WindowGeometry window = geometry::window;
+
+ public:
+  using in_shape = In;
+  using out_shape = typename geometry::out_shape;
+  using path = Path;
+  static constexpr bool in_place = false;
+  static constexpr std::size_t scratch_bytes = 0;
+  static constexpr std::size_t param_count = opts::has_bias ? 2 : 1;
+
+  static std::string describe() {
+    return "DepthwiseConv2D<" + detail::window_description(window, false) +
+           (multiplier != 1 ? ", multiplier " + std::to_string(multiplier) : std::string()) +
+           "> (" + detail::weight_description<opts>() + ")";
+  }
+  static ParamSpec param_spec(std::size_t index) {
+    return index == 1 ? detail::param("bias", out_channels)
+                      : detail::param("weight", out_channels, 1, KernelH, KernelW);
+  }
+  /// PyTorch [C*M, 1, kh, kw] is already one row of taps per output channel.
+  void set_param(std::size_t index, const float* values) {
+    if (index == 1) return weights_.set_bias(values);
+    weights_.set_matrix(values);
+  }
+  void fold_channel_affine(const float* scale, const float* shift) noexcept {
+    weights_.fold_channel_affine(scale, shift);
+  }
+  std::size_t weight_bytes() const noexcept { return weights_.bytes(); }
+
+  void forward(const float* in, float* out, std::byte*) const noexcept {
+    kernels::depthwise_conv2d(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out);
+  }
+
+ private:
+  detail::MatrixWithBias<typename opts::format, typename opts::layout, out_channels, KernelH * KernelW> weights_;
+};
+
+/// Depthwise 2-D convolution: each input channel is filtered on its own by `KernelSize`
+/// (a `Kernel<H, W>`); `Multiplier<M>` gives M output channels per input channel, channel
+/// c * M + m (PyTorch's groups = in_channels order). Other options as Conv2D.
+template <class KernelSize, class... Options>
+struct DepthwiseConv2D {
+  static_assert(detail::is_kernel_option_v<KernelSize>,
+                "DepthwiseConv2D<Kernel<H, W>, Options...>: the first argument must be a "
+                "Kernel<H, W>.");
+  template <ShapeType In, class Path>
+  using bind = DepthwiseConvLayer<Path, In, KernelSize::h, KernelSize::w, Options...>;
+};
+
+}  // namespace mote

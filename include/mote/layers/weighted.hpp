@@ -1,0 +1,76 @@
+#pragma once
+// Storage shared by the layers that multiply by a weight matrix (Dense, Conv2D, Conv1D,
+// DepthwiseConv2D): the matrix in the chosen format/layout, an f32 bias, and BatchNorm folding.
+
+#include <cstddef>
+#include <string>
+
+#include "mote/core/aligned.hpp"
+#include "mote/layers/layer.hpp"
+#include "mote/layers/options.hpp"
+#include "mote/layout/layout.hpp"
+
+namespace mote::detail {
+
+/// The weight-related options of a layer, resolved with their defaults.
+template <class... Options>
+struct WeightOptions {
+  using weights = find_option_t<option_kind::weights, Weights<>, Options...>;
+  using format = typename weights::format;
+  using layout = typename weights::layout;
+  using isa = find_option_t<option_kind::isa, isa::Native, Options...>;
+  static constexpr bool has_bias = find_option_t<option_kind::bias, Bias<true>, Options...>::enabled;
+  static constexpr bool storage_exists = has_weight_storage_v<format, layout>;
+};
+
+/// A weight matrix of `Rows` output channels by `Cols` inputs, plus a bias (always stored: a
+/// layer declared without bias gets one when a BatchNorm is folded into it).
+template <class Format, class Layout, std::size_t Rows, std::size_t Cols>
+class MatrixWithBias {
+ public:
+  MatrixWithBias() : matrix_(Rows, Cols), bias_(Rows) {}
+
+  const WeightMatrix<Format, Layout>& matrix() const noexcept { return matrix_; }
+  const float* bias() const noexcept { return bias_.data(); }
+  /// Sets the weights from a row-major Rows x Cols f32 array.
+  void set_matrix(const float* row_major) { matrix_.assign(row_major); }
+  void set_bias(const float* values) noexcept {
+    for (std::size_t r = 0; r < Rows; ++r) bias_[r] = values[r];
+  }
+  /// y' = y * scale + shift per output channel, absorbed into weights and bias.
+  void fold_channel_affine(const float* scale, const float* shift) noexcept {
+    for (std::size_t r = 0; r < Rows; ++r) {
+      matrix_.scale_row(r, scale[r]);
+      bias_[r] = bias_[r] * scale[r] + shift[r];
+    }
+  }
+  /// Bytes of weights and bias in memory.
+  std::size_t bytes() const noexcept { return matrix_.bytes() + Rows * sizeof(float); }
+
+ private:
+  WeightMatrix<Format, Layout> matrix_;
+  AlignedBuffer<float> bias_;
+};
+
+inline ParamSpec param(const char* name, std::size_t d0) { return ParamSpec{name, {d0, 0, 0, 0}, 1}; }
+inline ParamSpec param(const char* name, std::size_t d0, std::size_t d1) {
+  return ParamSpec{name, {d0, d1, 0, 0}, 2};
+}
+inline ParamSpec param(const char* name, std::size_t d0, std::size_t d1, std::size_t d2) {
+  return ParamSpec{name, {d0, d1, d2, 0}, 3};
+}
+inline ParamSpec param(const char* name, std::size_t d0, std::size_t d1, std::size_t d2,
+                       std::size_t d3) {
+  return ParamSpec{name, {d0, d1, d2, d3}, 4};
+}
+
+/// "f32", or "f32, bias-free" etc. for layer descriptions.
+template <class Opts>
+std::string weight_description() {
+  std::string text = Opts::format::name;
+  if (std::string(Opts::layout::name) != "dense") text += std::string("-") + Opts::layout::name;
+  if (!Opts::has_bias) text += ", no bias";
+  return text;
+}
+
+}  // namespace mote::detail

@@ -1,0 +1,209 @@
+#pragma once
+// A chain of layers bound one after another, with its compile-time memory plan.
+//
+// Memory plan ("two-ended arena"): intermediate activations live in one workspace of
+// `workspace_bytes`. A layer that cannot run in place writes to the end of the arena opposite
+// to its input (low end at offset 0, high end flush with the arena's end), and its scratch
+// space sits between them, so at every step only the live input, output and scratch occupy
+// memory. The arena size is therefore
+//     max over layers i of ( |input_i| + |scratch_i| + |output_i| )   (sizes rounded to 64 B,
+//                                                                      in-place steps count once,
+//                                                                      the network's own input
+//                                                                      and output excluded),
+// the smallest possible for a chain that keeps each layer's input alive while it runs.
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "mote/core/aligned.hpp"
+#include "mote/layers/layer.hpp"
+
+namespace mote {
+
+namespace detail {
+
+/// Stands in for a template argument that is not a layer spec, so that the static_assert
+/// reporting it is not followed by a cascade of unrelated errors.
+struct NotALayer {
+  template <ShapeType In, class Path>
+  struct bind {
+    using in_shape = In;
+    using out_shape = In;
+    static constexpr bool in_place = true;
+    static constexpr std::size_t scratch_bytes = 0;
+    static const char* describe() { return "not a layer"; }
+    void forward(const float*, float*, std::byte*) const noexcept {}
+  };
+};
+
+template <class Spec, std::size_t Index>
+struct CheckedSpec {
+  static_assert(LayerSpec<Spec>,
+                "A network argument is not a mote layer spec (such as Dense<10>, ReLU or "
+                "Conv2D<8, Kernel<3>>); its position is the second template argument of this "
+                "CheckedSpec.");
+  using type = std::conditional_t<LayerSpec<Spec>, Spec, NotALayer>;
+};
+
+template <ShapeType In, class Path, std::size_t Index, class... Specs>
+struct BindChain {
+  using type = std::tuple<>;
+  using out_shape = In;
+};
+template <ShapeType In, class Path, std::size_t Index, class First, class... Rest>
+struct BindChain<In, Path, Index, First, Rest...> {
+  using spec = typename CheckedSpec<First, Index>::type;
+  using layer = typename spec::template bind<In, typename Path::template child<Index>>;
+  using next = BindChain<typename layer::out_shape, Path, Index + 1, Rest...>;
+  using type = decltype(std::tuple_cat(std::declval<std::tuple<layer>>(),
+                                       std::declval<typename next::type>()));
+  using out_shape = typename next::out_shape;
+};
+
+enum class Slot : unsigned char { external, low, high };
+
+struct StepPlan {
+  Slot out_slot = Slot::external;
+  std::size_t out_offset = 0;      ///< byte offset of the output in the arena (if not external)
+  std::size_t scratch_offset = 0;  ///< byte offset of the layer's scratch space
+};
+
+template <std::size_t N>
+struct ChainPlan {
+  std::array<StepPlan, N> steps{};
+  std::size_t bytes = 0;
+};
+
+template <class Layer>
+constexpr std::size_t output_bytes() {
+  return align_up(Layer::out_shape::size * sizeof(float));
+}
+
+template <class... Layers>
+constexpr ChainPlan<sizeof...(Layers)> make_plan(std::tuple<Layers...>*) {
+  constexpr std::size_t n = sizeof...(Layers);
+  constexpr std::array<std::size_t, n> out_bytes{output_bytes<Layers>()...};
+  constexpr std::array<bool, n> in_place{Layers::in_place...};
+  constexpr std::array<std::size_t, n> scratch{align_up(Layers::scratch_bytes)...};
+  ChainPlan<n> plan{};
+  std::array<std::size_t, n> low_used{};
+  Slot in_slot = Slot::external;
+  std::size_t in_bytes = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    Slot out_slot = Slot::external;
+    if (i + 1 < n) {
+      if (in_place[i] && in_slot != Slot::external) out_slot = in_slot;
+      else out_slot = in_slot == Slot::low ? Slot::high : Slot::low;
+    }
+    std::size_t low = 0, high = 0;
+    if (in_slot == Slot::low) low = std::max(low, in_bytes);
+    if (in_slot == Slot::high) high = std::max(high, in_bytes);
+    if (out_slot == Slot::low) low = std::max(low, out_bytes[i]);
+    if (out_slot == Slot::high) high = std::max(high, out_bytes[i]);
+    plan.bytes = std::max(plan.bytes, low + scratch[i] + high);
+    plan.steps[i].out_slot = out_slot;
+    low_used[i] = low;
+    in_slot = out_slot;
+    in_bytes = out_bytes[i];
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    plan.steps[i].scratch_offset = low_used[i];
+    plan.steps[i].out_offset = plan.steps[i].out_slot == Slot::high ? plan.bytes - out_bytes[i] : 0;
+  }
+  return plan;
+}
+
+template <class L>
+concept HasBody = requires(L& layer) { layer.body(); };
+
+template <class L>
+concept IsBatchNorm = requires(L& layer) {
+  layer.mark_folded();
+  layer.scale();
+  layer.shift();
+};
+
+}  // namespace detail
+
+/// Layers `Specs...` bound in sequence to input shape `In`; `Path` is the position of the
+/// chain itself (empty for a network, the Residual's position for its body).
+template <ShapeType In, class Path, class... Specs>
+class Chain {
+  using binding = detail::BindChain<In, Path, 0, Specs...>;
+
+ public:
+  using layers_type = typename binding::type;
+  using in_shape = In;
+  using out_shape = typename binding::out_shape;
+  static constexpr std::size_t layer_count = sizeof...(Specs);
+  static_assert(layer_count > 0, "A network (or Residual body) needs at least one layer.");
+  static constexpr detail::ChainPlan<layer_count> plan =
+      detail::make_plan(static_cast<layers_type*>(nullptr));
+  /// Bytes of workspace forward() needs (see the plan above); a multiple of 64.
+  static constexpr std::size_t workspace_bytes = plan.bytes;
+
+  /// Runs every layer; `workspace` must be 64-byte aligned and hold workspace_bytes.
+  /// `in` and `out` must not overlap the workspace.
+  void forward(const float* in, float* out, std::byte* workspace) const noexcept {
+    run(in, out, workspace, std::make_index_sequence<layer_count>{});
+  }
+
+  template <std::size_t I>
+  auto& layer() noexcept { return std::get<I>(layers_); }
+  template <std::size_t I>
+  const auto& layer() const noexcept { return std::get<I>(layers_); }
+
+  /// Calls f(layer) for each layer in order.
+  template <class F>
+  void for_each_layer(F&& f) {
+    std::apply([&](auto&... layers) { (f(layers), ...); }, layers_);
+  }
+  template <class F>
+  void for_each_layer(F&& f) const {
+    std::apply([&](const auto&... layers) { (f(layers), ...); }, layers_);
+  }
+
+  /// Folds every BatchNorm that directly follows an AffineFoldable layer into it, here and in
+  /// nested bodies. Called after weights are set.
+  void fold_batch_norms() noexcept { fold_from(std::make_index_sequence<layer_count>{}); }
+
+ private:
+  template <std::size_t... I>
+  void run(const float* in, float* out, std::byte* workspace, std::index_sequence<I...>) const noexcept {
+    (step<I>(in, out, workspace), ...);
+  }
+  template <std::size_t I>
+  void step(const float* in, float* out, std::byte* workspace) const noexcept {
+    const float* source = in;
+    if constexpr (I > 0) source = reinterpret_cast<const float*>(workspace + plan.steps[I - 1].out_offset);
+    float* destination = out;
+    if constexpr (I + 1 < layer_count) destination = reinterpret_cast<float*>(workspace + plan.steps[I].out_offset);
+    std::get<I>(layers_).forward(source, destination, workspace + plan.steps[I].scratch_offset);
+  }
+
+  template <std::size_t... I>
+  void fold_from(std::index_sequence<I...>) noexcept {
+    (fold_at<I>(), ...);
+  }
+  template <std::size_t I>
+  void fold_at() noexcept {
+    auto& current = std::get<I>(layers_);
+    if constexpr (detail::HasBody<std::remove_reference_t<decltype(current)>>) current.body().fold_batch_norms();
+    if constexpr (I > 0) {
+      auto& previous = std::get<I - 1>(layers_);
+      if constexpr (detail::IsBatchNorm<std::remove_reference_t<decltype(current)>> &&
+                    AffineFoldable<std::remove_reference_t<decltype(previous)>>) {
+        previous.fold_channel_affine(current.scale(), current.shift());
+        current.mark_folded();
+      }
+    }
+  }
+
+  layers_type layers_;
+};
+
+}  // namespace mote

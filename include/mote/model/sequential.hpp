@@ -1,0 +1,177 @@
+#pragma once
+// The network type: an Input followed by layers, e.g.
+//   using Net = mote::Sequential<mote::Input<28, 28, 1>,
+//                                mote::Conv2D<16, mote::Kernel<3>, mote::Pad::same>, mote::ReLU,
+//                                mote::MaxPool2D<2>, mote::Flatten, mote::Dense<10>>;
+// The network owns its weights (heap, allocated once at construction). forward() allocates
+// nothing: it runs in a caller-provided workspace of Net::workspace_bytes, so one const
+// network can serve many threads, each with its own workspace.
+
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mote/core/aligned.hpp"
+#include "mote/core/error.hpp"
+#include "mote/core/tensor.hpp"
+#include "mote/io/npz.hpp"
+#include "mote/model/chain.hpp"
+#include "mote/model/weights.hpp"
+
+namespace mote {
+
+/// The network's input: `Input<H, W, C>` (a feature map), `Input<L, C>` (a 1-D signal) or
+/// `Input<N>` (a vector).
+template <std::size_t... Dims>
+struct Input {
+  static_assert(sizeof...(Dims) >= 1 && sizeof...(Dims) <= 3,
+                "Input<Dims...> takes 1 (N), 2 (L, C) or 3 (H, W, C) dimensions.");
+  static_assert(((Dims > 0) && ...), "Input<Dims...>: every dimension must be at least 1.");
+  using shape = Shape<Dims...>;
+};
+
+namespace detail {
+template <class T>
+inline constexpr bool is_input_v = false;
+template <std::size_t... Dims>
+inline constexpr bool is_input_v<Input<Dims...>> = true;
+
+/// Tensors of an archive as TensorRefs (views: the archive must outlive them).
+inline std::vector<TensorRef> tensor_refs(const io::TensorArchive& archive) {
+  std::vector<TensorRef> refs;
+  for (const io::TensorData& tensor : archive) {
+    std::string dtype = tensor.dtype == io::DType::f32 ? "float32" : io::to_string(tensor.dtype);
+    if (tensor.dtype == io::DType::other) dtype = tensor.descr;
+    refs.push_back(TensorRef{tensor.name, tensor.shape, tensor.bytes.data(), std::move(dtype)});
+  }
+  return refs;
+}
+}  // namespace detail
+
+/// A feed-forward network: `InputSpec` is `Input<...>`, `Specs...` are layer specs.
+template <class InputSpec, class... Specs>
+class Sequential {
+  static_assert(detail::is_input_v<InputSpec>,
+                "Sequential<Input<Dims...>, Layers...>: the first argument must be Input<...>.");
+  using chain_type = Chain<typename InputSpec::shape, LayerPath<>, Specs...>;
+
+ public:
+  using input_shape = typename InputSpec::shape;
+  using output_shape = typename chain_type::out_shape;
+  using InputTensor = Tensor<input_shape>;
+  using OutputTensor = Tensor<output_shape>;
+  static constexpr std::size_t layer_count = sizeof...(Specs);
+  /// Bytes of scratch forward() needs, a compile-time constant (see model/chain.hpp).
+  static constexpr std::size_t workspace_bytes = chain_type::workspace_bytes;
+
+  /// Owning, 64-byte aligned workspace for forward(). One per concurrent caller.
+  class Workspace {
+   public:
+    Workspace() : bytes_(workspace_bytes == 0 ? 1 : workspace_bytes) {}
+    std::span<std::byte> bytes() noexcept { return {bytes_.data(), workspace_bytes}; }
+
+   private:
+    AlignedBuffer<std::byte> bytes_;
+  };
+
+  /// Runs the network. Allocation-free, thread-safe on a const network with one workspace per
+  /// thread. `in` and `out` must not overlap the workspace.
+  void forward(TensorView<input_shape, const float> in, TensorView<output_shape, float> out,
+               Workspace& workspace) const noexcept {
+    chain_.forward(in.data(), out.data(), workspace.bytes().data());
+  }
+  /// The same on raw memory: `workspace` must be 64-byte aligned and hold workspace_bytes
+  /// (e.g. `alignas(64) std::array<std::byte, Net::workspace_bytes>`).
+  void forward(std::span<const float, input_shape::size> in, std::span<float, output_shape::size> out,
+               std::span<std::byte> workspace) const noexcept {
+    assert(workspace.size() >= workspace_bytes);
+    assert(reinterpret_cast<std::uintptr_t>(workspace.data()) % buffer_alignment == 0);
+    chain_.forward(in.data(), out.data(), workspace.data());
+  }
+
+  /// Sets every weight from `tensors`, named per `names`; folds BatchNorm layers. On failure
+  /// the network is unchanged and the Status names the source, tensor, layer and shapes.
+  Status try_load(std::span<const TensorRef> tensors, std::string_view source_name,
+                  const WeightNames& names = WeightNames::file_order()) {
+    std::vector<detail::LayerSlot> slots;
+    detail::collect_slots(chain_, slots);
+    Status status = detail::bind_tensors(slots, tensors, source_name, names);
+    if (status) chain_.fold_batch_norms();
+    return status;
+  }
+  /// Loads from a parsed .npz archive.
+  Status try_load(const io::TensorArchive& archive, const WeightNames& names = WeightNames::file_order()) {
+    const std::vector<TensorRef> refs = detail::tensor_refs(archive);
+    return try_load(refs, archive.source, names);
+  }
+  /// Reads and loads an .npz file (numpy.savez / savez_compressed).
+  Status try_load_npz(const std::string& path, const WeightNames& names = WeightNames::file_order()) {
+    auto archive = io::try_read_npz(path);
+    if (!archive) return archive.error();
+    return try_load(*archive, names);
+  }
+#if MOTE_HAS_EXCEPTIONS
+  /// Throwing forms of the loaders (mote::Error).
+  void load(std::span<const TensorRef> tensors, std::string_view source_name,
+            const WeightNames& names = WeightNames::file_order()) {
+    throw_if_failed(try_load(tensors, source_name, names));
+  }
+  void load(const io::TensorArchive& archive, const WeightNames& names = WeightNames::file_order()) {
+    throw_if_failed(try_load(archive, names));
+  }
+  void load_npz(const std::string& path, const WeightNames& names = WeightNames::file_order()) {
+    throw_if_failed(try_load_npz(path, names));
+  }
+#endif
+
+  /// Bytes of weights held in memory (after BatchNorm folding).
+  std::size_t weight_bytes() const noexcept {
+    std::size_t total = 0;
+    add_weight_bytes(chain_, total);
+    return total;
+  }
+
+  /// One line per layer: position, description, output shape. Recurses into Residual bodies.
+  static std::string summary() {
+    std::string text = "Input " + input_shape::to_string() + "\n";
+    describe_chain<chain_type>(text, "  ");
+    text += "workspace: " + std::to_string(workspace_bytes) + " bytes\n";
+    return text;
+  }
+
+  /// The layer at position I (for inspection and tests).
+  template <std::size_t I>
+  auto& layer() noexcept { return chain_.template layer<I>(); }
+  template <std::size_t I>
+  const auto& layer() const noexcept { return chain_.template layer<I>(); }
+
+ private:
+  template <class ChainT>
+  static void add_weight_bytes(const ChainT& chain, std::size_t& total) {
+    chain.for_each_layer([&](const auto& layer) {
+      if constexpr (requires { layer.weight_bytes(); }) total += layer.weight_bytes();
+      if constexpr (requires { layer.body(); }) add_weight_bytes(layer.body(), total);
+    });
+  }
+  template <class ChainT>
+  static void describe_chain(std::string& text, const std::string& indent) {
+    describe_layers<ChainT>(text, indent, std::make_index_sequence<ChainT::layer_count>{});
+  }
+  template <class ChainT, std::size_t... I>
+  static void describe_layers(std::string& text, const std::string& indent, std::index_sequence<I...>) {
+    (describe_layer<std::tuple_element_t<I, typename ChainT::layers_type>>(text, indent), ...);
+  }
+  template <class L>
+  static void describe_layer(std::string& text, const std::string& indent) {
+    text += indent + L::path::to_string() + ": " + L::describe() + " -> " + L::out_shape::to_string() + "\n";
+    if constexpr (requires { typename L::body_type; }) describe_chain<typename L::body_type>(text, indent + "  ");
+  }
+
+  chain_type chain_;
+};
+
+}  // namespace mote

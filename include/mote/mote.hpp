@@ -1,0 +1,20 @@
+#pragma once
+// mote: tiny neural networks on CPUs, as C++ types. Include this header for everything.
+
+#include "mote/core/aligned.hpp"
+#include "mote/core/error.hpp"
+#include "mote/core/shape.hpp"
+#include "mote/core/tensor.hpp"
+#include "mote/numeric/format.hpp"
+#include "mote/layout/layout.hpp"
+#include "mote/arch/isa.hpp"
+#include "mote/layers/options.hpp"
+#include "mote/layers/dense.hpp"
+#include "mote/layers/conv.hpp"
+#include "mote/layers/pool.hpp"
+#include "mote/layers/elementwise.hpp"
+#include "mote/layers/residual.hpp"
+#include "mote/model/chain.hpp"
+#include "mote/model/weights.hpp"
+#include "mote/model/sequential.hpp"
+#include "mote/io.hpp"
