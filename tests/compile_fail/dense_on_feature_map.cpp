@@ -1,0 +1,15 @@
+// expect: Dense needs a 1-D input: put Flatten
+// ok/ko pair: this file must compile as is and fail with the sentence above under -DMOTE_KO.
+#include <mote/mote.hpp>
+
+using namespace mote;
+#ifdef MOTE_KO
+using Net = Sequential<Input<4, 4, 2>, Dense<3>>;
+#else
+using Net = Sequential<Input<4, 4, 2>, Flatten, Dense<3>>;
+#endif
+
+int main() {
+  Net net;
+  return static_cast<int>(Net::workspace_bytes % 2 + net.weight_bytes() % 2);
+}

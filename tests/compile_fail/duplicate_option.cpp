@@ -1,0 +1,15 @@
+// expect: the same kind of option is given twice
+// ok/ko pair: this file must compile as is and fail with the sentence above under -DMOTE_KO.
+#include <mote/mote.hpp>
+
+using namespace mote;
+#ifdef MOTE_KO
+using Net = Sequential<Input<8, 8, 1>, Conv2D<4, Kernel<3>, Stride<1>, Stride<2>>>;
+#else
+using Net = Sequential<Input<8, 8, 1>, Conv2D<4, Kernel<3>, Stride<2>>>;
+#endif
+
+int main() {
+  Net net;
+  return static_cast<int>(Net::workspace_bytes % 2 + net.weight_bytes() % 2);
+}
