@@ -80,7 +80,7 @@ class ConvLayer {
   static_assert(options_unique_v<Options...>, "Conv2D/Conv1D: the same kind of option is given twice.");
   static_assert(Filters > 0, "Conv2D/Conv1D: the layer needs at least one filter.");
   static_assert(geometry::positive, "Conv2D/Conv1D: kernel size, stride and dilation must be at least 1.");
-  static_assert(!geometry::positive || geometry::fits,
+  static_assert(!(In::rank == 2 || In::rank == 3) || !geometry::positive || geometry::fits,
                 "Conv2D/Conv1D: the (dilated) kernel is larger than the padded input. The layer "
                 "position and the input shape are the first template arguments of this ConvLayer.");
   static_assert(opts::storage_exists,
@@ -173,7 +173,7 @@ class DepthwiseConvLayer {
   static_assert(options_unique_v<Options...>, "DepthwiseConv2D: the same kind of option is given twice.");
   static_assert(multiplier > 0, "DepthwiseConv2D: Multiplier<M> needs M >= 1.");
   static_assert(geometry::positive, "DepthwiseConv2D: kernel size, stride and dilation must be at least 1.");
-  static_assert(!geometry::positive || geometry::fits,
+  static_assert(In::rank != 3 || !geometry::positive || geometry::fits,
                 "DepthwiseConv2D: the (dilated) kernel is larger than the padded input. The layer "
                 "position and the input shape are the first template arguments.");
   static_assert(opts::storage_exists,

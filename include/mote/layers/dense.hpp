@@ -33,6 +33,11 @@ class DenseLayer {
   static constexpr bool in_place = false;
   static constexpr std::size_t scratch_bytes = 0;
   static constexpr std::size_t param_count = opts::has_bias ? 2 : 1;
+  /// True after Flatten of a feature map: PyTorch's columns are then in (C, H, W) order.
+  static constexpr bool columns_from_feature_map = [] {
+    if constexpr (std::is_void_v<flat_origin_t<In>>) return false;
+    else return flat_origin_t<In>::rank >= 2;
+  }();
 
   static std::string describe() {
     return "Dense<" + std::to_string(Units) + "> (" + detail::weight_description<opts>() + ")";
@@ -44,10 +49,10 @@ class DenseLayer {
   /// columns arrive in PyTorch's (C, H, W) order and are reordered to mote's (H, W, C).
   void set_param(std::size_t index, const float* values) {
     if (index == 1) return weights_.set_bias(values);
-    using Origin = flat_origin_t<In>;
-    if constexpr (std::is_void_v<Origin> || Origin::rank < 2) {
+    if constexpr (!columns_from_feature_map) {
       weights_.set_matrix(values);
     } else {
+      using Origin = flat_origin_t<In>;
       constexpr std::size_t channels = Origin::channels;
       constexpr std::size_t pixels = Origin::size / channels;
       std::vector<float> reordered(Units * In::size);

@@ -1,0 +1,15 @@
+// expect: is not a mote layer spec
+// ok/ko pair: this file must compile as is and fail with the sentence above under -DMOTE_KO.
+#include <mote/mote.hpp>
+
+using namespace mote;
+#ifdef MOTE_KO
+using Net = Sequential<Input<16>, Dense<4>, int>;
+#else
+using Net = Sequential<Input<16>, Dense<4>, ReLU>;
+#endif
+
+int main() {
+  Net net;
+  return static_cast<int>(Net::workspace_bytes % 2 + net.weight_bytes() % 2);
+}

@@ -1,0 +1,15 @@
+// expect: Dense<Units, Options...>: the options may only be Weights
+// ok/ko pair: this file must compile as is and fail with the sentence above under -DMOTE_KO.
+#include <mote/mote.hpp>
+
+using namespace mote;
+#ifdef MOTE_KO
+using Net = Sequential<Input<16>, Dense<4, Stride<2>>>;
+#else
+using Net = Sequential<Input<16>, Dense<4, NoBias>>;
+#endif
+
+int main() {
+  Net net;
+  return static_cast<int>(Net::workspace_bytes % 2 + net.weight_bytes() % 2);
+}
