@@ -34,6 +34,13 @@ struct Input {
   using shape = Shape<Dims...>;
 };
 
+/// One weight tensor a network expects (see Sequential::parameters()).
+struct ParameterInfo {
+  std::string name;   ///< "<layer path>.<param>", e.g. "3.weight"
+  std::string layer;  ///< the layer's description
+  ParamSpec spec;     ///< PyTorch-convention shape
+};
+
 namespace detail {
 template <class T>
 inline constexpr bool is_input_v = false;
@@ -143,6 +150,14 @@ class Sequential {
     return text;
   }
 
+  /// Every weight tensor the network expects, in load order, named "<layer path>.<param>"
+  /// (the WeightNames::layer_index() names) with PyTorch-convention shapes.
+  static std::vector<ParameterInfo> parameters() {
+    std::vector<ParameterInfo> list;
+    list_parameters<chain_type>(list, std::make_index_sequence<chain_type::layer_count>{});
+    return list;
+  }
+
   /// The layer at position I (for inspection and tests).
   template <std::size_t I>
   auto& layer() noexcept { return chain_.template layer<I>(); }
@@ -150,6 +165,18 @@ class Sequential {
   const auto& layer() const noexcept { return chain_.template layer<I>(); }
 
  private:
+  template <class ChainT, std::size_t... I>
+  static void list_parameters(std::vector<ParameterInfo>& list, std::index_sequence<I...>) {
+    (list_layer_parameters<std::tuple_element_t<I, typename ChainT::layers_type>>(list), ...);
+  }
+  template <class L>
+  static void list_layer_parameters(std::vector<ParameterInfo>& list) {
+    if constexpr (WeightedLayer<L>)
+      for (std::size_t p = 0; p < L::param_count; ++p)
+        list.push_back(ParameterInfo{L::path::to_string() + "." + L::param_spec(p).name, L::describe(), L::param_spec(p)});
+    if constexpr (requires { typename L::body_type; })
+      list_parameters<typename L::body_type>(list, std::make_index_sequence<L::body_type::layer_count>{});
+  }
   template <class ChainT>
   static void add_weight_bytes(const ChainT& chain, std::size_t& total) {
     chain.for_each_layer([&](const auto& layer) {

@@ -4,6 +4,7 @@
 // number of taps inside the input (PyTorch count_include_pad=False, TFLite, ONNX default).
 // A window entirely in the padding cannot occur: layers reject such geometry at compile time.
 
+#include <cmath>
 #include <cstddef>
 #include <limits>
 
@@ -36,9 +37,9 @@ inline void max_pool2d(isa::Scalar, const WindowGeometry& g, const float* in, fl
         const long ix = x0 + static_cast<long>(kx * g.dilation_w);
         if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
         const float* in_pixel = in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
-        // `!(a <= b)` rather than `a > b` so that a NaN input propagates, as in PyTorch.
+        // A NaN tap wins and then stays (no later comparison with NaN is true), as in PyTorch.
         for (std::size_t c = 0; c < g.in_c; ++c)
-          if (!(in_pixel[c] <= out_pixel[c])) out_pixel[c] = in_pixel[c];
+          if (in_pixel[c] > out_pixel[c] || std::isnan(in_pixel[c])) out_pixel[c] = in_pixel[c];
       }
     }
   });
