@@ -90,6 +90,8 @@ class FlattenLayer {
   using out_shape = FlatShape<In>;
   using path = Path;
   static constexpr bool in_place = true;
+  /// Passes its input buffer through (even the caller's): nothing runs unless it is last.
+  static constexpr bool is_view = true;
   static constexpr std::size_t scratch_bytes = 0;
   static std::string describe() { return "Flatten"; }
   void forward(const float* in, float* out, std::byte*) const noexcept {

@@ -9,7 +9,8 @@
 //     max over layers i of ( |input_i| + |scratch_i| + |output_i| )   (sizes rounded to 64 B,
 //                                                                      in-place steps count once,
 //                                                                      the network's own input
-//                                                                      and output excluded),
+//                                                                      and output excluded;
+//                                                                      Flatten is a view),
 // the smallest possible for a chain that keeps each layer's input alive while it runs.
 
 #include <algorithm>
@@ -64,10 +65,12 @@ struct BindChain<In, Path, Index, First, Rest...> {
   using out_shape = typename next::out_shape;
 };
 
-enum class Slot : unsigned char { external, low, high };
+/// Where a step's output lives: the caller's input (a view layer passing it through), the
+/// caller's output, or one end of the arena.
+enum class Slot : unsigned char { input, output, low, high };
 
 struct StepPlan {
-  Slot out_slot = Slot::external;
+  Slot out_slot = Slot::output;
   std::size_t out_offset = 0;      ///< byte offset of the output in the arena (if not external)
   std::size_t scratch_offset = 0;  ///< byte offset of the layer's scratch space
 };
@@ -77,6 +80,10 @@ struct ChainPlan {
   std::array<StepPlan, N> steps{};
   std::size_t bytes = 0;
 };
+
+/// Layers that only rename the shape (Flatten) pass their input through, even the caller's.
+template <class Layer>
+constexpr bool is_view_v = requires { requires Layer::is_view; };
 
 template <class Layer>
 constexpr std::size_t output_bytes() {
@@ -88,15 +95,16 @@ constexpr ChainPlan<sizeof...(Layers)> make_plan(std::tuple<Layers...>*) {
   constexpr std::size_t n = sizeof...(Layers);
   constexpr std::array<std::size_t, n> out_bytes{output_bytes<Layers>()...};
   constexpr std::array<bool, n> in_place{Layers::in_place...};
+  constexpr std::array<bool, n> view{is_view_v<Layers>...};
   constexpr std::array<std::size_t, n> scratch{align_up(Layers::scratch_bytes)...};
   ChainPlan<n> plan{};
   std::array<std::size_t, n> low_used{};
-  Slot in_slot = Slot::external;
+  Slot in_slot = Slot::input;
   std::size_t in_bytes = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    Slot out_slot = Slot::external;
+    Slot out_slot = Slot::output;
     if (i + 1 < n) {
-      if (in_place[i] && in_slot != Slot::external) out_slot = in_slot;
+      if (view[i] || (in_place[i] && in_slot != Slot::input)) out_slot = in_slot;
       else out_slot = in_slot == Slot::low ? Slot::high : Slot::low;
     }
     std::size_t low = 0, high = 0;
@@ -178,10 +186,16 @@ class Chain {
   }
   template <std::size_t I>
   void step(const float* in, float* out, std::byte* workspace) const noexcept {
+    constexpr detail::Slot out_slot = plan.steps[I].out_slot;
+    if constexpr (out_slot == detail::Slot::input) return;  // a view of the caller's input
     const float* source = in;
-    if constexpr (I > 0) source = reinterpret_cast<const float*>(workspace + plan.steps[I - 1].out_offset);
+    if constexpr (I > 0) {
+      if constexpr (plan.steps[I - 1].out_slot != detail::Slot::input)
+        source = reinterpret_cast<const float*>(workspace + plan.steps[I - 1].out_offset);
+    }
     float* destination = out;
-    if constexpr (I + 1 < layer_count) destination = reinterpret_cast<float*>(workspace + plan.steps[I].out_offset);
+    if constexpr (out_slot != detail::Slot::output)
+      destination = reinterpret_cast<float*>(workspace + plan.steps[I].out_offset);
     std::get<I>(layers_).forward(source, destination, workspace + plan.steps[I].scratch_offset);
   }
 

@@ -78,6 +78,8 @@ TEST_CASE("Workspace size is the two-ended arena bound", "[plan]") {
   STATIC_REQUIRE(Cnn::workspace_bytes == (28 * 28 * 16 + 14 * 14 * 16) * 4);
   // A single layer writes straight into the caller's output: no workspace at all.
   STATIC_REQUIRE(Sequential<Input<10>, Dense<3>>::workspace_bytes == 0);
+  // Flatten is a view, even of the caller's input.
+  STATIC_REQUIRE(Sequential<Input<4, 4, 2>, Flatten, Dense<3>>::workspace_bytes == 0);
   // Residual: the block's input and output (8x8x8 floats each) stay alive while its body runs
   // in an arena of its own (one 8x8x8 intermediate): three feature maps.
   STATIC_REQUIRE(Blocks::workspace_bytes == 3 * 8 * 8 * 8 * 4);
@@ -88,6 +90,9 @@ TEST_CASE("Sharing the arena gives the same result as a buffer per layer", "[pla
   check_plan_changes_nothing<Mlp>(1);
   check_plan_changes_nothing<Cnn>(2);
   check_plan_changes_nothing<Blocks>(3);
+  check_plan_changes_nothing<Sequential<Input<4, 4, 2>, Flatten, Dense<3>, ReLU>>(4);
+  check_plan_changes_nothing<Sequential<Input<4, 4, 2>, ReLU, Flatten>>(5);
+  check_plan_changes_nothing<Sequential<Input<4, 4, 2>, Flatten>>(6);
 }
 
 TEST_CASE("parameters() lists every tensor with its layer-index name", "[plan]") {

@@ -1,0 +1,123 @@
+// Fashion-MNIST end to end: loads the PyTorch-trained MLP and CNN (weights/*.npz), classifies
+// the 10,000 test images, and compares accuracy and predictions with PyTorch's
+// (weights/pytorch_reference.npz, written by train.py on the same weights).
+//
+// Usage: fashion_mnist <weights dir> <fashion-mnist dir with t10k-*-idx*-ubyte.gz>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models.hpp"
+
+namespace {
+
+struct Report {
+  double accuracy = 0;
+  std::size_t agree_with_pytorch = 0;
+  double median_us = 0;
+  std::size_t weight_bytes = 0;
+  std::size_t workspace_bytes = 0;
+};
+
+template <class Net>
+Report evaluate(const Net& net, const mote::io::IdxData& images, const mote::io::IdxData& labels,
+                const std::vector<float>& pytorch_predictions) {
+  Report report;
+  const std::size_t count = labels.values.size();
+  auto input = std::make_unique<typename Net::InputTensor>();
+  typename Net::OutputTensor logits;
+  typename Net::Workspace workspace;
+  std::vector<double> microseconds;
+  microseconds.reserve(count);
+  std::size_t correct = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    fashion::to_input(images.values.data() + i * 784, input->data());
+    const auto start = std::chrono::steady_clock::now();
+    net.forward(*input, logits, workspace);
+    const auto stop = std::chrono::steady_clock::now();
+    microseconds.push_back(std::chrono::duration<double, std::micro>(stop - start).count());
+    const auto predicted = static_cast<std::size_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    correct += predicted == labels.values[i];
+    report.agree_with_pytorch += static_cast<float>(predicted) == pytorch_predictions[i];
+  }
+  std::nth_element(microseconds.begin(), microseconds.begin() + static_cast<long>(count / 2), microseconds.end());
+  report.median_us = microseconds[count / 2];
+  report.accuracy = static_cast<double>(correct) / static_cast<double>(count);
+  report.weight_bytes = net.weight_bytes();
+  report.workspace_bytes = Net::workspace_bytes;
+  return report;
+}
+
+std::vector<float> as_floats(const mote::io::TensorData& tensor) {
+  std::vector<float> values(tensor.numel());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (tensor.dtype == mote::io::DType::u8) values[i] = static_cast<float>(std::to_integer<unsigned>(tensor.bytes[i]));
+    else if (tensor.dtype == mote::io::DType::f64) {
+      double v;
+      std::memcpy(&v, tensor.bytes.data() + i * sizeof(double), sizeof(double));
+      values[i] = static_cast<float>(v);
+    }
+  }
+  return values;
+}
+
+int run(const std::string& weights_dir, const std::string& data_dir) {
+  const auto images = mote::io::read_idx(data_dir + "/t10k-images-idx3-ubyte.gz");
+  const auto labels = mote::io::read_idx(data_dir + "/t10k-labels-idx1-ubyte.gz");
+  if (images.dims.size() != 3 || images.dims[1] != 28 || images.dims[2] != 28 || images.dims[0] != labels.values.size()) {
+    std::fprintf(stderr, "error: %s does not hold 28x28 images matching its labels\n", data_dir.c_str());
+    return 1;
+  }
+  const auto reference = mote::io::read_npz(weights_dir + "/pytorch_reference.npz");
+  auto require = [&](const char* name) -> const mote::io::TensorData& {
+    const auto* tensor = reference.find(name);
+    if (tensor == nullptr) throw std::runtime_error(std::string("pytorch_reference.npz lacks ") + name);
+    return *tensor;
+  };
+
+  auto mlp = std::make_unique<fashion::Mlp>();
+  mlp->load_npz(weights_dir + "/mlp.npz", fashion::mlp_names());
+  auto cnn = std::make_unique<fashion::Cnn>();
+  cnn->load_npz(weights_dir + "/cnn.npz", fashion::cnn_names());
+
+  std::printf("Fashion-MNIST test set: %zu images, mote %s kernels\n\n", labels.values.size(), mote::isa::Native::name);
+  std::printf("%-5s %12s %12s %22s %12s %14s %16s\n", "net", "mote acc.", "PyTorch acc.", "same argmax as PyTorch",
+              "median us", "weight bytes", "workspace bytes");
+  const struct {
+    const char* name;
+    Report report;
+    double pytorch_accuracy;
+  } rows[] = {
+      {"MLP", evaluate(*mlp, images, labels, as_floats(require("mlp_pred"))), as_floats(require("mlp_accuracy"))[0]},
+      {"CNN", evaluate(*cnn, images, labels, as_floats(require("cnn_pred"))), as_floats(require("cnn_accuracy"))[0]},
+  };
+  bool all_agree = true;
+  for (const auto& row : rows) {
+    std::printf("%-5s %11.2f%% %11.2f%% %15zu / %zu %12.2f %14zu %16zu\n", row.name, 100 * row.report.accuracy,
+                100 * row.pytorch_accuracy, row.report.agree_with_pytorch, labels.values.size(), row.report.median_us,
+                row.report.weight_bytes, row.report.workspace_bytes);
+    all_agree = all_agree && row.report.agree_with_pytorch >= labels.values.size() - 10;
+  }
+  std::printf("\n%s\n", all_agree ? "mote agrees with PyTorch on at least 9,990 of 10,000 images for both networks."
+                                   : "MISMATCH: mote and PyTorch disagree on more than 10 images.");
+  return all_agree ? 0 : 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string weights_dir = argc > 1 ? argv[1] : "examples/fashion_mnist/weights";
+  const std::string data_dir = argc > 2 ? argv[2] : "/usr/share/datasets/fashion-mnist";
+  try {
+    return run(weights_dir, data_dir);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "error: %s\n", error.what());
+    return 1;
+  }
+}

@@ -1,0 +1,26 @@
+#pragma once
+// The two Fashion-MNIST networks of examples/fashion_mnist/train.py, as mote types, and the
+// maps from their layers to PyTorch's state_dict names.
+
+#include <mote/mote.hpp>
+
+namespace fashion {
+
+using namespace mote;
+
+/// 784-256-128-10 MLP; the image is flattened in mote (H, W, C=1), identical to PyTorch's.
+using Mlp = Sequential<Input<28, 28, 1>, Flatten, Dense<256>, ReLU, Dense<128>, ReLU, Dense<10>>;
+
+/// conv3x3 16 + ReLU, maxpool 2, conv3x3 32 + ReLU, maxpool 2, dense 10.
+using Cnn = Sequential<Input<28, 28, 1>, Conv2D<16, Kernel<3>, Pad::same>, ReLU, MaxPool2D<2>,
+                       Conv2D<32, Kernel<3>, Pad::same>, ReLU, MaxPool2D<2>, Flatten, Dense<10>>;
+
+inline WeightNames mlp_names() { return WeightNames::prefixes({{"1", "fc1"}, {"3", "fc2"}, {"5", "fc3"}}); }
+inline WeightNames cnn_names() { return WeightNames::prefixes({{"0", "conv1"}, {"3", "conv2"}, {"7", "fc"}}); }
+
+/// Pixel bytes to network input: pixel / 255, as in train.py.
+inline void to_input(const std::uint8_t* pixels, float* input) {
+  for (std::size_t i = 0; i < 28 * 28; ++i) input[i] = static_cast<float>(pixels[i]) / 255.0f;
+}
+
+}  // namespace fashion
