@@ -1,0 +1,12 @@
+#pragma once
+// Everything mote reads from disk: .npz/.npy tensors, IDX datasets, and the gzip, ZIP and
+// DEFLATE decoders they rest on. Standard library only.
+
+#include "mote/io/crc32.hpp"
+#include "mote/io/file.hpp"
+#include "mote/io/gzip.hpp"
+#include "mote/io/idx.hpp"
+#include "mote/io/inflate.hpp"
+#include "mote/io/npy.hpp"
+#include "mote/io/npz.hpp"
+#include "mote/io/zip.hpp"
