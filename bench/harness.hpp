@@ -1,0 +1,52 @@
+#pragma once
+// What every implementation (mote, Eigen, XNNPACK, oneDNN) provides to the benchmark driver
+// (main.cpp): a Runner per workload, built once outside the timing, whose run() is the timed
+// forward pass.
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "workloads.hpp"
+
+namespace mote_bench {
+
+/// One implementation of one workload, with its weights set and its buffers allocated.
+class Runner {
+ public:
+  virtual ~Runner() = default;
+  /// One forward pass over the workload's input (the whole batch): the timed part.
+  virtual void run() = 0;
+  /// The result of the last run(): batch x output_size floats, channels-last.
+  virtual std::span<const float> output() const = 0;
+  /// Shown next to the case in the report (e.g. which kernel a peer picked); may be empty.
+  virtual std::string label() const { return {}; }
+};
+
+/// An implementation: `<workload>/f32/<name>` cases exist for the workloads it supports.
+struct Impl {
+  const char* name;
+  std::string version;  ///< shown in the report's context
+  bool (*supports)(WorkloadId);
+  std::unique_ptr<Runner> (*make)(const Workload&);
+};
+
+Impl mote_impl();
+#if MOTE_BENCH_HAS_EIGEN
+Impl eigen_impl();
+#endif
+#if MOTE_BENCH_HAS_XNNPACK
+Impl xnnpack_impl();
+#endif
+#if MOTE_BENCH_HAS_ONEDNN
+Impl onednn_impl();
+#endif
+
+/// mote's output for the workload (computed once): what every peer is checked against.
+std::span<const float> reference_output(WorkloadId id);
+
+/// The peak/... cases (peak.cpp).
+void register_peak_cases();
+
+}  // namespace mote_bench
