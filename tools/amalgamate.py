@@ -9,6 +9,9 @@ that a <header> already included outside any #if is not repeated. The output
 depends only on the headers and the version in CMakeLists.txt (no dates, no commit ids), so it is
 deterministic.
 
+Files named `*-inl.hpp` have no `#pragma once` and are expanded at every include (mote's SIMD
+kernels are compiled once per target that way).
+
 A header first reached inside an #if/#ifdef block is wrapped in a guard macro and inlined again at
 its next include, so a later unconditional include still finds it.
 
@@ -102,15 +105,18 @@ class Amalgamator:
 
     def expand(self, path, conditional):
         """Append `path`'s text to self.out; `conditional`: reached inside an #if block."""
-        if path in self.unconditional or path in self.stack:
+        # `*-inl.hpp` files are meant to be included several times (once per SIMD target, in a
+        # different namespace and target region): every include is expanded, unguarded.
+        reincludable = path.name.endswith("-inl.hpp")
+        if path in self.stack or (path in self.unconditional and not reincludable):
             return
         name = self.rel(path)
         if path not in self.inlined:
             self.inlined.append(path)
-        if not conditional:
+        if not conditional and not reincludable:
             self.unconditional.add(path)
         guard = None
-        if conditional or path in self.guarded:
+        if not reincludable and (conditional or path in self.guarded):
             self.guarded.add(path)
             guard = "MOTE_SINGLE_INCLUDE_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper() + "_"
         lines = path.read_text(encoding="utf-8").splitlines()

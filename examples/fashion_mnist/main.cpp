@@ -86,7 +86,8 @@ int run(const std::string& weights_dir, const std::string& data_dir) {
   auto cnn = std::make_unique<fashion::Cnn>();
   cnn->load_npz(weights_dir + "/cnn.npz", fashion::cnn_names());
 
-  std::printf("Fashion-MNIST test set: %zu images, mote %s kernels\n\n", labels.values.size(), mote::isa::Native::name);
+  std::printf("Fashion-MNIST test set: %zu images, mote %s kernels (run-time dispatch; MOTE_FORCE_ISA caps it)\n\n",
+              labels.values.size(), mote::arch::to_string(mote::arch::selected_isa()));
   std::printf("%-5s %12s %12s %22s %12s %14s %16s\n", "net", "mote acc.", "PyTorch acc.", "same argmax as PyTorch",
               "median us", "weight bytes", "workspace bytes");
   const struct {

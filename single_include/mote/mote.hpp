@@ -421,12 +421,17 @@ concept NumberFormat = requires {
 
 
 // ----- begin mote/layout/dense.hpp -----
-// Dense weight storage: every weight is stored, rows of one output channel contiguous.
+// Dense weight storage: every weight is stored, packed once when set into panels of
+// `panel_rows` output channels: panel p holds rows [p * 16, p * 16 + 16) column by column,
+// i.e. value (r, k) sits at panel(p)[k * 16 + r % 16]. A SIMD kernel then reads 16 consecutive
+// output channels of one input column with one (AVX-512) or a few (AVX2, SSE, NEON) vector
+// loads, and streams each panel front to back. The last panel is padded with zero rows.
+
 
 
 namespace mote {
 
-/// The default weight layout: all weights stored, row-major by output channel.
+/// The default weight layout: all weights stored (packed in 16-row panels, see above).
 struct DenseStorage {
   static constexpr const char* name = "dense";
 };
@@ -434,31 +439,46 @@ struct DenseStorage {
 template <class Format, class Layout>
 class WeightMatrix;
 
-/// f32 dense weights: `rows` output channels of `cols` inputs each, row-major, rows 64-byte
-/// aligned is not promised (cols need not be a multiple of 16); the buffer start is.
+/// f32 dense weights of `rows` output channels by `cols` inputs, in 16-row panels.
 template <>
 class WeightMatrix<F32, DenseStorage> {
  public:
+  /// Output channels per panel: the widest vector mote uses (16 floats, AVX-512), a multiple
+  /// of every narrower one.
+  static constexpr std::size_t panel_rows = 16;
+
   WeightMatrix() = default;
-  WeightMatrix(std::size_t rows, std::size_t cols) : values_(rows * cols), rows_(rows), cols_(cols) {}
+  WeightMatrix(std::size_t rows, std::size_t cols)
+      : values_(padded(rows) * cols), rows_(rows), cols_(cols) {}
 
   std::size_t rows() const noexcept { return rows_; }
   std::size_t cols() const noexcept { return cols_; }
-  /// Bytes the weights occupy in memory.
+  /// Rows rounded up to whole panels (biases are stored padded the same way).
+  std::size_t padded_rows() const noexcept { return padded(rows_); }
+  std::size_t panel_count() const noexcept { return padded(rows_) / panel_rows; }
+  const float* panel(std::size_t p) const noexcept { return values_.data() + p * cols_ * panel_rows; }
+  /// Bytes the weights occupy in memory (padding included).
   std::size_t bytes() const noexcept { return values_.size() * sizeof(float); }
-  const float* row(std::size_t r) const noexcept { return values_.data() + r * cols_; }
-  float* row(std::size_t r) noexcept { return values_.data() + r * cols_; }
+  /// Weight (r, k): what the reference kernels read.
+  float at(std::size_t r, std::size_t k) const noexcept { return values_[offset(r, k)]; }
   /// Sets all weights from a row-major rows x cols float array.
   void assign(const float* row_major) noexcept {
-    for (std::size_t i = 0; i < values_.size(); ++i) values_[i] = row_major[i];
+    for (std::size_t r = 0; r < rows_; ++r)
+      for (std::size_t k = 0; k < cols_; ++k) values_[offset(r, k)] = row_major[r * cols_ + k];
   }
   /// Multiplies row r by `factor` (BatchNorm folding).
   void scale_row(std::size_t r, float factor) noexcept {
-    float* values = row(r);
-    for (std::size_t c = 0; c < cols_; ++c) values[c] *= factor;
+    for (std::size_t k = 0; k < cols_; ++k) values_[offset(r, k)] *= factor;
   }
 
  private:
+  static constexpr std::size_t padded(std::size_t rows) noexcept {
+    return (rows + panel_rows - 1) / panel_rows * panel_rows;
+  }
+  std::size_t offset(std::size_t r, std::size_t k) const noexcept {
+    return (r / panel_rows * cols_ + k) * panel_rows + r % panel_rows;
+  }
+
   AlignedBuffer<float> values_;
   std::size_t rows_ = 0;
   std::size_t cols_ = 0;
@@ -528,6 +548,13 @@ struct NeonDotprod : Neon {
   static constexpr const char* name = "neon_dotprod";
 };
 
+/// Chooses at run time, once per process, the best ISA the CPU supports among those mote has
+/// kernels for (arch/cpu.hpp; capped by the environment variable MOTE_FORCE_ISA). A binary
+/// built for baseline x86-64 thus runs AVX2 or AVX-512 kernels where the CPU has them.
+struct Dynamic {
+  static constexpr const char* name = "dynamic";
+};
+
 /// The best ISA the compiler flags of this translation unit enable.
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && \
     defined(__AVX512VL__) && defined(__AVX512VNNI__) && defined(__AVX512BF16__)
@@ -554,9 +581,21 @@ using Native = Scalar;
 
 namespace mote {
 
-/// An ISA tag: a type derived from isa::Scalar.
+/// An ISA tag: a type derived from isa::Scalar, or isa::Dynamic.
 template <class T>
-concept IsaTag = requires { T::name; } && std::is_base_of_v<isa::Scalar, T>;
+concept IsaTag = requires { T::name; } && (std::is_base_of_v<isa::Scalar, T> || std::is_same_v<T, isa::Dynamic>);
+
+namespace isa {
+/// The ISA of layers that name none: run-time dispatch where mote has SIMD kernels for the
+/// architecture (x86-64, AArch64), else the compiler flags' best. Define
+/// MOTE_DEFAULT_ISA_NATIVE to use the compiler flags' best everywhere (no dispatch).
+#if !defined(MOTE_DEFAULT_ISA_NATIVE) && !defined(MOTE_NO_SIMD) && \
+    (defined(__x86_64__) || defined(__aarch64__)) && (defined(__GNUC__) || defined(__clang__))
+using Default = Dynamic;
+#else
+using Default = Native;
+#endif
+}  // namespace isa
 
 }  // namespace mote
 // ----- end mote/arch/isa.hpp -----
@@ -720,6 +759,185 @@ inline constexpr bool options_unique_v =
 
 #include <vector>
 
+// ----- begin mote/kernels/dispatch.hpp -----
+// Kernel entry points for isa::Dynamic: each forwards to the overload of the ISA selected at run
+// time (arch::selected_isa()). One switch per layer call; the kernels themselves are compiled
+// for every ISA in arch/targets.hpp.
+
+
+// ----- begin mote/arch/targets.hpp -----
+// Compiles mote's SIMD kernels once per ISA into one translation unit, whatever its compiler
+// flags: each ISA's vector type (arch/<family>/<isa>.hpp) and the generic kernels
+// (kernels/simd-inl.hpp, written once against that vector type) are included inside a region
+// where every function gets that ISA's target attribute, and inside a namespace of its own.
+// This is how a binary built for baseline x86-64 carries AVX2 and AVX-512 kernels and picks one
+// at run time (isa::Dynamic, arch/cpu.hpp), without per-ISA translation units or a library.
+//
+// Define MOTE_NO_SIMD to keep only the scalar reference kernels.
+
+#include <cmath>
+#include <cstdint>
+
+// ----- begin mote/arch/cpu.hpp -----
+// Run-time CPU detection and the ISA chosen for isa::Dynamic kernels.
+// The choice is made once per process: the best ISA that both the CPU supports and mote has
+// kernels for, capped by the environment variable MOTE_FORCE_ISA (scalar, sse4, avx2, avx512,
+// avx512_vnni, avx512_bf16, neon, neon_dotprod) for testing. Forcing an ISA the CPU lacks is an
+// error: try_select_isa() reports it, selected_isa() prints it and aborts, because running on
+// would either ignore the request or execute an illegal instruction.
+
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define MOTE_ARCH_X86 1
+#include <cpuid.h>
+#else
+#define MOTE_ARCH_X86 0
+#endif
+#if defined(__aarch64__) && defined(__linux__)
+#define MOTE_ARCH_ARM64_LINUX 1
+#include <sys/auxv.h>
+#else
+#define MOTE_ARCH_ARM64_LINUX 0
+#endif
+
+namespace mote::arch {
+
+/// ISA levels in the order mote prefers them within one architecture family.
+enum class IsaLevel { scalar, sse4, avx2, avx512, avx512_vnni, avx512_bf16, neon, neon_dotprod };
+
+inline const char* to_string(IsaLevel level) noexcept {
+  switch (level) {
+    case IsaLevel::scalar: return "scalar";
+    case IsaLevel::sse4: return "sse4";
+    case IsaLevel::avx2: return "avx2";
+    case IsaLevel::avx512: return "avx512";
+    case IsaLevel::avx512_vnni: return "avx512_vnni";
+    case IsaLevel::avx512_bf16: return "avx512_bf16";
+    case IsaLevel::neon: return "neon";
+    case IsaLevel::neon_dotprod: return "neon_dotprod";
+  }
+  return "unknown";
+}
+
+/// What the CPU and the operating system support (register state enabled via XCR0 included).
+struct CpuFeatures {
+  bool sse4_2 = false, avx2 = false, fma = false;
+  bool avx512f = false, avx512bw = false, avx512dq = false, avx512vl = false;
+  bool avx512_vnni = false, avx512_bf16 = false;
+  bool neon = false, dotprod = false;
+
+  bool supports(IsaLevel level) const noexcept {
+    switch (level) {
+      case IsaLevel::scalar: return true;
+      case IsaLevel::sse4: return sse4_2;
+      case IsaLevel::avx2: return avx2 && fma;
+      case IsaLevel::avx512: return supports(IsaLevel::avx2) && avx512f && avx512bw && avx512dq && avx512vl;
+      case IsaLevel::avx512_vnni: return supports(IsaLevel::avx512) && avx512_vnni;
+      case IsaLevel::avx512_bf16: return supports(IsaLevel::avx512_vnni) && avx512_bf16;
+      case IsaLevel::neon: return neon;
+      case IsaLevel::neon_dotprod: return neon && dotprod;
+    }
+    return false;
+  }
+};
+
+inline CpuFeatures detect_cpu() noexcept {
+  CpuFeatures f;
+#if MOTE_ARCH_X86
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
+  f.sse4_2 = (c >> 20) & 1;
+  const bool fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1;
+  unsigned long long xcr0 = 0;
+  if (osxsave) {
+    unsigned lo = 0, hi = 0;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    xcr0 = (static_cast<unsigned long long>(hi) << 32) | lo;
+  }
+  // The OS must save the vector state: XMM|YMM for AVX, plus opmask|ZMM_Hi256|Hi16_ZMM for AVX-512.
+  const bool ymm_state = (xcr0 & 0x6) == 0x6;
+  const bool zmm_state = (xcr0 & 0xe6) == 0xe6;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return f;
+  f.avx2 = avx && ymm_state && ((b >> 5) & 1);
+  f.fma = fma && ymm_state;
+  f.avx512f = zmm_state && ((b >> 16) & 1);
+  f.avx512dq = zmm_state && ((b >> 17) & 1);
+  f.avx512bw = zmm_state && ((b >> 30) & 1);
+  f.avx512vl = zmm_state && ((b >> 31) & 1);
+  f.avx512_vnni = zmm_state && ((c >> 11) & 1);
+  if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) f.avx512_bf16 = zmm_state && ((a >> 5) & 1);
+#elif defined(__aarch64__)
+  f.neon = true;  // Advanced SIMD is mandatory on AArch64
+#if MOTE_ARCH_ARM64_LINUX && defined(HWCAP_ASIMDDP)
+  f.dotprod = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+#endif
+#endif
+  return f;
+}
+
+/// The ISA levels mote has kernels for on this architecture, best first.
+inline constexpr IsaLevel dispatch_order[] = {
+#if MOTE_ARCH_X86
+    IsaLevel::avx512_bf16, IsaLevel::avx512_vnni, IsaLevel::avx512, IsaLevel::avx2, IsaLevel::sse4,
+#elif defined(__aarch64__)
+    IsaLevel::neon_dotprod, IsaLevel::neon,
+#endif
+    IsaLevel::scalar};
+
+/// Parses an ISA name as accepted by MOTE_FORCE_ISA.
+inline Expected<IsaLevel> parse_isa(std::string_view name) {
+  for (IsaLevel level : {IsaLevel::scalar, IsaLevel::sse4, IsaLevel::avx2, IsaLevel::avx512,
+                         IsaLevel::avx512_vnni, IsaLevel::avx512_bf16, IsaLevel::neon, IsaLevel::neon_dotprod})
+    if (name == to_string(level)) return level;
+  return make_error(ErrorCode::invalid_value,
+                    "MOTE_FORCE_ISA='" + std::string(name) +
+                        "' is not an ISA name (scalar, sse4, avx2, avx512, avx512_vnni, avx512_bf16, "
+                        "neon, neon_dotprod)");
+}
+
+/// The best level in dispatch_order that `cpu` supports and is not above `cap` (when given).
+inline Expected<IsaLevel> try_select_isa(const CpuFeatures& cpu, const char* forced) {
+  if (forced != nullptr && *forced != '\0') {
+    auto level = parse_isa(forced);
+    if (!level) return level.error();
+    if (!cpu.supports(*level))
+      return make_error(ErrorCode::unsupported, std::string("MOTE_FORCE_ISA=") + forced +
+                                                    ": this CPU does not support " + forced);
+    bool known = false;
+    for (IsaLevel candidate : dispatch_order) known = known || candidate == *level;
+    if (!known)
+      return make_error(ErrorCode::unsupported, std::string("MOTE_FORCE_ISA=") + forced +
+                                                    ": mote has no kernels for that ISA on this architecture");
+    return *level;
+  }
+  for (IsaLevel level : dispatch_order)
+    if (cpu.supports(level)) return level;
+  return IsaLevel::scalar;
+}
+
+/// The selection for this process (CPU + MOTE_FORCE_ISA), or why it failed.
+inline Expected<IsaLevel> try_select_isa() { return try_select_isa(detect_cpu(), std::getenv("MOTE_FORCE_ISA")); }
+
+/// The ISA isa::Dynamic kernels run with; decided once. An invalid MOTE_FORCE_ISA aborts with
+/// a message (see the top of this file).
+inline IsaLevel selected_isa() noexcept {
+  static const IsaLevel level = [] {
+    auto selection = try_select_isa();
+    if (!selection) {
+      std::fprintf(stderr, "mote: %s\n", selection.error().describe().c_str());
+      std::abort();
+    }
+    return *selection;
+  }();
+  return level;
+}
+
+}  // namespace mote::arch
+// ----- end mote/arch/cpu.hpp -----
 // ----- begin mote/kernels/dense/reference.hpp -----
 // Scalar reference for Dense: out[o] = bias[o] + sum_i W[o][i] * in[i].
 // Accumulates in input order in f32, the order every SIMD kernel is compared against.
@@ -731,15 +949,1699 @@ namespace mote::kernels {
 inline void dense(isa::Scalar, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
                   const float* in, float* out) noexcept {
   for (std::size_t o = 0; o < weights.rows(); ++o) {
-    const float* row = weights.row(o);
     float sum = 0.0f;
-    for (std::size_t i = 0; i < weights.cols(); ++i) sum += row[i] * in[i];
+    for (std::size_t i = 0; i < weights.cols(); ++i) sum += weights.at(o, i) * in[i];
     out[o] = sum + bias[o];
   }
 }
 
 }  // namespace mote::kernels
 // ----- end mote/kernels/dense/reference.hpp -----
+// ----- begin mote/kernels/conv2d/reference.hpp -----
+// Scalar reference for Conv2D over channels-last input. Weights are one row per output channel
+// holding the receptive field in (ky, kx, ci) order, the order the input patch has in memory.
+// Taps that fall into the padding contribute zero.
+
+
+// ----- begin mote/kernels/geometry.hpp -----
+// Run-time descriptions of sliding-window geometry shared by the conv, depthwise and pool
+// kernels. Layers build them as constexpr values, so after inlining the kernels see constants.
+
+
+namespace mote::kernels {
+
+/// A 2-D window sliding over an H x W x C channels-last input.
+struct WindowGeometry {
+  std::size_t in_h = 1, in_w = 1, in_c = 1;
+  std::size_t out_h = 1, out_w = 1, out_c = 1;
+  std::size_t kernel_h = 1, kernel_w = 1;
+  std::size_t stride_h = 1, stride_w = 1;
+  std::size_t dilation_h = 1, dilation_w = 1;
+  std::size_t pad_top = 0, pad_left = 0;
+};
+
+}  // namespace mote::kernels
+// ----- end mote/kernels/geometry.hpp -----
+
+namespace mote::kernels {
+
+inline void conv2d(isa::Scalar, const WindowGeometry& g,
+                   const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
+                   const float* in, float* out) noexcept {
+  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+      float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
+      for (std::size_t oc = 0; oc < g.out_c; ++oc) {
+        float sum = 0.0f;
+        for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
+          // Signed arithmetic: padding makes the top/left taps negative.
+          const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) -
+                          static_cast<long>(g.pad_top);
+          if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
+          for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+            const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) -
+                            static_cast<long>(g.pad_left);
+            if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
+            const float* in_pixel =
+                in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
+            const std::size_t tap = (ky * g.kernel_w + kx) * g.in_c;
+            for (std::size_t ic = 0; ic < g.in_c; ++ic) sum += weights.at(oc, tap + ic) * in_pixel[ic];
+          }
+        }
+        out_pixel[oc] = sum + bias[oc];
+      }
+    }
+  }
+}
+
+}  // namespace mote::kernels
+// ----- end mote/kernels/conv2d/reference.hpp -----
+// ----- begin mote/kernels/depthwise/reference.hpp -----
+// Scalar reference for depthwise Conv2D with a channel multiplier M: output channel
+// o = c * M + m filters input channel c alone (PyTorch groups = in_channels ordering).
+// Weights: one row per output channel holding its kernel_h x kernel_w taps.
+
+
+
+namespace mote::kernels {
+
+inline void depthwise_conv2d(isa::Scalar, const WindowGeometry& g,
+                             const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
+                             const float* in, float* out) noexcept {
+  const std::size_t multiplier = g.out_c / g.in_c;
+  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+      float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
+      for (std::size_t oc = 0; oc < g.out_c; ++oc) {
+        const std::size_t ic = oc / multiplier;
+        float sum = 0.0f;
+        for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
+          const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) -
+                          static_cast<long>(g.pad_top);
+          if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
+          for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+            const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) -
+                            static_cast<long>(g.pad_left);
+            if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
+            sum += weights.at(oc, ky * g.kernel_w + kx) *
+                   in[(static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c + ic];
+          }
+        }
+        out_pixel[oc] = sum + bias[oc];
+      }
+    }
+  }
+}
+
+}  // namespace mote::kernels
+// ----- end mote/kernels/depthwise/reference.hpp -----
+// ----- begin mote/kernels/elementwise/reference.hpp -----
+// Scalar references for element-wise and per-channel ops. `in` and `out` may alias exactly
+// (in-place), never partially.
+
+
+// ----- begin mote/kernels/elementwise/activations.hpp -----
+// Activation functions as stateless functors: `apply(x)` is the scalar definition that every
+// vectorised form is tested against. NaN inputs propagate (as in PyTorch), which is why the
+// comparisons below are written `x < 0 ? ... : x` and not `x > 0 ? x : ...`.
+
+
+namespace mote::activation {
+
+struct Identity {
+  static constexpr const char* name = "Identity";
+  static float apply(float x) noexcept { return x; }
+};
+struct Relu {
+  static constexpr const char* name = "ReLU";
+  static float apply(float x) noexcept { return x < 0.0f ? 0.0f : x; }
+};
+struct Relu6 {
+  static constexpr const char* name = "ReLU6";
+  static float apply(float x) noexcept { return x < 0.0f ? 0.0f : (x > 6.0f ? 6.0f : x); }
+};
+/// max(x, 0) + Numerator/Denominator * min(x, 0).
+template <int Numerator, int Denominator>
+struct LeakyRelu {
+  static_assert(Denominator > 0, "LeakyReLU's slope is Numerator/Denominator: the denominator must be positive.");
+  static constexpr const char* name = "LeakyReLU";
+  static constexpr float slope = static_cast<float>(Numerator) / static_cast<float>(Denominator);
+  static float apply(float x) noexcept { return x < 0.0f ? x * slope : x; }
+};
+struct Sigmoid {
+  static constexpr const char* name = "Sigmoid";
+  static float apply(float x) noexcept { return 1.0f / (1.0f + std::exp(-x)); }
+};
+struct Tanh {
+  static constexpr const char* name = "Tanh";
+  static float apply(float x) noexcept { return std::tanh(x); }
+};
+/// x * ReLU6(x + 3) / 6 (MobileNetV3).
+struct HardSwish {
+  static constexpr const char* name = "HardSwish";
+  static float apply(float x) noexcept { return x * Relu6::apply(x + 3.0f) * (1.0f / 6.0f); }
+};
+/// The exact (erf) GELU, PyTorch's default: x * Phi(x).
+struct Gelu {
+  static constexpr const char* name = "GELU";
+  static float apply(float x) noexcept {
+    return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752440f));
+  }
+};
+
+}  // namespace mote::activation
+// ----- end mote/kernels/elementwise/activations.hpp -----
+
+namespace mote::kernels {
+
+template <class Activation>
+inline void activate(isa::Scalar, Activation, const float* in, float* out, std::size_t count) noexcept {
+  for (std::size_t i = 0; i < count; ++i) out[i] = Activation::apply(in[i]);
+}
+
+/// out[p][c] = in[p][c] * scale[c] + shift[c] (inference BatchNorm that could not be folded).
+inline void channel_affine(isa::Scalar, const float* scale, const float* shift, const float* in,
+                           float* out, std::size_t pixels, std::size_t channels) noexcept {
+  for (std::size_t p = 0; p < pixels; ++p)
+    for (std::size_t c = 0; c < channels; ++c)
+      out[p * channels + c] = in[p * channels + c] * scale[c] + shift[c];
+}
+
+/// out = a + b, element-wise; out may alias a or b.
+inline void add(isa::Scalar, const float* a, const float* b, float* out, std::size_t count) noexcept {
+  for (std::size_t i = 0; i < count; ++i) out[i] = a[i] + b[i];
+}
+
+/// Softmax over the last axis of a rows x channels input. Subtracting the row maximum keeps
+/// exp() finite; a row containing NaN yields NaN.
+inline void softmax(isa::Scalar, const float* in, float* out, std::size_t rows,
+                    std::size_t channels) noexcept {
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* x = in + r * channels;
+    float* y = out + r * channels;
+    float maximum = x[0];
+    for (std::size_t c = 1; c < channels; ++c) maximum = std::fmax(maximum, x[c]);
+    bool has_nan = false;
+    for (std::size_t c = 0; c < channels; ++c) has_nan = has_nan || std::isnan(x[c]);
+    float sum = 0.0f;
+    for (std::size_t c = 0; c < channels; ++c) {
+      y[c] = std::exp(x[c] - maximum);
+      sum += y[c];
+    }
+    const float inverse = has_nan ? std::nanf("") : 1.0f / sum;
+    for (std::size_t c = 0; c < channels; ++c) y[c] *= inverse;
+  }
+}
+
+}  // namespace mote::kernels
+// ----- end mote/kernels/elementwise/reference.hpp -----
+// ----- begin mote/kernels/pool/reference.hpp -----
+// Scalar references for pooling over channels-last input.
+// Max pooling ignores padded taps (as if padded with -inf); average pooling divides by the
+// number of taps inside the input (PyTorch count_include_pad=False, TFLite, ONNX default).
+// A window entirely in the padding cannot occur: layers reject such geometry at compile time.
+
+#include <limits>
+
+
+namespace mote::kernels {
+
+namespace detail {
+template <class Visit>
+inline void for_each_window(const WindowGeometry& g, Visit&& visit) {
+  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+      const long y0 = static_cast<long>(oy * g.stride_h) - static_cast<long>(g.pad_top);
+      const long x0 = static_cast<long>(ox * g.stride_w) - static_cast<long>(g.pad_left);
+      visit(oy, ox, y0, x0);
+    }
+  }
+}
+}  // namespace detail
+
+inline void max_pool2d(isa::Scalar, const WindowGeometry& g, const float* in, float* out) noexcept {
+  detail::for_each_window(g, [&](std::size_t oy, std::size_t ox, long y0, long x0) {
+    float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
+    for (std::size_t c = 0; c < g.in_c; ++c) out_pixel[c] = -std::numeric_limits<float>::infinity();
+    for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
+      const long iy = y0 + static_cast<long>(ky * g.dilation_h);
+      if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
+      for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+        const long ix = x0 + static_cast<long>(kx * g.dilation_w);
+        if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
+        const float* in_pixel = in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
+        // A NaN tap wins and then stays (no later comparison with NaN is true), as in PyTorch.
+        for (std::size_t c = 0; c < g.in_c; ++c)
+          if (in_pixel[c] > out_pixel[c] || std::isnan(in_pixel[c])) out_pixel[c] = in_pixel[c];
+      }
+    }
+  });
+}
+
+inline void avg_pool2d(isa::Scalar, const WindowGeometry& g, const float* in, float* out) noexcept {
+  detail::for_each_window(g, [&](std::size_t oy, std::size_t ox, long y0, long x0) {
+    float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
+    for (std::size_t c = 0; c < g.in_c; ++c) out_pixel[c] = 0.0f;
+    std::size_t taps = 0;
+    for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
+      const long iy = y0 + static_cast<long>(ky * g.dilation_h);
+      if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
+      for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+        const long ix = x0 + static_cast<long>(kx * g.dilation_w);
+        if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
+        const float* in_pixel = in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
+        for (std::size_t c = 0; c < g.in_c; ++c) out_pixel[c] += in_pixel[c];
+        ++taps;
+      }
+    }
+    const float inverse = 1.0f / static_cast<float>(taps);
+    for (std::size_t c = 0; c < g.in_c; ++c) out_pixel[c] *= inverse;
+  });
+}
+
+/// Mean over all pixels of an pixels x channels input.
+inline void global_avg_pool(isa::Scalar, std::size_t pixels, std::size_t channels, const float* in,
+                            float* out) noexcept {
+  for (std::size_t c = 0; c < channels; ++c) out[c] = 0.0f;
+  for (std::size_t p = 0; p < pixels; ++p)
+    for (std::size_t c = 0; c < channels; ++c) out[c] += in[p * channels + c];
+  const float inverse = 1.0f / static_cast<float>(pixels);
+  for (std::size_t c = 0; c < channels; ++c) out[c] *= inverse;
+}
+
+}  // namespace mote::kernels
+// ----- end mote/kernels/pool/reference.hpp -----
+
+#if !defined(MOTE_NO_SIMD) && MOTE_ARCH_X86 && defined(__x86_64__)
+#define MOTE_SIMD_X86 1
+#include <immintrin.h>
+#else
+#define MOTE_SIMD_X86 0
+#endif
+#if !defined(MOTE_NO_SIMD) && defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
+#define MOTE_SIMD_NEON 1
+#include <arm_neon.h>
+#else
+#define MOTE_SIMD_NEON 0
+#endif
+
+#if defined(__clang__)
+#define MOTE_TARGET_REGION_BEGIN(features) \
+  _Pragma(MOTE_STRINGIFY(clang attribute push(__attribute__((target(features))), apply_to = function)))
+#define MOTE_TARGET_REGION_END _Pragma("clang attribute pop")
+#else
+#define MOTE_TARGET_REGION_BEGIN(features) \
+  _Pragma("GCC push_options") _Pragma(MOTE_STRINGIFY(GCC target(features)))
+#define MOTE_TARGET_REGION_END _Pragma("GCC pop_options")
+#endif
+#define MOTE_STRINGIFY_(x) #x
+#define MOTE_STRINGIFY(x) MOTE_STRINGIFY_(x)
+
+#if MOTE_SIMD_X86
+MOTE_TARGET_REGION_BEGIN("sse4.2")
+// ----- begin mote/arch/x86/sse4.hpp -----
+#ifndef MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_SSE4_HPP_
+#define MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_SSE4_HPP_
+// SSE4.1/4.2 vector of 4 floats (no FMA: fma() is a multiply then an add, two roundings).
+// Included by arch/targets.hpp inside its target region.
+#if !defined(MOTE_ARCH_X86_SSE4_VEC)
+#define MOTE_ARCH_X86_SSE4_VEC
+namespace mote::simd::sse4 {
+
+#define MOTE_VEC_INLINE inline __attribute__((always_inline))
+
+struct VecF32 {
+  static constexpr std::size_t lanes = 4;
+  using Mask = __m128;
+  __m128 v;
+
+  static MOTE_VEC_INLINE VecF32 zero() { return {_mm_setzero_ps()}; }
+  static MOTE_VEC_INLINE VecF32 broadcast(float x) { return {_mm_set1_ps(x)}; }
+  static MOTE_VEC_INLINE VecF32 load(const float* p) { return {_mm_loadu_ps(p)}; }
+  static MOTE_VEC_INLINE VecF32 load_partial(const float* p, std::size_t n) {
+    alignas(16) float lanes_[4] = {0, 0, 0, 0};
+    for (std::size_t i = 0; i < n; ++i) lanes_[i] = p[i];
+    return {_mm_load_ps(lanes_)};
+  }
+  MOTE_VEC_INLINE void store(float* p) const { _mm_storeu_ps(p, v); }
+  MOTE_VEC_INLINE void store_partial(float* p, std::size_t n) const {
+    alignas(16) float lanes_[4];
+    _mm_store_ps(lanes_, v);
+    for (std::size_t i = 0; i < n; ++i) p[i] = lanes_[i];
+  }
+
+  friend MOTE_VEC_INLINE VecF32 operator+(VecF32 a, VecF32 b) { return {_mm_add_ps(a.v, b.v)}; }
+  friend MOTE_VEC_INLINE VecF32 operator-(VecF32 a, VecF32 b) { return {_mm_sub_ps(a.v, b.v)}; }
+  friend MOTE_VEC_INLINE VecF32 operator*(VecF32 a, VecF32 b) { return {_mm_mul_ps(a.v, b.v)}; }
+  friend MOTE_VEC_INLINE VecF32 operator/(VecF32 a, VecF32 b) { return {_mm_div_ps(a.v, b.v)}; }
+  static MOTE_VEC_INLINE VecF32 fma(VecF32 a, VecF32 b, VecF32 c) { return {_mm_add_ps(_mm_mul_ps(a.v, b.v), c.v)}; }
+  static MOTE_VEC_INLINE VecF32 min(VecF32 a, VecF32 b) { return {_mm_min_ps(a.v, b.v)}; }
+  static MOTE_VEC_INLINE VecF32 max(VecF32 a, VecF32 b) { return {_mm_max_ps(a.v, b.v)}; }
+  static MOTE_VEC_INLINE VecF32 abs(VecF32 a) { return {_mm_andnot_ps(_mm_set1_ps(-0.0f), a.v)}; }
+  static MOTE_VEC_INLINE VecF32 copysign(VecF32 magnitude, VecF32 sign) {
+    const __m128 bit = _mm_set1_ps(-0.0f);
+    return {_mm_or_ps(_mm_andnot_ps(bit, magnitude.v), _mm_and_ps(bit, sign.v))};
+  }
+  static MOTE_VEC_INLINE VecF32 round_nearest(VecF32 a) {
+    return {_mm_round_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)};
+  }
+  static MOTE_VEC_INLINE VecF32 pow2(VecF32 n) {
+    const __m128i biased = _mm_add_epi32(_mm_cvtps_epi32(n.v), _mm_set1_epi32(127));
+    return {_mm_castsi128_ps(_mm_slli_epi32(biased, 23))};
+  }
+  static MOTE_VEC_INLINE Mask less(VecF32 a, VecF32 b) { return _mm_cmplt_ps(a.v, b.v); }
+  static MOTE_VEC_INLINE Mask greater(VecF32 a, VecF32 b) { return _mm_cmpgt_ps(a.v, b.v); }
+  static MOTE_VEC_INLINE Mask is_nan(VecF32 a) { return _mm_cmpunord_ps(a.v, a.v); }
+  static MOTE_VEC_INLINE Mask mask_or(Mask a, Mask b) { return _mm_or_ps(a, b); }
+  static MOTE_VEC_INLINE bool any(Mask m) { return _mm_movemask_ps(m) != 0; }
+  static MOTE_VEC_INLINE VecF32 select(Mask m, VecF32 if_true, VecF32 if_false) {
+    return {_mm_blendv_ps(if_false.v, if_true.v, m)};
+  }
+  MOTE_VEC_INLINE float reduce_add() const {
+    __m128 s = _mm_add_ps(v, _mm_movehl_ps(v, v));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+};
+
+#undef MOTE_VEC_INLINE
+}  // namespace mote::simd::sse4
+#endif
+#endif  // MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_SSE4_HPP_
+// ----- end mote/arch/x86/sse4.hpp -----
+#define MOTE_SIMD_NS sse4
+#define MOTE_SIMD_TAG Sse4
+// ----- begin mote/kernels/simd-inl.hpp -----
+// The SIMD kernels of one ISA. No include guard on purpose: arch/targets.hpp includes this file
+// once per ISA, inside that ISA's target region, with MOTE_SIMD_NS (namespace and vector type
+// name, e.g. avx2) and MOTE_SIMD_TAG (ISA tag, e.g. Avx2) defined. The op files included here
+// hold code only (no #include): they are written once against `Vec`, the ISA's vector of floats.
+
+namespace mote::kernels::MOTE_SIMD_NS {
+
+using Vec = ::mote::simd::MOTE_SIMD_NS::VecF32;
+using ::mote::kernels::WindowGeometry;
+using DenseF32 = ::mote::WeightMatrix<::mote::F32, ::mote::DenseStorage>;
+
+// ----- begin mote/kernels/elementwise/simd-inl.hpp -----
+// Element-wise kernels for one ISA (PLACEHOLDER: scalar loops until the vector forms land).
+// Code only: included per ISA by kernels/simd-inl.hpp.
+
+template <class Activation>
+inline void activate(Activation, const float* in, float* out, std::size_t count) noexcept {
+  for (std::size_t i = 0; i < count; ++i) out[i] = Activation::apply(in[i]);
+}
+inline void channel_affine(const float* scale, const float* shift, const float* in, float* out, std::size_t pixels,
+                           std::size_t channels) noexcept {
+  ::mote::kernels::channel_affine(isa::Scalar{}, scale, shift, in, out, pixels, channels);
+}
+inline void add(const float* a, const float* b, float* out, std::size_t count) noexcept {
+  ::mote::kernels::add(isa::Scalar{}, a, b, out, count);
+}
+inline void softmax(const float* in, float* out, std::size_t rows, std::size_t channels) noexcept {
+  ::mote::kernels::softmax(isa::Scalar{}, in, out, rows, channels);
+}
+// ----- end mote/kernels/elementwise/simd-inl.hpp -----
+// ----- begin mote/kernels/dense/simd-inl.hpp -----
+// Dense (GEMV) on 16-row weight panels: each input value is broadcast and multiplied into the
+// 16 output channels of the panel. Several input columns are accumulated in separate registers
+// (`streams`) so that 8 FMAs are in flight, enough to cover FMA latency on 2 pipes; they are
+// summed at the end, which is the only reordering compared with the scalar reference.
+// Code only: included per ISA by kernels/simd-inl.hpp (namespace and `Vec` given there).
+
+inline void dense(const DenseF32& weights, const float* bias, const float* in, float* out) noexcept {
+  constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
+  constexpr std::size_t streams = per_panel >= 8 ? 1 : 8 / per_panel;
+  const std::size_t cols = weights.cols();
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    const float* panel = weights.panel(p);
+    Vec acc[streams][per_panel];
+    for (std::size_t s = 0; s < streams; ++s)
+      for (std::size_t j = 0; j < per_panel; ++j) acc[s][j] = Vec::zero();
+    std::size_t k = 0;
+    for (; k + streams <= cols; k += streams) {
+      for (std::size_t s = 0; s < streams; ++s) {
+        const Vec x = Vec::broadcast(in[k + s]);
+        const float* column = panel + (k + s) * DenseF32::panel_rows;
+        for (std::size_t j = 0; j < per_panel; ++j)
+          acc[s][j] = Vec::fma(x, Vec::load(column + j * Vec::lanes), acc[s][j]);
+      }
+    }
+    for (; k < cols; ++k) {
+      const Vec x = Vec::broadcast(in[k]);
+      const float* column = panel + k * DenseF32::panel_rows;
+      for (std::size_t j = 0; j < per_panel; ++j) acc[0][j] = Vec::fma(x, Vec::load(column + j * Vec::lanes), acc[0][j]);
+    }
+    const std::size_t first_row = p * DenseF32::panel_rows;
+    for (std::size_t j = 0; j < per_panel; ++j) {
+      Vec sum = acc[0][j];
+      for (std::size_t s = 1; s < streams; ++s) sum = sum + acc[s][j];
+      sum = sum + Vec::load(bias + first_row + j * Vec::lanes);
+      const std::size_t row = first_row + j * Vec::lanes;
+      if (row + Vec::lanes <= weights.rows()) sum.store(out + row);
+      else if (row < weights.rows()) sum.store_partial(out + row, weights.rows() - row);
+    }
+  }
+}
+// ----- end mote/kernels/dense/simd-inl.hpp -----
+// ----- begin mote/kernels/conv2d/simd-inl.hpp -----
+// Direct Conv2D over channels-last input on 16-output-channel weight panels (the same packing
+// as Dense: column k = (ky, kx, ci)). A block of `block` output pixels of one row shares every
+// weight load; each input value is broadcast into the panel's output channels. Blocks whose
+// taps all fall inside the input take the fast path; pixels near the left/right border take a
+// per-pixel path that skips padded taps (rows are skipped for both).
+// Code only: included per ISA by kernels/simd-inl.hpp.
+
+namespace conv_detail {
+
+constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
+constexpr std::size_t block = per_panel >= 8 ? 1 : 8 / per_panel;
+
+/// out[0..Pixels) for one panel, pixel i reading its input at in_pixel[i]; taps with a null
+/// pointer are padding.
+template <std::size_t Pixels>
+inline void conv_pixels(const WindowGeometry& g, const float* panel, const float* bias, std::size_t oy,
+                        std::size_t ox, const float* in, float* out, std::size_t channels_here) noexcept {
+  Vec acc[Pixels][per_panel];
+  for (std::size_t i = 0; i < Pixels; ++i)
+    for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::load(bias + j * Vec::lanes);
+  for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
+    const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+    if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
+    for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+      const float* pixel_in[Pixels];
+      bool any = false;
+      for (std::size_t i = 0; i < Pixels; ++i) {
+        const long ix = static_cast<long>((ox + i) * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
+        pixel_in[i] = ix < 0 || ix >= static_cast<long>(g.in_w)
+                          ? nullptr
+                          : in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
+        any = any || pixel_in[i] != nullptr;
+      }
+      if (!any) continue;
+      const float* taps = panel + (ky * g.kernel_w + kx) * g.in_c * DenseF32::panel_rows;
+      for (std::size_t ic = 0; ic < g.in_c; ++ic) {
+        Vec w[per_panel];
+        for (std::size_t j = 0; j < per_panel; ++j) w[j] = Vec::load(taps + ic * DenseF32::panel_rows + j * Vec::lanes);
+        for (std::size_t i = 0; i < Pixels; ++i) {
+          if (Pixels > 1 || pixel_in[i] != nullptr) {
+            const Vec x = Vec::broadcast(pixel_in[i][ic]);
+            for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::fma(x, w[j], acc[i][j]);
+          }
+        }
+      }
+    }
+  }
+  for (std::size_t i = 0; i < Pixels; ++i) {
+    float* out_pixel = out + ((oy * g.out_w) + ox + i) * g.out_c;
+    for (std::size_t j = 0; j < per_panel; ++j) {
+      const std::size_t c = j * Vec::lanes;
+      if (c + Vec::lanes <= channels_here) acc[i][j].store(out_pixel + c);
+      else if (c < channels_here) acc[i][j].store_partial(out_pixel + c, channels_here - c);
+    }
+  }
+}
+
+}  // namespace conv_detail
+
+inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
+                   float* out) noexcept {
+  using namespace conv_detail;
+  // Output columns whose every tap lies inside the input: [x_begin, x_end).
+  const std::size_t reach = (g.kernel_w - 1) * g.dilation_w;
+  const std::size_t x_begin = std::min(g.out_w, (g.pad_left + g.stride_w - 1) / g.stride_w);
+  std::size_t x_end = 0;
+  if (g.in_w + g.pad_left > reach) x_end = std::min(g.out_w, (g.in_w + g.pad_left - reach - 1) / g.stride_w + 1);
+  x_end = std::max(x_end, x_begin);
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    const float* panel = weights.panel(p);
+    const float* panel_bias = bias + p * DenseF32::panel_rows;
+    const std::size_t first = p * DenseF32::panel_rows;
+    const std::size_t channels_here = std::min(DenseF32::panel_rows, g.out_c - first);
+    float* panel_out = out + first;
+    for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+      std::size_t ox = 0;
+      for (; ox < x_begin; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
+      for (; ox + block <= x_end; ox += block) conv_pixels<block>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
+      for (; ox < g.out_w; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
+    }
+  }
+}
+// ----- end mote/kernels/conv2d/simd-inl.hpp -----
+// ----- begin mote/kernels/depthwise/simd-inl.hpp -----
+// Depthwise Conv2D (channel multiplier 1) over channels-last input. The 16-row weight panels
+// hold, for 16 consecutive channels, tap t at panel[t * 16 ...]: exactly one vector of weights
+// per tap and channel group, multiplied with the matching vector of input channels.
+// Code only: included per ISA by kernels/simd-inl.hpp.
+
+inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
+                             float* out) noexcept {
+  constexpr std::size_t rows = DenseF32::panel_rows;
+  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+      float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
+      for (std::size_t c = 0; c < g.out_c; c += Vec::lanes) {
+        const std::size_t lanes = std::min(Vec::lanes, g.out_c - c);
+        const float* panel = weights.panel(c / rows) + c % rows;
+        Vec acc = Vec::load(bias + c);
+        for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
+          const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+          if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
+          for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+            const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
+            if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
+            const float* x = in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c + c;
+            const Vec w = Vec::load(panel + (ky * g.kernel_w + kx) * rows);
+            acc = Vec::fma(lanes == Vec::lanes ? Vec::load(x) : Vec::load_partial(x, lanes), w, acc);
+          }
+        }
+        if (lanes == Vec::lanes) acc.store(out_pixel + c);
+        else acc.store_partial(out_pixel + c, lanes);
+      }
+    }
+  }
+}
+// ----- end mote/kernels/depthwise/simd-inl.hpp -----
+// ----- begin mote/kernels/pool/simd-inl.hpp -----
+// Pooling kernels for one ISA (PLACEHOLDER: the scalar reference until the vector forms land).
+// Code only: included per ISA by kernels/simd-inl.hpp.
+
+inline void max_pool2d(const WindowGeometry& g, const float* in, float* out) noexcept {
+  ::mote::kernels::max_pool2d(isa::Scalar{}, g, in, out);
+}
+inline void avg_pool2d(const WindowGeometry& g, const float* in, float* out) noexcept {
+  ::mote::kernels::avg_pool2d(isa::Scalar{}, g, in, out);
+}
+inline void global_avg_pool(std::size_t pixels, std::size_t channels, const float* in, float* out) noexcept {
+  ::mote::kernels::global_avg_pool(isa::Scalar{}, pixels, channels, in, out);
+}
+// ----- end mote/kernels/pool/simd-inl.hpp -----
+
+}  // namespace mote::kernels::MOTE_SIMD_NS
+
+namespace mote::kernels {
+
+inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
+                  const float* in, float* out) noexcept {
+  MOTE_SIMD_NS::dense(weights, bias, in, out);
+}
+inline void conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const WeightMatrix<F32, DenseStorage>& weights,
+                   const float* bias, const float* in, float* out) noexcept {
+  MOTE_SIMD_NS::conv2d(g, weights, bias, in, out);
+}
+inline void depthwise_conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g,
+                             const WeightMatrix<F32, DenseStorage>& weights, const float* bias, const float* in,
+                             float* out) noexcept {
+  if (g.out_c != g.in_c) return depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out);  // multiplier > 1
+  MOTE_SIMD_NS::depthwise_conv2d(g, weights, bias, in, out);
+}
+template <class Activation>
+inline void activate(isa::MOTE_SIMD_TAG, Activation activation, const float* in, float* out,
+                     std::size_t count) noexcept {
+  MOTE_SIMD_NS::activate(activation, in, out, count);
+}
+inline void channel_affine(isa::MOTE_SIMD_TAG, const float* scale, const float* shift, const float* in, float* out,
+                           std::size_t pixels, std::size_t channels) noexcept {
+  MOTE_SIMD_NS::channel_affine(scale, shift, in, out, pixels, channels);
+}
+inline void add(isa::MOTE_SIMD_TAG, const float* a, const float* b, float* out, std::size_t count) noexcept {
+  MOTE_SIMD_NS::add(a, b, out, count);
+}
+inline void softmax(isa::MOTE_SIMD_TAG, const float* in, float* out, std::size_t rows,
+                    std::size_t channels) noexcept {
+  MOTE_SIMD_NS::softmax(in, out, rows, channels);
+}
+inline void max_pool2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const float* in, float* out) noexcept {
+  MOTE_SIMD_NS::max_pool2d(g, in, out);
+}
+inline void avg_pool2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const float* in, float* out) noexcept {
+  MOTE_SIMD_NS::avg_pool2d(g, in, out);
+}
+inline void global_avg_pool(isa::MOTE_SIMD_TAG, std::size_t pixels, std::size_t channels, const float* in,
+                            float* out) noexcept {
+  MOTE_SIMD_NS::global_avg_pool(pixels, channels, in, out);
+}
+
+}  // namespace mote::kernels
+// ----- end mote/kernels/simd-inl.hpp -----
+#undef MOTE_SIMD_NS
+#undef MOTE_SIMD_TAG
+MOTE_TARGET_REGION_END
+
+MOTE_TARGET_REGION_BEGIN("avx2,fma,bmi2,f16c")
+// ----- begin mote/arch/x86/avx2.hpp -----
+#ifndef MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX2_HPP_
+#define MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX2_HPP_
+// AVX2 + FMA vector of 8 floats. Included by arch/targets.hpp inside a target("avx2,fma")
+// region (no #pragma once on purpose: see targets.hpp), so every function here is compiled for
+// AVX2 whatever the translation unit's flags are.
+#if !defined(MOTE_ARCH_X86_AVX2_VEC)
+#define MOTE_ARCH_X86_AVX2_VEC
+namespace mote::simd::avx2 {
+
+#define MOTE_VEC_INLINE inline __attribute__((always_inline))
+
+struct VecF32 {
+  static constexpr std::size_t lanes = 8;
+  using Mask = __m256;
+  __m256 v;
+
+  static MOTE_VEC_INLINE VecF32 zero() { return {_mm256_setzero_ps()}; }
+  static MOTE_VEC_INLINE VecF32 broadcast(float x) { return {_mm256_set1_ps(x)}; }
+  static MOTE_VEC_INLINE VecF32 load(const float* p) { return {_mm256_loadu_ps(p)}; }
+  static MOTE_VEC_INLINE __m256i partial_mask(std::size_t n) {
+    const __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), index);
+  }
+  /// Loads n < lanes elements; the other lanes are zero and their memory is not touched.
+  static MOTE_VEC_INLINE VecF32 load_partial(const float* p, std::size_t n) {
+    return {_mm256_maskload_ps(p, partial_mask(n))};
+  }
+  MOTE_VEC_INLINE void store(float* p) const { _mm256_storeu_ps(p, v); }
+  MOTE_VEC_INLINE void store_partial(float* p, std::size_t n) const { _mm256_maskstore_ps(p, partial_mask(n), v); }
+
+  friend MOTE_VEC_INLINE VecF32 operator+(VecF32 a, VecF32 b) { return {_mm256_add_ps(a.v, b.v)}; }
+  friend MOTE_VEC_INLINE VecF32 operator-(VecF32 a, VecF32 b) { return {_mm256_sub_ps(a.v, b.v)}; }
+  friend MOTE_VEC_INLINE VecF32 operator*(VecF32 a, VecF32 b) { return {_mm256_mul_ps(a.v, b.v)}; }
+  friend MOTE_VEC_INLINE VecF32 operator/(VecF32 a, VecF32 b) { return {_mm256_div_ps(a.v, b.v)}; }
+  /// a * b + c with one rounding.
+  static MOTE_VEC_INLINE VecF32 fma(VecF32 a, VecF32 b, VecF32 c) { return {_mm256_fmadd_ps(a.v, b.v, c.v)}; }
+  /// min/max return the second operand when either is NaN (x86 semantics): callers that must
+  /// propagate NaN use select() with explicit masks.
+  static MOTE_VEC_INLINE VecF32 min(VecF32 a, VecF32 b) { return {_mm256_min_ps(a.v, b.v)}; }
+  static MOTE_VEC_INLINE VecF32 max(VecF32 a, VecF32 b) { return {_mm256_max_ps(a.v, b.v)}; }
+  static MOTE_VEC_INLINE VecF32 abs(VecF32 a) { return {_mm256_andnot_ps(_mm256_set1_ps(-0.0f), a.v)}; }
+  /// |magnitude| with the sign bit of `sign`.
+  static MOTE_VEC_INLINE VecF32 copysign(VecF32 magnitude, VecF32 sign) {
+    const __m256 bit = _mm256_set1_ps(-0.0f);
+    return {_mm256_or_ps(_mm256_andnot_ps(bit, magnitude.v), _mm256_and_ps(bit, sign.v))};
+  }
+  static MOTE_VEC_INLINE VecF32 round_nearest(VecF32 a) {
+    return {_mm256_round_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)};
+  }
+  /// 2^n for integral n in [-126, 127], built in the exponent field.
+  static MOTE_VEC_INLINE VecF32 pow2(VecF32 n) {
+    const __m256i biased = _mm256_add_epi32(_mm256_cvtps_epi32(n.v), _mm256_set1_epi32(127));
+    return {_mm256_castsi256_ps(_mm256_slli_epi32(biased, 23))};
+  }
+  static MOTE_VEC_INLINE Mask less(VecF32 a, VecF32 b) { return _mm256_cmp_ps(a.v, b.v, _CMP_LT_OQ); }
+  static MOTE_VEC_INLINE Mask greater(VecF32 a, VecF32 b) { return _mm256_cmp_ps(a.v, b.v, _CMP_GT_OQ); }
+  static MOTE_VEC_INLINE Mask is_nan(VecF32 a) { return _mm256_cmp_ps(a.v, a.v, _CMP_UNORD_Q); }
+  static MOTE_VEC_INLINE Mask mask_or(Mask a, Mask b) { return _mm256_or_ps(a, b); }
+  static MOTE_VEC_INLINE bool any(Mask m) { return _mm256_movemask_ps(m) != 0; }
+  /// Lane-wise m ? if_true : if_false.
+  static MOTE_VEC_INLINE VecF32 select(Mask m, VecF32 if_true, VecF32 if_false) {
+    return {_mm256_blendv_ps(if_false.v, if_true.v, m)};
+  }
+  MOTE_VEC_INLINE float reduce_add() const {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+};
+
+#undef MOTE_VEC_INLINE
+}  // namespace mote::simd::avx2
+#endif
+#endif  // MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX2_HPP_
+// ----- end mote/arch/x86/avx2.hpp -----
+#define MOTE_SIMD_NS avx2
+#define MOTE_SIMD_TAG Avx2
+// ----- begin mote/kernels/simd-inl.hpp -----
+// The SIMD kernels of one ISA. No include guard on purpose: arch/targets.hpp includes this file
+// once per ISA, inside that ISA's target region, with MOTE_SIMD_NS (namespace and vector type
+// name, e.g. avx2) and MOTE_SIMD_TAG (ISA tag, e.g. Avx2) defined. The op files included here
+// hold code only (no #include): they are written once against `Vec`, the ISA's vector of floats.
+
+namespace mote::kernels::MOTE_SIMD_NS {
+
+using Vec = ::mote::simd::MOTE_SIMD_NS::VecF32;
+using ::mote::kernels::WindowGeometry;
+using DenseF32 = ::mote::WeightMatrix<::mote::F32, ::mote::DenseStorage>;
+
+// ----- begin mote/kernels/elementwise/simd-inl.hpp -----
+// Element-wise kernels for one ISA (PLACEHOLDER: scalar loops until the vector forms land).
+// Code only: included per ISA by kernels/simd-inl.hpp.
+
+template <class Activation>
+inline void activate(Activation, const float* in, float* out, std::size_t count) noexcept {
+  for (std::size_t i = 0; i < count; ++i) out[i] = Activation::apply(in[i]);
+}
+inline void channel_affine(const float* scale, const float* shift, const float* in, float* out, std::size_t pixels,
+                           std::size_t channels) noexcept {
+  ::mote::kernels::channel_affine(isa::Scalar{}, scale, shift, in, out, pixels, channels);
+}
+inline void add(const float* a, const float* b, float* out, std::size_t count) noexcept {
+  ::mote::kernels::add(isa::Scalar{}, a, b, out, count);
+}
+inline void softmax(const float* in, float* out, std::size_t rows, std::size_t channels) noexcept {
+  ::mote::kernels::softmax(isa::Scalar{}, in, out, rows, channels);
+}
+// ----- end mote/kernels/elementwise/simd-inl.hpp -----
+// ----- begin mote/kernels/dense/simd-inl.hpp -----
+// Dense (GEMV) on 16-row weight panels: each input value is broadcast and multiplied into the
+// 16 output channels of the panel. Several input columns are accumulated in separate registers
+// (`streams`) so that 8 FMAs are in flight, enough to cover FMA latency on 2 pipes; they are
+// summed at the end, which is the only reordering compared with the scalar reference.
+// Code only: included per ISA by kernels/simd-inl.hpp (namespace and `Vec` given there).
+
+inline void dense(const DenseF32& weights, const float* bias, const float* in, float* out) noexcept {
+  constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
+  constexpr std::size_t streams = per_panel >= 8 ? 1 : 8 / per_panel;
+  const std::size_t cols = weights.cols();
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    const float* panel = weights.panel(p);
+    Vec acc[streams][per_panel];
+    for (std::size_t s = 0; s < streams; ++s)
+      for (std::size_t j = 0; j < per_panel; ++j) acc[s][j] = Vec::zero();
+    std::size_t k = 0;
+    for (; k + streams <= cols; k += streams) {
+      for (std::size_t s = 0; s < streams; ++s) {
+        const Vec x = Vec::broadcast(in[k + s]);
+        const float* column = panel + (k + s) * DenseF32::panel_rows;
+        for (std::size_t j = 0; j < per_panel; ++j)
+          acc[s][j] = Vec::fma(x, Vec::load(column + j * Vec::lanes), acc[s][j]);
+      }
+    }
+    for (; k < cols; ++k) {
+      const Vec x = Vec::broadcast(in[k]);
+      const float* column = panel + k * DenseF32::panel_rows;
+      for (std::size_t j = 0; j < per_panel; ++j) acc[0][j] = Vec::fma(x, Vec::load(column + j * Vec::lanes), acc[0][j]);
+    }
+    const std::size_t first_row = p * DenseF32::panel_rows;
+    for (std::size_t j = 0; j < per_panel; ++j) {
+      Vec sum = acc[0][j];
+      for (std::size_t s = 1; s < streams; ++s) sum = sum + acc[s][j];
+      sum = sum + Vec::load(bias + first_row + j * Vec::lanes);
+      const std::size_t row = first_row + j * Vec::lanes;
+      if (row + Vec::lanes <= weights.rows()) sum.store(out + row);
+      else if (row < weights.rows()) sum.store_partial(out + row, weights.rows() - row);
+    }
+  }
+}
+// ----- end mote/kernels/dense/simd-inl.hpp -----
+// ----- begin mote/kernels/conv2d/simd-inl.hpp -----
+// Direct Conv2D over channels-last input on 16-output-channel weight panels (the same packing
+// as Dense: column k = (ky, kx, ci)). A block of `block` output pixels of one row shares every
+// weight load; each input value is broadcast into the panel's output channels. Blocks whose
+// taps all fall inside the input take the fast path; pixels near the left/right border take a
+// per-pixel path that skips padded taps (rows are skipped for both).
+// Code only: included per ISA by kernels/simd-inl.hpp.
+
+namespace conv_detail {
+
+constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
+constexpr std::size_t block = per_panel >= 8 ? 1 : 8 / per_panel;
+
+/// out[0..Pixels) for one panel, pixel i reading its input at in_pixel[i]; taps with a null
+/// pointer are padding.
+template <std::size_t Pixels>
+inline void conv_pixels(const WindowGeometry& g, const float* panel, const float* bias, std::size_t oy,
+                        std::size_t ox, const float* in, float* out, std::size_t channels_here) noexcept {
+  Vec acc[Pixels][per_panel];
+  for (std::size_t i = 0; i < Pixels; ++i)
+    for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::load(bias + j * Vec::lanes);
+  for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
+    const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+    if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
+    for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+      const float* pixel_in[Pixels];
+      bool any = false;
+      for (std::size_t i = 0; i < Pixels; ++i) {
+        const long ix = static_cast<long>((ox + i) * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
+        pixel_in[i] = ix < 0 || ix >= static_cast<long>(g.in_w)
+                          ? nullptr
+                          : in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
+        any = any || pixel_in[i] != nullptr;
+      }
+      if (!any) continue;
+      const float* taps = panel + (ky * g.kernel_w + kx) * g.in_c * DenseF32::panel_rows;
+      for (std::size_t ic = 0; ic < g.in_c; ++ic) {
+        Vec w[per_panel];
+        for (std::size_t j = 0; j < per_panel; ++j) w[j] = Vec::load(taps + ic * DenseF32::panel_rows + j * Vec::lanes);
+        for (std::size_t i = 0; i < Pixels; ++i) {
+          if (Pixels > 1 || pixel_in[i] != nullptr) {
+            const Vec x = Vec::broadcast(pixel_in[i][ic]);
+            for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::fma(x, w[j], acc[i][j]);
+          }
+        }
+      }
+    }
+  }
+  for (std::size_t i = 0; i < Pixels; ++i) {
+    float* out_pixel = out + ((oy * g.out_w) + ox + i) * g.out_c;
+    for (std::size_t j = 0; j < per_panel; ++j) {
+      const std::size_t c = j * Vec::lanes;
+      if (c + Vec::lanes <= channels_here) acc[i][j].store(out_pixel + c);
+      else if (c < channels_here) acc[i][j].store_partial(out_pixel + c, channels_here - c);
+    }
+  }
+}
+
+}  // namespace conv_detail
+
+inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
+                   float* out) noexcept {
+  using namespace conv_detail;
+  // Output columns whose every tap lies inside the input: [x_begin, x_end).
+  const std::size_t reach = (g.kernel_w - 1) * g.dilation_w;
+  const std::size_t x_begin = std::min(g.out_w, (g.pad_left + g.stride_w - 1) / g.stride_w);
+  std::size_t x_end = 0;
+  if (g.in_w + g.pad_left > reach) x_end = std::min(g.out_w, (g.in_w + g.pad_left - reach - 1) / g.stride_w + 1);
+  x_end = std::max(x_end, x_begin);
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    const float* panel = weights.panel(p);
+    const float* panel_bias = bias + p * DenseF32::panel_rows;
+    const std::size_t first = p * DenseF32::panel_rows;
+    const std::size_t channels_here = std::min(DenseF32::panel_rows, g.out_c - first);
+    float* panel_out = out + first;
+    for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+      std::size_t ox = 0;
+      for (; ox < x_begin; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
+      for (; ox + block <= x_end; ox += block) conv_pixels<block>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
+      for (; ox < g.out_w; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
+    }
+  }
+}
+// ----- end mote/kernels/conv2d/simd-inl.hpp -----
+// ----- begin mote/kernels/depthwise/simd-inl.hpp -----
+// Depthwise Conv2D (channel multiplier 1) over channels-last input. The 16-row weight panels
+// hold, for 16 consecutive channels, tap t at panel[t * 16 ...]: exactly one vector of weights
+// per tap and channel group, multiplied with the matching vector of input channels.
+// Code only: included per ISA by kernels/simd-inl.hpp.
+
+inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
+                             float* out) noexcept {
+  constexpr std::size_t rows = DenseF32::panel_rows;
+  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+      float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
+      for (std::size_t c = 0; c < g.out_c; c += Vec::lanes) {
+        const std::size_t lanes = std::min(Vec::lanes, g.out_c - c);
+        const float* panel = weights.panel(c / rows) + c % rows;
+        Vec acc = Vec::load(bias + c);
+        for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
+          const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+          if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
+          for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+            const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
+            if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
+            const float* x = in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c + c;
+            const Vec w = Vec::load(panel + (ky * g.kernel_w + kx) * rows);
+            acc = Vec::fma(lanes == Vec::lanes ? Vec::load(x) : Vec::load_partial(x, lanes), w, acc);
+          }
+        }
+        if (lanes == Vec::lanes) acc.store(out_pixel + c);
+        else acc.store_partial(out_pixel + c, lanes);
+      }
+    }
+  }
+}
+// ----- end mote/kernels/depthwise/simd-inl.hpp -----
+// ----- begin mote/kernels/pool/simd-inl.hpp -----
+// Pooling kernels for one ISA (PLACEHOLDER: the scalar reference until the vector forms land).
+// Code only: included per ISA by kernels/simd-inl.hpp.
+
+inline void max_pool2d(const WindowGeometry& g, const float* in, float* out) noexcept {
+  ::mote::kernels::max_pool2d(isa::Scalar{}, g, in, out);
+}
+inline void avg_pool2d(const WindowGeometry& g, const float* in, float* out) noexcept {
+  ::mote::kernels::avg_pool2d(isa::Scalar{}, g, in, out);
+}
+inline void global_avg_pool(std::size_t pixels, std::size_t channels, const float* in, float* out) noexcept {
+  ::mote::kernels::global_avg_pool(isa::Scalar{}, pixels, channels, in, out);
+}
+// ----- end mote/kernels/pool/simd-inl.hpp -----
+
+}  // namespace mote::kernels::MOTE_SIMD_NS
+
+namespace mote::kernels {
+
+inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
+                  const float* in, float* out) noexcept {
+  MOTE_SIMD_NS::dense(weights, bias, in, out);
+}
+inline void conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const WeightMatrix<F32, DenseStorage>& weights,
+                   const float* bias, const float* in, float* out) noexcept {
+  MOTE_SIMD_NS::conv2d(g, weights, bias, in, out);
+}
+inline void depthwise_conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g,
+                             const WeightMatrix<F32, DenseStorage>& weights, const float* bias, const float* in,
+                             float* out) noexcept {
+  if (g.out_c != g.in_c) return depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out);  // multiplier > 1
+  MOTE_SIMD_NS::depthwise_conv2d(g, weights, bias, in, out);
+}
+template <class Activation>
+inline void activate(isa::MOTE_SIMD_TAG, Activation activation, const float* in, float* out,
+                     std::size_t count) noexcept {
+  MOTE_SIMD_NS::activate(activation, in, out, count);
+}
+inline void channel_affine(isa::MOTE_SIMD_TAG, const float* scale, const float* shift, const float* in, float* out,
+                           std::size_t pixels, std::size_t channels) noexcept {
+  MOTE_SIMD_NS::channel_affine(scale, shift, in, out, pixels, channels);
+}
+inline void add(isa::MOTE_SIMD_TAG, const float* a, const float* b, float* out, std::size_t count) noexcept {
+  MOTE_SIMD_NS::add(a, b, out, count);
+}
+inline void softmax(isa::MOTE_SIMD_TAG, const float* in, float* out, std::size_t rows,
+                    std::size_t channels) noexcept {
+  MOTE_SIMD_NS::softmax(in, out, rows, channels);
+}
+inline void max_pool2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const float* in, float* out) noexcept {
+  MOTE_SIMD_NS::max_pool2d(g, in, out);
+}
+inline void avg_pool2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const float* in, float* out) noexcept {
+  MOTE_SIMD_NS::avg_pool2d(g, in, out);
+}
+inline void global_avg_pool(isa::MOTE_SIMD_TAG, std::size_t pixels, std::size_t channels, const float* in,
+                            float* out) noexcept {
+  MOTE_SIMD_NS::global_avg_pool(pixels, channels, in, out);
+}
+
+}  // namespace mote::kernels
+// ----- end mote/kernels/simd-inl.hpp -----
+#undef MOTE_SIMD_NS
+#undef MOTE_SIMD_TAG
+MOTE_TARGET_REGION_END
+
+MOTE_TARGET_REGION_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi2,f16c")
+// ----- begin mote/arch/x86/avx512.hpp -----
+#ifndef MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX512_HPP_
+#define MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX512_HPP_
+// AVX-512 (F/BW/DQ/VL) vector of 16 floats. Included by arch/targets.hpp inside its target
+// region. Only the register width differs from AVX2; the kernels using it are the same code.
+#if !defined(MOTE_ARCH_X86_AVX512_VEC)
+#define MOTE_ARCH_X86_AVX512_VEC
+namespace mote::simd::avx512 {
+
+#define MOTE_VEC_INLINE inline __attribute__((always_inline))
+
+struct VecF32 {
+  static constexpr std::size_t lanes = 16;
+  using Mask = __mmask16;
+  __m512 v;
+
+  static MOTE_VEC_INLINE VecF32 zero() { return {_mm512_setzero_ps()}; }
+  static MOTE_VEC_INLINE VecF32 broadcast(float x) { return {_mm512_set1_ps(x)}; }
+  static MOTE_VEC_INLINE VecF32 load(const float* p) { return {_mm512_loadu_ps(p)}; }
+  static MOTE_VEC_INLINE __mmask16 partial_mask(std::size_t n) {
+    return static_cast<__mmask16>((1u << n) - 1u);
+  }
+  static MOTE_VEC_INLINE VecF32 load_partial(const float* p, std::size_t n) {
+    return {_mm512_maskz_loadu_ps(partial_mask(n), p)};
+  }
+  MOTE_VEC_INLINE void store(float* p) const { _mm512_storeu_ps(p, v); }
+  MOTE_VEC_INLINE void store_partial(float* p, std::size_t n) const { _mm512_mask_storeu_ps(p, partial_mask(n), v); }
+
+  friend MOTE_VEC_INLINE VecF32 operator+(VecF32 a, VecF32 b) { return {_mm512_add_ps(a.v, b.v)}; }
+  friend MOTE_VEC_INLINE VecF32 operator-(VecF32 a, VecF32 b) { return {_mm512_sub_ps(a.v, b.v)}; }
+  friend MOTE_VEC_INLINE VecF32 operator*(VecF32 a, VecF32 b) { return {_mm512_mul_ps(a.v, b.v)}; }
+  friend MOTE_VEC_INLINE VecF32 operator/(VecF32 a, VecF32 b) { return {_mm512_div_ps(a.v, b.v)}; }
+  static MOTE_VEC_INLINE VecF32 fma(VecF32 a, VecF32 b, VecF32 c) { return {_mm512_fmadd_ps(a.v, b.v, c.v)}; }
+  static MOTE_VEC_INLINE VecF32 min(VecF32 a, VecF32 b) { return {_mm512_min_ps(a.v, b.v)}; }
+  static MOTE_VEC_INLINE VecF32 max(VecF32 a, VecF32 b) { return {_mm512_max_ps(a.v, b.v)}; }
+  static MOTE_VEC_INLINE VecF32 abs(VecF32 a) { return {_mm512_abs_ps(a.v)}; }
+  static MOTE_VEC_INLINE VecF32 copysign(VecF32 magnitude, VecF32 sign) {
+    const __m512i bit = _mm512_set1_epi32(static_cast<int>(0x80000000u));
+    const __m512i m = _mm512_castps_si512(magnitude.v), s = _mm512_castps_si512(sign.v);
+    return {_mm512_castsi512_ps(_mm512_or_si512(_mm512_andnot_si512(bit, m), _mm512_and_si512(bit, s)))};
+  }
+  static MOTE_VEC_INLINE VecF32 round_nearest(VecF32 a) {
+    return {_mm512_roundscale_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)};
+  }
+  static MOTE_VEC_INLINE VecF32 pow2(VecF32 n) {
+    const __m512i biased = _mm512_add_epi32(_mm512_cvtps_epi32(n.v), _mm512_set1_epi32(127));
+    return {_mm512_castsi512_ps(_mm512_slli_epi32(biased, 23))};
+  }
+  static MOTE_VEC_INLINE Mask less(VecF32 a, VecF32 b) { return _mm512_cmp_ps_mask(a.v, b.v, _CMP_LT_OQ); }
+  static MOTE_VEC_INLINE Mask greater(VecF32 a, VecF32 b) { return _mm512_cmp_ps_mask(a.v, b.v, _CMP_GT_OQ); }
+  static MOTE_VEC_INLINE Mask is_nan(VecF32 a) { return _mm512_cmp_ps_mask(a.v, a.v, _CMP_UNORD_Q); }
+  static MOTE_VEC_INLINE Mask mask_or(Mask a, Mask b) { return static_cast<Mask>(a | b); }
+  static MOTE_VEC_INLINE bool any(Mask m) { return m != 0; }
+  static MOTE_VEC_INLINE VecF32 select(Mask m, VecF32 if_true, VecF32 if_false) {
+    return {_mm512_mask_blend_ps(m, if_false.v, if_true.v)};
+  }
+  MOTE_VEC_INLINE float reduce_add() const { return _mm512_reduce_add_ps(v); }
+};
+
+#undef MOTE_VEC_INLINE
+}  // namespace mote::simd::avx512
+#endif
+#endif  // MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX512_HPP_
+// ----- end mote/arch/x86/avx512.hpp -----
+#define MOTE_SIMD_NS avx512
+#define MOTE_SIMD_TAG Avx512
+// ----- begin mote/kernels/simd-inl.hpp -----
+// The SIMD kernels of one ISA. No include guard on purpose: arch/targets.hpp includes this file
+// once per ISA, inside that ISA's target region, with MOTE_SIMD_NS (namespace and vector type
+// name, e.g. avx2) and MOTE_SIMD_TAG (ISA tag, e.g. Avx2) defined. The op files included here
+// hold code only (no #include): they are written once against `Vec`, the ISA's vector of floats.
+
+namespace mote::kernels::MOTE_SIMD_NS {
+
+using Vec = ::mote::simd::MOTE_SIMD_NS::VecF32;
+using ::mote::kernels::WindowGeometry;
+using DenseF32 = ::mote::WeightMatrix<::mote::F32, ::mote::DenseStorage>;
+
+// ----- begin mote/kernels/elementwise/simd-inl.hpp -----
+// Element-wise kernels for one ISA (PLACEHOLDER: scalar loops until the vector forms land).
+// Code only: included per ISA by kernels/simd-inl.hpp.
+
+template <class Activation>
+inline void activate(Activation, const float* in, float* out, std::size_t count) noexcept {
+  for (std::size_t i = 0; i < count; ++i) out[i] = Activation::apply(in[i]);
+}
+inline void channel_affine(const float* scale, const float* shift, const float* in, float* out, std::size_t pixels,
+                           std::size_t channels) noexcept {
+  ::mote::kernels::channel_affine(isa::Scalar{}, scale, shift, in, out, pixels, channels);
+}
+inline void add(const float* a, const float* b, float* out, std::size_t count) noexcept {
+  ::mote::kernels::add(isa::Scalar{}, a, b, out, count);
+}
+inline void softmax(const float* in, float* out, std::size_t rows, std::size_t channels) noexcept {
+  ::mote::kernels::softmax(isa::Scalar{}, in, out, rows, channels);
+}
+// ----- end mote/kernels/elementwise/simd-inl.hpp -----
+// ----- begin mote/kernels/dense/simd-inl.hpp -----
+// Dense (GEMV) on 16-row weight panels: each input value is broadcast and multiplied into the
+// 16 output channels of the panel. Several input columns are accumulated in separate registers
+// (`streams`) so that 8 FMAs are in flight, enough to cover FMA latency on 2 pipes; they are
+// summed at the end, which is the only reordering compared with the scalar reference.
+// Code only: included per ISA by kernels/simd-inl.hpp (namespace and `Vec` given there).
+
+inline void dense(const DenseF32& weights, const float* bias, const float* in, float* out) noexcept {
+  constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
+  constexpr std::size_t streams = per_panel >= 8 ? 1 : 8 / per_panel;
+  const std::size_t cols = weights.cols();
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    const float* panel = weights.panel(p);
+    Vec acc[streams][per_panel];
+    for (std::size_t s = 0; s < streams; ++s)
+      for (std::size_t j = 0; j < per_panel; ++j) acc[s][j] = Vec::zero();
+    std::size_t k = 0;
+    for (; k + streams <= cols; k += streams) {
+      for (std::size_t s = 0; s < streams; ++s) {
+        const Vec x = Vec::broadcast(in[k + s]);
+        const float* column = panel + (k + s) * DenseF32::panel_rows;
+        for (std::size_t j = 0; j < per_panel; ++j)
+          acc[s][j] = Vec::fma(x, Vec::load(column + j * Vec::lanes), acc[s][j]);
+      }
+    }
+    for (; k < cols; ++k) {
+      const Vec x = Vec::broadcast(in[k]);
+      const float* column = panel + k * DenseF32::panel_rows;
+      for (std::size_t j = 0; j < per_panel; ++j) acc[0][j] = Vec::fma(x, Vec::load(column + j * Vec::lanes), acc[0][j]);
+    }
+    const std::size_t first_row = p * DenseF32::panel_rows;
+    for (std::size_t j = 0; j < per_panel; ++j) {
+      Vec sum = acc[0][j];
+      for (std::size_t s = 1; s < streams; ++s) sum = sum + acc[s][j];
+      sum = sum + Vec::load(bias + first_row + j * Vec::lanes);
+      const std::size_t row = first_row + j * Vec::lanes;
+      if (row + Vec::lanes <= weights.rows()) sum.store(out + row);
+      else if (row < weights.rows()) sum.store_partial(out + row, weights.rows() - row);
+    }
+  }
+}
+// ----- end mote/kernels/dense/simd-inl.hpp -----
+// ----- begin mote/kernels/conv2d/simd-inl.hpp -----
+// Direct Conv2D over channels-last input on 16-output-channel weight panels (the same packing
+// as Dense: column k = (ky, kx, ci)). A block of `block` output pixels of one row shares every
+// weight load; each input value is broadcast into the panel's output channels. Blocks whose
+// taps all fall inside the input take the fast path; pixels near the left/right border take a
+// per-pixel path that skips padded taps (rows are skipped for both).
+// Code only: included per ISA by kernels/simd-inl.hpp.
+
+namespace conv_detail {
+
+constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
+constexpr std::size_t block = per_panel >= 8 ? 1 : 8 / per_panel;
+
+/// out[0..Pixels) for one panel, pixel i reading its input at in_pixel[i]; taps with a null
+/// pointer are padding.
+template <std::size_t Pixels>
+inline void conv_pixels(const WindowGeometry& g, const float* panel, const float* bias, std::size_t oy,
+                        std::size_t ox, const float* in, float* out, std::size_t channels_here) noexcept {
+  Vec acc[Pixels][per_panel];
+  for (std::size_t i = 0; i < Pixels; ++i)
+    for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::load(bias + j * Vec::lanes);
+  for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
+    const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+    if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
+    for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+      const float* pixel_in[Pixels];
+      bool any = false;
+      for (std::size_t i = 0; i < Pixels; ++i) {
+        const long ix = static_cast<long>((ox + i) * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
+        pixel_in[i] = ix < 0 || ix >= static_cast<long>(g.in_w)
+                          ? nullptr
+                          : in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
+        any = any || pixel_in[i] != nullptr;
+      }
+      if (!any) continue;
+      const float* taps = panel + (ky * g.kernel_w + kx) * g.in_c * DenseF32::panel_rows;
+      for (std::size_t ic = 0; ic < g.in_c; ++ic) {
+        Vec w[per_panel];
+        for (std::size_t j = 0; j < per_panel; ++j) w[j] = Vec::load(taps + ic * DenseF32::panel_rows + j * Vec::lanes);
+        for (std::size_t i = 0; i < Pixels; ++i) {
+          if (Pixels > 1 || pixel_in[i] != nullptr) {
+            const Vec x = Vec::broadcast(pixel_in[i][ic]);
+            for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::fma(x, w[j], acc[i][j]);
+          }
+        }
+      }
+    }
+  }
+  for (std::size_t i = 0; i < Pixels; ++i) {
+    float* out_pixel = out + ((oy * g.out_w) + ox + i) * g.out_c;
+    for (std::size_t j = 0; j < per_panel; ++j) {
+      const std::size_t c = j * Vec::lanes;
+      if (c + Vec::lanes <= channels_here) acc[i][j].store(out_pixel + c);
+      else if (c < channels_here) acc[i][j].store_partial(out_pixel + c, channels_here - c);
+    }
+  }
+}
+
+}  // namespace conv_detail
+
+inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
+                   float* out) noexcept {
+  using namespace conv_detail;
+  // Output columns whose every tap lies inside the input: [x_begin, x_end).
+  const std::size_t reach = (g.kernel_w - 1) * g.dilation_w;
+  const std::size_t x_begin = std::min(g.out_w, (g.pad_left + g.stride_w - 1) / g.stride_w);
+  std::size_t x_end = 0;
+  if (g.in_w + g.pad_left > reach) x_end = std::min(g.out_w, (g.in_w + g.pad_left - reach - 1) / g.stride_w + 1);
+  x_end = std::max(x_end, x_begin);
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    const float* panel = weights.panel(p);
+    const float* panel_bias = bias + p * DenseF32::panel_rows;
+    const std::size_t first = p * DenseF32::panel_rows;
+    const std::size_t channels_here = std::min(DenseF32::panel_rows, g.out_c - first);
+    float* panel_out = out + first;
+    for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+      std::size_t ox = 0;
+      for (; ox < x_begin; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
+      for (; ox + block <= x_end; ox += block) conv_pixels<block>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
+      for (; ox < g.out_w; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
+    }
+  }
+}
+// ----- end mote/kernels/conv2d/simd-inl.hpp -----
+// ----- begin mote/kernels/depthwise/simd-inl.hpp -----
+// Depthwise Conv2D (channel multiplier 1) over channels-last input. The 16-row weight panels
+// hold, for 16 consecutive channels, tap t at panel[t * 16 ...]: exactly one vector of weights
+// per tap and channel group, multiplied with the matching vector of input channels.
+// Code only: included per ISA by kernels/simd-inl.hpp.
+
+inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
+                             float* out) noexcept {
+  constexpr std::size_t rows = DenseF32::panel_rows;
+  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+      float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
+      for (std::size_t c = 0; c < g.out_c; c += Vec::lanes) {
+        const std::size_t lanes = std::min(Vec::lanes, g.out_c - c);
+        const float* panel = weights.panel(c / rows) + c % rows;
+        Vec acc = Vec::load(bias + c);
+        for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
+          const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+          if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
+          for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+            const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
+            if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
+            const float* x = in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c + c;
+            const Vec w = Vec::load(panel + (ky * g.kernel_w + kx) * rows);
+            acc = Vec::fma(lanes == Vec::lanes ? Vec::load(x) : Vec::load_partial(x, lanes), w, acc);
+          }
+        }
+        if (lanes == Vec::lanes) acc.store(out_pixel + c);
+        else acc.store_partial(out_pixel + c, lanes);
+      }
+    }
+  }
+}
+// ----- end mote/kernels/depthwise/simd-inl.hpp -----
+// ----- begin mote/kernels/pool/simd-inl.hpp -----
+// Pooling kernels for one ISA (PLACEHOLDER: the scalar reference until the vector forms land).
+// Code only: included per ISA by kernels/simd-inl.hpp.
+
+inline void max_pool2d(const WindowGeometry& g, const float* in, float* out) noexcept {
+  ::mote::kernels::max_pool2d(isa::Scalar{}, g, in, out);
+}
+inline void avg_pool2d(const WindowGeometry& g, const float* in, float* out) noexcept {
+  ::mote::kernels::avg_pool2d(isa::Scalar{}, g, in, out);
+}
+inline void global_avg_pool(std::size_t pixels, std::size_t channels, const float* in, float* out) noexcept {
+  ::mote::kernels::global_avg_pool(isa::Scalar{}, pixels, channels, in, out);
+}
+// ----- end mote/kernels/pool/simd-inl.hpp -----
+
+}  // namespace mote::kernels::MOTE_SIMD_NS
+
+namespace mote::kernels {
+
+inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
+                  const float* in, float* out) noexcept {
+  MOTE_SIMD_NS::dense(weights, bias, in, out);
+}
+inline void conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const WeightMatrix<F32, DenseStorage>& weights,
+                   const float* bias, const float* in, float* out) noexcept {
+  MOTE_SIMD_NS::conv2d(g, weights, bias, in, out);
+}
+inline void depthwise_conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g,
+                             const WeightMatrix<F32, DenseStorage>& weights, const float* bias, const float* in,
+                             float* out) noexcept {
+  if (g.out_c != g.in_c) return depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out);  // multiplier > 1
+  MOTE_SIMD_NS::depthwise_conv2d(g, weights, bias, in, out);
+}
+template <class Activation>
+inline void activate(isa::MOTE_SIMD_TAG, Activation activation, const float* in, float* out,
+                     std::size_t count) noexcept {
+  MOTE_SIMD_NS::activate(activation, in, out, count);
+}
+inline void channel_affine(isa::MOTE_SIMD_TAG, const float* scale, const float* shift, const float* in, float* out,
+                           std::size_t pixels, std::size_t channels) noexcept {
+  MOTE_SIMD_NS::channel_affine(scale, shift, in, out, pixels, channels);
+}
+inline void add(isa::MOTE_SIMD_TAG, const float* a, const float* b, float* out, std::size_t count) noexcept {
+  MOTE_SIMD_NS::add(a, b, out, count);
+}
+inline void softmax(isa::MOTE_SIMD_TAG, const float* in, float* out, std::size_t rows,
+                    std::size_t channels) noexcept {
+  MOTE_SIMD_NS::softmax(in, out, rows, channels);
+}
+inline void max_pool2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const float* in, float* out) noexcept {
+  MOTE_SIMD_NS::max_pool2d(g, in, out);
+}
+inline void avg_pool2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const float* in, float* out) noexcept {
+  MOTE_SIMD_NS::avg_pool2d(g, in, out);
+}
+inline void global_avg_pool(isa::MOTE_SIMD_TAG, std::size_t pixels, std::size_t channels, const float* in,
+                            float* out) noexcept {
+  MOTE_SIMD_NS::global_avg_pool(pixels, channels, in, out);
+}
+
+}  // namespace mote::kernels
+// ----- end mote/kernels/simd-inl.hpp -----
+#undef MOTE_SIMD_NS
+#undef MOTE_SIMD_TAG
+MOTE_TARGET_REGION_END
+#endif
+
+#if MOTE_SIMD_NEON
+// ----- begin mote/arch/arm/neon.hpp -----
+#ifndef MOTE_SINGLE_INCLUDE_MOTE_ARCH_ARM_NEON_HPP_
+#define MOTE_SINGLE_INCLUDE_MOTE_ARCH_ARM_NEON_HPP_
+// AArch64 NEON vector of 4 floats (NEON is part of the AArch64 baseline: no target region).
+#if !defined(MOTE_ARCH_ARM_NEON_VEC)
+#define MOTE_ARCH_ARM_NEON_VEC
+namespace mote::simd::neon {
+
+#define MOTE_VEC_INLINE inline __attribute__((always_inline))
+
+struct VecF32 {
+  static constexpr std::size_t lanes = 4;
+  using Mask = uint32x4_t;
+  float32x4_t v;
+
+  static MOTE_VEC_INLINE VecF32 zero() { return {vdupq_n_f32(0.0f)}; }
+  static MOTE_VEC_INLINE VecF32 broadcast(float x) { return {vdupq_n_f32(x)}; }
+  static MOTE_VEC_INLINE VecF32 load(const float* p) { return {vld1q_f32(p)}; }
+  static MOTE_VEC_INLINE VecF32 load_partial(const float* p, std::size_t n) {
+    float lanes_[4] = {0, 0, 0, 0};
+    for (std::size_t i = 0; i < n; ++i) lanes_[i] = p[i];
+    return {vld1q_f32(lanes_)};
+  }
+  MOTE_VEC_INLINE void store(float* p) const { vst1q_f32(p, v); }
+  MOTE_VEC_INLINE void store_partial(float* p, std::size_t n) const {
+    float lanes_[4];
+    vst1q_f32(lanes_, v);
+    for (std::size_t i = 0; i < n; ++i) p[i] = lanes_[i];
+  }
+
+  friend MOTE_VEC_INLINE VecF32 operator+(VecF32 a, VecF32 b) { return {vaddq_f32(a.v, b.v)}; }
+  friend MOTE_VEC_INLINE VecF32 operator-(VecF32 a, VecF32 b) { return {vsubq_f32(a.v, b.v)}; }
+  friend MOTE_VEC_INLINE VecF32 operator*(VecF32 a, VecF32 b) { return {vmulq_f32(a.v, b.v)}; }
+  friend MOTE_VEC_INLINE VecF32 operator/(VecF32 a, VecF32 b) { return {vdivq_f32(a.v, b.v)}; }
+  static MOTE_VEC_INLINE VecF32 fma(VecF32 a, VecF32 b, VecF32 c) { return {vfmaq_f32(c.v, a.v, b.v)}; }
+  static MOTE_VEC_INLINE VecF32 min(VecF32 a, VecF32 b) { return {vminnmq_f32(a.v, b.v)}; }
+  static MOTE_VEC_INLINE VecF32 max(VecF32 a, VecF32 b) { return {vmaxnmq_f32(a.v, b.v)}; }
+  static MOTE_VEC_INLINE VecF32 abs(VecF32 a) { return {vabsq_f32(a.v)}; }
+  static MOTE_VEC_INLINE VecF32 copysign(VecF32 magnitude, VecF32 sign) {
+    return {vbslq_f32(vdupq_n_u32(0x80000000u), sign.v, magnitude.v)};
+  }
+  static MOTE_VEC_INLINE VecF32 round_nearest(VecF32 a) { return {vrndnq_f32(a.v)}; }
+  static MOTE_VEC_INLINE VecF32 pow2(VecF32 n) {
+    const int32x4_t biased = vaddq_s32(vcvtnq_s32_f32(n.v), vdupq_n_s32(127));
+    return {vreinterpretq_f32_s32(vshlq_n_s32(biased, 23))};
+  }
+  static MOTE_VEC_INLINE Mask less(VecF32 a, VecF32 b) { return vcltq_f32(a.v, b.v); }
+  static MOTE_VEC_INLINE Mask greater(VecF32 a, VecF32 b) { return vcgtq_f32(a.v, b.v); }
+  static MOTE_VEC_INLINE Mask is_nan(VecF32 a) { return vmvnq_u32(vceqq_f32(a.v, a.v)); }
+  static MOTE_VEC_INLINE Mask mask_or(Mask a, Mask b) { return vorrq_u32(a, b); }
+  static MOTE_VEC_INLINE bool any(Mask m) { return vmaxvq_u32(m) != 0; }
+  static MOTE_VEC_INLINE VecF32 select(Mask m, VecF32 if_true, VecF32 if_false) {
+    return {vbslq_f32(m, if_true.v, if_false.v)};
+  }
+  MOTE_VEC_INLINE float reduce_add() const { return vaddvq_f32(v); }
+};
+
+#undef MOTE_VEC_INLINE
+}  // namespace mote::simd::neon
+#endif
+#endif  // MOTE_SINGLE_INCLUDE_MOTE_ARCH_ARM_NEON_HPP_
+// ----- end mote/arch/arm/neon.hpp -----
+#define MOTE_SIMD_NS neon
+#define MOTE_SIMD_TAG Neon
+// ----- begin mote/kernels/simd-inl.hpp -----
+// The SIMD kernels of one ISA. No include guard on purpose: arch/targets.hpp includes this file
+// once per ISA, inside that ISA's target region, with MOTE_SIMD_NS (namespace and vector type
+// name, e.g. avx2) and MOTE_SIMD_TAG (ISA tag, e.g. Avx2) defined. The op files included here
+// hold code only (no #include): they are written once against `Vec`, the ISA's vector of floats.
+
+namespace mote::kernels::MOTE_SIMD_NS {
+
+using Vec = ::mote::simd::MOTE_SIMD_NS::VecF32;
+using ::mote::kernels::WindowGeometry;
+using DenseF32 = ::mote::WeightMatrix<::mote::F32, ::mote::DenseStorage>;
+
+// ----- begin mote/kernels/elementwise/simd-inl.hpp -----
+// Element-wise kernels for one ISA (PLACEHOLDER: scalar loops until the vector forms land).
+// Code only: included per ISA by kernels/simd-inl.hpp.
+
+template <class Activation>
+inline void activate(Activation, const float* in, float* out, std::size_t count) noexcept {
+  for (std::size_t i = 0; i < count; ++i) out[i] = Activation::apply(in[i]);
+}
+inline void channel_affine(const float* scale, const float* shift, const float* in, float* out, std::size_t pixels,
+                           std::size_t channels) noexcept {
+  ::mote::kernels::channel_affine(isa::Scalar{}, scale, shift, in, out, pixels, channels);
+}
+inline void add(const float* a, const float* b, float* out, std::size_t count) noexcept {
+  ::mote::kernels::add(isa::Scalar{}, a, b, out, count);
+}
+inline void softmax(const float* in, float* out, std::size_t rows, std::size_t channels) noexcept {
+  ::mote::kernels::softmax(isa::Scalar{}, in, out, rows, channels);
+}
+// ----- end mote/kernels/elementwise/simd-inl.hpp -----
+// ----- begin mote/kernels/dense/simd-inl.hpp -----
+// Dense (GEMV) on 16-row weight panels: each input value is broadcast and multiplied into the
+// 16 output channels of the panel. Several input columns are accumulated in separate registers
+// (`streams`) so that 8 FMAs are in flight, enough to cover FMA latency on 2 pipes; they are
+// summed at the end, which is the only reordering compared with the scalar reference.
+// Code only: included per ISA by kernels/simd-inl.hpp (namespace and `Vec` given there).
+
+inline void dense(const DenseF32& weights, const float* bias, const float* in, float* out) noexcept {
+  constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
+  constexpr std::size_t streams = per_panel >= 8 ? 1 : 8 / per_panel;
+  const std::size_t cols = weights.cols();
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    const float* panel = weights.panel(p);
+    Vec acc[streams][per_panel];
+    for (std::size_t s = 0; s < streams; ++s)
+      for (std::size_t j = 0; j < per_panel; ++j) acc[s][j] = Vec::zero();
+    std::size_t k = 0;
+    for (; k + streams <= cols; k += streams) {
+      for (std::size_t s = 0; s < streams; ++s) {
+        const Vec x = Vec::broadcast(in[k + s]);
+        const float* column = panel + (k + s) * DenseF32::panel_rows;
+        for (std::size_t j = 0; j < per_panel; ++j)
+          acc[s][j] = Vec::fma(x, Vec::load(column + j * Vec::lanes), acc[s][j]);
+      }
+    }
+    for (; k < cols; ++k) {
+      const Vec x = Vec::broadcast(in[k]);
+      const float* column = panel + k * DenseF32::panel_rows;
+      for (std::size_t j = 0; j < per_panel; ++j) acc[0][j] = Vec::fma(x, Vec::load(column + j * Vec::lanes), acc[0][j]);
+    }
+    const std::size_t first_row = p * DenseF32::panel_rows;
+    for (std::size_t j = 0; j < per_panel; ++j) {
+      Vec sum = acc[0][j];
+      for (std::size_t s = 1; s < streams; ++s) sum = sum + acc[s][j];
+      sum = sum + Vec::load(bias + first_row + j * Vec::lanes);
+      const std::size_t row = first_row + j * Vec::lanes;
+      if (row + Vec::lanes <= weights.rows()) sum.store(out + row);
+      else if (row < weights.rows()) sum.store_partial(out + row, weights.rows() - row);
+    }
+  }
+}
+// ----- end mote/kernels/dense/simd-inl.hpp -----
+// ----- begin mote/kernels/conv2d/simd-inl.hpp -----
+// Direct Conv2D over channels-last input on 16-output-channel weight panels (the same packing
+// as Dense: column k = (ky, kx, ci)). A block of `block` output pixels of one row shares every
+// weight load; each input value is broadcast into the panel's output channels. Blocks whose
+// taps all fall inside the input take the fast path; pixels near the left/right border take a
+// per-pixel path that skips padded taps (rows are skipped for both).
+// Code only: included per ISA by kernels/simd-inl.hpp.
+
+namespace conv_detail {
+
+constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
+constexpr std::size_t block = per_panel >= 8 ? 1 : 8 / per_panel;
+
+/// out[0..Pixels) for one panel, pixel i reading its input at in_pixel[i]; taps with a null
+/// pointer are padding.
+template <std::size_t Pixels>
+inline void conv_pixels(const WindowGeometry& g, const float* panel, const float* bias, std::size_t oy,
+                        std::size_t ox, const float* in, float* out, std::size_t channels_here) noexcept {
+  Vec acc[Pixels][per_panel];
+  for (std::size_t i = 0; i < Pixels; ++i)
+    for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::load(bias + j * Vec::lanes);
+  for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
+    const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+    if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
+    for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+      const float* pixel_in[Pixels];
+      bool any = false;
+      for (std::size_t i = 0; i < Pixels; ++i) {
+        const long ix = static_cast<long>((ox + i) * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
+        pixel_in[i] = ix < 0 || ix >= static_cast<long>(g.in_w)
+                          ? nullptr
+                          : in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
+        any = any || pixel_in[i] != nullptr;
+      }
+      if (!any) continue;
+      const float* taps = panel + (ky * g.kernel_w + kx) * g.in_c * DenseF32::panel_rows;
+      for (std::size_t ic = 0; ic < g.in_c; ++ic) {
+        Vec w[per_panel];
+        for (std::size_t j = 0; j < per_panel; ++j) w[j] = Vec::load(taps + ic * DenseF32::panel_rows + j * Vec::lanes);
+        for (std::size_t i = 0; i < Pixels; ++i) {
+          if (Pixels > 1 || pixel_in[i] != nullptr) {
+            const Vec x = Vec::broadcast(pixel_in[i][ic]);
+            for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::fma(x, w[j], acc[i][j]);
+          }
+        }
+      }
+    }
+  }
+  for (std::size_t i = 0; i < Pixels; ++i) {
+    float* out_pixel = out + ((oy * g.out_w) + ox + i) * g.out_c;
+    for (std::size_t j = 0; j < per_panel; ++j) {
+      const std::size_t c = j * Vec::lanes;
+      if (c + Vec::lanes <= channels_here) acc[i][j].store(out_pixel + c);
+      else if (c < channels_here) acc[i][j].store_partial(out_pixel + c, channels_here - c);
+    }
+  }
+}
+
+}  // namespace conv_detail
+
+inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
+                   float* out) noexcept {
+  using namespace conv_detail;
+  // Output columns whose every tap lies inside the input: [x_begin, x_end).
+  const std::size_t reach = (g.kernel_w - 1) * g.dilation_w;
+  const std::size_t x_begin = std::min(g.out_w, (g.pad_left + g.stride_w - 1) / g.stride_w);
+  std::size_t x_end = 0;
+  if (g.in_w + g.pad_left > reach) x_end = std::min(g.out_w, (g.in_w + g.pad_left - reach - 1) / g.stride_w + 1);
+  x_end = std::max(x_end, x_begin);
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    const float* panel = weights.panel(p);
+    const float* panel_bias = bias + p * DenseF32::panel_rows;
+    const std::size_t first = p * DenseF32::panel_rows;
+    const std::size_t channels_here = std::min(DenseF32::panel_rows, g.out_c - first);
+    float* panel_out = out + first;
+    for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+      std::size_t ox = 0;
+      for (; ox < x_begin; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
+      for (; ox + block <= x_end; ox += block) conv_pixels<block>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
+      for (; ox < g.out_w; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
+    }
+  }
+}
+// ----- end mote/kernels/conv2d/simd-inl.hpp -----
+// ----- begin mote/kernels/depthwise/simd-inl.hpp -----
+// Depthwise Conv2D (channel multiplier 1) over channels-last input. The 16-row weight panels
+// hold, for 16 consecutive channels, tap t at panel[t * 16 ...]: exactly one vector of weights
+// per tap and channel group, multiplied with the matching vector of input channels.
+// Code only: included per ISA by kernels/simd-inl.hpp.
+
+inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
+                             float* out) noexcept {
+  constexpr std::size_t rows = DenseF32::panel_rows;
+  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+      float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
+      for (std::size_t c = 0; c < g.out_c; c += Vec::lanes) {
+        const std::size_t lanes = std::min(Vec::lanes, g.out_c - c);
+        const float* panel = weights.panel(c / rows) + c % rows;
+        Vec acc = Vec::load(bias + c);
+        for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
+          const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+          if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
+          for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+            const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
+            if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
+            const float* x = in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c + c;
+            const Vec w = Vec::load(panel + (ky * g.kernel_w + kx) * rows);
+            acc = Vec::fma(lanes == Vec::lanes ? Vec::load(x) : Vec::load_partial(x, lanes), w, acc);
+          }
+        }
+        if (lanes == Vec::lanes) acc.store(out_pixel + c);
+        else acc.store_partial(out_pixel + c, lanes);
+      }
+    }
+  }
+}
+// ----- end mote/kernels/depthwise/simd-inl.hpp -----
+// ----- begin mote/kernels/pool/simd-inl.hpp -----
+// Pooling kernels for one ISA (PLACEHOLDER: the scalar reference until the vector forms land).
+// Code only: included per ISA by kernels/simd-inl.hpp.
+
+inline void max_pool2d(const WindowGeometry& g, const float* in, float* out) noexcept {
+  ::mote::kernels::max_pool2d(isa::Scalar{}, g, in, out);
+}
+inline void avg_pool2d(const WindowGeometry& g, const float* in, float* out) noexcept {
+  ::mote::kernels::avg_pool2d(isa::Scalar{}, g, in, out);
+}
+inline void global_avg_pool(std::size_t pixels, std::size_t channels, const float* in, float* out) noexcept {
+  ::mote::kernels::global_avg_pool(isa::Scalar{}, pixels, channels, in, out);
+}
+// ----- end mote/kernels/pool/simd-inl.hpp -----
+
+}  // namespace mote::kernels::MOTE_SIMD_NS
+
+namespace mote::kernels {
+
+inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
+                  const float* in, float* out) noexcept {
+  MOTE_SIMD_NS::dense(weights, bias, in, out);
+}
+inline void conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const WeightMatrix<F32, DenseStorage>& weights,
+                   const float* bias, const float* in, float* out) noexcept {
+  MOTE_SIMD_NS::conv2d(g, weights, bias, in, out);
+}
+inline void depthwise_conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g,
+                             const WeightMatrix<F32, DenseStorage>& weights, const float* bias, const float* in,
+                             float* out) noexcept {
+  if (g.out_c != g.in_c) return depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out);  // multiplier > 1
+  MOTE_SIMD_NS::depthwise_conv2d(g, weights, bias, in, out);
+}
+template <class Activation>
+inline void activate(isa::MOTE_SIMD_TAG, Activation activation, const float* in, float* out,
+                     std::size_t count) noexcept {
+  MOTE_SIMD_NS::activate(activation, in, out, count);
+}
+inline void channel_affine(isa::MOTE_SIMD_TAG, const float* scale, const float* shift, const float* in, float* out,
+                           std::size_t pixels, std::size_t channels) noexcept {
+  MOTE_SIMD_NS::channel_affine(scale, shift, in, out, pixels, channels);
+}
+inline void add(isa::MOTE_SIMD_TAG, const float* a, const float* b, float* out, std::size_t count) noexcept {
+  MOTE_SIMD_NS::add(a, b, out, count);
+}
+inline void softmax(isa::MOTE_SIMD_TAG, const float* in, float* out, std::size_t rows,
+                    std::size_t channels) noexcept {
+  MOTE_SIMD_NS::softmax(in, out, rows, channels);
+}
+inline void max_pool2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const float* in, float* out) noexcept {
+  MOTE_SIMD_NS::max_pool2d(g, in, out);
+}
+inline void avg_pool2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const float* in, float* out) noexcept {
+  MOTE_SIMD_NS::avg_pool2d(g, in, out);
+}
+inline void global_avg_pool(isa::MOTE_SIMD_TAG, std::size_t pixels, std::size_t channels, const float* in,
+                            float* out) noexcept {
+  MOTE_SIMD_NS::global_avg_pool(pixels, channels, in, out);
+}
+
+}  // namespace mote::kernels
+// ----- end mote/kernels/simd-inl.hpp -----
+#undef MOTE_SIMD_NS
+#undef MOTE_SIMD_TAG
+#endif
+
+namespace mote::arch {
+
+/// Calls `f(tag)` with the ISA tag of `level`; levels without kernels of their own resolve to
+/// their parent's through the tags' inheritance.
+template <class F>
+decltype(auto) with_isa(IsaLevel level, F&& f) {
+  switch (level) {
+#if MOTE_SIMD_X86
+    case IsaLevel::avx512_bf16: return f(isa::Avx512Bf16{});
+    case IsaLevel::avx512_vnni: return f(isa::Avx512Vnni{});
+    case IsaLevel::avx512: return f(isa::Avx512{});
+    case IsaLevel::avx2: return f(isa::Avx2{});
+    case IsaLevel::sse4: return f(isa::Sse4{});
+#endif
+#if MOTE_SIMD_NEON
+    case IsaLevel::neon_dotprod: return f(isa::NeonDotprod{});
+    case IsaLevel::neon: return f(isa::Neon{});
+#endif
+    default: return f(isa::Scalar{});
+  }
+}
+
+}  // namespace mote::arch
+// ----- end mote/arch/targets.hpp -----
+
+namespace mote::kernels {
+
+template <class... Args>
+inline void dense(isa::Dynamic, const Args&... args) noexcept {
+  arch::with_isa(arch::selected_isa(), [&](auto tag) { dense(tag, args...); });
+}
+template <class... Args>
+inline void conv2d(isa::Dynamic, const Args&... args) noexcept {
+  arch::with_isa(arch::selected_isa(), [&](auto tag) { conv2d(tag, args...); });
+}
+template <class... Args>
+inline void depthwise_conv2d(isa::Dynamic, const Args&... args) noexcept {
+  arch::with_isa(arch::selected_isa(), [&](auto tag) { depthwise_conv2d(tag, args...); });
+}
+template <class Activation>
+inline void activate(isa::Dynamic, Activation activation, const float* in, float* out, std::size_t count) noexcept {
+  arch::with_isa(arch::selected_isa(), [&](auto tag) { activate(tag, activation, in, out, count); });
+}
+template <class... Args>
+inline void channel_affine(isa::Dynamic, const Args&... args) noexcept {
+  arch::with_isa(arch::selected_isa(), [&](auto tag) { channel_affine(tag, args...); });
+}
+template <class... Args>
+inline void add(isa::Dynamic, const Args&... args) noexcept {
+  arch::with_isa(arch::selected_isa(), [&](auto tag) { add(tag, args...); });
+}
+template <class... Args>
+inline void softmax(isa::Dynamic, const Args&... args) noexcept {
+  arch::with_isa(arch::selected_isa(), [&](auto tag) { softmax(tag, args...); });
+}
+template <class... Args>
+inline void max_pool2d(isa::Dynamic, const Args&... args) noexcept {
+  arch::with_isa(arch::selected_isa(), [&](auto tag) { max_pool2d(tag, args...); });
+}
+template <class... Args>
+inline void avg_pool2d(isa::Dynamic, const Args&... args) noexcept {
+  arch::with_isa(arch::selected_isa(), [&](auto tag) { avg_pool2d(tag, args...); });
+}
+template <class... Args>
+inline void global_avg_pool(isa::Dynamic, const Args&... args) noexcept {
+  arch::with_isa(arch::selected_isa(), [&](auto tag) { global_avg_pool(tag, args...); });
+}
+
+}  // namespace mote::kernels
+// ----- end mote/kernels/dispatch.hpp -----
 // ----- begin mote/layers/weighted.hpp -----
 // Storage shared by the layers that multiply by a weight matrix (Dense, Conv2D, Conv1D,
 // DepthwiseConv2D): the matrix in the chosen format/layout, an f32 bias, and BatchNorm folding.
@@ -835,17 +2737,18 @@ struct WeightOptions {
   using weights = find_option_t<option_kind::weights, Weights<>, Options...>;
   using format = typename weights::format;
   using layout = typename weights::layout;
-  using isa = find_option_t<option_kind::isa, isa::Native, Options...>;
+  using isa = find_option_t<option_kind::isa, isa::Default, Options...>;
   static constexpr bool has_bias = find_option_t<option_kind::bias, Bias<true>, Options...>::enabled;
   static constexpr bool storage_exists = has_weight_storage_v<format, layout>;
 };
 
 /// A weight matrix of `Rows` output channels by `Cols` inputs, plus a bias (always stored: a
-/// layer declared without bias gets one when a BatchNorm is folded into it).
+/// layer declared without bias gets one when a BatchNorm is folded into it; padded with zeros
+/// to the matrix's padded rows so that kernels may load whole panels of it).
 template <class Format, class Layout, std::size_t Rows, std::size_t Cols>
 class MatrixWithBias {
  public:
-  MatrixWithBias() : matrix_(Rows, Cols), bias_(Rows) {}
+  MatrixWithBias() : matrix_(Rows, Cols), bias_(matrix_.padded_rows()) {}
 
   const WeightMatrix<Format, Layout>& matrix() const noexcept { return matrix_; }
   const float* bias() const noexcept { return bias_.data(); }
@@ -862,7 +2765,7 @@ class MatrixWithBias {
     }
   }
   /// Bytes of weights and bias in memory.
-  std::size_t bytes() const noexcept { return matrix_.bytes() + Rows * sizeof(float); }
+  std::size_t bytes() const noexcept { return matrix_.bytes() + bias_.size() * sizeof(float); }
 
  private:
   WeightMatrix<Format, Layout> matrix_;
@@ -963,7 +2866,7 @@ class DenseLayer {
 };
 
 /// Fully connected layer with `Units` outputs. Options: `Weights<Format, Layout>` (default
-/// f32 dense), `Bias<false>`, an ISA tag (default: the best the compiler flags enable).
+/// f32 dense), `Bias<false>`, an ISA tag (default: isa::Default, run-time dispatch).
 /// Input must be 1-D. Cost: Units x inputs multiply-adds; Units x (inputs + 1) weights.
 template <std::size_t Units, class... Options>
 struct Dense {
@@ -979,106 +2882,6 @@ struct Dense {
 // (ky, kx, input channel) order; PyTorch's [out, in, kh, kw] is reordered when set.
 
 
-// ----- begin mote/kernels/conv2d/reference.hpp -----
-// Scalar reference for Conv2D over channels-last input. Weights are one row per output channel
-// holding the receptive field in (ky, kx, ci) order, the order the input patch has in memory.
-// Taps that fall into the padding contribute zero.
-
-
-// ----- begin mote/kernels/geometry.hpp -----
-// Run-time descriptions of sliding-window geometry shared by the conv, depthwise and pool
-// kernels. Layers build them as constexpr values, so after inlining the kernels see constants.
-
-
-namespace mote::kernels {
-
-/// A 2-D window sliding over an H x W x C channels-last input.
-struct WindowGeometry {
-  std::size_t in_h = 1, in_w = 1, in_c = 1;
-  std::size_t out_h = 1, out_w = 1, out_c = 1;
-  std::size_t kernel_h = 1, kernel_w = 1;
-  std::size_t stride_h = 1, stride_w = 1;
-  std::size_t dilation_h = 1, dilation_w = 1;
-  std::size_t pad_top = 0, pad_left = 0;
-};
-
-}  // namespace mote::kernels
-// ----- end mote/kernels/geometry.hpp -----
-
-namespace mote::kernels {
-
-inline void conv2d(isa::Scalar, const WindowGeometry& g,
-                   const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
-                   const float* in, float* out) noexcept {
-  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
-    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
-      float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
-      for (std::size_t oc = 0; oc < g.out_c; ++oc) {
-        const float* row = weights.row(oc);
-        float sum = 0.0f;
-        for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-          // Signed arithmetic: padding makes the top/left taps negative.
-          const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) -
-                          static_cast<long>(g.pad_top);
-          if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
-          for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-            const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) -
-                            static_cast<long>(g.pad_left);
-            if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
-            const float* in_pixel =
-                in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
-            const float* taps = row + (ky * g.kernel_w + kx) * g.in_c;
-            for (std::size_t ic = 0; ic < g.in_c; ++ic) sum += taps[ic] * in_pixel[ic];
-          }
-        }
-        out_pixel[oc] = sum + bias[oc];
-      }
-    }
-  }
-}
-
-}  // namespace mote::kernels
-// ----- end mote/kernels/conv2d/reference.hpp -----
-// ----- begin mote/kernels/depthwise/reference.hpp -----
-// Scalar reference for depthwise Conv2D with a channel multiplier M: output channel
-// o = c * M + m filters input channel c alone (PyTorch groups = in_channels ordering).
-// Weights: one row per output channel holding its kernel_h x kernel_w taps.
-
-
-
-namespace mote::kernels {
-
-inline void depthwise_conv2d(isa::Scalar, const WindowGeometry& g,
-                             const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
-                             const float* in, float* out) noexcept {
-  const std::size_t multiplier = g.out_c / g.in_c;
-  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
-    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
-      float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
-      for (std::size_t oc = 0; oc < g.out_c; ++oc) {
-        const std::size_t ic = oc / multiplier;
-        const float* taps = weights.row(oc);
-        float sum = 0.0f;
-        for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-          const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) -
-                          static_cast<long>(g.pad_top);
-          if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
-          for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-            const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) -
-                            static_cast<long>(g.pad_left);
-            if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
-            sum += taps[ky * g.kernel_w + kx] *
-                   in[(static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c + ic];
-          }
-        }
-        out_pixel[oc] = sum + bias[oc];
-      }
-    }
-  }
-}
-
-}  // namespace mote::kernels
-// ----- end mote/kernels/depthwise/reference.hpp -----
 // ----- begin mote/layers/window.hpp -----
 // Compile-time arithmetic of sliding windows (convolution and pooling): effective kernel
 // extent, padding resolution and output size along one axis.
@@ -1353,83 +3156,6 @@ struct DepthwiseConv2D {
 // Pooling over channels-last feature maps: MaxPool2D, AvgPool2D, GlobalAveragePool2D.
 
 
-// ----- begin mote/kernels/pool/reference.hpp -----
-// Scalar references for pooling over channels-last input.
-// Max pooling ignores padded taps (as if padded with -inf); average pooling divides by the
-// number of taps inside the input (PyTorch count_include_pad=False, TFLite, ONNX default).
-// A window entirely in the padding cannot occur: layers reject such geometry at compile time.
-
-#include <cmath>
-#include <limits>
-
-
-namespace mote::kernels {
-
-namespace detail {
-template <class Visit>
-inline void for_each_window(const WindowGeometry& g, Visit&& visit) {
-  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
-    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
-      const long y0 = static_cast<long>(oy * g.stride_h) - static_cast<long>(g.pad_top);
-      const long x0 = static_cast<long>(ox * g.stride_w) - static_cast<long>(g.pad_left);
-      visit(oy, ox, y0, x0);
-    }
-  }
-}
-}  // namespace detail
-
-inline void max_pool2d(isa::Scalar, const WindowGeometry& g, const float* in, float* out) noexcept {
-  detail::for_each_window(g, [&](std::size_t oy, std::size_t ox, long y0, long x0) {
-    float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
-    for (std::size_t c = 0; c < g.in_c; ++c) out_pixel[c] = -std::numeric_limits<float>::infinity();
-    for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-      const long iy = y0 + static_cast<long>(ky * g.dilation_h);
-      if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
-      for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-        const long ix = x0 + static_cast<long>(kx * g.dilation_w);
-        if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
-        const float* in_pixel = in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
-        // A NaN tap wins and then stays (no later comparison with NaN is true), as in PyTorch.
-        for (std::size_t c = 0; c < g.in_c; ++c)
-          if (in_pixel[c] > out_pixel[c] || std::isnan(in_pixel[c])) out_pixel[c] = in_pixel[c];
-      }
-    }
-  });
-}
-
-inline void avg_pool2d(isa::Scalar, const WindowGeometry& g, const float* in, float* out) noexcept {
-  detail::for_each_window(g, [&](std::size_t oy, std::size_t ox, long y0, long x0) {
-    float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
-    for (std::size_t c = 0; c < g.in_c; ++c) out_pixel[c] = 0.0f;
-    std::size_t taps = 0;
-    for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-      const long iy = y0 + static_cast<long>(ky * g.dilation_h);
-      if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
-      for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-        const long ix = x0 + static_cast<long>(kx * g.dilation_w);
-        if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
-        const float* in_pixel = in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
-        for (std::size_t c = 0; c < g.in_c; ++c) out_pixel[c] += in_pixel[c];
-        ++taps;
-      }
-    }
-    const float inverse = 1.0f / static_cast<float>(taps);
-    for (std::size_t c = 0; c < g.in_c; ++c) out_pixel[c] *= inverse;
-  });
-}
-
-/// Mean over all pixels of an pixels x channels input.
-inline void global_avg_pool(isa::Scalar, std::size_t pixels, std::size_t channels, const float* in,
-                            float* out) noexcept {
-  for (std::size_t c = 0; c < channels; ++c) out[c] = 0.0f;
-  for (std::size_t p = 0; p < pixels; ++p)
-    for (std::size_t c = 0; c < channels; ++c) out[c] += in[p * channels + c];
-  const float inverse = 1.0f / static_cast<float>(pixels);
-  for (std::size_t c = 0; c < channels; ++c) out[c] *= inverse;
-}
-
-}  // namespace mote::kernels
-// ----- end mote/kernels/pool/reference.hpp -----
 
 namespace mote {
 
@@ -1476,8 +3202,8 @@ class Pool2DLayer {
            (stride::h != Window || stride::w != Window ? ", stride " + std::to_string(stride::h) : std::string()) + ">";
   }
   void forward(const float* in, float* out, std::byte*) const noexcept {
-    if constexpr (Kind == PoolKind::max) kernels::max_pool2d(isa::Native{}, window, in, out);
-    else kernels::avg_pool2d(isa::Native{}, window, in, out);
+    if constexpr (Kind == PoolKind::max) kernels::max_pool2d(isa::Default{}, window, in, out);
+    else kernels::avg_pool2d(isa::Default{}, window, in, out);
   }
 };
 
@@ -1512,7 +3238,7 @@ class GlobalAveragePool2DLayer {
   static constexpr std::size_t scratch_bytes = 0;
   static std::string describe() { return "GlobalAveragePool2D"; }
   void forward(const float* in, float* out, std::byte*) const noexcept {
-    kernels::global_avg_pool(isa::Native{}, In::size / channels, channels, in, out);
+    kernels::global_avg_pool(isa::Default{}, In::size / channels, channels, in, out);
   }
 };
 
@@ -1529,106 +3255,6 @@ struct GlobalAveragePool2D {
 // (input and output may be the same buffer), which lets the network plan reuse activations.
 
 
-// ----- begin mote/kernels/elementwise/reference.hpp -----
-// Scalar references for element-wise and per-channel ops. `in` and `out` may alias exactly
-// (in-place), never partially.
-
-
-// ----- begin mote/kernels/elementwise/activations.hpp -----
-// Activation functions as stateless functors: `apply(x)` is the scalar definition that every
-// vectorised form is tested against. NaN inputs propagate (as in PyTorch), which is why the
-// comparisons below are written `x < 0 ? ... : x` and not `x > 0 ? x : ...`.
-
-
-namespace mote::activation {
-
-struct Identity {
-  static constexpr const char* name = "Identity";
-  static float apply(float x) noexcept { return x; }
-};
-struct Relu {
-  static constexpr const char* name = "ReLU";
-  static float apply(float x) noexcept { return x < 0.0f ? 0.0f : x; }
-};
-struct Relu6 {
-  static constexpr const char* name = "ReLU6";
-  static float apply(float x) noexcept { return x < 0.0f ? 0.0f : (x > 6.0f ? 6.0f : x); }
-};
-/// max(x, 0) + Numerator/Denominator * min(x, 0).
-template <int Numerator, int Denominator>
-struct LeakyRelu {
-  static_assert(Denominator > 0, "LeakyReLU's slope is Numerator/Denominator: the denominator must be positive.");
-  static constexpr const char* name = "LeakyReLU";
-  static constexpr float slope = static_cast<float>(Numerator) / static_cast<float>(Denominator);
-  static float apply(float x) noexcept { return x < 0.0f ? x * slope : x; }
-};
-struct Sigmoid {
-  static constexpr const char* name = "Sigmoid";
-  static float apply(float x) noexcept { return 1.0f / (1.0f + std::exp(-x)); }
-};
-struct Tanh {
-  static constexpr const char* name = "Tanh";
-  static float apply(float x) noexcept { return std::tanh(x); }
-};
-/// x * ReLU6(x + 3) / 6 (MobileNetV3).
-struct HardSwish {
-  static constexpr const char* name = "HardSwish";
-  static float apply(float x) noexcept { return x * Relu6::apply(x + 3.0f) * (1.0f / 6.0f); }
-};
-/// The exact (erf) GELU, PyTorch's default: x * Phi(x).
-struct Gelu {
-  static constexpr const char* name = "GELU";
-  static float apply(float x) noexcept {
-    return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752440f));
-  }
-};
-
-}  // namespace mote::activation
-// ----- end mote/kernels/elementwise/activations.hpp -----
-
-namespace mote::kernels {
-
-template <class Activation>
-inline void activate(isa::Scalar, Activation, const float* in, float* out, std::size_t count) noexcept {
-  for (std::size_t i = 0; i < count; ++i) out[i] = Activation::apply(in[i]);
-}
-
-/// out[p][c] = in[p][c] * scale[c] + shift[c] (inference BatchNorm that could not be folded).
-inline void channel_affine(isa::Scalar, const float* scale, const float* shift, const float* in,
-                           float* out, std::size_t pixels, std::size_t channels) noexcept {
-  for (std::size_t p = 0; p < pixels; ++p)
-    for (std::size_t c = 0; c < channels; ++c)
-      out[p * channels + c] = in[p * channels + c] * scale[c] + shift[c];
-}
-
-/// out = a + b, element-wise; out may alias a or b.
-inline void add(isa::Scalar, const float* a, const float* b, float* out, std::size_t count) noexcept {
-  for (std::size_t i = 0; i < count; ++i) out[i] = a[i] + b[i];
-}
-
-/// Softmax over the last axis of a rows x channels input. Subtracting the row maximum keeps
-/// exp() finite; a row containing NaN yields NaN.
-inline void softmax(isa::Scalar, const float* in, float* out, std::size_t rows,
-                    std::size_t channels) noexcept {
-  for (std::size_t r = 0; r < rows; ++r) {
-    const float* x = in + r * channels;
-    float* y = out + r * channels;
-    float maximum = x[0];
-    for (std::size_t c = 1; c < channels; ++c) maximum = std::fmax(maximum, x[c]);
-    bool has_nan = false;
-    for (std::size_t c = 0; c < channels; ++c) has_nan = has_nan || std::isnan(x[c]);
-    float sum = 0.0f;
-    for (std::size_t c = 0; c < channels; ++c) {
-      y[c] = std::exp(x[c] - maximum);
-      sum += y[c];
-    }
-    const float inverse = has_nan ? std::nanf("") : 1.0f / sum;
-    for (std::size_t c = 0; c < channels; ++c) y[c] *= inverse;
-  }
-}
-
-}  // namespace mote::kernels
-// ----- end mote/kernels/elementwise/reference.hpp -----
 
 namespace mote {
 
@@ -1646,7 +3272,7 @@ class ActivationLayer {
   static constexpr std::size_t scratch_bytes = 0;
   static std::string describe() { return Function::name; }
   void forward(const float* in, float* out, std::byte*) const noexcept {
-    kernels::activate(isa::Native{}, Function{}, in, out, In::size);
+    kernels::activate(isa::Default{}, Function{}, in, out, In::size);
   }
 };
 
@@ -1689,7 +3315,7 @@ class SoftmaxLayer {
   static constexpr std::size_t scratch_bytes = 0;
   static std::string describe() { return "Softmax"; }
   void forward(const float* in, float* out, std::byte*) const noexcept {
-    kernels::softmax(isa::Native{}, in, out, In::size / In::channels, In::channels);
+    kernels::softmax(isa::Default{}, in, out, In::size / In::channels, In::channels);
   }
 };
 
@@ -1776,7 +3402,7 @@ class BatchNormLayer {
       if (in != out) std::memcpy(out, in, In::size * sizeof(float));
       return;
     }
-    kernels::channel_affine(isa::Native{}, scale_.data(), shift_.data(), in, out,
+    kernels::channel_affine(isa::Default{}, scale_.data(), shift_.data(), in, out,
                             In::size / channels, channels);
   }
 
@@ -2056,7 +3682,7 @@ class ResidualLayer {
 
   void forward(const float* in, float* out, std::byte* scratch) const noexcept {
     body_.forward(in, out, scratch);
-    kernels::add(isa::Native{}, out, in, out, In::size);
+    kernels::add(isa::Default{}, out, in, out, In::size);
   }
 
  private:
@@ -2079,7 +3705,6 @@ struct Residual {
 // before any layer is changed, so a failed load leaves the network as it was.
 
 #include <functional>
-#include <string_view>
 
 
 namespace mote {
@@ -2278,7 +3903,6 @@ void collect_slots(ChainT& chain, std::vector<LayerSlot>& slots) {
 // nothing: it runs in a caller-provided workspace of Net::workspace_bytes, so one const
 // network can serve many threads, each with its own workspace.
 
-#include <cstdint>
 
 // ----- begin mote/io/npz.hpp -----
 // .npz archives (np.savez, np.savez_compressed): a ZIP of .npy entries, read whole into memory.
@@ -2288,7 +3912,6 @@ void collect_slots(ChainT& chain, std::vector<LayerSlot>& slots) {
 // Whole-file reading and the bounds-checked little/big-endian field access every reader uses.
 
 #include <cerrno>
-#include <cstdio>
 #include <system_error>
 
 

@@ -41,6 +41,13 @@ struct NeonDotprod : Neon {
   static constexpr const char* name = "neon_dotprod";
 };
 
+/// Chooses at run time, once per process, the best ISA the CPU supports among those mote has
+/// kernels for (arch/cpu.hpp; capped by the environment variable MOTE_FORCE_ISA). A binary
+/// built for baseline x86-64 thus runs AVX2 or AVX-512 kernels where the CPU has them.
+struct Dynamic {
+  static constexpr const char* name = "dynamic";
+};
+
 /// The best ISA the compiler flags of this translation unit enable.
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && \
     defined(__AVX512VL__) && defined(__AVX512VNNI__) && defined(__AVX512BF16__)
@@ -67,8 +74,20 @@ using Native = Scalar;
 
 namespace mote {
 
-/// An ISA tag: a type derived from isa::Scalar.
+/// An ISA tag: a type derived from isa::Scalar, or isa::Dynamic.
 template <class T>
-concept IsaTag = requires { T::name; } && std::is_base_of_v<isa::Scalar, T>;
+concept IsaTag = requires { T::name; } && (std::is_base_of_v<isa::Scalar, T> || std::is_same_v<T, isa::Dynamic>);
+
+namespace isa {
+/// The ISA of layers that name none: run-time dispatch where mote has SIMD kernels for the
+/// architecture (x86-64, AArch64), else the compiler flags' best. Define
+/// MOTE_DEFAULT_ISA_NATIVE to use the compiler flags' best everywhere (no dispatch).
+#if !defined(MOTE_DEFAULT_ISA_NATIVE) && !defined(MOTE_NO_SIMD) && \
+    (defined(__x86_64__) || defined(__aarch64__)) && (defined(__GNUC__) || defined(__clang__))
+using Default = Dynamic;
+#else
+using Default = Native;
+#endif
+}  // namespace isa
 
 }  // namespace mote

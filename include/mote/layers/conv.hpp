@@ -8,8 +8,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "mote/kernels/conv2d/reference.hpp"
-#include "mote/kernels/depthwise/reference.hpp"
+#include "mote/kernels/dispatch.hpp"
 #include "mote/layers/weighted.hpp"
 #include "mote/layers/window.hpp"
 

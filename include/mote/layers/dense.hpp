@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "mote/kernels/dense/reference.hpp"
+#include "mote/kernels/dispatch.hpp"
 #include "mote/layers/weighted.hpp"
 
 namespace mote {
@@ -78,7 +78,7 @@ class DenseLayer {
 };
 
 /// Fully connected layer with `Units` outputs. Options: `Weights<Format, Layout>` (default
-/// f32 dense), `Bias<false>`, an ISA tag (default: the best the compiler flags enable).
+/// f32 dense), `Bias<false>`, an ISA tag (default: isa::Default, run-time dispatch).
 /// Input must be 1-D. Cost: Units x inputs multiply-adds; Units x (inputs + 1) weights.
 template <std::size_t Units, class... Options>
 struct Dense {

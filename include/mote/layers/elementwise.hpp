@@ -8,7 +8,7 @@
 #include <string>
 
 #include "mote/core/aligned.hpp"
-#include "mote/kernels/elementwise/reference.hpp"
+#include "mote/kernels/dispatch.hpp"
 #include "mote/layers/layer.hpp"
 #include "mote/layers/weighted.hpp"
 
@@ -28,7 +28,7 @@ class ActivationLayer {
   static constexpr std::size_t scratch_bytes = 0;
   static std::string describe() { return Function::name; }
   void forward(const float* in, float* out, std::byte*) const noexcept {
-    kernels::activate(isa::Native{}, Function{}, in, out, In::size);
+    kernels::activate(isa::Default{}, Function{}, in, out, In::size);
   }
 };
 
@@ -71,7 +71,7 @@ class SoftmaxLayer {
   static constexpr std::size_t scratch_bytes = 0;
   static std::string describe() { return "Softmax"; }
   void forward(const float* in, float* out, std::byte*) const noexcept {
-    kernels::softmax(isa::Native{}, in, out, In::size / In::channels, In::channels);
+    kernels::softmax(isa::Default{}, in, out, In::size / In::channels, In::channels);
   }
 };
 
@@ -158,7 +158,7 @@ class BatchNormLayer {
       if (in != out) std::memcpy(out, in, In::size * sizeof(float));
       return;
     }
-    kernels::channel_affine(isa::Native{}, scale_.data(), shift_.data(), in, out,
+    kernels::channel_affine(isa::Default{}, scale_.data(), shift_.data(), in, out,
                             In::size / channels, channels);
   }
 

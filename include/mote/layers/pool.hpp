@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <string>
 
-#include "mote/kernels/pool/reference.hpp"
+#include "mote/kernels/dispatch.hpp"
 #include "mote/layers/layer.hpp"
 #include "mote/layers/window.hpp"
 
@@ -53,8 +53,8 @@ class Pool2DLayer {
            (stride::h != Window || stride::w != Window ? ", stride " + std::to_string(stride::h) : std::string()) + ">";
   }
   void forward(const float* in, float* out, std::byte*) const noexcept {
-    if constexpr (Kind == PoolKind::max) kernels::max_pool2d(isa::Native{}, window, in, out);
-    else kernels::avg_pool2d(isa::Native{}, window, in, out);
+    if constexpr (Kind == PoolKind::max) kernels::max_pool2d(isa::Default{}, window, in, out);
+    else kernels::avg_pool2d(isa::Default{}, window, in, out);
   }
 };
 
@@ -89,7 +89,7 @@ class GlobalAveragePool2DLayer {
   static constexpr std::size_t scratch_bytes = 0;
   static std::string describe() { return "GlobalAveragePool2D"; }
   void forward(const float* in, float* out, std::byte*) const noexcept {
-    kernels::global_avg_pool(isa::Native{}, In::size / channels, channels, in, out);
+    kernels::global_avg_pool(isa::Default{}, In::size / channels, channels, in, out);
   }
 };
 

@@ -10,7 +10,7 @@
 #include <cstddef>
 #include <string>
 
-#include "mote/kernels/elementwise/reference.hpp"
+#include "mote/kernels/dispatch.hpp"
 #include "mote/layers/layer.hpp"
 #include "mote/model/chain.hpp"
 
@@ -41,7 +41,7 @@ class ResidualLayer {
 
   void forward(const float* in, float* out, std::byte* scratch) const noexcept {
     body_.forward(in, out, scratch);
-    kernels::add(isa::Native{}, out, in, out, In::size);
+    kernels::add(isa::Default{}, out, in, out, In::size);
   }
 
  private:

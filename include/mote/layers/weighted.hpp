@@ -18,17 +18,18 @@ struct WeightOptions {
   using weights = find_option_t<option_kind::weights, Weights<>, Options...>;
   using format = typename weights::format;
   using layout = typename weights::layout;
-  using isa = find_option_t<option_kind::isa, isa::Native, Options...>;
+  using isa = find_option_t<option_kind::isa, isa::Default, Options...>;
   static constexpr bool has_bias = find_option_t<option_kind::bias, Bias<true>, Options...>::enabled;
   static constexpr bool storage_exists = has_weight_storage_v<format, layout>;
 };
 
 /// A weight matrix of `Rows` output channels by `Cols` inputs, plus a bias (always stored: a
-/// layer declared without bias gets one when a BatchNorm is folded into it).
+/// layer declared without bias gets one when a BatchNorm is folded into it; padded with zeros
+/// to the matrix's padded rows so that kernels may load whole panels of it).
 template <class Format, class Layout, std::size_t Rows, std::size_t Cols>
 class MatrixWithBias {
  public:
-  MatrixWithBias() : matrix_(Rows, Cols), bias_(Rows) {}
+  MatrixWithBias() : matrix_(Rows, Cols), bias_(matrix_.padded_rows()) {}
 
   const WeightMatrix<Format, Layout>& matrix() const noexcept { return matrix_; }
   const float* bias() const noexcept { return bias_.data(); }
@@ -45,7 +46,7 @@ class MatrixWithBias {
     }
   }
   /// Bytes of weights and bias in memory.
-  std::size_t bytes() const noexcept { return matrix_.bytes() + Rows * sizeof(float); }
+  std::size_t bytes() const noexcept { return matrix_.bytes() + bias_.size() * sizeof(float); }
 
  private:
   WeightMatrix<Format, Layout> matrix_;

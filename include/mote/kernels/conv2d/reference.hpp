@@ -18,7 +18,6 @@ inline void conv2d(isa::Scalar, const WindowGeometry& g,
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
       float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
       for (std::size_t oc = 0; oc < g.out_c; ++oc) {
-        const float* row = weights.row(oc);
         float sum = 0.0f;
         for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
           // Signed arithmetic: padding makes the top/left taps negative.
@@ -31,8 +30,8 @@ inline void conv2d(isa::Scalar, const WindowGeometry& g,
             if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
             const float* in_pixel =
                 in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
-            const float* taps = row + (ky * g.kernel_w + kx) * g.in_c;
-            for (std::size_t ic = 0; ic < g.in_c; ++ic) sum += taps[ic] * in_pixel[ic];
+            const std::size_t tap = (ky * g.kernel_w + kx) * g.in_c;
+            for (std::size_t ic = 0; ic < g.in_c; ++ic) sum += weights.at(oc, tap + ic) * in_pixel[ic];
           }
         }
         out_pixel[oc] = sum + bias[oc];

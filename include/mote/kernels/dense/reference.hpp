@@ -12,9 +12,8 @@ namespace mote::kernels {
 inline void dense(isa::Scalar, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
                   const float* in, float* out) noexcept {
   for (std::size_t o = 0; o < weights.rows(); ++o) {
-    const float* row = weights.row(o);
     float sum = 0.0f;
-    for (std::size_t i = 0; i < weights.cols(); ++i) sum += row[i] * in[i];
+    for (std::size_t i = 0; i < weights.cols(); ++i) sum += weights.at(o, i) * in[i];
     out[o] = sum + bias[o];
   }
 }

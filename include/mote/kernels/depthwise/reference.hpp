@@ -20,7 +20,6 @@ inline void depthwise_conv2d(isa::Scalar, const WindowGeometry& g,
       float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
       for (std::size_t oc = 0; oc < g.out_c; ++oc) {
         const std::size_t ic = oc / multiplier;
-        const float* taps = weights.row(oc);
         float sum = 0.0f;
         for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
           const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) -
@@ -30,7 +29,7 @@ inline void depthwise_conv2d(isa::Scalar, const WindowGeometry& g,
             const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) -
                             static_cast<long>(g.pad_left);
             if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
-            sum += taps[ky * g.kernel_w + kx] *
+            sum += weights.at(oc, ky * g.kernel_w + kx) *
                    in[(static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c + ic];
           }
         }

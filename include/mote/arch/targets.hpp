@@ -1,0 +1,109 @@
+#pragma once
+// Compiles mote's SIMD kernels once per ISA into one translation unit, whatever its compiler
+// flags: each ISA's vector type (arch/<family>/<isa>.hpp) and the generic kernels
+// (kernels/simd-inl.hpp, written once against that vector type) are included inside a region
+// where every function gets that ISA's target attribute, and inside a namespace of its own.
+// This is how a binary built for baseline x86-64 carries AVX2 and AVX-512 kernels and picks one
+// at run time (isa::Dynamic, arch/cpu.hpp), without per-ISA translation units or a library.
+//
+// Define MOTE_NO_SIMD to keep only the scalar reference kernels.
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "mote/arch/cpu.hpp"
+#include "mote/arch/isa.hpp"
+#include "mote/kernels/dense/reference.hpp"
+#include "mote/kernels/conv2d/reference.hpp"
+#include "mote/kernels/depthwise/reference.hpp"
+#include "mote/kernels/elementwise/reference.hpp"
+#include "mote/kernels/pool/reference.hpp"
+
+#if !defined(MOTE_NO_SIMD) && MOTE_ARCH_X86 && defined(__x86_64__)
+#define MOTE_SIMD_X86 1
+#include <immintrin.h>
+#else
+#define MOTE_SIMD_X86 0
+#endif
+#if !defined(MOTE_NO_SIMD) && defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
+#define MOTE_SIMD_NEON 1
+#include <arm_neon.h>
+#else
+#define MOTE_SIMD_NEON 0
+#endif
+
+#if defined(__clang__)
+#define MOTE_TARGET_REGION_BEGIN(features) \
+  _Pragma(MOTE_STRINGIFY(clang attribute push(__attribute__((target(features))), apply_to = function)))
+#define MOTE_TARGET_REGION_END _Pragma("clang attribute pop")
+#else
+#define MOTE_TARGET_REGION_BEGIN(features) \
+  _Pragma("GCC push_options") _Pragma(MOTE_STRINGIFY(GCC target(features)))
+#define MOTE_TARGET_REGION_END _Pragma("GCC pop_options")
+#endif
+#define MOTE_STRINGIFY_(x) #x
+#define MOTE_STRINGIFY(x) MOTE_STRINGIFY_(x)
+
+#if MOTE_SIMD_X86
+MOTE_TARGET_REGION_BEGIN("sse4.2")
+#include "mote/arch/x86/sse4.hpp"
+#define MOTE_SIMD_NS sse4
+#define MOTE_SIMD_TAG Sse4
+#include "mote/kernels/simd-inl.hpp"
+#undef MOTE_SIMD_NS
+#undef MOTE_SIMD_TAG
+MOTE_TARGET_REGION_END
+
+MOTE_TARGET_REGION_BEGIN("avx2,fma,bmi2,f16c")
+#include "mote/arch/x86/avx2.hpp"
+#define MOTE_SIMD_NS avx2
+#define MOTE_SIMD_TAG Avx2
+#include "mote/kernels/simd-inl.hpp"
+#undef MOTE_SIMD_NS
+#undef MOTE_SIMD_TAG
+MOTE_TARGET_REGION_END
+
+MOTE_TARGET_REGION_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi2,f16c")
+#include "mote/arch/x86/avx512.hpp"
+#define MOTE_SIMD_NS avx512
+#define MOTE_SIMD_TAG Avx512
+#include "mote/kernels/simd-inl.hpp"
+#undef MOTE_SIMD_NS
+#undef MOTE_SIMD_TAG
+MOTE_TARGET_REGION_END
+#endif
+
+#if MOTE_SIMD_NEON
+#include "mote/arch/arm/neon.hpp"
+#define MOTE_SIMD_NS neon
+#define MOTE_SIMD_TAG Neon
+#include "mote/kernels/simd-inl.hpp"
+#undef MOTE_SIMD_NS
+#undef MOTE_SIMD_TAG
+#endif
+
+namespace mote::arch {
+
+/// Calls `f(tag)` with the ISA tag of `level`; levels without kernels of their own resolve to
+/// their parent's through the tags' inheritance.
+template <class F>
+decltype(auto) with_isa(IsaLevel level, F&& f) {
+  switch (level) {
+#if MOTE_SIMD_X86
+    case IsaLevel::avx512_bf16: return f(isa::Avx512Bf16{});
+    case IsaLevel::avx512_vnni: return f(isa::Avx512Vnni{});
+    case IsaLevel::avx512: return f(isa::Avx512{});
+    case IsaLevel::avx2: return f(isa::Avx2{});
+    case IsaLevel::sse4: return f(isa::Sse4{});
+#endif
+#if MOTE_SIMD_NEON
+    case IsaLevel::neon_dotprod: return f(isa::NeonDotprod{});
+    case IsaLevel::neon: return f(isa::Neon{});
+#endif
+    default: return f(isa::Scalar{});
+  }
+}
+
+}  // namespace mote::arch

@@ -1,0 +1,65 @@
+// SSE4.1/4.2 vector of 4 floats (no FMA: fma() is a multiply then an add, two roundings).
+// Included by arch/targets.hpp inside its target region.
+#if !defined(MOTE_ARCH_X86_SSE4_VEC)
+#define MOTE_ARCH_X86_SSE4_VEC
+namespace mote::simd::sse4 {
+
+#define MOTE_VEC_INLINE inline __attribute__((always_inline))
+
+struct VecF32 {
+  static constexpr std::size_t lanes = 4;
+  using Mask = __m128;
+  __m128 v;
+
+  static MOTE_VEC_INLINE VecF32 zero() { return {_mm_setzero_ps()}; }
+  static MOTE_VEC_INLINE VecF32 broadcast(float x) { return {_mm_set1_ps(x)}; }
+  static MOTE_VEC_INLINE VecF32 load(const float* p) { return {_mm_loadu_ps(p)}; }
+  static MOTE_VEC_INLINE VecF32 load_partial(const float* p, std::size_t n) {
+    alignas(16) float lanes_[4] = {0, 0, 0, 0};
+    for (std::size_t i = 0; i < n; ++i) lanes_[i] = p[i];
+    return {_mm_load_ps(lanes_)};
+  }
+  MOTE_VEC_INLINE void store(float* p) const { _mm_storeu_ps(p, v); }
+  MOTE_VEC_INLINE void store_partial(float* p, std::size_t n) const {
+    alignas(16) float lanes_[4];
+    _mm_store_ps(lanes_, v);
+    for (std::size_t i = 0; i < n; ++i) p[i] = lanes_[i];
+  }
+
+  friend MOTE_VEC_INLINE VecF32 operator+(VecF32 a, VecF32 b) { return {_mm_add_ps(a.v, b.v)}; }
+  friend MOTE_VEC_INLINE VecF32 operator-(VecF32 a, VecF32 b) { return {_mm_sub_ps(a.v, b.v)}; }
+  friend MOTE_VEC_INLINE VecF32 operator*(VecF32 a, VecF32 b) { return {_mm_mul_ps(a.v, b.v)}; }
+  friend MOTE_VEC_INLINE VecF32 operator/(VecF32 a, VecF32 b) { return {_mm_div_ps(a.v, b.v)}; }
+  static MOTE_VEC_INLINE VecF32 fma(VecF32 a, VecF32 b, VecF32 c) { return {_mm_add_ps(_mm_mul_ps(a.v, b.v), c.v)}; }
+  static MOTE_VEC_INLINE VecF32 min(VecF32 a, VecF32 b) { return {_mm_min_ps(a.v, b.v)}; }
+  static MOTE_VEC_INLINE VecF32 max(VecF32 a, VecF32 b) { return {_mm_max_ps(a.v, b.v)}; }
+  static MOTE_VEC_INLINE VecF32 abs(VecF32 a) { return {_mm_andnot_ps(_mm_set1_ps(-0.0f), a.v)}; }
+  static MOTE_VEC_INLINE VecF32 copysign(VecF32 magnitude, VecF32 sign) {
+    const __m128 bit = _mm_set1_ps(-0.0f);
+    return {_mm_or_ps(_mm_andnot_ps(bit, magnitude.v), _mm_and_ps(bit, sign.v))};
+  }
+  static MOTE_VEC_INLINE VecF32 round_nearest(VecF32 a) {
+    return {_mm_round_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)};
+  }
+  static MOTE_VEC_INLINE VecF32 pow2(VecF32 n) {
+    const __m128i biased = _mm_add_epi32(_mm_cvtps_epi32(n.v), _mm_set1_epi32(127));
+    return {_mm_castsi128_ps(_mm_slli_epi32(biased, 23))};
+  }
+  static MOTE_VEC_INLINE Mask less(VecF32 a, VecF32 b) { return _mm_cmplt_ps(a.v, b.v); }
+  static MOTE_VEC_INLINE Mask greater(VecF32 a, VecF32 b) { return _mm_cmpgt_ps(a.v, b.v); }
+  static MOTE_VEC_INLINE Mask is_nan(VecF32 a) { return _mm_cmpunord_ps(a.v, a.v); }
+  static MOTE_VEC_INLINE Mask mask_or(Mask a, Mask b) { return _mm_or_ps(a, b); }
+  static MOTE_VEC_INLINE bool any(Mask m) { return _mm_movemask_ps(m) != 0; }
+  static MOTE_VEC_INLINE VecF32 select(Mask m, VecF32 if_true, VecF32 if_false) {
+    return {_mm_blendv_ps(if_false.v, if_true.v, m)};
+  }
+  MOTE_VEC_INLINE float reduce_add() const {
+    __m128 s = _mm_add_ps(v, _mm_movehl_ps(v, v));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+};
+
+#undef MOTE_VEC_INLINE
+}  // namespace mote::simd::sse4
+#endif

@@ -1,0 +1,82 @@
+// Direct Conv2D over channels-last input on 16-output-channel weight panels (the same packing
+// as Dense: column k = (ky, kx, ci)). A block of `block` output pixels of one row shares every
+// weight load; each input value is broadcast into the panel's output channels. Blocks whose
+// taps all fall inside the input take the fast path; pixels near the left/right border take a
+// per-pixel path that skips padded taps (rows are skipped for both).
+// Code only: included per ISA by kernels/simd-inl.hpp.
+
+namespace conv_detail {
+
+constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
+constexpr std::size_t block = per_panel >= 8 ? 1 : 8 / per_panel;
+
+/// out[0..Pixels) for one panel, pixel i reading its input at in_pixel[i]; taps with a null
+/// pointer are padding.
+template <std::size_t Pixels>
+inline void conv_pixels(const WindowGeometry& g, const float* panel, const float* bias, std::size_t oy,
+                        std::size_t ox, const float* in, float* out, std::size_t channels_here) noexcept {
+  Vec acc[Pixels][per_panel];
+  for (std::size_t i = 0; i < Pixels; ++i)
+    for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::load(bias + j * Vec::lanes);
+  for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
+    const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+    if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
+    for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+      const float* pixel_in[Pixels];
+      bool any = false;
+      for (std::size_t i = 0; i < Pixels; ++i) {
+        const long ix = static_cast<long>((ox + i) * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
+        pixel_in[i] = ix < 0 || ix >= static_cast<long>(g.in_w)
+                          ? nullptr
+                          : in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
+        any = any || pixel_in[i] != nullptr;
+      }
+      if (!any) continue;
+      const float* taps = panel + (ky * g.kernel_w + kx) * g.in_c * DenseF32::panel_rows;
+      for (std::size_t ic = 0; ic < g.in_c; ++ic) {
+        Vec w[per_panel];
+        for (std::size_t j = 0; j < per_panel; ++j) w[j] = Vec::load(taps + ic * DenseF32::panel_rows + j * Vec::lanes);
+        for (std::size_t i = 0; i < Pixels; ++i) {
+          if (Pixels > 1 || pixel_in[i] != nullptr) {
+            const Vec x = Vec::broadcast(pixel_in[i][ic]);
+            for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::fma(x, w[j], acc[i][j]);
+          }
+        }
+      }
+    }
+  }
+  for (std::size_t i = 0; i < Pixels; ++i) {
+    float* out_pixel = out + ((oy * g.out_w) + ox + i) * g.out_c;
+    for (std::size_t j = 0; j < per_panel; ++j) {
+      const std::size_t c = j * Vec::lanes;
+      if (c + Vec::lanes <= channels_here) acc[i][j].store(out_pixel + c);
+      else if (c < channels_here) acc[i][j].store_partial(out_pixel + c, channels_here - c);
+    }
+  }
+}
+
+}  // namespace conv_detail
+
+inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
+                   float* out) noexcept {
+  using namespace conv_detail;
+  // Output columns whose every tap lies inside the input: [x_begin, x_end).
+  const std::size_t reach = (g.kernel_w - 1) * g.dilation_w;
+  const std::size_t x_begin = std::min(g.out_w, (g.pad_left + g.stride_w - 1) / g.stride_w);
+  std::size_t x_end = 0;
+  if (g.in_w + g.pad_left > reach) x_end = std::min(g.out_w, (g.in_w + g.pad_left - reach - 1) / g.stride_w + 1);
+  x_end = std::max(x_end, x_begin);
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    const float* panel = weights.panel(p);
+    const float* panel_bias = bias + p * DenseF32::panel_rows;
+    const std::size_t first = p * DenseF32::panel_rows;
+    const std::size_t channels_here = std::min(DenseF32::panel_rows, g.out_c - first);
+    float* panel_out = out + first;
+    for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+      std::size_t ox = 0;
+      for (; ox < x_begin; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
+      for (; ox + block <= x_end; ox += block) conv_pixels<block>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
+      for (; ox < g.out_w; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
+    }
+  }
+}

@@ -1,0 +1,63 @@
+// The SIMD kernels of one ISA. No include guard on purpose: arch/targets.hpp includes this file
+// once per ISA, inside that ISA's target region, with MOTE_SIMD_NS (namespace and vector type
+// name, e.g. avx2) and MOTE_SIMD_TAG (ISA tag, e.g. Avx2) defined. The op files included here
+// hold code only (no #include): they are written once against `Vec`, the ISA's vector of floats.
+
+namespace mote::kernels::MOTE_SIMD_NS {
+
+using Vec = ::mote::simd::MOTE_SIMD_NS::VecF32;
+using ::mote::kernels::WindowGeometry;
+using DenseF32 = ::mote::WeightMatrix<::mote::F32, ::mote::DenseStorage>;
+
+#include "mote/kernels/elementwise/simd-inl.hpp"
+#include "mote/kernels/dense/simd-inl.hpp"
+#include "mote/kernels/conv2d/simd-inl.hpp"
+#include "mote/kernels/depthwise/simd-inl.hpp"
+#include "mote/kernels/pool/simd-inl.hpp"
+
+}  // namespace mote::kernels::MOTE_SIMD_NS
+
+namespace mote::kernels {
+
+inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
+                  const float* in, float* out) noexcept {
+  MOTE_SIMD_NS::dense(weights, bias, in, out);
+}
+inline void conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const WeightMatrix<F32, DenseStorage>& weights,
+                   const float* bias, const float* in, float* out) noexcept {
+  MOTE_SIMD_NS::conv2d(g, weights, bias, in, out);
+}
+inline void depthwise_conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g,
+                             const WeightMatrix<F32, DenseStorage>& weights, const float* bias, const float* in,
+                             float* out) noexcept {
+  if (g.out_c != g.in_c) return depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out);  // multiplier > 1
+  MOTE_SIMD_NS::depthwise_conv2d(g, weights, bias, in, out);
+}
+template <class Activation>
+inline void activate(isa::MOTE_SIMD_TAG, Activation activation, const float* in, float* out,
+                     std::size_t count) noexcept {
+  MOTE_SIMD_NS::activate(activation, in, out, count);
+}
+inline void channel_affine(isa::MOTE_SIMD_TAG, const float* scale, const float* shift, const float* in, float* out,
+                           std::size_t pixels, std::size_t channels) noexcept {
+  MOTE_SIMD_NS::channel_affine(scale, shift, in, out, pixels, channels);
+}
+inline void add(isa::MOTE_SIMD_TAG, const float* a, const float* b, float* out, std::size_t count) noexcept {
+  MOTE_SIMD_NS::add(a, b, out, count);
+}
+inline void softmax(isa::MOTE_SIMD_TAG, const float* in, float* out, std::size_t rows,
+                    std::size_t channels) noexcept {
+  MOTE_SIMD_NS::softmax(in, out, rows, channels);
+}
+inline void max_pool2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const float* in, float* out) noexcept {
+  MOTE_SIMD_NS::max_pool2d(g, in, out);
+}
+inline void avg_pool2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const float* in, float* out) noexcept {
+  MOTE_SIMD_NS::avg_pool2d(g, in, out);
+}
+inline void global_avg_pool(isa::MOTE_SIMD_TAG, std::size_t pixels, std::size_t channels, const float* in,
+                            float* out) noexcept {
+  MOTE_SIMD_NS::global_avg_pool(pixels, channels, in, out);
+}
+
+}  // namespace mote::kernels

@@ -1,0 +1,152 @@
+// Dense, Conv2D and depthwise SIMD kernels against the scalar reference on every ISA this CPU
+// has: random shapes around every tile edge (16-row panels, vector widths 4/8/16, pixel
+// blocks), strides, dilations, paddings, and special values. Bound: kernel_test_support.hpp.
+
+#include "kernel_test_support.hpp"
+
+using namespace mote;
+using mote_test::agrees;
+using mote_test::dot_bound;
+
+namespace {
+
+struct Problem {
+  std::vector<float> weights, bias, input;
+};
+
+Problem random_problem(std::mt19937& rng, std::size_t rows, std::size_t cols, std::size_t inputs) {
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  Problem p;
+  p.weights.resize(rows * cols);
+  p.bias.resize(rows);
+  p.input.resize(inputs);
+  for (float& v : p.weights) v = uniform(rng);
+  for (float& v : p.bias) v = uniform(rng);
+  for (float& v : p.input) v = uniform(rng) * 4.0f;
+  return p;
+}
+
+/// WeightMatrix plus padded bias, as a layer stores them.
+struct Stored {
+  WeightMatrix<F32, DenseStorage> matrix;
+  AlignedBuffer<float> bias;
+  Stored(const Problem& p, std::size_t rows, std::size_t cols) : matrix(rows, cols), bias(matrix.padded_rows()) {
+    matrix.assign(p.weights.data());
+    for (std::size_t r = 0; r < rows; ++r) bias[r] = p.bias[r];
+  }
+};
+
+}  // namespace
+
+TEST_CASE("SIMD dense matches the scalar reference on every ISA", "[kernels][dense][simd]") {
+  std::mt19937 rng(11);
+  mote_test::for_each_simd_isa([&](auto tag, const std::string& isa_name) {
+    for (std::size_t rows : {1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47}) {
+      for (std::size_t cols : {1, 2, 3, 7, 8, 9, 16, 17, 63, 64, 65}) {
+        const Problem p = random_problem(rng, rows, cols, cols);
+        const Stored stored(p, rows, cols);
+        std::vector<float> expected(rows + 1, -7.0f), actual(rows + 1, -7.0f);  // +1: no overrun
+        kernels::dense(isa::Scalar{}, stored.matrix, stored.bias.data(), p.input.data(), expected.data());
+        kernels::dense(tag, stored.matrix, stored.bias.data(), p.input.data(), actual.data());
+        REQUIRE(actual[rows] == -7.0f);
+        for (std::size_t r = 0; r < rows; ++r) {
+          double magnitude = std::fabs(p.bias[r]);
+          for (std::size_t k = 0; k < cols; ++k) magnitude += std::fabs(p.weights[r * cols + k] * p.input[k]);
+          INFO(isa_name << ": rows " << rows << ", cols " << cols << ", row " << r);
+          REQUIRE(agrees(actual[r], expected[r], dot_bound(cols, magnitude)));
+        }
+      }
+    }
+  });
+}
+
+TEST_CASE("SIMD dense propagates NaN and infinities like the reference", "[kernels][dense][simd][special]") {
+  std::mt19937 rng(12);
+  mote_test::for_each_simd_isa([&](auto tag, const std::string& isa_name) {
+    const std::size_t rows = 19, cols = 21;
+    Problem p = random_problem(rng, rows, cols, cols);
+    p.input[3] = std::numeric_limits<float>::quiet_NaN();
+    p.input[7] = std::numeric_limits<float>::infinity();
+    p.weights[5 * cols + 7] = 0.0f;  // inf * 0 = NaN on row 5 only
+    p.input[11] = -0.0f;
+    p.input[13] = std::numeric_limits<float>::denorm_min();
+    const Stored stored(p, rows, cols);
+    std::vector<float> expected(rows), actual(rows);
+    kernels::dense(isa::Scalar{}, stored.matrix, stored.bias.data(), p.input.data(), expected.data());
+    kernels::dense(tag, stored.matrix, stored.bias.data(), p.input.data(), actual.data());
+    for (std::size_t r = 0; r < rows; ++r) {
+      INFO(isa_name << ": row " << r);
+      REQUIRE(std::isnan(actual[r]) == std::isnan(expected[r]));
+      REQUIRE(std::isnan(actual[r]));  // the NaN input reaches every row
+    }
+  });
+}
+
+TEST_CASE("SIMD conv2d and depthwise match the scalar reference on every ISA", "[kernels][conv2d][depthwise][simd]") {
+  std::mt19937 rng(13);
+  std::uniform_int_distribution<std::size_t> size(1, 9), channels(1, 5), kernel(1, 4), stride(1, 3), dilation(1, 2),
+      pad(0, 2), filters(1, 35);
+  mote_test::for_each_simd_isa([&](auto tag, const std::string& isa_name) {
+    int checked = 0;
+    while (checked < 300) {
+      kernels::WindowGeometry g;
+      g.in_h = size(rng), g.in_w = size(rng), g.in_c = channels(rng);
+      g.kernel_h = kernel(rng), g.kernel_w = kernel(rng);
+      g.stride_h = stride(rng), g.stride_w = stride(rng);
+      g.dilation_h = dilation(rng), g.dilation_w = dilation(rng);
+      const std::size_t top = pad(rng), left = pad(rng), bottom = pad(rng), right = pad(rng);
+      g.pad_top = top, g.pad_left = left;
+      const std::size_t extent_h = (g.kernel_h - 1) * g.dilation_h + 1, extent_w = (g.kernel_w - 1) * g.dilation_w + 1;
+      if (g.in_h + top + bottom < extent_h || g.in_w + left + right < extent_w) continue;
+      g.out_h = (g.in_h + top + bottom - extent_h) / g.stride_h + 1;
+      g.out_w = (g.in_w + left + right - extent_w) / g.stride_w + 1;
+      const bool depthwise = checked % 3 == 2;
+      g.out_c = depthwise ? g.in_c * 4 + checked % 5 : filters(rng);  // depthwise: 4..25 channels
+      if (depthwise) g.in_c = g.out_c;
+      const std::size_t taps = g.kernel_h * g.kernel_w;
+      const std::size_t cols = depthwise ? taps : taps * g.in_c;
+      const Problem p = random_problem(rng, g.out_c, cols, g.in_h * g.in_w * g.in_c);
+      const Stored stored(p, g.out_c, cols);
+      const std::size_t out_size = g.out_h * g.out_w * g.out_c;
+      std::vector<float> expected(out_size + 1, -7.0f), actual(out_size + 1, -7.0f);
+      if (depthwise) {
+        kernels::depthwise_conv2d(isa::Scalar{}, g, stored.matrix, stored.bias.data(), p.input.data(), expected.data());
+        kernels::depthwise_conv2d(tag, g, stored.matrix, stored.bias.data(), p.input.data(), actual.data());
+      } else {
+        kernels::conv2d(isa::Scalar{}, g, stored.matrix, stored.bias.data(), p.input.data(), expected.data());
+        kernels::conv2d(tag, g, stored.matrix, stored.bias.data(), p.input.data(), actual.data());
+      }
+      INFO(isa_name << (depthwise ? ": depthwise " : ": conv ") << g.in_h << "x" << g.in_w << "x" << g.in_c << " -> "
+                    << g.out_h << "x" << g.out_w << "x" << g.out_c << ", kernel " << g.kernel_h << "x" << g.kernel_w
+                    << ", stride " << g.stride_h << "x" << g.stride_w << ", dilation " << g.dilation_h << "x"
+                    << g.dilation_w << ", pad " << top << "," << left << "," << bottom << "," << right);
+      REQUIRE(actual[out_size] == -7.0f);
+      // Every output sums at most `cols` products of magnitude <= 4 plus a bias <= 1.
+      const double bound = dot_bound(cols, 4.0 * static_cast<double>(cols) + 1.0);
+      for (std::size_t i = 0; i < out_size; ++i) {
+        INFO("output " << i << ": simd " << actual[i] << ", reference " << expected[i]);
+        REQUIRE(agrees(actual[i], expected[i], bound));
+      }
+      ++checked;
+    }
+  });
+}
+
+TEST_CASE("MOTE_FORCE_ISA selection: best supported, capped, or a clear error", "[dispatch]") {
+  arch::CpuFeatures avx2_cpu;
+  avx2_cpu.sse4_2 = avx2_cpu.avx2 = avx2_cpu.fma = true;
+#if MOTE_SIMD_X86
+  CHECK(*arch::try_select_isa(avx2_cpu, nullptr) == arch::IsaLevel::avx2);
+  CHECK(*arch::try_select_isa(avx2_cpu, "sse4") == arch::IsaLevel::sse4);
+  CHECK(*arch::try_select_isa(avx2_cpu, "scalar") == arch::IsaLevel::scalar);
+  const auto unsupported = arch::try_select_isa(avx2_cpu, "avx512");
+  REQUIRE_FALSE(unsupported.has_value());
+  CHECK_THAT(unsupported.error().describe(), Catch::Contains("MOTE_FORCE_ISA=avx512") &&
+                                                 Catch::Contains("this CPU does not support avx512"));
+#endif
+  const auto unknown = arch::try_select_isa(avx2_cpu, "avx3000");
+  REQUIRE_FALSE(unknown.has_value());
+  CHECK_THAT(unknown.error().describe(), Catch::Contains("'avx3000' is not an ISA name"));
+  // This process: whatever was selected is supported by this CPU.
+  CHECK(arch::detect_cpu().supports(arch::selected_isa()));
+}
