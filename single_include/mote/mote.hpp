@@ -955,6 +955,13 @@ inline void dense(isa::Scalar, const WeightMatrix<F32, DenseStorage>& weights, c
   }
 }
 
+/// `batch` rows of inputs (each weights.cols() long) to `batch` rows of outputs.
+inline void dense_batch(isa::Scalar, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
+                        const float* in, float* out, std::size_t batch) noexcept {
+  for (std::size_t b = 0; b < batch; ++b)
+    dense(isa::Scalar{}, weights, bias, in + b * weights.cols(), out + b * weights.rows());
+}
+
 }  // namespace mote::kernels
 // ----- end mote/kernels/dense/reference.hpp -----
 // ----- begin mote/kernels/conv2d/reference.hpp -----
@@ -1369,6 +1376,57 @@ inline void softmax(const float* in, float* out, std::size_t rows, std::size_t c
 // summed at the end, which is the only reordering compared with the scalar reference.
 // Code only: included per ISA by kernels/simd-inl.hpp (namespace and `Vec` given there).
 
+namespace dense_detail {
+
+constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
+// Accumulator registers for a GEMM tile: 24 of 32 (AVX-512), 12 of 16 (AVX2, SSE4, NEON).
+constexpr std::size_t accumulators = Vec::lanes == 16 ? 24 : 12;
+constexpr std::size_t tile_rows = accumulators / per_panel > 0 ? accumulators / per_panel : 1;
+
+/// Rows [0, Rows) of `in` times one panel: each weight vector is loaded once per k and reused
+/// by every row of the tile.
+template <std::size_t Rows>
+inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias, const float* in, float* out) noexcept {
+  const std::size_t cols = weights.cols();
+  const float* panel = weights.panel(p);
+  Vec acc[Rows][per_panel];
+  for (std::size_t i = 0; i < Rows; ++i)
+    for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::zero();
+  for (std::size_t k = 0; k < cols; ++k) {
+    Vec w[per_panel];
+    for (std::size_t j = 0; j < per_panel; ++j) w[j] = Vec::load(panel + k * DenseF32::panel_rows + j * Vec::lanes);
+    for (std::size_t i = 0; i < Rows; ++i) {
+      const Vec x = Vec::broadcast(in[i * cols + k]);
+      for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::fma(x, w[j], acc[i][j]);
+    }
+  }
+  const std::size_t first_row = p * DenseF32::panel_rows;
+  for (std::size_t i = 0; i < Rows; ++i) {
+    for (std::size_t j = 0; j < per_panel; ++j) {
+      const std::size_t row = first_row + j * Vec::lanes;
+      const Vec sum = acc[i][j] + Vec::load(bias + row);
+      float* destination = out + i * weights.rows() + row;
+      if (row + Vec::lanes <= weights.rows()) sum.store(destination);
+      else if (row < weights.rows()) sum.store_partial(destination, weights.rows() - row);
+    }
+  }
+}
+
+}  // namespace dense_detail
+
+/// GEMM: `batch` input rows times the panels, tile_rows rows at a time. The panel (16 x cols)
+/// stays in L1/L2 while every tile of rows streams past it.
+inline void dense_batch(const DenseF32& weights, const float* bias, const float* in, float* out,
+                        std::size_t batch) noexcept {
+  using namespace dense_detail;
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    std::size_t b = 0;
+    for (; b + tile_rows <= batch; b += tile_rows) gemm_tile<tile_rows>(weights, p, bias, in + b * cols, out + b * rows);
+    for (; b < batch; ++b) gemm_tile<1>(weights, p, bias, in + b * cols, out + b * rows);
+  }
+}
+
 inline void dense(const DenseF32& weights, const float* bias, const float* in, float* out) noexcept {
   constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
   constexpr std::size_t streams = per_panel >= 8 ? 1 : 8 / per_panel;
@@ -1544,6 +1602,11 @@ namespace mote::kernels {
 inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
                   const float* in, float* out) noexcept {
   MOTE_SIMD_NS::dense(weights, bias, in, out);
+}
+inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
+                        const float* in, float* out, std::size_t batch) noexcept {
+  if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out);
+  MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch);
 }
 inline void conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const WeightMatrix<F32, DenseStorage>& weights,
                    const float* bias, const float* in, float* out) noexcept {
@@ -1706,6 +1769,57 @@ inline void softmax(const float* in, float* out, std::size_t rows, std::size_t c
 // summed at the end, which is the only reordering compared with the scalar reference.
 // Code only: included per ISA by kernels/simd-inl.hpp (namespace and `Vec` given there).
 
+namespace dense_detail {
+
+constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
+// Accumulator registers for a GEMM tile: 24 of 32 (AVX-512), 12 of 16 (AVX2, SSE4, NEON).
+constexpr std::size_t accumulators = Vec::lanes == 16 ? 24 : 12;
+constexpr std::size_t tile_rows = accumulators / per_panel > 0 ? accumulators / per_panel : 1;
+
+/// Rows [0, Rows) of `in` times one panel: each weight vector is loaded once per k and reused
+/// by every row of the tile.
+template <std::size_t Rows>
+inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias, const float* in, float* out) noexcept {
+  const std::size_t cols = weights.cols();
+  const float* panel = weights.panel(p);
+  Vec acc[Rows][per_panel];
+  for (std::size_t i = 0; i < Rows; ++i)
+    for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::zero();
+  for (std::size_t k = 0; k < cols; ++k) {
+    Vec w[per_panel];
+    for (std::size_t j = 0; j < per_panel; ++j) w[j] = Vec::load(panel + k * DenseF32::panel_rows + j * Vec::lanes);
+    for (std::size_t i = 0; i < Rows; ++i) {
+      const Vec x = Vec::broadcast(in[i * cols + k]);
+      for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::fma(x, w[j], acc[i][j]);
+    }
+  }
+  const std::size_t first_row = p * DenseF32::panel_rows;
+  for (std::size_t i = 0; i < Rows; ++i) {
+    for (std::size_t j = 0; j < per_panel; ++j) {
+      const std::size_t row = first_row + j * Vec::lanes;
+      const Vec sum = acc[i][j] + Vec::load(bias + row);
+      float* destination = out + i * weights.rows() + row;
+      if (row + Vec::lanes <= weights.rows()) sum.store(destination);
+      else if (row < weights.rows()) sum.store_partial(destination, weights.rows() - row);
+    }
+  }
+}
+
+}  // namespace dense_detail
+
+/// GEMM: `batch` input rows times the panels, tile_rows rows at a time. The panel (16 x cols)
+/// stays in L1/L2 while every tile of rows streams past it.
+inline void dense_batch(const DenseF32& weights, const float* bias, const float* in, float* out,
+                        std::size_t batch) noexcept {
+  using namespace dense_detail;
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    std::size_t b = 0;
+    for (; b + tile_rows <= batch; b += tile_rows) gemm_tile<tile_rows>(weights, p, bias, in + b * cols, out + b * rows);
+    for (; b < batch; ++b) gemm_tile<1>(weights, p, bias, in + b * cols, out + b * rows);
+  }
+}
+
 inline void dense(const DenseF32& weights, const float* bias, const float* in, float* out) noexcept {
   constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
   constexpr std::size_t streams = per_panel >= 8 ? 1 : 8 / per_panel;
@@ -1881,6 +1995,11 @@ namespace mote::kernels {
 inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
                   const float* in, float* out) noexcept {
   MOTE_SIMD_NS::dense(weights, bias, in, out);
+}
+inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
+                        const float* in, float* out, std::size_t batch) noexcept {
+  if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out);
+  MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch);
 }
 inline void conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const WeightMatrix<F32, DenseStorage>& weights,
                    const float* bias, const float* in, float* out) noexcept {
@@ -2030,6 +2149,57 @@ inline void softmax(const float* in, float* out, std::size_t rows, std::size_t c
 // summed at the end, which is the only reordering compared with the scalar reference.
 // Code only: included per ISA by kernels/simd-inl.hpp (namespace and `Vec` given there).
 
+namespace dense_detail {
+
+constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
+// Accumulator registers for a GEMM tile: 24 of 32 (AVX-512), 12 of 16 (AVX2, SSE4, NEON).
+constexpr std::size_t accumulators = Vec::lanes == 16 ? 24 : 12;
+constexpr std::size_t tile_rows = accumulators / per_panel > 0 ? accumulators / per_panel : 1;
+
+/// Rows [0, Rows) of `in` times one panel: each weight vector is loaded once per k and reused
+/// by every row of the tile.
+template <std::size_t Rows>
+inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias, const float* in, float* out) noexcept {
+  const std::size_t cols = weights.cols();
+  const float* panel = weights.panel(p);
+  Vec acc[Rows][per_panel];
+  for (std::size_t i = 0; i < Rows; ++i)
+    for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::zero();
+  for (std::size_t k = 0; k < cols; ++k) {
+    Vec w[per_panel];
+    for (std::size_t j = 0; j < per_panel; ++j) w[j] = Vec::load(panel + k * DenseF32::panel_rows + j * Vec::lanes);
+    for (std::size_t i = 0; i < Rows; ++i) {
+      const Vec x = Vec::broadcast(in[i * cols + k]);
+      for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::fma(x, w[j], acc[i][j]);
+    }
+  }
+  const std::size_t first_row = p * DenseF32::panel_rows;
+  for (std::size_t i = 0; i < Rows; ++i) {
+    for (std::size_t j = 0; j < per_panel; ++j) {
+      const std::size_t row = first_row + j * Vec::lanes;
+      const Vec sum = acc[i][j] + Vec::load(bias + row);
+      float* destination = out + i * weights.rows() + row;
+      if (row + Vec::lanes <= weights.rows()) sum.store(destination);
+      else if (row < weights.rows()) sum.store_partial(destination, weights.rows() - row);
+    }
+  }
+}
+
+}  // namespace dense_detail
+
+/// GEMM: `batch` input rows times the panels, tile_rows rows at a time. The panel (16 x cols)
+/// stays in L1/L2 while every tile of rows streams past it.
+inline void dense_batch(const DenseF32& weights, const float* bias, const float* in, float* out,
+                        std::size_t batch) noexcept {
+  using namespace dense_detail;
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    std::size_t b = 0;
+    for (; b + tile_rows <= batch; b += tile_rows) gemm_tile<tile_rows>(weights, p, bias, in + b * cols, out + b * rows);
+    for (; b < batch; ++b) gemm_tile<1>(weights, p, bias, in + b * cols, out + b * rows);
+  }
+}
+
 inline void dense(const DenseF32& weights, const float* bias, const float* in, float* out) noexcept {
   constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
   constexpr std::size_t streams = per_panel >= 8 ? 1 : 8 / per_panel;
@@ -2205,6 +2375,11 @@ namespace mote::kernels {
 inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
                   const float* in, float* out) noexcept {
   MOTE_SIMD_NS::dense(weights, bias, in, out);
+}
+inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
+                        const float* in, float* out, std::size_t batch) noexcept {
+  if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out);
+  MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch);
 }
 inline void conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const WeightMatrix<F32, DenseStorage>& weights,
                    const float* bias, const float* in, float* out) noexcept {
@@ -2353,6 +2528,57 @@ inline void softmax(const float* in, float* out, std::size_t rows, std::size_t c
 // summed at the end, which is the only reordering compared with the scalar reference.
 // Code only: included per ISA by kernels/simd-inl.hpp (namespace and `Vec` given there).
 
+namespace dense_detail {
+
+constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
+// Accumulator registers for a GEMM tile: 24 of 32 (AVX-512), 12 of 16 (AVX2, SSE4, NEON).
+constexpr std::size_t accumulators = Vec::lanes == 16 ? 24 : 12;
+constexpr std::size_t tile_rows = accumulators / per_panel > 0 ? accumulators / per_panel : 1;
+
+/// Rows [0, Rows) of `in` times one panel: each weight vector is loaded once per k and reused
+/// by every row of the tile.
+template <std::size_t Rows>
+inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias, const float* in, float* out) noexcept {
+  const std::size_t cols = weights.cols();
+  const float* panel = weights.panel(p);
+  Vec acc[Rows][per_panel];
+  for (std::size_t i = 0; i < Rows; ++i)
+    for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::zero();
+  for (std::size_t k = 0; k < cols; ++k) {
+    Vec w[per_panel];
+    for (std::size_t j = 0; j < per_panel; ++j) w[j] = Vec::load(panel + k * DenseF32::panel_rows + j * Vec::lanes);
+    for (std::size_t i = 0; i < Rows; ++i) {
+      const Vec x = Vec::broadcast(in[i * cols + k]);
+      for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::fma(x, w[j], acc[i][j]);
+    }
+  }
+  const std::size_t first_row = p * DenseF32::panel_rows;
+  for (std::size_t i = 0; i < Rows; ++i) {
+    for (std::size_t j = 0; j < per_panel; ++j) {
+      const std::size_t row = first_row + j * Vec::lanes;
+      const Vec sum = acc[i][j] + Vec::load(bias + row);
+      float* destination = out + i * weights.rows() + row;
+      if (row + Vec::lanes <= weights.rows()) sum.store(destination);
+      else if (row < weights.rows()) sum.store_partial(destination, weights.rows() - row);
+    }
+  }
+}
+
+}  // namespace dense_detail
+
+/// GEMM: `batch` input rows times the panels, tile_rows rows at a time. The panel (16 x cols)
+/// stays in L1/L2 while every tile of rows streams past it.
+inline void dense_batch(const DenseF32& weights, const float* bias, const float* in, float* out,
+                        std::size_t batch) noexcept {
+  using namespace dense_detail;
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    std::size_t b = 0;
+    for (; b + tile_rows <= batch; b += tile_rows) gemm_tile<tile_rows>(weights, p, bias, in + b * cols, out + b * rows);
+    for (; b < batch; ++b) gemm_tile<1>(weights, p, bias, in + b * cols, out + b * rows);
+  }
+}
+
 inline void dense(const DenseF32& weights, const float* bias, const float* in, float* out) noexcept {
   constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
   constexpr std::size_t streams = per_panel >= 8 ? 1 : 8 / per_panel;
@@ -2529,6 +2755,11 @@ inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& wei
                   const float* in, float* out) noexcept {
   MOTE_SIMD_NS::dense(weights, bias, in, out);
 }
+inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
+                        const float* in, float* out, std::size_t batch) noexcept {
+  if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out);
+  MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch);
+}
 inline void conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const WeightMatrix<F32, DenseStorage>& weights,
                    const float* bias, const float* in, float* out) noexcept {
   MOTE_SIMD_NS::conv2d(g, weights, bias, in, out);
@@ -2602,6 +2833,10 @@ namespace mote::kernels {
 template <class... Args>
 inline void dense(isa::Dynamic, const Args&... args) noexcept {
   arch::with_isa(arch::selected_isa(), [&](auto tag) { dense(tag, args...); });
+}
+template <class... Args>
+inline void dense_batch(isa::Dynamic, const Args&... args) noexcept {
+  arch::with_isa(arch::selected_isa(), [&](auto tag) { dense_batch(tag, args...); });
 }
 template <class... Args>
 inline void conv2d(isa::Dynamic, const Args&... args) noexcept {
@@ -2859,6 +3094,10 @@ class DenseLayer {
 
   void forward(const float* in, float* out, std::byte*) const noexcept {
     kernels::dense(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out);
+  }
+  /// `batch` samples at once: one GEMM instead of `batch` GEMVs.
+  void forward_batch(const float* in, float* out, std::size_t batch, std::byte*) const noexcept {
+    kernels::dense_batch(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, batch);
   }
 
  private:
@@ -3589,7 +3828,13 @@ class Chain {
   /// Runs every layer; `workspace` must be 64-byte aligned and hold workspace_bytes.
   /// `in` and `out` must not overlap the workspace.
   void forward(const float* in, float* out, std::byte* workspace) const noexcept {
-    run(in, out, workspace, std::make_index_sequence<layer_count>{});
+    run(in, out, workspace, 1, std::make_index_sequence<layer_count>{});
+  }
+  /// `batch` samples stored one after the other; the workspace must hold batch *
+  /// workspace_bytes. The plan is linear in the sizes, so every offset is scaled by `batch`.
+  /// Layers with a batched kernel (Dense: GEMM) use it; the others run sample by sample.
+  void forward_batch(const float* in, float* out, std::size_t batch, std::byte* workspace) const noexcept {
+    run(in, out, workspace, batch, std::make_index_sequence<layer_count>{});
   }
 
   template <std::size_t I>
@@ -3613,22 +3858,33 @@ class Chain {
 
  private:
   template <std::size_t... I>
-  void run(const float* in, float* out, std::byte* workspace, std::index_sequence<I...>) const noexcept {
-    (step<I>(in, out, workspace), ...);
+  void run(const float* in, float* out, std::byte* workspace, std::size_t batch,
+           std::index_sequence<I...>) const noexcept {
+    (step<I>(in, out, workspace, batch), ...);
   }
   template <std::size_t I>
-  void step(const float* in, float* out, std::byte* workspace) const noexcept {
+  void step(const float* in, float* out, std::byte* workspace, std::size_t batch) const noexcept {
     constexpr detail::Slot out_slot = plan.steps[I].out_slot;
     if constexpr (out_slot == detail::Slot::input) return;  // a view of the caller's input
     const float* source = in;
     if constexpr (I > 0) {
       if constexpr (plan.steps[I - 1].out_slot != detail::Slot::input)
-        source = reinterpret_cast<const float*>(workspace + plan.steps[I - 1].out_offset);
+        source = reinterpret_cast<const float*>(workspace + batch * plan.steps[I - 1].out_offset);
     }
     float* destination = out;
     if constexpr (out_slot != detail::Slot::output)
-      destination = reinterpret_cast<float*>(workspace + plan.steps[I].out_offset);
-    std::get<I>(layers_).forward(source, destination, workspace + plan.steps[I].scratch_offset);
+      destination = reinterpret_cast<float*>(workspace + batch * plan.steps[I].out_offset);
+    std::byte* scratch = workspace + batch * plan.steps[I].scratch_offset;
+    const auto& layer = std::get<I>(layers_);
+    using L = std::remove_cvref_t<decltype(layer)>;
+    if (batch == 1) {
+      layer.forward(source, destination, scratch);
+    } else if constexpr (requires { layer.forward_batch(source, destination, batch, scratch); }) {
+      layer.forward_batch(source, destination, batch, scratch);
+    } else {
+      for (std::size_t b = 0; b < batch; ++b)
+        layer.forward(source + b * L::in_shape::size, destination + b * L::out_shape::size, scratch);
+    }
   }
 
   template <std::size_t... I>
@@ -3683,6 +3939,10 @@ class ResidualLayer {
   void forward(const float* in, float* out, std::byte* scratch) const noexcept {
     body_.forward(in, out, scratch);
     kernels::add(isa::Default{}, out, in, out, In::size);
+  }
+  void forward_batch(const float* in, float* out, std::size_t batch, std::byte* scratch) const noexcept {
+    body_.forward_batch(in, out, batch, scratch);
+    kernels::add(isa::Default{}, out, in, out, In::size * batch);
   }
 
  private:
@@ -5386,14 +5646,18 @@ class Sequential {
   /// Bytes of scratch forward() needs, a compile-time constant (see model/chain.hpp).
   static constexpr std::size_t workspace_bytes = chain_type::workspace_bytes;
 
-  /// Owning, 64-byte aligned workspace for forward(). One per concurrent caller.
+  /// Owning, 64-byte aligned workspace for forward() (and forward_batch() of up to
+  /// `max_batch` samples). One per concurrent caller.
   class Workspace {
    public:
-    Workspace() : bytes_(workspace_bytes == 0 ? 1 : workspace_bytes) {}
-    std::span<std::byte> bytes() noexcept { return {bytes_.data(), workspace_bytes}; }
+    explicit Workspace(std::size_t max_batch = 1)
+        : bytes_(workspace_bytes * max_batch == 0 ? 1 : workspace_bytes * max_batch), max_batch_(max_batch) {}
+    std::span<std::byte> bytes() noexcept { return {bytes_.data(), workspace_bytes * max_batch_}; }
+    std::size_t max_batch() const noexcept { return max_batch_; }
 
    private:
     AlignedBuffer<std::byte> bytes_;
+    std::size_t max_batch_;
   };
 
   /// Runs the network. Allocation-free, thread-safe on a const network with one workspace per
@@ -5409,6 +5673,15 @@ class Sequential {
     assert(workspace.size() >= workspace_bytes);
     assert(reinterpret_cast<std::uintptr_t>(workspace.data()) % buffer_alignment == 0);
     chain_.forward(in.data(), out.data(), workspace.data());
+  }
+
+  /// Runs `in.size() / input_shape::size` samples stored one after the other (Dense layers
+  /// then run as one GEMM). The workspace must have been made for at least that many samples.
+  void forward_batch(std::span<const float> in, std::span<float> out, Workspace& workspace) const noexcept {
+    const std::size_t batch = in.size() / input_shape::size;
+    assert(in.size() == batch * input_shape::size && out.size() == batch * output_shape::size);
+    assert(batch <= workspace.max_batch());
+    chain_.forward_batch(in.data(), out.data(), batch, workspace.bytes().data());
   }
 
   /// Sets every weight from `tensors`, named per `names`; folds BatchNorm layers. On failure

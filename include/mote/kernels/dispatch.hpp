@@ -14,6 +14,10 @@ inline void dense(isa::Dynamic, const Args&... args) noexcept {
   arch::with_isa(arch::selected_isa(), [&](auto tag) { dense(tag, args...); });
 }
 template <class... Args>
+inline void dense_batch(isa::Dynamic, const Args&... args) noexcept {
+  arch::with_isa(arch::selected_isa(), [&](auto tag) { dense_batch(tag, args...); });
+}
+template <class... Args>
 inline void conv2d(isa::Dynamic, const Args&... args) noexcept {
   arch::with_isa(arch::selected_isa(), [&](auto tag) { conv2d(tag, args...); });
 }

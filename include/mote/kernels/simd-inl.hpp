@@ -23,6 +23,11 @@ inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& wei
                   const float* in, float* out) noexcept {
   MOTE_SIMD_NS::dense(weights, bias, in, out);
 }
+inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
+                        const float* in, float* out, std::size_t batch) noexcept {
+  if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out);
+  MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch);
+}
 inline void conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const WeightMatrix<F32, DenseStorage>& weights,
                    const float* bias, const float* in, float* out) noexcept {
   MOTE_SIMD_NS::conv2d(g, weights, bias, in, out);

@@ -72,6 +72,10 @@ class DenseLayer {
   void forward(const float* in, float* out, std::byte*) const noexcept {
     kernels::dense(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out);
   }
+  /// `batch` samples at once: one GEMM instead of `batch` GEMVs.
+  void forward_batch(const float* in, float* out, std::size_t batch, std::byte*) const noexcept {
+    kernels::dense_batch(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, batch);
+  }
 
  private:
   detail::MatrixWithBias<typename opts::format, typename opts::layout, Units, In::size> weights_;

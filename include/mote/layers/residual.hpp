@@ -43,6 +43,10 @@ class ResidualLayer {
     body_.forward(in, out, scratch);
     kernels::add(isa::Default{}, out, in, out, In::size);
   }
+  void forward_batch(const float* in, float* out, std::size_t batch, std::byte* scratch) const noexcept {
+    body_.forward_batch(in, out, batch, scratch);
+    kernels::add(isa::Default{}, out, in, out, In::size * batch);
+  }
 
  private:
   body_type body_;

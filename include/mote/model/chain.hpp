@@ -157,7 +157,13 @@ class Chain {
   /// Runs every layer; `workspace` must be 64-byte aligned and hold workspace_bytes.
   /// `in` and `out` must not overlap the workspace.
   void forward(const float* in, float* out, std::byte* workspace) const noexcept {
-    run(in, out, workspace, std::make_index_sequence<layer_count>{});
+    run(in, out, workspace, 1, std::make_index_sequence<layer_count>{});
+  }
+  /// `batch` samples stored one after the other; the workspace must hold batch *
+  /// workspace_bytes. The plan is linear in the sizes, so every offset is scaled by `batch`.
+  /// Layers with a batched kernel (Dense: GEMM) use it; the others run sample by sample.
+  void forward_batch(const float* in, float* out, std::size_t batch, std::byte* workspace) const noexcept {
+    run(in, out, workspace, batch, std::make_index_sequence<layer_count>{});
   }
 
   template <std::size_t I>
@@ -181,22 +187,33 @@ class Chain {
 
  private:
   template <std::size_t... I>
-  void run(const float* in, float* out, std::byte* workspace, std::index_sequence<I...>) const noexcept {
-    (step<I>(in, out, workspace), ...);
+  void run(const float* in, float* out, std::byte* workspace, std::size_t batch,
+           std::index_sequence<I...>) const noexcept {
+    (step<I>(in, out, workspace, batch), ...);
   }
   template <std::size_t I>
-  void step(const float* in, float* out, std::byte* workspace) const noexcept {
+  void step(const float* in, float* out, std::byte* workspace, std::size_t batch) const noexcept {
     constexpr detail::Slot out_slot = plan.steps[I].out_slot;
     if constexpr (out_slot == detail::Slot::input) return;  // a view of the caller's input
     const float* source = in;
     if constexpr (I > 0) {
       if constexpr (plan.steps[I - 1].out_slot != detail::Slot::input)
-        source = reinterpret_cast<const float*>(workspace + plan.steps[I - 1].out_offset);
+        source = reinterpret_cast<const float*>(workspace + batch * plan.steps[I - 1].out_offset);
     }
     float* destination = out;
     if constexpr (out_slot != detail::Slot::output)
-      destination = reinterpret_cast<float*>(workspace + plan.steps[I].out_offset);
-    std::get<I>(layers_).forward(source, destination, workspace + plan.steps[I].scratch_offset);
+      destination = reinterpret_cast<float*>(workspace + batch * plan.steps[I].out_offset);
+    std::byte* scratch = workspace + batch * plan.steps[I].scratch_offset;
+    const auto& layer = std::get<I>(layers_);
+    using L = std::remove_cvref_t<decltype(layer)>;
+    if (batch == 1) {
+      layer.forward(source, destination, scratch);
+    } else if constexpr (requires { layer.forward_batch(source, destination, batch, scratch); }) {
+      layer.forward_batch(source, destination, batch, scratch);
+    } else {
+      for (std::size_t b = 0; b < batch; ++b)
+        layer.forward(source + b * L::in_shape::size, destination + b * L::out_shape::size, scratch);
+    }
   }
 
   template <std::size_t... I>

@@ -75,14 +75,18 @@ class Sequential {
   /// Bytes of scratch forward() needs, a compile-time constant (see model/chain.hpp).
   static constexpr std::size_t workspace_bytes = chain_type::workspace_bytes;
 
-  /// Owning, 64-byte aligned workspace for forward(). One per concurrent caller.
+  /// Owning, 64-byte aligned workspace for forward() (and forward_batch() of up to
+  /// `max_batch` samples). One per concurrent caller.
   class Workspace {
    public:
-    Workspace() : bytes_(workspace_bytes == 0 ? 1 : workspace_bytes) {}
-    std::span<std::byte> bytes() noexcept { return {bytes_.data(), workspace_bytes}; }
+    explicit Workspace(std::size_t max_batch = 1)
+        : bytes_(workspace_bytes * max_batch == 0 ? 1 : workspace_bytes * max_batch), max_batch_(max_batch) {}
+    std::span<std::byte> bytes() noexcept { return {bytes_.data(), workspace_bytes * max_batch_}; }
+    std::size_t max_batch() const noexcept { return max_batch_; }
 
    private:
     AlignedBuffer<std::byte> bytes_;
+    std::size_t max_batch_;
   };
 
   /// Runs the network. Allocation-free, thread-safe on a const network with one workspace per
@@ -98,6 +102,15 @@ class Sequential {
     assert(workspace.size() >= workspace_bytes);
     assert(reinterpret_cast<std::uintptr_t>(workspace.data()) % buffer_alignment == 0);
     chain_.forward(in.data(), out.data(), workspace.data());
+  }
+
+  /// Runs `in.size() / input_shape::size` samples stored one after the other (Dense layers
+  /// then run as one GEMM). The workspace must have been made for at least that many samples.
+  void forward_batch(std::span<const float> in, std::span<float> out, Workspace& workspace) const noexcept {
+    const std::size_t batch = in.size() / input_shape::size;
+    assert(in.size() == batch * input_shape::size && out.size() == batch * output_shape::size);
+    assert(batch <= workspace.max_batch());
+    chain_.forward_batch(in.data(), out.data(), batch, workspace.bytes().data());
   }
 
   /// Sets every weight from `tensors`, named per `names`; folds BatchNorm layers. On failure

@@ -95,6 +95,38 @@ TEST_CASE("Sharing the arena gives the same result as a buffer per layer", "[pla
   check_plan_changes_nothing<Sequential<Input<4, 4, 2>, Flatten>>(6);
 }
 
+TEST_CASE("forward_batch equals one forward per sample", "[plan][batch]") {
+  auto check = [](auto* tag) {
+    using Net = std::remove_pointer_t<decltype(tag)>;
+    auto net = std::make_unique<Net>();
+    randomise(*net, 21);
+    constexpr std::size_t batch = 9;
+    std::mt19937 rng(22);
+    std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+    std::vector<float> in(batch * Net::input_shape::size), out(batch * Net::output_shape::size);
+    for (float& v : in) v = uniform(rng);
+    typename Net::Workspace batch_workspace(batch);
+    for (std::byte& b : batch_workspace.bytes()) b = std::byte{0xff};
+    net->forward_batch(in, out, batch_workspace);
+    typename Net::Workspace workspace;
+    typename Net::OutputTensor single;
+    for (std::size_t b = 0; b < batch; ++b) {
+      net->forward(std::span<const float, Net::input_shape::size>(in.data() + b * Net::input_shape::size,
+                                                                  Net::input_shape::size),
+                   single.span(), workspace.bytes());
+      for (std::size_t k = 0; k < Net::output_shape::size; ++k) {
+        INFO("sample " << b << ", output " << k);
+        // Batched Dense accumulates in another order (one stream per tile row): same bound as
+        // the kernel tests, generously, since outputs here are O(1).
+        REQUIRE(std::fabs(out[b * Net::output_shape::size + k] - single[k]) <= 1e-4f * (1.0f + std::fabs(single[k])));
+      }
+    }
+  };
+  check(static_cast<Mlp*>(nullptr));
+  check(static_cast<Cnn*>(nullptr));
+  check(static_cast<Blocks*>(nullptr));
+}
+
 TEST_CASE("parameters() lists every tensor with its layer-index name", "[plan]") {
   const auto params = Blocks::parameters();
   std::vector<std::string> names;

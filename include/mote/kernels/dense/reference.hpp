@@ -18,4 +18,11 @@ inline void dense(isa::Scalar, const WeightMatrix<F32, DenseStorage>& weights, c
   }
 }
 
+/// `batch` rows of inputs (each weights.cols() long) to `batch` rows of outputs.
+inline void dense_batch(isa::Scalar, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
+                        const float* in, float* out, std::size_t batch) noexcept {
+  for (std::size_t b = 0; b < batch; ++b)
+    dense(isa::Scalar{}, weights, bias, in + b * weights.cols(), out + b * weights.rows());
+}
+
 }  // namespace mote::kernels

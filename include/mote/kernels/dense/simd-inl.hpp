@@ -4,6 +4,57 @@
 // summed at the end, which is the only reordering compared with the scalar reference.
 // Code only: included per ISA by kernels/simd-inl.hpp (namespace and `Vec` given there).
 
+namespace dense_detail {
+
+constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
+// Accumulator registers for a GEMM tile: 24 of 32 (AVX-512), 12 of 16 (AVX2, SSE4, NEON).
+constexpr std::size_t accumulators = Vec::lanes == 16 ? 24 : 12;
+constexpr std::size_t tile_rows = accumulators / per_panel > 0 ? accumulators / per_panel : 1;
+
+/// Rows [0, Rows) of `in` times one panel: each weight vector is loaded once per k and reused
+/// by every row of the tile.
+template <std::size_t Rows>
+inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias, const float* in, float* out) noexcept {
+  const std::size_t cols = weights.cols();
+  const float* panel = weights.panel(p);
+  Vec acc[Rows][per_panel];
+  for (std::size_t i = 0; i < Rows; ++i)
+    for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::zero();
+  for (std::size_t k = 0; k < cols; ++k) {
+    Vec w[per_panel];
+    for (std::size_t j = 0; j < per_panel; ++j) w[j] = Vec::load(panel + k * DenseF32::panel_rows + j * Vec::lanes);
+    for (std::size_t i = 0; i < Rows; ++i) {
+      const Vec x = Vec::broadcast(in[i * cols + k]);
+      for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::fma(x, w[j], acc[i][j]);
+    }
+  }
+  const std::size_t first_row = p * DenseF32::panel_rows;
+  for (std::size_t i = 0; i < Rows; ++i) {
+    for (std::size_t j = 0; j < per_panel; ++j) {
+      const std::size_t row = first_row + j * Vec::lanes;
+      const Vec sum = acc[i][j] + Vec::load(bias + row);
+      float* destination = out + i * weights.rows() + row;
+      if (row + Vec::lanes <= weights.rows()) sum.store(destination);
+      else if (row < weights.rows()) sum.store_partial(destination, weights.rows() - row);
+    }
+  }
+}
+
+}  // namespace dense_detail
+
+/// GEMM: `batch` input rows times the panels, tile_rows rows at a time. The panel (16 x cols)
+/// stays in L1/L2 while every tile of rows streams past it.
+inline void dense_batch(const DenseF32& weights, const float* bias, const float* in, float* out,
+                        std::size_t batch) noexcept {
+  using namespace dense_detail;
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    std::size_t b = 0;
+    for (; b + tile_rows <= batch; b += tile_rows) gemm_tile<tile_rows>(weights, p, bias, in + b * cols, out + b * rows);
+    for (; b < batch; ++b) gemm_tile<1>(weights, p, bias, in + b * cols, out + b * rows);
+  }
+}
+
 inline void dense(const DenseF32& weights, const float* bias, const float* in, float* out) noexcept {
   constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
   constexpr std::size_t streams = per_panel >= 8 ? 1 : 8 / per_panel;
