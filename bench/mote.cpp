@@ -40,7 +40,8 @@ class MoteRunner final : public Runner {
       : net_(std::make_unique<Net>()),
         batch_(w.batch),
         input_(w.input.size()),
-        output_(w.batch * out_size) {
+        output_(w.batch * out_size),
+        workspace_(w.batch) {
     if (w.input.size() != batch_ * in_size || w.output_size != out_size)
       throw std::logic_error(w.name + ": the mote network's shapes do not match the workload");
     // Weights: the workload's PyTorch-layout tensors under their nn.Sequential names.
@@ -57,26 +58,21 @@ class MoteRunner final : public Runner {
   }
 
   void run() override {
-    for (std::size_t b = 0; b < batch_; ++b)
-      net_->forward(
-          mote::TensorView<typename Net::input_shape, const float>(input_.data() + b * in_size),
-          mote::TensorView<typename Net::output_shape, float>(output_.data() + b * out_size),
-          workspace_);
+    if (batch_ == 1) {
+      net_->forward(mote::TensorView<typename Net::input_shape, const float>(input_.data()),
+                    mote::TensorView<typename Net::output_shape, float>(output_.data()), workspace_);
+    } else {
+      net_->forward_batch(input_.span(), output_.span(), workspace_);
+    }
   }
   std::span<const float> output() const override { return output_.span(); }
-  std::string label() const override {
-    // W3b64: mote has no batched forward yet, so the batch is 64 consecutive batch-1 calls (a
-    // batched GEMM path will replace this once the batched API exists).
-    return batch_ > 1 ? std::to_string(batch_) + " x batch-1 forward: no batched GEMM yet"
-                      : std::string();
-  }
 
  private:
   std::unique_ptr<Net> net_;  // heap: a network holds its weights, which may be large
-  typename Net::Workspace workspace_;
   std::size_t batch_;
   mote::AlignedBuffer<float> input_;
   mote::AlignedBuffer<float> output_;
+  typename Net::Workspace workspace_;
 };
 
 std::unique_ptr<Runner> make(const Workload& w) {
