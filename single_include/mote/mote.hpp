@@ -618,6 +618,7 @@ struct weights {};
 struct bias {};
 struct multiplier {};
 struct isa {};
+struct fused_activation {};
 }  // namespace option_kind
 
 /// Kernel (window) size: `Kernel<3>` is 3x3, `Kernel<3, 1>` is 3 high and 1 wide.
@@ -690,6 +691,15 @@ template <std::size_t M>
 struct Multiplier {
   using kind = option_kind::multiplier;
   static constexpr std::size_t value = M;
+};
+
+/// Applies `Function` (a functor from mote::activation) to every output in the layer's own
+/// epilogue, saving a pass over memory. A network adds it by itself when an activation layer
+/// directly follows a Dense/Conv/Depthwise layer; writing it by hand is equivalent.
+template <class Function>
+struct FusedActivation {
+  using kind = option_kind::fused_activation;
+  using function = Function;
 };
 
 namespace detail {
@@ -943,130 +953,6 @@ inline IsaLevel selected_isa() noexcept {
 // Accumulates in input order in f32, the order every SIMD kernel is compared against.
 
 
-
-namespace mote::kernels {
-
-inline void dense(isa::Scalar, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
-                  const float* in, float* out) noexcept {
-  for (std::size_t o = 0; o < weights.rows(); ++o) {
-    float sum = 0.0f;
-    for (std::size_t i = 0; i < weights.cols(); ++i) sum += weights.at(o, i) * in[i];
-    out[o] = sum + bias[o];
-  }
-}
-
-/// `batch` rows of inputs (each weights.cols() long) to `batch` rows of outputs.
-inline void dense_batch(isa::Scalar, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
-                        const float* in, float* out, std::size_t batch) noexcept {
-  for (std::size_t b = 0; b < batch; ++b)
-    dense(isa::Scalar{}, weights, bias, in + b * weights.cols(), out + b * weights.rows());
-}
-
-}  // namespace mote::kernels
-// ----- end mote/kernels/dense/reference.hpp -----
-// ----- begin mote/kernels/conv2d/reference.hpp -----
-// Scalar reference for Conv2D over channels-last input. Weights are one row per output channel
-// holding the receptive field in (ky, kx, ci) order, the order the input patch has in memory.
-// Taps that fall into the padding contribute zero.
-
-
-// ----- begin mote/kernels/geometry.hpp -----
-// Run-time descriptions of sliding-window geometry shared by the conv, depthwise and pool
-// kernels. Layers build them as constexpr values, so after inlining the kernels see constants.
-
-
-namespace mote::kernels {
-
-/// A 2-D window sliding over an H x W x C channels-last input.
-struct WindowGeometry {
-  std::size_t in_h = 1, in_w = 1, in_c = 1;
-  std::size_t out_h = 1, out_w = 1, out_c = 1;
-  std::size_t kernel_h = 1, kernel_w = 1;
-  std::size_t stride_h = 1, stride_w = 1;
-  std::size_t dilation_h = 1, dilation_w = 1;
-  std::size_t pad_top = 0, pad_left = 0;
-};
-
-}  // namespace mote::kernels
-// ----- end mote/kernels/geometry.hpp -----
-
-namespace mote::kernels {
-
-inline void conv2d(isa::Scalar, const WindowGeometry& g,
-                   const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
-                   const float* in, float* out) noexcept {
-  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
-    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
-      float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
-      for (std::size_t oc = 0; oc < g.out_c; ++oc) {
-        float sum = 0.0f;
-        for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-          // Signed arithmetic: padding makes the top/left taps negative.
-          const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) -
-                          static_cast<long>(g.pad_top);
-          if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
-          for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-            const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) -
-                            static_cast<long>(g.pad_left);
-            if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
-            const float* in_pixel =
-                in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
-            const std::size_t tap = (ky * g.kernel_w + kx) * g.in_c;
-            for (std::size_t ic = 0; ic < g.in_c; ++ic) sum += weights.at(oc, tap + ic) * in_pixel[ic];
-          }
-        }
-        out_pixel[oc] = sum + bias[oc];
-      }
-    }
-  }
-}
-
-}  // namespace mote::kernels
-// ----- end mote/kernels/conv2d/reference.hpp -----
-// ----- begin mote/kernels/depthwise/reference.hpp -----
-// Scalar reference for depthwise Conv2D with a channel multiplier M: output channel
-// o = c * M + m filters input channel c alone (PyTorch groups = in_channels ordering).
-// Weights: one row per output channel holding its kernel_h x kernel_w taps.
-
-
-
-namespace mote::kernels {
-
-inline void depthwise_conv2d(isa::Scalar, const WindowGeometry& g,
-                             const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
-                             const float* in, float* out) noexcept {
-  const std::size_t multiplier = g.out_c / g.in_c;
-  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
-    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
-      float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
-      for (std::size_t oc = 0; oc < g.out_c; ++oc) {
-        const std::size_t ic = oc / multiplier;
-        float sum = 0.0f;
-        for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-          const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) -
-                          static_cast<long>(g.pad_top);
-          if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
-          for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-            const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) -
-                            static_cast<long>(g.pad_left);
-            if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
-            sum += weights.at(oc, ky * g.kernel_w + kx) *
-                   in[(static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c + ic];
-          }
-        }
-        out_pixel[oc] = sum + bias[oc];
-      }
-    }
-  }
-}
-
-}  // namespace mote::kernels
-// ----- end mote/kernels/depthwise/reference.hpp -----
-// ----- begin mote/kernels/elementwise/reference.hpp -----
-// Scalar references for element-wise and per-channel ops. `in` and `out` may alias exactly
-// (in-place), never partially.
-
-
 // ----- begin mote/kernels/elementwise/activations.hpp -----
 // Activation functions as stateless functors: `apply(x)` is the scalar definition that every
 // vectorised form is tested against. NaN inputs propagate (as in PyTorch), which is why the
@@ -1118,6 +1004,135 @@ struct Gelu {
 
 }  // namespace mote::activation
 // ----- end mote/kernels/elementwise/activations.hpp -----
+
+namespace mote::kernels {
+
+/// `Activation` is applied to each output (fused epilogue; Identity by default).
+template <class Activation = activation::Identity>
+inline void dense(isa::Scalar, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
+                  const float* in, float* out, Activation = {}) noexcept {
+  for (std::size_t o = 0; o < weights.rows(); ++o) {
+    float sum = 0.0f;
+    for (std::size_t i = 0; i < weights.cols(); ++i) sum += weights.at(o, i) * in[i];
+    out[o] = Activation::apply(sum + bias[o]);
+  }
+}
+
+/// `batch` rows of inputs (each weights.cols() long) to `batch` rows of outputs.
+template <class Activation = activation::Identity>
+inline void dense_batch(isa::Scalar, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
+                        const float* in, float* out, std::size_t batch, Activation activation = {}) noexcept {
+  for (std::size_t b = 0; b < batch; ++b)
+    dense(isa::Scalar{}, weights, bias, in + b * weights.cols(), out + b * weights.rows(), activation);
+}
+
+}  // namespace mote::kernels
+// ----- end mote/kernels/dense/reference.hpp -----
+// ----- begin mote/kernels/conv2d/reference.hpp -----
+// Scalar reference for Conv2D over channels-last input. Weights are one row per output channel
+// holding the receptive field in (ky, kx, ci) order, the order the input patch has in memory.
+// Taps that fall into the padding contribute zero.
+
+
+// ----- begin mote/kernels/geometry.hpp -----
+// Run-time descriptions of sliding-window geometry shared by the conv, depthwise and pool
+// kernels. Layers build them as constexpr values, so after inlining the kernels see constants.
+
+
+namespace mote::kernels {
+
+/// A 2-D window sliding over an H x W x C channels-last input.
+struct WindowGeometry {
+  std::size_t in_h = 1, in_w = 1, in_c = 1;
+  std::size_t out_h = 1, out_w = 1, out_c = 1;
+  std::size_t kernel_h = 1, kernel_w = 1;
+  std::size_t stride_h = 1, stride_w = 1;
+  std::size_t dilation_h = 1, dilation_w = 1;
+  std::size_t pad_top = 0, pad_left = 0;
+};
+
+}  // namespace mote::kernels
+// ----- end mote/kernels/geometry.hpp -----
+
+namespace mote::kernels {
+
+template <class Activation = activation::Identity>
+inline void conv2d(isa::Scalar, const WindowGeometry& g,
+                   const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
+                   const float* in, float* out, Activation = {}) noexcept {
+  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+      float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
+      for (std::size_t oc = 0; oc < g.out_c; ++oc) {
+        float sum = 0.0f;
+        for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
+          // Signed arithmetic: padding makes the top/left taps negative.
+          const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) -
+                          static_cast<long>(g.pad_top);
+          if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
+          for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+            const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) -
+                            static_cast<long>(g.pad_left);
+            if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
+            const float* in_pixel =
+                in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
+            const std::size_t tap = (ky * g.kernel_w + kx) * g.in_c;
+            for (std::size_t ic = 0; ic < g.in_c; ++ic) sum += weights.at(oc, tap + ic) * in_pixel[ic];
+          }
+        }
+        out_pixel[oc] = Activation::apply(sum + bias[oc]);
+      }
+    }
+  }
+}
+
+}  // namespace mote::kernels
+// ----- end mote/kernels/conv2d/reference.hpp -----
+// ----- begin mote/kernels/depthwise/reference.hpp -----
+// Scalar reference for depthwise Conv2D with a channel multiplier M: output channel
+// o = c * M + m filters input channel c alone (PyTorch groups = in_channels ordering).
+// Weights: one row per output channel holding its kernel_h x kernel_w taps.
+
+
+
+namespace mote::kernels {
+
+template <class Activation = activation::Identity>
+inline void depthwise_conv2d(isa::Scalar, const WindowGeometry& g,
+                             const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
+                             const float* in, float* out, Activation = {}) noexcept {
+  const std::size_t multiplier = g.out_c / g.in_c;
+  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+      float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
+      for (std::size_t oc = 0; oc < g.out_c; ++oc) {
+        const std::size_t ic = oc / multiplier;
+        float sum = 0.0f;
+        for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
+          const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) -
+                          static_cast<long>(g.pad_top);
+          if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
+          for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+            const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) -
+                            static_cast<long>(g.pad_left);
+            if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
+            sum += weights.at(oc, ky * g.kernel_w + kx) *
+                   in[(static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c + ic];
+          }
+        }
+        out_pixel[oc] = Activation::apply(sum + bias[oc]);
+      }
+    }
+  }
+}
+
+}  // namespace mote::kernels
+// ----- end mote/kernels/depthwise/reference.hpp -----
+// ----- begin mote/kernels/elementwise/reference.hpp -----
+// Scalar references for element-wise and per-channel ops. `in` and `out` may alias exactly
+// (in-place), never partially.
+
+
 
 namespace mote::kernels {
 
@@ -1351,22 +1366,256 @@ using ::mote::kernels::WindowGeometry;
 using DenseF32 = ::mote::WeightMatrix<::mote::F32, ::mote::DenseStorage>;
 
 // ----- begin mote/kernels/elementwise/simd-inl.hpp -----
-// Element-wise kernels for one ISA (PLACEHOLDER: scalar loops until the vector forms land).
-// Code only: included per ISA by kernels/simd-inl.hpp.
+// ----- begin mote/kernels/elementwise/math-inl.hpp -----
+// Vector math for the element-wise kernels: exp, sigmoid, tanh, erf, written once against `Vec`.
+// Code only (no #include, no #pragma once): elementwise/simd-inl.hpp includes it, so it is
+// expanded once per ISA inside that ISA's namespace and target region (see arch/targets.hpp).
+// The functions live in a nested namespace `math` so that they never hide std::exp and friends
+// from the other kernel files compiled into the same per-ISA namespace.
+//
+// Accuracy, measured against glibc's correctly-rounded-or-nearly expf/tanhf/erff (which the
+// scalar reference kernels call), on every float of the range given (exhaustively, or on all
+// floats in steps of a few ulp where noted), with FMA (AVX2) and without (SSE4: Vec::fma is a
+// multiply then an add):
+//
+//   exp      <= 1 ulp (AVX2), <= 2 ulp (SSE4) on normal results; results below FLT_MIN
+//            (x < -87.34) are denormal and rounded once more when scaled, <= 1 denormal
+//            ulp (2^-149) off. Overflow (x > 88.7228) gives +inf, x < -103.97 gives +0,
+//            -inf gives +0, NaN gives NaN.
+//            Why: Cephes' expf: n = round(x log2 e), r = x - n ln 2 with ln 2 in two parts
+//            (n * 0.693359375 is exact for |n| < 2^15), |r| <= ln(2)/2, degree-5 minimax
+//            polynomial for (e^r - 1 - r) / r^2 (relative error 2e-8 on that range), then
+//            y * 2^n with the power split in two factors 2^h 2^(n-h) so that each stays a
+//            normal float for n in [-152, 129] (the clamped input range): the first product
+//            is exact, the second is exact or rounds once into the denormals.
+//   sigmoid  1 / (1 + exp(-x)), the reference's formula: exp's error times e/(1+e) <= 1, plus
+//            two roundings: <= 2 ulp (AVX2), <= 3 ulp (SSE4).
+//   tanh     <= 2 ulp (AVX2), <= 3 ulp (SSE4). Cephes' tanhf: |x| < 0.625: x + x^3 P(x^2),
+//            degree-4 P (relative error 1e-8 of the result); else 1 - 2 / (exp(2|x|) + 1)
+//            with the sign of x: exp's error is damped by 2/(e+1) <= 0.45, and the final
+//            subtraction from 1 adds about 1 ulp (the result is >= 0.555, no cancellation).
+//            tanh(+-inf) = +-1, tanh(-0) = -0, NaN gives NaN.
+//   erf      <= 2 ulp (AVX2), <= 3 ulp (SSE4). Our own fits (mpmath, Chebyshev, coefficients
+//            rounded to float): |x| < 1: x + x P(x^2), degree-6 P (approximation error
+//            1.3e-9 absolute on (erf(x) - x)/x); 1 <= |x| < 3.9375:
+//            erf = 1 - exp(-x^2 + G(x - 2.46875)), degree-8 G fitting log(erfc(x)) + x^2
+//            (approximation error 1.3e-8 absolute in the exponent, i.e. relative on erfc,
+//            which is <= 0.157 there: at most 2e-9 absolute on erf); |x| >= 3.9375 gives
+//            exactly +-1 (erfc(3.9375) = 2.6e-8 < 2^-25: erf rounds to 1 there in float).
+//            erf(+-inf) = +-1, NaN gives NaN.
+// (The measured figures are printed by tests/unit/kernels/test_elementwise_simd.cpp.)
+
+namespace math {
+
+/// e^x. See the table above for its accuracy and special values.
+inline Vec exp(Vec x) noexcept {
+  // Clamping keeps n in [-152, 129]: 89 still overflows to +inf, -105 still underflows to +0.
+  // Compare-and-select (not min/max) so that NaN passes through on every ISA.
+  const Vec hi = Vec::broadcast(89.0f), lo = Vec::broadcast(-105.0f);
+  x = Vec::select(Vec::greater(x, hi), hi, x);
+  x = Vec::select(Vec::less(x, lo), lo, x);
+  const Vec n = Vec::round_nearest(x * Vec::broadcast(1.44269504088896341f));
+  Vec r = Vec::fma(n, Vec::broadcast(-0.693359375f), x);  // exact: 9-bit constant, |n| <= 152
+  r = Vec::fma(n, Vec::broadcast(2.12194440e-4f), r);     // ln 2 = 0.693359375 - 2.12194440e-4
+  Vec p = Vec::broadcast(1.9875691500e-4f);
+  p = Vec::fma(p, r, Vec::broadcast(1.3981999507e-3f));
+  p = Vec::fma(p, r, Vec::broadcast(8.3334519073e-3f));
+  p = Vec::fma(p, r, Vec::broadcast(4.1665795894e-2f));
+  p = Vec::fma(p, r, Vec::broadcast(1.6666665459e-1f));
+  p = Vec::fma(p, r, Vec::broadcast(5.0000001201e-1f));
+  const Vec y = Vec::fma(p, r * r, r) + Vec::broadcast(1.0f);
+  // 2^n = 2^h * 2^(n-h) with h = round(n/2): both factors within pow2's [-126, 127]. A NaN input
+  // gives a NaN y, and NaN times whatever pow2 makes of NaN is NaN.
+  const Vec h = Vec::round_nearest(n * Vec::broadcast(0.5f));
+  return (y * Vec::pow2(h)) * Vec::pow2(n - h);
+}
+
+/// 1 / (1 + e^-x), the scalar reference's formula: sigmoid(-inf) = 0, sigmoid(+inf) = 1.
+inline Vec sigmoid(Vec x) noexcept {
+  const Vec one = Vec::broadcast(1.0f);
+  return one / (one + exp(Vec::broadcast(-0.0f) - x));
+}
+
+/// tanh(x): odd, +-1 at +-inf, -0 at -0.
+inline Vec tanh(Vec x) noexcept {
+  const Vec a = Vec::abs(x);
+  const Vec s = a * a;
+  Vec p = Vec::broadcast(-5.70498872745e-3f);
+  p = Vec::fma(p, s, Vec::broadcast(2.06390887954e-2f));
+  p = Vec::fma(p, s, Vec::broadcast(-5.37397155531e-2f));
+  p = Vec::fma(p, s, Vec::broadcast(1.33314422036e-1f));
+  p = Vec::fma(p, s, Vec::broadcast(-3.33332819422e-1f));
+  const Vec small = Vec::fma(p * s, a, a);
+  // exp(2a) = +inf for a > 44.4 (and a = +inf): 2 / inf = 0, the result 1. NaN stays NaN.
+  const Vec one = Vec::broadcast(1.0f);
+  const Vec large = one - Vec::broadcast(2.0f) / (exp(a + a) + one);
+  return Vec::copysign(Vec::select(Vec::less(a, Vec::broadcast(0.625f)), small, large), x);
+}
+
+/// erf(x): odd, +-1 for |x| >= 3.9375 and at +-inf.
+inline Vec erf(Vec x) noexcept {
+  const Vec a = Vec::abs(x);
+  // |x| < 1: a + a P(a^2).
+  const Vec s = a * a;
+  Vec p = Vec::broadcast(7.875874871e-05f);
+  p = Vec::fma(p, s, Vec::broadcast(-8.016864303e-04f));
+  p = Vec::fma(p, s, Vec::broadcast(5.189087242e-03f));
+  p = Vec::fma(p, s, Vec::broadcast(-2.685421146e-02f));
+  p = Vec::fma(p, s, Vec::broadcast(1.128359437e-01f));
+  p = Vec::fma(p, s, Vec::broadcast(-3.761262596e-01f));
+  p = Vec::fma(p, s, Vec::broadcast(1.283791661e-01f));
+  const Vec small = Vec::fma(a, p, a);
+  // 1 <= |x|: 1 - erfc, erfc = exp(-b^2 + G(b - 2.46875)), b = min(a, 3.9375) (NaN stays).
+  const Vec limit = Vec::broadcast(3.9375f);
+  const Vec b = Vec::select(Vec::greater(a, limit), limit, a);
+  const Vec v = b - Vec::broadcast(2.46875f);  // exact (Sterbenz-like: same binade spacing)
+  Vec g = Vec::broadcast(1.663424086e-06f);
+  g = Vec::fma(g, v, Vec::broadcast(-1.370350310e-05f));
+  g = Vec::fma(g, v, Vec::broadcast(8.014721243e-05f));
+  g = Vec::fma(g, v, Vec::broadcast(-4.349613737e-04f));
+  g = Vec::fma(g, v, Vec::broadcast(2.232213970e-03f));
+  g = Vec::fma(g, v, Vec::broadcast(-1.113328803e-02f));
+  g = Vec::fma(g, v, Vec::broadcast(5.713705719e-02f));
+  g = Vec::fma(g, v, Vec::broadcast(-3.562194109e-01f));
+  g = Vec::fma(g, v, Vec::broadcast(-1.545738816e+00f));
+  const Vec large = Vec::broadcast(1.0f) - exp(Vec::fma(Vec::broadcast(-0.0f) - b, b, g));
+  return Vec::copysign(Vec::select(Vec::less(a, Vec::broadcast(1.0f)), small, large), x);
+}
+
+}  // namespace math
+// ----- end mote/kernels/elementwise/math-inl.hpp -----
+// Element-wise kernels for one ISA: activations, per-channel affine map, addition, softmax.
+// Code only: included per ISA by kernels/simd-inl.hpp (namespace and `Vec` given there); the
+// include above is code only too (vector exp/sigmoid/tanh/erf in namespace `math`).
+//
+// Semantics are those of the scalar functors (elementwise/activations.hpp) lane by lane:
+// comparisons are written as selects on `x < 0` / `x > 6` so that NaN propagates (a NaN lane
+// fails both comparisons and keeps x) and -0 stays -0, exactly as `x < 0 ? 0 : x` does.
+// Identity, ReLU, ReLU6, LeakyReLU, HardSwish and add are bit-exact with the reference; the
+// transcendental ones are within the bounds documented in math-inl.hpp.
+
+inline Vec apply(::mote::activation::Identity, Vec x) noexcept { return x; }
+inline Vec apply(::mote::activation::Relu, Vec x) noexcept {
+  return Vec::select(Vec::less(x, Vec::zero()), Vec::zero(), x);
+}
+inline Vec apply(::mote::activation::Relu6, Vec x) noexcept {
+  const Vec six = Vec::broadcast(6.0f);
+  return Vec::select(Vec::less(x, Vec::zero()), Vec::zero(), Vec::select(Vec::greater(x, six), six, x));
+}
+template <int Numerator, int Denominator>
+inline Vec apply(::mote::activation::LeakyRelu<Numerator, Denominator>, Vec x) noexcept {
+  constexpr float slope = ::mote::activation::LeakyRelu<Numerator, Denominator>::slope;
+  return Vec::select(Vec::less(x, Vec::zero()), x * Vec::broadcast(slope), x);
+}
+inline Vec apply(::mote::activation::Sigmoid, Vec x) noexcept { return math::sigmoid(x); }
+inline Vec apply(::mote::activation::Tanh, Vec x) noexcept { return math::tanh(x); }
+/// x * ReLU6(x + 3) * (1/6), in the reference's order of operations (bit-exact).
+inline Vec apply(::mote::activation::HardSwish, Vec x) noexcept {
+  return x * apply(::mote::activation::Relu6{}, x + Vec::broadcast(3.0f)) * Vec::broadcast(1.0f / 6.0f);
+}
+/// 0.5 x (1 + erf(x / sqrt 2)), the reference's formula. For x < -8 the factor 1 + erf is
+/// exactly 0; x is clamped there in the first factor so that GELU(-inf) is -0 (not -inf * 0).
+inline Vec apply(::mote::activation::Gelu, Vec x) noexcept {
+  const Vec lo = Vec::broadcast(-8.0f);
+  const Vec xm = Vec::select(Vec::less(x, lo), lo, x);
+  const Vec phi2 = Vec::broadcast(1.0f) + math::erf(x * Vec::broadcast(0.70710678118654752440f));
+  return Vec::broadcast(0.5f) * xm * phi2;
+}
 
 template <class Activation>
-inline void activate(Activation, const float* in, float* out, std::size_t count) noexcept {
-  for (std::size_t i = 0; i < count; ++i) out[i] = Activation::apply(in[i]);
+inline void activate(Activation activation, const float* in, float* out, std::size_t count) noexcept {
+  if constexpr (requires(Vec x) { apply(activation, x); }) {
+    std::size_t i = 0;
+    for (; i + Vec::lanes <= count; i += Vec::lanes) apply(activation, Vec::load(in + i)).store(out + i);
+    if (i < count) apply(activation, Vec::load_partial(in + i, count - i)).store_partial(out + i, count - i);
+  } else {
+    // A functor without a vector form: its scalar definition.
+    for (std::size_t i = 0; i < count; ++i) out[i] = Activation::apply(in[i]);
+  }
 }
+
+/// out[p][c] = in[p][c] * scale[c] + shift[c], a multiply then an add as in the reference. (A
+/// compiler may contract them into an FMA where the ISA has one, here or in the reference:
+/// then the two differ by at most half an ulp of the product.)
 inline void channel_affine(const float* scale, const float* shift, const float* in, float* out, std::size_t pixels,
                            std::size_t channels) noexcept {
-  ::mote::kernels::channel_affine(isa::Scalar{}, scale, shift, in, out, pixels, channels);
+  if (channels <= Vec::lanes) {
+    // One (partial) vector per pixel: scale and shift stay in registers.
+    const Vec s = Vec::load_partial(scale, channels), b = Vec::load_partial(shift, channels);
+    if (channels == Vec::lanes) {
+      for (std::size_t p = 0; p < pixels; ++p) (Vec::load(in + p * channels) * s + b).store(out + p * channels);
+    } else {
+      for (std::size_t p = 0; p < pixels; ++p)
+        (Vec::load_partial(in + p * channels, channels) * s + b).store_partial(out + p * channels, channels);
+    }
+    return;
+  }
+  const std::size_t full = channels - channels % Vec::lanes, tail = channels - full;
+  for (std::size_t p = 0; p < pixels; ++p) {
+    const float* x = in + p * channels;
+    float* y = out + p * channels;
+    for (std::size_t c = 0; c < full; c += Vec::lanes)
+      (Vec::load(x + c) * Vec::load(scale + c) + Vec::load(shift + c)).store(y + c);
+    if (tail != 0)
+      (Vec::load_partial(x + full, tail) * Vec::load_partial(scale + full, tail) +
+       Vec::load_partial(shift + full, tail))
+          .store_partial(y + full, tail);
+  }
 }
+
+/// out = a + b element-wise (bit-exact); out may alias a or b.
 inline void add(const float* a, const float* b, float* out, std::size_t count) noexcept {
-  ::mote::kernels::add(isa::Scalar{}, a, b, out, count);
+  std::size_t i = 0;
+  for (; i + Vec::lanes <= count; i += Vec::lanes) (Vec::load(a + i) + Vec::load(b + i)).store(out + i);
+  if (i < count) {
+    const std::size_t n = count - i;
+    (Vec::load_partial(a + i, n) + Vec::load_partial(b + i, n)).store_partial(out + i, n);
+  }
 }
+
+/// Softmax over the last axis, as the reference: y = exp(x - max) / sum; a row holding NaN
+/// gives NaN everywhere (and so does a row holding +inf, or only -inf: inf - inf is NaN).
+/// The sum is accumulated in Vec::lanes partial sums (the only reordering).
 inline void softmax(const float* in, float* out, std::size_t rows, std::size_t channels) noexcept {
-  ::mote::kernels::softmax(isa::Scalar{}, in, out, rows, channels);
+  if (channels == 0) return;
+  const std::size_t full = channels - channels % Vec::lanes, tail = channels - full;
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* x = in + r * channels;
+    float* y = out + r * channels;
+    // Maximum ignoring NaN (std::fmax's semantics: the accumulator is never NaN because the
+    // select only takes x where x > max), and whether any NaN is present.
+    Vec maximum = Vec::broadcast(-__builtin_inff());
+    Vec::Mask nan_mask = Vec::is_nan(Vec::zero());  // all false
+    for (std::size_t c = 0; c < full; c += Vec::lanes) {
+      const Vec v = Vec::load(x + c);
+      maximum = Vec::select(Vec::greater(v, maximum), v, maximum);
+      nan_mask = Vec::mask_or(nan_mask, Vec::is_nan(v));
+    }
+    alignas(64) float folded[Vec::lanes];
+    maximum.store(folded);
+    float max_scalar = folded[0];
+    for (std::size_t i = 1; i < Vec::lanes; ++i) max_scalar = folded[i] > max_scalar ? folded[i] : max_scalar;
+    bool has_nan = Vec::any(nan_mask);
+    for (std::size_t c = full; c < channels; ++c) {
+      max_scalar = x[c] > max_scalar ? x[c] : max_scalar;
+      has_nan = has_nan || std::isnan(x[c]);
+    }
+    const Vec m = Vec::broadcast(max_scalar);
+    Vec sum = Vec::zero();
+    for (std::size_t c = 0; c < full; c += Vec::lanes) {
+      const Vec e = math::exp(Vec::load(x + c) - m);
+      e.store(y + c);
+      sum = sum + e;
+    }
+    if (tail != 0) {
+      math::exp(Vec::load_partial(x + full, tail) - m).store_partial(y + full, tail);
+      sum = sum + Vec::load_partial(y + full, tail);  // lanes past the row are zero
+    }
+    const float inverse = has_nan ? __builtin_nanf("") : 1.0f / sum.reduce_add();
+    const Vec scale = Vec::broadcast(inverse);
+    for (std::size_t c = 0; c < full; c += Vec::lanes) (Vec::load(y + c) * scale).store(y + c);
+    if (tail != 0) (Vec::load_partial(y + full, tail) * scale).store_partial(y + full, tail);
+  }
 }
 // ----- end mote/kernels/elementwise/simd-inl.hpp -----
 // ----- begin mote/kernels/dense/simd-inl.hpp -----
@@ -1385,8 +1634,9 @@ constexpr std::size_t tile_rows = accumulators / per_panel > 0 ? accumulators / 
 
 /// Rows [0, Rows) of `in` times one panel: each weight vector is loaded once per k and reused
 /// by every row of the tile.
-template <std::size_t Rows>
-inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias, const float* in, float* out) noexcept {
+template <std::size_t Rows, class Activation>
+inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias, const float* in, float* out,
+                      Activation activation) noexcept {
   const std::size_t cols = weights.cols();
   const float* panel = weights.panel(p);
   Vec acc[Rows][per_panel];
@@ -1404,7 +1654,7 @@ inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias,
   for (std::size_t i = 0; i < Rows; ++i) {
     for (std::size_t j = 0; j < per_panel; ++j) {
       const std::size_t row = first_row + j * Vec::lanes;
-      const Vec sum = acc[i][j] + Vec::load(bias + row);
+      const Vec sum = apply(activation, acc[i][j] + Vec::load(bias + row));
       float* destination = out + i * weights.rows() + row;
       if (row + Vec::lanes <= weights.rows()) sum.store(destination);
       else if (row < weights.rows()) sum.store_partial(destination, weights.rows() - row);
@@ -1416,18 +1666,21 @@ inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias,
 
 /// GEMM: `batch` input rows times the panels, tile_rows rows at a time. The panel (16 x cols)
 /// stays in L1/L2 while every tile of rows streams past it.
+template <class Activation>
 inline void dense_batch(const DenseF32& weights, const float* bias, const float* in, float* out,
-                        std::size_t batch) noexcept {
+                        std::size_t batch, Activation activation) noexcept {
   using namespace dense_detail;
   const std::size_t cols = weights.cols(), rows = weights.rows();
   for (std::size_t p = 0; p < weights.panel_count(); ++p) {
     std::size_t b = 0;
-    for (; b + tile_rows <= batch; b += tile_rows) gemm_tile<tile_rows>(weights, p, bias, in + b * cols, out + b * rows);
-    for (; b < batch; ++b) gemm_tile<1>(weights, p, bias, in + b * cols, out + b * rows);
+    for (; b + tile_rows <= batch; b += tile_rows) gemm_tile<tile_rows>(weights, p, bias, in + b * cols, out + b * rows, activation);
+    for (; b < batch; ++b) gemm_tile<1>(weights, p, bias, in + b * cols, out + b * rows, activation);
   }
 }
 
-inline void dense(const DenseF32& weights, const float* bias, const float* in, float* out) noexcept {
+template <class Activation>
+inline void dense(const DenseF32& weights, const float* bias, const float* in, float* out,
+                  Activation activation) noexcept {
   constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
   constexpr std::size_t streams = per_panel >= 8 ? 1 : 8 / per_panel;
   const std::size_t cols = weights.cols();
@@ -1454,7 +1707,7 @@ inline void dense(const DenseF32& weights, const float* bias, const float* in, f
     for (std::size_t j = 0; j < per_panel; ++j) {
       Vec sum = acc[0][j];
       for (std::size_t s = 1; s < streams; ++s) sum = sum + acc[s][j];
-      sum = sum + Vec::load(bias + first_row + j * Vec::lanes);
+      sum = apply(activation, sum + Vec::load(bias + first_row + j * Vec::lanes));
       const std::size_t row = first_row + j * Vec::lanes;
       if (row + Vec::lanes <= weights.rows()) sum.store(out + row);
       else if (row < weights.rows()) sum.store_partial(out + row, weights.rows() - row);
@@ -1477,9 +1730,10 @@ constexpr std::size_t block = per_panel >= 8 ? 1 : 8 / per_panel;
 
 /// out[0..Pixels) for one panel, pixel i reading its input at in_pixel[i]; taps with a null
 /// pointer are padding.
-template <std::size_t Pixels>
+template <std::size_t Pixels, class Activation>
 inline void conv_pixels(const WindowGeometry& g, const float* panel, const float* bias, std::size_t oy,
-                        std::size_t ox, const float* in, float* out, std::size_t channels_here) noexcept {
+                        std::size_t ox, const float* in, float* out, std::size_t channels_here,
+                        Activation activation) noexcept {
   Vec acc[Pixels][per_panel];
   for (std::size_t i = 0; i < Pixels; ++i)
     for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::load(bias + j * Vec::lanes);
@@ -1514,16 +1768,18 @@ inline void conv_pixels(const WindowGeometry& g, const float* panel, const float
     float* out_pixel = out + ((oy * g.out_w) + ox + i) * g.out_c;
     for (std::size_t j = 0; j < per_panel; ++j) {
       const std::size_t c = j * Vec::lanes;
-      if (c + Vec::lanes <= channels_here) acc[i][j].store(out_pixel + c);
-      else if (c < channels_here) acc[i][j].store_partial(out_pixel + c, channels_here - c);
+      const Vec result = apply(activation, acc[i][j]);
+      if (c + Vec::lanes <= channels_here) result.store(out_pixel + c);
+      else if (c < channels_here) result.store_partial(out_pixel + c, channels_here - c);
     }
   }
 }
 
 }  // namespace conv_detail
 
+template <class Activation>
 inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
-                   float* out) noexcept {
+                   float* out, Activation activation) noexcept {
   using namespace conv_detail;
   // Output columns whose every tap lies inside the input: [x_begin, x_end).
   const std::size_t reach = (g.kernel_w - 1) * g.dilation_w;
@@ -1539,9 +1795,9 @@ inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float
     float* panel_out = out + first;
     for (std::size_t oy = 0; oy < g.out_h; ++oy) {
       std::size_t ox = 0;
-      for (; ox < x_begin; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
-      for (; ox + block <= x_end; ox += block) conv_pixels<block>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
-      for (; ox < g.out_w; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
+      for (; ox < x_begin; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+      for (; ox + block <= x_end; ox += block) conv_pixels<block>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+      for (; ox < g.out_w; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
     }
   }
 }
@@ -1552,8 +1808,9 @@ inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float
 // per tap and channel group, multiplied with the matching vector of input channels.
 // Code only: included per ISA by kernels/simd-inl.hpp.
 
+template <class Activation>
 inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
-                             float* out) noexcept {
+                             float* out, Activation activation) noexcept {
   constexpr std::size_t rows = DenseF32::panel_rows;
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
@@ -1573,6 +1830,7 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
             acc = Vec::fma(lanes == Vec::lanes ? Vec::load(x) : Vec::load_partial(x, lanes), w, acc);
           }
         }
+        acc = apply(activation, acc);
         if (lanes == Vec::lanes) acc.store(out_pixel + c);
         else acc.store_partial(out_pixel + c, lanes);
       }
@@ -1581,17 +1839,119 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
 }
 // ----- end mote/kernels/depthwise/simd-inl.hpp -----
 // ----- begin mote/kernels/pool/simd-inl.hpp -----
-// Pooling kernels for one ISA (PLACEHOLDER: the scalar reference until the vector forms land).
-// Code only: included per ISA by kernels/simd-inl.hpp.
+// Pooling kernels for one ISA, vectorised over channels (channels-last: the channels of one
+// pixel are contiguous). Code only: included per ISA by kernels/simd-inl.hpp.
+//
+// Bit-exact with the scalar reference (kernels/pool/reference.hpp): each lane visits the same
+// taps in the same order (rows, then columns, padded taps skipped) with the same operation:
+//   max: a tap replaces the maximum when it is greater or NaN (a NaN tap wins and stays);
+//   avg: taps summed from +0 in order, then multiplied by 1.0f / taps (taps inside the input);
+//   global average: pixels summed from +0 in order, then multiplied by 1.0f / pixels.
+// Up to 4 vectors of channels are reduced together, so each tap's address arithmetic is shared.
+
+struct PoolMaxOp {
+  static constexpr bool averages = false;
+  static Vec init() noexcept { return Vec::broadcast(-__builtin_inff()); }
+  static Vec combine(Vec maximum, Vec tap) noexcept {
+    return Vec::select(Vec::mask_or(Vec::greater(tap, maximum), Vec::is_nan(tap)), tap, maximum);
+  }
+};
+struct PoolSumOp {
+  static constexpr bool averages = true;
+  static Vec init() noexcept { return Vec::zero(); }
+  static Vec combine(Vec sum, Vec tap) noexcept { return sum + tap; }
+};
+
+/// Reduces rows x cols taps (the first at `first`, steps row_step and col_step floats) for N
+/// vectors of channels, or for one partial vector of `partial` channels (Partial = true), and
+/// writes them to `out` (scaled by `inverse` for the averages).
+template <class Op, std::size_t N, bool Partial = false>
+inline void pool_reduce(const float* first, std::size_t rows, std::size_t row_step, std::size_t cols,
+                        std::size_t col_step, float inverse, float* out, std::size_t partial = 0) noexcept {
+  Vec acc[N];
+  for (std::size_t j = 0; j < N; ++j) acc[j] = Op::init();
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* tap = first + r * row_step;
+    for (std::size_t k = 0; k < cols; ++k, tap += col_step) {
+      if constexpr (Partial) {
+        acc[0] = Op::combine(acc[0], Vec::load_partial(tap, partial));
+      } else {
+        for (std::size_t j = 0; j < N; ++j) acc[j] = Op::combine(acc[j], Vec::load(tap + j * Vec::lanes));
+      }
+    }
+  }
+  if constexpr (Op::averages) {
+    const Vec scale = Vec::broadcast(inverse);
+    for (std::size_t j = 0; j < N; ++j) acc[j] = acc[j] * scale;
+  }
+  if constexpr (Partial) {
+    acc[0].store_partial(out, partial);
+  } else {
+    for (std::size_t j = 0; j < N; ++j) acc[j].store(out + j * Vec::lanes);
+  }
+}
+
+/// All channels of one output: 4 vectors at a time, then 1, then a partial one.
+template <class Op>
+inline void pool_channels(const float* first, std::size_t rows, std::size_t row_step, std::size_t cols,
+                          std::size_t col_step, float inverse, float* out, std::size_t channels) noexcept {
+  std::size_t c = 0;
+  for (; c + 4 * Vec::lanes <= channels; c += 4 * Vec::lanes)
+    pool_reduce<Op, 4>(first + c, rows, row_step, cols, col_step, inverse, out + c);
+  for (; c + Vec::lanes <= channels; c += Vec::lanes)
+    pool_reduce<Op, 1>(first + c, rows, row_step, cols, col_step, inverse, out + c);
+  if (c < channels) pool_reduce<Op, 1, true>(first + c, rows, row_step, cols, col_step, inverse, out + c, channels - c);
+}
+
+/// The taps k in [0, kernel) of one axis with start + k * dilation inside [0, extent): [lo, hi).
+inline void pool_tap_range(long start, std::size_t dilation, std::size_t kernel, std::size_t extent, std::size_t& lo,
+                           std::size_t& hi) noexcept {
+  const long d = static_cast<long>(dilation);
+  const long first = start < 0 ? (-start + d - 1) / d : 0;
+  const long end = static_cast<long>(extent) - start;  // taps with k * d < end are inside
+  long last = end <= 0 ? 0 : (end + d - 1) / d;
+  if (last > static_cast<long>(kernel)) last = static_cast<long>(kernel);
+  hi = static_cast<std::size_t>(last);
+  lo = first < last ? static_cast<std::size_t>(first) : hi;
+}
+
+template <class Op>
+inline void pool_windows(const WindowGeometry& g, const float* in, float* out) noexcept {
+  const std::size_t channels = g.in_c;
+  const std::size_t row_step = g.dilation_h * g.in_w * channels, col_step = g.dilation_w * channels;
+  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+    const long y0 = static_cast<long>(oy * g.stride_h) - static_cast<long>(g.pad_top);
+    std::size_t ky0 = 0, ky1 = 0;
+    pool_tap_range(y0, g.dilation_h, g.kernel_h, g.in_h, ky0, ky1);
+    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+      const long x0 = static_cast<long>(ox * g.stride_w) - static_cast<long>(g.pad_left);
+      std::size_t kx0 = 0, kx1 = 0;
+      pool_tap_range(x0, g.dilation_w, g.kernel_w, g.in_w, kx0, kx1);
+      const std::size_t rows = ky1 - ky0, cols = kx1 - kx0;
+      float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
+      if (rows == 0 || cols == 0) {  // rejected by the layers; what the reference computes
+        for (std::size_t c = 0; c < channels; ++c)
+          out_pixel[c] = Op::averages ? __builtin_nanf("") : -__builtin_inff();
+        continue;
+      }
+      const std::size_t iy = static_cast<std::size_t>(y0 + static_cast<long>(ky0 * g.dilation_h));
+      const std::size_t ix = static_cast<std::size_t>(x0 + static_cast<long>(kx0 * g.dilation_w));
+      const float inverse = 1.0f / static_cast<float>(rows * cols);
+      pool_channels<Op>(in + (iy * g.in_w + ix) * channels, rows, row_step, cols, col_step, inverse, out_pixel,
+                        channels);
+    }
+  }
+}
 
 inline void max_pool2d(const WindowGeometry& g, const float* in, float* out) noexcept {
-  ::mote::kernels::max_pool2d(isa::Scalar{}, g, in, out);
+  pool_windows<PoolMaxOp>(g, in, out);
 }
 inline void avg_pool2d(const WindowGeometry& g, const float* in, float* out) noexcept {
-  ::mote::kernels::avg_pool2d(isa::Scalar{}, g, in, out);
+  pool_windows<PoolSumOp>(g, in, out);
 }
+/// Mean over all pixels of a pixels x channels input.
 inline void global_avg_pool(std::size_t pixels, std::size_t channels, const float* in, float* out) noexcept {
-  ::mote::kernels::global_avg_pool(isa::Scalar{}, pixels, channels, in, out);
+  pool_channels<PoolSumOp>(in, 1, 0, pixels, channels, 1.0f / static_cast<float>(pixels), out, channels);
 }
 // ----- end mote/kernels/pool/simd-inl.hpp -----
 
@@ -1599,24 +1959,29 @@ inline void global_avg_pool(std::size_t pixels, std::size_t channels, const floa
 
 namespace mote::kernels {
 
+template <class Activation = activation::Identity>
 inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
-                  const float* in, float* out) noexcept {
-  MOTE_SIMD_NS::dense(weights, bias, in, out);
+                  const float* in, float* out, Activation activation = {}) noexcept {
+  MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
 }
+template <class Activation = activation::Identity>
 inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
-                        const float* in, float* out, std::size_t batch) noexcept {
-  if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out);
-  MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch);
+                        const float* in, float* out, std::size_t batch, Activation activation = {}) noexcept {
+  if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
+  MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch, activation);
 }
+template <class Activation = activation::Identity>
 inline void conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const WeightMatrix<F32, DenseStorage>& weights,
-                   const float* bias, const float* in, float* out) noexcept {
-  MOTE_SIMD_NS::conv2d(g, weights, bias, in, out);
+                   const float* bias, const float* in, float* out, Activation activation = {}) noexcept {
+  MOTE_SIMD_NS::conv2d(g, weights, bias, in, out, activation);
 }
+template <class Activation = activation::Identity>
 inline void depthwise_conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g,
                              const WeightMatrix<F32, DenseStorage>& weights, const float* bias, const float* in,
-                             float* out) noexcept {
-  if (g.out_c != g.in_c) return depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out);  // multiplier > 1
-  MOTE_SIMD_NS::depthwise_conv2d(g, weights, bias, in, out);
+                             float* out, Activation activation = {}) noexcept {
+  // A channel multiplier above 1 reads input channel o / M for output o: no contiguous vector.
+  if (g.out_c != g.in_c) return depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out, activation);
+  MOTE_SIMD_NS::depthwise_conv2d(g, weights, bias, in, out, activation);
 }
 template <class Activation>
 inline void activate(isa::MOTE_SIMD_TAG, Activation activation, const float* in, float* out,
@@ -1744,22 +2109,256 @@ using ::mote::kernels::WindowGeometry;
 using DenseF32 = ::mote::WeightMatrix<::mote::F32, ::mote::DenseStorage>;
 
 // ----- begin mote/kernels/elementwise/simd-inl.hpp -----
-// Element-wise kernels for one ISA (PLACEHOLDER: scalar loops until the vector forms land).
-// Code only: included per ISA by kernels/simd-inl.hpp.
+// ----- begin mote/kernels/elementwise/math-inl.hpp -----
+// Vector math for the element-wise kernels: exp, sigmoid, tanh, erf, written once against `Vec`.
+// Code only (no #include, no #pragma once): elementwise/simd-inl.hpp includes it, so it is
+// expanded once per ISA inside that ISA's namespace and target region (see arch/targets.hpp).
+// The functions live in a nested namespace `math` so that they never hide std::exp and friends
+// from the other kernel files compiled into the same per-ISA namespace.
+//
+// Accuracy, measured against glibc's correctly-rounded-or-nearly expf/tanhf/erff (which the
+// scalar reference kernels call), on every float of the range given (exhaustively, or on all
+// floats in steps of a few ulp where noted), with FMA (AVX2) and without (SSE4: Vec::fma is a
+// multiply then an add):
+//
+//   exp      <= 1 ulp (AVX2), <= 2 ulp (SSE4) on normal results; results below FLT_MIN
+//            (x < -87.34) are denormal and rounded once more when scaled, <= 1 denormal
+//            ulp (2^-149) off. Overflow (x > 88.7228) gives +inf, x < -103.97 gives +0,
+//            -inf gives +0, NaN gives NaN.
+//            Why: Cephes' expf: n = round(x log2 e), r = x - n ln 2 with ln 2 in two parts
+//            (n * 0.693359375 is exact for |n| < 2^15), |r| <= ln(2)/2, degree-5 minimax
+//            polynomial for (e^r - 1 - r) / r^2 (relative error 2e-8 on that range), then
+//            y * 2^n with the power split in two factors 2^h 2^(n-h) so that each stays a
+//            normal float for n in [-152, 129] (the clamped input range): the first product
+//            is exact, the second is exact or rounds once into the denormals.
+//   sigmoid  1 / (1 + exp(-x)), the reference's formula: exp's error times e/(1+e) <= 1, plus
+//            two roundings: <= 2 ulp (AVX2), <= 3 ulp (SSE4).
+//   tanh     <= 2 ulp (AVX2), <= 3 ulp (SSE4). Cephes' tanhf: |x| < 0.625: x + x^3 P(x^2),
+//            degree-4 P (relative error 1e-8 of the result); else 1 - 2 / (exp(2|x|) + 1)
+//            with the sign of x: exp's error is damped by 2/(e+1) <= 0.45, and the final
+//            subtraction from 1 adds about 1 ulp (the result is >= 0.555, no cancellation).
+//            tanh(+-inf) = +-1, tanh(-0) = -0, NaN gives NaN.
+//   erf      <= 2 ulp (AVX2), <= 3 ulp (SSE4). Our own fits (mpmath, Chebyshev, coefficients
+//            rounded to float): |x| < 1: x + x P(x^2), degree-6 P (approximation error
+//            1.3e-9 absolute on (erf(x) - x)/x); 1 <= |x| < 3.9375:
+//            erf = 1 - exp(-x^2 + G(x - 2.46875)), degree-8 G fitting log(erfc(x)) + x^2
+//            (approximation error 1.3e-8 absolute in the exponent, i.e. relative on erfc,
+//            which is <= 0.157 there: at most 2e-9 absolute on erf); |x| >= 3.9375 gives
+//            exactly +-1 (erfc(3.9375) = 2.6e-8 < 2^-25: erf rounds to 1 there in float).
+//            erf(+-inf) = +-1, NaN gives NaN.
+// (The measured figures are printed by tests/unit/kernels/test_elementwise_simd.cpp.)
+
+namespace math {
+
+/// e^x. See the table above for its accuracy and special values.
+inline Vec exp(Vec x) noexcept {
+  // Clamping keeps n in [-152, 129]: 89 still overflows to +inf, -105 still underflows to +0.
+  // Compare-and-select (not min/max) so that NaN passes through on every ISA.
+  const Vec hi = Vec::broadcast(89.0f), lo = Vec::broadcast(-105.0f);
+  x = Vec::select(Vec::greater(x, hi), hi, x);
+  x = Vec::select(Vec::less(x, lo), lo, x);
+  const Vec n = Vec::round_nearest(x * Vec::broadcast(1.44269504088896341f));
+  Vec r = Vec::fma(n, Vec::broadcast(-0.693359375f), x);  // exact: 9-bit constant, |n| <= 152
+  r = Vec::fma(n, Vec::broadcast(2.12194440e-4f), r);     // ln 2 = 0.693359375 - 2.12194440e-4
+  Vec p = Vec::broadcast(1.9875691500e-4f);
+  p = Vec::fma(p, r, Vec::broadcast(1.3981999507e-3f));
+  p = Vec::fma(p, r, Vec::broadcast(8.3334519073e-3f));
+  p = Vec::fma(p, r, Vec::broadcast(4.1665795894e-2f));
+  p = Vec::fma(p, r, Vec::broadcast(1.6666665459e-1f));
+  p = Vec::fma(p, r, Vec::broadcast(5.0000001201e-1f));
+  const Vec y = Vec::fma(p, r * r, r) + Vec::broadcast(1.0f);
+  // 2^n = 2^h * 2^(n-h) with h = round(n/2): both factors within pow2's [-126, 127]. A NaN input
+  // gives a NaN y, and NaN times whatever pow2 makes of NaN is NaN.
+  const Vec h = Vec::round_nearest(n * Vec::broadcast(0.5f));
+  return (y * Vec::pow2(h)) * Vec::pow2(n - h);
+}
+
+/// 1 / (1 + e^-x), the scalar reference's formula: sigmoid(-inf) = 0, sigmoid(+inf) = 1.
+inline Vec sigmoid(Vec x) noexcept {
+  const Vec one = Vec::broadcast(1.0f);
+  return one / (one + exp(Vec::broadcast(-0.0f) - x));
+}
+
+/// tanh(x): odd, +-1 at +-inf, -0 at -0.
+inline Vec tanh(Vec x) noexcept {
+  const Vec a = Vec::abs(x);
+  const Vec s = a * a;
+  Vec p = Vec::broadcast(-5.70498872745e-3f);
+  p = Vec::fma(p, s, Vec::broadcast(2.06390887954e-2f));
+  p = Vec::fma(p, s, Vec::broadcast(-5.37397155531e-2f));
+  p = Vec::fma(p, s, Vec::broadcast(1.33314422036e-1f));
+  p = Vec::fma(p, s, Vec::broadcast(-3.33332819422e-1f));
+  const Vec small = Vec::fma(p * s, a, a);
+  // exp(2a) = +inf for a > 44.4 (and a = +inf): 2 / inf = 0, the result 1. NaN stays NaN.
+  const Vec one = Vec::broadcast(1.0f);
+  const Vec large = one - Vec::broadcast(2.0f) / (exp(a + a) + one);
+  return Vec::copysign(Vec::select(Vec::less(a, Vec::broadcast(0.625f)), small, large), x);
+}
+
+/// erf(x): odd, +-1 for |x| >= 3.9375 and at +-inf.
+inline Vec erf(Vec x) noexcept {
+  const Vec a = Vec::abs(x);
+  // |x| < 1: a + a P(a^2).
+  const Vec s = a * a;
+  Vec p = Vec::broadcast(7.875874871e-05f);
+  p = Vec::fma(p, s, Vec::broadcast(-8.016864303e-04f));
+  p = Vec::fma(p, s, Vec::broadcast(5.189087242e-03f));
+  p = Vec::fma(p, s, Vec::broadcast(-2.685421146e-02f));
+  p = Vec::fma(p, s, Vec::broadcast(1.128359437e-01f));
+  p = Vec::fma(p, s, Vec::broadcast(-3.761262596e-01f));
+  p = Vec::fma(p, s, Vec::broadcast(1.283791661e-01f));
+  const Vec small = Vec::fma(a, p, a);
+  // 1 <= |x|: 1 - erfc, erfc = exp(-b^2 + G(b - 2.46875)), b = min(a, 3.9375) (NaN stays).
+  const Vec limit = Vec::broadcast(3.9375f);
+  const Vec b = Vec::select(Vec::greater(a, limit), limit, a);
+  const Vec v = b - Vec::broadcast(2.46875f);  // exact (Sterbenz-like: same binade spacing)
+  Vec g = Vec::broadcast(1.663424086e-06f);
+  g = Vec::fma(g, v, Vec::broadcast(-1.370350310e-05f));
+  g = Vec::fma(g, v, Vec::broadcast(8.014721243e-05f));
+  g = Vec::fma(g, v, Vec::broadcast(-4.349613737e-04f));
+  g = Vec::fma(g, v, Vec::broadcast(2.232213970e-03f));
+  g = Vec::fma(g, v, Vec::broadcast(-1.113328803e-02f));
+  g = Vec::fma(g, v, Vec::broadcast(5.713705719e-02f));
+  g = Vec::fma(g, v, Vec::broadcast(-3.562194109e-01f));
+  g = Vec::fma(g, v, Vec::broadcast(-1.545738816e+00f));
+  const Vec large = Vec::broadcast(1.0f) - exp(Vec::fma(Vec::broadcast(-0.0f) - b, b, g));
+  return Vec::copysign(Vec::select(Vec::less(a, Vec::broadcast(1.0f)), small, large), x);
+}
+
+}  // namespace math
+// ----- end mote/kernels/elementwise/math-inl.hpp -----
+// Element-wise kernels for one ISA: activations, per-channel affine map, addition, softmax.
+// Code only: included per ISA by kernels/simd-inl.hpp (namespace and `Vec` given there); the
+// include above is code only too (vector exp/sigmoid/tanh/erf in namespace `math`).
+//
+// Semantics are those of the scalar functors (elementwise/activations.hpp) lane by lane:
+// comparisons are written as selects on `x < 0` / `x > 6` so that NaN propagates (a NaN lane
+// fails both comparisons and keeps x) and -0 stays -0, exactly as `x < 0 ? 0 : x` does.
+// Identity, ReLU, ReLU6, LeakyReLU, HardSwish and add are bit-exact with the reference; the
+// transcendental ones are within the bounds documented in math-inl.hpp.
+
+inline Vec apply(::mote::activation::Identity, Vec x) noexcept { return x; }
+inline Vec apply(::mote::activation::Relu, Vec x) noexcept {
+  return Vec::select(Vec::less(x, Vec::zero()), Vec::zero(), x);
+}
+inline Vec apply(::mote::activation::Relu6, Vec x) noexcept {
+  const Vec six = Vec::broadcast(6.0f);
+  return Vec::select(Vec::less(x, Vec::zero()), Vec::zero(), Vec::select(Vec::greater(x, six), six, x));
+}
+template <int Numerator, int Denominator>
+inline Vec apply(::mote::activation::LeakyRelu<Numerator, Denominator>, Vec x) noexcept {
+  constexpr float slope = ::mote::activation::LeakyRelu<Numerator, Denominator>::slope;
+  return Vec::select(Vec::less(x, Vec::zero()), x * Vec::broadcast(slope), x);
+}
+inline Vec apply(::mote::activation::Sigmoid, Vec x) noexcept { return math::sigmoid(x); }
+inline Vec apply(::mote::activation::Tanh, Vec x) noexcept { return math::tanh(x); }
+/// x * ReLU6(x + 3) * (1/6), in the reference's order of operations (bit-exact).
+inline Vec apply(::mote::activation::HardSwish, Vec x) noexcept {
+  return x * apply(::mote::activation::Relu6{}, x + Vec::broadcast(3.0f)) * Vec::broadcast(1.0f / 6.0f);
+}
+/// 0.5 x (1 + erf(x / sqrt 2)), the reference's formula. For x < -8 the factor 1 + erf is
+/// exactly 0; x is clamped there in the first factor so that GELU(-inf) is -0 (not -inf * 0).
+inline Vec apply(::mote::activation::Gelu, Vec x) noexcept {
+  const Vec lo = Vec::broadcast(-8.0f);
+  const Vec xm = Vec::select(Vec::less(x, lo), lo, x);
+  const Vec phi2 = Vec::broadcast(1.0f) + math::erf(x * Vec::broadcast(0.70710678118654752440f));
+  return Vec::broadcast(0.5f) * xm * phi2;
+}
 
 template <class Activation>
-inline void activate(Activation, const float* in, float* out, std::size_t count) noexcept {
-  for (std::size_t i = 0; i < count; ++i) out[i] = Activation::apply(in[i]);
+inline void activate(Activation activation, const float* in, float* out, std::size_t count) noexcept {
+  if constexpr (requires(Vec x) { apply(activation, x); }) {
+    std::size_t i = 0;
+    for (; i + Vec::lanes <= count; i += Vec::lanes) apply(activation, Vec::load(in + i)).store(out + i);
+    if (i < count) apply(activation, Vec::load_partial(in + i, count - i)).store_partial(out + i, count - i);
+  } else {
+    // A functor without a vector form: its scalar definition.
+    for (std::size_t i = 0; i < count; ++i) out[i] = Activation::apply(in[i]);
+  }
 }
+
+/// out[p][c] = in[p][c] * scale[c] + shift[c], a multiply then an add as in the reference. (A
+/// compiler may contract them into an FMA where the ISA has one, here or in the reference:
+/// then the two differ by at most half an ulp of the product.)
 inline void channel_affine(const float* scale, const float* shift, const float* in, float* out, std::size_t pixels,
                            std::size_t channels) noexcept {
-  ::mote::kernels::channel_affine(isa::Scalar{}, scale, shift, in, out, pixels, channels);
+  if (channels <= Vec::lanes) {
+    // One (partial) vector per pixel: scale and shift stay in registers.
+    const Vec s = Vec::load_partial(scale, channels), b = Vec::load_partial(shift, channels);
+    if (channels == Vec::lanes) {
+      for (std::size_t p = 0; p < pixels; ++p) (Vec::load(in + p * channels) * s + b).store(out + p * channels);
+    } else {
+      for (std::size_t p = 0; p < pixels; ++p)
+        (Vec::load_partial(in + p * channels, channels) * s + b).store_partial(out + p * channels, channels);
+    }
+    return;
+  }
+  const std::size_t full = channels - channels % Vec::lanes, tail = channels - full;
+  for (std::size_t p = 0; p < pixels; ++p) {
+    const float* x = in + p * channels;
+    float* y = out + p * channels;
+    for (std::size_t c = 0; c < full; c += Vec::lanes)
+      (Vec::load(x + c) * Vec::load(scale + c) + Vec::load(shift + c)).store(y + c);
+    if (tail != 0)
+      (Vec::load_partial(x + full, tail) * Vec::load_partial(scale + full, tail) +
+       Vec::load_partial(shift + full, tail))
+          .store_partial(y + full, tail);
+  }
 }
+
+/// out = a + b element-wise (bit-exact); out may alias a or b.
 inline void add(const float* a, const float* b, float* out, std::size_t count) noexcept {
-  ::mote::kernels::add(isa::Scalar{}, a, b, out, count);
+  std::size_t i = 0;
+  for (; i + Vec::lanes <= count; i += Vec::lanes) (Vec::load(a + i) + Vec::load(b + i)).store(out + i);
+  if (i < count) {
+    const std::size_t n = count - i;
+    (Vec::load_partial(a + i, n) + Vec::load_partial(b + i, n)).store_partial(out + i, n);
+  }
 }
+
+/// Softmax over the last axis, as the reference: y = exp(x - max) / sum; a row holding NaN
+/// gives NaN everywhere (and so does a row holding +inf, or only -inf: inf - inf is NaN).
+/// The sum is accumulated in Vec::lanes partial sums (the only reordering).
 inline void softmax(const float* in, float* out, std::size_t rows, std::size_t channels) noexcept {
-  ::mote::kernels::softmax(isa::Scalar{}, in, out, rows, channels);
+  if (channels == 0) return;
+  const std::size_t full = channels - channels % Vec::lanes, tail = channels - full;
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* x = in + r * channels;
+    float* y = out + r * channels;
+    // Maximum ignoring NaN (std::fmax's semantics: the accumulator is never NaN because the
+    // select only takes x where x > max), and whether any NaN is present.
+    Vec maximum = Vec::broadcast(-__builtin_inff());
+    Vec::Mask nan_mask = Vec::is_nan(Vec::zero());  // all false
+    for (std::size_t c = 0; c < full; c += Vec::lanes) {
+      const Vec v = Vec::load(x + c);
+      maximum = Vec::select(Vec::greater(v, maximum), v, maximum);
+      nan_mask = Vec::mask_or(nan_mask, Vec::is_nan(v));
+    }
+    alignas(64) float folded[Vec::lanes];
+    maximum.store(folded);
+    float max_scalar = folded[0];
+    for (std::size_t i = 1; i < Vec::lanes; ++i) max_scalar = folded[i] > max_scalar ? folded[i] : max_scalar;
+    bool has_nan = Vec::any(nan_mask);
+    for (std::size_t c = full; c < channels; ++c) {
+      max_scalar = x[c] > max_scalar ? x[c] : max_scalar;
+      has_nan = has_nan || std::isnan(x[c]);
+    }
+    const Vec m = Vec::broadcast(max_scalar);
+    Vec sum = Vec::zero();
+    for (std::size_t c = 0; c < full; c += Vec::lanes) {
+      const Vec e = math::exp(Vec::load(x + c) - m);
+      e.store(y + c);
+      sum = sum + e;
+    }
+    if (tail != 0) {
+      math::exp(Vec::load_partial(x + full, tail) - m).store_partial(y + full, tail);
+      sum = sum + Vec::load_partial(y + full, tail);  // lanes past the row are zero
+    }
+    const float inverse = has_nan ? __builtin_nanf("") : 1.0f / sum.reduce_add();
+    const Vec scale = Vec::broadcast(inverse);
+    for (std::size_t c = 0; c < full; c += Vec::lanes) (Vec::load(y + c) * scale).store(y + c);
+    if (tail != 0) (Vec::load_partial(y + full, tail) * scale).store_partial(y + full, tail);
+  }
 }
 // ----- end mote/kernels/elementwise/simd-inl.hpp -----
 // ----- begin mote/kernels/dense/simd-inl.hpp -----
@@ -1778,8 +2377,9 @@ constexpr std::size_t tile_rows = accumulators / per_panel > 0 ? accumulators / 
 
 /// Rows [0, Rows) of `in` times one panel: each weight vector is loaded once per k and reused
 /// by every row of the tile.
-template <std::size_t Rows>
-inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias, const float* in, float* out) noexcept {
+template <std::size_t Rows, class Activation>
+inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias, const float* in, float* out,
+                      Activation activation) noexcept {
   const std::size_t cols = weights.cols();
   const float* panel = weights.panel(p);
   Vec acc[Rows][per_panel];
@@ -1797,7 +2397,7 @@ inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias,
   for (std::size_t i = 0; i < Rows; ++i) {
     for (std::size_t j = 0; j < per_panel; ++j) {
       const std::size_t row = first_row + j * Vec::lanes;
-      const Vec sum = acc[i][j] + Vec::load(bias + row);
+      const Vec sum = apply(activation, acc[i][j] + Vec::load(bias + row));
       float* destination = out + i * weights.rows() + row;
       if (row + Vec::lanes <= weights.rows()) sum.store(destination);
       else if (row < weights.rows()) sum.store_partial(destination, weights.rows() - row);
@@ -1809,18 +2409,21 @@ inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias,
 
 /// GEMM: `batch` input rows times the panels, tile_rows rows at a time. The panel (16 x cols)
 /// stays in L1/L2 while every tile of rows streams past it.
+template <class Activation>
 inline void dense_batch(const DenseF32& weights, const float* bias, const float* in, float* out,
-                        std::size_t batch) noexcept {
+                        std::size_t batch, Activation activation) noexcept {
   using namespace dense_detail;
   const std::size_t cols = weights.cols(), rows = weights.rows();
   for (std::size_t p = 0; p < weights.panel_count(); ++p) {
     std::size_t b = 0;
-    for (; b + tile_rows <= batch; b += tile_rows) gemm_tile<tile_rows>(weights, p, bias, in + b * cols, out + b * rows);
-    for (; b < batch; ++b) gemm_tile<1>(weights, p, bias, in + b * cols, out + b * rows);
+    for (; b + tile_rows <= batch; b += tile_rows) gemm_tile<tile_rows>(weights, p, bias, in + b * cols, out + b * rows, activation);
+    for (; b < batch; ++b) gemm_tile<1>(weights, p, bias, in + b * cols, out + b * rows, activation);
   }
 }
 
-inline void dense(const DenseF32& weights, const float* bias, const float* in, float* out) noexcept {
+template <class Activation>
+inline void dense(const DenseF32& weights, const float* bias, const float* in, float* out,
+                  Activation activation) noexcept {
   constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
   constexpr std::size_t streams = per_panel >= 8 ? 1 : 8 / per_panel;
   const std::size_t cols = weights.cols();
@@ -1847,7 +2450,7 @@ inline void dense(const DenseF32& weights, const float* bias, const float* in, f
     for (std::size_t j = 0; j < per_panel; ++j) {
       Vec sum = acc[0][j];
       for (std::size_t s = 1; s < streams; ++s) sum = sum + acc[s][j];
-      sum = sum + Vec::load(bias + first_row + j * Vec::lanes);
+      sum = apply(activation, sum + Vec::load(bias + first_row + j * Vec::lanes));
       const std::size_t row = first_row + j * Vec::lanes;
       if (row + Vec::lanes <= weights.rows()) sum.store(out + row);
       else if (row < weights.rows()) sum.store_partial(out + row, weights.rows() - row);
@@ -1870,9 +2473,10 @@ constexpr std::size_t block = per_panel >= 8 ? 1 : 8 / per_panel;
 
 /// out[0..Pixels) for one panel, pixel i reading its input at in_pixel[i]; taps with a null
 /// pointer are padding.
-template <std::size_t Pixels>
+template <std::size_t Pixels, class Activation>
 inline void conv_pixels(const WindowGeometry& g, const float* panel, const float* bias, std::size_t oy,
-                        std::size_t ox, const float* in, float* out, std::size_t channels_here) noexcept {
+                        std::size_t ox, const float* in, float* out, std::size_t channels_here,
+                        Activation activation) noexcept {
   Vec acc[Pixels][per_panel];
   for (std::size_t i = 0; i < Pixels; ++i)
     for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::load(bias + j * Vec::lanes);
@@ -1907,16 +2511,18 @@ inline void conv_pixels(const WindowGeometry& g, const float* panel, const float
     float* out_pixel = out + ((oy * g.out_w) + ox + i) * g.out_c;
     for (std::size_t j = 0; j < per_panel; ++j) {
       const std::size_t c = j * Vec::lanes;
-      if (c + Vec::lanes <= channels_here) acc[i][j].store(out_pixel + c);
-      else if (c < channels_here) acc[i][j].store_partial(out_pixel + c, channels_here - c);
+      const Vec result = apply(activation, acc[i][j]);
+      if (c + Vec::lanes <= channels_here) result.store(out_pixel + c);
+      else if (c < channels_here) result.store_partial(out_pixel + c, channels_here - c);
     }
   }
 }
 
 }  // namespace conv_detail
 
+template <class Activation>
 inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
-                   float* out) noexcept {
+                   float* out, Activation activation) noexcept {
   using namespace conv_detail;
   // Output columns whose every tap lies inside the input: [x_begin, x_end).
   const std::size_t reach = (g.kernel_w - 1) * g.dilation_w;
@@ -1932,9 +2538,9 @@ inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float
     float* panel_out = out + first;
     for (std::size_t oy = 0; oy < g.out_h; ++oy) {
       std::size_t ox = 0;
-      for (; ox < x_begin; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
-      for (; ox + block <= x_end; ox += block) conv_pixels<block>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
-      for (; ox < g.out_w; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
+      for (; ox < x_begin; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+      for (; ox + block <= x_end; ox += block) conv_pixels<block>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+      for (; ox < g.out_w; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
     }
   }
 }
@@ -1945,8 +2551,9 @@ inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float
 // per tap and channel group, multiplied with the matching vector of input channels.
 // Code only: included per ISA by kernels/simd-inl.hpp.
 
+template <class Activation>
 inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
-                             float* out) noexcept {
+                             float* out, Activation activation) noexcept {
   constexpr std::size_t rows = DenseF32::panel_rows;
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
@@ -1966,6 +2573,7 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
             acc = Vec::fma(lanes == Vec::lanes ? Vec::load(x) : Vec::load_partial(x, lanes), w, acc);
           }
         }
+        acc = apply(activation, acc);
         if (lanes == Vec::lanes) acc.store(out_pixel + c);
         else acc.store_partial(out_pixel + c, lanes);
       }
@@ -1974,17 +2582,119 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
 }
 // ----- end mote/kernels/depthwise/simd-inl.hpp -----
 // ----- begin mote/kernels/pool/simd-inl.hpp -----
-// Pooling kernels for one ISA (PLACEHOLDER: the scalar reference until the vector forms land).
-// Code only: included per ISA by kernels/simd-inl.hpp.
+// Pooling kernels for one ISA, vectorised over channels (channels-last: the channels of one
+// pixel are contiguous). Code only: included per ISA by kernels/simd-inl.hpp.
+//
+// Bit-exact with the scalar reference (kernels/pool/reference.hpp): each lane visits the same
+// taps in the same order (rows, then columns, padded taps skipped) with the same operation:
+//   max: a tap replaces the maximum when it is greater or NaN (a NaN tap wins and stays);
+//   avg: taps summed from +0 in order, then multiplied by 1.0f / taps (taps inside the input);
+//   global average: pixels summed from +0 in order, then multiplied by 1.0f / pixels.
+// Up to 4 vectors of channels are reduced together, so each tap's address arithmetic is shared.
+
+struct PoolMaxOp {
+  static constexpr bool averages = false;
+  static Vec init() noexcept { return Vec::broadcast(-__builtin_inff()); }
+  static Vec combine(Vec maximum, Vec tap) noexcept {
+    return Vec::select(Vec::mask_or(Vec::greater(tap, maximum), Vec::is_nan(tap)), tap, maximum);
+  }
+};
+struct PoolSumOp {
+  static constexpr bool averages = true;
+  static Vec init() noexcept { return Vec::zero(); }
+  static Vec combine(Vec sum, Vec tap) noexcept { return sum + tap; }
+};
+
+/// Reduces rows x cols taps (the first at `first`, steps row_step and col_step floats) for N
+/// vectors of channels, or for one partial vector of `partial` channels (Partial = true), and
+/// writes them to `out` (scaled by `inverse` for the averages).
+template <class Op, std::size_t N, bool Partial = false>
+inline void pool_reduce(const float* first, std::size_t rows, std::size_t row_step, std::size_t cols,
+                        std::size_t col_step, float inverse, float* out, std::size_t partial = 0) noexcept {
+  Vec acc[N];
+  for (std::size_t j = 0; j < N; ++j) acc[j] = Op::init();
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* tap = first + r * row_step;
+    for (std::size_t k = 0; k < cols; ++k, tap += col_step) {
+      if constexpr (Partial) {
+        acc[0] = Op::combine(acc[0], Vec::load_partial(tap, partial));
+      } else {
+        for (std::size_t j = 0; j < N; ++j) acc[j] = Op::combine(acc[j], Vec::load(tap + j * Vec::lanes));
+      }
+    }
+  }
+  if constexpr (Op::averages) {
+    const Vec scale = Vec::broadcast(inverse);
+    for (std::size_t j = 0; j < N; ++j) acc[j] = acc[j] * scale;
+  }
+  if constexpr (Partial) {
+    acc[0].store_partial(out, partial);
+  } else {
+    for (std::size_t j = 0; j < N; ++j) acc[j].store(out + j * Vec::lanes);
+  }
+}
+
+/// All channels of one output: 4 vectors at a time, then 1, then a partial one.
+template <class Op>
+inline void pool_channels(const float* first, std::size_t rows, std::size_t row_step, std::size_t cols,
+                          std::size_t col_step, float inverse, float* out, std::size_t channels) noexcept {
+  std::size_t c = 0;
+  for (; c + 4 * Vec::lanes <= channels; c += 4 * Vec::lanes)
+    pool_reduce<Op, 4>(first + c, rows, row_step, cols, col_step, inverse, out + c);
+  for (; c + Vec::lanes <= channels; c += Vec::lanes)
+    pool_reduce<Op, 1>(first + c, rows, row_step, cols, col_step, inverse, out + c);
+  if (c < channels) pool_reduce<Op, 1, true>(first + c, rows, row_step, cols, col_step, inverse, out + c, channels - c);
+}
+
+/// The taps k in [0, kernel) of one axis with start + k * dilation inside [0, extent): [lo, hi).
+inline void pool_tap_range(long start, std::size_t dilation, std::size_t kernel, std::size_t extent, std::size_t& lo,
+                           std::size_t& hi) noexcept {
+  const long d = static_cast<long>(dilation);
+  const long first = start < 0 ? (-start + d - 1) / d : 0;
+  const long end = static_cast<long>(extent) - start;  // taps with k * d < end are inside
+  long last = end <= 0 ? 0 : (end + d - 1) / d;
+  if (last > static_cast<long>(kernel)) last = static_cast<long>(kernel);
+  hi = static_cast<std::size_t>(last);
+  lo = first < last ? static_cast<std::size_t>(first) : hi;
+}
+
+template <class Op>
+inline void pool_windows(const WindowGeometry& g, const float* in, float* out) noexcept {
+  const std::size_t channels = g.in_c;
+  const std::size_t row_step = g.dilation_h * g.in_w * channels, col_step = g.dilation_w * channels;
+  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+    const long y0 = static_cast<long>(oy * g.stride_h) - static_cast<long>(g.pad_top);
+    std::size_t ky0 = 0, ky1 = 0;
+    pool_tap_range(y0, g.dilation_h, g.kernel_h, g.in_h, ky0, ky1);
+    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+      const long x0 = static_cast<long>(ox * g.stride_w) - static_cast<long>(g.pad_left);
+      std::size_t kx0 = 0, kx1 = 0;
+      pool_tap_range(x0, g.dilation_w, g.kernel_w, g.in_w, kx0, kx1);
+      const std::size_t rows = ky1 - ky0, cols = kx1 - kx0;
+      float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
+      if (rows == 0 || cols == 0) {  // rejected by the layers; what the reference computes
+        for (std::size_t c = 0; c < channels; ++c)
+          out_pixel[c] = Op::averages ? __builtin_nanf("") : -__builtin_inff();
+        continue;
+      }
+      const std::size_t iy = static_cast<std::size_t>(y0 + static_cast<long>(ky0 * g.dilation_h));
+      const std::size_t ix = static_cast<std::size_t>(x0 + static_cast<long>(kx0 * g.dilation_w));
+      const float inverse = 1.0f / static_cast<float>(rows * cols);
+      pool_channels<Op>(in + (iy * g.in_w + ix) * channels, rows, row_step, cols, col_step, inverse, out_pixel,
+                        channels);
+    }
+  }
+}
 
 inline void max_pool2d(const WindowGeometry& g, const float* in, float* out) noexcept {
-  ::mote::kernels::max_pool2d(isa::Scalar{}, g, in, out);
+  pool_windows<PoolMaxOp>(g, in, out);
 }
 inline void avg_pool2d(const WindowGeometry& g, const float* in, float* out) noexcept {
-  ::mote::kernels::avg_pool2d(isa::Scalar{}, g, in, out);
+  pool_windows<PoolSumOp>(g, in, out);
 }
+/// Mean over all pixels of a pixels x channels input.
 inline void global_avg_pool(std::size_t pixels, std::size_t channels, const float* in, float* out) noexcept {
-  ::mote::kernels::global_avg_pool(isa::Scalar{}, pixels, channels, in, out);
+  pool_channels<PoolSumOp>(in, 1, 0, pixels, channels, 1.0f / static_cast<float>(pixels), out, channels);
 }
 // ----- end mote/kernels/pool/simd-inl.hpp -----
 
@@ -1992,24 +2702,29 @@ inline void global_avg_pool(std::size_t pixels, std::size_t channels, const floa
 
 namespace mote::kernels {
 
+template <class Activation = activation::Identity>
 inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
-                  const float* in, float* out) noexcept {
-  MOTE_SIMD_NS::dense(weights, bias, in, out);
+                  const float* in, float* out, Activation activation = {}) noexcept {
+  MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
 }
+template <class Activation = activation::Identity>
 inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
-                        const float* in, float* out, std::size_t batch) noexcept {
-  if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out);
-  MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch);
+                        const float* in, float* out, std::size_t batch, Activation activation = {}) noexcept {
+  if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
+  MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch, activation);
 }
+template <class Activation = activation::Identity>
 inline void conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const WeightMatrix<F32, DenseStorage>& weights,
-                   const float* bias, const float* in, float* out) noexcept {
-  MOTE_SIMD_NS::conv2d(g, weights, bias, in, out);
+                   const float* bias, const float* in, float* out, Activation activation = {}) noexcept {
+  MOTE_SIMD_NS::conv2d(g, weights, bias, in, out, activation);
 }
+template <class Activation = activation::Identity>
 inline void depthwise_conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g,
                              const WeightMatrix<F32, DenseStorage>& weights, const float* bias, const float* in,
-                             float* out) noexcept {
-  if (g.out_c != g.in_c) return depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out);  // multiplier > 1
-  MOTE_SIMD_NS::depthwise_conv2d(g, weights, bias, in, out);
+                             float* out, Activation activation = {}) noexcept {
+  // A channel multiplier above 1 reads input channel o / M for output o: no contiguous vector.
+  if (g.out_c != g.in_c) return depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out, activation);
+  MOTE_SIMD_NS::depthwise_conv2d(g, weights, bias, in, out, activation);
 }
 template <class Activation>
 inline void activate(isa::MOTE_SIMD_TAG, Activation activation, const float* in, float* out,
@@ -2044,6 +2759,13 @@ inline void global_avg_pool(isa::MOTE_SIMD_TAG, std::size_t pixels, std::size_t 
 #undef MOTE_SIMD_TAG
 MOTE_TARGET_REGION_END
 
+// GCC 12 builds many AVX-512 intrinsics on _mm512_undefined_*() and then reports its own
+// header as (maybe-)uninitialized wherever they are inlined; the warning is about GCC's code.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 MOTE_TARGET_REGION_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi2,f16c")
 // ----- begin mote/arch/x86/avx512.hpp -----
 #ifndef MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX512_HPP_
@@ -2060,6 +2782,9 @@ struct VecF32 {
   static constexpr std::size_t lanes = 16;
   using Mask = __mmask16;
   __m512 v;
+  // The maskz_ forms with every lane set stand in for the plain intrinsics, which GCC 12
+  // builds on _mm512_undefined_*() and then warns about (-Wmaybe-uninitialized).
+  static constexpr __mmask16 all_lanes = 0xffff;
 
   static MOTE_VEC_INLINE VecF32 zero() { return {_mm512_setzero_ps()}; }
   static MOTE_VEC_INLINE VecF32 broadcast(float x) { return {_mm512_set1_ps(x)}; }
@@ -2087,11 +2812,11 @@ struct VecF32 {
     return {_mm512_castsi512_ps(_mm512_or_si512(_mm512_andnot_si512(bit, m), _mm512_and_si512(bit, s)))};
   }
   static MOTE_VEC_INLINE VecF32 round_nearest(VecF32 a) {
-    return {_mm512_roundscale_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)};
+    return {_mm512_maskz_roundscale_ps(all_lanes, a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)};
   }
   static MOTE_VEC_INLINE VecF32 pow2(VecF32 n) {
-    const __m512i biased = _mm512_add_epi32(_mm512_cvtps_epi32(n.v), _mm512_set1_epi32(127));
-    return {_mm512_castsi512_ps(_mm512_slli_epi32(biased, 23))};
+    const __m512i biased = _mm512_add_epi32(_mm512_maskz_cvtps_epi32(all_lanes, n.v), _mm512_set1_epi32(127));
+    return {_mm512_castsi512_ps(_mm512_maskz_slli_epi32(all_lanes, biased, 23))};
   }
   static MOTE_VEC_INLINE Mask less(VecF32 a, VecF32 b) { return _mm512_cmp_ps_mask(a.v, b.v, _CMP_LT_OQ); }
   static MOTE_VEC_INLINE Mask greater(VecF32 a, VecF32 b) { return _mm512_cmp_ps_mask(a.v, b.v, _CMP_GT_OQ); }
@@ -2101,7 +2826,14 @@ struct VecF32 {
   static MOTE_VEC_INLINE VecF32 select(Mask m, VecF32 if_true, VecF32 if_false) {
     return {_mm512_mask_blend_ps(m, if_false.v, if_true.v)};
   }
-  MOTE_VEC_INLINE float reduce_add() const { return _mm512_reduce_add_ps(v); }
+  MOTE_VEC_INLINE float reduce_add() const {
+    const __m512 folded = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
+    const __m256 half = _mm512_castps512_ps256(folded);
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(half), _mm256_extractf128_ps(half, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
 };
 
 #undef MOTE_VEC_INLINE
@@ -2124,22 +2856,256 @@ using ::mote::kernels::WindowGeometry;
 using DenseF32 = ::mote::WeightMatrix<::mote::F32, ::mote::DenseStorage>;
 
 // ----- begin mote/kernels/elementwise/simd-inl.hpp -----
-// Element-wise kernels for one ISA (PLACEHOLDER: scalar loops until the vector forms land).
-// Code only: included per ISA by kernels/simd-inl.hpp.
+// ----- begin mote/kernels/elementwise/math-inl.hpp -----
+// Vector math for the element-wise kernels: exp, sigmoid, tanh, erf, written once against `Vec`.
+// Code only (no #include, no #pragma once): elementwise/simd-inl.hpp includes it, so it is
+// expanded once per ISA inside that ISA's namespace and target region (see arch/targets.hpp).
+// The functions live in a nested namespace `math` so that they never hide std::exp and friends
+// from the other kernel files compiled into the same per-ISA namespace.
+//
+// Accuracy, measured against glibc's correctly-rounded-or-nearly expf/tanhf/erff (which the
+// scalar reference kernels call), on every float of the range given (exhaustively, or on all
+// floats in steps of a few ulp where noted), with FMA (AVX2) and without (SSE4: Vec::fma is a
+// multiply then an add):
+//
+//   exp      <= 1 ulp (AVX2), <= 2 ulp (SSE4) on normal results; results below FLT_MIN
+//            (x < -87.34) are denormal and rounded once more when scaled, <= 1 denormal
+//            ulp (2^-149) off. Overflow (x > 88.7228) gives +inf, x < -103.97 gives +0,
+//            -inf gives +0, NaN gives NaN.
+//            Why: Cephes' expf: n = round(x log2 e), r = x - n ln 2 with ln 2 in two parts
+//            (n * 0.693359375 is exact for |n| < 2^15), |r| <= ln(2)/2, degree-5 minimax
+//            polynomial for (e^r - 1 - r) / r^2 (relative error 2e-8 on that range), then
+//            y * 2^n with the power split in two factors 2^h 2^(n-h) so that each stays a
+//            normal float for n in [-152, 129] (the clamped input range): the first product
+//            is exact, the second is exact or rounds once into the denormals.
+//   sigmoid  1 / (1 + exp(-x)), the reference's formula: exp's error times e/(1+e) <= 1, plus
+//            two roundings: <= 2 ulp (AVX2), <= 3 ulp (SSE4).
+//   tanh     <= 2 ulp (AVX2), <= 3 ulp (SSE4). Cephes' tanhf: |x| < 0.625: x + x^3 P(x^2),
+//            degree-4 P (relative error 1e-8 of the result); else 1 - 2 / (exp(2|x|) + 1)
+//            with the sign of x: exp's error is damped by 2/(e+1) <= 0.45, and the final
+//            subtraction from 1 adds about 1 ulp (the result is >= 0.555, no cancellation).
+//            tanh(+-inf) = +-1, tanh(-0) = -0, NaN gives NaN.
+//   erf      <= 2 ulp (AVX2), <= 3 ulp (SSE4). Our own fits (mpmath, Chebyshev, coefficients
+//            rounded to float): |x| < 1: x + x P(x^2), degree-6 P (approximation error
+//            1.3e-9 absolute on (erf(x) - x)/x); 1 <= |x| < 3.9375:
+//            erf = 1 - exp(-x^2 + G(x - 2.46875)), degree-8 G fitting log(erfc(x)) + x^2
+//            (approximation error 1.3e-8 absolute in the exponent, i.e. relative on erfc,
+//            which is <= 0.157 there: at most 2e-9 absolute on erf); |x| >= 3.9375 gives
+//            exactly +-1 (erfc(3.9375) = 2.6e-8 < 2^-25: erf rounds to 1 there in float).
+//            erf(+-inf) = +-1, NaN gives NaN.
+// (The measured figures are printed by tests/unit/kernels/test_elementwise_simd.cpp.)
+
+namespace math {
+
+/// e^x. See the table above for its accuracy and special values.
+inline Vec exp(Vec x) noexcept {
+  // Clamping keeps n in [-152, 129]: 89 still overflows to +inf, -105 still underflows to +0.
+  // Compare-and-select (not min/max) so that NaN passes through on every ISA.
+  const Vec hi = Vec::broadcast(89.0f), lo = Vec::broadcast(-105.0f);
+  x = Vec::select(Vec::greater(x, hi), hi, x);
+  x = Vec::select(Vec::less(x, lo), lo, x);
+  const Vec n = Vec::round_nearest(x * Vec::broadcast(1.44269504088896341f));
+  Vec r = Vec::fma(n, Vec::broadcast(-0.693359375f), x);  // exact: 9-bit constant, |n| <= 152
+  r = Vec::fma(n, Vec::broadcast(2.12194440e-4f), r);     // ln 2 = 0.693359375 - 2.12194440e-4
+  Vec p = Vec::broadcast(1.9875691500e-4f);
+  p = Vec::fma(p, r, Vec::broadcast(1.3981999507e-3f));
+  p = Vec::fma(p, r, Vec::broadcast(8.3334519073e-3f));
+  p = Vec::fma(p, r, Vec::broadcast(4.1665795894e-2f));
+  p = Vec::fma(p, r, Vec::broadcast(1.6666665459e-1f));
+  p = Vec::fma(p, r, Vec::broadcast(5.0000001201e-1f));
+  const Vec y = Vec::fma(p, r * r, r) + Vec::broadcast(1.0f);
+  // 2^n = 2^h * 2^(n-h) with h = round(n/2): both factors within pow2's [-126, 127]. A NaN input
+  // gives a NaN y, and NaN times whatever pow2 makes of NaN is NaN.
+  const Vec h = Vec::round_nearest(n * Vec::broadcast(0.5f));
+  return (y * Vec::pow2(h)) * Vec::pow2(n - h);
+}
+
+/// 1 / (1 + e^-x), the scalar reference's formula: sigmoid(-inf) = 0, sigmoid(+inf) = 1.
+inline Vec sigmoid(Vec x) noexcept {
+  const Vec one = Vec::broadcast(1.0f);
+  return one / (one + exp(Vec::broadcast(-0.0f) - x));
+}
+
+/// tanh(x): odd, +-1 at +-inf, -0 at -0.
+inline Vec tanh(Vec x) noexcept {
+  const Vec a = Vec::abs(x);
+  const Vec s = a * a;
+  Vec p = Vec::broadcast(-5.70498872745e-3f);
+  p = Vec::fma(p, s, Vec::broadcast(2.06390887954e-2f));
+  p = Vec::fma(p, s, Vec::broadcast(-5.37397155531e-2f));
+  p = Vec::fma(p, s, Vec::broadcast(1.33314422036e-1f));
+  p = Vec::fma(p, s, Vec::broadcast(-3.33332819422e-1f));
+  const Vec small = Vec::fma(p * s, a, a);
+  // exp(2a) = +inf for a > 44.4 (and a = +inf): 2 / inf = 0, the result 1. NaN stays NaN.
+  const Vec one = Vec::broadcast(1.0f);
+  const Vec large = one - Vec::broadcast(2.0f) / (exp(a + a) + one);
+  return Vec::copysign(Vec::select(Vec::less(a, Vec::broadcast(0.625f)), small, large), x);
+}
+
+/// erf(x): odd, +-1 for |x| >= 3.9375 and at +-inf.
+inline Vec erf(Vec x) noexcept {
+  const Vec a = Vec::abs(x);
+  // |x| < 1: a + a P(a^2).
+  const Vec s = a * a;
+  Vec p = Vec::broadcast(7.875874871e-05f);
+  p = Vec::fma(p, s, Vec::broadcast(-8.016864303e-04f));
+  p = Vec::fma(p, s, Vec::broadcast(5.189087242e-03f));
+  p = Vec::fma(p, s, Vec::broadcast(-2.685421146e-02f));
+  p = Vec::fma(p, s, Vec::broadcast(1.128359437e-01f));
+  p = Vec::fma(p, s, Vec::broadcast(-3.761262596e-01f));
+  p = Vec::fma(p, s, Vec::broadcast(1.283791661e-01f));
+  const Vec small = Vec::fma(a, p, a);
+  // 1 <= |x|: 1 - erfc, erfc = exp(-b^2 + G(b - 2.46875)), b = min(a, 3.9375) (NaN stays).
+  const Vec limit = Vec::broadcast(3.9375f);
+  const Vec b = Vec::select(Vec::greater(a, limit), limit, a);
+  const Vec v = b - Vec::broadcast(2.46875f);  // exact (Sterbenz-like: same binade spacing)
+  Vec g = Vec::broadcast(1.663424086e-06f);
+  g = Vec::fma(g, v, Vec::broadcast(-1.370350310e-05f));
+  g = Vec::fma(g, v, Vec::broadcast(8.014721243e-05f));
+  g = Vec::fma(g, v, Vec::broadcast(-4.349613737e-04f));
+  g = Vec::fma(g, v, Vec::broadcast(2.232213970e-03f));
+  g = Vec::fma(g, v, Vec::broadcast(-1.113328803e-02f));
+  g = Vec::fma(g, v, Vec::broadcast(5.713705719e-02f));
+  g = Vec::fma(g, v, Vec::broadcast(-3.562194109e-01f));
+  g = Vec::fma(g, v, Vec::broadcast(-1.545738816e+00f));
+  const Vec large = Vec::broadcast(1.0f) - exp(Vec::fma(Vec::broadcast(-0.0f) - b, b, g));
+  return Vec::copysign(Vec::select(Vec::less(a, Vec::broadcast(1.0f)), small, large), x);
+}
+
+}  // namespace math
+// ----- end mote/kernels/elementwise/math-inl.hpp -----
+// Element-wise kernels for one ISA: activations, per-channel affine map, addition, softmax.
+// Code only: included per ISA by kernels/simd-inl.hpp (namespace and `Vec` given there); the
+// include above is code only too (vector exp/sigmoid/tanh/erf in namespace `math`).
+//
+// Semantics are those of the scalar functors (elementwise/activations.hpp) lane by lane:
+// comparisons are written as selects on `x < 0` / `x > 6` so that NaN propagates (a NaN lane
+// fails both comparisons and keeps x) and -0 stays -0, exactly as `x < 0 ? 0 : x` does.
+// Identity, ReLU, ReLU6, LeakyReLU, HardSwish and add are bit-exact with the reference; the
+// transcendental ones are within the bounds documented in math-inl.hpp.
+
+inline Vec apply(::mote::activation::Identity, Vec x) noexcept { return x; }
+inline Vec apply(::mote::activation::Relu, Vec x) noexcept {
+  return Vec::select(Vec::less(x, Vec::zero()), Vec::zero(), x);
+}
+inline Vec apply(::mote::activation::Relu6, Vec x) noexcept {
+  const Vec six = Vec::broadcast(6.0f);
+  return Vec::select(Vec::less(x, Vec::zero()), Vec::zero(), Vec::select(Vec::greater(x, six), six, x));
+}
+template <int Numerator, int Denominator>
+inline Vec apply(::mote::activation::LeakyRelu<Numerator, Denominator>, Vec x) noexcept {
+  constexpr float slope = ::mote::activation::LeakyRelu<Numerator, Denominator>::slope;
+  return Vec::select(Vec::less(x, Vec::zero()), x * Vec::broadcast(slope), x);
+}
+inline Vec apply(::mote::activation::Sigmoid, Vec x) noexcept { return math::sigmoid(x); }
+inline Vec apply(::mote::activation::Tanh, Vec x) noexcept { return math::tanh(x); }
+/// x * ReLU6(x + 3) * (1/6), in the reference's order of operations (bit-exact).
+inline Vec apply(::mote::activation::HardSwish, Vec x) noexcept {
+  return x * apply(::mote::activation::Relu6{}, x + Vec::broadcast(3.0f)) * Vec::broadcast(1.0f / 6.0f);
+}
+/// 0.5 x (1 + erf(x / sqrt 2)), the reference's formula. For x < -8 the factor 1 + erf is
+/// exactly 0; x is clamped there in the first factor so that GELU(-inf) is -0 (not -inf * 0).
+inline Vec apply(::mote::activation::Gelu, Vec x) noexcept {
+  const Vec lo = Vec::broadcast(-8.0f);
+  const Vec xm = Vec::select(Vec::less(x, lo), lo, x);
+  const Vec phi2 = Vec::broadcast(1.0f) + math::erf(x * Vec::broadcast(0.70710678118654752440f));
+  return Vec::broadcast(0.5f) * xm * phi2;
+}
 
 template <class Activation>
-inline void activate(Activation, const float* in, float* out, std::size_t count) noexcept {
-  for (std::size_t i = 0; i < count; ++i) out[i] = Activation::apply(in[i]);
+inline void activate(Activation activation, const float* in, float* out, std::size_t count) noexcept {
+  if constexpr (requires(Vec x) { apply(activation, x); }) {
+    std::size_t i = 0;
+    for (; i + Vec::lanes <= count; i += Vec::lanes) apply(activation, Vec::load(in + i)).store(out + i);
+    if (i < count) apply(activation, Vec::load_partial(in + i, count - i)).store_partial(out + i, count - i);
+  } else {
+    // A functor without a vector form: its scalar definition.
+    for (std::size_t i = 0; i < count; ++i) out[i] = Activation::apply(in[i]);
+  }
 }
+
+/// out[p][c] = in[p][c] * scale[c] + shift[c], a multiply then an add as in the reference. (A
+/// compiler may contract them into an FMA where the ISA has one, here or in the reference:
+/// then the two differ by at most half an ulp of the product.)
 inline void channel_affine(const float* scale, const float* shift, const float* in, float* out, std::size_t pixels,
                            std::size_t channels) noexcept {
-  ::mote::kernels::channel_affine(isa::Scalar{}, scale, shift, in, out, pixels, channels);
+  if (channels <= Vec::lanes) {
+    // One (partial) vector per pixel: scale and shift stay in registers.
+    const Vec s = Vec::load_partial(scale, channels), b = Vec::load_partial(shift, channels);
+    if (channels == Vec::lanes) {
+      for (std::size_t p = 0; p < pixels; ++p) (Vec::load(in + p * channels) * s + b).store(out + p * channels);
+    } else {
+      for (std::size_t p = 0; p < pixels; ++p)
+        (Vec::load_partial(in + p * channels, channels) * s + b).store_partial(out + p * channels, channels);
+    }
+    return;
+  }
+  const std::size_t full = channels - channels % Vec::lanes, tail = channels - full;
+  for (std::size_t p = 0; p < pixels; ++p) {
+    const float* x = in + p * channels;
+    float* y = out + p * channels;
+    for (std::size_t c = 0; c < full; c += Vec::lanes)
+      (Vec::load(x + c) * Vec::load(scale + c) + Vec::load(shift + c)).store(y + c);
+    if (tail != 0)
+      (Vec::load_partial(x + full, tail) * Vec::load_partial(scale + full, tail) +
+       Vec::load_partial(shift + full, tail))
+          .store_partial(y + full, tail);
+  }
 }
+
+/// out = a + b element-wise (bit-exact); out may alias a or b.
 inline void add(const float* a, const float* b, float* out, std::size_t count) noexcept {
-  ::mote::kernels::add(isa::Scalar{}, a, b, out, count);
+  std::size_t i = 0;
+  for (; i + Vec::lanes <= count; i += Vec::lanes) (Vec::load(a + i) + Vec::load(b + i)).store(out + i);
+  if (i < count) {
+    const std::size_t n = count - i;
+    (Vec::load_partial(a + i, n) + Vec::load_partial(b + i, n)).store_partial(out + i, n);
+  }
 }
+
+/// Softmax over the last axis, as the reference: y = exp(x - max) / sum; a row holding NaN
+/// gives NaN everywhere (and so does a row holding +inf, or only -inf: inf - inf is NaN).
+/// The sum is accumulated in Vec::lanes partial sums (the only reordering).
 inline void softmax(const float* in, float* out, std::size_t rows, std::size_t channels) noexcept {
-  ::mote::kernels::softmax(isa::Scalar{}, in, out, rows, channels);
+  if (channels == 0) return;
+  const std::size_t full = channels - channels % Vec::lanes, tail = channels - full;
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* x = in + r * channels;
+    float* y = out + r * channels;
+    // Maximum ignoring NaN (std::fmax's semantics: the accumulator is never NaN because the
+    // select only takes x where x > max), and whether any NaN is present.
+    Vec maximum = Vec::broadcast(-__builtin_inff());
+    Vec::Mask nan_mask = Vec::is_nan(Vec::zero());  // all false
+    for (std::size_t c = 0; c < full; c += Vec::lanes) {
+      const Vec v = Vec::load(x + c);
+      maximum = Vec::select(Vec::greater(v, maximum), v, maximum);
+      nan_mask = Vec::mask_or(nan_mask, Vec::is_nan(v));
+    }
+    alignas(64) float folded[Vec::lanes];
+    maximum.store(folded);
+    float max_scalar = folded[0];
+    for (std::size_t i = 1; i < Vec::lanes; ++i) max_scalar = folded[i] > max_scalar ? folded[i] : max_scalar;
+    bool has_nan = Vec::any(nan_mask);
+    for (std::size_t c = full; c < channels; ++c) {
+      max_scalar = x[c] > max_scalar ? x[c] : max_scalar;
+      has_nan = has_nan || std::isnan(x[c]);
+    }
+    const Vec m = Vec::broadcast(max_scalar);
+    Vec sum = Vec::zero();
+    for (std::size_t c = 0; c < full; c += Vec::lanes) {
+      const Vec e = math::exp(Vec::load(x + c) - m);
+      e.store(y + c);
+      sum = sum + e;
+    }
+    if (tail != 0) {
+      math::exp(Vec::load_partial(x + full, tail) - m).store_partial(y + full, tail);
+      sum = sum + Vec::load_partial(y + full, tail);  // lanes past the row are zero
+    }
+    const float inverse = has_nan ? __builtin_nanf("") : 1.0f / sum.reduce_add();
+    const Vec scale = Vec::broadcast(inverse);
+    for (std::size_t c = 0; c < full; c += Vec::lanes) (Vec::load(y + c) * scale).store(y + c);
+    if (tail != 0) (Vec::load_partial(y + full, tail) * scale).store_partial(y + full, tail);
+  }
 }
 // ----- end mote/kernels/elementwise/simd-inl.hpp -----
 // ----- begin mote/kernels/dense/simd-inl.hpp -----
@@ -2158,8 +3124,9 @@ constexpr std::size_t tile_rows = accumulators / per_panel > 0 ? accumulators / 
 
 /// Rows [0, Rows) of `in` times one panel: each weight vector is loaded once per k and reused
 /// by every row of the tile.
-template <std::size_t Rows>
-inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias, const float* in, float* out) noexcept {
+template <std::size_t Rows, class Activation>
+inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias, const float* in, float* out,
+                      Activation activation) noexcept {
   const std::size_t cols = weights.cols();
   const float* panel = weights.panel(p);
   Vec acc[Rows][per_panel];
@@ -2177,7 +3144,7 @@ inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias,
   for (std::size_t i = 0; i < Rows; ++i) {
     for (std::size_t j = 0; j < per_panel; ++j) {
       const std::size_t row = first_row + j * Vec::lanes;
-      const Vec sum = acc[i][j] + Vec::load(bias + row);
+      const Vec sum = apply(activation, acc[i][j] + Vec::load(bias + row));
       float* destination = out + i * weights.rows() + row;
       if (row + Vec::lanes <= weights.rows()) sum.store(destination);
       else if (row < weights.rows()) sum.store_partial(destination, weights.rows() - row);
@@ -2189,18 +3156,21 @@ inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias,
 
 /// GEMM: `batch` input rows times the panels, tile_rows rows at a time. The panel (16 x cols)
 /// stays in L1/L2 while every tile of rows streams past it.
+template <class Activation>
 inline void dense_batch(const DenseF32& weights, const float* bias, const float* in, float* out,
-                        std::size_t batch) noexcept {
+                        std::size_t batch, Activation activation) noexcept {
   using namespace dense_detail;
   const std::size_t cols = weights.cols(), rows = weights.rows();
   for (std::size_t p = 0; p < weights.panel_count(); ++p) {
     std::size_t b = 0;
-    for (; b + tile_rows <= batch; b += tile_rows) gemm_tile<tile_rows>(weights, p, bias, in + b * cols, out + b * rows);
-    for (; b < batch; ++b) gemm_tile<1>(weights, p, bias, in + b * cols, out + b * rows);
+    for (; b + tile_rows <= batch; b += tile_rows) gemm_tile<tile_rows>(weights, p, bias, in + b * cols, out + b * rows, activation);
+    for (; b < batch; ++b) gemm_tile<1>(weights, p, bias, in + b * cols, out + b * rows, activation);
   }
 }
 
-inline void dense(const DenseF32& weights, const float* bias, const float* in, float* out) noexcept {
+template <class Activation>
+inline void dense(const DenseF32& weights, const float* bias, const float* in, float* out,
+                  Activation activation) noexcept {
   constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
   constexpr std::size_t streams = per_panel >= 8 ? 1 : 8 / per_panel;
   const std::size_t cols = weights.cols();
@@ -2227,7 +3197,7 @@ inline void dense(const DenseF32& weights, const float* bias, const float* in, f
     for (std::size_t j = 0; j < per_panel; ++j) {
       Vec sum = acc[0][j];
       for (std::size_t s = 1; s < streams; ++s) sum = sum + acc[s][j];
-      sum = sum + Vec::load(bias + first_row + j * Vec::lanes);
+      sum = apply(activation, sum + Vec::load(bias + first_row + j * Vec::lanes));
       const std::size_t row = first_row + j * Vec::lanes;
       if (row + Vec::lanes <= weights.rows()) sum.store(out + row);
       else if (row < weights.rows()) sum.store_partial(out + row, weights.rows() - row);
@@ -2250,9 +3220,10 @@ constexpr std::size_t block = per_panel >= 8 ? 1 : 8 / per_panel;
 
 /// out[0..Pixels) for one panel, pixel i reading its input at in_pixel[i]; taps with a null
 /// pointer are padding.
-template <std::size_t Pixels>
+template <std::size_t Pixels, class Activation>
 inline void conv_pixels(const WindowGeometry& g, const float* panel, const float* bias, std::size_t oy,
-                        std::size_t ox, const float* in, float* out, std::size_t channels_here) noexcept {
+                        std::size_t ox, const float* in, float* out, std::size_t channels_here,
+                        Activation activation) noexcept {
   Vec acc[Pixels][per_panel];
   for (std::size_t i = 0; i < Pixels; ++i)
     for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::load(bias + j * Vec::lanes);
@@ -2287,16 +3258,18 @@ inline void conv_pixels(const WindowGeometry& g, const float* panel, const float
     float* out_pixel = out + ((oy * g.out_w) + ox + i) * g.out_c;
     for (std::size_t j = 0; j < per_panel; ++j) {
       const std::size_t c = j * Vec::lanes;
-      if (c + Vec::lanes <= channels_here) acc[i][j].store(out_pixel + c);
-      else if (c < channels_here) acc[i][j].store_partial(out_pixel + c, channels_here - c);
+      const Vec result = apply(activation, acc[i][j]);
+      if (c + Vec::lanes <= channels_here) result.store(out_pixel + c);
+      else if (c < channels_here) result.store_partial(out_pixel + c, channels_here - c);
     }
   }
 }
 
 }  // namespace conv_detail
 
+template <class Activation>
 inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
-                   float* out) noexcept {
+                   float* out, Activation activation) noexcept {
   using namespace conv_detail;
   // Output columns whose every tap lies inside the input: [x_begin, x_end).
   const std::size_t reach = (g.kernel_w - 1) * g.dilation_w;
@@ -2312,9 +3285,9 @@ inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float
     float* panel_out = out + first;
     for (std::size_t oy = 0; oy < g.out_h; ++oy) {
       std::size_t ox = 0;
-      for (; ox < x_begin; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
-      for (; ox + block <= x_end; ox += block) conv_pixels<block>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
-      for (; ox < g.out_w; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
+      for (; ox < x_begin; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+      for (; ox + block <= x_end; ox += block) conv_pixels<block>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+      for (; ox < g.out_w; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
     }
   }
 }
@@ -2325,8 +3298,9 @@ inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float
 // per tap and channel group, multiplied with the matching vector of input channels.
 // Code only: included per ISA by kernels/simd-inl.hpp.
 
+template <class Activation>
 inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
-                             float* out) noexcept {
+                             float* out, Activation activation) noexcept {
   constexpr std::size_t rows = DenseF32::panel_rows;
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
@@ -2346,6 +3320,7 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
             acc = Vec::fma(lanes == Vec::lanes ? Vec::load(x) : Vec::load_partial(x, lanes), w, acc);
           }
         }
+        acc = apply(activation, acc);
         if (lanes == Vec::lanes) acc.store(out_pixel + c);
         else acc.store_partial(out_pixel + c, lanes);
       }
@@ -2354,17 +3329,119 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
 }
 // ----- end mote/kernels/depthwise/simd-inl.hpp -----
 // ----- begin mote/kernels/pool/simd-inl.hpp -----
-// Pooling kernels for one ISA (PLACEHOLDER: the scalar reference until the vector forms land).
-// Code only: included per ISA by kernels/simd-inl.hpp.
+// Pooling kernels for one ISA, vectorised over channels (channels-last: the channels of one
+// pixel are contiguous). Code only: included per ISA by kernels/simd-inl.hpp.
+//
+// Bit-exact with the scalar reference (kernels/pool/reference.hpp): each lane visits the same
+// taps in the same order (rows, then columns, padded taps skipped) with the same operation:
+//   max: a tap replaces the maximum when it is greater or NaN (a NaN tap wins and stays);
+//   avg: taps summed from +0 in order, then multiplied by 1.0f / taps (taps inside the input);
+//   global average: pixels summed from +0 in order, then multiplied by 1.0f / pixels.
+// Up to 4 vectors of channels are reduced together, so each tap's address arithmetic is shared.
+
+struct PoolMaxOp {
+  static constexpr bool averages = false;
+  static Vec init() noexcept { return Vec::broadcast(-__builtin_inff()); }
+  static Vec combine(Vec maximum, Vec tap) noexcept {
+    return Vec::select(Vec::mask_or(Vec::greater(tap, maximum), Vec::is_nan(tap)), tap, maximum);
+  }
+};
+struct PoolSumOp {
+  static constexpr bool averages = true;
+  static Vec init() noexcept { return Vec::zero(); }
+  static Vec combine(Vec sum, Vec tap) noexcept { return sum + tap; }
+};
+
+/// Reduces rows x cols taps (the first at `first`, steps row_step and col_step floats) for N
+/// vectors of channels, or for one partial vector of `partial` channels (Partial = true), and
+/// writes them to `out` (scaled by `inverse` for the averages).
+template <class Op, std::size_t N, bool Partial = false>
+inline void pool_reduce(const float* first, std::size_t rows, std::size_t row_step, std::size_t cols,
+                        std::size_t col_step, float inverse, float* out, std::size_t partial = 0) noexcept {
+  Vec acc[N];
+  for (std::size_t j = 0; j < N; ++j) acc[j] = Op::init();
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* tap = first + r * row_step;
+    for (std::size_t k = 0; k < cols; ++k, tap += col_step) {
+      if constexpr (Partial) {
+        acc[0] = Op::combine(acc[0], Vec::load_partial(tap, partial));
+      } else {
+        for (std::size_t j = 0; j < N; ++j) acc[j] = Op::combine(acc[j], Vec::load(tap + j * Vec::lanes));
+      }
+    }
+  }
+  if constexpr (Op::averages) {
+    const Vec scale = Vec::broadcast(inverse);
+    for (std::size_t j = 0; j < N; ++j) acc[j] = acc[j] * scale;
+  }
+  if constexpr (Partial) {
+    acc[0].store_partial(out, partial);
+  } else {
+    for (std::size_t j = 0; j < N; ++j) acc[j].store(out + j * Vec::lanes);
+  }
+}
+
+/// All channels of one output: 4 vectors at a time, then 1, then a partial one.
+template <class Op>
+inline void pool_channels(const float* first, std::size_t rows, std::size_t row_step, std::size_t cols,
+                          std::size_t col_step, float inverse, float* out, std::size_t channels) noexcept {
+  std::size_t c = 0;
+  for (; c + 4 * Vec::lanes <= channels; c += 4 * Vec::lanes)
+    pool_reduce<Op, 4>(first + c, rows, row_step, cols, col_step, inverse, out + c);
+  for (; c + Vec::lanes <= channels; c += Vec::lanes)
+    pool_reduce<Op, 1>(first + c, rows, row_step, cols, col_step, inverse, out + c);
+  if (c < channels) pool_reduce<Op, 1, true>(first + c, rows, row_step, cols, col_step, inverse, out + c, channels - c);
+}
+
+/// The taps k in [0, kernel) of one axis with start + k * dilation inside [0, extent): [lo, hi).
+inline void pool_tap_range(long start, std::size_t dilation, std::size_t kernel, std::size_t extent, std::size_t& lo,
+                           std::size_t& hi) noexcept {
+  const long d = static_cast<long>(dilation);
+  const long first = start < 0 ? (-start + d - 1) / d : 0;
+  const long end = static_cast<long>(extent) - start;  // taps with k * d < end are inside
+  long last = end <= 0 ? 0 : (end + d - 1) / d;
+  if (last > static_cast<long>(kernel)) last = static_cast<long>(kernel);
+  hi = static_cast<std::size_t>(last);
+  lo = first < last ? static_cast<std::size_t>(first) : hi;
+}
+
+template <class Op>
+inline void pool_windows(const WindowGeometry& g, const float* in, float* out) noexcept {
+  const std::size_t channels = g.in_c;
+  const std::size_t row_step = g.dilation_h * g.in_w * channels, col_step = g.dilation_w * channels;
+  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+    const long y0 = static_cast<long>(oy * g.stride_h) - static_cast<long>(g.pad_top);
+    std::size_t ky0 = 0, ky1 = 0;
+    pool_tap_range(y0, g.dilation_h, g.kernel_h, g.in_h, ky0, ky1);
+    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+      const long x0 = static_cast<long>(ox * g.stride_w) - static_cast<long>(g.pad_left);
+      std::size_t kx0 = 0, kx1 = 0;
+      pool_tap_range(x0, g.dilation_w, g.kernel_w, g.in_w, kx0, kx1);
+      const std::size_t rows = ky1 - ky0, cols = kx1 - kx0;
+      float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
+      if (rows == 0 || cols == 0) {  // rejected by the layers; what the reference computes
+        for (std::size_t c = 0; c < channels; ++c)
+          out_pixel[c] = Op::averages ? __builtin_nanf("") : -__builtin_inff();
+        continue;
+      }
+      const std::size_t iy = static_cast<std::size_t>(y0 + static_cast<long>(ky0 * g.dilation_h));
+      const std::size_t ix = static_cast<std::size_t>(x0 + static_cast<long>(kx0 * g.dilation_w));
+      const float inverse = 1.0f / static_cast<float>(rows * cols);
+      pool_channels<Op>(in + (iy * g.in_w + ix) * channels, rows, row_step, cols, col_step, inverse, out_pixel,
+                        channels);
+    }
+  }
+}
 
 inline void max_pool2d(const WindowGeometry& g, const float* in, float* out) noexcept {
-  ::mote::kernels::max_pool2d(isa::Scalar{}, g, in, out);
+  pool_windows<PoolMaxOp>(g, in, out);
 }
 inline void avg_pool2d(const WindowGeometry& g, const float* in, float* out) noexcept {
-  ::mote::kernels::avg_pool2d(isa::Scalar{}, g, in, out);
+  pool_windows<PoolSumOp>(g, in, out);
 }
+/// Mean over all pixels of a pixels x channels input.
 inline void global_avg_pool(std::size_t pixels, std::size_t channels, const float* in, float* out) noexcept {
-  ::mote::kernels::global_avg_pool(isa::Scalar{}, pixels, channels, in, out);
+  pool_channels<PoolSumOp>(in, 1, 0, pixels, channels, 1.0f / static_cast<float>(pixels), out, channels);
 }
 // ----- end mote/kernels/pool/simd-inl.hpp -----
 
@@ -2372,24 +3449,29 @@ inline void global_avg_pool(std::size_t pixels, std::size_t channels, const floa
 
 namespace mote::kernels {
 
+template <class Activation = activation::Identity>
 inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
-                  const float* in, float* out) noexcept {
-  MOTE_SIMD_NS::dense(weights, bias, in, out);
+                  const float* in, float* out, Activation activation = {}) noexcept {
+  MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
 }
+template <class Activation = activation::Identity>
 inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
-                        const float* in, float* out, std::size_t batch) noexcept {
-  if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out);
-  MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch);
+                        const float* in, float* out, std::size_t batch, Activation activation = {}) noexcept {
+  if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
+  MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch, activation);
 }
+template <class Activation = activation::Identity>
 inline void conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const WeightMatrix<F32, DenseStorage>& weights,
-                   const float* bias, const float* in, float* out) noexcept {
-  MOTE_SIMD_NS::conv2d(g, weights, bias, in, out);
+                   const float* bias, const float* in, float* out, Activation activation = {}) noexcept {
+  MOTE_SIMD_NS::conv2d(g, weights, bias, in, out, activation);
 }
+template <class Activation = activation::Identity>
 inline void depthwise_conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g,
                              const WeightMatrix<F32, DenseStorage>& weights, const float* bias, const float* in,
-                             float* out) noexcept {
-  if (g.out_c != g.in_c) return depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out);  // multiplier > 1
-  MOTE_SIMD_NS::depthwise_conv2d(g, weights, bias, in, out);
+                             float* out, Activation activation = {}) noexcept {
+  // A channel multiplier above 1 reads input channel o / M for output o: no contiguous vector.
+  if (g.out_c != g.in_c) return depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out, activation);
+  MOTE_SIMD_NS::depthwise_conv2d(g, weights, bias, in, out, activation);
 }
 template <class Activation>
 inline void activate(isa::MOTE_SIMD_TAG, Activation activation, const float* in, float* out,
@@ -2423,6 +3505,9 @@ inline void global_avg_pool(isa::MOTE_SIMD_TAG, std::size_t pixels, std::size_t 
 #undef MOTE_SIMD_NS
 #undef MOTE_SIMD_TAG
 MOTE_TARGET_REGION_END
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 #endif
 
 #if MOTE_SIMD_NEON
@@ -2503,22 +3588,256 @@ using ::mote::kernels::WindowGeometry;
 using DenseF32 = ::mote::WeightMatrix<::mote::F32, ::mote::DenseStorage>;
 
 // ----- begin mote/kernels/elementwise/simd-inl.hpp -----
-// Element-wise kernels for one ISA (PLACEHOLDER: scalar loops until the vector forms land).
-// Code only: included per ISA by kernels/simd-inl.hpp.
+// ----- begin mote/kernels/elementwise/math-inl.hpp -----
+// Vector math for the element-wise kernels: exp, sigmoid, tanh, erf, written once against `Vec`.
+// Code only (no #include, no #pragma once): elementwise/simd-inl.hpp includes it, so it is
+// expanded once per ISA inside that ISA's namespace and target region (see arch/targets.hpp).
+// The functions live in a nested namespace `math` so that they never hide std::exp and friends
+// from the other kernel files compiled into the same per-ISA namespace.
+//
+// Accuracy, measured against glibc's correctly-rounded-or-nearly expf/tanhf/erff (which the
+// scalar reference kernels call), on every float of the range given (exhaustively, or on all
+// floats in steps of a few ulp where noted), with FMA (AVX2) and without (SSE4: Vec::fma is a
+// multiply then an add):
+//
+//   exp      <= 1 ulp (AVX2), <= 2 ulp (SSE4) on normal results; results below FLT_MIN
+//            (x < -87.34) are denormal and rounded once more when scaled, <= 1 denormal
+//            ulp (2^-149) off. Overflow (x > 88.7228) gives +inf, x < -103.97 gives +0,
+//            -inf gives +0, NaN gives NaN.
+//            Why: Cephes' expf: n = round(x log2 e), r = x - n ln 2 with ln 2 in two parts
+//            (n * 0.693359375 is exact for |n| < 2^15), |r| <= ln(2)/2, degree-5 minimax
+//            polynomial for (e^r - 1 - r) / r^2 (relative error 2e-8 on that range), then
+//            y * 2^n with the power split in two factors 2^h 2^(n-h) so that each stays a
+//            normal float for n in [-152, 129] (the clamped input range): the first product
+//            is exact, the second is exact or rounds once into the denormals.
+//   sigmoid  1 / (1 + exp(-x)), the reference's formula: exp's error times e/(1+e) <= 1, plus
+//            two roundings: <= 2 ulp (AVX2), <= 3 ulp (SSE4).
+//   tanh     <= 2 ulp (AVX2), <= 3 ulp (SSE4). Cephes' tanhf: |x| < 0.625: x + x^3 P(x^2),
+//            degree-4 P (relative error 1e-8 of the result); else 1 - 2 / (exp(2|x|) + 1)
+//            with the sign of x: exp's error is damped by 2/(e+1) <= 0.45, and the final
+//            subtraction from 1 adds about 1 ulp (the result is >= 0.555, no cancellation).
+//            tanh(+-inf) = +-1, tanh(-0) = -0, NaN gives NaN.
+//   erf      <= 2 ulp (AVX2), <= 3 ulp (SSE4). Our own fits (mpmath, Chebyshev, coefficients
+//            rounded to float): |x| < 1: x + x P(x^2), degree-6 P (approximation error
+//            1.3e-9 absolute on (erf(x) - x)/x); 1 <= |x| < 3.9375:
+//            erf = 1 - exp(-x^2 + G(x - 2.46875)), degree-8 G fitting log(erfc(x)) + x^2
+//            (approximation error 1.3e-8 absolute in the exponent, i.e. relative on erfc,
+//            which is <= 0.157 there: at most 2e-9 absolute on erf); |x| >= 3.9375 gives
+//            exactly +-1 (erfc(3.9375) = 2.6e-8 < 2^-25: erf rounds to 1 there in float).
+//            erf(+-inf) = +-1, NaN gives NaN.
+// (The measured figures are printed by tests/unit/kernels/test_elementwise_simd.cpp.)
+
+namespace math {
+
+/// e^x. See the table above for its accuracy and special values.
+inline Vec exp(Vec x) noexcept {
+  // Clamping keeps n in [-152, 129]: 89 still overflows to +inf, -105 still underflows to +0.
+  // Compare-and-select (not min/max) so that NaN passes through on every ISA.
+  const Vec hi = Vec::broadcast(89.0f), lo = Vec::broadcast(-105.0f);
+  x = Vec::select(Vec::greater(x, hi), hi, x);
+  x = Vec::select(Vec::less(x, lo), lo, x);
+  const Vec n = Vec::round_nearest(x * Vec::broadcast(1.44269504088896341f));
+  Vec r = Vec::fma(n, Vec::broadcast(-0.693359375f), x);  // exact: 9-bit constant, |n| <= 152
+  r = Vec::fma(n, Vec::broadcast(2.12194440e-4f), r);     // ln 2 = 0.693359375 - 2.12194440e-4
+  Vec p = Vec::broadcast(1.9875691500e-4f);
+  p = Vec::fma(p, r, Vec::broadcast(1.3981999507e-3f));
+  p = Vec::fma(p, r, Vec::broadcast(8.3334519073e-3f));
+  p = Vec::fma(p, r, Vec::broadcast(4.1665795894e-2f));
+  p = Vec::fma(p, r, Vec::broadcast(1.6666665459e-1f));
+  p = Vec::fma(p, r, Vec::broadcast(5.0000001201e-1f));
+  const Vec y = Vec::fma(p, r * r, r) + Vec::broadcast(1.0f);
+  // 2^n = 2^h * 2^(n-h) with h = round(n/2): both factors within pow2's [-126, 127]. A NaN input
+  // gives a NaN y, and NaN times whatever pow2 makes of NaN is NaN.
+  const Vec h = Vec::round_nearest(n * Vec::broadcast(0.5f));
+  return (y * Vec::pow2(h)) * Vec::pow2(n - h);
+}
+
+/// 1 / (1 + e^-x), the scalar reference's formula: sigmoid(-inf) = 0, sigmoid(+inf) = 1.
+inline Vec sigmoid(Vec x) noexcept {
+  const Vec one = Vec::broadcast(1.0f);
+  return one / (one + exp(Vec::broadcast(-0.0f) - x));
+}
+
+/// tanh(x): odd, +-1 at +-inf, -0 at -0.
+inline Vec tanh(Vec x) noexcept {
+  const Vec a = Vec::abs(x);
+  const Vec s = a * a;
+  Vec p = Vec::broadcast(-5.70498872745e-3f);
+  p = Vec::fma(p, s, Vec::broadcast(2.06390887954e-2f));
+  p = Vec::fma(p, s, Vec::broadcast(-5.37397155531e-2f));
+  p = Vec::fma(p, s, Vec::broadcast(1.33314422036e-1f));
+  p = Vec::fma(p, s, Vec::broadcast(-3.33332819422e-1f));
+  const Vec small = Vec::fma(p * s, a, a);
+  // exp(2a) = +inf for a > 44.4 (and a = +inf): 2 / inf = 0, the result 1. NaN stays NaN.
+  const Vec one = Vec::broadcast(1.0f);
+  const Vec large = one - Vec::broadcast(2.0f) / (exp(a + a) + one);
+  return Vec::copysign(Vec::select(Vec::less(a, Vec::broadcast(0.625f)), small, large), x);
+}
+
+/// erf(x): odd, +-1 for |x| >= 3.9375 and at +-inf.
+inline Vec erf(Vec x) noexcept {
+  const Vec a = Vec::abs(x);
+  // |x| < 1: a + a P(a^2).
+  const Vec s = a * a;
+  Vec p = Vec::broadcast(7.875874871e-05f);
+  p = Vec::fma(p, s, Vec::broadcast(-8.016864303e-04f));
+  p = Vec::fma(p, s, Vec::broadcast(5.189087242e-03f));
+  p = Vec::fma(p, s, Vec::broadcast(-2.685421146e-02f));
+  p = Vec::fma(p, s, Vec::broadcast(1.128359437e-01f));
+  p = Vec::fma(p, s, Vec::broadcast(-3.761262596e-01f));
+  p = Vec::fma(p, s, Vec::broadcast(1.283791661e-01f));
+  const Vec small = Vec::fma(a, p, a);
+  // 1 <= |x|: 1 - erfc, erfc = exp(-b^2 + G(b - 2.46875)), b = min(a, 3.9375) (NaN stays).
+  const Vec limit = Vec::broadcast(3.9375f);
+  const Vec b = Vec::select(Vec::greater(a, limit), limit, a);
+  const Vec v = b - Vec::broadcast(2.46875f);  // exact (Sterbenz-like: same binade spacing)
+  Vec g = Vec::broadcast(1.663424086e-06f);
+  g = Vec::fma(g, v, Vec::broadcast(-1.370350310e-05f));
+  g = Vec::fma(g, v, Vec::broadcast(8.014721243e-05f));
+  g = Vec::fma(g, v, Vec::broadcast(-4.349613737e-04f));
+  g = Vec::fma(g, v, Vec::broadcast(2.232213970e-03f));
+  g = Vec::fma(g, v, Vec::broadcast(-1.113328803e-02f));
+  g = Vec::fma(g, v, Vec::broadcast(5.713705719e-02f));
+  g = Vec::fma(g, v, Vec::broadcast(-3.562194109e-01f));
+  g = Vec::fma(g, v, Vec::broadcast(-1.545738816e+00f));
+  const Vec large = Vec::broadcast(1.0f) - exp(Vec::fma(Vec::broadcast(-0.0f) - b, b, g));
+  return Vec::copysign(Vec::select(Vec::less(a, Vec::broadcast(1.0f)), small, large), x);
+}
+
+}  // namespace math
+// ----- end mote/kernels/elementwise/math-inl.hpp -----
+// Element-wise kernels for one ISA: activations, per-channel affine map, addition, softmax.
+// Code only: included per ISA by kernels/simd-inl.hpp (namespace and `Vec` given there); the
+// include above is code only too (vector exp/sigmoid/tanh/erf in namespace `math`).
+//
+// Semantics are those of the scalar functors (elementwise/activations.hpp) lane by lane:
+// comparisons are written as selects on `x < 0` / `x > 6` so that NaN propagates (a NaN lane
+// fails both comparisons and keeps x) and -0 stays -0, exactly as `x < 0 ? 0 : x` does.
+// Identity, ReLU, ReLU6, LeakyReLU, HardSwish and add are bit-exact with the reference; the
+// transcendental ones are within the bounds documented in math-inl.hpp.
+
+inline Vec apply(::mote::activation::Identity, Vec x) noexcept { return x; }
+inline Vec apply(::mote::activation::Relu, Vec x) noexcept {
+  return Vec::select(Vec::less(x, Vec::zero()), Vec::zero(), x);
+}
+inline Vec apply(::mote::activation::Relu6, Vec x) noexcept {
+  const Vec six = Vec::broadcast(6.0f);
+  return Vec::select(Vec::less(x, Vec::zero()), Vec::zero(), Vec::select(Vec::greater(x, six), six, x));
+}
+template <int Numerator, int Denominator>
+inline Vec apply(::mote::activation::LeakyRelu<Numerator, Denominator>, Vec x) noexcept {
+  constexpr float slope = ::mote::activation::LeakyRelu<Numerator, Denominator>::slope;
+  return Vec::select(Vec::less(x, Vec::zero()), x * Vec::broadcast(slope), x);
+}
+inline Vec apply(::mote::activation::Sigmoid, Vec x) noexcept { return math::sigmoid(x); }
+inline Vec apply(::mote::activation::Tanh, Vec x) noexcept { return math::tanh(x); }
+/// x * ReLU6(x + 3) * (1/6), in the reference's order of operations (bit-exact).
+inline Vec apply(::mote::activation::HardSwish, Vec x) noexcept {
+  return x * apply(::mote::activation::Relu6{}, x + Vec::broadcast(3.0f)) * Vec::broadcast(1.0f / 6.0f);
+}
+/// 0.5 x (1 + erf(x / sqrt 2)), the reference's formula. For x < -8 the factor 1 + erf is
+/// exactly 0; x is clamped there in the first factor so that GELU(-inf) is -0 (not -inf * 0).
+inline Vec apply(::mote::activation::Gelu, Vec x) noexcept {
+  const Vec lo = Vec::broadcast(-8.0f);
+  const Vec xm = Vec::select(Vec::less(x, lo), lo, x);
+  const Vec phi2 = Vec::broadcast(1.0f) + math::erf(x * Vec::broadcast(0.70710678118654752440f));
+  return Vec::broadcast(0.5f) * xm * phi2;
+}
 
 template <class Activation>
-inline void activate(Activation, const float* in, float* out, std::size_t count) noexcept {
-  for (std::size_t i = 0; i < count; ++i) out[i] = Activation::apply(in[i]);
+inline void activate(Activation activation, const float* in, float* out, std::size_t count) noexcept {
+  if constexpr (requires(Vec x) { apply(activation, x); }) {
+    std::size_t i = 0;
+    for (; i + Vec::lanes <= count; i += Vec::lanes) apply(activation, Vec::load(in + i)).store(out + i);
+    if (i < count) apply(activation, Vec::load_partial(in + i, count - i)).store_partial(out + i, count - i);
+  } else {
+    // A functor without a vector form: its scalar definition.
+    for (std::size_t i = 0; i < count; ++i) out[i] = Activation::apply(in[i]);
+  }
 }
+
+/// out[p][c] = in[p][c] * scale[c] + shift[c], a multiply then an add as in the reference. (A
+/// compiler may contract them into an FMA where the ISA has one, here or in the reference:
+/// then the two differ by at most half an ulp of the product.)
 inline void channel_affine(const float* scale, const float* shift, const float* in, float* out, std::size_t pixels,
                            std::size_t channels) noexcept {
-  ::mote::kernels::channel_affine(isa::Scalar{}, scale, shift, in, out, pixels, channels);
+  if (channels <= Vec::lanes) {
+    // One (partial) vector per pixel: scale and shift stay in registers.
+    const Vec s = Vec::load_partial(scale, channels), b = Vec::load_partial(shift, channels);
+    if (channels == Vec::lanes) {
+      for (std::size_t p = 0; p < pixels; ++p) (Vec::load(in + p * channels) * s + b).store(out + p * channels);
+    } else {
+      for (std::size_t p = 0; p < pixels; ++p)
+        (Vec::load_partial(in + p * channels, channels) * s + b).store_partial(out + p * channels, channels);
+    }
+    return;
+  }
+  const std::size_t full = channels - channels % Vec::lanes, tail = channels - full;
+  for (std::size_t p = 0; p < pixels; ++p) {
+    const float* x = in + p * channels;
+    float* y = out + p * channels;
+    for (std::size_t c = 0; c < full; c += Vec::lanes)
+      (Vec::load(x + c) * Vec::load(scale + c) + Vec::load(shift + c)).store(y + c);
+    if (tail != 0)
+      (Vec::load_partial(x + full, tail) * Vec::load_partial(scale + full, tail) +
+       Vec::load_partial(shift + full, tail))
+          .store_partial(y + full, tail);
+  }
 }
+
+/// out = a + b element-wise (bit-exact); out may alias a or b.
 inline void add(const float* a, const float* b, float* out, std::size_t count) noexcept {
-  ::mote::kernels::add(isa::Scalar{}, a, b, out, count);
+  std::size_t i = 0;
+  for (; i + Vec::lanes <= count; i += Vec::lanes) (Vec::load(a + i) + Vec::load(b + i)).store(out + i);
+  if (i < count) {
+    const std::size_t n = count - i;
+    (Vec::load_partial(a + i, n) + Vec::load_partial(b + i, n)).store_partial(out + i, n);
+  }
 }
+
+/// Softmax over the last axis, as the reference: y = exp(x - max) / sum; a row holding NaN
+/// gives NaN everywhere (and so does a row holding +inf, or only -inf: inf - inf is NaN).
+/// The sum is accumulated in Vec::lanes partial sums (the only reordering).
 inline void softmax(const float* in, float* out, std::size_t rows, std::size_t channels) noexcept {
-  ::mote::kernels::softmax(isa::Scalar{}, in, out, rows, channels);
+  if (channels == 0) return;
+  const std::size_t full = channels - channels % Vec::lanes, tail = channels - full;
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* x = in + r * channels;
+    float* y = out + r * channels;
+    // Maximum ignoring NaN (std::fmax's semantics: the accumulator is never NaN because the
+    // select only takes x where x > max), and whether any NaN is present.
+    Vec maximum = Vec::broadcast(-__builtin_inff());
+    Vec::Mask nan_mask = Vec::is_nan(Vec::zero());  // all false
+    for (std::size_t c = 0; c < full; c += Vec::lanes) {
+      const Vec v = Vec::load(x + c);
+      maximum = Vec::select(Vec::greater(v, maximum), v, maximum);
+      nan_mask = Vec::mask_or(nan_mask, Vec::is_nan(v));
+    }
+    alignas(64) float folded[Vec::lanes];
+    maximum.store(folded);
+    float max_scalar = folded[0];
+    for (std::size_t i = 1; i < Vec::lanes; ++i) max_scalar = folded[i] > max_scalar ? folded[i] : max_scalar;
+    bool has_nan = Vec::any(nan_mask);
+    for (std::size_t c = full; c < channels; ++c) {
+      max_scalar = x[c] > max_scalar ? x[c] : max_scalar;
+      has_nan = has_nan || std::isnan(x[c]);
+    }
+    const Vec m = Vec::broadcast(max_scalar);
+    Vec sum = Vec::zero();
+    for (std::size_t c = 0; c < full; c += Vec::lanes) {
+      const Vec e = math::exp(Vec::load(x + c) - m);
+      e.store(y + c);
+      sum = sum + e;
+    }
+    if (tail != 0) {
+      math::exp(Vec::load_partial(x + full, tail) - m).store_partial(y + full, tail);
+      sum = sum + Vec::load_partial(y + full, tail);  // lanes past the row are zero
+    }
+    const float inverse = has_nan ? __builtin_nanf("") : 1.0f / sum.reduce_add();
+    const Vec scale = Vec::broadcast(inverse);
+    for (std::size_t c = 0; c < full; c += Vec::lanes) (Vec::load(y + c) * scale).store(y + c);
+    if (tail != 0) (Vec::load_partial(y + full, tail) * scale).store_partial(y + full, tail);
+  }
 }
 // ----- end mote/kernels/elementwise/simd-inl.hpp -----
 // ----- begin mote/kernels/dense/simd-inl.hpp -----
@@ -2537,8 +3856,9 @@ constexpr std::size_t tile_rows = accumulators / per_panel > 0 ? accumulators / 
 
 /// Rows [0, Rows) of `in` times one panel: each weight vector is loaded once per k and reused
 /// by every row of the tile.
-template <std::size_t Rows>
-inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias, const float* in, float* out) noexcept {
+template <std::size_t Rows, class Activation>
+inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias, const float* in, float* out,
+                      Activation activation) noexcept {
   const std::size_t cols = weights.cols();
   const float* panel = weights.panel(p);
   Vec acc[Rows][per_panel];
@@ -2556,7 +3876,7 @@ inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias,
   for (std::size_t i = 0; i < Rows; ++i) {
     for (std::size_t j = 0; j < per_panel; ++j) {
       const std::size_t row = first_row + j * Vec::lanes;
-      const Vec sum = acc[i][j] + Vec::load(bias + row);
+      const Vec sum = apply(activation, acc[i][j] + Vec::load(bias + row));
       float* destination = out + i * weights.rows() + row;
       if (row + Vec::lanes <= weights.rows()) sum.store(destination);
       else if (row < weights.rows()) sum.store_partial(destination, weights.rows() - row);
@@ -2568,18 +3888,21 @@ inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias,
 
 /// GEMM: `batch` input rows times the panels, tile_rows rows at a time. The panel (16 x cols)
 /// stays in L1/L2 while every tile of rows streams past it.
+template <class Activation>
 inline void dense_batch(const DenseF32& weights, const float* bias, const float* in, float* out,
-                        std::size_t batch) noexcept {
+                        std::size_t batch, Activation activation) noexcept {
   using namespace dense_detail;
   const std::size_t cols = weights.cols(), rows = weights.rows();
   for (std::size_t p = 0; p < weights.panel_count(); ++p) {
     std::size_t b = 0;
-    for (; b + tile_rows <= batch; b += tile_rows) gemm_tile<tile_rows>(weights, p, bias, in + b * cols, out + b * rows);
-    for (; b < batch; ++b) gemm_tile<1>(weights, p, bias, in + b * cols, out + b * rows);
+    for (; b + tile_rows <= batch; b += tile_rows) gemm_tile<tile_rows>(weights, p, bias, in + b * cols, out + b * rows, activation);
+    for (; b < batch; ++b) gemm_tile<1>(weights, p, bias, in + b * cols, out + b * rows, activation);
   }
 }
 
-inline void dense(const DenseF32& weights, const float* bias, const float* in, float* out) noexcept {
+template <class Activation>
+inline void dense(const DenseF32& weights, const float* bias, const float* in, float* out,
+                  Activation activation) noexcept {
   constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
   constexpr std::size_t streams = per_panel >= 8 ? 1 : 8 / per_panel;
   const std::size_t cols = weights.cols();
@@ -2606,7 +3929,7 @@ inline void dense(const DenseF32& weights, const float* bias, const float* in, f
     for (std::size_t j = 0; j < per_panel; ++j) {
       Vec sum = acc[0][j];
       for (std::size_t s = 1; s < streams; ++s) sum = sum + acc[s][j];
-      sum = sum + Vec::load(bias + first_row + j * Vec::lanes);
+      sum = apply(activation, sum + Vec::load(bias + first_row + j * Vec::lanes));
       const std::size_t row = first_row + j * Vec::lanes;
       if (row + Vec::lanes <= weights.rows()) sum.store(out + row);
       else if (row < weights.rows()) sum.store_partial(out + row, weights.rows() - row);
@@ -2629,9 +3952,10 @@ constexpr std::size_t block = per_panel >= 8 ? 1 : 8 / per_panel;
 
 /// out[0..Pixels) for one panel, pixel i reading its input at in_pixel[i]; taps with a null
 /// pointer are padding.
-template <std::size_t Pixels>
+template <std::size_t Pixels, class Activation>
 inline void conv_pixels(const WindowGeometry& g, const float* panel, const float* bias, std::size_t oy,
-                        std::size_t ox, const float* in, float* out, std::size_t channels_here) noexcept {
+                        std::size_t ox, const float* in, float* out, std::size_t channels_here,
+                        Activation activation) noexcept {
   Vec acc[Pixels][per_panel];
   for (std::size_t i = 0; i < Pixels; ++i)
     for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::load(bias + j * Vec::lanes);
@@ -2666,16 +3990,18 @@ inline void conv_pixels(const WindowGeometry& g, const float* panel, const float
     float* out_pixel = out + ((oy * g.out_w) + ox + i) * g.out_c;
     for (std::size_t j = 0; j < per_panel; ++j) {
       const std::size_t c = j * Vec::lanes;
-      if (c + Vec::lanes <= channels_here) acc[i][j].store(out_pixel + c);
-      else if (c < channels_here) acc[i][j].store_partial(out_pixel + c, channels_here - c);
+      const Vec result = apply(activation, acc[i][j]);
+      if (c + Vec::lanes <= channels_here) result.store(out_pixel + c);
+      else if (c < channels_here) result.store_partial(out_pixel + c, channels_here - c);
     }
   }
 }
 
 }  // namespace conv_detail
 
+template <class Activation>
 inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
-                   float* out) noexcept {
+                   float* out, Activation activation) noexcept {
   using namespace conv_detail;
   // Output columns whose every tap lies inside the input: [x_begin, x_end).
   const std::size_t reach = (g.kernel_w - 1) * g.dilation_w;
@@ -2691,9 +4017,9 @@ inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float
     float* panel_out = out + first;
     for (std::size_t oy = 0; oy < g.out_h; ++oy) {
       std::size_t ox = 0;
-      for (; ox < x_begin; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
-      for (; ox + block <= x_end; ox += block) conv_pixels<block>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
-      for (; ox < g.out_w; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
+      for (; ox < x_begin; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+      for (; ox + block <= x_end; ox += block) conv_pixels<block>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+      for (; ox < g.out_w; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
     }
   }
 }
@@ -2704,8 +4030,9 @@ inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float
 // per tap and channel group, multiplied with the matching vector of input channels.
 // Code only: included per ISA by kernels/simd-inl.hpp.
 
+template <class Activation>
 inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
-                             float* out) noexcept {
+                             float* out, Activation activation) noexcept {
   constexpr std::size_t rows = DenseF32::panel_rows;
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
@@ -2725,6 +4052,7 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
             acc = Vec::fma(lanes == Vec::lanes ? Vec::load(x) : Vec::load_partial(x, lanes), w, acc);
           }
         }
+        acc = apply(activation, acc);
         if (lanes == Vec::lanes) acc.store(out_pixel + c);
         else acc.store_partial(out_pixel + c, lanes);
       }
@@ -2733,17 +4061,119 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
 }
 // ----- end mote/kernels/depthwise/simd-inl.hpp -----
 // ----- begin mote/kernels/pool/simd-inl.hpp -----
-// Pooling kernels for one ISA (PLACEHOLDER: the scalar reference until the vector forms land).
-// Code only: included per ISA by kernels/simd-inl.hpp.
+// Pooling kernels for one ISA, vectorised over channels (channels-last: the channels of one
+// pixel are contiguous). Code only: included per ISA by kernels/simd-inl.hpp.
+//
+// Bit-exact with the scalar reference (kernels/pool/reference.hpp): each lane visits the same
+// taps in the same order (rows, then columns, padded taps skipped) with the same operation:
+//   max: a tap replaces the maximum when it is greater or NaN (a NaN tap wins and stays);
+//   avg: taps summed from +0 in order, then multiplied by 1.0f / taps (taps inside the input);
+//   global average: pixels summed from +0 in order, then multiplied by 1.0f / pixels.
+// Up to 4 vectors of channels are reduced together, so each tap's address arithmetic is shared.
+
+struct PoolMaxOp {
+  static constexpr bool averages = false;
+  static Vec init() noexcept { return Vec::broadcast(-__builtin_inff()); }
+  static Vec combine(Vec maximum, Vec tap) noexcept {
+    return Vec::select(Vec::mask_or(Vec::greater(tap, maximum), Vec::is_nan(tap)), tap, maximum);
+  }
+};
+struct PoolSumOp {
+  static constexpr bool averages = true;
+  static Vec init() noexcept { return Vec::zero(); }
+  static Vec combine(Vec sum, Vec tap) noexcept { return sum + tap; }
+};
+
+/// Reduces rows x cols taps (the first at `first`, steps row_step and col_step floats) for N
+/// vectors of channels, or for one partial vector of `partial` channels (Partial = true), and
+/// writes them to `out` (scaled by `inverse` for the averages).
+template <class Op, std::size_t N, bool Partial = false>
+inline void pool_reduce(const float* first, std::size_t rows, std::size_t row_step, std::size_t cols,
+                        std::size_t col_step, float inverse, float* out, std::size_t partial = 0) noexcept {
+  Vec acc[N];
+  for (std::size_t j = 0; j < N; ++j) acc[j] = Op::init();
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* tap = first + r * row_step;
+    for (std::size_t k = 0; k < cols; ++k, tap += col_step) {
+      if constexpr (Partial) {
+        acc[0] = Op::combine(acc[0], Vec::load_partial(tap, partial));
+      } else {
+        for (std::size_t j = 0; j < N; ++j) acc[j] = Op::combine(acc[j], Vec::load(tap + j * Vec::lanes));
+      }
+    }
+  }
+  if constexpr (Op::averages) {
+    const Vec scale = Vec::broadcast(inverse);
+    for (std::size_t j = 0; j < N; ++j) acc[j] = acc[j] * scale;
+  }
+  if constexpr (Partial) {
+    acc[0].store_partial(out, partial);
+  } else {
+    for (std::size_t j = 0; j < N; ++j) acc[j].store(out + j * Vec::lanes);
+  }
+}
+
+/// All channels of one output: 4 vectors at a time, then 1, then a partial one.
+template <class Op>
+inline void pool_channels(const float* first, std::size_t rows, std::size_t row_step, std::size_t cols,
+                          std::size_t col_step, float inverse, float* out, std::size_t channels) noexcept {
+  std::size_t c = 0;
+  for (; c + 4 * Vec::lanes <= channels; c += 4 * Vec::lanes)
+    pool_reduce<Op, 4>(first + c, rows, row_step, cols, col_step, inverse, out + c);
+  for (; c + Vec::lanes <= channels; c += Vec::lanes)
+    pool_reduce<Op, 1>(first + c, rows, row_step, cols, col_step, inverse, out + c);
+  if (c < channels) pool_reduce<Op, 1, true>(first + c, rows, row_step, cols, col_step, inverse, out + c, channels - c);
+}
+
+/// The taps k in [0, kernel) of one axis with start + k * dilation inside [0, extent): [lo, hi).
+inline void pool_tap_range(long start, std::size_t dilation, std::size_t kernel, std::size_t extent, std::size_t& lo,
+                           std::size_t& hi) noexcept {
+  const long d = static_cast<long>(dilation);
+  const long first = start < 0 ? (-start + d - 1) / d : 0;
+  const long end = static_cast<long>(extent) - start;  // taps with k * d < end are inside
+  long last = end <= 0 ? 0 : (end + d - 1) / d;
+  if (last > static_cast<long>(kernel)) last = static_cast<long>(kernel);
+  hi = static_cast<std::size_t>(last);
+  lo = first < last ? static_cast<std::size_t>(first) : hi;
+}
+
+template <class Op>
+inline void pool_windows(const WindowGeometry& g, const float* in, float* out) noexcept {
+  const std::size_t channels = g.in_c;
+  const std::size_t row_step = g.dilation_h * g.in_w * channels, col_step = g.dilation_w * channels;
+  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+    const long y0 = static_cast<long>(oy * g.stride_h) - static_cast<long>(g.pad_top);
+    std::size_t ky0 = 0, ky1 = 0;
+    pool_tap_range(y0, g.dilation_h, g.kernel_h, g.in_h, ky0, ky1);
+    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+      const long x0 = static_cast<long>(ox * g.stride_w) - static_cast<long>(g.pad_left);
+      std::size_t kx0 = 0, kx1 = 0;
+      pool_tap_range(x0, g.dilation_w, g.kernel_w, g.in_w, kx0, kx1);
+      const std::size_t rows = ky1 - ky0, cols = kx1 - kx0;
+      float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
+      if (rows == 0 || cols == 0) {  // rejected by the layers; what the reference computes
+        for (std::size_t c = 0; c < channels; ++c)
+          out_pixel[c] = Op::averages ? __builtin_nanf("") : -__builtin_inff();
+        continue;
+      }
+      const std::size_t iy = static_cast<std::size_t>(y0 + static_cast<long>(ky0 * g.dilation_h));
+      const std::size_t ix = static_cast<std::size_t>(x0 + static_cast<long>(kx0 * g.dilation_w));
+      const float inverse = 1.0f / static_cast<float>(rows * cols);
+      pool_channels<Op>(in + (iy * g.in_w + ix) * channels, rows, row_step, cols, col_step, inverse, out_pixel,
+                        channels);
+    }
+  }
+}
 
 inline void max_pool2d(const WindowGeometry& g, const float* in, float* out) noexcept {
-  ::mote::kernels::max_pool2d(isa::Scalar{}, g, in, out);
+  pool_windows<PoolMaxOp>(g, in, out);
 }
 inline void avg_pool2d(const WindowGeometry& g, const float* in, float* out) noexcept {
-  ::mote::kernels::avg_pool2d(isa::Scalar{}, g, in, out);
+  pool_windows<PoolSumOp>(g, in, out);
 }
+/// Mean over all pixels of a pixels x channels input.
 inline void global_avg_pool(std::size_t pixels, std::size_t channels, const float* in, float* out) noexcept {
-  ::mote::kernels::global_avg_pool(isa::Scalar{}, pixels, channels, in, out);
+  pool_channels<PoolSumOp>(in, 1, 0, pixels, channels, 1.0f / static_cast<float>(pixels), out, channels);
 }
 // ----- end mote/kernels/pool/simd-inl.hpp -----
 
@@ -2751,24 +4181,29 @@ inline void global_avg_pool(std::size_t pixels, std::size_t channels, const floa
 
 namespace mote::kernels {
 
+template <class Activation = activation::Identity>
 inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
-                  const float* in, float* out) noexcept {
-  MOTE_SIMD_NS::dense(weights, bias, in, out);
+                  const float* in, float* out, Activation activation = {}) noexcept {
+  MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
 }
+template <class Activation = activation::Identity>
 inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
-                        const float* in, float* out, std::size_t batch) noexcept {
-  if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out);
-  MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch);
+                        const float* in, float* out, std::size_t batch, Activation activation = {}) noexcept {
+  if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
+  MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch, activation);
 }
+template <class Activation = activation::Identity>
 inline void conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const WeightMatrix<F32, DenseStorage>& weights,
-                   const float* bias, const float* in, float* out) noexcept {
-  MOTE_SIMD_NS::conv2d(g, weights, bias, in, out);
+                   const float* bias, const float* in, float* out, Activation activation = {}) noexcept {
+  MOTE_SIMD_NS::conv2d(g, weights, bias, in, out, activation);
 }
+template <class Activation = activation::Identity>
 inline void depthwise_conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g,
                              const WeightMatrix<F32, DenseStorage>& weights, const float* bias, const float* in,
-                             float* out) noexcept {
-  if (g.out_c != g.in_c) return depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out);  // multiplier > 1
-  MOTE_SIMD_NS::depthwise_conv2d(g, weights, bias, in, out);
+                             float* out, Activation activation = {}) noexcept {
+  // A channel multiplier above 1 reads input channel o / M for output o: no contiguous vector.
+  if (g.out_c != g.in_c) return depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out, activation);
+  MOTE_SIMD_NS::depthwise_conv2d(g, weights, bias, in, out, activation);
 }
 template <class Activation>
 inline void activate(isa::MOTE_SIMD_TAG, Activation activation, const float* in, float* out,
@@ -2975,6 +4410,8 @@ struct WeightOptions {
   using isa = find_option_t<option_kind::isa, isa::Default, Options...>;
   static constexpr bool has_bias = find_option_t<option_kind::bias, Bias<true>, Options...>::enabled;
   static constexpr bool storage_exists = has_weight_storage_v<format, layout>;
+  using activation = typename find_option_t<option_kind::fused_activation,
+                                            FusedActivation<::mote::activation::Identity>, Options...>::function;
 };
 
 /// A weight matrix of `Rows` output channels by `Cols` inputs, plus a bias (always stored: a
@@ -3025,6 +4462,8 @@ std::string weight_description() {
   std::string text = Opts::format::name;
   if (std::string(Opts::layout::name) != "dense") text += std::string("-") + Opts::layout::name;
   if (!Opts::has_bias) text += ", no bias";
+  if (!std::is_same_v<typename Opts::activation, ::mote::activation::Identity>)
+    text += std::string(", fused ") + Opts::activation::name;
   return text;
 }
 
@@ -3037,9 +4476,11 @@ namespace mote {
 template <class Path, ShapeType In, std::size_t Units, class... Options>
 class DenseLayer {
   using opts = detail::WeightOptions<Options...>;
-  static_assert(options_accepted_v<void(option_kind::weights, option_kind::bias, option_kind::isa), Options...>,
-                "Dense<Units, Options...>: the options may only be Weights<...>, Bias<...> and an "
-                "ISA tag.");
+  static_assert(options_accepted_v<void(option_kind::weights, option_kind::bias, option_kind::isa,
+                                        option_kind::fused_activation),
+                                   Options...>,
+                "Dense<Units, Options...>: the options may only be Weights<...>, Bias<...>, "
+                "FusedActivation<...> and an ISA tag.");
   static_assert(options_unique_v<Options...>, "Dense: the same kind of option is given twice.");
   static_assert(Units > 0, "Dense<Units>: a layer needs at least one unit.");
   static_assert(In::rank == 1,
@@ -3093,11 +4534,12 @@ class DenseLayer {
   const auto& weights() const noexcept { return weights_; }
 
   void forward(const float* in, float* out, std::byte*) const noexcept {
-    kernels::dense(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out);
+    kernels::dense(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, typename opts::activation{});
   }
   /// `batch` samples at once: one GEMM instead of `batch` GEMVs.
   void forward_batch(const float* in, float* out, std::size_t batch, std::byte*) const noexcept {
-    kernels::dense_batch(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, batch);
+    kernels::dense_batch(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, batch,
+                         typename opts::activation{});
   }
 
  private:
@@ -3111,6 +4553,8 @@ template <std::size_t Units, class... Options>
 struct Dense {
   template <ShapeType In, class Path>
   using bind = DenseLayer<Path, In, Units, Options...>;
+  template <class Function>
+  using with_activation = Dense<Units, Options..., FusedActivation<Function>>;
 };
 
 }  // namespace mote
@@ -3234,10 +4678,10 @@ class ConvLayer {
                 "a tensor of another rank (the input shape is the second template argument).");
   static_assert(options_accepted_v<void(option_kind::stride, option_kind::dilation,
                                         option_kind::padding, option_kind::weights,
-                                        option_kind::bias, option_kind::isa),
+                                        option_kind::bias, option_kind::isa, option_kind::fused_activation),
                                    Options...>,
                 "Conv2D/Conv1D options may only be Stride, Dilation, Pad::same/Pad::valid/Padding, "
-                "Weights, Bias and an ISA tag.");
+                "Weights, Bias, FusedActivation and an ISA tag.");
   static_assert(options_unique_v<Options...>, "Conv2D/Conv1D: the same kind of option is given twice.");
   static_assert(Filters > 0, "Conv2D/Conv1D: the layer needs at least one filter.");
   static_assert(geometry::positive, "Conv2D/Conv1D: kernel size, stride and dilation must be at least 1.");
@@ -3286,7 +4730,8 @@ class ConvLayer {
   const auto& weights() const noexcept { return weights_; }
 
   void forward(const float* in, float* out, std::byte*) const noexcept {
-    kernels::conv2d(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out);
+    kernels::conv2d(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out,
+                    typename opts::activation{});
   }
 
  private:
@@ -3304,6 +4749,8 @@ struct Conv2D {
                 "Kernel<H, W>.");
   template <ShapeType In, class Path>
   using bind = ConvLayer<Path, In, Filters, KernelSize::h, KernelSize::w, Options...>;
+  template <class Function>
+  using with_activation = Conv2D<Filters, KernelSize, Options..., FusedActivation<Function>>;
 };
 
 /// 1-D convolution over an L x C input with `Filters` outputs and a kernel of `KernelSize` taps.
@@ -3312,6 +4759,8 @@ template <std::size_t Filters, std::size_t KernelSize, class... Options>
 struct Conv1D {
   template <ShapeType In, class Path>
   using bind = ConvLayer<Path, In, Filters, 1, KernelSize, Options...>;
+  template <class Function>
+  using with_activation = Conv1D<Filters, KernelSize, Options..., FusedActivation<Function>>;
 };
 
 /// A bound DepthwiseConv2D layer (see `DepthwiseConv2D`).
@@ -3327,10 +4776,11 @@ class DepthwiseConvLayer {
                 "another rank (the input shape is the second template argument).");
   static_assert(options_accepted_v<void(option_kind::multiplier, option_kind::stride,
                                         option_kind::dilation, option_kind::padding,
-                                        option_kind::weights, option_kind::bias, option_kind::isa),
+                                        option_kind::weights, option_kind::bias, option_kind::isa,
+                                        option_kind::fused_activation),
                                    Options...>,
                 "DepthwiseConv2D options may only be Multiplier, Stride, Dilation, "
-                "Pad::same/Pad::valid/Padding, Weights, Bias and an ISA tag.");
+                "Pad::same/Pad::valid/Padding, Weights, Bias, FusedActivation and an ISA tag.");
   static_assert(options_unique_v<Options...>, "DepthwiseConv2D: the same kind of option is given twice.");
   static_assert(multiplier > 0, "DepthwiseConv2D: Multiplier<M> needs M >= 1.");
   static_assert(geometry::positive, "DepthwiseConv2D: kernel size, stride and dilation must be at least 1.");
@@ -3370,7 +4820,8 @@ class DepthwiseConvLayer {
   std::size_t weight_bytes() const noexcept { return weights_.bytes(); }
 
   void forward(const float* in, float* out, std::byte*) const noexcept {
-    kernels::depthwise_conv2d(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out);
+    kernels::depthwise_conv2d(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out,
+                              typename opts::activation{});
   }
 
  private:
@@ -3387,6 +4838,8 @@ struct DepthwiseConv2D {
                 "Kernel<H, W>.");
   template <ShapeType In, class Path>
   using bind = DepthwiseConvLayer<Path, In, KernelSize::h, KernelSize::w, Options...>;
+  template <class Function>
+  using with_activation = DepthwiseConv2D<KernelSize, Options..., FusedActivation<Function>>;
 };
 
 }  // namespace mote
@@ -3518,8 +4971,26 @@ class ActivationLayer {
 /// Wraps an activation functor from mote::activation as a layer spec.
 template <class Function>
 struct ActivationSpec {
+  using function = Function;
   template <ShapeType In, class Path>
   using bind = ActivationLayer<Path, In, Function>;
+};
+
+/// What an activation layer becomes once its function runs in the preceding layer's epilogue:
+/// a view that passes the buffer through (and copies only when it is the network's last layer).
+template <class Path, ShapeType In, class Function>
+class FusedActivationLayer {
+ public:
+  using in_shape = In;
+  using out_shape = In;
+  using path = Path;
+  static constexpr bool in_place = true;
+  static constexpr bool is_view = true;
+  static constexpr std::size_t scratch_bytes = 0;
+  static std::string describe() { return std::string(Function::name) + " (fused into the previous layer)"; }
+  void forward(const float* in, float* out, std::byte*) const noexcept {
+    if (in != out) std::memcpy(out, in, In::size * sizeof(float));
+  }
 };
 
 /// max(x, 0).
@@ -3726,6 +5197,14 @@ struct BindChain {
   using type = std::tuple<>;
   using out_shape = In;
 };
+/// A weighted layer spec followed by an activation spec: the pair binds as the layer with the
+/// activation fused into its epilogue, then a pass-through placeholder keeping the position.
+template <class First, class Second>
+concept FusesWith = requires {
+  typename Second::function;
+  typename First::template with_activation<typename Second::function>;
+};
+
 template <ShapeType In, class Path, std::size_t Index, class First, class... Rest>
 struct BindChain<In, Path, Index, First, Rest...> {
   using spec = typename CheckedSpec<First, Index>::type;
@@ -3733,6 +5212,17 @@ struct BindChain<In, Path, Index, First, Rest...> {
   using next = BindChain<typename layer::out_shape, Path, Index + 1, Rest...>;
   using type = decltype(std::tuple_cat(std::declval<std::tuple<layer>>(),
                                        std::declval<typename next::type>()));
+  using out_shape = typename next::out_shape;
+};
+
+template <ShapeType In, class Path, std::size_t Index, class First, class Second, class... Rest>
+  requires FusesWith<First, Second>
+struct BindChain<In, Path, Index, First, Second, Rest...> {
+  using function = typename Second::function;
+  using layer = typename First::template with_activation<function>::template bind<In, typename Path::template child<Index>>;
+  using fused = FusedActivationLayer<typename Path::template child<Index + 1>, typename layer::out_shape, function>;
+  using next = BindChain<typename layer::out_shape, Path, Index + 2, Rest...>;
+  using type = decltype(std::tuple_cat(std::declval<std::tuple<layer, fused>>(), std::declval<typename next::type>()));
   using out_shape = typename next::out_shape;
 };
 

@@ -65,6 +65,13 @@ MOTE_TARGET_REGION_BEGIN("avx2,fma,bmi2,f16c")
 #undef MOTE_SIMD_TAG
 MOTE_TARGET_REGION_END
 
+// GCC 12 builds many AVX-512 intrinsics on _mm512_undefined_*() and then reports its own
+// header as (maybe-)uninitialized wherever they are inlined; the warning is about GCC's code.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 MOTE_TARGET_REGION_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi2,f16c")
 #include "mote/arch/x86/avx512.hpp"
 #define MOTE_SIMD_NS avx512
@@ -73,6 +80,9 @@ MOTE_TARGET_REGION_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi2,f16c"
 #undef MOTE_SIMD_NS
 #undef MOTE_SIMD_TAG
 MOTE_TARGET_REGION_END
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 #endif
 
 #if MOTE_SIMD_NEON

@@ -19,24 +19,29 @@ using DenseF32 = ::mote::WeightMatrix<::mote::F32, ::mote::DenseStorage>;
 
 namespace mote::kernels {
 
+template <class Activation = activation::Identity>
 inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
-                  const float* in, float* out) noexcept {
-  MOTE_SIMD_NS::dense(weights, bias, in, out);
+                  const float* in, float* out, Activation activation = {}) noexcept {
+  MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
 }
+template <class Activation = activation::Identity>
 inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
-                        const float* in, float* out, std::size_t batch) noexcept {
-  if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out);
-  MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch);
+                        const float* in, float* out, std::size_t batch, Activation activation = {}) noexcept {
+  if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
+  MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch, activation);
 }
+template <class Activation = activation::Identity>
 inline void conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const WeightMatrix<F32, DenseStorage>& weights,
-                   const float* bias, const float* in, float* out) noexcept {
-  MOTE_SIMD_NS::conv2d(g, weights, bias, in, out);
+                   const float* bias, const float* in, float* out, Activation activation = {}) noexcept {
+  MOTE_SIMD_NS::conv2d(g, weights, bias, in, out, activation);
 }
+template <class Activation = activation::Identity>
 inline void depthwise_conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g,
                              const WeightMatrix<F32, DenseStorage>& weights, const float* bias, const float* in,
-                             float* out) noexcept {
-  if (g.out_c != g.in_c) return depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out);  // multiplier > 1
-  MOTE_SIMD_NS::depthwise_conv2d(g, weights, bias, in, out);
+                             float* out, Activation activation = {}) noexcept {
+  // A channel multiplier above 1 reads input channel o / M for output o: no contiguous vector.
+  if (g.out_c != g.in_c) return depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out, activation);
+  MOTE_SIMD_NS::depthwise_conv2d(g, weights, bias, in, out, activation);
 }
 template <class Activation>
 inline void activate(isa::MOTE_SIMD_TAG, Activation activation, const float* in, float* out,

@@ -72,10 +72,10 @@ class ConvLayer {
                 "a tensor of another rank (the input shape is the second template argument).");
   static_assert(options_accepted_v<void(option_kind::stride, option_kind::dilation,
                                         option_kind::padding, option_kind::weights,
-                                        option_kind::bias, option_kind::isa),
+                                        option_kind::bias, option_kind::isa, option_kind::fused_activation),
                                    Options...>,
                 "Conv2D/Conv1D options may only be Stride, Dilation, Pad::same/Pad::valid/Padding, "
-                "Weights, Bias and an ISA tag.");
+                "Weights, Bias, FusedActivation and an ISA tag.");
   static_assert(options_unique_v<Options...>, "Conv2D/Conv1D: the same kind of option is given twice.");
   static_assert(Filters > 0, "Conv2D/Conv1D: the layer needs at least one filter.");
   static_assert(geometry::positive, "Conv2D/Conv1D: kernel size, stride and dilation must be at least 1.");
@@ -124,7 +124,8 @@ class ConvLayer {
   const auto& weights() const noexcept { return weights_; }
 
   void forward(const float* in, float* out, std::byte*) const noexcept {
-    kernels::conv2d(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out);
+    kernels::conv2d(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out,
+                    typename opts::activation{});
   }
 
  private:
@@ -142,6 +143,8 @@ struct Conv2D {
                 "Kernel<H, W>.");
   template <ShapeType In, class Path>
   using bind = ConvLayer<Path, In, Filters, KernelSize::h, KernelSize::w, Options...>;
+  template <class Function>
+  using with_activation = Conv2D<Filters, KernelSize, Options..., FusedActivation<Function>>;
 };
 
 /// 1-D convolution over an L x C input with `Filters` outputs and a kernel of `KernelSize` taps.
@@ -150,6 +153,8 @@ template <std::size_t Filters, std::size_t KernelSize, class... Options>
 struct Conv1D {
   template <ShapeType In, class Path>
   using bind = ConvLayer<Path, In, Filters, 1, KernelSize, Options...>;
+  template <class Function>
+  using with_activation = Conv1D<Filters, KernelSize, Options..., FusedActivation<Function>>;
 };
 
 /// A bound DepthwiseConv2D layer (see `DepthwiseConv2D`).
@@ -165,10 +170,11 @@ class DepthwiseConvLayer {
                 "another rank (the input shape is the second template argument).");
   static_assert(options_accepted_v<void(option_kind::multiplier, option_kind::stride,
                                         option_kind::dilation, option_kind::padding,
-                                        option_kind::weights, option_kind::bias, option_kind::isa),
+                                        option_kind::weights, option_kind::bias, option_kind::isa,
+                                        option_kind::fused_activation),
                                    Options...>,
                 "DepthwiseConv2D options may only be Multiplier, Stride, Dilation, "
-                "Pad::same/Pad::valid/Padding, Weights, Bias and an ISA tag.");
+                "Pad::same/Pad::valid/Padding, Weights, Bias, FusedActivation and an ISA tag.");
   static_assert(options_unique_v<Options...>, "DepthwiseConv2D: the same kind of option is given twice.");
   static_assert(multiplier > 0, "DepthwiseConv2D: Multiplier<M> needs M >= 1.");
   static_assert(geometry::positive, "DepthwiseConv2D: kernel size, stride and dilation must be at least 1.");
@@ -208,7 +214,8 @@ class DepthwiseConvLayer {
   std::size_t weight_bytes() const noexcept { return weights_.bytes(); }
 
   void forward(const float* in, float* out, std::byte*) const noexcept {
-    kernels::depthwise_conv2d(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out);
+    kernels::depthwise_conv2d(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out,
+                              typename opts::activation{});
   }
 
  private:
@@ -225,6 +232,8 @@ struct DepthwiseConv2D {
                 "Kernel<H, W>.");
   template <ShapeType In, class Path>
   using bind = DepthwiseConvLayer<Path, In, KernelSize::h, KernelSize::w, Options...>;
+  template <class Function>
+  using with_activation = DepthwiseConv2D<KernelSize, Options..., FusedActivation<Function>>;
 };
 
 }  // namespace mote

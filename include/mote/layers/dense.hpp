@@ -14,9 +14,11 @@ namespace mote {
 template <class Path, ShapeType In, std::size_t Units, class... Options>
 class DenseLayer {
   using opts = detail::WeightOptions<Options...>;
-  static_assert(options_accepted_v<void(option_kind::weights, option_kind::bias, option_kind::isa), Options...>,
-                "Dense<Units, Options...>: the options may only be Weights<...>, Bias<...> and an "
-                "ISA tag.");
+  static_assert(options_accepted_v<void(option_kind::weights, option_kind::bias, option_kind::isa,
+                                        option_kind::fused_activation),
+                                   Options...>,
+                "Dense<Units, Options...>: the options may only be Weights<...>, Bias<...>, "
+                "FusedActivation<...> and an ISA tag.");
   static_assert(options_unique_v<Options...>, "Dense: the same kind of option is given twice.");
   static_assert(Units > 0, "Dense<Units>: a layer needs at least one unit.");
   static_assert(In::rank == 1,
@@ -70,11 +72,12 @@ class DenseLayer {
   const auto& weights() const noexcept { return weights_; }
 
   void forward(const float* in, float* out, std::byte*) const noexcept {
-    kernels::dense(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out);
+    kernels::dense(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, typename opts::activation{});
   }
   /// `batch` samples at once: one GEMM instead of `batch` GEMVs.
   void forward_batch(const float* in, float* out, std::size_t batch, std::byte*) const noexcept {
-    kernels::dense_batch(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, batch);
+    kernels::dense_batch(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, batch,
+                         typename opts::activation{});
   }
 
  private:
@@ -88,6 +91,8 @@ template <std::size_t Units, class... Options>
 struct Dense {
   template <ShapeType In, class Path>
   using bind = DenseLayer<Path, In, Units, Options...>;
+  template <class Function>
+  using with_activation = Dense<Units, Options..., FusedActivation<Function>>;
 };
 
 }  // namespace mote

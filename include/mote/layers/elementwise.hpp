@@ -35,8 +35,26 @@ class ActivationLayer {
 /// Wraps an activation functor from mote::activation as a layer spec.
 template <class Function>
 struct ActivationSpec {
+  using function = Function;
   template <ShapeType In, class Path>
   using bind = ActivationLayer<Path, In, Function>;
+};
+
+/// What an activation layer becomes once its function runs in the preceding layer's epilogue:
+/// a view that passes the buffer through (and copies only when it is the network's last layer).
+template <class Path, ShapeType In, class Function>
+class FusedActivationLayer {
+ public:
+  using in_shape = In;
+  using out_shape = In;
+  using path = Path;
+  static constexpr bool in_place = true;
+  static constexpr bool is_view = true;
+  static constexpr std::size_t scratch_bytes = 0;
+  static std::string describe() { return std::string(Function::name) + " (fused into the previous layer)"; }
+  void forward(const float* in, float* out, std::byte*) const noexcept {
+    if (in != out) std::memcpy(out, in, In::size * sizeof(float));
+  }
 };
 
 /// max(x, 0).

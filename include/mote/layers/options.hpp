@@ -22,6 +22,7 @@ struct weights {};
 struct bias {};
 struct multiplier {};
 struct isa {};
+struct fused_activation {};
 }  // namespace option_kind
 
 /// Kernel (window) size: `Kernel<3>` is 3x3, `Kernel<3, 1>` is 3 high and 1 wide.
@@ -94,6 +95,15 @@ template <std::size_t M>
 struct Multiplier {
   using kind = option_kind::multiplier;
   static constexpr std::size_t value = M;
+};
+
+/// Applies `Function` (a functor from mote::activation) to every output in the layer's own
+/// epilogue, saving a pass over memory. A network adds it by itself when an activation layer
+/// directly follows a Dense/Conv/Depthwise layer; writing it by hand is equivalent.
+template <class Function>
+struct FusedActivation {
+  using kind = option_kind::fused_activation;
+  using function = Function;
 };
 
 namespace detail {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "mote/core/aligned.hpp"
+#include "mote/kernels/elementwise/activations.hpp"
 #include "mote/layers/layer.hpp"
 #include "mote/layers/options.hpp"
 #include "mote/layout/layout.hpp"
@@ -21,6 +22,8 @@ struct WeightOptions {
   using isa = find_option_t<option_kind::isa, isa::Default, Options...>;
   static constexpr bool has_bias = find_option_t<option_kind::bias, Bias<true>, Options...>::enabled;
   static constexpr bool storage_exists = has_weight_storage_v<format, layout>;
+  using activation = typename find_option_t<option_kind::fused_activation,
+                                            FusedActivation<::mote::activation::Identity>, Options...>::function;
 };
 
 /// A weight matrix of `Rows` output channels by `Cols` inputs, plus a bias (always stored: a
@@ -71,6 +74,8 @@ std::string weight_description() {
   std::string text = Opts::format::name;
   if (std::string(Opts::layout::name) != "dense") text += std::string("-") + Opts::layout::name;
   if (!Opts::has_bias) text += ", no bias";
+  if (!std::is_same_v<typename Opts::activation, ::mote::activation::Identity>)
+    text += std::string(", fused ") + Opts::activation::name;
   return text;
 }
 

@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "mote/core/aligned.hpp"
+#include "mote/layers/elementwise.hpp"
 #include "mote/layers/layer.hpp"
 
 namespace mote {
@@ -55,6 +56,14 @@ struct BindChain {
   using type = std::tuple<>;
   using out_shape = In;
 };
+/// A weighted layer spec followed by an activation spec: the pair binds as the layer with the
+/// activation fused into its epilogue, then a pass-through placeholder keeping the position.
+template <class First, class Second>
+concept FusesWith = requires {
+  typename Second::function;
+  typename First::template with_activation<typename Second::function>;
+};
+
 template <ShapeType In, class Path, std::size_t Index, class First, class... Rest>
 struct BindChain<In, Path, Index, First, Rest...> {
   using spec = typename CheckedSpec<First, Index>::type;
@@ -62,6 +71,17 @@ struct BindChain<In, Path, Index, First, Rest...> {
   using next = BindChain<typename layer::out_shape, Path, Index + 1, Rest...>;
   using type = decltype(std::tuple_cat(std::declval<std::tuple<layer>>(),
                                        std::declval<typename next::type>()));
+  using out_shape = typename next::out_shape;
+};
+
+template <ShapeType In, class Path, std::size_t Index, class First, class Second, class... Rest>
+  requires FusesWith<First, Second>
+struct BindChain<In, Path, Index, First, Second, Rest...> {
+  using function = typename Second::function;
+  using layer = typename First::template with_activation<function>::template bind<In, typename Path::template child<Index>>;
+  using fused = FusedActivationLayer<typename Path::template child<Index + 1>, typename layer::out_shape, function>;
+  using next = BindChain<typename layer::out_shape, Path, Index + 2, Rest...>;
+  using type = decltype(std::tuple_cat(std::declval<std::tuple<layer, fused>>(), std::declval<typename next::type>()));
   using out_shape = typename next::out_shape;
 };
 

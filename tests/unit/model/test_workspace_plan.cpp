@@ -127,6 +127,18 @@ TEST_CASE("forward_batch equals one forward per sample", "[plan][batch]") {
   check(static_cast<Blocks*>(nullptr));
 }
 
+TEST_CASE("An activation after Dense/Conv/Depthwise is fused into its epilogue", "[plan][fusion]") {
+  const std::string summary = Cnn::summary();
+  INFO(summary);
+  CHECK_THAT(summary, Catch::Contains("0: Conv2D<16, 3x3> (f32, fused ReLU)"));
+  CHECK_THAT(summary, Catch::Contains("1: ReLU (fused into the previous layer)"));
+  CHECK_THAT(Mlp::summary(), Catch::Contains("4: Dense<10> (f32) -> [10]"));  // nothing to fuse
+  // Softmax is not an element-wise activation: it stays a layer of its own.
+  CHECK_THAT((Sequential<Input<4>, Dense<3>, Softmax>::summary()), Catch::Contains("1: Softmax -> [3]"));
+  // The fused placeholder is a view: no extra buffer.
+  STATIC_REQUIRE(Sequential<Input<4>, Dense<8>, ReLU, Dense<2>>::workspace_bytes == 64);
+}
+
 TEST_CASE("parameters() lists every tensor with its layer-index name", "[plan]") {
   const auto params = Blocks::parameters();
   std::vector<std::string> names;

@@ -6,14 +6,16 @@
 #include <cstddef>
 
 #include "mote/arch/isa.hpp"
+#include "mote/kernels/elementwise/activations.hpp"
 #include "mote/kernels/geometry.hpp"
 #include "mote/layout/dense.hpp"
 
 namespace mote::kernels {
 
+template <class Activation = activation::Identity>
 inline void conv2d(isa::Scalar, const WindowGeometry& g,
                    const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
-                   const float* in, float* out) noexcept {
+                   const float* in, float* out, Activation = {}) noexcept {
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
       float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
@@ -34,7 +36,7 @@ inline void conv2d(isa::Scalar, const WindowGeometry& g,
             for (std::size_t ic = 0; ic < g.in_c; ++ic) sum += weights.at(oc, tap + ic) * in_pixel[ic];
           }
         }
-        out_pixel[oc] = sum + bias[oc];
+        out_pixel[oc] = Activation::apply(sum + bias[oc]);
       }
     }
   }

@@ -12,9 +12,10 @@ constexpr std::size_t block = per_panel >= 8 ? 1 : 8 / per_panel;
 
 /// out[0..Pixels) for one panel, pixel i reading its input at in_pixel[i]; taps with a null
 /// pointer are padding.
-template <std::size_t Pixels>
+template <std::size_t Pixels, class Activation>
 inline void conv_pixels(const WindowGeometry& g, const float* panel, const float* bias, std::size_t oy,
-                        std::size_t ox, const float* in, float* out, std::size_t channels_here) noexcept {
+                        std::size_t ox, const float* in, float* out, std::size_t channels_here,
+                        Activation activation) noexcept {
   Vec acc[Pixels][per_panel];
   for (std::size_t i = 0; i < Pixels; ++i)
     for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::load(bias + j * Vec::lanes);
@@ -49,16 +50,18 @@ inline void conv_pixels(const WindowGeometry& g, const float* panel, const float
     float* out_pixel = out + ((oy * g.out_w) + ox + i) * g.out_c;
     for (std::size_t j = 0; j < per_panel; ++j) {
       const std::size_t c = j * Vec::lanes;
-      if (c + Vec::lanes <= channels_here) acc[i][j].store(out_pixel + c);
-      else if (c < channels_here) acc[i][j].store_partial(out_pixel + c, channels_here - c);
+      const Vec result = apply(activation, acc[i][j]);
+      if (c + Vec::lanes <= channels_here) result.store(out_pixel + c);
+      else if (c < channels_here) result.store_partial(out_pixel + c, channels_here - c);
     }
   }
 }
 
 }  // namespace conv_detail
 
+template <class Activation>
 inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
-                   float* out) noexcept {
+                   float* out, Activation activation) noexcept {
   using namespace conv_detail;
   // Output columns whose every tap lies inside the input: [x_begin, x_end).
   const std::size_t reach = (g.kernel_w - 1) * g.dilation_w;
@@ -74,9 +77,9 @@ inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float
     float* panel_out = out + first;
     for (std::size_t oy = 0; oy < g.out_h; ++oy) {
       std::size_t ox = 0;
-      for (; ox < x_begin; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
-      for (; ox + block <= x_end; ox += block) conv_pixels<block>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
-      for (; ox < g.out_w; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here);
+      for (; ox < x_begin; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+      for (; ox + block <= x_end; ox += block) conv_pixels<block>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+      for (; ox < g.out_w; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
     }
   }
 }

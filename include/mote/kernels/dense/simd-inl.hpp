@@ -13,8 +13,9 @@ constexpr std::size_t tile_rows = accumulators / per_panel > 0 ? accumulators / 
 
 /// Rows [0, Rows) of `in` times one panel: each weight vector is loaded once per k and reused
 /// by every row of the tile.
-template <std::size_t Rows>
-inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias, const float* in, float* out) noexcept {
+template <std::size_t Rows, class Activation>
+inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias, const float* in, float* out,
+                      Activation activation) noexcept {
   const std::size_t cols = weights.cols();
   const float* panel = weights.panel(p);
   Vec acc[Rows][per_panel];
@@ -32,7 +33,7 @@ inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias,
   for (std::size_t i = 0; i < Rows; ++i) {
     for (std::size_t j = 0; j < per_panel; ++j) {
       const std::size_t row = first_row + j * Vec::lanes;
-      const Vec sum = acc[i][j] + Vec::load(bias + row);
+      const Vec sum = apply(activation, acc[i][j] + Vec::load(bias + row));
       float* destination = out + i * weights.rows() + row;
       if (row + Vec::lanes <= weights.rows()) sum.store(destination);
       else if (row < weights.rows()) sum.store_partial(destination, weights.rows() - row);
@@ -44,18 +45,21 @@ inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias,
 
 /// GEMM: `batch` input rows times the panels, tile_rows rows at a time. The panel (16 x cols)
 /// stays in L1/L2 while every tile of rows streams past it.
+template <class Activation>
 inline void dense_batch(const DenseF32& weights, const float* bias, const float* in, float* out,
-                        std::size_t batch) noexcept {
+                        std::size_t batch, Activation activation) noexcept {
   using namespace dense_detail;
   const std::size_t cols = weights.cols(), rows = weights.rows();
   for (std::size_t p = 0; p < weights.panel_count(); ++p) {
     std::size_t b = 0;
-    for (; b + tile_rows <= batch; b += tile_rows) gemm_tile<tile_rows>(weights, p, bias, in + b * cols, out + b * rows);
-    for (; b < batch; ++b) gemm_tile<1>(weights, p, bias, in + b * cols, out + b * rows);
+    for (; b + tile_rows <= batch; b += tile_rows) gemm_tile<tile_rows>(weights, p, bias, in + b * cols, out + b * rows, activation);
+    for (; b < batch; ++b) gemm_tile<1>(weights, p, bias, in + b * cols, out + b * rows, activation);
   }
 }
 
-inline void dense(const DenseF32& weights, const float* bias, const float* in, float* out) noexcept {
+template <class Activation>
+inline void dense(const DenseF32& weights, const float* bias, const float* in, float* out,
+                  Activation activation) noexcept {
   constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
   constexpr std::size_t streams = per_panel >= 8 ? 1 : 8 / per_panel;
   const std::size_t cols = weights.cols();
@@ -82,7 +86,7 @@ inline void dense(const DenseF32& weights, const float* bias, const float* in, f
     for (std::size_t j = 0; j < per_panel; ++j) {
       Vec sum = acc[0][j];
       for (std::size_t s = 1; s < streams; ++s) sum = sum + acc[s][j];
-      sum = sum + Vec::load(bias + first_row + j * Vec::lanes);
+      sum = apply(activation, sum + Vec::load(bias + first_row + j * Vec::lanes));
       const std::size_t row = first_row + j * Vec::lanes;
       if (row + Vec::lanes <= weights.rows()) sum.store(out + row);
       else if (row < weights.rows()) sum.store_partial(out + row, weights.rows() - row);

@@ -6,14 +6,16 @@
 #include <cstddef>
 
 #include "mote/arch/isa.hpp"
+#include "mote/kernels/elementwise/activations.hpp"
 #include "mote/kernels/geometry.hpp"
 #include "mote/layout/dense.hpp"
 
 namespace mote::kernels {
 
+template <class Activation = activation::Identity>
 inline void depthwise_conv2d(isa::Scalar, const WindowGeometry& g,
                              const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
-                             const float* in, float* out) noexcept {
+                             const float* in, float* out, Activation = {}) noexcept {
   const std::size_t multiplier = g.out_c / g.in_c;
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
@@ -33,7 +35,7 @@ inline void depthwise_conv2d(isa::Scalar, const WindowGeometry& g,
                    in[(static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c + ic];
           }
         }
-        out_pixel[oc] = sum + bias[oc];
+        out_pixel[oc] = Activation::apply(sum + bias[oc]);
       }
     }
   }

@@ -3,8 +3,9 @@
 // per tap and channel group, multiplied with the matching vector of input channels.
 // Code only: included per ISA by kernels/simd-inl.hpp.
 
+template <class Activation>
 inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
-                             float* out) noexcept {
+                             float* out, Activation activation) noexcept {
   constexpr std::size_t rows = DenseF32::panel_rows;
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
@@ -24,6 +25,7 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
             acc = Vec::fma(lanes == Vec::lanes ? Vec::load(x) : Vec::load_partial(x, lanes), w, acc);
           }
         }
+        acc = apply(activation, acc);
         if (lanes == Vec::lanes) acc.store(out_pixel + c);
         else acc.store_partial(out_pixel + c, lanes);
       }
