@@ -17,15 +17,15 @@ inline void conv_pixels(const WindowGeometry& g, const float* panel, const float
                         std::size_t ox, const float* in, float* out, std::size_t channels_here,
                         Activation activation) noexcept {
   Vec acc[Pixels][per_panel];
-  for (std::size_t i = 0; i < Pixels; ++i)
-    for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::load(bias + j * Vec::lanes);
+  MOTE_UNROLL for (std::size_t i = 0; i < Pixels; ++i)
+    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::load(bias + j * Vec::lanes);
   for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
     const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
     if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
     for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
       const float* pixel_in[Pixels];
       bool any = false;
-      for (std::size_t i = 0; i < Pixels; ++i) {
+      MOTE_UNROLL for (std::size_t i = 0; i < Pixels; ++i) {
         const long ix = static_cast<long>((ox + i) * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
         pixel_in[i] = ix < 0 || ix >= static_cast<long>(g.in_w)
                           ? nullptr
@@ -36,19 +36,19 @@ inline void conv_pixels(const WindowGeometry& g, const float* panel, const float
       const float* taps = panel + (ky * g.kernel_w + kx) * g.in_c * DenseF32::panel_rows;
       for (std::size_t ic = 0; ic < g.in_c; ++ic) {
         Vec w[per_panel];
-        for (std::size_t j = 0; j < per_panel; ++j) w[j] = Vec::load(taps + ic * DenseF32::panel_rows + j * Vec::lanes);
-        for (std::size_t i = 0; i < Pixels; ++i) {
+        MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] = Vec::load(taps + ic * DenseF32::panel_rows + j * Vec::lanes);
+        MOTE_UNROLL for (std::size_t i = 0; i < Pixels; ++i) {
           if (Pixels > 1 || pixel_in[i] != nullptr) {
             const Vec x = Vec::broadcast(pixel_in[i][ic]);
-            for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::fma(x, w[j], acc[i][j]);
+            MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::fma(x, w[j], acc[i][j]);
           }
         }
       }
     }
   }
-  for (std::size_t i = 0; i < Pixels; ++i) {
+  MOTE_UNROLL for (std::size_t i = 0; i < Pixels; ++i) {
     float* out_pixel = out + ((oy * g.out_w) + ox + i) * g.out_c;
-    for (std::size_t j = 0; j < per_panel; ++j) {
+    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
       const std::size_t c = j * Vec::lanes;
       const Vec result = apply(activation, acc[i][j]);
       if (c + Vec::lanes <= channels_here) result.store(out_pixel + c);

@@ -19,19 +19,19 @@ inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias,
   const std::size_t cols = weights.cols();
   const float* panel = weights.panel(p);
   Vec acc[Rows][per_panel];
-  for (std::size_t i = 0; i < Rows; ++i)
-    for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::zero();
+  MOTE_UNROLL for (std::size_t i = 0; i < Rows; ++i)
+    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::zero();
   for (std::size_t k = 0; k < cols; ++k) {
     Vec w[per_panel];
-    for (std::size_t j = 0; j < per_panel; ++j) w[j] = Vec::load(panel + k * DenseF32::panel_rows + j * Vec::lanes);
-    for (std::size_t i = 0; i < Rows; ++i) {
+    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] = Vec::load(panel + k * DenseF32::panel_rows + j * Vec::lanes);
+    MOTE_UNROLL for (std::size_t i = 0; i < Rows; ++i) {
       const Vec x = Vec::broadcast(in[i * cols + k]);
-      for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::fma(x, w[j], acc[i][j]);
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::fma(x, w[j], acc[i][j]);
     }
   }
   const std::size_t first_row = p * DenseF32::panel_rows;
-  for (std::size_t i = 0; i < Rows; ++i) {
-    for (std::size_t j = 0; j < per_panel; ++j) {
+  MOTE_UNROLL for (std::size_t i = 0; i < Rows; ++i) {
+    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
       const std::size_t row = first_row + j * Vec::lanes;
       const Vec sum = apply(activation, acc[i][j] + Vec::load(bias + row));
       float* destination = out + i * weights.rows() + row;
@@ -66,26 +66,26 @@ inline void dense(const DenseF32& weights, const float* bias, const float* in, f
   for (std::size_t p = 0; p < weights.panel_count(); ++p) {
     const float* panel = weights.panel(p);
     Vec acc[streams][per_panel];
-    for (std::size_t s = 0; s < streams; ++s)
-      for (std::size_t j = 0; j < per_panel; ++j) acc[s][j] = Vec::zero();
+    MOTE_UNROLL for (std::size_t s = 0; s < streams; ++s)
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[s][j] = Vec::zero();
     std::size_t k = 0;
     for (; k + streams <= cols; k += streams) {
-      for (std::size_t s = 0; s < streams; ++s) {
+      MOTE_UNROLL for (std::size_t s = 0; s < streams; ++s) {
         const Vec x = Vec::broadcast(in[k + s]);
         const float* column = panel + (k + s) * DenseF32::panel_rows;
-        for (std::size_t j = 0; j < per_panel; ++j)
+        MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j)
           acc[s][j] = Vec::fma(x, Vec::load(column + j * Vec::lanes), acc[s][j]);
       }
     }
     for (; k < cols; ++k) {
       const Vec x = Vec::broadcast(in[k]);
       const float* column = panel + k * DenseF32::panel_rows;
-      for (std::size_t j = 0; j < per_panel; ++j) acc[0][j] = Vec::fma(x, Vec::load(column + j * Vec::lanes), acc[0][j]);
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[0][j] = Vec::fma(x, Vec::load(column + j * Vec::lanes), acc[0][j]);
     }
     const std::size_t first_row = p * DenseF32::panel_rows;
-    for (std::size_t j = 0; j < per_panel; ++j) {
+    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
       Vec sum = acc[0][j];
-      for (std::size_t s = 1; s < streams; ++s) sum = sum + acc[s][j];
+      MOTE_UNROLL for (std::size_t s = 1; s < streams; ++s) sum = sum + acc[s][j];
       sum = apply(activation, sum + Vec::load(bias + first_row + j * Vec::lanes));
       const std::size_t row = first_row + j * Vec::lanes;
       if (row + Vec::lanes <= weights.rows()) sum.store(out + row);

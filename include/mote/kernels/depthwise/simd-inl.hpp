@@ -1,34 +1,100 @@
 // Depthwise Conv2D (channel multiplier 1) over channels-last input. The 16-row weight panels
-// hold, for 16 consecutive channels, tap t at panel[t * 16 ...]: exactly one vector of weights
-// per tap and channel group, multiplied with the matching vector of input channels.
+// hold, for 16 consecutive channels, tap t at panel[t * 16 ...]: one vector of weights per tap
+// and channel group, multiplied with the matching vector of input channels. For each output
+// pixel the taps inside the input are listed once, then every channel group runs over them
+// without bounds checks.
 // Code only: included per ISA by kernels/simd-inl.hpp.
+
+namespace depthwise_detail {
+
+/// Kernels up to 7x7 list their taps on the stack; larger ones use the scalar reference.
+constexpr std::size_t max_listed_taps = 49;
+
+template <class Activation>
+inline void channels_over_taps(std::size_t channels, const float* const* tap_in, const std::size_t* tap_offset,
+                               std::size_t taps, const DenseF32& weights, const float* bias, float* out,
+                               Activation activation) noexcept {
+  constexpr std::size_t rows = DenseF32::panel_rows;
+  std::size_t c = 0;
+  // Two channel vectors at a time: two independent FMA chains.
+  for (; c + 2 * Vec::lanes <= channels; c += 2 * Vec::lanes) {
+    const float* panel0 = weights.panel(c / rows) + c % rows;
+    const float* panel1 = weights.panel((c + Vec::lanes) / rows) + (c + Vec::lanes) % rows;
+    Vec acc0 = Vec::load(bias + c), acc1 = Vec::load(bias + c + Vec::lanes);
+    for (std::size_t t = 0; t < taps; ++t) {
+      acc0 = Vec::fma(Vec::load(tap_in[t] + c), Vec::load(panel0 + tap_offset[t]), acc0);
+      acc1 = Vec::fma(Vec::load(tap_in[t] + c + Vec::lanes), Vec::load(panel1 + tap_offset[t]), acc1);
+    }
+    apply(activation, acc0).store(out + c);
+    apply(activation, acc1).store(out + c + Vec::lanes);
+  }
+  for (; c < channels; c += Vec::lanes) {
+    const std::size_t lanes = std::min(Vec::lanes, channels - c);
+    const float* panel = weights.panel(c / rows) + c % rows;
+    Vec acc = Vec::load(bias + c);
+    for (std::size_t t = 0; t < taps; ++t) {
+      const Vec x = lanes == Vec::lanes ? Vec::load(tap_in[t] + c) : Vec::load_partial(tap_in[t] + c, lanes);
+      acc = Vec::fma(x, Vec::load(panel + tap_offset[t]), acc);
+    }
+    acc = apply(activation, acc);
+    if (lanes == Vec::lanes) acc.store(out + c);
+    else acc.store_partial(out + c, lanes);
+  }
+}
+
+}  // namespace depthwise_detail
 
 template <class Activation>
 inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
                              float* out, Activation activation) noexcept {
+  using namespace depthwise_detail;
   constexpr std::size_t rows = DenseF32::panel_rows;
+  if (g.kernel_h * g.kernel_w > max_listed_taps)
+    return ::mote::kernels::depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out, activation);
+  // Output columns whose every tap lies inside the input: their tap list is the row's list
+  // shifted by the stride, so it is built once per row.
+  const std::size_t reach = (g.kernel_w - 1) * g.dilation_w;
+  const std::size_t x_begin = std::min(g.out_w, (g.pad_left + g.stride_w - 1) / g.stride_w);
+  std::size_t x_end = 0;
+  if (g.in_w + g.pad_left > reach) x_end = std::min(g.out_w, (g.in_w + g.pad_left - reach - 1) / g.stride_w + 1);
+  x_end = std::max(x_end, x_begin);
+  const float* tap_in[max_listed_taps];
+  std::size_t tap_offset[max_listed_taps];
+  long row_tap_index[max_listed_taps];  // input element index of each tap for output column 0
+  std::size_t row_tap_offset[max_listed_taps];
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+    std::size_t row_taps = 0;
+    for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
+      const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+      if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
+      for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+        const long ix0 = static_cast<long>(kx * g.dilation_w) - static_cast<long>(g.pad_left);
+        row_tap_index[row_taps] = (iy * static_cast<long>(g.in_w) + ix0) * static_cast<long>(g.in_c);
+        row_tap_offset[row_taps] = (ky * g.kernel_w + kx) * rows;
+        ++row_taps;
+      }
+    }
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
       float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
-      for (std::size_t c = 0; c < g.out_c; c += Vec::lanes) {
-        const std::size_t lanes = std::min(Vec::lanes, g.out_c - c);
-        const float* panel = weights.panel(c / rows) + c % rows;
-        Vec acc = Vec::load(bias + c);
-        for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-          const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
-          if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
-          for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-            const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
-            if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
-            const float* x = in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c + c;
-            const Vec w = Vec::load(panel + (ky * g.kernel_w + kx) * rows);
-            acc = Vec::fma(lanes == Vec::lanes ? Vec::load(x) : Vec::load_partial(x, lanes), w, acc);
-          }
-        }
-        acc = apply(activation, acc);
-        if (lanes == Vec::lanes) acc.store(out_pixel + c);
-        else acc.store_partial(out_pixel + c, lanes);
+      if (ox >= x_begin && ox < x_end) {
+        const long shift = static_cast<long>(ox * g.stride_w * g.in_c);
+        for (std::size_t t = 0; t < row_taps; ++t) tap_in[t] = in + (row_tap_index[t] + shift);
+        channels_over_taps(g.out_c, tap_in, row_tap_offset, row_taps, weights, bias, out_pixel, activation);
+        continue;
       }
+      std::size_t taps = 0;
+      for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
+        const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+        if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
+        for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+          const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
+          if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
+          tap_in[taps] = in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
+          tap_offset[taps] = (ky * g.kernel_w + kx) * rows;
+          ++taps;
+        }
+      }
+      channels_over_taps(g.out_c, tap_in, tap_offset, taps, weights, bias, out_pixel, activation);
     }
   }
 }

@@ -28,8 +28,9 @@ inline Vec apply(::mote::activation::Tanh, Vec x) noexcept { return math::tanh(x
 inline Vec apply(::mote::activation::HardSwish, Vec x) noexcept {
   return x * apply(::mote::activation::Relu6{}, x + Vec::broadcast(3.0f)) * Vec::broadcast(1.0f / 6.0f);
 }
-/// 0.5 x (1 + erf(x / sqrt 2)), the reference's formula. For x < -8 the factor 1 + erf is
-/// exactly 0; x is clamped there in the first factor so that GELU(-inf) is -0 (not -inf * 0).
+/// 0.5 x (1 + erf(x / sqrt 2)), the reference's formula. Below x = -5.57 erf is exactly -1 and
+/// 1 + erf exactly 0; x is clamped to -8 in the first factor so that GELU(-inf) is -0, the
+/// limit, instead of -inf * 0 = NaN (finite x < -8 give -0 either way).
 inline Vec apply(::mote::activation::Gelu, Vec x) noexcept {
   const Vec lo = Vec::broadcast(-8.0f);
   const Vec xm = Vec::select(Vec::less(x, lo), lo, x);
@@ -37,16 +38,23 @@ inline Vec apply(::mote::activation::Gelu, Vec x) noexcept {
   return Vec::broadcast(0.5f) * xm * phi2;
 }
 
+/// Any other functor (one without a vector form above): its scalar definition, lane by lane.
+/// The overloads above are preferred by overload resolution (they are more specialised).
+template <class Activation>
+inline Vec apply(Activation, Vec x) noexcept {
+  alignas(64) float lanes[Vec::lanes];
+  x.store(lanes);
+  for (float& v : lanes) v = Activation::apply(v);
+  return Vec::load(lanes);
+}
+
+/// Full vectors, then one partial vector for the tail; in == out works (each vector is loaded
+/// before it is stored).
 template <class Activation>
 inline void activate(Activation activation, const float* in, float* out, std::size_t count) noexcept {
-  if constexpr (requires(Vec x) { apply(activation, x); }) {
-    std::size_t i = 0;
-    for (; i + Vec::lanes <= count; i += Vec::lanes) apply(activation, Vec::load(in + i)).store(out + i);
-    if (i < count) apply(activation, Vec::load_partial(in + i, count - i)).store_partial(out + i, count - i);
-  } else {
-    // A functor without a vector form: its scalar definition.
-    for (std::size_t i = 0; i < count; ++i) out[i] = Activation::apply(in[i]);
-  }
+  std::size_t i = 0;
+  for (; i + Vec::lanes <= count; i += Vec::lanes) apply(activation, Vec::load(in + i)).store(out + i);
+  if (i < count) apply(activation, Vec::load_partial(in + i, count - i)).store_partial(out + i, count - i);
 }
 
 /// out[p][c] = in[p][c] * scale[c] + shift[c], a multiply then an add as in the reference. (A
