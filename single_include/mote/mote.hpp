@@ -997,8 +997,11 @@ struct HardSwish {
 /// The exact (erf) GELU, PyTorch's default: x * Phi(x).
 struct Gelu {
   static constexpr const char* name = "GELU";
+  /// Below -8, 1 + erf(x / sqrt 2) is exactly 0 in float; clamping x in the first factor there
+  /// makes GELU(-inf) = -0 instead of -inf * 0 = NaN.
   static float apply(float x) noexcept {
-    return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752440f));
+    const float clamped = x < -8.0f ? -8.0f : x;
+    return 0.5f * clamped * (1.0f + std::erf(x * 0.70710678118654752440f));
   }
 };
 
@@ -1380,37 +1383,43 @@ using DenseF32 = ::mote::WeightMatrix<::mote::F32, ::mote::DenseStorage>;
 // The functions live in a nested namespace `math` so that they never hide std::exp and friends
 // from the other kernel files compiled into the same per-ISA namespace.
 //
-// Accuracy, measured against glibc's correctly-rounded-or-nearly expf/tanhf/erff (which the
-// scalar reference kernels call), on every float of the range given (exhaustively, or on all
-// floats in steps of a few ulp where noted), with FMA (AVX2) and without (SSE4: Vec::fma is a
-// multiply then an add):
+// Accuracy. "Measured" is the maximum over every 11th float of the range (about 2e8 inputs
+// per function), on AVX2 (with FMA) and SSE4 (Vec::fma is a multiply then an add there),
+// against glibc's expf/erff/tanhf (which the scalar reference kernels call) and against the
+// true value (double precision); the tests (tests/unit/kernels/test_elementwise_simd.cpp)
+// hold every ISA to the bounds in brackets and print their own maxima.
 //
-//   exp      <= 1 ulp (AVX2), <= 2 ulp (SSE4) on normal results; results below FLT_MIN
-//            (x < -87.34) are denormal and rounded once more when scaled, <= 1 denormal
-//            ulp (2^-149) off. Overflow (x > 88.7228) gives +inf, x < -103.97 gives +0,
-//            -inf gives +0, NaN gives NaN.
-//            Why: Cephes' expf: n = round(x log2 e), r = x - n ln 2 with ln 2 in two parts
-//            (n * 0.693359375 is exact for |n| < 2^15), |r| <= ln(2)/2, degree-5 minimax
-//            polynomial for (e^r - 1 - r) / r^2 (relative error 2e-8 on that range), then
-//            y * 2^n with the power split in two factors 2^h 2^(n-h) so that each stays a
-//            normal float for n in [-152, 129] (the clamped input range): the first product
-//            is exact, the second is exact or rounds once into the denormals.
-//   sigmoid  1 / (1 + exp(-x)), the reference's formula: exp's error times e/(1+e) <= 1, plus
-//            two roundings: <= 2 ulp (AVX2), <= 3 ulp (SSE4).
-//   tanh     <= 2 ulp (AVX2), <= 3 ulp (SSE4). Cephes' tanhf: |x| < 0.625: x + x^3 P(x^2),
-//            degree-4 P (relative error 1e-8 of the result); else 1 - 2 / (exp(2|x|) + 1)
-//            with the sign of x: exp's error is damped by 2/(e+1) <= 0.45, and the final
-//            subtraction from 1 adds about 1 ulp (the result is >= 0.555, no cancellation).
-//            tanh(+-inf) = +-1, tanh(-0) = -0, NaN gives NaN.
-//   erf      <= 2 ulp (AVX2), <= 3 ulp (SSE4). Our own fits (mpmath, Chebyshev, coefficients
-//            rounded to float): |x| < 1: x + x P(x^2), degree-6 P (approximation error
-//            1.3e-9 absolute on (erf(x) - x)/x); 1 <= |x| < 3.9375:
-//            erf = 1 - exp(-x^2 + G(x - 2.46875)), degree-8 G fitting log(erfc(x)) + x^2
-//            (approximation error 1.3e-8 absolute in the exponent, i.e. relative on erfc,
-//            which is <= 0.157 there: at most 2e-9 absolute on erf); |x| >= 3.9375 gives
-//            exactly +-1 (erfc(3.9375) = 2.6e-8 < 2^-25: erf rounds to 1 there in float).
-//            erf(+-inf) = +-1, NaN gives NaN.
-// (The measured figures are printed by tests/unit/kernels/test_elementwise_simd.cpp.)
+//   exp      measured 1 ulp from glibc (AVX2 and SSE4) on [-110, 90], denormal results
+//            included (counted in denormal ulps); 1.005 ulp (AVX2), 0.98 ulp (SSE4) from the
+//            true value on normal results. [2 ulp]
+//            x > 88.7228 gives +inf, x < -103.97 and -inf give +0, NaN gives NaN.
+//            Why: Cephes' expf (S. L. Moshier): n = round(x log2 e), r = x - n ln 2 with ln 2 in
+//            two parts (n * 0.693359375 is exact: 9-bit constant, |n| <= 152), |r| <= ln(2)/2;
+//            e^r = 1 + r + r^2 P(r), degree-5 P whose float coefficients are within 2.7e-9
+//            relative of e^r on that range, so the result's error is the last few roundings
+//            (about 1 ulp). Then y * 2^n with the power split in two factors 2^h 2^(n-h), each a
+//            normal float for n in [-152, 129] (the clamped input range): the first product is
+//            exact, the second exact or rounded once into the denormals (or to +inf).
+//   sigmoid  1 / (1 + exp(-x)), the reference's formula: measured 4 ulp from the reference,
+//            2.47 ulp from the true value (the reference is 2.47 ulp off too: where e^-x is
+//            near 2^24, 1 + e rounds by up to 1/2 ulp of e, on top of exp's and the division's
+//            errors; the two err in either direction). [6 ulp]
+//   tanh     measured 2 ulp from glibc, 1.32 ulp from the true value (glibc's tanhf: 2.17).
+//            Cephes' tanhf: |x| < 0.625: x + x^3 P(x^2), degree-4 P (8.6e-9 relative error
+//            of the result); else 1 - 2 / (exp(2|x|) + 1) with the sign of x: exp's error is
+//            damped by 2/(e+1) <= 0.45 and the result is >= 0.555 (no cancellation).
+//            tanh(+-inf) = +-1 (exp overflows, 2/inf = 0), tanh(-0) = -0, NaN gives NaN. [4 ulp]
+//   erf      measured 1 ulp from glibc, 1.08 ulp (AVX2) / 1.27 ulp (SSE4) from the true value.
+//            Fitted for mote (mpmath, Chebyshev nodes, coefficients rounded to float):
+//            |x| < 1: x + x P(x^2), degree-6 P (approximation error 1.3e-9 absolute on
+//            (erf(x) - x)/x); 1 <= |x| < 3.9375: 1 - exp(-x^2 + G(x - 2.46875)), degree-8 G
+//            fitting log(erfc(x)) + x^2 to 1.3e-8 absolute, i.e. relative on erfc <= 0.157:
+//            at most 2e-9 absolute on erf; |x| >= 3.9375 gives exactly +-1 (erfc(3.9375) =
+//            2.6e-8 < 2^-25: erf rounds to 1 there). erf(+-inf) = +-1, NaN gives NaN. [2 ulp]
+//   GELU     (elementwise/simd-inl.hpp) 0.5 x (1 + erf(x / sqrt 2)), the reference's formula:
+//            measured |d| <= 1.0 (ulp(reference) + |x| 2^-24): for x < 0, 1 + erf cancels, so
+//            erf's 1-ulp error near -1 (2^-24) is 0.5 |x| 2^-24 absolute in the result.
+//            [2 (ulp(reference) + |x| 2^-24)]
 
 namespace math {
 
@@ -1507,7 +1516,8 @@ inline Vec apply(::mote::activation::Relu, Vec x) noexcept {
 }
 inline Vec apply(::mote::activation::Relu6, Vec x) noexcept {
   const Vec six = Vec::broadcast(6.0f);
-  return Vec::select(Vec::less(x, Vec::zero()), Vec::zero(), Vec::select(Vec::greater(x, six), six, x));
+  return Vec::select(Vec::less(x, Vec::zero()), Vec::zero(),
+                     Vec::select(Vec::greater(x, six), six, x));
 }
 template <int Numerator, int Denominator>
 inline Vec apply(::mote::activation::LeakyRelu<Numerator, Denominator>, Vec x) noexcept {
@@ -1518,10 +1528,12 @@ inline Vec apply(::mote::activation::Sigmoid, Vec x) noexcept { return math::sig
 inline Vec apply(::mote::activation::Tanh, Vec x) noexcept { return math::tanh(x); }
 /// x * ReLU6(x + 3) * (1/6), in the reference's order of operations (bit-exact).
 inline Vec apply(::mote::activation::HardSwish, Vec x) noexcept {
-  return x * apply(::mote::activation::Relu6{}, x + Vec::broadcast(3.0f)) * Vec::broadcast(1.0f / 6.0f);
+  return x * apply(::mote::activation::Relu6{}, x + Vec::broadcast(3.0f)) *
+         Vec::broadcast(1.0f / 6.0f);
 }
-/// 0.5 x (1 + erf(x / sqrt 2)), the reference's formula. For x < -8 the factor 1 + erf is
-/// exactly 0; x is clamped there in the first factor so that GELU(-inf) is -0 (not -inf * 0).
+/// 0.5 x (1 + erf(x / sqrt 2)), the reference's formula. Below x = -5.57 erf is exactly -1 and
+/// 1 + erf exactly 0; x is clamped to -8 in the first factor so that GELU(-inf) is -0, the
+/// limit, instead of -inf * 0 = NaN (finite x < -8 give -0 either way).
 inline Vec apply(::mote::activation::Gelu, Vec x) noexcept {
   const Vec lo = Vec::broadcast(-8.0f);
   const Vec xm = Vec::select(Vec::less(x, lo), lo, x);
@@ -1529,31 +1541,43 @@ inline Vec apply(::mote::activation::Gelu, Vec x) noexcept {
   return Vec::broadcast(0.5f) * xm * phi2;
 }
 
+/// Any other functor (one without a vector form above): its scalar definition, lane by lane.
+/// The overloads above are preferred by overload resolution (they are more specialised).
 template <class Activation>
-inline void activate(Activation activation, const float* in, float* out, std::size_t count) noexcept {
-  if constexpr (requires(Vec x) { apply(activation, x); }) {
-    std::size_t i = 0;
-    for (; i + Vec::lanes <= count; i += Vec::lanes) apply(activation, Vec::load(in + i)).store(out + i);
-    if (i < count) apply(activation, Vec::load_partial(in + i, count - i)).store_partial(out + i, count - i);
-  } else {
-    // A functor without a vector form: its scalar definition.
-    for (std::size_t i = 0; i < count; ++i) out[i] = Activation::apply(in[i]);
-  }
+inline Vec apply(Activation, Vec x) noexcept {
+  alignas(64) float lanes[Vec::lanes];
+  x.store(lanes);
+  for (float& v : lanes) v = Activation::apply(v);
+  return Vec::load(lanes);
+}
+
+/// Full vectors, then one partial vector for the tail; in == out works (each vector is loaded
+/// before it is stored).
+template <class Activation>
+inline void activate(Activation activation, const float* in, float* out,
+                     std::size_t count) noexcept {
+  std::size_t i = 0;
+  for (; i + Vec::lanes <= count; i += Vec::lanes)
+    apply(activation, Vec::load(in + i)).store(out + i);
+  if (i < count)
+    apply(activation, Vec::load_partial(in + i, count - i)).store_partial(out + i, count - i);
 }
 
 /// out[p][c] = in[p][c] * scale[c] + shift[c], a multiply then an add as in the reference. (A
 /// compiler may contract them into an FMA where the ISA has one, here or in the reference:
 /// then the two differ by at most half an ulp of the product.)
-inline void channel_affine(const float* scale, const float* shift, const float* in, float* out, std::size_t pixels,
-                           std::size_t channels) noexcept {
+inline void channel_affine(const float* scale, const float* shift, const float* in, float* out,
+                           std::size_t pixels, std::size_t channels) noexcept {
   if (channels <= Vec::lanes) {
     // One (partial) vector per pixel: scale and shift stay in registers.
     const Vec s = Vec::load_partial(scale, channels), b = Vec::load_partial(shift, channels);
     if (channels == Vec::lanes) {
-      for (std::size_t p = 0; p < pixels; ++p) (Vec::load(in + p * channels) * s + b).store(out + p * channels);
+      for (std::size_t p = 0; p < pixels; ++p)
+        (Vec::load(in + p * channels) * s + b).store(out + p * channels);
     } else {
       for (std::size_t p = 0; p < pixels; ++p)
-        (Vec::load_partial(in + p * channels, channels) * s + b).store_partial(out + p * channels, channels);
+        (Vec::load_partial(in + p * channels, channels) * s + b)
+            .store_partial(out + p * channels, channels);
     }
     return;
   }
@@ -1573,7 +1597,8 @@ inline void channel_affine(const float* scale, const float* shift, const float* 
 /// out = a + b element-wise (bit-exact); out may alias a or b.
 inline void add(const float* a, const float* b, float* out, std::size_t count) noexcept {
   std::size_t i = 0;
-  for (; i + Vec::lanes <= count; i += Vec::lanes) (Vec::load(a + i) + Vec::load(b + i)).store(out + i);
+  for (; i + Vec::lanes <= count; i += Vec::lanes)
+    (Vec::load(a + i) + Vec::load(b + i)).store(out + i);
   if (i < count) {
     const std::size_t n = count - i;
     (Vec::load_partial(a + i, n) + Vec::load_partial(b + i, n)).store_partial(out + i, n);
@@ -1601,7 +1626,8 @@ inline void softmax(const float* in, float* out, std::size_t rows, std::size_t c
     alignas(64) float folded[Vec::lanes];
     maximum.store(folded);
     float max_scalar = folded[0];
-    for (std::size_t i = 1; i < Vec::lanes; ++i) max_scalar = folded[i] > max_scalar ? folded[i] : max_scalar;
+    for (std::size_t i = 1; i < Vec::lanes; ++i)
+      max_scalar = folded[i] > max_scalar ? folded[i] : max_scalar;
     bool has_nan = Vec::any(nan_mask);
     for (std::size_t c = full; c < channels; ++c) {
       max_scalar = x[c] > max_scalar ? x[c] : max_scalar;
@@ -1920,7 +1946,8 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
 //   max: a tap replaces the maximum when it is greater or NaN (a NaN tap wins and stays);
 //   avg: taps summed from +0 in order, then multiplied by 1.0f / taps (taps inside the input);
 //   global average: pixels summed from +0 in order, then multiplied by 1.0f / pixels.
-// Up to 4 vectors of channels are reduced together, so each tap's address arithmetic is shared.
+// Up to 4 vectors of channels are reduced together, so each tap's address arithmetic is shared;
+// their loops are unrolled (MOTE_UNROLL, kernels/simd-inl.hpp) to keep the sums in registers.
 
 struct PoolMaxOp {
   static constexpr bool averages = false;
@@ -1939,46 +1966,57 @@ struct PoolSumOp {
 /// vectors of channels, or for one partial vector of `partial` channels (Partial = true), and
 /// writes them to `out` (scaled by `inverse` for the averages).
 template <class Op, std::size_t N, bool Partial = false>
-inline void pool_reduce(const float* first, std::size_t rows, std::size_t row_step, std::size_t cols,
-                        std::size_t col_step, float inverse, float* out, std::size_t partial = 0) noexcept {
+inline void pool_reduce(const float* first, std::size_t rows, std::size_t row_step,
+                        std::size_t cols, std::size_t col_step, float inverse, float* out,
+                        std::size_t partial = 0) noexcept {
   Vec acc[N];
-  for (std::size_t j = 0; j < N; ++j) acc[j] = Op::init();
+  MOTE_UNROLL for (std::size_t j = 0; j < N; ++j) acc[j] = Op::init();
   for (std::size_t r = 0; r < rows; ++r) {
     const float* tap = first + r * row_step;
     for (std::size_t k = 0; k < cols; ++k, tap += col_step) {
       if constexpr (Partial) {
         acc[0] = Op::combine(acc[0], Vec::load_partial(tap, partial));
       } else {
-        for (std::size_t j = 0; j < N; ++j) acc[j] = Op::combine(acc[j], Vec::load(tap + j * Vec::lanes));
+        MOTE_UNROLL for (std::size_t j = 0; j < N; ++j) acc[j] =
+            Op::combine(acc[j], Vec::load(tap + j * Vec::lanes));
       }
     }
   }
   if constexpr (Op::averages) {
     const Vec scale = Vec::broadcast(inverse);
-    for (std::size_t j = 0; j < N; ++j) acc[j] = acc[j] * scale;
+    MOTE_UNROLL for (std::size_t j = 0; j < N; ++j) acc[j] = acc[j] * scale;
   }
   if constexpr (Partial) {
     acc[0].store_partial(out, partial);
   } else {
-    for (std::size_t j = 0; j < N; ++j) acc[j].store(out + j * Vec::lanes);
+    MOTE_UNROLL for (std::size_t j = 0; j < N; ++j) acc[j].store(out + j * Vec::lanes);
   }
 }
 
-/// All channels of one output: 4 vectors at a time, then 1, then a partial one.
+/// All channels of one output: 4 vectors at a time, then 2, 1 and a partial one as needed.
 template <class Op>
-inline void pool_channels(const float* first, std::size_t rows, std::size_t row_step, std::size_t cols,
-                          std::size_t col_step, float inverse, float* out, std::size_t channels) noexcept {
+inline void pool_channels(const float* first, std::size_t rows, std::size_t row_step,
+                          std::size_t cols, std::size_t col_step, float inverse, float* out,
+                          std::size_t channels) noexcept {
   std::size_t c = 0;
   for (; c + 4 * Vec::lanes <= channels; c += 4 * Vec::lanes)
     pool_reduce<Op, 4>(first + c, rows, row_step, cols, col_step, inverse, out + c);
-  for (; c + Vec::lanes <= channels; c += Vec::lanes)
+  if (c + 2 * Vec::lanes <= channels) {
+    pool_reduce<Op, 2>(first + c, rows, row_step, cols, col_step, inverse, out + c);
+    c += 2 * Vec::lanes;
+  }
+  if (c + Vec::lanes <= channels) {
     pool_reduce<Op, 1>(first + c, rows, row_step, cols, col_step, inverse, out + c);
-  if (c < channels) pool_reduce<Op, 1, true>(first + c, rows, row_step, cols, col_step, inverse, out + c, channels - c);
+    c += Vec::lanes;
+  }
+  if (c < channels)
+    pool_reduce<Op, 1, true>(first + c, rows, row_step, cols, col_step, inverse, out + c,
+                             channels - c);
 }
 
 /// The taps k in [0, kernel) of one axis with start + k * dilation inside [0, extent): [lo, hi).
-inline void pool_tap_range(long start, std::size_t dilation, std::size_t kernel, std::size_t extent, std::size_t& lo,
-                           std::size_t& hi) noexcept {
+inline void pool_tap_range(long start, std::size_t dilation, std::size_t kernel, std::size_t extent,
+                           std::size_t& lo, std::size_t& hi) noexcept {
   const long d = static_cast<long>(dilation);
   const long first = start < 0 ? (-start + d - 1) / d : 0;
   const long end = static_cast<long>(extent) - start;  // taps with k * d < end are inside
@@ -2010,8 +2048,8 @@ inline void pool_windows(const WindowGeometry& g, const float* in, float* out) n
       const std::size_t iy = static_cast<std::size_t>(y0 + static_cast<long>(ky0 * g.dilation_h));
       const std::size_t ix = static_cast<std::size_t>(x0 + static_cast<long>(kx0 * g.dilation_w));
       const float inverse = 1.0f / static_cast<float>(rows * cols);
-      pool_channels<Op>(in + (iy * g.in_w + ix) * channels, rows, row_step, cols, col_step, inverse, out_pixel,
-                        channels);
+      pool_channels<Op>(in + (iy * g.in_w + ix) * channels, rows, row_step, cols, col_step, inverse,
+                        out_pixel, channels);
     }
   }
 }
@@ -2023,8 +2061,10 @@ inline void avg_pool2d(const WindowGeometry& g, const float* in, float* out) noe
   pool_windows<PoolSumOp>(g, in, out);
 }
 /// Mean over all pixels of a pixels x channels input.
-inline void global_avg_pool(std::size_t pixels, std::size_t channels, const float* in, float* out) noexcept {
-  pool_channels<PoolSumOp>(in, 1, 0, pixels, channels, 1.0f / static_cast<float>(pixels), out, channels);
+inline void global_avg_pool(std::size_t pixels, std::size_t channels, const float* in,
+                            float* out) noexcept {
+  pool_channels<PoolSumOp>(in, 1, 0, pixels, channels, 1.0f / static_cast<float>(pixels), out,
+                           channels);
 }
 // ----- end mote/kernels/pool/simd-inl.hpp -----
 
@@ -2196,37 +2236,43 @@ using DenseF32 = ::mote::WeightMatrix<::mote::F32, ::mote::DenseStorage>;
 // The functions live in a nested namespace `math` so that they never hide std::exp and friends
 // from the other kernel files compiled into the same per-ISA namespace.
 //
-// Accuracy, measured against glibc's correctly-rounded-or-nearly expf/tanhf/erff (which the
-// scalar reference kernels call), on every float of the range given (exhaustively, or on all
-// floats in steps of a few ulp where noted), with FMA (AVX2) and without (SSE4: Vec::fma is a
-// multiply then an add):
+// Accuracy. "Measured" is the maximum over every 11th float of the range (about 2e8 inputs
+// per function), on AVX2 (with FMA) and SSE4 (Vec::fma is a multiply then an add there),
+// against glibc's expf/erff/tanhf (which the scalar reference kernels call) and against the
+// true value (double precision); the tests (tests/unit/kernels/test_elementwise_simd.cpp)
+// hold every ISA to the bounds in brackets and print their own maxima.
 //
-//   exp      <= 1 ulp (AVX2), <= 2 ulp (SSE4) on normal results; results below FLT_MIN
-//            (x < -87.34) are denormal and rounded once more when scaled, <= 1 denormal
-//            ulp (2^-149) off. Overflow (x > 88.7228) gives +inf, x < -103.97 gives +0,
-//            -inf gives +0, NaN gives NaN.
-//            Why: Cephes' expf: n = round(x log2 e), r = x - n ln 2 with ln 2 in two parts
-//            (n * 0.693359375 is exact for |n| < 2^15), |r| <= ln(2)/2, degree-5 minimax
-//            polynomial for (e^r - 1 - r) / r^2 (relative error 2e-8 on that range), then
-//            y * 2^n with the power split in two factors 2^h 2^(n-h) so that each stays a
-//            normal float for n in [-152, 129] (the clamped input range): the first product
-//            is exact, the second is exact or rounds once into the denormals.
-//   sigmoid  1 / (1 + exp(-x)), the reference's formula: exp's error times e/(1+e) <= 1, plus
-//            two roundings: <= 2 ulp (AVX2), <= 3 ulp (SSE4).
-//   tanh     <= 2 ulp (AVX2), <= 3 ulp (SSE4). Cephes' tanhf: |x| < 0.625: x + x^3 P(x^2),
-//            degree-4 P (relative error 1e-8 of the result); else 1 - 2 / (exp(2|x|) + 1)
-//            with the sign of x: exp's error is damped by 2/(e+1) <= 0.45, and the final
-//            subtraction from 1 adds about 1 ulp (the result is >= 0.555, no cancellation).
-//            tanh(+-inf) = +-1, tanh(-0) = -0, NaN gives NaN.
-//   erf      <= 2 ulp (AVX2), <= 3 ulp (SSE4). Our own fits (mpmath, Chebyshev, coefficients
-//            rounded to float): |x| < 1: x + x P(x^2), degree-6 P (approximation error
-//            1.3e-9 absolute on (erf(x) - x)/x); 1 <= |x| < 3.9375:
-//            erf = 1 - exp(-x^2 + G(x - 2.46875)), degree-8 G fitting log(erfc(x)) + x^2
-//            (approximation error 1.3e-8 absolute in the exponent, i.e. relative on erfc,
-//            which is <= 0.157 there: at most 2e-9 absolute on erf); |x| >= 3.9375 gives
-//            exactly +-1 (erfc(3.9375) = 2.6e-8 < 2^-25: erf rounds to 1 there in float).
-//            erf(+-inf) = +-1, NaN gives NaN.
-// (The measured figures are printed by tests/unit/kernels/test_elementwise_simd.cpp.)
+//   exp      measured 1 ulp from glibc (AVX2 and SSE4) on [-110, 90], denormal results
+//            included (counted in denormal ulps); 1.005 ulp (AVX2), 0.98 ulp (SSE4) from the
+//            true value on normal results. [2 ulp]
+//            x > 88.7228 gives +inf, x < -103.97 and -inf give +0, NaN gives NaN.
+//            Why: Cephes' expf (S. L. Moshier): n = round(x log2 e), r = x - n ln 2 with ln 2 in
+//            two parts (n * 0.693359375 is exact: 9-bit constant, |n| <= 152), |r| <= ln(2)/2;
+//            e^r = 1 + r + r^2 P(r), degree-5 P whose float coefficients are within 2.7e-9
+//            relative of e^r on that range, so the result's error is the last few roundings
+//            (about 1 ulp). Then y * 2^n with the power split in two factors 2^h 2^(n-h), each a
+//            normal float for n in [-152, 129] (the clamped input range): the first product is
+//            exact, the second exact or rounded once into the denormals (or to +inf).
+//   sigmoid  1 / (1 + exp(-x)), the reference's formula: measured 4 ulp from the reference,
+//            2.47 ulp from the true value (the reference is 2.47 ulp off too: where e^-x is
+//            near 2^24, 1 + e rounds by up to 1/2 ulp of e, on top of exp's and the division's
+//            errors; the two err in either direction). [6 ulp]
+//   tanh     measured 2 ulp from glibc, 1.32 ulp from the true value (glibc's tanhf: 2.17).
+//            Cephes' tanhf: |x| < 0.625: x + x^3 P(x^2), degree-4 P (8.6e-9 relative error
+//            of the result); else 1 - 2 / (exp(2|x|) + 1) with the sign of x: exp's error is
+//            damped by 2/(e+1) <= 0.45 and the result is >= 0.555 (no cancellation).
+//            tanh(+-inf) = +-1 (exp overflows, 2/inf = 0), tanh(-0) = -0, NaN gives NaN. [4 ulp]
+//   erf      measured 1 ulp from glibc, 1.08 ulp (AVX2) / 1.27 ulp (SSE4) from the true value.
+//            Fitted for mote (mpmath, Chebyshev nodes, coefficients rounded to float):
+//            |x| < 1: x + x P(x^2), degree-6 P (approximation error 1.3e-9 absolute on
+//            (erf(x) - x)/x); 1 <= |x| < 3.9375: 1 - exp(-x^2 + G(x - 2.46875)), degree-8 G
+//            fitting log(erfc(x)) + x^2 to 1.3e-8 absolute, i.e. relative on erfc <= 0.157:
+//            at most 2e-9 absolute on erf; |x| >= 3.9375 gives exactly +-1 (erfc(3.9375) =
+//            2.6e-8 < 2^-25: erf rounds to 1 there). erf(+-inf) = +-1, NaN gives NaN. [2 ulp]
+//   GELU     (elementwise/simd-inl.hpp) 0.5 x (1 + erf(x / sqrt 2)), the reference's formula:
+//            measured |d| <= 1.0 (ulp(reference) + |x| 2^-24): for x < 0, 1 + erf cancels, so
+//            erf's 1-ulp error near -1 (2^-24) is 0.5 |x| 2^-24 absolute in the result.
+//            [2 (ulp(reference) + |x| 2^-24)]
 
 namespace math {
 
@@ -2323,7 +2369,8 @@ inline Vec apply(::mote::activation::Relu, Vec x) noexcept {
 }
 inline Vec apply(::mote::activation::Relu6, Vec x) noexcept {
   const Vec six = Vec::broadcast(6.0f);
-  return Vec::select(Vec::less(x, Vec::zero()), Vec::zero(), Vec::select(Vec::greater(x, six), six, x));
+  return Vec::select(Vec::less(x, Vec::zero()), Vec::zero(),
+                     Vec::select(Vec::greater(x, six), six, x));
 }
 template <int Numerator, int Denominator>
 inline Vec apply(::mote::activation::LeakyRelu<Numerator, Denominator>, Vec x) noexcept {
@@ -2334,10 +2381,12 @@ inline Vec apply(::mote::activation::Sigmoid, Vec x) noexcept { return math::sig
 inline Vec apply(::mote::activation::Tanh, Vec x) noexcept { return math::tanh(x); }
 /// x * ReLU6(x + 3) * (1/6), in the reference's order of operations (bit-exact).
 inline Vec apply(::mote::activation::HardSwish, Vec x) noexcept {
-  return x * apply(::mote::activation::Relu6{}, x + Vec::broadcast(3.0f)) * Vec::broadcast(1.0f / 6.0f);
+  return x * apply(::mote::activation::Relu6{}, x + Vec::broadcast(3.0f)) *
+         Vec::broadcast(1.0f / 6.0f);
 }
-/// 0.5 x (1 + erf(x / sqrt 2)), the reference's formula. For x < -8 the factor 1 + erf is
-/// exactly 0; x is clamped there in the first factor so that GELU(-inf) is -0 (not -inf * 0).
+/// 0.5 x (1 + erf(x / sqrt 2)), the reference's formula. Below x = -5.57 erf is exactly -1 and
+/// 1 + erf exactly 0; x is clamped to -8 in the first factor so that GELU(-inf) is -0, the
+/// limit, instead of -inf * 0 = NaN (finite x < -8 give -0 either way).
 inline Vec apply(::mote::activation::Gelu, Vec x) noexcept {
   const Vec lo = Vec::broadcast(-8.0f);
   const Vec xm = Vec::select(Vec::less(x, lo), lo, x);
@@ -2345,31 +2394,43 @@ inline Vec apply(::mote::activation::Gelu, Vec x) noexcept {
   return Vec::broadcast(0.5f) * xm * phi2;
 }
 
+/// Any other functor (one without a vector form above): its scalar definition, lane by lane.
+/// The overloads above are preferred by overload resolution (they are more specialised).
 template <class Activation>
-inline void activate(Activation activation, const float* in, float* out, std::size_t count) noexcept {
-  if constexpr (requires(Vec x) { apply(activation, x); }) {
-    std::size_t i = 0;
-    for (; i + Vec::lanes <= count; i += Vec::lanes) apply(activation, Vec::load(in + i)).store(out + i);
-    if (i < count) apply(activation, Vec::load_partial(in + i, count - i)).store_partial(out + i, count - i);
-  } else {
-    // A functor without a vector form: its scalar definition.
-    for (std::size_t i = 0; i < count; ++i) out[i] = Activation::apply(in[i]);
-  }
+inline Vec apply(Activation, Vec x) noexcept {
+  alignas(64) float lanes[Vec::lanes];
+  x.store(lanes);
+  for (float& v : lanes) v = Activation::apply(v);
+  return Vec::load(lanes);
+}
+
+/// Full vectors, then one partial vector for the tail; in == out works (each vector is loaded
+/// before it is stored).
+template <class Activation>
+inline void activate(Activation activation, const float* in, float* out,
+                     std::size_t count) noexcept {
+  std::size_t i = 0;
+  for (; i + Vec::lanes <= count; i += Vec::lanes)
+    apply(activation, Vec::load(in + i)).store(out + i);
+  if (i < count)
+    apply(activation, Vec::load_partial(in + i, count - i)).store_partial(out + i, count - i);
 }
 
 /// out[p][c] = in[p][c] * scale[c] + shift[c], a multiply then an add as in the reference. (A
 /// compiler may contract them into an FMA where the ISA has one, here or in the reference:
 /// then the two differ by at most half an ulp of the product.)
-inline void channel_affine(const float* scale, const float* shift, const float* in, float* out, std::size_t pixels,
-                           std::size_t channels) noexcept {
+inline void channel_affine(const float* scale, const float* shift, const float* in, float* out,
+                           std::size_t pixels, std::size_t channels) noexcept {
   if (channels <= Vec::lanes) {
     // One (partial) vector per pixel: scale and shift stay in registers.
     const Vec s = Vec::load_partial(scale, channels), b = Vec::load_partial(shift, channels);
     if (channels == Vec::lanes) {
-      for (std::size_t p = 0; p < pixels; ++p) (Vec::load(in + p * channels) * s + b).store(out + p * channels);
+      for (std::size_t p = 0; p < pixels; ++p)
+        (Vec::load(in + p * channels) * s + b).store(out + p * channels);
     } else {
       for (std::size_t p = 0; p < pixels; ++p)
-        (Vec::load_partial(in + p * channels, channels) * s + b).store_partial(out + p * channels, channels);
+        (Vec::load_partial(in + p * channels, channels) * s + b)
+            .store_partial(out + p * channels, channels);
     }
     return;
   }
@@ -2389,7 +2450,8 @@ inline void channel_affine(const float* scale, const float* shift, const float* 
 /// out = a + b element-wise (bit-exact); out may alias a or b.
 inline void add(const float* a, const float* b, float* out, std::size_t count) noexcept {
   std::size_t i = 0;
-  for (; i + Vec::lanes <= count; i += Vec::lanes) (Vec::load(a + i) + Vec::load(b + i)).store(out + i);
+  for (; i + Vec::lanes <= count; i += Vec::lanes)
+    (Vec::load(a + i) + Vec::load(b + i)).store(out + i);
   if (i < count) {
     const std::size_t n = count - i;
     (Vec::load_partial(a + i, n) + Vec::load_partial(b + i, n)).store_partial(out + i, n);
@@ -2417,7 +2479,8 @@ inline void softmax(const float* in, float* out, std::size_t rows, std::size_t c
     alignas(64) float folded[Vec::lanes];
     maximum.store(folded);
     float max_scalar = folded[0];
-    for (std::size_t i = 1; i < Vec::lanes; ++i) max_scalar = folded[i] > max_scalar ? folded[i] : max_scalar;
+    for (std::size_t i = 1; i < Vec::lanes; ++i)
+      max_scalar = folded[i] > max_scalar ? folded[i] : max_scalar;
     bool has_nan = Vec::any(nan_mask);
     for (std::size_t c = full; c < channels; ++c) {
       max_scalar = x[c] > max_scalar ? x[c] : max_scalar;
@@ -2736,7 +2799,8 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
 //   max: a tap replaces the maximum when it is greater or NaN (a NaN tap wins and stays);
 //   avg: taps summed from +0 in order, then multiplied by 1.0f / taps (taps inside the input);
 //   global average: pixels summed from +0 in order, then multiplied by 1.0f / pixels.
-// Up to 4 vectors of channels are reduced together, so each tap's address arithmetic is shared.
+// Up to 4 vectors of channels are reduced together, so each tap's address arithmetic is shared;
+// their loops are unrolled (MOTE_UNROLL, kernels/simd-inl.hpp) to keep the sums in registers.
 
 struct PoolMaxOp {
   static constexpr bool averages = false;
@@ -2755,46 +2819,57 @@ struct PoolSumOp {
 /// vectors of channels, or for one partial vector of `partial` channels (Partial = true), and
 /// writes them to `out` (scaled by `inverse` for the averages).
 template <class Op, std::size_t N, bool Partial = false>
-inline void pool_reduce(const float* first, std::size_t rows, std::size_t row_step, std::size_t cols,
-                        std::size_t col_step, float inverse, float* out, std::size_t partial = 0) noexcept {
+inline void pool_reduce(const float* first, std::size_t rows, std::size_t row_step,
+                        std::size_t cols, std::size_t col_step, float inverse, float* out,
+                        std::size_t partial = 0) noexcept {
   Vec acc[N];
-  for (std::size_t j = 0; j < N; ++j) acc[j] = Op::init();
+  MOTE_UNROLL for (std::size_t j = 0; j < N; ++j) acc[j] = Op::init();
   for (std::size_t r = 0; r < rows; ++r) {
     const float* tap = first + r * row_step;
     for (std::size_t k = 0; k < cols; ++k, tap += col_step) {
       if constexpr (Partial) {
         acc[0] = Op::combine(acc[0], Vec::load_partial(tap, partial));
       } else {
-        for (std::size_t j = 0; j < N; ++j) acc[j] = Op::combine(acc[j], Vec::load(tap + j * Vec::lanes));
+        MOTE_UNROLL for (std::size_t j = 0; j < N; ++j) acc[j] =
+            Op::combine(acc[j], Vec::load(tap + j * Vec::lanes));
       }
     }
   }
   if constexpr (Op::averages) {
     const Vec scale = Vec::broadcast(inverse);
-    for (std::size_t j = 0; j < N; ++j) acc[j] = acc[j] * scale;
+    MOTE_UNROLL for (std::size_t j = 0; j < N; ++j) acc[j] = acc[j] * scale;
   }
   if constexpr (Partial) {
     acc[0].store_partial(out, partial);
   } else {
-    for (std::size_t j = 0; j < N; ++j) acc[j].store(out + j * Vec::lanes);
+    MOTE_UNROLL for (std::size_t j = 0; j < N; ++j) acc[j].store(out + j * Vec::lanes);
   }
 }
 
-/// All channels of one output: 4 vectors at a time, then 1, then a partial one.
+/// All channels of one output: 4 vectors at a time, then 2, 1 and a partial one as needed.
 template <class Op>
-inline void pool_channels(const float* first, std::size_t rows, std::size_t row_step, std::size_t cols,
-                          std::size_t col_step, float inverse, float* out, std::size_t channels) noexcept {
+inline void pool_channels(const float* first, std::size_t rows, std::size_t row_step,
+                          std::size_t cols, std::size_t col_step, float inverse, float* out,
+                          std::size_t channels) noexcept {
   std::size_t c = 0;
   for (; c + 4 * Vec::lanes <= channels; c += 4 * Vec::lanes)
     pool_reduce<Op, 4>(first + c, rows, row_step, cols, col_step, inverse, out + c);
-  for (; c + Vec::lanes <= channels; c += Vec::lanes)
+  if (c + 2 * Vec::lanes <= channels) {
+    pool_reduce<Op, 2>(first + c, rows, row_step, cols, col_step, inverse, out + c);
+    c += 2 * Vec::lanes;
+  }
+  if (c + Vec::lanes <= channels) {
     pool_reduce<Op, 1>(first + c, rows, row_step, cols, col_step, inverse, out + c);
-  if (c < channels) pool_reduce<Op, 1, true>(first + c, rows, row_step, cols, col_step, inverse, out + c, channels - c);
+    c += Vec::lanes;
+  }
+  if (c < channels)
+    pool_reduce<Op, 1, true>(first + c, rows, row_step, cols, col_step, inverse, out + c,
+                             channels - c);
 }
 
 /// The taps k in [0, kernel) of one axis with start + k * dilation inside [0, extent): [lo, hi).
-inline void pool_tap_range(long start, std::size_t dilation, std::size_t kernel, std::size_t extent, std::size_t& lo,
-                           std::size_t& hi) noexcept {
+inline void pool_tap_range(long start, std::size_t dilation, std::size_t kernel, std::size_t extent,
+                           std::size_t& lo, std::size_t& hi) noexcept {
   const long d = static_cast<long>(dilation);
   const long first = start < 0 ? (-start + d - 1) / d : 0;
   const long end = static_cast<long>(extent) - start;  // taps with k * d < end are inside
@@ -2826,8 +2901,8 @@ inline void pool_windows(const WindowGeometry& g, const float* in, float* out) n
       const std::size_t iy = static_cast<std::size_t>(y0 + static_cast<long>(ky0 * g.dilation_h));
       const std::size_t ix = static_cast<std::size_t>(x0 + static_cast<long>(kx0 * g.dilation_w));
       const float inverse = 1.0f / static_cast<float>(rows * cols);
-      pool_channels<Op>(in + (iy * g.in_w + ix) * channels, rows, row_step, cols, col_step, inverse, out_pixel,
-                        channels);
+      pool_channels<Op>(in + (iy * g.in_w + ix) * channels, rows, row_step, cols, col_step, inverse,
+                        out_pixel, channels);
     }
   }
 }
@@ -2839,8 +2914,10 @@ inline void avg_pool2d(const WindowGeometry& g, const float* in, float* out) noe
   pool_windows<PoolSumOp>(g, in, out);
 }
 /// Mean over all pixels of a pixels x channels input.
-inline void global_avg_pool(std::size_t pixels, std::size_t channels, const float* in, float* out) noexcept {
-  pool_channels<PoolSumOp>(in, 1, 0, pixels, channels, 1.0f / static_cast<float>(pixels), out, channels);
+inline void global_avg_pool(std::size_t pixels, std::size_t channels, const float* in,
+                            float* out) noexcept {
+  pool_channels<PoolSumOp>(in, 1, 0, pixels, channels, 1.0f / static_cast<float>(pixels), out,
+                           channels);
 }
 // ----- end mote/kernels/pool/simd-inl.hpp -----
 
@@ -3016,37 +3093,43 @@ using DenseF32 = ::mote::WeightMatrix<::mote::F32, ::mote::DenseStorage>;
 // The functions live in a nested namespace `math` so that they never hide std::exp and friends
 // from the other kernel files compiled into the same per-ISA namespace.
 //
-// Accuracy, measured against glibc's correctly-rounded-or-nearly expf/tanhf/erff (which the
-// scalar reference kernels call), on every float of the range given (exhaustively, or on all
-// floats in steps of a few ulp where noted), with FMA (AVX2) and without (SSE4: Vec::fma is a
-// multiply then an add):
+// Accuracy. "Measured" is the maximum over every 11th float of the range (about 2e8 inputs
+// per function), on AVX2 (with FMA) and SSE4 (Vec::fma is a multiply then an add there),
+// against glibc's expf/erff/tanhf (which the scalar reference kernels call) and against the
+// true value (double precision); the tests (tests/unit/kernels/test_elementwise_simd.cpp)
+// hold every ISA to the bounds in brackets and print their own maxima.
 //
-//   exp      <= 1 ulp (AVX2), <= 2 ulp (SSE4) on normal results; results below FLT_MIN
-//            (x < -87.34) are denormal and rounded once more when scaled, <= 1 denormal
-//            ulp (2^-149) off. Overflow (x > 88.7228) gives +inf, x < -103.97 gives +0,
-//            -inf gives +0, NaN gives NaN.
-//            Why: Cephes' expf: n = round(x log2 e), r = x - n ln 2 with ln 2 in two parts
-//            (n * 0.693359375 is exact for |n| < 2^15), |r| <= ln(2)/2, degree-5 minimax
-//            polynomial for (e^r - 1 - r) / r^2 (relative error 2e-8 on that range), then
-//            y * 2^n with the power split in two factors 2^h 2^(n-h) so that each stays a
-//            normal float for n in [-152, 129] (the clamped input range): the first product
-//            is exact, the second is exact or rounds once into the denormals.
-//   sigmoid  1 / (1 + exp(-x)), the reference's formula: exp's error times e/(1+e) <= 1, plus
-//            two roundings: <= 2 ulp (AVX2), <= 3 ulp (SSE4).
-//   tanh     <= 2 ulp (AVX2), <= 3 ulp (SSE4). Cephes' tanhf: |x| < 0.625: x + x^3 P(x^2),
-//            degree-4 P (relative error 1e-8 of the result); else 1 - 2 / (exp(2|x|) + 1)
-//            with the sign of x: exp's error is damped by 2/(e+1) <= 0.45, and the final
-//            subtraction from 1 adds about 1 ulp (the result is >= 0.555, no cancellation).
-//            tanh(+-inf) = +-1, tanh(-0) = -0, NaN gives NaN.
-//   erf      <= 2 ulp (AVX2), <= 3 ulp (SSE4). Our own fits (mpmath, Chebyshev, coefficients
-//            rounded to float): |x| < 1: x + x P(x^2), degree-6 P (approximation error
-//            1.3e-9 absolute on (erf(x) - x)/x); 1 <= |x| < 3.9375:
-//            erf = 1 - exp(-x^2 + G(x - 2.46875)), degree-8 G fitting log(erfc(x)) + x^2
-//            (approximation error 1.3e-8 absolute in the exponent, i.e. relative on erfc,
-//            which is <= 0.157 there: at most 2e-9 absolute on erf); |x| >= 3.9375 gives
-//            exactly +-1 (erfc(3.9375) = 2.6e-8 < 2^-25: erf rounds to 1 there in float).
-//            erf(+-inf) = +-1, NaN gives NaN.
-// (The measured figures are printed by tests/unit/kernels/test_elementwise_simd.cpp.)
+//   exp      measured 1 ulp from glibc (AVX2 and SSE4) on [-110, 90], denormal results
+//            included (counted in denormal ulps); 1.005 ulp (AVX2), 0.98 ulp (SSE4) from the
+//            true value on normal results. [2 ulp]
+//            x > 88.7228 gives +inf, x < -103.97 and -inf give +0, NaN gives NaN.
+//            Why: Cephes' expf (S. L. Moshier): n = round(x log2 e), r = x - n ln 2 with ln 2 in
+//            two parts (n * 0.693359375 is exact: 9-bit constant, |n| <= 152), |r| <= ln(2)/2;
+//            e^r = 1 + r + r^2 P(r), degree-5 P whose float coefficients are within 2.7e-9
+//            relative of e^r on that range, so the result's error is the last few roundings
+//            (about 1 ulp). Then y * 2^n with the power split in two factors 2^h 2^(n-h), each a
+//            normal float for n in [-152, 129] (the clamped input range): the first product is
+//            exact, the second exact or rounded once into the denormals (or to +inf).
+//   sigmoid  1 / (1 + exp(-x)), the reference's formula: measured 4 ulp from the reference,
+//            2.47 ulp from the true value (the reference is 2.47 ulp off too: where e^-x is
+//            near 2^24, 1 + e rounds by up to 1/2 ulp of e, on top of exp's and the division's
+//            errors; the two err in either direction). [6 ulp]
+//   tanh     measured 2 ulp from glibc, 1.32 ulp from the true value (glibc's tanhf: 2.17).
+//            Cephes' tanhf: |x| < 0.625: x + x^3 P(x^2), degree-4 P (8.6e-9 relative error
+//            of the result); else 1 - 2 / (exp(2|x|) + 1) with the sign of x: exp's error is
+//            damped by 2/(e+1) <= 0.45 and the result is >= 0.555 (no cancellation).
+//            tanh(+-inf) = +-1 (exp overflows, 2/inf = 0), tanh(-0) = -0, NaN gives NaN. [4 ulp]
+//   erf      measured 1 ulp from glibc, 1.08 ulp (AVX2) / 1.27 ulp (SSE4) from the true value.
+//            Fitted for mote (mpmath, Chebyshev nodes, coefficients rounded to float):
+//            |x| < 1: x + x P(x^2), degree-6 P (approximation error 1.3e-9 absolute on
+//            (erf(x) - x)/x); 1 <= |x| < 3.9375: 1 - exp(-x^2 + G(x - 2.46875)), degree-8 G
+//            fitting log(erfc(x)) + x^2 to 1.3e-8 absolute, i.e. relative on erfc <= 0.157:
+//            at most 2e-9 absolute on erf; |x| >= 3.9375 gives exactly +-1 (erfc(3.9375) =
+//            2.6e-8 < 2^-25: erf rounds to 1 there). erf(+-inf) = +-1, NaN gives NaN. [2 ulp]
+//   GELU     (elementwise/simd-inl.hpp) 0.5 x (1 + erf(x / sqrt 2)), the reference's formula:
+//            measured |d| <= 1.0 (ulp(reference) + |x| 2^-24): for x < 0, 1 + erf cancels, so
+//            erf's 1-ulp error near -1 (2^-24) is 0.5 |x| 2^-24 absolute in the result.
+//            [2 (ulp(reference) + |x| 2^-24)]
 
 namespace math {
 
@@ -3143,7 +3226,8 @@ inline Vec apply(::mote::activation::Relu, Vec x) noexcept {
 }
 inline Vec apply(::mote::activation::Relu6, Vec x) noexcept {
   const Vec six = Vec::broadcast(6.0f);
-  return Vec::select(Vec::less(x, Vec::zero()), Vec::zero(), Vec::select(Vec::greater(x, six), six, x));
+  return Vec::select(Vec::less(x, Vec::zero()), Vec::zero(),
+                     Vec::select(Vec::greater(x, six), six, x));
 }
 template <int Numerator, int Denominator>
 inline Vec apply(::mote::activation::LeakyRelu<Numerator, Denominator>, Vec x) noexcept {
@@ -3154,10 +3238,12 @@ inline Vec apply(::mote::activation::Sigmoid, Vec x) noexcept { return math::sig
 inline Vec apply(::mote::activation::Tanh, Vec x) noexcept { return math::tanh(x); }
 /// x * ReLU6(x + 3) * (1/6), in the reference's order of operations (bit-exact).
 inline Vec apply(::mote::activation::HardSwish, Vec x) noexcept {
-  return x * apply(::mote::activation::Relu6{}, x + Vec::broadcast(3.0f)) * Vec::broadcast(1.0f / 6.0f);
+  return x * apply(::mote::activation::Relu6{}, x + Vec::broadcast(3.0f)) *
+         Vec::broadcast(1.0f / 6.0f);
 }
-/// 0.5 x (1 + erf(x / sqrt 2)), the reference's formula. For x < -8 the factor 1 + erf is
-/// exactly 0; x is clamped there in the first factor so that GELU(-inf) is -0 (not -inf * 0).
+/// 0.5 x (1 + erf(x / sqrt 2)), the reference's formula. Below x = -5.57 erf is exactly -1 and
+/// 1 + erf exactly 0; x is clamped to -8 in the first factor so that GELU(-inf) is -0, the
+/// limit, instead of -inf * 0 = NaN (finite x < -8 give -0 either way).
 inline Vec apply(::mote::activation::Gelu, Vec x) noexcept {
   const Vec lo = Vec::broadcast(-8.0f);
   const Vec xm = Vec::select(Vec::less(x, lo), lo, x);
@@ -3165,31 +3251,43 @@ inline Vec apply(::mote::activation::Gelu, Vec x) noexcept {
   return Vec::broadcast(0.5f) * xm * phi2;
 }
 
+/// Any other functor (one without a vector form above): its scalar definition, lane by lane.
+/// The overloads above are preferred by overload resolution (they are more specialised).
 template <class Activation>
-inline void activate(Activation activation, const float* in, float* out, std::size_t count) noexcept {
-  if constexpr (requires(Vec x) { apply(activation, x); }) {
-    std::size_t i = 0;
-    for (; i + Vec::lanes <= count; i += Vec::lanes) apply(activation, Vec::load(in + i)).store(out + i);
-    if (i < count) apply(activation, Vec::load_partial(in + i, count - i)).store_partial(out + i, count - i);
-  } else {
-    // A functor without a vector form: its scalar definition.
-    for (std::size_t i = 0; i < count; ++i) out[i] = Activation::apply(in[i]);
-  }
+inline Vec apply(Activation, Vec x) noexcept {
+  alignas(64) float lanes[Vec::lanes];
+  x.store(lanes);
+  for (float& v : lanes) v = Activation::apply(v);
+  return Vec::load(lanes);
+}
+
+/// Full vectors, then one partial vector for the tail; in == out works (each vector is loaded
+/// before it is stored).
+template <class Activation>
+inline void activate(Activation activation, const float* in, float* out,
+                     std::size_t count) noexcept {
+  std::size_t i = 0;
+  for (; i + Vec::lanes <= count; i += Vec::lanes)
+    apply(activation, Vec::load(in + i)).store(out + i);
+  if (i < count)
+    apply(activation, Vec::load_partial(in + i, count - i)).store_partial(out + i, count - i);
 }
 
 /// out[p][c] = in[p][c] * scale[c] + shift[c], a multiply then an add as in the reference. (A
 /// compiler may contract them into an FMA where the ISA has one, here or in the reference:
 /// then the two differ by at most half an ulp of the product.)
-inline void channel_affine(const float* scale, const float* shift, const float* in, float* out, std::size_t pixels,
-                           std::size_t channels) noexcept {
+inline void channel_affine(const float* scale, const float* shift, const float* in, float* out,
+                           std::size_t pixels, std::size_t channels) noexcept {
   if (channels <= Vec::lanes) {
     // One (partial) vector per pixel: scale and shift stay in registers.
     const Vec s = Vec::load_partial(scale, channels), b = Vec::load_partial(shift, channels);
     if (channels == Vec::lanes) {
-      for (std::size_t p = 0; p < pixels; ++p) (Vec::load(in + p * channels) * s + b).store(out + p * channels);
+      for (std::size_t p = 0; p < pixels; ++p)
+        (Vec::load(in + p * channels) * s + b).store(out + p * channels);
     } else {
       for (std::size_t p = 0; p < pixels; ++p)
-        (Vec::load_partial(in + p * channels, channels) * s + b).store_partial(out + p * channels, channels);
+        (Vec::load_partial(in + p * channels, channels) * s + b)
+            .store_partial(out + p * channels, channels);
     }
     return;
   }
@@ -3209,7 +3307,8 @@ inline void channel_affine(const float* scale, const float* shift, const float* 
 /// out = a + b element-wise (bit-exact); out may alias a or b.
 inline void add(const float* a, const float* b, float* out, std::size_t count) noexcept {
   std::size_t i = 0;
-  for (; i + Vec::lanes <= count; i += Vec::lanes) (Vec::load(a + i) + Vec::load(b + i)).store(out + i);
+  for (; i + Vec::lanes <= count; i += Vec::lanes)
+    (Vec::load(a + i) + Vec::load(b + i)).store(out + i);
   if (i < count) {
     const std::size_t n = count - i;
     (Vec::load_partial(a + i, n) + Vec::load_partial(b + i, n)).store_partial(out + i, n);
@@ -3237,7 +3336,8 @@ inline void softmax(const float* in, float* out, std::size_t rows, std::size_t c
     alignas(64) float folded[Vec::lanes];
     maximum.store(folded);
     float max_scalar = folded[0];
-    for (std::size_t i = 1; i < Vec::lanes; ++i) max_scalar = folded[i] > max_scalar ? folded[i] : max_scalar;
+    for (std::size_t i = 1; i < Vec::lanes; ++i)
+      max_scalar = folded[i] > max_scalar ? folded[i] : max_scalar;
     bool has_nan = Vec::any(nan_mask);
     for (std::size_t c = full; c < channels; ++c) {
       max_scalar = x[c] > max_scalar ? x[c] : max_scalar;
@@ -3556,7 +3656,8 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
 //   max: a tap replaces the maximum when it is greater or NaN (a NaN tap wins and stays);
 //   avg: taps summed from +0 in order, then multiplied by 1.0f / taps (taps inside the input);
 //   global average: pixels summed from +0 in order, then multiplied by 1.0f / pixels.
-// Up to 4 vectors of channels are reduced together, so each tap's address arithmetic is shared.
+// Up to 4 vectors of channels are reduced together, so each tap's address arithmetic is shared;
+// their loops are unrolled (MOTE_UNROLL, kernels/simd-inl.hpp) to keep the sums in registers.
 
 struct PoolMaxOp {
   static constexpr bool averages = false;
@@ -3575,46 +3676,57 @@ struct PoolSumOp {
 /// vectors of channels, or for one partial vector of `partial` channels (Partial = true), and
 /// writes them to `out` (scaled by `inverse` for the averages).
 template <class Op, std::size_t N, bool Partial = false>
-inline void pool_reduce(const float* first, std::size_t rows, std::size_t row_step, std::size_t cols,
-                        std::size_t col_step, float inverse, float* out, std::size_t partial = 0) noexcept {
+inline void pool_reduce(const float* first, std::size_t rows, std::size_t row_step,
+                        std::size_t cols, std::size_t col_step, float inverse, float* out,
+                        std::size_t partial = 0) noexcept {
   Vec acc[N];
-  for (std::size_t j = 0; j < N; ++j) acc[j] = Op::init();
+  MOTE_UNROLL for (std::size_t j = 0; j < N; ++j) acc[j] = Op::init();
   for (std::size_t r = 0; r < rows; ++r) {
     const float* tap = first + r * row_step;
     for (std::size_t k = 0; k < cols; ++k, tap += col_step) {
       if constexpr (Partial) {
         acc[0] = Op::combine(acc[0], Vec::load_partial(tap, partial));
       } else {
-        for (std::size_t j = 0; j < N; ++j) acc[j] = Op::combine(acc[j], Vec::load(tap + j * Vec::lanes));
+        MOTE_UNROLL for (std::size_t j = 0; j < N; ++j) acc[j] =
+            Op::combine(acc[j], Vec::load(tap + j * Vec::lanes));
       }
     }
   }
   if constexpr (Op::averages) {
     const Vec scale = Vec::broadcast(inverse);
-    for (std::size_t j = 0; j < N; ++j) acc[j] = acc[j] * scale;
+    MOTE_UNROLL for (std::size_t j = 0; j < N; ++j) acc[j] = acc[j] * scale;
   }
   if constexpr (Partial) {
     acc[0].store_partial(out, partial);
   } else {
-    for (std::size_t j = 0; j < N; ++j) acc[j].store(out + j * Vec::lanes);
+    MOTE_UNROLL for (std::size_t j = 0; j < N; ++j) acc[j].store(out + j * Vec::lanes);
   }
 }
 
-/// All channels of one output: 4 vectors at a time, then 1, then a partial one.
+/// All channels of one output: 4 vectors at a time, then 2, 1 and a partial one as needed.
 template <class Op>
-inline void pool_channels(const float* first, std::size_t rows, std::size_t row_step, std::size_t cols,
-                          std::size_t col_step, float inverse, float* out, std::size_t channels) noexcept {
+inline void pool_channels(const float* first, std::size_t rows, std::size_t row_step,
+                          std::size_t cols, std::size_t col_step, float inverse, float* out,
+                          std::size_t channels) noexcept {
   std::size_t c = 0;
   for (; c + 4 * Vec::lanes <= channels; c += 4 * Vec::lanes)
     pool_reduce<Op, 4>(first + c, rows, row_step, cols, col_step, inverse, out + c);
-  for (; c + Vec::lanes <= channels; c += Vec::lanes)
+  if (c + 2 * Vec::lanes <= channels) {
+    pool_reduce<Op, 2>(first + c, rows, row_step, cols, col_step, inverse, out + c);
+    c += 2 * Vec::lanes;
+  }
+  if (c + Vec::lanes <= channels) {
     pool_reduce<Op, 1>(first + c, rows, row_step, cols, col_step, inverse, out + c);
-  if (c < channels) pool_reduce<Op, 1, true>(first + c, rows, row_step, cols, col_step, inverse, out + c, channels - c);
+    c += Vec::lanes;
+  }
+  if (c < channels)
+    pool_reduce<Op, 1, true>(first + c, rows, row_step, cols, col_step, inverse, out + c,
+                             channels - c);
 }
 
 /// The taps k in [0, kernel) of one axis with start + k * dilation inside [0, extent): [lo, hi).
-inline void pool_tap_range(long start, std::size_t dilation, std::size_t kernel, std::size_t extent, std::size_t& lo,
-                           std::size_t& hi) noexcept {
+inline void pool_tap_range(long start, std::size_t dilation, std::size_t kernel, std::size_t extent,
+                           std::size_t& lo, std::size_t& hi) noexcept {
   const long d = static_cast<long>(dilation);
   const long first = start < 0 ? (-start + d - 1) / d : 0;
   const long end = static_cast<long>(extent) - start;  // taps with k * d < end are inside
@@ -3646,8 +3758,8 @@ inline void pool_windows(const WindowGeometry& g, const float* in, float* out) n
       const std::size_t iy = static_cast<std::size_t>(y0 + static_cast<long>(ky0 * g.dilation_h));
       const std::size_t ix = static_cast<std::size_t>(x0 + static_cast<long>(kx0 * g.dilation_w));
       const float inverse = 1.0f / static_cast<float>(rows * cols);
-      pool_channels<Op>(in + (iy * g.in_w + ix) * channels, rows, row_step, cols, col_step, inverse, out_pixel,
-                        channels);
+      pool_channels<Op>(in + (iy * g.in_w + ix) * channels, rows, row_step, cols, col_step, inverse,
+                        out_pixel, channels);
     }
   }
 }
@@ -3659,8 +3771,10 @@ inline void avg_pool2d(const WindowGeometry& g, const float* in, float* out) noe
   pool_windows<PoolSumOp>(g, in, out);
 }
 /// Mean over all pixels of a pixels x channels input.
-inline void global_avg_pool(std::size_t pixels, std::size_t channels, const float* in, float* out) noexcept {
-  pool_channels<PoolSumOp>(in, 1, 0, pixels, channels, 1.0f / static_cast<float>(pixels), out, channels);
+inline void global_avg_pool(std::size_t pixels, std::size_t channels, const float* in,
+                            float* out) noexcept {
+  pool_channels<PoolSumOp>(in, 1, 0, pixels, channels, 1.0f / static_cast<float>(pixels), out,
+                           channels);
 }
 // ----- end mote/kernels/pool/simd-inl.hpp -----
 
@@ -3821,37 +3935,43 @@ using DenseF32 = ::mote::WeightMatrix<::mote::F32, ::mote::DenseStorage>;
 // The functions live in a nested namespace `math` so that they never hide std::exp and friends
 // from the other kernel files compiled into the same per-ISA namespace.
 //
-// Accuracy, measured against glibc's correctly-rounded-or-nearly expf/tanhf/erff (which the
-// scalar reference kernels call), on every float of the range given (exhaustively, or on all
-// floats in steps of a few ulp where noted), with FMA (AVX2) and without (SSE4: Vec::fma is a
-// multiply then an add):
+// Accuracy. "Measured" is the maximum over every 11th float of the range (about 2e8 inputs
+// per function), on AVX2 (with FMA) and SSE4 (Vec::fma is a multiply then an add there),
+// against glibc's expf/erff/tanhf (which the scalar reference kernels call) and against the
+// true value (double precision); the tests (tests/unit/kernels/test_elementwise_simd.cpp)
+// hold every ISA to the bounds in brackets and print their own maxima.
 //
-//   exp      <= 1 ulp (AVX2), <= 2 ulp (SSE4) on normal results; results below FLT_MIN
-//            (x < -87.34) are denormal and rounded once more when scaled, <= 1 denormal
-//            ulp (2^-149) off. Overflow (x > 88.7228) gives +inf, x < -103.97 gives +0,
-//            -inf gives +0, NaN gives NaN.
-//            Why: Cephes' expf: n = round(x log2 e), r = x - n ln 2 with ln 2 in two parts
-//            (n * 0.693359375 is exact for |n| < 2^15), |r| <= ln(2)/2, degree-5 minimax
-//            polynomial for (e^r - 1 - r) / r^2 (relative error 2e-8 on that range), then
-//            y * 2^n with the power split in two factors 2^h 2^(n-h) so that each stays a
-//            normal float for n in [-152, 129] (the clamped input range): the first product
-//            is exact, the second is exact or rounds once into the denormals.
-//   sigmoid  1 / (1 + exp(-x)), the reference's formula: exp's error times e/(1+e) <= 1, plus
-//            two roundings: <= 2 ulp (AVX2), <= 3 ulp (SSE4).
-//   tanh     <= 2 ulp (AVX2), <= 3 ulp (SSE4). Cephes' tanhf: |x| < 0.625: x + x^3 P(x^2),
-//            degree-4 P (relative error 1e-8 of the result); else 1 - 2 / (exp(2|x|) + 1)
-//            with the sign of x: exp's error is damped by 2/(e+1) <= 0.45, and the final
-//            subtraction from 1 adds about 1 ulp (the result is >= 0.555, no cancellation).
-//            tanh(+-inf) = +-1, tanh(-0) = -0, NaN gives NaN.
-//   erf      <= 2 ulp (AVX2), <= 3 ulp (SSE4). Our own fits (mpmath, Chebyshev, coefficients
-//            rounded to float): |x| < 1: x + x P(x^2), degree-6 P (approximation error
-//            1.3e-9 absolute on (erf(x) - x)/x); 1 <= |x| < 3.9375:
-//            erf = 1 - exp(-x^2 + G(x - 2.46875)), degree-8 G fitting log(erfc(x)) + x^2
-//            (approximation error 1.3e-8 absolute in the exponent, i.e. relative on erfc,
-//            which is <= 0.157 there: at most 2e-9 absolute on erf); |x| >= 3.9375 gives
-//            exactly +-1 (erfc(3.9375) = 2.6e-8 < 2^-25: erf rounds to 1 there in float).
-//            erf(+-inf) = +-1, NaN gives NaN.
-// (The measured figures are printed by tests/unit/kernels/test_elementwise_simd.cpp.)
+//   exp      measured 1 ulp from glibc (AVX2 and SSE4) on [-110, 90], denormal results
+//            included (counted in denormal ulps); 1.005 ulp (AVX2), 0.98 ulp (SSE4) from the
+//            true value on normal results. [2 ulp]
+//            x > 88.7228 gives +inf, x < -103.97 and -inf give +0, NaN gives NaN.
+//            Why: Cephes' expf (S. L. Moshier): n = round(x log2 e), r = x - n ln 2 with ln 2 in
+//            two parts (n * 0.693359375 is exact: 9-bit constant, |n| <= 152), |r| <= ln(2)/2;
+//            e^r = 1 + r + r^2 P(r), degree-5 P whose float coefficients are within 2.7e-9
+//            relative of e^r on that range, so the result's error is the last few roundings
+//            (about 1 ulp). Then y * 2^n with the power split in two factors 2^h 2^(n-h), each a
+//            normal float for n in [-152, 129] (the clamped input range): the first product is
+//            exact, the second exact or rounded once into the denormals (or to +inf).
+//   sigmoid  1 / (1 + exp(-x)), the reference's formula: measured 4 ulp from the reference,
+//            2.47 ulp from the true value (the reference is 2.47 ulp off too: where e^-x is
+//            near 2^24, 1 + e rounds by up to 1/2 ulp of e, on top of exp's and the division's
+//            errors; the two err in either direction). [6 ulp]
+//   tanh     measured 2 ulp from glibc, 1.32 ulp from the true value (glibc's tanhf: 2.17).
+//            Cephes' tanhf: |x| < 0.625: x + x^3 P(x^2), degree-4 P (8.6e-9 relative error
+//            of the result); else 1 - 2 / (exp(2|x|) + 1) with the sign of x: exp's error is
+//            damped by 2/(e+1) <= 0.45 and the result is >= 0.555 (no cancellation).
+//            tanh(+-inf) = +-1 (exp overflows, 2/inf = 0), tanh(-0) = -0, NaN gives NaN. [4 ulp]
+//   erf      measured 1 ulp from glibc, 1.08 ulp (AVX2) / 1.27 ulp (SSE4) from the true value.
+//            Fitted for mote (mpmath, Chebyshev nodes, coefficients rounded to float):
+//            |x| < 1: x + x P(x^2), degree-6 P (approximation error 1.3e-9 absolute on
+//            (erf(x) - x)/x); 1 <= |x| < 3.9375: 1 - exp(-x^2 + G(x - 2.46875)), degree-8 G
+//            fitting log(erfc(x)) + x^2 to 1.3e-8 absolute, i.e. relative on erfc <= 0.157:
+//            at most 2e-9 absolute on erf; |x| >= 3.9375 gives exactly +-1 (erfc(3.9375) =
+//            2.6e-8 < 2^-25: erf rounds to 1 there). erf(+-inf) = +-1, NaN gives NaN. [2 ulp]
+//   GELU     (elementwise/simd-inl.hpp) 0.5 x (1 + erf(x / sqrt 2)), the reference's formula:
+//            measured |d| <= 1.0 (ulp(reference) + |x| 2^-24): for x < 0, 1 + erf cancels, so
+//            erf's 1-ulp error near -1 (2^-24) is 0.5 |x| 2^-24 absolute in the result.
+//            [2 (ulp(reference) + |x| 2^-24)]
 
 namespace math {
 
@@ -3948,7 +4068,8 @@ inline Vec apply(::mote::activation::Relu, Vec x) noexcept {
 }
 inline Vec apply(::mote::activation::Relu6, Vec x) noexcept {
   const Vec six = Vec::broadcast(6.0f);
-  return Vec::select(Vec::less(x, Vec::zero()), Vec::zero(), Vec::select(Vec::greater(x, six), six, x));
+  return Vec::select(Vec::less(x, Vec::zero()), Vec::zero(),
+                     Vec::select(Vec::greater(x, six), six, x));
 }
 template <int Numerator, int Denominator>
 inline Vec apply(::mote::activation::LeakyRelu<Numerator, Denominator>, Vec x) noexcept {
@@ -3959,10 +4080,12 @@ inline Vec apply(::mote::activation::Sigmoid, Vec x) noexcept { return math::sig
 inline Vec apply(::mote::activation::Tanh, Vec x) noexcept { return math::tanh(x); }
 /// x * ReLU6(x + 3) * (1/6), in the reference's order of operations (bit-exact).
 inline Vec apply(::mote::activation::HardSwish, Vec x) noexcept {
-  return x * apply(::mote::activation::Relu6{}, x + Vec::broadcast(3.0f)) * Vec::broadcast(1.0f / 6.0f);
+  return x * apply(::mote::activation::Relu6{}, x + Vec::broadcast(3.0f)) *
+         Vec::broadcast(1.0f / 6.0f);
 }
-/// 0.5 x (1 + erf(x / sqrt 2)), the reference's formula. For x < -8 the factor 1 + erf is
-/// exactly 0; x is clamped there in the first factor so that GELU(-inf) is -0 (not -inf * 0).
+/// 0.5 x (1 + erf(x / sqrt 2)), the reference's formula. Below x = -5.57 erf is exactly -1 and
+/// 1 + erf exactly 0; x is clamped to -8 in the first factor so that GELU(-inf) is -0, the
+/// limit, instead of -inf * 0 = NaN (finite x < -8 give -0 either way).
 inline Vec apply(::mote::activation::Gelu, Vec x) noexcept {
   const Vec lo = Vec::broadcast(-8.0f);
   const Vec xm = Vec::select(Vec::less(x, lo), lo, x);
@@ -3970,31 +4093,43 @@ inline Vec apply(::mote::activation::Gelu, Vec x) noexcept {
   return Vec::broadcast(0.5f) * xm * phi2;
 }
 
+/// Any other functor (one without a vector form above): its scalar definition, lane by lane.
+/// The overloads above are preferred by overload resolution (they are more specialised).
 template <class Activation>
-inline void activate(Activation activation, const float* in, float* out, std::size_t count) noexcept {
-  if constexpr (requires(Vec x) { apply(activation, x); }) {
-    std::size_t i = 0;
-    for (; i + Vec::lanes <= count; i += Vec::lanes) apply(activation, Vec::load(in + i)).store(out + i);
-    if (i < count) apply(activation, Vec::load_partial(in + i, count - i)).store_partial(out + i, count - i);
-  } else {
-    // A functor without a vector form: its scalar definition.
-    for (std::size_t i = 0; i < count; ++i) out[i] = Activation::apply(in[i]);
-  }
+inline Vec apply(Activation, Vec x) noexcept {
+  alignas(64) float lanes[Vec::lanes];
+  x.store(lanes);
+  for (float& v : lanes) v = Activation::apply(v);
+  return Vec::load(lanes);
+}
+
+/// Full vectors, then one partial vector for the tail; in == out works (each vector is loaded
+/// before it is stored).
+template <class Activation>
+inline void activate(Activation activation, const float* in, float* out,
+                     std::size_t count) noexcept {
+  std::size_t i = 0;
+  for (; i + Vec::lanes <= count; i += Vec::lanes)
+    apply(activation, Vec::load(in + i)).store(out + i);
+  if (i < count)
+    apply(activation, Vec::load_partial(in + i, count - i)).store_partial(out + i, count - i);
 }
 
 /// out[p][c] = in[p][c] * scale[c] + shift[c], a multiply then an add as in the reference. (A
 /// compiler may contract them into an FMA where the ISA has one, here or in the reference:
 /// then the two differ by at most half an ulp of the product.)
-inline void channel_affine(const float* scale, const float* shift, const float* in, float* out, std::size_t pixels,
-                           std::size_t channels) noexcept {
+inline void channel_affine(const float* scale, const float* shift, const float* in, float* out,
+                           std::size_t pixels, std::size_t channels) noexcept {
   if (channels <= Vec::lanes) {
     // One (partial) vector per pixel: scale and shift stay in registers.
     const Vec s = Vec::load_partial(scale, channels), b = Vec::load_partial(shift, channels);
     if (channels == Vec::lanes) {
-      for (std::size_t p = 0; p < pixels; ++p) (Vec::load(in + p * channels) * s + b).store(out + p * channels);
+      for (std::size_t p = 0; p < pixels; ++p)
+        (Vec::load(in + p * channels) * s + b).store(out + p * channels);
     } else {
       for (std::size_t p = 0; p < pixels; ++p)
-        (Vec::load_partial(in + p * channels, channels) * s + b).store_partial(out + p * channels, channels);
+        (Vec::load_partial(in + p * channels, channels) * s + b)
+            .store_partial(out + p * channels, channels);
     }
     return;
   }
@@ -4014,7 +4149,8 @@ inline void channel_affine(const float* scale, const float* shift, const float* 
 /// out = a + b element-wise (bit-exact); out may alias a or b.
 inline void add(const float* a, const float* b, float* out, std::size_t count) noexcept {
   std::size_t i = 0;
-  for (; i + Vec::lanes <= count; i += Vec::lanes) (Vec::load(a + i) + Vec::load(b + i)).store(out + i);
+  for (; i + Vec::lanes <= count; i += Vec::lanes)
+    (Vec::load(a + i) + Vec::load(b + i)).store(out + i);
   if (i < count) {
     const std::size_t n = count - i;
     (Vec::load_partial(a + i, n) + Vec::load_partial(b + i, n)).store_partial(out + i, n);
@@ -4042,7 +4178,8 @@ inline void softmax(const float* in, float* out, std::size_t rows, std::size_t c
     alignas(64) float folded[Vec::lanes];
     maximum.store(folded);
     float max_scalar = folded[0];
-    for (std::size_t i = 1; i < Vec::lanes; ++i) max_scalar = folded[i] > max_scalar ? folded[i] : max_scalar;
+    for (std::size_t i = 1; i < Vec::lanes; ++i)
+      max_scalar = folded[i] > max_scalar ? folded[i] : max_scalar;
     bool has_nan = Vec::any(nan_mask);
     for (std::size_t c = full; c < channels; ++c) {
       max_scalar = x[c] > max_scalar ? x[c] : max_scalar;
@@ -4361,7 +4498,8 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
 //   max: a tap replaces the maximum when it is greater or NaN (a NaN tap wins and stays);
 //   avg: taps summed from +0 in order, then multiplied by 1.0f / taps (taps inside the input);
 //   global average: pixels summed from +0 in order, then multiplied by 1.0f / pixels.
-// Up to 4 vectors of channels are reduced together, so each tap's address arithmetic is shared.
+// Up to 4 vectors of channels are reduced together, so each tap's address arithmetic is shared;
+// their loops are unrolled (MOTE_UNROLL, kernels/simd-inl.hpp) to keep the sums in registers.
 
 struct PoolMaxOp {
   static constexpr bool averages = false;
@@ -4380,46 +4518,57 @@ struct PoolSumOp {
 /// vectors of channels, or for one partial vector of `partial` channels (Partial = true), and
 /// writes them to `out` (scaled by `inverse` for the averages).
 template <class Op, std::size_t N, bool Partial = false>
-inline void pool_reduce(const float* first, std::size_t rows, std::size_t row_step, std::size_t cols,
-                        std::size_t col_step, float inverse, float* out, std::size_t partial = 0) noexcept {
+inline void pool_reduce(const float* first, std::size_t rows, std::size_t row_step,
+                        std::size_t cols, std::size_t col_step, float inverse, float* out,
+                        std::size_t partial = 0) noexcept {
   Vec acc[N];
-  for (std::size_t j = 0; j < N; ++j) acc[j] = Op::init();
+  MOTE_UNROLL for (std::size_t j = 0; j < N; ++j) acc[j] = Op::init();
   for (std::size_t r = 0; r < rows; ++r) {
     const float* tap = first + r * row_step;
     for (std::size_t k = 0; k < cols; ++k, tap += col_step) {
       if constexpr (Partial) {
         acc[0] = Op::combine(acc[0], Vec::load_partial(tap, partial));
       } else {
-        for (std::size_t j = 0; j < N; ++j) acc[j] = Op::combine(acc[j], Vec::load(tap + j * Vec::lanes));
+        MOTE_UNROLL for (std::size_t j = 0; j < N; ++j) acc[j] =
+            Op::combine(acc[j], Vec::load(tap + j * Vec::lanes));
       }
     }
   }
   if constexpr (Op::averages) {
     const Vec scale = Vec::broadcast(inverse);
-    for (std::size_t j = 0; j < N; ++j) acc[j] = acc[j] * scale;
+    MOTE_UNROLL for (std::size_t j = 0; j < N; ++j) acc[j] = acc[j] * scale;
   }
   if constexpr (Partial) {
     acc[0].store_partial(out, partial);
   } else {
-    for (std::size_t j = 0; j < N; ++j) acc[j].store(out + j * Vec::lanes);
+    MOTE_UNROLL for (std::size_t j = 0; j < N; ++j) acc[j].store(out + j * Vec::lanes);
   }
 }
 
-/// All channels of one output: 4 vectors at a time, then 1, then a partial one.
+/// All channels of one output: 4 vectors at a time, then 2, 1 and a partial one as needed.
 template <class Op>
-inline void pool_channels(const float* first, std::size_t rows, std::size_t row_step, std::size_t cols,
-                          std::size_t col_step, float inverse, float* out, std::size_t channels) noexcept {
+inline void pool_channels(const float* first, std::size_t rows, std::size_t row_step,
+                          std::size_t cols, std::size_t col_step, float inverse, float* out,
+                          std::size_t channels) noexcept {
   std::size_t c = 0;
   for (; c + 4 * Vec::lanes <= channels; c += 4 * Vec::lanes)
     pool_reduce<Op, 4>(first + c, rows, row_step, cols, col_step, inverse, out + c);
-  for (; c + Vec::lanes <= channels; c += Vec::lanes)
+  if (c + 2 * Vec::lanes <= channels) {
+    pool_reduce<Op, 2>(first + c, rows, row_step, cols, col_step, inverse, out + c);
+    c += 2 * Vec::lanes;
+  }
+  if (c + Vec::lanes <= channels) {
     pool_reduce<Op, 1>(first + c, rows, row_step, cols, col_step, inverse, out + c);
-  if (c < channels) pool_reduce<Op, 1, true>(first + c, rows, row_step, cols, col_step, inverse, out + c, channels - c);
+    c += Vec::lanes;
+  }
+  if (c < channels)
+    pool_reduce<Op, 1, true>(first + c, rows, row_step, cols, col_step, inverse, out + c,
+                             channels - c);
 }
 
 /// The taps k in [0, kernel) of one axis with start + k * dilation inside [0, extent): [lo, hi).
-inline void pool_tap_range(long start, std::size_t dilation, std::size_t kernel, std::size_t extent, std::size_t& lo,
-                           std::size_t& hi) noexcept {
+inline void pool_tap_range(long start, std::size_t dilation, std::size_t kernel, std::size_t extent,
+                           std::size_t& lo, std::size_t& hi) noexcept {
   const long d = static_cast<long>(dilation);
   const long first = start < 0 ? (-start + d - 1) / d : 0;
   const long end = static_cast<long>(extent) - start;  // taps with k * d < end are inside
@@ -4451,8 +4600,8 @@ inline void pool_windows(const WindowGeometry& g, const float* in, float* out) n
       const std::size_t iy = static_cast<std::size_t>(y0 + static_cast<long>(ky0 * g.dilation_h));
       const std::size_t ix = static_cast<std::size_t>(x0 + static_cast<long>(kx0 * g.dilation_w));
       const float inverse = 1.0f / static_cast<float>(rows * cols);
-      pool_channels<Op>(in + (iy * g.in_w + ix) * channels, rows, row_step, cols, col_step, inverse, out_pixel,
-                        channels);
+      pool_channels<Op>(in + (iy * g.in_w + ix) * channels, rows, row_step, cols, col_step, inverse,
+                        out_pixel, channels);
     }
   }
 }
@@ -4464,8 +4613,10 @@ inline void avg_pool2d(const WindowGeometry& g, const float* in, float* out) noe
   pool_windows<PoolSumOp>(g, in, out);
 }
 /// Mean over all pixels of a pixels x channels input.
-inline void global_avg_pool(std::size_t pixels, std::size_t channels, const float* in, float* out) noexcept {
-  pool_channels<PoolSumOp>(in, 1, 0, pixels, channels, 1.0f / static_cast<float>(pixels), out, channels);
+inline void global_avg_pool(std::size_t pixels, std::size_t channels, const float* in,
+                            float* out) noexcept {
+  pool_channels<PoolSumOp>(in, 1, 0, pixels, channels, 1.0f / static_cast<float>(pixels), out,
+                           channels);
 }
 // ----- end mote/kernels/pool/simd-inl.hpp -----
 

@@ -6,17 +6,16 @@
 // random kernels, strides, dilations and paddings (windows clipped on every side), and
 // special values (NaN, +-inf, -0, denormals).
 
-#include "../support.hpp"
-
-#include <mote/arch/targets.hpp>
-
 #include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <mote/arch/targets.hpp>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "../support.hpp"
 
 namespace {
 
@@ -28,7 +27,8 @@ void each_simd_isa(F&& f) {
   const mote::arch::CpuFeatures cpu = mote::arch::detect_cpu();
   for (IsaLevel level : mote::arch::dispatch_order) {
     if (level == IsaLevel::scalar || !cpu.supports(level)) continue;
-    mote::arch::with_isa(level, [&](auto tag) { f(tag, std::string(mote::arch::to_string(level))); });
+    mote::arch::with_isa(level,
+                         [&](auto tag) { f(tag, std::string(mote::arch::to_string(level))); });
   }
 }
 
@@ -38,8 +38,14 @@ bool identical(float a, float b) {
 
 /// Random values in [-10, 10], about 1 in 12 replaced by a special value.
 std::vector<float> random_input(std::mt19937& rng, std::size_t count) {
-  const float specials[] = {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
-                            -std::numeric_limits<float>::infinity(), -0.0f, 0.0f, 1e-40f, -1e-40f, FLT_MAX,
+  const float specials[] = {std::numeric_limits<float>::quiet_NaN(),
+                            std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(),
+                            -0.0f,
+                            0.0f,
+                            1e-40f,
+                            -1e-40f,
+                            FLT_MAX,
                             -FLT_MAX};
   std::uniform_real_distribution<float> uniform(-10.0f, 10.0f);
   std::uniform_int_distribution<int> pick(0, 11 * static_cast<int>(std::size(specials)));
@@ -84,11 +90,13 @@ WindowGeometry random_geometry(std::mt19937& rng, std::size_t channels) {
     g.stride_w = in(1, 3);
     g.dilation_h = in(1, 2);
     g.dilation_w = in(1, 2);
-    const std::size_t span_h = g.dilation_h * (g.kernel_h - 1) + 1, span_w = g.dilation_w * (g.kernel_w - 1) + 1;
+    const std::size_t span_h = g.dilation_h * (g.kernel_h - 1) + 1,
+                      span_w = g.dilation_w * (g.kernel_w - 1) + 1;
     g.pad_top = in(0, span_h - 1);
     g.pad_left = in(0, span_w - 1);
     const std::size_t pad_bottom = in(0, span_h - 1), pad_right = in(0, span_w - 1);
-    const std::size_t padded_h = g.in_h + g.pad_top + pad_bottom, padded_w = g.in_w + g.pad_left + pad_right;
+    const std::size_t padded_h = g.in_h + g.pad_top + pad_bottom,
+                      padded_w = g.in_w + g.pad_left + pad_right;
     if (padded_h < span_h || padded_w < span_w) continue;
     g.out_h = (padded_h - span_h) / g.stride_h + 1;
     g.out_w = (padded_w - span_w) / g.stride_w + 1;
@@ -97,10 +105,11 @@ WindowGeometry random_geometry(std::mt19937& rng, std::size_t channels) {
 }
 
 std::string describe(const WindowGeometry& g) {
-  return std::to_string(g.in_h) + "x" + std::to_string(g.in_w) + "x" + std::to_string(g.in_c) + " -> " +
-         std::to_string(g.out_h) + "x" + std::to_string(g.out_w) + ", kernel " + std::to_string(g.kernel_h) + "x" +
-         std::to_string(g.kernel_w) + ", stride " + std::to_string(g.stride_h) + "x" + std::to_string(g.stride_w) +
-         ", dilation " + std::to_string(g.dilation_h) + "x" + std::to_string(g.dilation_w) + ", pad top/left " +
+  return std::to_string(g.in_h) + "x" + std::to_string(g.in_w) + "x" + std::to_string(g.in_c) +
+         " -> " + std::to_string(g.out_h) + "x" + std::to_string(g.out_w) + ", kernel " +
+         std::to_string(g.kernel_h) + "x" + std::to_string(g.kernel_w) + ", stride " +
+         std::to_string(g.stride_h) + "x" + std::to_string(g.stride_w) + ", dilation " +
+         std::to_string(g.dilation_h) + "x" + std::to_string(g.dilation_w) + ", pad top/left " +
          std::to_string(g.pad_top) + "/" + std::to_string(g.pad_left);
 }
 
@@ -115,7 +124,8 @@ std::vector<WindowGeometry> test_geometries(std::mt19937& rng) {
   geometries.push_back(a);
   for (std::size_t side : {7, 9}) {
     WindowGeometry b;
-    b.in_h = b.in_w = side, b.in_c = b.out_c = side == 7 ? 33 : 64, b.out_h = b.out_w = (side + 2 - 3) / 2 + 1;
+    b.in_h = b.in_w = side, b.in_c = b.out_c = side == 7 ? 33 : 64,
+    b.out_h = b.out_w = (side + 2 - 3) / 2 + 1;
     b.kernel_h = b.kernel_w = 3, b.stride_h = b.stride_w = 2, b.pad_top = b.pad_left = 1;
     geometries.push_back(b);
   }
@@ -148,7 +158,9 @@ void check_pool(const char* name, Simd simd, Reference reference) {
 TEST_CASE("SIMD max pooling is bit-exact with the scalar reference", "[kernels][pool][simd]") {
   check_pool(
       "max_pool2d",
-      [](auto tag, const WindowGeometry& g, const float* in, float* out) { mote::kernels::max_pool2d(tag, g, in, out); },
+      [](auto tag, const WindowGeometry& g, const float* in, float* out) {
+        mote::kernels::max_pool2d(tag, g, in, out);
+      },
       [](const WindowGeometry& g, const float* in, float* out) {
         mote::kernels::max_pool2d(mote::isa::Scalar{}, g, in, out);
       });
@@ -157,7 +169,9 @@ TEST_CASE("SIMD max pooling is bit-exact with the scalar reference", "[kernels][
 TEST_CASE("SIMD average pooling is bit-exact with the scalar reference", "[kernels][pool][simd]") {
   check_pool(
       "avg_pool2d",
-      [](auto tag, const WindowGeometry& g, const float* in, float* out) { mote::kernels::avg_pool2d(tag, g, in, out); },
+      [](auto tag, const WindowGeometry& g, const float* in, float* out) {
+        mote::kernels::avg_pool2d(tag, g, in, out);
+      },
       [](const WindowGeometry& g, const float* in, float* out) {
         mote::kernels::avg_pool2d(mote::isa::Scalar{}, g, in, out);
       });
@@ -168,7 +182,8 @@ TEST_CASE("SIMD max pooling propagates NaN and ignores padding", "[kernels][pool
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const float in[] = {1.0f, -5.0f, nan, -4.0f, 3.0f, -6.0f};
   WindowGeometry g;
-  g.in_h = 1, g.in_w = 3, g.in_c = g.out_c = 2, g.out_h = 1, g.out_w = 3, g.kernel_w = 3, g.pad_left = 1;
+  g.in_h = 1, g.in_w = 3, g.in_c = g.out_c = 2, g.out_h = 1, g.out_w = 3, g.kernel_w = 3,
+  g.pad_left = 1;
   each_simd_isa([&](auto tag, const std::string& isa) {
     INFO(isa);
     float out[6];
@@ -186,14 +201,16 @@ TEST_CASE("SIMD max pooling propagates NaN and ignores padding", "[kernels][pool
   });
 }
 
-TEST_CASE("SIMD global average pooling is bit-exact with the scalar reference", "[kernels][pool][simd]") {
+TEST_CASE("SIMD global average pooling is bit-exact with the scalar reference",
+          "[kernels][pool][simd]") {
   std::mt19937 rng(23);
   each_simd_isa([&](auto tag, const std::string& isa) {
     for (std::size_t channels = 1; channels <= 3 * 16 + 3; ++channels) {
       for (std::size_t pixels : {1, 2, 3, 7, 49, 196}) {
         const std::vector<float> in = random_input(rng, pixels * channels);
         std::vector<float> expected(channels), actual(channels + 1, -7.0f);
-        mote::kernels::global_avg_pool(mote::isa::Scalar{}, pixels, channels, in.data(), expected.data());
+        mote::kernels::global_avg_pool(mote::isa::Scalar{}, pixels, channels, in.data(),
+                                       expected.data());
         mote::kernels::global_avg_pool(tag, pixels, channels, in.data(), actual.data());
         INFO(isa << " global_avg_pool: " << pixels << " x " << channels);
         REQUIRE(actual[channels] == -7.0f);

@@ -85,6 +85,10 @@ TEST_CASE("Special values: NaN propagates, signed zero and infinities behave", "
   CHECK(activation::HardSwish::apply(-4.0f) == 0.0f);
   CHECK(activation::HardSwish::apply(4.0f) == 4.0f);
   CHECK(activation::Gelu::apply(0.0f) == 0.0f);
+  CHECK(activation::Gelu::apply(-inf) == 0.0f);
+  CHECK(std::signbit(activation::Gelu::apply(-inf)));
+  CHECK(activation::Gelu::apply(inf) == inf);
+  CHECK(std::isnan(activation::Gelu::apply(nan)));
 
   SECTION("max pooling propagates NaN from any tap") {
     using Net = Sequential<Input<2, 2, 1>, MaxPool2D<2>>;

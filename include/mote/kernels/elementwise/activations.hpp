@@ -44,8 +44,11 @@ struct HardSwish {
 /// The exact (erf) GELU, PyTorch's default: x * Phi(x).
 struct Gelu {
   static constexpr const char* name = "GELU";
+  /// Below -8, 1 + erf(x / sqrt 2) is exactly 0 in float; clamping x in the first factor there
+  /// makes GELU(-inf) = -0 instead of -inf * 0 = NaN.
   static float apply(float x) noexcept {
-    return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752440f));
+    const float clamped = x < -8.0f ? -8.0f : x;
+    return 0.5f * clamped * (1.0f + std::erf(x * 0.70710678118654752440f));
   }
 };
 

@@ -15,7 +15,8 @@ inline Vec apply(::mote::activation::Relu, Vec x) noexcept {
 }
 inline Vec apply(::mote::activation::Relu6, Vec x) noexcept {
   const Vec six = Vec::broadcast(6.0f);
-  return Vec::select(Vec::less(x, Vec::zero()), Vec::zero(), Vec::select(Vec::greater(x, six), six, x));
+  return Vec::select(Vec::less(x, Vec::zero()), Vec::zero(),
+                     Vec::select(Vec::greater(x, six), six, x));
 }
 template <int Numerator, int Denominator>
 inline Vec apply(::mote::activation::LeakyRelu<Numerator, Denominator>, Vec x) noexcept {
@@ -26,7 +27,8 @@ inline Vec apply(::mote::activation::Sigmoid, Vec x) noexcept { return math::sig
 inline Vec apply(::mote::activation::Tanh, Vec x) noexcept { return math::tanh(x); }
 /// x * ReLU6(x + 3) * (1/6), in the reference's order of operations (bit-exact).
 inline Vec apply(::mote::activation::HardSwish, Vec x) noexcept {
-  return x * apply(::mote::activation::Relu6{}, x + Vec::broadcast(3.0f)) * Vec::broadcast(1.0f / 6.0f);
+  return x * apply(::mote::activation::Relu6{}, x + Vec::broadcast(3.0f)) *
+         Vec::broadcast(1.0f / 6.0f);
 }
 /// 0.5 x (1 + erf(x / sqrt 2)), the reference's formula. Below x = -5.57 erf is exactly -1 and
 /// 1 + erf exactly 0; x is clamped to -8 in the first factor so that GELU(-inf) is -0, the
@@ -51,25 +53,30 @@ inline Vec apply(Activation, Vec x) noexcept {
 /// Full vectors, then one partial vector for the tail; in == out works (each vector is loaded
 /// before it is stored).
 template <class Activation>
-inline void activate(Activation activation, const float* in, float* out, std::size_t count) noexcept {
+inline void activate(Activation activation, const float* in, float* out,
+                     std::size_t count) noexcept {
   std::size_t i = 0;
-  for (; i + Vec::lanes <= count; i += Vec::lanes) apply(activation, Vec::load(in + i)).store(out + i);
-  if (i < count) apply(activation, Vec::load_partial(in + i, count - i)).store_partial(out + i, count - i);
+  for (; i + Vec::lanes <= count; i += Vec::lanes)
+    apply(activation, Vec::load(in + i)).store(out + i);
+  if (i < count)
+    apply(activation, Vec::load_partial(in + i, count - i)).store_partial(out + i, count - i);
 }
 
 /// out[p][c] = in[p][c] * scale[c] + shift[c], a multiply then an add as in the reference. (A
 /// compiler may contract them into an FMA where the ISA has one, here or in the reference:
 /// then the two differ by at most half an ulp of the product.)
-inline void channel_affine(const float* scale, const float* shift, const float* in, float* out, std::size_t pixels,
-                           std::size_t channels) noexcept {
+inline void channel_affine(const float* scale, const float* shift, const float* in, float* out,
+                           std::size_t pixels, std::size_t channels) noexcept {
   if (channels <= Vec::lanes) {
     // One (partial) vector per pixel: scale and shift stay in registers.
     const Vec s = Vec::load_partial(scale, channels), b = Vec::load_partial(shift, channels);
     if (channels == Vec::lanes) {
-      for (std::size_t p = 0; p < pixels; ++p) (Vec::load(in + p * channels) * s + b).store(out + p * channels);
+      for (std::size_t p = 0; p < pixels; ++p)
+        (Vec::load(in + p * channels) * s + b).store(out + p * channels);
     } else {
       for (std::size_t p = 0; p < pixels; ++p)
-        (Vec::load_partial(in + p * channels, channels) * s + b).store_partial(out + p * channels, channels);
+        (Vec::load_partial(in + p * channels, channels) * s + b)
+            .store_partial(out + p * channels, channels);
     }
     return;
   }
@@ -89,7 +96,8 @@ inline void channel_affine(const float* scale, const float* shift, const float* 
 /// out = a + b element-wise (bit-exact); out may alias a or b.
 inline void add(const float* a, const float* b, float* out, std::size_t count) noexcept {
   std::size_t i = 0;
-  for (; i + Vec::lanes <= count; i += Vec::lanes) (Vec::load(a + i) + Vec::load(b + i)).store(out + i);
+  for (; i + Vec::lanes <= count; i += Vec::lanes)
+    (Vec::load(a + i) + Vec::load(b + i)).store(out + i);
   if (i < count) {
     const std::size_t n = count - i;
     (Vec::load_partial(a + i, n) + Vec::load_partial(b + i, n)).store_partial(out + i, n);
@@ -117,7 +125,8 @@ inline void softmax(const float* in, float* out, std::size_t rows, std::size_t c
     alignas(64) float folded[Vec::lanes];
     maximum.store(folded);
     float max_scalar = folded[0];
-    for (std::size_t i = 1; i < Vec::lanes; ++i) max_scalar = folded[i] > max_scalar ? folded[i] : max_scalar;
+    for (std::size_t i = 1; i < Vec::lanes; ++i)
+      max_scalar = folded[i] > max_scalar ? folded[i] : max_scalar;
     bool has_nan = Vec::any(nan_mask);
     for (std::size_t c = full; c < channels; ++c) {
       max_scalar = x[c] > max_scalar ? x[c] : max_scalar;
