@@ -1759,7 +1759,10 @@ inline void dense(const DenseF32& weights, const float* bias, const float* in, f
 namespace conv_detail {
 
 constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
-constexpr std::size_t block = per_panel >= 8 ? 1 : 8 / per_panel;
+// Pixels per block: as many accumulators as the register file allows next to the weight
+// vectors and a broadcast (12 of 16 registers; 24 of 32 with AVX-512).
+constexpr std::size_t accumulators = Vec::lanes == 16 ? 24 : 12;
+constexpr std::size_t block = accumulators / per_panel > 0 ? accumulators / per_panel : 1;
 
 /// out[0..Pixels) for one panel, pixel i reading its input at in_pixel[i]; taps with a null
 /// pointer are padding.
@@ -1880,6 +1883,43 @@ inline void channels_over_taps(std::size_t channels, const float* const* tap_in,
   }
 }
 
+/// Pixels consecutive interior output pixels of one row at once: each weight vector is loaded
+/// once per tap for all of them (`pixel_step` = stride * channels between their inputs).
+template <std::size_t Pixels, class Activation>
+inline void pixels_over_taps(std::size_t channels, const float* const* tap_in, const std::size_t* tap_offset,
+                             std::size_t taps, std::size_t pixel_step, const DenseF32& weights, const float* bias,
+                             float* out, Activation activation) noexcept {
+  constexpr std::size_t rows = DenseF32::panel_rows;
+  std::size_t c = 0;
+  for (; c + Vec::lanes <= channels; c += Vec::lanes) {
+    const float* panel = weights.panel(c / rows) + c % rows;
+    Vec acc[Pixels];
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = Vec::load(bias + c);
+    for (std::size_t t = 0; t < taps; ++t) {
+      const Vec w = Vec::load(panel + tap_offset[t]);
+      const float* x = tap_in[t] + c;
+      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = Vec::fma(Vec::load(x + q * pixel_step), w, acc[q]);
+    }
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store(out + q * channels + c);
+  }
+  if (c < channels) {
+    const std::size_t lanes = channels - c;
+    const float* panel = weights.panel(c / rows) + c % rows;
+    Vec acc[Pixels];
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = Vec::load(bias + c);
+    for (std::size_t t = 0; t < taps; ++t) {
+      const Vec w = Vec::load(panel + tap_offset[t]);
+      const float* x = tap_in[t] + c;
+      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q)
+        acc[q] = Vec::fma(Vec::load_partial(x + q * pixel_step, lanes), w, acc[q]);
+    }
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store_partial(out + q * channels + c, lanes);
+  }
+}
+
+/// Interior pixels per block: 8 accumulators (16 with AVX-512's 32 registers).
+constexpr std::size_t pixel_block = Vec::lanes == 16 ? 16 : 8;
+
 }  // namespace depthwise_detail
 
 template <class Activation>
@@ -1917,7 +1957,13 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
       if (ox >= x_begin && ox < x_end) {
         const long shift = static_cast<long>(ox * g.stride_w * g.in_c);
         for (std::size_t t = 0; t < row_taps; ++t) tap_in[t] = in + (row_tap_index[t] + shift);
-        channels_over_taps(g.out_c, tap_in, row_tap_offset, row_taps, weights, bias, out_pixel, activation);
+        if (ox + pixel_block <= x_end) {
+          pixels_over_taps<pixel_block>(g.out_c, tap_in, row_tap_offset, row_taps, g.stride_w * g.in_c, weights,
+                                        bias, out_pixel, activation);
+          ox += pixel_block - 1;
+        } else {
+          channels_over_taps(g.out_c, tap_in, row_tap_offset, row_taps, weights, bias, out_pixel, activation);
+        }
         continue;
       }
       std::size_t taps = 0;
@@ -2612,7 +2658,10 @@ inline void dense(const DenseF32& weights, const float* bias, const float* in, f
 namespace conv_detail {
 
 constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
-constexpr std::size_t block = per_panel >= 8 ? 1 : 8 / per_panel;
+// Pixels per block: as many accumulators as the register file allows next to the weight
+// vectors and a broadcast (12 of 16 registers; 24 of 32 with AVX-512).
+constexpr std::size_t accumulators = Vec::lanes == 16 ? 24 : 12;
+constexpr std::size_t block = accumulators / per_panel > 0 ? accumulators / per_panel : 1;
 
 /// out[0..Pixels) for one panel, pixel i reading its input at in_pixel[i]; taps with a null
 /// pointer are padding.
@@ -2733,6 +2782,43 @@ inline void channels_over_taps(std::size_t channels, const float* const* tap_in,
   }
 }
 
+/// Pixels consecutive interior output pixels of one row at once: each weight vector is loaded
+/// once per tap for all of them (`pixel_step` = stride * channels between their inputs).
+template <std::size_t Pixels, class Activation>
+inline void pixels_over_taps(std::size_t channels, const float* const* tap_in, const std::size_t* tap_offset,
+                             std::size_t taps, std::size_t pixel_step, const DenseF32& weights, const float* bias,
+                             float* out, Activation activation) noexcept {
+  constexpr std::size_t rows = DenseF32::panel_rows;
+  std::size_t c = 0;
+  for (; c + Vec::lanes <= channels; c += Vec::lanes) {
+    const float* panel = weights.panel(c / rows) + c % rows;
+    Vec acc[Pixels];
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = Vec::load(bias + c);
+    for (std::size_t t = 0; t < taps; ++t) {
+      const Vec w = Vec::load(panel + tap_offset[t]);
+      const float* x = tap_in[t] + c;
+      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = Vec::fma(Vec::load(x + q * pixel_step), w, acc[q]);
+    }
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store(out + q * channels + c);
+  }
+  if (c < channels) {
+    const std::size_t lanes = channels - c;
+    const float* panel = weights.panel(c / rows) + c % rows;
+    Vec acc[Pixels];
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = Vec::load(bias + c);
+    for (std::size_t t = 0; t < taps; ++t) {
+      const Vec w = Vec::load(panel + tap_offset[t]);
+      const float* x = tap_in[t] + c;
+      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q)
+        acc[q] = Vec::fma(Vec::load_partial(x + q * pixel_step, lanes), w, acc[q]);
+    }
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store_partial(out + q * channels + c, lanes);
+  }
+}
+
+/// Interior pixels per block: 8 accumulators (16 with AVX-512's 32 registers).
+constexpr std::size_t pixel_block = Vec::lanes == 16 ? 16 : 8;
+
 }  // namespace depthwise_detail
 
 template <class Activation>
@@ -2770,7 +2856,13 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
       if (ox >= x_begin && ox < x_end) {
         const long shift = static_cast<long>(ox * g.stride_w * g.in_c);
         for (std::size_t t = 0; t < row_taps; ++t) tap_in[t] = in + (row_tap_index[t] + shift);
-        channels_over_taps(g.out_c, tap_in, row_tap_offset, row_taps, weights, bias, out_pixel, activation);
+        if (ox + pixel_block <= x_end) {
+          pixels_over_taps<pixel_block>(g.out_c, tap_in, row_tap_offset, row_taps, g.stride_w * g.in_c, weights,
+                                        bias, out_pixel, activation);
+          ox += pixel_block - 1;
+        } else {
+          channels_over_taps(g.out_c, tap_in, row_tap_offset, row_taps, weights, bias, out_pixel, activation);
+        }
         continue;
       }
       std::size_t taps = 0;
@@ -3469,7 +3561,10 @@ inline void dense(const DenseF32& weights, const float* bias, const float* in, f
 namespace conv_detail {
 
 constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
-constexpr std::size_t block = per_panel >= 8 ? 1 : 8 / per_panel;
+// Pixels per block: as many accumulators as the register file allows next to the weight
+// vectors and a broadcast (12 of 16 registers; 24 of 32 with AVX-512).
+constexpr std::size_t accumulators = Vec::lanes == 16 ? 24 : 12;
+constexpr std::size_t block = accumulators / per_panel > 0 ? accumulators / per_panel : 1;
 
 /// out[0..Pixels) for one panel, pixel i reading its input at in_pixel[i]; taps with a null
 /// pointer are padding.
@@ -3590,6 +3685,43 @@ inline void channels_over_taps(std::size_t channels, const float* const* tap_in,
   }
 }
 
+/// Pixels consecutive interior output pixels of one row at once: each weight vector is loaded
+/// once per tap for all of them (`pixel_step` = stride * channels between their inputs).
+template <std::size_t Pixels, class Activation>
+inline void pixels_over_taps(std::size_t channels, const float* const* tap_in, const std::size_t* tap_offset,
+                             std::size_t taps, std::size_t pixel_step, const DenseF32& weights, const float* bias,
+                             float* out, Activation activation) noexcept {
+  constexpr std::size_t rows = DenseF32::panel_rows;
+  std::size_t c = 0;
+  for (; c + Vec::lanes <= channels; c += Vec::lanes) {
+    const float* panel = weights.panel(c / rows) + c % rows;
+    Vec acc[Pixels];
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = Vec::load(bias + c);
+    for (std::size_t t = 0; t < taps; ++t) {
+      const Vec w = Vec::load(panel + tap_offset[t]);
+      const float* x = tap_in[t] + c;
+      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = Vec::fma(Vec::load(x + q * pixel_step), w, acc[q]);
+    }
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store(out + q * channels + c);
+  }
+  if (c < channels) {
+    const std::size_t lanes = channels - c;
+    const float* panel = weights.panel(c / rows) + c % rows;
+    Vec acc[Pixels];
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = Vec::load(bias + c);
+    for (std::size_t t = 0; t < taps; ++t) {
+      const Vec w = Vec::load(panel + tap_offset[t]);
+      const float* x = tap_in[t] + c;
+      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q)
+        acc[q] = Vec::fma(Vec::load_partial(x + q * pixel_step, lanes), w, acc[q]);
+    }
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store_partial(out + q * channels + c, lanes);
+  }
+}
+
+/// Interior pixels per block: 8 accumulators (16 with AVX-512's 32 registers).
+constexpr std::size_t pixel_block = Vec::lanes == 16 ? 16 : 8;
+
 }  // namespace depthwise_detail
 
 template <class Activation>
@@ -3627,7 +3759,13 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
       if (ox >= x_begin && ox < x_end) {
         const long shift = static_cast<long>(ox * g.stride_w * g.in_c);
         for (std::size_t t = 0; t < row_taps; ++t) tap_in[t] = in + (row_tap_index[t] + shift);
-        channels_over_taps(g.out_c, tap_in, row_tap_offset, row_taps, weights, bias, out_pixel, activation);
+        if (ox + pixel_block <= x_end) {
+          pixels_over_taps<pixel_block>(g.out_c, tap_in, row_tap_offset, row_taps, g.stride_w * g.in_c, weights,
+                                        bias, out_pixel, activation);
+          ox += pixel_block - 1;
+        } else {
+          channels_over_taps(g.out_c, tap_in, row_tap_offset, row_taps, weights, bias, out_pixel, activation);
+        }
         continue;
       }
       std::size_t taps = 0;
@@ -4311,7 +4449,10 @@ inline void dense(const DenseF32& weights, const float* bias, const float* in, f
 namespace conv_detail {
 
 constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
-constexpr std::size_t block = per_panel >= 8 ? 1 : 8 / per_panel;
+// Pixels per block: as many accumulators as the register file allows next to the weight
+// vectors and a broadcast (12 of 16 registers; 24 of 32 with AVX-512).
+constexpr std::size_t accumulators = Vec::lanes == 16 ? 24 : 12;
+constexpr std::size_t block = accumulators / per_panel > 0 ? accumulators / per_panel : 1;
 
 /// out[0..Pixels) for one panel, pixel i reading its input at in_pixel[i]; taps with a null
 /// pointer are padding.
@@ -4432,6 +4573,43 @@ inline void channels_over_taps(std::size_t channels, const float* const* tap_in,
   }
 }
 
+/// Pixels consecutive interior output pixels of one row at once: each weight vector is loaded
+/// once per tap for all of them (`pixel_step` = stride * channels between their inputs).
+template <std::size_t Pixels, class Activation>
+inline void pixels_over_taps(std::size_t channels, const float* const* tap_in, const std::size_t* tap_offset,
+                             std::size_t taps, std::size_t pixel_step, const DenseF32& weights, const float* bias,
+                             float* out, Activation activation) noexcept {
+  constexpr std::size_t rows = DenseF32::panel_rows;
+  std::size_t c = 0;
+  for (; c + Vec::lanes <= channels; c += Vec::lanes) {
+    const float* panel = weights.panel(c / rows) + c % rows;
+    Vec acc[Pixels];
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = Vec::load(bias + c);
+    for (std::size_t t = 0; t < taps; ++t) {
+      const Vec w = Vec::load(panel + tap_offset[t]);
+      const float* x = tap_in[t] + c;
+      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = Vec::fma(Vec::load(x + q * pixel_step), w, acc[q]);
+    }
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store(out + q * channels + c);
+  }
+  if (c < channels) {
+    const std::size_t lanes = channels - c;
+    const float* panel = weights.panel(c / rows) + c % rows;
+    Vec acc[Pixels];
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = Vec::load(bias + c);
+    for (std::size_t t = 0; t < taps; ++t) {
+      const Vec w = Vec::load(panel + tap_offset[t]);
+      const float* x = tap_in[t] + c;
+      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q)
+        acc[q] = Vec::fma(Vec::load_partial(x + q * pixel_step, lanes), w, acc[q]);
+    }
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store_partial(out + q * channels + c, lanes);
+  }
+}
+
+/// Interior pixels per block: 8 accumulators (16 with AVX-512's 32 registers).
+constexpr std::size_t pixel_block = Vec::lanes == 16 ? 16 : 8;
+
 }  // namespace depthwise_detail
 
 template <class Activation>
@@ -4469,7 +4647,13 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
       if (ox >= x_begin && ox < x_end) {
         const long shift = static_cast<long>(ox * g.stride_w * g.in_c);
         for (std::size_t t = 0; t < row_taps; ++t) tap_in[t] = in + (row_tap_index[t] + shift);
-        channels_over_taps(g.out_c, tap_in, row_tap_offset, row_taps, weights, bias, out_pixel, activation);
+        if (ox + pixel_block <= x_end) {
+          pixels_over_taps<pixel_block>(g.out_c, tap_in, row_tap_offset, row_taps, g.stride_w * g.in_c, weights,
+                                        bias, out_pixel, activation);
+          ox += pixel_block - 1;
+        } else {
+          channels_over_taps(g.out_c, tap_in, row_tap_offset, row_taps, weights, bias, out_pixel, activation);
+        }
         continue;
       }
       std::size_t taps = 0;

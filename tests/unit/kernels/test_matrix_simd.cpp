@@ -158,6 +158,36 @@ TEST_CASE("SIMD conv2d and depthwise match the scalar reference on every ISA", "
   });
 }
 
+TEST_CASE("SIMD depthwise on wide rows (pixel blocks) matches the scalar reference", "[kernels][depthwise][simd]") {
+  std::mt19937 rng(15);
+  mote_test::for_each_simd_isa([&](auto tag, const std::string& isa_name) {
+    for (std::size_t channels : {3, 8, 13, 16, 32, 35}) {
+      for (std::size_t width : {17, 23, 40}) {
+        for (std::size_t stride : {1, 2}) {
+          kernels::WindowGeometry g;
+          g.in_h = 4, g.in_w = width, g.in_c = channels, g.out_c = channels;
+          g.kernel_h = g.kernel_w = 3;
+          g.stride_h = g.stride_w = stride;
+          g.pad_top = g.pad_left = 1;  // and 1 at the bottom/right: "same" for stride 1
+          g.out_h = (g.in_h + 2 - 3) / stride + 1;
+          g.out_w = (g.in_w + 2 - 3) / stride + 1;
+          const Problem p = random_problem(rng, channels, 9, g.in_h * g.in_w * channels);
+          const Stored stored(p, channels, 9);
+          const std::size_t out_size = g.out_h * g.out_w * g.out_c;
+          std::vector<float> expected(out_size + 1, -7.0f), actual(out_size + 1, -7.0f);
+          kernels::depthwise_conv2d(isa::Scalar{}, g, stored.matrix, stored.bias.data(), p.input.data(), expected.data());
+          kernels::depthwise_conv2d(tag, g, stored.matrix, stored.bias.data(), p.input.data(), actual.data());
+          REQUIRE(actual[out_size] == -7.0f);
+          for (std::size_t i = 0; i < out_size; ++i) {
+            INFO(isa_name << ": channels " << channels << ", width " << width << ", stride " << stride << ", output " << i);
+            REQUIRE(agrees(actual[i], expected[i], dot_bound(9, 4.0 * 9 + 1.0)));
+          }
+        }
+      }
+    }
+  });
+}
+
 TEST_CASE("MOTE_FORCE_ISA selection: best supported, capped, or a clear error", "[dispatch]") {
   arch::CpuFeatures avx2_cpu;
   avx2_cpu.sse4_2 = avx2_cpu.avx2 = avx2_cpu.fma = true;

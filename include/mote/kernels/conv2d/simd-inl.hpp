@@ -8,7 +8,10 @@
 namespace conv_detail {
 
 constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
-constexpr std::size_t block = per_panel >= 8 ? 1 : 8 / per_panel;
+// Pixels per block: as many accumulators as the register file allows next to the weight
+// vectors and a broadcast (12 of 16 registers; 24 of 32 with AVX-512).
+constexpr std::size_t accumulators = Vec::lanes == 16 ? 24 : 12;
+constexpr std::size_t block = accumulators / per_panel > 0 ? accumulators / per_panel : 1;
 
 /// out[0..Pixels) for one panel, pixel i reading its input at in_pixel[i]; taps with a null
 /// pointer are padding.

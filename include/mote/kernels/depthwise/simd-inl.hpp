@@ -42,6 +42,43 @@ inline void channels_over_taps(std::size_t channels, const float* const* tap_in,
   }
 }
 
+/// Pixels consecutive interior output pixels of one row at once: each weight vector is loaded
+/// once per tap for all of them (`pixel_step` = stride * channels between their inputs).
+template <std::size_t Pixels, class Activation>
+inline void pixels_over_taps(std::size_t channels, const float* const* tap_in, const std::size_t* tap_offset,
+                             std::size_t taps, std::size_t pixel_step, const DenseF32& weights, const float* bias,
+                             float* out, Activation activation) noexcept {
+  constexpr std::size_t rows = DenseF32::panel_rows;
+  std::size_t c = 0;
+  for (; c + Vec::lanes <= channels; c += Vec::lanes) {
+    const float* panel = weights.panel(c / rows) + c % rows;
+    Vec acc[Pixels];
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = Vec::load(bias + c);
+    for (std::size_t t = 0; t < taps; ++t) {
+      const Vec w = Vec::load(panel + tap_offset[t]);
+      const float* x = tap_in[t] + c;
+      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = Vec::fma(Vec::load(x + q * pixel_step), w, acc[q]);
+    }
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store(out + q * channels + c);
+  }
+  if (c < channels) {
+    const std::size_t lanes = channels - c;
+    const float* panel = weights.panel(c / rows) + c % rows;
+    Vec acc[Pixels];
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = Vec::load(bias + c);
+    for (std::size_t t = 0; t < taps; ++t) {
+      const Vec w = Vec::load(panel + tap_offset[t]);
+      const float* x = tap_in[t] + c;
+      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q)
+        acc[q] = Vec::fma(Vec::load_partial(x + q * pixel_step, lanes), w, acc[q]);
+    }
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store_partial(out + q * channels + c, lanes);
+  }
+}
+
+/// Interior pixels per block: 8 accumulators (16 with AVX-512's 32 registers).
+constexpr std::size_t pixel_block = Vec::lanes == 16 ? 16 : 8;
+
 }  // namespace depthwise_detail
 
 template <class Activation>
@@ -79,7 +116,13 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
       if (ox >= x_begin && ox < x_end) {
         const long shift = static_cast<long>(ox * g.stride_w * g.in_c);
         for (std::size_t t = 0; t < row_taps; ++t) tap_in[t] = in + (row_tap_index[t] + shift);
-        channels_over_taps(g.out_c, tap_in, row_tap_offset, row_taps, weights, bias, out_pixel, activation);
+        if (ox + pixel_block <= x_end) {
+          pixels_over_taps<pixel_block>(g.out_c, tap_in, row_tap_offset, row_taps, g.stride_w * g.in_c, weights,
+                                        bias, out_pixel, activation);
+          ox += pixel_block - 1;
+        } else {
+          channels_over_taps(g.out_c, tap_in, row_tap_offset, row_taps, weights, bias, out_pixel, activation);
+        }
         continue;
       }
       std::size_t taps = 0;
