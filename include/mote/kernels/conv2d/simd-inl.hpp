@@ -72,17 +72,37 @@ inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float
   std::size_t x_end = 0;
   if (g.in_w + g.pad_left > reach) x_end = std::min(g.out_w, (g.in_w + g.pad_left - reach - 1) / g.stride_w + 1);
   x_end = std::max(x_end, x_begin);
-  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+  const auto row = [&](std::size_t oy, std::size_t p) {
     const float* panel = weights.panel(p);
     const float* panel_bias = bias + p * DenseF32::panel_rows;
     const std::size_t first = p * DenseF32::panel_rows;
     const std::size_t channels_here = std::min(DenseF32::panel_rows, g.out_c - first);
     float* panel_out = out + first;
-    for (std::size_t oy = 0; oy < g.out_h; ++oy) {
-      std::size_t ox = 0;
-      for (; ox < x_begin; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-      for (; ox + block <= x_end; ox += block) conv_pixels<block>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-      for (; ox < g.out_w; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-    }
+    std::size_t ox = 0;
+    for (; ox < x_begin; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+    for (; ox + block <= x_end; ox += block)
+      conv_pixels<block>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+    // The interior's remainder in halving blocks: a lone pixel has too few accumulators to
+    // hide FMA latency.
+    if constexpr (block >= 4)
+      for (; ox + block / 2 <= x_end; ox += block / 2)
+        conv_pixels<block / 2>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+    if constexpr (block >= 8)
+      for (; ox + block / 4 <= x_end; ox += block / 4)
+        conv_pixels<block / 4>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+    if constexpr (block >= 2)
+      for (; ox + 2 <= x_end; ox += 2) conv_pixels<2>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+    for (; ox < g.out_w; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+  };
+  // Small weights (they stay in L1/L2 anyway): all panels on one output row before the next,
+  // so the row's input is read from L1 once per panel rather than the whole input once per
+  // panel from L2 or beyond. Large weights: one panel over the whole image, so that each panel
+  // is read from memory once.
+  if (weights.bytes() <= 64 * 1024) {
+    for (std::size_t oy = 0; oy < g.out_h; ++oy)
+      for (std::size_t p = 0; p < weights.panel_count(); ++p) row(oy, p);
+  } else {
+    for (std::size_t p = 0; p < weights.panel_count(); ++p)
+      for (std::size_t oy = 0; oy < g.out_h; ++oy) row(oy, p);
   }
 }
