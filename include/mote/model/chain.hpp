@@ -121,9 +121,13 @@ constexpr ChainPlan<sizeof...(Layers)> make_plan(std::tuple<Layers...>*) {
   std::array<std::size_t, n> low_used{};
   Slot in_slot = Slot::input;
   std::size_t in_bytes = 0;
+  // Views at the end of the chain (e.g. an activation fused into the layer before) pass the
+  // caller's output through: the last layer that computes writes there directly.
+  std::size_t last_computing = n - 1;
+  while (last_computing > 0 && view[last_computing]) --last_computing;
   for (std::size_t i = 0; i < n; ++i) {
     Slot out_slot = Slot::output;
-    if (i + 1 < n) {
+    if (i < last_computing || (i == last_computing && view[i] && i + 1 < n)) {
       if (view[i] || (in_place[i] && in_slot != Slot::input)) out_slot = in_slot;
       else out_slot = in_slot == Slot::low ? Slot::high : Slot::low;
     }
@@ -217,7 +221,9 @@ class Chain {
     if constexpr (out_slot == detail::Slot::input) return;  // a view of the caller's input
     const float* source = in;
     if constexpr (I > 0) {
-      if constexpr (plan.steps[I - 1].out_slot != detail::Slot::input)
+      constexpr detail::Slot in_slot = plan.steps[I - 1].out_slot;
+      if constexpr (in_slot == detail::Slot::output) return;  // a view of the caller's output
+      if constexpr (in_slot != detail::Slot::input)
         source = reinterpret_cast<const float*>(workspace + batch * plan.steps[I - 1].out_offset);
     }
     float* destination = out;

@@ -32,6 +32,11 @@ struct VecF32 {
   static MOTE_VEC_INLINE VecF32 fma(VecF32 a, VecF32 b, VecF32 c) { return {vfmaq_f32(c.v, a.v, b.v)}; }
   static MOTE_VEC_INLINE VecF32 min(VecF32 a, VecF32 b) { return {vminnmq_f32(a.v, b.v)}; }
   static MOTE_VEC_INLINE VecF32 max(VecF32 a, VecF32 b) { return {vmaxnmq_f32(a.v, b.v)}; }
+  /// x < low ? low : x, lane-wise, exactly (NaN and -0 in x pass through; NEON's max would
+  /// turn -0 into +0, hence the select).
+  static MOTE_VEC_INLINE VecF32 clamp_below(VecF32 x, VecF32 low) { return {vbslq_f32(vcltq_f32(x.v, low.v), low.v, x.v)}; }
+  /// x > high ? high : x, lane-wise, exactly.
+  static MOTE_VEC_INLINE VecF32 clamp_above(VecF32 x, VecF32 high) { return {vbslq_f32(vcgtq_f32(x.v, high.v), high.v, x.v)}; }
   static MOTE_VEC_INLINE VecF32 abs(VecF32 a) { return {vabsq_f32(a.v)}; }
   static MOTE_VEC_INLINE VecF32 copysign(VecF32 magnitude, VecF32 sign) {
     return {vbslq_f32(vdupq_n_u32(0x80000000u), sign.v, magnitude.v)};

@@ -36,6 +36,11 @@ struct VecF32 {
   /// propagate NaN use select() with explicit masks.
   static MOTE_VEC_INLINE VecF32 min(VecF32 a, VecF32 b) { return {_mm256_min_ps(a.v, b.v)}; }
   static MOTE_VEC_INLINE VecF32 max(VecF32 a, VecF32 b) { return {_mm256_max_ps(a.v, b.v)}; }
+  /// x < low ? low : x, lane-wise, exactly (NaN and -0 in x pass through): x86 MAX returns
+  /// its second operand when the operands are equal or either is NaN.
+  static MOTE_VEC_INLINE VecF32 clamp_below(VecF32 x, VecF32 low) { return {_mm256_max_ps(low.v, x.v)}; }
+  /// x > high ? high : x, lane-wise, exactly (NaN and -0 in x pass through).
+  static MOTE_VEC_INLINE VecF32 clamp_above(VecF32 x, VecF32 high) { return {_mm256_min_ps(high.v, x.v)}; }
   static MOTE_VEC_INLINE VecF32 abs(VecF32 a) { return {_mm256_andnot_ps(_mm256_set1_ps(-0.0f), a.v)}; }
   /// |magnitude| with the sign bit of `sign`.
   static MOTE_VEC_INLINE VecF32 copysign(VecF32 magnitude, VecF32 sign) {

@@ -33,6 +33,11 @@ struct VecF32 {
   static MOTE_VEC_INLINE VecF32 fma(VecF32 a, VecF32 b, VecF32 c) { return {_mm512_fmadd_ps(a.v, b.v, c.v)}; }
   static MOTE_VEC_INLINE VecF32 min(VecF32 a, VecF32 b) { return {_mm512_min_ps(a.v, b.v)}; }
   static MOTE_VEC_INLINE VecF32 max(VecF32 a, VecF32 b) { return {_mm512_max_ps(a.v, b.v)}; }
+  /// x < low ? low : x, lane-wise, exactly (NaN and -0 in x pass through): x86 MAX returns
+  /// its second operand when the operands are equal or either is NaN.
+  static MOTE_VEC_INLINE VecF32 clamp_below(VecF32 x, VecF32 low) { return {_mm512_max_ps(low.v, x.v)}; }
+  /// x > high ? high : x, lane-wise, exactly (NaN and -0 in x pass through).
+  static MOTE_VEC_INLINE VecF32 clamp_above(VecF32 x, VecF32 high) { return {_mm512_min_ps(high.v, x.v)}; }
   static MOTE_VEC_INLINE VecF32 abs(VecF32 a) { return {_mm512_abs_ps(a.v)}; }
   static MOTE_VEC_INLINE VecF32 copysign(VecF32 magnitude, VecF32 sign) {
     const __m512i bit = _mm512_set1_epi32(static_cast<int>(0x80000000u));

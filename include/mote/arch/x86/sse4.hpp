@@ -33,6 +33,11 @@ struct VecF32 {
   static MOTE_VEC_INLINE VecF32 fma(VecF32 a, VecF32 b, VecF32 c) { return {_mm_add_ps(_mm_mul_ps(a.v, b.v), c.v)}; }
   static MOTE_VEC_INLINE VecF32 min(VecF32 a, VecF32 b) { return {_mm_min_ps(a.v, b.v)}; }
   static MOTE_VEC_INLINE VecF32 max(VecF32 a, VecF32 b) { return {_mm_max_ps(a.v, b.v)}; }
+  /// x < low ? low : x, lane-wise, exactly (NaN and -0 in x pass through): x86 MAX returns
+  /// its second operand when the operands are equal or either is NaN.
+  static MOTE_VEC_INLINE VecF32 clamp_below(VecF32 x, VecF32 low) { return {_mm_max_ps(low.v, x.v)}; }
+  /// x > high ? high : x, lane-wise, exactly (NaN and -0 in x pass through).
+  static MOTE_VEC_INLINE VecF32 clamp_above(VecF32 x, VecF32 high) { return {_mm_min_ps(high.v, x.v)}; }
   static MOTE_VEC_INLINE VecF32 abs(VecF32 a) { return {_mm_andnot_ps(_mm_set1_ps(-0.0f), a.v)}; }
   static MOTE_VEC_INLINE VecF32 copysign(VecF32 magnitude, VecF32 sign) {
     const __m128 bit = _mm_set1_ps(-0.0f);
