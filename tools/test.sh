@@ -9,23 +9,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 packages=(cmake g++ make python3 catch2 libxsimd-dev libhwy-dev libbenchmark-dev pkg-config git
           ca-certificates python3-numpy dataset-fashion-mnist)
 
-ensure_packages() {
-  local missing=() p
-  for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-      missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  echo "tools/test.sh: installing ${missing[*]}"
-  local sudo=()
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || { echo "tools/test.sh: run as root to install ${missing[*]}" >&2; exit 1; }
-    sudo=(sudo)
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo[@]}" apt-get update -q
-  "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
-}
+source tools/ensure_packages.sh
 ensure_packages "${packages[@]}"
 
 build_dir=${MOTE_BUILD_DIR:-build/test}

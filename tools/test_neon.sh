@@ -18,23 +18,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 packages=(cmake make g++-aarch64-linux-gnu qemu-user catch2)
 
-ensure_packages() {
-  local missing=() p
-  for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-      missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  echo "tools/test_neon.sh: installing ${missing[*]}"
-  local sudo=()
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || { echo "tools/test_neon.sh: run as root to install ${missing[*]}" >&2; exit 1; }
-    sudo=(sudo)
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo[@]}" apt-get update -q
-  "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
-}
+source tools/ensure_packages.sh
 ensure_packages "${packages[@]}"
 
 build_dir=${MOTE_NEON_BUILD_DIR:-build/aarch64}
