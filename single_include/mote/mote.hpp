@@ -1054,6 +1054,21 @@ struct WindowGeometry {
   std::size_t pad_top = 0, pad_left = 0;
 };
 
+/// Output columns [begin, end) whose every horizontal tap lies inside the input: SIMD kernels
+/// run them without bounds checks.
+struct ColumnRange {
+  std::size_t begin = 0, end = 0;
+};
+
+inline ColumnRange interior_columns(const WindowGeometry& g) noexcept {
+  const std::size_t reach = (g.kernel_w - 1) * g.dilation_w;
+  ColumnRange range;
+  range.begin = std::min(g.out_w, (g.pad_left + g.stride_w - 1) / g.stride_w);
+  if (g.in_w + g.pad_left > reach) range.end = std::min(g.out_w, (g.in_w + g.pad_left - reach - 1) / g.stride_w + 1);
+  range.end = std::max(range.end, range.begin);
+  return range;
+}
+
 }  // namespace mote::kernels
 // ----- end mote/kernels/geometry.hpp -----
 
@@ -1834,12 +1849,9 @@ template <class Activation>
 inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
                    float* out, Activation activation) noexcept {
   using namespace conv_detail;
-  // Output columns whose every tap lies inside the input: [x_begin, x_end).
-  const std::size_t reach = (g.kernel_w - 1) * g.dilation_w;
-  const std::size_t x_begin = std::min(g.out_w, (g.pad_left + g.stride_w - 1) / g.stride_w);
-  std::size_t x_end = 0;
-  if (g.in_w + g.pad_left > reach) x_end = std::min(g.out_w, (g.in_w + g.pad_left - reach - 1) / g.stride_w + 1);
-  x_end = std::max(x_end, x_begin);
+  // Plain names, not a structured binding: the lambda below captures them (clang < 16 cannot).
+  const ::mote::kernels::ColumnRange interior = ::mote::kernels::interior_columns(g);
+  const std::size_t x_begin = interior.begin, x_end = interior.end;
   const auto row = [&](std::size_t oy, std::size_t p) {
     const float* panel = weights.panel(p);
     const float* panel_bias = bias + p * DenseF32::panel_rows;
@@ -1968,11 +1980,8 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
     return ::mote::kernels::depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out, activation);
   // Output columns whose every tap lies inside the input: their tap list is the row's list
   // shifted by the stride, so it is built once per row.
-  const std::size_t reach = (g.kernel_w - 1) * g.dilation_w;
-  const std::size_t x_begin = std::min(g.out_w, (g.pad_left + g.stride_w - 1) / g.stride_w);
-  std::size_t x_end = 0;
-  if (g.in_w + g.pad_left > reach) x_end = std::min(g.out_w, (g.in_w + g.pad_left - reach - 1) / g.stride_w + 1);
-  x_end = std::max(x_end, x_begin);
+  const ::mote::kernels::ColumnRange interior = ::mote::kernels::interior_columns(g);
+  const std::size_t x_begin = interior.begin, x_end = interior.end;
   const float* tap_in[max_listed_taps];
   std::size_t tap_offset[max_listed_taps];
   long row_tap_index[max_listed_taps];  // input element index of each tap for output column 0
@@ -2770,12 +2779,9 @@ template <class Activation>
 inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
                    float* out, Activation activation) noexcept {
   using namespace conv_detail;
-  // Output columns whose every tap lies inside the input: [x_begin, x_end).
-  const std::size_t reach = (g.kernel_w - 1) * g.dilation_w;
-  const std::size_t x_begin = std::min(g.out_w, (g.pad_left + g.stride_w - 1) / g.stride_w);
-  std::size_t x_end = 0;
-  if (g.in_w + g.pad_left > reach) x_end = std::min(g.out_w, (g.in_w + g.pad_left - reach - 1) / g.stride_w + 1);
-  x_end = std::max(x_end, x_begin);
+  // Plain names, not a structured binding: the lambda below captures them (clang < 16 cannot).
+  const ::mote::kernels::ColumnRange interior = ::mote::kernels::interior_columns(g);
+  const std::size_t x_begin = interior.begin, x_end = interior.end;
   const auto row = [&](std::size_t oy, std::size_t p) {
     const float* panel = weights.panel(p);
     const float* panel_bias = bias + p * DenseF32::panel_rows;
@@ -2904,11 +2910,8 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
     return ::mote::kernels::depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out, activation);
   // Output columns whose every tap lies inside the input: their tap list is the row's list
   // shifted by the stride, so it is built once per row.
-  const std::size_t reach = (g.kernel_w - 1) * g.dilation_w;
-  const std::size_t x_begin = std::min(g.out_w, (g.pad_left + g.stride_w - 1) / g.stride_w);
-  std::size_t x_end = 0;
-  if (g.in_w + g.pad_left > reach) x_end = std::min(g.out_w, (g.in_w + g.pad_left - reach - 1) / g.stride_w + 1);
-  x_end = std::max(x_end, x_begin);
+  const ::mote::kernels::ColumnRange interior = ::mote::kernels::interior_columns(g);
+  const std::size_t x_begin = interior.begin, x_end = interior.end;
   const float* tap_in[max_listed_taps];
   std::size_t tap_offset[max_listed_taps];
   long row_tap_index[max_listed_taps];  // input element index of each tap for output column 0
@@ -3171,9 +3174,6 @@ struct VecF32 {
   static constexpr std::size_t lanes = 16;
   using Mask = __mmask16;
   __m512 v;
-  // The maskz_ forms with every lane set stand in for the plain intrinsics, which GCC 12
-  // builds on _mm512_undefined_*() and then warns about (-Wmaybe-uninitialized).
-  static constexpr __mmask16 all_lanes = 0xffff;
 
   static MOTE_VEC_INLINE VecF32 zero() { return {_mm512_setzero_ps()}; }
   static MOTE_VEC_INLINE VecF32 broadcast(float x) { return {_mm512_set1_ps(x)}; }
@@ -3206,11 +3206,11 @@ struct VecF32 {
     return {_mm512_castsi512_ps(_mm512_or_si512(_mm512_andnot_si512(bit, m), _mm512_and_si512(bit, s)))};
   }
   static MOTE_VEC_INLINE VecF32 round_nearest(VecF32 a) {
-    return {_mm512_maskz_roundscale_ps(all_lanes, a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)};
+    return {_mm512_roundscale_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)};
   }
   static MOTE_VEC_INLINE VecF32 pow2(VecF32 n) {
-    const __m512i biased = _mm512_add_epi32(_mm512_maskz_cvtps_epi32(all_lanes, n.v), _mm512_set1_epi32(127));
-    return {_mm512_castsi512_ps(_mm512_maskz_slli_epi32(all_lanes, biased, 23))};
+    const __m512i biased = _mm512_add_epi32(_mm512_cvtps_epi32(n.v), _mm512_set1_epi32(127));
+    return {_mm512_castsi512_ps(_mm512_slli_epi32(biased, 23))};
   }
   static MOTE_VEC_INLINE Mask less(VecF32 a, VecF32 b) { return _mm512_cmp_ps_mask(a.v, b.v, _CMP_LT_OQ); }
   static MOTE_VEC_INLINE Mask greater(VecF32 a, VecF32 b) { return _mm512_cmp_ps_mask(a.v, b.v, _CMP_GT_OQ); }
@@ -3220,14 +3220,7 @@ struct VecF32 {
   static MOTE_VEC_INLINE VecF32 select(Mask m, VecF32 if_true, VecF32 if_false) {
     return {_mm512_mask_blend_ps(m, if_false.v, if_true.v)};
   }
-  MOTE_VEC_INLINE float reduce_add() const {
-    const __m512 folded = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
-    const __m256 half = _mm512_castps512_ps256(folded);
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(half), _mm256_extractf128_ps(half, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-  }
+  MOTE_VEC_INLINE float reduce_add() const { return _mm512_reduce_add_ps(v); }
 };
 
 #undef MOTE_VEC_INLINE
@@ -3710,12 +3703,9 @@ template <class Activation>
 inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
                    float* out, Activation activation) noexcept {
   using namespace conv_detail;
-  // Output columns whose every tap lies inside the input: [x_begin, x_end).
-  const std::size_t reach = (g.kernel_w - 1) * g.dilation_w;
-  const std::size_t x_begin = std::min(g.out_w, (g.pad_left + g.stride_w - 1) / g.stride_w);
-  std::size_t x_end = 0;
-  if (g.in_w + g.pad_left > reach) x_end = std::min(g.out_w, (g.in_w + g.pad_left - reach - 1) / g.stride_w + 1);
-  x_end = std::max(x_end, x_begin);
+  // Plain names, not a structured binding: the lambda below captures them (clang < 16 cannot).
+  const ::mote::kernels::ColumnRange interior = ::mote::kernels::interior_columns(g);
+  const std::size_t x_begin = interior.begin, x_end = interior.end;
   const auto row = [&](std::size_t oy, std::size_t p) {
     const float* panel = weights.panel(p);
     const float* panel_bias = bias + p * DenseF32::panel_rows;
@@ -3844,11 +3834,8 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
     return ::mote::kernels::depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out, activation);
   // Output columns whose every tap lies inside the input: their tap list is the row's list
   // shifted by the stride, so it is built once per row.
-  const std::size_t reach = (g.kernel_w - 1) * g.dilation_w;
-  const std::size_t x_begin = std::min(g.out_w, (g.pad_left + g.stride_w - 1) / g.stride_w);
-  std::size_t x_end = 0;
-  if (g.in_w + g.pad_left > reach) x_end = std::min(g.out_w, (g.in_w + g.pad_left - reach - 1) / g.stride_w + 1);
-  x_end = std::max(x_end, x_begin);
+  const ::mote::kernels::ColumnRange interior = ::mote::kernels::interior_columns(g);
+  const std::size_t x_begin = interior.begin, x_end = interior.end;
   const float* tap_in[max_listed_taps];
   std::size_t tap_offset[max_listed_taps];
   long row_tap_index[max_listed_taps];  // input element index of each tap for output column 0
@@ -4635,12 +4622,9 @@ template <class Activation>
 inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
                    float* out, Activation activation) noexcept {
   using namespace conv_detail;
-  // Output columns whose every tap lies inside the input: [x_begin, x_end).
-  const std::size_t reach = (g.kernel_w - 1) * g.dilation_w;
-  const std::size_t x_begin = std::min(g.out_w, (g.pad_left + g.stride_w - 1) / g.stride_w);
-  std::size_t x_end = 0;
-  if (g.in_w + g.pad_left > reach) x_end = std::min(g.out_w, (g.in_w + g.pad_left - reach - 1) / g.stride_w + 1);
-  x_end = std::max(x_end, x_begin);
+  // Plain names, not a structured binding: the lambda below captures them (clang < 16 cannot).
+  const ::mote::kernels::ColumnRange interior = ::mote::kernels::interior_columns(g);
+  const std::size_t x_begin = interior.begin, x_end = interior.end;
   const auto row = [&](std::size_t oy, std::size_t p) {
     const float* panel = weights.panel(p);
     const float* panel_bias = bias + p * DenseF32::panel_rows;
@@ -4769,11 +4753,8 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
     return ::mote::kernels::depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out, activation);
   // Output columns whose every tap lies inside the input: their tap list is the row's list
   // shifted by the stride, so it is built once per row.
-  const std::size_t reach = (g.kernel_w - 1) * g.dilation_w;
-  const std::size_t x_begin = std::min(g.out_w, (g.pad_left + g.stride_w - 1) / g.stride_w);
-  std::size_t x_end = 0;
-  if (g.in_w + g.pad_left > reach) x_end = std::min(g.out_w, (g.in_w + g.pad_left - reach - 1) / g.stride_w + 1);
-  x_end = std::max(x_end, x_begin);
+  const ::mote::kernels::ColumnRange interior = ::mote::kernels::interior_columns(g);
+  const std::size_t x_begin = interior.begin, x_end = interior.end;
   const float* tap_in[max_listed_taps];
   std::size_t tap_offset[max_listed_taps];
   long row_tap_index[max_listed_taps];  // input element index of each tap for output column 0

@@ -2,6 +2,7 @@
 // Run-time descriptions of sliding-window geometry shared by the conv, depthwise and pool
 // kernels. Layers build them as constexpr values, so after inlining the kernels see constants.
 
+#include <algorithm>
 #include <cstddef>
 
 namespace mote::kernels {
@@ -15,5 +16,20 @@ struct WindowGeometry {
   std::size_t dilation_h = 1, dilation_w = 1;
   std::size_t pad_top = 0, pad_left = 0;
 };
+
+/// Output columns [begin, end) whose every horizontal tap lies inside the input: SIMD kernels
+/// run them without bounds checks.
+struct ColumnRange {
+  std::size_t begin = 0, end = 0;
+};
+
+inline ColumnRange interior_columns(const WindowGeometry& g) noexcept {
+  const std::size_t reach = (g.kernel_w - 1) * g.dilation_w;
+  ColumnRange range;
+  range.begin = std::min(g.out_w, (g.pad_left + g.stride_w - 1) / g.stride_w);
+  if (g.in_w + g.pad_left > reach) range.end = std::min(g.out_w, (g.in_w + g.pad_left - reach - 1) / g.stride_w + 1);
+  range.end = std::max(range.end, range.begin);
+  return range;
+}
 
 }  // namespace mote::kernels

@@ -10,9 +10,6 @@ struct VecF32 {
   static constexpr std::size_t lanes = 16;
   using Mask = __mmask16;
   __m512 v;
-  // The maskz_ forms with every lane set stand in for the plain intrinsics, which GCC 12
-  // builds on _mm512_undefined_*() and then warns about (-Wmaybe-uninitialized).
-  static constexpr __mmask16 all_lanes = 0xffff;
 
   static MOTE_VEC_INLINE VecF32 zero() { return {_mm512_setzero_ps()}; }
   static MOTE_VEC_INLINE VecF32 broadcast(float x) { return {_mm512_set1_ps(x)}; }
@@ -45,11 +42,11 @@ struct VecF32 {
     return {_mm512_castsi512_ps(_mm512_or_si512(_mm512_andnot_si512(bit, m), _mm512_and_si512(bit, s)))};
   }
   static MOTE_VEC_INLINE VecF32 round_nearest(VecF32 a) {
-    return {_mm512_maskz_roundscale_ps(all_lanes, a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)};
+    return {_mm512_roundscale_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)};
   }
   static MOTE_VEC_INLINE VecF32 pow2(VecF32 n) {
-    const __m512i biased = _mm512_add_epi32(_mm512_maskz_cvtps_epi32(all_lanes, n.v), _mm512_set1_epi32(127));
-    return {_mm512_castsi512_ps(_mm512_maskz_slli_epi32(all_lanes, biased, 23))};
+    const __m512i biased = _mm512_add_epi32(_mm512_cvtps_epi32(n.v), _mm512_set1_epi32(127));
+    return {_mm512_castsi512_ps(_mm512_slli_epi32(biased, 23))};
   }
   static MOTE_VEC_INLINE Mask less(VecF32 a, VecF32 b) { return _mm512_cmp_ps_mask(a.v, b.v, _CMP_LT_OQ); }
   static MOTE_VEC_INLINE Mask greater(VecF32 a, VecF32 b) { return _mm512_cmp_ps_mask(a.v, b.v, _CMP_GT_OQ); }
@@ -59,14 +56,7 @@ struct VecF32 {
   static MOTE_VEC_INLINE VecF32 select(Mask m, VecF32 if_true, VecF32 if_false) {
     return {_mm512_mask_blend_ps(m, if_false.v, if_true.v)};
   }
-  MOTE_VEC_INLINE float reduce_add() const {
-    const __m512 folded = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
-    const __m256 half = _mm512_castps512_ps256(folded);
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(half), _mm256_extractf128_ps(half, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-  }
+  MOTE_VEC_INLINE float reduce_add() const { return _mm512_reduce_add_ps(v); }
 };
 
 #undef MOTE_VEC_INLINE

@@ -66,12 +66,9 @@ template <class Activation>
 inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
                    float* out, Activation activation) noexcept {
   using namespace conv_detail;
-  // Output columns whose every tap lies inside the input: [x_begin, x_end).
-  const std::size_t reach = (g.kernel_w - 1) * g.dilation_w;
-  const std::size_t x_begin = std::min(g.out_w, (g.pad_left + g.stride_w - 1) / g.stride_w);
-  std::size_t x_end = 0;
-  if (g.in_w + g.pad_left > reach) x_end = std::min(g.out_w, (g.in_w + g.pad_left - reach - 1) / g.stride_w + 1);
-  x_end = std::max(x_end, x_begin);
+  // Plain names, not a structured binding: the lambda below captures them (clang < 16 cannot).
+  const ::mote::kernels::ColumnRange interior = ::mote::kernels::interior_columns(g);
+  const std::size_t x_begin = interior.begin, x_end = interior.end;
   const auto row = [&](std::size_t oy, std::size_t p) {
     const float* panel = weights.panel(p);
     const float* panel_bias = bias + p * DenseF32::panel_rows;

@@ -90,11 +90,8 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
     return ::mote::kernels::depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out, activation);
   // Output columns whose every tap lies inside the input: their tap list is the row's list
   // shifted by the stride, so it is built once per row.
-  const std::size_t reach = (g.kernel_w - 1) * g.dilation_w;
-  const std::size_t x_begin = std::min(g.out_w, (g.pad_left + g.stride_w - 1) / g.stride_w);
-  std::size_t x_end = 0;
-  if (g.in_w + g.pad_left > reach) x_end = std::min(g.out_w, (g.in_w + g.pad_left - reach - 1) / g.stride_w + 1);
-  x_end = std::max(x_end, x_begin);
+  const ::mote::kernels::ColumnRange interior = ::mote::kernels::interior_columns(g);
+  const std::size_t x_begin = interior.begin, x_end = interior.end;
   const float* tap_in[max_listed_taps];
   std::size_t tap_offset[max_listed_taps];
   long row_tap_index[max_listed_taps];  // input element index of each tap for output column 0
