@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,24 @@ struct GoldenCase {
     }
   }
 };
+
+/// Loads seeded weights uniform in [-0.5, 0.5] into every parameter of `Net` (BatchNorm
+/// variances in [0.5, 1.5], so that they stay positive), under the layer-index names.
+template <class Net>
+void load_random_weights(Net& net, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> uniform(-0.5f, 0.5f);
+  std::vector<std::vector<float>> storage;  // load() copies the values
+  std::vector<mote::TensorRef> refs;
+  for (const mote::ParameterInfo& p : Net::parameters()) {
+    storage.emplace_back(p.spec.size());
+    const bool variance = std::string(p.spec.name) == "running_var";
+    for (float& v : storage.back()) v = variance ? 1.0f + uniform(rng) : uniform(rng);
+    refs.push_back(mote::TensorRef::f32(
+        p.name, {p.spec.dims.begin(), p.spec.dims.begin() + static_cast<long>(p.spec.rank)}, storage.back().data()));
+  }
+  net.load(refs, "random", mote::WeightNames::layer_index());
+}
 
 /// |actual - expected| <= abs_tol + rel_tol * |expected| element-wise (NaN must match NaN).
 /// The default bound covers f32 sums of up to a few hundred products in a different order

@@ -8,21 +8,6 @@ using namespace mote;
 
 namespace {
 
-template <class Net>
-void load_random(Net& net, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> uniform(-0.5f, 0.5f);
-  std::vector<std::vector<float>> storage;  // load() copies the values
-  std::vector<TensorRef> refs;
-  for (const ParameterInfo& p : Net::parameters()) {
-    storage.emplace_back(p.spec.size());
-    for (float& v : storage.back()) v = uniform(rng);
-    refs.push_back(TensorRef::f32(p.name, {p.spec.dims.begin(), p.spec.dims.begin() + static_cast<long>(p.spec.rank)},
-                                  storage.back().data()));
-  }
-  net.load(refs, "random", WeightNames::layer_index());
-}
-
 template <class Tag>
 using MixedNet = Sequential<Input<9, 7, 3>, Conv2D<20, Kernel<3>, Pad::same, Tag>, GELU,
                             DepthwiseConv2D<Kernel<3>, Pad::same, Tag>, Sigmoid, Conv2D<17, Kernel<1>, Tag>,
@@ -35,7 +20,7 @@ TEST_CASE("Fused activations match the scalar reference on every ISA", "[kernels
   CHECK_THAT(Reference::summary(), Catch::Contains("fused Tanh") && Catch::Contains("fused GELU") &&
                                        Catch::Contains("fused Sigmoid") && Catch::Contains("fused HardSwish"));
   auto reference = std::make_unique<Reference>();
-  load_random(*reference, 5);
+  mote_test::load_random_weights(*reference, 5);
   std::mt19937 rng(6);
   std::uniform_real_distribution<float> uniform(-2.0f, 2.0f);
   Reference::InputTensor in;
@@ -47,7 +32,7 @@ TEST_CASE("Fused activations match the scalar reference on every ISA", "[kernels
   mote_test::for_each_simd_isa([&](auto tag, const std::string& isa_name) {
     using Net = MixedNet<decltype(tag)>;
     auto net = std::make_unique<Net>();
-    load_random(*net, 5);
+    mote_test::load_random_weights(*net, 5);
     typename Net::OutputTensor actual;
     typename Net::Workspace workspace;
     net->forward(in, actual, workspace);

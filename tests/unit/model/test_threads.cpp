@@ -13,15 +13,7 @@ TEST_CASE("Concurrent forward calls on one const network are safe", "[threads]")
   auto net = std::make_unique<Net>();
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  std::vector<std::vector<float>> storage;
-  std::vector<TensorRef> refs;
-  for (const ParameterInfo& p : Net::parameters()) {
-    storage.emplace_back(p.spec.size());
-    for (float& v : storage.back()) v = std::string(p.spec.name) == "running_var" ? 1.5f : uniform(rng);
-    refs.push_back(TensorRef::f32(p.name, {p.spec.dims.begin(), p.spec.dims.begin() + static_cast<long>(p.spec.rank)},
-                                  storage.back().data()));
-  }
-  net->load(refs, "random");
+  mote_test::load_random_weights(*net, 7);
   const Net& shared = *net;
 
   constexpr int inputs = 64;

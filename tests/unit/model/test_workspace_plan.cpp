@@ -17,23 +17,6 @@ using Blocks = Sequential<Input<8, 8, 4>, Conv2D<8, Kernel<3>, Pad::same>, Batch
                           ReLU, Residual<DepthwiseConv2D<Kernel<3>, Pad::same>, ReLU6>,
                           GlobalAveragePool2D, Dense<5>, Softmax>;
 
-/// Loads seeded random weights (positive variances) under the layer-index names.
-template <class Net>
-void randomise(Net& net, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> uniform(-0.5f, 0.5f);
-  std::vector<std::vector<float>> storage;
-  std::vector<TensorRef> refs;
-  for (const ParameterInfo& p : Net::parameters()) {
-    storage.emplace_back(p.spec.size());
-    const bool variance = std::string(p.spec.name) == "running_var";
-    for (float& v : storage.back()) v = variance ? 1.0f + uniform(rng) : uniform(rng);
-    refs.push_back(TensorRef::f32(p.name, {p.spec.dims.begin(), p.spec.dims.begin() + static_cast<long>(p.spec.rank)},
-                                  storage.back().data()));
-  }
-  net.load(refs, "random", WeightNames::layer_index());
-}
-
 /// Runs each top-level layer into its own buffer: no sharing at all.
 template <class Net, std::size_t... I>
 std::vector<float> run_unshared(const Net& net, std::vector<float> activation, std::index_sequence<I...>) {
@@ -52,7 +35,7 @@ std::vector<float> run_unshared(const Net& net, std::vector<float> activation, s
 template <class Net>
 void check_plan_changes_nothing(std::uint32_t seed) {
   Net net;
-  randomise(net, seed);
+  mote_test::load_random_weights(net, seed);
   std::mt19937 rng(seed + 1);
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
   typename Net::InputTensor in;
@@ -99,7 +82,7 @@ TEST_CASE("forward_batch equals one forward per sample", "[plan][batch]") {
   auto check = [](auto* tag) {
     using Net = std::remove_pointer_t<decltype(tag)>;
     auto net = std::make_unique<Net>();
-    randomise(*net, 21);
+    mote_test::load_random_weights(*net, 21);
     constexpr std::size_t batch = 9;
     std::mt19937 rng(22);
     std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
