@@ -98,6 +98,7 @@ int run(const std::string& weights_dir, const std::string& data_dir) {
       {"MLP", evaluate(*mlp, images, labels, as_floats(require("mlp_pred"))), as_floats(require("mlp_accuracy"))[0]},
       {"CNN", evaluate(*cnn, images, labels, as_floats(require("cnn_pred"))), as_floats(require("cnn_accuracy"))[0]},
   };
+  constexpr std::size_t calibration_images = 1000;
   bool all_agree = true;
   for (const auto& row : rows) {
     std::printf("%-5s %11.2f%% %11.2f%% %15zu / %zu %12.2f %14zu %16zu\n", row.name, 100 * row.report.accuracy,
@@ -105,6 +106,37 @@ int run(const std::string& weights_dir, const std::string& data_dir) {
                 row.report.weight_bytes, row.report.workspace_bytes);
     all_agree = all_agree && row.report.agree_with_pytorch >= labels.values.size() - 10;
   }
+  std::printf("\nQuantised (one type parameter each; calibrated on the first %zu training images, "
+              "accuracy on all %zu test images):\n",
+              calibration_images, labels.values.size());
+  std::printf("%-34s %10s %10s %14s %12s\n", "variant", "accuracy", "vs f32", "weight bytes", "median us");
+  const auto train_images = mote::io::read_idx(data_dir + "/train-images-idx3-ubyte.gz");
+  std::vector<float> calibration(calibration_images * 784);
+  for (std::size_t i = 0; i < calibration_images; ++i)
+    fashion::to_input(train_images.values.data() + i * 784, calibration.data() + i * 784);
+  const auto mlp_predictions = as_floats(require("mlp_pred"));
+  const auto cnn_predictions = as_floats(require("cnn_pred"));
+  auto quantised_row = [&](const char* name, auto& net, const char* weights_file, const mote::WeightNames& names,
+                           mote::CalibrationMethod method, double float_accuracy, const std::vector<float>& predictions) {
+    net.load_npz(weights_dir + "/" + weights_file, names);
+    net.calibrate(calibration, method);
+    const Report report = evaluate(net, images, labels, predictions);
+    std::printf("%-34s %9.2f%% %+9.2fpp %14zu %12.2f\n", name, 100 * report.accuracy,
+                100 * (report.accuracy - float_accuracy), report.weight_bytes, report.median_us);
+  };
+  using Method = mote::CalibrationMethod;
+  const double mlp_float = rows[0].report.accuracy, cnn_float = rows[1].report.accuracy;
+  quantised_row("MLP int8 per-channel, int8 act.", *std::make_unique<fashion::MlpInt8>(), "mlp.npz",
+                fashion::mlp_names(), Method::min_max, mlp_float, mlp_predictions);
+  quantised_row("MLP int8 per-channel, int8 act. mse", *std::make_unique<fashion::MlpInt8>(), "mlp.npz",
+                fashion::mlp_names(), Method::mse, mlp_float, mlp_predictions);
+  quantised_row("MLP int8 per-tensor, int8 act.", *std::make_unique<fashion::MlpInt8PerTensor>(), "mlp.npz",
+                fashion::mlp_names(), Method::min_max, mlp_float, mlp_predictions);
+  quantised_row("MLP int8 per-channel, uint8 act.", *std::make_unique<fashion::MlpInt8UInt8Activations>(), "mlp.npz",
+                fashion::mlp_names(), Method::min_max, mlp_float, mlp_predictions);
+  quantised_row("CNN f32 conv, int8 dense head", *std::make_unique<fashion::CnnInt8Head>(), "cnn.npz",
+                fashion::cnn_names(), Method::min_max, cnn_float, cnn_predictions);
+
   std::printf("\n%s\n", all_agree ? "mote agrees with PyTorch on at least 9,990 of 10,000 images for both networks."
                                    : "MISMATCH: mote and PyTorch disagree on more than 10 images.");
   return all_agree ? 0 : 2;

@@ -15,6 +15,20 @@ using Mlp = Sequential<Input<28, 28, 1>, Flatten, Dense<256>, ReLU, Dense<128>, 
 using Cnn = Sequential<Input<28, 28, 1>, Conv2D<16, Kernel<3>, Pad::same>, ReLU, MaxPool2D<2>,
                        Conv2D<32, Kernel<3>, Pad::same>, ReLU, MaxPool2D<2>, Flatten, Dense<10>>;
 
+/// The MLP with every layer's weights in `WeightFormat` (one edit of a type parameter), and its
+/// activations in `ActivationFormat` where the weights are integer.
+template <class WeightFormat, class... ActivationOption>
+using MlpAs = Sequential<Input<28, 28, 1>, Flatten, Dense<256, Weights<WeightFormat>, ActivationOption...>, ReLU,
+                         Dense<128, Weights<WeightFormat>, ActivationOption...>, ReLU,
+                         Dense<10, Weights<WeightFormat>, ActivationOption...>>;
+using MlpInt8 = MlpAs<Int8<PerChannel, Symmetric>>;
+using MlpInt8PerTensor = MlpAs<Int8<PerTensor, Symmetric>>;
+using MlpInt8UInt8Activations = MlpAs<Int8<PerChannel, Symmetric>, Activations<UInt8>>;
+
+/// The CNN with an int8 classifier head (int8 convolutions are not implemented yet).
+using CnnInt8Head = Sequential<Input<28, 28, 1>, Conv2D<16, Kernel<3>, Pad::same>, ReLU, MaxPool2D<2>,
+                               Conv2D<32, Kernel<3>, Pad::same>, ReLU, MaxPool2D<2>, Flatten, Dense<10, Weights<Int8<>>>>;
+
 inline WeightNames mlp_names() { return WeightNames::prefixes({{"1", "fc1"}, {"3", "fc2"}, {"5", "fc3"}}); }
 inline WeightNames cnn_names() { return WeightNames::prefixes({{"0", "conv1"}, {"3", "conv2"}, {"7", "fc"}}); }
 

@@ -6,6 +6,8 @@
 #include "mote/core/shape.hpp"
 #include "mote/core/tensor.hpp"
 #include "mote/numeric/format.hpp"
+#include "mote/numeric/quantization.hpp"
+#include "mote/numeric/calibration.hpp"
 #include "mote/layout/layout.hpp"
 #include "mote/arch/isa.hpp"
 #include "mote/layers/options.hpp"

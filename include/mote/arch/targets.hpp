@@ -16,10 +16,12 @@
 #include "mote/arch/cpu.hpp"
 #include "mote/arch/isa.hpp"
 #include "mote/kernels/dense/reference.hpp"
+#include "mote/kernels/dense/half_reference.hpp"
 #include "mote/kernels/conv2d/reference.hpp"
 #include "mote/kernels/depthwise/reference.hpp"
 #include "mote/kernels/elementwise/reference.hpp"
 #include "mote/kernels/pool/reference.hpp"
+#include "mote/kernels/dense/int8_reference.hpp"
 
 #if !defined(MOTE_NO_SIMD) && MOTE_ARCH_X86 && defined(__x86_64__)
 #define MOTE_SIMD_X86 1
@@ -49,18 +51,22 @@
 #if MOTE_SIMD_X86
 MOTE_TARGET_REGION_BEGIN("sse4.2")
 #include "mote/arch/x86/sse4.hpp"
+#include "mote/arch/x86/sse4_int8.hpp"
 #define MOTE_SIMD_NS sse4
 #define MOTE_SIMD_TAG Sse4
 #include "mote/kernels/simd-inl.hpp"
+#include "mote/kernels/simd_int8-inl.hpp"
 #undef MOTE_SIMD_NS
 #undef MOTE_SIMD_TAG
 MOTE_TARGET_REGION_END
 
 MOTE_TARGET_REGION_BEGIN("avx2,fma,bmi2,f16c")
 #include "mote/arch/x86/avx2.hpp"
+#include "mote/arch/x86/avx2_int8.hpp"
 #define MOTE_SIMD_NS avx2
 #define MOTE_SIMD_TAG Avx2
 #include "mote/kernels/simd-inl.hpp"
+#include "mote/kernels/simd_int8-inl.hpp"
 #undef MOTE_SIMD_NS
 #undef MOTE_SIMD_TAG
 MOTE_TARGET_REGION_END
@@ -74,9 +80,21 @@ MOTE_TARGET_REGION_END
 #endif
 MOTE_TARGET_REGION_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi2,f16c")
 #include "mote/arch/x86/avx512.hpp"
+#include "mote/arch/x86/avx512_int8.hpp"
 #define MOTE_SIMD_NS avx512
 #define MOTE_SIMD_TAG Avx512
 #include "mote/kernels/simd-inl.hpp"
+#include "mote/kernels/simd_int8-inl.hpp"
+#undef MOTE_SIMD_NS
+#undef MOTE_SIMD_TAG
+MOTE_TARGET_REGION_END
+
+// VNNI adds only integer kernels; its float kernels are the AVX-512 ones (tag inheritance).
+MOTE_TARGET_REGION_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma,bmi2,f16c")
+#include "mote/arch/x86/avx512_vnni_int8.hpp"
+#define MOTE_SIMD_NS avx512_vnni
+#define MOTE_SIMD_TAG Avx512Vnni
+#include "mote/kernels/simd_int8-inl.hpp"
 #undef MOTE_SIMD_NS
 #undef MOTE_SIMD_TAG
 MOTE_TARGET_REGION_END
@@ -87,11 +105,23 @@ MOTE_TARGET_REGION_END
 
 #if MOTE_SIMD_NEON
 #include "mote/arch/arm/neon.hpp"
+#include "mote/arch/arm/neon_int8.hpp"
 #define MOTE_SIMD_NS neon
 #define MOTE_SIMD_TAG Neon
 #include "mote/kernels/simd-inl.hpp"
+#include "mote/kernels/simd_int8-inl.hpp"
 #undef MOTE_SIMD_NS
 #undef MOTE_SIMD_TAG
+
+// The dot-product extension adds only integer kernels (sdot); float kernels are NEON's.
+MOTE_TARGET_REGION_BEGIN("+dotprod")
+#include "mote/arch/arm/neon_dotprod_int8.hpp"
+#define MOTE_SIMD_NS neon_dotprod
+#define MOTE_SIMD_TAG NeonDotprod
+#include "mote/kernels/simd_int8-inl.hpp"
+#undef MOTE_SIMD_NS
+#undef MOTE_SIMD_TAG
+MOTE_TARGET_REGION_END
 #endif
 
 namespace mote::arch {

@@ -18,6 +18,7 @@ using DenseF32 = ::mote::WeightMatrix<::mote::F32, ::mote::DenseStorage>;
 
 #include "mote/kernels/elementwise/simd-inl.hpp"
 #include "mote/kernels/dense/simd-inl.hpp"
+#include "mote/kernels/dense/half-inl.hpp"
 #include "mote/kernels/conv2d/simd-inl.hpp"
 #include "mote/kernels/depthwise/simd-inl.hpp"
 #include "mote/kernels/pool/simd-inl.hpp"
@@ -75,6 +76,19 @@ inline void avg_pool2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const float*
 inline void global_avg_pool(isa::MOTE_SIMD_TAG, std::size_t pixels, std::size_t channels, const float* in,
                             float* out) noexcept {
   MOTE_SIMD_NS::global_avg_pool(pixels, channels, in, out);
+}
+
+// bf16 / f16 weights (kernels/dense/half-inl.hpp).
+template <HalfFloatFormat Format, class Activation = activation::Identity>
+inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<Format, DenseStorage>& weights, const float* bias,
+                  const float* in, float* out, Activation activation = {}) noexcept {
+  MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
+}
+template <HalfFloatFormat Format, class Activation = activation::Identity>
+inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<Format, DenseStorage>& weights, const float* bias,
+                        const float* in, float* out, std::size_t batch, Activation activation = {}) noexcept {
+  if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
+  MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch, activation);
 }
 
 }  // namespace mote::kernels

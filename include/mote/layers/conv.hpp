@@ -84,6 +84,9 @@ class ConvLayer {
                 "position and the input shape are the first template arguments of this ConvLayer.");
   static_assert(opts::storage_exists,
                 "Conv2D: mote has no weight storage for this Weights<Format, Layout> combination.");
+  static_assert(!HalfFloatFormat<typename opts::format>,
+                "Conv2D/Conv1D: bf16 and f16 weights (Weights<BF16>, Weights<F16>) are supported by "
+                "Dense only; use Weights<F32> for convolutions.");
 
   static constexpr kernels::WindowGeometry window = geometry::window;
   static constexpr std::size_t receptive_field = KernelH * KernelW * geometry::in_c;
@@ -184,6 +187,9 @@ class DepthwiseConvLayer {
   static_assert(opts::storage_exists,
                 "DepthwiseConv2D: mote has no weight storage for this Weights<Format, Layout> "
                 "combination.");
+  static_assert(!HalfFloatFormat<typename opts::format>,
+                "DepthwiseConv2D: bf16 and f16 weights (Weights<BF16>, Weights<F16>) are supported "
+                "by Dense only; use Weights<F32> for convolutions.");
   static constexpr kernels::WindowGeometry window = geometry::window;
 
  public:

@@ -1,12 +1,16 @@
 #pragma once
 // Dense (fully connected): y = W x + b on a 1-D input.
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "mote/kernels/dispatch.hpp"
 #include "mote/layers/weighted.hpp"
+#include "mote/numeric/quantization.hpp"
 
 namespace mote {
 
@@ -15,10 +19,10 @@ template <class Path, ShapeType In, std::size_t Units, class... Options>
 class DenseLayer {
   using opts = detail::WeightOptions<Options...>;
   static_assert(options_accepted_v<void(option_kind::weights, option_kind::bias, option_kind::isa,
-                                        option_kind::fused_activation),
+                                        option_kind::fused_activation, option_kind::activations),
                                    Options...>,
-                "Dense<Units, Options...>: the options may only be Weights<...>, Bias<...>, "
-                "FusedActivation<...> and an ISA tag.");
+                "Dense<Units, Options...>: the options may only be Weights<...>, Activations<...>, "
+                "Bias<...>, FusedActivation<...> and an ISA tag.");
   static_assert(options_unique_v<Options...>, "Dense: the same kind of option is given twice.");
   static_assert(Units > 0, "Dense<Units>: a layer needs at least one unit.");
   static_assert(In::rank == 1,
@@ -27,13 +31,31 @@ class DenseLayer {
                 "DenseLayer.");
   static_assert(opts::storage_exists,
                 "Dense: mote has no weight storage for this Weights<Format, Layout> combination.");
+  static_assert(!opts::storage_exists || opts::kernel_exists,
+                "Dense: mote has no kernel multiplying these Weights<...> by these Activations<...>: "
+                "f32 weights take Activations<F32>; int8 weights take Activations<Int8<...>> or "
+                "Activations<UInt8> (weight-only int8 with float activations is not implemented).");
+  static_assert(!opts::integer_compute || In::size <= kernels::int8_max_cols,
+                "Dense: an int8 layer's input is limited to 33025 values, the length for which every "
+                "int32 accumulator provably cannot overflow.");
+  using codes = detail::ActivationCodes<std::conditional_t<opts::integer_compute, typename opts::activation_format, UInt8>>;
+  static constexpr std::size_t padded_units = (Units + 15) / 16 * 16;
+  static constexpr std::size_t padded_inputs = (In::size + 3) / 4 * 4;
 
  public:
   using in_shape = In;
   using out_shape = Shape<Units>;
   using path = Path;
   static constexpr bool in_place = false;
-  static constexpr std::size_t scratch_bytes = 0;
+  /// Integer layers quantise their input and accumulate in scratch (the larger of what the SIMD
+  /// kernels and the scalar reference need).
+  static constexpr std::size_t scratch_bytes =
+      opts::integer_compute ? std::max(kernels::int8_dense_scratch_bytes(padded_units, padded_inputs),
+                                       kernels::int8_dense_reference_scratch_bytes(padded_units, padded_inputs))
+                            : 0;
+  /// True when the layer quantises its input: calibration (Sequential::calibrate) sets its range.
+  static constexpr bool quantizes_input = opts::integer_compute;
+  using activation_format = typename opts::activation_format;
   static constexpr std::size_t param_count = opts::has_bias ? 2 : 1;
   /// True after Flatten of a feature map: PyTorch's columns are then in (C, H, W) order.
   static constexpr bool columns_from_feature_map = [] {
@@ -71,21 +93,75 @@ class DenseLayer {
   std::size_t weight_bytes() const noexcept { return weights_.bytes(); }
   const auto& weights() const noexcept { return weights_; }
 
-  void forward(const float* in, float* out, std::byte*) const noexcept {
-    kernels::dense(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, typename opts::activation{});
+  void forward(const float* in, float* out, std::byte* scratch) const noexcept {
+    if constexpr (opts::integer_compute) {
+      kernels::dense_int8(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, std::size_t{1},
+                          calibrated_ ? input_quant_ : dynamic_quant(in), typename opts::activation{}, scratch);
+    } else {
+      kernels::dense(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, typename opts::activation{});
+    }
   }
   /// `batch` samples at once: one GEMM instead of `batch` GEMVs.
-  void forward_batch(const float* in, float* out, std::size_t batch, std::byte*) const noexcept {
-    kernels::dense_batch(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, batch,
-                         typename opts::activation{});
+  void forward_batch(const float* in, float* out, std::size_t batch, std::byte* scratch) const noexcept {
+    if constexpr (opts::integer_compute) {
+      if (calibrated_) {
+        kernels::dense_int8(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, batch, input_quant_,
+                            typename opts::activation{}, scratch);
+      } else {
+        for (std::size_t b = 0; b < batch; ++b) forward(in + b * In::size, out + b * Units, scratch);
+      }
+    } else {
+      kernels::dense_batch(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, batch,
+                           typename opts::activation{});
+    }
+  }
+
+  /// Fixes the input's quantisation (codes of the activation format): what calibration does.
+  /// Until then (or after clear_input_quantization) each input is quantised with its own
+  /// min/max range, like ONNX DynamicQuantizeLinear.
+  Status set_input_quantization(const QuantParams& params) requires(opts::integer_compute) {
+    Status status = validate_quant_params(params, codes::min_code, codes::max_code,
+                                          "Dense input quantisation at layer " + Path::to_string());
+    if (!status) return status;
+    input_quant_ = kernels::Int8InputQuant{{params.scale, params.zero_point + codes::offset},
+                                           codes::min_code + codes::offset, codes::max_code + codes::offset};
+    calibrated_ = true;
+    return Status::ok();
+  }
+  void clear_input_quantization() noexcept requires(opts::integer_compute) { calibrated_ = false; }
+  /// The calibrated input quantisation (codes of the activation format), if set.
+  std::optional<QuantParams> input_quantization() const requires(opts::integer_compute) {
+    if (!calibrated_) return std::nullopt;
+    return QuantParams{input_quant_.params.scale, input_quant_.params.zero_point - codes::offset};
   }
 
  private:
+  /// The input's own range, widened to include 0, as the quantisation of an uncalibrated layer.
+  static kernels::Int8InputQuant dynamic_quant(const float* in) noexcept {
+    float low = 0.0f, high = 0.0f;
+    for (std::size_t i = 0; i < In::size; ++i) {
+      if (!std::isfinite(in[i])) continue;
+      low = std::min(low, in[i]);
+      high = std::max(high, in[i]);
+    }
+    const QuantParams params = choose_quant_params(low, high, codes::min_code, codes::max_code,
+                                                   codes_symmetric);
+    return kernels::Int8InputQuant{{params.scale, params.zero_point + codes::offset}, codes::min_code + codes::offset,
+                                   codes::max_code + codes::offset};
+  }
+  static constexpr bool codes_symmetric = [] {
+    if constexpr (opts::integer_compute) return opts::activation_format::symmetric;
+    else return false;
+  }();
+
+  kernels::Int8InputQuant input_quant_{};
+  bool calibrated_ = false;
   detail::MatrixWithBias<typename opts::format, typename opts::layout, Units, In::size> weights_;
 };
 
 /// Fully connected layer with `Units` outputs. Options: `Weights<Format, Layout>` (default
-/// f32 dense), `Bias<false>`, an ISA tag (default: isa::Default, run-time dispatch).
+/// f32 dense; `Weights<Int8<>>` for int8 per-channel weights), `Activations<Format>` (see
+/// Activations), `Bias<false>`, an ISA tag (default: isa::Default, run-time dispatch).
 /// Input must be 1-D. Cost: Units x inputs multiply-adds; Units x (inputs + 1) weights.
 template <std::size_t Units, class... Options>
 struct Dense {

@@ -23,6 +23,7 @@ struct bias {};
 struct multiplier {};
 struct isa {};
 struct fused_activation {};
+struct activations {};
 }  // namespace option_kind
 
 /// Kernel (window) size: `Kernel<3>` is 3x3, `Kernel<3, 1>` is 3 high and 1 wide.
@@ -80,6 +81,19 @@ struct Weights {
   using kind = option_kind::weights;
   using format = Format;
   using layout = Layout;
+};
+
+/// The number format a layer multiplies its input activations in. `Activations<F32>` (the default
+/// for float weights) computes in float; `Activations<Int8<PerTensor, Asymmetric>>` (the default
+/// for int8 weights) or `Activations<UInt8>` quantise the layer's input (scale and zero point from
+/// calibration, or from each input's own range until calibrated) and multiply in integers.
+template <class Format>
+struct Activations {
+  static_assert(NumberFormat<Format>,
+                "Activations<Format>: Format must be a mote number format such as mote::F32, "
+                "mote::Int8<mote::PerTensor, mote::Asymmetric> or mote::UInt8.");
+  using kind = option_kind::activations;
+  using format = Format;
 };
 
 /// Whether a Dense/Conv layer has a bias (PyTorch `bias=False` is `Bias<false>`).

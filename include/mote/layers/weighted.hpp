@@ -3,7 +3,9 @@
 // DepthwiseConv2D): the matrix in the chosen format/layout, an f32 bias, and BatchNorm folding.
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include "mote/core/aligned.hpp"
 #include "mote/kernels/elementwise/activations.hpp"
@@ -24,6 +26,22 @@ struct WeightOptions {
   static constexpr bool storage_exists = has_weight_storage_v<format, layout>;
   using activation = typename find_option_t<option_kind::fused_activation,
                                             FusedActivation<::mote::activation::Identity>, Options...>::function;
+  /// Integer weights multiply integer activations unless told otherwise.
+  using default_activations = std::conditional_t<is_int8_format_v<format>, Int8<PerTensor, Asymmetric>, F32>;
+  using activation_format = typename find_option_t<option_kind::activations, Activations<default_activations>,
+                                                   Options...>::format;
+  static constexpr bool integer_compute = is_int8_format_v<format>;
+  /// The (weights, activations) pairs mote has kernels for.
+  static constexpr bool kernel_exists =
+      (std::is_same_v<activation_format, F32> && !integer_compute) ||
+      (integer_compute && (std::is_same_v<activation_format, UInt8> || is_int8_format_v<activation_format>));
+};
+
+/// The code range and offset into the kernels' unsigned domain of an integer activation format.
+template <class Format>
+struct ActivationCodes {
+  static constexpr std::int32_t offset = Format::is_signed ? 128 : 0;
+  static constexpr std::int32_t min_code = Format::min_code, max_code = Format::max_code;
 };
 
 /// A weight matrix of `Rows` output channels by `Cols` inputs, plus a bias (always stored: a
@@ -72,6 +90,11 @@ inline ParamSpec param(const char* name, std::size_t d0, std::size_t d1, std::si
 template <class Opts>
 std::string weight_description() {
   std::string text = Opts::format::name;
+  if constexpr (Opts::integer_compute) {
+    using Granularity = typename Opts::format::granularity;
+    text += std::string(" ") + Granularity::name + (Opts::format::symmetric ? " symmetric" : " asymmetric");
+    text += std::string(", ") + Opts::activation_format::name + " activations";
+  }
   if (std::string(Opts::layout::name) != "dense") text += std::string("-") + Opts::layout::name;
   if (!Opts::has_bias) text += ", no bias";
   if (!std::is_same_v<typename Opts::activation, ::mote::activation::Identity>)

@@ -6,6 +6,8 @@
 #include <concepts>
 
 #include "mote/layout/dense.hpp"
+#include "mote/layout/dense_half.hpp"
+#include "mote/layout/dense_int8.hpp"
 
 namespace mote {
 

@@ -149,6 +149,14 @@ constexpr ChainPlan<sizeof...(Layers)> make_plan(std::tuple<Layers...>*) {
   return plan;
 }
 
+/// The hook of a plain forward(): nothing observes the layers' inputs.
+struct NoInputHook {
+  void operator()(std::size_t, const float*) const noexcept {}
+};
+
+template <class L>
+constexpr bool quantizes_input_v = requires { requires L::quantizes_input; };
+
 template <class L>
 concept HasBody = requires(L& layer) { layer.body(); };
 
@@ -181,13 +189,27 @@ class Chain {
   /// Runs every layer; `workspace` must be 64-byte aligned and hold workspace_bytes.
   /// `in` and `out` must not overlap the workspace.
   void forward(const float* in, float* out, std::byte* workspace) const noexcept {
-    run(in, out, workspace, 1, std::make_index_sequence<layer_count>{});
+    run(in, out, workspace, 1, std::make_index_sequence<layer_count>{}, detail::NoInputHook{});
   }
+  /// forward() that first calls `hook(index, input)` for each layer that quantises its input
+  /// (`index` counts those layers from 0 in order): how calibration sees each layer's input.
+  template <class Hook>
+  void forward_observed(const float* in, float* out, std::byte* workspace, Hook&& hook) const {
+    run(in, out, workspace, 1, std::make_index_sequence<layer_count>{}, hook);
+  }
+  /// Number of layers of this chain that quantise their input.
+  static constexpr std::size_t quantizing_layer_count = [] {
+    std::size_t count = 0;
+    [&]<std::size_t... J>(std::index_sequence<J...>) {
+      ((count += detail::quantizes_input_v<std::tuple_element_t<J, layers_type>> ? 1 : 0), ...);
+    }(std::make_index_sequence<sizeof...(Specs)>{});
+    return count;
+  }();
   /// `batch` samples stored one after the other; the workspace must hold batch *
   /// workspace_bytes. The plan is linear in the sizes, so every offset is scaled by `batch`.
   /// Layers with a batched kernel (Dense: GEMM) use it; the others run sample by sample.
   void forward_batch(const float* in, float* out, std::size_t batch, std::byte* workspace) const noexcept {
-    run(in, out, workspace, batch, std::make_index_sequence<layer_count>{});
+    run(in, out, workspace, batch, std::make_index_sequence<layer_count>{}, detail::NoInputHook{});
   }
 
   template <std::size_t I>
@@ -205,18 +227,36 @@ class Chain {
     std::apply([&](const auto&... layers) { (f(layers), ...); }, layers_);
   }
 
+  /// Calls f(index, layer) for each layer that quantises its input, `index` counting them from 0.
+  template <class F>
+  void for_each_quantizing_layer(F&& f) {
+    std::size_t index = 0;
+    for_each_layer([&](auto& layer) {
+      if constexpr (detail::quantizes_input_v<std::remove_cvref_t<decltype(layer)>>) f(index++, layer);
+    });
+  }
+
   /// Folds every BatchNorm that directly follows an AffineFoldable layer into it, here and in
   /// nested bodies. Called after weights are set.
   void fold_batch_norms() noexcept { fold_from(std::make_index_sequence<layer_count>{}); }
 
  private:
-  template <std::size_t... I>
-  void run(const float* in, float* out, std::byte* workspace, std::size_t batch,
-           std::index_sequence<I...>) const noexcept {
-    (step<I>(in, out, workspace, batch), ...);
+  template <std::size_t... I, class Hook>
+  void run(const float* in, float* out, std::byte* workspace, std::size_t batch, std::index_sequence<I...>,
+           const Hook& hook) const {
+    (step<I>(in, out, workspace, batch, hook), ...);
   }
+  /// How many layers before position I quantise their input.
   template <std::size_t I>
-  void step(const float* in, float* out, std::byte* workspace, std::size_t batch) const noexcept {
+  static constexpr std::size_t quantizing_before = [] {
+    std::size_t count = 0;
+    [&]<std::size_t... J>(std::index_sequence<J...>) {
+      ((count += detail::quantizes_input_v<std::tuple_element_t<J, layers_type>> ? 1 : 0), ...);
+    }(std::make_index_sequence<I>{});
+    return count;
+  }();
+  template <std::size_t I, class Hook>
+  void step(const float* in, float* out, std::byte* workspace, std::size_t batch, const Hook& hook) const {
     constexpr detail::Slot out_slot = plan.steps[I].out_slot;
     if constexpr (out_slot == detail::Slot::input) return;  // a view of the caller's input
     const float* source = in;
@@ -232,6 +272,8 @@ class Chain {
     std::byte* scratch = workspace + batch * plan.steps[I].scratch_offset;
     const auto& layer = std::get<I>(layers_);
     using L = std::remove_cvref_t<decltype(layer)>;
+    if constexpr (!std::is_same_v<Hook, detail::NoInputHook> && detail::quantizes_input_v<L>)
+      hook(quantizing_before<I>, source);
     if (batch == 1) {
       layer.forward(source, destination, scratch);
     } else if constexpr (requires { layer.forward_batch(source, destination, batch, scratch); }) {

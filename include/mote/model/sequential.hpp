@@ -10,6 +10,7 @@
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -21,6 +22,7 @@
 #include "mote/io/npz.hpp"
 #include "mote/model/chain.hpp"
 #include "mote/model/weights.hpp"
+#include "mote/numeric/calibration.hpp"
 
 namespace mote {
 
@@ -112,6 +114,87 @@ class Sequential {
     assert(batch <= workspace.max_batch());
     chain_.forward_batch(in.data(), out.data(), batch, workspace.bytes().data());
   }
+
+  /// Number of layers that quantise their input (integer layers), which calibrate() sets.
+  static constexpr std::size_t quantizing_layer_count = chain_type::quantizing_layer_count;
+
+  /// Post-training calibration of the integer layers' input quantisation from `inputs`
+  /// (samples stored one after the other). Layers are calibrated in order: the inputs of
+  /// layer n are observed with layers 0..n-1 already quantised as they will run, so each range
+  /// includes the error of the layers before it. `method`: min_max, percentile (clip at
+  /// `percentile` of the observed values) or mse (the range minimising quantisation error).
+  /// Allocates (histograms, one buffer); forward() stays allocation-free. On failure (no
+  /// samples, a partial sample, NaN/inf in the data) the network is unchanged.
+  Status try_calibrate(std::span<const float> inputs, CalibrationMethod method = CalibrationMethod::min_max,
+                       double percentile = 99.99) {
+    if (inputs.empty())
+      return make_error(ErrorCode::invalid_value, "calibrate: the calibration set is empty");
+    if (inputs.size() % input_shape::size != 0)
+      return make_error(ErrorCode::shape_mismatch,
+                        "calibrate: " + std::to_string(inputs.size()) + " values are not a whole number of samples of " +
+                            std::to_string(input_shape::size));
+    if constexpr (quantizing_layer_count == 0) {
+      return Status::ok();
+    } else {
+      const std::size_t samples = inputs.size() / input_shape::size;
+      std::vector<std::optional<QuantParams>> previous;
+      chain_.for_each_quantizing_layer([&](std::size_t, auto& layer) {
+        previous.push_back(layer.input_quantization());
+        layer.clear_input_quantization();
+      });
+      auto restore = [&] {
+        chain_.for_each_quantizing_layer([&](std::size_t index, auto& layer) {
+          if (previous[index]) (void)layer.set_input_quantization(*previous[index]);
+          else layer.clear_input_quantization();
+        });
+      };
+      Workspace workspace;
+      std::vector<float> output(output_shape::size);
+      for (std::size_t target = 0; target < quantizing_layer_count; ++target) {
+        RangeObserver observer;
+        Status observed = Status::ok();
+        std::size_t observed_size = 0;
+        chain_.for_each_quantizing_layer([&](std::size_t index, auto& layer) {
+          if (index == target) observed_size = std::remove_cvref_t<decltype(layer)>::in_shape::size;
+        });
+        for (std::size_t s = 0; s < samples && observed; ++s)
+          chain_.forward_observed(inputs.data() + s * input_shape::size, output.data(), workspace.bytes().data(),
+                                  [&](std::size_t index, const float* layer_input) {
+                                    if (index == target && observed) {
+                                      observed = observer.observe(layer_input, observed_size);
+                                      if (!observed)
+                                        observed = make_error(observed.error().code,
+                                                              "calibrate: sample " + std::to_string(s) + ": " +
+                                                                  observed.error().message);
+                                    }
+                                  });
+        if (!observed) {
+          restore();
+          return observed;
+        }
+        Status set = Status::ok();
+        chain_.for_each_quantizing_layer([&](std::size_t index, auto& layer) {
+          if (index != target) return;
+          using Format = typename std::remove_cvref_t<decltype(layer)>::activation_format;
+          Expected<QuantParams> params =
+              observer.compute_params(method, Format::min_code, Format::max_code, Format::symmetric, percentile);
+          set = params ? layer.set_input_quantization(*params) : params.status();
+        });
+        if (!set) {
+          restore();
+          return set;
+        }
+      }
+      return Status::ok();
+    }
+  }
+#if MOTE_HAS_EXCEPTIONS
+  /// try_calibrate, throwing mote::Error on failure.
+  void calibrate(std::span<const float> inputs, CalibrationMethod method = CalibrationMethod::min_max,
+                 double percentile = 99.99) {
+    throw_if_failed(try_calibrate(inputs, method, percentile));
+  }
+#endif
 
   /// Sets every weight from `tensors`, named per `names`; folds BatchNorm layers. On failure
   /// the network is unchanged and the Status names the source, tensor, layer and shapes.

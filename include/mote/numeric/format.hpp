@@ -7,6 +7,8 @@
 #include <cstddef>
 
 #include "mote/numeric/f32.hpp"
+#include "mote/numeric/half.hpp"
+#include "mote/numeric/int8.hpp"
 
 namespace mote {
 

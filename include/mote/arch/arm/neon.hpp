@@ -13,6 +13,14 @@ struct VecF32 {
   static MOTE_VEC_INLINE VecF32 zero() { return {vdupq_n_f32(0.0f)}; }
   static MOTE_VEC_INLINE VecF32 broadcast(float x) { return {vdupq_n_f32(x)}; }
   static MOTE_VEC_INLINE VecF32 load(const float* p) { return {vld1q_f32(p)}; }
+  /// 4 bfloat16 values widened exactly to f32: a widening shift left by 16.
+  static MOTE_VEC_INLINE VecF32 load_bf16(const std::uint16_t* p) {
+    return {vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(p), 16))};
+  }
+  /// 4 IEEE binary16 values widened exactly to f32 (fcvtl, part of AArch64 NEON).
+  static MOTE_VEC_INLINE VecF32 load_f16(const std::uint16_t* p) {
+    return {vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)))};
+  }
   static MOTE_VEC_INLINE VecF32 load_partial(const float* p, std::size_t n) {
     float lanes_[4] = {0, 0, 0, 0};
     for (std::size_t i = 0; i < n; ++i) lanes_[i] = p[i];

@@ -14,6 +14,15 @@ struct VecF32 {
   static MOTE_VEC_INLINE VecF32 zero() { return {_mm512_setzero_ps()}; }
   static MOTE_VEC_INLINE VecF32 broadcast(float x) { return {_mm512_set1_ps(x)}; }
   static MOTE_VEC_INLINE VecF32 load(const float* p) { return {_mm512_loadu_ps(p)}; }
+  /// 16 bfloat16 values widened exactly to f32: zero-extend to 32 bits, shift to the top half.
+  static MOTE_VEC_INLINE VecF32 load_bf16(const std::uint16_t* p) {
+    const __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    return {_mm512_castsi512_ps(_mm512_slli_epi32(wide, 16))};
+  }
+  /// 16 IEEE binary16 values widened exactly to f32 (vcvtph2ps).
+  static MOTE_VEC_INLINE VecF32 load_f16(const std::uint16_t* p) {
+    return {_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)))};
+  }
   static MOTE_VEC_INLINE __mmask16 partial_mask(std::size_t n) {
     return static_cast<__mmask16>((1u << n) - 1u);
   }

@@ -1,0 +1,64 @@
+// AVX2 int8 dot-product primitives (contract: kernels/dense/int8-inl.hpp). No include guard on
+// purpose: included by arch/targets.hpp inside the avx2 target region. Exact int16 pmaddwd on
+// sign-extended weights, as in sse4_int8.hpp: pmaddubsw would be twice the rate but saturates
+// at 2 * 255 * 127 > 32767 and corrupts results.
+#if !defined(MOTE_ARCH_X86_AVX2_INT8)
+#define MOTE_ARCH_X86_AVX2_INT8
+namespace mote::simd::avx2 {
+
+struct Int8Ops {
+  using Act = std::int16_t;
+  static constexpr std::int32_t activation_offset = 0;
+  static constexpr std::size_t gemm_cols = 2;
+  /// register j: rows 4j..4j+3, lanes (r, k01), (r, k23), (r+1, k01), (r+1, k23) | (r+2, ...), (r+3, ...)
+  struct Acc {
+    __m256i v[4];
+  };
+  struct Panel {
+    __m256i v[4];
+  };
+  static inline Act encode(std::int32_t u) noexcept { return static_cast<Act>(u); }
+  static inline __attribute__((always_inline)) Acc zero() {
+    return {{_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()}};
+  }
+  static inline __attribute__((always_inline)) Panel load(const std::int8_t* group) {
+    Panel panel;
+    for (int j = 0; j < 4; ++j)
+      panel.v[j] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(group + 16 * j)));
+    return panel;
+  }
+  static inline __attribute__((always_inline)) void madd(Acc& acc, const Panel& w, const Act* act) {
+    std::int64_t pattern;
+    std::memcpy(&pattern, act, sizeof(pattern));
+    const __m256i a = _mm256_set1_epi64x(pattern);
+    for (int j = 0; j < 4; ++j) acc.v[j] = _mm256_add_epi32(acc.v[j], _mm256_madd_epi16(w.v[j], a));
+  }
+  static inline __attribute__((always_inline)) void store(const Acc& acc, std::int32_t* out) {
+    for (int j = 0; j < 2; ++j) {
+      // hadd gives rows [0 1 4 5 | 2 3 6 7] of the pair; reorder the 64-bit halves.
+      const __m256i sums = _mm256_hadd_epi32(acc.v[2 * j], acc.v[2 * j + 1]);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8 * j),
+                          _mm256_permute4x64_epi64(sums, _MM_SHUFFLE(3, 1, 2, 0)));
+    }
+  }
+  static inline void quantize(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
+                              std::int32_t high, Act* out) {
+    const __m256 scale = _mm256_set1_ps(p.scale), zero = _mm256_set1_ps(static_cast<float>(p.zero_point));
+    const __m256 lo = _mm256_set1_ps(static_cast<float>(low)), hi = _mm256_set1_ps(static_cast<float>(high));
+    const __m256 nan_code = _mm256_set1_ps(static_cast<float>(std::clamp(p.zero_point, low, high)));
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      const __m256 scaled = _mm256_div_ps(_mm256_loadu_ps(x + i), scale);
+      __m256 q = _mm256_add_ps(_mm256_round_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zero);
+      q = _mm256_min_ps(_mm256_max_ps(q, lo), hi);
+      q = _mm256_blendv_ps(q, nan_code, _mm256_cmp_ps(scaled, scaled, _CMP_UNORD_Q));
+      const __m256i codes = _mm256_cvttps_epi32(q);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
+                       _mm_packs_epi32(_mm256_castsi256_si128(codes), _mm256_extracti128_si256(codes, 1)));
+    }
+    for (; i < n; ++i) out[i] = encode(::mote::quantize(x[i], p, low, high));
+  }
+};
+
+}  // namespace mote::simd::avx2
+#endif

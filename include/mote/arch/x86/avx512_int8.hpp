@@ -1,0 +1,60 @@
+// AVX-512 (F/BW) int8 dot-product primitives (contract: kernels/dense/int8-inl.hpp), exact
+// int16 vpmaddwd as on AVX2. No include guard on purpose: see arch/targets.hpp.
+#if !defined(MOTE_ARCH_X86_AVX512_INT8)
+#define MOTE_ARCH_X86_AVX512_INT8
+namespace mote::simd::avx512 {
+
+/// Float -> code conversion shared by the AVX-512 and AVX-512 VNNI primitives.
+inline __m512i quantize16(const float* x, __m512 scale, __m512 zero, __m512 lo, __m512 hi, __m512 nan_code) {
+  const __m512 scaled = _mm512_div_ps(_mm512_loadu_ps(x), scale);
+  __m512 q = _mm512_add_ps(_mm512_roundscale_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zero);
+  q = _mm512_min_ps(_mm512_max_ps(q, lo), hi);
+  q = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(scaled, scaled, _CMP_UNORD_Q), q, nan_code);
+  return _mm512_cvttps_epi32(q);
+}
+
+struct Int8Ops {
+  using Act = std::int16_t;
+  static constexpr std::int32_t activation_offset = 0;
+  static constexpr std::size_t gemm_cols = 4;
+  /// register j: rows 8j..8j+7, two lanes (k01, k23) per row
+  struct Acc {
+    __m512i v[2];
+  };
+  struct Panel {
+    __m512i v[2];
+  };
+  static inline Act encode(std::int32_t u) noexcept { return static_cast<Act>(u); }
+  static inline __attribute__((always_inline)) Acc zero() { return {{_mm512_setzero_si512(), _mm512_setzero_si512()}}; }
+  static inline __attribute__((always_inline)) Panel load(const std::int8_t* group) {
+    return {{_mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(group))),
+             _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(group + 32)))}};
+  }
+  static inline __attribute__((always_inline)) void madd(Acc& acc, const Panel& w, const Act* act) {
+    std::int64_t pattern;
+    std::memcpy(&pattern, act, sizeof(pattern));
+    const __m512i a = _mm512_set1_epi64(pattern);
+    for (int j = 0; j < 2; ++j) acc.v[j] = _mm512_add_epi32(acc.v[j], _mm512_madd_epi16(w.v[j], a));
+  }
+  static inline __attribute__((always_inline)) void store(const Acc& acc, std::int32_t* out) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __m512i sums = _mm512_add_epi32(_mm512_permutex2var_epi32(acc.v[0], even, acc.v[1]),
+                                          _mm512_permutex2var_epi32(acc.v[0], odd, acc.v[1]));
+    _mm512_storeu_si512(out, sums);
+  }
+  static inline void quantize(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
+                              std::int32_t high, Act* out) {
+    const __m512 scale = _mm512_set1_ps(p.scale), zero = _mm512_set1_ps(static_cast<float>(p.zero_point));
+    const __m512 lo = _mm512_set1_ps(static_cast<float>(low)), hi = _mm512_set1_ps(static_cast<float>(high));
+    const __m512 nan_code = _mm512_set1_ps(static_cast<float>(std::clamp(p.zero_point, low, high)));
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i),
+                          _mm512_cvtsepi32_epi16(quantize16(x + i, scale, zero, lo, hi, nan_code)));
+    for (; i < n; ++i) out[i] = encode(::mote::quantize(x[i], p, low, high));
+  }
+};
+
+}  // namespace mote::simd::avx512
+#endif

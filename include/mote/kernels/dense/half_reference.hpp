@@ -1,0 +1,33 @@
+#pragma once
+// Scalar reference for Dense with bf16 / f16 weights: each weight widened to f32 (exactly),
+// then the f32 reference's arithmetic: out[o] = bias[o] + sum_i W[o][i] * in[i], accumulated
+// in input order in f32. The SIMD kernels (half-inl.hpp) are compared against it.
+
+#include <cstddef>
+
+#include "mote/arch/isa.hpp"
+#include "mote/kernels/elementwise/activations.hpp"
+#include "mote/layout/dense_half.hpp"
+
+namespace mote::kernels {
+
+/// `Activation` is applied to each output (fused epilogue; Identity by default).
+template <HalfFloatFormat Format, class Activation = activation::Identity>
+inline void dense(isa::Scalar, const WeightMatrix<Format, DenseStorage>& weights, const float* bias,
+                  const float* in, float* out, Activation = {}) noexcept {
+  for (std::size_t o = 0; o < weights.rows(); ++o) {
+    float sum = 0.0f;
+    for (std::size_t i = 0; i < weights.cols(); ++i) sum += weights.at(o, i) * in[i];
+    out[o] = Activation::apply(sum + bias[o]);
+  }
+}
+
+/// `batch` rows of inputs (each weights.cols() long) to `batch` rows of outputs.
+template <HalfFloatFormat Format, class Activation = activation::Identity>
+inline void dense_batch(isa::Scalar, const WeightMatrix<Format, DenseStorage>& weights, const float* bias,
+                        const float* in, float* out, std::size_t batch, Activation activation = {}) noexcept {
+  for (std::size_t b = 0; b < batch; ++b)
+    dense(isa::Scalar{}, weights, bias, in + b * weights.cols(), out + b * weights.rows(), activation);
+}
+
+}  // namespace mote::kernels

@@ -1,0 +1,67 @@
+// int8 Dense kernels, written once against `Int8Ops`, the ISA's integer dot-product primitives
+// (arch/<family>/<isa>_int8.hpp). Included by kernels/simd_int8-inl.hpp, once per ISA.
+//
+// Contract of an Int8 primitive set:
+//   Act                 the activation code type the ISA multiplies (int16, uint8 or int8)
+//   encode(u)           the Act holding code u in [0, 255]
+//   activation_offset   what encode subtracts: the kernels see dot_r = sum_k w_rk (u_k - offset)
+//   Acc / zero()        accumulators of one 16-row panel
+//   Panel / load(g)     one 64-byte group (16 rows x 4 columns) of weights, loaded for reuse
+//   madd(acc, w, a)     acc += the products of the group with the 4 codes at a
+//   store(acc, out)     the 16 row sums as int32
+//   quantize(x, n, ...) float -> Act codes, bit-identical to mote::quantize
+//   gemm_cols           samples per register tile in the batched kernel
+
+// One panel of 16 rows times `Cols` samples; codes of sample c at act + c * stride.
+template <std::size_t Cols>
+inline void int8_panel_tile(const std::int8_t* panel, std::size_t groups, const Int8Ops::Act* act, std::size_t stride,
+                            std::int32_t* dots, std::size_t dots_stride) noexcept {
+  typename Int8Ops::Acc acc[Cols];
+  MOTE_UNROLL
+  for (std::size_t c = 0; c < Cols; ++c) acc[c] = Int8Ops::zero();
+  for (std::size_t g = 0; g < groups; ++g) {
+    const typename Int8Ops::Panel w = Int8Ops::load(panel + g * 64);
+    MOTE_UNROLL
+    for (std::size_t c = 0; c < Cols; ++c) Int8Ops::madd(acc[c], w, act + c * stride + g * 4);
+  }
+  MOTE_UNROLL
+  for (std::size_t c = 0; c < Cols; ++c) Int8Ops::store(acc[c], dots + c * dots_stride);
+}
+
+template <std::size_t Cols = Int8Ops::gemm_cols>
+inline void int8_panel_columns(const std::int8_t* panel, std::size_t groups, const Int8Ops::Act* act, std::size_t stride,
+                               std::int32_t* dots, std::size_t dots_stride, std::size_t columns) noexcept {
+  if constexpr (Cols > 0) {
+    for (; columns >= Cols; columns -= Cols, act += Cols * stride, dots += Cols * dots_stride)
+      int8_panel_tile<Cols>(panel, groups, act, stride, dots, dots_stride);
+    if (columns > 0) int8_panel_columns<Cols / 2>(panel, groups, act, stride, dots, dots_stride, columns);
+  }
+}
+
+template <class G, class S, class Activation>
+inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+                       const float* bias, const float* in, float* out, std::size_t batch,
+                       const ::mote::kernels::Int8InputQuant& input, Activation activation,
+                       std::byte* scratch) noexcept {
+  using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
+  const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
+  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  const std::size_t groups = padded_cols / 4;
+  auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
+  auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
+  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
+  for (std::size_t b = 0; b < batch; ++b) {
+    Int8Ops::Act* codes = act + b * padded_cols;
+    Int8Ops::quantize(in + b * cols, cols, input.params, input.low, input.high, codes);
+    for (std::size_t k = cols; k < padded_cols; ++k) codes[k] = padding;
+  }
+  for (std::size_t p = 0; p < weights.panel_count(); ++p)
+    int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int64_t sum_u = 0;
+    if constexpr (!Matrix::format::symmetric)
+      for (std::size_t k = 0; k < cols; ++k) sum_u += act[b * padded_cols + k] + Int8Ops::activation_offset;
+    ::mote::kernels::int8_dense_epilogue(weights, bias, dots + b * padded_rows, input, Int8Ops::activation_offset, sum_u,
+                                         out + b * rows, activation);
+  }
+}

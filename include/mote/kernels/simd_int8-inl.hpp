@@ -1,0 +1,27 @@
+// The int8 kernels of one ISA. No include guard on purpose: arch/targets.hpp includes this file
+// once per ISA that has integer dot-product primitives (arch/<family>/<isa>_int8.hpp), inside
+// that ISA's target region, with MOTE_SIMD_NS and MOTE_SIMD_TAG defined as for simd-inl.hpp.
+
+#if !defined(MOTE_UNROLL)
+#define MOTE_UNROLL _Pragma("GCC unroll 32")
+#endif
+
+namespace mote::kernels::MOTE_SIMD_NS {
+
+using Int8Ops = ::mote::simd::MOTE_SIMD_NS::Int8Ops;
+using ::mote::align_up;
+
+#include "mote/kernels/dense/int8-inl.hpp"
+
+}  // namespace mote::kernels::MOTE_SIMD_NS
+
+namespace mote::kernels {
+
+template <class G, class S, class Activation>
+inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
+                       const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
+                       Activation activation, std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
+}
+
+}  // namespace mote::kernels

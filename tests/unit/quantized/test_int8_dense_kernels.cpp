@@ -1,0 +1,139 @@
+// int8 Dense kernels of every ISA against the scalar reference: bit-exact, over shapes around
+// the panel (16 rows), group (4 columns) and register-tile sizes, every weight format, both
+// activation code ranges, adversarial extremes and the largest K the accumulators allow.
+
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "../kernels/kernel_test_support.hpp"
+#include "mote/mote.hpp"
+
+namespace {
+
+using mote::kernels::Int8InputQuant;
+
+template <class Format>
+struct Case {
+  std::size_t rows, cols, batch;
+  mote::WeightMatrix<Format, mote::DenseStorage> weights;
+  std::vector<float> bias, input;
+  Int8InputQuant quant;
+  Case(std::size_t r, std::size_t c, std::size_t b) : rows(r), cols(c), batch(b), weights(r, c), bias(r), input(c * b) {}
+};
+
+std::size_t scratch_for(std::size_t rows, std::size_t cols, std::size_t batch) {
+  const std::size_t pr = (rows + 15) / 16 * 16, pc = (cols + 3) / 4 * 4;
+  return batch * std::max(mote::kernels::int8_dense_scratch_bytes(pr, pc),
+                          mote::kernels::int8_dense_reference_scratch_bytes(pr, pc));
+}
+
+template <class Format, class Activation = mote::activation::Identity>
+void check_all_isas(const Case<Format>& c, const std::string& label, Activation activation = {}) {
+  mote::AlignedBuffer<std::byte> scratch(scratch_for(c.rows, c.cols, c.batch));
+  std::vector<float> expected(c.rows * c.batch), actual(c.rows * c.batch);
+  mote::kernels::dense_int8(mote::isa::Scalar{}, c.weights, c.bias.data(), c.input.data(), expected.data(), c.batch,
+                            c.quant, activation, scratch.data());
+  mote_test::for_each_simd_isa([&](auto tag, const std::string& isa) {
+    std::fill(actual.begin(), actual.end(), -12345.0f);
+    mote::kernels::dense_int8(tag, c.weights, c.bias.data(), c.input.data(), actual.data(), c.batch, c.quant,
+                              activation, scratch.data());
+    for (std::size_t i = 0; i < actual.size(); ++i) {
+      INFO(label << " isa " << isa << " output " << i << " of " << c.rows << "x" << c.cols << " batch " << c.batch);
+      // Bit-exact, NaN included (same bits are not required of NaN payloads).
+      if (std::isnan(expected[i])) REQUIRE(std::isnan(actual[i]));
+      else REQUIRE(std::memcmp(&actual[i], &expected[i], sizeof(float)) == 0);
+    }
+  });
+}
+
+template <class Format>
+Case<Format> random_case(std::mt19937& rng, std::size_t rows, std::size_t cols, std::size_t batch, bool uint8_input) {
+  Case<Format> c(rows, cols, batch);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> w(rows * cols);
+  for (auto& v : w) v = normal(rng);
+  c.weights.assign(w.data());
+  for (auto& v : c.bias) v = normal(rng);
+  for (auto& v : c.input) v = 2.0f * normal(rng) + 0.5f;
+  const std::int32_t offset = uint8_input ? 0 : 128;
+  const std::int32_t low = uint8_input ? 0 : -128, high = uint8_input ? 255 : 127;
+  mote::QuantParams p = mote::choose_quant_params(-4.0f, 5.0f, low, high, false);
+  c.quant = Int8InputQuant{{p.scale, p.zero_point + offset}, low + offset, high + offset};
+  return c;
+}
+
+template <class Format>
+void random_shapes(const char* name) {
+  std::mt19937 rng(1234);
+  const std::size_t row_sizes[] = {1, 3, 15, 16, 17, 31, 33, 48};
+  const std::size_t col_sizes[] = {1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33, 64, 100};
+  for (std::size_t rows : row_sizes)
+    for (std::size_t cols : col_sizes)
+      for (std::size_t batch : {1u, 2u, 3u, 5u, 8u, 9u})
+        for (bool u8 : {false, true}) {
+          auto c = random_case<Format>(rng, rows, cols, batch, u8);
+          check_all_isas(c, name);
+        }
+}
+
+}  // namespace
+
+TEST_CASE("int8 dense kernels: every ISA equals the scalar reference bit for bit", "[int8][kernels]") {
+  random_shapes<mote::Int8<mote::PerChannel, mote::Symmetric>>("per-channel symmetric");
+  random_shapes<mote::Int8<mote::PerTensor, mote::Symmetric>>("per-tensor symmetric");
+  random_shapes<mote::Int8<mote::PerChannel, mote::Asymmetric>>("per-channel asymmetric");
+  random_shapes<mote::Int8<mote::PerTensor, mote::Asymmetric>>("per-tensor asymmetric");
+}
+
+TEST_CASE("int8 dense kernels: fused activations in the epilogue match the reference", "[int8][kernels]") {
+  std::mt19937 rng(7);
+  auto c = random_case<mote::Int8<>>(rng, 37, 29, 3, false);
+  check_all_isas(c, "relu", mote::activation::Relu{});
+  check_all_isas(c, "relu6", mote::activation::Relu6{});
+  check_all_isas(c, "tanh", mote::activation::Tanh{});
+  check_all_isas(c, "sigmoid", mote::activation::Sigmoid{});
+}
+
+TEST_CASE("int8 dense kernels: special input values quantise as mote::quantize", "[int8][kernels]") {
+  std::mt19937 rng(11);
+  auto c = random_case<mote::Int8<>>(rng, 20, 41, 2, true);
+  const float inf = std::numeric_limits<float>::infinity();
+  const float specials[] = {0.0f, -0.0f, inf, -inf, std::numeric_limits<float>::quiet_NaN(), 1e-42f, -1e-42f,
+                            1e30f, -1e30f, 3.4e38f};
+  for (std::size_t i = 0; i < c.input.size(); ++i) c.input[i] = specials[i % std::size(specials)];
+  check_all_isas(c, "specials");
+  // Exact ties of x / scale round to even on every ISA.
+  for (std::size_t i = 0; i < c.input.size(); ++i)
+    c.input[i] = (static_cast<float>(i % 9) - 4.0f + 0.5f) * c.quant.params.scale;
+  check_all_isas(c, "ties");
+}
+
+TEST_CASE("int8 dense kernels: extreme codes and the largest K stay exact", "[int8][kernels]") {
+  // Every product at its maximum magnitude, all of one sign: pmaddubsw would saturate at
+  // 2 * 255 * 127 per pair; mote's kernels must not. K = int8_max_cols is the bound for which
+  // |sum (w - zw)(u - zu)| < 2^31.
+  for (std::size_t cols : {std::size_t{64}, std::size_t{4099}, mote::kernels::int8_max_cols}) {
+    for (int sign : {1, -1}) {
+      Case<mote::Int8<mote::PerChannel, mote::Asymmetric>> c(18, cols, 2);
+      std::vector<std::int8_t> codes(c.rows * cols);
+      for (std::size_t i = 0; i < codes.size(); ++i) codes[i] = static_cast<std::int8_t>(sign > 0 ? 127 : -128);
+      std::vector<mote::QuantParams> params(c.rows, mote::QuantParams{1.0f / 65536, sign > 0 ? -128 : 127});
+      REQUIRE(c.weights.try_assign_quantized(codes.data(), params.data(), params.size(), "extreme").is_ok());
+      for (auto& x : c.input) x = 1e6f;  // saturates to the top code
+      mote::QuantParams p{1.0f, 0};       // uint8 zero point 0: u = 255 everywhere
+      c.quant = Int8InputQuant{p, 0, 255};
+      check_all_isas(c, "extreme codes");
+      // And the accumulator is the exact value: 255 * 255 * K per row (scaled by 2^-16).
+      std::vector<float> out(c.rows * c.batch);
+      mote::AlignedBuffer<std::byte> scratch(scratch_for(c.rows, cols, c.batch));
+      mote::kernels::dense_int8(mote::isa::Dynamic{}, c.weights, c.bias.data(), c.input.data(), out.data(), c.batch,
+                                c.quant, mote::activation::Identity{}, scratch.data());
+      const double exact = 255.0 * 255.0 * static_cast<double>(cols) * sign / 65536.0;
+      REQUIRE(out[0] == Approx(exact).epsilon(1e-6));
+    }
+  }
+}
