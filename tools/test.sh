@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 packages=(cmake g++ make python3 catch2 libxsimd-dev libhwy-dev libbenchmark-dev pkg-config git
-          ca-certificates python3-numpy dataset-fashion-mnist)
+          ca-certificates python3-numpy dataset-fashion-mnist libonnx-testdata)
 
 source tools/ensure_packages.sh
 ensure_packages "${packages[@]}"

@@ -9,4 +9,6 @@
 #include "mote/io/inflate.hpp"
 #include "mote/io/npy.hpp"
 #include "mote/io/npz.hpp"
+#include "mote/io/onnx_tensor.hpp"
+#include "mote/io/protobuf.hpp"
 #include "mote/io/zip.hpp"

@@ -880,8 +880,12 @@ class RangeObserver {
     if (!(percentile > 0.0 && percentile <= 100.0))
       return make_error(ErrorCode::invalid_value,
                         what + ": percentile " + format_value(percentile) + " is outside (0, 100]");
-    const std::string codes =
-        "[" + std::to_string(min_code) + ", " + std::to_string(max_code) + "]";
+    // Appended piece by piece: GCC 12 reports a false -Wrestrict on "[" + std::to_string(...).
+    std::string codes = "[";
+    codes += std::to_string(min_code);
+    codes += ", ";
+    codes += std::to_string(max_code);
+    codes += "]";
     if (min_code >= max_code)
       return make_error(ErrorCode::invalid_value, what + ": code range " + codes +
                                                       " is empty; min_code must be below max_code");
@@ -2024,6 +2028,19 @@ struct Gelu {
     return 0.5f * clamped * (1.0f + std::erf(x * 0.70710678118654752440f));
   }
 };
+
+/// Activations made of comparisons and multiplications by constants: exact in every
+/// vectorised form, so epilogues may apply them lane by lane without changing a bit.
+template <class F>
+inline constexpr bool is_piecewise_linear_v = false;
+template <>
+inline constexpr bool is_piecewise_linear_v<Identity> = true;
+template <>
+inline constexpr bool is_piecewise_linear_v<Relu> = true;
+template <>
+inline constexpr bool is_piecewise_linear_v<Relu6> = true;
+template <int N, int D>
+inline constexpr bool is_piecewise_linear_v<LeakyRelu<N, D>> = true;
 
 }  // namespace mote::activation
 // ----- end mote/kernels/elementwise/activations.hpp -----
@@ -3697,7 +3714,14 @@ template <class G, class S, class Activation>
 inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
                        const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
                        Activation activation, std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
+  } else {
+    // Transcendental activations: the vectorised functions of the ISA (their stated bounds)
+    // over the whole output, instead of one libm call per output in the scalar epilogue.
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
+  }
 }
 
 }  // namespace mote::kernels
@@ -4975,7 +4999,14 @@ template <class G, class S, class Activation>
 inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
                        const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
                        Activation activation, std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
+  } else {
+    // Transcendental activations: the vectorised functions of the ISA (their stated bounds)
+    // over the whole output, instead of one libm call per output in the scalar epilogue.
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
+  }
 }
 
 }  // namespace mote::kernels
@@ -6228,7 +6259,14 @@ template <class G, class S, class Activation>
 inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
                        const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
                        Activation activation, std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
+  } else {
+    // Transcendental activations: the vectorised functions of the ISA (their stated bounds)
+    // over the whole output, instead of one libm call per output in the scalar epilogue.
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
+  }
 }
 
 }  // namespace mote::kernels
@@ -6386,7 +6424,14 @@ template <class G, class S, class Activation>
 inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
                        const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
                        Activation activation, std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
+  } else {
+    // Transcendental activations: the vectorised functions of the ISA (their stated bounds)
+    // over the whole output, instead of one libm call per output in the scalar epilogue.
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
+  }
 }
 
 }  // namespace mote::kernels
@@ -7643,7 +7688,14 @@ template <class G, class S, class Activation>
 inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
                        const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
                        Activation activation, std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
+  } else {
+    // Transcendental activations: the vectorised functions of the ISA (their stated bounds)
+    // over the whole output, instead of one libm call per output in the scalar epilogue.
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
+  }
 }
 
 }  // namespace mote::kernels
@@ -7806,7 +7858,14 @@ template <class G, class S, class Activation>
 inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
                        const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
                        Activation activation, std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
+  } else {
+    // Transcendental activations: the vectorised functions of the ISA (their stated bounds)
+    // over the whole output, instead of one libm call per output in the scalar epilogue.
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
+  }
 }
 
 }  // namespace mote::kernels
@@ -11335,5 +11394,984 @@ inline IdxData read_idx(const std::string& path) { return value_or_throw(try_rea
 
 }  // namespace mote::io
 // ----- end mote/io/idx.hpp -----
+// ----- begin mote/io/onnx_tensor.hpp -----
+// ONNX TensorProto (onnx/onnx.proto, proto2): the message ONNX uses for initializers, constant
+// attributes and the input_N.pb / output_N.pb files of its backend tests.
+//
+// The elements of a TensorProto arrive either as `raw_data` (fixed-size little-endian elements,
+// C order) or in a typed repeated field chosen by the data type: float_data (FLOAT, COMPLEX64),
+// int32_data (INT32 and every narrower integer, BOOL, FLOAT16/BFLOAT16/FLOAT8 bit patterns: one
+// element per int32), int64_data (INT64), double_data (DOUBLE, COMPLEX128), uint64_data (UINT32,
+// UINT64); packed or not. Both forms are decoded to the same thing: TensorProto::bytes, the
+// elements little-endian in C order, exactly as raw_data would have held them. Anything that
+// does not add up (element count vs dims, two data fields, a field that cannot hold the data
+// type, an int32_data value outside its type's range) is ErrorCode::corrupt; string tensors,
+// 4-bit types, segments and external data are ErrorCode::unsupported.
+
+
+// ----- begin mote/io/protobuf.hpp -----
+// A reader of the protocol buffers wire format (https://protobuf.dev/programming-guides/encoding/),
+// enough to decode ONNX files without libprotobuf or generated code.
+//
+// A message is a sequence of fields, each a tag (field number and wire type, one varint) followed
+// by a payload whose size the wire type determines. `protobuf::Reader` is a cursor over a byte span
+// that reads one such piece at a time; the caller knows the schema and decides, field by field,
+// what to read and what to skip. Every read is bounds-checked and returns mote::Expected or
+// mote::Status: input that ends too early gives ErrorCode::truncated, input that breaks the
+// encoding (an 11-byte varint, wire type 7, field number 0, an unmatched group end, a packed run of
+// floats whose length is not a multiple of 4) gives ErrorCode::corrupt. Messages name the input
+// and the absolute byte offset. Nothing throws and no byte outside the span is touched.
+
+
+
+namespace mote::io::protobuf {
+
+/// How a field's payload is encoded (the low 3 bits of its tag).
+enum class WireType : std::uint8_t {
+  varint = 0,            ///< int32, int64, uint32, uint64, sint*, bool, enum
+  fixed64 = 1,           ///< fixed64, sfixed64, double: 8 little-endian bytes
+  length_delimited = 2,  ///< string, bytes, embedded messages, packed repeated scalars
+  start_group = 3,       ///< proto2 groups (deprecated): fields up to the matching end_group
+  end_group = 4,
+  fixed32 = 5,  ///< fixed32, sfixed32, float: 4 little-endian bytes
+};
+
+/// Name of a wire type as the protobuf documentation spells it ("VARINT", "I32", ...).
+inline const char* to_string(WireType wire_type) noexcept {
+  switch (wire_type) {
+    case WireType::varint: return "VARINT";
+    case WireType::fixed64: return "I64";
+    case WireType::length_delimited: return "LEN";
+    case WireType::start_group: return "SGROUP";
+    case WireType::end_group: return "EGROUP";
+    case WireType::fixed32: return "I32";
+  }
+  return "unknown";
+}
+
+/// A field's key: its number in the schema and the wire type of the payload that follows.
+struct FieldTag {
+  std::uint32_t number = 0;
+  WireType wire_type = WireType::varint;
+};
+
+/// A bounds-checked cursor over one serialized message (or any run of protobuf fields).
+///
+/// Typical use, for a schema known to the caller:
+/// ```
+/// protobuf::Reader reader(bytes, "model.onnx");
+/// while (!reader.at_end()) {
+///   auto tag = reader.read_tag();
+///   if (!tag) return tag.error();
+///   switch (tag->number) {
+///     case 1: /* reader.read_int64(), reader.read_repeated_int64(*tag, "dims", out), ... */ break;
+///     case 8: /* reader.read_string() */ break;
+///     default: if (Status s = reader.skip_field(*tag); !s) return s.error();
+///   }
+/// }
+/// ```
+/// A failed read leaves the cursor where it was. The reader views the bytes it is given, which
+/// must outlive it. Cheap to copy (a span, an offset and the name of the input);
+/// read_message() returns a reader confined to one embedded message.
+class Reader {
+ public:
+  /// Nesting depth (embedded messages and groups) beyond which input is rejected as corrupt, so
+  /// that a recursive caller cannot be driven into a stack overflow. libprotobuf's default.
+  static constexpr int max_depth = 100;
+
+  /// A reader of `bytes`. `where` names the input in error messages; `base_offset` is the offset
+  /// of `bytes` within that input, so that messages point at the right byte of nested messages.
+  explicit Reader(std::span<const std::byte> bytes, std::string where = "protobuf message",
+                  std::size_t base_offset = 0, int depth = 0)
+      : bytes_(bytes), where_(std::move(where)), base_(base_offset), depth_(depth) {}
+  /// A reader only views its input: binding one to a temporary vector would leave it dangling.
+  explicit Reader(std::vector<std::byte>&& bytes, std::string where = "protobuf message",
+                  std::size_t base_offset = 0, int depth = 0) = delete;
+
+  /// True when every byte has been consumed.
+  bool at_end() const noexcept { return pos_ == bytes_.size(); }
+  /// Bytes not yet consumed.
+  std::size_t remaining() const noexcept { return bytes_.size() - pos_; }
+  /// Offset of the cursor within the whole input (not just this message), for messages.
+  std::size_t offset() const noexcept { return base_ + pos_; }
+  /// Nesting depth of this reader: 0 for the top-level message.
+  int depth() const noexcept { return depth_; }
+  /// The name of the input given at construction.
+  const std::string& where() const noexcept { return where_; }
+
+  /// A base-128 varint of at most 10 bytes. Fails with ErrorCode::truncated when the input ends
+  /// inside it and ErrorCode::corrupt when it does not fit in 64 bits.
+  Expected<std::uint64_t> read_varint() {
+    std::uint64_t value = 0;
+    std::size_t at = pos_;
+    for (int i = 0; i < 10; ++i) {
+      if (at == bytes_.size())
+        return error(ErrorCode::truncated, pos_, "input ends inside a varint");
+      const auto byte = std::to_integer<std::uint8_t>(bytes_[at++]);
+      // The 10th byte holds bit 63 only; anything more is not a 64-bit value.
+      if (i == 9 && byte > 1) return error(ErrorCode::corrupt, pos_, "varint overflows 64 bits");
+      value |= static_cast<std::uint64_t>(byte & 0x7Fu) << (7 * i);
+      if ((byte & 0x80u) == 0) {
+        pos_ = at;
+        return value;
+      }
+    }
+    return error(ErrorCode::corrupt, pos_, "varint longer than 10 bytes");
+  }
+
+  /// A field key. Fails with ErrorCode::corrupt for field number 0, a key above 32 bits, or wire
+  /// types 6 and 7, which do not exist.
+  Expected<FieldTag> read_tag() {
+    const std::size_t at = pos_;
+    auto key = read_varint();
+    if (!key) return key.error();
+    if (*key > 0xFFFFFFFFu) {
+      pos_ = at;
+      return error(ErrorCode::corrupt, at,
+                   "field key " + std::to_string(*key) + " exceeds 32 bits");
+    }
+    const auto wire = static_cast<unsigned>(*key & 7u);
+    const auto number = static_cast<std::uint32_t>(*key >> 3);
+    if (wire > 5) {
+      pos_ = at;
+      return error(
+          ErrorCode::corrupt, at,
+          "field " + std::to_string(number) + " has invalid wire type " + std::to_string(wire));
+    }
+    if (number == 0) {
+      pos_ = at;
+      return error(ErrorCode::corrupt, at, "field number 0 is not allowed");
+    }
+    return FieldTag{number, static_cast<WireType>(wire)};
+  }
+
+  /// 4 little-endian bytes (wire type I32).
+  Expected<std::uint32_t> read_fixed32() {
+    if (remaining() < 4)
+      return error(ErrorCode::truncated, pos_, "input ends inside a 4-byte value");
+    const std::uint32_t value = io::detail::load_le32(bytes_, pos_);
+    pos_ += 4;
+    return value;
+  }
+
+  /// 8 little-endian bytes (wire type I64).
+  Expected<std::uint64_t> read_fixed64() {
+    if (remaining() < 8)
+      return error(ErrorCode::truncated, pos_, "input ends inside an 8-byte value");
+    const std::uint64_t value = io::detail::load_le64(bytes_, pos_);
+    pos_ += 8;
+    return value;
+  }
+
+  /// The payload of a length-delimited field (wire type LEN): a varint length, then that many
+  /// bytes, returned as a view into the input.
+  Expected<std::span<const std::byte>> read_bytes() {
+    const std::size_t at = pos_;
+    auto length = read_varint();
+    if (!length) return length.error();
+    if (*length > remaining()) {
+      const std::size_t available = remaining();
+      pos_ = at;
+      return error(ErrorCode::truncated, at,
+                   "length-delimited field announces " + std::to_string(*length) + " bytes, only " +
+                       std::to_string(available) + " remain");
+    }
+    const auto payload = bytes_.subspan(pos_, static_cast<std::size_t>(*length));
+    pos_ += payload.size();
+    return payload;
+  }
+
+  /// A length-delimited payload as a string (protobuf `string` or `bytes`). UTF-8 is not checked.
+  Expected<std::string> read_string() {
+    auto payload = read_bytes();
+    if (!payload) return payload.error();
+    return std::string(reinterpret_cast<const char*>(payload->data()), payload->size());
+  }
+
+  /// An embedded message: a reader confined to the next length-delimited payload, one level
+  /// deeper. Fails with ErrorCode::corrupt beyond max_depth.
+  Expected<Reader> read_message() {
+    if (depth_ >= max_depth) {
+      return error(ErrorCode::corrupt, pos_,
+                   "messages nested deeper than " + std::to_string(max_depth) + " levels");
+    }
+    auto payload = read_bytes();
+    if (!payload) return payload.error();
+    const std::size_t payload_offset = base_ + pos_ - payload->size();
+    return Reader(*payload, where_, payload_offset, depth_ + 1);
+  }
+
+  /// Scalar fields as protobuf decodes them: int32 and uint32 keep the low 32 bits of the varint
+  /// (negative int32 values are sent sign-extended to 10 bytes), bool is any non-zero varint,
+  /// float and double are the bits of I32 and I64 payloads.
+  Expected<std::int64_t> read_int64() { return map(read_varint(), as_int64); }
+  Expected<std::uint64_t> read_uint64() { return read_varint(); }
+  Expected<std::int32_t> read_int32() { return map(read_varint(), as_int32); }
+  Expected<std::uint32_t> read_uint32() { return map(read_varint(), as_uint32); }
+  Expected<bool> read_bool() { return map(read_varint(), as_bool); }
+  Expected<float> read_float() { return map(read_fixed32(), as_float); }
+  Expected<double> read_double() { return map(read_fixed64(), as_double); }
+
+  /// Skips the payload of the field whose tag was just read, whatever its wire type: the way to
+  /// ignore fields the caller does not know. A group is skipped up to its matching end tag; an
+  /// end-group tag without a group is ErrorCode::corrupt.
+  Status skip_field(FieldTag tag) { return skip_field(tag, depth_); }
+
+  /// Checks that a known field arrived with the wire type its schema implies; the message names
+  /// the field as `field_name`.
+  Status expect_wire_type(FieldTag tag, WireType expected, std::string_view field_name) const {
+    if (tag.wire_type == expected) return {};
+    return wire_type_error(tag, std::string(to_string(expected)), field_name);
+  }
+
+  /// Reads one occurrence of a repeated scalar field into `out`, which it appends to: either a
+  /// single element (wire type `element_wire_type`) or a packed run of them (wire type LEN).
+  /// Writers may mix both forms for the same field, as the protobuf specification allows.
+  /// `read_one` is called as `read_one(Reader&) -> Expected<T>` for each element.
+  template <class T, class ReadOne>
+  Status read_repeated(FieldTag tag, WireType element_wire_type, std::string_view field_name,
+                       std::vector<T>& out, ReadOne&& read_one) {
+    if (tag.wire_type == element_wire_type) {
+      auto value = read_one(*this);
+      if (!value) return value.error();
+      out.push_back(std::move(*value));
+      return {};
+    }
+    if (tag.wire_type != WireType::length_delimited) {
+      return wire_type_error(tag, std::string(to_string(element_wire_type)) + " or packed LEN",
+                             field_name);
+    }
+    const std::size_t at = pos_;
+    auto packed = read_message();
+    if (!packed) return packed.error();
+    const std::size_t element_size = element_wire_type == WireType::fixed32   ? 4
+                                     : element_wire_type == WireType::fixed64 ? 8
+                                                                              : 0;
+    if (element_size != 0) {
+      if (packed->remaining() % element_size != 0) {
+        pos_ = at;
+        return error(ErrorCode::corrupt, at,
+                     "packed field '" + std::string(field_name) + "' (number " +
+                         std::to_string(tag.number) + ") holds " +
+                         std::to_string(packed->remaining()) + " bytes, not a multiple of " +
+                         std::to_string(element_size));
+      }
+      out.reserve(out.size() + packed->remaining() / element_size);
+    }
+    while (!packed->at_end()) {
+      auto value = read_one(*packed);
+      if (!value) {
+        pos_ = at;
+        return value.error();
+      }
+      out.push_back(std::move(*value));
+    }
+    return {};
+  }
+
+  /// read_repeated for the scalar types ONNX uses.
+  Status read_repeated_int64(FieldTag tag, std::string_view field_name,
+                             std::vector<std::int64_t>& out) {
+    return read_repeated(tag, WireType::varint, field_name, out,
+                         [](Reader& r) { return r.read_int64(); });
+  }
+  Status read_repeated_uint64(FieldTag tag, std::string_view field_name,
+                              std::vector<std::uint64_t>& out) {
+    return read_repeated(tag, WireType::varint, field_name, out,
+                         [](Reader& r) { return r.read_uint64(); });
+  }
+  Status read_repeated_int32(FieldTag tag, std::string_view field_name,
+                             std::vector<std::int32_t>& out) {
+    return read_repeated(tag, WireType::varint, field_name, out,
+                         [](Reader& r) { return r.read_int32(); });
+  }
+  Status read_repeated_float(FieldTag tag, std::string_view field_name, std::vector<float>& out) {
+    return read_repeated(tag, WireType::fixed32, field_name, out,
+                         [](Reader& r) { return r.read_float(); });
+  }
+  Status read_repeated_double(FieldTag tag, std::string_view field_name, std::vector<double>& out) {
+    return read_repeated(tag, WireType::fixed64, field_name, out,
+                         [](Reader& r) { return r.read_double(); });
+  }
+
+  /// An ErrorInfo of `code` naming the input and the absolute offset of `at` (a position in this
+  /// reader's span), for callers that find the bytes well-formed but the content wrong.
+  ErrorInfo error(ErrorCode code, std::size_t at, const std::string& why) const {
+    return make_error(code, where_ + ": byte " + std::to_string(base_ + at) + ": " + why);
+  }
+  /// error() at the cursor.
+  ErrorInfo error_here(ErrorCode code, const std::string& why) const {
+    return error(code, pos_, why);
+  }
+
+ private:
+  static std::int64_t as_int64(std::uint64_t v) noexcept { return static_cast<std::int64_t>(v); }
+  static std::int32_t as_int32(std::uint64_t v) noexcept {
+    return static_cast<std::int32_t>(static_cast<std::uint32_t>(v));
+  }
+  static std::uint32_t as_uint32(std::uint64_t v) noexcept { return static_cast<std::uint32_t>(v); }
+  static bool as_bool(std::uint64_t v) noexcept { return v != 0; }
+  static float as_float(std::uint32_t bits) noexcept { return std::bit_cast<float>(bits); }
+  static double as_double(std::uint64_t bits) noexcept { return std::bit_cast<double>(bits); }
+
+  template <class T, class F>
+  static auto map(Expected<T>&& raw, F convert) -> Expected<decltype(convert(std::declval<T>()))> {
+    if (!raw) return raw.error();
+    return convert(*raw);
+  }
+
+  ErrorInfo wire_type_error(FieldTag tag, const std::string& expected,
+                            std::string_view field_name) const {
+    // The tag has been consumed already; point at the payload that follows it.
+    return error(ErrorCode::corrupt, pos_,
+                 "field '" + std::string(field_name) + "' (number " + std::to_string(tag.number) +
+                     ") has wire type " + to_string(tag.wire_type) + ", expected " + expected);
+  }
+
+  Status skip_bytes(std::size_t count, const char* what) {
+    if (remaining() < count) {
+      return error(ErrorCode::truncated, pos_, std::string("input ends inside ") + what);
+    }
+    pos_ += count;
+    return {};
+  }
+
+  Status skip_field(FieldTag tag, int depth) {
+    switch (tag.wire_type) {
+      case WireType::varint: return read_varint().status();
+      case WireType::fixed64: return skip_bytes(8, "an 8-byte value");
+      case WireType::fixed32: return skip_bytes(4, "a 4-byte value");
+      case WireType::length_delimited: return read_bytes().status();
+      case WireType::start_group: return skip_group(tag.number, depth + 1);
+      case WireType::end_group:
+        return error(ErrorCode::corrupt, pos_,
+                     "end of group " + std::to_string(tag.number) + " without a start");
+    }
+    return error(ErrorCode::corrupt, pos_, "invalid wire type");
+  }
+
+  // Skips the fields of a group whose start tag was just read, and its end tag.
+  Status skip_group(std::uint32_t number, int depth) {
+    const std::size_t start = pos_;
+    if (depth > max_depth) {
+      return error(ErrorCode::corrupt, start,
+                   "groups nested deeper than " + std::to_string(max_depth) + " levels");
+    }
+    for (;;) {
+      if (at_end()) {
+        pos_ = start;
+        return error(ErrorCode::truncated, start,
+                     "input ends inside group " + std::to_string(number));
+      }
+      auto tag = read_tag();
+      if (!tag) {
+        pos_ = start;
+        return tag.error();
+      }
+      if (tag->wire_type == WireType::end_group) {
+        if (tag->number == number) return {};
+        const std::size_t at = pos_;
+        pos_ = start;
+        return error(ErrorCode::corrupt, at,
+                     "group " + std::to_string(number) + " closed by the end of group " +
+                         std::to_string(tag->number));
+      }
+      if (Status skipped = skip_field(*tag, depth); !skipped) {
+        pos_ = start;
+        return skipped;
+      }
+    }
+  }
+
+  std::span<const std::byte> bytes_;
+  std::string where_;
+  std::size_t base_ = 0;
+  std::size_t pos_ = 0;
+  int depth_ = 0;
+};
+
+}  // namespace mote::io::protobuf
+// ----- end mote/io/protobuf.hpp -----
+
+namespace mote::io::onnx {
+
+/// TensorProto.DataType: the element type of an ONNX tensor, with ONNX's numbering.
+enum class DataType : std::int32_t {
+  undefined = 0,
+  float32 = 1,  ///< FLOAT
+  uint8 = 2,
+  int8 = 3,
+  uint16 = 4,
+  int16 = 5,
+  int32 = 6,
+  int64 = 7,
+  string = 8,
+  boolean = 9,   ///< BOOL
+  float16 = 10,  ///< IEEE binary16
+  float64 = 11,  ///< DOUBLE
+  uint32 = 12,
+  uint64 = 13,
+  complex64 = 14,
+  complex128 = 15,
+  bfloat16 = 16,
+  float8e4m3fn = 17,
+  float8e4m3fnuz = 18,
+  float8e5m2 = 19,
+  float8e5m2fnuz = 20,
+  uint4 = 21,
+  int4 = 22,
+  float4e2m1 = 23,
+};
+
+/// ONNX's name of a data type ("FLOAT", "UINT8", ...); "data type <n>" for numbers it does not
+/// know.
+inline std::string to_string(DataType type) {
+  switch (type) {
+    case DataType::undefined: return "UNDEFINED";
+    case DataType::float32: return "FLOAT";
+    case DataType::uint8: return "UINT8";
+    case DataType::int8: return "INT8";
+    case DataType::uint16: return "UINT16";
+    case DataType::int16: return "INT16";
+    case DataType::int32: return "INT32";
+    case DataType::int64: return "INT64";
+    case DataType::string: return "STRING";
+    case DataType::boolean: return "BOOL";
+    case DataType::float16: return "FLOAT16";
+    case DataType::float64: return "DOUBLE";
+    case DataType::uint32: return "UINT32";
+    case DataType::uint64: return "UINT64";
+    case DataType::complex64: return "COMPLEX64";
+    case DataType::complex128: return "COMPLEX128";
+    case DataType::bfloat16: return "BFLOAT16";
+    case DataType::float8e4m3fn: return "FLOAT8E4M3FN";
+    case DataType::float8e4m3fnuz: return "FLOAT8E4M3FNUZ";
+    case DataType::float8e5m2: return "FLOAT8E5M2";
+    case DataType::float8e5m2fnuz: return "FLOAT8E5M2FNUZ";
+    case DataType::uint4: return "UINT4";
+    case DataType::int4: return "INT4";
+    case DataType::float4e2m1: return "FLOAT4E2M1";
+  }
+  return "data type " + std::to_string(static_cast<std::int32_t>(type));
+}
+
+/// Bytes per element of the data types mote decodes; 0 for the others (STRING, the 4-bit types,
+/// UNDEFINED and numbers ONNX added after this list).
+inline std::size_t element_size(DataType type) noexcept {
+  switch (type) {
+    case DataType::uint8:
+    case DataType::int8:
+    case DataType::boolean:
+    case DataType::float8e4m3fn:
+    case DataType::float8e4m3fnuz:
+    case DataType::float8e5m2:
+    case DataType::float8e5m2fnuz: return 1;
+    case DataType::uint16:
+    case DataType::int16:
+    case DataType::float16:
+    case DataType::bfloat16: return 2;
+    case DataType::float32:
+    case DataType::int32:
+    case DataType::uint32: return 4;
+    case DataType::int64:
+    case DataType::uint64:
+    case DataType::float64:
+    case DataType::complex64: return 8;
+    case DataType::complex128: return 16;
+    default: return 0;
+  }
+}
+
+/// The ONNX data type whose elements are the C++ type T; DataType::undefined when none is.
+template <class T>
+inline constexpr DataType data_type_of = DataType::undefined;
+template <>
+inline constexpr DataType data_type_of<float> = DataType::float32;
+template <>
+inline constexpr DataType data_type_of<double> = DataType::float64;
+template <>
+inline constexpr DataType data_type_of<std::uint8_t> = DataType::uint8;
+template <>
+inline constexpr DataType data_type_of<std::int8_t> = DataType::int8;
+template <>
+inline constexpr DataType data_type_of<std::uint16_t> = DataType::uint16;
+template <>
+inline constexpr DataType data_type_of<std::int16_t> = DataType::int16;
+template <>
+inline constexpr DataType data_type_of<std::int32_t> = DataType::int32;
+template <>
+inline constexpr DataType data_type_of<std::int64_t> = DataType::int64;
+template <>
+inline constexpr DataType data_type_of<std::uint32_t> = DataType::uint32;
+template <>
+inline constexpr DataType data_type_of<std::uint64_t> = DataType::uint64;
+
+namespace detail {
+
+// IEEE binary16 to float; exact, as every half value is a float.
+inline float half_bits_to_float(std::uint16_t half) noexcept {
+  const std::uint32_t sign = static_cast<std::uint32_t>(half & 0x8000u) << 16;
+  const std::uint32_t exponent = (half >> 10) & 0x1Fu;
+  std::uint32_t mantissa = half & 0x3FFu;
+  if (exponent == 0x1F) return std::bit_cast<float>(sign | 0x7F800000u | (mantissa << 13));
+  if (exponent != 0) {
+    return std::bit_cast<float>(sign | ((exponent + 112) << 23) | (mantissa << 13));
+  }
+  if (mantissa == 0) return std::bit_cast<float>(sign);
+  // Subnormal half: shift the mantissa up to an implicit leading 1, lowering the exponent.
+  std::uint32_t float_exponent = 113;
+  while ((mantissa & 0x400u) == 0) {
+    mantissa <<= 1;
+    --float_exponent;
+  }
+  return std::bit_cast<float>(sign | (float_exponent << 23) | ((mantissa & 0x3FFu) << 13));
+}
+
+inline void append_le(std::vector<std::byte>& out, std::uint64_t bits, std::size_t size) {
+  for (std::size_t i = 0; i < size; ++i) out.push_back(static_cast<std::byte>(bits >> (8 * i)));
+}
+
+}  // namespace detail
+
+/// The decoded contents of one ONNX TensorProto.
+struct TensorProto {
+  std::string name;
+  std::vector<std::int64_t> dims;  ///< C order; empty for a scalar; never negative
+  DataType data_type = DataType::undefined;
+  std::vector<std::byte> bytes;  ///< numel() * element_size() bytes: little-endian, C order
+
+  /// Number of elements: 1 for a scalar, 0 when any dimension is 0.
+  std::size_t numel() const noexcept {
+    std::size_t n = 1;
+    for (std::int64_t d : dims) n *= static_cast<std::size_t>(d);  // checked when decoded
+    return n;
+  }
+
+  /// Bytes per element.
+  std::size_t element_size() const noexcept { return onnx::element_size(data_type); }
+
+  /// The dims as "[1, 3, 224, 224]"; "[]" for a scalar.
+  std::string dims_string() const {
+    std::string s = "[";
+    for (std::size_t i = 0; i < dims.size(); ++i) {
+      if (i != 0) s += ", ";
+      s += std::to_string(dims[i]);
+    }
+    return s + "]";
+  }
+
+  /// "'name' (UINT8 [3])", how messages name this tensor.
+  std::string describe() const {
+    return "'" + name + "' (" + to_string(data_type) + " " + dims_string() + ")";
+  }
+
+  /// The elements as a vector of T, which must be the C++ type of data_type (data_type_of<T>):
+  /// float for FLOAT, std::uint8_t for UINT8, ... Another type fails with
+  /// ErrorCode::unsupported naming both; nothing is converted. Costs one copy.
+  template <class T>
+  Expected<std::vector<T>> try_as() const {
+    static_assert(data_type_of<T> != DataType::undefined,
+                  "TensorProto::as<T> reads float, double and the fixed-width integer types; "
+                  "read FLOAT16 and BFLOAT16 with try_to_floats() and other types from bytes");
+    if (data_type != data_type_of<T>) {
+      return make_error(ErrorCode::unsupported, "tensor " + describe() + " cannot be read as " +
+                                                    to_string(data_type_of<T>) + " elements");
+    }
+    std::vector<T> out(bytes.size() / sizeof(T));
+    if constexpr (std::endian::native == std::endian::little) {
+      if (!out.empty()) std::memcpy(out.data(), bytes.data(), bytes.size());
+    } else {
+      using Bits = std::conditional_t<
+          sizeof(T) == 1, std::uint8_t,
+          std::conditional_t<sizeof(T) == 2, std::uint16_t,
+                             std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>>;
+      for (std::size_t i = 0; i < out.size(); ++i) {
+        Bits bits = 0;
+        for (std::size_t b = 0; b < sizeof(T); ++b) {
+          bits |= static_cast<Bits>(std::to_integer<Bits>(bytes[i * sizeof(T) + b]) << (8 * b));
+        }
+        out[i] = std::bit_cast<T>(bits);
+      }
+    }
+    return out;
+  }
+
+  /// The elements as floats: FLOAT as is, FLOAT16 and BFLOAT16 widened (exactly). Other types
+  /// fail with ErrorCode::unsupported (DOUBLE would round; integers need a scale).
+  Expected<std::vector<float>> try_to_floats() const {
+    if (data_type == DataType::float32) return try_as<float>();
+    if (data_type != DataType::float16 && data_type != DataType::bfloat16) {
+      return make_error(ErrorCode::unsupported,
+                        "tensor " + describe() +
+                            " cannot be read as floats (only FLOAT, FLOAT16 and BFLOAT16 can)");
+    }
+    std::vector<float> out(bytes.size() / 2);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      const std::uint16_t bits = io::detail::load_le16(bytes, 2 * i);
+      out[i] = data_type == DataType::float16
+                   ? detail::half_bits_to_float(bits)
+                   : std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16);
+    }
+    return out;
+  }
+
+#if MOTE_HAS_EXCEPTIONS
+  /// Throwing form of try_as.
+  template <class T>
+  std::vector<T> as() const {
+    return value_or_throw(try_as<T>());
+  }
+  /// Throwing form of try_to_floats.
+  std::vector<float> to_floats() const { return value_or_throw(try_to_floats()); }
+#endif
+};
+
+namespace detail {
+
+// TensorProto field numbers (onnx.proto).
+enum TensorProtoField : std::uint32_t {
+  dims_field = 1,
+  data_type_field = 2,
+  segment_field = 3,
+  float_data_field = 4,
+  int32_data_field = 5,
+  string_data_field = 6,
+  int64_data_field = 7,
+  name_field = 8,
+  raw_data_field = 9,
+  double_data_field = 10,
+  uint64_data_field = 11,
+  external_data_field = 13,
+  data_location_field = 14,
+};
+
+// Range of the values one int32_data entry may hold for `type`: the type's own range, or its
+// bit patterns for the float types stored there.
+struct Int32DataRange {
+  std::int64_t min = 0;
+  std::int64_t max = -1;  // empty: the field cannot hold this type
+};
+
+inline Int32DataRange int32_data_range(DataType type) noexcept {
+  switch (type) {
+    case DataType::int32: return {INT32_MIN, INT32_MAX};
+    case DataType::int16: return {INT16_MIN, INT16_MAX};
+    case DataType::int8: return {INT8_MIN, INT8_MAX};
+    case DataType::uint16:
+    case DataType::float16:
+    case DataType::bfloat16: return {0, UINT16_MAX};
+    case DataType::uint8:
+    case DataType::float8e4m3fn:
+    case DataType::float8e4m3fnuz:
+    case DataType::float8e5m2:
+    case DataType::float8e5m2fnuz: return {0, UINT8_MAX};
+    case DataType::boolean: return {0, 1};
+    default: return {};
+  }
+}
+
+// The key/value list of external_data; returns the "location" value (empty when absent).
+inline Expected<std::string> read_external_location(protobuf::Reader entry) {
+  std::string key;
+  std::string value;
+  while (!entry.at_end()) {
+    auto tag = entry.read_tag();
+    if (!tag) return tag.error();
+    if ((tag->number == 1 || tag->number == 2) &&
+        tag->wire_type == protobuf::WireType::length_delimited) {
+      auto text = entry.read_string();
+      if (!text) return text.error();
+      (tag->number == 1 ? key : value) = std::move(*text);
+    } else if (Status skipped = entry.skip_field(*tag); !skipped) {
+      return skipped.error();
+    }
+  }
+  return key == "location" ? value : std::string();
+}
+
+}  // namespace detail
+
+/// Decodes one TensorProto from the fields `message` holds: a whole .pb file, or an embedded
+/// message (e.g. a GraphProto initializer) handed over by protobuf::Reader::read_message().
+/// Unknown fields are skipped; see the file comment for what fails and how.
+inline Expected<TensorProto> try_read_tensor_proto(protobuf::Reader message) {
+  using protobuf::WireType;
+  const std::size_t message_offset = message.offset();
+  TensorProto tensor;
+  std::optional<std::int32_t> data_type;
+  std::optional<std::span<const std::byte>> raw_data;
+  std::vector<float> float_data;
+  std::vector<std::int32_t> int32_data;
+  std::vector<std::int64_t> int64_data;
+  std::vector<double> double_data;
+  std::vector<std::uint64_t> uint64_data;
+  std::size_t string_count = 0;
+  bool has_segment = false;
+  std::int32_t data_location = 0;
+  std::optional<std::string> external_location;
+
+  while (!message.at_end()) {
+    auto tag = message.read_tag();
+    if (!tag) return tag.error();
+    Status status;
+    switch (tag->number) {
+      case detail::dims_field:
+        status = message.read_repeated_int64(*tag, "dims", tensor.dims);
+        break;
+      case detail::data_type_field:
+        status = message.expect_wire_type(*tag, WireType::varint, "data_type");
+        if (status) {
+          auto value = message.read_int32();
+          if (!value) return value.error();
+          data_type = *value;
+        }
+        break;
+      case detail::float_data_field:
+        status = message.read_repeated_float(*tag, "float_data", float_data);
+        break;
+      case detail::int32_data_field:
+        status = message.read_repeated_int32(*tag, "int32_data", int32_data);
+        break;
+      case detail::int64_data_field:
+        status = message.read_repeated_int64(*tag, "int64_data", int64_data);
+        break;
+      case detail::double_data_field:
+        status = message.read_repeated_double(*tag, "double_data", double_data);
+        break;
+      case detail::uint64_data_field:
+        status = message.read_repeated_uint64(*tag, "uint64_data", uint64_data);
+        break;
+      case detail::name_field:
+        status = message.expect_wire_type(*tag, WireType::length_delimited, "name");
+        if (status) {
+          auto value = message.read_string();
+          if (!value) return value.error();
+          tensor.name = std::move(*value);
+        }
+        break;
+      case detail::raw_data_field:
+        status = message.expect_wire_type(*tag, WireType::length_delimited, "raw_data");
+        if (status) {
+          auto value = message.read_bytes();
+          if (!value) return value.error();
+          raw_data = *value;  // proto2: a repeated optional field keeps its last value
+        }
+        break;
+      case detail::string_data_field:
+        ++string_count;
+        status = message.skip_field(*tag);
+        break;
+      case detail::segment_field:
+        has_segment = true;
+        status = message.skip_field(*tag);
+        break;
+      case detail::data_location_field:
+        status = message.expect_wire_type(*tag, WireType::varint, "data_location");
+        if (status) {
+          auto value = message.read_int32();
+          if (!value) return value.error();
+          data_location = *value;
+        }
+        break;
+      case detail::external_data_field:
+        status = message.expect_wire_type(*tag, WireType::length_delimited, "external_data");
+        if (status) {
+          auto entry = message.read_message();
+          if (!entry) return entry.error();
+          auto location = detail::read_external_location(std::move(*entry));
+          if (!location) return location.error();
+          if (!location->empty() || !external_location) external_location = std::move(*location);
+        }
+        break;
+      default: status = message.skip_field(*tag);
+    }
+    if (!status) return status.error();
+  }
+
+  // Content checks. Messages name the tensor once its name is known, and the message's offset.
+  const std::string prefix = message.where() + ": TensorProto '" + tensor.name + "' at byte " +
+                             std::to_string(message_offset) + ": ";
+  auto fail = [&](ErrorCode code, const std::string& why) {
+    return make_error(code, prefix + why);
+  };
+
+  if (!data_type || *data_type == 0) return fail(ErrorCode::corrupt, "data_type is missing");
+  tensor.data_type = static_cast<DataType>(*data_type);
+  const std::string type_name = to_string(tensor.data_type);
+  const std::size_t size = element_size(tensor.data_type);
+  if (size == 0) {
+    return fail(ErrorCode::unsupported,
+                type_name + " tensors are not supported (mote reads fixed-size numbers)");
+  }
+  if (string_count != 0) {
+    return fail(ErrorCode::corrupt, "string_data cannot hold " + type_name + " elements");
+  }
+  if (data_location == 1 || external_location) {
+    return fail(ErrorCode::unsupported,
+                "the data is stored outside the file (external_data location '" +
+                    external_location.value_or("") + "'); mote reads embedded data only");
+  }
+  if (data_location != 0) {
+    return fail(ErrorCode::corrupt, "data_location " + std::to_string(data_location) +
+                                        " is neither DEFAULT (0) nor EXTERNAL (1)");
+  }
+  if (has_segment) {
+    return fail(ErrorCode::unsupported, "tensors split into segments are not supported");
+  }
+
+  std::size_t numel = 1;
+  bool overflow = false;
+  for (std::size_t i = 0; i < tensor.dims.size(); ++i) {
+    const std::int64_t d = tensor.dims[i];
+    if (d < 0) {
+      return fail(ErrorCode::corrupt, "dims " + tensor.dims_string() +
+                                          " has a negative dimension at index " +
+                                          std::to_string(i));
+    }
+    const auto extent = static_cast<std::uint64_t>(d);
+    if (extent > SIZE_MAX || (extent != 0 && numel > SIZE_MAX / extent)) overflow = true;
+    numel *= static_cast<std::size_t>(extent);
+  }
+  if (overflow || numel > SIZE_MAX / size) {
+    return fail(ErrorCode::corrupt, "dims " + tensor.dims_string() + " overflow the address space");
+  }
+  const std::string shape = type_name + " " + tensor.dims_string();
+
+  // Exactly one source of elements (an empty typed field counts as absent, like in protobuf).
+  struct Source {
+    const char* field;
+    std::size_t count;
+  };
+  const Source sources[] = {
+      {"float_data", float_data.size()},   {"int32_data", int32_data.size()},
+      {"int64_data", int64_data.size()},   {"double_data", double_data.size()},
+      {"uint64_data", uint64_data.size()}, {"raw_data", raw_data ? 1u : 0u}};
+  const Source* source = nullptr;
+  for (const Source& s : sources) {
+    if (s.count == 0) continue;
+    if (source != nullptr) {
+      return fail(ErrorCode::corrupt, std::string("holds its elements both in ") + source->field +
+                                          " and in " + s.field);
+    }
+    source = &s;
+  }
+  if (source == nullptr) {
+    if (numel != 0) {
+      return fail(ErrorCode::corrupt, shape + " has " + std::to_string(numel) +
+                                          " elements but no data field holds them");
+    }
+    return tensor;
+  }
+
+  // Each typed field holds its own types, `per_element` values per element (complex: 2).
+  auto check_count = [&](std::size_t count, std::size_t per_element) -> Status {
+    if (count == numel * per_element) return {};
+    return fail(ErrorCode::corrupt, std::string(source->field) + " holds " + std::to_string(count) +
+                                        " values, " + shape + " needs " +
+                                        std::to_string(numel * per_element));
+  };
+  auto wrong_field = [&](const char* holds) {
+    return fail(ErrorCode::corrupt, std::string(source->field) + " cannot hold " + type_name +
+                                        " elements (it holds " + holds + ")");
+  };
+  const DataType type = tensor.data_type;
+  std::vector<std::byte>& out = tensor.bytes;
+  if (raw_data) {
+    if (raw_data->size() != numel * size) {
+      return fail(ErrorCode::corrupt, "raw_data holds " + std::to_string(raw_data->size()) +
+                                          " bytes, " + shape + " needs " +
+                                          std::to_string(numel * size));
+    }
+    out.assign(raw_data->begin(), raw_data->end());
+  } else if (!float_data.empty()) {
+    if (type != DataType::float32 && type != DataType::complex64) {
+      return wrong_field("FLOAT and COMPLEX64");
+    }
+    if (Status s = check_count(float_data.size(), type == DataType::complex64 ? 2 : 1); !s) {
+      return s.error();
+    }
+    out.reserve(float_data.size() * 4);
+    for (float v : float_data) detail::append_le(out, std::bit_cast<std::uint32_t>(v), 4);
+  } else if (!double_data.empty()) {
+    if (type != DataType::float64 && type != DataType::complex128) {
+      return wrong_field("DOUBLE and COMPLEX128");
+    }
+    if (Status s = check_count(double_data.size(), type == DataType::complex128 ? 2 : 1); !s) {
+      return s.error();
+    }
+    out.reserve(double_data.size() * 8);
+    for (double v : double_data) detail::append_le(out, std::bit_cast<std::uint64_t>(v), 8);
+  } else if (!int64_data.empty()) {
+    if (type != DataType::int64) return wrong_field("INT64");
+    if (Status s = check_count(int64_data.size(), 1); !s) return s.error();
+    out.reserve(int64_data.size() * 8);
+    for (std::int64_t v : int64_data) detail::append_le(out, static_cast<std::uint64_t>(v), 8);
+  } else if (!uint64_data.empty()) {
+    if (type != DataType::uint64 && type != DataType::uint32) {
+      return wrong_field("UINT32 and UINT64");
+    }
+    if (Status s = check_count(uint64_data.size(), 1); !s) return s.error();
+    out.reserve(uint64_data.size() * size);
+    for (std::size_t i = 0; i < uint64_data.size(); ++i) {
+      if (type == DataType::uint32 && uint64_data[i] > UINT32_MAX) {
+        return fail(ErrorCode::corrupt, "uint64_data[" + std::to_string(i) +
+                                            "] = " + std::to_string(uint64_data[i]) +
+                                            " is outside the range of UINT32");
+      }
+      detail::append_le(out, uint64_data[i], size);
+    }
+  } else {
+    const detail::Int32DataRange range = detail::int32_data_range(type);
+    if (range.min > range.max) {
+      return wrong_field(
+          "INT32, INT16, INT8, UINT16, UINT8, BOOL and the bits of FLOAT16, "
+          "BFLOAT16 and FLOAT8 types");
+    }
+    if (Status s = check_count(int32_data.size(), 1); !s) return s.error();
+    out.reserve(int32_data.size() * size);
+    for (std::size_t i = 0; i < int32_data.size(); ++i) {
+      const std::int32_t v = int32_data[i];
+      if (v < range.min || v > range.max) {
+        return fail(ErrorCode::corrupt,
+                    "int32_data[" + std::to_string(i) + "] = " + std::to_string(v) +
+                        " is outside the range of " + type_name + " [" + std::to_string(range.min) +
+                        ", " + std::to_string(range.max) + "]");
+      }
+      // Two's complement truncation keeps the low `size` bytes, i.e. the value itself.
+      detail::append_le(out, static_cast<std::uint64_t>(static_cast<std::uint32_t>(v)), size);
+    }
+  }
+  return tensor;
+}
+
+/// Decodes a serialized TensorProto held in `bytes` (e.g. the contents of an ONNX test's
+/// input_0.pb); `where` names it in messages.
+inline Expected<TensorProto> try_read_tensor_proto(std::span<const std::byte> bytes,
+                                                   std::string where = "TensorProto") {
+  return try_read_tensor_proto(protobuf::Reader(bytes, std::move(where)));
+}
+
+/// Reads and decodes a file holding one serialized TensorProto.
+inline Expected<TensorProto> try_read_tensor_proto_file(const std::string& path) {
+  auto bytes = try_read_file_bytes(path);
+  if (!bytes) return bytes.error();
+  return try_read_tensor_proto(*bytes, path);
+}
+
+#if MOTE_HAS_EXCEPTIONS
+/// Throwing form of try_read_tensor_proto.
+inline TensorProto read_tensor_proto(std::span<const std::byte> bytes,
+                                     std::string where = "TensorProto") {
+  return value_or_throw(try_read_tensor_proto(bytes, std::move(where)));
+}
+
+/// Throwing form of try_read_tensor_proto_file.
+inline TensorProto read_tensor_proto_file(const std::string& path) {
+  return value_or_throw(try_read_tensor_proto_file(path));
+}
+#endif
+
+}  // namespace mote::io::onnx
+// ----- end mote/io/onnx_tensor.hpp -----
 // ----- end mote/io.hpp -----
 // ----- end mote/mote.hpp -----

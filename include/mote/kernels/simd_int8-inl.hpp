@@ -21,7 +21,14 @@ template <class G, class S, class Activation>
 inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
                        const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
                        Activation activation, std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
+  } else {
+    // Transcendental activations: the vectorised functions of the ISA (their stated bounds)
+    // over the whole output, instead of one libm call per output in the scalar epilogue.
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
+  }
 }
 
 }  // namespace mote::kernels

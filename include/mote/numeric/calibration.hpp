@@ -147,8 +147,12 @@ class RangeObserver {
     if (!(percentile > 0.0 && percentile <= 100.0))
       return make_error(ErrorCode::invalid_value,
                         what + ": percentile " + format_value(percentile) + " is outside (0, 100]");
-    const std::string codes =
-        "[" + std::to_string(min_code) + ", " + std::to_string(max_code) + "]";
+    // Appended piece by piece: GCC 12 reports a false -Wrestrict on "[" + std::to_string(...).
+    std::string codes = "[";
+    codes += std::to_string(min_code);
+    codes += ", ";
+    codes += std::to_string(max_code);
+    codes += "]";
     if (min_code >= max_code)
       return make_error(ErrorCode::invalid_value, what + ": code range " + codes +
                                                       " is empty; min_code must be below max_code");

@@ -52,4 +52,17 @@ struct Gelu {
   }
 };
 
+/// Activations made of comparisons and multiplications by constants: exact in every
+/// vectorised form, so epilogues may apply them lane by lane without changing a bit.
+template <class F>
+inline constexpr bool is_piecewise_linear_v = false;
+template <>
+inline constexpr bool is_piecewise_linear_v<Identity> = true;
+template <>
+inline constexpr bool is_piecewise_linear_v<Relu> = true;
+template <>
+inline constexpr bool is_piecewise_linear_v<Relu6> = true;
+template <int N, int D>
+inline constexpr bool is_piecewise_linear_v<LeakyRelu<N, D>> = true;
+
 }  // namespace mote::activation

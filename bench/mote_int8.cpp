@@ -1,0 +1,123 @@
+// mote with int8 weights and activations (Weights<Int8<>>: per-channel symmetric weights,
+// int8 asymmetric per-tensor activations, int32 accumulation, float between layers):
+//   W1/int8/mote, W2/int8/mote, W3b1/int8/mote, W3b64/int8/mote
+// Each network is calibrated (min/max) on the workload's own input before timing; the
+// timed forward quantises each layer's input, runs the integer kernel and dequantises. The
+// counter max_error_vs_f32 is the largest |output - f32 output| relative to the f32 output's
+// largest magnitude; a case whose error exceeds 0.1 (garbage, not quantisation noise) aborts.
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mote/mote.hpp>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "harness.hpp"
+
+namespace mote_bench {
+namespace {
+
+using Q = mote::Weights<mote::Int8<>>;
+using W1Int8 = mote::Sequential<mote::Input<784>, mote::Dense<256, Q>, mote::ReLU, mote::Dense<128, Q>, mote::ReLU,
+                                mote::Dense<10, Q>>;
+using W2Int8 = mote::Sequential<mote::Input<64>, mote::Dense<64, Q>, mote::Tanh, mote::Dense<64, Q>, mote::Tanh,
+                                mote::Dense<8, Q>>;
+using W3Int8 = mote::Sequential<mote::Input<1024>, mote::Dense<1024, Q>>;
+
+template <class Net>
+class Int8Runner final : public Runner {
+  static constexpr std::size_t in_size = Net::input_shape::size;
+  static constexpr std::size_t out_size = Net::output_shape::size;
+
+ public:
+  explicit Int8Runner(const Workload& w)
+      : net_(std::make_unique<Net>()), batch_(w.batch), input_(w.input.size()), output_(w.batch * out_size),
+        workspace_(w.batch) {
+    if (w.input.size() != batch_ * in_size || w.output_size != out_size)
+      throw std::logic_error(w.name + ": the mote network's shapes do not match the workload");
+    std::vector<mote::TensorRef> refs;
+    for (const WeightedLayer& layer : w.layers) {
+      const std::string prefix = std::to_string(layer.index);
+      refs.push_back(mote::TensorRef::f32(prefix + ".weight", layer.weight.shape, layer.weight.values.data()));
+      refs.push_back(mote::TensorRef::f32(prefix + ".bias", layer.bias.shape, layer.bias.values.data()));
+    }
+    net_->load(refs, "random", mote::WeightNames::layer_index());
+    net_->calibrate(w.input, mote::CalibrationMethod::min_max);
+    std::memcpy(input_.data(), w.input.data(), w.input.size() * sizeof(float));
+  }
+  void run() override {
+    if (batch_ == 1)
+      net_->forward(mote::TensorView<typename Net::input_shape, const float>(input_.data()),
+                    mote::TensorView<typename Net::output_shape, float>(output_.data()), workspace_);
+    else
+      net_->forward_batch(input_.span(), output_.span(), workspace_);
+  }
+  std::span<const float> output() const override { return output_.span(); }
+  std::size_t weight_bytes() const { return net_->weight_bytes(); }
+
+ private:
+  std::unique_ptr<Net> net_;
+  std::size_t batch_;
+  mote::AlignedBuffer<float> input_;
+  mote::AlignedBuffer<float> output_;
+  typename Net::Workspace workspace_;
+};
+
+double relative_error(std::span<const float> got, std::span<const float> expected) {
+  double magnitude = 0, worst = 0;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    magnitude = std::max(magnitude, std::abs(static_cast<double>(expected[i])));
+    const double diff = std::abs(static_cast<double>(got[i]) - static_cast<double>(expected[i]));
+    worst = std::isnan(diff) ? INFINITY : std::max(worst, diff);
+  }
+  return magnitude == 0 ? INFINITY : worst / magnitude;
+}
+
+template <class Net>
+void register_int8_case(WorkloadId id) {
+  const std::string name = workload(id).name + "/int8/mote";
+  auto runner = std::make_shared<std::unique_ptr<Int8Runner<Net>>>();
+  auto error = std::make_shared<double>(0.0);
+  benchmark::RegisterBenchmark(name.c_str(), [runner, error, id, name](benchmark::State& state) {
+    const Workload& w = workload(id);
+    if (!*runner) {
+      *runner = std::make_unique<Int8Runner<Net>>(w);
+      (*runner)->run();
+      *error = relative_error((*runner)->output(), reference_output(id));
+      if (!(*error <= 0.1)) {
+        std::fprintf(stderr, "mote_bench: %s is far from the f32 output (max error %g of max |output|). Aborting.\n",
+                     name.c_str(), *error);
+        std::exit(EXIT_FAILURE);
+      }
+    }
+    Int8Runner<Net>& r = **runner;
+    for (auto _ : state) {
+      r.run();
+      benchmark::ClobberMemory();
+    }
+    state.counters["GOPS"] = benchmark::Counter(w.flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["weight_bytes"] = benchmark::Counter(static_cast<double>(r.weight_bytes()),
+                                                        benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
+    state.counters["max_error_vs_f32"] = *error;
+  });
+}
+
+[[maybe_unused]] const bool registered = [] {
+  register_int8_case<W1Int8>(WorkloadId::W1);
+  register_int8_case<W2Int8>(WorkloadId::W2);
+  register_int8_case<W3Int8>(WorkloadId::W3b1);
+  register_int8_case<W3Int8>(WorkloadId::W3b64);
+  return true;
+}();
+
+}  // namespace
+}  // namespace mote_bench
