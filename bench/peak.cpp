@@ -5,6 +5,16 @@
 //                                           the CPU has the instructions.
 //   peak/read/{L1,L2,L3,DRAM}                read bandwidth (bytes_per_second) summing a buffer of
 //                                           16 KiB, 256 KiB, 8 MiB, 256 MiB.
+//   peak/int8_madd/avx2_vpmaddwd             int8 multiply-add throughput (GOPS counter = 2 x
+//                                           multiply-adds per second), 12 independent int32
+//                                           accumulators, as mote's int8 kernels do it: int8
+//                                           widened to int16, vpmaddwd (16 multiply-adds: 8 int32
+//                                           sums of int16 pairs) + vpaddd into an accumulator.
+//   peak/int8_madd/avx2_vpmaddubsw           for reference, the u8 x s8 idiom of other libraries:
+//                                           vpmaddubsw (32 multiply-adds into saturating int16
+//                                           pairs) + vpmaddwd by ones + vpaddd.
+//   peak/int8_madd/avx512_vnni               vpdpbusd (64 u8 x s8 multiply-adds, accumulated in
+//                                           int32, one instruction); only where the CPU has it.
 
 #include <benchmark/benchmark.h>
 
@@ -65,6 +75,87 @@ __attribute__((target("avx512f"))) void fma_avx512(benchmark::State& state) {
   state.counters["GFLOPS"] =
       benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
+
+// int8 multiply-add throughput. The AVX2 loops are asm, as intrinsics let GCC hoist the
+// loop-invariant multiplies or, kept from that, leave the accumulators on the stack: 12
+// accumulators, the two operands, the constant 1s and one temporary take the 16 ymm registers,
+// and each iteration is exactly 12 x (the multiply instruction(s) + vpaddd), then dec/jnz.
+// Integer arithmetic wraps, so the values do not matter.
+constexpr int madd_accumulators = 12;  // the asm below names each one
+
+void set_gops(benchmark::State& state, double multiply_adds_per_iteration) {
+  state.counters["GOPS"] = benchmark::Counter(2.0 * multiply_adds_per_iteration * 1e-9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+}
+
+#define MOTE_BENCH_ACCUMULATORS(acc, constraint)                                 \
+  [c0] constraint(acc[0]), [c1] constraint(acc[1]), [c2] constraint(acc[2]),     \
+      [c3] constraint(acc[3]), [c4] constraint(acc[4]), [c5] constraint(acc[5]), \
+      [c6] constraint(acc[6]), [c7] constraint(acc[7]), [c8] constraint(acc[8]), \
+      [c9] constraint(acc[9]), [c10] constraint(acc[10]), [c11] constraint(acc[11])
+#define MOTE_BENCH_REPEAT12(step)                                                           \
+  step("0") step("1") step("2") step("3") step("4") step("5") step("6") step("7") step("8") \
+      step("9") step("10") step("11")
+#define MOTE_BENCH_VPMADDWD(k) "vpmaddwd %[b], %[a], %[t]\n\tvpaddd %[t], %[c" k "], %[c" k "]\n\t"
+#define MOTE_BENCH_VPMADDUBSW(k)                                                                 \
+  "vpmaddubsw %[b], %[a], %[t]\n\tvpmaddwd %[ones], %[t], %[t]\n\tvpaddd %[t], %[c" k "], %[c" k \
+  "]\n\t"
+#define MOTE_BENCH_VPDPBUSD(k) "vpdpbusd %[b], %[a], %[c" k "]\n\t"
+
+__attribute__((target("avx2"))) void int8_madd_avx2_vpmaddwd(benchmark::State& state) {
+  __m256i acc[madd_accumulators];
+  for (int k = 0; k < madd_accumulators; ++k) acc[k] = _mm256_set1_epi32(k);
+  const __m256i a = _mm256_set1_epi16(3);
+  const __m256i b = _mm256_set1_epi16(-5);
+  for (auto _ : state) {
+    int n = fma_inner_iterations;
+    __m256i t;
+    asm volatile("1:\n\t" MOTE_BENCH_REPEAT12(MOTE_BENCH_VPMADDWD) "dec %[n]\n\tjnz 1b"
+                 : MOTE_BENCH_ACCUMULATORS(acc, "+x"), [t] "=&x"(t), [n] "+r"(n)
+                 : [a] "x"(a), [b] "x"(b)
+                 : "cc");
+  }
+  set_gops(state, 16.0 * madd_accumulators * fma_inner_iterations);
+}
+
+__attribute__((target("avx2"))) void int8_madd_avx2_vpmaddubsw(benchmark::State& state) {
+  __m256i acc[madd_accumulators];
+  for (int k = 0; k < madd_accumulators; ++k) acc[k] = _mm256_set1_epi32(k);
+  const __m256i a = _mm256_set1_epi8(3);   // u8
+  const __m256i b = _mm256_set1_epi8(-5);  // s8
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (auto _ : state) {
+    int n = fma_inner_iterations;
+    __m256i t;
+    asm volatile("1:\n\t" MOTE_BENCH_REPEAT12(MOTE_BENCH_VPMADDUBSW) "dec %[n]\n\tjnz 1b"
+                 : MOTE_BENCH_ACCUMULATORS(acc, "+x"), [t] "=&x"(t), [n] "+r"(n)
+                 : [a] "x"(a), [b] "x"(b), [ones] "x"(ones)
+                 : "cc");
+  }
+  set_gops(state, 32.0 * madd_accumulators * fma_inner_iterations);
+}
+
+// vpdpbusd accumulates into its destination: 12 accumulators chain it, in asm for the same
+// reason as above (GCC copies each accumulator into another register every iteration).
+__attribute__((target("avx512f,avx512vnni"))) void int8_madd_avx512_vnni(benchmark::State& state) {
+  __m512i acc[madd_accumulators];
+  for (int k = 0; k < madd_accumulators; ++k) acc[k] = _mm512_set1_epi32(k);
+  const __m512i a = _mm512_set1_epi8(3);   // u8
+  const __m512i b = _mm512_set1_epi8(-5);  // s8
+  for (auto _ : state) {
+    int n = fma_inner_iterations;
+    asm volatile("1:\n\t" MOTE_BENCH_REPEAT12(MOTE_BENCH_VPDPBUSD) "dec %[n]\n\tjnz 1b"
+                 : MOTE_BENCH_ACCUMULATORS(acc, "+v"), [n] "+r"(n)
+                 : [a] "v"(a), [b] "v"(b)
+                 : "cc");
+  }
+  set_gops(state, 64.0 * madd_accumulators * fma_inner_iterations);
+}
+#undef MOTE_BENCH_ACCUMULATORS
+#undef MOTE_BENCH_REPEAT12
+#undef MOTE_BENCH_VPMADDWD
+#undef MOTE_BENCH_VPMADDUBSW
+#undef MOTE_BENCH_VPDPBUSD
 #endif
 
 /// Sum of `count` floats (a multiple of 128) with 8 independent vector accumulators, using the
@@ -140,6 +231,12 @@ void register_peak_cases() {
     benchmark::RegisterBenchmark("peak/f32-fma/avx2", fma_avx2);
   if (__builtin_cpu_supports("avx512f"))
     benchmark::RegisterBenchmark("peak/f32-fma/avx512", fma_avx512);
+  if (__builtin_cpu_supports("avx2")) {
+    benchmark::RegisterBenchmark("peak/int8_madd/avx2_vpmaddwd", int8_madd_avx2_vpmaddwd);
+    benchmark::RegisterBenchmark("peak/int8_madd/avx2_vpmaddubsw", int8_madd_avx2_vpmaddubsw);
+  }
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni"))
+    benchmark::RegisterBenchmark("peak/int8_madd/avx512_vnni", int8_madd_avx512_vnni);
 #endif
   const struct {
     const char* name;

@@ -571,6 +571,227 @@ inline constexpr bool is_int8_format_v<Int8<G, S>> = true;
 
 }  // namespace mote
 // ----- end mote/numeric/int8.hpp -----
+// ----- begin mote/numeric/binary.hpp -----
+// 1-bit numbers: binary weights (one sign bit each, one f32 scale per output channel) and
+// binary activations (the sign of each input). The storage is layout/dense_binary.hpp, the
+// kernels kernels/dense/binary*. The exact semantics, shared by every kernel:
+//
+//   sign(v)  = +1 if v >= 0 (so +0 and -0 give +1), -1 otherwise (so NaN gives -1: NaN >= 0 is
+//              false; a binarised value has nowhere to carry a NaN).
+//   weights  : w_rk is stored as sign(w_rk), and row r keeps scale_r = mean_k |w_rk| (XNOR-Net's
+//              optimal L2 scale for a sign matrix; non-finite weights count 0 in the mean, so
+//              one inf/NaN cannot void the row's scale). The weight (r, k) stands for
+//              scale_r * sign(w_rk).
+//   Activations<F32> (the default): y_r = scale_r * sum_k sign(w_rk) x_k + b_r, summed in f32
+//              (the sign only flips x_k: no multiplication until the scale).
+//   Activations<Binary>: y_r = scale_r * d_r + b_r with the exact integer
+//              d_r = sum_k sign(w_rk) sign(x_k) = K - 2 popcount(w bits XOR x bits), computed as
+//              std::fma(float(d_r), scale_r, b_r) by one scalar epilogue on every ISA, so that
+//              outputs are bit-identical everywhere. The input's magnitude is not used (XNOR-Net
+//              also multiplies by mean |x|; a BatchNorm or the next layer's scale absorbs it).
+
+
+namespace mote {
+
+/// Binary weights or activations: 1 bit (the sign) per value. As `Weights<Binary>`: one f32 scale
+/// per output channel (mean |w| of the row), 1/32 of the bytes of f32 weights, computed with
+/// f32 activations by sign flips and adds. With `Activations<Binary>` too, the input is reduced
+/// to its signs and dot products are XNOR-popcounts (exact integers). See the top of this file.
+struct Binary {
+  /// 32 signs per word, bit k % 32 of word k / 32 set when value k is negative (sign -1).
+  using storage_type = std::uint32_t;
+  using accumulator_type = std::int32_t;
+  static constexpr const char* name = "binary";
+  static constexpr std::size_t bits_per_weight = 1;
+  static constexpr std::size_t values_per_word = 32;
+
+  /// True when `value` binarises to -1 (the stored bit is 1): !(value >= 0), so NaN is -1.
+  static constexpr bool negative(float value) noexcept { return !(value >= 0.0f); }
+  /// sign(value) as +1 / -1.
+  static constexpr std::int32_t sign(float value) noexcept { return negative(value) ? -1 : 1; }
+};
+
+}  // namespace mote
+// ----- end mote/numeric/binary.hpp -----
+// ----- begin mote/numeric/codebook.hpp -----
+// Codebook (palettised) weights: each weight is a Bits-bit index into a table of 2^Bits floats,
+// one table per output channel (PerChannel) or one for the whole layer (PerTensor). The tables
+// are fitted when weights are set, by 1-D k-means (Lloyd's algorithm), deterministically; the
+// kernels compute in f32 on the looked-up values (layout/dense_codebook.hpp,
+// kernels/dense/codebook-inl.hpp). docs/quantization.md, "Codebook weights".
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+
+namespace mote {
+
+/// Weights as `Bits`-bit indices (2, 3 or 4) into tables of 2^Bits f32 values found by k-means:
+/// per output channel (`PerChannel`, the default) or per tensor (`PerTensor`). Computed in f32
+/// (activations stay f32). Bytes: Bits / 8 per weight plus 2^Bits floats per table.
+template <std::size_t Bits, class Granularity = PerChannel>
+struct Codebook {
+  static_assert(Bits >= 2 && Bits <= 4,
+                "Codebook<Bits, Granularity>: Bits is the number of index bits per weight and must be 2, 3 "
+                "or 4 (tables of 4, 8 or 16 values).");
+  static_assert(detail::is_granularity_v<Granularity>,
+                "Codebook<Bits, Granularity>: Granularity must be mote::PerTensor or mote::PerChannel.");
+  using storage_type = std::uint8_t;  ///< packed indices
+  using accumulator_type = float;
+  using granularity = Granularity;
+  static constexpr std::size_t bits = Bits;
+  static constexpr std::size_t bits_per_weight = Bits;
+  /// Values per table.
+  static constexpr std::size_t entries = std::size_t{1} << Bits;
+  static constexpr bool per_channel = std::is_same_v<Granularity, PerChannel>;
+  static constexpr const char* name = per_channel ? (Bits == 2 ? "codebook2 per-channel"
+                                                     : Bits == 3 ? "codebook3 per-channel"
+                                                                 : "codebook4 per-channel")
+                                                  : (Bits == 2 ? "codebook2 per-tensor"
+                                                     : Bits == 3 ? "codebook3 per-tensor"
+                                                                 : "codebook4 per-tensor");
+};
+
+namespace detail {
+/// Where index i (0-15) of a chunk of Bits-bit indices starts (layout/dense_codebook.hpp): its
+/// first byte, and its bit offset (0-7) in that byte. The SIMD decoders' constants.
+constexpr int codebook_index_byte(std::size_t bits, int i) noexcept { return static_cast<int>(bits) * i / 8; }
+constexpr int codebook_index_shift(std::size_t bits, int i) noexcept { return static_cast<int>(bits) * i % 8; }
+}  // namespace detail
+
+template <class F>
+inline constexpr bool is_codebook_format_v = false;
+template <std::size_t Bits, class G>
+inline constexpr bool is_codebook_format_v<Codebook<Bits, G>> = true;
+
+/// A Codebook<Bits, Granularity> format.
+template <class F>
+concept CodebookFormat = is_codebook_format_v<F>;
+
+/// Lloyd iterations at most per table (fit_codebook); the fit usually stops earlier, when no
+/// value changes cluster.
+inline constexpr std::size_t codebook_max_iterations = 100;
+
+/// Fits `entries` table values to `values[0, count)` by 1-D k-means (Lloyd's algorithm) and
+/// writes them to `table` in ascending order. Deterministic (no random numbers):
+/// * non-finite values are left out of the fit (assign_codebook_index maps them);
+/// * at most `entries` distinct values: the table is those values, exactly, the last repeated
+///   to fill it;
+/// * otherwise quantile initialisation (cluster j starts as the j-th run of count / entries
+///   sorted values, each at least one distinct value), then Lloyd iterations on the sorted
+///   distinct values with prefix sums (a cluster is an interval between two midpoints), until
+///   no value changes cluster or `max_iterations`; a cluster left empty is moved to the value
+///   farthest from its nearest centre.
+/// Cost: a sort, O(count log count), then O(entries log count) per iteration; memory: two
+/// arrays of count doubles and floats. No effect on the forward pass.
+inline void fit_codebook(const float* values, std::size_t count, std::size_t entries, float* table,
+                         std::size_t max_iterations = codebook_max_iterations) {
+  std::vector<float> sorted;
+  sorted.reserve(count);
+  for (std::size_t i = 0; i < count; ++i)
+    if (std::isfinite(values[i])) sorted.push_back(values[i]);
+  std::sort(sorted.begin(), sorted.end());
+  if (sorted.empty()) {
+    std::fill(table, table + entries, 0.0f);
+    return;
+  }
+  // Distinct values and prefix sums of counts and values (in double: exact enough for means).
+  std::vector<float> distinct;
+  std::vector<double> count_prefix{0.0}, sum_prefix{0.0};
+  for (std::size_t i = 0; i < sorted.size();) {
+    std::size_t j = i;
+    while (j < sorted.size() && sorted[j] == sorted[i]) ++j;
+    distinct.push_back(sorted[i] == 0.0f ? 0.0f : sorted[i]);  // -0 and +0 are one value
+    count_prefix.push_back(count_prefix.back() + static_cast<double>(j - i));
+    sum_prefix.push_back(sum_prefix.back() + static_cast<double>(sorted[i]) * static_cast<double>(j - i));
+    i = j;
+  }
+  const std::size_t m = distinct.size(), k = entries;
+  if (m <= k) {
+    for (std::size_t j = 0; j < k; ++j) table[j] = distinct[std::min(j, m - 1)];
+    return;
+  }
+  // Cluster j holds distinct values [bound[j], bound[j + 1]).
+  std::vector<std::size_t> bound(k + 1);
+  const double n = count_prefix.back();
+  bound[0] = 0, bound[k] = m;
+  for (std::size_t j = 1; j < k; ++j) {
+    const double target = n * static_cast<double>(j) / static_cast<double>(k);
+    std::size_t b = static_cast<std::size_t>(std::lower_bound(count_prefix.begin(), count_prefix.end(), target) -
+                                             count_prefix.begin());
+    b = std::clamp(b, bound[j - 1] + 1, m - (k - j));
+    bound[j] = b;
+  }
+  std::vector<double> centre(k);
+  auto mean = [&](std::size_t from, std::size_t to) {
+    return (sum_prefix[to] - sum_prefix[from]) / (count_prefix[to] - count_prefix[from]);
+  };
+  for (std::size_t j = 0; j < k; ++j) centre[j] = mean(bound[j], bound[j + 1]);
+  std::vector<std::size_t> next(k + 1);
+  for (std::size_t iteration = 0; iteration < max_iterations; ++iteration) {
+    // Assignment: a value goes to its nearest centre (the lower one on a tie).
+    next[0] = 0, next[k] = m;
+    for (std::size_t j = 0; j + 1 < k; ++j) {
+      const double midpoint = 0.5 * (centre[j] + centre[j + 1]);
+      next[j + 1] = static_cast<std::size_t>(
+          std::upper_bound(distinct.begin(), distinct.end(), midpoint,
+                           [](double t, float v) { return t < static_cast<double>(v); }) -
+          distinct.begin());
+      next[j + 1] = std::max(next[j + 1], next[j]);
+    }
+    if (next == bound) break;
+    bound = next;
+    // Update: each centre moves to its cluster's mean; empty clusters are re-seeded.
+    std::vector<std::size_t> empty;
+    for (std::size_t j = 0; j < k; ++j) {
+      if (bound[j] < bound[j + 1]) centre[j] = mean(bound[j], bound[j + 1]);
+      else empty.push_back(j);
+    }
+    std::vector<bool> placed(k);
+    for (std::size_t j = 0; j < k; ++j) placed[j] = bound[j] < bound[j + 1];
+    for (std::size_t j : empty) {
+      // The farthest value from its nearest centre is the first or last value of a cluster.
+      double worst = -1.0, where = centre[j];
+      for (std::size_t c = 0; c < k; ++c) {
+        if (bound[c] == bound[c + 1]) continue;
+        for (std::size_t index : {bound[c], bound[c + 1] - 1}) {
+          const double v = distinct[index];
+          double nearest = std::numeric_limits<double>::infinity();
+          for (std::size_t e = 0; e < k; ++e)
+            if (placed[e]) nearest = std::min(nearest, std::fabs(v - centre[e]));
+          if (nearest > worst) worst = nearest, where = v;
+        }
+      }
+      centre[j] = where;
+      placed[j] = true;
+    }
+    if (!empty.empty()) {
+      std::sort(centre.begin(), centre.end());
+      bound.assign(k + 1, m + 1);  // forces another assignment pass
+    }
+  }
+  for (std::size_t j = 0; j < k; ++j) table[j] = static_cast<float>(centre[j]);
+  std::sort(table, table + k);
+}
+
+/// The index of the entry of `table` (ascending, `entries` values) nearest to `value`, the lower
+/// one on a tie. NaN maps to the entry nearest to 0, +-infinity to the last / first entry.
+inline std::uint8_t assign_codebook_index(const float* table, std::size_t entries, float value) noexcept {
+  if (std::isnan(value)) value = 0.0f;
+  if (value == std::numeric_limits<float>::infinity()) return static_cast<std::uint8_t>(entries - 1);
+  if (value == -std::numeric_limits<float>::infinity()) return 0;
+  std::size_t best = 0;
+  double best_distance = std::fabs(static_cast<double>(value) - table[0]);
+  for (std::size_t j = 1; j < entries; ++j) {
+    const double distance = std::fabs(static_cast<double>(value) - table[j]);
+    if (distance < best_distance) best = j, best_distance = distance;
+  }
+  return static_cast<std::uint8_t>(best);
+}
+
+}  // namespace mote
+// ----- end mote/numeric/codebook.hpp -----
 
 namespace mote {
 
@@ -595,8 +816,6 @@ concept NumberFormat = requires {
 //    SaturatingRoundingDoublingHighMul then RoundingDivideByPOT (round half away from zero).
 // Every kernel of every ISA calls these scalar functions or reproduces them bit for bit.
 
-#include <cmath>
-#include <limits>
 
 
 namespace mote {
@@ -747,7 +966,6 @@ inline std::int32_t requantize(std::int32_t acc, FixedPointMultiplier multiplier
 // here is used by inference.
 
 #include <cstdio>
-#include <vector>
 
 
 namespace mote {
@@ -1499,6 +1717,249 @@ class WeightMatrix<Int8<Granularity, Symmetry>, DenseStorage> {
 
 }  // namespace mote
 // ----- end mote/layout/dense_int8.hpp -----
+// ----- begin mote/layout/dense_binary.hpp -----
+// Dense binary weight storage: one sign bit per weight and one f32 scale per output channel
+// (numeric/binary.hpp defines both), packed once when set. Rows are grouped in panels of 16
+// output channels (as the f32 layout), and columns in groups of 32: group g of panel p is 16
+// consecutive 32-bit words, word i holding the signs of row p * 16 + i for columns
+// [32 g, 32 g + 32), column 32 g + t in bit t (set = negative). So sign (r, k) is bit k % 32 of
+//   panel(r / 16)[(k / 32) * 16 + r % 16].
+// One group is 64 bytes: one AVX-512 vector, two AVX2 or four SSE/NEON vectors whose lanes are
+// the panel's rows. Both kernels read it that way: the XNOR-popcount kernel XORs a whole group
+// with one 32-bit word of input signs and counts bits per lane (= per row); the f32-activation
+// kernel shifts each lane left so that column t's bit becomes the lane's top bit, and flips the
+// sign of x_t in the lanes where it is set (no float weights are ever materialised).
+// Padding is zero: rows up to a multiple of 16 (scale 0), columns up to a multiple of 32 (bit 0,
+// i.e. +1, which the input's zero padding bits match, so XNOR-popcounts need no correction).
+
+
+
+namespace mote {
+
+/// Binary weights of `rows` output channels by `cols` inputs: sign bits in 16-row x 32-column
+/// groups (see above) plus one f32 scale per row. 1/32 of the bytes of f32 weights, plus the
+/// scales.
+template <>
+class WeightMatrix<Binary, DenseStorage> {
+ public:
+  using format = Binary;
+  /// Output channels per panel, as for f32 (dense.hpp).
+  static constexpr std::size_t panel_rows = 16;
+  /// Columns per 32-bit word.
+  static constexpr std::size_t group_cols = 32;
+
+  WeightMatrix() = default;
+  WeightMatrix(std::size_t rows, std::size_t cols)
+      : words_(padded_rows_of(rows) * groups_of(cols)), scales_(padded_rows_of(rows)), rows_(rows), cols_(cols) {}
+
+  std::size_t rows() const noexcept { return rows_; }
+  std::size_t cols() const noexcept { return cols_; }
+  /// Rows rounded up to whole panels (biases and scales are stored padded the same way).
+  std::size_t padded_rows() const noexcept { return padded_rows_of(rows_); }
+  std::size_t panel_count() const noexcept { return padded_rows() / panel_rows; }
+  /// 32-column groups per row: cols rounded up to a multiple of 32, divided by 32.
+  std::size_t group_count() const noexcept { return groups_of(cols_); }
+  /// The words of panel p: group g at panel(p) + g * panel_rows.
+  const std::uint32_t* panel(std::size_t p) const noexcept { return words_.data() + p * group_count() * panel_rows; }
+  /// The row scales, padded with zeros to padded_rows().
+  const float* scales() const noexcept { return scales_.data(); }
+  float scale(std::size_t r) const noexcept { return scales_[r]; }
+  /// Bytes in memory: sign words and scales (padding included).
+  std::size_t bytes() const noexcept {
+    return words_.size() * sizeof(std::uint32_t) + scales_.size() * sizeof(float);
+  }
+  /// The word holding the signs of row r, columns [32 g, 32 g + 32).
+  std::uint32_t word(std::size_t r, std::size_t g) const noexcept { return words_[offset(r, g)]; }
+  /// True when weight (r, k) is -1.
+  bool negative(std::size_t r, std::size_t k) const noexcept {
+    return ((word(r, k / group_cols) >> (k % group_cols)) & 1u) != 0;
+  }
+  /// Weight (r, k)'s sign, +1 or -1.
+  float sign(std::size_t r, std::size_t k) const noexcept { return negative(r, k) ? -1.0f : 1.0f; }
+  /// The real value weight (r, k) stands for: scale(r) * sign(r, k).
+  float at(std::size_t r, std::size_t k) const noexcept { return negative(r, k) ? -scales_[r] : scales_[r]; }
+
+  /// Sets all weights from a row-major rows x cols f32 array: the signs (Binary::negative: NaN
+  /// is -1) and each row's scale, the mean of |w| over the row (non-finite values count 0),
+  /// summed in double and rounded once.
+  void assign(const float* row_major) noexcept {
+    for (std::size_t r = 0; r < rows_; ++r) {
+      const float* row = row_major + r * cols_;
+      double magnitude = 0.0;
+      for (std::size_t g = 0; g < group_count(); ++g) {
+        std::uint32_t bits = 0;
+        for (std::size_t t = 0; t < group_cols && g * group_cols + t < cols_; ++t) {
+          const float value = row[g * group_cols + t];
+          if (Binary::negative(value)) bits |= std::uint32_t{1} << t;
+          if (std::isfinite(value)) magnitude += std::fabs(static_cast<double>(value));
+        }
+        words_[offset(r, g)] = bits;
+      }
+      scales_[r] = cols_ == 0 ? 0.0f : static_cast<float>(magnitude / static_cast<double>(cols_));
+    }
+  }
+  /// Multiplies row r by `factor` (BatchNorm folding): the scale by |factor|, and a negative
+  /// factor flips the row's signs (padding columns stay +1). Exact but for the scale's rounding.
+  void scale_row(std::size_t r, float factor) noexcept {
+    if (factor < 0.0f) {
+      for (std::size_t g = 0; g < group_count(); ++g) {
+        const std::size_t valid = cols_ - g * group_cols;
+        const std::uint32_t columns = valid >= group_cols ? ~std::uint32_t{0} : (std::uint32_t{1} << valid) - 1u;
+        words_[offset(r, g)] ^= columns;
+      }
+    }
+    scales_[r] *= std::fabs(factor);
+  }
+
+ private:
+  static constexpr std::size_t padded_rows_of(std::size_t rows) noexcept {
+    return (rows + panel_rows - 1) / panel_rows * panel_rows;
+  }
+  static constexpr std::size_t groups_of(std::size_t cols) noexcept { return (cols + group_cols - 1) / group_cols; }
+  std::size_t offset(std::size_t r, std::size_t g) const noexcept {
+    return ((r / panel_rows) * group_count() + g) * panel_rows + r % panel_rows;
+  }
+
+  AlignedBuffer<std::uint32_t> words_;
+  AlignedBuffer<float> scales_;
+  std::size_t rows_ = 0;
+  std::size_t cols_ = 0;
+};
+
+}  // namespace mote
+// ----- end mote/layout/dense_binary.hpp -----
+// ----- begin mote/layout/dense_codebook.hpp -----
+// Dense codebook weight storage: each weight is a Bits-bit index into a table of 2^Bits floats
+// (one table per row, or one for the matrix), fitted by k-means when the weights are set
+// (numeric/codebook.hpp). The kernels look the values up in registers (kernels/dense/
+// codebook-inl.hpp); no float copy of the matrix exists.
+//
+// Index layout. Rows are grouped in 16-row panels (as layout/dense.hpp), columns in groups of 16.
+// The 16 indices of one row in one column group form a chunk of 2 * Bits bytes: index k % 16 at
+// bits [Bits * (k % 16), Bits * (k % 16) + Bits) of the chunk read as a little-endian integer.
+// A panel stores its chunks group by group, and within a group row by row:
+//   chunk (r, g) at panel(r / 16) + (g * 16 + r % 16) * 2 * Bits, panel p at p * groups * 16 * 2 * Bits.
+// A kernel thus reads, for a tile of consecutive rows, consecutive chunks; one chunk decodes into
+// one AVX-512 vector, two AVX2 halves of Bits bytes, or four SSE4/NEON vectors. Padding rows and
+// columns hold index 0 (the kernels give padding columns a weight of exactly 0). 8 bytes of slack
+// follow the last chunk, because decoders load 4 or 8 bytes from inside a chunk.
+// Tables: `entries` floats each, ascending; PerChannel: one per padded row (zero for padding
+// rows), PerTensor: one.
+
+
+
+namespace mote {
+
+/// Codebook weights of `rows` output channels by `cols` inputs (layout above). Bytes: indices
+/// (Bits / 8 per weight, padded to whole panels and column groups) plus the tables.
+template <std::size_t Bits, class Granularity>
+class WeightMatrix<Codebook<Bits, Granularity>, DenseStorage> {
+ public:
+  using format = Codebook<Bits, Granularity>;
+  static constexpr std::size_t panel_rows = 16;
+  static constexpr std::size_t group_cols = 16;
+  /// Bytes of one chunk: the 16 indices of one row in one column group.
+  static constexpr std::size_t chunk_bytes = 2 * Bits;
+  static constexpr std::size_t entries = format::entries;
+  static constexpr std::size_t slack_bytes = 8;
+
+  WeightMatrix() = default;
+  WeightMatrix(std::size_t rows, std::size_t cols)
+      : indices_(padded(rows, panel_rows) * padded(cols, group_cols) / group_cols * chunk_bytes + slack_bytes),
+        tables_((format::per_channel ? padded(rows, panel_rows) : 1) * entries),
+        rows_(rows),
+        cols_(cols) {}
+
+  std::size_t rows() const noexcept { return rows_; }
+  std::size_t cols() const noexcept { return cols_; }
+  /// Rows rounded up to whole panels (biases are stored padded the same way).
+  std::size_t padded_rows() const noexcept { return padded(rows_, panel_rows); }
+  std::size_t panel_count() const noexcept { return padded_rows() / panel_rows; }
+  /// Column groups of 16 per row (the last one padded).
+  std::size_t group_count() const noexcept { return padded(cols_, group_cols) / group_cols; }
+  const std::uint8_t* panel(std::size_t p) const noexcept {
+    return indices_.data() + p * group_count() * panel_rows * chunk_bytes;
+  }
+  /// The chunk of row r, column group g.
+  const std::uint8_t* chunk(std::size_t r, std::size_t g) const noexcept {
+    return indices_.data() + chunk_offset(r, g);
+  }
+  /// The table of row r (the same for every row when per-tensor): `entries` floats, ascending.
+  const float* table(std::size_t r) const noexcept { return tables_.data() + (format::per_channel ? r : 0) * entries; }
+  /// Bytes in memory: indices (padding and slack included) and tables.
+  std::size_t bytes() const noexcept { return indices_.size() + tables_.size() * sizeof(float); }
+  /// Index of weight (r, k).
+  std::uint8_t index(std::size_t r, std::size_t k) const noexcept {
+    return static_cast<std::uint8_t>((read_chunk(r, k / group_cols) >> (Bits * (k % group_cols))) & (entries - 1));
+  }
+  /// Weight (r, k): the table value its index selects, what the kernels multiply by.
+  float at(std::size_t r, std::size_t k) const noexcept { return table(r)[index(r, k)]; }
+
+  /// Sets all weights from a row-major rows x cols float array: fits the table(s) by k-means
+  /// (fit_codebook: per row, or over the whole matrix) and stores each weight's nearest entry.
+  /// Cost: per table a sort of its values and up to codebook_max_iterations cheap Lloyd
+  /// iterations, then one nearest-entry search per weight (a 1024 x 1024 layer: tens of ms).
+  void assign(const float* row_major) {
+    if constexpr (format::per_channel) {
+      for (std::size_t r = 0; r < rows_; ++r) fit_codebook(row_major + r * cols_, cols_, entries, table_data(r));
+    } else {
+      fit_codebook(row_major, rows_ * cols_, entries, table_data(0));
+    }
+    for (std::size_t r = 0; r < rows_; ++r)
+      for (std::size_t k = 0; k < cols_; ++k)
+        set_index(r, k, assign_codebook_index(table(r), entries, row_major[r * cols_ + k]));
+  }
+
+  /// Multiplies row r by `factor` (BatchNorm folding). Per channel: exact, the row's table is
+  /// scaled (and, for a negative factor, reversed with the row's indices complemented, so that
+  /// it stays ascending). Per tensor the table is shared: each weight of the row is replaced by
+  /// the entry nearest to weight * factor, which rounds (fold BatchNorm before setting the
+  /// weights to avoid that).
+  void scale_row(std::size_t r, float factor) noexcept {
+    if constexpr (format::per_channel) {
+      float* values = table_data(r);
+      for (std::size_t j = 0; j < entries; ++j) values[j] *= factor;
+      if (factor < 0.0f) {
+        std::reverse(values, values + entries);
+        for (std::size_t g = 0; g < group_count(); ++g) {
+          std::uint8_t* bytes = indices_.data() + chunk_offset(r, g);
+          for (std::size_t b = 0; b < chunk_bytes; ++b) bytes[b] = static_cast<std::uint8_t>(~bytes[b]);
+        }
+      }
+    } else {
+      for (std::size_t k = 0; k < cols_; ++k)
+        set_index(r, k, assign_codebook_index(table(r), entries, at(r, k) * factor));
+    }
+  }
+
+ private:
+  static constexpr std::size_t padded(std::size_t n, std::size_t multiple) noexcept {
+    return (n + multiple - 1) / multiple * multiple;
+  }
+  std::size_t chunk_offset(std::size_t r, std::size_t g) const noexcept {
+    return ((r / panel_rows * group_count() + g) * panel_rows + r % panel_rows) * chunk_bytes;
+  }
+  float* table_data(std::size_t r) noexcept { return tables_.data() + (format::per_channel ? r : 0) * entries; }
+  std::uint64_t read_chunk(std::size_t r, std::size_t g) const noexcept {
+    std::uint64_t bits = 0;
+    std::memcpy(&bits, indices_.data() + chunk_offset(r, g), chunk_bytes);  // little-endian targets
+    return bits;
+  }
+  void set_index(std::size_t r, std::size_t k, std::uint8_t value) noexcept {
+    const std::size_t g = k / group_cols, shift = Bits * (k % group_cols);
+    std::uint64_t bits = read_chunk(r, g);
+    bits = (bits & ~(std::uint64_t{entries - 1} << shift)) | (std::uint64_t{value} << shift);
+    std::memcpy(indices_.data() + chunk_offset(r, g), &bits, chunk_bytes);
+  }
+
+  AlignedBuffer<std::uint8_t> indices_;
+  AlignedBuffer<float> tables_;
+  std::size_t rows_ = 0;
+  std::size_t cols_ = 0;
+};
+
+}  // namespace mote
+// ----- end mote/layout/dense_codebook.hpp -----
 
 namespace mote {
 
@@ -1862,6 +2323,7 @@ struct CpuFeatures {
   bool sse4_2 = false, avx2 = false, fma = false;
   bool avx512f = false, avx512bw = false, avx512dq = false, avx512vl = false;
   bool avx512_vnni = false, avx512_bf16 = false;
+  bool avx512_vpopcntdq = false;  // not an IsaLevel: the AVX-512 binary kernels check it themselves
   bool neon = false, dotprod = false;
 
   bool supports(IsaLevel level) const noexcept {
@@ -1903,6 +2365,7 @@ inline CpuFeatures detect_cpu() noexcept {
   f.avx512bw = zmm_state && ((b >> 30) & 1);
   f.avx512vl = zmm_state && ((b >> 31) & 1);
   f.avx512_vnni = zmm_state && ((c >> 11) & 1);
+  f.avx512_vpopcntdq = zmm_state && ((c >> 14) & 1);
   if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) f.avx512_bf16 = zmm_state && ((a >> 5) & 1);
 #elif defined(__aarch64__)
   f.neon = true;  // Advanced SIMD is mandatory on AArch64
@@ -2098,6 +2561,115 @@ inline void dense_batch(isa::Scalar, const WeightMatrix<Format, DenseStorage>& w
 
 }  // namespace mote::kernels
 // ----- end mote/kernels/dense/half_reference.hpp -----
+// ----- begin mote/kernels/dense/binary_reference.hpp -----
+// Scalar reference for Dense with binary weights (numeric/binary.hpp states the semantics), and
+// what every binary kernel shares: the XNOR kernels' scratch size and their epilogue.
+//  * f32 activations (`dense`, `dense_batch`): sum_k of +-x_k in input order in f32, then
+//    fma(sum, scale_r, b_r). SIMD kernels reorder the sum (bound: dot_bound in the tests).
+//  * binary activations (`dense_xnor`): the exact integer sum_k sign(w_rk) sign(x_k) by XNOR-
+//    popcount of 32-bit words (std::popcount), then binary_xnor_epilogue, which every ISA runs
+//    as is: outputs are bit-identical.
+
+
+
+namespace mote::kernels {
+
+using BinaryMatrix = WeightMatrix<Binary, DenseStorage>;
+
+/// Scratch bytes per sample of the XNOR kernels: the input's signs, one 32-bit word per 32
+/// values (zero padded), as for the weights.
+constexpr std::size_t binary_xnor_scratch_bytes(std::size_t cols) noexcept {
+  return align_up((cols + Binary::values_per_word - 1) / Binary::values_per_word * sizeof(std::uint32_t));
+}
+
+/// out[r] = Activation(fma(float(d_r), scale_r, bias[r])) for rows [first, first + count), with
+/// dots[i] = d_(first + i), the exact integer dot product of signs (|d| <= cols: exact in f32
+/// for cols < 2^24).
+template <class Activation>
+inline void binary_xnor_epilogue(const BinaryMatrix& weights, const float* bias, const std::int32_t* dots,
+                                 std::size_t first, std::size_t count, float* out, Activation) noexcept {
+  for (std::size_t i = 0; i < count; ++i)
+    out[first + i] = Activation::apply(std::fma(static_cast<float>(dots[i]), weights.scale(first + i), bias[first + i]));
+}
+
+/// f32 activations. `Activation` is applied to each output (fused epilogue; Identity by default).
+template <class Activation = activation::Identity>
+inline void dense(isa::Scalar, const BinaryMatrix& weights, const float* bias, const float* in, float* out,
+                  Activation = {}) noexcept {
+  for (std::size_t o = 0; o < weights.rows(); ++o) {
+    float sum = 0.0f;
+    for (std::size_t i = 0; i < weights.cols(); ++i) sum += weights.negative(o, i) ? -in[i] : in[i];
+    out[o] = Activation::apply(std::fma(sum, weights.scale(o), bias[o]));
+  }
+}
+
+/// `batch` rows of inputs (each weights.cols() long) to `batch` rows of outputs.
+template <class Activation = activation::Identity>
+inline void dense_batch(isa::Scalar, const BinaryMatrix& weights, const float* bias, const float* in, float* out,
+                        std::size_t batch, Activation activation = {}) noexcept {
+  for (std::size_t b = 0; b < batch; ++b)
+    dense(isa::Scalar{}, weights, bias, in + b * weights.cols(), out + b * weights.rows(), activation);
+}
+
+/// Binary activations: `batch` inputs binarised by sign (Binary::negative), packed to 32-bit
+/// words in `scratch` (binary_xnor_scratch_bytes(cols) per sample, as the SIMD kernels), and
+/// dot products d_r = cols - 2 sum_g popcount(w_rg XOR x_g) with std::popcount (the column
+/// padding is 0 in both, so it never counts). Tests check it against sums of sign products.
+template <class Activation = activation::Identity>
+inline void dense_xnor(isa::Scalar, const BinaryMatrix& weights, const float* bias, const float* in, float* out,
+                       std::size_t batch, Activation activation, std::byte* scratch) noexcept {
+  const std::size_t cols = weights.cols(), rows = weights.rows(), groups = weights.group_count();
+  auto* words = reinterpret_cast<std::uint32_t*>(scratch);
+  for (std::size_t b = 0; b < batch; ++b) {
+    const float* x = in + b * cols;
+    for (std::size_t g = 0; g < groups; ++g) {
+      std::uint32_t bits = 0;
+      for (std::size_t t = 0; t < Binary::values_per_word && g * Binary::values_per_word + t < cols; ++t)
+        if (Binary::negative(x[g * Binary::values_per_word + t])) bits |= std::uint32_t{1} << t;
+      words[g] = bits;
+    }
+    for (std::size_t r = 0; r < rows; ++r) {
+      std::int32_t differing = 0;
+      for (std::size_t g = 0; g < groups; ++g) differing += std::popcount(weights.word(r, g) ^ words[g]);
+      const std::int32_t dot = static_cast<std::int32_t>(cols) - 2 * differing;
+      binary_xnor_epilogue(weights, bias, &dot, r, 1, out + b * rows, activation);
+    }
+  }
+}
+
+}  // namespace mote::kernels
+// ----- end mote/kernels/dense/binary_reference.hpp -----
+// ----- begin mote/kernels/dense/codebook_reference.hpp -----
+// Scalar reference for Dense with codebook weights: each weight is its table value (at(r, k)),
+// then the f32 reference's arithmetic: out[o] = bias[o] + sum_i W[o][i] * in[i], accumulated in
+// input order in f32. The SIMD kernels (codebook-inl.hpp) are compared against it.
+
+
+
+namespace mote::kernels {
+
+/// `Activation` is applied to each output (fused epilogue; Identity by default).
+template <std::size_t Bits, class Granularity, class Activation = activation::Identity>
+inline void dense(isa::Scalar, const WeightMatrix<Codebook<Bits, Granularity>, DenseStorage>& weights,
+                  const float* bias, const float* in, float* out, Activation = {}) noexcept {
+  for (std::size_t o = 0; o < weights.rows(); ++o) {
+    float sum = 0.0f;
+    for (std::size_t i = 0; i < weights.cols(); ++i) sum += weights.at(o, i) * in[i];
+    out[o] = Activation::apply(sum + bias[o]);
+  }
+}
+
+/// `batch` rows of inputs (each weights.cols() long) to `batch` rows of outputs.
+template <std::size_t Bits, class Granularity, class Activation = activation::Identity>
+inline void dense_batch(isa::Scalar, const WeightMatrix<Codebook<Bits, Granularity>, DenseStorage>& weights,
+                        const float* bias, const float* in, float* out, std::size_t batch,
+                        Activation activation = {}) noexcept {
+  for (std::size_t b = 0; b < batch; ++b)
+    dense(isa::Scalar{}, weights, bias, in + b * weights.cols(), out + b * weights.rows(), activation);
+}
+
+}  // namespace mote::kernels
+// ----- end mote/kernels/dense/codebook_reference.hpp -----
 // ----- begin mote/kernels/conv2d/reference.hpp -----
 // Scalar reference for Conv2D over channels-last input. Weights are one row per output channel
 // holding the receptive field in (ky, kx, ci) order, the order the input patch has in memory.
@@ -2621,6 +3193,179 @@ struct Int8Ops {
 #endif
 #endif  // MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_SSE4_INT8_HPP_
 // ----- end mote/arch/x86/sse4_int8.hpp -----
+// ----- begin mote/arch/x86/sse4_binary.hpp -----
+#ifndef MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_SSE4_BINARY_HPP_
+#define MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_SSE4_BINARY_HPP_
+// SSE4 primitives of the binary kernels (contract: kernels/dense/binary-inl.hpp). Included by
+// arch/targets.hpp inside the sse4 target region, after sse4.hpp. One weight group (16 rows x
+// 32 columns, layout/dense_binary.hpp) is four vectors of 4 row words. Popcount as in
+// avx2_binary.hpp (Mula's pshufb nibble lookup, bytes widened per row by pmaddubsw + pmaddwd):
+// the sse4.2 target does not include the POPCNT instruction, and it works on one word anyway.
+#if !defined(MOTE_ARCH_X86_SSE4_BINARY)
+#define MOTE_ARCH_X86_SSE4_BINARY
+namespace mote::simd::sse4 {
+
+struct BinaryOps {
+  // ---- XNOR-popcount (binary activations)
+  static constexpr std::size_t xnor_tile = 2;     ///< samples sharing each group load
+  static constexpr std::size_t flush_every = 31;  ///< groups a Partial absorbs without overflow
+  struct Group {
+    __m128i v[4];
+  };
+  struct Partial {  ///< per-byte counts
+    __m128i v[4];
+  };
+  struct Counts {  ///< per-row counts (int32 lanes)
+    __m128i v[4];
+  };
+  static inline __attribute__((always_inline)) Group load_group(const std::uint32_t* p) {
+    Group g;
+    for (int j = 0; j < 4; ++j) g.v[j] = _mm_load_si128(reinterpret_cast<const __m128i*>(p + 4 * j));
+    return g;
+  }
+  static inline __attribute__((always_inline)) Partial partial_zero() {
+    return {{_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()}};
+  }
+  static inline __attribute__((always_inline)) Counts counts_zero() {
+    return {{_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()}};
+  }
+  static inline __attribute__((always_inline)) __m128i popcount_bytes(__m128i v) {
+    const __m128i table = _mm_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+    const __m128i low_nibbles = _mm_set1_epi8(0x0F);
+    const __m128i low = _mm_and_si128(v, low_nibbles);
+    const __m128i high = _mm_and_si128(_mm_srli_epi16(v, 4), low_nibbles);
+    return _mm_add_epi8(_mm_shuffle_epi8(table, low), _mm_shuffle_epi8(table, high));
+  }
+  /// acc += popcount(w_r XOR x) for each of the group's 16 rows.
+  static inline __attribute__((always_inline)) void add(Partial& acc, const Group& w, std::uint32_t x) {
+    const __m128i xs = _mm_set1_epi32(static_cast<int>(x));
+    for (int j = 0; j < 4; ++j) acc.v[j] = _mm_add_epi8(acc.v[j], popcount_bytes(_mm_xor_si128(w.v[j], xs)));
+  }
+  /// counts += partial, widened per row.
+  static inline __attribute__((always_inline)) void flush(const Partial& partial, Counts& counts) {
+    for (int j = 0; j < 4; ++j) {
+      const __m128i pairs = _mm_maddubs_epi16(partial.v[j], _mm_set1_epi8(1));
+      counts.v[j] = _mm_add_epi32(counts.v[j], _mm_madd_epi16(pairs, _mm_set1_epi16(1)));
+    }
+  }
+  static inline __attribute__((always_inline)) void store(const Counts& counts, std::int32_t* out) {
+    for (int j = 0; j < 4; ++j) _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 4 * j), counts.v[j]);
+  }
+  /// words[i]: bit t set when !(x[32 i + t] >= 0), for ceil(n / 32) words (zero padded).
+  static inline void pack_signs(const float* x, std::size_t n, std::uint32_t* words) {
+    const __m128 zero = _mm_setzero_ps();
+    std::size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+      std::uint32_t bits = 0;
+      for (int q = 0; q < 8; ++q)
+        bits |= static_cast<std::uint32_t>(_mm_movemask_ps(_mm_cmpnge_ps(_mm_loadu_ps(x + i + 4 * q), zero))) << (4 * q);
+      words[i / 32] = bits;
+    }
+    if (i < n) {
+      std::uint32_t bits = 0;
+      for (std::size_t t = 0; i + t < n; ++t) bits |= static_cast<std::uint32_t>(::mote::Binary::negative(x[i + t])) << t;
+      words[i / 32] = bits;
+    }
+  }
+
+  // ---- f32 activations: lanes are rows, as in VecF32
+  using Words = __m128i;
+  static inline __attribute__((always_inline)) Words load_words(const std::uint32_t* p) {
+    return _mm_load_si128(reinterpret_cast<const __m128i*>(p));
+  }
+  static inline __attribute__((always_inline)) Words shift_left(Words w, unsigned n) {
+    return _mm_sll_epi32(w, _mm_cvtsi32_si128(static_cast<int>(n)));
+  }
+  static inline __attribute__((always_inline)) Words twice(Words w) { return _mm_add_epi32(w, w); }
+  /// Lane-wise: neg_x where w's top bit is set (weight -1), else x. blendvps reads that bit.
+  static inline __attribute__((always_inline)) VecF32 flip(VecF32 x, VecF32 neg_x, Words w) {
+    return {_mm_blendv_ps(x.v, neg_x.v, _mm_castsi128_ps(w))};
+  }
+};
+
+}  // namespace mote::simd::sse4
+#endif
+#endif  // MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_SSE4_BINARY_HPP_
+// ----- end mote/arch/x86/sse4_binary.hpp -----
+// ----- begin mote/arch/x86/sse4_codebook.hpp -----
+#ifndef MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_SSE4_CODEBOOK_HPP_
+#define MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_SSE4_CODEBOOK_HPP_
+// SSE4 codebook lookup primitives (contract: kernels/dense/codebook-inl.hpp). No include guard
+// on purpose: included by arch/targets.hpp inside the sse4.2 target region.
+// SSE4 has no variable float permute, so the lookup is pshufb on the table's bytes: the table
+// (zero-padded to 16 entries) is stored as 4 byte planes (plane b = byte b of every entry), a
+// chunk's 16 indices become 16 bytes, one pshufb per plane gives byte b of the 16 weights, and
+// two rounds of unpacks put the bytes back together as 4 vectors of 4 floats. Index bytes: each
+// index's 16-bit window is gathered by pshufb and shifted into place by a pmullw by a power of
+// two and one psrlw (SSE4 has no per-lane variable shift).
+#if !defined(MOTE_ARCH_X86_SSE4_CODEBOOK)
+#define MOTE_ARCH_X86_SSE4_CODEBOOK
+namespace mote::simd::sse4 {
+
+template <std::size_t Bits>
+struct CodebookOps {
+  static constexpr std::size_t gemv_rows = 2;
+  static constexpr std::size_t gemm_rows = 2;
+  static constexpr std::size_t gemm_samples = 2;
+  struct Table {
+    __m128i plane[4];
+  };
+  static inline __attribute__((always_inline)) Table prepare(const float* entries) {
+    alignas(16) float padded[16] = {};
+    std::memcpy(padded, entries, (std::size_t{1} << Bits) * sizeof(float));
+    // Per group of 4 entries: dword b = byte b of the 4 entries; then a 4 x 4 dword transpose.
+    const __m128i gather = _mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    __m128i g[4];
+    for (int q = 0; q < 4; ++q)
+      g[q] = _mm_shuffle_epi8(_mm_load_si128(reinterpret_cast<const __m128i*>(padded + 4 * q)), gather);
+    const __m128i t0 = _mm_unpacklo_epi32(g[0], g[1]), t1 = _mm_unpacklo_epi32(g[2], g[3]);
+    const __m128i t2 = _mm_unpackhi_epi32(g[0], g[1]), t3 = _mm_unpackhi_epi32(g[2], g[3]);
+    return {{_mm_unpacklo_epi64(t0, t1), _mm_unpackhi_epi64(t0, t1), _mm_unpacklo_epi64(t2, t3),
+             _mm_unpackhi_epi64(t2, t3)}};
+  }
+  /// The 16 weights of a chunk, in column order: w[j] columns 4j..4j+3.
+  static inline __attribute__((always_inline)) void lookup(const Table& table, const std::uint8_t* chunk,
+                                                           VecF32 (&w)[4]) {
+    const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(chunk));
+    const __m128i low = _mm_srli_epi16(
+        _mm_mullo_epi16(_mm_shuffle_epi8(bytes, window(0)), multiplier(0)), 16 - static_cast<int>(Bits));
+    const __m128i high = _mm_srli_epi16(
+        _mm_mullo_epi16(_mm_shuffle_epi8(bytes, window(8)), multiplier(8)), 16 - static_cast<int>(Bits));
+    const __m128i index = _mm_packus_epi16(low, high);
+    const __m128i b0 = _mm_shuffle_epi8(table.plane[0], index), b1 = _mm_shuffle_epi8(table.plane[1], index);
+    const __m128i b2 = _mm_shuffle_epi8(table.plane[2], index), b3 = _mm_shuffle_epi8(table.plane[3], index);
+    const __m128i low01 = _mm_unpacklo_epi8(b0, b1), high01 = _mm_unpackhi_epi8(b0, b1);
+    const __m128i low23 = _mm_unpacklo_epi8(b2, b3), high23 = _mm_unpackhi_epi8(b2, b3);
+    w[0] = {_mm_castsi128_ps(_mm_unpacklo_epi16(low01, low23))};
+    w[1] = {_mm_castsi128_ps(_mm_unpackhi_epi16(low01, low23))};
+    w[2] = {_mm_castsi128_ps(_mm_unpacklo_epi16(high01, high23))};
+    w[3] = {_mm_castsi128_ps(_mm_unpackhi_epi16(high01, high23))};
+  }
+
+ private:
+  /// pshufb control: 16-bit lane j holds the two chunk bytes from the one holding index first + j.
+  static inline __attribute__((always_inline)) __m128i window(int first) {
+    return _mm_setr_epi16(pair(first + 0), pair(first + 1), pair(first + 2), pair(first + 3), pair(first + 4),
+                          pair(first + 5), pair(first + 6), pair(first + 7));
+  }
+  static constexpr short pair(int i) noexcept {
+    const int byte = ::mote::detail::codebook_index_byte(Bits, i);
+    return static_cast<short>(byte | (byte + 1) << 8);
+  }
+  /// Multiplying by 2^(16 - Bits - shift) puts the index in the top Bits bits of its lane.
+  static inline __attribute__((always_inline)) __m128i multiplier(int first) {
+    return _mm_setr_epi16(scale(first + 0), scale(first + 1), scale(first + 2), scale(first + 3), scale(first + 4),
+                          scale(first + 5), scale(first + 6), scale(first + 7));
+  }
+  static constexpr short scale(int i) noexcept {
+    return static_cast<short>(1 << (16 - static_cast<int>(Bits) - ::mote::detail::codebook_index_shift(Bits, i)));
+  }
+};
+
+}  // namespace mote::simd::sse4
+#endif
+#endif  // MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_SSE4_CODEBOOK_HPP_
+// ----- end mote/arch/x86/sse4_codebook.hpp -----
 #define MOTE_SIMD_NS sse4
 #define MOTE_SIMD_TAG Sse4
 // ----- begin mote/kernels/simd-inl.hpp -----
@@ -3172,6 +3917,365 @@ inline void dense(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>& weig
   }
 }
 // ----- end mote/kernels/dense/half-inl.hpp -----
+// ----- begin mote/kernels/dense/binary-inl.hpp -----
+// Dense with binary weights (layout/dense_binary.hpp; semantics: numeric/binary.hpp), written
+// once against the ISA's BinaryOps (arch/<family>/<isa>_binary.hpp) and, for f32 activations,
+// its Vec. Per 16-row panel, each 32-column group of sign words is loaded once:
+//  * binary activations (dense_xnor): the input's signs are packed to words (BinaryOps::
+//    pack_signs) in scratch; each group is XORed with one input word and its bits counted per
+//    row (BinaryOps::add; byte counts flushed to int32 every flush_every groups). Exact
+//    integers, then the scalar epilogue every ISA shares (binary_reference.hpp): bit-exact.
+//    Batches: xnor_tile samples share each group load.
+//  * f32 activations (dense, dense_batch): no float weight is materialised. The group's words
+//    (one lane per row, like Vec) are shifted so that column t's bit is each lane's top bit,
+//    and BinaryOps::flip turns the broadcast x_t into -x_t in the lanes where it is set (a
+//    blend on the sign bit, or an XOR into x's sign): adds only, the scale comes once at the
+//    end with the bias. `chains` column streams (or samples, in the GEMM) accumulate in
+//    separate registers so that 8 vector adds are in flight; reordering the sum is the only
+//    difference from the scalar reference.
+// Code only: included per ISA by kernels/simd-inl.hpp after dense/simd-inl.hpp (whose
+// cheap_epilogue_v and activate it reuses), and a second time, XNOR part only
+// (MOTE_BINARY_XNOR_ONLY, no Vec there), by arch/targets.hpp for AVX-512 VPOPCNTDQ.
+
+using BinaryOps = ::mote::simd::MOTE_SIMD_NS::BinaryOps;
+
+namespace dense_binary_detail {
+
+constexpr std::size_t panel_rows = ::mote::kernels::BinaryMatrix::panel_rows;
+constexpr std::size_t group_cols = ::mote::kernels::BinaryMatrix::group_cols;
+
+/// Samples [0, Tile) (their sign words `stride` words apart) times panel p.
+template <std::size_t Tile, class Activation>
+inline void xnor_tile(const ::mote::kernels::BinaryMatrix& weights, std::size_t p, const std::uint32_t* x_words,
+                      std::size_t stride, const float* bias, float* out, Activation activation) noexcept {
+  const std::size_t groups = weights.group_count(), rows = weights.rows();
+  const std::uint32_t* panel = weights.panel(p);
+  BinaryOps::Counts counts[Tile];
+  MOTE_UNROLL for (std::size_t i = 0; i < Tile; ++i) counts[i] = BinaryOps::counts_zero();
+  for (std::size_t g = 0; g < groups;) {
+    const std::size_t end = groups - g > BinaryOps::flush_every ? g + BinaryOps::flush_every : groups;
+    BinaryOps::Partial partial[Tile];
+    MOTE_UNROLL for (std::size_t i = 0; i < Tile; ++i) partial[i] = BinaryOps::partial_zero();
+    for (; g < end; ++g) {
+      const BinaryOps::Group w = BinaryOps::load_group(panel + g * panel_rows);
+      MOTE_UNROLL for (std::size_t i = 0; i < Tile; ++i) BinaryOps::add(partial[i], w, x_words[i * stride + g]);
+    }
+    MOTE_UNROLL for (std::size_t i = 0; i < Tile; ++i) BinaryOps::flush(partial[i], counts[i]);
+  }
+  const std::size_t first = p * panel_rows;
+  const std::size_t count = rows - first < panel_rows ? rows - first : panel_rows;
+  const auto cols = static_cast<std::int32_t>(weights.cols());
+  for (std::size_t i = 0; i < Tile; ++i) {
+    alignas(64) std::int32_t dots[panel_rows];
+    BinaryOps::store(counts[i], dots);
+    for (std::size_t r = 0; r < count; ++r) dots[r] = cols - 2 * dots[r];
+    ::mote::kernels::binary_xnor_epilogue(weights, bias, dots, first, count, out + i * rows, activation);
+  }
+}
+
+}  // namespace dense_binary_detail
+
+/// Binary activations: `batch` samples binarised into `scratch` (binary_xnor_scratch_bytes per
+/// sample), XNOR-popcount per panel, the shared scalar epilogue. Where BinaryOps names a
+/// better build of this kernel for the running CPU (AVX-512 VPOPCNTDQ), that one runs instead.
+template <class Activation, class Ops = BinaryOps>
+inline void dense_xnor(const ::mote::kernels::BinaryMatrix& weights, const float* bias, const float* in, float* out,
+                       std::size_t batch, Activation activation, std::byte* scratch) noexcept {
+  if constexpr (requires { Ops::use_vpopcntdq(); }) {
+    if (Ops::use_vpopcntdq()) return Ops::dense_xnor_vpopcntdq(weights, bias, in, out, batch, activation, scratch);
+  }
+  using namespace dense_binary_detail;
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  const std::size_t stride = ::mote::kernels::binary_xnor_scratch_bytes(cols) / sizeof(std::uint32_t);
+  auto* words = reinterpret_cast<std::uint32_t*>(scratch);
+  for (std::size_t b = 0; b < batch; ++b) BinaryOps::pack_signs(in + b * cols, cols, words + b * stride);
+  constexpr std::size_t tile = BinaryOps::xnor_tile;
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    std::size_t b = 0;
+    for (; b + tile <= batch; b += tile)
+      xnor_tile<tile>(weights, p, words + b * stride, stride, bias, out + b * rows, activation);
+    for (; b < batch; ++b) xnor_tile<1>(weights, p, words + b * stride, stride, bias, out + b * rows, activation);
+  }
+}
+
+#if !defined(MOTE_BINARY_XNOR_ONLY)
+
+namespace dense_binary_detail {
+
+constexpr std::size_t per_panel = panel_rows / Vec::lanes;
+/// Independent accumulators per output vector: 8 vector adds in flight (4 cycles of latency on
+/// 2 pipes); also the samples of a GEMM tile.
+constexpr std::size_t chains = per_panel >= 8 ? 1 : 8 / per_panel;
+
+/// The group's words shifted left by `shift`: one BinaryOps::Words per Vec of rows.
+inline void load_words(const std::uint32_t* group, unsigned shift, BinaryOps::Words (&w)[per_panel]) noexcept {
+  MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
+    w[j] = BinaryOps::load_words(group + j * Vec::lanes);
+    if (shift != 0) w[j] = BinaryOps::shift_left(w[j], shift);
+  }
+}
+
+/// acc[j] += +-x (per row, by the top bits of w[j]); then, if `advance`, moves the next
+/// column's bits up.
+inline void accumulate_column(float x, BinaryOps::Words (&w)[per_panel], Vec (&acc)[per_panel],
+                              bool advance = true) noexcept {
+  const Vec pos = Vec::broadcast(x), neg = Vec::broadcast(-x);
+  MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
+    acc[j] = acc[j] + BinaryOps::flip(pos, neg, w[j]);
+    if (advance) w[j] = BinaryOps::twice(w[j]);
+  }
+}
+
+/// scale * sums + bias, activated, stored to the rows of panel p that exist.
+template <class Activation>
+inline void store_panel(const ::mote::kernels::BinaryMatrix& weights, std::size_t p, const Vec (&sums)[per_panel],
+                        const float* bias, float* out, Activation activation) noexcept {
+  MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
+    const std::size_t row = p * panel_rows + j * Vec::lanes;
+    const Vec y = apply(activation, Vec::fma(sums[j], Vec::load(weights.scales() + row), Vec::load(bias + row)));
+    if (row + Vec::lanes <= weights.rows()) y.store(out + row);
+    else if (row < weights.rows()) y.store_partial(out + row, weights.rows() - row);
+  }
+}
+
+/// Samples [0, Samples) of `in` times panel p: each group's words are loaded and shifted once
+/// for all of them.
+template <std::size_t Samples, class Activation>
+inline void gemm_tile(const ::mote::kernels::BinaryMatrix& weights, std::size_t p, const float* bias, const float* in,
+                      float* out, Activation activation) noexcept {
+  const std::size_t cols = weights.cols(), full = cols / group_cols, tail = cols % group_cols;
+  const std::uint32_t* panel = weights.panel(p);
+  Vec acc[Samples][per_panel];
+  MOTE_UNROLL for (std::size_t i = 0; i < Samples; ++i)
+    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::zero();
+  for (std::size_t g = 0; g < full; ++g) {
+    BinaryOps::Words w[per_panel];
+    load_words(panel + g * panel_rows, 0, w);
+    MOTE_UNROLL for (std::size_t t = 0; t < group_cols; ++t) {
+      MOTE_UNROLL for (std::size_t i = 0; i < Samples; ++i)
+        accumulate_column(in[i * cols + g * group_cols + group_cols - 1 - t], w, acc[i], false);
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] = BinaryOps::twice(w[j]);
+    }
+  }
+  if (tail != 0) {
+    BinaryOps::Words w[per_panel];
+    load_words(panel + full * panel_rows, static_cast<unsigned>(group_cols - tail), w);
+    for (std::size_t t = 0; t < tail; ++t) {
+      MOTE_UNROLL for (std::size_t i = 0; i < Samples; ++i)
+        accumulate_column(in[i * cols + full * group_cols + tail - 1 - t], w, acc[i], false);
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] = BinaryOps::twice(w[j]);
+    }
+  }
+  MOTE_UNROLL for (std::size_t i = 0; i < Samples; ++i)
+    store_panel(weights, p, acc[i], bias, out + i * weights.rows(), activation);
+}
+
+}  // namespace dense_binary_detail
+
+/// GEMM: `batch` samples times the panels, `chains` samples at a time.
+template <class Activation>
+inline void dense_batch(const ::mote::kernels::BinaryMatrix& weights, const float* bias, const float* in, float* out,
+                        std::size_t batch, Activation activation) noexcept {
+  using namespace dense_binary_detail;
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    std::size_t b = 0;
+    for (; b + chains <= batch; b += chains)
+      gemm_tile<chains>(weights, p, bias, in + b * cols, out + b * rows, activation);
+    for (; b < batch; ++b) gemm_tile<1>(weights, p, bias, in + b * cols, out + b * rows, activation);
+  }
+}
+
+/// GEMV: per panel, the 32 columns of a group go round-robin to `chains` accumulators, summed
+/// at the end; transcendental activations run as a second pass (as for f32).
+template <class Activation>
+inline void dense(const ::mote::kernels::BinaryMatrix& weights, const float* bias, const float* in, float* out,
+                  Activation activation) noexcept {
+  if constexpr (!cheap_epilogue_v<Activation>) {
+    dense(weights, bias, in, out, ::mote::activation::Identity{});
+    activate(activation, out, out, weights.rows());
+    return;
+  }
+  using namespace dense_binary_detail;
+  const std::size_t cols = weights.cols(), full = cols / group_cols, tail = cols % group_cols;
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    const std::uint32_t* panel = weights.panel(p);
+    Vec acc[chains][per_panel];
+    MOTE_UNROLL for (std::size_t c = 0; c < chains; ++c)
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[c][j] = Vec::zero();
+    for (std::size_t g = 0; g < full; ++g) {
+      BinaryOps::Words w[per_panel];
+      load_words(panel + g * panel_rows, 0, w);
+      const float* x = in + g * group_cols;
+      MOTE_UNROLL for (std::size_t t = 0; t < group_cols; ++t) accumulate_column(x[group_cols - 1 - t], w, acc[t % chains]);
+    }
+    if (tail != 0) {
+      BinaryOps::Words w[per_panel];
+      load_words(panel + full * panel_rows, static_cast<unsigned>(group_cols - tail), w);
+      const float* x = in + full * group_cols;
+      for (std::size_t t = 0; t < tail; ++t) accumulate_column(x[tail - 1 - t], w, acc[0]);
+    }
+    Vec sums[per_panel];
+    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
+      sums[j] = acc[0][j];
+      MOTE_UNROLL for (std::size_t c = 1; c < chains; ++c) sums[j] = sums[j] + acc[c][j];
+    }
+    store_panel(weights, p, sums, bias, out, activation);
+  }
+}
+
+#endif  // !MOTE_BINARY_XNOR_ONLY
+// ----- end mote/kernels/dense/binary-inl.hpp -----
+// ----- begin mote/kernels/dense/codebook-inl.hpp -----
+// Dense (GEMV, GEMM) with codebook weights, computed in f32, without ever building the float
+// weight matrix: for a tile of rows, each row's table is prepared once in registers
+// (CodebookOps::prepare), and for every chunk (16 columns of one row, layout/dense_codebook.hpp)
+// the 16 weights are decoded and looked up in registers (CodebookOps::lookup) and multiplied
+// into per-row accumulators with the activations (dot-product form: a register permute picks
+// from one table, so the lanes of a vector are columns of one row, never rows with different
+// tables). Each row's lanes are summed at the end: the only reordering compared with the scalar
+// reference (codebook_reference.hpp), within the f32 dot-product bound.
+// Code only: included per ISA by kernels/simd-inl.hpp after dense/simd-inl.hpp and
+// elementwise/simd-inl.hpp (activate).
+//
+// Contract of the per-ISA primitives (arch/<family>/<isa>_codebook.hpp), CodebookOps<Bits>:
+//   Table / prepare(entries)   a table of 2^Bits ascending floats, ready for lookups
+//   lookup(table, chunk, w)    w[j], j < 16 / Vec::lanes: the chunk's weights, in column order
+//   gemv_rows                  rows per tile of the GEMV (a divisor of 16)
+//   gemm_rows, gemm_samples    rows x samples per register tile of the GEMM
+
+namespace dense_codebook_detail {
+
+constexpr std::size_t group_cols = 16;
+constexpr std::size_t per_group = group_cols / Vec::lanes;
+
+template <class Matrix>
+using Ops = ::mote::simd::MOTE_SIMD_NS::CodebookOps<Matrix::format::bits>;
+
+/// Lanes of the padding columns (column >= valid of the last group) set to exactly 0, whatever
+/// the table holds; the activations there are loaded as 0 too.
+inline void clear_padding(Vec (&w)[per_group], std::size_t valid) noexcept {
+  alignas(64) static constexpr float column[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  const Vec limit = Vec::broadcast(static_cast<float>(valid));
+  MOTE_UNROLL for (std::size_t j = 0; j < per_group; ++j)
+    w[j] = Vec::select(Vec::less(Vec::load(column + j * Vec::lanes), limit), w[j], Vec::zero());
+}
+
+/// Activations of columns [g * 16, g * 16 + 16) of one sample; lanes past `valid` are 0.
+inline void load_group(const float* x, std::size_t valid, Vec (&v)[per_group]) noexcept {
+  MOTE_UNROLL for (std::size_t j = 0; j < per_group; ++j) {
+    const std::size_t first = j * Vec::lanes;
+    if (first + Vec::lanes <= valid) v[j] = Vec::load(x + first);
+    else if (first < valid) v[j] = Vec::load_partial(x + first, valid - first);
+    else v[j] = Vec::zero();
+  }
+}
+
+/// Rows [row, row + Rows) (inside the padded rows) times `Samples` inputs (sample s at
+/// in + s * cols): writes bias + dot product, with `Activation` when it is piecewise linear
+/// (exact per output), to out[s * rows + r] for the rows that exist.
+template <std::size_t Rows, std::size_t Samples, class Matrix, class Activation>
+inline void tile(const Matrix& weights, std::size_t row, const float* bias, const float* in, float* out,
+                 Activation) noexcept {
+  using O = Ops<Matrix>;
+  constexpr bool per_channel = Matrix::format::per_channel;
+  constexpr std::size_t tables = per_channel ? Rows : 1;
+  constexpr std::size_t chunk_bytes = Matrix::chunk_bytes, group_stride = Matrix::panel_rows * chunk_bytes;
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  const std::size_t full_groups = cols / group_cols;
+  typename O::Table table[tables];
+  MOTE_UNROLL for (std::size_t t = 0; t < tables; ++t) table[t] = O::prepare(weights.table(row + t));
+  Vec acc[Rows][Samples];
+  MOTE_UNROLL for (std::size_t r = 0; r < Rows; ++r)
+    MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s) acc[r][s] = Vec::zero();
+  const std::uint8_t* chunks = weights.chunk(row, 0);
+  for (std::size_t g = 0; g < full_groups; ++g, chunks += group_stride) {
+    MOTE_UNROLL for (std::size_t r = 0; r < Rows; ++r) {
+      Vec w[per_group];
+      O::lookup(table[per_channel ? r : 0], chunks + r * chunk_bytes, w);
+      MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s) {
+        const float* x = in + s * cols + g * group_cols;
+        MOTE_UNROLL for (std::size_t j = 0; j < per_group; ++j)
+          acc[r][s] = Vec::fma(w[j], Vec::load(x + j * Vec::lanes), acc[r][s]);
+      }
+    }
+  }
+  if (full_groups < weights.group_count()) {
+    const std::size_t valid = cols - full_groups * group_cols;
+    Vec x[Samples][per_group];
+    MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s) load_group(in + s * cols + full_groups * group_cols, valid, x[s]);
+    MOTE_UNROLL for (std::size_t r = 0; r < Rows; ++r) {
+      Vec w[per_group];
+      O::lookup(table[per_channel ? r : 0], chunks + r * chunk_bytes, w);
+      clear_padding(w, valid);
+      MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s)
+        MOTE_UNROLL for (std::size_t j = 0; j < per_group; ++j) acc[r][s] = Vec::fma(w[j], x[s][j], acc[r][s]);
+    }
+  }
+  MOTE_UNROLL for (std::size_t r = 0; r < Rows; ++r) {
+    if (row + r >= rows) break;
+    MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s) {
+      const float sum = acc[r][s].reduce_add() + bias[row + r];
+      if constexpr (::mote::activation::is_piecewise_linear_v<Activation>)
+        out[s * rows + row + r] = Activation::apply(sum);
+      else
+        out[s * rows + row + r] = sum;
+    }
+  }
+}
+
+/// Rows [row, row + Rows) times samples [0, count), count < Samples.
+template <std::size_t Rows, std::size_t Samples, class Matrix, class Activation>
+inline void tile_remainder(const Matrix& weights, std::size_t row, const float* bias, const float* in, float* out,
+                           std::size_t count, Activation activation) noexcept {
+  if constexpr (Samples > 1) {
+    if (count == Samples - 1) return tile<Rows, Samples - 1>(weights, row, bias, in, out, activation);
+    tile_remainder<Rows, Samples - 1>(weights, row, bias, in, out, count, activation);
+  }
+}
+
+/// Transcendental activations run as a vectorised pass over the finished outputs.
+template <class Activation>
+inline void finish(Activation activation, float* out, std::size_t count) noexcept {
+  if constexpr (!::mote::activation::is_piecewise_linear_v<Activation>) activate(activation, out, out, count);
+}
+
+}  // namespace dense_codebook_detail
+
+/// GEMV: tiles of gemv_rows rows, every column group of each, one sample.
+template <std::size_t Bits, class Granularity, class Activation>
+inline void dense(const ::mote::WeightMatrix<::mote::Codebook<Bits, Granularity>, ::mote::DenseStorage>& weights,
+                  const float* bias, const float* in, float* out, Activation activation) noexcept {
+  using namespace dense_codebook_detail;
+  using Matrix = std::remove_cvref_t<decltype(weights)>;
+  constexpr std::size_t rows_per_tile = Ops<Matrix>::gemv_rows;
+  static_assert(Matrix::panel_rows % rows_per_tile == 0, "a row tile must not straddle two panels");
+  for (std::size_t row = 0; row < weights.rows(); row += rows_per_tile)
+    tile<rows_per_tile, 1>(weights, row, bias, in, out, activation);
+  finish(activation, out, weights.rows());
+}
+
+/// GEMM: tiles of gemm_rows rows x gemm_samples samples; a row tile's chunks stay in L1 while
+/// the samples stream past them.
+template <std::size_t Bits, class Granularity, class Activation>
+inline void dense_batch(const ::mote::WeightMatrix<::mote::Codebook<Bits, Granularity>, ::mote::DenseStorage>& weights,
+                        const float* bias, const float* in, float* out, std::size_t batch,
+                        Activation activation) noexcept {
+  using namespace dense_codebook_detail;
+  using Matrix = std::remove_cvref_t<decltype(weights)>;
+  constexpr std::size_t rows_per_tile = Ops<Matrix>::gemm_rows, samples = Ops<Matrix>::gemm_samples;
+  static_assert(Matrix::panel_rows % rows_per_tile == 0, "a row tile must not straddle two panels");
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  for (std::size_t row = 0; row < rows; row += rows_per_tile) {
+    std::size_t b = 0;
+    for (; b + samples <= batch; b += samples)
+      tile<rows_per_tile, samples>(weights, row, bias, in + b * cols, out + b * rows, activation);
+    if (b < batch)
+      tile_remainder<rows_per_tile, samples>(weights, row, bias, in + b * cols, out + b * rows, batch - b, activation);
+  }
+  finish(activation, out, batch * rows);
+}
+// ----- end mote/kernels/dense/codebook-inl.hpp -----
 // ----- begin mote/kernels/conv2d/simd-inl.hpp -----
 // Direct Conv2D over channels-last input on 16-output-channel weight panels (the same packing
 // as Dense: column k = (ky, kx, ci)). A block of `block` output pixels of one row shares every
@@ -3620,6 +4724,45 @@ inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<Format, DenseStor
   MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch, activation);
 }
 
+// Codebook weights (kernels/dense/codebook-inl.hpp).
+template <std::size_t Bits, class Granularity, class Activation = activation::Identity>
+inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<Codebook<Bits, Granularity>, DenseStorage>& weights,
+                  const float* bias, const float* in, float* out, Activation activation = {}) noexcept {
+  MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
+}
+template <std::size_t Bits, class Granularity, class Activation = activation::Identity>
+inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<Codebook<Bits, Granularity>, DenseStorage>& weights,
+                        const float* bias, const float* in, float* out, std::size_t batch,
+                        Activation activation = {}) noexcept {
+  if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
+  MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch, activation);
+}
+
+// Binary weights (kernels/dense/binary-inl.hpp): f32 activations, and XNOR-popcount with binary
+// activations (bit-exact on every ISA; transcendental activations then run as a vector pass).
+template <class Activation = activation::Identity>
+inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary, DenseStorage>& weights, const float* bias,
+                  const float* in, float* out, Activation activation = {}) noexcept {
+  MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
+}
+template <class Activation = activation::Identity>
+inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary, DenseStorage>& weights, const float* bias,
+                        const float* in, float* out, std::size_t batch, Activation activation = {}) noexcept {
+  if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
+  MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch, activation);
+}
+template <class Activation = activation::Identity>
+inline void dense_xnor(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary, DenseStorage>& weights, const float* bias,
+                       const float* in, float* out, std::size_t batch, Activation activation,
+                       std::byte* scratch) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::dense_xnor(weights, bias, in, out, batch, activation, scratch);
+  } else {
+    MOTE_SIMD_NS::dense_xnor(weights, bias, in, out, batch, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
+  }
+}
+
 }  // namespace mote::kernels
 // ----- end mote/kernels/simd-inl.hpp -----
 // ----- begin mote/kernels/simd_int8-inl.hpp -----
@@ -3652,10 +4795,15 @@ using ::mote::align_up;
 //   gemm_cols           samples per register tile in the batched kernel
 
 // One panel of 16 rows times `Cols` samples; codes of sample c at act + c * stride.
-template <std::size_t Cols>
-inline void int8_panel_tile(const std::int8_t* panel, std::size_t groups, const Int8Ops::Act* act, std::size_t stride,
-                            std::int32_t* dots, std::size_t dots_stride) noexcept {
-  typename Int8Ops::Acc acc[Cols];
+// An ISA may provide its own microkernel (Int8Ops::panel_tile) where the compiler does not
+// keep this generic one's accumulators in registers.
+template <std::size_t Cols, class Ops = Int8Ops>
+inline void int8_panel_tile(const std::int8_t* panel, std::size_t groups, const typename Ops::Act* act,
+                            std::size_t stride, std::int32_t* dots, std::size_t dots_stride) noexcept {
+  if constexpr (requires { Ops::template panel_tile<Cols>(panel, groups, act, stride, dots, dots_stride); }) {
+    return Ops::template panel_tile<Cols>(panel, groups, act, stride, dots, dots_stride);
+  }
+  typename Ops::Acc acc[Cols];
   MOTE_UNROLL
   for (std::size_t c = 0; c < Cols; ++c) acc[c] = Int8Ops::zero();
   for (std::size_t g = 0; g < groups; ++g) {
@@ -3764,7 +4912,10 @@ struct VecF32 {
   /// `odd` 1, 3, ..., 15. One load and two bit operations (two load_bf16: two loads and four),
   /// which makes a bf16 GEMV about 1.3x faster on Zen 3; interleave_even_odd restores the order.
   static MOTE_VEC_INLINE void load_bf16_even_odd(const std::uint16_t* p, VecF32& even, VecF32& odd) {
-    const __m256i pairs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    __m256i pairs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    // Keeps `pairs` in a register: GCC would otherwise read the memory a second time as vpand's
+    // operand, and the GEMV, at two FMAs per 16 weights, is then load-bound (5% slower).
+    __asm__("" : "+x"(pairs));
     even = {_mm256_castsi256_ps(_mm256_slli_epi32(pairs, 16))};
     odd = {_mm256_castsi256_ps(_mm256_and_si256(pairs, _mm256_set1_epi32(static_cast<int>(0xFFFF0000u))))};
   }
@@ -3851,7 +5002,7 @@ namespace mote::simd::avx2 {
 struct Int8Ops {
   using Act = std::int16_t;
   static constexpr std::int32_t activation_offset = 0;
-  static constexpr std::size_t gemm_cols = 2;
+  static constexpr std::size_t gemm_cols = 6;
   /// register j: rows 4j..4j+3, lanes (r, k01), (r, k23), (r+1, k01), (r+1, k23) | (r+2, ...), (r+3, ...)
   struct Acc {
     __m256i v[4];
@@ -3883,6 +5034,40 @@ struct Int8Ops {
                           _mm256_permute4x64_epi64(sums, _MM_SHUFFLE(3, 1, 2, 0)));
     }
   }
+  /// The GEMM/GEMV microkernel: 16 rows x Cols samples over `groups` groups of 4 columns, as two
+  /// passes of 8 rows so that each widened weight register serves up to 6 samples (vpmovsxbw,
+  /// not vpmaddwd, limited the 16 x 2 tile: 1.85 ms for W3b64). Written with plain register
+  /// arrays: GCC 12 copied and spilled the generic kernel's accumulator structs every iteration.
+  template <std::size_t Cols>
+  static inline __attribute__((always_inline)) void panel_tile(const std::int8_t* panel, std::size_t groups,
+                                                               const Act* act, std::size_t stride,
+                                                               std::int32_t* dots, std::size_t dots_stride) {
+    static_assert(Cols >= 1 && Cols <= gemm_cols, "the AVX2 int8 tile covers 1 to 6 samples");
+    for (std::size_t half = 0; half < 2; ++half) {
+      __m256i acc[Cols][2];
+#pragma GCC unroll 8
+      for (std::size_t c = 0; c < Cols; ++c) acc[c][0] = acc[c][1] = _mm256_setzero_si256();
+      const std::int8_t* w = panel + half * 32;
+      for (std::size_t g = 0; g < groups; ++g, w += 64) {
+        const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w)));
+        const __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 16)));
+#pragma GCC unroll 8
+        for (std::size_t c = 0; c < Cols; ++c) {
+          std::int64_t pattern;
+          std::memcpy(&pattern, act + c * stride + g * 4, sizeof(pattern));
+          const __m256i x = _mm256_set1_epi64x(pattern);
+          acc[c][0] = _mm256_add_epi32(acc[c][0], _mm256_madd_epi16(w0, x));
+          acc[c][1] = _mm256_add_epi32(acc[c][1], _mm256_madd_epi16(w1, x));
+        }
+      }
+#pragma GCC unroll 8
+      for (std::size_t c = 0; c < Cols; ++c) {
+        const __m256i sums = _mm256_hadd_epi32(acc[c][0], acc[c][1]);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dots + c * dots_stride + half * 8),
+                            _mm256_permute4x64_epi64(sums, _MM_SHUFFLE(3, 1, 2, 0)));
+      }
+    }
+  }
   static inline void quantize(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
                               std::int32_t high, Act* out) {
     const __m256 scale = _mm256_set1_ps(p.scale), zero = _mm256_set1_ps(static_cast<float>(p.zero_point));
@@ -3906,6 +5091,164 @@ struct Int8Ops {
 #endif
 #endif  // MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX2_INT8_HPP_
 // ----- end mote/arch/x86/avx2_int8.hpp -----
+// ----- begin mote/arch/x86/avx2_binary.hpp -----
+#ifndef MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX2_BINARY_HPP_
+#define MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX2_BINARY_HPP_
+// AVX2 primitives of the binary kernels (contract: kernels/dense/binary-inl.hpp). Included by
+// arch/targets.hpp inside the avx2 target region, after avx2.hpp. One weight group (16 rows x
+// 32 columns, layout/dense_binary.hpp) is two vectors of 8 row words.
+// Popcount without a popcount instruction (AVX2 has none): Mula's nibble lookup, vpshufb of the
+// low and high nibbles of each byte in a 16-entry table, giving per-byte counts that are
+// summed as bytes for up to 31 groups (31 x 8 = 248 < 256) and then widened per 32-bit lane
+// (= per row) with vpmaddubsw + vpmaddwd by ones (vpsadbw would sum 64-bit lanes: two rows).
+#if !defined(MOTE_ARCH_X86_AVX2_BINARY)
+#define MOTE_ARCH_X86_AVX2_BINARY
+namespace mote::simd::avx2 {
+
+struct BinaryOps {
+  // ---- XNOR-popcount (binary activations)
+  static constexpr std::size_t xnor_tile = 4;     ///< samples sharing each group load
+  static constexpr std::size_t flush_every = 31;  ///< groups a Partial absorbs without overflow
+  struct Group {
+    __m256i v[2];
+  };
+  struct Partial {  ///< per-byte counts
+    __m256i v[2];
+  };
+  struct Counts {  ///< per-row counts (int32 lanes)
+    __m256i v[2];
+  };
+  static inline __attribute__((always_inline)) Group load_group(const std::uint32_t* p) {
+    return {{_mm256_load_si256(reinterpret_cast<const __m256i*>(p)),
+             _mm256_load_si256(reinterpret_cast<const __m256i*>(p + 8))}};
+  }
+  static inline __attribute__((always_inline)) Partial partial_zero() {
+    return {{_mm256_setzero_si256(), _mm256_setzero_si256()}};
+  }
+  static inline __attribute__((always_inline)) Counts counts_zero() {
+    return {{_mm256_setzero_si256(), _mm256_setzero_si256()}};
+  }
+  static inline __attribute__((always_inline)) __m256i popcount_bytes(__m256i v) {
+    const __m256i table = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,  //
+                                           0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+    const __m256i low_nibbles = _mm256_set1_epi8(0x0F);
+    const __m256i low = _mm256_and_si256(v, low_nibbles);
+    const __m256i high = _mm256_and_si256(_mm256_srli_epi16(v, 4), low_nibbles);
+    return _mm256_add_epi8(_mm256_shuffle_epi8(table, low), _mm256_shuffle_epi8(table, high));
+  }
+  /// acc += popcount(w_r XOR x) for each of the group's 16 rows.
+  static inline __attribute__((always_inline)) void add(Partial& acc, const Group& w, std::uint32_t x) {
+    const __m256i xs = _mm256_set1_epi32(static_cast<int>(x));
+    for (int j = 0; j < 2; ++j)
+      acc.v[j] = _mm256_add_epi8(acc.v[j], popcount_bytes(_mm256_xor_si256(w.v[j], xs)));
+  }
+  /// counts += partial, widened per row.
+  static inline __attribute__((always_inline)) void flush(const Partial& partial, Counts& counts) {
+    for (int j = 0; j < 2; ++j) {
+      const __m256i pairs = _mm256_maddubs_epi16(partial.v[j], _mm256_set1_epi8(1));
+      counts.v[j] = _mm256_add_epi32(counts.v[j], _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+    }
+  }
+  static inline __attribute__((always_inline)) void store(const Counts& counts, std::int32_t* out) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), counts.v[0]);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8), counts.v[1]);
+  }
+  /// words[i]: bit t set when !(x[32 i + t] >= 0), for ceil(n / 32) words (zero padded).
+  static inline void pack_signs(const float* x, std::size_t n, std::uint32_t* words) {
+    const __m256 zero = _mm256_setzero_ps();
+    std::size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+      std::uint32_t bits = 0;
+      for (int q = 0; q < 4; ++q) {
+        const __m256 negative = _mm256_cmp_ps(_mm256_loadu_ps(x + i + 8 * q), zero, _CMP_NGE_UQ);
+        bits |= static_cast<std::uint32_t>(_mm256_movemask_ps(negative)) << (8 * q);
+      }
+      words[i / 32] = bits;
+    }
+    if (i < n) {
+      std::uint32_t bits = 0;
+      for (std::size_t t = 0; i + t < n; ++t) bits |= static_cast<std::uint32_t>(::mote::Binary::negative(x[i + t])) << t;
+      words[i / 32] = bits;
+    }
+  }
+
+  // ---- f32 activations: lanes are rows, as in VecF32
+  using Words = __m256i;
+  static inline __attribute__((always_inline)) Words load_words(const std::uint32_t* p) {
+    return _mm256_load_si256(reinterpret_cast<const __m256i*>(p));
+  }
+  static inline __attribute__((always_inline)) Words shift_left(Words w, unsigned n) {
+    return _mm256_sll_epi32(w, _mm_cvtsi32_si128(static_cast<int>(n)));
+  }
+  static inline __attribute__((always_inline)) Words twice(Words w) { return _mm256_add_epi32(w, w); }
+  /// Lane-wise: neg_x where w's top bit is set (weight -1), else x. vblendvps reads that bit.
+  static inline __attribute__((always_inline)) VecF32 flip(VecF32 x, VecF32 neg_x, Words w) {
+    return {_mm256_blendv_ps(x.v, neg_x.v, _mm256_castsi256_ps(w))};
+  }
+};
+
+}  // namespace mote::simd::avx2
+#endif
+#endif  // MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX2_BINARY_HPP_
+// ----- end mote/arch/x86/avx2_binary.hpp -----
+// ----- begin mote/arch/x86/avx2_codebook.hpp -----
+#ifndef MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX2_CODEBOOK_HPP_
+#define MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX2_CODEBOOK_HPP_
+// AVX2 codebook lookup primitives (contract: kernels/dense/codebook-inl.hpp). No include guard
+// on purpose: included by arch/targets.hpp inside the avx2 target region.
+// vpermps picks 8 floats from an 8-entry table held in one register by the low 3 bits of each
+// 32-bit index lane. Half a chunk (8 indices, Bits bytes) is broadcast to every lane and shifted
+// by vpsrlvd so that lane i holds index i in its low bits; the bits above are ignored by vpermps,
+// which is why a 4-entry table is stored twice. 16 entries: two permutes (entries 0-7, 8-15)
+// and vblendvps on the index's top bit, moved to the sign bit by vpsllvd.
+#if !defined(MOTE_ARCH_X86_AVX2_CODEBOOK)
+#define MOTE_ARCH_X86_AVX2_CODEBOOK
+namespace mote::simd::avx2 {
+
+template <std::size_t Bits>
+struct CodebookOps {
+  static constexpr std::size_t gemv_rows = 4;
+  static constexpr std::size_t gemm_rows = 4;
+  static constexpr std::size_t gemm_samples = 3;
+  /// Entries 0-7 (a 4-entry table twice) and 8-15.
+  struct Table {
+    __m256 low, high;
+  };
+  static inline __attribute__((always_inline)) Table prepare(const float* entries) {
+    if constexpr (Bits == 2) {
+      const __m256 twice = _mm256_broadcast_ps(reinterpret_cast<const __m128*>(entries));
+      return {twice, twice};
+    } else if constexpr (Bits == 3) {
+      const __m256 all = _mm256_loadu_ps(entries);
+      return {all, all};
+    } else {
+      return {_mm256_loadu_ps(entries), _mm256_loadu_ps(entries + 8)};
+    }
+  }
+  /// The 16 weights of a chunk, in column order: w[0] columns 0-7, w[1] 8-15.
+  static inline __attribute__((always_inline)) void lookup(const Table& table, const std::uint8_t* chunk,
+                                                           VecF32 (&w)[2]) {
+    constexpr int b = static_cast<int>(Bits);
+    const __m256i shifts = _mm256_setr_epi32(0, b, 2 * b, 3 * b, 4 * b, 5 * b, 6 * b, 7 * b);
+    for (int half = 0; half < 2; ++half) {
+      std::uint32_t word;
+      std::memcpy(&word, chunk + half * b, sizeof(word));  // 8 indices, and bits beyond them
+      const __m256i packed = _mm256_set1_epi32(static_cast<int>(word));
+      const __m256i index = _mm256_srlv_epi32(packed, shifts);
+      __m256 value = _mm256_permutevar8x32_ps(table.low, index);
+      if constexpr (Bits == 4) {
+        const __m256i top = _mm256_sllv_epi32(packed, _mm256_setr_epi32(28, 24, 20, 16, 12, 8, 4, 0));
+        value = _mm256_blendv_ps(value, _mm256_permutevar8x32_ps(table.high, index), _mm256_castsi256_ps(top));
+      }
+      w[half] = {value};
+    }
+  }
+};
+
+}  // namespace mote::simd::avx2
+#endif
+#endif  // MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX2_CODEBOOK_HPP_
+// ----- end mote/arch/x86/avx2_codebook.hpp -----
 #define MOTE_SIMD_NS avx2
 #define MOTE_SIMD_TAG Avx2
 // ----- begin mote/kernels/simd-inl.hpp -----
@@ -4457,6 +5800,365 @@ inline void dense(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>& weig
   }
 }
 // ----- end mote/kernels/dense/half-inl.hpp -----
+// ----- begin mote/kernels/dense/binary-inl.hpp -----
+// Dense with binary weights (layout/dense_binary.hpp; semantics: numeric/binary.hpp), written
+// once against the ISA's BinaryOps (arch/<family>/<isa>_binary.hpp) and, for f32 activations,
+// its Vec. Per 16-row panel, each 32-column group of sign words is loaded once:
+//  * binary activations (dense_xnor): the input's signs are packed to words (BinaryOps::
+//    pack_signs) in scratch; each group is XORed with one input word and its bits counted per
+//    row (BinaryOps::add; byte counts flushed to int32 every flush_every groups). Exact
+//    integers, then the scalar epilogue every ISA shares (binary_reference.hpp): bit-exact.
+//    Batches: xnor_tile samples share each group load.
+//  * f32 activations (dense, dense_batch): no float weight is materialised. The group's words
+//    (one lane per row, like Vec) are shifted so that column t's bit is each lane's top bit,
+//    and BinaryOps::flip turns the broadcast x_t into -x_t in the lanes where it is set (a
+//    blend on the sign bit, or an XOR into x's sign): adds only, the scale comes once at the
+//    end with the bias. `chains` column streams (or samples, in the GEMM) accumulate in
+//    separate registers so that 8 vector adds are in flight; reordering the sum is the only
+//    difference from the scalar reference.
+// Code only: included per ISA by kernels/simd-inl.hpp after dense/simd-inl.hpp (whose
+// cheap_epilogue_v and activate it reuses), and a second time, XNOR part only
+// (MOTE_BINARY_XNOR_ONLY, no Vec there), by arch/targets.hpp for AVX-512 VPOPCNTDQ.
+
+using BinaryOps = ::mote::simd::MOTE_SIMD_NS::BinaryOps;
+
+namespace dense_binary_detail {
+
+constexpr std::size_t panel_rows = ::mote::kernels::BinaryMatrix::panel_rows;
+constexpr std::size_t group_cols = ::mote::kernels::BinaryMatrix::group_cols;
+
+/// Samples [0, Tile) (their sign words `stride` words apart) times panel p.
+template <std::size_t Tile, class Activation>
+inline void xnor_tile(const ::mote::kernels::BinaryMatrix& weights, std::size_t p, const std::uint32_t* x_words,
+                      std::size_t stride, const float* bias, float* out, Activation activation) noexcept {
+  const std::size_t groups = weights.group_count(), rows = weights.rows();
+  const std::uint32_t* panel = weights.panel(p);
+  BinaryOps::Counts counts[Tile];
+  MOTE_UNROLL for (std::size_t i = 0; i < Tile; ++i) counts[i] = BinaryOps::counts_zero();
+  for (std::size_t g = 0; g < groups;) {
+    const std::size_t end = groups - g > BinaryOps::flush_every ? g + BinaryOps::flush_every : groups;
+    BinaryOps::Partial partial[Tile];
+    MOTE_UNROLL for (std::size_t i = 0; i < Tile; ++i) partial[i] = BinaryOps::partial_zero();
+    for (; g < end; ++g) {
+      const BinaryOps::Group w = BinaryOps::load_group(panel + g * panel_rows);
+      MOTE_UNROLL for (std::size_t i = 0; i < Tile; ++i) BinaryOps::add(partial[i], w, x_words[i * stride + g]);
+    }
+    MOTE_UNROLL for (std::size_t i = 0; i < Tile; ++i) BinaryOps::flush(partial[i], counts[i]);
+  }
+  const std::size_t first = p * panel_rows;
+  const std::size_t count = rows - first < panel_rows ? rows - first : panel_rows;
+  const auto cols = static_cast<std::int32_t>(weights.cols());
+  for (std::size_t i = 0; i < Tile; ++i) {
+    alignas(64) std::int32_t dots[panel_rows];
+    BinaryOps::store(counts[i], dots);
+    for (std::size_t r = 0; r < count; ++r) dots[r] = cols - 2 * dots[r];
+    ::mote::kernels::binary_xnor_epilogue(weights, bias, dots, first, count, out + i * rows, activation);
+  }
+}
+
+}  // namespace dense_binary_detail
+
+/// Binary activations: `batch` samples binarised into `scratch` (binary_xnor_scratch_bytes per
+/// sample), XNOR-popcount per panel, the shared scalar epilogue. Where BinaryOps names a
+/// better build of this kernel for the running CPU (AVX-512 VPOPCNTDQ), that one runs instead.
+template <class Activation, class Ops = BinaryOps>
+inline void dense_xnor(const ::mote::kernels::BinaryMatrix& weights, const float* bias, const float* in, float* out,
+                       std::size_t batch, Activation activation, std::byte* scratch) noexcept {
+  if constexpr (requires { Ops::use_vpopcntdq(); }) {
+    if (Ops::use_vpopcntdq()) return Ops::dense_xnor_vpopcntdq(weights, bias, in, out, batch, activation, scratch);
+  }
+  using namespace dense_binary_detail;
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  const std::size_t stride = ::mote::kernels::binary_xnor_scratch_bytes(cols) / sizeof(std::uint32_t);
+  auto* words = reinterpret_cast<std::uint32_t*>(scratch);
+  for (std::size_t b = 0; b < batch; ++b) BinaryOps::pack_signs(in + b * cols, cols, words + b * stride);
+  constexpr std::size_t tile = BinaryOps::xnor_tile;
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    std::size_t b = 0;
+    for (; b + tile <= batch; b += tile)
+      xnor_tile<tile>(weights, p, words + b * stride, stride, bias, out + b * rows, activation);
+    for (; b < batch; ++b) xnor_tile<1>(weights, p, words + b * stride, stride, bias, out + b * rows, activation);
+  }
+}
+
+#if !defined(MOTE_BINARY_XNOR_ONLY)
+
+namespace dense_binary_detail {
+
+constexpr std::size_t per_panel = panel_rows / Vec::lanes;
+/// Independent accumulators per output vector: 8 vector adds in flight (4 cycles of latency on
+/// 2 pipes); also the samples of a GEMM tile.
+constexpr std::size_t chains = per_panel >= 8 ? 1 : 8 / per_panel;
+
+/// The group's words shifted left by `shift`: one BinaryOps::Words per Vec of rows.
+inline void load_words(const std::uint32_t* group, unsigned shift, BinaryOps::Words (&w)[per_panel]) noexcept {
+  MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
+    w[j] = BinaryOps::load_words(group + j * Vec::lanes);
+    if (shift != 0) w[j] = BinaryOps::shift_left(w[j], shift);
+  }
+}
+
+/// acc[j] += +-x (per row, by the top bits of w[j]); then, if `advance`, moves the next
+/// column's bits up.
+inline void accumulate_column(float x, BinaryOps::Words (&w)[per_panel], Vec (&acc)[per_panel],
+                              bool advance = true) noexcept {
+  const Vec pos = Vec::broadcast(x), neg = Vec::broadcast(-x);
+  MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
+    acc[j] = acc[j] + BinaryOps::flip(pos, neg, w[j]);
+    if (advance) w[j] = BinaryOps::twice(w[j]);
+  }
+}
+
+/// scale * sums + bias, activated, stored to the rows of panel p that exist.
+template <class Activation>
+inline void store_panel(const ::mote::kernels::BinaryMatrix& weights, std::size_t p, const Vec (&sums)[per_panel],
+                        const float* bias, float* out, Activation activation) noexcept {
+  MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
+    const std::size_t row = p * panel_rows + j * Vec::lanes;
+    const Vec y = apply(activation, Vec::fma(sums[j], Vec::load(weights.scales() + row), Vec::load(bias + row)));
+    if (row + Vec::lanes <= weights.rows()) y.store(out + row);
+    else if (row < weights.rows()) y.store_partial(out + row, weights.rows() - row);
+  }
+}
+
+/// Samples [0, Samples) of `in` times panel p: each group's words are loaded and shifted once
+/// for all of them.
+template <std::size_t Samples, class Activation>
+inline void gemm_tile(const ::mote::kernels::BinaryMatrix& weights, std::size_t p, const float* bias, const float* in,
+                      float* out, Activation activation) noexcept {
+  const std::size_t cols = weights.cols(), full = cols / group_cols, tail = cols % group_cols;
+  const std::uint32_t* panel = weights.panel(p);
+  Vec acc[Samples][per_panel];
+  MOTE_UNROLL for (std::size_t i = 0; i < Samples; ++i)
+    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::zero();
+  for (std::size_t g = 0; g < full; ++g) {
+    BinaryOps::Words w[per_panel];
+    load_words(panel + g * panel_rows, 0, w);
+    MOTE_UNROLL for (std::size_t t = 0; t < group_cols; ++t) {
+      MOTE_UNROLL for (std::size_t i = 0; i < Samples; ++i)
+        accumulate_column(in[i * cols + g * group_cols + group_cols - 1 - t], w, acc[i], false);
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] = BinaryOps::twice(w[j]);
+    }
+  }
+  if (tail != 0) {
+    BinaryOps::Words w[per_panel];
+    load_words(panel + full * panel_rows, static_cast<unsigned>(group_cols - tail), w);
+    for (std::size_t t = 0; t < tail; ++t) {
+      MOTE_UNROLL for (std::size_t i = 0; i < Samples; ++i)
+        accumulate_column(in[i * cols + full * group_cols + tail - 1 - t], w, acc[i], false);
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] = BinaryOps::twice(w[j]);
+    }
+  }
+  MOTE_UNROLL for (std::size_t i = 0; i < Samples; ++i)
+    store_panel(weights, p, acc[i], bias, out + i * weights.rows(), activation);
+}
+
+}  // namespace dense_binary_detail
+
+/// GEMM: `batch` samples times the panels, `chains` samples at a time.
+template <class Activation>
+inline void dense_batch(const ::mote::kernels::BinaryMatrix& weights, const float* bias, const float* in, float* out,
+                        std::size_t batch, Activation activation) noexcept {
+  using namespace dense_binary_detail;
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    std::size_t b = 0;
+    for (; b + chains <= batch; b += chains)
+      gemm_tile<chains>(weights, p, bias, in + b * cols, out + b * rows, activation);
+    for (; b < batch; ++b) gemm_tile<1>(weights, p, bias, in + b * cols, out + b * rows, activation);
+  }
+}
+
+/// GEMV: per panel, the 32 columns of a group go round-robin to `chains` accumulators, summed
+/// at the end; transcendental activations run as a second pass (as for f32).
+template <class Activation>
+inline void dense(const ::mote::kernels::BinaryMatrix& weights, const float* bias, const float* in, float* out,
+                  Activation activation) noexcept {
+  if constexpr (!cheap_epilogue_v<Activation>) {
+    dense(weights, bias, in, out, ::mote::activation::Identity{});
+    activate(activation, out, out, weights.rows());
+    return;
+  }
+  using namespace dense_binary_detail;
+  const std::size_t cols = weights.cols(), full = cols / group_cols, tail = cols % group_cols;
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    const std::uint32_t* panel = weights.panel(p);
+    Vec acc[chains][per_panel];
+    MOTE_UNROLL for (std::size_t c = 0; c < chains; ++c)
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[c][j] = Vec::zero();
+    for (std::size_t g = 0; g < full; ++g) {
+      BinaryOps::Words w[per_panel];
+      load_words(panel + g * panel_rows, 0, w);
+      const float* x = in + g * group_cols;
+      MOTE_UNROLL for (std::size_t t = 0; t < group_cols; ++t) accumulate_column(x[group_cols - 1 - t], w, acc[t % chains]);
+    }
+    if (tail != 0) {
+      BinaryOps::Words w[per_panel];
+      load_words(panel + full * panel_rows, static_cast<unsigned>(group_cols - tail), w);
+      const float* x = in + full * group_cols;
+      for (std::size_t t = 0; t < tail; ++t) accumulate_column(x[tail - 1 - t], w, acc[0]);
+    }
+    Vec sums[per_panel];
+    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
+      sums[j] = acc[0][j];
+      MOTE_UNROLL for (std::size_t c = 1; c < chains; ++c) sums[j] = sums[j] + acc[c][j];
+    }
+    store_panel(weights, p, sums, bias, out, activation);
+  }
+}
+
+#endif  // !MOTE_BINARY_XNOR_ONLY
+// ----- end mote/kernels/dense/binary-inl.hpp -----
+// ----- begin mote/kernels/dense/codebook-inl.hpp -----
+// Dense (GEMV, GEMM) with codebook weights, computed in f32, without ever building the float
+// weight matrix: for a tile of rows, each row's table is prepared once in registers
+// (CodebookOps::prepare), and for every chunk (16 columns of one row, layout/dense_codebook.hpp)
+// the 16 weights are decoded and looked up in registers (CodebookOps::lookup) and multiplied
+// into per-row accumulators with the activations (dot-product form: a register permute picks
+// from one table, so the lanes of a vector are columns of one row, never rows with different
+// tables). Each row's lanes are summed at the end: the only reordering compared with the scalar
+// reference (codebook_reference.hpp), within the f32 dot-product bound.
+// Code only: included per ISA by kernels/simd-inl.hpp after dense/simd-inl.hpp and
+// elementwise/simd-inl.hpp (activate).
+//
+// Contract of the per-ISA primitives (arch/<family>/<isa>_codebook.hpp), CodebookOps<Bits>:
+//   Table / prepare(entries)   a table of 2^Bits ascending floats, ready for lookups
+//   lookup(table, chunk, w)    w[j], j < 16 / Vec::lanes: the chunk's weights, in column order
+//   gemv_rows                  rows per tile of the GEMV (a divisor of 16)
+//   gemm_rows, gemm_samples    rows x samples per register tile of the GEMM
+
+namespace dense_codebook_detail {
+
+constexpr std::size_t group_cols = 16;
+constexpr std::size_t per_group = group_cols / Vec::lanes;
+
+template <class Matrix>
+using Ops = ::mote::simd::MOTE_SIMD_NS::CodebookOps<Matrix::format::bits>;
+
+/// Lanes of the padding columns (column >= valid of the last group) set to exactly 0, whatever
+/// the table holds; the activations there are loaded as 0 too.
+inline void clear_padding(Vec (&w)[per_group], std::size_t valid) noexcept {
+  alignas(64) static constexpr float column[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  const Vec limit = Vec::broadcast(static_cast<float>(valid));
+  MOTE_UNROLL for (std::size_t j = 0; j < per_group; ++j)
+    w[j] = Vec::select(Vec::less(Vec::load(column + j * Vec::lanes), limit), w[j], Vec::zero());
+}
+
+/// Activations of columns [g * 16, g * 16 + 16) of one sample; lanes past `valid` are 0.
+inline void load_group(const float* x, std::size_t valid, Vec (&v)[per_group]) noexcept {
+  MOTE_UNROLL for (std::size_t j = 0; j < per_group; ++j) {
+    const std::size_t first = j * Vec::lanes;
+    if (first + Vec::lanes <= valid) v[j] = Vec::load(x + first);
+    else if (first < valid) v[j] = Vec::load_partial(x + first, valid - first);
+    else v[j] = Vec::zero();
+  }
+}
+
+/// Rows [row, row + Rows) (inside the padded rows) times `Samples` inputs (sample s at
+/// in + s * cols): writes bias + dot product, with `Activation` when it is piecewise linear
+/// (exact per output), to out[s * rows + r] for the rows that exist.
+template <std::size_t Rows, std::size_t Samples, class Matrix, class Activation>
+inline void tile(const Matrix& weights, std::size_t row, const float* bias, const float* in, float* out,
+                 Activation) noexcept {
+  using O = Ops<Matrix>;
+  constexpr bool per_channel = Matrix::format::per_channel;
+  constexpr std::size_t tables = per_channel ? Rows : 1;
+  constexpr std::size_t chunk_bytes = Matrix::chunk_bytes, group_stride = Matrix::panel_rows * chunk_bytes;
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  const std::size_t full_groups = cols / group_cols;
+  typename O::Table table[tables];
+  MOTE_UNROLL for (std::size_t t = 0; t < tables; ++t) table[t] = O::prepare(weights.table(row + t));
+  Vec acc[Rows][Samples];
+  MOTE_UNROLL for (std::size_t r = 0; r < Rows; ++r)
+    MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s) acc[r][s] = Vec::zero();
+  const std::uint8_t* chunks = weights.chunk(row, 0);
+  for (std::size_t g = 0; g < full_groups; ++g, chunks += group_stride) {
+    MOTE_UNROLL for (std::size_t r = 0; r < Rows; ++r) {
+      Vec w[per_group];
+      O::lookup(table[per_channel ? r : 0], chunks + r * chunk_bytes, w);
+      MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s) {
+        const float* x = in + s * cols + g * group_cols;
+        MOTE_UNROLL for (std::size_t j = 0; j < per_group; ++j)
+          acc[r][s] = Vec::fma(w[j], Vec::load(x + j * Vec::lanes), acc[r][s]);
+      }
+    }
+  }
+  if (full_groups < weights.group_count()) {
+    const std::size_t valid = cols - full_groups * group_cols;
+    Vec x[Samples][per_group];
+    MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s) load_group(in + s * cols + full_groups * group_cols, valid, x[s]);
+    MOTE_UNROLL for (std::size_t r = 0; r < Rows; ++r) {
+      Vec w[per_group];
+      O::lookup(table[per_channel ? r : 0], chunks + r * chunk_bytes, w);
+      clear_padding(w, valid);
+      MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s)
+        MOTE_UNROLL for (std::size_t j = 0; j < per_group; ++j) acc[r][s] = Vec::fma(w[j], x[s][j], acc[r][s]);
+    }
+  }
+  MOTE_UNROLL for (std::size_t r = 0; r < Rows; ++r) {
+    if (row + r >= rows) break;
+    MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s) {
+      const float sum = acc[r][s].reduce_add() + bias[row + r];
+      if constexpr (::mote::activation::is_piecewise_linear_v<Activation>)
+        out[s * rows + row + r] = Activation::apply(sum);
+      else
+        out[s * rows + row + r] = sum;
+    }
+  }
+}
+
+/// Rows [row, row + Rows) times samples [0, count), count < Samples.
+template <std::size_t Rows, std::size_t Samples, class Matrix, class Activation>
+inline void tile_remainder(const Matrix& weights, std::size_t row, const float* bias, const float* in, float* out,
+                           std::size_t count, Activation activation) noexcept {
+  if constexpr (Samples > 1) {
+    if (count == Samples - 1) return tile<Rows, Samples - 1>(weights, row, bias, in, out, activation);
+    tile_remainder<Rows, Samples - 1>(weights, row, bias, in, out, count, activation);
+  }
+}
+
+/// Transcendental activations run as a vectorised pass over the finished outputs.
+template <class Activation>
+inline void finish(Activation activation, float* out, std::size_t count) noexcept {
+  if constexpr (!::mote::activation::is_piecewise_linear_v<Activation>) activate(activation, out, out, count);
+}
+
+}  // namespace dense_codebook_detail
+
+/// GEMV: tiles of gemv_rows rows, every column group of each, one sample.
+template <std::size_t Bits, class Granularity, class Activation>
+inline void dense(const ::mote::WeightMatrix<::mote::Codebook<Bits, Granularity>, ::mote::DenseStorage>& weights,
+                  const float* bias, const float* in, float* out, Activation activation) noexcept {
+  using namespace dense_codebook_detail;
+  using Matrix = std::remove_cvref_t<decltype(weights)>;
+  constexpr std::size_t rows_per_tile = Ops<Matrix>::gemv_rows;
+  static_assert(Matrix::panel_rows % rows_per_tile == 0, "a row tile must not straddle two panels");
+  for (std::size_t row = 0; row < weights.rows(); row += rows_per_tile)
+    tile<rows_per_tile, 1>(weights, row, bias, in, out, activation);
+  finish(activation, out, weights.rows());
+}
+
+/// GEMM: tiles of gemm_rows rows x gemm_samples samples; a row tile's chunks stay in L1 while
+/// the samples stream past them.
+template <std::size_t Bits, class Granularity, class Activation>
+inline void dense_batch(const ::mote::WeightMatrix<::mote::Codebook<Bits, Granularity>, ::mote::DenseStorage>& weights,
+                        const float* bias, const float* in, float* out, std::size_t batch,
+                        Activation activation) noexcept {
+  using namespace dense_codebook_detail;
+  using Matrix = std::remove_cvref_t<decltype(weights)>;
+  constexpr std::size_t rows_per_tile = Ops<Matrix>::gemm_rows, samples = Ops<Matrix>::gemm_samples;
+  static_assert(Matrix::panel_rows % rows_per_tile == 0, "a row tile must not straddle two panels");
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  for (std::size_t row = 0; row < rows; row += rows_per_tile) {
+    std::size_t b = 0;
+    for (; b + samples <= batch; b += samples)
+      tile<rows_per_tile, samples>(weights, row, bias, in + b * cols, out + b * rows, activation);
+    if (b < batch)
+      tile_remainder<rows_per_tile, samples>(weights, row, bias, in + b * cols, out + b * rows, batch - b, activation);
+  }
+  finish(activation, out, batch * rows);
+}
+// ----- end mote/kernels/dense/codebook-inl.hpp -----
 // ----- begin mote/kernels/conv2d/simd-inl.hpp -----
 // Direct Conv2D over channels-last input on 16-output-channel weight panels (the same packing
 // as Dense: column k = (ky, kx, ci)). A block of `block` output pixels of one row shares every
@@ -4905,6 +6607,45 @@ inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<Format, DenseStor
   MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch, activation);
 }
 
+// Codebook weights (kernels/dense/codebook-inl.hpp).
+template <std::size_t Bits, class Granularity, class Activation = activation::Identity>
+inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<Codebook<Bits, Granularity>, DenseStorage>& weights,
+                  const float* bias, const float* in, float* out, Activation activation = {}) noexcept {
+  MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
+}
+template <std::size_t Bits, class Granularity, class Activation = activation::Identity>
+inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<Codebook<Bits, Granularity>, DenseStorage>& weights,
+                        const float* bias, const float* in, float* out, std::size_t batch,
+                        Activation activation = {}) noexcept {
+  if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
+  MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch, activation);
+}
+
+// Binary weights (kernels/dense/binary-inl.hpp): f32 activations, and XNOR-popcount with binary
+// activations (bit-exact on every ISA; transcendental activations then run as a vector pass).
+template <class Activation = activation::Identity>
+inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary, DenseStorage>& weights, const float* bias,
+                  const float* in, float* out, Activation activation = {}) noexcept {
+  MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
+}
+template <class Activation = activation::Identity>
+inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary, DenseStorage>& weights, const float* bias,
+                        const float* in, float* out, std::size_t batch, Activation activation = {}) noexcept {
+  if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
+  MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch, activation);
+}
+template <class Activation = activation::Identity>
+inline void dense_xnor(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary, DenseStorage>& weights, const float* bias,
+                       const float* in, float* out, std::size_t batch, Activation activation,
+                       std::byte* scratch) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::dense_xnor(weights, bias, in, out, batch, activation, scratch);
+  } else {
+    MOTE_SIMD_NS::dense_xnor(weights, bias, in, out, batch, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
+  }
+}
+
 }  // namespace mote::kernels
 // ----- end mote/kernels/simd-inl.hpp -----
 // ----- begin mote/kernels/simd_int8-inl.hpp -----
@@ -4937,10 +6678,15 @@ using ::mote::align_up;
 //   gemm_cols           samples per register tile in the batched kernel
 
 // One panel of 16 rows times `Cols` samples; codes of sample c at act + c * stride.
-template <std::size_t Cols>
-inline void int8_panel_tile(const std::int8_t* panel, std::size_t groups, const Int8Ops::Act* act, std::size_t stride,
-                            std::int32_t* dots, std::size_t dots_stride) noexcept {
-  typename Int8Ops::Acc acc[Cols];
+// An ISA may provide its own microkernel (Int8Ops::panel_tile) where the compiler does not
+// keep this generic one's accumulators in registers.
+template <std::size_t Cols, class Ops = Int8Ops>
+inline void int8_panel_tile(const std::int8_t* panel, std::size_t groups, const typename Ops::Act* act,
+                            std::size_t stride, std::int32_t* dots, std::size_t dots_stride) noexcept {
+  if constexpr (requires { Ops::template panel_tile<Cols>(panel, groups, act, stride, dots, dots_stride); }) {
+    return Ops::template panel_tile<Cols>(panel, groups, act, stride, dots, dots_stride);
+  }
+  typename Ops::Acc acc[Cols];
   MOTE_UNROLL
   for (std::size_t c = 0; c < Cols; ++c) acc[c] = Int8Ops::zero();
   for (std::size_t g = 0; g < groups; ++g) {
@@ -5022,6 +6768,281 @@ MOTE_TARGET_REGION_END
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
+// VPOPCNTDQ adds only the XNOR-popcount kernel of binary Dense layers, which the AVX-512 one
+// hands over to where the CPU has it (arch/x86/avx512_binary.hpp); not an ISA level of its own.
+MOTE_TARGET_REGION_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx512vpopcntdq,avx2,fma,bmi2,f16c")
+// ----- begin mote/arch/x86/avx512_vpopcntdq_binary.hpp -----
+#ifndef MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX512_VPOPCNTDQ_BINARY_HPP_
+#define MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX512_VPOPCNTDQ_BINARY_HPP_
+// AVX-512 VPOPCNTDQ primitives of the XNOR-popcount kernel (contract: kernels/dense/binary-inl.hpp):
+// vpopcntd counts each row word's bits in one instruction, so no byte counts to flush. Included
+// by arch/targets.hpp inside a region adding avx512vpopcntdq to AVX-512 F/BW/DQ/VL, which builds
+// only the XNOR kernel; the AVX-512 one calls it when CPUID says the CPU has VPOPCNTDQ
+// (CpuFeatures::avx512_vpopcntdq), and never otherwise. No machine available here has it:
+// compiled, never run.
+#if !defined(MOTE_ARCH_X86_AVX512_VPOPCNTDQ_BINARY)
+#define MOTE_ARCH_X86_AVX512_VPOPCNTDQ_BINARY
+namespace mote::simd::avx512_vpopcntdq {
+
+struct BinaryOps {
+  static constexpr std::size_t xnor_tile = 8;
+  static constexpr std::size_t flush_every = std::size_t{1} << 24;  ///< int32 counts: no flush needed
+  struct Group {
+    __m512i v;
+  };
+  struct Partial {
+    __m512i v;
+  };
+  using Counts = Partial;
+  static inline __attribute__((always_inline)) Group load_group(const std::uint32_t* p) {
+    return {_mm512_load_si512(p)};
+  }
+  static inline __attribute__((always_inline)) Partial partial_zero() { return {_mm512_setzero_si512()}; }
+  static inline __attribute__((always_inline)) Counts counts_zero() { return {_mm512_setzero_si512()}; }
+  static inline __attribute__((always_inline)) void add(Partial& acc, const Group& w, std::uint32_t x) {
+    acc.v = _mm512_add_epi32(acc.v, _mm512_popcnt_epi32(_mm512_xor_si512(w.v, _mm512_set1_epi32(static_cast<int>(x)))));
+  }
+  static inline __attribute__((always_inline)) void flush(const Partial& partial, Counts& counts) {
+    counts.v = _mm512_add_epi32(counts.v, partial.v);
+  }
+  static inline __attribute__((always_inline)) void store(const Counts& counts, std::int32_t* out) {
+    _mm512_storeu_si512(out, counts.v);
+  }
+  static inline void pack_signs(const float* x, std::size_t n, std::uint32_t* words) {
+    const __m512 zero = _mm512_setzero_ps();
+    for (std::size_t i = 0; i < n; i += 32) {
+      std::uint32_t bits = 0;
+      for (std::size_t q = 0; q < 2 && i + 16 * q < n; ++q) {
+        const std::size_t left = n - i - 16 * q;
+        const __mmask16 valid = left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
+        const __m512 values = _mm512_maskz_loadu_ps(valid, x + i + 16 * q);
+        bits |= static_cast<std::uint32_t>(_mm512_cmp_ps_mask(values, zero, _CMP_NGE_UQ)) << (16 * q);
+      }
+      words[i / 32] = bits;
+    }
+  }
+};
+
+}  // namespace mote::simd::avx512_vpopcntdq
+#endif
+#endif  // MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX512_VPOPCNTDQ_BINARY_HPP_
+// ----- end mote/arch/x86/avx512_vpopcntdq_binary.hpp -----
+#define MOTE_SIMD_NS avx512_vpopcntdq
+#define MOTE_BINARY_XNOR_ONLY
+namespace mote::kernels::avx512_vpopcntdq {
+// ----- begin mote/kernels/dense/binary-inl.hpp -----
+// Dense with binary weights (layout/dense_binary.hpp; semantics: numeric/binary.hpp), written
+// once against the ISA's BinaryOps (arch/<family>/<isa>_binary.hpp) and, for f32 activations,
+// its Vec. Per 16-row panel, each 32-column group of sign words is loaded once:
+//  * binary activations (dense_xnor): the input's signs are packed to words (BinaryOps::
+//    pack_signs) in scratch; each group is XORed with one input word and its bits counted per
+//    row (BinaryOps::add; byte counts flushed to int32 every flush_every groups). Exact
+//    integers, then the scalar epilogue every ISA shares (binary_reference.hpp): bit-exact.
+//    Batches: xnor_tile samples share each group load.
+//  * f32 activations (dense, dense_batch): no float weight is materialised. The group's words
+//    (one lane per row, like Vec) are shifted so that column t's bit is each lane's top bit,
+//    and BinaryOps::flip turns the broadcast x_t into -x_t in the lanes where it is set (a
+//    blend on the sign bit, or an XOR into x's sign): adds only, the scale comes once at the
+//    end with the bias. `chains` column streams (or samples, in the GEMM) accumulate in
+//    separate registers so that 8 vector adds are in flight; reordering the sum is the only
+//    difference from the scalar reference.
+// Code only: included per ISA by kernels/simd-inl.hpp after dense/simd-inl.hpp (whose
+// cheap_epilogue_v and activate it reuses), and a second time, XNOR part only
+// (MOTE_BINARY_XNOR_ONLY, no Vec there), by arch/targets.hpp for AVX-512 VPOPCNTDQ.
+
+using BinaryOps = ::mote::simd::MOTE_SIMD_NS::BinaryOps;
+
+namespace dense_binary_detail {
+
+constexpr std::size_t panel_rows = ::mote::kernels::BinaryMatrix::panel_rows;
+constexpr std::size_t group_cols = ::mote::kernels::BinaryMatrix::group_cols;
+
+/// Samples [0, Tile) (their sign words `stride` words apart) times panel p.
+template <std::size_t Tile, class Activation>
+inline void xnor_tile(const ::mote::kernels::BinaryMatrix& weights, std::size_t p, const std::uint32_t* x_words,
+                      std::size_t stride, const float* bias, float* out, Activation activation) noexcept {
+  const std::size_t groups = weights.group_count(), rows = weights.rows();
+  const std::uint32_t* panel = weights.panel(p);
+  BinaryOps::Counts counts[Tile];
+  MOTE_UNROLL for (std::size_t i = 0; i < Tile; ++i) counts[i] = BinaryOps::counts_zero();
+  for (std::size_t g = 0; g < groups;) {
+    const std::size_t end = groups - g > BinaryOps::flush_every ? g + BinaryOps::flush_every : groups;
+    BinaryOps::Partial partial[Tile];
+    MOTE_UNROLL for (std::size_t i = 0; i < Tile; ++i) partial[i] = BinaryOps::partial_zero();
+    for (; g < end; ++g) {
+      const BinaryOps::Group w = BinaryOps::load_group(panel + g * panel_rows);
+      MOTE_UNROLL for (std::size_t i = 0; i < Tile; ++i) BinaryOps::add(partial[i], w, x_words[i * stride + g]);
+    }
+    MOTE_UNROLL for (std::size_t i = 0; i < Tile; ++i) BinaryOps::flush(partial[i], counts[i]);
+  }
+  const std::size_t first = p * panel_rows;
+  const std::size_t count = rows - first < panel_rows ? rows - first : panel_rows;
+  const auto cols = static_cast<std::int32_t>(weights.cols());
+  for (std::size_t i = 0; i < Tile; ++i) {
+    alignas(64) std::int32_t dots[panel_rows];
+    BinaryOps::store(counts[i], dots);
+    for (std::size_t r = 0; r < count; ++r) dots[r] = cols - 2 * dots[r];
+    ::mote::kernels::binary_xnor_epilogue(weights, bias, dots, first, count, out + i * rows, activation);
+  }
+}
+
+}  // namespace dense_binary_detail
+
+/// Binary activations: `batch` samples binarised into `scratch` (binary_xnor_scratch_bytes per
+/// sample), XNOR-popcount per panel, the shared scalar epilogue. Where BinaryOps names a
+/// better build of this kernel for the running CPU (AVX-512 VPOPCNTDQ), that one runs instead.
+template <class Activation, class Ops = BinaryOps>
+inline void dense_xnor(const ::mote::kernels::BinaryMatrix& weights, const float* bias, const float* in, float* out,
+                       std::size_t batch, Activation activation, std::byte* scratch) noexcept {
+  if constexpr (requires { Ops::use_vpopcntdq(); }) {
+    if (Ops::use_vpopcntdq()) return Ops::dense_xnor_vpopcntdq(weights, bias, in, out, batch, activation, scratch);
+  }
+  using namespace dense_binary_detail;
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  const std::size_t stride = ::mote::kernels::binary_xnor_scratch_bytes(cols) / sizeof(std::uint32_t);
+  auto* words = reinterpret_cast<std::uint32_t*>(scratch);
+  for (std::size_t b = 0; b < batch; ++b) BinaryOps::pack_signs(in + b * cols, cols, words + b * stride);
+  constexpr std::size_t tile = BinaryOps::xnor_tile;
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    std::size_t b = 0;
+    for (; b + tile <= batch; b += tile)
+      xnor_tile<tile>(weights, p, words + b * stride, stride, bias, out + b * rows, activation);
+    for (; b < batch; ++b) xnor_tile<1>(weights, p, words + b * stride, stride, bias, out + b * rows, activation);
+  }
+}
+
+#if !defined(MOTE_BINARY_XNOR_ONLY)
+
+namespace dense_binary_detail {
+
+constexpr std::size_t per_panel = panel_rows / Vec::lanes;
+/// Independent accumulators per output vector: 8 vector adds in flight (4 cycles of latency on
+/// 2 pipes); also the samples of a GEMM tile.
+constexpr std::size_t chains = per_panel >= 8 ? 1 : 8 / per_panel;
+
+/// The group's words shifted left by `shift`: one BinaryOps::Words per Vec of rows.
+inline void load_words(const std::uint32_t* group, unsigned shift, BinaryOps::Words (&w)[per_panel]) noexcept {
+  MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
+    w[j] = BinaryOps::load_words(group + j * Vec::lanes);
+    if (shift != 0) w[j] = BinaryOps::shift_left(w[j], shift);
+  }
+}
+
+/// acc[j] += +-x (per row, by the top bits of w[j]); then, if `advance`, moves the next
+/// column's bits up.
+inline void accumulate_column(float x, BinaryOps::Words (&w)[per_panel], Vec (&acc)[per_panel],
+                              bool advance = true) noexcept {
+  const Vec pos = Vec::broadcast(x), neg = Vec::broadcast(-x);
+  MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
+    acc[j] = acc[j] + BinaryOps::flip(pos, neg, w[j]);
+    if (advance) w[j] = BinaryOps::twice(w[j]);
+  }
+}
+
+/// scale * sums + bias, activated, stored to the rows of panel p that exist.
+template <class Activation>
+inline void store_panel(const ::mote::kernels::BinaryMatrix& weights, std::size_t p, const Vec (&sums)[per_panel],
+                        const float* bias, float* out, Activation activation) noexcept {
+  MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
+    const std::size_t row = p * panel_rows + j * Vec::lanes;
+    const Vec y = apply(activation, Vec::fma(sums[j], Vec::load(weights.scales() + row), Vec::load(bias + row)));
+    if (row + Vec::lanes <= weights.rows()) y.store(out + row);
+    else if (row < weights.rows()) y.store_partial(out + row, weights.rows() - row);
+  }
+}
+
+/// Samples [0, Samples) of `in` times panel p: each group's words are loaded and shifted once
+/// for all of them.
+template <std::size_t Samples, class Activation>
+inline void gemm_tile(const ::mote::kernels::BinaryMatrix& weights, std::size_t p, const float* bias, const float* in,
+                      float* out, Activation activation) noexcept {
+  const std::size_t cols = weights.cols(), full = cols / group_cols, tail = cols % group_cols;
+  const std::uint32_t* panel = weights.panel(p);
+  Vec acc[Samples][per_panel];
+  MOTE_UNROLL for (std::size_t i = 0; i < Samples; ++i)
+    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::zero();
+  for (std::size_t g = 0; g < full; ++g) {
+    BinaryOps::Words w[per_panel];
+    load_words(panel + g * panel_rows, 0, w);
+    MOTE_UNROLL for (std::size_t t = 0; t < group_cols; ++t) {
+      MOTE_UNROLL for (std::size_t i = 0; i < Samples; ++i)
+        accumulate_column(in[i * cols + g * group_cols + group_cols - 1 - t], w, acc[i], false);
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] = BinaryOps::twice(w[j]);
+    }
+  }
+  if (tail != 0) {
+    BinaryOps::Words w[per_panel];
+    load_words(panel + full * panel_rows, static_cast<unsigned>(group_cols - tail), w);
+    for (std::size_t t = 0; t < tail; ++t) {
+      MOTE_UNROLL for (std::size_t i = 0; i < Samples; ++i)
+        accumulate_column(in[i * cols + full * group_cols + tail - 1 - t], w, acc[i], false);
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] = BinaryOps::twice(w[j]);
+    }
+  }
+  MOTE_UNROLL for (std::size_t i = 0; i < Samples; ++i)
+    store_panel(weights, p, acc[i], bias, out + i * weights.rows(), activation);
+}
+
+}  // namespace dense_binary_detail
+
+/// GEMM: `batch` samples times the panels, `chains` samples at a time.
+template <class Activation>
+inline void dense_batch(const ::mote::kernels::BinaryMatrix& weights, const float* bias, const float* in, float* out,
+                        std::size_t batch, Activation activation) noexcept {
+  using namespace dense_binary_detail;
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    std::size_t b = 0;
+    for (; b + chains <= batch; b += chains)
+      gemm_tile<chains>(weights, p, bias, in + b * cols, out + b * rows, activation);
+    for (; b < batch; ++b) gemm_tile<1>(weights, p, bias, in + b * cols, out + b * rows, activation);
+  }
+}
+
+/// GEMV: per panel, the 32 columns of a group go round-robin to `chains` accumulators, summed
+/// at the end; transcendental activations run as a second pass (as for f32).
+template <class Activation>
+inline void dense(const ::mote::kernels::BinaryMatrix& weights, const float* bias, const float* in, float* out,
+                  Activation activation) noexcept {
+  if constexpr (!cheap_epilogue_v<Activation>) {
+    dense(weights, bias, in, out, ::mote::activation::Identity{});
+    activate(activation, out, out, weights.rows());
+    return;
+  }
+  using namespace dense_binary_detail;
+  const std::size_t cols = weights.cols(), full = cols / group_cols, tail = cols % group_cols;
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    const std::uint32_t* panel = weights.panel(p);
+    Vec acc[chains][per_panel];
+    MOTE_UNROLL for (std::size_t c = 0; c < chains; ++c)
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[c][j] = Vec::zero();
+    for (std::size_t g = 0; g < full; ++g) {
+      BinaryOps::Words w[per_panel];
+      load_words(panel + g * panel_rows, 0, w);
+      const float* x = in + g * group_cols;
+      MOTE_UNROLL for (std::size_t t = 0; t < group_cols; ++t) accumulate_column(x[group_cols - 1 - t], w, acc[t % chains]);
+    }
+    if (tail != 0) {
+      BinaryOps::Words w[per_panel];
+      load_words(panel + full * panel_rows, static_cast<unsigned>(group_cols - tail), w);
+      const float* x = in + full * group_cols;
+      for (std::size_t t = 0; t < tail; ++t) accumulate_column(x[tail - 1 - t], w, acc[0]);
+    }
+    Vec sums[per_panel];
+    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
+      sums[j] = acc[0][j];
+      MOTE_UNROLL for (std::size_t c = 1; c < chains; ++c) sums[j] = sums[j] + acc[c][j];
+    }
+    store_panel(weights, p, sums, bias, out, activation);
+  }
+}
+
+#endif  // !MOTE_BINARY_XNOR_ONLY
+// ----- end mote/kernels/dense/binary-inl.hpp -----
+}  // namespace mote::kernels::avx512_vpopcntdq
+#undef MOTE_BINARY_XNOR_ONLY
+#undef MOTE_SIMD_NS
+MOTE_TARGET_REGION_END
 MOTE_TARGET_REGION_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi2,f16c")
 // ----- begin mote/arch/x86/avx512.hpp -----
 #ifndef MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX512_HPP_
@@ -5166,6 +7187,153 @@ struct Int8Ops {
 #endif
 #endif  // MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX512_INT8_HPP_
 // ----- end mote/arch/x86/avx512_int8.hpp -----
+// ----- begin mote/arch/x86/avx512_binary.hpp -----
+#ifndef MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX512_BINARY_HPP_
+#define MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX512_BINARY_HPP_
+// AVX-512 (F/BW/DQ/VL) primitives of the binary kernels (contract: kernels/dense/binary-inl.hpp).
+// Included by arch/targets.hpp inside the avx512 target region, after avx512.hpp. One weight
+// group (16 rows x 32 columns, layout/dense_binary.hpp) is one vector of 16 row words.
+// Popcount: Mula's vpshufb nibble lookup, as avx2_binary.hpp. Where the CPU has VPOPCNTDQ
+// (vpopcntd, one instruction per group) the XNOR kernel hands over to its build in the
+// avx512_vpopcntdq region (avx512_vpopcntdq_binary.hpp; chosen once per process).
+#if !defined(MOTE_ARCH_X86_AVX512_BINARY)
+#define MOTE_ARCH_X86_AVX512_BINARY
+namespace mote::simd::avx512 {
+
+struct BinaryOps {
+  // ---- XNOR-popcount (binary activations)
+  static constexpr std::size_t xnor_tile = 8;     ///< samples sharing each group load
+  static constexpr std::size_t flush_every = 31;  ///< groups a Partial absorbs without overflow
+  struct Group {
+    __m512i v;
+  };
+  struct Partial {  ///< per-byte counts
+    __m512i v;
+  };
+  struct Counts {  ///< per-row counts (int32 lanes)
+    __m512i v;
+  };
+  static inline __attribute__((always_inline)) Group load_group(const std::uint32_t* p) {
+    return {_mm512_load_si512(p)};
+  }
+  static inline __attribute__((always_inline)) Partial partial_zero() { return {_mm512_setzero_si512()}; }
+  static inline __attribute__((always_inline)) Counts counts_zero() { return {_mm512_setzero_si512()}; }
+  /// acc += popcount(w_r XOR x) for each of the group's 16 rows.
+  static inline __attribute__((always_inline)) void add(Partial& acc, const Group& w, std::uint32_t x) {
+    const __m512i table = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4));
+    const __m512i low_nibbles = _mm512_set1_epi8(0x0F);
+    const __m512i v = _mm512_xor_si512(w.v, _mm512_set1_epi32(static_cast<int>(x)));
+    const __m512i low = _mm512_and_si512(v, low_nibbles);
+    const __m512i high = _mm512_and_si512(_mm512_srli_epi16(v, 4), low_nibbles);
+    acc.v = _mm512_add_epi8(acc.v, _mm512_add_epi8(_mm512_shuffle_epi8(table, low), _mm512_shuffle_epi8(table, high)));
+  }
+  /// counts += partial, widened per row.
+  static inline __attribute__((always_inline)) void flush(const Partial& partial, Counts& counts) {
+    const __m512i pairs = _mm512_maddubs_epi16(partial.v, _mm512_set1_epi8(1));
+    counts.v = _mm512_add_epi32(counts.v, _mm512_madd_epi16(pairs, _mm512_set1_epi16(1)));
+  }
+  static inline __attribute__((always_inline)) void store(const Counts& counts, std::int32_t* out) {
+    _mm512_storeu_si512(out, counts.v);
+  }
+  /// words[i]: bit t set when !(x[32 i + t] >= 0), for ceil(n / 32) words (zero padded).
+  static inline void pack_signs(const float* x, std::size_t n, std::uint32_t* words) {
+    const __m512 zero = _mm512_setzero_ps();
+    for (std::size_t i = 0; i < n; i += 32) {
+      std::uint32_t bits = 0;
+      for (std::size_t q = 0; q < 2 && i + 16 * q < n; ++q) {
+        const std::size_t left = n - i - 16 * q;
+        const __mmask16 valid = left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
+        const __m512 values = _mm512_maskz_loadu_ps(valid, x + i + 16 * q);
+        bits |= static_cast<std::uint32_t>(_mm512_cmp_ps_mask(values, zero, _CMP_NGE_UQ)) << (16 * q);
+      }
+      words[i / 32] = bits;
+    }
+  }
+  /// Whether the XNOR kernel runs the VPOPCNTDQ build instead (decided once per process).
+  static inline bool use_vpopcntdq() {
+    static const bool available = ::mote::arch::detect_cpu().avx512_vpopcntdq;
+    return available;
+  }
+  template <class Activation>
+  static inline void dense_xnor_vpopcntdq(const ::mote::kernels::BinaryMatrix& weights, const float* bias,
+                                          const float* in, float* out, std::size_t batch, Activation activation,
+                                          std::byte* scratch) {
+    ::mote::kernels::avx512_vpopcntdq::dense_xnor(weights, bias, in, out, batch, activation, scratch);
+  }
+
+  // ---- f32 activations: lanes are rows, as in VecF32
+  using Words = __m512i;
+  static inline __attribute__((always_inline)) Words load_words(const std::uint32_t* p) { return _mm512_load_si512(p); }
+  static inline __attribute__((always_inline)) Words shift_left(Words w, unsigned n) {
+    return _mm512_sll_epi32(w, _mm_cvtsi32_si128(static_cast<int>(n)));
+  }
+  static inline __attribute__((always_inline)) Words twice(Words w) { return _mm512_add_epi32(w, w); }
+  /// Lane-wise: -x where w's top bit is set (weight -1), else x: x XOR (w AND sign bit) in one
+  /// vpternlogd (truth table 0x78 = a ^ (b & c)).
+  static inline __attribute__((always_inline)) VecF32 flip(VecF32 x, VecF32, Words w) {
+    const __m512i sign = _mm512_set1_epi32(static_cast<int>(0x80000000u));
+    return {_mm512_castsi512_ps(_mm512_ternarylogic_epi32(_mm512_castps_si512(x.v), w, sign, 0x78))};
+  }
+};
+
+}  // namespace mote::simd::avx512
+#endif
+#endif  // MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX512_BINARY_HPP_
+// ----- end mote/arch/x86/avx512_binary.hpp -----
+// ----- begin mote/arch/x86/avx512_codebook.hpp -----
+#ifndef MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX512_CODEBOOK_HPP_
+#define MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX512_CODEBOOK_HPP_
+// AVX-512 codebook lookup primitives (contract: kernels/dense/codebook-inl.hpp). No include
+// guard on purpose: included by arch/targets.hpp inside the avx512 target region.
+// One chunk (16 indices, 2 * Bits <= 8 bytes) is copied into each 128-bit lane; vpshufb gives
+// 32-bit lane i the 4 bytes from the one holding index i, vpsrlvd moves the index to the low
+// bits, and vpermps picks from a 16-entry table in one register by the low 4 bits of each lane
+// (8- and 4-entry tables are repeated to fill it, so the bits above the index do not matter).
+#if !defined(MOTE_ARCH_X86_AVX512_CODEBOOK)
+#define MOTE_ARCH_X86_AVX512_CODEBOOK
+namespace mote::simd::avx512 {
+
+template <std::size_t Bits>
+struct CodebookOps {
+  static constexpr std::size_t gemv_rows = 4;
+  static constexpr std::size_t gemm_rows = 4;
+  static constexpr std::size_t gemm_samples = 6;
+  struct Table {
+    __m512 entries;
+  };
+  static inline __attribute__((always_inline)) Table prepare(const float* entries) {
+    if constexpr (Bits == 2) return {_mm512_broadcast_f32x4(_mm_loadu_ps(entries))};
+    else if constexpr (Bits == 3) return {_mm512_broadcast_f32x8(_mm256_loadu_ps(entries))};
+    else return {_mm512_loadu_ps(entries)};
+  }
+  /// The 16 weights of a chunk, in column order.
+  static inline __attribute__((always_inline)) void lookup(const Table& table, const std::uint8_t* chunk,
+                                                           VecF32 (&w)[1]) {
+    const __m512i bytes = _mm512_broadcast_i32x4(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(chunk)));
+    const __m512i spread = _mm512_shuffle_epi8(
+        bytes, _mm512_setr_epi32(control(0), control(1), control(2), control(3), control(4), control(5),
+                                 control(6), control(7), control(8), control(9), control(10), control(11),
+                                 control(12), control(13), control(14), control(15)));
+    const __m512i index = _mm512_srlv_epi32(
+        spread, _mm512_setr_epi32(shift(0), shift(1), shift(2), shift(3), shift(4), shift(5), shift(6), shift(7),
+                                  shift(8), shift(9), shift(10), shift(11), shift(12), shift(13), shift(14),
+                                  shift(15)));
+    w[0] = {_mm512_permutexvar_ps(index, table.entries)};
+  }
+
+ private:
+  /// vpshufb control of lane i: bytes first, first + 1, first + 2, first + 3 of the chunk.
+  static constexpr int control(int i) noexcept {
+    return static_cast<int>(static_cast<unsigned>(::mote::detail::codebook_index_byte(Bits, i)) * 0x01010101u +
+                            0x03020100u);
+  }
+  static constexpr int shift(int i) noexcept { return ::mote::detail::codebook_index_shift(Bits, i); }
+};
+
+}  // namespace mote::simd::avx512
+#endif
+#endif  // MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX512_CODEBOOK_HPP_
+// ----- end mote/arch/x86/avx512_codebook.hpp -----
 #define MOTE_SIMD_NS avx512
 #define MOTE_SIMD_TAG Avx512
 // ----- begin mote/kernels/simd-inl.hpp -----
@@ -5717,6 +7885,365 @@ inline void dense(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>& weig
   }
 }
 // ----- end mote/kernels/dense/half-inl.hpp -----
+// ----- begin mote/kernels/dense/binary-inl.hpp -----
+// Dense with binary weights (layout/dense_binary.hpp; semantics: numeric/binary.hpp), written
+// once against the ISA's BinaryOps (arch/<family>/<isa>_binary.hpp) and, for f32 activations,
+// its Vec. Per 16-row panel, each 32-column group of sign words is loaded once:
+//  * binary activations (dense_xnor): the input's signs are packed to words (BinaryOps::
+//    pack_signs) in scratch; each group is XORed with one input word and its bits counted per
+//    row (BinaryOps::add; byte counts flushed to int32 every flush_every groups). Exact
+//    integers, then the scalar epilogue every ISA shares (binary_reference.hpp): bit-exact.
+//    Batches: xnor_tile samples share each group load.
+//  * f32 activations (dense, dense_batch): no float weight is materialised. The group's words
+//    (one lane per row, like Vec) are shifted so that column t's bit is each lane's top bit,
+//    and BinaryOps::flip turns the broadcast x_t into -x_t in the lanes where it is set (a
+//    blend on the sign bit, or an XOR into x's sign): adds only, the scale comes once at the
+//    end with the bias. `chains` column streams (or samples, in the GEMM) accumulate in
+//    separate registers so that 8 vector adds are in flight; reordering the sum is the only
+//    difference from the scalar reference.
+// Code only: included per ISA by kernels/simd-inl.hpp after dense/simd-inl.hpp (whose
+// cheap_epilogue_v and activate it reuses), and a second time, XNOR part only
+// (MOTE_BINARY_XNOR_ONLY, no Vec there), by arch/targets.hpp for AVX-512 VPOPCNTDQ.
+
+using BinaryOps = ::mote::simd::MOTE_SIMD_NS::BinaryOps;
+
+namespace dense_binary_detail {
+
+constexpr std::size_t panel_rows = ::mote::kernels::BinaryMatrix::panel_rows;
+constexpr std::size_t group_cols = ::mote::kernels::BinaryMatrix::group_cols;
+
+/// Samples [0, Tile) (their sign words `stride` words apart) times panel p.
+template <std::size_t Tile, class Activation>
+inline void xnor_tile(const ::mote::kernels::BinaryMatrix& weights, std::size_t p, const std::uint32_t* x_words,
+                      std::size_t stride, const float* bias, float* out, Activation activation) noexcept {
+  const std::size_t groups = weights.group_count(), rows = weights.rows();
+  const std::uint32_t* panel = weights.panel(p);
+  BinaryOps::Counts counts[Tile];
+  MOTE_UNROLL for (std::size_t i = 0; i < Tile; ++i) counts[i] = BinaryOps::counts_zero();
+  for (std::size_t g = 0; g < groups;) {
+    const std::size_t end = groups - g > BinaryOps::flush_every ? g + BinaryOps::flush_every : groups;
+    BinaryOps::Partial partial[Tile];
+    MOTE_UNROLL for (std::size_t i = 0; i < Tile; ++i) partial[i] = BinaryOps::partial_zero();
+    for (; g < end; ++g) {
+      const BinaryOps::Group w = BinaryOps::load_group(panel + g * panel_rows);
+      MOTE_UNROLL for (std::size_t i = 0; i < Tile; ++i) BinaryOps::add(partial[i], w, x_words[i * stride + g]);
+    }
+    MOTE_UNROLL for (std::size_t i = 0; i < Tile; ++i) BinaryOps::flush(partial[i], counts[i]);
+  }
+  const std::size_t first = p * panel_rows;
+  const std::size_t count = rows - first < panel_rows ? rows - first : panel_rows;
+  const auto cols = static_cast<std::int32_t>(weights.cols());
+  for (std::size_t i = 0; i < Tile; ++i) {
+    alignas(64) std::int32_t dots[panel_rows];
+    BinaryOps::store(counts[i], dots);
+    for (std::size_t r = 0; r < count; ++r) dots[r] = cols - 2 * dots[r];
+    ::mote::kernels::binary_xnor_epilogue(weights, bias, dots, first, count, out + i * rows, activation);
+  }
+}
+
+}  // namespace dense_binary_detail
+
+/// Binary activations: `batch` samples binarised into `scratch` (binary_xnor_scratch_bytes per
+/// sample), XNOR-popcount per panel, the shared scalar epilogue. Where BinaryOps names a
+/// better build of this kernel for the running CPU (AVX-512 VPOPCNTDQ), that one runs instead.
+template <class Activation, class Ops = BinaryOps>
+inline void dense_xnor(const ::mote::kernels::BinaryMatrix& weights, const float* bias, const float* in, float* out,
+                       std::size_t batch, Activation activation, std::byte* scratch) noexcept {
+  if constexpr (requires { Ops::use_vpopcntdq(); }) {
+    if (Ops::use_vpopcntdq()) return Ops::dense_xnor_vpopcntdq(weights, bias, in, out, batch, activation, scratch);
+  }
+  using namespace dense_binary_detail;
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  const std::size_t stride = ::mote::kernels::binary_xnor_scratch_bytes(cols) / sizeof(std::uint32_t);
+  auto* words = reinterpret_cast<std::uint32_t*>(scratch);
+  for (std::size_t b = 0; b < batch; ++b) BinaryOps::pack_signs(in + b * cols, cols, words + b * stride);
+  constexpr std::size_t tile = BinaryOps::xnor_tile;
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    std::size_t b = 0;
+    for (; b + tile <= batch; b += tile)
+      xnor_tile<tile>(weights, p, words + b * stride, stride, bias, out + b * rows, activation);
+    for (; b < batch; ++b) xnor_tile<1>(weights, p, words + b * stride, stride, bias, out + b * rows, activation);
+  }
+}
+
+#if !defined(MOTE_BINARY_XNOR_ONLY)
+
+namespace dense_binary_detail {
+
+constexpr std::size_t per_panel = panel_rows / Vec::lanes;
+/// Independent accumulators per output vector: 8 vector adds in flight (4 cycles of latency on
+/// 2 pipes); also the samples of a GEMM tile.
+constexpr std::size_t chains = per_panel >= 8 ? 1 : 8 / per_panel;
+
+/// The group's words shifted left by `shift`: one BinaryOps::Words per Vec of rows.
+inline void load_words(const std::uint32_t* group, unsigned shift, BinaryOps::Words (&w)[per_panel]) noexcept {
+  MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
+    w[j] = BinaryOps::load_words(group + j * Vec::lanes);
+    if (shift != 0) w[j] = BinaryOps::shift_left(w[j], shift);
+  }
+}
+
+/// acc[j] += +-x (per row, by the top bits of w[j]); then, if `advance`, moves the next
+/// column's bits up.
+inline void accumulate_column(float x, BinaryOps::Words (&w)[per_panel], Vec (&acc)[per_panel],
+                              bool advance = true) noexcept {
+  const Vec pos = Vec::broadcast(x), neg = Vec::broadcast(-x);
+  MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
+    acc[j] = acc[j] + BinaryOps::flip(pos, neg, w[j]);
+    if (advance) w[j] = BinaryOps::twice(w[j]);
+  }
+}
+
+/// scale * sums + bias, activated, stored to the rows of panel p that exist.
+template <class Activation>
+inline void store_panel(const ::mote::kernels::BinaryMatrix& weights, std::size_t p, const Vec (&sums)[per_panel],
+                        const float* bias, float* out, Activation activation) noexcept {
+  MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
+    const std::size_t row = p * panel_rows + j * Vec::lanes;
+    const Vec y = apply(activation, Vec::fma(sums[j], Vec::load(weights.scales() + row), Vec::load(bias + row)));
+    if (row + Vec::lanes <= weights.rows()) y.store(out + row);
+    else if (row < weights.rows()) y.store_partial(out + row, weights.rows() - row);
+  }
+}
+
+/// Samples [0, Samples) of `in` times panel p: each group's words are loaded and shifted once
+/// for all of them.
+template <std::size_t Samples, class Activation>
+inline void gemm_tile(const ::mote::kernels::BinaryMatrix& weights, std::size_t p, const float* bias, const float* in,
+                      float* out, Activation activation) noexcept {
+  const std::size_t cols = weights.cols(), full = cols / group_cols, tail = cols % group_cols;
+  const std::uint32_t* panel = weights.panel(p);
+  Vec acc[Samples][per_panel];
+  MOTE_UNROLL for (std::size_t i = 0; i < Samples; ++i)
+    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::zero();
+  for (std::size_t g = 0; g < full; ++g) {
+    BinaryOps::Words w[per_panel];
+    load_words(panel + g * panel_rows, 0, w);
+    MOTE_UNROLL for (std::size_t t = 0; t < group_cols; ++t) {
+      MOTE_UNROLL for (std::size_t i = 0; i < Samples; ++i)
+        accumulate_column(in[i * cols + g * group_cols + group_cols - 1 - t], w, acc[i], false);
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] = BinaryOps::twice(w[j]);
+    }
+  }
+  if (tail != 0) {
+    BinaryOps::Words w[per_panel];
+    load_words(panel + full * panel_rows, static_cast<unsigned>(group_cols - tail), w);
+    for (std::size_t t = 0; t < tail; ++t) {
+      MOTE_UNROLL for (std::size_t i = 0; i < Samples; ++i)
+        accumulate_column(in[i * cols + full * group_cols + tail - 1 - t], w, acc[i], false);
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] = BinaryOps::twice(w[j]);
+    }
+  }
+  MOTE_UNROLL for (std::size_t i = 0; i < Samples; ++i)
+    store_panel(weights, p, acc[i], bias, out + i * weights.rows(), activation);
+}
+
+}  // namespace dense_binary_detail
+
+/// GEMM: `batch` samples times the panels, `chains` samples at a time.
+template <class Activation>
+inline void dense_batch(const ::mote::kernels::BinaryMatrix& weights, const float* bias, const float* in, float* out,
+                        std::size_t batch, Activation activation) noexcept {
+  using namespace dense_binary_detail;
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    std::size_t b = 0;
+    for (; b + chains <= batch; b += chains)
+      gemm_tile<chains>(weights, p, bias, in + b * cols, out + b * rows, activation);
+    for (; b < batch; ++b) gemm_tile<1>(weights, p, bias, in + b * cols, out + b * rows, activation);
+  }
+}
+
+/// GEMV: per panel, the 32 columns of a group go round-robin to `chains` accumulators, summed
+/// at the end; transcendental activations run as a second pass (as for f32).
+template <class Activation>
+inline void dense(const ::mote::kernels::BinaryMatrix& weights, const float* bias, const float* in, float* out,
+                  Activation activation) noexcept {
+  if constexpr (!cheap_epilogue_v<Activation>) {
+    dense(weights, bias, in, out, ::mote::activation::Identity{});
+    activate(activation, out, out, weights.rows());
+    return;
+  }
+  using namespace dense_binary_detail;
+  const std::size_t cols = weights.cols(), full = cols / group_cols, tail = cols % group_cols;
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    const std::uint32_t* panel = weights.panel(p);
+    Vec acc[chains][per_panel];
+    MOTE_UNROLL for (std::size_t c = 0; c < chains; ++c)
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[c][j] = Vec::zero();
+    for (std::size_t g = 0; g < full; ++g) {
+      BinaryOps::Words w[per_panel];
+      load_words(panel + g * panel_rows, 0, w);
+      const float* x = in + g * group_cols;
+      MOTE_UNROLL for (std::size_t t = 0; t < group_cols; ++t) accumulate_column(x[group_cols - 1 - t], w, acc[t % chains]);
+    }
+    if (tail != 0) {
+      BinaryOps::Words w[per_panel];
+      load_words(panel + full * panel_rows, static_cast<unsigned>(group_cols - tail), w);
+      const float* x = in + full * group_cols;
+      for (std::size_t t = 0; t < tail; ++t) accumulate_column(x[tail - 1 - t], w, acc[0]);
+    }
+    Vec sums[per_panel];
+    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
+      sums[j] = acc[0][j];
+      MOTE_UNROLL for (std::size_t c = 1; c < chains; ++c) sums[j] = sums[j] + acc[c][j];
+    }
+    store_panel(weights, p, sums, bias, out, activation);
+  }
+}
+
+#endif  // !MOTE_BINARY_XNOR_ONLY
+// ----- end mote/kernels/dense/binary-inl.hpp -----
+// ----- begin mote/kernels/dense/codebook-inl.hpp -----
+// Dense (GEMV, GEMM) with codebook weights, computed in f32, without ever building the float
+// weight matrix: for a tile of rows, each row's table is prepared once in registers
+// (CodebookOps::prepare), and for every chunk (16 columns of one row, layout/dense_codebook.hpp)
+// the 16 weights are decoded and looked up in registers (CodebookOps::lookup) and multiplied
+// into per-row accumulators with the activations (dot-product form: a register permute picks
+// from one table, so the lanes of a vector are columns of one row, never rows with different
+// tables). Each row's lanes are summed at the end: the only reordering compared with the scalar
+// reference (codebook_reference.hpp), within the f32 dot-product bound.
+// Code only: included per ISA by kernels/simd-inl.hpp after dense/simd-inl.hpp and
+// elementwise/simd-inl.hpp (activate).
+//
+// Contract of the per-ISA primitives (arch/<family>/<isa>_codebook.hpp), CodebookOps<Bits>:
+//   Table / prepare(entries)   a table of 2^Bits ascending floats, ready for lookups
+//   lookup(table, chunk, w)    w[j], j < 16 / Vec::lanes: the chunk's weights, in column order
+//   gemv_rows                  rows per tile of the GEMV (a divisor of 16)
+//   gemm_rows, gemm_samples    rows x samples per register tile of the GEMM
+
+namespace dense_codebook_detail {
+
+constexpr std::size_t group_cols = 16;
+constexpr std::size_t per_group = group_cols / Vec::lanes;
+
+template <class Matrix>
+using Ops = ::mote::simd::MOTE_SIMD_NS::CodebookOps<Matrix::format::bits>;
+
+/// Lanes of the padding columns (column >= valid of the last group) set to exactly 0, whatever
+/// the table holds; the activations there are loaded as 0 too.
+inline void clear_padding(Vec (&w)[per_group], std::size_t valid) noexcept {
+  alignas(64) static constexpr float column[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  const Vec limit = Vec::broadcast(static_cast<float>(valid));
+  MOTE_UNROLL for (std::size_t j = 0; j < per_group; ++j)
+    w[j] = Vec::select(Vec::less(Vec::load(column + j * Vec::lanes), limit), w[j], Vec::zero());
+}
+
+/// Activations of columns [g * 16, g * 16 + 16) of one sample; lanes past `valid` are 0.
+inline void load_group(const float* x, std::size_t valid, Vec (&v)[per_group]) noexcept {
+  MOTE_UNROLL for (std::size_t j = 0; j < per_group; ++j) {
+    const std::size_t first = j * Vec::lanes;
+    if (first + Vec::lanes <= valid) v[j] = Vec::load(x + first);
+    else if (first < valid) v[j] = Vec::load_partial(x + first, valid - first);
+    else v[j] = Vec::zero();
+  }
+}
+
+/// Rows [row, row + Rows) (inside the padded rows) times `Samples` inputs (sample s at
+/// in + s * cols): writes bias + dot product, with `Activation` when it is piecewise linear
+/// (exact per output), to out[s * rows + r] for the rows that exist.
+template <std::size_t Rows, std::size_t Samples, class Matrix, class Activation>
+inline void tile(const Matrix& weights, std::size_t row, const float* bias, const float* in, float* out,
+                 Activation) noexcept {
+  using O = Ops<Matrix>;
+  constexpr bool per_channel = Matrix::format::per_channel;
+  constexpr std::size_t tables = per_channel ? Rows : 1;
+  constexpr std::size_t chunk_bytes = Matrix::chunk_bytes, group_stride = Matrix::panel_rows * chunk_bytes;
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  const std::size_t full_groups = cols / group_cols;
+  typename O::Table table[tables];
+  MOTE_UNROLL for (std::size_t t = 0; t < tables; ++t) table[t] = O::prepare(weights.table(row + t));
+  Vec acc[Rows][Samples];
+  MOTE_UNROLL for (std::size_t r = 0; r < Rows; ++r)
+    MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s) acc[r][s] = Vec::zero();
+  const std::uint8_t* chunks = weights.chunk(row, 0);
+  for (std::size_t g = 0; g < full_groups; ++g, chunks += group_stride) {
+    MOTE_UNROLL for (std::size_t r = 0; r < Rows; ++r) {
+      Vec w[per_group];
+      O::lookup(table[per_channel ? r : 0], chunks + r * chunk_bytes, w);
+      MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s) {
+        const float* x = in + s * cols + g * group_cols;
+        MOTE_UNROLL for (std::size_t j = 0; j < per_group; ++j)
+          acc[r][s] = Vec::fma(w[j], Vec::load(x + j * Vec::lanes), acc[r][s]);
+      }
+    }
+  }
+  if (full_groups < weights.group_count()) {
+    const std::size_t valid = cols - full_groups * group_cols;
+    Vec x[Samples][per_group];
+    MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s) load_group(in + s * cols + full_groups * group_cols, valid, x[s]);
+    MOTE_UNROLL for (std::size_t r = 0; r < Rows; ++r) {
+      Vec w[per_group];
+      O::lookup(table[per_channel ? r : 0], chunks + r * chunk_bytes, w);
+      clear_padding(w, valid);
+      MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s)
+        MOTE_UNROLL for (std::size_t j = 0; j < per_group; ++j) acc[r][s] = Vec::fma(w[j], x[s][j], acc[r][s]);
+    }
+  }
+  MOTE_UNROLL for (std::size_t r = 0; r < Rows; ++r) {
+    if (row + r >= rows) break;
+    MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s) {
+      const float sum = acc[r][s].reduce_add() + bias[row + r];
+      if constexpr (::mote::activation::is_piecewise_linear_v<Activation>)
+        out[s * rows + row + r] = Activation::apply(sum);
+      else
+        out[s * rows + row + r] = sum;
+    }
+  }
+}
+
+/// Rows [row, row + Rows) times samples [0, count), count < Samples.
+template <std::size_t Rows, std::size_t Samples, class Matrix, class Activation>
+inline void tile_remainder(const Matrix& weights, std::size_t row, const float* bias, const float* in, float* out,
+                           std::size_t count, Activation activation) noexcept {
+  if constexpr (Samples > 1) {
+    if (count == Samples - 1) return tile<Rows, Samples - 1>(weights, row, bias, in, out, activation);
+    tile_remainder<Rows, Samples - 1>(weights, row, bias, in, out, count, activation);
+  }
+}
+
+/// Transcendental activations run as a vectorised pass over the finished outputs.
+template <class Activation>
+inline void finish(Activation activation, float* out, std::size_t count) noexcept {
+  if constexpr (!::mote::activation::is_piecewise_linear_v<Activation>) activate(activation, out, out, count);
+}
+
+}  // namespace dense_codebook_detail
+
+/// GEMV: tiles of gemv_rows rows, every column group of each, one sample.
+template <std::size_t Bits, class Granularity, class Activation>
+inline void dense(const ::mote::WeightMatrix<::mote::Codebook<Bits, Granularity>, ::mote::DenseStorage>& weights,
+                  const float* bias, const float* in, float* out, Activation activation) noexcept {
+  using namespace dense_codebook_detail;
+  using Matrix = std::remove_cvref_t<decltype(weights)>;
+  constexpr std::size_t rows_per_tile = Ops<Matrix>::gemv_rows;
+  static_assert(Matrix::panel_rows % rows_per_tile == 0, "a row tile must not straddle two panels");
+  for (std::size_t row = 0; row < weights.rows(); row += rows_per_tile)
+    tile<rows_per_tile, 1>(weights, row, bias, in, out, activation);
+  finish(activation, out, weights.rows());
+}
+
+/// GEMM: tiles of gemm_rows rows x gemm_samples samples; a row tile's chunks stay in L1 while
+/// the samples stream past them.
+template <std::size_t Bits, class Granularity, class Activation>
+inline void dense_batch(const ::mote::WeightMatrix<::mote::Codebook<Bits, Granularity>, ::mote::DenseStorage>& weights,
+                        const float* bias, const float* in, float* out, std::size_t batch,
+                        Activation activation) noexcept {
+  using namespace dense_codebook_detail;
+  using Matrix = std::remove_cvref_t<decltype(weights)>;
+  constexpr std::size_t rows_per_tile = Ops<Matrix>::gemm_rows, samples = Ops<Matrix>::gemm_samples;
+  static_assert(Matrix::panel_rows % rows_per_tile == 0, "a row tile must not straddle two panels");
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  for (std::size_t row = 0; row < rows; row += rows_per_tile) {
+    std::size_t b = 0;
+    for (; b + samples <= batch; b += samples)
+      tile<rows_per_tile, samples>(weights, row, bias, in + b * cols, out + b * rows, activation);
+    if (b < batch)
+      tile_remainder<rows_per_tile, samples>(weights, row, bias, in + b * cols, out + b * rows, batch - b, activation);
+  }
+  finish(activation, out, batch * rows);
+}
+// ----- end mote/kernels/dense/codebook-inl.hpp -----
 // ----- begin mote/kernels/conv2d/simd-inl.hpp -----
 // Direct Conv2D over channels-last input on 16-output-channel weight panels (the same packing
 // as Dense: column k = (ky, kx, ci)). A block of `block` output pixels of one row shares every
@@ -6165,6 +8692,45 @@ inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<Format, DenseStor
   MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch, activation);
 }
 
+// Codebook weights (kernels/dense/codebook-inl.hpp).
+template <std::size_t Bits, class Granularity, class Activation = activation::Identity>
+inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<Codebook<Bits, Granularity>, DenseStorage>& weights,
+                  const float* bias, const float* in, float* out, Activation activation = {}) noexcept {
+  MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
+}
+template <std::size_t Bits, class Granularity, class Activation = activation::Identity>
+inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<Codebook<Bits, Granularity>, DenseStorage>& weights,
+                        const float* bias, const float* in, float* out, std::size_t batch,
+                        Activation activation = {}) noexcept {
+  if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
+  MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch, activation);
+}
+
+// Binary weights (kernels/dense/binary-inl.hpp): f32 activations, and XNOR-popcount with binary
+// activations (bit-exact on every ISA; transcendental activations then run as a vector pass).
+template <class Activation = activation::Identity>
+inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary, DenseStorage>& weights, const float* bias,
+                  const float* in, float* out, Activation activation = {}) noexcept {
+  MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
+}
+template <class Activation = activation::Identity>
+inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary, DenseStorage>& weights, const float* bias,
+                        const float* in, float* out, std::size_t batch, Activation activation = {}) noexcept {
+  if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
+  MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch, activation);
+}
+template <class Activation = activation::Identity>
+inline void dense_xnor(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary, DenseStorage>& weights, const float* bias,
+                       const float* in, float* out, std::size_t batch, Activation activation,
+                       std::byte* scratch) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::dense_xnor(weights, bias, in, out, batch, activation, scratch);
+  } else {
+    MOTE_SIMD_NS::dense_xnor(weights, bias, in, out, batch, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
+  }
+}
+
 }  // namespace mote::kernels
 // ----- end mote/kernels/simd-inl.hpp -----
 // ----- begin mote/kernels/simd_int8-inl.hpp -----
@@ -6197,10 +8763,15 @@ using ::mote::align_up;
 //   gemm_cols           samples per register tile in the batched kernel
 
 // One panel of 16 rows times `Cols` samples; codes of sample c at act + c * stride.
-template <std::size_t Cols>
-inline void int8_panel_tile(const std::int8_t* panel, std::size_t groups, const Int8Ops::Act* act, std::size_t stride,
-                            std::int32_t* dots, std::size_t dots_stride) noexcept {
-  typename Int8Ops::Acc acc[Cols];
+// An ISA may provide its own microkernel (Int8Ops::panel_tile) where the compiler does not
+// keep this generic one's accumulators in registers.
+template <std::size_t Cols, class Ops = Int8Ops>
+inline void int8_panel_tile(const std::int8_t* panel, std::size_t groups, const typename Ops::Act* act,
+                            std::size_t stride, std::int32_t* dots, std::size_t dots_stride) noexcept {
+  if constexpr (requires { Ops::template panel_tile<Cols>(panel, groups, act, stride, dots, dots_stride); }) {
+    return Ops::template panel_tile<Cols>(panel, groups, act, stride, dots, dots_stride);
+  }
+  typename Ops::Acc acc[Cols];
   MOTE_UNROLL
   for (std::size_t c = 0; c < Cols; ++c) acc[c] = Int8Ops::zero();
   for (std::size_t g = 0; g < groups; ++g) {
@@ -6362,10 +8933,15 @@ using ::mote::align_up;
 //   gemm_cols           samples per register tile in the batched kernel
 
 // One panel of 16 rows times `Cols` samples; codes of sample c at act + c * stride.
-template <std::size_t Cols>
-inline void int8_panel_tile(const std::int8_t* panel, std::size_t groups, const Int8Ops::Act* act, std::size_t stride,
-                            std::int32_t* dots, std::size_t dots_stride) noexcept {
-  typename Int8Ops::Acc acc[Cols];
+// An ISA may provide its own microkernel (Int8Ops::panel_tile) where the compiler does not
+// keep this generic one's accumulators in registers.
+template <std::size_t Cols, class Ops = Int8Ops>
+inline void int8_panel_tile(const std::int8_t* panel, std::size_t groups, const typename Ops::Act* act,
+                            std::size_t stride, std::int32_t* dots, std::size_t dots_stride) noexcept {
+  if constexpr (requires { Ops::template panel_tile<Cols>(panel, groups, act, stride, dots, dots_stride); }) {
+    return Ops::template panel_tile<Cols>(panel, groups, act, stride, dots, dots_stride);
+  }
+  typename Ops::Acc acc[Cols];
   MOTE_UNROLL
   for (std::size_t c = 0; c < Cols; ++c) acc[c] = Int8Ops::zero();
   for (std::size_t g = 0; g < groups; ++g) {
@@ -6595,6 +9171,159 @@ struct Int8Ops {
 #endif
 #endif  // MOTE_SINGLE_INCLUDE_MOTE_ARCH_ARM_NEON_INT8_HPP_
 // ----- end mote/arch/arm/neon_int8.hpp -----
+// ----- begin mote/arch/arm/neon_binary.hpp -----
+#ifndef MOTE_SINGLE_INCLUDE_MOTE_ARCH_ARM_NEON_BINARY_HPP_
+#define MOTE_SINGLE_INCLUDE_MOTE_ARCH_ARM_NEON_BINARY_HPP_
+// NEON primitives of the binary kernels (contract: kernels/dense/binary-inl.hpp). Included by
+// arch/targets.hpp after neon.hpp. One weight group (16 rows x 32 columns,
+// layout/dense_binary.hpp) is four vectors of 4 row words. Popcount: vcnt (cnt.16b) per byte,
+// bytes summed for up to 31 groups, then widened per 32-bit lane (= per row) by pairwise adds
+// (uaddlp + uadalp).
+#if !defined(MOTE_ARCH_ARM_NEON_BINARY)
+#define MOTE_ARCH_ARM_NEON_BINARY
+namespace mote::simd::neon {
+
+struct BinaryOps {
+  // ---- XNOR-popcount (binary activations)
+  static constexpr std::size_t xnor_tile = 4;     ///< samples sharing each group load
+  static constexpr std::size_t flush_every = 31;  ///< groups a Partial absorbs without overflow
+  struct Group {
+    uint32x4_t v[4];
+  };
+  struct Partial {  ///< per-byte counts
+    uint8x16_t v[4];
+  };
+  struct Counts {  ///< per-row counts
+    uint32x4_t v[4];
+  };
+  static inline __attribute__((always_inline)) Group load_group(const std::uint32_t* p) {
+    return {{vld1q_u32(p), vld1q_u32(p + 4), vld1q_u32(p + 8), vld1q_u32(p + 12)}};
+  }
+  static inline __attribute__((always_inline)) Partial partial_zero() {
+    return {{vdupq_n_u8(0), vdupq_n_u8(0), vdupq_n_u8(0), vdupq_n_u8(0)}};
+  }
+  static inline __attribute__((always_inline)) Counts counts_zero() {
+    return {{vdupq_n_u32(0), vdupq_n_u32(0), vdupq_n_u32(0), vdupq_n_u32(0)}};
+  }
+  /// acc += popcount(w_r XOR x) for each of the group's 16 rows.
+  static inline __attribute__((always_inline)) void add(Partial& acc, const Group& w, std::uint32_t x) {
+    const uint32x4_t xs = vdupq_n_u32(x);
+    for (int j = 0; j < 4; ++j) acc.v[j] = vaddq_u8(acc.v[j], vcntq_u8(vreinterpretq_u8_u32(veorq_u32(w.v[j], xs))));
+  }
+  /// counts += partial, widened per row.
+  static inline __attribute__((always_inline)) void flush(const Partial& partial, Counts& counts) {
+    for (int j = 0; j < 4; ++j) counts.v[j] = vpadalq_u16(counts.v[j], vpaddlq_u8(partial.v[j]));
+  }
+  static inline __attribute__((always_inline)) void store(const Counts& counts, std::int32_t* out) {
+    for (int j = 0; j < 4; ++j) vst1q_s32(out + 4 * j, vreinterpretq_s32_u32(counts.v[j]));
+  }
+  /// words[i]: bit t set when !(x[32 i + t] >= 0), for ceil(n / 32) words (zero padded). NEON
+  /// has no movemask: each lane keeps its own bit of the nibble, then an across-lane add.
+  static inline void pack_signs(const float* x, std::size_t n, std::uint32_t* words) {
+    const uint32x4_t lane_bits = {1u, 2u, 4u, 8u};
+    std::size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+      std::uint32_t bits = 0;
+      for (int q = 0; q < 8; ++q) {
+        const uint32x4_t negative = vmvnq_u32(vcgeq_f32(vld1q_f32(x + i + 4 * q), vdupq_n_f32(0.0f)));
+        bits |= vaddvq_u32(vandq_u32(negative, lane_bits)) << (4 * q);
+      }
+      words[i / 32] = bits;
+    }
+    if (i < n) {
+      std::uint32_t bits = 0;
+      for (std::size_t t = 0; i + t < n; ++t) bits |= static_cast<std::uint32_t>(::mote::Binary::negative(x[i + t])) << t;
+      words[i / 32] = bits;
+    }
+  }
+
+  // ---- f32 activations: lanes are rows, as in VecF32
+  using Words = uint32x4_t;
+  static inline __attribute__((always_inline)) Words load_words(const std::uint32_t* p) { return vld1q_u32(p); }
+  static inline __attribute__((always_inline)) Words shift_left(Words w, unsigned n) {
+    return vshlq_u32(w, vdupq_n_s32(static_cast<std::int32_t>(n)));
+  }
+  static inline __attribute__((always_inline)) Words twice(Words w) { return vaddq_u32(w, w); }
+  /// Lane-wise: -x where w's top bit is set (weight -1), else x: x XOR (w AND sign bit).
+  static inline __attribute__((always_inline)) VecF32 flip(VecF32 x, VecF32, Words w) {
+    const uint32x4_t sign = vandq_u32(w, vdupq_n_u32(0x80000000u));
+    return {vreinterpretq_f32_u32(veorq_u32(vreinterpretq_u32_f32(x.v), sign))};
+  }
+};
+
+}  // namespace mote::simd::neon
+#endif
+#endif  // MOTE_SINGLE_INCLUDE_MOTE_ARCH_ARM_NEON_BINARY_HPP_
+// ----- end mote/arch/arm/neon_binary.hpp -----
+// ----- begin mote/arch/arm/neon_codebook.hpp -----
+#ifndef MOTE_SINGLE_INCLUDE_MOTE_ARCH_ARM_NEON_CODEBOOK_HPP_
+#define MOTE_SINGLE_INCLUDE_MOTE_ARCH_ARM_NEON_CODEBOOK_HPP_
+// AArch64 NEON codebook lookup primitives (contract: kernels/dense/codebook-inl.hpp).
+// The table (zero-padded to 16 entries) is held as 4 byte planes (vld4q_u8: plane b = byte b of
+// every entry); vqtbl1q_u8 looks up byte b of the chunk's 16 weights in plane b, and two rounds
+// of vzip put the bytes back together as 4 vectors of 4 floats. Index bytes: each index's 16-bit
+// window gathered by vqtbl1q_u8, shifted right per lane (vshlq_u16 by a negative count), low
+// bytes kept (vuzp1q_u8) and masked.
+#if !defined(MOTE_ARCH_ARM_NEON_CODEBOOK)
+#define MOTE_ARCH_ARM_NEON_CODEBOOK
+namespace mote::simd::neon {
+
+template <std::size_t Bits>
+struct CodebookOps {
+  static constexpr std::size_t gemv_rows = 4;
+  static constexpr std::size_t gemm_rows = 4;
+  static constexpr std::size_t gemm_samples = 3;
+  struct Table {
+    uint8x16x4_t planes;
+  };
+  static inline __attribute__((always_inline)) Table prepare(const float* entries) {
+    float padded[16] = {};
+    std::memcpy(padded, entries, (std::size_t{1} << Bits) * sizeof(float));
+    return {vld4q_u8(reinterpret_cast<const std::uint8_t*>(padded))};
+  }
+  /// The 16 weights of a chunk, in column order: w[j] columns 4j..4j+3.
+  static inline __attribute__((always_inline)) void lookup(const Table& table, const std::uint8_t* chunk,
+                                                           VecF32 (&w)[4]) {
+    static constexpr Constants c = constants();
+    const uint8x16_t bytes = vcombine_u8(vld1_u8(chunk), vdup_n_u8(0));
+    const uint16x8_t low = vshlq_u16(vreinterpretq_u16_u8(vqtbl1q_u8(bytes, vld1q_u8(c.window))), vld1q_s16(c.shift));
+    const uint16x8_t high =
+        vshlq_u16(vreinterpretq_u16_u8(vqtbl1q_u8(bytes, vld1q_u8(c.window + 16))), vld1q_s16(c.shift + 8));
+    const uint8x16_t index = vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(low), vreinterpretq_u8_u16(high)),
+                                      vdupq_n_u8(static_cast<std::uint8_t>((1u << Bits) - 1u)));
+    const uint8x16_t b0 = vqtbl1q_u8(table.planes.val[0], index), b1 = vqtbl1q_u8(table.planes.val[1], index);
+    const uint8x16_t b2 = vqtbl1q_u8(table.planes.val[2], index), b3 = vqtbl1q_u8(table.planes.val[3], index);
+    const uint16x8_t low01 = vreinterpretq_u16_u8(vzip1q_u8(b0, b1)), high01 = vreinterpretq_u16_u8(vzip2q_u8(b0, b1));
+    const uint16x8_t low23 = vreinterpretq_u16_u8(vzip1q_u8(b2, b3)), high23 = vreinterpretq_u16_u8(vzip2q_u8(b2, b3));
+    w[0] = {vreinterpretq_f32_u16(vzip1q_u16(low01, low23))};
+    w[1] = {vreinterpretq_f32_u16(vzip2q_u16(low01, low23))};
+    w[2] = {vreinterpretq_f32_u16(vzip1q_u16(high01, high23))};
+    w[3] = {vreinterpretq_f32_u16(vzip2q_u16(high01, high23))};
+  }
+
+ private:
+  /// Table lookup controls (16-bit lane i: the two bytes from the one holding index i) and the
+  /// negative shift counts that bring each index down to bit 0.
+  struct Constants {
+    std::uint8_t window[32];
+    std::int16_t shift[16];
+  };
+  static constexpr Constants constants() noexcept {
+    Constants c{};
+    for (int i = 0; i < 16; ++i) {
+      const int byte = ::mote::detail::codebook_index_byte(Bits, i);
+      c.window[2 * i] = static_cast<std::uint8_t>(byte);
+      c.window[2 * i + 1] = static_cast<std::uint8_t>(byte + 1);
+      c.shift[i] = static_cast<std::int16_t>(-::mote::detail::codebook_index_shift(Bits, i));
+    }
+    return c;
+  }
+};
+
+}  // namespace mote::simd::neon
+#endif
+#endif  // MOTE_SINGLE_INCLUDE_MOTE_ARCH_ARM_NEON_CODEBOOK_HPP_
+// ----- end mote/arch/arm/neon_codebook.hpp -----
 #define MOTE_SIMD_NS neon
 #define MOTE_SIMD_TAG Neon
 // ----- begin mote/kernels/simd-inl.hpp -----
@@ -7146,6 +9875,365 @@ inline void dense(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>& weig
   }
 }
 // ----- end mote/kernels/dense/half-inl.hpp -----
+// ----- begin mote/kernels/dense/binary-inl.hpp -----
+// Dense with binary weights (layout/dense_binary.hpp; semantics: numeric/binary.hpp), written
+// once against the ISA's BinaryOps (arch/<family>/<isa>_binary.hpp) and, for f32 activations,
+// its Vec. Per 16-row panel, each 32-column group of sign words is loaded once:
+//  * binary activations (dense_xnor): the input's signs are packed to words (BinaryOps::
+//    pack_signs) in scratch; each group is XORed with one input word and its bits counted per
+//    row (BinaryOps::add; byte counts flushed to int32 every flush_every groups). Exact
+//    integers, then the scalar epilogue every ISA shares (binary_reference.hpp): bit-exact.
+//    Batches: xnor_tile samples share each group load.
+//  * f32 activations (dense, dense_batch): no float weight is materialised. The group's words
+//    (one lane per row, like Vec) are shifted so that column t's bit is each lane's top bit,
+//    and BinaryOps::flip turns the broadcast x_t into -x_t in the lanes where it is set (a
+//    blend on the sign bit, or an XOR into x's sign): adds only, the scale comes once at the
+//    end with the bias. `chains` column streams (or samples, in the GEMM) accumulate in
+//    separate registers so that 8 vector adds are in flight; reordering the sum is the only
+//    difference from the scalar reference.
+// Code only: included per ISA by kernels/simd-inl.hpp after dense/simd-inl.hpp (whose
+// cheap_epilogue_v and activate it reuses), and a second time, XNOR part only
+// (MOTE_BINARY_XNOR_ONLY, no Vec there), by arch/targets.hpp for AVX-512 VPOPCNTDQ.
+
+using BinaryOps = ::mote::simd::MOTE_SIMD_NS::BinaryOps;
+
+namespace dense_binary_detail {
+
+constexpr std::size_t panel_rows = ::mote::kernels::BinaryMatrix::panel_rows;
+constexpr std::size_t group_cols = ::mote::kernels::BinaryMatrix::group_cols;
+
+/// Samples [0, Tile) (their sign words `stride` words apart) times panel p.
+template <std::size_t Tile, class Activation>
+inline void xnor_tile(const ::mote::kernels::BinaryMatrix& weights, std::size_t p, const std::uint32_t* x_words,
+                      std::size_t stride, const float* bias, float* out, Activation activation) noexcept {
+  const std::size_t groups = weights.group_count(), rows = weights.rows();
+  const std::uint32_t* panel = weights.panel(p);
+  BinaryOps::Counts counts[Tile];
+  MOTE_UNROLL for (std::size_t i = 0; i < Tile; ++i) counts[i] = BinaryOps::counts_zero();
+  for (std::size_t g = 0; g < groups;) {
+    const std::size_t end = groups - g > BinaryOps::flush_every ? g + BinaryOps::flush_every : groups;
+    BinaryOps::Partial partial[Tile];
+    MOTE_UNROLL for (std::size_t i = 0; i < Tile; ++i) partial[i] = BinaryOps::partial_zero();
+    for (; g < end; ++g) {
+      const BinaryOps::Group w = BinaryOps::load_group(panel + g * panel_rows);
+      MOTE_UNROLL for (std::size_t i = 0; i < Tile; ++i) BinaryOps::add(partial[i], w, x_words[i * stride + g]);
+    }
+    MOTE_UNROLL for (std::size_t i = 0; i < Tile; ++i) BinaryOps::flush(partial[i], counts[i]);
+  }
+  const std::size_t first = p * panel_rows;
+  const std::size_t count = rows - first < panel_rows ? rows - first : panel_rows;
+  const auto cols = static_cast<std::int32_t>(weights.cols());
+  for (std::size_t i = 0; i < Tile; ++i) {
+    alignas(64) std::int32_t dots[panel_rows];
+    BinaryOps::store(counts[i], dots);
+    for (std::size_t r = 0; r < count; ++r) dots[r] = cols - 2 * dots[r];
+    ::mote::kernels::binary_xnor_epilogue(weights, bias, dots, first, count, out + i * rows, activation);
+  }
+}
+
+}  // namespace dense_binary_detail
+
+/// Binary activations: `batch` samples binarised into `scratch` (binary_xnor_scratch_bytes per
+/// sample), XNOR-popcount per panel, the shared scalar epilogue. Where BinaryOps names a
+/// better build of this kernel for the running CPU (AVX-512 VPOPCNTDQ), that one runs instead.
+template <class Activation, class Ops = BinaryOps>
+inline void dense_xnor(const ::mote::kernels::BinaryMatrix& weights, const float* bias, const float* in, float* out,
+                       std::size_t batch, Activation activation, std::byte* scratch) noexcept {
+  if constexpr (requires { Ops::use_vpopcntdq(); }) {
+    if (Ops::use_vpopcntdq()) return Ops::dense_xnor_vpopcntdq(weights, bias, in, out, batch, activation, scratch);
+  }
+  using namespace dense_binary_detail;
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  const std::size_t stride = ::mote::kernels::binary_xnor_scratch_bytes(cols) / sizeof(std::uint32_t);
+  auto* words = reinterpret_cast<std::uint32_t*>(scratch);
+  for (std::size_t b = 0; b < batch; ++b) BinaryOps::pack_signs(in + b * cols, cols, words + b * stride);
+  constexpr std::size_t tile = BinaryOps::xnor_tile;
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    std::size_t b = 0;
+    for (; b + tile <= batch; b += tile)
+      xnor_tile<tile>(weights, p, words + b * stride, stride, bias, out + b * rows, activation);
+    for (; b < batch; ++b) xnor_tile<1>(weights, p, words + b * stride, stride, bias, out + b * rows, activation);
+  }
+}
+
+#if !defined(MOTE_BINARY_XNOR_ONLY)
+
+namespace dense_binary_detail {
+
+constexpr std::size_t per_panel = panel_rows / Vec::lanes;
+/// Independent accumulators per output vector: 8 vector adds in flight (4 cycles of latency on
+/// 2 pipes); also the samples of a GEMM tile.
+constexpr std::size_t chains = per_panel >= 8 ? 1 : 8 / per_panel;
+
+/// The group's words shifted left by `shift`: one BinaryOps::Words per Vec of rows.
+inline void load_words(const std::uint32_t* group, unsigned shift, BinaryOps::Words (&w)[per_panel]) noexcept {
+  MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
+    w[j] = BinaryOps::load_words(group + j * Vec::lanes);
+    if (shift != 0) w[j] = BinaryOps::shift_left(w[j], shift);
+  }
+}
+
+/// acc[j] += +-x (per row, by the top bits of w[j]); then, if `advance`, moves the next
+/// column's bits up.
+inline void accumulate_column(float x, BinaryOps::Words (&w)[per_panel], Vec (&acc)[per_panel],
+                              bool advance = true) noexcept {
+  const Vec pos = Vec::broadcast(x), neg = Vec::broadcast(-x);
+  MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
+    acc[j] = acc[j] + BinaryOps::flip(pos, neg, w[j]);
+    if (advance) w[j] = BinaryOps::twice(w[j]);
+  }
+}
+
+/// scale * sums + bias, activated, stored to the rows of panel p that exist.
+template <class Activation>
+inline void store_panel(const ::mote::kernels::BinaryMatrix& weights, std::size_t p, const Vec (&sums)[per_panel],
+                        const float* bias, float* out, Activation activation) noexcept {
+  MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
+    const std::size_t row = p * panel_rows + j * Vec::lanes;
+    const Vec y = apply(activation, Vec::fma(sums[j], Vec::load(weights.scales() + row), Vec::load(bias + row)));
+    if (row + Vec::lanes <= weights.rows()) y.store(out + row);
+    else if (row < weights.rows()) y.store_partial(out + row, weights.rows() - row);
+  }
+}
+
+/// Samples [0, Samples) of `in` times panel p: each group's words are loaded and shifted once
+/// for all of them.
+template <std::size_t Samples, class Activation>
+inline void gemm_tile(const ::mote::kernels::BinaryMatrix& weights, std::size_t p, const float* bias, const float* in,
+                      float* out, Activation activation) noexcept {
+  const std::size_t cols = weights.cols(), full = cols / group_cols, tail = cols % group_cols;
+  const std::uint32_t* panel = weights.panel(p);
+  Vec acc[Samples][per_panel];
+  MOTE_UNROLL for (std::size_t i = 0; i < Samples; ++i)
+    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::zero();
+  for (std::size_t g = 0; g < full; ++g) {
+    BinaryOps::Words w[per_panel];
+    load_words(panel + g * panel_rows, 0, w);
+    MOTE_UNROLL for (std::size_t t = 0; t < group_cols; ++t) {
+      MOTE_UNROLL for (std::size_t i = 0; i < Samples; ++i)
+        accumulate_column(in[i * cols + g * group_cols + group_cols - 1 - t], w, acc[i], false);
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] = BinaryOps::twice(w[j]);
+    }
+  }
+  if (tail != 0) {
+    BinaryOps::Words w[per_panel];
+    load_words(panel + full * panel_rows, static_cast<unsigned>(group_cols - tail), w);
+    for (std::size_t t = 0; t < tail; ++t) {
+      MOTE_UNROLL for (std::size_t i = 0; i < Samples; ++i)
+        accumulate_column(in[i * cols + full * group_cols + tail - 1 - t], w, acc[i], false);
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] = BinaryOps::twice(w[j]);
+    }
+  }
+  MOTE_UNROLL for (std::size_t i = 0; i < Samples; ++i)
+    store_panel(weights, p, acc[i], bias, out + i * weights.rows(), activation);
+}
+
+}  // namespace dense_binary_detail
+
+/// GEMM: `batch` samples times the panels, `chains` samples at a time.
+template <class Activation>
+inline void dense_batch(const ::mote::kernels::BinaryMatrix& weights, const float* bias, const float* in, float* out,
+                        std::size_t batch, Activation activation) noexcept {
+  using namespace dense_binary_detail;
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    std::size_t b = 0;
+    for (; b + chains <= batch; b += chains)
+      gemm_tile<chains>(weights, p, bias, in + b * cols, out + b * rows, activation);
+    for (; b < batch; ++b) gemm_tile<1>(weights, p, bias, in + b * cols, out + b * rows, activation);
+  }
+}
+
+/// GEMV: per panel, the 32 columns of a group go round-robin to `chains` accumulators, summed
+/// at the end; transcendental activations run as a second pass (as for f32).
+template <class Activation>
+inline void dense(const ::mote::kernels::BinaryMatrix& weights, const float* bias, const float* in, float* out,
+                  Activation activation) noexcept {
+  if constexpr (!cheap_epilogue_v<Activation>) {
+    dense(weights, bias, in, out, ::mote::activation::Identity{});
+    activate(activation, out, out, weights.rows());
+    return;
+  }
+  using namespace dense_binary_detail;
+  const std::size_t cols = weights.cols(), full = cols / group_cols, tail = cols % group_cols;
+  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
+    const std::uint32_t* panel = weights.panel(p);
+    Vec acc[chains][per_panel];
+    MOTE_UNROLL for (std::size_t c = 0; c < chains; ++c)
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[c][j] = Vec::zero();
+    for (std::size_t g = 0; g < full; ++g) {
+      BinaryOps::Words w[per_panel];
+      load_words(panel + g * panel_rows, 0, w);
+      const float* x = in + g * group_cols;
+      MOTE_UNROLL for (std::size_t t = 0; t < group_cols; ++t) accumulate_column(x[group_cols - 1 - t], w, acc[t % chains]);
+    }
+    if (tail != 0) {
+      BinaryOps::Words w[per_panel];
+      load_words(panel + full * panel_rows, static_cast<unsigned>(group_cols - tail), w);
+      const float* x = in + full * group_cols;
+      for (std::size_t t = 0; t < tail; ++t) accumulate_column(x[tail - 1 - t], w, acc[0]);
+    }
+    Vec sums[per_panel];
+    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
+      sums[j] = acc[0][j];
+      MOTE_UNROLL for (std::size_t c = 1; c < chains; ++c) sums[j] = sums[j] + acc[c][j];
+    }
+    store_panel(weights, p, sums, bias, out, activation);
+  }
+}
+
+#endif  // !MOTE_BINARY_XNOR_ONLY
+// ----- end mote/kernels/dense/binary-inl.hpp -----
+// ----- begin mote/kernels/dense/codebook-inl.hpp -----
+// Dense (GEMV, GEMM) with codebook weights, computed in f32, without ever building the float
+// weight matrix: for a tile of rows, each row's table is prepared once in registers
+// (CodebookOps::prepare), and for every chunk (16 columns of one row, layout/dense_codebook.hpp)
+// the 16 weights are decoded and looked up in registers (CodebookOps::lookup) and multiplied
+// into per-row accumulators with the activations (dot-product form: a register permute picks
+// from one table, so the lanes of a vector are columns of one row, never rows with different
+// tables). Each row's lanes are summed at the end: the only reordering compared with the scalar
+// reference (codebook_reference.hpp), within the f32 dot-product bound.
+// Code only: included per ISA by kernels/simd-inl.hpp after dense/simd-inl.hpp and
+// elementwise/simd-inl.hpp (activate).
+//
+// Contract of the per-ISA primitives (arch/<family>/<isa>_codebook.hpp), CodebookOps<Bits>:
+//   Table / prepare(entries)   a table of 2^Bits ascending floats, ready for lookups
+//   lookup(table, chunk, w)    w[j], j < 16 / Vec::lanes: the chunk's weights, in column order
+//   gemv_rows                  rows per tile of the GEMV (a divisor of 16)
+//   gemm_rows, gemm_samples    rows x samples per register tile of the GEMM
+
+namespace dense_codebook_detail {
+
+constexpr std::size_t group_cols = 16;
+constexpr std::size_t per_group = group_cols / Vec::lanes;
+
+template <class Matrix>
+using Ops = ::mote::simd::MOTE_SIMD_NS::CodebookOps<Matrix::format::bits>;
+
+/// Lanes of the padding columns (column >= valid of the last group) set to exactly 0, whatever
+/// the table holds; the activations there are loaded as 0 too.
+inline void clear_padding(Vec (&w)[per_group], std::size_t valid) noexcept {
+  alignas(64) static constexpr float column[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  const Vec limit = Vec::broadcast(static_cast<float>(valid));
+  MOTE_UNROLL for (std::size_t j = 0; j < per_group; ++j)
+    w[j] = Vec::select(Vec::less(Vec::load(column + j * Vec::lanes), limit), w[j], Vec::zero());
+}
+
+/// Activations of columns [g * 16, g * 16 + 16) of one sample; lanes past `valid` are 0.
+inline void load_group(const float* x, std::size_t valid, Vec (&v)[per_group]) noexcept {
+  MOTE_UNROLL for (std::size_t j = 0; j < per_group; ++j) {
+    const std::size_t first = j * Vec::lanes;
+    if (first + Vec::lanes <= valid) v[j] = Vec::load(x + first);
+    else if (first < valid) v[j] = Vec::load_partial(x + first, valid - first);
+    else v[j] = Vec::zero();
+  }
+}
+
+/// Rows [row, row + Rows) (inside the padded rows) times `Samples` inputs (sample s at
+/// in + s * cols): writes bias + dot product, with `Activation` when it is piecewise linear
+/// (exact per output), to out[s * rows + r] for the rows that exist.
+template <std::size_t Rows, std::size_t Samples, class Matrix, class Activation>
+inline void tile(const Matrix& weights, std::size_t row, const float* bias, const float* in, float* out,
+                 Activation) noexcept {
+  using O = Ops<Matrix>;
+  constexpr bool per_channel = Matrix::format::per_channel;
+  constexpr std::size_t tables = per_channel ? Rows : 1;
+  constexpr std::size_t chunk_bytes = Matrix::chunk_bytes, group_stride = Matrix::panel_rows * chunk_bytes;
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  const std::size_t full_groups = cols / group_cols;
+  typename O::Table table[tables];
+  MOTE_UNROLL for (std::size_t t = 0; t < tables; ++t) table[t] = O::prepare(weights.table(row + t));
+  Vec acc[Rows][Samples];
+  MOTE_UNROLL for (std::size_t r = 0; r < Rows; ++r)
+    MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s) acc[r][s] = Vec::zero();
+  const std::uint8_t* chunks = weights.chunk(row, 0);
+  for (std::size_t g = 0; g < full_groups; ++g, chunks += group_stride) {
+    MOTE_UNROLL for (std::size_t r = 0; r < Rows; ++r) {
+      Vec w[per_group];
+      O::lookup(table[per_channel ? r : 0], chunks + r * chunk_bytes, w);
+      MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s) {
+        const float* x = in + s * cols + g * group_cols;
+        MOTE_UNROLL for (std::size_t j = 0; j < per_group; ++j)
+          acc[r][s] = Vec::fma(w[j], Vec::load(x + j * Vec::lanes), acc[r][s]);
+      }
+    }
+  }
+  if (full_groups < weights.group_count()) {
+    const std::size_t valid = cols - full_groups * group_cols;
+    Vec x[Samples][per_group];
+    MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s) load_group(in + s * cols + full_groups * group_cols, valid, x[s]);
+    MOTE_UNROLL for (std::size_t r = 0; r < Rows; ++r) {
+      Vec w[per_group];
+      O::lookup(table[per_channel ? r : 0], chunks + r * chunk_bytes, w);
+      clear_padding(w, valid);
+      MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s)
+        MOTE_UNROLL for (std::size_t j = 0; j < per_group; ++j) acc[r][s] = Vec::fma(w[j], x[s][j], acc[r][s]);
+    }
+  }
+  MOTE_UNROLL for (std::size_t r = 0; r < Rows; ++r) {
+    if (row + r >= rows) break;
+    MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s) {
+      const float sum = acc[r][s].reduce_add() + bias[row + r];
+      if constexpr (::mote::activation::is_piecewise_linear_v<Activation>)
+        out[s * rows + row + r] = Activation::apply(sum);
+      else
+        out[s * rows + row + r] = sum;
+    }
+  }
+}
+
+/// Rows [row, row + Rows) times samples [0, count), count < Samples.
+template <std::size_t Rows, std::size_t Samples, class Matrix, class Activation>
+inline void tile_remainder(const Matrix& weights, std::size_t row, const float* bias, const float* in, float* out,
+                           std::size_t count, Activation activation) noexcept {
+  if constexpr (Samples > 1) {
+    if (count == Samples - 1) return tile<Rows, Samples - 1>(weights, row, bias, in, out, activation);
+    tile_remainder<Rows, Samples - 1>(weights, row, bias, in, out, count, activation);
+  }
+}
+
+/// Transcendental activations run as a vectorised pass over the finished outputs.
+template <class Activation>
+inline void finish(Activation activation, float* out, std::size_t count) noexcept {
+  if constexpr (!::mote::activation::is_piecewise_linear_v<Activation>) activate(activation, out, out, count);
+}
+
+}  // namespace dense_codebook_detail
+
+/// GEMV: tiles of gemv_rows rows, every column group of each, one sample.
+template <std::size_t Bits, class Granularity, class Activation>
+inline void dense(const ::mote::WeightMatrix<::mote::Codebook<Bits, Granularity>, ::mote::DenseStorage>& weights,
+                  const float* bias, const float* in, float* out, Activation activation) noexcept {
+  using namespace dense_codebook_detail;
+  using Matrix = std::remove_cvref_t<decltype(weights)>;
+  constexpr std::size_t rows_per_tile = Ops<Matrix>::gemv_rows;
+  static_assert(Matrix::panel_rows % rows_per_tile == 0, "a row tile must not straddle two panels");
+  for (std::size_t row = 0; row < weights.rows(); row += rows_per_tile)
+    tile<rows_per_tile, 1>(weights, row, bias, in, out, activation);
+  finish(activation, out, weights.rows());
+}
+
+/// GEMM: tiles of gemm_rows rows x gemm_samples samples; a row tile's chunks stay in L1 while
+/// the samples stream past them.
+template <std::size_t Bits, class Granularity, class Activation>
+inline void dense_batch(const ::mote::WeightMatrix<::mote::Codebook<Bits, Granularity>, ::mote::DenseStorage>& weights,
+                        const float* bias, const float* in, float* out, std::size_t batch,
+                        Activation activation) noexcept {
+  using namespace dense_codebook_detail;
+  using Matrix = std::remove_cvref_t<decltype(weights)>;
+  constexpr std::size_t rows_per_tile = Ops<Matrix>::gemm_rows, samples = Ops<Matrix>::gemm_samples;
+  static_assert(Matrix::panel_rows % rows_per_tile == 0, "a row tile must not straddle two panels");
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  for (std::size_t row = 0; row < rows; row += rows_per_tile) {
+    std::size_t b = 0;
+    for (; b + samples <= batch; b += samples)
+      tile<rows_per_tile, samples>(weights, row, bias, in + b * cols, out + b * rows, activation);
+    if (b < batch)
+      tile_remainder<rows_per_tile, samples>(weights, row, bias, in + b * cols, out + b * rows, batch - b, activation);
+  }
+  finish(activation, out, batch * rows);
+}
+// ----- end mote/kernels/dense/codebook-inl.hpp -----
 // ----- begin mote/kernels/conv2d/simd-inl.hpp -----
 // Direct Conv2D over channels-last input on 16-output-channel weight panels (the same packing
 // as Dense: column k = (ky, kx, ci)). A block of `block` output pixels of one row shares every
@@ -7594,6 +10682,45 @@ inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<Format, DenseStor
   MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch, activation);
 }
 
+// Codebook weights (kernels/dense/codebook-inl.hpp).
+template <std::size_t Bits, class Granularity, class Activation = activation::Identity>
+inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<Codebook<Bits, Granularity>, DenseStorage>& weights,
+                  const float* bias, const float* in, float* out, Activation activation = {}) noexcept {
+  MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
+}
+template <std::size_t Bits, class Granularity, class Activation = activation::Identity>
+inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<Codebook<Bits, Granularity>, DenseStorage>& weights,
+                        const float* bias, const float* in, float* out, std::size_t batch,
+                        Activation activation = {}) noexcept {
+  if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
+  MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch, activation);
+}
+
+// Binary weights (kernels/dense/binary-inl.hpp): f32 activations, and XNOR-popcount with binary
+// activations (bit-exact on every ISA; transcendental activations then run as a vector pass).
+template <class Activation = activation::Identity>
+inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary, DenseStorage>& weights, const float* bias,
+                  const float* in, float* out, Activation activation = {}) noexcept {
+  MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
+}
+template <class Activation = activation::Identity>
+inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary, DenseStorage>& weights, const float* bias,
+                        const float* in, float* out, std::size_t batch, Activation activation = {}) noexcept {
+  if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
+  MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch, activation);
+}
+template <class Activation = activation::Identity>
+inline void dense_xnor(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary, DenseStorage>& weights, const float* bias,
+                       const float* in, float* out, std::size_t batch, Activation activation,
+                       std::byte* scratch) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::dense_xnor(weights, bias, in, out, batch, activation, scratch);
+  } else {
+    MOTE_SIMD_NS::dense_xnor(weights, bias, in, out, batch, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
+  }
+}
+
 }  // namespace mote::kernels
 // ----- end mote/kernels/simd-inl.hpp -----
 // ----- begin mote/kernels/simd_int8-inl.hpp -----
@@ -7626,10 +10753,15 @@ using ::mote::align_up;
 //   gemm_cols           samples per register tile in the batched kernel
 
 // One panel of 16 rows times `Cols` samples; codes of sample c at act + c * stride.
-template <std::size_t Cols>
-inline void int8_panel_tile(const std::int8_t* panel, std::size_t groups, const Int8Ops::Act* act, std::size_t stride,
-                            std::int32_t* dots, std::size_t dots_stride) noexcept {
-  typename Int8Ops::Acc acc[Cols];
+// An ISA may provide its own microkernel (Int8Ops::panel_tile) where the compiler does not
+// keep this generic one's accumulators in registers.
+template <std::size_t Cols, class Ops = Int8Ops>
+inline void int8_panel_tile(const std::int8_t* panel, std::size_t groups, const typename Ops::Act* act,
+                            std::size_t stride, std::int32_t* dots, std::size_t dots_stride) noexcept {
+  if constexpr (requires { Ops::template panel_tile<Cols>(panel, groups, act, stride, dots, dots_stride); }) {
+    return Ops::template panel_tile<Cols>(panel, groups, act, stride, dots, dots_stride);
+  }
+  typename Ops::Acc acc[Cols];
   MOTE_UNROLL
   for (std::size_t c = 0; c < Cols; ++c) acc[c] = Int8Ops::zero();
   for (std::size_t g = 0; g < groups; ++g) {
@@ -7796,10 +10928,15 @@ using ::mote::align_up;
 //   gemm_cols           samples per register tile in the batched kernel
 
 // One panel of 16 rows times `Cols` samples; codes of sample c at act + c * stride.
-template <std::size_t Cols>
-inline void int8_panel_tile(const std::int8_t* panel, std::size_t groups, const Int8Ops::Act* act, std::size_t stride,
-                            std::int32_t* dots, std::size_t dots_stride) noexcept {
-  typename Int8Ops::Acc acc[Cols];
+// An ISA may provide its own microkernel (Int8Ops::panel_tile) where the compiler does not
+// keep this generic one's accumulators in registers.
+template <std::size_t Cols, class Ops = Int8Ops>
+inline void int8_panel_tile(const std::int8_t* panel, std::size_t groups, const typename Ops::Act* act,
+                            std::size_t stride, std::int32_t* dots, std::size_t dots_stride) noexcept {
+  if constexpr (requires { Ops::template panel_tile<Cols>(panel, groups, act, stride, dots, dots_stride); }) {
+    return Ops::template panel_tile<Cols>(panel, groups, act, stride, dots, dots_stride);
+  }
+  typename Ops::Acc acc[Cols];
   MOTE_UNROLL
   for (std::size_t c = 0; c < Cols; ++c) acc[c] = Int8Ops::zero();
   for (std::size_t g = 0; g < groups; ++g) {
@@ -7913,6 +11050,10 @@ inline void dense_batch(isa::Dynamic, const Args&... args) noexcept {
 template <class... Args>
 inline void dense_int8(isa::Dynamic, const Args&... args) noexcept {
   arch::with_isa(arch::selected_isa(), [&](auto tag) { dense_int8(tag, args...); });
+}
+template <class... Args>
+inline void dense_xnor(isa::Dynamic, const Args&... args) noexcept {
+  arch::with_isa(arch::selected_isa(), [&](auto tag) { dense_xnor(tag, args...); });
 }
 template <class... Args>
 inline void conv2d(isa::Dynamic, const Args&... args) noexcept {
@@ -8061,7 +11202,8 @@ struct WeightOptions {
   /// The (weights, activations) pairs mote has kernels for.
   static constexpr bool kernel_exists =
       (std::is_same_v<activation_format, F32> && !integer_compute) ||
-      (integer_compute && (std::is_same_v<activation_format, UInt8> || is_int8_format_v<activation_format>));
+      (integer_compute && (std::is_same_v<activation_format, UInt8> || is_int8_format_v<activation_format>)) ||
+      (std::is_same_v<format, Binary> && std::is_same_v<activation_format, Binary>);
 };
 
 /// The code range and offset into the kernels' unsigned domain of an integer activation format.
@@ -8122,6 +11264,7 @@ std::string weight_description() {
     text += std::string(" ") + Granularity::name + (Opts::format::symmetric ? " symmetric" : " asymmetric");
     text += std::string(", ") + Opts::activation_format::name + " activations";
   }
+  if constexpr (std::is_same_v<typename Opts::activation_format, Binary>) text += ", binary activations";
   if (std::string(Opts::layout::name) != "dense") text += std::string("-") + Opts::layout::name;
   if (!Opts::has_bias) text += ", no bias";
   if (!std::is_same_v<typename Opts::activation, ::mote::activation::Identity>)
@@ -8154,13 +11297,16 @@ class DenseLayer {
   static_assert(!opts::storage_exists || opts::kernel_exists,
                 "Dense: mote has no kernel multiplying these Weights<...> by these Activations<...>: "
                 "f32 weights take Activations<F32>; int8 weights take Activations<Int8<...>> or "
-                "Activations<UInt8> (weight-only int8 with float activations is not implemented).");
+                "Activations<UInt8> (weight-only int8 with float activations is not implemented); binary "
+                "weights take Activations<F32> or Activations<Binary>.");
   static_assert(!opts::integer_compute || In::size <= kernels::int8_max_cols,
                 "Dense: an int8 layer's input is limited to 33025 values, the length for which every "
                 "int32 accumulator provably cannot overflow.");
   using codes = detail::ActivationCodes<std::conditional_t<opts::integer_compute, typename opts::activation_format, UInt8>>;
   static constexpr std::size_t padded_units = (Units + 15) / 16 * 16;
   static constexpr std::size_t padded_inputs = (In::size + 3) / 4 * 4;
+  /// Binary weights and activations: XNOR-popcount kernels (kernels/dense/binary-inl.hpp).
+  static constexpr bool binary_activations = std::is_same_v<typename opts::activation_format, Binary>;
 
  public:
   using in_shape = In;
@@ -8172,6 +11318,7 @@ class DenseLayer {
   static constexpr std::size_t scratch_bytes =
       opts::integer_compute ? std::max(kernels::int8_dense_scratch_bytes(padded_units, padded_inputs),
                                        kernels::int8_dense_reference_scratch_bytes(padded_units, padded_inputs))
+      : binary_activations  ? kernels::binary_xnor_scratch_bytes(In::size)
                             : 0;
   /// True when the layer quantises its input: calibration (Sequential::calibrate) sets its range.
   static constexpr bool quantizes_input = opts::integer_compute;
@@ -8217,6 +11364,9 @@ class DenseLayer {
     if constexpr (opts::integer_compute) {
       kernels::dense_int8(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, std::size_t{1},
                           calibrated_ ? input_quant_ : dynamic_quant(in), typename opts::activation{}, scratch);
+    } else if constexpr (binary_activations) {
+      kernels::dense_xnor(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, std::size_t{1},
+                          typename opts::activation{}, scratch);
     } else {
       kernels::dense(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, typename opts::activation{});
     }
@@ -8230,6 +11380,9 @@ class DenseLayer {
       } else {
         for (std::size_t b = 0; b < batch; ++b) forward(in + b * In::size, out + b * Units, scratch);
       }
+    } else if constexpr (binary_activations) {
+      kernels::dense_xnor(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, batch,
+                          typename opts::activation{}, scratch);
     } else {
       kernels::dense_batch(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, batch,
                            typename opts::activation{});
@@ -8427,6 +11580,9 @@ class ConvLayer {
   static_assert(!HalfFloatFormat<typename opts::format>,
                 "Conv2D/Conv1D: bf16 and f16 weights (Weights<BF16>, Weights<F16>) are supported by "
                 "Dense only; use Weights<F32> for convolutions.");
+  static_assert(!is_codebook_format_v<typename opts::format>,
+                "Conv2D/Conv1D: codebook weights (Weights<Codebook<Bits>>) are supported by Dense only; use "
+                "Weights<F32> for convolutions.");
 
   static constexpr kernels::WindowGeometry window = geometry::window;
   static constexpr std::size_t receptive_field = KernelH * KernelW * geometry::in_c;
@@ -8530,6 +11686,9 @@ class DepthwiseConvLayer {
   static_assert(!HalfFloatFormat<typename opts::format>,
                 "DepthwiseConv2D: bf16 and f16 weights (Weights<BF16>, Weights<F16>) are supported "
                 "by Dense only; use Weights<F32> for convolutions.");
+  static_assert(!is_codebook_format_v<typename opts::format>,
+                "DepthwiseConv2D: codebook weights (Weights<Codebook<Bits>>) are supported by Dense only; "
+                "use Weights<F32> for convolutions.");
   static constexpr kernels::WindowGeometry window = geometry::window;
 
  public:

@@ -50,6 +50,7 @@ struct CpuFeatures {
   bool sse4_2 = false, avx2 = false, fma = false;
   bool avx512f = false, avx512bw = false, avx512dq = false, avx512vl = false;
   bool avx512_vnni = false, avx512_bf16 = false;
+  bool avx512_vpopcntdq = false;  // not an IsaLevel: the AVX-512 binary kernels check it themselves
   bool neon = false, dotprod = false;
 
   bool supports(IsaLevel level) const noexcept {
@@ -91,6 +92,7 @@ inline CpuFeatures detect_cpu() noexcept {
   f.avx512bw = zmm_state && ((b >> 30) & 1);
   f.avx512vl = zmm_state && ((b >> 31) & 1);
   f.avx512_vnni = zmm_state && ((c >> 11) & 1);
+  f.avx512_vpopcntdq = zmm_state && ((c >> 14) & 1);
   if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) f.avx512_bf16 = zmm_state && ((a >> 5) & 1);
 #elif defined(__aarch64__)
   f.neon = true;  // Advanced SIMD is mandatory on AArch64

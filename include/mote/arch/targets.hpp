@@ -17,6 +17,8 @@
 #include "mote/arch/isa.hpp"
 #include "mote/kernels/dense/reference.hpp"
 #include "mote/kernels/dense/half_reference.hpp"
+#include "mote/kernels/dense/binary_reference.hpp"
+#include "mote/kernels/dense/codebook_reference.hpp"
 #include "mote/kernels/conv2d/reference.hpp"
 #include "mote/kernels/depthwise/reference.hpp"
 #include "mote/kernels/elementwise/reference.hpp"
@@ -52,6 +54,8 @@
 MOTE_TARGET_REGION_BEGIN("sse4.2")
 #include "mote/arch/x86/sse4.hpp"
 #include "mote/arch/x86/sse4_int8.hpp"
+#include "mote/arch/x86/sse4_binary.hpp"
+#include "mote/arch/x86/sse4_codebook.hpp"
 #define MOTE_SIMD_NS sse4
 #define MOTE_SIMD_TAG Sse4
 #include "mote/kernels/simd-inl.hpp"
@@ -63,6 +67,8 @@ MOTE_TARGET_REGION_END
 MOTE_TARGET_REGION_BEGIN("avx2,fma,bmi2,f16c")
 #include "mote/arch/x86/avx2.hpp"
 #include "mote/arch/x86/avx2_int8.hpp"
+#include "mote/arch/x86/avx2_binary.hpp"
+#include "mote/arch/x86/avx2_codebook.hpp"
 #define MOTE_SIMD_NS avx2
 #define MOTE_SIMD_TAG Avx2
 #include "mote/kernels/simd-inl.hpp"
@@ -78,9 +84,23 @@ MOTE_TARGET_REGION_END
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
+// VPOPCNTDQ adds only the XNOR-popcount kernel of binary Dense layers, which the AVX-512 one
+// hands over to where the CPU has it (arch/x86/avx512_binary.hpp); not an ISA level of its own.
+MOTE_TARGET_REGION_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx512vpopcntdq,avx2,fma,bmi2,f16c")
+#include "mote/arch/x86/avx512_vpopcntdq_binary.hpp"
+#define MOTE_SIMD_NS avx512_vpopcntdq
+#define MOTE_BINARY_XNOR_ONLY
+namespace mote::kernels::avx512_vpopcntdq {
+#include "mote/kernels/dense/binary-inl.hpp"
+}  // namespace mote::kernels::avx512_vpopcntdq
+#undef MOTE_BINARY_XNOR_ONLY
+#undef MOTE_SIMD_NS
+MOTE_TARGET_REGION_END
 MOTE_TARGET_REGION_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi2,f16c")
 #include "mote/arch/x86/avx512.hpp"
 #include "mote/arch/x86/avx512_int8.hpp"
+#include "mote/arch/x86/avx512_binary.hpp"
+#include "mote/arch/x86/avx512_codebook.hpp"
 #define MOTE_SIMD_NS avx512
 #define MOTE_SIMD_TAG Avx512
 #include "mote/kernels/simd-inl.hpp"
@@ -106,6 +126,8 @@ MOTE_TARGET_REGION_END
 #if MOTE_SIMD_NEON
 #include "mote/arch/arm/neon.hpp"
 #include "mote/arch/arm/neon_int8.hpp"
+#include "mote/arch/arm/neon_binary.hpp"
+#include "mote/arch/arm/neon_codebook.hpp"
 #define MOTE_SIMD_NS neon
 #define MOTE_SIMD_TAG Neon
 #include "mote/kernels/simd-inl.hpp"

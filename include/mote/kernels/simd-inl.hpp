@@ -19,6 +19,8 @@ using DenseF32 = ::mote::WeightMatrix<::mote::F32, ::mote::DenseStorage>;
 #include "mote/kernels/elementwise/simd-inl.hpp"
 #include "mote/kernels/dense/simd-inl.hpp"
 #include "mote/kernels/dense/half-inl.hpp"
+#include "mote/kernels/dense/binary-inl.hpp"
+#include "mote/kernels/dense/codebook-inl.hpp"
 #include "mote/kernels/conv2d/simd-inl.hpp"
 #include "mote/kernels/depthwise/simd-inl.hpp"
 #include "mote/kernels/pool/simd-inl.hpp"
@@ -89,6 +91,45 @@ inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<Format, DenseStor
                         const float* in, float* out, std::size_t batch, Activation activation = {}) noexcept {
   if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
   MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch, activation);
+}
+
+// Codebook weights (kernels/dense/codebook-inl.hpp).
+template <std::size_t Bits, class Granularity, class Activation = activation::Identity>
+inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<Codebook<Bits, Granularity>, DenseStorage>& weights,
+                  const float* bias, const float* in, float* out, Activation activation = {}) noexcept {
+  MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
+}
+template <std::size_t Bits, class Granularity, class Activation = activation::Identity>
+inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<Codebook<Bits, Granularity>, DenseStorage>& weights,
+                        const float* bias, const float* in, float* out, std::size_t batch,
+                        Activation activation = {}) noexcept {
+  if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
+  MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch, activation);
+}
+
+// Binary weights (kernels/dense/binary-inl.hpp): f32 activations, and XNOR-popcount with binary
+// activations (bit-exact on every ISA; transcendental activations then run as a vector pass).
+template <class Activation = activation::Identity>
+inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary, DenseStorage>& weights, const float* bias,
+                  const float* in, float* out, Activation activation = {}) noexcept {
+  MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
+}
+template <class Activation = activation::Identity>
+inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary, DenseStorage>& weights, const float* bias,
+                        const float* in, float* out, std::size_t batch, Activation activation = {}) noexcept {
+  if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
+  MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch, activation);
+}
+template <class Activation = activation::Identity>
+inline void dense_xnor(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary, DenseStorage>& weights, const float* bias,
+                       const float* in, float* out, std::size_t batch, Activation activation,
+                       std::byte* scratch) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::dense_xnor(weights, bias, in, out, batch, activation, scratch);
+  } else {
+    MOTE_SIMD_NS::dense_xnor(weights, bias, in, out, batch, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
+  }
 }
 
 }  // namespace mote::kernels

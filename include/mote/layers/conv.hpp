@@ -87,6 +87,9 @@ class ConvLayer {
   static_assert(!HalfFloatFormat<typename opts::format>,
                 "Conv2D/Conv1D: bf16 and f16 weights (Weights<BF16>, Weights<F16>) are supported by "
                 "Dense only; use Weights<F32> for convolutions.");
+  static_assert(!is_codebook_format_v<typename opts::format>,
+                "Conv2D/Conv1D: codebook weights (Weights<Codebook<Bits>>) are supported by Dense only; use "
+                "Weights<F32> for convolutions.");
 
   static constexpr kernels::WindowGeometry window = geometry::window;
   static constexpr std::size_t receptive_field = KernelH * KernelW * geometry::in_c;
@@ -190,6 +193,9 @@ class DepthwiseConvLayer {
   static_assert(!HalfFloatFormat<typename opts::format>,
                 "DepthwiseConv2D: bf16 and f16 weights (Weights<BF16>, Weights<F16>) are supported "
                 "by Dense only; use Weights<F32> for convolutions.");
+  static_assert(!is_codebook_format_v<typename opts::format>,
+                "DepthwiseConv2D: codebook weights (Weights<Codebook<Bits>>) are supported by Dense only; "
+                "use Weights<F32> for convolutions.");
   static constexpr kernels::WindowGeometry window = geometry::window;
 
  public:

@@ -34,13 +34,16 @@ class DenseLayer {
   static_assert(!opts::storage_exists || opts::kernel_exists,
                 "Dense: mote has no kernel multiplying these Weights<...> by these Activations<...>: "
                 "f32 weights take Activations<F32>; int8 weights take Activations<Int8<...>> or "
-                "Activations<UInt8> (weight-only int8 with float activations is not implemented).");
+                "Activations<UInt8> (weight-only int8 with float activations is not implemented); binary "
+                "weights take Activations<F32> or Activations<Binary>.");
   static_assert(!opts::integer_compute || In::size <= kernels::int8_max_cols,
                 "Dense: an int8 layer's input is limited to 33025 values, the length for which every "
                 "int32 accumulator provably cannot overflow.");
   using codes = detail::ActivationCodes<std::conditional_t<opts::integer_compute, typename opts::activation_format, UInt8>>;
   static constexpr std::size_t padded_units = (Units + 15) / 16 * 16;
   static constexpr std::size_t padded_inputs = (In::size + 3) / 4 * 4;
+  /// Binary weights and activations: XNOR-popcount kernels (kernels/dense/binary-inl.hpp).
+  static constexpr bool binary_activations = std::is_same_v<typename opts::activation_format, Binary>;
 
  public:
   using in_shape = In;
@@ -52,6 +55,7 @@ class DenseLayer {
   static constexpr std::size_t scratch_bytes =
       opts::integer_compute ? std::max(kernels::int8_dense_scratch_bytes(padded_units, padded_inputs),
                                        kernels::int8_dense_reference_scratch_bytes(padded_units, padded_inputs))
+      : binary_activations  ? kernels::binary_xnor_scratch_bytes(In::size)
                             : 0;
   /// True when the layer quantises its input: calibration (Sequential::calibrate) sets its range.
   static constexpr bool quantizes_input = opts::integer_compute;
@@ -97,6 +101,9 @@ class DenseLayer {
     if constexpr (opts::integer_compute) {
       kernels::dense_int8(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, std::size_t{1},
                           calibrated_ ? input_quant_ : dynamic_quant(in), typename opts::activation{}, scratch);
+    } else if constexpr (binary_activations) {
+      kernels::dense_xnor(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, std::size_t{1},
+                          typename opts::activation{}, scratch);
     } else {
       kernels::dense(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, typename opts::activation{});
     }
@@ -110,6 +117,9 @@ class DenseLayer {
       } else {
         for (std::size_t b = 0; b < batch; ++b) forward(in + b * In::size, out + b * Units, scratch);
       }
+    } else if constexpr (binary_activations) {
+      kernels::dense_xnor(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, batch,
+                          typename opts::activation{}, scratch);
     } else {
       kernels::dense_batch(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, batch,
                            typename opts::activation{});

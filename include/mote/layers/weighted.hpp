@@ -34,7 +34,8 @@ struct WeightOptions {
   /// The (weights, activations) pairs mote has kernels for.
   static constexpr bool kernel_exists =
       (std::is_same_v<activation_format, F32> && !integer_compute) ||
-      (integer_compute && (std::is_same_v<activation_format, UInt8> || is_int8_format_v<activation_format>));
+      (integer_compute && (std::is_same_v<activation_format, UInt8> || is_int8_format_v<activation_format>)) ||
+      (std::is_same_v<format, Binary> && std::is_same_v<activation_format, Binary>);
 };
 
 /// The code range and offset into the kernels' unsigned domain of an integer activation format.
@@ -95,6 +96,7 @@ std::string weight_description() {
     text += std::string(" ") + Granularity::name + (Opts::format::symmetric ? " symmetric" : " asymmetric");
     text += std::string(", ") + Opts::activation_format::name + " activations";
   }
+  if constexpr (std::is_same_v<typename Opts::activation_format, Binary>) text += ", binary activations";
   if (std::string(Opts::layout::name) != "dense") text += std::string("-") + Opts::layout::name;
   if (!Opts::has_bias) text += ", no bias";
   if (!std::is_same_v<typename Opts::activation, ::mote::activation::Identity>)

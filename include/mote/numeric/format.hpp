@@ -9,6 +9,8 @@
 #include "mote/numeric/f32.hpp"
 #include "mote/numeric/half.hpp"
 #include "mote/numeric/int8.hpp"
+#include "mote/numeric/binary.hpp"
+#include "mote/numeric/codebook.hpp"
 
 namespace mote {
 

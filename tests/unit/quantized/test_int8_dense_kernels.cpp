@@ -88,7 +88,7 @@ void random_shapes(const char* name) {
   const std::size_t col_sizes[] = {1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33, 64, 100};
   for (std::size_t rows : row_sizes)
     for (std::size_t cols : col_sizes)
-      for (std::size_t batch : {1u, 2u, 3u, 5u, 8u, 9u})
+      for (std::size_t batch : {1u, 2u, 3u, 5u, 6u, 7u, 8u, 9u, 13u})
         for (bool u8 : {false, true}) {
           auto c = random_case<Format>(rng, rows, cols, batch, u8);
           check_all_isas(c, name);

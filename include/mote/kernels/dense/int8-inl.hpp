@@ -13,10 +13,15 @@
 //   gemm_cols           samples per register tile in the batched kernel
 
 // One panel of 16 rows times `Cols` samples; codes of sample c at act + c * stride.
-template <std::size_t Cols>
-inline void int8_panel_tile(const std::int8_t* panel, std::size_t groups, const Int8Ops::Act* act, std::size_t stride,
-                            std::int32_t* dots, std::size_t dots_stride) noexcept {
-  typename Int8Ops::Acc acc[Cols];
+// An ISA may provide its own microkernel (Int8Ops::panel_tile) where the compiler does not
+// keep this generic one's accumulators in registers.
+template <std::size_t Cols, class Ops = Int8Ops>
+inline void int8_panel_tile(const std::int8_t* panel, std::size_t groups, const typename Ops::Act* act,
+                            std::size_t stride, std::int32_t* dots, std::size_t dots_stride) noexcept {
+  if constexpr (requires { Ops::template panel_tile<Cols>(panel, groups, act, stride, dots, dots_stride); }) {
+    return Ops::template panel_tile<Cols>(panel, groups, act, stride, dots, dots_stride);
+  }
+  typename Ops::Acc acc[Cols];
   MOTE_UNROLL
   for (std::size_t c = 0; c < Cols; ++c) acc[c] = Int8Ops::zero();
   for (std::size_t g = 0; g < groups; ++g) {
