@@ -1,6 +1,7 @@
 // mote with int8 weights and activations (Weights<Int8<>>: per-channel symmetric weights,
 // int8 asymmetric per-tensor activations, int32 accumulation, float between layers):
 //   W1/int8/mote, W2/int8/mote, W3b1/int8/mote, W3b64/int8/mote
+// and with Int4<32> weights (same activations): W1/int4/mote, W3b1/int4/mote
 // Each network is calibrated (min/max) on the workload's own input before timing; the
 // timed forward quantises each layer's input, runs the integer kernel and dequantises. The
 // counter max_error_vs_f32 is the largest |output - f32 output| relative to the f32 output's
@@ -32,6 +33,11 @@ using W1Int8 = mote::Sequential<mote::Input<784>, mote::Dense<256, Q>, mote::ReL
 using W2Int8 = mote::Sequential<mote::Input<64>, mote::Dense<64, Q>, mote::Tanh, mote::Dense<64, Q>, mote::Tanh,
                                 mote::Dense<8, Q>>;
 using W3Int8 = mote::Sequential<mote::Input<1024>, mote::Dense<1024, Q>>;
+// Int4<32>: 4-bit weights, a scale per 32 columns of a row, int8 activations.
+using Q4 = mote::Weights<mote::Int4<32>>;
+using W1Int4 = mote::Sequential<mote::Input<784>, mote::Dense<256, Q4>, mote::ReLU, mote::Dense<128, Q4>, mote::ReLU,
+                                mote::Dense<10, Q4>>;
+using W3Int4 = mote::Sequential<mote::Input<1024>, mote::Dense<1024, Q4>>;
 
 template <class Net>
 class Int8Runner final : public Runner {
@@ -83,8 +89,8 @@ double relative_error(std::span<const float> got, std::span<const float> expecte
 }
 
 template <class Net>
-void register_int8_case(WorkloadId id) {
-  const std::string name = workload(id).name + "/int8/mote";
+void register_int8_case(WorkloadId id, const char* precision = "int8") {
+  const std::string name = workload(id).name + "/" + precision + "/mote";
   auto runner = std::make_shared<std::unique_ptr<Int8Runner<Net>>>();
   auto error = std::make_shared<double>(0.0);
   benchmark::RegisterBenchmark(name.c_str(), [runner, error, id, name](benchmark::State& state) {
@@ -116,6 +122,8 @@ void register_int8_case(WorkloadId id) {
   register_int8_case<W2Int8>(WorkloadId::W2);
   register_int8_case<W3Int8>(WorkloadId::W3b1);
   register_int8_case<W3Int8>(WorkloadId::W3b64);
+  register_int8_case<W1Int4>(WorkloadId::W1, "int4");
+  register_int8_case<W3Int4>(WorkloadId::W3b1, "int4");
   return true;
 }();
 

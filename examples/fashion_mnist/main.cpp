@@ -134,6 +134,16 @@ int run(const std::string& weights_dir, const std::string& data_dir) {
                 fashion::mlp_names(), Method::min_max, mlp_float, mlp_predictions);
   quantised_row("MLP int8 per-channel, uint8 act.", *std::make_unique<fashion::MlpInt8UInt8Activations>(), "mlp.npz",
                 fashion::mlp_names(), Method::min_max, mlp_float, mlp_predictions);
+  quantised_row("MLP binary weights, f32 act.", *std::make_unique<fashion::MlpBinary>(), "mlp.npz",
+                fashion::mlp_names(), Method::min_max, mlp_float, mlp_predictions);
+  quantised_row("MLP int4 groups of 32, int8 act.", *std::make_unique<fashion::MlpInt4Group32>(), "mlp.npz",
+                fashion::mlp_names(), Method::min_max, mlp_float, mlp_predictions);
+  quantised_row("MLP int4 per-channel, int8 act.", *std::make_unique<fashion::MlpInt4PerChannel>(), "mlp.npz",
+                fashion::mlp_names(), Method::min_max, mlp_float, mlp_predictions);
+  quantised_row("MLP codebook4 per-channel, f32 act", *std::make_unique<fashion::MlpCodebook4>(), "mlp.npz",
+                fashion::mlp_names(), Method::min_max, mlp_float, mlp_predictions);
+  quantised_row("MLP codebook2 per-channel, f32 act", *std::make_unique<fashion::MlpCodebook2>(), "mlp.npz",
+                fashion::mlp_names(), Method::min_max, mlp_float, mlp_predictions);
   quantised_row("CNN f32 conv, int8 dense head", *std::make_unique<fashion::CnnInt8Head>(), "cnn.npz",
                 fashion::cnn_names(), Method::min_max, cnn_float, cnn_predictions);
 

@@ -24,6 +24,11 @@ using MlpAs = Sequential<Input<28, 28, 1>, Flatten, Dense<256, Weights<WeightFor
 using MlpInt8 = MlpAs<Int8<PerChannel, Symmetric>>;
 using MlpInt8PerTensor = MlpAs<Int8<PerTensor, Symmetric>>;
 using MlpInt8UInt8Activations = MlpAs<Int8<PerChannel, Symmetric>, Activations<UInt8>>;
+using MlpCodebook4 = MlpAs<Codebook<4>>;
+using MlpCodebook2 = MlpAs<Codebook<2>>;
+using MlpInt4Group32 = MlpAs<Int4<32>>;
+using MlpInt4PerChannel = MlpAs<Int4<0>>;
+using MlpBinary = MlpAs<Binary>;
 
 /// The CNN with an int8 classifier head (int8 convolutions are not implemented yet).
 using CnnInt8Head = Sequential<Input<28, 28, 1>, Conv2D<16, Kernel<3>, Pad::same>, ReLU, MaxPool2D<2>,

@@ -571,6 +571,41 @@ inline constexpr bool is_int8_format_v<Int8<G, S>> = true;
 
 }  // namespace mote
 // ----- end mote/numeric/int8.hpp -----
+// ----- begin mote/numeric/int4.hpp -----
+// 4-bit integer weights with one scale per group of input columns: two weights per byte.
+
+
+namespace mote {
+
+/// Signed 4-bit weights, symmetric (codes [-7, 7], zero point 0), with one float scale per
+/// `GroupSize` consecutive input columns of each output channel; `Int4<0>` has one scale per
+/// output channel (the whole row is one group). GroupSize must be a multiple of 32, the block
+/// the kernels accumulate in 16-bit integers before widening. 0.5 byte per weight plus 4 bytes
+/// per group of each row. Activations are int8 or uint8 (as with Int8 weights); products
+/// accumulate exactly in integers within a group and in f32 across groups.
+template <std::size_t GroupSize = 32>
+struct Int4 {
+  static_assert(GroupSize % 32 == 0,
+                "Int4<GroupSize>: the group size must be a multiple of 32 (or 0 for one scale per "
+                "output channel).");
+  using storage_type = std::uint8_t;
+  using accumulator_type = std::int32_t;
+  static constexpr const char* name = "int4";
+  static constexpr std::size_t bits_per_weight = 4;
+  static constexpr std::size_t group_size = GroupSize;
+  static constexpr bool per_channel = GroupSize == 0;
+  static constexpr bool symmetric = true;
+  static constexpr std::int32_t min_code = -7;
+  static constexpr std::int32_t max_code = 7;
+};
+
+template <class F>
+inline constexpr bool is_int4_format_v = false;
+template <std::size_t G>
+inline constexpr bool is_int4_format_v<Int4<G>> = true;
+
+}  // namespace mote
+// ----- end mote/numeric/int4.hpp -----
 // ----- begin mote/numeric/binary.hpp -----
 // 1-bit numbers: binary weights (one sign bit each, one f32 scale per output channel) and
 // binary activations (the sign of each input). The storage is layout/dense_binary.hpp, the
@@ -1717,6 +1752,139 @@ class WeightMatrix<Int8<Granularity, Symmetry>, DenseStorage> {
 
 }  // namespace mote
 // ----- end mote/layout/dense_int8.hpp -----
+// ----- begin mote/layout/dense_int4.hpp -----
+// Dense int4 weight storage, quantised once when set. Rows in 16-row panels, columns in blocks
+// of 32 (padded with zero weights). Inside a block, 8 quads of 4 columns; a quad is 32 bytes
+// holding the 64 codes (16 rows x 4 columns) of the int8 layout (layout/dense_int8.hpp):
+// byte i's low nibble is code i (rows 0-7), its high nibble code i + 32 (rows 8-15), so one
+// AND and one shift unpack a quad into two vectors of 32 codes. Codes are stored offset-binary
+// (w + 8, in [1, 15]): the kernels multiply them as unsigned bytes by signed activations
+// (pmaddubsw), and subtract 8 * (sum of the activations) once per block. Scales are stored per
+// panel and group, 16 floats (one per row of the panel) at a time, in the order kernels read them.
+
+
+
+namespace mote {
+
+template <std::size_t GroupSize>
+class WeightMatrix<Int4<GroupSize>, DenseStorage> {
+ public:
+  using format = Int4<GroupSize>;
+  static constexpr std::size_t panel_rows = 16;
+  static constexpr std::size_t block_cols = 32;
+  static constexpr std::size_t quad_bytes = 32;
+  static constexpr std::size_t block_bytes = 8 * quad_bytes;
+
+  WeightMatrix() = default;
+  WeightMatrix(std::size_t rows, std::size_t cols)
+      : rows_(rows),
+        cols_(cols),
+        packed_(padded_rows_of(rows) * padded_cols_of(cols) / 2),
+        scales_(padded_rows_of(rows) * group_count_of(cols)),
+        scaled_row_sums_(padded_rows_of(rows)) {
+    std::fill(packed_.begin(), packed_.end(), std::uint8_t{0x88});  // code 0 everywhere, padding included
+  }
+
+  std::size_t rows() const noexcept { return rows_; }
+  std::size_t cols() const noexcept { return cols_; }
+  std::size_t padded_rows() const noexcept { return padded_rows_of(rows_); }
+  std::size_t padded_cols() const noexcept { return padded_cols_of(cols_); }
+  std::size_t panel_count() const noexcept { return padded_rows() / panel_rows; }
+  std::size_t block_count() const noexcept { return padded_cols() / block_cols; }
+  std::size_t group_count() const noexcept { return group_count_of(cols_); }
+  /// Blocks of 32 columns per scale group.
+  std::size_t blocks_per_group() const noexcept { return GroupSize == 0 ? block_count() : GroupSize / block_cols; }
+  const std::uint8_t* panel(std::size_t p) const noexcept { return packed_.data() + p * padded_cols() * panel_rows / 2; }
+  /// The 16 scales of panel p, group g.
+  const float* panel_scales(std::size_t p, std::size_t g) const noexcept {
+    return scales_.data() + (p * group_count() + g) * panel_rows;
+  }
+  /// sum over groups g of scale(r, g) * sum of row r's codes in g: the weight term of a
+  /// non-zero activation zero point.
+  const float* scaled_row_sums() const noexcept { return scaled_row_sums_.data(); }
+  std::size_t bytes() const noexcept {
+    return packed_.size() + scales_.size() * sizeof(float) + scaled_row_sums_.size() * sizeof(float);
+  }
+  /// Code (r, k) in [-7, 7].
+  std::int32_t at(std::size_t r, std::size_t k) const noexcept {
+    const std::size_t byte = byte_offset(r, k);
+    const std::uint8_t value = packed_[byte];
+    return static_cast<std::int32_t>((r % panel_rows) < 8 ? (value & 0x0F) : (value >> 4)) - 8;
+  }
+  float scale(std::size_t r, std::size_t k) const noexcept {
+    return scales_[(r / panel_rows * group_count() + k / group_cols()) * panel_rows + r % panel_rows];
+  }
+  float dequantized(std::size_t r, std::size_t k) const noexcept { return scale(r, k) * static_cast<float>(at(r, k)); }
+
+  /// Quantises a row-major rows x cols f32 array: per group, scale = max|w| / 7 and
+  /// code = round_half_to_even(w / scale). Non-finite weights are ignored for the scale and
+  /// saturate (NaN becomes 0).
+  void assign(const float* row_major) noexcept {
+    for (std::size_t r = 0; r < rows_; ++r) {
+      for (std::size_t g = 0; g < group_count(); ++g) {
+        const std::size_t begin = g * group_cols(), end = std::min(cols_, begin + group_cols());
+        float bound = 0.0f;
+        for (std::size_t k = begin; k < end; ++k)
+          if (std::isfinite(row_major[r * cols_ + k])) bound = std::max(bound, std::fabs(row_major[r * cols_ + k]));
+        const QuantParams params{bound > 0.0f ? bound / 7.0f : 1.0f, 0};
+        set_scale(r, g, params.scale);
+        for (std::size_t k = begin; k < end; ++k) set_code(r, k, quantize(row_major[r * cols_ + k], params, -7, 7));
+      }
+    }
+    update_row_sums();
+  }
+  /// BatchNorm folding: scales the row's scales (a negative factor negates its codes, exactly).
+  void scale_row(std::size_t r, float factor) noexcept {
+    for (std::size_t g = 0; g < group_count(); ++g) {
+      if (factor < 0.0f)
+        for (std::size_t k = g * group_cols(); k < std::min(cols_, (g + 1) * group_cols()); ++k) set_code(r, k, -at(r, k));
+      const float magnitude = std::fabs(factor);
+      const float current = scale(r, g * group_cols());
+      set_scale(r, g, magnitude > 0.0f && std::isfinite(current * magnitude) ? current * magnitude : current);
+      if (magnitude == 0.0f)
+        for (std::size_t k = g * group_cols(); k < std::min(cols_, (g + 1) * group_cols()); ++k) set_code(r, k, 0);
+    }
+    update_row_sums();
+  }
+
+ private:
+  static constexpr std::size_t padded_rows_of(std::size_t rows) noexcept { return (rows + 15) / 16 * 16; }
+  static constexpr std::size_t padded_cols_of(std::size_t cols) noexcept { return (cols + 31) / 32 * 32; }
+  std::size_t group_cols() const noexcept { return GroupSize == 0 ? padded_cols() : GroupSize; }
+  static constexpr std::size_t group_count_of(std::size_t cols) noexcept {
+    return GroupSize == 0 ? 1 : (padded_cols_of(cols) + GroupSize - 1) / GroupSize;
+  }
+  std::size_t byte_offset(std::size_t r, std::size_t k) const noexcept {
+    const std::size_t position = (r % panel_rows) * 4 + k % 4;  // in the quad's 64 codes
+    return (r / panel_rows) * padded_cols() * panel_rows / 2 + (k / block_cols) * block_bytes +
+           ((k % block_cols) / 4) * quad_bytes + position % 32;
+  }
+  void set_code(std::size_t r, std::size_t k, std::int32_t code) noexcept {
+    std::uint8_t& byte = packed_[byte_offset(r, k)];
+    const auto nibble = static_cast<std::uint8_t>(code + 8);
+    byte = (r % panel_rows) < 8 ? static_cast<std::uint8_t>((byte & 0xF0) | nibble)
+                                : static_cast<std::uint8_t>((byte & 0x0F) | (nibble << 4));
+  }
+  void set_scale(std::size_t r, std::size_t g, float value) noexcept {
+    scales_[(r / panel_rows * group_count() + g) * panel_rows + r % panel_rows] = value;
+  }
+  void update_row_sums() noexcept {
+    for (std::size_t r = 0; r < rows_; ++r) {
+      double sum = 0.0;
+      for (std::size_t k = 0; k < cols_; ++k) sum += static_cast<double>(scale(r, k)) * at(r, k);
+      scaled_row_sums_[r] = static_cast<float>(sum);
+    }
+  }
+
+  std::size_t rows_ = 0;
+  std::size_t cols_ = 0;
+  AlignedBuffer<std::uint8_t> packed_;
+  AlignedBuffer<float> scales_;
+  AlignedBuffer<float> scaled_row_sums_;
+};
+
+}  // namespace mote
+// ----- end mote/layout/dense_int4.hpp -----
 // ----- begin mote/layout/dense_binary.hpp -----
 // Dense binary weight storage: one sign bit per weight and one f32 scale per output channel
 // (numeric/binary.hpp defines both), packed once when set. Rows are grouped in panels of 16
@@ -2985,6 +3153,61 @@ constexpr std::size_t int8_dense_reference_scratch_bytes(std::size_t padded_rows
 
 }  // namespace mote::kernels
 // ----- end mote/kernels/dense/int8_reference.hpp -----
+// ----- begin mote/kernels/dense/int4_reference.hpp -----
+// Scalar reference for int4 Dense, and the epilogue every int4 kernel shares. Per block of 32
+// columns the kernels compute dot_rb = sum_k w_rk * s_k exactly in integers, with
+// s_k = u_k - 128 the input codes centred on 128; per group they convert the integer sum to f32
+// and accumulate F_r = fma(float(sum_g), scale_rg, F_r) in group order. Then
+//     y_r = Activation(fma(s_in, fma(128 - zu, scaled_row_sum_r, F_r), bias_r)),
+// the same operations in the same order on every ISA, so outputs are bit-identical across ISAs.
+
+
+
+namespace mote::kernels {
+
+/// Scratch bytes per sample of every int4 dense kernel: centred codes, block sums, group sums.
+constexpr std::size_t int4_dense_scratch_bytes(std::size_t padded_rows, std::size_t padded_cols) noexcept {
+  return align_up(padded_cols) + align_up(padded_cols / 32 * sizeof(std::int32_t)) +
+         align_up(padded_rows * sizeof(float));
+}
+
+/// The shared epilogue: `f` holds F_r (see above) for the rows of one sample.
+template <class Matrix, class Activation>
+inline void int4_dense_epilogue(const Matrix& weights, const float* bias, const float* f, const Int8InputQuant& input,
+                                float* out, Activation) noexcept {
+  const float centre = static_cast<float>(128 - input.params.zero_point);
+  for (std::size_t r = 0; r < weights.rows(); ++r)
+    out[r] = Activation::apply(
+        std::fma(input.params.scale, std::fma(centre, weights.scaled_row_sums()[r], f[r]), bias[r]));
+}
+
+template <std::size_t G, class Activation = activation::Identity>
+inline void dense_int4(isa::Scalar, const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
+                       const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
+                       Activation activation, std::byte* scratch) noexcept {
+  const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
+  auto* centred = reinterpret_cast<std::int8_t*>(scratch);
+  auto* f = reinterpret_cast<float*>(scratch + align_up(padded_cols) + align_up(padded_cols / 32 * sizeof(std::int32_t)));
+  for (std::size_t b = 0; b < batch; ++b) {
+    for (std::size_t k = 0; k < padded_cols; ++k)
+      centred[k] = static_cast<std::int8_t>(k < cols ? quantize(in[b * cols + k], input.params, input.low, input.high) - 128 : 0);
+    const std::size_t group_cols = weights.blocks_per_group() * 32;
+    for (std::size_t r = 0; r < weights.rows(); ++r) {
+      float sum = 0.0f;
+      for (std::size_t g = 0; g < weights.group_count(); ++g) {
+        std::int32_t dot = 0;
+        for (std::size_t k = g * group_cols; k < std::min(padded_cols, (g + 1) * group_cols); ++k)
+          dot += (k < cols ? weights.at(r, k) : 0) * centred[k];
+        sum = std::fma(static_cast<float>(dot), weights.scale(r, g * group_cols), sum);
+      }
+      f[r] = sum;
+    }
+    int4_dense_epilogue(weights, bias, f, input, out + b * weights.rows(), activation);
+  }
+}
+
+}  // namespace mote::kernels
+// ----- end mote/kernels/dense/int4_reference.hpp -----
 
 #if !defined(MOTE_NO_SIMD) && MOTE_ARCH_X86 && defined(__x86_64__)
 #define MOTE_SIMD_X86 1
@@ -3193,6 +3416,76 @@ struct Int8Ops {
 #endif
 #endif  // MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_SSE4_INT8_HPP_
 // ----- end mote/arch/x86/sse4_int8.hpp -----
+// ----- begin mote/arch/x86/sse4_int4.hpp -----
+#ifndef MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_SSE4_INT4_HPP_
+#define MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_SSE4_INT4_HPP_
+// SSE4 int4 primitives (contract: kernels/dense/int4-inl.hpp): the AVX2 method (avx2_int4.hpp)
+// on 128-bit registers. SSE4 has no FMA: the per-group f32 accumulation uses std::fma lane by
+// lane, so that results stay bit-identical to the other ISAs.
+#if !defined(MOTE_ARCH_X86_SSE4_INT4)
+#define MOTE_ARCH_X86_SSE4_INT4
+namespace mote::simd::sse4 {
+
+struct Int4Ops {
+  static inline void centre(const float* x, std::size_t n, const QuantParams& p, std::int32_t low, std::int32_t high,
+                            std::int8_t* out) {
+    const __m128 scale = _mm_set1_ps(p.scale), zero = _mm_set1_ps(static_cast<float>(p.zero_point - 128));
+    const __m128 lo = _mm_set1_ps(static_cast<float>(low - 128)), hi = _mm_set1_ps(static_cast<float>(high - 128));
+    const __m128 nan_code = _mm_set1_ps(static_cast<float>(std::clamp(p.zero_point, low, high) - 128));
+    std::size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const __m128 scaled = _mm_div_ps(_mm_loadu_ps(x + i), scale);
+      __m128 q = _mm_add_ps(_mm_round_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zero);
+      q = _mm_min_ps(_mm_max_ps(q, lo), hi);
+      q = _mm_blendv_ps(q, nan_code, _mm_cmpunord_ps(scaled, scaled));
+      const __m128i codes = _mm_cvttps_epi32(q);
+      const __m128i words = _mm_packs_epi32(codes, codes);
+      const std::int32_t packed = _mm_cvtsi128_si32(_mm_packs_epi16(words, words));
+      std::memcpy(out + i, &packed, sizeof(packed));
+    }
+    for (; i < n; ++i) out[i] = static_cast<std::int8_t>(::mote::quantize(x[i], p, low, high) - 128);
+  }
+
+  static inline void panel(const std::uint8_t* packed, const float* scales, std::size_t blocks,
+                           std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
+                           float* f) {
+    const __m128i nibble = _mm_set1_epi8(0x0F);
+    const __m128i ones = _mm_set1_epi16(1);
+    float sums_f[16] = {};
+    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += 16) {
+      const std::size_t last = std::min(blocks, first + blocks_per_group);
+      __m128i sum[4] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
+      for (std::size_t b = first; b < last; ++b) {
+        const std::uint8_t* block = packed + b * 256;
+        __m128i acc[4] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
+        for (std::size_t q = 0; q < 8; ++q) {
+          const __m128i first_half = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + q * 32));
+          const __m128i second_half = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + q * 32 + 16));
+          std::int32_t pattern;
+          std::memcpy(&pattern, act + b * 32 + q * 4, sizeof(pattern));
+          const __m128i x = _mm_set1_epi32(pattern);
+          // rows 0-3, 4-7 (low nibbles), 8-11, 12-15 (high nibbles)
+          acc[0] = _mm_add_epi16(acc[0], _mm_maddubs_epi16(_mm_and_si128(first_half, nibble), x));
+          acc[1] = _mm_add_epi16(acc[1], _mm_maddubs_epi16(_mm_and_si128(second_half, nibble), x));
+          acc[2] = _mm_add_epi16(acc[2], _mm_maddubs_epi16(_mm_and_si128(_mm_srli_epi16(first_half, 4), nibble), x));
+          acc[3] = _mm_add_epi16(acc[3], _mm_maddubs_epi16(_mm_and_si128(_mm_srli_epi16(second_half, 4), nibble), x));
+        }
+        const __m128i offset = _mm_set1_epi32(8 * block_sums[b]);
+        for (int j = 0; j < 4; ++j)
+          sum[j] = _mm_add_epi32(sum[j], _mm_sub_epi32(_mm_madd_epi16(acc[j], ones), offset));
+      }
+      alignas(16) std::int32_t lanes[16];
+      for (int j = 0; j < 4; ++j) _mm_store_si128(reinterpret_cast<__m128i*>(lanes + 4 * j), sum[j]);
+      for (int r = 0; r < 16; ++r) sums_f[r] = std::fma(static_cast<float>(lanes[r]), scales[r], sums_f[r]);
+    }
+    std::memcpy(f, sums_f, sizeof(sums_f));
+  }
+};
+
+}  // namespace mote::simd::sse4
+#endif
+#endif  // MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_SSE4_INT4_HPP_
+// ----- end mote/arch/x86/sse4_int4.hpp -----
 // ----- begin mote/arch/x86/sse4_binary.hpp -----
 #ifndef MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_SSE4_BINARY_HPP_
 #define MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_SSE4_BINARY_HPP_
@@ -3368,6 +3661,7 @@ struct CodebookOps {
 // ----- end mote/arch/x86/sse4_codebook.hpp -----
 #define MOTE_SIMD_NS sse4
 #define MOTE_SIMD_TAG Sse4
+#define MOTE_SIMD_HAS_INT4
 // ----- begin mote/kernels/simd-inl.hpp -----
 // The SIMD kernels of one ISA. No include guard on purpose: arch/targets.hpp includes this file
 // once per ISA, inside that ISA's target region, with MOTE_SIMD_NS (namespace and vector type
@@ -4853,6 +5147,45 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   }
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
+#if defined(MOTE_SIMD_HAS_INT4)
+using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
+// ----- begin mote/kernels/dense/int4-inl.hpp -----
+// int4 Dense kernels, written once against `Int4Ops`, the ISA's int4 primitives
+// (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
+//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
+//   panel(packed, scales, blocks, blocks_per_group, act, block_sums, f)   F of one 16-row panel
+// Samples run panel by panel so that a panel's packed weights stay in L1 across the batch.
+
+template <std::size_t G, class Activation>
+inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights, const float* bias,
+                       const float* in, float* out, std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+                       Activation activation, std::byte* scratch) noexcept {
+  const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols(), blocks = weights.block_count();
+  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  const std::size_t per_sample = align_up(padded_cols) + align_up(blocks * sizeof(std::int32_t));
+  auto* f = reinterpret_cast<float*>(scratch + batch * per_sample);
+  for (std::size_t b = 0; b < batch; ++b) {
+    auto* act = reinterpret_cast<std::int8_t*>(scratch + b * per_sample);
+    auto* block_sums = reinterpret_cast<std::int32_t*>(scratch + b * per_sample + align_up(padded_cols));
+    Int4Ops::centre(in + b * cols, cols, input.params, input.low, input.high, act);
+    for (std::size_t k = cols; k < padded_cols; ++k) act[k] = 0;
+    for (std::size_t block = 0; block < blocks; ++block) {
+      std::int32_t sum = 0;
+      for (std::size_t k = 0; k < 32; ++k) sum += act[block * 32 + k];
+      block_sums[block] = sum;
+    }
+  }
+  for (std::size_t p = 0; p < weights.panel_count(); ++p)
+    for (std::size_t b = 0; b < batch; ++b)
+      Int4Ops::panel(weights.panel(p), weights.panel_scales(p, 0), blocks, weights.blocks_per_group(),
+                     reinterpret_cast<const std::int8_t*>(scratch + b * per_sample),
+                     reinterpret_cast<const std::int32_t*>(scratch + b * per_sample + align_up(padded_cols)),
+                     f + b * padded_rows + p * 16);
+  for (std::size_t b = 0; b < batch; ++b)
+    ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows, activation);
+}
+// ----- end mote/kernels/dense/int4-inl.hpp -----
+#endif
 
 }  // namespace mote::kernels::MOTE_SIMD_NS
 
@@ -4872,8 +5205,23 @@ inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, S>, DenseS
   }
 }
 
+#if defined(MOTE_SIMD_HAS_INT4)
+template <std::size_t G, class Activation>
+inline void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
+                       const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
+                       Activation activation, std::byte* scratch) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, activation, scratch);
+  } else {
+    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
+  }
+}
+#endif
+
 }  // namespace mote::kernels
 // ----- end mote/kernels/simd_int8-inl.hpp -----
+#undef MOTE_SIMD_HAS_INT4
 #undef MOTE_SIMD_NS
 #undef MOTE_SIMD_TAG
 MOTE_TARGET_REGION_END
@@ -5091,6 +5439,77 @@ struct Int8Ops {
 #endif
 #endif  // MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX2_INT8_HPP_
 // ----- end mote/arch/x86/avx2_int8.hpp -----
+// ----- begin mote/arch/x86/avx2_int4.hpp -----
+#ifndef MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX2_INT4_HPP_
+#define MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX2_INT4_HPP_
+// AVX2 int4 primitives (contract: kernels/dense/int4-inl.hpp). Offset-binary weight nibbles
+// (w + 8 in [1, 15]) times signed activation codes with pmaddubsw: each int16 pair sum is at
+// most 2 * 15 * 128 = 3840, and 8 of them (one 32-column block) at most 30720 < 32767, so the
+// 16-bit accumulation is exact; pmaddwd by ones then widens to int32 once per block.
+#if !defined(MOTE_ARCH_X86_AVX2_INT4)
+#define MOTE_ARCH_X86_AVX2_INT4
+namespace mote::simd::avx2 {
+
+struct Int4Ops {
+  /// s = quantize(x) - 128 for n values.
+  static inline void centre(const float* x, std::size_t n, const QuantParams& p, std::int32_t low, std::int32_t high,
+                            std::int8_t* out) {
+    const __m256 scale = _mm256_set1_ps(p.scale), zero = _mm256_set1_ps(static_cast<float>(p.zero_point - 128));
+    const __m256 lo = _mm256_set1_ps(static_cast<float>(low - 128)), hi = _mm256_set1_ps(static_cast<float>(high - 128));
+    const __m256 nan_code = _mm256_set1_ps(static_cast<float>(std::clamp(p.zero_point, low, high) - 128));
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      const __m256 scaled = _mm256_div_ps(_mm256_loadu_ps(x + i), scale);
+      __m256 q = _mm256_add_ps(_mm256_round_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zero);
+      q = _mm256_min_ps(_mm256_max_ps(q, lo), hi);
+      q = _mm256_blendv_ps(q, nan_code, _mm256_cmp_ps(scaled, scaled, _CMP_UNORD_Q));
+      const __m256i codes = _mm256_cvttps_epi32(q);
+      const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(codes), _mm256_extracti128_si256(codes, 1));
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(out + i), _mm_packs_epi16(words, words));
+    }
+    for (; i < n; ++i) out[i] = static_cast<std::int8_t>(::mote::quantize(x[i], p, low, high) - 128);
+  }
+
+  /// F for the 16 rows of one panel: groups of `blocks_per_group` blocks (the last may be
+  /// shorter), `block_sums[b]` = sum of act over block b.
+  static inline void panel(const std::uint8_t* packed, const float* scales, std::size_t blocks,
+                           std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
+                           float* f) {
+    const __m256i nibble = _mm256_set1_epi8(0x0F);
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 f_low = _mm256_setzero_ps(), f_high = _mm256_setzero_ps();
+    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += 16) {
+      const std::size_t last = std::min(blocks, first + blocks_per_group);
+      __m256i sum_low = _mm256_setzero_si256(), sum_high = _mm256_setzero_si256();
+      for (std::size_t b = first; b < last; ++b) {
+        const std::uint8_t* block = packed + b * 256;
+        __m256i acc_low = _mm256_setzero_si256(), acc_high = _mm256_setzero_si256();
+#pragma GCC unroll 8
+        for (std::size_t q = 0; q < 8; ++q) {
+          const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + q * 32));
+          std::int32_t pattern;
+          std::memcpy(&pattern, act + b * 32 + q * 4, sizeof(pattern));
+          const __m256i x = _mm256_set1_epi32(pattern);
+          acc_low = _mm256_add_epi16(acc_low, _mm256_maddubs_epi16(_mm256_and_si256(bytes, nibble), x));
+          acc_high = _mm256_add_epi16(acc_high,
+                                      _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble), x));
+        }
+        const __m256i offset = _mm256_set1_epi32(8 * block_sums[b]);
+        sum_low = _mm256_add_epi32(sum_low, _mm256_sub_epi32(_mm256_madd_epi16(acc_low, ones), offset));
+        sum_high = _mm256_add_epi32(sum_high, _mm256_sub_epi32(_mm256_madd_epi16(acc_high, ones), offset));
+      }
+      f_low = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum_low), _mm256_loadu_ps(scales), f_low);
+      f_high = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum_high), _mm256_loadu_ps(scales + 8), f_high);
+    }
+    _mm256_storeu_ps(f, f_low);
+    _mm256_storeu_ps(f + 8, f_high);
+  }
+};
+
+}  // namespace mote::simd::avx2
+#endif
+#endif  // MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX2_INT4_HPP_
+// ----- end mote/arch/x86/avx2_int4.hpp -----
 // ----- begin mote/arch/x86/avx2_binary.hpp -----
 #ifndef MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX2_BINARY_HPP_
 #define MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX2_BINARY_HPP_
@@ -5251,6 +5670,7 @@ struct CodebookOps {
 // ----- end mote/arch/x86/avx2_codebook.hpp -----
 #define MOTE_SIMD_NS avx2
 #define MOTE_SIMD_TAG Avx2
+#define MOTE_SIMD_HAS_INT4
 // ----- begin mote/kernels/simd-inl.hpp -----
 // The SIMD kernels of one ISA. No include guard on purpose: arch/targets.hpp includes this file
 // once per ISA, inside that ISA's target region, with MOTE_SIMD_NS (namespace and vector type
@@ -6736,6 +7156,45 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   }
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
+#if defined(MOTE_SIMD_HAS_INT4)
+using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
+// ----- begin mote/kernels/dense/int4-inl.hpp -----
+// int4 Dense kernels, written once against `Int4Ops`, the ISA's int4 primitives
+// (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
+//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
+//   panel(packed, scales, blocks, blocks_per_group, act, block_sums, f)   F of one 16-row panel
+// Samples run panel by panel so that a panel's packed weights stay in L1 across the batch.
+
+template <std::size_t G, class Activation>
+inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights, const float* bias,
+                       const float* in, float* out, std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+                       Activation activation, std::byte* scratch) noexcept {
+  const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols(), blocks = weights.block_count();
+  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  const std::size_t per_sample = align_up(padded_cols) + align_up(blocks * sizeof(std::int32_t));
+  auto* f = reinterpret_cast<float*>(scratch + batch * per_sample);
+  for (std::size_t b = 0; b < batch; ++b) {
+    auto* act = reinterpret_cast<std::int8_t*>(scratch + b * per_sample);
+    auto* block_sums = reinterpret_cast<std::int32_t*>(scratch + b * per_sample + align_up(padded_cols));
+    Int4Ops::centre(in + b * cols, cols, input.params, input.low, input.high, act);
+    for (std::size_t k = cols; k < padded_cols; ++k) act[k] = 0;
+    for (std::size_t block = 0; block < blocks; ++block) {
+      std::int32_t sum = 0;
+      for (std::size_t k = 0; k < 32; ++k) sum += act[block * 32 + k];
+      block_sums[block] = sum;
+    }
+  }
+  for (std::size_t p = 0; p < weights.panel_count(); ++p)
+    for (std::size_t b = 0; b < batch; ++b)
+      Int4Ops::panel(weights.panel(p), weights.panel_scales(p, 0), blocks, weights.blocks_per_group(),
+                     reinterpret_cast<const std::int8_t*>(scratch + b * per_sample),
+                     reinterpret_cast<const std::int32_t*>(scratch + b * per_sample + align_up(padded_cols)),
+                     f + b * padded_rows + p * 16);
+  for (std::size_t b = 0; b < batch; ++b)
+    ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows, activation);
+}
+// ----- end mote/kernels/dense/int4-inl.hpp -----
+#endif
 
 }  // namespace mote::kernels::MOTE_SIMD_NS
 
@@ -6755,8 +7214,23 @@ inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, S>, DenseS
   }
 }
 
+#if defined(MOTE_SIMD_HAS_INT4)
+template <std::size_t G, class Activation>
+inline void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
+                       const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
+                       Activation activation, std::byte* scratch) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, activation, scratch);
+  } else {
+    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
+  }
+}
+#endif
+
 }  // namespace mote::kernels
 // ----- end mote/kernels/simd_int8-inl.hpp -----
+#undef MOTE_SIMD_HAS_INT4
 #undef MOTE_SIMD_NS
 #undef MOTE_SIMD_TAG
 MOTE_TARGET_REGION_END
@@ -8821,6 +9295,45 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   }
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
+#if defined(MOTE_SIMD_HAS_INT4)
+using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
+// ----- begin mote/kernels/dense/int4-inl.hpp -----
+// int4 Dense kernels, written once against `Int4Ops`, the ISA's int4 primitives
+// (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
+//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
+//   panel(packed, scales, blocks, blocks_per_group, act, block_sums, f)   F of one 16-row panel
+// Samples run panel by panel so that a panel's packed weights stay in L1 across the batch.
+
+template <std::size_t G, class Activation>
+inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights, const float* bias,
+                       const float* in, float* out, std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+                       Activation activation, std::byte* scratch) noexcept {
+  const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols(), blocks = weights.block_count();
+  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  const std::size_t per_sample = align_up(padded_cols) + align_up(blocks * sizeof(std::int32_t));
+  auto* f = reinterpret_cast<float*>(scratch + batch * per_sample);
+  for (std::size_t b = 0; b < batch; ++b) {
+    auto* act = reinterpret_cast<std::int8_t*>(scratch + b * per_sample);
+    auto* block_sums = reinterpret_cast<std::int32_t*>(scratch + b * per_sample + align_up(padded_cols));
+    Int4Ops::centre(in + b * cols, cols, input.params, input.low, input.high, act);
+    for (std::size_t k = cols; k < padded_cols; ++k) act[k] = 0;
+    for (std::size_t block = 0; block < blocks; ++block) {
+      std::int32_t sum = 0;
+      for (std::size_t k = 0; k < 32; ++k) sum += act[block * 32 + k];
+      block_sums[block] = sum;
+    }
+  }
+  for (std::size_t p = 0; p < weights.panel_count(); ++p)
+    for (std::size_t b = 0; b < batch; ++b)
+      Int4Ops::panel(weights.panel(p), weights.panel_scales(p, 0), blocks, weights.blocks_per_group(),
+                     reinterpret_cast<const std::int8_t*>(scratch + b * per_sample),
+                     reinterpret_cast<const std::int32_t*>(scratch + b * per_sample + align_up(padded_cols)),
+                     f + b * padded_rows + p * 16);
+  for (std::size_t b = 0; b < batch; ++b)
+    ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows, activation);
+}
+// ----- end mote/kernels/dense/int4-inl.hpp -----
+#endif
 
 }  // namespace mote::kernels::MOTE_SIMD_NS
 
@@ -8839,6 +9352,20 @@ inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, S>, DenseS
     activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
   }
 }
+
+#if defined(MOTE_SIMD_HAS_INT4)
+template <std::size_t G, class Activation>
+inline void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
+                       const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
+                       Activation activation, std::byte* scratch) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, activation, scratch);
+  } else {
+    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
+  }
+}
+#endif
 
 }  // namespace mote::kernels
 // ----- end mote/kernels/simd_int8-inl.hpp -----
@@ -8991,6 +9518,45 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   }
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
+#if defined(MOTE_SIMD_HAS_INT4)
+using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
+// ----- begin mote/kernels/dense/int4-inl.hpp -----
+// int4 Dense kernels, written once against `Int4Ops`, the ISA's int4 primitives
+// (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
+//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
+//   panel(packed, scales, blocks, blocks_per_group, act, block_sums, f)   F of one 16-row panel
+// Samples run panel by panel so that a panel's packed weights stay in L1 across the batch.
+
+template <std::size_t G, class Activation>
+inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights, const float* bias,
+                       const float* in, float* out, std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+                       Activation activation, std::byte* scratch) noexcept {
+  const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols(), blocks = weights.block_count();
+  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  const std::size_t per_sample = align_up(padded_cols) + align_up(blocks * sizeof(std::int32_t));
+  auto* f = reinterpret_cast<float*>(scratch + batch * per_sample);
+  for (std::size_t b = 0; b < batch; ++b) {
+    auto* act = reinterpret_cast<std::int8_t*>(scratch + b * per_sample);
+    auto* block_sums = reinterpret_cast<std::int32_t*>(scratch + b * per_sample + align_up(padded_cols));
+    Int4Ops::centre(in + b * cols, cols, input.params, input.low, input.high, act);
+    for (std::size_t k = cols; k < padded_cols; ++k) act[k] = 0;
+    for (std::size_t block = 0; block < blocks; ++block) {
+      std::int32_t sum = 0;
+      for (std::size_t k = 0; k < 32; ++k) sum += act[block * 32 + k];
+      block_sums[block] = sum;
+    }
+  }
+  for (std::size_t p = 0; p < weights.panel_count(); ++p)
+    for (std::size_t b = 0; b < batch; ++b)
+      Int4Ops::panel(weights.panel(p), weights.panel_scales(p, 0), blocks, weights.blocks_per_group(),
+                     reinterpret_cast<const std::int8_t*>(scratch + b * per_sample),
+                     reinterpret_cast<const std::int32_t*>(scratch + b * per_sample + align_up(padded_cols)),
+                     f + b * padded_rows + p * 16);
+  for (std::size_t b = 0; b < batch; ++b)
+    ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows, activation);
+}
+// ----- end mote/kernels/dense/int4-inl.hpp -----
+#endif
 
 }  // namespace mote::kernels::MOTE_SIMD_NS
 
@@ -9009,6 +9575,20 @@ inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, S>, DenseS
     activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
   }
 }
+
+#if defined(MOTE_SIMD_HAS_INT4)
+template <std::size_t G, class Activation>
+inline void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
+                       const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
+                       Activation activation, std::byte* scratch) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, activation, scratch);
+  } else {
+    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
+  }
+}
+#endif
 
 }  // namespace mote::kernels
 // ----- end mote/kernels/simd_int8-inl.hpp -----
@@ -10811,6 +11391,45 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   }
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
+#if defined(MOTE_SIMD_HAS_INT4)
+using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
+// ----- begin mote/kernels/dense/int4-inl.hpp -----
+// int4 Dense kernels, written once against `Int4Ops`, the ISA's int4 primitives
+// (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
+//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
+//   panel(packed, scales, blocks, blocks_per_group, act, block_sums, f)   F of one 16-row panel
+// Samples run panel by panel so that a panel's packed weights stay in L1 across the batch.
+
+template <std::size_t G, class Activation>
+inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights, const float* bias,
+                       const float* in, float* out, std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+                       Activation activation, std::byte* scratch) noexcept {
+  const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols(), blocks = weights.block_count();
+  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  const std::size_t per_sample = align_up(padded_cols) + align_up(blocks * sizeof(std::int32_t));
+  auto* f = reinterpret_cast<float*>(scratch + batch * per_sample);
+  for (std::size_t b = 0; b < batch; ++b) {
+    auto* act = reinterpret_cast<std::int8_t*>(scratch + b * per_sample);
+    auto* block_sums = reinterpret_cast<std::int32_t*>(scratch + b * per_sample + align_up(padded_cols));
+    Int4Ops::centre(in + b * cols, cols, input.params, input.low, input.high, act);
+    for (std::size_t k = cols; k < padded_cols; ++k) act[k] = 0;
+    for (std::size_t block = 0; block < blocks; ++block) {
+      std::int32_t sum = 0;
+      for (std::size_t k = 0; k < 32; ++k) sum += act[block * 32 + k];
+      block_sums[block] = sum;
+    }
+  }
+  for (std::size_t p = 0; p < weights.panel_count(); ++p)
+    for (std::size_t b = 0; b < batch; ++b)
+      Int4Ops::panel(weights.panel(p), weights.panel_scales(p, 0), blocks, weights.blocks_per_group(),
+                     reinterpret_cast<const std::int8_t*>(scratch + b * per_sample),
+                     reinterpret_cast<const std::int32_t*>(scratch + b * per_sample + align_up(padded_cols)),
+                     f + b * padded_rows + p * 16);
+  for (std::size_t b = 0; b < batch; ++b)
+    ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows, activation);
+}
+// ----- end mote/kernels/dense/int4-inl.hpp -----
+#endif
 
 }  // namespace mote::kernels::MOTE_SIMD_NS
 
@@ -10829,6 +11448,20 @@ inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, S>, DenseS
     activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
   }
 }
+
+#if defined(MOTE_SIMD_HAS_INT4)
+template <std::size_t G, class Activation>
+inline void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
+                       const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
+                       Activation activation, std::byte* scratch) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, activation, scratch);
+  } else {
+    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
+  }
+}
+#endif
 
 }  // namespace mote::kernels
 // ----- end mote/kernels/simd_int8-inl.hpp -----
@@ -10986,6 +11619,45 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   }
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
+#if defined(MOTE_SIMD_HAS_INT4)
+using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
+// ----- begin mote/kernels/dense/int4-inl.hpp -----
+// int4 Dense kernels, written once against `Int4Ops`, the ISA's int4 primitives
+// (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
+//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
+//   panel(packed, scales, blocks, blocks_per_group, act, block_sums, f)   F of one 16-row panel
+// Samples run panel by panel so that a panel's packed weights stay in L1 across the batch.
+
+template <std::size_t G, class Activation>
+inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights, const float* bias,
+                       const float* in, float* out, std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+                       Activation activation, std::byte* scratch) noexcept {
+  const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols(), blocks = weights.block_count();
+  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  const std::size_t per_sample = align_up(padded_cols) + align_up(blocks * sizeof(std::int32_t));
+  auto* f = reinterpret_cast<float*>(scratch + batch * per_sample);
+  for (std::size_t b = 0; b < batch; ++b) {
+    auto* act = reinterpret_cast<std::int8_t*>(scratch + b * per_sample);
+    auto* block_sums = reinterpret_cast<std::int32_t*>(scratch + b * per_sample + align_up(padded_cols));
+    Int4Ops::centre(in + b * cols, cols, input.params, input.low, input.high, act);
+    for (std::size_t k = cols; k < padded_cols; ++k) act[k] = 0;
+    for (std::size_t block = 0; block < blocks; ++block) {
+      std::int32_t sum = 0;
+      for (std::size_t k = 0; k < 32; ++k) sum += act[block * 32 + k];
+      block_sums[block] = sum;
+    }
+  }
+  for (std::size_t p = 0; p < weights.panel_count(); ++p)
+    for (std::size_t b = 0; b < batch; ++b)
+      Int4Ops::panel(weights.panel(p), weights.panel_scales(p, 0), blocks, weights.blocks_per_group(),
+                     reinterpret_cast<const std::int8_t*>(scratch + b * per_sample),
+                     reinterpret_cast<const std::int32_t*>(scratch + b * per_sample + align_up(padded_cols)),
+                     f + b * padded_rows + p * 16);
+  for (std::size_t b = 0; b < batch; ++b)
+    ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows, activation);
+}
+// ----- end mote/kernels/dense/int4-inl.hpp -----
+#endif
 
 }  // namespace mote::kernels::MOTE_SIMD_NS
 
@@ -11004,6 +11676,20 @@ inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, S>, DenseS
     activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
   }
 }
+
+#if defined(MOTE_SIMD_HAS_INT4)
+template <std::size_t G, class Activation>
+inline void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
+                       const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
+                       Activation activation, std::byte* scratch) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, activation, scratch);
+  } else {
+    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
+  }
+}
+#endif
 
 }  // namespace mote::kernels
 // ----- end mote/kernels/simd_int8-inl.hpp -----
@@ -11054,6 +11740,10 @@ inline void dense_int8(isa::Dynamic, const Args&... args) noexcept {
 template <class... Args>
 inline void dense_xnor(isa::Dynamic, const Args&... args) noexcept {
   arch::with_isa(arch::selected_isa(), [&](auto tag) { dense_xnor(tag, args...); });
+}
+template <class... Args>
+inline void dense_int4(isa::Dynamic, const Args&... args) noexcept {
+  arch::with_isa(arch::selected_isa(), [&](auto tag) { dense_int4(tag, args...); });
 }
 template <class... Args>
 inline void conv2d(isa::Dynamic, const Args&... args) noexcept {
@@ -11195,10 +11885,11 @@ struct WeightOptions {
   using activation = typename find_option_t<option_kind::fused_activation,
                                             FusedActivation<::mote::activation::Identity>, Options...>::function;
   /// Integer weights multiply integer activations unless told otherwise.
-  using default_activations = std::conditional_t<is_int8_format_v<format>, Int8<PerTensor, Asymmetric>, F32>;
+  using default_activations =
+      std::conditional_t<is_int8_format_v<format> || is_int4_format_v<format>, Int8<PerTensor, Asymmetric>, F32>;
   using activation_format = typename find_option_t<option_kind::activations, Activations<default_activations>,
                                                    Options...>::format;
-  static constexpr bool integer_compute = is_int8_format_v<format>;
+  static constexpr bool integer_compute = is_int8_format_v<format> || is_int4_format_v<format>;
   /// The (weights, activations) pairs mote has kernels for.
   static constexpr bool kernel_exists =
       (std::is_same_v<activation_format, F32> && !integer_compute) ||
@@ -11259,7 +11950,11 @@ inline ParamSpec param(const char* name, std::size_t d0, std::size_t d1, std::si
 template <class Opts>
 std::string weight_description() {
   std::string text = Opts::format::name;
-  if constexpr (Opts::integer_compute) {
+  if constexpr (is_int4_format_v<typename Opts::format>) {
+    text += Opts::format::group_size == 0 ? std::string(" per-channel")
+                                          : " groups of " + std::to_string(Opts::format::group_size);
+    text += std::string(", ") + Opts::activation_format::name + " activations";
+  } else if constexpr (Opts::integer_compute) {
     using Granularity = typename Opts::format::granularity;
     text += std::string(" ") + Granularity::name + (Opts::format::symmetric ? " symmetric" : " asymmetric");
     text += std::string(", ") + Opts::activation_format::name + " activations";
@@ -11316,8 +12011,9 @@ class DenseLayer {
   /// Integer layers quantise their input and accumulate in scratch (the larger of what the SIMD
   /// kernels and the scalar reference need).
   static constexpr std::size_t scratch_bytes =
-      opts::integer_compute ? std::max(kernels::int8_dense_scratch_bytes(padded_units, padded_inputs),
-                                       kernels::int8_dense_reference_scratch_bytes(padded_units, padded_inputs))
+      opts::integer_compute ? std::max({kernels::int8_dense_scratch_bytes(padded_units, padded_inputs),
+                                        kernels::int8_dense_reference_scratch_bytes(padded_units, padded_inputs),
+                                        kernels::int4_dense_scratch_bytes(padded_units, (In::size + 31) / 32 * 32)})
       : binary_activations  ? kernels::binary_xnor_scratch_bytes(In::size)
                             : 0;
   /// True when the layer quantises its input: calibration (Sequential::calibrate) sets its range.
@@ -11362,7 +12058,7 @@ class DenseLayer {
 
   void forward(const float* in, float* out, std::byte* scratch) const noexcept {
     if constexpr (opts::integer_compute) {
-      kernels::dense_int8(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, std::size_t{1},
+      integer_kernel(weights_.matrix(), weights_.bias(), in, out, std::size_t{1},
                           calibrated_ ? input_quant_ : dynamic_quant(in), typename opts::activation{}, scratch);
     } else if constexpr (binary_activations) {
       kernels::dense_xnor(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, std::size_t{1},
@@ -11375,7 +12071,7 @@ class DenseLayer {
   void forward_batch(const float* in, float* out, std::size_t batch, std::byte* scratch) const noexcept {
     if constexpr (opts::integer_compute) {
       if (calibrated_) {
-        kernels::dense_int8(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, batch, input_quant_,
+        integer_kernel(weights_.matrix(), weights_.bias(), in, out, batch, input_quant_,
                             typename opts::activation{}, scratch);
       } else {
         for (std::size_t b = 0; b < batch; ++b) forward(in + b * In::size, out + b * Units, scratch);
@@ -11409,6 +12105,15 @@ class DenseLayer {
   }
 
  private:
+  /// The integer kernel of the weight format (int8 or int4).
+  template <class Matrix, class Activation>
+  static void integer_kernel(const Matrix& matrix, const float* bias, const float* in, float* out, std::size_t batch,
+                             const kernels::Int8InputQuant& quant, Activation activation, std::byte* scratch) noexcept {
+    if constexpr (is_int4_format_v<typename opts::format>)
+      kernels::dense_int4(typename opts::isa{}, matrix, bias, in, out, batch, quant, activation, scratch);
+    else
+      kernels::dense_int8(typename opts::isa{}, matrix, bias, in, out, batch, quant, activation, scratch);
+  }
   /// The input's own range, widened to include 0, as the quantisation of an uncalibrated layer.
   static kernels::Int8InputQuant dynamic_quant(const float* in) noexcept {
     float low = 0.0f, high = 0.0f;

@@ -24,6 +24,7 @@
 #include "mote/kernels/elementwise/reference.hpp"
 #include "mote/kernels/pool/reference.hpp"
 #include "mote/kernels/dense/int8_reference.hpp"
+#include "mote/kernels/dense/int4_reference.hpp"
 
 #if !defined(MOTE_NO_SIMD) && MOTE_ARCH_X86 && defined(__x86_64__)
 #define MOTE_SIMD_X86 1
@@ -54,12 +55,15 @@
 MOTE_TARGET_REGION_BEGIN("sse4.2")
 #include "mote/arch/x86/sse4.hpp"
 #include "mote/arch/x86/sse4_int8.hpp"
+#include "mote/arch/x86/sse4_int4.hpp"
 #include "mote/arch/x86/sse4_binary.hpp"
 #include "mote/arch/x86/sse4_codebook.hpp"
 #define MOTE_SIMD_NS sse4
 #define MOTE_SIMD_TAG Sse4
+#define MOTE_SIMD_HAS_INT4
 #include "mote/kernels/simd-inl.hpp"
 #include "mote/kernels/simd_int8-inl.hpp"
+#undef MOTE_SIMD_HAS_INT4
 #undef MOTE_SIMD_NS
 #undef MOTE_SIMD_TAG
 MOTE_TARGET_REGION_END
@@ -67,12 +71,15 @@ MOTE_TARGET_REGION_END
 MOTE_TARGET_REGION_BEGIN("avx2,fma,bmi2,f16c")
 #include "mote/arch/x86/avx2.hpp"
 #include "mote/arch/x86/avx2_int8.hpp"
+#include "mote/arch/x86/avx2_int4.hpp"
 #include "mote/arch/x86/avx2_binary.hpp"
 #include "mote/arch/x86/avx2_codebook.hpp"
 #define MOTE_SIMD_NS avx2
 #define MOTE_SIMD_TAG Avx2
+#define MOTE_SIMD_HAS_INT4
 #include "mote/kernels/simd-inl.hpp"
 #include "mote/kernels/simd_int8-inl.hpp"
+#undef MOTE_SIMD_HAS_INT4
 #undef MOTE_SIMD_NS
 #undef MOTE_SIMD_TAG
 MOTE_TARGET_REGION_END

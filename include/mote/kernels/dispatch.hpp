@@ -26,6 +26,10 @@ inline void dense_xnor(isa::Dynamic, const Args&... args) noexcept {
   arch::with_isa(arch::selected_isa(), [&](auto tag) { dense_xnor(tag, args...); });
 }
 template <class... Args>
+inline void dense_int4(isa::Dynamic, const Args&... args) noexcept {
+  arch::with_isa(arch::selected_isa(), [&](auto tag) { dense_int4(tag, args...); });
+}
+template <class... Args>
 inline void conv2d(isa::Dynamic, const Args&... args) noexcept {
   arch::with_isa(arch::selected_isa(), [&](auto tag) { conv2d(tag, args...); });
 }

@@ -12,6 +12,10 @@ using Int8Ops = ::mote::simd::MOTE_SIMD_NS::Int8Ops;
 using ::mote::align_up;
 
 #include "mote/kernels/dense/int8-inl.hpp"
+#if defined(MOTE_SIMD_HAS_INT4)
+using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
+#include "mote/kernels/dense/int4-inl.hpp"
+#endif
 
 }  // namespace mote::kernels::MOTE_SIMD_NS
 
@@ -30,5 +34,19 @@ inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, S>, DenseS
     activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
   }
 }
+
+#if defined(MOTE_SIMD_HAS_INT4)
+template <std::size_t G, class Activation>
+inline void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
+                       const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
+                       Activation activation, std::byte* scratch) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, activation, scratch);
+  } else {
+    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
+  }
+}
+#endif
 
 }  // namespace mote::kernels

@@ -53,8 +53,9 @@ class DenseLayer {
   /// Integer layers quantise their input and accumulate in scratch (the larger of what the SIMD
   /// kernels and the scalar reference need).
   static constexpr std::size_t scratch_bytes =
-      opts::integer_compute ? std::max(kernels::int8_dense_scratch_bytes(padded_units, padded_inputs),
-                                       kernels::int8_dense_reference_scratch_bytes(padded_units, padded_inputs))
+      opts::integer_compute ? std::max({kernels::int8_dense_scratch_bytes(padded_units, padded_inputs),
+                                        kernels::int8_dense_reference_scratch_bytes(padded_units, padded_inputs),
+                                        kernels::int4_dense_scratch_bytes(padded_units, (In::size + 31) / 32 * 32)})
       : binary_activations  ? kernels::binary_xnor_scratch_bytes(In::size)
                             : 0;
   /// True when the layer quantises its input: calibration (Sequential::calibrate) sets its range.
@@ -99,7 +100,7 @@ class DenseLayer {
 
   void forward(const float* in, float* out, std::byte* scratch) const noexcept {
     if constexpr (opts::integer_compute) {
-      kernels::dense_int8(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, std::size_t{1},
+      integer_kernel(weights_.matrix(), weights_.bias(), in, out, std::size_t{1},
                           calibrated_ ? input_quant_ : dynamic_quant(in), typename opts::activation{}, scratch);
     } else if constexpr (binary_activations) {
       kernels::dense_xnor(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, std::size_t{1},
@@ -112,7 +113,7 @@ class DenseLayer {
   void forward_batch(const float* in, float* out, std::size_t batch, std::byte* scratch) const noexcept {
     if constexpr (opts::integer_compute) {
       if (calibrated_) {
-        kernels::dense_int8(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, batch, input_quant_,
+        integer_kernel(weights_.matrix(), weights_.bias(), in, out, batch, input_quant_,
                             typename opts::activation{}, scratch);
       } else {
         for (std::size_t b = 0; b < batch; ++b) forward(in + b * In::size, out + b * Units, scratch);
@@ -146,6 +147,15 @@ class DenseLayer {
   }
 
  private:
+  /// The integer kernel of the weight format (int8 or int4).
+  template <class Matrix, class Activation>
+  static void integer_kernel(const Matrix& matrix, const float* bias, const float* in, float* out, std::size_t batch,
+                             const kernels::Int8InputQuant& quant, Activation activation, std::byte* scratch) noexcept {
+    if constexpr (is_int4_format_v<typename opts::format>)
+      kernels::dense_int4(typename opts::isa{}, matrix, bias, in, out, batch, quant, activation, scratch);
+    else
+      kernels::dense_int8(typename opts::isa{}, matrix, bias, in, out, batch, quant, activation, scratch);
+  }
   /// The input's own range, widened to include 0, as the quantisation of an uncalibrated layer.
   static kernels::Int8InputQuant dynamic_quant(const float* in) noexcept {
     float low = 0.0f, high = 0.0f;

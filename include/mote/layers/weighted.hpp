@@ -27,10 +27,11 @@ struct WeightOptions {
   using activation = typename find_option_t<option_kind::fused_activation,
                                             FusedActivation<::mote::activation::Identity>, Options...>::function;
   /// Integer weights multiply integer activations unless told otherwise.
-  using default_activations = std::conditional_t<is_int8_format_v<format>, Int8<PerTensor, Asymmetric>, F32>;
+  using default_activations =
+      std::conditional_t<is_int8_format_v<format> || is_int4_format_v<format>, Int8<PerTensor, Asymmetric>, F32>;
   using activation_format = typename find_option_t<option_kind::activations, Activations<default_activations>,
                                                    Options...>::format;
-  static constexpr bool integer_compute = is_int8_format_v<format>;
+  static constexpr bool integer_compute = is_int8_format_v<format> || is_int4_format_v<format>;
   /// The (weights, activations) pairs mote has kernels for.
   static constexpr bool kernel_exists =
       (std::is_same_v<activation_format, F32> && !integer_compute) ||
@@ -91,7 +92,11 @@ inline ParamSpec param(const char* name, std::size_t d0, std::size_t d1, std::si
 template <class Opts>
 std::string weight_description() {
   std::string text = Opts::format::name;
-  if constexpr (Opts::integer_compute) {
+  if constexpr (is_int4_format_v<typename Opts::format>) {
+    text += Opts::format::group_size == 0 ? std::string(" per-channel")
+                                          : " groups of " + std::to_string(Opts::format::group_size);
+    text += std::string(", ") + Opts::activation_format::name + " activations";
+  } else if constexpr (Opts::integer_compute) {
     using Granularity = typename Opts::format::granularity;
     text += std::string(" ") + Granularity::name + (Opts::format::symmetric ? " symmetric" : " asymmetric");
     text += std::string(", ") + Opts::activation_format::name + " activations";

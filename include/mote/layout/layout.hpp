@@ -8,6 +8,7 @@
 #include "mote/layout/dense.hpp"
 #include "mote/layout/dense_half.hpp"
 #include "mote/layout/dense_int8.hpp"
+#include "mote/layout/dense_int4.hpp"
 #include "mote/layout/dense_binary.hpp"
 #include "mote/layout/dense_codebook.hpp"
 

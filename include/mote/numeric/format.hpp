@@ -9,6 +9,7 @@
 #include "mote/numeric/f32.hpp"
 #include "mote/numeric/half.hpp"
 #include "mote/numeric/int8.hpp"
+#include "mote/numeric/int4.hpp"
 #include "mote/numeric/binary.hpp"
 #include "mote/numeric/codebook.hpp"
 

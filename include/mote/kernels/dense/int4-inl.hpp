@@ -1,0 +1,34 @@
+// int4 Dense kernels, written once against `Int4Ops`, the ISA's int4 primitives
+// (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
+//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
+//   panel(packed, scales, blocks, blocks_per_group, act, block_sums, f)   F of one 16-row panel
+// Samples run panel by panel so that a panel's packed weights stay in L1 across the batch.
+
+template <std::size_t G, class Activation>
+inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights, const float* bias,
+                       const float* in, float* out, std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+                       Activation activation, std::byte* scratch) noexcept {
+  const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols(), blocks = weights.block_count();
+  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  const std::size_t per_sample = align_up(padded_cols) + align_up(blocks * sizeof(std::int32_t));
+  auto* f = reinterpret_cast<float*>(scratch + batch * per_sample);
+  for (std::size_t b = 0; b < batch; ++b) {
+    auto* act = reinterpret_cast<std::int8_t*>(scratch + b * per_sample);
+    auto* block_sums = reinterpret_cast<std::int32_t*>(scratch + b * per_sample + align_up(padded_cols));
+    Int4Ops::centre(in + b * cols, cols, input.params, input.low, input.high, act);
+    for (std::size_t k = cols; k < padded_cols; ++k) act[k] = 0;
+    for (std::size_t block = 0; block < blocks; ++block) {
+      std::int32_t sum = 0;
+      for (std::size_t k = 0; k < 32; ++k) sum += act[block * 32 + k];
+      block_sums[block] = sum;
+    }
+  }
+  for (std::size_t p = 0; p < weights.panel_count(); ++p)
+    for (std::size_t b = 0; b < batch; ++b)
+      Int4Ops::panel(weights.panel(p), weights.panel_scales(p, 0), blocks, weights.blocks_per_group(),
+                     reinterpret_cast<const std::int8_t*>(scratch + b * per_sample),
+                     reinterpret_cast<const std::int32_t*>(scratch + b * per_sample + align_up(padded_cols)),
+                     f + b * padded_rows + p * 16);
+  for (std::size_t b = 0; b < batch; ++b)
+    ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows, activation);
+}
