@@ -11468,8 +11468,13 @@ inline void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>, DenseStor
 #undef MOTE_SIMD_NS
 #undef MOTE_SIMD_TAG
 
-// The dot-product extension adds only integer kernels (sdot); float kernels are NEON's.
-MOTE_TARGET_REGION_BEGIN("+dotprod")
+// The dot-product extension adds only integer kernels (sdot); float kernels are NEON's. GCC 12
+// needs the architecture spelled out: with target("+dotprod") alone vdotq_s32 fails to inline.
+#if defined(__clang__)
+MOTE_TARGET_REGION_BEGIN("dotprod")
+#else
+MOTE_TARGET_REGION_BEGIN("arch=armv8.2-a+dotprod")
+#endif
 // ----- begin mote/arch/arm/neon_dotprod_int8.hpp -----
 #ifndef MOTE_SINGLE_INCLUDE_MOTE_ARCH_ARM_NEON_DOTPROD_INT8_HPP_
 #define MOTE_SINGLE_INCLUDE_MOTE_ARCH_ARM_NEON_DOTPROD_INT8_HPP_

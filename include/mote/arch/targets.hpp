@@ -142,8 +142,13 @@ MOTE_TARGET_REGION_END
 #undef MOTE_SIMD_NS
 #undef MOTE_SIMD_TAG
 
-// The dot-product extension adds only integer kernels (sdot); float kernels are NEON's.
-MOTE_TARGET_REGION_BEGIN("+dotprod")
+// The dot-product extension adds only integer kernels (sdot); float kernels are NEON's. GCC 12
+// needs the architecture spelled out: with target("+dotprod") alone vdotq_s32 fails to inline.
+#if defined(__clang__)
+MOTE_TARGET_REGION_BEGIN("dotprod")
+#else
+MOTE_TARGET_REGION_BEGIN("arch=armv8.2-a+dotprod")
+#endif
 #include "mote/arch/arm/neon_dotprod_int8.hpp"
 #define MOTE_SIMD_NS neon_dotprod
 #define MOTE_SIMD_TAG NeonDotprod
