@@ -144,6 +144,10 @@ int run(const std::string& weights_dir, const std::string& data_dir) {
                 fashion::mlp_names(), Method::min_max, mlp_float, mlp_predictions);
   quantised_row("MLP codebook2 per-channel, f32 act", *std::make_unique<fashion::MlpCodebook2>(), "mlp.npz",
                 fashion::mlp_names(), Method::min_max, mlp_float, mlp_predictions);
+  quantised_row("CNN int8 per-channel, int8 act.", *std::make_unique<fashion::CnnInt8>(), "cnn.npz",
+                fashion::cnn_names(), Method::min_max, cnn_float, cnn_predictions);
+  quantised_row("CNN int4 groups of 32, int8 act.", *std::make_unique<fashion::CnnInt4>(), "cnn.npz",
+                fashion::cnn_names(), Method::min_max, cnn_float, cnn_predictions);
   quantised_row("CNN f32 conv, int8 dense head", *std::make_unique<fashion::CnnInt8Head>(), "cnn.npz",
                 fashion::cnn_names(), Method::min_max, cnn_float, cnn_predictions);
 

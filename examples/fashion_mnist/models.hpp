@@ -30,7 +30,14 @@ using MlpInt4Group32 = MlpAs<Int4<32>>;
 using MlpInt4PerChannel = MlpAs<Int4<0>>;
 using MlpBinary = MlpAs<Binary>;
 
-/// The CNN with an int8 classifier head (int8 convolutions are not implemented yet).
+/// The CNN with int8 (or int4) convolutions and classifier: one type parameter per layer.
+template <class WeightFormat>
+using CnnAs = Sequential<Input<28, 28, 1>, Conv2D<16, Kernel<3>, Pad::same, Weights<WeightFormat>>, ReLU, MaxPool2D<2>,
+                         Conv2D<32, Kernel<3>, Pad::same, Weights<WeightFormat>>, ReLU, MaxPool2D<2>, Flatten,
+                         Dense<10, Weights<WeightFormat>>>;
+using CnnInt8 = CnnAs<Int8<>>;
+using CnnInt4 = CnnAs<Int4<32>>;
+/// The CNN with only its classifier in int8.
 using CnnInt8Head = Sequential<Input<28, 28, 1>, Conv2D<16, Kernel<3>, Pad::same>, ReLU, MaxPool2D<2>,
                                Conv2D<32, Kernel<3>, Pad::same>, ReLU, MaxPool2D<2>, Flatten, Dense<10, Weights<Int8<>>>>;
 

@@ -3,7 +3,9 @@
 // DepthwiseConv2D. Weights are stored one row per output channel with the receptive field in
 // (ky, kx, input channel) order; PyTorch's [out, in, kh, kw] is reordered when set.
 
+#include <algorithm>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -71,11 +73,11 @@ class ConvLayer {
                 "Conv2D needs an H x W x C input and Conv1D an L x C input; this layer received "
                 "a tensor of another rank (the input shape is the second template argument).");
   static_assert(options_accepted_v<void(option_kind::stride, option_kind::dilation,
-                                        option_kind::padding, option_kind::weights,
-                                        option_kind::bias, option_kind::isa, option_kind::fused_activation),
+                                        option_kind::padding, option_kind::weights, option_kind::bias,
+                                        option_kind::isa, option_kind::fused_activation, option_kind::activations),
                                    Options...>,
                 "Conv2D/Conv1D options may only be Stride, Dilation, Pad::same/Pad::valid/Padding, "
-                "Weights, Bias, FusedActivation and an ISA tag.");
+                "Weights, Activations, Bias, FusedActivation and an ISA tag.");
   static_assert(options_unique_v<Options...>, "Conv2D/Conv1D: the same kind of option is given twice.");
   static_assert(Filters > 0, "Conv2D/Conv1D: the layer needs at least one filter.");
   static_assert(geometry::positive, "Conv2D/Conv1D: kernel size, stride and dilation must be at least 1.");
@@ -91,16 +93,40 @@ class ConvLayer {
                 "Conv2D/Conv1D: codebook weights (Weights<Codebook<Bits>>) are supported by Dense only; use "
                 "Weights<F32> for convolutions.");
 
+  static_assert(!opts::storage_exists || opts::integer_compute || std::is_same_v<typename opts::format, F32>,
+                "Conv2D/Conv1D: convolutions take f32, int8 or int4 weights (Weights<F32>, "
+                "Weights<Int8<...>>, Weights<Int4<G>>); other formats are supported by Dense only.");
+  static_assert(!opts::storage_exists || opts::kernel_exists,
+                "Conv2D/Conv1D: mote has no kernel multiplying these Weights<...> by these Activations<...>: "
+                "f32 weights take Activations<F32>; int8/int4 weights take Activations<Int8<...>> or "
+                "Activations<UInt8>.");
+
   static constexpr kernels::WindowGeometry window = geometry::window;
   static constexpr std::size_t receptive_field = KernelH * KernelW * geometry::in_c;
+  static_assert(!opts::integer_compute || receptive_field <= kernels::int8_max_cols,
+                "Conv2D/Conv1D: an integer layer's receptive field (kernel area x input channels) is limited "
+                "to 33025 values, the length for which every int32 accumulator provably cannot overflow.");
+  static constexpr std::size_t out_pixels = window.out_h * window.out_w;
+  /// Integer convolution: output pixels run in chunks of this many as one integer GEMM over their
+  /// receptive fields (gathered in scratch unless the kernel is 1x1, stride 1, unpadded).
+  static constexpr std::size_t pixel_chunk = out_pixels < 64 ? out_pixels : 64;
+  static constexpr bool pointwise = KernelH == 1 && KernelW == 1 && window.stride_h == 1 && window.stride_w == 1 &&
+                                    window.pad_top == 0 && window.pad_left == 0 && window.out_h == window.in_h &&
+                                    window.out_w == window.in_w;
+  static constexpr std::size_t patch_bytes = pointwise ? 0 : align_up(pixel_chunk * receptive_field * sizeof(float));
 
  public:
   using in_shape = In;
   using out_shape = typename geometry::out_shape;
   using path = Path;
   static constexpr bool in_place = false;
-  static constexpr std::size_t scratch_bytes = 0;
+  static constexpr std::size_t scratch_bytes =
+      opts::integer_compute ? patch_bytes + pixel_chunk * detail::integer_dense_scratch_bytes(Filters, receptive_field)
+                            : 0;
   static constexpr std::size_t param_count = opts::has_bias ? 2 : 1;
+  /// True when the layer quantises its input: calibration (Sequential::calibrate) sets its range.
+  static constexpr bool quantizes_input = opts::integer_compute;
+  using activation_format = typename opts::activation_format;
 
   static std::string describe() {
     return std::string(is_1d ? "Conv1D<" : "Conv2D<") + std::to_string(Filters) + ", " +
@@ -129,13 +155,62 @@ class ConvLayer {
   std::size_t weight_bytes() const noexcept { return weights_.bytes(); }
   const auto& weights() const noexcept { return weights_; }
 
-  void forward(const float* in, float* out, std::byte*) const noexcept {
-    kernels::conv2d(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out,
-                    typename opts::activation{});
+  void forward(const float* in, float* out, std::byte* scratch) const noexcept {
+    if constexpr (opts::integer_compute) {
+      const kernels::Int8InputQuant quant = input_quant_.current(in, In::size);
+      auto* patches = reinterpret_cast<float*>(scratch);
+      for (std::size_t first = 0; first < out_pixels; first += pixel_chunk) {
+        const std::size_t count = std::min(pixel_chunk, out_pixels - first);
+        const float* rows = in + first * geometry::in_c;
+        if constexpr (!pointwise) {
+          gather_patches(in, first, count, patches);
+          rows = patches;
+        }
+        detail::integer_dense_kernel<opts>(weights_.matrix(), weights_.bias(), rows, out + first * Filters, count, quant,
+                                           typename opts::activation{}, scratch + patch_bytes);
+      }
+    } else {
+      kernels::conv2d(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out,
+                      typename opts::activation{});
+    }
   }
 
+  /// Fixes the input's quantisation (codes of the activation format): what calibration does.
+  Status set_input_quantization(const QuantParams& params) requires(opts::integer_compute) {
+    return input_quant_.set(params, "Conv2D input quantisation at layer " + Path::to_string());
+  }
+  void clear_input_quantization() noexcept requires(opts::integer_compute) { input_quant_.clear(); }
+  std::optional<QuantParams> input_quantization() const requires(opts::integer_compute) { return input_quant_.get(); }
+
  private:
+  /// Receptive fields of output pixels [first, first + count) as rows of (ky, kx, c), zeros where
+  /// the window covers padding (zero quantises exactly to the zero point).
+  static void gather_patches(const float* in, std::size_t first, std::size_t count, float* patches) noexcept {
+    constexpr std::size_t c = geometry::in_c;
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::size_t oy = (first + i) / window.out_w, ox = (first + i) % window.out_w;
+      float* row = patches + i * receptive_field;
+      for (std::size_t ky = 0; ky < KernelH; ++ky) {
+        const std::ptrdiff_t iy = static_cast<std::ptrdiff_t>(oy * window.stride_h + ky * window.dilation_h) -
+                                  static_cast<std::ptrdiff_t>(window.pad_top);
+        for (std::size_t kx = 0; kx < KernelW; ++kx, row += c) {
+          const std::ptrdiff_t ix = static_cast<std::ptrdiff_t>(ox * window.stride_w + kx * window.dilation_w) -
+                                    static_cast<std::ptrdiff_t>(window.pad_left);
+          if (iy < 0 || ix < 0 || iy >= static_cast<std::ptrdiff_t>(window.in_h) ||
+              ix >= static_cast<std::ptrdiff_t>(window.in_w)) {
+            std::fill(row, row + c, 0.0f);
+          } else {
+            const float* source = in + (static_cast<std::size_t>(iy) * window.in_w + static_cast<std::size_t>(ix)) * c;
+            std::copy(source, source + c, row);
+          }
+        }
+      }
+    }
+  }
+
   detail::MatrixWithBias<typename opts::format, typename opts::layout, Filters, receptive_field> weights_;
+  [[no_unique_address]] std::conditional_t<opts::integer_compute, detail::InputQuantization<opts>, detail::Empty>
+      input_quant_;
 };
 
 /// 2-D convolution with `Filters` output channels and kernel `KernelSize` (a `Kernel<H, W>`).
@@ -196,6 +271,9 @@ class DepthwiseConvLayer {
   static_assert(!is_codebook_format_v<typename opts::format>,
                 "DepthwiseConv2D: codebook weights (Weights<Codebook<Bits>>) are supported by Dense only; "
                 "use Weights<F32> for convolutions.");
+  static_assert(!opts::integer_compute,
+                "DepthwiseConv2D: int8/int4 weights are not implemented for depthwise convolutions yet; use "
+                "Weights<F32> here (Conv2D and Dense take integer weights).");
   static constexpr kernels::WindowGeometry window = geometry::window;
 
  public:

@@ -2,16 +2,21 @@
 // Storage shared by the layers that multiply by a weight matrix (Dense, Conv2D, Conv1D,
 // DepthwiseConv2D): the matrix in the chosen format/layout, an f32 bias, and BatchNorm folding.
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <type_traits>
 
 #include "mote/core/aligned.hpp"
+#include "mote/kernels/dispatch.hpp"
 #include "mote/kernels/elementwise/activations.hpp"
 #include "mote/layers/layer.hpp"
 #include "mote/layers/options.hpp"
 #include "mote/layout/layout.hpp"
+#include "mote/numeric/quantization.hpp"
 
 namespace mote::detail {
 
@@ -45,6 +50,73 @@ struct ActivationCodes {
   static constexpr std::int32_t offset = Format::is_signed ? 128 : 0;
   static constexpr std::int32_t min_code = Format::min_code, max_code = Format::max_code;
 };
+
+/// Stands in for state a layer configuration does not need.
+struct Empty {};
+
+/// The input quantisation of an integer layer: calibrated parameters, or (until calibrated, or
+/// after clear()) each input's own min/max range, like ONNX DynamicQuantizeLinear. Parameters
+/// are held in the kernels' unsigned code domain (codes + ActivationCodes::offset).
+template <class Opts>
+class InputQuantization {
+  using codes = ActivationCodes<std::conditional_t<Opts::integer_compute, typename Opts::activation_format, UInt8>>;
+  static constexpr bool symmetric = [] {
+    if constexpr (Opts::integer_compute) return Opts::activation_format::symmetric;
+    else return false;
+  }();
+
+ public:
+  /// Validates and fixes the parameters (codes of the activation format); `what` names the layer.
+  Status set(const QuantParams& params, const std::string& what) {
+    Status status = validate_quant_params(params, codes::min_code, codes::max_code, what);
+    if (!status) return status;
+    quant_ = kernels::Int8InputQuant{{params.scale, params.zero_point + codes::offset}, codes::min_code + codes::offset,
+                                     codes::max_code + codes::offset};
+    calibrated_ = true;
+    return Status::ok();
+  }
+  void clear() noexcept { calibrated_ = false; }
+  std::optional<QuantParams> get() const {
+    if (!calibrated_) return std::nullopt;
+    return QuantParams{quant_.params.scale, quant_.params.zero_point - codes::offset};
+  }
+  bool calibrated() const noexcept { return calibrated_; }
+  /// The parameters to quantise `count` input values with.
+  kernels::Int8InputQuant current(const float* in, std::size_t count) const noexcept {
+    if (calibrated_) return quant_;
+    float low = 0.0f, high = 0.0f;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!std::isfinite(in[i])) continue;
+      low = std::min(low, in[i]);
+      high = std::max(high, in[i]);
+    }
+    const QuantParams params = choose_quant_params(low, high, codes::min_code, codes::max_code, symmetric);
+    return kernels::Int8InputQuant{{params.scale, params.zero_point + codes::offset}, codes::min_code + codes::offset,
+                                   codes::max_code + codes::offset};
+  }
+
+ private:
+  kernels::Int8InputQuant quant_{};
+  bool calibrated_ = false;
+};
+
+/// The integer kernel of the weight format (int8 or int4) of a layer with options `Opts`.
+template <class Opts, class Matrix, class Activation>
+void integer_dense_kernel(const Matrix& matrix, const float* bias, const float* in, float* out, std::size_t batch,
+                          const kernels::Int8InputQuant& quant, Activation activation, std::byte* scratch) noexcept {
+  if constexpr (is_int4_format_v<typename Opts::format>)
+    kernels::dense_int4(typename Opts::isa{}, matrix, bias, in, out, batch, quant, activation, scratch);
+  else
+    kernels::dense_int8(typename Opts::isa{}, matrix, bias, in, out, batch, quant, activation, scratch);
+}
+
+/// Scratch bytes per sample of the integer kernels for a Rows x Cols matrix (any ISA).
+constexpr std::size_t integer_dense_scratch_bytes(std::size_t rows, std::size_t cols) noexcept {
+  const std::size_t padded_rows = (rows + 15) / 16 * 16;
+  return std::max({kernels::int8_dense_scratch_bytes(padded_rows, (cols + 3) / 4 * 4),
+                   kernels::int8_dense_reference_scratch_bytes(padded_rows, (cols + 3) / 4 * 4),
+                   kernels::int4_dense_scratch_bytes(padded_rows, (cols + 31) / 32 * 32)});
+}
 
 /// A weight matrix of `Rows` output channels by `Cols` inputs, plus a bias (always stored: a
 /// layer declared without bias gets one when a BatchNorm is folded into it; padded with zeros

@@ -85,6 +85,11 @@ struct BinaryOps {
     return _mm256_sll_epi32(w, _mm_cvtsi32_si128(static_cast<int>(n)));
   }
   static inline __attribute__((always_inline)) Words twice(Words w) { return _mm256_add_epi32(w, w); }
+  /// Lane-wise table[w & 7] (vpermps reads the low 3 bits), then the next 3 columns' bits.
+  static inline __attribute__((always_inline)) VecF32 lookup(const float* table, Words w) {
+    return {_mm256_permutevar8x32_ps(_mm256_load_ps(table), w)};
+  }
+  static inline __attribute__((always_inline)) Words next_lookup(Words w) { return _mm256_srli_epi32(w, 3); }
   /// Lane-wise: neg_x where w's top bit is set (weight -1), else x. vblendvps reads that bit.
   static inline __attribute__((always_inline)) VecF32 flip(VecF32 x, VecF32 neg_x, Words w) {
     return {_mm256_blendv_ps(x.v, neg_x.v, _mm256_castsi256_ps(w))};

@@ -76,6 +76,11 @@ struct BinaryOps {
     return _mm512_sll_epi32(w, _mm_cvtsi32_si128(static_cast<int>(n)));
   }
   static inline __attribute__((always_inline)) Words twice(Words w) { return _mm512_add_epi32(w, w); }
+  /// Lane-wise table[w & 15] (vpermps reads the low 4 bits), then the next 4 columns' bits.
+  static inline __attribute__((always_inline)) VecF32 lookup(const float* table, Words w) {
+    return {_mm512_permutexvar_ps(w, _mm512_load_ps(table))};
+  }
+  static inline __attribute__((always_inline)) Words next_lookup(Words w) { return _mm512_srli_epi32(w, 4); }
   /// Lane-wise: -x where w's top bit is set (weight -1), else x: x XOR (w AND sign bit) in one
   /// vpternlogd (truth table 0x78 = a ^ (b & c)).
   static inline __attribute__((always_inline)) VecF32 flip(VecF32 x, VecF32, Words w) {

@@ -7,6 +7,7 @@
 //    popcount of 32-bit words (std::popcount), then binary_xnor_epilogue, which every ISA runs
 //    as is: outputs are bit-identical.
 
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstddef>

@@ -1,0 +1,113 @@
+// Integer Conv2D/Conv1D (int8 and int4 weights): each output pixel's receptive field is gathered
+// and multiplied by the integer dense kernels. Checked: every ISA equals the scalar reference bit
+// for bit over strides, dilations, paddings and 1x1 (no gather); and each layer equals an f32
+// convolution holding the dequantised weights, applied to the dequantised input, up to f32
+// rounding (the integer arithmetic is exact, so only the float epilogue differs).
+
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "../kernels/kernel_test_support.hpp"
+#include "../support.hpp"
+#include "mote/mote.hpp"
+
+namespace {
+
+using namespace mote;
+
+template <class In, template <class Isa> class Layer>
+void check_isas_and_float_twin(const char* label) {
+  using Scalar = Sequential<In, Layer<isa::Scalar>>;
+  auto reference = std::make_unique<Scalar>();
+  mote_test::load_random_weights(*reference, 7);
+  const QuantParams input_params{0.02f, 3};
+  REQUIRE(reference->template layer<0>().set_input_quantization(input_params).is_ok());
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> input(In::shape::size);
+  for (float& v : input) v = normal(rng);
+  typename Scalar::Workspace ws;
+  std::vector<float> expected(Scalar::output_shape::size);
+  reference->forward(std::span<const float, In::shape::size>(input.data(), In::shape::size),
+                     std::span<float, Scalar::output_shape::size>(expected.data(), expected.size()), ws.bytes());
+  mote_test::for_each_simd_isa([&](auto tag, const std::string& isa) {
+    using Net = Sequential<In, Layer<decltype(tag)>>;
+    auto net = std::make_unique<Net>();
+    mote_test::load_random_weights(*net, 7);
+    REQUIRE(net->template layer<0>().set_input_quantization(input_params).is_ok());
+    typename Net::Workspace w;
+    std::vector<float> actual(expected.size());
+    net->forward(std::span<const float, In::shape::size>(input.data(), In::shape::size),
+                 std::span<float, Net::output_shape::size>(actual.data(), actual.size()), w.bytes());
+    INFO(label << " on " << isa);
+    REQUIRE(std::memcmp(actual.data(), expected.data(), actual.size() * sizeof(float)) == 0);
+  });
+  // The float twin: same geometry in f32, weights dequantised, input quantised-dequantised.
+  using FloatLayer = Layer<void>;
+  using Twin = Sequential<In, FloatLayer>;
+  auto twin = std::make_unique<Twin>();
+  const auto& matrix = reference->template layer<0>().weights().matrix();
+  // mote's rows are (ky, kx, c); set_param takes PyTorch's [out, c, taps].
+  constexpr std::size_t channels = In::shape::dims[In::shape::rank - 1];
+  const std::size_t taps = matrix.cols() / channels;
+  std::vector<float> weights(matrix.rows() * matrix.cols());
+  for (std::size_t o = 0; o < matrix.rows(); ++o)
+    for (std::size_t c = 0; c < channels; ++c)
+      for (std::size_t t = 0; t < taps; ++t)
+        weights[(o * channels + c) * taps + t] = matrix.dequantized(o, t * channels + c);
+  twin->template layer<0>().set_param(0, weights.data());
+  twin->template layer<0>().set_param(1, reference->template layer<0>().weights().bias());
+  std::vector<float> fake_quantised(input.size());
+  for (std::size_t i = 0; i < input.size(); ++i)
+    fake_quantised[i] = dequantize(quantize(input[i], input_params, -128, 127), input_params);
+  typename Twin::Workspace tw;
+  std::vector<float> twin_out(expected.size());
+  twin->forward(std::span<const float, In::shape::size>(fake_quantised.data(), In::shape::size),
+                std::span<float, Twin::output_shape::size>(twin_out.data(), twin_out.size()), tw.bytes());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    INFO(label << " output " << i);
+    REQUIRE(expected[i] == Approx(twin_out[i]).margin(1e-4).epsilon(1e-4));
+  }
+}
+
+template <class Format, class... Options>
+struct Conv3x3Same {
+  template <class Isa>
+  using type = std::conditional_t<std::is_void_v<Isa>, Conv2D<19, Kernel<3>, Pad::same, Options...>,
+                                  Conv2D<19, Kernel<3>, Pad::same, Weights<Format>, Options..., Isa>>;
+};
+
+}  // namespace
+
+
+TEST_CASE("integer Conv2D: every ISA bit-exact, and equal to the f32 convolution of dequantised values",
+          "[int8][int4][conv]") {
+  check_isas_and_float_twin<Input<9, 11, 5>, Conv3x3Same<Int8<>>::template type>("int8 3x3 same");
+  check_isas_and_float_twin<Input<9, 11, 5>, Conv3x3Same<Int4<32>>::template type>("int4 3x3 same");
+  check_isas_and_float_twin<Input<9, 11, 5>, Conv3x3Same<Int8<>, Stride<2>>::template type>("int8 3x3 stride 2");
+  check_isas_and_float_twin<Input<9, 11, 5>, Conv3x3Same<Int8<PerTensor, Asymmetric>, Dilation<2>>::template type>(
+      "int8 asymmetric 3x3 dilation 2");
+}
+
+namespace {
+template <class Format>
+struct Pointwise {
+  template <class Isa>
+  using type = std::conditional_t<std::is_void_v<Isa>, Conv2D<24, Kernel<1>>, Conv2D<24, Kernel<1>, Weights<Format>, Isa>>;
+};
+template <class Format>
+struct OneD {
+  template <class Isa>
+  using type = std::conditional_t<std::is_void_v<Isa>, Conv1D<7, 5, Padding<2, 1>>,
+                                  Conv1D<7, 5, Padding<2, 1>, Weights<Format>, Isa>>;
+};
+}  // namespace
+
+TEST_CASE("integer Conv2D 1x1 (no gather) and Conv1D", "[int8][int4][conv]") {
+  check_isas_and_float_twin<Input<13, 7, 32>, Pointwise<Int8<>>::template type>("int8 pointwise");
+  check_isas_and_float_twin<Input<13, 7, 32>, Pointwise<Int4<32>>::template type>("int4 pointwise");
+  check_isas_and_float_twin<Input<40, 6>, OneD<Int8<>>::template type>("int8 conv1d");
+}
