@@ -1689,6 +1689,7 @@ class WeightMatrix<Int8<Granularity, Symmetry>, DenseStorage> {
   WeightMatrix(std::size_t rows, std::size_t cols)
       : codes_(padded_rows_of(rows) * padded_cols_of(cols)),
         params_(padded_rows_of(rows)),
+        scales_(padded_rows_of(rows)),
         row_sums_(padded_rows_of(rows)),
         rows_(rows),
         cols_(cols) {}
@@ -1701,12 +1702,17 @@ class WeightMatrix<Int8<Granularity, Symmetry>, DenseStorage> {
   const std::int8_t* panel(std::size_t p) const noexcept { return codes_.data() + p * padded_cols() * panel_rows; }
   /// Bytes in memory: codes, scales, zero points and row sums (padding included).
   std::size_t bytes() const noexcept {
-    return codes_.size() + params_.size() * sizeof(QuantParams) + row_sums_.size() * sizeof(std::int32_t);
+    return codes_.size() + params_.size() * sizeof(QuantParams) + scales_.size() * sizeof(float) +
+           row_sums_.size() * sizeof(std::int32_t);
   }
   /// Code (r, k).
   std::int8_t at(std::size_t r, std::size_t k) const noexcept { return codes_[offset(r, k)]; }
   /// Scale and zero point of row r (the same for every row when per-tensor).
   const QuantParams& params(std::size_t r) const noexcept { return params_[r]; }
+  /// The rows' scales, contiguous (zero for padding rows): what vectorised epilogues load.
+  const float* scales() const noexcept { return scales_.data(); }
+  /// The rows' code sums, contiguous (zero for padding rows).
+  const std::int32_t* row_sums() const noexcept { return row_sums_.data(); }
   /// Sum over k of code (r, k); zero for padding rows.
   std::int32_t row_sum(std::size_t r) const noexcept { return row_sums_[r]; }
   /// The real value weight (r, k) stands for.
@@ -1759,6 +1765,7 @@ class WeightMatrix<Int8<Granularity, Symmetry>, DenseStorage> {
         sum += row_major_codes[r * cols_ + k];
       }
       row_sums_[r] = sum;
+      scales_[r] = params_[r].scale;
     }
     return Status::ok();
   }
@@ -1821,10 +1828,12 @@ class WeightMatrix<Int8<Granularity, Symmetry>, DenseStorage> {
     std::int32_t sum = 0;
     for (std::size_t k = 0; k < cols_; ++k) sum += at(r, k);
     row_sums_[r] = sum;
+    scales_[r] = params_[r].scale;
   }
 
   AlignedBuffer<std::int8_t> codes_;
   AlignedBuffer<QuantParams> params_;
+  AlignedBuffer<float> scales_;
   AlignedBuffer<std::int32_t> row_sums_;
   std::size_t rows_ = 0;
   std::size_t cols_ = 0;
@@ -4702,7 +4711,8 @@ inline void tile(const Matrix& weights, std::size_t row, const float* bias, cons
   if (full_groups < weights.group_count()) {
     const std::size_t valid = cols - full_groups * group_cols;
     Vec x[Samples][per_group];
-    MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s) load_group(in + s * cols + full_groups * group_cols, valid, x[s]);
+    MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s)
+      load_group(in + s * cols + full_groups * group_cols, valid, x[s]);
     MOTE_UNROLL for (std::size_t r = 0; r < Rows; ++r) {
       Vec w[per_group];
       O::lookup(table[per_channel ? r : 0], chunks + r * chunk_bytes, w);
@@ -5324,6 +5334,22 @@ inline void int8_panel_columns(const std::int8_t* panel, std::size_t groups, con
   }
 }
 
+// An ISA may vectorise the symmetric-weight epilogue (Int8Ops::dequantize_rows), with the same
+// operations as int8_dense_epilogue lane by lane.
+template <class Ops>
+inline constexpr bool int8_has_vector_epilogue = requires(const std::int32_t* i, const float* f, float* o) {
+  Ops::dequantize_rows(i, i, 0, 0.0f, f, f, o, std::size_t{0});
+};
+template <class Ops>
+inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int32_t* row_sums, std::int32_t correction,
+                                        float input_scale, const float* scales, const float* bias, float* out,
+                                        std::size_t rows) noexcept {
+  if constexpr (int8_has_vector_epilogue<Ops>)
+    return Ops::dequantize_rows(dots, row_sums, correction, input_scale, scales, bias, out, rows);
+  else
+    return 0;
+}
+
 template <class G, class S, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
@@ -5343,6 +5369,23 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   }
   for (std::size_t p = 0; p < weights.panel_count(); ++p)
     int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+  if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
+    // Symmetric weights: the epilogue vectorised where the ISA provides it (same operations).
+    const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
+    for (std::size_t b = 0; b < batch; ++b) {
+      float* y = out + b * rows;
+      const std::int32_t* d = dots + b * padded_rows;
+      std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                    weights.scales(), bias, y, rows);
+      for (; r < rows; ++r)
+        y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
+                                           static_cast<std::int64_t>(correction) * weights.row_sum(r)),
+                        input.params.scale * weights.scales()[r], bias[r]);
+      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+        for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
+    }
+    return;
+  }
   for (std::size_t b = 0; b < batch; ++b) {
     std::int64_t sum_u = 0;
     if constexpr (!Matrix::format::symmetric)
@@ -5620,6 +5663,23 @@ struct Int8Ops {
                             _mm256_permute4x64_epi64(sums, _MM_SHUFFLE(3, 1, 2, 0)));
       }
     }
+  }
+  /// out[r] = fma(float(dots[r] + correction * row_sums[r]), input_scale * scales[r], bias[r]) for
+  /// 8 rows at a time: the scalar epilogue's operations, lane by lane (the int32 sum wraps in
+  /// between but its final value fits, so it is exact). Returns the rows done.
+  static inline std::size_t dequantize_rows(const std::int32_t* dots, const std::int32_t* row_sums,
+                                            std::int32_t correction, float input_scale, const float* scales,
+                                            const float* bias, float* out, std::size_t rows) {
+    const __m256i c = _mm256_set1_epi32(correction);
+    const __m256 s = _mm256_set1_ps(input_scale);
+    std::size_t r = 0;
+    for (; r + 8 <= rows; r += 8) {
+      const __m256i acc = _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(dots + r)),
+                                           _mm256_mullo_epi32(c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums + r))));
+      const __m256 multiplier = _mm256_mul_ps(s, _mm256_loadu_ps(scales + r));
+      _mm256_storeu_ps(out + r, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), multiplier, _mm256_loadu_ps(bias + r)));
+    }
+    return r;
   }
   static inline void quantize(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
                               std::int32_t high, Act* out) {
@@ -6841,7 +6901,8 @@ inline void tile(const Matrix& weights, std::size_t row, const float* bias, cons
   if (full_groups < weights.group_count()) {
     const std::size_t valid = cols - full_groups * group_cols;
     Vec x[Samples][per_group];
-    MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s) load_group(in + s * cols + full_groups * group_cols, valid, x[s]);
+    MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s)
+      load_group(in + s * cols + full_groups * group_cols, valid, x[s]);
     MOTE_UNROLL for (std::size_t r = 0; r < Rows; ++r) {
       Vec w[per_group];
       O::lookup(table[per_channel ? r : 0], chunks + r * chunk_bytes, w);
@@ -7463,6 +7524,22 @@ inline void int8_panel_columns(const std::int8_t* panel, std::size_t groups, con
   }
 }
 
+// An ISA may vectorise the symmetric-weight epilogue (Int8Ops::dequantize_rows), with the same
+// operations as int8_dense_epilogue lane by lane.
+template <class Ops>
+inline constexpr bool int8_has_vector_epilogue = requires(const std::int32_t* i, const float* f, float* o) {
+  Ops::dequantize_rows(i, i, 0, 0.0f, f, f, o, std::size_t{0});
+};
+template <class Ops>
+inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int32_t* row_sums, std::int32_t correction,
+                                        float input_scale, const float* scales, const float* bias, float* out,
+                                        std::size_t rows) noexcept {
+  if constexpr (int8_has_vector_epilogue<Ops>)
+    return Ops::dequantize_rows(dots, row_sums, correction, input_scale, scales, bias, out, rows);
+  else
+    return 0;
+}
+
 template <class G, class S, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
@@ -7482,6 +7559,23 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   }
   for (std::size_t p = 0; p < weights.panel_count(); ++p)
     int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+  if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
+    // Symmetric weights: the epilogue vectorised where the ISA provides it (same operations).
+    const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
+    for (std::size_t b = 0; b < batch; ++b) {
+      float* y = out + b * rows;
+      const std::int32_t* d = dots + b * padded_rows;
+      std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                    weights.scales(), bias, y, rows);
+      for (; r < rows; ++r)
+        y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
+                                           static_cast<std::int64_t>(correction) * weights.row_sum(r)),
+                        input.params.scale * weights.scales()[r], bias[r]);
+      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+        for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
+    }
+    return;
+  }
   for (std::size_t b = 0; b < batch; ++b) {
     std::int64_t sum_u = 0;
     if constexpr (!Matrix::format::symmetric)
@@ -9235,7 +9329,8 @@ inline void tile(const Matrix& weights, std::size_t row, const float* bias, cons
   if (full_groups < weights.group_count()) {
     const std::size_t valid = cols - full_groups * group_cols;
     Vec x[Samples][per_group];
-    MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s) load_group(in + s * cols + full_groups * group_cols, valid, x[s]);
+    MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s)
+      load_group(in + s * cols + full_groups * group_cols, valid, x[s]);
     MOTE_UNROLL for (std::size_t r = 0; r < Rows; ++r) {
       Vec w[per_group];
       O::lookup(table[per_channel ? r : 0], chunks + r * chunk_bytes, w);
@@ -9857,6 +9952,22 @@ inline void int8_panel_columns(const std::int8_t* panel, std::size_t groups, con
   }
 }
 
+// An ISA may vectorise the symmetric-weight epilogue (Int8Ops::dequantize_rows), with the same
+// operations as int8_dense_epilogue lane by lane.
+template <class Ops>
+inline constexpr bool int8_has_vector_epilogue = requires(const std::int32_t* i, const float* f, float* o) {
+  Ops::dequantize_rows(i, i, 0, 0.0f, f, f, o, std::size_t{0});
+};
+template <class Ops>
+inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int32_t* row_sums, std::int32_t correction,
+                                        float input_scale, const float* scales, const float* bias, float* out,
+                                        std::size_t rows) noexcept {
+  if constexpr (int8_has_vector_epilogue<Ops>)
+    return Ops::dequantize_rows(dots, row_sums, correction, input_scale, scales, bias, out, rows);
+  else
+    return 0;
+}
+
 template <class G, class S, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
@@ -9876,6 +9987,23 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   }
   for (std::size_t p = 0; p < weights.panel_count(); ++p)
     int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+  if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
+    // Symmetric weights: the epilogue vectorised where the ISA provides it (same operations).
+    const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
+    for (std::size_t b = 0; b < batch; ++b) {
+      float* y = out + b * rows;
+      const std::int32_t* d = dots + b * padded_rows;
+      std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                    weights.scales(), bias, y, rows);
+      for (; r < rows; ++r)
+        y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
+                                           static_cast<std::int64_t>(correction) * weights.row_sum(r)),
+                        input.params.scale * weights.scales()[r], bias[r]);
+      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+        for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
+    }
+    return;
+  }
   for (std::size_t b = 0; b < batch; ++b) {
     std::int64_t sum_u = 0;
     if constexpr (!Matrix::format::symmetric)
@@ -10080,6 +10208,22 @@ inline void int8_panel_columns(const std::int8_t* panel, std::size_t groups, con
   }
 }
 
+// An ISA may vectorise the symmetric-weight epilogue (Int8Ops::dequantize_rows), with the same
+// operations as int8_dense_epilogue lane by lane.
+template <class Ops>
+inline constexpr bool int8_has_vector_epilogue = requires(const std::int32_t* i, const float* f, float* o) {
+  Ops::dequantize_rows(i, i, 0, 0.0f, f, f, o, std::size_t{0});
+};
+template <class Ops>
+inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int32_t* row_sums, std::int32_t correction,
+                                        float input_scale, const float* scales, const float* bias, float* out,
+                                        std::size_t rows) noexcept {
+  if constexpr (int8_has_vector_epilogue<Ops>)
+    return Ops::dequantize_rows(dots, row_sums, correction, input_scale, scales, bias, out, rows);
+  else
+    return 0;
+}
+
 template <class G, class S, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
@@ -10099,6 +10243,23 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   }
   for (std::size_t p = 0; p < weights.panel_count(); ++p)
     int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+  if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
+    // Symmetric weights: the epilogue vectorised where the ISA provides it (same operations).
+    const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
+    for (std::size_t b = 0; b < batch; ++b) {
+      float* y = out + b * rows;
+      const std::int32_t* d = dots + b * padded_rows;
+      std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                    weights.scales(), bias, y, rows);
+      for (; r < rows; ++r)
+        y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
+                                           static_cast<std::int64_t>(correction) * weights.row_sum(r)),
+                        input.params.scale * weights.scales()[r], bias[r]);
+      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+        for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
+    }
+    return;
+  }
   for (std::size_t b = 0; b < batch; ++b) {
     std::int64_t sum_u = 0;
     if constexpr (!Matrix::format::symmetric)
@@ -11456,7 +11617,8 @@ inline void tile(const Matrix& weights, std::size_t row, const float* bias, cons
   if (full_groups < weights.group_count()) {
     const std::size_t valid = cols - full_groups * group_cols;
     Vec x[Samples][per_group];
-    MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s) load_group(in + s * cols + full_groups * group_cols, valid, x[s]);
+    MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s)
+      load_group(in + s * cols + full_groups * group_cols, valid, x[s]);
     MOTE_UNROLL for (std::size_t r = 0; r < Rows; ++r) {
       Vec w[per_group];
       O::lookup(table[per_channel ? r : 0], chunks + r * chunk_bytes, w);
@@ -12078,6 +12240,22 @@ inline void int8_panel_columns(const std::int8_t* panel, std::size_t groups, con
   }
 }
 
+// An ISA may vectorise the symmetric-weight epilogue (Int8Ops::dequantize_rows), with the same
+// operations as int8_dense_epilogue lane by lane.
+template <class Ops>
+inline constexpr bool int8_has_vector_epilogue = requires(const std::int32_t* i, const float* f, float* o) {
+  Ops::dequantize_rows(i, i, 0, 0.0f, f, f, o, std::size_t{0});
+};
+template <class Ops>
+inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int32_t* row_sums, std::int32_t correction,
+                                        float input_scale, const float* scales, const float* bias, float* out,
+                                        std::size_t rows) noexcept {
+  if constexpr (int8_has_vector_epilogue<Ops>)
+    return Ops::dequantize_rows(dots, row_sums, correction, input_scale, scales, bias, out, rows);
+  else
+    return 0;
+}
+
 template <class G, class S, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
@@ -12097,6 +12275,23 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   }
   for (std::size_t p = 0; p < weights.panel_count(); ++p)
     int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+  if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
+    // Symmetric weights: the epilogue vectorised where the ISA provides it (same operations).
+    const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
+    for (std::size_t b = 0; b < batch; ++b) {
+      float* y = out + b * rows;
+      const std::int32_t* d = dots + b * padded_rows;
+      std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                    weights.scales(), bias, y, rows);
+      for (; r < rows; ++r)
+        y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
+                                           static_cast<std::int64_t>(correction) * weights.row_sum(r)),
+                        input.params.scale * weights.scales()[r], bias[r]);
+      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+        for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
+    }
+    return;
+  }
   for (std::size_t b = 0; b < batch; ++b) {
     std::int64_t sum_u = 0;
     if constexpr (!Matrix::format::symmetric)
@@ -12311,6 +12506,22 @@ inline void int8_panel_columns(const std::int8_t* panel, std::size_t groups, con
   }
 }
 
+// An ISA may vectorise the symmetric-weight epilogue (Int8Ops::dequantize_rows), with the same
+// operations as int8_dense_epilogue lane by lane.
+template <class Ops>
+inline constexpr bool int8_has_vector_epilogue = requires(const std::int32_t* i, const float* f, float* o) {
+  Ops::dequantize_rows(i, i, 0, 0.0f, f, f, o, std::size_t{0});
+};
+template <class Ops>
+inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int32_t* row_sums, std::int32_t correction,
+                                        float input_scale, const float* scales, const float* bias, float* out,
+                                        std::size_t rows) noexcept {
+  if constexpr (int8_has_vector_epilogue<Ops>)
+    return Ops::dequantize_rows(dots, row_sums, correction, input_scale, scales, bias, out, rows);
+  else
+    return 0;
+}
+
 template <class G, class S, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
@@ -12330,6 +12541,23 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   }
   for (std::size_t p = 0; p < weights.panel_count(); ++p)
     int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+  if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
+    // Symmetric weights: the epilogue vectorised where the ISA provides it (same operations).
+    const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
+    for (std::size_t b = 0; b < batch; ++b) {
+      float* y = out + b * rows;
+      const std::int32_t* d = dots + b * padded_rows;
+      std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                    weights.scales(), bias, y, rows);
+      for (; r < rows; ++r)
+        y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
+                                           static_cast<std::int64_t>(correction) * weights.row_sum(r)),
+                        input.params.scale * weights.scales()[r], bias[r]);
+      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+        for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
+    }
+    return;
+  }
   for (std::size_t b = 0; b < batch; ++b) {
     std::int64_t sum_u = 0;
     if constexpr (!Matrix::format::symmetric)

@@ -34,6 +34,7 @@ class WeightMatrix<Int8<Granularity, Symmetry>, DenseStorage> {
   WeightMatrix(std::size_t rows, std::size_t cols)
       : codes_(padded_rows_of(rows) * padded_cols_of(cols)),
         params_(padded_rows_of(rows)),
+        scales_(padded_rows_of(rows)),
         row_sums_(padded_rows_of(rows)),
         rows_(rows),
         cols_(cols) {}
@@ -46,12 +47,17 @@ class WeightMatrix<Int8<Granularity, Symmetry>, DenseStorage> {
   const std::int8_t* panel(std::size_t p) const noexcept { return codes_.data() + p * padded_cols() * panel_rows; }
   /// Bytes in memory: codes, scales, zero points and row sums (padding included).
   std::size_t bytes() const noexcept {
-    return codes_.size() + params_.size() * sizeof(QuantParams) + row_sums_.size() * sizeof(std::int32_t);
+    return codes_.size() + params_.size() * sizeof(QuantParams) + scales_.size() * sizeof(float) +
+           row_sums_.size() * sizeof(std::int32_t);
   }
   /// Code (r, k).
   std::int8_t at(std::size_t r, std::size_t k) const noexcept { return codes_[offset(r, k)]; }
   /// Scale and zero point of row r (the same for every row when per-tensor).
   const QuantParams& params(std::size_t r) const noexcept { return params_[r]; }
+  /// The rows' scales, contiguous (zero for padding rows): what vectorised epilogues load.
+  const float* scales() const noexcept { return scales_.data(); }
+  /// The rows' code sums, contiguous (zero for padding rows).
+  const std::int32_t* row_sums() const noexcept { return row_sums_.data(); }
   /// Sum over k of code (r, k); zero for padding rows.
   std::int32_t row_sum(std::size_t r) const noexcept { return row_sums_[r]; }
   /// The real value weight (r, k) stands for.
@@ -104,6 +110,7 @@ class WeightMatrix<Int8<Granularity, Symmetry>, DenseStorage> {
         sum += row_major_codes[r * cols_ + k];
       }
       row_sums_[r] = sum;
+      scales_[r] = params_[r].scale;
     }
     return Status::ok();
   }
@@ -166,10 +173,12 @@ class WeightMatrix<Int8<Granularity, Symmetry>, DenseStorage> {
     std::int32_t sum = 0;
     for (std::size_t k = 0; k < cols_; ++k) sum += at(r, k);
     row_sums_[r] = sum;
+    scales_[r] = params_[r].scale;
   }
 
   AlignedBuffer<std::int8_t> codes_;
   AlignedBuffer<QuantParams> params_;
+  AlignedBuffer<float> scales_;
   AlignedBuffer<std::int32_t> row_sums_;
   std::size_t rows_ = 0;
   std::size_t cols_ = 0;

@@ -75,6 +75,23 @@ struct Int8Ops {
       }
     }
   }
+  /// out[r] = fma(float(dots[r] + correction * row_sums[r]), input_scale * scales[r], bias[r]) for
+  /// 8 rows at a time: the scalar epilogue's operations, lane by lane (the int32 sum wraps in
+  /// between but its final value fits, so it is exact). Returns the rows done.
+  static inline std::size_t dequantize_rows(const std::int32_t* dots, const std::int32_t* row_sums,
+                                            std::int32_t correction, float input_scale, const float* scales,
+                                            const float* bias, float* out, std::size_t rows) {
+    const __m256i c = _mm256_set1_epi32(correction);
+    const __m256 s = _mm256_set1_ps(input_scale);
+    std::size_t r = 0;
+    for (; r + 8 <= rows; r += 8) {
+      const __m256i acc = _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(dots + r)),
+                                           _mm256_mullo_epi32(c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums + r))));
+      const __m256 multiplier = _mm256_mul_ps(s, _mm256_loadu_ps(scales + r));
+      _mm256_storeu_ps(out + r, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), multiplier, _mm256_loadu_ps(bias + r)));
+    }
+    return r;
+  }
   static inline void quantize(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
                               std::int32_t high, Act* out) {
     const __m256 scale = _mm256_set1_ps(p.scale), zero = _mm256_set1_ps(static_cast<float>(p.zero_point));

@@ -43,6 +43,22 @@ inline void int8_panel_columns(const std::int8_t* panel, std::size_t groups, con
   }
 }
 
+// An ISA may vectorise the symmetric-weight epilogue (Int8Ops::dequantize_rows), with the same
+// operations as int8_dense_epilogue lane by lane.
+template <class Ops>
+inline constexpr bool int8_has_vector_epilogue = requires(const std::int32_t* i, const float* f, float* o) {
+  Ops::dequantize_rows(i, i, 0, 0.0f, f, f, o, std::size_t{0});
+};
+template <class Ops>
+inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int32_t* row_sums, std::int32_t correction,
+                                        float input_scale, const float* scales, const float* bias, float* out,
+                                        std::size_t rows) noexcept {
+  if constexpr (int8_has_vector_epilogue<Ops>)
+    return Ops::dequantize_rows(dots, row_sums, correction, input_scale, scales, bias, out, rows);
+  else
+    return 0;
+}
+
 template <class G, class S, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
@@ -62,6 +78,23 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   }
   for (std::size_t p = 0; p < weights.panel_count(); ++p)
     int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+  if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
+    // Symmetric weights: the epilogue vectorised where the ISA provides it (same operations).
+    const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
+    for (std::size_t b = 0; b < batch; ++b) {
+      float* y = out + b * rows;
+      const std::int32_t* d = dots + b * padded_rows;
+      std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                    weights.scales(), bias, y, rows);
+      for (; r < rows; ++r)
+        y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
+                                           static_cast<std::int64_t>(correction) * weights.row_sum(r)),
+                        input.params.scale * weights.scales()[r], bias[r]);
+      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+        for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
+    }
+    return;
+  }
   for (std::size_t b = 0; b < batch; ++b) {
     std::int64_t sum_u = 0;
     if constexpr (!Matrix::format::symmetric)
