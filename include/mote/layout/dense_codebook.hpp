@@ -74,8 +74,10 @@ class WeightMatrix<Codebook<Bits, Granularity>, DenseStorage> {
 
   /// Sets all weights from a row-major rows x cols float array: fits the table(s) by k-means
   /// (fit_codebook: per row, or over the whole matrix) and stores each weight's nearest entry.
-  /// Cost: per table a sort of its values and up to codebook_max_iterations cheap Lloyd
-  /// iterations, then one nearest-entry search per weight (a 1024 x 1024 layer: tens of ms).
+  /// Cost (fit_codebook): per table a sort of its values and 5 Lloyd runs (a quantile and 4
+  /// k-means++ starts), then one nearest-entry search per weight. Measured on one Zen 3 core:
+  /// Fashion-MNIST's MLP (235,000 weights) 0.11 s with 16 entries, 0.05 s with 4; a 1024 x 1024
+  /// layer 0.5 s (16 entries, per channel or per tensor), 0.17 s (4 entries).
   void assign(const float* row_major) {
     if constexpr (format::per_channel) {
       for (std::size_t r = 0; r < rows_; ++r) fit_codebook(row_major + r * cols_, cols_, entries, table_data(r));

@@ -74,7 +74,8 @@ inline void tile(const Matrix& weights, std::size_t row, const float* bias, cons
   if (full_groups < weights.group_count()) {
     const std::size_t valid = cols - full_groups * group_cols;
     Vec x[Samples][per_group];
-    MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s) load_group(in + s * cols + full_groups * group_cols, valid, x[s]);
+    MOTE_UNROLL for (std::size_t s = 0; s < Samples; ++s)
+      load_group(in + s * cols + full_groups * group_cols, valid, x[s]);
     MOTE_UNROLL for (std::size_t r = 0; r < Rows; ++r) {
       Vec w[per_group];
       O::lookup(table[per_channel ? r : 0], chunks + r * chunk_bytes, w);
