@@ -13015,9 +13015,6 @@ class DenseLayer {
   static_assert(!opts::integer_compute || In::size <= kernels::int8_max_cols,
                 "Dense: an int8 layer's input is limited to 33025 values, the length for which every "
                 "int32 accumulator provably cannot overflow.");
-  using codes = detail::ActivationCodes<std::conditional_t<opts::integer_compute, typename opts::activation_format, UInt8>>;
-  static constexpr std::size_t padded_units = (Units + 15) / 16 * 16;
-  static constexpr std::size_t padded_inputs = (In::size + 3) / 4 * 4;
   /// Binary weights and activations: XNOR-popcount kernels (kernels/dense/binary-inl.hpp).
   static constexpr bool binary_activations = std::is_same_v<typename opts::activation_format, Binary>;
 
@@ -13029,9 +13026,7 @@ class DenseLayer {
   /// Integer layers quantise their input and accumulate in scratch (the larger of what the SIMD
   /// kernels and the scalar reference need).
   static constexpr std::size_t scratch_bytes =
-      opts::integer_compute ? std::max({kernels::int8_dense_scratch_bytes(padded_units, padded_inputs),
-                                        kernels::int8_dense_reference_scratch_bytes(padded_units, padded_inputs),
-                                        kernels::int4_dense_scratch_bytes(padded_units, (In::size + 31) / 32 * 32)})
+      opts::integer_compute ? detail::integer_dense_scratch_bytes(Units, In::size)
       : binary_activations  ? kernels::binary_xnor_scratch_bytes(In::size)
                             : 0;
   /// True when the layer quantises its input: calibration (Sequential::calibrate) sets its range.
@@ -13076,8 +13071,8 @@ class DenseLayer {
 
   void forward(const float* in, float* out, std::byte* scratch) const noexcept {
     if constexpr (opts::integer_compute) {
-      integer_kernel(weights_.matrix(), weights_.bias(), in, out, std::size_t{1},
-                          calibrated_ ? input_quant_ : dynamic_quant(in), typename opts::activation{}, scratch);
+      detail::integer_dense_kernel<opts>(weights_.matrix(), weights_.bias(), in, out, std::size_t{1},
+                                         input_quant_.current(in, In::size), typename opts::activation{}, scratch);
     } else if constexpr (binary_activations) {
       kernels::dense_xnor(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, std::size_t{1},
                           typename opts::activation{}, scratch);
@@ -13088,9 +13083,9 @@ class DenseLayer {
   /// `batch` samples at once: one GEMM instead of `batch` GEMVs.
   void forward_batch(const float* in, float* out, std::size_t batch, std::byte* scratch) const noexcept {
     if constexpr (opts::integer_compute) {
-      if (calibrated_) {
-        integer_kernel(weights_.matrix(), weights_.bias(), in, out, batch, input_quant_,
-                            typename opts::activation{}, scratch);
+      if (input_quant_.calibrated()) {
+        detail::integer_dense_kernel<opts>(weights_.matrix(), weights_.bias(), in, out, batch,
+                                           input_quant_.current(in, In::size), typename opts::activation{}, scratch);
       } else {
         for (std::size_t b = 0; b < batch; ++b) forward(in + b * In::size, out + b * Units, scratch);
       }
@@ -13107,51 +13102,15 @@ class DenseLayer {
   /// Until then (or after clear_input_quantization) each input is quantised with its own
   /// min/max range, like ONNX DynamicQuantizeLinear.
   Status set_input_quantization(const QuantParams& params) requires(opts::integer_compute) {
-    Status status = validate_quant_params(params, codes::min_code, codes::max_code,
-                                          "Dense input quantisation at layer " + Path::to_string());
-    if (!status) return status;
-    input_quant_ = kernels::Int8InputQuant{{params.scale, params.zero_point + codes::offset},
-                                           codes::min_code + codes::offset, codes::max_code + codes::offset};
-    calibrated_ = true;
-    return Status::ok();
+    return input_quant_.set(params, "Dense input quantisation at layer " + Path::to_string());
   }
-  void clear_input_quantization() noexcept requires(opts::integer_compute) { calibrated_ = false; }
+  void clear_input_quantization() noexcept requires(opts::integer_compute) { input_quant_.clear(); }
   /// The calibrated input quantisation (codes of the activation format), if set.
-  std::optional<QuantParams> input_quantization() const requires(opts::integer_compute) {
-    if (!calibrated_) return std::nullopt;
-    return QuantParams{input_quant_.params.scale, input_quant_.params.zero_point - codes::offset};
-  }
+  std::optional<QuantParams> input_quantization() const requires(opts::integer_compute) { return input_quant_.get(); }
 
  private:
-  /// The integer kernel of the weight format (int8 or int4).
-  template <class Matrix, class Activation>
-  static void integer_kernel(const Matrix& matrix, const float* bias, const float* in, float* out, std::size_t batch,
-                             const kernels::Int8InputQuant& quant, Activation activation, std::byte* scratch) noexcept {
-    if constexpr (is_int4_format_v<typename opts::format>)
-      kernels::dense_int4(typename opts::isa{}, matrix, bias, in, out, batch, quant, activation, scratch);
-    else
-      kernels::dense_int8(typename opts::isa{}, matrix, bias, in, out, batch, quant, activation, scratch);
-  }
-  /// The input's own range, widened to include 0, as the quantisation of an uncalibrated layer.
-  static kernels::Int8InputQuant dynamic_quant(const float* in) noexcept {
-    float low = 0.0f, high = 0.0f;
-    for (std::size_t i = 0; i < In::size; ++i) {
-      if (!std::isfinite(in[i])) continue;
-      low = std::min(low, in[i]);
-      high = std::max(high, in[i]);
-    }
-    const QuantParams params = choose_quant_params(low, high, codes::min_code, codes::max_code,
-                                                   codes_symmetric);
-    return kernels::Int8InputQuant{{params.scale, params.zero_point + codes::offset}, codes::min_code + codes::offset,
-                                   codes::max_code + codes::offset};
-  }
-  static constexpr bool codes_symmetric = [] {
-    if constexpr (opts::integer_compute) return opts::activation_format::symmetric;
-    else return false;
-  }();
-
-  kernels::Int8InputQuant input_quant_{};
-  bool calibrated_ = false;
+  [[no_unique_address]] std::conditional_t<opts::integer_compute, detail::InputQuantization<opts>, detail::Empty>
+      input_quant_;
   detail::MatrixWithBias<typename opts::format, typename opts::layout, Units, In::size> weights_;
 };
 
