@@ -3,6 +3,8 @@
 // (main.cpp): a Runner per workload, built once outside the timing, whose run() is the timed
 // forward pass.
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <memory>
 #include <span>
@@ -45,6 +47,19 @@ Impl onednn_impl();
 
 /// mote's output for the workload (computed once): what every peer is checked against.
 std::span<const float> reference_output(WorkloadId id);
+
+/// max |got - expected| / max |expected| (infinite for a size mismatch, a NaN or an all-zero
+/// reference): how far a quantised case's output is from the f32 one.
+inline double relative_error(std::span<const float> got, std::span<const float> expected) {
+  if (got.size() != expected.size()) return INFINITY;
+  double magnitude = 0, worst = 0;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    magnitude = std::max(magnitude, std::abs(static_cast<double>(expected[i])));
+    const double diff = std::abs(static_cast<double>(got[i]) - static_cast<double>(expected[i]));
+    worst = std::isnan(diff) ? INFINITY : std::max(worst, diff);
+  }
+  return magnitude == 0 ? INFINITY : worst / magnitude;
+}
 
 /// The peak/... cases (peak.cpp).
 void register_peak_cases();

@@ -89,17 +89,6 @@ class BinaryRunner final : public Runner {
   typename Net::Workspace workspace_;
 };
 
-/// max |got - expected| / max |expected|.
-double relative_error(std::span<const float> got, std::span<const float> expected) {
-  double magnitude = 0, worst = 0;
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    magnitude = std::max(magnitude, std::abs(static_cast<double>(expected[i])));
-    const double diff = std::abs(static_cast<double>(got[i]) - static_cast<double>(expected[i]));
-    worst = std::isnan(diff) ? INFINITY : std::max(worst, diff);
-  }
-  return magnitude == 0 ? INFINITY : worst / magnitude;
-}
-
 /// Registers `<workload>/<variant>/mote` for `BinaryNet`, checked against `F32Net` (the same
 /// network in f32) holding the dequantised weights, on the binarised input when `xnor`.
 template <class BinaryNet, class F32Net>

@@ -82,17 +82,6 @@ class CodebookRunner final : public Runner {
   typename Net::Workspace workspace_;
 };
 
-/// max |got - expected| / max |expected|.
-double relative_error(std::span<const float> got, std::span<const float> expected) {
-  double magnitude = 0, worst = 0;
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    magnitude = std::max(magnitude, std::abs(static_cast<double>(expected[i])));
-    const double diff = std::abs(static_cast<double>(got[i]) - static_cast<double>(expected[i]));
-    worst = std::isnan(diff) ? INFINITY : std::max(worst, diff);
-  }
-  return magnitude == 0 ? INFINITY : worst / magnitude;
-}
-
 /// Registers `<workload>/<label>/mote` for NetOf<Format> and checks it against NetOf<F32>
 /// holding the decoded weights.
 template <class Format, template <class> class NetOf>

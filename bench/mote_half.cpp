@@ -83,17 +83,6 @@ std::size_t half_weight_bytes(const Workload& w) {
   return bytes;
 }
 
-/// max |got - expected| / max |expected|.
-double relative_error(std::span<const float> got, std::span<const float> expected) {
-  double magnitude = 0, worst = 0;
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    magnitude = std::max(magnitude, std::abs(static_cast<double>(expected[i])));
-    const double diff = std::abs(static_cast<double>(got[i]) - static_cast<double>(expected[i]));
-    worst = std::isnan(diff) ? INFINITY : std::max(worst, diff);
-  }
-  return magnitude == 0 ? INFINITY : worst / magnitude;
-}
-
 /// Registers `<workload>/<format>/mote` for `HalfNet` (Dense layers storing Format) and checks it
 /// against `F32Net` (the same network in f32) holding the weights rounded to Format.
 template <class Format, template <class> class NetOf>

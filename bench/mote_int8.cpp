@@ -78,16 +78,6 @@ class Int8Runner final : public Runner {
   typename Net::Workspace workspace_;
 };
 
-double relative_error(std::span<const float> got, std::span<const float> expected) {
-  double magnitude = 0, worst = 0;
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    magnitude = std::max(magnitude, std::abs(static_cast<double>(expected[i])));
-    const double diff = std::abs(static_cast<double>(got[i]) - static_cast<double>(expected[i]));
-    worst = std::isnan(diff) ? INFINITY : std::max(worst, diff);
-  }
-  return magnitude == 0 ? INFINITY : worst / magnitude;
-}
-
 template <class Net>
 void register_int8_case(WorkloadId id, const char* precision = "int8") {
   const std::string name = workload(id).name + "/" + precision + "/mote";

@@ -98,18 +98,6 @@ std::vector<float> activate(std::vector<float> y, Activation activation) {
   return y;
 }
 
-/// max |got - expected| / max |expected|.
-double relative_error(std::span<const float> got, std::span<const float> expected) {
-  if (got.size() != expected.size()) return INFINITY;
-  double magnitude = 0, worst = 0;
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    magnitude = std::max(magnitude, std::abs(static_cast<double>(expected[i])));
-    const double diff = std::abs(static_cast<double>(got[i]) - static_cast<double>(expected[i]));
-    worst = std::isnan(diff) ? INFINITY : std::max(worst, diff);
-  }
-  return magnitude == 0 ? INFINITY : worst / magnitude;
-}
-
 /// The largest |weight| to quantise to for a layer whose input is `src`. Without VNNI, oneDNN's
 /// int8 kernels multiply u8 x s8 with vpmaddubsw, whose int16 sums of two products saturate
 /// (255 x 127 x 2 > 32767), and oneDNN 2.6 leaves u8 inputs unguarded: 7-bit weights ([-63, 63]:

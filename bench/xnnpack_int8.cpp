@@ -95,18 +95,6 @@ std::int8_t quantize(float v, QParams q) {
   return static_cast<std::int8_t>(std::clamp(r, -128L, 127L));
 }
 
-/// max |got - expected| / max |expected|.
-double relative_error(std::span<const float> got, std::span<const float> expected) {
-  if (got.size() != expected.size()) return INFINITY;
-  double magnitude = 0, worst = 0;
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    magnitude = std::max(magnitude, std::abs(static_cast<double>(expected[i])));
-    const double diff = std::abs(static_cast<double>(got[i]) - static_cast<double>(expected[i]));
-    worst = std::isnan(diff) ? INFINITY : std::max(worst, diff);
-  }
-  return magnitude == 0 ? INFINITY : worst / magnitude;
-}
-
 class XnnpackInt8Runner final : public Runner {
  public:
   explicit XnnpackInt8Runner(const Workload& w) : w_(w) {}
