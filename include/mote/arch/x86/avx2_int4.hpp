@@ -10,16 +10,11 @@ struct Int4Ops {
   /// s = quantize(x) - 128 for n values.
   static inline void centre(const float* x, std::size_t n, const QuantParams& p, std::int32_t low, std::int32_t high,
                             std::int8_t* out) {
-    const __m256 scale = _mm256_set1_ps(p.scale), zero = _mm256_set1_ps(static_cast<float>(p.zero_point - 128));
-    const __m256 lo = _mm256_set1_ps(static_cast<float>(low - 128)), hi = _mm256_set1_ps(static_cast<float>(high - 128));
-    const __m256 nan_code = _mm256_set1_ps(static_cast<float>(std::clamp(p.zero_point, low, high) - 128));
+    // Codes u - 128 are the codes of the same scale with everything shifted by -128.
+    const QuantizeCodes codes_of(QuantParams{p.scale, p.zero_point - 128}, low - 128, high - 128);
     std::size_t i = 0;
     for (; i + 8 <= n; i += 8) {
-      const __m256 scaled = _mm256_div_ps(_mm256_loadu_ps(x + i), scale);
-      __m256 q = _mm256_add_ps(_mm256_round_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zero);
-      q = _mm256_min_ps(_mm256_max_ps(q, lo), hi);
-      q = _mm256_blendv_ps(q, nan_code, _mm256_cmp_ps(scaled, scaled, _CMP_UNORD_Q));
-      const __m256i codes = _mm256_cvttps_epi32(q);
+      const __m256i codes = codes_of(x + i);
       const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(codes), _mm256_extracti128_si256(codes, 1));
       _mm_storel_epi64(reinterpret_cast<__m128i*>(out + i), _mm_packs_epi16(words, words));
     }

@@ -6,6 +6,25 @@
 #define MOTE_ARCH_X86_AVX2_INT8
 namespace mote::simd::avx2 {
 
+/// The 8 codes of x[0..8) as mote::quantize computes them (IEEE division, ties to even, NaN to
+/// the clamped zero point), as int32: shared by the int8 and int4 primitives.
+struct QuantizeCodes {
+  __m256 scale, zero, lo, hi, nan_code;
+  QuantizeCodes(const QuantParams& p, std::int32_t low, std::int32_t high)
+      : scale(_mm256_set1_ps(p.scale)),
+        zero(_mm256_set1_ps(static_cast<float>(p.zero_point))),
+        lo(_mm256_set1_ps(static_cast<float>(low))),
+        hi(_mm256_set1_ps(static_cast<float>(high))),
+        nan_code(_mm256_set1_ps(static_cast<float>(std::clamp(p.zero_point, low, high)))) {}
+  inline __attribute__((always_inline)) __m256i operator()(const float* x) const {
+    const __m256 scaled = _mm256_div_ps(_mm256_loadu_ps(x), scale);
+    __m256 q = _mm256_add_ps(_mm256_round_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zero);
+    q = _mm256_min_ps(_mm256_max_ps(q, lo), hi);
+    q = _mm256_blendv_ps(q, nan_code, _mm256_cmp_ps(scaled, scaled, _CMP_UNORD_Q));
+    return _mm256_cvttps_epi32(q);
+  }
+};
+
 struct Int8Ops {
   using Act = std::int16_t;
   static constexpr std::int32_t activation_offset = 0;
@@ -94,16 +113,10 @@ struct Int8Ops {
   }
   static inline void quantize(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
                               std::int32_t high, Act* out) {
-    const __m256 scale = _mm256_set1_ps(p.scale), zero = _mm256_set1_ps(static_cast<float>(p.zero_point));
-    const __m256 lo = _mm256_set1_ps(static_cast<float>(low)), hi = _mm256_set1_ps(static_cast<float>(high));
-    const __m256 nan_code = _mm256_set1_ps(static_cast<float>(std::clamp(p.zero_point, low, high)));
+    const QuantizeCodes codes_of(p, low, high);
     std::size_t i = 0;
     for (; i + 8 <= n; i += 8) {
-      const __m256 scaled = _mm256_div_ps(_mm256_loadu_ps(x + i), scale);
-      __m256 q = _mm256_add_ps(_mm256_round_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zero);
-      q = _mm256_min_ps(_mm256_max_ps(q, lo), hi);
-      q = _mm256_blendv_ps(q, nan_code, _mm256_cmp_ps(scaled, scaled, _CMP_UNORD_Q));
-      const __m256i codes = _mm256_cvttps_epi32(q);
+      const __m256i codes = codes_of(x + i);
       _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
                        _mm_packs_epi32(_mm256_castsi256_si128(codes), _mm256_extracti128_si256(codes, 1)));
     }

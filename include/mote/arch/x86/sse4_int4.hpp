@@ -8,16 +8,10 @@ namespace mote::simd::sse4 {
 struct Int4Ops {
   static inline void centre(const float* x, std::size_t n, const QuantParams& p, std::int32_t low, std::int32_t high,
                             std::int8_t* out) {
-    const __m128 scale = _mm_set1_ps(p.scale), zero = _mm_set1_ps(static_cast<float>(p.zero_point - 128));
-    const __m128 lo = _mm_set1_ps(static_cast<float>(low - 128)), hi = _mm_set1_ps(static_cast<float>(high - 128));
-    const __m128 nan_code = _mm_set1_ps(static_cast<float>(std::clamp(p.zero_point, low, high) - 128));
+    const QuantizeCodes codes_of(QuantParams{p.scale, p.zero_point - 128}, low - 128, high - 128);
     std::size_t i = 0;
     for (; i + 4 <= n; i += 4) {
-      const __m128 scaled = _mm_div_ps(_mm_loadu_ps(x + i), scale);
-      __m128 q = _mm_add_ps(_mm_round_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zero);
-      q = _mm_min_ps(_mm_max_ps(q, lo), hi);
-      q = _mm_blendv_ps(q, nan_code, _mm_cmpunord_ps(scaled, scaled));
-      const __m128i codes = _mm_cvttps_epi32(q);
+      const __m128i codes = codes_of(x + i);
       const __m128i words = _mm_packs_epi32(codes, codes);
       const std::int32_t packed = _mm_cvtsi128_si32(_mm_packs_epi16(words, words));
       std::memcpy(out + i, &packed, sizeof(packed));

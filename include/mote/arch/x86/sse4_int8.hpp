@@ -6,6 +6,25 @@
 #define MOTE_ARCH_X86_SSE4_INT8
 namespace mote::simd::sse4 {
 
+/// The 4 codes of x[0..4) as mote::quantize computes them, as int32 (see avx2_int8.hpp): shared
+/// by the int8 and int4 primitives.
+struct QuantizeCodes {
+  __m128 scale, zero, lo, hi, nan_code;
+  QuantizeCodes(const QuantParams& p, std::int32_t low, std::int32_t high)
+      : scale(_mm_set1_ps(p.scale)),
+        zero(_mm_set1_ps(static_cast<float>(p.zero_point))),
+        lo(_mm_set1_ps(static_cast<float>(low))),
+        hi(_mm_set1_ps(static_cast<float>(high))),
+        nan_code(_mm_set1_ps(static_cast<float>(std::clamp(p.zero_point, low, high)))) {}
+  inline __attribute__((always_inline)) __m128i operator()(const float* x) const {
+    const __m128 scaled = _mm_div_ps(_mm_loadu_ps(x), scale);
+    __m128 q = _mm_add_ps(_mm_round_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zero);
+    q = _mm_min_ps(_mm_max_ps(q, lo), hi);
+    q = _mm_blendv_ps(q, nan_code, _mm_cmpunord_ps(scaled, scaled));
+    return _mm_cvttps_epi32(q);
+  }
+};
+
 struct Int8Ops {
   using Act = std::int16_t;
   static constexpr std::int32_t activation_offset = 0;
@@ -42,21 +61,10 @@ struct Int8Ops {
   /// Quantises n floats to codes exactly as mote::quantize does (IEEE division, ties to even).
   static inline void quantize(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
                               std::int32_t high, Act* out) {
-    const __m128 scale = _mm_set1_ps(p.scale), zero = _mm_set1_ps(static_cast<float>(p.zero_point));
-    const __m128 lo = _mm_set1_ps(static_cast<float>(low)), hi = _mm_set1_ps(static_cast<float>(high));
-    const __m128 nan_code = _mm_set1_ps(static_cast<float>(std::clamp(p.zero_point, low, high)));
+    const QuantizeCodes codes_of(p, low, high);
     std::size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-      __m128i codes[2];
-      for (int h = 0; h < 2; ++h) {
-        const __m128 scaled = _mm_div_ps(_mm_loadu_ps(x + i + 4 * h), scale);
-        __m128 q = _mm_add_ps(_mm_round_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zero);
-        q = _mm_min_ps(_mm_max_ps(q, lo), hi);
-        q = _mm_blendv_ps(q, nan_code, _mm_cmpunord_ps(scaled, scaled));
-        codes[h] = _mm_cvttps_epi32(q);
-      }
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm_packs_epi32(codes[0], codes[1]));
-    }
+    for (; i + 8 <= n; i += 8)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm_packs_epi32(codes_of(x + i), codes_of(x + i + 4)));
     for (; i < n; ++i) out[i] = encode(::mote::quantize(x[i], p, low, high));
   }
 };
