@@ -510,6 +510,11 @@ struct PerTensor {
 struct PerChannel {
   static constexpr const char* name = "per-channel";
 };
+/// One value per element of a tensor (constant element-wise layers; no quantisation format
+/// takes it).
+struct PerElement {
+  static constexpr const char* name = "per-element";
+};
 /// Zero point fixed at 0: the integer range is [-127, 127] for weights, so that negation is exact.
 struct Symmetric {
   static constexpr const char* name = "symmetric";
@@ -2354,6 +2359,8 @@ struct multiplier {};
 struct isa {};
 struct fused_activation {};
 struct activations {};
+struct rounding {};
+struct pad_counting {};
 }  // namespace option_kind
 
 /// Kernel (window) size: `Kernel<3>` is 3x3, `Kernel<3, 1>` is 3 high and 1 wide.
@@ -2397,6 +2404,21 @@ struct Padding {
                 "bottom, right).");
   using kind = option_kind::padding;
   static constexpr std::size_t values[] = {P...};
+};
+
+/// Pooling: the output size rounds up (ONNX ceil_mode=1, PyTorch ceil_mode=True), so a last
+/// window that starts inside the input (or its leading padding) but runs past the end of the
+/// padded input is kept, clipped to the taps that exist. As in PyTorch, a window that would
+/// start in the trailing padding is dropped.
+struct CeilMode {
+  using kind = option_kind::rounding;
+};
+
+/// Average pooling: padded taps count in the divisor (ONNX count_include_pad=1, PyTorch
+/// count_include_pad=True), i.e. the padding is zeros that take part in the mean. Taps past the
+/// padded input (the overhang of CeilMode) are not counted, as in PyTorch and ONNX Runtime.
+struct CountPad {
+  using kind = option_kind::pad_counting;
 };
 
 /// The number format and storage layout of a layer's weights.
@@ -2705,6 +2727,22 @@ inline IsaLevel selected_isa() noexcept {
 // vectorised form is tested against. NaN inputs propagate (as in PyTorch), which is why the
 // comparisons below are written `x < 0 ? ... : x` and not `x > 0 ? x : ...`.
 
+#include <charconv>
+
+// MOTE_NO_CONTRACT(x): x, rounded where it stands. GCC contracts a product feeding an addition
+// into one FMA across statements wherever the ISA has FMA (the AVX2 and AVX-512 regions), which
+// rounds once instead of twice; passing the product through this keeps the two roundings that
+// ONNX's definitions (and the scalar references compiled without FMA) have. Clang contracts
+// only within one expression by default, so writing the product and the sum as two statements
+// is enough there.
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_assoc_barrier)
+#define MOTE_NO_CONTRACT(x) __builtin_assoc_barrier(x)
+#endif
+#endif
+#if !defined(MOTE_NO_CONTRACT)
+#define MOTE_NO_CONTRACT(x) (x)
+#endif
 
 namespace mote::activation {
 
@@ -2752,7 +2790,73 @@ struct Gelu {
   }
 };
 
-/// Activations made of comparisons and multiplications by constants: exact in every
+namespace detail {
+/// A template argument of Clip/LeakyReLUAlpha/HardSigmoidWith: any arithmetic value but a bool.
+template <auto Value>
+inline constexpr bool is_number_argument_v =
+    std::is_arithmetic_v<decltype(Value)> && !std::is_same_v<decltype(Value), bool>;
+/// The shortest decimal that reads back as `value` ("6", "0.2", "-inf"), for descriptions.
+inline std::string shortest(float value) {
+  char text[32];
+  const auto end = std::to_chars(text, text + sizeof text, value).ptr;
+  return std::string(text, end);
+}
+}  // namespace detail
+
+/// min(max(x, Lo), Hi), ONNX Clip, with Lo and Hi converted to float; NaN propagates, -0 stays.
+template <auto Lo, auto Hi>
+struct Clip {
+  static_assert(detail::is_number_argument_v<Lo> && detail::is_number_argument_v<Hi>,
+                "Clip<Lo, Hi>: the bounds must be numbers (Clip<0, 6>, or Clip<-0.5f, 1.5f> where the "
+                "compiler accepts floating-point template arguments).");
+  static constexpr float lo = static_cast<float>(Lo), hi = static_cast<float>(Hi);
+  static_assert(lo <= hi,
+                "Clip<Lo, Hi>: the lower bound Lo must not exceed the upper bound Hi (and neither may be NaN).");
+  static constexpr const char* name = "Clip";
+  static std::string describe() { return "Clip<" + detail::shortest(lo) + ", " + detail::shortest(hi) + ">"; }
+  static float apply(float x) noexcept { return x < lo ? lo : (x > hi ? hi : x); }
+};
+/// x for x >= 0, Alpha * x otherwise, with Alpha converted to float (ONNX LeakyRelu(alpha)).
+template <auto Alpha>
+struct LeakyReluAlpha {
+  static_assert(detail::is_number_argument_v<Alpha>,
+                "LeakyReLUAlpha<Alpha>: Alpha must be a number (a float where the compiler accepts "
+                "floating-point template arguments, e.g. LeakyReLUAlpha<0.1f>).");
+  static constexpr const char* name = "LeakyReLU";
+  static constexpr float slope = static_cast<float>(Alpha);
+  static std::string describe() { return "LeakyReLU<" + detail::shortest(slope) + ">"; }
+  static float apply(float x) noexcept { return x < 0.0f ? x * slope : x; }
+};
+/// ONNX HardSigmoid: max(0, min(1, alpha * x + beta)), the product and the sum rounded to float
+/// one after the other (never fused into an FMA), as ONNX's reference computes it. `Parameters` holds the
+/// float constants `alpha` and `beta`.
+template <class Parameters>
+struct HardSigmoid {
+  static constexpr float alpha = Parameters::alpha, beta = Parameters::beta;
+  static constexpr const char* name = "HardSigmoid";
+  static std::string describe() {
+    return "HardSigmoid<" + detail::shortest(alpha) + ", " + detail::shortest(beta) + ">";
+  }
+  static float apply(float x) noexcept {
+    const float product = MOTE_NO_CONTRACT(x * alpha);
+    const float y = product + beta;
+    return y < 0.0f ? 0.0f : (y > 1.0f ? 1.0f : y);
+  }
+};
+/// ONNX HardSigmoid's default attributes: alpha 0.2, beta 0.5.
+struct OnnxHardSigmoidDefaults {
+  static constexpr float alpha = 0.2f, beta = 0.5f;
+};
+/// HardSigmoid attributes given as template arguments, converted to float.
+template <auto Alpha, auto Beta>
+struct HardSigmoidValues {
+  static_assert(detail::is_number_argument_v<Alpha> && detail::is_number_argument_v<Beta>,
+                "HardSigmoidWith<Alpha, Beta>: Alpha and Beta must be numbers (floats where the "
+                "compiler accepts floating-point template arguments, e.g. HardSigmoidWith<1.0f / 6, 0.5f>).");
+  static constexpr float alpha = static_cast<float>(Alpha), beta = static_cast<float>(Beta);
+};
+
+/// Activations made of comparisons, multiplications and additions by constants: exact in every
 /// vectorised form, so epilogues may apply them lane by lane without changing a bit.
 template <class F>
 inline constexpr bool is_piecewise_linear_v = false;
@@ -2764,6 +2868,14 @@ template <>
 inline constexpr bool is_piecewise_linear_v<Relu6> = true;
 template <int N, int D>
 inline constexpr bool is_piecewise_linear_v<LeakyRelu<N, D>> = true;
+template <auto Lo, auto Hi>
+inline constexpr bool is_piecewise_linear_v<Clip<Lo, Hi>> = true;
+template <auto Alpha>
+inline constexpr bool is_piecewise_linear_v<LeakyReluAlpha<Alpha>> = true;
+/// A product and a sum by constants, each rounded on its own in the scalar and vector forms
+/// alike (MOTE_NO_CONTRACT).
+template <class Parameters>
+inline constexpr bool is_piecewise_linear_v<HardSigmoid<Parameters>> = true;
 
 }  // namespace mote::activation
 // ----- end mote/kernels/elementwise/activations.hpp -----
@@ -3098,7 +3210,8 @@ inline void softmax(isa::Scalar, const float* in, float* out, std::size_t rows,
 // Scalar references for pooling over channels-last input.
 // Max pooling ignores padded taps (as if padded with -inf); average pooling divides by the
 // number of taps inside the input (PyTorch count_include_pad=False, TFLite, ONNX default).
-// A window entirely in the padding cannot occur: layers reject such geometry at compile time.
+// Taps past the input's end (ceil mode's last window) are skipped the same way. A window with
+// no tap inside the input cannot occur: layers reject such geometry at compile time.
 
 
 
@@ -3155,6 +3268,24 @@ inline void avg_pool2d(isa::Scalar, const WindowGeometry& g, const float* in, fl
     const float inverse = 1.0f / static_cast<float>(taps);
     for (std::size_t c = 0; c < g.in_c; ++c) out_pixel[c] *= inverse;
   });
+}
+
+/// Copies an h x w x channels input into the middle of a (top + h + bottom) x (left + w + right)
+/// x channels output whose border is +0: how AvgPool2D<..., CountPad> makes padded taps count
+/// (the average pooling kernels then see no padding). memcpy/memset already run at the speed
+/// of memory, so every ISA uses this one.
+inline void pad_with_zeros(isa::Scalar, const float* in, std::size_t h, std::size_t w, std::size_t channels,
+                           std::size_t top, std::size_t left, std::size_t bottom, std::size_t right,
+                           float* out) noexcept {
+  const std::size_t out_w = left + w + right, row = out_w * channels;
+  std::memset(out, 0, top * row * sizeof(float));
+  float* y = out + top * row;
+  for (std::size_t r = 0; r < h; ++r, y += row) {
+    std::memset(y, 0, left * channels * sizeof(float));
+    std::memcpy(y + left * channels, in + r * w * channels, w * channels * sizeof(float));
+    std::memset(y + (left + w) * channels, 0, right * channels * sizeof(float));
+  }
+  std::memset(y, 0, bottom * row * sizeof(float));
 }
 
 /// Mean over all pixels of an pixels x channels input.
@@ -3907,8 +4038,8 @@ inline Vec erf(Vec x) noexcept {
 // Semantics are those of the scalar functors (elementwise/activations.hpp) lane by lane:
 // comparisons are written as selects on `x < 0` / `x > 6` so that NaN propagates (a NaN lane
 // fails both comparisons and keeps x) and -0 stays -0, exactly as `x < 0 ? 0 : x` does.
-// Identity, ReLU, ReLU6, LeakyReLU, HardSwish and add are bit-exact with the reference; the
-// transcendental ones are within the bounds documented in math-inl.hpp.
+// Identity, ReLU, ReLU6, LeakyReLU, Clip, HardSigmoid, HardSwish and add are bit-exact with the
+// reference; the transcendental ones are within the bounds documented in math-inl.hpp.
 
 inline Vec apply(::mote::activation::Identity, Vec x) noexcept { return x; }
 // clamp_below/clamp_above are x < low ? low : x and x > high ? high : x exactly; on x86 they are
@@ -3922,6 +4053,25 @@ template <int Numerator, int Denominator>
 inline Vec apply(::mote::activation::LeakyRelu<Numerator, Denominator>, Vec x) noexcept {
   constexpr float slope = ::mote::activation::LeakyRelu<Numerator, Denominator>::slope;
   return Vec::select(Vec::less(x, Vec::zero()), x * Vec::broadcast(slope), x);
+}
+template <auto Lo, auto Hi>
+inline Vec apply(::mote::activation::Clip<Lo, Hi>, Vec x) noexcept {
+  using F = ::mote::activation::Clip<Lo, Hi>;
+  return Vec::clamp_above(Vec::clamp_below(x, Vec::broadcast(F::lo)), Vec::broadcast(F::hi));
+}
+template <auto Alpha>
+inline Vec apply(::mote::activation::LeakyReluAlpha<Alpha>, Vec x) noexcept {
+  constexpr float slope = ::mote::activation::LeakyReluAlpha<Alpha>::slope;
+  return Vec::select(Vec::less(x, Vec::zero()), x * Vec::broadcast(slope), x);
+}
+/// alpha * x + beta as a multiply then an add (the reference's two roundings: MOTE_NO_CONTRACT
+/// keeps GCC from fusing them into an FMA here), then clamped.
+template <class Parameters>
+inline Vec apply(::mote::activation::HardSigmoid<Parameters>, Vec x) noexcept {
+  using F = ::mote::activation::HardSigmoid<Parameters>;
+  const Vec product{MOTE_NO_CONTRACT((x * Vec::broadcast(F::alpha)).v)};
+  const Vec y = product + Vec::broadcast(F::beta);
+  return Vec::clamp_above(Vec::clamp_below(y, Vec::zero()), Vec::broadcast(1.0f));
 }
 inline Vec apply(::mote::activation::Sigmoid, Vec x) noexcept { return math::sigmoid(x); }
 inline Vec apply(::mote::activation::Tanh, Vec x) noexcept { return math::tanh(x); }
@@ -6105,8 +6255,8 @@ inline Vec erf(Vec x) noexcept {
 // Semantics are those of the scalar functors (elementwise/activations.hpp) lane by lane:
 // comparisons are written as selects on `x < 0` / `x > 6` so that NaN propagates (a NaN lane
 // fails both comparisons and keeps x) and -0 stays -0, exactly as `x < 0 ? 0 : x` does.
-// Identity, ReLU, ReLU6, LeakyReLU, HardSwish and add are bit-exact with the reference; the
-// transcendental ones are within the bounds documented in math-inl.hpp.
+// Identity, ReLU, ReLU6, LeakyReLU, Clip, HardSigmoid, HardSwish and add are bit-exact with the
+// reference; the transcendental ones are within the bounds documented in math-inl.hpp.
 
 inline Vec apply(::mote::activation::Identity, Vec x) noexcept { return x; }
 // clamp_below/clamp_above are x < low ? low : x and x > high ? high : x exactly; on x86 they are
@@ -6120,6 +6270,25 @@ template <int Numerator, int Denominator>
 inline Vec apply(::mote::activation::LeakyRelu<Numerator, Denominator>, Vec x) noexcept {
   constexpr float slope = ::mote::activation::LeakyRelu<Numerator, Denominator>::slope;
   return Vec::select(Vec::less(x, Vec::zero()), x * Vec::broadcast(slope), x);
+}
+template <auto Lo, auto Hi>
+inline Vec apply(::mote::activation::Clip<Lo, Hi>, Vec x) noexcept {
+  using F = ::mote::activation::Clip<Lo, Hi>;
+  return Vec::clamp_above(Vec::clamp_below(x, Vec::broadcast(F::lo)), Vec::broadcast(F::hi));
+}
+template <auto Alpha>
+inline Vec apply(::mote::activation::LeakyReluAlpha<Alpha>, Vec x) noexcept {
+  constexpr float slope = ::mote::activation::LeakyReluAlpha<Alpha>::slope;
+  return Vec::select(Vec::less(x, Vec::zero()), x * Vec::broadcast(slope), x);
+}
+/// alpha * x + beta as a multiply then an add (the reference's two roundings: MOTE_NO_CONTRACT
+/// keeps GCC from fusing them into an FMA here), then clamped.
+template <class Parameters>
+inline Vec apply(::mote::activation::HardSigmoid<Parameters>, Vec x) noexcept {
+  using F = ::mote::activation::HardSigmoid<Parameters>;
+  const Vec product{MOTE_NO_CONTRACT((x * Vec::broadcast(F::alpha)).v)};
+  const Vec y = product + Vec::broadcast(F::beta);
+  return Vec::clamp_above(Vec::clamp_below(y, Vec::zero()), Vec::broadcast(1.0f));
 }
 inline Vec apply(::mote::activation::Sigmoid, Vec x) noexcept { return math::sigmoid(x); }
 inline Vec apply(::mote::activation::Tanh, Vec x) noexcept { return math::tanh(x); }
@@ -8533,8 +8702,8 @@ inline Vec erf(Vec x) noexcept {
 // Semantics are those of the scalar functors (elementwise/activations.hpp) lane by lane:
 // comparisons are written as selects on `x < 0` / `x > 6` so that NaN propagates (a NaN lane
 // fails both comparisons and keeps x) and -0 stays -0, exactly as `x < 0 ? 0 : x` does.
-// Identity, ReLU, ReLU6, LeakyReLU, HardSwish and add are bit-exact with the reference; the
-// transcendental ones are within the bounds documented in math-inl.hpp.
+// Identity, ReLU, ReLU6, LeakyReLU, Clip, HardSigmoid, HardSwish and add are bit-exact with the
+// reference; the transcendental ones are within the bounds documented in math-inl.hpp.
 
 inline Vec apply(::mote::activation::Identity, Vec x) noexcept { return x; }
 // clamp_below/clamp_above are x < low ? low : x and x > high ? high : x exactly; on x86 they are
@@ -8548,6 +8717,25 @@ template <int Numerator, int Denominator>
 inline Vec apply(::mote::activation::LeakyRelu<Numerator, Denominator>, Vec x) noexcept {
   constexpr float slope = ::mote::activation::LeakyRelu<Numerator, Denominator>::slope;
   return Vec::select(Vec::less(x, Vec::zero()), x * Vec::broadcast(slope), x);
+}
+template <auto Lo, auto Hi>
+inline Vec apply(::mote::activation::Clip<Lo, Hi>, Vec x) noexcept {
+  using F = ::mote::activation::Clip<Lo, Hi>;
+  return Vec::clamp_above(Vec::clamp_below(x, Vec::broadcast(F::lo)), Vec::broadcast(F::hi));
+}
+template <auto Alpha>
+inline Vec apply(::mote::activation::LeakyReluAlpha<Alpha>, Vec x) noexcept {
+  constexpr float slope = ::mote::activation::LeakyReluAlpha<Alpha>::slope;
+  return Vec::select(Vec::less(x, Vec::zero()), x * Vec::broadcast(slope), x);
+}
+/// alpha * x + beta as a multiply then an add (the reference's two roundings: MOTE_NO_CONTRACT
+/// keeps GCC from fusing them into an FMA here), then clamped.
+template <class Parameters>
+inline Vec apply(::mote::activation::HardSigmoid<Parameters>, Vec x) noexcept {
+  using F = ::mote::activation::HardSigmoid<Parameters>;
+  const Vec product{MOTE_NO_CONTRACT((x * Vec::broadcast(F::alpha)).v)};
+  const Vec y = product + Vec::broadcast(F::beta);
+  return Vec::clamp_above(Vec::clamp_below(y, Vec::zero()), Vec::broadcast(1.0f));
 }
 inline Vec apply(::mote::activation::Sigmoid, Vec x) noexcept { return math::sigmoid(x); }
 inline Vec apply(::mote::activation::Tanh, Vec x) noexcept { return math::tanh(x); }
@@ -10821,8 +11009,8 @@ inline Vec erf(Vec x) noexcept {
 // Semantics are those of the scalar functors (elementwise/activations.hpp) lane by lane:
 // comparisons are written as selects on `x < 0` / `x > 6` so that NaN propagates (a NaN lane
 // fails both comparisons and keeps x) and -0 stays -0, exactly as `x < 0 ? 0 : x` does.
-// Identity, ReLU, ReLU6, LeakyReLU, HardSwish and add are bit-exact with the reference; the
-// transcendental ones are within the bounds documented in math-inl.hpp.
+// Identity, ReLU, ReLU6, LeakyReLU, Clip, HardSigmoid, HardSwish and add are bit-exact with the
+// reference; the transcendental ones are within the bounds documented in math-inl.hpp.
 
 inline Vec apply(::mote::activation::Identity, Vec x) noexcept { return x; }
 // clamp_below/clamp_above are x < low ? low : x and x > high ? high : x exactly; on x86 they are
@@ -10836,6 +11024,25 @@ template <int Numerator, int Denominator>
 inline Vec apply(::mote::activation::LeakyRelu<Numerator, Denominator>, Vec x) noexcept {
   constexpr float slope = ::mote::activation::LeakyRelu<Numerator, Denominator>::slope;
   return Vec::select(Vec::less(x, Vec::zero()), x * Vec::broadcast(slope), x);
+}
+template <auto Lo, auto Hi>
+inline Vec apply(::mote::activation::Clip<Lo, Hi>, Vec x) noexcept {
+  using F = ::mote::activation::Clip<Lo, Hi>;
+  return Vec::clamp_above(Vec::clamp_below(x, Vec::broadcast(F::lo)), Vec::broadcast(F::hi));
+}
+template <auto Alpha>
+inline Vec apply(::mote::activation::LeakyReluAlpha<Alpha>, Vec x) noexcept {
+  constexpr float slope = ::mote::activation::LeakyReluAlpha<Alpha>::slope;
+  return Vec::select(Vec::less(x, Vec::zero()), x * Vec::broadcast(slope), x);
+}
+/// alpha * x + beta as a multiply then an add (the reference's two roundings: MOTE_NO_CONTRACT
+/// keeps GCC from fusing them into an FMA here), then clamped.
+template <class Parameters>
+inline Vec apply(::mote::activation::HardSigmoid<Parameters>, Vec x) noexcept {
+  using F = ::mote::activation::HardSigmoid<Parameters>;
+  const Vec product{MOTE_NO_CONTRACT((x * Vec::broadcast(F::alpha)).v)};
+  const Vec y = product + Vec::broadcast(F::beta);
+  return Vec::clamp_above(Vec::clamp_below(y, Vec::zero()), Vec::broadcast(1.0f));
 }
 inline Vec apply(::mote::activation::Sigmoid, Vec x) noexcept { return math::sigmoid(x); }
 inline Vec apply(::mote::activation::Tanh, Vec x) noexcept { return math::tanh(x); }
@@ -13162,6 +13369,27 @@ struct AxisWindow {
   constexpr std::size_t out() const {
     return fits() && stride > 0 ? (in + pad_before + pad_after - extent()) / stride + 1 : 1;
   }
+  /// Output size rounded up (pooling's ceil mode): ceil((padded - extent) / stride) + 1, less
+  /// one if the last window would start past the input and its leading padding (PyTorch's and
+  /// ONNX's rule). 1 when the window does not fit, as out().
+  constexpr std::size_t out_ceil() const {
+    if (!fits() || stride == 0) return 1;
+    std::size_t n = (in + pad_before + pad_after - extent() + stride - 1) / stride + 1;
+    if ((n - 1) * stride >= in + pad_before) --n;
+    return n;
+  }
+  /// Whether each of the first `count` windows has a tap inside the input (not in the padding).
+  constexpr bool every_window_reaches_input(std::size_t count) const {
+    for (std::size_t o = 0; o < count; ++o) {
+      bool reaches = false;
+      for (std::size_t k = 0; k < kernel && !reaches; ++k) {
+        const std::size_t position = o * stride + k * dilation;  // in padded coordinates
+        reaches = position >= pad_before && position < pad_before + in;
+      }
+      if (!reaches) return false;
+    }
+    return true;
+  }
 };
 
 /// Resolves a padding option for one axis (`axis` 0 = vertical/1-D, 1 = horizontal).
@@ -13512,7 +13740,8 @@ struct DepthwiseConv2D {
 }  // namespace mote
 // ----- end mote/layers/conv.hpp -----
 // ----- begin mote/layers/pool.hpp -----
-// Pooling over channels-last feature maps: MaxPool2D, AvgPool2D, GlobalAveragePool2D.
+// Pooling over channels-last feature maps: MaxPool2D, AvgPool2D, MaxPool1D, AvgPool1D,
+// GlobalAveragePool2D.
 
 
 
@@ -13520,65 +13749,164 @@ namespace mote {
 
 enum class PoolKind { max, average };
 
-/// A bound MaxPool2D/AvgPool2D layer.
-template <class Path, ShapeType In, PoolKind Kind, std::size_t Window, class... Options>
-class Pool2DLayer {
-  using stride = find_option_t<option_kind::stride, Stride<Window>, Options...>;
+/// A bound MaxPool2D/AvgPool2D (Dims = 2, H x W x C input) or MaxPool1D/AvgPool1D (Dims = 1,
+/// L x C input, run as a 1 x L image) layer.
+template <class Path, ShapeType In, PoolKind Kind, std::size_t Dims, std::size_t Window, class... Options>
+class PoolLayer {
+  static constexpr bool one_d = Dims == 1;
+  static constexpr bool is_max = Kind == PoolKind::max;
+  using kernel = find_option_t<option_kind::kernel, Kernel<Window>, Options...>;
+  using stride = find_option_t<option_kind::stride, Stride<kernel::h, kernel::w>, Options...>;
+  using dilation = find_option_t<option_kind::dilation, Dilation<1>, Options...>;
   using padding = find_option_t<option_kind::padding, Pad::valid, Options...>;
-  static constexpr std::size_t in_h = In::rank == 3 ? In::dims[0] : 1;
-  static constexpr std::size_t in_w = In::rank == 3 ? In::dims[1] : 1;
-  static constexpr std::size_t channels = In::rank == 3 ? In::dims[2] : 1;
-  static constexpr detail::AxisWindow vertical = detail::resolve_axis<padding, 0, 2>(in_h, Window, stride::h, 1);
-  static constexpr detail::AxisWindow horizontal = detail::resolve_axis<padding, 1, 2>(in_w, Window, stride::w, 1);
-  static_assert(In::rank == 3,
-                "MaxPool2D/AvgPool2D need an H x W x C input; this layer received a tensor of "
-                "another rank (the input shape is the second template argument).");
-  static_assert(options_accepted_v<void(option_kind::stride, option_kind::padding), Options...>,
-                "MaxPool2D/AvgPool2D options may only be Stride and Pad::valid/Pad::same/Padding.");
-  static_assert(options_unique_v<Options...>, "MaxPool2D/AvgPool2D: the same kind of option is given twice.");
-  static_assert(Window > 0 && stride::h > 0 && stride::w > 0,
-                "MaxPool2D/AvgPool2D: the window and the stride must be at least 1.");
+  static constexpr bool ceil_mode = detail::count_kind_v<option_kind::rounding, Options...> != 0;
+  static constexpr bool count_pad = detail::count_kind_v<option_kind::pad_counting, Options...> != 0;
+  /// How many values an explicit Padding<...> has (0 for Pad::valid/Pad::same).
+  static constexpr std::size_t padding_values() {
+    if constexpr (requires { padding::values; }) return sizeof(padding::values) / sizeof(padding::values[0]);
+    else return 0;
+  }
+
+  static_assert(In::rank == (one_d ? 2 : 3),
+                "MaxPool2D/AvgPool2D need an H x W x C input and MaxPool1D/AvgPool1D an L x C input; this "
+                "layer received a tensor of another rank (the input shape is the second template argument).");
+  static_assert(options_accepted_v<void(option_kind::kernel, option_kind::stride, option_kind::dilation,
+                                        option_kind::padding, option_kind::rounding, option_kind::pad_counting),
+                                   Options...>,
+                "Pooling options may only be Kernel, Stride, Dilation, Pad::valid/Pad::same/Padding, CeilMode "
+                "and (AvgPool only) CountPad.");
+  static_assert(options_unique_v<Options...>, "Pooling: the same kind of option is given twice.");
+  static_assert(!(is_max && count_pad),
+                "CountPad applies to AvgPool2D/AvgPool1D only: max pooling ignores padded taps.");
+  static_assert(detail::count_kind_v<option_kind::kernel, Options...> == 0 || kernel::h == Window,
+                "Pooling with a Kernel option: the first template argument must equal the kernel's first "
+                "value (MaxPool2D<KH, Kernel<KH, KW>>, MaxPool1D<K, Kernel<K>>).");
+  static_assert(!one_d || (kernel::h == kernel::w && stride::h == stride::w && dilation::h == dilation::w),
+                "MaxPool1D/AvgPool1D: Kernel, Stride and Dilation take one value (Stride<2>, not Stride<2, 1>).");
+  static_assert(!one_d || padding_values() <= 2,
+                "MaxPool1D/AvgPool1D: padding is Padding<P> (both ends) or Padding<Left, Right>.");
+  static_assert(Window > 0 && kernel::h > 0 && kernel::w > 0 && stride::h > 0 && stride::w > 0 &&
+                    dilation::h > 0 && dilation::w > 0,
+                "Pooling: the window, the stride and the dilation must be at least 1.");
+
+  static constexpr std::size_t in_h = one_d ? 1 : In::rank == 3 ? In::dims[0] : 1;
+  static constexpr std::size_t in_w = one_d ? (In::rank == 2 ? In::dims[0] : 1) : In::rank == 3 ? In::dims[1] : 1;
+  static constexpr std::size_t channels = In::channels;
+  static constexpr detail::AxisWindow vertical =
+      one_d ? detail::AxisWindow{} : detail::resolve_axis<padding, 0, 2>(in_h, kernel::h, stride::h, dilation::h);
+  static constexpr detail::AxisWindow horizontal =
+      one_d ? detail::resolve_axis<padding, 0, 1>(in_w, kernel::w, stride::w, dilation::w)
+            : detail::resolve_axis<padding, 1, 2>(in_w, kernel::w, stride::w, dilation::w);
+  static constexpr std::size_t out_h = ceil_mode ? vertical.out_ceil() : vertical.out();
+  static constexpr std::size_t out_w = ceil_mode ? horizontal.out_ceil() : horizontal.out();
+
   static_assert(vertical.fits() && horizontal.fits(),
-                "MaxPool2D/AvgPool2D: the window is larger than the padded input. The layer "
-                "position and the input shape are the first template arguments.");
-  static_assert(vertical.pad_before < Window && vertical.pad_after < Window &&
-                    horizontal.pad_before < Window && horizontal.pad_after < Window,
-                "MaxPool2D/AvgPool2D: padding must be smaller than the window, or a window could "
-                "lie entirely in the padding.");
+                "Pooling: the window is larger than the padded input. The layer position and the input "
+                "shape are the first template arguments.");
+  static_assert(vertical.every_window_reaches_input(out_h) && horizontal.every_window_reaches_input(out_w),
+                "Pooling: a window lies entirely in the padding (the padding is too large for the window, "
+                "its dilation or the input).");
+
+  /// CountPad runs the average over a zero-padded copy of the input (in the scratch space), so
+  /// that the kernels count padded taps; without padding there is nothing to count.
+  static constexpr bool padded_copy =
+      count_pad && (vertical.pad_before + vertical.pad_after + horizontal.pad_before + horizontal.pad_after) > 0;
+  static constexpr std::size_t copy_h = in_h + (padded_copy ? vertical.pad_before + vertical.pad_after : 0);
+  static constexpr std::size_t copy_w = in_w + (padded_copy ? horizontal.pad_before + horizontal.pad_after : 0);
   static constexpr kernels::WindowGeometry window{
-      in_h, in_w, channels, vertical.out(), horizontal.out(), channels, Window, Window,
-      stride::h, stride::w, 1, 1, vertical.pad_before, horizontal.pad_before};
+      padded_copy ? copy_h : in_h, padded_copy ? copy_w : in_w, channels, out_h, out_w, channels,
+      vertical.kernel, horizontal.kernel, vertical.stride, horizontal.stride, vertical.dilation,
+      horizontal.dilation, padded_copy ? 0 : vertical.pad_before, padded_copy ? 0 : horizontal.pad_before};
+
+  static std::string size_text(std::size_t h, std::size_t w) {
+    return one_d || h == w ? std::to_string(w) : std::to_string(h) + "x" + std::to_string(w);
+  }
 
  public:
   using in_shape = In;
-  using out_shape = Shape<window.out_h, window.out_w, channels>;
+  using out_shape = std::conditional_t<one_d, Shape<out_w, channels>, Shape<out_h, out_w, channels>>;
   using path = Path;
   static constexpr bool in_place = false;
-  static constexpr std::size_t scratch_bytes = 0;
+  static constexpr std::size_t scratch_bytes = padded_copy ? copy_h * copy_w * channels * sizeof(float) : 0;
+  /// The kernels' view of the layer (after CountPad's padding, if any).
+  static constexpr const kernels::WindowGeometry& geometry() noexcept { return window; }
 
+  /// "MaxPool2D<3>", "AvgPool2D<3x2, stride 2, padding 1/0/1/0, ceil mode, count pad>".
   static std::string describe() {
-    return std::string(Kind == PoolKind::max ? "MaxPool2D<" : "AvgPool2D<") + std::to_string(Window) +
-           (stride::h != Window || stride::w != Window ? ", stride " + std::to_string(stride::h) : std::string()) + ">";
+    std::string text = std::string(is_max ? "MaxPool" : "AvgPool") + (one_d ? "1D<" : "2D<") +
+                       size_text(vertical.kernel, horizontal.kernel);
+    if (vertical.stride != vertical.kernel || horizontal.stride != horizontal.kernel)
+      text += ", stride " + size_text(vertical.stride, horizontal.stride);
+    if (vertical.dilation != 1 || horizontal.dilation != 1)
+      text += ", dilation " + size_text(vertical.dilation, horizontal.dilation);
+    const auto pad = [](std::size_t p) { return std::to_string(p); };
+    if (vertical.pad_before + vertical.pad_after + horizontal.pad_before + horizontal.pad_after > 0)
+      text += ", padding " + (one_d ? pad(horizontal.pad_before) + "/" + pad(horizontal.pad_after)
+                                    : pad(vertical.pad_before) + "/" + pad(horizontal.pad_before) + "/" +
+                                          pad(vertical.pad_after) + "/" + pad(horizontal.pad_after));
+    if (ceil_mode) text += ", ceil mode";
+    if (count_pad) text += ", count pad";
+    return text + ">";
   }
-  void forward(const float* in, float* out, std::byte*) const noexcept {
-    if constexpr (Kind == PoolKind::max) kernels::max_pool2d(isa::Default{}, window, in, out);
-    else kernels::avg_pool2d(isa::Default{}, window, in, out);
+  void forward(const float* in, float* out, std::byte* scratch) const noexcept {
+    if constexpr (is_max) {
+      kernels::max_pool2d(isa::Default{}, window, in, out);
+    } else if constexpr (padded_copy) {
+      float* padded = reinterpret_cast<float*>(scratch);
+      kernels::pad_with_zeros(isa::Scalar{}, in, in_h, in_w, channels, vertical.pad_before, horizontal.pad_before,
+                              vertical.pad_after, horizontal.pad_after, padded);
+      kernels::avg_pool2d(isa::Default{}, window, padded, out);
+    } else {
+      kernels::avg_pool2d(isa::Default{}, window, in, out);
+    }
   }
 };
 
-/// Max over `Window` x `Window` windows; options `Stride<>` (default: the window), padding
-/// (padded taps are ignored). NaN propagates.
+/// The bound layer of MaxPool2D/AvgPool2D (kept for code naming it).
+template <class Path, ShapeType In, PoolKind Kind, std::size_t Window, class... Options>
+using Pool2DLayer = PoolLayer<Path, In, Kind, 2, Window, Options...>;
+
+/// Max over Window x Window windows of an H x W x C input. NaN propagates; padded taps are
+/// ignored (as if -inf). Options, in any order:
+///   Kernel<KH, KW>  a rectangular window instead (then Window must be KH):
+///                   MaxPool2D<3, Kernel<3, 2>> is 3 high, 2 wide;
+///   Stride<S> / Stride<SH, SW>  default: the window (PyTorch's default; ONNX's is 1);
+///   Dilation<D> / Dilation<DH, DW>  spacing of the taps (ONNX dilations), default 1;
+///   Pad::valid (default), Pad::same, Padding<P>, Padding<PH, PW>, Padding<Top, Left, Bottom, Right>;
+///   CeilMode  output size rounded up (ONNX ceil_mode=1).
+/// Every window must have a tap inside the input (checked at compile time).
+/// E.g. ONNX MaxPool(kernel_shape=[3, 2], strides=[2, 2], pads=[1, 0, 1, 0], ceil_mode=1):
+/// MaxPool2D<3, Kernel<3, 2>, Stride<2>, Padding<1, 0, 1, 0>, CeilMode>.
 template <std::size_t Window, class... Options>
 struct MaxPool2D {
   template <ShapeType In, class Path>
-  using bind = Pool2DLayer<Path, In, PoolKind::max, Window, Options...>;
+  using bind = PoolLayer<Path, In, PoolKind::max, 2, Window, Options...>;
 };
 
-/// Mean over `Window` x `Window` windows; padded taps are not counted (count_include_pad=False).
+/// Mean over Window x Window windows of an H x W x C input; the options of MaxPool2D, plus
+/// CountPad: padded taps count in the divisor (ONNX count_include_pad=1; the default divides by
+/// the taps inside the input, count_include_pad=0). The sum runs over the taps in row-major
+/// order and is multiplied by 1.0f / taps.
 template <std::size_t Window, class... Options>
 struct AvgPool2D {
   template <ShapeType In, class Path>
-  using bind = Pool2DLayer<Path, In, PoolKind::average, Window, Options...>;
+  using bind = PoolLayer<Path, In, PoolKind::average, 2, Window, Options...>;
+};
+
+/// Max over windows of Window samples of an L x C input (ONNX MaxPool on N x C x L). Options:
+/// Kernel<K> (must equal Window), Stride<S> (default: Window), Dilation<D>, Pad::valid,
+/// Pad::same, Padding<P> or Padding<Left, Right>, CeilMode. Output: L' x C.
+template <std::size_t Window, class... Options>
+struct MaxPool1D {
+  template <ShapeType In, class Path>
+  using bind = PoolLayer<Path, In, PoolKind::max, 1, Window, Options...>;
+};
+
+/// Mean over windows of Window samples of an L x C input; MaxPool1D's options plus CountPad.
+template <std::size_t Window, class... Options>
+struct AvgPool1D {
+  template <ShapeType In, class Path>
+  using bind = PoolLayer<Path, In, PoolKind::average, 1, Window, Options...>;
 };
 
 /// A bound GlobalAveragePool2D layer.
@@ -13610,12 +13938,23 @@ struct GlobalAveragePool2D {
 }  // namespace mote
 // ----- end mote/layers/pool.hpp -----
 // ----- begin mote/layers/elementwise.hpp -----
-// Shape-preserving layers: activations, Softmax, Flatten and BatchNorm. They run in place
-// (input and output may be the same buffer), which lets the network plan reuse activations.
+// Shape-preserving layers: activations, Softmax, Flatten, BatchNorm and AddConstant/MulConstant.
+// They run in place (input and output may be the same buffer), which lets the network plan reuse
+// activations.
 
 
 
 namespace mote {
+
+namespace detail {
+/// An activation's description: its describe() where it has one (parameters included, e.g.
+/// "Clip<0, 6>"), else its name.
+template <class Function>
+std::string activation_description() {
+  if constexpr (requires { Function::describe(); }) return Function::describe();
+  else return Function::name;
+}
+}  // namespace detail
 
 /// A bound activation layer applying `Function` element-wise.
 template <class Path, ShapeType In, class Function>
@@ -13629,7 +13968,7 @@ class ActivationLayer {
   using function = Function;
   static constexpr bool in_place = true;
   static constexpr std::size_t scratch_bytes = 0;
-  static std::string describe() { return Function::name; }
+  static std::string describe() { return detail::activation_description<Function>(); }
   void forward(const float* in, float* out, std::byte*) const noexcept {
     kernels::activate(isa::Default{}, Function{}, in, out, In::size);
   }
@@ -13638,6 +13977,9 @@ class ActivationLayer {
 /// Wraps an activation functor from mote::activation as a layer spec.
 template <class Function>
 struct ActivationSpec {
+  // Completes the functor here, so that its own checks (e.g. Clip's Lo <= Hi) fire where the
+  // spec is used, even when the activation ends up fused into the previous layer.
+  static_assert(std::is_empty_v<Function>, "An activation functor holds no state: its apply() is static.");
   using function = Function;
   template <ShapeType In, class Path>
   using bind = ActivationLayer<Path, In, Function>;
@@ -13654,7 +13996,9 @@ class FusedActivationLayer {
   static constexpr bool in_place = true;
   static constexpr bool is_view = true;
   static constexpr std::size_t scratch_bytes = 0;
-  static std::string describe() { return std::string(Function::name) + " (fused into the previous layer)"; }
+  static std::string describe() {
+    return detail::activation_description<Function>() + " (fused into the previous layer)";
+  }
   void forward(const float* in, float* out, std::byte*) const noexcept {
     if (in != out) std::memcpy(out, in, In::size * sizeof(float));
   }
@@ -13669,6 +14013,24 @@ template <int Numerator, int Denominator>
 struct LeakyReLUSlope : ActivationSpec<activation::LeakyRelu<Numerator, Denominator>> {};
 /// LeakyReLU with PyTorch's default slope 0.01.
 struct LeakyReLU : LeakyReLUSlope<1, 100> {};
+/// ONNX LeakyRelu(alpha): x for x >= 0, Alpha * x otherwise, Alpha converted to float
+/// (`LeakyReLUAlpha<0.1f>`; any arithmetic value, e.g. `LeakyReLUAlpha<0>`).
+template <auto Alpha>
+struct LeakyReLUAlpha : ActivationSpec<activation::LeakyReluAlpha<Alpha>> {};
+/// ONNX Clip(min, max): min(max(x, Lo), Hi), the bounds converted to float. `Clip<0, 6>` works
+/// on every C++20 compiler; `Clip<-0.5f, 1.5f>` where floating-point template arguments are
+/// accepted (GCC 11 and later; not Clang 14). An infinite bound leaves that side open. NaN
+/// propagates.
+template <auto Lo, auto Hi>
+struct Clip : ActivationSpec<activation::Clip<Lo, Hi>> {};
+/// ONNX HardSigmoid(alpha, beta): max(0, min(1, alpha * x + beta)) with alpha and beta converted
+/// to float and the product and sum rounded separately, as ONNX's reference does. PyTorch's
+/// nn.Hardsigmoid exports as alpha = 1/6, beta = 0.5: `HardSigmoidWith<1.0f / 6, 0.5f>`.
+template <auto Alpha, auto Beta>
+struct HardSigmoidWith : ActivationSpec<activation::HardSigmoid<activation::HardSigmoidValues<Alpha, Beta>>> {};
+/// HardSigmoid with ONNX's default attributes alpha = 0.2, beta = 0.5 (no floating-point
+/// template argument needed).
+struct HardSigmoid : ActivationSpec<activation::HardSigmoid<activation::OnnxHardSigmoidDefaults>> {};
 /// 1 / (1 + exp(-x)).
 struct Sigmoid : ActivationSpec<activation::Sigmoid> {};
 /// tanh(x).
@@ -13802,8 +14164,156 @@ struct BatchNormEpsilon {
 /// BatchNorm with PyTorch's default epsilon 1e-5.
 struct BatchNorm : BatchNormEpsilon<-5> {};
 
+enum class ConstantOp { add, multiply };
+
+namespace detail {
+template <class Broadcast>
+inline constexpr bool is_constant_broadcast_v = std::is_same_v<Broadcast, PerTensor> ||
+                                                std::is_same_v<Broadcast, PerChannel> ||
+                                                std::is_same_v<Broadcast, PerElement>;
+}  // namespace detail
+
+/// A bound AddConstant/MulConstant layer. Both run as the per-channel affine kernel
+/// out = in * scale + shift over rows of `row` elements: add as in * 1 + value, multiply as
+/// in * value + (-0), which are exactly in + value and in * value (x * 1 == x and y + -0 == y
+/// for every float, -0 and NaN included, with or without FMA contraction), so both are
+/// bit-exact with a plain loop on every ISA. The values are repeated to fill a row (a multiple
+/// of their period that divides the tensor, up to 1024 floats), which keeps the kernel on full
+/// vectors for PerTensor and few channels. A per-element addition uses the addition kernel.
+template <class Path, ShapeType In, ConstantOp Op, class Broadcast>
+class ConstantLayer {
+  static_assert(detail::is_constant_broadcast_v<Broadcast>,
+                "AddConstant/MulConstant<Broadcast>: Broadcast must be mote::PerTensor (one value), "
+                "mote::PerChannel (one per channel, the last axis) or mote::PerElement (one per element).");
+  static_assert(!In::has_zero_dim, "AddConstant/MulConstant received an empty tensor.");
+  static constexpr bool per_element_add = Op == ConstantOp::add && std::is_same_v<Broadcast, PerElement>;
+
+ public:
+  using in_shape = In;
+  using out_shape = In;
+  using path = Path;
+  using broadcast = Broadcast;
+  static constexpr bool in_place = true;
+  static constexpr std::size_t scratch_bytes = 0;
+  static constexpr std::size_t param_count = 1;
+  /// Number of values: 1, the channels (last axis) or every element (in mote's channels-last order).
+  static constexpr std::size_t value_count = std::is_same_v<Broadcast, PerTensor>    ? 1
+                                             : std::is_same_v<Broadcast, PerChannel> ? In::channels
+                                                                                     : In::size;
+  /// Length of the rows the kernel runs over: value_count * k for the largest k dividing
+  /// In::size / value_count with value_count * k <= max(value_count, 1024).
+  static constexpr std::size_t row = [] {
+    const std::size_t repeats = In::size / value_count;
+    std::size_t best = 1;
+    for (std::size_t k = 1; k <= repeats && value_count * k <= 1024; ++k)
+      if (repeats % k == 0) best = k;
+    return value_count * best;
+  }();
+
+  /// Starts as the exact identity (adds -0, multiplies by 1) until the value is set.
+  ConstantLayer() : scale_(per_element_add ? 0 : row), shift_(row) {
+    for (std::size_t i = 0; i < row; ++i) {
+      if constexpr (!per_element_add) scale_[i] = 1.0f;
+      shift_[i] = -0.0f;
+    }
+  }
+  static std::string describe() {
+    const char* broadcast = std::is_same_v<Broadcast, PerTensor>    ? "per tensor"
+                            : std::is_same_v<Broadcast, PerChannel> ? "per channel"
+                                                                    : "per element";
+    return std::string(Op == ConstantOp::add ? "AddConstant<" : "MulConstant<") + broadcast + ">";
+  }
+  /// One parameter, "value": shape [1] (PerTensor), [C] (PerChannel) or [In::size] (PerElement,
+  /// in mote's channels-last order: an ONNX NCHW constant must be transposed to HWC first).
+  static ParamSpec param_spec(std::size_t) { return detail::param("value", value_count); }
+  void set_param(std::size_t, const float* values) {
+    float* target = Op == ConstantOp::add ? shift_.data() : scale_.data();
+    for (std::size_t i = 0; i < row; ++i) target[i] = values[i % value_count];
+  }
+  /// The constant as set (value_count floats).
+  const float* value() const noexcept { return Op == ConstantOp::add ? shift_.data() : scale_.data(); }
+  /// Bytes held for the kernel: the values repeated to a row, plus the row of ones (add) or of
+  /// -0 (multiply) that completes the affine map, except for a per-element addition.
+  std::size_t weight_bytes() const noexcept { return (scale_.size() + shift_.size()) * sizeof(float); }
+
+  void forward(const float* in, float* out, std::byte*) const noexcept {
+    if constexpr (per_element_add)
+      kernels::add(isa::Default{}, in, shift_.data(), out, In::size);
+    else
+      kernels::channel_affine(isa::Default{}, scale_.data(), shift_.data(), in, out, In::size / row, row);
+  }
+
+ private:
+  AlignedBuffer<float> scale_;
+  AlignedBuffer<float> shift_;
+};
+
+/// ONNX Add with a constant operand that could not be folded into a preceding layer:
+/// out = in + value, `Broadcast` = mote::PerTensor (value shape [1]), mote::PerChannel ([C], C
+/// the last axis) or mote::PerElement ([In::size], channels-last order). One parameter named
+/// "value"; runs in place; bit-exact with a plain loop.
+template <class Broadcast>
+struct AddConstant {
+  static_assert(detail::is_constant_broadcast_v<Broadcast>,
+                "AddConstant<Broadcast>: Broadcast must be mote::PerTensor (one value), mote::PerChannel "
+                "(one per channel, the last axis) or mote::PerElement (one per element).");
+  template <ShapeType In, class Path>
+  using bind = ConstantLayer<Path, In, ConstantOp::add, Broadcast>;
+};
+
+/// ONNX Mul by a constant that could not be folded into a preceding layer: out = in * value,
+/// with the same `Broadcast` choices and parameter as AddConstant.
+template <class Broadcast>
+struct MulConstant {
+  static_assert(detail::is_constant_broadcast_v<Broadcast>,
+                "MulConstant<Broadcast>: Broadcast must be mote::PerTensor (one value), mote::PerChannel "
+                "(one per channel, the last axis) or mote::PerElement (one per element).");
+  template <ShapeType In, class Path>
+  using bind = ConstantLayer<Path, In, ConstantOp::multiply, Broadcast>;
+};
+
 }  // namespace mote
 // ----- end mote/layers/elementwise.hpp -----
+// ----- begin mote/layers/reshape.hpp -----
+// Reshape: a view that gives the same values another compile-time shape (ONNX Reshape of a
+// tensor whose memory order mote keeps, e.g. a vector or a channels-last map read as rows).
+
+
+
+namespace mote {
+
+/// A bound Reshape layer.
+template <class Path, ShapeType In, std::size_t... Dims>
+class ReshapeLayer {
+  static_assert(sizeof...(Dims) >= 1 && sizeof...(Dims) <= 3,
+                "Reshape<Dims...> takes 1, 2 or 3 dimensions (mote shapes have rank 1 to 3).");
+  static_assert((std::size_t{1} * ... * Dims) == In::size,
+                "Reshape<Dims...>: the new shape must hold exactly as many values as the input "
+                "(the input shape is the second template argument of this ReshapeLayer).");
+
+ public:
+  using in_shape = In;
+  using out_shape = Shape<Dims...>;
+  using path = Path;
+  static constexpr bool in_place = true;
+  /// Passes its input buffer through: nothing runs unless it is the last layer.
+  static constexpr bool is_view = true;
+  static constexpr std::size_t scratch_bytes = 0;
+  static std::string describe() { return "Reshape " + out_shape::to_string(); }
+  void forward(const float* in, float* out, std::byte*) const noexcept {
+    if (in != out) std::memcpy(out, in, In::size * sizeof(float));
+  }
+};
+
+/// The same values as a tensor of shape `Dims...` (row-major, mote's memory order).
+template <std::size_t... Dims>
+struct Reshape {
+  template <ShapeType In, class Path>
+  using bind = ReshapeLayer<Path, In, Dims...>;
+};
+
+}  // namespace mote
+// ----- end mote/layers/reshape.hpp -----
 // ----- begin mote/layers/residual.hpp -----
 // Skip connections. `Residual<Layers...>` computes y = x + body(x), where body is the chain
 // `Layers...` bound to x's shape; the body must return the shape it receives. Nest it in a
@@ -14368,6 +14878,7 @@ void collect_slots(ChainT& chain, std::vector<LayerSlot>& slots) {
 // nothing: it runs in a caller-provided workspace of Net::workspace_bytes, so one const
 // network can serve many threads, each with its own workspace.
 
+#include <cctype>
 
 // ----- begin mote/io/npz.hpp -----
 // .npz archives (np.savez, np.savez_compressed): a ZIP of .npy entries, read whole into memory.
@@ -15809,6 +16320,21 @@ struct Input {
   using shape = Shape<Dims...>;
 };
 
+/// One top-level layer of a network, as importers check it (see Sequential::layer_list()).
+struct LayerInfo {
+  std::string path;                   ///< "3"
+  std::string description;            ///< the layer's describe()
+  std::vector<std::size_t> out_shape;  ///< its output shape (one sample)
+  std::vector<ParamSpec> params;       ///< its weights, PyTorch-convention shapes
+  bool quantizes_input = false;        ///< an integer layer (see Sequential::for_each_quantizing_layer)
+  /// The first word of the description: "Dense", "Conv2D", "ReLU", ...
+  std::string kind() const {
+    std::size_t end = 0;
+    while (end < description.size() && (std::isalnum(static_cast<unsigned char>(description[end])) || description[end] == '_')) ++end;
+    return description.substr(0, end);
+  }
+};
+
 /// One weight tensor a network expects (see Sequential::parameters()).
 struct ParameterInfo {
   std::string name;   ///< "<layer path>.<param>", e.g. "3.weight"
@@ -16027,6 +16553,23 @@ class Sequential {
     return list;
   }
 
+  /// The top-level layers in order (a Residual is one entry), for importers that check a file
+  /// against this type.
+  static std::vector<LayerInfo> layer_list() {
+    std::vector<LayerInfo> list;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (list.push_back(layer_info<std::tuple_element_t<I, typename chain_type::layers_type>>()), ...);
+    }(std::make_index_sequence<chain_type::layer_count>{});
+    return list;
+  }
+
+  /// Calls f(index, layer) for each layer that quantises its input (integer layers), in order:
+  /// how an importer sets their input quantisation (layer.set_input_quantization).
+  template <class F>
+  void for_each_quantizing_layer(F&& f) {
+    chain_.for_each_quantizing_layer(f);
+  }
+
   /// The layer at position I (for inspection and tests).
   template <std::size_t I>
   auto& layer() noexcept { return chain_.template layer<I>(); }
@@ -16034,6 +16577,17 @@ class Sequential {
   const auto& layer() const noexcept { return chain_.template layer<I>(); }
 
  private:
+  template <class L>
+  static LayerInfo layer_info() {
+    LayerInfo info;
+    info.path = L::path::to_string();
+    info.description = L::describe();
+    for (std::size_t d = 0; d < L::out_shape::rank; ++d) info.out_shape.push_back(L::out_shape::dims[d]);
+    if constexpr (WeightedLayer<L>)
+      for (std::size_t p = 0; p < L::param_count; ++p) info.params.push_back(L::param_spec(p));
+    info.quantizes_input = detail::quantizes_input_v<L>;
+    return info;
+  }
   template <class ChainT, std::size_t... I>
   static void list_parameters(std::vector<ParameterInfo>& list, std::index_sequence<I...>) {
     (list_layer_parameters<std::tuple_element_t<I, typename ChainT::layers_type>>(list), ...);
@@ -16073,8 +16627,8 @@ class Sequential {
 }  // namespace mote
 // ----- end mote/model/sequential.hpp -----
 // ----- begin mote/io.hpp -----
-// Everything mote reads from disk: .npz/.npy tensors, IDX datasets, and the gzip, ZIP and
-// DEFLATE decoders they rest on. Standard library only.
+// Everything mote reads from disk: .npz/.npy tensors, IDX datasets, ONNX models and tensors, and
+// the gzip, ZIP, DEFLATE and protobuf decoders they rest on. Standard library only.
 
 // ----- begin mote/io/gzip.hpp -----
 // gzip (RFC 1952) decoding: all header flags, CRC-32 and length checks, concatenated members.
@@ -16321,6 +16875,29 @@ inline IdxData read_idx(const std::string& path) { return value_or_throw(try_rea
 
 }  // namespace mote::io
 // ----- end mote/io/idx.hpp -----
+// ----- begin mote/io/onnx_model.hpp -----
+// ONNX models (onnx/onnx.proto, ModelProto): the graph, its nodes and their attributes, the
+// initializers, and the declared element types and shapes of the graph's values, decoded with
+// mote's own protobuf reader (no libprotobuf, no generated code).
+//
+// Read and kept: ModelProto's versions, producer and opset imports; GraphProto's nodes,
+// initializers, inputs, outputs and value_info; every AttributeProto value except subgraphs
+// (GRAPH/GRAPHS attributes are counted and skipped: mote imports no control flow), sparse
+// tensors and type protos (recorded as the attribute's type, without a value).
+// Skipped: doc strings, metadata_props, training_info, model-local functions, quantization
+// annotations, and field numbers this reader does not know (as protobuf readers do).
+// Rejected: sparse initializers (ErrorCode::unsupported), what the TensorProto reader rejects
+// (external data, string tensors: onnx_tensor.hpp), and anything that contradicts the schema or
+// the graph's own structure (ErrorCode::corrupt or truncated; see validate_graph).
+//
+// Every error names the input, the byte offset and the path of the message in the model
+// ("model.onnx: graph.node[3].attribute[1] 'pads': byte 812: ..."). Counts are never trusted:
+// each element kept comes from bytes actually present, so the memory used is linear in the input
+// (about 30 bytes per input byte for the worst case, a file of tiny nodes).
+
+#include <unordered_map>
+#include <unordered_set>
+
 // ----- begin mote/io/onnx_tensor.hpp -----
 // ONNX TensorProto (onnx/onnx.proto, proto2): the message ONNX uses for initializers, constant
 // attributes and the input_N.pb / output_N.pb files of its backend tests.
@@ -17300,5 +17877,2793 @@ inline TensorProto read_tensor_proto_file(const std::string& path) {
 
 }  // namespace mote::io::onnx
 // ----- end mote/io/onnx_tensor.hpp -----
+
+namespace mote::io::onnx {
+
+/// AttributeProto.AttributeType, with ONNX's numbering.
+enum class AttributeType : int {
+  undefined = 0,
+  float_ = 1,
+  int_ = 2,
+  string = 3,
+  tensor = 4,
+  graph = 5,
+  floats = 6,
+  ints = 7,
+  strings = 8,
+  tensors = 9,
+  graphs = 10,
+  sparse_tensor = 11,
+  sparse_tensors = 12,
+  type_proto = 13,
+  type_protos = 14
+};
+
+/// ONNX's name of an attribute type ("FLOAT", "INT", "INTS", ...); "attribute type <n>" for
+/// numbers outside the enum.
+inline std::string to_string(AttributeType type) {
+  switch (type) {
+    case AttributeType::undefined: return "UNDEFINED";
+    case AttributeType::float_: return "FLOAT";
+    case AttributeType::int_: return "INT";
+    case AttributeType::string: return "STRING";
+    case AttributeType::tensor: return "TENSOR";
+    case AttributeType::graph: return "GRAPH";
+    case AttributeType::floats: return "FLOATS";
+    case AttributeType::ints: return "INTS";
+    case AttributeType::strings: return "STRINGS";
+    case AttributeType::tensors: return "TENSORS";
+    case AttributeType::graphs: return "GRAPHS";
+    case AttributeType::sparse_tensor: return "SPARSE_TENSOR";
+    case AttributeType::sparse_tensors: return "SPARSE_TENSORS";
+    case AttributeType::type_proto: return "TYPE_PROTO";
+    case AttributeType::type_protos: return "TYPE_PROTOS";
+  }
+  return "attribute type " + std::to_string(static_cast<int>(type));
+}
+
+namespace detail {
+
+// Names as messages show them: control bytes escaped and huge names cut short, so that a hostile
+// file cannot make a message unreadable or enormous. escape_name() for identifiers shown bare
+// (op types), quote_name() for names shown in quotes.
+struct EscapedName {
+  std::string body;    // the shown part, escaped
+  std::string suffix;  // "... (N bytes)" when cut short
+};
+
+inline EscapedName escape_parts(std::string_view text) {
+  constexpr std::size_t limit = 200;
+  static constexpr char hex[] = "0123456789abcdef";
+  EscapedName out;
+  const std::size_t shown = text.size() > limit ? limit : text.size();
+  for (std::size_t i = 0; i < shown; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7F) {
+      out.body += "\\x";
+      out.body += hex[c >> 4];
+      out.body += hex[c & 15];
+    } else {
+      out.body += static_cast<char>(c);
+    }
+  }
+  if (shown < text.size()) out.suffix = "... (" + std::to_string(text.size()) + " bytes)";
+  return out;
+}
+
+inline std::string escape_name(std::string_view text) {
+  EscapedName e = escape_parts(text);
+  return e.body + e.suffix;
+}
+
+inline std::string quote_name(std::string_view text) {
+  EscapedName e = escape_parts(text);
+  return "'" + e.body + "'" + e.suffix;
+}
+
+}  // namespace detail
+
+/// One AttributeProto. The member that holds the value depends on `type`: f (FLOAT), i (INT),
+/// s (STRING, also binary), tensors (one for TENSOR, any number for TENSORS), floats, ints,
+/// strings; subgraph_count for GRAPH and GRAPHS, whose bodies are skipped. SPARSE_TENSOR(S) and
+/// TYPE_PROTO(S) attributes keep only their type.
+struct Attribute {
+  std::string name;
+  AttributeType type = AttributeType::undefined;
+  float f = 0;
+  std::int64_t i = 0;
+  std::string s;
+  std::vector<TensorProto> tensors;  ///< `t` (one) or `tensors`
+  std::vector<float> floats;
+  std::vector<std::int64_t> ints;
+  std::vector<std::string> strings;
+  std::size_t subgraph_count =
+      0;  ///< GRAPH/GRAPHS: counted and skipped (mote imports no control flow)
+};
+
+/// One NodeProto: an operator application.
+struct Node {
+  std::size_t index = 0;   ///< position in graph.node
+  std::size_t offset = 0;  ///< byte offset of the NodeProto's contents in the file
+  std::string name, op_type, domain;
+  std::vector<std::string> inputs, outputs;  ///< "" = an omitted optional input or output
+  std::vector<Attribute> attributes;
+
+  /// The attribute called `attribute`, or nullptr.
+  const Attribute* find(std::string_view attribute) const noexcept {
+    for (const Attribute& a : attributes) {
+      if (a.name == attribute) return &a;
+    }
+    return nullptr;
+  }
+
+  /// How messages name the node: "Conv node 'conv1' (#3)"; unnamed: "Conv node #3".
+  std::string label() const {
+    std::string text = op_type.empty() ? "node" : detail::escape_name(op_type) + " node";
+    if (name.empty()) return text + " #" + std::to_string(index);
+    return text + " " + detail::quote_name(name) + " (#" + std::to_string(index) + ")";
+  }
+
+  /// Typed getters: an absent attribute gives `fallback`; one of another type (exact types only:
+  /// INT is not INTS) fails with ErrorCode::invalid_value naming the node, the attribute, the
+  /// expected and the found type.
+  Expected<std::int64_t> int_attr(std::string_view attribute, std::int64_t fallback) const {
+    const Attribute* a = find(attribute);
+    if (a == nullptr) return fallback;
+    if (a->type != AttributeType::int_) return type_error(*a, AttributeType::int_);
+    return a->i;
+  }
+  Expected<float> float_attr(std::string_view attribute, float fallback) const {
+    const Attribute* a = find(attribute);
+    if (a == nullptr) return fallback;
+    if (a->type != AttributeType::float_) return type_error(*a, AttributeType::float_);
+    return a->f;
+  }
+  Expected<std::string> string_attr(std::string_view attribute, std::string fallback) const {
+    const Attribute* a = find(attribute);
+    if (a == nullptr) return fallback;
+    if (a->type != AttributeType::string) return type_error(*a, AttributeType::string);
+    return a->s;
+  }
+  Expected<std::vector<std::int64_t>> ints_attr(std::string_view attribute,
+                                                std::vector<std::int64_t> fallback = {}) const {
+    const Attribute* a = find(attribute);
+    if (a == nullptr) return fallback;
+    if (a->type != AttributeType::ints) return type_error(*a, AttributeType::ints);
+    return a->ints;
+  }
+  Expected<std::vector<float>> floats_attr(std::string_view attribute,
+                                           std::vector<float> fallback = {}) const {
+    const Attribute* a = find(attribute);
+    if (a == nullptr) return fallback;
+    if (a->type != AttributeType::floats) return type_error(*a, AttributeType::floats);
+    return a->floats;
+  }
+
+ private:
+  ErrorInfo type_error(const Attribute& a, AttributeType expected) const {
+    return make_error(ErrorCode::invalid_value, label() + " at byte " + std::to_string(offset) +
+                                                    ": attribute " + detail::quote_name(a.name) +
+                                                    " is " + to_string(a.type) + ", expected " +
+                                                    to_string(expected));
+  }
+};
+
+/// One dimension of a declared shape: a size, a symbolic name (dim_param), or neither.
+struct Dimension {
+  std::int64_t value = -1;  ///< -1 when not a number (symbolic or unknown)
+  std::string param;        ///< the symbolic name, when there is one
+  bool known() const noexcept { return value >= 0; }
+};
+
+/// One ValueInfoProto: a named value with its declared type. Values that are not tensors
+/// (sequences, maps, optionals) have elem_type undefined and no shape.
+struct ValueInfo {
+  std::string name;
+  DataType elem_type = DataType::undefined;
+  bool has_shape = false;  ///< false: the rank is unknown
+  std::vector<Dimension> dims;
+
+  /// "[N, 3, 224, 224]": numbers, param names for symbolic dimensions, "?" for unknown ones;
+  /// "[]" for a scalar and "(unknown rank)" without a shape.
+  std::string shape_string() const {
+    if (!has_shape) return "(unknown rank)";
+    std::string s = "[";
+    for (std::size_t i = 0; i < dims.size(); ++i) {
+      if (i != 0) s += ", ";
+      if (dims[i].known()) {
+        s += std::to_string(dims[i].value);
+      } else if (!dims[i].param.empty()) {
+        s += detail::escape_name(dims[i].param);
+      } else {
+        s += "?";
+      }
+    }
+    return s + "]";
+  }
+};
+
+/// One GraphProto: nodes in file order (topologically sorted, as validate_graph checks).
+struct Graph {
+  std::string name;
+  std::vector<Node> nodes;
+  std::vector<TensorProto> initializers;
+  std::vector<ValueInfo> inputs, outputs, value_info;
+
+  /// The initializer called `name`, or nullptr.
+  const TensorProto* find_initializer(std::string_view value) const noexcept {
+    for (const TensorProto& t : initializers) {
+      if (t.name == value) return &t;
+    }
+    return nullptr;
+  }
+
+  /// The declared type of `value`, searched in inputs, outputs and value_info; nullptr if none.
+  const ValueInfo* find_value_info(std::string_view value) const noexcept {
+    for (const auto* list : {&inputs, &outputs, &value_info}) {
+      for (const ValueInfo& v : *list) {
+        if (v.name == value) return &v;
+      }
+    }
+    return nullptr;
+  }
+
+  /// The inputs the caller must feed: graph inputs that are not initializers (models of IR
+  /// version < 4 list every initializer as an input too).
+  std::vector<const ValueInfo*> runtime_inputs() const {
+    std::unordered_set<std::string_view> initialized;
+    for (const TensorProto& t : initializers) initialized.insert(t.name);
+    std::vector<const ValueInfo*> out;
+    for (const ValueInfo& v : inputs) {
+      if (initialized.find(v.name) == initialized.end()) out.push_back(&v);
+    }
+    return out;
+  }
+
+  /// The node whose outputs contain `value`, or nullptr (also for "", an omitted value).
+  const Node* producer(std::string_view value) const noexcept {
+    if (value.empty()) return nullptr;
+    for (const Node& n : nodes) {
+      for (const std::string& o : n.outputs) {
+        if (o == value) return &n;
+      }
+    }
+    return nullptr;
+  }
+
+  /// The nodes that read `value`, in graph order, each once; empty for "".
+  std::vector<const Node*> consumers(std::string_view value) const {
+    std::vector<const Node*> out;
+    if (value.empty()) return out;
+    for (const Node& n : nodes) {
+      for (const std::string& i : n.inputs) {
+        if (i == value) {
+          out.push_back(&n);
+          break;
+        }
+      }
+    }
+    return out;
+  }
+};
+
+/// One OperatorSetIdProto: the opset version of a domain ("" is the default ONNX domain).
+struct OperatorSetId {
+  std::string domain;
+  std::int64_t version = 0;
+};
+
+/// A decoded ONNX ModelProto.
+struct Model {
+  std::string source;  ///< file path or the `where` given
+  std::int64_t ir_version = 0, model_version = 0;
+  std::vector<OperatorSetId> opset_import;
+  std::string producer_name, producer_version, domain;
+  Graph graph;
+
+  /// The imported version of `domain`'s operator set; "" and "ai.onnx" are the same domain.
+  /// 0 when the model does not import it.
+  std::int64_t opset_version(std::string_view op_domain = "") const noexcept {
+    auto canonical = [](std::string_view d) { return d == "ai.onnx" ? std::string_view() : d; };
+    for (const OperatorSetId& o : opset_import) {
+      if (canonical(o.domain) == canonical(op_domain)) return o.version;
+    }
+    return 0;
+  }
+};
+
+namespace detail {
+
+// Field numbers (onnx/onnx.proto).
+namespace model_field {
+inline constexpr std::uint32_t ir_version = 1, producer_name = 2, producer_version = 3, domain = 4,
+                               model_version = 5, graph = 7, opset_import = 8;
+}
+namespace graph_field {
+inline constexpr std::uint32_t node = 1, name = 2, initializer = 5, input = 11, output = 12,
+                               value_info = 13, sparse_initializer = 15;
+}
+namespace node_field {
+inline constexpr std::uint32_t input = 1, output = 2, name = 3, op_type = 4, attribute = 5,
+                               domain = 7;
+}
+namespace attribute_field {
+inline constexpr std::uint32_t name = 1, f = 2, i = 3, s = 4, t = 5, g = 6, floats = 7, ints = 8,
+                               strings = 9, tensors = 10, graphs = 11, tp = 14, type_protos = 15,
+                               type = 20, ref_attr_name = 21, sparse_tensor = 22,
+                               sparse_tensors = 23;
+}
+namespace opset_field {
+inline constexpr std::uint32_t domain = 1, version = 2;
+}
+namespace value_info_field {
+inline constexpr std::uint32_t name = 1, type = 2;
+}
+namespace type_field {  // TypeProto, TypeProto.Tensor, TensorShapeProto(.Dimension)
+inline constexpr std::uint32_t tensor_type = 1, elem_type = 1, shape = 2, dim = 1, dim_value = 1,
+                               dim_param = 2;
+}
+
+inline ErrorInfo model_error(ErrorCode code, std::string_view where, std::size_t offset,
+                             const std::string& why) {
+  return make_error(code, std::string(where) + ": byte " + std::to_string(offset) + ": " + why);
+}
+
+// A reader of the next length-delimited payload (an embedded message) whose messages name the
+// input as `where`: the file plus the message path. Subgraphs are skipped, so the schema bounds
+// the nesting (model, graph, node, attribute, tensor, external_data entry).
+inline Expected<protobuf::Reader> open_message(protobuf::Reader& parent, std::string where) {
+  auto payload = parent.read_bytes();
+  if (!payload) return payload.error();
+  return protobuf::Reader(*payload, std::move(where), parent.offset() - payload->size(),
+                          parent.depth() + 1);
+}
+
+inline Status read_string_field(protobuf::Reader& r, protobuf::FieldTag tag, std::string_view field,
+                                std::string& out) {
+  if (Status s = r.expect_wire_type(tag, protobuf::WireType::length_delimited, field); !s) {
+    return s;
+  }
+  auto text = r.read_string();
+  if (!text) return text.error();
+  out = std::move(*text);
+  return {};
+}
+
+inline Status read_int64_field(protobuf::Reader& r, protobuf::FieldTag tag, std::string_view field,
+                               std::int64_t& out) {
+  if (Status s = r.expect_wire_type(tag, protobuf::WireType::varint, field); !s) return s;
+  auto value = r.read_int64();
+  if (!value) return value.error();
+  out = *value;
+  return {};
+}
+
+inline Status read_int32_field(protobuf::Reader& r, protobuf::FieldTag tag, std::string_view field,
+                               std::int32_t& out) {
+  if (Status s = r.expect_wire_type(tag, protobuf::WireType::varint, field); !s) return s;
+  auto value = r.read_int32();
+  if (!value) return value.error();
+  out = *value;
+  return {};
+}
+
+// The last `name` field of an attribute, found before it is decoded so that every message about
+// the attribute can name it. Malformed bytes stop the scan; the decoding pass reports them.
+inline std::string peek_attribute_name(protobuf::Reader r) {
+  std::string name;
+  while (!r.at_end()) {
+    auto tag = r.read_tag();
+    if (!tag) break;
+    if (tag->number == attribute_field::name &&
+        tag->wire_type == protobuf::WireType::length_delimited) {
+      auto text = r.read_string();
+      if (!text) break;
+      name = std::move(*text);
+    } else if (!r.skip_field(*tag)) {
+      break;
+    }
+  }
+  return name;
+}
+
+inline Expected<Attribute> read_attribute(protobuf::Reader r) {
+  using protobuf::WireType;
+  namespace F = attribute_field;
+  const std::size_t start = r.offset();
+  Attribute a;
+  std::int32_t declared_type = 0;
+  std::optional<TensorProto> t;
+  // Which value fields are present, as the attribute type each implies (proto2 presence: a
+  // repeated field is present when it holds an element).
+  std::vector<AttributeType> present;
+  auto mark = [&present](AttributeType kind) {
+    for (AttributeType p : present) {
+      if (p == kind) return;
+    }
+    present.push_back(kind);
+  };
+  std::size_t tensor_count = 0;
+
+  while (!r.at_end()) {
+    auto tag = r.read_tag();
+    if (!tag) return tag.error();
+    Status status;
+    switch (tag->number) {
+      case F::name: status = read_string_field(r, *tag, "name", a.name); break;
+      case F::type: status = read_int32_field(r, *tag, "type", declared_type); break;
+      case F::f:
+        status = r.expect_wire_type(*tag, WireType::fixed32, "f");
+        if (status) {
+          auto v = r.read_float();
+          if (!v) return v.error();
+          a.f = *v;
+          mark(AttributeType::float_);
+        }
+        break;
+      case F::i:
+        status = read_int64_field(r, *tag, "i", a.i);
+        if (status) mark(AttributeType::int_);
+        break;
+      case F::s:
+        status = read_string_field(r, *tag, "s", a.s);
+        if (status) mark(AttributeType::string);
+        break;
+      case F::t:
+      case F::tensors: {
+        const bool single = tag->number == F::t;
+        status = r.expect_wire_type(*tag, WireType::length_delimited, single ? "t" : "tensors");
+        if (!status) break;
+        auto message = open_message(
+            r, r.where() + (single ? ".t" : ".tensors[" + std::to_string(tensor_count) + "]"));
+        if (!message) return message.error();
+        auto tensor = try_read_tensor_proto(std::move(*message));
+        if (!tensor) return tensor.error();
+        if (single) {
+          t = std::move(*tensor);  // a repeated singular field: the last one counts
+          mark(AttributeType::tensor);
+        } else {
+          a.tensors.push_back(std::move(*tensor));
+          ++tensor_count;
+          mark(AttributeType::tensors);
+        }
+        break;
+      }
+      case F::g:
+      case F::graphs:
+        status = r.expect_wire_type(*tag, WireType::length_delimited,
+                                    tag->number == F::g ? "g" : "graphs");
+        if (!status) break;
+        status = r.skip_field(*tag);
+        if (!status) break;
+        if (tag->number == F::g) {
+          a.subgraph_count = 1;
+          mark(AttributeType::graph);
+        } else {
+          ++a.subgraph_count;
+          mark(AttributeType::graphs);
+        }
+        break;
+      case F::floats: {
+        const std::size_t before = a.floats.size();
+        status = r.read_repeated_float(*tag, "floats", a.floats);
+        if (status && a.floats.size() != before) mark(AttributeType::floats);
+        break;
+      }
+      case F::ints: {
+        const std::size_t before = a.ints.size();
+        status = r.read_repeated_int64(*tag, "ints", a.ints);
+        if (status && a.ints.size() != before) mark(AttributeType::ints);
+        break;
+      }
+      case F::strings: {
+        std::string text;
+        status = read_string_field(r, *tag, "strings", text);
+        if (status) {
+          a.strings.push_back(std::move(text));
+          mark(AttributeType::strings);
+        }
+        break;
+      }
+      case F::sparse_tensor:
+      case F::sparse_tensors:
+      case F::tp:
+      case F::type_protos: {
+        const bool sparse = tag->number == F::sparse_tensor || tag->number == F::sparse_tensors;
+        const bool one = tag->number == F::sparse_tensor || tag->number == F::tp;
+        const AttributeType kind =
+            sparse ? (one ? AttributeType::sparse_tensor : AttributeType::sparse_tensors)
+                   : (one ? AttributeType::type_proto : AttributeType::type_protos);
+        const char* field =
+            sparse ? (one ? "sparse_tensor" : "sparse_tensors") : (one ? "tp" : "type_protos");
+        status = r.expect_wire_type(*tag, WireType::length_delimited, field);
+        if (status) status = r.skip_field(*tag);
+        if (status) mark(kind);
+        break;
+      }
+      default: status = r.skip_field(*tag);  // doc_string, ref_attr_name, later additions
+    }
+    if (!status) return status.error();
+  }
+
+  auto fail = [&](const std::string& why) {
+    return model_error(ErrorCode::corrupt, r.where(), start, why);
+  };
+  if (a.name.empty()) return fail("the attribute has no name");
+  if (declared_type < 0 || declared_type > static_cast<int>(AttributeType::type_protos)) {
+    return fail("type " + std::to_string(declared_type) +
+                " is not an AttributeProto.AttributeType (0 to 14)");
+  }
+  if (present.size() > 1) {
+    return fail("holds values of two types, " + to_string(present[0]) + " and " +
+                to_string(present[1]) + " (an attribute has one value)");
+  }
+  a.type = static_cast<AttributeType>(declared_type);
+  if (a.type == AttributeType::undefined) {
+    // Files of IR version 1 have no type field: the value's field tells it.
+    if (present.empty()) return fail("has neither a type nor a value");
+    a.type = present[0];
+  } else if (!present.empty() && present[0] != a.type) {
+    return fail("is declared " + to_string(a.type) + " but holds a " + to_string(present[0]) +
+                " value");
+  }
+  if (t) a.tensors.insert(a.tensors.begin(), std::move(*t));
+  return a;
+}
+
+inline bool produces_something(const Node& node) noexcept {
+  for (const std::string& o : node.outputs) {
+    if (!o.empty()) return true;
+  }
+  return false;
+}
+
+inline Expected<Node> read_node(protobuf::Reader r, std::size_t index) {
+  namespace F = node_field;
+  Node node;
+  node.index = index;
+  node.offset = r.offset();
+  while (!r.at_end()) {
+    auto tag = r.read_tag();
+    if (!tag) return tag.error();
+    Status status;
+    switch (tag->number) {
+      case F::input:
+      case F::output: {
+        std::string value;
+        status = read_string_field(r, *tag, tag->number == F::input ? "input" : "output", value);
+        if (status)
+          (tag->number == F::input ? node.inputs : node.outputs).push_back(std::move(value));
+        break;
+      }
+      case F::name: status = read_string_field(r, *tag, "name", node.name); break;
+      case F::op_type: status = read_string_field(r, *tag, "op_type", node.op_type); break;
+      case F::domain: status = read_string_field(r, *tag, "domain", node.domain); break;
+      case F::attribute: {
+        status = r.expect_wire_type(*tag, protobuf::WireType::length_delimited, "attribute");
+        if (!status) break;
+        auto payload = r.read_bytes();
+        if (!payload) return payload.error();
+        const std::size_t at = r.offset() - payload->size();
+        std::string path = r.where() + ".attribute[" + std::to_string(node.attributes.size()) + "]";
+        const std::string name =
+            peek_attribute_name(protobuf::Reader(*payload, std::string(), at, r.depth() + 1));
+        if (!name.empty()) path += " " + quote_name(name);
+        auto attribute =
+            read_attribute(protobuf::Reader(*payload, std::move(path), at, r.depth() + 1));
+        if (!attribute) return attribute.error();
+        node.attributes.push_back(std::move(*attribute));
+        break;
+      }
+      default: status = r.skip_field(*tag);  // doc_string, later additions
+    }
+    if (!status) return status.error();
+  }
+  // validate_graph checks these too; failing here keeps a file of empty nodes from costing far
+  // more memory than its size.
+  if (node.op_type.empty()) {
+    return model_error(ErrorCode::corrupt, r.where(), node.offset, "the node has no op_type");
+  }
+  if (!produces_something(node)) {
+    return model_error(ErrorCode::corrupt, r.where(), node.offset,
+                       node.label() + " produces no output (a node has at least one)");
+  }
+  return node;
+}
+
+inline Status read_shape(protobuf::Reader r, ValueInfo& info) {
+  while (!r.at_end()) {
+    auto tag = r.read_tag();
+    if (!tag) return tag.error();
+    if (tag->number != type_field::dim) {
+      if (Status s = r.skip_field(*tag); !s) return s;
+      continue;
+    }
+    if (Status s = r.expect_wire_type(*tag, protobuf::WireType::length_delimited, "dim"); !s) {
+      return s;
+    }
+    auto dim_message =
+        open_message(r, r.where() + ".dim[" + std::to_string(info.dims.size()) + "]");
+    if (!dim_message) return dim_message.error();
+    protobuf::Reader& d = *dim_message;
+    Dimension dim;
+    while (!d.at_end()) {
+      auto dtag = d.read_tag();
+      if (!dtag) return dtag.error();
+      Status status;
+      if (dtag->number == type_field::dim_value) {
+        std::int64_t value = 0;
+        status = read_int64_field(d, *dtag, "dim_value", value);
+        // A oneof: the last of dim_value and dim_param counts. Some exporters write -1 for an
+        // unknown size; it means the same as no value.
+        dim.value = value < 0 ? -1 : value;
+        dim.param.clear();
+      } else if (dtag->number == type_field::dim_param) {
+        status = read_string_field(d, *dtag, "dim_param", dim.param);
+        dim.value = -1;
+      } else {
+        status = d.skip_field(*dtag);  // denotation
+      }
+      if (!status) return status;
+    }
+    info.dims.push_back(std::move(dim));
+  }
+  return {};
+}
+
+inline Status read_type(protobuf::Reader r, ValueInfo& info) {
+  while (!r.at_end()) {
+    auto tag = r.read_tag();
+    if (!tag) return tag.error();
+    if (tag->number != type_field::tensor_type) {
+      // Sequences, maps, optionals, sparse tensors, opaque types: no element type or shape that
+      // mote could use.
+      if (Status s = r.skip_field(*tag); !s) return s;
+      continue;
+    }
+    if (Status s = r.expect_wire_type(*tag, protobuf::WireType::length_delimited, "tensor_type");
+        !s) {
+      return s;
+    }
+    auto tensor = open_message(r, r.where() + ".tensor_type");
+    if (!tensor) return tensor.error();
+    protobuf::Reader& t = *tensor;
+    while (!t.at_end()) {
+      auto ttag = t.read_tag();
+      if (!ttag) return ttag.error();
+      Status status;
+      if (ttag->number == type_field::elem_type) {
+        std::int32_t elem = 0;
+        status = read_int32_field(t, *ttag, "elem_type", elem);
+        info.elem_type = static_cast<DataType>(elem);
+      } else if (ttag->number == type_field::shape) {
+        status = t.expect_wire_type(*ttag, protobuf::WireType::length_delimited, "shape");
+        if (!status) return status;
+        auto shape = open_message(t, t.where() + ".shape");
+        if (!shape) return shape.error();
+        info.has_shape = true;
+        info.dims.clear();  // a repeated singular message: the last one counts
+        status = read_shape(std::move(*shape), info);
+      } else {
+        status = t.skip_field(*ttag);
+      }
+      if (!status) return status;
+    }
+  }
+  return {};
+}
+
+inline Expected<ValueInfo> read_value_info(protobuf::Reader r) {
+  const std::size_t start = r.offset();
+  ValueInfo info;
+  while (!r.at_end()) {
+    auto tag = r.read_tag();
+    if (!tag) return tag.error();
+    Status status;
+    if (tag->number == value_info_field::name) {
+      status = read_string_field(r, *tag, "name", info.name);
+    } else if (tag->number == value_info_field::type) {
+      status = r.expect_wire_type(*tag, protobuf::WireType::length_delimited, "type");
+      if (!status) return status.error();
+      auto type = open_message(r, r.where() + ".type");
+      if (!type) return type.error();
+      status = read_type(std::move(*type), info);
+    } else {
+      status = r.skip_field(*tag);  // doc_string, metadata_props
+    }
+    if (!status) return status.error();
+  }
+  if (info.name.empty()) {
+    return model_error(ErrorCode::corrupt, r.where(), start, "the value has no name");
+  }
+  return info;
+}
+
+// Byte offsets of the graph's messages, known when the graph was read from a file, so that
+// validate_graph can point at them.
+struct GraphOffsets {
+  std::size_t graph = 0;
+  std::vector<std::size_t> initializers, inputs, outputs;
+};
+
+inline Status read_graph(protobuf::Reader r, Graph& graph, GraphOffsets& offsets) {
+  using protobuf::WireType;
+  namespace F = graph_field;
+  offsets.graph = r.offset();
+  const std::string& where = r.where();
+  {
+    // Count the repeated fields first and reserve exactly: a graph of many small nodes would
+    // otherwise hold up to twice the memory it needs while its vectors grow.
+    std::size_t counts[16] = {};
+    protobuf::Reader scan = r;
+    while (!scan.at_end()) {
+      auto tag = scan.read_tag();
+      if (!tag || !scan.skip_field(*tag)) break;  // the decoding pass reports it
+      if (tag->number < 16) ++counts[tag->number];
+    }
+    graph.nodes.reserve(counts[F::node]);
+    graph.initializers.reserve(counts[F::initializer]);
+    graph.inputs.reserve(counts[F::input]);
+    graph.outputs.reserve(counts[F::output]);
+    graph.value_info.reserve(counts[F::value_info]);
+  }
+  while (!r.at_end()) {
+    auto tag = r.read_tag();
+    if (!tag) return tag.error();
+    Status status;
+    switch (tag->number) {
+      case F::name: status = read_string_field(r, *tag, "name", graph.name); break;
+      case F::node: {
+        status = r.expect_wire_type(*tag, WireType::length_delimited, "node");
+        if (!status) break;
+        const std::size_t index = graph.nodes.size();
+        auto message = open_message(r, where + ".node[" + std::to_string(index) + "]");
+        if (!message) return message.error();
+        auto node = read_node(std::move(*message), index);
+        if (!node) return node.error();
+        graph.nodes.push_back(std::move(*node));
+        break;
+      }
+      case F::initializer: {
+        status = r.expect_wire_type(*tag, WireType::length_delimited, "initializer");
+        if (!status) break;
+        auto message = open_message(
+            r, where + ".initializer[" + std::to_string(graph.initializers.size()) + "]");
+        if (!message) return message.error();
+        offsets.initializers.push_back(message->offset());
+        auto tensor = try_read_tensor_proto(std::move(*message));
+        if (!tensor) return tensor.error();
+        graph.initializers.push_back(std::move(*tensor));
+        break;
+      }
+      case F::input:
+      case F::output:
+      case F::value_info: {
+        const char* field = tag->number == F::input    ? "input"
+                            : tag->number == F::output ? "output"
+                                                       : "value_info";
+        std::vector<ValueInfo>& list = tag->number == F::input    ? graph.inputs
+                                       : tag->number == F::output ? graph.outputs
+                                                                  : graph.value_info;
+        status = r.expect_wire_type(*tag, WireType::length_delimited, field);
+        if (!status) break;
+        auto message =
+            open_message(r, where + "." + field + "[" + std::to_string(list.size()) + "]");
+        if (!message) return message.error();
+        const std::size_t at = message->offset();
+        auto info = read_value_info(std::move(*message));
+        if (!info) return info.error();
+        if (tag->number == F::input) offsets.inputs.push_back(at);
+        if (tag->number == F::output) offsets.outputs.push_back(at);
+        list.push_back(std::move(*info));
+        break;
+      }
+      case F::sparse_initializer:
+        return model_error(ErrorCode::unsupported, where, r.offset(),
+                           "sparse initializers (graph.sparse_initializer) are not supported; "
+                           "store the tensor densely");
+      default: status = r.skip_field(*tag);  // doc_string, quantization_annotation, ...
+    }
+    if (!status) return status.error();
+  }
+  return {};
+}
+
+inline Status read_opset(protobuf::Reader r, OperatorSetId& opset) {
+  while (!r.at_end()) {
+    auto tag = r.read_tag();
+    if (!tag) return tag.error();
+    Status status;
+    if (tag->number == opset_field::domain) {
+      status = read_string_field(r, *tag, "domain", opset.domain);
+    } else if (tag->number == opset_field::version) {
+      status = read_int64_field(r, *tag, "version", opset.version);
+    } else {
+      status = r.skip_field(*tag);
+    }
+    if (!status) return status;
+  }
+  return {};
+}
+
+// validate_graph with the offsets of a graph read from a file (null otherwise).
+inline Status validate_graph(const Graph& graph, std::string_view where,
+                             const GraphOffsets* offsets) {
+  auto at = [&](const std::vector<std::size_t> GraphOffsets::*list, std::size_t i) {
+    if (offsets == nullptr || i >= (offsets->*list).size()) return std::string();
+    return " at byte " + std::to_string((offsets->*list)[i]);
+  };
+  auto fail = [&](const std::string& path, const std::string& why) {
+    return make_error(ErrorCode::corrupt, std::string(where) + ": graph." + path + ": " + why);
+  };
+  auto node_path = [&](const Node& n) {
+    std::string path = "node[" + std::to_string(n.index) + "]";
+    // A graph built in memory has no offsets; don't point at byte 0 for it.
+    if (offsets != nullptr || n.offset != 0) path += " at byte " + std::to_string(n.offset);
+    return path;
+  };
+
+  // What defines each value: a graph input, an initializer or a node output.
+  enum class Kind { input, initializer, node };
+  struct Definition {
+    Kind kind;
+    std::size_t index;
+  };
+  auto describe = [&](const Definition& d) {
+    switch (d.kind) {
+      case Kind::input: return "graph.input[" + std::to_string(d.index) + "]";
+      case Kind::initializer: return "graph.initializer[" + std::to_string(d.index) + "]";
+      case Kind::node: break;
+    }
+    return graph.nodes[d.index].label();
+  };
+  std::unordered_map<std::string_view, Definition> defined;
+  defined.reserve(graph.initializers.size() + graph.inputs.size() + graph.nodes.size());
+
+  for (std::size_t i = 0; i < graph.initializers.size(); ++i) {
+    const std::string& name = graph.initializers[i].name;
+    const std::string path =
+        "initializer[" + std::to_string(i) + "]" + at(&GraphOffsets::initializers, i);
+    if (name.empty()) return fail(path, "the initializer has no name");
+    auto [it, added] = defined.emplace(name, Definition{Kind::initializer, i});
+    if (!added) {
+      return fail(
+          path, "initializer " + quote_name(name) + " repeats the name of " + describe(it->second));
+    }
+  }
+  std::unordered_map<std::string_view, std::size_t> seen;  // names of one list: inputs, ...
+  for (std::size_t i = 0; i < graph.inputs.size(); ++i) {
+    const std::string& name = graph.inputs[i].name;
+    const std::string path = "input[" + std::to_string(i) + "]" + at(&GraphOffsets::inputs, i);
+    if (name.empty()) return fail(path, "the input has no name");
+    if (auto [it, added] = seen.emplace(name, i); !added) {
+      return fail(path, "input " + quote_name(name) + " repeats the name of graph.input[" +
+                            std::to_string(it->second) + "]");
+    }
+    // An input may name an initializer (its default value; IR < 4 lists every initializer).
+    defined.emplace(name, Definition{Kind::input, i});
+  }
+  // Every node output first, so that a read of a later node's output can be told from a read of
+  // a value nobody produces.
+  for (const Node& n : graph.nodes) {
+    for (const std::string& value : n.outputs) {
+      if (value.empty()) continue;  // an omitted optional output
+      auto [it, added] = defined.emplace(value, Definition{Kind::node, n.index});
+      if (!added) {
+        return fail(node_path(n), n.label() + " produces " + quote_name(value) + ", which " +
+                                      describe(it->second) +
+                                      " already defines (a value is produced once)");
+      }
+    }
+  }
+  for (const Node& n : graph.nodes) {
+    if (n.op_type.empty()) return fail(node_path(n), "the node has no op_type");
+    if (!produces_something(n)) {
+      return fail(node_path(n), n.label() + " produces no output (a node has at least one)");
+    }
+    seen.clear();
+    for (std::size_t a = 0; a < n.attributes.size(); ++a) {
+      if (!seen.emplace(n.attributes[a].name, a).second) {
+        return fail(node_path(n),
+                    n.label() + " has two attributes called " + quote_name(n.attributes[a].name));
+      }
+    }
+    for (const std::string& value : n.inputs) {
+      if (value.empty()) continue;  // an omitted optional input
+      auto it = defined.find(value);
+      if (it == defined.end()) {
+        return fail(node_path(n), n.label() + " reads " + quote_name(value) +
+                                      ", which no graph input, initializer or node produces");
+      }
+      if (it->second.kind != Kind::node || it->second.index < n.index) continue;
+      if (it->second.index == n.index) {
+        return fail(node_path(n),
+                    n.label() + " reads its own output " + quote_name(value) + " (a cycle)");
+      }
+      return fail(node_path(n),
+                  n.label() + " reads " + quote_name(value) + ", which " + describe(it->second) +
+                      " produces after it: the graph has a cycle or is not topologically sorted");
+    }
+  }
+  if (graph.outputs.empty()) {
+    return make_error(ErrorCode::corrupt,
+                      std::string(where) + ": graph" +
+                          (offsets ? " at byte " + std::to_string(offsets->graph) : std::string()) +
+                          ": the graph declares no outputs");
+  }
+  seen.clear();
+  for (std::size_t i = 0; i < graph.outputs.size(); ++i) {
+    const std::string& name = graph.outputs[i].name;
+    const std::string path = "output[" + std::to_string(i) + "]" + at(&GraphOffsets::outputs, i);
+    if (name.empty()) return fail(path, "the output has no name");
+    if (defined.find(name) == defined.end()) {
+      return fail(path, "graph output " + quote_name(name) +
+                            " is produced by no node, graph input or initializer");
+    }
+    if (auto [it, added] = seen.emplace(name, i); !added) {
+      return fail(path, "graph output " + quote_name(name) + " repeats graph.output[" +
+                            std::to_string(it->second) + "]");
+    }
+  }
+  return {};
+}
+
+}  // namespace detail
+
+/// Checks that a graph is well formed: every initializer, input and output named and unique; at
+/// least one output; every node with an op_type, at least one output and distinct attribute
+/// names; every non-empty node input produced by a graph input, an initializer or an earlier node
+/// (a later one means a cycle or an unsorted graph: the message names both nodes and the value);
+/// every value produced once; every graph output produced. Nodes that read nothing are fine.
+/// Fails with ErrorCode::corrupt; messages start with `where`.
+inline Status validate_graph(const Graph& graph, std::string_view where) {
+  return detail::validate_graph(graph, where, nullptr);
+}
+
+/// Decodes an ONNX model (a serialized ModelProto) held in `bytes` and validates its graph;
+/// `where` names it in messages and becomes Model::source. See the file comment for what is
+/// read and what fails.
+inline Expected<Model> try_read_model(std::span<const std::byte> bytes, std::string where) {
+  using protobuf::WireType;
+  namespace F = detail::model_field;
+  Model model;
+  model.source = std::move(where);
+  const std::string& source = model.source;
+  if (bytes.empty()) {
+    return make_error(ErrorCode::truncated, source + ": the file is empty, not an ONNX model");
+  }
+  protobuf::Reader r(bytes, source);
+  bool has_graph = false;
+  std::size_t graph_at = 0;
+  detail::GraphOffsets offsets;
+  std::vector<std::size_t> opset_offsets;
+  while (!r.at_end()) {
+    auto tag = r.read_tag();
+    if (!tag) return tag.error();
+    Status status;
+    switch (tag->number) {
+      case F::ir_version:
+        status = detail::read_int64_field(r, *tag, "ir_version", model.ir_version);
+        break;
+      case F::model_version:
+        status = detail::read_int64_field(r, *tag, "model_version", model.model_version);
+        break;
+      case F::producer_name:
+        status = detail::read_string_field(r, *tag, "producer_name", model.producer_name);
+        break;
+      case F::producer_version:
+        status = detail::read_string_field(r, *tag, "producer_version", model.producer_version);
+        break;
+      case F::domain: status = detail::read_string_field(r, *tag, "domain", model.domain); break;
+      case F::graph: {
+        status = r.expect_wire_type(*tag, WireType::length_delimited, "graph");
+        if (!status) break;
+        if (has_graph) {
+          // Protobuf would merge the two; no ONNX writer splits a graph, so this is damage.
+          return detail::model_error(
+              ErrorCode::corrupt, source, r.offset(),
+              "a second graph field (the first is at byte " + std::to_string(graph_at) + ")");
+        }
+        auto message = detail::open_message(r, source + ": graph");
+        if (!message) return message.error();
+        has_graph = true;
+        graph_at = message->offset();
+        status = detail::read_graph(std::move(*message), model.graph, offsets);
+        break;
+      }
+      case F::opset_import: {
+        status = r.expect_wire_type(*tag, WireType::length_delimited, "opset_import");
+        if (!status) break;
+        auto message = detail::open_message(
+            r, source + ": opset_import[" + std::to_string(model.opset_import.size()) + "]");
+        if (!message) return message.error();
+        opset_offsets.push_back(message->offset());
+        OperatorSetId opset;
+        status = detail::read_opset(std::move(*message), opset);
+        if (status) model.opset_import.push_back(std::move(opset));
+        break;
+      }
+      default: status = r.skip_field(*tag);  // doc_string, metadata_props, training_info, functions
+    }
+    if (!status) return status.error();
+  }
+
+  if (!has_graph) {
+    return detail::model_error(ErrorCode::corrupt, source, bytes.size(),
+                               "the ModelProto has no graph (field 7): not an ONNX model");
+  }
+  if (model.ir_version <= 0) {
+    return detail::model_error(ErrorCode::corrupt, source, 0,
+                               "ir_version is " + std::to_string(model.ir_version) +
+                                   " (missing or not positive): not an ONNX model");
+  }
+  std::unordered_map<std::string_view, std::size_t> domains;
+  for (std::size_t i = 0; i < model.opset_import.size(); ++i) {
+    const OperatorSetId& o = model.opset_import[i];
+    const std::string path = source + ": opset_import[" + std::to_string(i) + "]";
+    if (o.version <= 0) {
+      return detail::model_error(ErrorCode::corrupt, path, opset_offsets[i],
+                                 "domain " + detail::quote_name(o.domain) + " has version " +
+                                     std::to_string(o.version) + " (opset versions start at 1)");
+    }
+    const std::string_view domain = o.domain == "ai.onnx" ? std::string_view() : o.domain;
+    if (auto [it, added] = domains.emplace(domain, i); !added) {
+      return detail::model_error(ErrorCode::corrupt, path, opset_offsets[i],
+                                 "domain " + detail::quote_name(o.domain) +
+                                     " is imported twice (also opset_import[" +
+                                     std::to_string(it->second) + "])");
+    }
+  }
+  if (Status valid = detail::validate_graph(model.graph, source, &offsets); !valid) {
+    return valid.error();
+  }
+  return model;
+}
+
+/// Reads and decodes an ONNX model file; see the in-memory overload.
+inline Expected<Model> try_read_model_file(const std::string& path) {
+  auto bytes = try_read_file_bytes(path);
+  if (!bytes) return bytes.error();
+  return try_read_model(*bytes, path);
+}
+
+#if MOTE_HAS_EXCEPTIONS
+/// Throwing form of try_read_model.
+inline Model read_model(std::span<const std::byte> bytes, std::string where) {
+  return value_or_throw(try_read_model(bytes, std::move(where)));
+}
+
+/// Throwing form of try_read_model_file.
+inline Model read_model_file(const std::string& path) {
+  return value_or_throw(try_read_model_file(path));
+}
+#endif
+
+}  // namespace mote::io::onnx
+// ----- end mote/io/onnx_model.hpp -----
 // ----- end mote/io.hpp -----
+// ----- begin mote/onnx.hpp -----
+// ONNX in: lowering a graph to mote layers (mote/onnx/plan.hpp) and loading a file into a
+// network type (mote/onnx/load.hpp). The generator tool tools/mote-onnx writes network types
+// from .onnx files with the same code.
+
+// ----- begin mote/onnx/load.hpp -----
+// Loading an ONNX file into a network type: the file is lowered to mote layers (plan.hpp), the
+// plan is checked against the type layer by layer (kind, weight shapes, output shapes), then the
+// weights are bound in graph order, BatchNorms folded, and integer layers given the input
+// quantisation of their Q -> DQ pairs. All or nothing: on any error the network is unchanged.
+//
+//   using Net = mote::Sequential<mote::Input<28, 28, 1>, mote::Flatten, mote::Dense<256>, mote::ReLU, ...>;
+//   Net net;
+//   if (mote::Status s = mote::onnx::try_load(net, "mlp.onnx"); !s) std::cerr << s.error().message;
+//
+// ONNX feature maps are channels-first, mote's channels-last: Layout (below) converts samples at
+// the boundary when the plan says so (Plan::channels_first).
+
+
+// ----- begin mote/onnx/plan.hpp -----
+// From an ONNX graph to a chain of mote layers: the "plan" that both the loader
+// (mote/onnx/load.hpp, which binds a file to a network type written by hand) and the generator
+// (tools/mote-onnx, which writes the network type) work from.
+//
+// What the lowering does, and why:
+// - The graph must be a chain: one runtime input, each node reading the previous node's output
+//   (plus constants). mote networks are Sequential; a branch is reported, not guessed.
+// - ONNX stores feature maps channels-first (N, C, H, W), mote channels-last (H, W, C). When the
+//   graph has a spatial op the plan maps every per-sample tensor [C, spatial...] to mote's
+//   [spatial..., C] and records the transposition the caller applies at the boundary
+//   (Plan::channels_first). Without spatial ops the memory order is kept as is.
+// - Constants are folded where mote would compute the same thing anyway: Gemm's alpha/beta and
+//   transB, MatMul + Add into Dense with bias, Add/Mul by a per-channel constant into the
+//   preceding Conv/Dense, DequantizeLinear of constant weights into values (the consumer becomes an
+//   int8 layer), Q -> DQ pairs on activations into the next layer's input quantisation.
+//   BatchNormalization becomes a mote BatchNorm, which mote folds into a preceding Conv/Dense when
+//   the weights are set.
+// - Idioms: Clip(0, 6) is ReLU6, Clip(0, +inf) is ReLU; Identity and Dropout vanish.
+// Every refusal names the node (op, name, index), what was found and what mote needs.
+
+#include <map>
+
+
+namespace mote::onnx {
+
+using io::onnx::DataType;
+using io::onnx::Graph;
+using io::onnx::Model;
+using io::onnx::Node;
+using io::onnx::TensorProto;
+
+/// A weight tensor of a planned layer, in the PyTorch convention mote layers load.
+struct PlannedTensor {
+  std::string name;                 ///< the layer's parameter: "weight", "bias", "running_mean", "value"
+  std::string source;               ///< the ONNX initializers it was computed from
+  std::vector<std::size_t> shape;
+  std::vector<float> values;
+  std::string shape_string() const {
+    std::string text = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+    return text + "]";
+  }
+};
+
+/// One mote layer the graph becomes.
+struct PlannedLayer {
+  std::string kind;    ///< the first word of the mote layer's describe(): "Dense", "Conv2D", "ReLU", ...
+  std::string spec;    ///< the C++ layer spec, e.g. "mote::Conv2D<16, mote::Kernel<3, 3>, mote::Padding<1>>"
+  std::string origin;  ///< the ONNX node(s) it comes from, as messages name them
+  std::vector<PlannedTensor> params;       ///< in the layer's load order; empty for unweighted layers
+  std::vector<std::size_t> out_shape;      ///< mote shape of one output sample
+  std::optional<QuantParams> input_quantization;  ///< integer layers: from a Q -> DQ pair before them
+  bool weighted() const noexcept { return !params.empty(); }
+};
+
+/// A graph lowered to mote layers.
+struct Plan {
+  std::string source;
+  std::string input_name, output_name;
+  std::vector<std::int64_t> input_dims, output_dims;  ///< ONNX dims; -1 where symbolic (a batch)
+  bool batch_axis = true;       ///< dims[0] is the batch: mote runs dims[0] samples
+  bool channels_first = false;  ///< input and output samples are [C, spatial...] in ONNX, [spatial..., C] in mote
+  std::vector<std::size_t> input_shape;   ///< mote shape of one input sample
+  std::vector<std::size_t> output_shape;  ///< mote shape of one output sample
+  /// When the output is a flattened feature map: its ONNX order is (C, spatial), mote's
+  /// (spatial, C); output_flat_channels is C then (0 otherwise).
+  std::size_t output_flat_channels = 0;
+  std::vector<PlannedLayer> layers;
+  std::vector<std::string> notes;  ///< what was folded or dropped, for the generated header's comment
+
+  static std::string shape_list(const std::vector<std::size_t>& shape) {
+    std::string text;
+    for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+    return text;
+  }
+  /// "mote::Sequential<mote::Input<28, 28, 1>, mote::Flatten, ...>", one layer per line after `indent`.
+  std::string network_type(const std::string& indent = "    ") const {
+    std::string text = "mote::Sequential<mote::Input<" + shape_list(input_shape) + ">";
+    for (const PlannedLayer& layer : layers) text += ",\n" + indent + layer.spec;
+    return text + ">";
+  }
+  /// Weighted layers, in load order.
+  std::size_t weighted_layer_count() const noexcept {
+    return static_cast<std::size_t>(std::count_if(layers.begin(), layers.end(), [](const PlannedLayer& l) { return l.weighted(); }));
+  }
+};
+
+/// Choices the graph does not make.
+struct PlanOptions {
+  /// Graph inputs to treat as constants, with their values (the ONNX node tests feed weights as
+  /// inputs). Keyed by input name.
+  std::map<std::string, TensorProto> constant_inputs;
+  /// Weight format of every Dense / every Conv, as a mote format spec ("mote::Int8<>") or one of
+  /// the short names f32, int8, int4, bf16, f16. Empty: f32 (or int8 where the graph is QDQ).
+  std::string dense_format, conv_format;
+  /// Per weighted layer (0-based, in graph order), overriding the two above.
+  std::map<std::size_t, std::string> layer_format;
+};
+
+namespace detail {
+
+inline std::string dims_string(const std::vector<std::int64_t>& dims) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < dims.size(); ++i)
+    text += (i ? ", " : "") + (dims[i] < 0 ? std::string("N") : std::to_string(dims[i]));
+  return text + "]";
+}
+
+inline std::int64_t product(const std::vector<std::int64_t>& dims, std::size_t from = 0,
+                            std::size_t to = std::numeric_limits<std::size_t>::max()) {
+  std::int64_t n = 1;
+  for (std::size_t i = from; i < dims.size() && i < to; ++i) n *= dims[i];
+  return n;
+}
+
+/// Shortest C++ literal that reads back as exactly `value` (an integer when it is one).
+inline std::string float_literal(float value) {
+  if (std::isinf(value))
+    return value > 0 ? "std::numeric_limits<float>::infinity()" : "-std::numeric_limits<float>::infinity()";
+  if (value == std::nearbyint(value) && std::fabs(value) < 1e9f) return std::to_string(static_cast<long long>(value));
+  char buffer[64];
+  for (int digits = 6; digits <= 9; ++digits) {
+    std::snprintf(buffer, sizeof buffer, "%.*g", digits, static_cast<double>(value));
+    if (std::strtof(buffer, nullptr) == value) break;
+  }
+  std::string text = buffer;
+  if (text.find_first_of(".e") == std::string::npos) text += ".0";
+  return text + "f";
+}
+
+/// `value` as Numerator/Denominator with Denominator a power of ten up to 10^6, when the float
+/// quotient is exactly `value` (so integer template arguments can carry it).
+inline std::optional<std::pair<long long, long long>> as_decimal_fraction(float value) {
+  long long denominator = 1;
+  for (int k = 0; k <= 6; ++k, denominator *= 10) {
+    const double scaled = static_cast<double>(value) * static_cast<double>(denominator);
+    const long long numerator = std::llround(scaled);
+    if (static_cast<float>(numerator) / static_cast<float>(denominator) == value) return std::pair{numerator, denominator};
+  }
+  return std::nullopt;
+}
+
+/// A tensor's elements as floats, whatever its numeric type.
+inline Expected<std::vector<float>> to_floats(const TensorProto& tensor) {
+  switch (tensor.data_type) {
+    case DataType::float32:
+    case DataType::float16:
+    case DataType::bfloat16: return tensor.try_to_floats();
+    case DataType::int8: {
+      auto v = tensor.try_as<std::int8_t>();
+      if (!v) return v.error();
+      return std::vector<float>(v->begin(), v->end());
+    }
+    case DataType::uint8: {
+      auto v = tensor.try_as<std::uint8_t>();
+      if (!v) return v.error();
+      return std::vector<float>(v->begin(), v->end());
+    }
+    case DataType::int32: {
+      auto v = tensor.try_as<std::int32_t>();
+      if (!v) return v.error();
+      return std::vector<float>(v->begin(), v->end());
+    }
+    case DataType::int64: {
+      auto v = tensor.try_as<std::int64_t>();
+      if (!v) return v.error();
+      return std::vector<float>(v->begin(), v->end());
+    }
+    case DataType::float64: {
+      auto v = tensor.try_as<double>();
+      if (!v) return v.error();
+      return std::vector<float>(v->begin(), v->end());
+    }
+    default:
+      return make_error(ErrorCode::unsupported, "tensor " + tensor.describe() + " is not of a numeric type mote reads");
+  }
+}
+
+inline Expected<std::vector<std::int64_t>> to_ints(const TensorProto& tensor) {
+  if (tensor.data_type == DataType::int64) return tensor.try_as<std::int64_t>();
+  if (tensor.data_type == DataType::int32) {
+    auto v = tensor.try_as<std::int32_t>();
+    if (!v) return v.error();
+    return std::vector<std::int64_t>(v->begin(), v->end());
+  }
+  return make_error(ErrorCode::unsupported, "tensor " + tensor.describe() + " should hold INT64 values");
+}
+
+/// A constant: an initializer, a Constant node's value, a graph input bound by the options, or
+/// a folded DequantizeLinear.
+struct Constant {
+  std::string name;
+  std::vector<std::int64_t> dims;
+  std::vector<float> values;
+  const TensorProto* tensor = nullptr;  ///< the original, when not computed
+  /// When it came from DequantizeLinear: the quantisation of the codes.
+  bool dequantized = false;
+  std::int64_t quant_axis = -1;  ///< -1: per tensor
+  std::vector<float> quant_scales;
+};
+
+/// The running activation.
+struct Value {
+  std::string name;
+  std::vector<std::int64_t> dims;  ///< ONNX dims (including the batch when batch_axis)
+  /// A channels-first map flattened by mote: the vector is in (spatial, C) order, ONNX's in
+  /// (C, spatial). flat_channels is C (0: orders agree).
+  std::size_t flat_channels = 0;
+  /// QOperator graphs: the ONNX value is 8-bit codes with these parameters; mote carries the
+  /// values they stand for, in float.
+  std::optional<QuantParams> codes;
+  bool codes_uint8 = true;
+};
+
+class Lowering {
+ public:
+  Lowering(const Model& model, const PlanOptions& options) : model_(model), graph_(model.graph), options_(options) {}
+
+  Expected<Plan> run() {
+    plan_.source = model_.source;
+    opset_ = model_.opset_version("");
+    if (opset_ == 0) opset_ = 1;
+    if (Status s = collect_constants(); !s) return s.error();
+    if (Status s = check_ops(); !s) return s.error();
+    if (Status s = choose_mapping(); !s) return s.error();
+    for (std::size_t i = 0; i < graph_.nodes.size(); ++i) {
+      if (consumed_[i]) continue;
+      if (Status s = lower(graph_.nodes[i]); !s) return s.error();
+    }
+    if (Status s = finish(); !s) return s.error();
+    return std::move(plan_);
+  }
+
+ private:
+  // ---- setup -----------------------------------------------------------------------------------
+  Status collect_constants() {
+    consumed_.assign(graph_.nodes.size(), false);
+    for (const TensorProto& t : graph_.initializers) {
+      Status s = add_constant(t.name, t);
+      if (!s) return s;
+    }
+    for (const auto& [name, tensor] : options_.constant_inputs) {
+      Status s = add_constant(name, tensor);
+      if (!s) return s;
+    }
+    for (const Node& node : graph_.nodes) {
+      if (node.op_type != "Constant") continue;
+      const io::onnx::Attribute* value = node.find("value");
+      if (value == nullptr || value->type != io::onnx::AttributeType::tensor || value->tensors.size() != 1)
+        return fail(node, "only Constant nodes with a tensor 'value' attribute are supported");
+      if (node.outputs.size() != 1) return fail(node, "a Constant node needs exactly one output");
+      Status s = add_constant(node.outputs[0], value->tensors[0]);
+      if (!s) return s;
+      consumed_[node.index] = true;
+    }
+    return Status::ok();
+  }
+
+  Status add_constant(const std::string& name, const TensorProto& tensor) {
+    Constant c;
+    c.name = name;
+    c.dims = tensor.dims;
+    c.tensor = &tensor;
+    if (tensor.data_type != DataType::string && tensor.data_type != DataType::boolean) {
+      auto values = to_floats(tensor);
+      if (!values)
+        return make_error(values.error().code, plan_.source + ": constant '" + name + "': " + values.error().message);
+      c.values = std::move(*values);
+    }
+    constants_[name] = std::move(c);
+    return Status::ok();
+  }
+
+  static bool supported_op(std::string_view op) {
+    static constexpr std::string_view ops[] = {
+        "Conv",      "Gemm",         "MatMul",      "Add",          "Mul",           "Relu",
+        "Clip",      "LeakyRelu",    "Sigmoid",     "Tanh",         "HardSigmoid",   "HardSwish",
+        "Softmax",   "MaxPool",      "AveragePool", "GlobalAveragePool", "Flatten",  "Reshape",
+        "BatchNormalization", "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul",
+        "Identity", "Dropout", "Constant"};
+    return std::find(std::begin(ops), std::end(ops), op) != std::end(ops);
+  }
+
+  Status check_ops() {
+    std::string list;
+    std::size_t count = 0;
+    for (const Node& node : graph_.nodes) {
+      const bool standard = node.domain.empty() || node.domain == "ai.onnx";
+      if (standard && supported_op(node.op_type)) continue;
+      if (node.domain == "com.microsoft" && node.op_type == "QGemm") continue;  // onnxruntime's QOperator Gemm
+      ++count;
+      list += "\n  " + node.label() + (standard ? "" : " in domain '" + node.domain + "'");
+    }
+    if (count == 0) return Status::ok();
+    return make_error(ErrorCode::unsupported, plan_.source + ": " + std::to_string(count) +
+                                                  " node(s) use ops mote does not import:" + list);
+  }
+
+  static bool is_spatial(const Node& node) {
+    return node.op_type == "Conv" || node.op_type == "MaxPool" || node.op_type == "AveragePool" ||
+           node.op_type == "GlobalAveragePool" || node.op_type == "BatchNormalization";
+  }
+
+  Status choose_mapping() {
+    std::vector<const io::onnx::ValueInfo*> inputs;
+    for (const io::onnx::ValueInfo* input : graph_.runtime_inputs())
+      if (!constants_.count(input->name)) inputs.push_back(input);
+    if (inputs.size() != 1) {
+      std::string names;
+      for (const auto* input : inputs) names += (names.empty() ? "'" : ", '") + input->name + "'";
+      return make_error(ErrorCode::unsupported,
+                        plan_.source + ": mote networks take one input; the graph has " + std::to_string(inputs.size()) +
+                            (inputs.empty() ? "" : " (" + names + ")") +
+                            (inputs.size() > 1 ? "; bind the weights among them as constants" : ""));
+    }
+    const io::onnx::ValueInfo& input = *inputs[0];
+    if (input.elem_type != DataType::float32)
+      return make_error(ErrorCode::unsupported, plan_.source + ": input '" + input.name + "' is " +
+                                                    io::onnx::to_string(input.elem_type) +
+                                                    "; mote networks take FLOAT input");
+    if (!input.has_shape || input.dims.empty())
+      return make_error(ErrorCode::unsupported,
+                        plan_.source + ": input '" + input.name + "' has no static shape; mote needs one");
+    std::vector<std::int64_t> dims;
+    for (std::size_t i = 0; i < input.dims.size(); ++i) {
+      if (!input.dims[i].known() && i != 0)
+        return make_error(ErrorCode::unsupported, plan_.source + ": input '" + input.name + "' " + input.shape_string() +
+                                                      ": dimension " + std::to_string(i) +
+                                                      " is symbolic; only the batch (the first) may be");
+      dims.push_back(input.dims[i].known() ? input.dims[i].value : -1);
+    }
+    bool spatial = false, matrix = false;
+    for (const Node& node : graph_.nodes) {
+      spatial = spatial || is_spatial(node);
+      matrix = matrix || node.op_type == "Gemm" || node.op_type == "MatMul";
+    }
+    // A 4-D input with a batch is an image batch (N, C, H, W) even when only Flatten + Gemm
+    // read it: mote's type then has the image's (H, W, C) input, as a hand-written one would.
+    const bool image_batch = dims.size() == 4 && (matrix || dims[0] < 0);
+    plan_.channels_first = spatial || image_batch;
+    plan_.batch_axis = dims.size() >= 2 && (plan_.channels_first || matrix || dims[0] < 0);
+    plan_.input_name = input.name;
+    plan_.input_dims = dims;
+    current_.name = input.name;
+    current_.dims = dims;
+    plan_.input_shape = mote_shape(sample(dims));
+    if (plan_.input_shape.size() > 3)
+      return make_error(ErrorCode::unsupported, plan_.source + ": input '" + input.name + "' " + dims_string(dims) +
+                                                    ": mote tensors have at most 3 dimensions per sample");
+    for (std::size_t d : plan_.input_shape)
+      if (d == 0)
+        return make_error(ErrorCode::unsupported, plan_.source + ": input '" + input.name + "' " + dims_string(dims) +
+                                                      " is empty");
+    return Status::ok();
+  }
+
+  // ---- shapes --------------------------------------------------------------------------------------
+  std::vector<std::int64_t> sample(const std::vector<std::int64_t>& dims) const {
+    if (!plan_.batch_axis) return dims;
+    return {dims.begin() + (dims.empty() ? 0 : 1), dims.end()};
+  }
+  std::vector<std::size_t> mote_shape(const std::vector<std::int64_t>& sample_dims) const {
+    std::vector<std::size_t> shape;
+    for (std::int64_t d : sample_dims) shape.push_back(static_cast<std::size_t>(d));
+    if (plan_.channels_first && shape.size() >= 2) std::rotate(shape.begin(), shape.begin() + 1, shape.end());
+    // Without a channels-first map only the last axis has a meaning for mote (channels): merge
+    // the leading ones into mote's at most 3.
+    while (!plan_.channels_first && shape.size() > 3) {
+      shape[1] *= shape[0];
+      shape.erase(shape.begin());
+    }
+    if (shape.empty()) shape.push_back(1);
+    return shape;
+  }
+  std::vector<std::int64_t> with_batch(std::vector<std::int64_t> sample_dims) const {
+    if (plan_.batch_axis) sample_dims.insert(sample_dims.begin(), current_.dims.empty() ? 1 : current_.dims[0]);
+    return sample_dims;
+  }
+
+  // ---- errors -----------------------------------------------------------------------------------
+  Status fail(const Node& node, const std::string& why, ErrorCode code = ErrorCode::unsupported) const {
+    return make_error(code, plan_.source + ": " + node.label() + ": " + why);
+  }
+  template <class T>
+  static Status status_of(const Expected<T>& e) {
+    return e ? Status::ok() : Status(e.error());
+  }
+
+  const Constant* constant(const std::string& name) const {
+    auto it = constants_.find(name);
+    return it == constants_.end() ? nullptr : &it->second;
+  }
+
+  /// The node's input `index` as a constant, or an error saying why it must be one.
+  Expected<const Constant*> constant_input(const Node& node, std::size_t index, const char* role) const {
+    if (index >= node.inputs.size() || node.inputs[index].empty())
+      return fail(node, std::string("has no ") + role + " input").error();
+    const Constant* c = constant(node.inputs[index]);
+    if (c == nullptr)
+      return fail(node, std::string("its ") + role + " '" + node.inputs[index] +
+                            "' is computed at run time; mote needs it to be a constant (an initializer)")
+          .error();
+    return c;
+  }
+
+  /// Checks that the node reads the running activation as input `index` and is not branching.
+  Status expect_chain(const Node& node, std::size_t index = 0) const {
+    if (index >= node.inputs.size() || node.inputs[index] != current_.name)
+      return fail(node, "reads '" + (index < node.inputs.size() ? node.inputs[index] : std::string()) +
+                            "', but the running value is '" + current_.name +
+                            "': mote imports chains (each node reads the previous node's output)");
+    return Status::ok();
+  }
+
+  /// Moves the running value to the node's first output. Codes (QOperator) stay codes only
+  /// through the ops that pass them on unchanged in meaning (pools, reshapes).
+  void advance(const Node& node, std::vector<std::int64_t> dims, std::size_t flat_channels = 0) {
+    current_.name = node.outputs.empty() ? std::string() : node.outputs[0];
+    current_.dims = std::move(dims);
+    current_.flat_channels = flat_channels;
+    const std::string& op = node.op_type;
+    if (op != "MaxPool" && op != "Flatten" && op != "Reshape" && op != "Identity" && op != "Dropout" && op != "QuantizeLinear")
+      current_.codes.reset();
+  }
+
+  /// The single node reading `value`, if exactly one does (for folding).
+  const Node* sole_consumer(const std::string& value) const {
+    const Node* found = nullptr;
+    for (const Node& node : graph_.nodes)
+      for (const std::string& in : node.inputs)
+        if (in == value) {
+          if (found != nullptr && found != &node) return nullptr;
+          found = &node;
+        }
+    for (const auto& out : graph_.outputs)
+      if (out.name == value) return nullptr;
+    return found;
+  }
+
+  // ---- layers -----------------------------------------------------------------------------------
+  PlannedLayer& add_layer(std::string kind, std::string spec, const Node& node) {
+    PlannedLayer layer;
+    layer.kind = std::move(kind);
+    layer.spec = std::move(spec);
+    layer.origin = node.label();
+    plan_.layers.push_back(std::move(layer));
+    return plan_.layers.back();
+  }
+
+  std::string format_spec(bool is_conv, const Constant* weight_source) {
+    const std::size_t ordinal = weighted_seen_++;
+    std::string format = is_conv ? options_.conv_format : options_.dense_format;
+    if (auto it = options_.layer_format.find(ordinal); it != options_.layer_format.end()) format = it->second;
+    if (format.empty() && weight_source != nullptr && weight_source->dequantized)
+      format = weight_source->quant_axis < 0 ? "mote::Int8<mote::PerTensor, mote::Symmetric>"
+                                             : "mote::Int8<mote::PerChannel, mote::Symmetric>";
+    if (format == "f32" || format == "F32") format = "";
+    else if (format == "int8") format = "mote::Int8<>";
+    else if (format == "int4") format = "mote::Int4<32>";
+    else if (format == "bf16") format = "mote::BF16";
+    else if (format == "f16") format = "mote::F16";
+    std::string spec;
+    if (!format.empty()) spec += ", mote::Weights<" + format + ">";
+    if (pending_quant_ && !format.empty() && format.find("Int") != std::string::npos)
+      spec += pending_quant_uint8_ ? ", mote::Activations<mote::UInt8>"
+                                   : ", mote::Activations<mote::Int8<mote::PerTensor, mote::Asymmetric>>";
+    return spec;
+  }
+
+  void attach_input_quantization(PlannedLayer& layer) {
+    if (pending_quant_ && layer.spec.find("Activations<") != std::string::npos) layer.input_quantization = pending_quant_;
+    pending_quant_.reset();
+  }
+
+  // ---- ops --------------------------------------------------------------------------------------
+  Status lower(const Node& node) {
+    const std::string& op = node.op_type;
+    if (op == "Identity" || op == "Dropout") return lower_identity(node);
+    if (op == "DequantizeLinear") return lower_dequantize(node);
+    if (op == "QuantizeLinear") return lower_quantize(node);
+    if (op == "QLinearConv" || op == "QLinearMatMul" || op == "QGemm") return lower_qlinear(node);
+    if (current_.codes && op != "MaxPool" && op != "Flatten" && op != "Reshape" && op != "Identity" && op != "Dropout")
+      return fail(node, "reads 8-bit codes ('" + current_.name + "' from a QuantizeLinear or QLinear op); mote imports "
+                        "QOperator graphs whose codes flow only through QLinearConv/QLinearMatMul/QGemm, MaxPool, Flatten "
+                        "and Reshape up to a DequantizeLinear");
+    if (op == "Conv") return lower_conv(node);
+    if (op == "Gemm") return lower_gemm(node);
+    if (op == "MatMul") return lower_matmul(node);
+    if (op == "Add" || op == "Mul") return lower_constant_op(node);
+    if (op == "BatchNormalization") return lower_batch_norm(node);
+    if (op == "Relu" || op == "Sigmoid" || op == "Tanh" || op == "HardSwish" || op == "Clip" ||
+        op == "LeakyRelu" || op == "HardSigmoid")
+      return lower_activation(node);
+    if (op == "Softmax") return lower_softmax(node);
+    if (op == "MaxPool" || op == "AveragePool") return lower_pool(node);
+    if (op == "GlobalAveragePool") return lower_global_pool(node);
+    if (op == "Flatten" || op == "Reshape") return lower_reshape(node);
+    return fail(node, "op not supported");
+  }
+
+  Status lower_identity(const Node& node) {
+    if (all_inputs_constant(node)) return fail(node, "computes a constant; mote folds only Constant and DequantizeLinear");
+    if (Status s = expect_chain(node); !s) return s;
+    if (node.op_type == "Dropout" && node.outputs.size() > 1 && !node.outputs[1].empty())
+      return fail(node, "its mask output is used; mote runs inference only");
+    if (node.op_type == "Dropout" && node.inputs.size() > 2 && !node.inputs[2].empty()) {
+      const Constant* training = constant(node.inputs[2]);
+      const bool off = training != nullptr && training->tensor != nullptr && !training->tensor->bytes.empty() &&
+                       training->tensor->bytes[0] == std::byte{0};
+      // Training-mode dropout with ratio 0 keeps every value (and scales by 1 / (1 - 0)).
+      const Constant* ratio = node.inputs.size() > 1 && !node.inputs[1].empty() ? constant(node.inputs[1]) : nullptr;
+      const bool no_drop = ratio != nullptr && ratio->values.size() == 1 && ratio->values[0] == 0.0f;
+      if (!off && !no_drop)
+        return fail(node, "training_mode is (or may be) true with a non-zero ratio: random dropout; mote imports "
+                          "inference graphs");
+    }
+    advance(node, current_.dims, current_.flat_channels);
+    return Status::ok();
+  }
+
+  bool all_inputs_constant(const Node& node) const {
+    for (const std::string& in : node.inputs)
+      if (!in.empty() && constant(in) == nullptr) return false;
+    return true;
+  }
+
+  /// Quantisation parameters of a Q/DQ node: scale (1 or per axis) and zero point.
+  struct QdqParams {
+    std::vector<float> scales;
+    std::vector<float> zero_points;
+    DataType code_type = DataType::uint8;
+    std::int64_t axis = -1;
+  };
+  Expected<QdqParams> qdq_params(const Node& node, std::size_t rank) const {
+    QdqParams q;
+    auto scale = constant_input(node, 1, "scale");
+    if (!scale) return scale.error();
+    q.scales = (*scale)->values;
+    if (node.inputs.size() > 2 && !node.inputs[2].empty()) {
+      auto zp = constant_input(node, 2, "zero point");
+      if (!zp) return zp.error();
+      q.zero_points = (*zp)->values;
+      if ((*zp)->tensor != nullptr) q.code_type = (*zp)->tensor->data_type;
+    } else {
+      q.zero_points.assign(q.scales.size(), 0.0f);
+    }
+    if (q.code_type != DataType::uint8 && q.code_type != DataType::int8 && q.code_type != DataType::int32)
+      return fail(node, "zero point of type " + io::onnx::to_string(q.code_type) + "; mote reads UINT8, INT8 and INT32").error();
+    if (q.scales.size() != q.zero_points.size())
+      return fail(node, "scale and zero point differ in size", ErrorCode::invalid_value).error();
+    if (q.scales.size() > 1) {
+      auto axis = node.int_attr("axis", 1);
+      if (!axis) return axis.error();
+      q.axis = *axis < 0 ? *axis + static_cast<std::int64_t>(rank) : *axis;
+    }
+    for (float s : q.scales)
+      if (!(s > 0.0f) || !std::isfinite(s))
+        return fail(node, "scale " + std::to_string(s) + " is not a finite positive number", ErrorCode::invalid_value).error();
+    return q;
+  }
+
+  Status lower_dequantize(const Node& node) {
+    if (node.inputs.empty()) return fail(node, "has no input");
+    const Constant* codes = constant(node.inputs[0]);
+    if (codes == nullptr && current_.codes && node.inputs[0] == current_.name) {
+      // The end of a QOperator run: mote already carries the dequantised values.
+      auto params = qdq_params(node, current_.dims.size());
+      if (!params) return params.error();
+      if (params->scales.size() != 1 || params->scales[0] != current_.codes->scale ||
+          static_cast<std::int32_t>(params->zero_points[0]) != current_.codes->zero_point)
+        return fail(node, "dequantizes with other parameters than the codes were made with");
+      advance(node, current_.dims, current_.flat_channels);
+      return Status::ok();
+    }
+    if (codes == nullptr) {
+      // DQ of the running activation: only as the second half of a Q -> DQ pair (handled there).
+      return fail(node, "dequantizes the run-time value '" + node.inputs[0] +
+                            "' without a QuantizeLinear before it; mote folds Q -> DQ pairs and DQ of constants");
+    }
+    auto params = qdq_params(node, codes->dims.size());
+    if (!params) return params.error();
+    Constant c;
+    c.name = node.outputs.at(0);
+    c.dims = codes->dims;
+    c.values.resize(codes->values.size());
+    const QdqParams& q = *params;
+    std::size_t inner = 1, axis_size = 1;
+    if (q.axis >= 0) {
+      if (q.axis >= static_cast<std::int64_t>(codes->dims.size()) ||
+          codes->dims[static_cast<std::size_t>(q.axis)] != static_cast<std::int64_t>(q.scales.size()))
+        return fail(node, "per-axis scales of size " + std::to_string(q.scales.size()) + " do not match axis " +
+                              std::to_string(q.axis) + " of " + dims_string(codes->dims), ErrorCode::shape_mismatch);
+      axis_size = q.scales.size();
+      inner = static_cast<std::size_t>(product(codes->dims, static_cast<std::size_t>(q.axis) + 1));
+    }
+    for (std::size_t i = 0; i < c.values.size(); ++i) {
+      const std::size_t channel = q.axis < 0 ? 0 : (i / inner) % axis_size;
+      c.values[i] = (codes->values[i] - q.zero_points[channel]) * q.scales[channel];
+    }
+    const bool weight_codes = codes->tensor != nullptr && (codes->tensor->data_type == DataType::int8 ||
+                                                           codes->tensor->data_type == DataType::uint8);
+    c.dequantized = weight_codes;
+    c.quant_axis = q.axis;
+    c.quant_scales = q.scales;
+    constants_[c.name] = std::move(c);
+    consumed_[node.index] = true;
+    return Status::ok();
+  }
+
+  Status lower_quantize(const Node& node) {
+    if (Status s = expect_chain(node); !s) return s;
+    auto params = qdq_params(node, current_.dims.size());
+    if (!params) return params.error();
+    if (params->scales.size() != 1)
+      return fail(node, "per-axis quantisation of activations; mote quantises activations per tensor");
+    if (params->code_type == DataType::int32) return fail(node, "INT32 activation codes are not supported");
+    // The pair Q -> DQ: find the DequantizeLinear reading this output.
+    const Node* dq = node.outputs.empty() ? nullptr : sole_consumer(node.outputs[0]);
+    if (dq == nullptr || dq->op_type != "DequantizeLinear") {
+      // QOperator: codes flow on to QLinear ops; mote carries their values in float.
+      settle_pending_quant(node);
+      advance(node, current_.dims, current_.flat_channels);
+      current_.codes = QuantParams{params->scales[0], static_cast<std::int32_t>(params->zero_points[0])};
+      current_.codes_uint8 = params->code_type == DataType::uint8;
+      return Status::ok();
+    }
+    auto dq_params = qdq_params(*dq, current_.dims.size());
+    if (!dq_params) return dq_params.error();
+    if (dq_params->scales != params->scales || dq_params->zero_points != params->zero_points)
+      return fail(*dq, "its scale/zero point differ from the QuantizeLinear before it (" + node.label() +
+                           "); mote imports matching pairs only");
+    pending_quant_ = QuantParams{params->scales[0], static_cast<std::int32_t>(params->zero_points[0])};
+    pending_quant_uint8_ = params->code_type == DataType::uint8;
+    pending_quant_origin_ = node.label();
+    consumed_[dq->index] = true;
+    advance(*dq, current_.dims, current_.flat_channels);
+    return Status::ok();
+  }
+
+  /// Drops a Q -> DQ pair that no integer layer consumes (mote computes that value in float).
+  void settle_pending_quant(const Node& node) {
+    if (!pending_quant_) return;
+    plan_.notes.push_back("the Q -> DQ pair " + pending_quant_origin_ + " before " + node.label() +
+                          " is computed in float (mote quantises only the inputs of integer layers)");
+    pending_quant_.reset();
+  }
+
+  struct ConvGeometry {
+    std::vector<std::int64_t> kernel, strides, dilations, pads;  // pads: begins then ends
+    std::vector<std::int64_t> out;
+  };
+  /// Window geometry of Conv/MaxPool/AveragePool over spatial dims `in`.
+  Expected<ConvGeometry> window_geometry(const Node& node, const std::vector<std::int64_t>& in,
+                                         std::vector<std::int64_t> kernel, bool ceil_mode) const {
+    const std::size_t n = in.size();
+    ConvGeometry g;
+    auto kernel_attr = node.ints_attr("kernel_shape", kernel);
+    if (!kernel_attr) return kernel_attr.error();
+    g.kernel = *kernel_attr;
+    auto strides = node.ints_attr("strides", std::vector<std::int64_t>(n, 1));
+    auto dilations = node.ints_attr("dilations", std::vector<std::int64_t>(n, 1));
+    auto pads = node.ints_attr("pads", std::vector<std::int64_t>(2 * n, 0));
+    auto auto_pad = node.string_attr("auto_pad", "NOTSET");
+    if (!strides) return strides.error();
+    if (!dilations) return dilations.error();
+    if (!pads) return pads.error();
+    if (!auto_pad) return auto_pad.error();
+    g.strides = *strides;
+    g.dilations = *dilations;
+    g.pads = *pads;
+    if (g.kernel.size() != n || g.strides.size() != n || g.dilations.size() != n || g.pads.size() != 2 * n)
+      return fail(node, "kernel_shape/strides/dilations/pads do not match the " + std::to_string(n) +
+                            " spatial dimensions of its input", ErrorCode::invalid_value).error();
+    for (std::size_t i = 0; i < n; ++i)
+      if (g.kernel[i] < 1 || g.strides[i] < 1 || g.dilations[i] < 1 || g.pads[i] < 0 || g.pads[n + i] < 0)
+        return fail(node, "kernel, strides and dilations must be positive and pads non-negative",
+                    ErrorCode::invalid_value).error();
+    const std::string& mode = *auto_pad;
+    if (mode == "SAME_UPPER" || mode == "SAME_LOWER") {
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::int64_t out = (in[i] + g.strides[i] - 1) / g.strides[i];
+        const std::int64_t extent = (g.kernel[i] - 1) * g.dilations[i] + 1;
+        const std::int64_t total = std::max<std::int64_t>(0, (out - 1) * g.strides[i] + extent - in[i]);
+        const std::int64_t small = total / 2, large = total - total / 2;
+        g.pads[i] = mode == "SAME_UPPER" ? small : large;
+        g.pads[n + i] = mode == "SAME_UPPER" ? large : small;
+      }
+    } else if (mode == "VALID") {
+      std::fill(g.pads.begin(), g.pads.end(), 0);
+    } else if (mode != "NOTSET") {
+      return fail(node, "auto_pad '" + mode + "' is not an ONNX value", ErrorCode::invalid_value).error();
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::int64_t extent = (g.kernel[i] - 1) * g.dilations[i] + 1;
+      const std::int64_t span = in[i] + g.pads[i] + g.pads[n + i] - extent;
+      if (span < 0)
+        return fail(node, "the window (" + std::to_string(extent) + ") is larger than the padded input (" +
+                              std::to_string(in[i] + g.pads[i] + g.pads[n + i]) + ")", ErrorCode::shape_mismatch).error();
+      std::int64_t out = span / g.strides[i] + 1;
+      if (ceil_mode && span % g.strides[i] != 0) {
+        ++out;
+        // A last window starting in the end padding is dropped (as ONNX and PyTorch do).
+        if ((out - 1) * g.strides[i] >= in[i] + g.pads[i]) --out;
+      }
+      g.out.push_back(out);
+    }
+    return g;
+  }
+
+  static std::string window_options(const ConvGeometry& g, bool conv) {
+    std::string text;
+    const std::size_t n = g.kernel.size();
+    auto pair = [&](const std::vector<std::int64_t>& v) {
+      return n == 1 ? std::to_string(v[0]) : std::to_string(v[0]) + ", " + std::to_string(v[1]);
+    };
+    if (std::any_of(g.strides.begin(), g.strides.end(), [](std::int64_t s) { return s != 1; }))
+      text += ", mote::Stride<" + pair(g.strides) + ">";
+    if (std::any_of(g.dilations.begin(), g.dilations.end(), [](std::int64_t s) { return s != 1; }))
+      text += ", mote::Dilation<" + pair(g.dilations) + ">";
+    if (std::any_of(g.pads.begin(), g.pads.end(), [](std::int64_t p) { return p != 0; })) {
+      if (n == 1) text += ", mote::Padding<" + std::to_string(g.pads[0]) + ", " + std::to_string(g.pads[1]) + ">";
+      else
+        text += ", mote::Padding<" + std::to_string(g.pads[0]) + ", " + std::to_string(g.pads[1]) + ", " +
+                std::to_string(g.pads[2]) + ", " + std::to_string(g.pads[3]) + ">";
+    }
+    (void)conv;
+    return text;
+  }
+
+  /// A scalar quantisation parameter pair of a QLinear op: inputs `scale_index` and the next.
+  Expected<QuantParams> qlinear_scalar(const Node& node, std::size_t scale_index, const char* role) const {
+    auto scale = constant_input(node, scale_index, role);
+    if (!scale) return scale.error();
+    if ((*scale)->values.size() != 1) return fail(node, std::string(role) + " must be one value (per tensor)").error();
+    float zero = 0.0f;
+    if (scale_index + 1 < node.inputs.size() && !node.inputs[scale_index + 1].empty()) {
+      auto zp = constant_input(node, scale_index + 1, role);
+      if (!zp) return zp.error();
+      if ((*zp)->values.size() != 1) return fail(node, std::string(role) + " zero point must be one value").error();
+      zero = (*zp)->values[0];
+    }
+    const float s = (*scale)->values[0];
+    if (!(s > 0.0f) || !std::isfinite(s))
+      return fail(node, std::string(role) + " " + std::to_string(s) + " is not a finite positive number", ErrorCode::invalid_value).error();
+    return QuantParams{s, static_cast<std::int32_t>(zero)};
+  }
+
+  /// Weights of a QLinear op as a dequantised constant (codes - zero point) * scale, per tensor or
+  /// per output channel (`axis` of the weight).
+  Expected<Constant> qlinear_weight(const Node& node, std::size_t index, std::size_t axis) const {
+    auto codes = constant_input(node, index, "weight");
+    if (!codes) return codes.error();
+    auto scales = constant_input(node, index + 1, "weight scale");
+    if (!scales) return scales.error();
+    std::vector<float> zero((*scales)->values.size(), 0.0f);
+    if (index + 2 < node.inputs.size() && !node.inputs[index + 2].empty()) {
+      auto zp = constant_input(node, index + 2, "weight zero point");
+      if (!zp) return zp.error();
+      zero = (*zp)->values;
+    }
+    const Constant& w = **codes;
+    const std::vector<float>& s = (*scales)->values;
+    if (zero.size() != s.size()) return fail(node, "weight scale and zero point differ in size", ErrorCode::invalid_value).error();
+    if (axis >= w.dims.size()) return fail(node, "weight " + dims_string(w.dims) + " has no output axis", ErrorCode::shape_mismatch).error();
+    const std::size_t channels = static_cast<std::size_t>(w.dims[axis]);
+    if (s.size() != 1 && s.size() != channels)
+      return fail(node, "weight scale of " + std::to_string(s.size()) + " values for " + std::to_string(channels) + " output channels",
+                  ErrorCode::shape_mismatch).error();
+    Constant c;
+    c.name = w.name;
+    c.dims = w.dims;
+    c.values.resize(w.values.size());
+    const std::size_t inner = static_cast<std::size_t>(product(w.dims, axis + 1));
+    for (std::size_t i = 0; i < c.values.size(); ++i) {
+      const std::size_t ch = s.size() == 1 ? 0 : (i / inner) % channels;
+      if (!(s[ch] > 0.0f) || !std::isfinite(s[ch]))
+        return fail(node, "weight scale " + std::to_string(s[ch]) + " is not a finite positive number", ErrorCode::invalid_value).error();
+      c.values[i] = (w.values[i] - zero[ch]) * s[ch];
+    }
+    c.dequantized = true;
+    c.quant_axis = s.size() == 1 ? -1 : static_cast<std::int64_t>(axis);
+    c.quant_scales = s;
+    return c;
+  }
+
+  /// QLinearConv, QLinearMatMul and onnxruntime's QGemm: an int8 Conv2D/Dense whose input
+  /// quantisation is the op's x/a parameters. mote's output is the float value the op's y codes
+  /// stand for, before rounding to them.
+  Status lower_qlinear(const Node& node) {
+    if (Status s = expect_chain(node); !s) return s;
+    if (!current_.codes)
+      return fail(node, "its input '" + current_.name + "' does not come from a QuantizeLinear or another QLinear op");
+    auto x = qlinear_scalar(node, 1, "input scale");
+    if (!x) return x.error();
+    if (x->scale != current_.codes->scale || x->zero_point != current_.codes->zero_point)
+      return fail(node, "its input scale/zero point differ from those the codes were made with");
+    const bool uint8 = current_.codes_uint8;
+    const bool qgemm = node.op_type == "QGemm";
+    std::optional<QuantParams> y;
+    const std::size_t y_index = node.op_type == "QLinearConv" ? 6 : qgemm ? 7 : 6;
+    if (y_index < node.inputs.size() && !node.inputs[y_index].empty()) {
+      auto out = qlinear_scalar(node, y_index, "output scale");
+      if (!out) return out.error();
+      y = *out;
+    } else if (!qgemm) {
+      return fail(node, "has no output scale", ErrorCode::invalid_value);
+    }
+    pending_quant_ = *x;
+    pending_quant_uint8_ = uint8;
+    pending_quant_origin_ = node.label();
+    const bool conv = node.op_type == "QLinearConv";
+    auto trans_b = node.int_attr("transB", 0);
+    if (!trans_b) return trans_b.error();
+    const bool transposed = qgemm && *trans_b != 0;
+    // The output channels: axis 0 of a Conv weight or of a transposed B, axis 1 of B [K, N].
+    auto weight = qlinear_weight(node, 3, conv || transposed ? 0 : 1);
+    if (!weight) return weight.error();
+    Constant w = std::move(*weight);
+    Status status = Status::ok();
+    if (conv) {
+      // Reuse the float Conv lowering on a synthetic node: weight and bias as constants.
+      Node synthetic = node;
+      synthetic.inputs = {node.inputs[0], node.name + "#weight"};
+      constants_[synthetic.inputs[1]] = w;
+      if (node.inputs.size() > 8 && !node.inputs[8].empty()) {
+        auto bias = constant_input(node, 8, "bias");
+        if (!bias) return bias.error();
+        Constant b = **bias;
+        // The int32 bias is in units of input scale x weight scale (per output channel).
+        const std::size_t filters = static_cast<std::size_t>(w.dims[0]);
+        if (b.values.size() != filters) return fail(node, "bias " + dims_string(b.dims) + " does not have one value per filter", ErrorCode::shape_mismatch);
+        for (std::size_t f = 0; f < filters; ++f) b.values[f] *= x->scale * w.quant_scales[w.quant_scales.size() == 1 ? 0 : f];
+        synthetic.inputs.push_back(node.name + "#bias");
+        constants_[synthetic.inputs[2]] = std::move(b);
+      }
+      status = lower_conv(synthetic);
+    } else {
+      // QLinearMatMul: b is [K, N] (output channels on axis 1); QGemm: transB decides.
+      auto alpha = node.float_attr("alpha", 1.0f);
+      if (!alpha) return alpha.error();
+      if (qgemm) {
+        auto trans_a = node.int_attr("transA", 0);
+        if (!trans_a) return trans_a.error();
+        if (*trans_a != 0) return fail(node, "transA = 1 transposes the activations; mote's Dense reads rows of A");
+      }
+      if (w.dims.size() != 2) return fail(node, "weight " + dims_string(w.dims) + " is not a matrix");
+      const std::size_t outputs = static_cast<std::size_t>(transposed ? w.dims[0] : w.dims[1]);
+      const std::size_t inputs = static_cast<std::size_t>(transposed ? w.dims[1] : w.dims[0]);
+      std::vector<float> weight_values(outputs * inputs);
+      for (std::size_t o = 0; o < outputs; ++o)
+        for (std::size_t i = 0; i < inputs; ++i)
+          weight_values[o * inputs + i] = *alpha * (transposed ? w.values[o * inputs + i] : w.values[i * outputs + o]);
+      std::vector<float> bias(outputs, 0.0f);
+      std::string bias_source = "(no bias: zeros)";
+      if (qgemm && node.inputs.size() > 6 && !node.inputs[6].empty()) {
+        auto c = constant_input(node, 6, "C");
+        if (!c) return c.error();
+        auto broadcast = broadcast_bias(node, **c, outputs);
+        if (!broadcast) return broadcast.error();
+        bias = std::move(*broadcast);
+        // The int32 C is in units of a_scale x b_scale x alpha.
+        for (std::size_t o = 0; o < outputs; ++o)
+          bias[o] *= *alpha * x->scale * w.quant_scales[w.quant_scales.size() == 1 ? 0 : o];
+        bias_source = (*c)->name;
+      }
+      status = add_dense(node, std::move(weight_values), outputs, inputs, std::move(bias), w.name, bias_source, &w);
+    }
+    if (!status) return status;
+    if (y) {
+      current_.codes = y;
+      current_.codes_uint8 = uint8;
+    }
+    return Status::ok();
+  }
+
+  Status lower_conv(const Node& node) {
+    if (Status s = expect_chain(node); !s) return s;
+    const std::vector<std::int64_t> in = sample(current_.dims);
+    if (in.size() != 2 && in.size() != 3)
+      return fail(node, "input " + dims_string(current_.dims) + ": mote convolves 1-D (N, C, L) and 2-D (N, C, H, W) maps");
+    auto weight = constant_input(node, 1, "weight");
+    if (!weight) return weight.error();
+    const Constant& w = **weight;
+    if (w.dims.size() != in.size() + 1)
+      return fail(node, "weight " + dims_string(w.dims) + " does not match its " + std::to_string(in.size() - 1) + "-D input",
+                  ErrorCode::shape_mismatch);
+    auto group_attr = node.int_attr("group", 1);
+    if (!group_attr) return group_attr.error();
+    const std::int64_t channels = in[0], filters = w.dims[0], group = *group_attr;
+    if (group < 1 || channels % group != 0 || filters % group != 0 || w.dims[1] * group != channels)
+      return fail(node, "group " + std::to_string(group) + " with input channels " + std::to_string(channels) +
+                            " and weight " + dims_string(w.dims) + " is inconsistent", ErrorCode::shape_mismatch);
+    const bool depthwise = group > 1;
+    if (depthwise && (group != channels || in.size() != 3))
+      return fail(node, "grouped convolution with group " + std::to_string(group) +
+                            "; mote has standard (group 1) and 2-D depthwise (group = channels) convolutions");
+    std::vector<std::int64_t> kernel(w.dims.begin() + 2, w.dims.end());
+    const std::vector<std::int64_t> spatial(in.begin() + 1, in.end());
+    auto geometry = window_geometry(node, spatial, kernel, false);
+    if (!geometry) return geometry.error();
+    if (geometry->kernel != kernel)
+      return fail(node, "kernel_shape " + dims_string(geometry->kernel) + " differs from the weight's " + dims_string(kernel),
+                  ErrorCode::shape_mismatch);
+    std::vector<float> bias(static_cast<std::size_t>(filters), 0.0f);
+    std::string bias_source = "(no bias: zeros)";
+    if (node.inputs.size() > 2 && !node.inputs[2].empty()) {
+      auto b = constant_input(node, 2, "bias");
+      if (!b) return b.error();
+      if ((*b)->values.size() != bias.size())
+        return fail(node, "bias " + dims_string((*b)->dims) + " does not have " + std::to_string(filters) + " values",
+                    ErrorCode::shape_mismatch);
+      bias = (*b)->values;
+      bias_source = (*b)->name;
+    }
+    settle_pending_quant_unless_integer(node, &w);
+    std::string spec;
+    const std::string options = window_options(*geometry, true);
+    const std::string format = format_spec(true, &w);
+    std::string kind;
+    if (depthwise) {
+      if (format.find("Weights<") != std::string::npos)
+        return fail(node, "depthwise convolution with non-f32 weights; mote's DepthwiseConv2D takes f32 weights");
+      const std::int64_t multiplier = filters / channels;
+      kind = "DepthwiseConv2D";
+      spec = "mote::DepthwiseConv2D<mote::Kernel<" + std::to_string(kernel[0]) + ", " + std::to_string(kernel[1]) + ">" +
+             (multiplier != 1 ? ", mote::Multiplier<" + std::to_string(multiplier) + ">" : std::string()) + options + ">";
+    } else if (in.size() == 2) {
+      kind = "Conv1D";
+      spec = "mote::Conv1D<" + std::to_string(filters) + ", " + std::to_string(kernel[0]) + options + format + ">";
+    } else {
+      kind = "Conv2D";
+      spec = "mote::Conv2D<" + std::to_string(filters) + ", mote::Kernel<" + std::to_string(kernel[0]) + ", " +
+             std::to_string(kernel[1]) + ">" + options + format + ">";
+    }
+    PlannedLayer& layer = add_layer(kind, spec, node);
+    std::vector<std::size_t> wshape;
+    for (std::int64_t d : w.dims) wshape.push_back(static_cast<std::size_t>(d));
+    layer.params.push_back({"weight", w.name, wshape, w.values});
+    layer.params.push_back({"bias", bias_source, {static_cast<std::size_t>(filters)}, bias});
+    attach_input_quantization(layer);
+    std::vector<std::int64_t> out{filters};
+    out.insert(out.end(), geometry->out.begin(), geometry->out.end());
+    advance(node, with_batch(out));
+    layer.out_shape = mote_shape(out);
+    last_output_ = current_.name;
+    return Status::ok();
+  }
+
+  void settle_pending_quant_unless_integer(const Node& node, const Constant* weight) {
+    const bool integer = weight != nullptr && weight->dequantized;
+    const bool overridden = !(node.op_type == "Conv" ? options_.conv_format : options_.dense_format).empty() ||
+                            options_.layer_format.count(weighted_seen_) != 0;
+    if (!integer && !overridden) settle_pending_quant(node);
+  }
+
+  /// A Dense layer from weight [out, in] (PyTorch Linear convention) and bias [out].
+  Status add_dense(const Node& node, std::vector<float> weight, std::size_t outputs, std::size_t inputs,
+                   std::vector<float> bias, std::string weight_source, std::string bias_source, const Constant* w) {
+    const std::vector<std::int64_t> in = sample(current_.dims);
+    if (in.size() != 1 || static_cast<std::size_t>(in[0]) != inputs)
+      return fail(node, "input " + dims_string(current_.dims) + " is not a batch of vectors of " + std::to_string(inputs) +
+                            " values (mote's Dense multiplies vectors; Flatten first)", ErrorCode::shape_mismatch);
+    settle_pending_quant_unless_integer(node, w);
+    PlannedLayer& layer = add_layer("Dense", "mote::Dense<" + std::to_string(outputs) + format_spec(false, w) + ">", node);
+    layer.params.push_back({"weight", std::move(weight_source), {outputs, inputs}, std::move(weight)});
+    layer.params.push_back({"bias", std::move(bias_source), {outputs}, std::move(bias)});
+    attach_input_quantization(layer);
+    // A flattened channels-first map feeds Dense in mote's (spatial, C) order; mote's Dense
+    // reorders PyTorch/ONNX (C, spatial) columns itself when it follows Flatten.
+    advance(node, with_batch({static_cast<std::int64_t>(outputs)}));
+    layer.out_shape = {outputs};
+    last_output_ = current_.name;
+    return Status::ok();
+  }
+
+  /// A bias vector of `outputs` values from a constant that broadcasts to [outputs].
+  Expected<std::vector<float>> broadcast_bias(const Node& node, const Constant& c, std::size_t outputs) const {
+    const std::size_t n = c.values.size();
+    bool vector_like = n == outputs;
+    for (std::size_t i = 0; i + 1 < c.dims.size(); ++i) vector_like = vector_like && c.dims[i] == 1;
+    if (n == 1) return std::vector<float>(outputs, c.values[0]);
+    if (vector_like) return c.values;
+    return fail(node, "constant '" + c.name + "' " + dims_string(c.dims) + " does not broadcast to one value per output (" +
+                          std::to_string(outputs) + "); mote's Dense bias is per output",
+                ErrorCode::unsupported)
+        .error();
+  }
+
+  Status lower_gemm(const Node& node) {
+    if (Status s = expect_chain(node); !s) return s;
+    auto trans_a = node.int_attr("transA", 0);
+    auto trans_b = node.int_attr("transB", 0);
+    auto alpha = node.float_attr("alpha", 1.0f);
+    auto beta = node.float_attr("beta", 1.0f);
+    if (!trans_a) return trans_a.error();
+    if (!trans_b) return trans_b.error();
+    if (!alpha) return alpha.error();
+    if (!beta) return beta.error();
+    if (*trans_a != 0) return fail(node, "transA = 1 transposes the activations; mote's Dense reads rows of A");
+    auto b = constant_input(node, 1, "B");
+    if (!b) return b.error();
+    const Constant& bc = **b;
+    if (bc.dims.size() != 2) return fail(node, "B " + dims_string(bc.dims) + " is not a matrix", ErrorCode::shape_mismatch);
+    const std::size_t rows = static_cast<std::size_t>(bc.dims[0]), cols = static_cast<std::size_t>(bc.dims[1]);
+    const std::size_t outputs = *trans_b ? rows : cols, inputs = *trans_b ? cols : rows;
+    std::vector<float> weight(outputs * inputs);
+    for (std::size_t o = 0; o < outputs; ++o)
+      for (std::size_t i = 0; i < inputs; ++i)
+        weight[o * inputs + i] = *alpha * (*trans_b ? bc.values[o * inputs + i] : bc.values[i * outputs + o]);
+    std::vector<float> bias(outputs, 0.0f);
+    std::string bias_source = "(no C: zeros)";
+    if (node.inputs.size() > 2 && !node.inputs[2].empty()) {
+      auto c = constant_input(node, 2, "C");
+      if (!c) return c.error();
+      auto broadcast = broadcast_bias(node, **c, outputs);
+      if (!broadcast) return broadcast.error();
+      bias = std::move(*broadcast);
+      for (float& v : bias) v *= *beta;
+      bias_source = (*c)->name;
+    }
+    return add_dense(node, std::move(weight), outputs, inputs, std::move(bias), bc.name, bias_source, &bc);
+  }
+
+  Status lower_matmul(const Node& node) {
+    if (Status s = expect_chain(node); !s) return s;
+    auto b = constant_input(node, 1, "B");
+    if (!b) return b.error();
+    const Constant& bc = **b;
+    if (bc.dims.size() != 2)
+      return fail(node, "B " + dims_string(bc.dims) + " is not a matrix; mote's Dense multiplies by one constant matrix");
+    const std::size_t inputs = static_cast<std::size_t>(bc.dims[0]), outputs = static_cast<std::size_t>(bc.dims[1]);
+    std::vector<float> weight(outputs * inputs);
+    for (std::size_t o = 0; o < outputs; ++o)
+      for (std::size_t i = 0; i < inputs; ++i) weight[o * inputs + i] = bc.values[i * outputs + o];
+    return add_dense(node, std::move(weight), outputs, inputs, std::vector<float>(outputs, 0.0f), bc.name,
+                     "(MatMul: zeros)", &bc);
+  }
+
+  /// Which input of a binary Add/Mul is the constant, or none.
+  Expected<std::pair<std::size_t, const Constant*>> binary_operands(const Node& node) const {
+    if (node.inputs.size() != 2) return fail(node, "needs two inputs", ErrorCode::invalid_value).error();
+    for (std::size_t k = 0; k < 2; ++k)
+      if (node.inputs[k] == current_.name) {
+        const Constant* c = constant(node.inputs[1 - k]);
+        if (c == nullptr)
+          return fail(node, "both operands are computed at run time ('" + node.inputs[0] + "', '" + node.inputs[1] +
+                                "'); mote adds/multiplies by constants (a residual Add needs mote::Residual, "
+                                "which the importer does not build yet)")
+              .error();
+        return std::pair{1 - k, c};
+      }
+    if (Status s = expect_chain(node); !s) return s.error();
+    return fail(node, "does not read the running value").error();
+  }
+
+  enum class Broadcast { per_tensor, per_channel, per_element };
+
+  /// How constant `c` broadcasts against the running value, in mote's terms, and its values in
+  /// mote's order (per_element: channels-last).
+  Expected<std::pair<Broadcast, std::vector<float>>> classify_broadcast(const Node& node, const Constant& c) const {
+    const std::vector<std::int64_t>& dims = current_.dims;
+    if (c.dims.size() > dims.size())
+      return fail(node, "constant '" + c.name + "' " + dims_string(c.dims) + " has more dimensions than its input " +
+                            dims_string(dims), ErrorCode::shape_mismatch).error();
+    std::vector<std::int64_t> full(dims.size() - c.dims.size(), 1);
+    full.insert(full.end(), c.dims.begin(), c.dims.end());
+    for (std::size_t i = 0; i < dims.size(); ++i)
+      if (full[i] != 1 && full[i] != dims[i])
+        return fail(node, "constant '" + c.name + "' " + dims_string(c.dims) + " does not broadcast to " + dims_string(dims),
+                    ErrorCode::shape_mismatch).error();
+    if (c.values.size() == 1) return std::pair{Broadcast::per_tensor, c.values};
+    if (plan_.batch_axis && !dims.empty() && full[0] != 1)
+      return fail(node, "constant '" + c.name + "' " + dims_string(c.dims) + " differs along the batch axis").error();
+    const std::size_t first = plan_.batch_axis ? 1 : 0;
+    const std::vector<std::int64_t> cs(full.begin() + static_cast<std::ptrdiff_t>(first), full.end());
+    const std::vector<std::int64_t> xs(dims.begin() + static_cast<std::ptrdiff_t>(first), dims.end());
+    // The axis mote calls channels: ONNX axis 1 channels-first, the last axis otherwise.
+    const std::size_t channel_axis = plan_.channels_first && current_.flat_channels == 0 ? 0 : xs.size() - 1;
+    bool per_channel = !xs.empty();
+    for (std::size_t i = 0; i < cs.size(); ++i) per_channel = per_channel && (i == channel_axis || cs[i] == 1);
+    per_channel = per_channel && current_.flat_channels == 0;  // a flattened map's single axis is (C, spatial) in ONNX
+    if (per_channel) return std::pair{Broadcast::per_channel, c.values};
+    // Per element: materialise the broadcast over one sample, then reorder to mote's layout.
+    const std::size_t count = static_cast<std::size_t>(product(xs));
+    std::vector<float> values(count);
+    std::vector<std::size_t> index(xs.size(), 0);
+    for (std::size_t flat = 0; flat < count; ++flat) {
+      std::size_t source = 0;
+      for (std::size_t i = 0; i < xs.size(); ++i) source = source * static_cast<std::size_t>(cs[i]) + (cs[i] == 1 ? 0 : index[i]);
+      values[flat] = c.values[source];
+      for (std::size_t i = xs.size(); i-- > 0;) {
+        if (++index[i] < static_cast<std::size_t>(xs[i])) break;
+        index[i] = 0;
+      }
+    }
+    if (plan_.channels_first && xs.size() >= 2 && current_.flat_channels == 0) {
+      const std::size_t channels = static_cast<std::size_t>(xs[0]), spatial = count / channels;
+      std::vector<float> hwc(count);
+      for (std::size_t ch = 0; ch < channels; ++ch)
+        for (std::size_t s = 0; s < spatial; ++s) hwc[s * channels + ch] = values[ch * spatial + s];
+      values = std::move(hwc);
+    } else if (current_.flat_channels != 0) {
+      const std::size_t channels = current_.flat_channels, spatial = count / channels;
+      std::vector<float> hwc(count);
+      for (std::size_t ch = 0; ch < channels; ++ch)
+        for (std::size_t s = 0; s < spatial; ++s) hwc[s * channels + ch] = values[ch * spatial + s];
+      values = std::move(hwc);
+    }
+    return std::pair{Broadcast::per_element, std::move(values)};
+  }
+
+  Status lower_constant_op(const Node& node) {
+    auto operands = binary_operands(node);
+    if (!operands) return operands.error();
+    const Constant& c = *operands->second;
+    auto broadcast = classify_broadcast(node, c);
+    if (!broadcast) return broadcast.error();
+    const bool add = node.op_type == "Add";
+    auto& [kind, values] = *broadcast;
+    // Fold into the Dense/Conv that produced this value, when nothing else reads it.
+    if (kind != Broadcast::per_element && !plan_.layers.empty() && last_output_ == current_.name &&
+        (plan_.layers.back().kind == "Dense" || plan_.layers.back().kind == "Conv2D" ||
+         plan_.layers.back().kind == "Conv1D" || plan_.layers.back().kind == "DepthwiseConv2D") &&
+        sole_consumer(current_.name) == &node && !plan_.layers.back().input_quantization) {
+      PlannedLayer& layer = plan_.layers.back();
+      std::vector<float>& weight = layer.params[0].values;
+      std::vector<float>& bias = layer.params[1].values;
+      const std::size_t outputs = bias.size(), per_output = weight.size() / outputs;
+      for (std::size_t o = 0; o < outputs; ++o) {
+        const float v = kind == Broadcast::per_tensor ? values[0] : values[o];
+        if (add) {
+          bias[o] += v;
+        } else {
+          bias[o] *= v;
+          for (std::size_t i = 0; i < per_output; ++i) weight[o * per_output + i] *= v;
+        }
+      }
+      layer.origin += " + " + node.label();
+      layer.params[add ? 1 : 0].source += " " + std::string(add ? "+ " : "* ") + c.name;
+      if (!add) layer.params[1].source += " * " + c.name;
+      plan_.notes.push_back(node.label() + " folded into " + layer.kind + " (" + layer.origin + ")");
+      advance(node, current_.dims, current_.flat_channels);
+      last_output_ = current_.name;
+      return Status::ok();
+    }
+    settle_pending_quant(node);
+    const char* broadcast_tag = kind == Broadcast::per_tensor ? "mote::PerTensor"
+                                : kind == Broadcast::per_channel ? "mote::PerChannel"
+                                                                 : "mote::PerElement";
+    const std::string layer_kind = add ? "AddConstant" : "MulConstant";
+    PlannedLayer& layer = add_layer(layer_kind, "mote::" + layer_kind + "<" + broadcast_tag + ">", node);
+    std::vector<std::size_t> shape{values.size()};
+    if (kind == Broadcast::per_channel) {
+      const std::vector<std::size_t> ms = mote_shape(sample(current_.dims));
+      const std::size_t channels = current_.flat_channels ? ms.back() : ms.back();
+      if (values.size() != channels)
+        return fail(node, "per-channel constant of " + std::to_string(values.size()) + " values for " +
+                              std::to_string(channels) + " channels", ErrorCode::shape_mismatch);
+    }
+    layer.params.push_back({"value", c.name, shape, values});
+    advance(node, current_.dims, current_.flat_channels);
+    layer.out_shape = mote_shape(sample(current_.dims));
+    return Status::ok();
+  }
+
+  Status lower_batch_norm(const Node& node) {
+    if (Status s = expect_chain(node); !s) return s;
+    if (node.outputs.size() > 1)
+      return fail(node, "has " + std::to_string(node.outputs.size()) + " outputs (training mode); mote imports inference BatchNormalization");
+    auto training = node.int_attr("training_mode", 0);
+    if (!training) return training.error();
+    if (*training != 0) return fail(node, "training_mode = 1; mote imports inference BatchNormalization");
+    auto epsilon = node.float_attr("epsilon", 1e-5f);
+    if (!epsilon) return epsilon.error();
+    const std::vector<std::int64_t> in = sample(current_.dims);
+    if (in.empty()) return fail(node, "input " + dims_string(current_.dims) + " has no channel axis");
+    const std::size_t channels = static_cast<std::size_t>(in[0]);
+    const char* roles[] = {"scale", "B", "mean", "var"};
+    std::vector<PlannedTensor> params;
+    const char* names[] = {"weight", "bias", "running_mean", "running_var"};
+    for (std::size_t k = 0; k < 4; ++k) {
+      auto c = constant_input(node, k + 1, roles[k]);
+      if (!c) return c.error();
+      if ((*c)->values.size() != channels)
+        return fail(node, std::string(roles[k]) + " '" + (*c)->name + "' " + dims_string((*c)->dims) + " does not have " +
+                              std::to_string(channels) + " values (one per channel)", ErrorCode::shape_mismatch);
+      params.push_back({names[k], (*c)->name, {channels}, (*c)->values});
+    }
+    // mote's BatchNorm takes epsilon as a power of ten; another epsilon moves into the variance
+    // (sqrt(var + eps) = sqrt((var + eps - 10^E) + 10^E)), in double.
+    int exponent = -5;
+    for (int e = -1; e >= -12; --e)
+      if (static_cast<float>(std::pow(10.0, e)) == *epsilon) exponent = e;
+    const double mote_epsilon = std::pow(10.0, exponent);
+    if (static_cast<float>(mote_epsilon) != *epsilon) {
+      for (float& v : params[3].values)
+        v = static_cast<float>(static_cast<double>(v) + static_cast<double>(*epsilon) - mote_epsilon);
+      plan_.notes.push_back(node.label() + ": epsilon " + float_literal(*epsilon) + " moved into running_var");
+    }
+    settle_pending_quant(node);
+    PlannedLayer& layer = add_layer("BatchNorm", "mote::BatchNormEpsilon<" + std::to_string(exponent) + ">", node);
+    layer.params = std::move(params);
+    advance(node, current_.dims, current_.flat_channels);
+    layer.out_shape = mote_shape(sample(current_.dims));
+    return Status::ok();
+  }
+
+  Expected<float> optional_scalar(const Node& node, std::size_t index, const char* role, float fallback) const {
+    if (index >= node.inputs.size() || node.inputs[index].empty()) return fallback;
+    auto c = constant_input(node, index, role);
+    if (!c) return c.error();
+    if ((*c)->values.size() != 1)
+      return fail(node, std::string(role) + " is not a scalar", ErrorCode::invalid_value).error();
+    return (*c)->values[0];
+  }
+
+  Status lower_activation(const Node& node) {
+    if (Status s = expect_chain(node); !s) return s;
+    const std::string& op = node.op_type;
+    std::string kind, spec;
+    if (op == "Relu") kind = "ReLU", spec = "mote::ReLU";
+    else if (op == "Sigmoid") kind = "Sigmoid", spec = "mote::Sigmoid";
+    else if (op == "Tanh") kind = "Tanh", spec = "mote::Tanh";
+    else if (op == "HardSwish") kind = "HardSwish", spec = "mote::HardSwish";
+    else if (op == "LeakyRelu") {
+      auto alpha = node.float_attr("alpha", 0.01f);
+      if (!alpha) return alpha.error();
+      kind = "LeakyReLU";
+      if (auto fraction = as_decimal_fraction(*alpha))
+        spec = "mote::LeakyReLUSlope<" + std::to_string(fraction->first) + ", " + std::to_string(fraction->second) + ">";
+      else
+        spec = "mote::LeakyReLUAlpha<" + float_literal(*alpha) + ">";
+    } else if (op == "HardSigmoid") {
+      auto alpha = node.float_attr("alpha", 0.2f);
+      auto beta = node.float_attr("beta", 0.5f);
+      if (!alpha) return alpha.error();
+      if (!beta) return beta.error();
+      kind = "HardSigmoid";
+      spec = *alpha == 0.2f && *beta == 0.5f ? "mote::HardSigmoid"
+                                             : "mote::HardSigmoidWith<" + float_literal(*alpha) + ", " + float_literal(*beta) + ">";
+    } else {  // Clip
+      float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
+      if (opset_ < 11) {
+        auto a = node.float_attr("min", lo);
+        auto b = node.float_attr("max", hi);
+        if (!a) return a.error();
+        if (!b) return b.error();
+        lo = *a, hi = *b;
+      } else {
+        auto a = optional_scalar(node, 1, "min", lo);
+        auto b = optional_scalar(node, 2, "max", hi);
+        if (!a) return a.error();
+        if (!b) return b.error();
+        lo = *a, hi = *b;
+      }
+      if (!(lo <= hi)) return fail(node, "min " + float_literal(lo) + " > max " + float_literal(hi), ErrorCode::invalid_value);
+      if (lo == 0.0f && hi == 6.0f) kind = "ReLU6", spec = "mote::ReLU6";
+      else if (lo == 0.0f && std::isinf(hi)) kind = "ReLU", spec = "mote::ReLU";
+      else {
+        kind = "Clip";
+        const float big = std::numeric_limits<float>::max();
+        spec = "mote::Clip<" + float_literal(std::isinf(lo) ? -big : lo) + ", " + float_literal(std::isinf(hi) ? big : hi) + ">";
+        if (std::isinf(lo) || std::isinf(hi)) {
+          spec = "mote::Clip<" + (std::isinf(lo) ? std::string("-std::numeric_limits<float>::infinity()") : float_literal(lo)) +
+                 ", " + (std::isinf(hi) ? std::string("std::numeric_limits<float>::infinity()") : float_literal(hi)) + ">";
+        }
+      }
+    }
+    settle_pending_quant(node);
+    PlannedLayer& layer = add_layer(kind, spec, node);
+    advance(node, current_.dims, current_.flat_channels);
+    layer.out_shape = mote_shape(sample(current_.dims));
+    return Status::ok();
+  }
+
+  Status lower_softmax(const Node& node) {
+    if (Status s = expect_chain(node); !s) return s;
+    const auto rank = static_cast<std::int64_t>(current_.dims.size());
+    auto axis_attr = node.int_attr("axis", opset_ >= 13 ? -1 : 1);
+    if (!axis_attr) return axis_attr.error();
+    const std::int64_t axis = *axis_attr < 0 ? *axis_attr + rank : *axis_attr;
+    if (axis < 0 || axis >= rank) return fail(node, "axis " + std::to_string(*axis_attr) + " is out of range", ErrorCode::invalid_value);
+    const std::vector<std::int64_t> xs = sample(current_.dims);
+    const std::int64_t first = plan_.batch_axis ? 1 : 0;
+    const bool channels_first_map = plan_.channels_first && xs.size() >= 2 && current_.flat_channels == 0;
+    // Before opset 13, Softmax normalises over every axis from `axis` on: from the first sample
+    // axis, that is the whole sample, in whatever order mote stores it.
+    const bool whole_sample = opset_ < 13 && axis == first;
+    const bool last_axis = !channels_first_map && axis == rank - 1;
+    if (!last_axis && !whole_sample)
+      return fail(node, "softmax over axis " + std::to_string(*axis_attr) + " of " + dims_string(current_.dims) +
+                            (channels_first_map ? " (a channels-first map)" : "") +
+                            "; mote's Softmax normalises over its last (channel) axis");
+    settle_pending_quant(node);
+    const std::vector<std::size_t> shape = mote_shape(xs);
+    const std::size_t count = static_cast<std::size_t>(product(xs));
+    if (!last_axis && shape.size() > 1) {
+      add_layer("Flatten", "mote::Flatten", node).out_shape = {count};
+      add_layer("Softmax", "mote::Softmax", node).out_shape = {count};
+      add_layer("Reshape", "mote::Reshape<" + Plan::shape_list(shape) + ">", node).out_shape = shape;
+    } else {
+      add_layer("Softmax", "mote::Softmax", node).out_shape = shape;
+    }
+    advance(node, current_.dims, current_.flat_channels);
+    return Status::ok();
+  }
+
+  Status lower_pool(const Node& node) {
+    if (Status s = expect_chain(node); !s) return s;
+    if (node.outputs.size() > 1 && !node.outputs[1].empty())
+      return fail(node, "its Indices output is used; mote's pools return values only");
+    const std::vector<std::int64_t> in = sample(current_.dims);
+    if (in.size() != 2 && in.size() != 3)
+      return fail(node, "input " + dims_string(current_.dims) + ": mote pools 1-D (N, C, L) and 2-D (N, C, H, W) maps");
+    const bool max = node.op_type == "MaxPool";
+    auto ceil_mode = node.int_attr("ceil_mode", 0);
+    auto storage = node.int_attr("storage_order", 0);
+    auto count_pad = node.int_attr("count_include_pad", 0);
+    if (!ceil_mode) return ceil_mode.error();
+    if (!storage) return storage.error();
+    if (!count_pad) return count_pad.error();
+    if (*storage != 0) return fail(node, "storage_order = 1 concerns the Indices output, which mote does not produce");
+    const std::vector<std::int64_t> spatial(in.begin() + 1, in.end());
+    auto g = window_geometry(node, spatial, {}, *ceil_mode != 0);
+    if (!g) return g.error();
+    if (!max && std::any_of(g->dilations.begin(), g->dilations.end(), [](std::int64_t d) { return d != 1; }))
+      return fail(node, "AveragePool with dilations; mote dilates MaxPool only");
+    const std::size_t n = spatial.size();
+    for (std::size_t i = 0; i < n; ++i)
+      if (g->pads[i] >= g->kernel[i] || g->pads[n + i] >= g->kernel[i])
+        return fail(node, "padding " + dims_string(g->pads) + " as large as the window " + dims_string(g->kernel) +
+                              " (a window could lie entirely in the padding)");
+    std::string kind = std::string(max ? "MaxPool" : "AvgPool") + (n == 1 ? "1D" : "2D");
+    std::string spec = "mote::" + kind + "<" + std::to_string(g->kernel[0]);
+    if (n == 2 && g->kernel[1] != g->kernel[0]) spec += ", mote::Kernel<" + std::to_string(g->kernel[0]) + ", " + std::to_string(g->kernel[1]) + ">";
+    // mote's pools default to stride = window: write the stride whenever it differs.
+    ConvGeometry options = *g;
+    bool stride_is_window = true;
+    for (std::size_t i = 0; i < n; ++i) stride_is_window = stride_is_window && g->strides[i] == g->kernel[i];
+    std::string text;
+    if (!stride_is_window) {
+      text += ", mote::Stride<" + std::to_string(g->strides[0]) + (n == 2 ? ", " + std::to_string(g->strides[1]) : "") + ">";
+    }
+    std::fill(options.strides.begin(), options.strides.end(), 1);
+    text += window_options(options, false);
+    if (*ceil_mode) text += ", mote::CeilMode";
+    if (!max && *count_pad) text += ", mote::CountPad";
+    spec += text + ">";
+    settle_pending_quant(node);
+    PlannedLayer& layer = add_layer(kind, spec, node);
+    std::vector<std::int64_t> out{in[0]};
+    out.insert(out.end(), g->out.begin(), g->out.end());
+    advance(node, with_batch(out));
+    layer.out_shape = mote_shape(out);
+    return Status::ok();
+  }
+
+  Status lower_global_pool(const Node& node) {
+    if (Status s = expect_chain(node); !s) return s;
+    const std::vector<std::int64_t> in = sample(current_.dims);
+    if (in.size() != 2 && in.size() != 3)
+      return fail(node, "input " + dims_string(current_.dims) + ": mote pools (N, C, L) and (N, C, H, W) maps");
+    settle_pending_quant(node);
+    PlannedLayer& layer = add_layer("GlobalAveragePool2D", "mote::GlobalAveragePool2D", node);
+    std::vector<std::int64_t> out(in.size(), 1);
+    out[0] = in[0];
+    layer.out_shape = {static_cast<std::size_t>(in[0])};
+    advance(node, with_batch(out));
+    return Status::ok();
+  }
+
+  Status lower_reshape(const Node& node) {
+    if (Status s = expect_chain(node); !s) return s;
+    const std::vector<std::int64_t>& dims = current_.dims;
+    std::vector<std::int64_t> out;
+    if (node.op_type == "Flatten") {
+      auto axis_attr = node.int_attr("axis", 1);
+      if (!axis_attr) return axis_attr.error();
+      const auto rank = static_cast<std::int64_t>(dims.size());
+      const std::int64_t axis = *axis_attr < 0 ? *axis_attr + rank : *axis_attr;
+      if (axis < 0 || axis > rank) return fail(node, "axis " + std::to_string(*axis_attr) + " is out of range", ErrorCode::invalid_value);
+      out = {product(dims, 0, static_cast<std::size_t>(axis)), product(dims, static_cast<std::size_t>(axis))};
+    } else {
+      auto shape = constant_input(node, 1, "shape");
+      if (!shape) return shape.error();
+      if ((*shape)->tensor == nullptr) return fail(node, "its shape is computed; mote needs a constant shape");
+      auto requested = to_ints(*(*shape)->tensor);
+      if (!requested) return fail(node, requested.error().message, requested.error().code);
+      auto allow_zero = node.int_attr("allowzero", 0);
+      if (!allow_zero) return allow_zero.error();
+      std::int64_t known = 1;
+      std::ptrdiff_t infer = -1;
+      for (std::size_t i = 0; i < requested->size(); ++i) {
+        std::int64_t d = (*requested)[i];
+        if (d == 0 && !*allow_zero) {
+          if (i >= dims.size()) return fail(node, "shape entry 0 at axis " + std::to_string(i) + " copies a missing input axis", ErrorCode::invalid_value);
+          d = dims[i];
+        }
+        if (d == -1) {
+          if (infer >= 0) return fail(node, "shape has two -1 entries", ErrorCode::invalid_value);
+          infer = static_cast<std::ptrdiff_t>(i);
+        } else if (d < 0) {
+          return fail(node, "shape entry " + std::to_string(d) + " is negative", ErrorCode::invalid_value);
+        } else {
+          known *= d;
+        }
+        out.push_back(d);
+      }
+      const std::int64_t total = product(dims);
+      if (infer >= 0) {
+        if (known == 0 || total % known != 0)
+          return fail(node, "cannot infer -1 in " + dims_string(*requested) + " for " + dims_string(dims), ErrorCode::shape_mismatch);
+        out[static_cast<std::size_t>(infer)] = total / known;
+      }
+      if (product(out) != total)
+        return fail(node, "shape " + dims_string(out) + " does not hold the " + std::to_string(total) + " values of " + dims_string(dims),
+                    ErrorCode::shape_mismatch);
+    }
+    if (dims.size() >= 1 && dims[0] < 0) {
+      // A symbolic batch: Flatten(axis 1) and Reshape to [N, -1] keep it.
+      if (out.empty() || out[0] != dims[0]) {
+        if (!(node.op_type == "Flatten" && out.size() == 2)) return fail(node, "reshapes the symbolic batch axis");
+      }
+    }
+    if (plan_.batch_axis && (out.empty() || dims.empty() || out[0] != dims[0]))
+      return fail(node, "changes the batch axis (" + dims_string(dims) + " to " + dims_string(out) +
+                            "); mote runs samples independently");
+    const std::vector<std::int64_t> xs = sample(dims), ys = sample(out);
+    settle_pending_quant(node);
+    if (plan_.channels_first && ys.size() > 3)
+      return fail(node, "output " + dims_string(out) + ": mote tensors have at most 3 dimensions per sample");
+    std::size_t flat_channels = current_.flat_channels;
+    const std::vector<std::size_t> mote_out = mote_shape(ys);
+    if (plan_.channels_first && xs.size() >= 2 && current_.flat_channels == 0) {
+      // A channels-first map: only flattening to one vector keeps a meaning in mote's layout.
+      if (ys.size() != 1)
+        return fail(node, "reshapes a channels-first map " + dims_string(dims) + " to " + dims_string(out) +
+                              "; mote stores maps channels-last and imports only flattening them");
+      if (xs[0] != 1 && product(xs, 1) != 1) flat_channels = static_cast<std::size_t>(xs[0]);
+      PlannedLayer& layer = add_layer("Flatten", "mote::Flatten", node);
+      layer.out_shape = mote_out;
+    } else if (current_.flat_channels != 0 && ys.size() != 1) {
+      return fail(node, "reshapes a flattened channels-first map; mote's order differs from ONNX's there");
+    } else if (mote_out.size() == 1) {
+      PlannedLayer& layer = add_layer("Flatten", "mote::Flatten", node);
+      layer.out_shape = mote_out;
+    } else {
+      PlannedLayer& layer = add_layer("Reshape", "mote::Reshape<" + Plan::shape_list(mote_out) + ">", node);
+      layer.out_shape = mote_out;
+    }
+    advance(node, out, flat_channels);
+    return Status::ok();
+  }
+
+  Status finish() {
+    if (pending_quant_) {
+      plan_.notes.push_back("the Q -> DQ pair " + pending_quant_origin_ + " at the output is computed in float");
+      pending_quant_.reset();
+    }
+    if (graph_.outputs.size() != 1)
+      return make_error(ErrorCode::unsupported, plan_.source + ": mote networks have one output; the graph has " +
+                                                    std::to_string(graph_.outputs.size()));
+    if (graph_.outputs[0].name != current_.name)
+      return make_error(ErrorCode::unsupported, plan_.source + ": the graph output '" + graph_.outputs[0].name +
+                                                    "' is not the end of the chain ('" + current_.name + "')");
+    if (plan_.layers.empty()) {
+      // Only Identity/Dropout: a view keeps the network a network (mote needs one layer).
+      const std::vector<std::size_t> shape = mote_shape(sample(current_.dims));
+      PlannedLayer layer;
+      layer.kind = "Reshape";
+      layer.spec = "mote::Reshape<" + Plan::shape_list(shape) + ">";
+      layer.origin = "the graph's identity";
+      layer.out_shape = shape;
+      plan_.layers.push_back(layer);
+    }
+    plan_.output_name = current_.name;
+    plan_.output_dims = current_.dims;
+    plan_.output_shape = plan_.layers.back().out_shape;
+    plan_.output_flat_channels = current_.flat_channels;
+    return Status::ok();
+  }
+
+  const Model& model_;
+  const Graph& graph_;
+  const PlanOptions& options_;
+  Plan plan_;
+  std::int64_t opset_ = 0;
+  std::map<std::string, Constant> constants_;
+  std::vector<bool> consumed_;
+  Value current_;
+  std::string last_output_;
+  std::size_t weighted_seen_ = 0;
+  std::optional<QuantParams> pending_quant_;
+  bool pending_quant_uint8_ = true;
+  std::string pending_quant_origin_;
+};
+
+}  // namespace detail
+
+/// Lowers `model` to mote layers. Fails (ErrorCode::unsupported) listing every node whose op mote
+/// does not import, or naming the first node it cannot map and why.
+inline Expected<Plan> try_plan(const Model& model, const PlanOptions& options = {}) {
+  return detail::Lowering(model, options).run();
+}
+
+}  // namespace mote::onnx
+// ----- end mote/onnx/plan.hpp -----
+
+namespace mote::onnx {
+
+/// How one sample moves between ONNX's layout and mote's: `channels` x `spatial` values stored
+/// channels-first in ONNX and channels-last in mote (a sample is channels * spatial values).
+/// channels == 1 or spatial == 1: the same order, a copy.
+struct Layout {
+  std::size_t channels = 1;
+  std::size_t spatial = 1;
+  bool identity() const noexcept { return channels == 1 || spatial == 1; }
+
+  /// ONNX (C, spatial) samples to mote (spatial, C); `samples` of channels * spatial values.
+  void to_mote(const float* onnx, float* mote, std::size_t samples = 1) const noexcept {
+    transpose(onnx, mote, samples, channels, spatial);
+  }
+  /// mote (spatial, C) samples to ONNX (C, spatial).
+  void to_onnx(const float* mote, float* onnx, std::size_t samples = 1) const noexcept {
+    transpose(mote, onnx, samples, spatial, channels);
+  }
+
+ private:
+  static void transpose(const float* in, float* out, std::size_t samples, std::size_t rows, std::size_t cols) noexcept {
+    const std::size_t size = rows * cols;
+    for (std::size_t n = 0; n < samples; ++n, in += size, out += size) {
+      if (rows == 1 || cols == 1) {
+        for (std::size_t i = 0; i < size; ++i) out[i] = in[i];
+        continue;
+      }
+      for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t c = 0; c < cols; ++c) out[c * rows + r] = in[r * cols + c];
+    }
+  }
+};
+
+namespace detail {
+inline std::size_t shape_size(const std::vector<std::size_t>& shape) {
+  std::size_t size = 1;
+  for (std::size_t d : shape) size *= d;
+  return size;
+}
+}  // namespace detail
+
+/// The layout of the plan's input samples.
+inline Layout input_layout(const Plan& plan) {
+  const Layout same{1, detail::shape_size(plan.input_shape)};
+  if (!plan.channels_first) return same;
+  const std::size_t first = plan.batch_axis ? 1 : 0;
+  if (plan.input_dims.size() < first + 2) return same;
+  std::size_t spatial = 1;
+  for (std::size_t i = first + 1; i < plan.input_dims.size(); ++i) spatial *= static_cast<std::size_t>(plan.input_dims[i]);
+  return {static_cast<std::size_t>(plan.input_dims[first]), spatial};
+}
+
+/// The layout of the plan's output samples.
+inline Layout output_layout(const Plan& plan) {
+  const std::size_t size = detail::shape_size(plan.output_shape);
+  const Layout same{1, size};
+  if (plan.output_flat_channels != 0) return {plan.output_flat_channels, size / plan.output_flat_channels};
+  if (!plan.channels_first) return same;
+  const std::size_t first = plan.batch_axis ? 1 : 0;
+  if (plan.output_dims.size() < first + 2) return same;
+  std::size_t spatial = 1;
+  for (std::size_t i = first + 1; i < plan.output_dims.size(); ++i) spatial *= static_cast<std::size_t>(plan.output_dims[i]);
+  return {static_cast<std::size_t>(plan.output_dims[first]), spatial};
+}
+
+namespace detail {
+
+inline std::string shape_text(const std::vector<std::size_t>& shape) {
+  std::string text = "[";  // appended, not "[" + ...: GCC 12 warns falsely (-Wrestrict) on the latter
+  text += Plan::shape_list(shape);
+  return text += "]";
+}
+
+/// Whether a planned layer computes in integers (its weights are int8/int4).
+inline bool integer_layer(const PlannedLayer& layer) {
+  return layer.spec.find("Weights<mote::Int8") != std::string::npos ||
+         layer.spec.find("Weights<mote::Int4") != std::string::npos;
+}
+
+/// Checks the plan against a network's layers: same kinds in the same order, same weight shapes,
+/// same output shapes. Names the ONNX node(s), the mote layer, and both shapes on a mismatch.
+inline Status check_plan(const Plan& plan, const std::vector<std::size_t>& input_shape,
+                         const std::vector<LayerInfo>& layers) {
+  const std::string& where = plan.source;
+  if (input_shape != plan.input_shape)
+    return make_error(ErrorCode::shape_mismatch,
+                      where + ": input '" + plan.input_name + "' " + dims_string(plan.input_dims) + " is " +
+                          shape_text(plan.input_shape) + " per sample in mote's layout, but the network's Input is " +
+                          shape_text(input_shape));
+  for (std::size_t i = 0; i < plan.layers.size() || i < layers.size(); ++i) {
+    if (i >= layers.size())
+      return make_error(ErrorCode::shape_mismatch, where + ": " + plan.layers[i].origin + " becomes " + plan.layers[i].spec +
+                                                       ", but the network has only " + std::to_string(layers.size()) + " layers");
+    if (i >= plan.layers.size())
+      return make_error(ErrorCode::shape_mismatch, where + ": the network's layer " + layers[i].path + " (" +
+                                                       layers[i].description + ") has no counterpart: the graph ends after " +
+                                                       std::to_string(plan.layers.size()) + " layers");
+    const PlannedLayer& planned = plan.layers[i];
+    const LayerInfo& layer = layers[i];
+    const std::string pair = planned.origin + " becomes " + planned.spec + ", but the network's layer " + layer.path + " is " +
+                             layer.description;
+    if (layer.kind() != planned.kind) return make_error(ErrorCode::shape_mismatch, where + ": " + pair);
+    if (layer.params.size() != planned.params.size())
+      return make_error(ErrorCode::shape_mismatch, where + ": " + pair + " (" + std::to_string(layer.params.size()) +
+                                                       " weight tensors, the graph gives " + std::to_string(planned.params.size()) + ")");
+    for (std::size_t p = 0; p < layer.params.size(); ++p) {
+      const ParamSpec& spec = layer.params[p];
+      const PlannedTensor& tensor = planned.params[p];
+      std::vector<std::size_t> expected(spec.dims.begin(), spec.dims.begin() + static_cast<std::ptrdiff_t>(spec.rank));
+      if (expected != tensor.shape)
+        return make_error(ErrorCode::shape_mismatch, where + ": " + planned.origin + ": '" + tensor.name + "' from " +
+                                                         tensor.source + " is " + tensor.shape_string() + ", but the network's layer " +
+                                                         layer.path + " (" + layer.description + ") expects " +
+                                                         spec.shape_string());
+    }
+    std::size_t planned_size = 1, layer_size = 1;
+    for (std::size_t d : planned.out_shape) planned_size *= d;
+    for (std::size_t d : layer.out_shape) layer_size *= d;
+    if (planned.out_shape != layer.out_shape && !(planned_size == layer_size && layer.kind() == "GlobalAveragePool2D"))
+      return make_error(ErrorCode::shape_mismatch, where + ": " + planned.origin + " outputs " + shape_text(planned.out_shape) +
+                                                       " per sample, but the network's layer " + layer.path + " (" +
+                                                       layer.description + ") outputs " + shape_text(layer.out_shape));
+    if (layer.quantizes_input != integer_layer(planned))
+      return make_error(ErrorCode::unsupported,
+                        where + ": " + pair + (layer.quantizes_input ? " (an integer layer; the graph's is float)"
+                                                                     : " (a float layer; the graph's is integer)"));
+  }
+  return Status::ok();
+}
+
+}  // namespace detail
+
+/// Binds weights (in the network's load order) and the input quantisation of its integer layers
+/// (one entry per integer layer, in order; nullopt: quantise each input by its own range) to
+/// `net`. What the generator's embedded loader calls. On failure `net` is unchanged.
+template <class Net>
+Status try_load_tensors(Net& net, std::span<const TensorRef> tensors,
+                        std::span<const std::optional<QuantParams>> quantization, const std::string& source) {
+  Status status = Status::ok();
+  net.for_each_quantizing_layer([&](std::size_t index, auto& layer) {
+    using Format = typename std::remove_cvref_t<decltype(layer)>::activation_format;
+    if (status && index < quantization.size() && quantization[index])
+      status = validate_quant_params(*quantization[index], Format::min_code, Format::max_code,
+                                     source + ": the input quantisation of the network's integer layer #" + std::to_string(index));
+  });
+  if (!status) return status;
+  if (Status s = net.try_load(tensors, source, WeightNames::file_order()); !s) return s;
+  net.for_each_quantizing_layer([&](std::size_t index, auto& layer) {
+    if (index < quantization.size() && quantization[index]) (void)layer.set_input_quantization(*quantization[index]);
+    else layer.clear_input_quantization();
+  });
+  return Status::ok();
+}
+
+/// Binds a lowered plan to `net` (see the file comment). On failure `net` is unchanged.
+template <class Net>
+Status try_load(Net& net, const Plan& plan) {
+  std::vector<std::size_t> input_shape;
+  for (std::size_t d = 0; d < Net::input_shape::rank; ++d) input_shape.push_back(Net::input_shape::dims[d]);
+  if (Status s = detail::check_plan(plan, input_shape, Net::layer_list()); !s) return s;
+  std::vector<TensorRef> refs;
+  for (const PlannedLayer& layer : plan.layers)
+    for (const PlannedTensor& tensor : layer.params) refs.push_back(TensorRef::f32(tensor.source, tensor.shape, tensor.values.data()));
+  std::vector<std::optional<QuantParams>> quantization;
+  for (const PlannedLayer& layer : plan.layers)
+    if (detail::integer_layer(layer)) quantization.push_back(layer.input_quantization);
+  return try_load_tensors(net, refs, quantization, plan.source);
+}
+
+/// Lowers `model` and binds it to `net`.
+template <class Net>
+Status try_load(Net& net, const Model& model, const PlanOptions& options = {}) {
+  auto plan = try_plan(model, options);
+  if (!plan) return plan.error();
+  return try_load(net, *plan);
+}
+
+/// Reads an .onnx file and binds it to `net`.
+template <class Net>
+Status try_load(Net& net, const std::string& path, const PlanOptions& options = {}) {
+  auto model = io::onnx::try_read_model_file(path);
+  if (!model) return model.error();
+  return try_load(net, *model, options);
+}
+
+#if MOTE_HAS_EXCEPTIONS
+/// Throwing form of try_load (mote::Error).
+template <class Net>
+void load(Net& net, const std::string& path, const PlanOptions& options = {}) {
+  throw_if_failed(try_load(net, path, options));
+}
+#endif
+
+}  // namespace mote::onnx
+// ----- end mote/onnx/load.hpp -----
+// ----- end mote/onnx.hpp -----
 // ----- end mote/mote.hpp -----

@@ -24,6 +24,8 @@ struct multiplier {};
 struct isa {};
 struct fused_activation {};
 struct activations {};
+struct rounding {};
+struct pad_counting {};
 }  // namespace option_kind
 
 /// Kernel (window) size: `Kernel<3>` is 3x3, `Kernel<3, 1>` is 3 high and 1 wide.
@@ -67,6 +69,21 @@ struct Padding {
                 "bottom, right).");
   using kind = option_kind::padding;
   static constexpr std::size_t values[] = {P...};
+};
+
+/// Pooling: the output size rounds up (ONNX ceil_mode=1, PyTorch ceil_mode=True), so a last
+/// window that starts inside the input (or its leading padding) but runs past the end of the
+/// padded input is kept, clipped to the taps that exist. As in PyTorch, a window that would
+/// start in the trailing padding is dropped.
+struct CeilMode {
+  using kind = option_kind::rounding;
+};
+
+/// Average pooling: padded taps count in the divisor (ONNX count_include_pad=1, PyTorch
+/// count_include_pad=True), i.e. the padding is zeros that take part in the mean. Taps past the
+/// padded input (the overhang of CeilMode) are not counted, as in PyTorch and ONNX Runtime.
+struct CountPad {
+  using kind = option_kind::pad_counting;
 };
 
 /// The number format and storage layout of a layer's weights.

@@ -19,6 +19,27 @@ struct AxisWindow {
   constexpr std::size_t out() const {
     return fits() && stride > 0 ? (in + pad_before + pad_after - extent()) / stride + 1 : 1;
   }
+  /// Output size rounded up (pooling's ceil mode): ceil((padded - extent) / stride) + 1, less
+  /// one if the last window would start past the input and its leading padding (PyTorch's and
+  /// ONNX's rule). 1 when the window does not fit, as out().
+  constexpr std::size_t out_ceil() const {
+    if (!fits() || stride == 0) return 1;
+    std::size_t n = (in + pad_before + pad_after - extent() + stride - 1) / stride + 1;
+    if ((n - 1) * stride >= in + pad_before) --n;
+    return n;
+  }
+  /// Whether each of the first `count` windows has a tap inside the input (not in the padding).
+  constexpr bool every_window_reaches_input(std::size_t count) const {
+    for (std::size_t o = 0; o < count; ++o) {
+      bool reaches = false;
+      for (std::size_t k = 0; k < kernel && !reaches; ++k) {
+        const std::size_t position = o * stride + k * dilation;  // in padded coordinates
+        reaches = position >= pad_before && position < pad_before + in;
+      }
+      if (!reaches) return false;
+    }
+    return true;
+  }
 };
 
 /// Resolves a padding option for one axis (`axis` 0 = vertical/1-D, 1 = horizontal).

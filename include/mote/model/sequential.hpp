@@ -8,6 +8,7 @@
 // network can serve many threads, each with its own workspace.
 
 #include <cassert>
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -34,6 +35,21 @@ struct Input {
                 "Input<Dims...> takes 1 (N), 2 (L, C) or 3 (H, W, C) dimensions.");
   static_assert(((Dims > 0) && ...), "Input<Dims...>: every dimension must be at least 1.");
   using shape = Shape<Dims...>;
+};
+
+/// One top-level layer of a network, as importers check it (see Sequential::layer_list()).
+struct LayerInfo {
+  std::string path;                   ///< "3"
+  std::string description;            ///< the layer's describe()
+  std::vector<std::size_t> out_shape;  ///< its output shape (one sample)
+  std::vector<ParamSpec> params;       ///< its weights, PyTorch-convention shapes
+  bool quantizes_input = false;        ///< an integer layer (see Sequential::for_each_quantizing_layer)
+  /// The first word of the description: "Dense", "Conv2D", "ReLU", ...
+  std::string kind() const {
+    std::size_t end = 0;
+    while (end < description.size() && (std::isalnum(static_cast<unsigned char>(description[end])) || description[end] == '_')) ++end;
+    return description.substr(0, end);
+  }
 };
 
 /// One weight tensor a network expects (see Sequential::parameters()).
@@ -254,6 +270,23 @@ class Sequential {
     return list;
   }
 
+  /// The top-level layers in order (a Residual is one entry), for importers that check a file
+  /// against this type.
+  static std::vector<LayerInfo> layer_list() {
+    std::vector<LayerInfo> list;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (list.push_back(layer_info<std::tuple_element_t<I, typename chain_type::layers_type>>()), ...);
+    }(std::make_index_sequence<chain_type::layer_count>{});
+    return list;
+  }
+
+  /// Calls f(index, layer) for each layer that quantises its input (integer layers), in order:
+  /// how an importer sets their input quantisation (layer.set_input_quantization).
+  template <class F>
+  void for_each_quantizing_layer(F&& f) {
+    chain_.for_each_quantizing_layer(f);
+  }
+
   /// The layer at position I (for inspection and tests).
   template <std::size_t I>
   auto& layer() noexcept { return chain_.template layer<I>(); }
@@ -261,6 +294,17 @@ class Sequential {
   const auto& layer() const noexcept { return chain_.template layer<I>(); }
 
  private:
+  template <class L>
+  static LayerInfo layer_info() {
+    LayerInfo info;
+    info.path = L::path::to_string();
+    info.description = L::describe();
+    for (std::size_t d = 0; d < L::out_shape::rank; ++d) info.out_shape.push_back(L::out_shape::dims[d]);
+    if constexpr (WeightedLayer<L>)
+      for (std::size_t p = 0; p < L::param_count; ++p) info.params.push_back(L::param_spec(p));
+    info.quantizes_input = detail::quantizes_input_v<L>;
+    return info;
+  }
   template <class ChainT, std::size_t... I>
   static void list_parameters(std::vector<ParameterInfo>& list, std::index_sequence<I...>) {
     (list_layer_parameters<std::tuple_element_t<I, typename ChainT::layers_type>>(list), ...);

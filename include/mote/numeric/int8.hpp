@@ -18,6 +18,11 @@ struct PerTensor {
 struct PerChannel {
   static constexpr const char* name = "per-channel";
 };
+/// One value per element of a tensor (constant element-wise layers; no quantisation format
+/// takes it).
+struct PerElement {
+  static constexpr const char* name = "per-element";
+};
 /// Zero point fixed at 0: the integer range is [-127, 127] for weights, so that negation is exact.
 struct Symmetric {
   static constexpr const char* name = "symmetric";

@@ -3,9 +3,11 @@
 // the same taps in the same order with the same operation as the reference (max: a greater or
 // NaN tap replaces the maximum; average: a sum from +0 in tap order times 1.0f / taps).
 // Covers every channel tail 1..3*16+3 (4-vector blocks, single vectors, partial vectors),
-// random kernels, strides, dilations and paddings (windows clipped on every side), and
-// special values (NaN, +-inf, -0, denormals).
+// random rectangular kernels, strides, dilations and paddings (windows clipped on every side),
+// floor and ceil mode output sizes (ceil mode: the last window may run past the padded input
+// and is clipped to the taps that exist), and special values (NaN, +-inf, -0, denormals).
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstring>
@@ -75,6 +77,15 @@ bool windows_nonempty(const WindowGeometry& g) {
          axis_ok(g.out_w, g.stride_w, g.pad_left, g.kernel_w, g.dilation_w, g.in_w);
 }
 
+/// Output size in ceil mode (ONNX ceil_mode=1, PyTorch ceil_mode=True): rounded up, less the
+/// last window if it would start past the input and its leading padding.
+std::size_t ceil_mode_size(std::size_t in, std::size_t pad_before, std::size_t padded, std::size_t span,
+                           std::size_t stride) {
+  std::size_t n = (padded - span + stride - 1) / stride + 1;
+  if ((n - 1) * stride >= in + pad_before) --n;
+  return n;
+}
+
 WindowGeometry random_geometry(std::mt19937& rng, std::size_t channels) {
   const auto in = [&](std::size_t lo, std::size_t hi) {
     return std::uniform_int_distribution<std::size_t>(lo, hi)(rng);
@@ -100,6 +111,10 @@ WindowGeometry random_geometry(std::mt19937& rng, std::size_t channels) {
     if (padded_h < span_h || padded_w < span_w) continue;
     g.out_h = (padded_h - span_h) / g.stride_h + 1;
     g.out_w = (padded_w - span_w) / g.stride_w + 1;
+    if (in(0, 1) == 1) {  // ceil mode: one more window where the last one runs past the end
+      g.out_h = ceil_mode_size(g.in_h, g.pad_top, padded_h, span_h, g.stride_h);
+      g.out_w = ceil_mode_size(g.in_w, g.pad_left, padded_w, span_w, g.stride_w);
+    }
     if (windows_nonempty(g)) return g;
   }
 }
@@ -221,4 +236,66 @@ TEST_CASE("SIMD global average pooling is bit-exact with the scalar reference",
       }
     }
   });
+}
+
+TEST_CASE("SIMD pooling clips ceil mode's last window to the taps that exist", "[kernels][pool][simd]") {
+  // 1x5 input, 2 channels, kernel 1x2, stride 2, ceil mode: windows {0, 1}, {2, 3}, {4}.
+  const float in[] = {1.0f, -1.0f, 3.0f, -3.0f, 5.0f, 2.0f, 7.0f, -8.0f, 9.0f, -0.0f};
+  WindowGeometry g;
+  g.in_h = 1, g.in_w = 5, g.in_c = g.out_c = 2, g.out_h = 1, g.out_w = 3, g.kernel_w = 2, g.stride_w = 2;
+  float expected_max[6], expected_avg[6];
+  mote::kernels::max_pool2d(mote::isa::Scalar{}, g, in, expected_max);
+  mote::kernels::avg_pool2d(mote::isa::Scalar{}, g, in, expected_avg);
+  CHECK(expected_max[4] == 9.0f);
+  CHECK(expected_avg[4] == 9.0f);  // one tap: divided by 1
+  CHECK((expected_avg[5] == 0.0f && !std::signbit(expected_avg[5])));  // sums start from +0
+  CHECK(expected_avg[2] == 6.0f);
+  each_simd_isa([&](auto tag, const std::string& isa) {
+    INFO(isa);
+    float out[7];
+    out[6] = -7.0f;
+    mote::kernels::max_pool2d(tag, g, in, out);
+    for (int i = 0; i < 6; ++i) CHECK(identical(out[i], expected_max[i]));
+    mote::kernels::avg_pool2d(tag, g, in, out);
+    for (int i = 0; i < 6; ++i) CHECK(identical(out[i], expected_avg[i]));
+    CHECK(out[6] == -7.0f);
+  });
+}
+
+TEST_CASE("Zero padding for count_include_pad, then SIMD average pooling", "[kernels][pool][simd]") {
+  // AvgPool2D<..., CountPad> copies its input into a zero-bordered buffer (pad_with_zeros) and
+  // averages that without padding, so padded taps count as +0 in the divisor.
+  std::mt19937 rng(29);
+  std::uniform_int_distribution<std::size_t> small(0, 3);
+  for (std::size_t channels : {1, 3, 8, 17, 35}) {
+    for (int repeat = 0; repeat < 6; ++repeat) {
+      const std::size_t h = 1 + small(rng), w = 1 + small(rng) * 2;
+      const std::size_t top = small(rng), left = small(rng), bottom = small(rng), right = small(rng);
+      const std::vector<float> in = random_input(rng, h * w * channels);
+      const std::size_t ph = top + h + bottom, pw = left + w + right;
+      std::vector<float> padded(ph * pw * channels + 1, -7.0f);
+      mote::kernels::pad_with_zeros(mote::isa::Scalar{}, in.data(), h, w, channels, top, left, bottom, right,
+                                    padded.data());
+      REQUIRE(padded.back() == -7.0f);
+      for (std::size_t y = 0; y < ph; ++y)
+        for (std::size_t x = 0; x < pw; ++x)
+          for (std::size_t c = 0; c < channels; ++c) {
+            const bool inside = y >= top && y < top + h && x >= left && x < left + w;
+            const float expected = inside ? in[((y - top) * w + (x - left)) * channels + c] : 0.0f;
+            REQUIRE(identical(padded[(y * pw + x) * channels + c], expected));
+          }
+      WindowGeometry g;  // 2x2 windows, stride 1, ceil-mode sizes: the last ones clipped
+      g.in_h = ph, g.in_w = pw, g.in_c = g.out_c = channels, g.kernel_h = std::min<std::size_t>(2, ph),
+      g.kernel_w = std::min<std::size_t>(2, pw), g.stride_h = g.stride_w = 2;
+      g.out_h = ceil_mode_size(ph, 0, ph, g.kernel_h, 2), g.out_w = ceil_mode_size(pw, 0, pw, g.kernel_w, 2);
+      std::vector<float> expected(g.out_h * g.out_w * channels);
+      mote::kernels::avg_pool2d(mote::isa::Scalar{}, g, padded.data(), expected.data());
+      each_simd_isa([&](auto tag, const std::string& isa) {
+        std::vector<float> actual(expected.size());
+        mote::kernels::avg_pool2d(tag, g, padded.data(), actual.data());
+        INFO(isa << ": " << describe(g));
+        for (std::size_t i = 0; i < expected.size(); ++i) REQUIRE(identical(actual[i], expected[i]));
+      });
+    }
+  }
 }

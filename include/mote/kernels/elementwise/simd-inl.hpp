@@ -6,8 +6,8 @@
 // Semantics are those of the scalar functors (elementwise/activations.hpp) lane by lane:
 // comparisons are written as selects on `x < 0` / `x > 6` so that NaN propagates (a NaN lane
 // fails both comparisons and keeps x) and -0 stays -0, exactly as `x < 0 ? 0 : x` does.
-// Identity, ReLU, ReLU6, LeakyReLU, HardSwish and add are bit-exact with the reference; the
-// transcendental ones are within the bounds documented in math-inl.hpp.
+// Identity, ReLU, ReLU6, LeakyReLU, Clip, HardSigmoid, HardSwish and add are bit-exact with the
+// reference; the transcendental ones are within the bounds documented in math-inl.hpp.
 
 inline Vec apply(::mote::activation::Identity, Vec x) noexcept { return x; }
 // clamp_below/clamp_above are x < low ? low : x and x > high ? high : x exactly; on x86 they are
@@ -21,6 +21,25 @@ template <int Numerator, int Denominator>
 inline Vec apply(::mote::activation::LeakyRelu<Numerator, Denominator>, Vec x) noexcept {
   constexpr float slope = ::mote::activation::LeakyRelu<Numerator, Denominator>::slope;
   return Vec::select(Vec::less(x, Vec::zero()), x * Vec::broadcast(slope), x);
+}
+template <auto Lo, auto Hi>
+inline Vec apply(::mote::activation::Clip<Lo, Hi>, Vec x) noexcept {
+  using F = ::mote::activation::Clip<Lo, Hi>;
+  return Vec::clamp_above(Vec::clamp_below(x, Vec::broadcast(F::lo)), Vec::broadcast(F::hi));
+}
+template <auto Alpha>
+inline Vec apply(::mote::activation::LeakyReluAlpha<Alpha>, Vec x) noexcept {
+  constexpr float slope = ::mote::activation::LeakyReluAlpha<Alpha>::slope;
+  return Vec::select(Vec::less(x, Vec::zero()), x * Vec::broadcast(slope), x);
+}
+/// alpha * x + beta as a multiply then an add (the reference's two roundings: MOTE_NO_CONTRACT
+/// keeps GCC from fusing them into an FMA here), then clamped.
+template <class Parameters>
+inline Vec apply(::mote::activation::HardSigmoid<Parameters>, Vec x) noexcept {
+  using F = ::mote::activation::HardSigmoid<Parameters>;
+  const Vec product{MOTE_NO_CONTRACT((x * Vec::broadcast(F::alpha)).v)};
+  const Vec y = product + Vec::broadcast(F::beta);
+  return Vec::clamp_above(Vec::clamp_below(y, Vec::zero()), Vec::broadcast(1.0f));
 }
 inline Vec apply(::mote::activation::Sigmoid, Vec x) noexcept { return math::sigmoid(x); }
 inline Vec apply(::mote::activation::Tanh, Vec x) noexcept { return math::tanh(x); }

@@ -2,10 +2,12 @@
 // Scalar references for pooling over channels-last input.
 // Max pooling ignores padded taps (as if padded with -inf); average pooling divides by the
 // number of taps inside the input (PyTorch count_include_pad=False, TFLite, ONNX default).
-// A window entirely in the padding cannot occur: layers reject such geometry at compile time.
+// Taps past the input's end (ceil mode's last window) are skipped the same way. A window with
+// no tap inside the input cannot occur: layers reject such geometry at compile time.
 
 #include <cmath>
 #include <cstddef>
+#include <cstring>
 #include <limits>
 
 #include "mote/arch/isa.hpp"
@@ -64,6 +66,24 @@ inline void avg_pool2d(isa::Scalar, const WindowGeometry& g, const float* in, fl
     const float inverse = 1.0f / static_cast<float>(taps);
     for (std::size_t c = 0; c < g.in_c; ++c) out_pixel[c] *= inverse;
   });
+}
+
+/// Copies an h x w x channels input into the middle of a (top + h + bottom) x (left + w + right)
+/// x channels output whose border is +0: how AvgPool2D<..., CountPad> makes padded taps count
+/// (the average pooling kernels then see no padding). memcpy/memset already run at the speed
+/// of memory, so every ISA uses this one.
+inline void pad_with_zeros(isa::Scalar, const float* in, std::size_t h, std::size_t w, std::size_t channels,
+                           std::size_t top, std::size_t left, std::size_t bottom, std::size_t right,
+                           float* out) noexcept {
+  const std::size_t out_w = left + w + right, row = out_w * channels;
+  std::memset(out, 0, top * row * sizeof(float));
+  float* y = out + top * row;
+  for (std::size_t r = 0; r < h; ++r, y += row) {
+    std::memset(y, 0, left * channels * sizeof(float));
+    std::memcpy(y + left * channels, in + r * w * channels, w * channels * sizeof(float));
+    std::memset(y + (left + w) * channels, 0, right * channels * sizeof(float));
+  }
+  std::memset(y, 0, bottom * row * sizeof(float));
 }
 
 /// Mean over all pixels of an pixels x channels input.
