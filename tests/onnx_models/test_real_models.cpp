@@ -159,6 +159,19 @@ TEST_CASE("ONNX MobileNet: mote-onnx type, both loaders, reproduce PyTorch", "[o
   check_float_model(*loaded_with<onnx_mobilenet_embedded::Net>(onnx_mobilenet_embedded::try_load_embedded), "mobilenet");
 }
 
+TEST_CASE("ONNX loader: a node name map checks which node each layer comes from", "[onnx_model]") {
+  auto net = std::make_unique<Mlp>();
+  CHECK(onnx::try_load(*net, model_path("mlp"), {}, {{"1", "/fc1/Gemm"}, {"3", "/fc2/Gemm"}, {"5", "/fc3/Gemm"}}));
+  const Status swapped = onnx::try_load(*net, model_path("mlp"), {}, {{"1", "/fc2/Gemm"}});
+  REQUIRE_FALSE(swapped);
+  INFO(swapped.error().message);
+  CHECK(swapped.error().message.find("comes from Gemm node '/fc1/Gemm'") != std::string::npos);
+  CHECK(swapped.error().message.find("not from node '/fc2/Gemm'") != std::string::npos);
+  const Status unknown = onnx::try_load(*net, model_path("mlp"), {}, {{"9", "/fc1/Gemm"}});
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.error().message.find("layer '9'") != std::string::npos);
+}
+
 TEST_CASE("ONNX loader: a network type that does not match the file is refused, unchanged", "[onnx_model]") {
   using Wrong = Sequential<Input<28, 28, 1>, Flatten, Dense<128>, ReLU, Dense<128>, ReLU, Dense<10>>;
   auto net = std::make_unique<Wrong>();

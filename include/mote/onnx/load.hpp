@@ -179,12 +179,39 @@ Status try_load_tensors(Net& net, std::span<const TensorRef> tensors,
   return Status::ok();
 }
 
-/// Binds a lowered plan to `net` (see the file comment). On failure `net` is unchanged.
+/// Which ONNX node each listed layer must come from: {layer path, node name}, e.g.
+/// {{"1", "/fc1/Gemm"}, {"3", "/fc2/Gemm"}}. Weights are bound in graph order; the map is a check
+/// that the order is the one the caller means (a renamed or reordered export fails loudly).
+using NodeNameMap = std::vector<std::pair<std::string, std::string>>;
+
+namespace detail {
+inline Status check_node_names(const Plan& plan, const std::vector<LayerInfo>& layers, const NodeNameMap& names) {
+  for (const auto& [path, node] : names) {
+    std::size_t index = layers.size();
+    for (std::size_t i = 0; i < layers.size(); ++i)
+      if (layers[i].path == path) index = i;
+    if (index == layers.size() || index >= plan.layers.size())
+      return make_error(ErrorCode::invalid_value,
+                        plan.source + ": the node name map names layer '" + path + "', which the network does not have");
+    const std::string& origin = plan.layers[index].origin;
+    if (origin.find("'" + node + "'") == std::string::npos)
+      return make_error(ErrorCode::shape_mismatch, plan.source + ": the network's layer " + path + " (" +
+                                                       layers[index].description + ") comes from " + origin +
+                                                       ", not from node '" + node + "' as the node name map says");
+  }
+  return Status::ok();
+}
+}  // namespace detail
+
+/// Binds a lowered plan to `net` (see the file comment), checking `node_names` if given. On
+/// failure `net` is unchanged.
 template <class Net>
-Status try_load(Net& net, const Plan& plan) {
+Status try_load(Net& net, const Plan& plan, const NodeNameMap& node_names = {}) {
   std::vector<std::size_t> input_shape;
   for (std::size_t d = 0; d < Net::input_shape::rank; ++d) input_shape.push_back(Net::input_shape::dims[d]);
-  if (Status s = detail::check_plan(plan, input_shape, Net::layer_list()); !s) return s;
+  const std::vector<LayerInfo> layers = Net::layer_list();
+  if (Status s = detail::check_plan(plan, input_shape, layers); !s) return s;
+  if (Status s = detail::check_node_names(plan, layers, node_names); !s) return s;
   std::vector<TensorRef> refs;
   for (const PlannedLayer& layer : plan.layers)
     for (const PlannedTensor& tensor : layer.params) refs.push_back(TensorRef::f32(tensor.source, tensor.shape, tensor.values.data()));
@@ -196,25 +223,25 @@ Status try_load(Net& net, const Plan& plan) {
 
 /// Lowers `model` and binds it to `net`.
 template <class Net>
-Status try_load(Net& net, const Model& model, const PlanOptions& options = {}) {
+Status try_load(Net& net, const Model& model, const PlanOptions& options = {}, const NodeNameMap& node_names = {}) {
   auto plan = try_plan(model, options);
   if (!plan) return plan.error();
-  return try_load(net, *plan);
+  return try_load(net, *plan, node_names);
 }
 
 /// Reads an .onnx file and binds it to `net`.
 template <class Net>
-Status try_load(Net& net, const std::string& path, const PlanOptions& options = {}) {
+Status try_load(Net& net, const std::string& path, const PlanOptions& options = {}, const NodeNameMap& node_names = {}) {
   auto model = io::onnx::try_read_model_file(path);
   if (!model) return model.error();
-  return try_load(net, *model, options);
+  return try_load(net, *model, options, node_names);
 }
 
 #if MOTE_HAS_EXCEPTIONS
 /// Throwing form of try_load (mote::Error).
 template <class Net>
-void load(Net& net, const std::string& path, const PlanOptions& options = {}) {
-  throw_if_failed(try_load(net, path, options));
+void load(Net& net, const std::string& path, const PlanOptions& options = {}, const NodeNameMap& node_names = {}) {
+  throw_if_failed(try_load(net, path, options, node_names));
 }
 #endif
 
