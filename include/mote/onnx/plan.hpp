@@ -722,7 +722,7 @@ class Lowering {
     return g;
   }
 
-  static std::string window_options(const ConvGeometry& g, bool conv) {
+  static std::string window_options(const ConvGeometry& g) {
     std::string text;
     const std::size_t n = g.kernel.size();
     auto pair = [&](const std::vector<std::int64_t>& v) {
@@ -738,7 +738,6 @@ class Lowering {
         text += ", mote::Padding<" + std::to_string(g.pads[0]) + ", " + std::to_string(g.pads[1]) + ", " +
                 std::to_string(g.pads[2]) + ", " + std::to_string(g.pads[3]) + ">";
     }
-    (void)conv;
     return text;
   }
 
@@ -929,7 +928,7 @@ class Lowering {
     }
     settle_pending_quant_unless_integer(node, &w);
     std::string spec;
-    const std::string options = window_options(*geometry, true);
+    const std::string options = window_options(*geometry);
     const std::string format = format_spec(true, &w);
     std::string kind;
     if (depthwise) {
@@ -1108,14 +1107,12 @@ class Lowering {
         index[i] = 0;
       }
     }
-    if (plan_.channels_first && xs.size() >= 2 && current_.flat_channels == 0) {
-      const std::size_t channels = static_cast<std::size_t>(xs[0]), spatial = count / channels;
-      std::vector<float> hwc(count);
-      for (std::size_t ch = 0; ch < channels; ++ch)
-        for (std::size_t s = 0; s < spatial; ++s) hwc[s * channels + ch] = values[ch * spatial + s];
-      values = std::move(hwc);
-    } else if (current_.flat_channels != 0) {
-      const std::size_t channels = current_.flat_channels, spatial = count / channels;
+    // ONNX's (C, spatial) order to mote's (spatial, C): a channels-first map, or one mote flattened.
+    const std::size_t channels = current_.flat_channels != 0                      ? current_.flat_channels
+                                 : plan_.channels_first && xs.size() >= 2 ? static_cast<std::size_t>(xs[0])
+                                                                                  : 1;
+    if (channels > 1) {
+      const std::size_t spatial = count / channels;
       std::vector<float> hwc(count);
       for (std::size_t ch = 0; ch < channels; ++ch)
         for (std::size_t s = 0; s < spatial; ++s) hwc[s * channels + ch] = values[ch * spatial + s];
@@ -1167,7 +1164,7 @@ class Lowering {
     std::vector<std::size_t> shape{values.size()};
     if (kind == Broadcast::per_channel) {
       const std::vector<std::size_t> ms = mote_shape(sample(current_.dims));
-      const std::size_t channels = current_.flat_channels ? ms.back() : ms.back();
+      const std::size_t channels = ms.back();
       if (values.size() != channels)
         return fail(node, "per-channel constant of " + std::to_string(values.size()) + " values for " +
                               std::to_string(channels) + " channels", ErrorCode::shape_mismatch);
@@ -1357,7 +1354,7 @@ class Lowering {
       text += ", mote::Stride<" + std::to_string(g->strides[0]) + (n == 2 ? ", " + std::to_string(g->strides[1]) : "") + ">";
     }
     std::fill(options.strides.begin(), options.strides.end(), 1);
-    text += window_options(options, false);
+    text += window_options(options);
     if (*ceil_mode) text += ", mote::CeilMode";
     if (!max && *count_pad) text += ", mote::CountPad";
     spec += text + ">";
