@@ -82,10 +82,12 @@ case_count() {
 }
 
 # Names of the failed test cases in Catch's console output: the first line between the two
-# dashed lines that open each failure report.
+# dashed lines that open each report, for the reports that hold a "FAILED:" line (warnings and
+# INFO reports have the same header and are skipped).
 failed_cases() {
   awk '/^-+$/ && length($0) >= 70 { if (head) head = 0; else { head = 1; first = 1 }; next }
-       head && first { first = 0; if (!seen[$0]++) print }' "$1" | paste -sd ';' - | sed 's/;/; /g'
+       head && first { first = 0; name = $0; next }
+       /FAILED:$/ && name != "" { if (!seen[name]++) print name }' "$1" | paste -sd ';' - | sed 's/;/; /g'
 }
 
 # ---- each supported ISA: every binary passes -------------------------------------------------

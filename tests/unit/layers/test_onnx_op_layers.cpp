@@ -120,7 +120,9 @@ auto leaky_oracle(float alpha) {
 /// ONNX HardSigmoid: max(0, min(1, alpha * x + beta)), NaN propagating (as numpy's).
 auto hard_sigmoid_oracle(float alpha, float beta) {
   return [=](float x) {
-    const float product = alpha * x;
+    // Two roundings, as ONNX defines it: GCC would otherwise fuse them into one FMA where the
+    // target has FMA by default (AArch64), and the oracle would no longer be ONNX's.
+    const float product = MOTE_NO_CONTRACT(alpha * x);
     const float y = product + beta;
     return std::isnan(y) ? y : std::clamp(y, 0.0f, 1.0f);
   };
