@@ -25,6 +25,7 @@
 #include "mote/kernels/pool/reference.hpp"
 #include "mote/kernels/dense/int8_reference.hpp"
 #include "mote/kernels/dense/int4_reference.hpp"
+#include "mote/kernels/dense/sparse_reference.hpp"
 
 #if !defined(MOTE_NO_SIMD) && MOTE_ARCH_X86 && defined(__x86_64__)
 #define MOTE_SIMD_X86 1
@@ -74,11 +75,13 @@ MOTE_TARGET_REGION_BEGIN("avx2,fma,bmi2,f16c")
 #include "mote/arch/x86/avx2_int4.hpp"
 #include "mote/arch/x86/avx2_binary.hpp"
 #include "mote/arch/x86/avx2_codebook.hpp"
+#include "mote/arch/x86/avx2_sparse.hpp"
 #define MOTE_SIMD_NS avx2
 #define MOTE_SIMD_TAG Avx2
 #define MOTE_SIMD_HAS_INT4
 #include "mote/kernels/simd-inl.hpp"
 #include "mote/kernels/simd_int8-inl.hpp"
+#include "mote/kernels/simd_sparse-inl.hpp"
 #undef MOTE_SIMD_HAS_INT4
 #undef MOTE_SIMD_NS
 #undef MOTE_SIMD_TAG
@@ -135,10 +138,12 @@ MOTE_TARGET_REGION_END
 #include "mote/arch/arm/neon_int8.hpp"
 #include "mote/arch/arm/neon_binary.hpp"
 #include "mote/arch/arm/neon_codebook.hpp"
+#include "mote/arch/arm/neon_sparse.hpp"
 #define MOTE_SIMD_NS neon
 #define MOTE_SIMD_TAG Neon
 #include "mote/kernels/simd-inl.hpp"
 #include "mote/kernels/simd_int8-inl.hpp"
+#include "mote/kernels/simd_sparse-inl.hpp"
 #undef MOTE_SIMD_NS
 #undef MOTE_SIMD_TAG
 

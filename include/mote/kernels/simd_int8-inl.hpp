@@ -12,6 +12,7 @@ using Int8Ops = ::mote::simd::MOTE_SIMD_NS::Int8Ops;
 using ::mote::align_up;
 
 #include "mote/kernels/dense/int8-inl.hpp"
+#include "mote/kernels/dense/sparse_int8-inl.hpp"
 #if defined(MOTE_SIMD_HAS_INT4)
 using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 #include "mote/kernels/dense/int4-inl.hpp"
@@ -30,6 +31,19 @@ inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, S>, DenseS
   } else {
     // Transcendental activations: the vectorised functions of the ISA (their stated bounds)
     // over the whole output, instead of one libm call per output in the scalar epilogue.
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
+  }
+}
+
+// Block-sparse int8 weights (kernels/dense/sparse_int8-inl.hpp).
+template <class G, std::size_t R, std::size_t C, class Activation>
+inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, Symmetric>, Sparse<Block<R, C>>>& weights,
+                       const float* bias, const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
+                       Activation activation, std::byte* scratch) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
+  } else {
     MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
     activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
   }

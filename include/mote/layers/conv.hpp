@@ -84,7 +84,11 @@ class ConvLayer {
   static_assert(!(In::rank == 2 || In::rank == 3) || !geometry::positive || geometry::fits,
                 "Conv2D/Conv1D: the (dilated) kernel is larger than the padded input. The layer "
                 "position and the input shape are the first template arguments of this ConvLayer.");
-  static_assert(opts::storage_exists,
+  static_assert(opts::storage_exists || !is_sparse_layout_v<typename opts::layout>,
+                "Conv2D/Conv1D: no storage for these sparse weights: Sparse<Unstructured>, Sparse<NM<N, M>> and "
+                "Sparse<Block<R, C>> take Weights<F32, ...>; int8 takes Sparse<Block<R, C>> with R dividing 16 and C "
+                "dividing 4, and symmetric weights (Weights<Int8<PerChannel, Symmetric>, Sparse<Block<16, 4>>>).");
+  static_assert(opts::storage_exists || is_sparse_layout_v<typename opts::layout>,
                 "Conv2D: mote has no weight storage for this Weights<Format, Layout> combination.");
   static_assert(!HalfFloatFormat<typename opts::format>,
                 "Conv2D/Conv1D: bf16 and f16 weights (Weights<BF16>, Weights<F16>) are supported by "
@@ -120,8 +124,11 @@ class ConvLayer {
   using out_shape = typename geometry::out_shape;
   using path = Path;
   static constexpr bool in_place = false;
+  static constexpr bool sparse = is_sparse_layout_v<typename opts::layout>;
+  /// Integer and sparse convolutions run as matrix products over gathered receptive fields.
   static constexpr std::size_t scratch_bytes =
       opts::integer_compute ? patch_bytes + pixel_chunk * detail::integer_dense_scratch_bytes(Filters, receptive_field)
+      : sparse              ? patch_bytes
                             : 0;
   static constexpr std::size_t param_count = opts::has_bias ? 2 : 1;
   /// True when the layer quantises its input: calibration (Sequential::calibrate) sets its range.
@@ -141,14 +148,19 @@ class ConvLayer {
   /// PyTorch [out, in, kh, kw] (or [out, in, k]) becomes rows of (ky, kx, in).
   void set_param(std::size_t index, const float* values) {
     if (index == 1) return weights_.set_bias(values);
-    std::vector<float> rows(Filters * receptive_field);
-    const std::size_t taps = KernelH * KernelW;
-    for (std::size_t o = 0; o < Filters; ++o)
-      for (std::size_t i = 0; i < geometry::in_c; ++i)
-        for (std::size_t t = 0; t < taps; ++t)
-          rows[o * receptive_field + t * geometry::in_c + i] = values[(o * geometry::in_c + i) * taps + t];
-    weights_.set_matrix(rows.data());
+    weights_.set_matrix(to_rows(values).data());
   }
+  /// Sparse layouts: whether the weights (pruned by set_pruning's rule) hold the pattern.
+  Status check_param(std::size_t index, const float* values) const {
+    if (index == 1 || !sparse) return Status::ok();
+    return weights_.check_matrix(to_rows(values).data(), "layer " + Path::to_string() + " (" + describe() +
+                                                              ") (rows of (ky, kx, in) as mote stores them)");
+  }
+  Status set_pruning(const Pruning& rule) requires(sparse) {
+    return weights_.set_pruning(rule, "layer " + Path::to_string() + " (" + describe() + ")");
+  }
+  const Pruning& pruning() const noexcept requires(sparse) { return weights_.pruning(); }
+
   void fold_channel_affine(const float* scale, const float* shift) noexcept {
     weights_.fold_channel_affine(scale, shift);
   }
@@ -169,6 +181,20 @@ class ConvLayer {
         detail::integer_dense_kernel<opts>(weights_.matrix(), weights_.bias(), rows, out + first * Filters, count, quant,
                                            typename opts::activation{}, scratch + patch_bytes);
       }
+    } else if constexpr (sparse) {
+      // One sparse GEMV per output pixel over its receptive field (the pixel's channels
+      // themselves when the kernel is 1x1, stride 1, unpadded).
+      auto* patches = reinterpret_cast<float*>(scratch);
+      for (std::size_t first = 0; first < out_pixels; first += pixel_chunk) {
+        const std::size_t count = std::min(pixel_chunk, out_pixels - first);
+        const float* rows = in + first * geometry::in_c;
+        if constexpr (!pointwise) {
+          gather_patches(in, first, count, patches);
+          rows = patches;
+        }
+        kernels::dense_batch(typename opts::isa{}, weights_.matrix(), weights_.bias(), rows, out + first * Filters,
+                             count, typename opts::activation{});
+      }
     } else {
       kernels::conv2d(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out,
                       typename opts::activation{});
@@ -183,6 +209,16 @@ class ConvLayer {
   std::optional<QuantParams> input_quantization() const requires(opts::integer_compute) { return input_quant_.get(); }
 
  private:
+  static std::vector<float> to_rows(const float* values) {
+    std::vector<float> rows(Filters * receptive_field);
+    const std::size_t taps = KernelH * KernelW;
+    for (std::size_t o = 0; o < Filters; ++o)
+      for (std::size_t i = 0; i < geometry::in_c; ++i)
+        for (std::size_t t = 0; t < taps; ++t)
+          rows[o * receptive_field + t * geometry::in_c + i] = values[(o * geometry::in_c + i) * taps + t];
+    return rows;
+  }
+
   /// Receptive fields of output pixels [first, first + count) as rows of (ky, kx, c), zeros where
   /// the window covers padding (zero quantises exactly to the zero point).
   static void gather_patches(const float* in, std::size_t first, std::size_t count, float* patches) noexcept {

@@ -29,7 +29,11 @@ class DenseLayer {
                 "Dense needs a 1-D input: put Flatten (or GlobalAveragePool2D) before it. The "
                 "layer position and the input shape are the first template arguments of this "
                 "DenseLayer.");
-  static_assert(opts::storage_exists,
+  static_assert(opts::storage_exists || !is_sparse_layout_v<typename opts::layout>,
+                "Dense: no storage for these sparse weights: Sparse<Unstructured>, Sparse<NM<N, M>> and "
+                "Sparse<Block<R, C>> take Weights<F32, ...>; int8 takes Sparse<Block<R, C>> with R dividing 16 and C "
+                "dividing 4, and symmetric weights (Weights<Int8<PerChannel, Symmetric>, Sparse<Block<16, 4>>>).");
+  static_assert(opts::storage_exists || is_sparse_layout_v<typename opts::layout>,
                 "Dense: mote has no weight storage for this Weights<Format, Layout> combination.");
   static_assert(!opts::storage_exists || opts::kernel_exists,
                 "Dense: mote has no kernel multiplying these Weights<...> by these Activations<...>: "
@@ -71,21 +75,29 @@ class DenseLayer {
   }
   /// Sets parameter `index` from PyTorch-layout values. After a Flatten of a feature map, the
   /// columns arrive in PyTorch's (C, H, W) order and are reordered to mote's (H, W, C).
+  /// Sparse layouts prune the weights first (set_pruning); check_param says beforehand whether
+  /// they then hold the layout's pattern (the loaders call it before changing anything).
   void set_param(std::size_t index, const float* values) {
     if (index == 1) return weights_.set_bias(values);
     if constexpr (!columns_from_feature_map) {
       weights_.set_matrix(values);
     } else {
-      using Origin = flat_origin_t<In>;
-      constexpr std::size_t channels = Origin::channels;
-      constexpr std::size_t pixels = Origin::size / channels;
-      std::vector<float> reordered(Units * In::size);
-      for (std::size_t u = 0; u < Units; ++u)
-        for (std::size_t c = 0; c < channels; ++c)
-          for (std::size_t p = 0; p < pixels; ++p)
-            reordered[u * In::size + p * channels + c] = values[u * In::size + c * pixels + p];
-      weights_.set_matrix(reordered.data());
+      weights_.set_matrix(mote_order(values).data());
     }
+  }
+  Status check_param(std::size_t index, const float* values) const {
+    if (index == 1) return Status::ok();
+    const std::string where = "layer " + Path::to_string() + " (" + describe() + ")";
+    if constexpr (!columns_from_feature_map) return weights_.check_matrix(values, where);
+    else return weights_.check_matrix(mote_order(values).data(), where + " (columns in mote's (H, W, C) order)");
+  }
+  /// How dense weights set into this sparse layer are pruned (default: not at all; they must then
+  /// hold the pattern). Takes effect at the next load.
+  Status set_pruning(const Pruning& rule) requires(is_sparse_layout_v<typename opts::layout>) {
+    return weights_.set_pruning(rule, "layer " + Path::to_string() + " (" + describe() + ")");
+  }
+  const Pruning& pruning() const noexcept requires(is_sparse_layout_v<typename opts::layout>) {
+    return weights_.pruning();
   }
   void fold_channel_affine(const float* scale, const float* shift) noexcept {
     weights_.fold_channel_affine(scale, shift);
@@ -133,6 +145,19 @@ class DenseLayer {
   std::optional<QuantParams> input_quantization() const requires(opts::integer_compute) { return input_quant_.get(); }
 
  private:
+  /// PyTorch's (C, H, W) columns after a Flatten of a feature map, in mote's (H, W, C) order.
+  static std::vector<float> mote_order(const float* values) {
+    using Origin = flat_origin_t<In>;
+    constexpr std::size_t channels = Origin::channels;
+    constexpr std::size_t pixels = Origin::size / channels;
+    std::vector<float> reordered(Units * In::size);
+    for (std::size_t u = 0; u < Units; ++u)
+      for (std::size_t c = 0; c < channels; ++c)
+        for (std::size_t p = 0; p < pixels; ++p)
+          reordered[u * In::size + p * channels + c] = values[u * In::size + c * pixels + p];
+    return reordered;
+  }
+
   [[no_unique_address]] std::conditional_t<opts::integer_compute, detail::InputQuantization<opts>, detail::Empty>
       input_quant_;
   detail::MatrixWithBias<typename opts::format, typename opts::layout, Units, In::size> weights_;

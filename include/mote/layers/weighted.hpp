@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "mote/core/aligned.hpp"
 #include "mote/kernels/dispatch.hpp"
@@ -126,10 +129,43 @@ class MatrixWithBias {
  public:
   MatrixWithBias() : matrix_(Rows, Cols), bias_(matrix_.padded_rows()) {}
 
+  static constexpr bool sparse = is_sparse_layout_v<Layout>;
+
   const WeightMatrix<Format, Layout>& matrix() const noexcept { return matrix_; }
   const float* bias() const noexcept { return bias_.data(); }
-  /// Sets the weights from a row-major Rows x Cols f32 array.
-  void set_matrix(const float* row_major) { matrix_.assign(row_major); }
+  /// Sets the weights from a row-major Rows x Cols f32 array. Sparse layouts prune them first
+  /// (set_pruning) and must then hold their pattern: check_matrix says so beforehand; a matrix
+  /// that fails it anyway is an error thrown (or, without exceptions, reported before abort).
+  void set_matrix(const float* row_major) {
+    if constexpr (sparse) {
+      std::vector<float> pruned(row_major, row_major + Rows * Cols);
+      detail::apply_pruning<typename Layout::pattern>(pruned, Rows, Cols, pruning_);
+      const Status status = check_pattern<typename Layout::pattern>(pruned, Rows, Cols, "weights");
+      if (!status) fail(status);
+      matrix_.assign(pruned.data());
+    } else {
+      matrix_.assign(row_major);
+    }
+  }
+  /// Whether set_matrix(row_major) would succeed; `where` names the layer in the message.
+  Status check_matrix(const float* row_major, const std::string& where) const {
+    if constexpr (sparse) {
+      std::vector<float> pruned(row_major, row_major + Rows * Cols);
+      detail::apply_pruning<typename Layout::pattern>(pruned, Rows, Cols, pruning_);
+      return check_pattern<typename Layout::pattern>(pruned, Rows, Cols, where + ": weight");
+    } else {
+      (void)row_major;
+      (void)where;
+      return Status::ok();
+    }
+  }
+  /// How dense weights are pruned when set (sparse layouts; see Pruning).
+  Status set_pruning(const Pruning& rule, const std::string& where) requires(sparse) {
+    Status status = rule.validate(where);
+    if (status) pruning_ = rule;
+    return status;
+  }
+  const Pruning& pruning() const noexcept requires(sparse) { return pruning_; }
   void set_bias(const float* values) noexcept {
     for (std::size_t r = 0; r < Rows; ++r) bias_[r] = values[r];
   }
@@ -144,8 +180,17 @@ class MatrixWithBias {
   std::size_t bytes() const noexcept { return matrix_.bytes() + bias_.size() * sizeof(float); }
 
  private:
+  [[noreturn]] static void fail(const Status& status) {
+#if MOTE_HAS_EXCEPTIONS
+    throw_if_failed(status);
+#endif
+    std::fprintf(stderr, "mote: %s\n", status.message().c_str());
+    std::abort();
+  }
+
   WeightMatrix<Format, Layout> matrix_;
   AlignedBuffer<float> bias_;
+  [[no_unique_address]] std::conditional_t<sparse, Pruning, Empty> pruning_{};
 };
 
 inline ParamSpec param(const char* name, std::size_t d0) { return ParamSpec{name, {d0, 0, 0, 0}, 1}; }

@@ -10,6 +10,7 @@
 #include <cassert>
 #include <cctype>
 #include <cstddef>
+#include <cstdio>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -254,6 +255,21 @@ class Sequential {
     return total;
   }
 
+  /// How dense weights are pruned when loaded into the sparse layers (Weights<F32, Sparse<...>>):
+  /// sets `rule` on every one of them (Residual bodies included). The next load prunes with it;
+  /// sparsity_report() then says what it achieved. Returns the first invalid rule's error.
+  Status set_pruning(const Pruning& rule) {
+    Status status = Status::ok();
+    set_pruning_in(chain_, rule, status);
+    return status;
+  }
+  /// One line per sparse layer: position, description, non-zero weights, sparsity and bytes.
+  std::string sparsity_report() const {
+    std::string text;
+    report_sparsity(chain_, text);
+    return text;
+  }
+
   /// One line per layer: position, description, output shape. Recurses into Residual bodies.
   static std::string summary() {
     std::string text = "Input " + input_shape::to_string() + "\n";
@@ -316,6 +332,30 @@ class Sequential {
         list.push_back(ParameterInfo{L::path::to_string() + "." + L::param_spec(p).name, L::describe(), L::param_spec(p)});
     if constexpr (requires { typename L::body_type; })
       list_parameters<typename L::body_type>(list, std::make_index_sequence<L::body_type::layer_count>{});
+  }
+  template <class ChainT>
+  static void set_pruning_in(ChainT& chain, const Pruning& rule, Status& status) {
+    chain.for_each_layer([&](auto& layer) {
+      if constexpr (requires { layer.set_pruning(rule); }) {
+        Status result = layer.set_pruning(rule);
+        if (status && !result) status = result;
+      }
+      if constexpr (requires { layer.body(); }) set_pruning_in(layer.body(), rule, status);
+    });
+  }
+  template <class ChainT>
+  static void report_sparsity(const ChainT& chain, std::string& text) {
+    chain.for_each_layer([&](const auto& layer) {
+      using L = std::remove_cvref_t<decltype(layer)>;
+      if constexpr (requires { layer.pruning(); }) {
+        const auto& matrix = layer.weights().matrix();
+        char line[160];
+        std::snprintf(line, sizeof line, ": %zu of %zu weights non-zero (%.2f%% zeros), %zu bytes\n", matrix.nonzeros(),
+                      matrix.rows() * matrix.cols(), 100.0 * matrix.sparsity(), layer.weight_bytes());
+        text += L::path::to_string() + " " + L::describe() + line;
+      }
+      if constexpr (requires { layer.body(); }) report_sparsity(layer.body(), text);
+    });
   }
   template <class ChainT>
   static void add_weight_bytes(const ChainT& chain, std::size_t& total) {

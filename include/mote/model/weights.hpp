@@ -78,6 +78,8 @@ struct LayerSlot {
   std::string description;
   std::vector<ParamSpec> params;
   std::function<void(std::size_t, const float*)> set;
+  /// Whether `set` would accept the values (sparse layouts: the pattern); empty when always.
+  std::function<Status(std::size_t, const float*)> check;
 };
 
 inline std::string layer_label(const LayerSlot& slot) {
@@ -172,6 +174,15 @@ inline Status bind_tensors(const std::vector<LayerSlot>& slots, std::span<const 
                             ")");
 
   std::vector<float> values;  // the source bytes may be unaligned for float
+  for (const Assignment& a : plan) {  // everything checked before anything changes
+    if (!slots[a.slot].check) continue;
+    const TensorRef& tensor = tensors[a.tensor];
+    values.resize(tensor.numel());
+    if (!values.empty()) std::memcpy(values.data(), tensor.data, values.size() * sizeof(float));
+    Status status = slots[a.slot].check(a.param, values.data());
+    if (!status)
+      return make_error(status.error().code, where + ": tensor '" + tensor.name + "': " + status.error().message);
+  }
   for (const Assignment& a : plan) {
     const TensorRef& tensor = tensors[a.tensor];
     values.resize(tensor.numel());
@@ -192,6 +203,8 @@ void collect_slots(ChainT& chain, std::vector<LayerSlot>& slots) {
       slot.description = L::describe();
       for (std::size_t p = 0; p < L::param_count; ++p) slot.params.push_back(L::param_spec(p));
       slot.set = [&layer](std::size_t index, const float* values) { layer.set_param(index, values); };
+      if constexpr (requires { layer.check_param(std::size_t{}, static_cast<const float*>(nullptr)); })
+        slot.check = [&layer](std::size_t index, const float* values) { return layer.check_param(index, values); };
       slots.push_back(std::move(slot));
     }
     if constexpr (requires { layer.body(); }) collect_slots(layer.body(), slots);

@@ -12,6 +12,7 @@
 #include "mote/core/aligned.hpp"
 #include "mote/kernels/elementwise/activations.hpp"
 #include "mote/layout/dense_int8.hpp"
+#include "mote/layout/sparse_int8.hpp"
 #include "mote/numeric/quantization.hpp"
 
 namespace mote::kernels {
@@ -71,6 +72,32 @@ inline void dense_int8(isa::Scalar, const WeightMatrix<Int8<G, S>, DenseStorage>
       for (std::size_t i = 0; i < weights.cols(); ++i) dot += std::int64_t{weights.at(r, i)} * codes[i];
       dots[r] = static_cast<std::int32_t>(dot);
     }
+    int8_dense_epilogue(weights, bias, dots, input, 0, sum_u, out + b * weights.rows(), activation);
+  }
+}
+
+/// The reference for block-sparse int8 weights: the same as the dense reference, reading codes
+/// through the stored groups (skipped groups are zero codes).
+template <class G, std::size_t R, std::size_t C, class Activation = activation::Identity>
+inline void dense_int8(isa::Scalar, const WeightMatrix<Int8<G, Symmetric>, Sparse<Block<R, C>>>& weights,
+                       const float* bias, const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
+                       Activation activation, std::byte* scratch) noexcept {
+  auto* dots = reinterpret_cast<std::int32_t*>(scratch);
+  auto* codes = reinterpret_cast<std::int32_t*>(scratch + align_up(weights.padded_rows() * sizeof(std::int32_t)));
+  constexpr std::size_t panel_rows = WeightMatrix<Int8<G, Symmetric>, Sparse<Block<R, C>>>::panel_rows;
+  for (std::size_t b = 0; b < batch; ++b) {
+    const float* x = in + b * weights.cols();
+    std::int64_t sum_u = 0;
+    for (std::size_t i = 0; i < weights.cols(); ++i) {
+      codes[i] = quantize(x[i], input.params, input.low, input.high);
+      sum_u += codes[i];
+    }
+    for (std::size_t r = 0; r < weights.rows(); ++r) dots[r] = 0;
+    for (std::size_t p = 0; p < weights.panel_count(); ++p)
+      for (std::size_t j = weights.panel_begin(p); j < weights.panel_begin(p + 1); ++j)
+        for (std::size_t i = 0; i < panel_rows && p * panel_rows + i < weights.rows(); ++i)
+          for (std::size_t k = 0; k < 4 && weights.group_index()[j] * 4 + k < weights.cols(); ++k)
+            dots[p * panel_rows + i] += std::int32_t{weights.group_codes(j)[i * 4 + k]} * codes[weights.group_index()[j] * 4 + k];
     int8_dense_epilogue(weights, bias, dots, input, 0, sum_u, out + b * weights.rows(), activation);
   }
 }

@@ -1,0 +1,65 @@
+// NEON primitives of the sparse f32 kernels (kernels/dense/sparse-inl.hpp): a tile of 8 output
+// channels in two vectors, and the input selection of the N:M and unstructured layouts with
+// byte table lookups (tbl): each row's position, taken from the packed positions by a variable
+// shift, becomes the four byte indices of its float (position * 4 + 0..3).
+// Included by arch/targets.hpp (NEON is part of the AArch64 baseline: no target region).
+#if !defined(MOTE_ARCH_ARM_NEON_SPARSE)
+#define MOTE_ARCH_ARM_NEON_SPARSE
+#define MOTE_VEC_INLINE inline __attribute__((always_inline))
+namespace mote::simd::neon {
+
+struct Tile8 {
+  float32x4_t low, high;
+
+  static MOTE_VEC_INLINE Tile8 zero() { return {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)}; }
+  static MOTE_VEC_INLINE Tile8 load(const float* p) { return {vld1q_f32(p), vld1q_f32(p + 4)}; }
+  static MOTE_VEC_INLINE Tile8 broadcast(const float* p) {
+    const float32x4_t x = vld1q_dup_f32(p);
+    return {x, x};
+  }
+  static MOTE_VEC_INLINE Tile8 fma(Tile8 a, Tile8 b, Tile8 c) {
+    return {vfmaq_f32(c.low, a.low, b.low), vfmaq_f32(c.high, a.high, b.high)};
+  }
+  friend MOTE_VEC_INLINE Tile8 operator+(Tile8 a, Tile8 b) { return {vaddq_f32(a.low, b.low), vaddq_f32(a.high, b.high)}; }
+  MOTE_VEC_INLINE void store(float* p) const {
+    vst1q_f32(p, low);
+    vst1q_f32(p + 4, high);
+  }
+
+  struct Window4 {
+    uint8x16_t bytes;
+  };
+  struct Window8 {
+    uint8x16x2_t bytes;
+  };
+  static MOTE_VEC_INLINE Window4 window4(const float* p) { return {vreinterpretq_u8_f32(vld1q_f32(p))}; }
+  static MOTE_VEC_INLINE Window8 window8(const float* p) {
+    return {{{vreinterpretq_u8_f32(vld1q_f32(p)), vreinterpretq_u8_f32(vld1q_f32(p + 4))}}};
+  }
+  /// Byte indices of the floats at `position` (0..7) in each 32-bit lane.
+  static MOTE_VEC_INLINE uint8x16_t byte_indices(uint32x4_t position) {
+    return vreinterpretq_u8_u32(vmlaq_n_u32(vdupq_n_u32(0x03020100u), position, 0x04040404u));
+  }
+  /// Lane i gets window[positions >> 2i & 3].
+  static MOTE_VEC_INLINE Tile8 select(Window4 window, std::uint32_t positions) {
+    const int32x4_t low_shifts = {0, -2, -4, -6}, high_shifts = {-8, -10, -12, -14};
+    const uint32x4_t all = vdupq_n_u32(positions), mask = vdupq_n_u32(3u);
+    const uint32x4_t low = vandq_u32(vshlq_u32(all, low_shifts), mask);
+    const uint32x4_t high = vandq_u32(vshlq_u32(all, high_shifts), mask);
+    return {vreinterpretq_f32_u8(vqtbl1q_u8(window.bytes, byte_indices(low))),
+            vreinterpretq_f32_u8(vqtbl1q_u8(window.bytes, byte_indices(high)))};
+  }
+  /// Lane i gets window[positions >> 3i & 7].
+  static MOTE_VEC_INLINE Tile8 select(Window8 window, std::uint32_t positions) {
+    const int32x4_t low_shifts = {0, -3, -6, -9}, high_shifts = {-12, -15, -18, -21};
+    const uint32x4_t all = vdupq_n_u32(positions), mask = vdupq_n_u32(7u);
+    const uint32x4_t low = vandq_u32(vshlq_u32(all, low_shifts), mask);
+    const uint32x4_t high = vandq_u32(vshlq_u32(all, high_shifts), mask);
+    return {vreinterpretq_f32_u8(vqtbl2q_u8(window.bytes, byte_indices(low))),
+            vreinterpretq_f32_u8(vqtbl2q_u8(window.bytes, byte_indices(high)))};
+  }
+};
+
+}  // namespace mote::simd::neon
+#undef MOTE_VEC_INLINE
+#endif

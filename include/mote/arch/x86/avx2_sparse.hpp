@@ -1,0 +1,47 @@
+// AVX2 primitives of the sparse f32 kernels (kernels/dense/sparse-inl.hpp): a tile of 8 output
+// channels in one vector, and the input selection of the N:M and unstructured layouts (one
+// permute per 8 weights instead of a gather: vpermilps / vpermps take each lane's position from
+// the low bits of a 32-bit lane, which one variable shift extracts from the packed positions).
+// Included by arch/targets.hpp inside the AVX2 target region (no #pragma once on purpose).
+#if !defined(MOTE_ARCH_X86_AVX2_SPARSE)
+#define MOTE_ARCH_X86_AVX2_SPARSE
+#define MOTE_VEC_INLINE inline __attribute__((always_inline))
+namespace mote::simd::avx2 {
+
+struct Tile8 {
+  __m256 v;
+
+  static MOTE_VEC_INLINE Tile8 zero() { return {_mm256_setzero_ps()}; }
+  static MOTE_VEC_INLINE Tile8 load(const float* p) { return {_mm256_loadu_ps(p)}; }
+  static MOTE_VEC_INLINE Tile8 broadcast(const float* p) { return {_mm256_broadcast_ss(p)}; }
+  static MOTE_VEC_INLINE Tile8 fma(Tile8 a, Tile8 b, Tile8 c) { return {_mm256_fmadd_ps(a.v, b.v, c.v)}; }
+  friend MOTE_VEC_INLINE Tile8 operator+(Tile8 a, Tile8 b) { return {_mm256_add_ps(a.v, b.v)}; }
+  MOTE_VEC_INLINE void store(float* p) const { _mm256_storeu_ps(p, v); }
+
+  /// Four inputs, in both 128-bit halves (vpermilps selects within a half).
+  struct Window4 {
+    __m256 v;
+  };
+  /// Eight inputs.
+  struct Window8 {
+    __m256 v;
+  };
+  static MOTE_VEC_INLINE Window4 window4(const float* p) { return {_mm256_broadcast_ps(reinterpret_cast<const __m128*>(p))}; }
+  static MOTE_VEC_INLINE Window8 window8(const float* p) { return {_mm256_loadu_ps(p)}; }
+  /// Lane i gets window[positions >> 2i & 3].
+  static MOTE_VEC_INLINE Tile8 select(Window4 window, std::uint32_t positions) {
+    const __m256i shifts = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+    const __m256i index = _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(positions)), shifts);
+    return {_mm256_permutevar_ps(window.v, index)};
+  }
+  /// Lane i gets window[positions >> 3i & 7].
+  static MOTE_VEC_INLINE Tile8 select(Window8 window, std::uint32_t positions) {
+    const __m256i shifts = _mm256_setr_epi32(0, 3, 6, 9, 12, 15, 18, 21);
+    const __m256i index = _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(positions)), shifts);
+    return {_mm256_permutevar8x32_ps(window.v, index)};
+  }
+};
+
+}  // namespace mote::simd::avx2
+#undef MOTE_VEC_INLINE
+#endif

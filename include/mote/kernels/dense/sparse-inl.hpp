@@ -1,0 +1,147 @@
+// Sparse f32 GEMV (layout/sparse.hpp) on tiles of 8 output channels, written once against the
+// ISA's `Tile8` (arch/x86/avx2_sparse.hpp, arch/arm/neon_sparse.hpp): one vector FMA per 8
+// stored weights, with the inputs broadcast (Block) or permuted into place from a window of 4 or
+// 8 consecutive inputs (N:M, Unstructured). Independent accumulators (`streams`) keep enough
+// FMAs in flight; they are summed at the end, the only reordering against the scalar kernels.
+// Code only: included per ISA by kernels/simd_sparse-inl.hpp.
+
+namespace sparse_detail {
+
+using Tile = ::mote::simd::MOTE_SIMD_NS::Tile8;
+constexpr std::size_t tile_rows = ::mote::detail::SparseShape::tile_rows;
+
+/// bias + sums for tile t's rows that exist.
+inline void finish_tile(Tile sum, std::size_t first_row, std::size_t rows, const float* bias, float* out) noexcept {
+  sum = sum + Tile::load(bias + first_row);
+  if (first_row + tile_rows <= rows) {
+    sum.store(out + first_row);
+  } else {
+    float lanes[tile_rows];
+    sum.store(lanes);
+    for (std::size_t i = 0; first_row + i < rows; ++i) out[first_row + i] = lanes[i];
+  }
+}
+
+/// The window of M inputs starting at `p`, of which `available` exist (zeros after them).
+template <std::size_t M>
+inline auto window(const float* p, std::size_t available) noexcept {
+  if (available >= M) {
+    if constexpr (M == 4) return Tile::window4(p);
+    else return Tile::window8(p);
+  }
+  float padded[8] = {};
+  for (std::size_t i = 0; i < available; ++i) padded[i] = p[i];
+  if constexpr (M == 4) return Tile::window4(padded);
+  else return Tile::window8(padded);
+}
+
+}  // namespace sparse_detail
+
+template <std::size_t N, std::size_t M>
+inline void dense_sparse(const WeightMatrix<F32, Sparse<NM<N, M>>>& weights, const float* bias, const float* in,
+                         float* out) noexcept {
+  using namespace sparse_detail;
+  constexpr std::size_t streams = N >= 4 ? 1 : 4 / N;
+  const std::size_t groups = weights.groups(), cols = weights.cols();
+  const std::size_t full_groups = cols / M;
+  for (std::size_t t = 0; t < weights.tiles(); ++t) {
+    Tile acc[streams][N];
+    MOTE_UNROLL for (std::size_t u = 0; u < streams; ++u) MOTE_UNROLL for (std::size_t s = 0; s < N; ++s) acc[u][s] = Tile::zero();
+    const float* values = weights.values(t, 0);
+    const auto* positions = weights.positions(t, 0);
+    std::size_t g = 0;
+    for (; g + streams <= full_groups; g += streams) {
+      MOTE_UNROLL for (std::size_t u = 0; u < streams; ++u) {
+        const auto x = window<M>(in + (g + u) * M, M);
+        MOTE_UNROLL for (std::size_t s = 0; s < N; ++s)
+          acc[u][s] = Tile::fma(Tile::load(values + ((g + u) * N + s) * tile_rows), Tile::select(x, positions[(g + u) * N + s]), acc[u][s]);
+      }
+    }
+    for (; g < groups; ++g) {
+      const auto x = window<M>(in + g * M, cols - g * M);
+      MOTE_UNROLL for (std::size_t s = 0; s < N; ++s)
+        acc[0][s] = Tile::fma(Tile::load(values + (g * N + s) * tile_rows), Tile::select(x, positions[g * N + s]), acc[0][s]);
+    }
+    Tile sum = acc[0][0];
+    MOTE_UNROLL for (std::size_t s = 1; s < N; ++s) sum = sum + acc[0][s];
+    MOTE_UNROLL for (std::size_t u = 1; u < streams; ++u) MOTE_UNROLL for (std::size_t s = 0; s < N; ++s) sum = sum + acc[u][s];
+    finish_tile(sum, t * tile_rows, weights.rows(), bias, out);
+  }
+}
+
+inline void dense_sparse(const WeightMatrix<F32, Sparse<Unstructured>>& weights, const float* bias, const float* in,
+                         float* out) noexcept {
+  using namespace sparse_detail;
+  using Matrix = WeightMatrix<F32, Sparse<Unstructured>>;
+  constexpr std::size_t streams = 4;
+  const std::size_t cols = weights.cols();
+  // Inputs shorter than a window are copied once into a zero-padded window.
+  float padded[Matrix::window] = {};
+  if (cols < Matrix::window) {
+    for (std::size_t i = 0; i < cols; ++i) padded[i] = in[i];
+    in = padded;
+  }
+  const Matrix::Step* steps = weights.steps();
+  const float* values = weights.values();
+  for (std::size_t t = 0; t < weights.tiles(); ++t) {
+    Tile acc[streams];
+    MOTE_UNROLL for (std::size_t u = 0; u < streams; ++u) acc[u] = Tile::zero();
+    std::size_t s = weights.tile_begin(t);
+    const std::size_t end = weights.tile_begin(t + 1);
+    for (; s + streams <= end; s += streams) {
+      MOTE_UNROLL for (std::size_t u = 0; u < streams; ++u) {
+        const Matrix::Step step = steps[s + u];
+        acc[u] = Tile::fma(Tile::load(values + (s + u) * tile_rows), Tile::select(Tile::window8(in + step.base), step.positions), acc[u]);
+      }
+    }
+    for (; s < end; ++s)
+      acc[0] = Tile::fma(Tile::load(values + s * tile_rows), Tile::select(Tile::window8(in + steps[s].base), steps[s].positions), acc[0]);
+    finish_tile((acc[0] + acc[1]) + (acc[2] + acc[3]), t * tile_rows, weights.rows(), bias, out);
+  }
+}
+
+template <std::size_t R, std::size_t C>
+inline void dense_sparse(const WeightMatrix<F32, Sparse<Block<R, C>>>& weights, const float* bias, const float* in,
+                         float* out) noexcept {
+  using namespace sparse_detail;
+  constexpr std::size_t block_rows = WeightMatrix<F32, Sparse<Block<R, C>>>::block_rows;
+  constexpr std::size_t parts = block_rows / tile_rows;
+  // Enough independent chains for two FMA pipes of latency 4, whatever C and the block height.
+  constexpr std::size_t streams = parts * C >= 8 ? 1 : (8 / (parts * C) < 4 ? 8 / (parts * C) : 4);
+  const std::size_t cols = weights.cols();
+  const std::uint32_t* columns = weights.block_columns();
+  const float* values = weights.values();
+  for (std::size_t t = 0; t < weights.tiles(); ++t) {
+    Tile acc[streams][parts];
+    MOTE_UNROLL for (std::size_t u = 0; u < streams; ++u) MOTE_UNROLL for (std::size_t j = 0; j < parts; ++j) acc[u][j] = Tile::zero();
+    std::size_t b = weights.tile_begin(t);
+    const std::size_t end = weights.tile_begin(t + 1);
+    // A block reaching past the last input is the last of its tile (blocks are in column order).
+    const std::size_t whole_end = end > b && columns[end - 1] + C > cols ? end - 1 : end;
+    for (; b + streams <= whole_end; b += streams) {
+      MOTE_UNROLL for (std::size_t u = 0; u < streams; ++u) {
+        const float* block = values + (b + u) * C * block_rows;
+        const float* x = in + columns[b + u];
+        MOTE_UNROLL for (std::size_t c = 0; c < C; ++c) {
+          const Tile xc = Tile::broadcast(x + c);
+          MOTE_UNROLL for (std::size_t j = 0; j < parts; ++j)
+            acc[u][j] = Tile::fma(Tile::load(block + c * block_rows + j * tile_rows), xc, acc[u][j]);
+        }
+      }
+    }
+    for (; b < end; ++b) {
+      const float* block = values + b * C * block_rows;
+      const std::size_t first = columns[b];
+      for (std::size_t c = 0; c < C && first + c < cols; ++c) {
+        const Tile xc = Tile::broadcast(in + first + c);
+        MOTE_UNROLL for (std::size_t j = 0; j < parts; ++j)
+          acc[0][j] = Tile::fma(Tile::load(block + c * block_rows + j * tile_rows), xc, acc[0][j]);
+      }
+    }
+    MOTE_UNROLL for (std::size_t j = 0; j < parts; ++j) {
+      Tile sum = acc[0][j];
+      MOTE_UNROLL for (std::size_t u = 1; u < streams; ++u) sum = sum + acc[u][j];
+      finish_tile(sum, t * block_rows + j * tile_rows, weights.rows(), bias, out);
+    }
+  }
+}
