@@ -2372,11 +2372,14 @@ struct Pruning {
 
 namespace prune {
 
+/// `fraction` in [0, 1]; NaN is 0 (nothing pruned), never a count out of range.
+inline double clamp_fraction(double fraction) noexcept { return fraction > 0.0 ? std::min(fraction, 1.0) : 0.0; }
+
 /// Zeroes the `fraction` of `values` with the smallest magnitude (exactly round(fraction * n)
 /// of them; zeros already there count). Returns the number of zeros afterwards.
 inline std::size_t smallest(std::span<float> values, double fraction) {
   const std::size_t n = values.size();
-  const auto target = static_cast<std::size_t>(std::llround(std::clamp(fraction, 0.0, 1.0) * static_cast<double>(n)));
+  const auto target = static_cast<std::size_t>(std::llround(clamp_fraction(fraction) * static_cast<double>(n)));
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::stable_sort(order.begin(), order.end(),
@@ -2448,7 +2451,7 @@ inline void blocks(std::span<float> matrix, std::size_t rows, std::size_t cols, 
     std::iota(order.begin(), order.end(), std::size_t{0});
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return norms[a] < norms[b]; });
     const auto target =
-        static_cast<std::size_t>(std::llround(std::clamp(fraction, 0.0, 1.0) * static_cast<double>(count)));
+        static_cast<std::size_t>(std::llround(clamp_fraction(fraction) * static_cast<double>(count)));
     for (std::size_t i = 0; i < target; ++i) zero_block(first + order[i]);
   };
   if (scope == Pruning::Scope::layer) prune_range(0, block_rows * block_cols);
@@ -2473,7 +2476,7 @@ inline float global_threshold(std::span<const std::span<const float>> layers, do
   std::vector<float> magnitudes;
   for (auto layer : layers)
     for (float v : layer) magnitudes.push_back(std::fabs(v));
-  if (magnitudes.empty() || fraction <= 0.0) return -1.0f;
+  if (magnitudes.empty() || !(fraction > 0.0)) return -1.0f;
   const auto target = static_cast<std::size_t>(std::llround(std::min(fraction, 1.0) * static_cast<double>(magnitudes.size())));
   if (target == 0) return -1.0f;
   std::nth_element(magnitudes.begin(), magnitudes.begin() + static_cast<std::ptrdiff_t>(target - 1), magnitudes.end());
@@ -2659,6 +2662,12 @@ class SparseShape {
     return r < rows_ && c < cols_ ? row_major[r * cols_ + c] : 0.0f;
   }
   std::size_t tile_count() const noexcept { return (rows_ + tile_rows - 1) / tile_rows; }
+  /// value *= factor, keeping the count of non-zeros (a BatchNorm with gamma 0 zeroes a row).
+  void scale(float& value, float factor) noexcept {
+    const bool was_nonzero = value != 0.0f;
+    value *= factor;
+    if (was_nonzero && value == 0.0f) --nonzeros_;
+  }
 
   std::size_t rows_ = 0, cols_ = 0, nonzeros_ = 0;
 };
@@ -2730,7 +2739,7 @@ class WeightMatrix<F32, Sparse<NM<N, M>>> : public detail::SparseShape {
   void scale_row(std::size_t r, float factor) noexcept {
     const std::size_t t = r / tile_rows, i = r % tile_rows;
     for (std::size_t g = 0; g < groups(); ++g)
-      for (std::size_t s = 0; s < N; ++s) values_[((t * groups() + g) * N + s) * tile_rows + i] *= factor;
+      for (std::size_t s = 0; s < N; ++s) scale(values_[((t * groups() + g) * N + s) * tile_rows + i], factor);
   }
 
  private:
@@ -2820,7 +2829,7 @@ class WeightMatrix<F32, Sparse<Unstructured>> : public detail::SparseShape {
   }
   void scale_row(std::size_t r, float factor) noexcept {
     const std::size_t t = r / tile_rows, i = r % tile_rows;
-    for (std::size_t s = tile_begin_[t]; s < tile_begin_[t + 1]; ++s) values_[s * tile_rows + i] *= factor;
+    for (std::size_t s = tile_begin_[t]; s < tile_begin_[t + 1]; ++s) scale(values_[s * tile_rows + i], factor);
   }
 
  private:
@@ -2890,7 +2899,7 @@ class WeightMatrix<F32, Sparse<Block<R, C>>> : public detail::SparseShape {
   void scale_row(std::size_t r, float factor) noexcept {
     const std::size_t t = r / block_rows, i = r % block_rows;
     for (std::size_t b = tile_begin_[t]; b < tile_begin_[t + 1]; ++b)
-      for (std::size_t c = 0; c < C; ++c) values_[(b * C + c) * block_rows + i] *= factor;
+      for (std::size_t c = 0; c < C; ++c) scale(values_[(b * C + c) * block_rows + i], factor);
   }
 
  private:
@@ -3557,7 +3566,18 @@ inline IsaLevel selected_isa() noexcept {
 // ONNX's definitions (and the scalar references compiled without FMA) have. Clang contracts
 // only within one expression by default, so writing the product and the sum as two statements
 // is enough there.
-#if defined(__has_builtin)
+// GCC's vectoriser drops the barrier on AArch64, where FMA is in the baseline and contraction is
+// on by default (measured: fmla in a vectorised scalar loop); an empty asm that keeps the product
+// in a register does not let it through.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__aarch64__)
+#define MOTE_NO_CONTRACT(x)            \
+  ([&]() {                             \
+    auto mote_rounded_ = (x);          \
+    __asm__("" : "+w"(mote_rounded_)); \
+    return mote_rounded_;              \
+  }())
+#endif
+#if !defined(MOTE_NO_CONTRACT) && defined(__has_builtin)
 #if __has_builtin(__builtin_assoc_barrier)
 #define MOTE_NO_CONTRACT(x) __builtin_assoc_barrier(x)
 #endif
@@ -7150,6 +7170,13 @@ struct Tile8 {
     const __m256i index = _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(positions)), shifts);
     return {_mm256_permutevar_ps(window.v, index)};
   }
+  /// Lane i gets window[positions >> (16 + 2i) & 3]: the second of two slots whose 16-bit
+  /// positions were read as one 32-bit word (one broadcast for both).
+  static MOTE_VEC_INLINE Tile8 select_upper(Window4 window, std::uint32_t positions) {
+    const __m256i shifts = _mm256_setr_epi32(16, 18, 20, 22, 24, 26, 28, 30);
+    const __m256i index = _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(positions)), shifts);
+    return {_mm256_permutevar_ps(window.v, index)};
+  }
   /// Lane i gets window[positions >> 3i & 7].
   static MOTE_VEC_INLINE Tile8 select(Window8 window, std::uint32_t positions) {
     const __m256i shifts = _mm256_setr_epi32(0, 3, 6, 9, 12, 15, 18, 21);
@@ -9046,8 +9073,20 @@ inline void dense_sparse(const WeightMatrix<F32, Sparse<NM<N, M>>>& weights, con
     for (; g + streams <= full_groups; g += streams) {
       MOTE_UNROLL for (std::size_t u = 0; u < streams; ++u) {
         const auto x = window<M>(in + (g + u) * M, M);
-        MOTE_UNROLL for (std::size_t s = 0; s < N; ++s)
-          acc[u][s] = Tile::fma(Tile::load(values + ((g + u) * N + s) * tile_rows), Tile::select(x, positions[(g + u) * N + s]), acc[u][s]);
+        if constexpr (M == 4 && N % 2 == 0) {
+          // Two slots' 16-bit positions in one 32-bit read: one broadcast decodes both
+          // (measured 1.2x -> see docs/sparsity.md for 2:4).
+          MOTE_UNROLL for (std::size_t s = 0; s < N; s += 2) {
+            std::uint32_t pair;
+            std::memcpy(&pair, positions + (g + u) * N + s, sizeof pair);
+            acc[u][s] = Tile::fma(Tile::load(values + ((g + u) * N + s) * tile_rows), Tile::select(x, pair), acc[u][s]);
+            acc[u][s + 1] = Tile::fma(Tile::load(values + ((g + u) * N + s + 1) * tile_rows), Tile::select_upper(x, pair),
+                                      acc[u][s + 1]);
+          }
+        } else {
+          MOTE_UNROLL for (std::size_t s = 0; s < N; ++s)
+            acc[u][s] = Tile::fma(Tile::load(values + ((g + u) * N + s) * tile_rows), Tile::select(x, positions[(g + u) * N + s]), acc[u][s]);
+        }
       }
     }
     for (; g < groups; ++g) {
@@ -9138,6 +9177,111 @@ inline void dense_sparse(const WeightMatrix<F32, Sparse<Block<R, C>>>& weights, 
     }
   }
 }
+
+// Batches (Dense::forward_batch, and convolutions: one sample per output pixel): `samples`
+// inputs at a time share every weight load and position decode; the rest run one by one.
+namespace sparse_detail {
+constexpr std::size_t batch_tile = 4;
+}  // namespace sparse_detail
+
+template <std::size_t N, std::size_t M>
+inline void dense_sparse_tile(const WeightMatrix<F32, Sparse<NM<N, M>>>& weights, const float* bias, const float* in,
+                              float* out) noexcept {
+  using namespace sparse_detail;
+  constexpr std::size_t S = batch_tile;
+  const std::size_t groups = weights.groups(), cols = weights.cols(), rows = weights.rows();
+  for (std::size_t t = 0; t < weights.tiles(); ++t) {
+    Tile acc[S][N];
+    MOTE_UNROLL for (std::size_t b = 0; b < S; ++b) MOTE_UNROLL for (std::size_t s = 0; s < N; ++s) acc[b][s] = Tile::zero();
+    const float* values = weights.values(t, 0);
+    const auto* positions = weights.positions(t, 0);
+    for (std::size_t g = 0; g < groups; ++g) {
+      const std::size_t available = cols - g * M;
+      MOTE_UNROLL for (std::size_t s = 0; s < N; ++s) {
+        const Tile w = Tile::load(values + (g * N + s) * tile_rows);
+        MOTE_UNROLL for (std::size_t b = 0; b < S; ++b)
+          acc[b][s] = Tile::fma(w, Tile::select(window<M>(in + b * cols + g * M, available), positions[g * N + s]), acc[b][s]);
+      }
+    }
+    MOTE_UNROLL for (std::size_t b = 0; b < S; ++b) {
+      Tile sum = acc[b][0];
+      MOTE_UNROLL for (std::size_t s = 1; s < N; ++s) sum = sum + acc[b][s];
+      finish_tile(sum, t * tile_rows, rows, bias, out + b * rows);
+    }
+  }
+}
+
+inline void dense_sparse_tile(const WeightMatrix<F32, Sparse<Unstructured>>& weights, const float* bias, const float* in,
+                              float* out) noexcept {
+  using namespace sparse_detail;
+  using Matrix = WeightMatrix<F32, Sparse<Unstructured>>;
+  constexpr std::size_t S = batch_tile;
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  // Inputs shorter than a window: this tile's samples copied into zero-padded windows.
+  float padded[S][Matrix::window] = {};
+  std::size_t stride = cols;
+  if (cols < Matrix::window) {
+    for (std::size_t b = 0; b < S; ++b)
+      for (std::size_t i = 0; i < cols; ++i) padded[b][i] = in[b * cols + i];
+    in = padded[0];
+    stride = Matrix::window;
+  }
+  const Matrix::Step* steps = weights.steps();
+  const float* values = weights.values();
+  for (std::size_t t = 0; t < weights.tiles(); ++t) {
+    Tile acc[S];
+    MOTE_UNROLL for (std::size_t b = 0; b < S; ++b) acc[b] = Tile::zero();
+    for (std::size_t s = weights.tile_begin(t); s < weights.tile_begin(t + 1); ++s) {
+      const Matrix::Step step = steps[s];
+      const Tile w = Tile::load(values + s * tile_rows);
+      MOTE_UNROLL for (std::size_t b = 0; b < S; ++b)
+        acc[b] = Tile::fma(w, Tile::select(Tile::window8(in + b * stride + step.base), step.positions), acc[b]);
+    }
+    MOTE_UNROLL for (std::size_t b = 0; b < S; ++b) finish_tile(acc[b], t * tile_rows, rows, bias, out + b * rows);
+  }
+}
+
+template <std::size_t R, std::size_t C>
+inline void dense_sparse_tile(const WeightMatrix<F32, Sparse<Block<R, C>>>& weights, const float* bias, const float* in,
+                              float* out) noexcept {
+  using namespace sparse_detail;
+  constexpr std::size_t S = batch_tile;
+  constexpr std::size_t block_rows = WeightMatrix<F32, Sparse<Block<R, C>>>::block_rows;
+  constexpr std::size_t parts = block_rows / tile_rows;
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  const std::uint32_t* columns = weights.block_columns();
+  const float* values = weights.values();
+  for (std::size_t t = 0; t < weights.tiles(); ++t) {
+    Tile acc[S][parts];
+    MOTE_UNROLL for (std::size_t b = 0; b < S; ++b) MOTE_UNROLL for (std::size_t j = 0; j < parts; ++j) acc[b][j] = Tile::zero();
+    for (std::size_t blk = weights.tile_begin(t); blk < weights.tile_begin(t + 1); ++blk) {
+      const float* block = values + blk * C * block_rows;
+      const std::size_t first = columns[blk];
+      const std::size_t width = first + C <= cols ? C : cols - first;
+      for (std::size_t c = 0; c < width; ++c) {
+        Tile w[parts];
+        MOTE_UNROLL for (std::size_t j = 0; j < parts; ++j) w[j] = Tile::load(block + c * block_rows + j * tile_rows);
+        MOTE_UNROLL for (std::size_t b = 0; b < S; ++b) {
+          const Tile x = Tile::broadcast(in + b * cols + first + c);
+          MOTE_UNROLL for (std::size_t j = 0; j < parts; ++j) acc[b][j] = Tile::fma(w[j], x, acc[b][j]);
+        }
+      }
+    }
+    MOTE_UNROLL for (std::size_t b = 0; b < S; ++b)
+      MOTE_UNROLL for (std::size_t j = 0; j < parts; ++j)
+        finish_tile(acc[b][j], t * block_rows + j * tile_rows, rows, bias, out + b * rows);
+  }
+}
+
+template <class Matrix>
+inline void dense_sparse_batch(const Matrix& weights, const float* bias, const float* in, float* out,
+                               std::size_t batch) noexcept {
+  using sparse_detail::batch_tile;
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  std::size_t b = 0;
+  for (; b + batch_tile <= batch; b += batch_tile) dense_sparse_tile(weights, bias, in + b * cols, out + b * rows);
+  for (; b < batch; ++b) dense_sparse(weights, bias, in + b * cols, out + b * rows);
+}
 // ----- end mote/kernels/dense/sparse-inl.hpp -----
 
 }  // namespace mote::kernels::MOTE_SIMD_NS
@@ -9151,12 +9295,13 @@ inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, Sparse<Pattern>>& 
   if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
     MOTE_SIMD_NS::activate(activation, out, out, weights.rows());
 }
-/// One GEMV per sample: each sample streams the compressed weights again (no sparse GEMM yet).
+/// Samples in tiles of 4 sharing every weight load (kernels/dense/sparse-inl.hpp).
 template <class Pattern, class Activation = activation::Identity>
 inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, Sparse<Pattern>>& weights, const float* bias,
                         const float* in, float* out, std::size_t batch, Activation activation = {}) noexcept {
-  for (std::size_t b = 0; b < batch; ++b)
-    dense(isa::MOTE_SIMD_TAG{}, weights, bias, in + b * weights.cols(), out + b * weights.rows(), activation);
+  MOTE_SIMD_NS::dense_sparse_batch(weights, bias, in, out, batch);
+  if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+    MOTE_SIMD_NS::activate(activation, out, out, batch * weights.rows());
 }
 
 }  // namespace mote::kernels
@@ -12386,6 +12531,10 @@ struct Tile8 {
     return {vreinterpretq_f32_u8(vqtbl1q_u8(window.bytes, byte_indices(low))),
             vreinterpretq_f32_u8(vqtbl1q_u8(window.bytes, byte_indices(high)))};
   }
+  /// Lane i gets window[positions >> (16 + 2i) & 3] (see the AVX2 file).
+  static MOTE_VEC_INLINE Tile8 select_upper(Window4 window, std::uint32_t positions) {
+    return select(window, positions >> 16);
+  }
   /// Lane i gets window[positions >> 3i & 7].
   static MOTE_VEC_INLINE Tile8 select(Window8 window, std::uint32_t positions) {
     const int32x4_t low_shifts = {0, -3, -6, -9}, high_shifts = {-12, -15, -18, -21};
@@ -14284,8 +14433,20 @@ inline void dense_sparse(const WeightMatrix<F32, Sparse<NM<N, M>>>& weights, con
     for (; g + streams <= full_groups; g += streams) {
       MOTE_UNROLL for (std::size_t u = 0; u < streams; ++u) {
         const auto x = window<M>(in + (g + u) * M, M);
-        MOTE_UNROLL for (std::size_t s = 0; s < N; ++s)
-          acc[u][s] = Tile::fma(Tile::load(values + ((g + u) * N + s) * tile_rows), Tile::select(x, positions[(g + u) * N + s]), acc[u][s]);
+        if constexpr (M == 4 && N % 2 == 0) {
+          // Two slots' 16-bit positions in one 32-bit read: one broadcast decodes both
+          // (measured 1.2x -> see docs/sparsity.md for 2:4).
+          MOTE_UNROLL for (std::size_t s = 0; s < N; s += 2) {
+            std::uint32_t pair;
+            std::memcpy(&pair, positions + (g + u) * N + s, sizeof pair);
+            acc[u][s] = Tile::fma(Tile::load(values + ((g + u) * N + s) * tile_rows), Tile::select(x, pair), acc[u][s]);
+            acc[u][s + 1] = Tile::fma(Tile::load(values + ((g + u) * N + s + 1) * tile_rows), Tile::select_upper(x, pair),
+                                      acc[u][s + 1]);
+          }
+        } else {
+          MOTE_UNROLL for (std::size_t s = 0; s < N; ++s)
+            acc[u][s] = Tile::fma(Tile::load(values + ((g + u) * N + s) * tile_rows), Tile::select(x, positions[(g + u) * N + s]), acc[u][s]);
+        }
       }
     }
     for (; g < groups; ++g) {
@@ -14376,6 +14537,111 @@ inline void dense_sparse(const WeightMatrix<F32, Sparse<Block<R, C>>>& weights, 
     }
   }
 }
+
+// Batches (Dense::forward_batch, and convolutions: one sample per output pixel): `samples`
+// inputs at a time share every weight load and position decode; the rest run one by one.
+namespace sparse_detail {
+constexpr std::size_t batch_tile = 4;
+}  // namespace sparse_detail
+
+template <std::size_t N, std::size_t M>
+inline void dense_sparse_tile(const WeightMatrix<F32, Sparse<NM<N, M>>>& weights, const float* bias, const float* in,
+                              float* out) noexcept {
+  using namespace sparse_detail;
+  constexpr std::size_t S = batch_tile;
+  const std::size_t groups = weights.groups(), cols = weights.cols(), rows = weights.rows();
+  for (std::size_t t = 0; t < weights.tiles(); ++t) {
+    Tile acc[S][N];
+    MOTE_UNROLL for (std::size_t b = 0; b < S; ++b) MOTE_UNROLL for (std::size_t s = 0; s < N; ++s) acc[b][s] = Tile::zero();
+    const float* values = weights.values(t, 0);
+    const auto* positions = weights.positions(t, 0);
+    for (std::size_t g = 0; g < groups; ++g) {
+      const std::size_t available = cols - g * M;
+      MOTE_UNROLL for (std::size_t s = 0; s < N; ++s) {
+        const Tile w = Tile::load(values + (g * N + s) * tile_rows);
+        MOTE_UNROLL for (std::size_t b = 0; b < S; ++b)
+          acc[b][s] = Tile::fma(w, Tile::select(window<M>(in + b * cols + g * M, available), positions[g * N + s]), acc[b][s]);
+      }
+    }
+    MOTE_UNROLL for (std::size_t b = 0; b < S; ++b) {
+      Tile sum = acc[b][0];
+      MOTE_UNROLL for (std::size_t s = 1; s < N; ++s) sum = sum + acc[b][s];
+      finish_tile(sum, t * tile_rows, rows, bias, out + b * rows);
+    }
+  }
+}
+
+inline void dense_sparse_tile(const WeightMatrix<F32, Sparse<Unstructured>>& weights, const float* bias, const float* in,
+                              float* out) noexcept {
+  using namespace sparse_detail;
+  using Matrix = WeightMatrix<F32, Sparse<Unstructured>>;
+  constexpr std::size_t S = batch_tile;
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  // Inputs shorter than a window: this tile's samples copied into zero-padded windows.
+  float padded[S][Matrix::window] = {};
+  std::size_t stride = cols;
+  if (cols < Matrix::window) {
+    for (std::size_t b = 0; b < S; ++b)
+      for (std::size_t i = 0; i < cols; ++i) padded[b][i] = in[b * cols + i];
+    in = padded[0];
+    stride = Matrix::window;
+  }
+  const Matrix::Step* steps = weights.steps();
+  const float* values = weights.values();
+  for (std::size_t t = 0; t < weights.tiles(); ++t) {
+    Tile acc[S];
+    MOTE_UNROLL for (std::size_t b = 0; b < S; ++b) acc[b] = Tile::zero();
+    for (std::size_t s = weights.tile_begin(t); s < weights.tile_begin(t + 1); ++s) {
+      const Matrix::Step step = steps[s];
+      const Tile w = Tile::load(values + s * tile_rows);
+      MOTE_UNROLL for (std::size_t b = 0; b < S; ++b)
+        acc[b] = Tile::fma(w, Tile::select(Tile::window8(in + b * stride + step.base), step.positions), acc[b]);
+    }
+    MOTE_UNROLL for (std::size_t b = 0; b < S; ++b) finish_tile(acc[b], t * tile_rows, rows, bias, out + b * rows);
+  }
+}
+
+template <std::size_t R, std::size_t C>
+inline void dense_sparse_tile(const WeightMatrix<F32, Sparse<Block<R, C>>>& weights, const float* bias, const float* in,
+                              float* out) noexcept {
+  using namespace sparse_detail;
+  constexpr std::size_t S = batch_tile;
+  constexpr std::size_t block_rows = WeightMatrix<F32, Sparse<Block<R, C>>>::block_rows;
+  constexpr std::size_t parts = block_rows / tile_rows;
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  const std::uint32_t* columns = weights.block_columns();
+  const float* values = weights.values();
+  for (std::size_t t = 0; t < weights.tiles(); ++t) {
+    Tile acc[S][parts];
+    MOTE_UNROLL for (std::size_t b = 0; b < S; ++b) MOTE_UNROLL for (std::size_t j = 0; j < parts; ++j) acc[b][j] = Tile::zero();
+    for (std::size_t blk = weights.tile_begin(t); blk < weights.tile_begin(t + 1); ++blk) {
+      const float* block = values + blk * C * block_rows;
+      const std::size_t first = columns[blk];
+      const std::size_t width = first + C <= cols ? C : cols - first;
+      for (std::size_t c = 0; c < width; ++c) {
+        Tile w[parts];
+        MOTE_UNROLL for (std::size_t j = 0; j < parts; ++j) w[j] = Tile::load(block + c * block_rows + j * tile_rows);
+        MOTE_UNROLL for (std::size_t b = 0; b < S; ++b) {
+          const Tile x = Tile::broadcast(in + b * cols + first + c);
+          MOTE_UNROLL for (std::size_t j = 0; j < parts; ++j) acc[b][j] = Tile::fma(w[j], x, acc[b][j]);
+        }
+      }
+    }
+    MOTE_UNROLL for (std::size_t b = 0; b < S; ++b)
+      MOTE_UNROLL for (std::size_t j = 0; j < parts; ++j)
+        finish_tile(acc[b][j], t * block_rows + j * tile_rows, rows, bias, out + b * rows);
+  }
+}
+
+template <class Matrix>
+inline void dense_sparse_batch(const Matrix& weights, const float* bias, const float* in, float* out,
+                               std::size_t batch) noexcept {
+  using sparse_detail::batch_tile;
+  const std::size_t cols = weights.cols(), rows = weights.rows();
+  std::size_t b = 0;
+  for (; b + batch_tile <= batch; b += batch_tile) dense_sparse_tile(weights, bias, in + b * cols, out + b * rows);
+  for (; b < batch; ++b) dense_sparse(weights, bias, in + b * cols, out + b * rows);
+}
 // ----- end mote/kernels/dense/sparse-inl.hpp -----
 
 }  // namespace mote::kernels::MOTE_SIMD_NS
@@ -14389,12 +14655,13 @@ inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, Sparse<Pattern>>& 
   if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
     MOTE_SIMD_NS::activate(activation, out, out, weights.rows());
 }
-/// One GEMV per sample: each sample streams the compressed weights again (no sparse GEMM yet).
+/// Samples in tiles of 4 sharing every weight load (kernels/dense/sparse-inl.hpp).
 template <class Pattern, class Activation = activation::Identity>
 inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, Sparse<Pattern>>& weights, const float* bias,
                         const float* in, float* out, std::size_t batch, Activation activation = {}) noexcept {
-  for (std::size_t b = 0; b < batch; ++b)
-    dense(isa::MOTE_SIMD_TAG{}, weights, bias, in + b * weights.cols(), out + b * weights.rows(), activation);
+  MOTE_SIMD_NS::dense_sparse_batch(weights, bias, in, out, batch);
+  if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+    MOTE_SIMD_NS::activate(activation, out, out, batch * weights.rows());
 }
 
 }  // namespace mote::kernels
@@ -15658,7 +15925,10 @@ class DepthwiseConvLayer {
   static_assert(In::rank != 3 || !geometry::positive || geometry::fits,
                 "DepthwiseConv2D: the (dilated) kernel is larger than the padded input. The layer "
                 "position and the input shape are the first template arguments.");
-  static_assert(opts::storage_exists,
+  static_assert(!is_sparse_layout_v<typename opts::layout>,
+                "DepthwiseConv2D: sparse weights (Sparse<...>) are supported by Dense and Conv2D/Conv1D only (a "
+                "depthwise filter has 9 or 25 weights per channel: too few to skip); use the dense default.");
+  static_assert(opts::storage_exists || is_sparse_layout_v<typename opts::layout>,
                 "DepthwiseConv2D: mote has no weight storage for this Weights<Format, Layout> "
                 "combination.");
   static_assert(!HalfFloatFormat<typename opts::format>,

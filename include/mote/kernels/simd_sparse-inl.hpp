@@ -19,12 +19,13 @@ inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, Sparse<Pattern>>& 
   if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
     MOTE_SIMD_NS::activate(activation, out, out, weights.rows());
 }
-/// One GEMV per sample: each sample streams the compressed weights again (no sparse GEMM yet).
+/// Samples in tiles of 4 sharing every weight load (kernels/dense/sparse-inl.hpp).
 template <class Pattern, class Activation = activation::Identity>
 inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, Sparse<Pattern>>& weights, const float* bias,
                         const float* in, float* out, std::size_t batch, Activation activation = {}) noexcept {
-  for (std::size_t b = 0; b < batch; ++b)
-    dense(isa::MOTE_SIMD_TAG{}, weights, bias, in + b * weights.cols(), out + b * weights.rows(), activation);
+  MOTE_SIMD_NS::dense_sparse_batch(weights, bias, in, out, batch);
+  if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+    MOTE_SIMD_NS::activate(activation, out, out, batch * weights.rows());
 }
 
 }  // namespace mote::kernels

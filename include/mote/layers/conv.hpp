@@ -298,7 +298,10 @@ class DepthwiseConvLayer {
   static_assert(In::rank != 3 || !geometry::positive || geometry::fits,
                 "DepthwiseConv2D: the (dilated) kernel is larger than the padded input. The layer "
                 "position and the input shape are the first template arguments.");
-  static_assert(opts::storage_exists,
+  static_assert(!is_sparse_layout_v<typename opts::layout>,
+                "DepthwiseConv2D: sparse weights (Sparse<...>) are supported by Dense and Conv2D/Conv1D only (a "
+                "depthwise filter has 9 or 25 weights per channel: too few to skip); use the dense default.");
+  static_assert(opts::storage_exists || is_sparse_layout_v<typename opts::layout>,
                 "DepthwiseConv2D: mote has no weight storage for this Weights<Format, Layout> "
                 "combination.");
   static_assert(!HalfFloatFormat<typename opts::format>,

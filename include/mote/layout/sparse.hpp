@@ -88,6 +88,12 @@ class SparseShape {
     return r < rows_ && c < cols_ ? row_major[r * cols_ + c] : 0.0f;
   }
   std::size_t tile_count() const noexcept { return (rows_ + tile_rows - 1) / tile_rows; }
+  /// value *= factor, keeping the count of non-zeros (a BatchNorm with gamma 0 zeroes a row).
+  void scale(float& value, float factor) noexcept {
+    const bool was_nonzero = value != 0.0f;
+    value *= factor;
+    if (was_nonzero && value == 0.0f) --nonzeros_;
+  }
 
   std::size_t rows_ = 0, cols_ = 0, nonzeros_ = 0;
 };
@@ -159,7 +165,7 @@ class WeightMatrix<F32, Sparse<NM<N, M>>> : public detail::SparseShape {
   void scale_row(std::size_t r, float factor) noexcept {
     const std::size_t t = r / tile_rows, i = r % tile_rows;
     for (std::size_t g = 0; g < groups(); ++g)
-      for (std::size_t s = 0; s < N; ++s) values_[((t * groups() + g) * N + s) * tile_rows + i] *= factor;
+      for (std::size_t s = 0; s < N; ++s) scale(values_[((t * groups() + g) * N + s) * tile_rows + i], factor);
   }
 
  private:
@@ -249,7 +255,7 @@ class WeightMatrix<F32, Sparse<Unstructured>> : public detail::SparseShape {
   }
   void scale_row(std::size_t r, float factor) noexcept {
     const std::size_t t = r / tile_rows, i = r % tile_rows;
-    for (std::size_t s = tile_begin_[t]; s < tile_begin_[t + 1]; ++s) values_[s * tile_rows + i] *= factor;
+    for (std::size_t s = tile_begin_[t]; s < tile_begin_[t + 1]; ++s) scale(values_[s * tile_rows + i], factor);
   }
 
  private:
@@ -319,7 +325,7 @@ class WeightMatrix<F32, Sparse<Block<R, C>>> : public detail::SparseShape {
   void scale_row(std::size_t r, float factor) noexcept {
     const std::size_t t = r / block_rows, i = r % block_rows;
     for (std::size_t b = tile_begin_[t]; b < tile_begin_[t + 1]; ++b)
-      for (std::size_t c = 0; c < C; ++c) values_[(b * C + c) * block_rows + i] *= factor;
+      for (std::size_t c = 0; c < C; ++c) scale(values_[(b * C + c) * block_rows + i], factor);
   }
 
  private:

@@ -126,11 +126,14 @@ struct Pruning {
 
 namespace prune {
 
+/// `fraction` in [0, 1]; NaN is 0 (nothing pruned), never a count out of range.
+inline double clamp_fraction(double fraction) noexcept { return fraction > 0.0 ? std::min(fraction, 1.0) : 0.0; }
+
 /// Zeroes the `fraction` of `values` with the smallest magnitude (exactly round(fraction * n)
 /// of them; zeros already there count). Returns the number of zeros afterwards.
 inline std::size_t smallest(std::span<float> values, double fraction) {
   const std::size_t n = values.size();
-  const auto target = static_cast<std::size_t>(std::llround(std::clamp(fraction, 0.0, 1.0) * static_cast<double>(n)));
+  const auto target = static_cast<std::size_t>(std::llround(clamp_fraction(fraction) * static_cast<double>(n)));
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::stable_sort(order.begin(), order.end(),
@@ -202,7 +205,7 @@ inline void blocks(std::span<float> matrix, std::size_t rows, std::size_t cols, 
     std::iota(order.begin(), order.end(), std::size_t{0});
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return norms[a] < norms[b]; });
     const auto target =
-        static_cast<std::size_t>(std::llround(std::clamp(fraction, 0.0, 1.0) * static_cast<double>(count)));
+        static_cast<std::size_t>(std::llround(clamp_fraction(fraction) * static_cast<double>(count)));
     for (std::size_t i = 0; i < target; ++i) zero_block(first + order[i]);
   };
   if (scope == Pruning::Scope::layer) prune_range(0, block_rows * block_cols);
@@ -227,7 +230,7 @@ inline float global_threshold(std::span<const std::span<const float>> layers, do
   std::vector<float> magnitudes;
   for (auto layer : layers)
     for (float v : layer) magnitudes.push_back(std::fabs(v));
-  if (magnitudes.empty() || fraction <= 0.0) return -1.0f;
+  if (magnitudes.empty() || !(fraction > 0.0)) return -1.0f;
   const auto target = static_cast<std::size_t>(std::llround(std::min(fraction, 1.0) * static_cast<double>(magnitudes.size())));
   if (target == 0) return -1.0f;
   std::nth_element(magnitudes.begin(), magnitudes.begin() + static_cast<std::ptrdiff_t>(target - 1), magnitudes.end());

@@ -87,13 +87,24 @@ void check_layout(const char* label) {
             INFO(isa_name << ": row " << r << ": " << actual[r] << " vs " << expected[r]);
             REQUIRE(agrees(actual[r], expected[r], dot_bound(cols, magnitude)));
           }
-          // A fused activation and a batch of 3 give the same as one sample then the activation.
-          std::vector<float> batch_in(3 * cols), batch_out(3 * rows + 1, -7.0f);
-          for (std::size_t b = 0; b < 3; ++b) std::copy(input.begin(), input.begin() + static_cast<long>(cols), batch_in.begin() + static_cast<long>(b * cols));
-          kernels::dense_batch(tag, matrix, bias.data(), batch_in.data(), batch_out.data(), 3, activation::Relu{});
-          REQUIRE(batch_out[3 * rows] == -7.0f);
-          for (std::size_t b = 0; b < 3; ++b)
-            for (std::size_t r = 0; r < rows; ++r) REQUIRE(batch_out[b * rows + r] == std::max(actual[r], 0.0f));
+          // A batch of 6 (a tile of 4 sharing weight loads, then 2 alone), each sample its own
+          // input, through a ReLU: each within the bound of its own dense reference.
+          const std::size_t batch = 6;
+          std::vector<float> batch_in(batch * cols + 16, std::numeric_limits<float>::quiet_NaN());
+          for (std::size_t i = 0; i < batch * cols; ++i) batch_in[i] = uniform(rng) * 4.0f;
+          std::vector<float> batch_out(batch * rows + 1, -7.0f), one(rows);
+          kernels::dense_batch(tag, matrix, bias.data(), batch_in.data(), batch_out.data(), batch, activation::Relu{});
+          REQUIRE(batch_out[batch * rows] == -7.0f);
+          for (std::size_t b = 0; b < batch; ++b) {
+            const float* x = batch_in.data() + b * cols;
+            kernels::dense(isa::Scalar{}, dense, bias.data(), x, one.data(), activation::Relu{});
+            for (std::size_t r = 0; r < rows; ++r) {
+              double magnitude = std::fabs(bias[r]);
+              for (std::size_t k = 0; k < cols; ++k) magnitude += std::fabs(w[r * cols + k] * x[k]);
+              INFO(isa_name << ": sample " << b << ", row " << r);
+              REQUIRE(agrees(batch_out[b * rows + r], one[r], dot_bound(cols, magnitude)));
+            }
+          }
         });
       }
     }

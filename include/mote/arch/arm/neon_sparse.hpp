@@ -49,6 +49,10 @@ struct Tile8 {
     return {vreinterpretq_f32_u8(vqtbl1q_u8(window.bytes, byte_indices(low))),
             vreinterpretq_f32_u8(vqtbl1q_u8(window.bytes, byte_indices(high)))};
   }
+  /// Lane i gets window[positions >> (16 + 2i) & 3] (see the AVX2 file).
+  static MOTE_VEC_INLINE Tile8 select_upper(Window4 window, std::uint32_t positions) {
+    return select(window, positions >> 16);
+  }
   /// Lane i gets window[positions >> 3i & 7].
   static MOTE_VEC_INLINE Tile8 select(Window8 window, std::uint32_t positions) {
     const int32x4_t low_shifts = {0, -3, -6, -9}, high_shifts = {-12, -15, -18, -21};

@@ -34,6 +34,13 @@ struct Tile8 {
     const __m256i index = _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(positions)), shifts);
     return {_mm256_permutevar_ps(window.v, index)};
   }
+  /// Lane i gets window[positions >> (16 + 2i) & 3]: the second of two slots whose 16-bit
+  /// positions were read as one 32-bit word (one broadcast for both).
+  static MOTE_VEC_INLINE Tile8 select_upper(Window4 window, std::uint32_t positions) {
+    const __m256i shifts = _mm256_setr_epi32(16, 18, 20, 22, 24, 26, 28, 30);
+    const __m256i index = _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(positions)), shifts);
+    return {_mm256_permutevar_ps(window.v, index)};
+  }
   /// Lane i gets window[positions >> 3i & 7].
   static MOTE_VEC_INLINE Tile8 select(Window8 window, std::uint32_t positions) {
     const __m256i shifts = _mm256_setr_epi32(0, 3, 6, 9, 12, 15, 18, 21);
