@@ -2245,7 +2245,7 @@ class WeightMatrix<Codebook<Bits, Granularity>, DenseStorage> {
 //                 zeros than fixed windows (simulated at 90% sparsity: 2.0 stored values per
 //                 non-zero against 2.6; choosing the window that covers the most rows: 2.2).
 //                 (A 16-input window pads 1.6x, but selecting from two registers measured 2x
-//                 slower on Zen 4 than the 8-input window.)
+//                 slower on Zen 3 than the 8-input window.)
 //   Block<R, C>   per tile of T = max(R, 8) rows, the column blocks (C consecutive columns
 //                 starting at a multiple of C) holding any non-zero, each stored whole: C
 //                 columns of T values and its first column. Blocks of fewer than 8 rows share a
