@@ -79,3 +79,21 @@ TEST_CASE("dense Fashion-MNIST weights do not load into a 2:4 network without a 
   REQUIRE(net->set_pruning(mote::Pruning::to_pattern()).is_ok());
   REQUIRE(net->try_load_npz(path, fashion::mlp_names()).is_ok());
 }
+
+TEST_CASE("an ONNX model loads into sparse types, pruned on the way", "[fashion][sparse][onnx]") {
+  using Net = mote::Sequential<mote::Input<28, 28, 1>, mote::Flatten,
+                               mote::Dense<256, mote::Weights<mote::F32, mote::Sparse<mote::NM<2, 4>>>>, mote::ReLU,
+                               mote::Dense<128, mote::Weights<mote::F32, mote::Sparse<mote::Unstructured>>>,
+                               mote::ReLU, mote::Dense<10>>;
+  auto net = std::make_unique<Net>();
+  const std::string path = mote_test::data_path("onnx/mlp.onnx");
+  const mote::Status refused = mote::onnx::try_load(*net, path);
+  REQUIRE_FALSE(refused.is_ok());
+  CHECK(refused.message().find("allows 2 per group of 4") != std::string::npos);
+  REQUIRE(net->set_pruning(mote::Pruning::to_sparsity(0.9)).is_ok());
+  const mote::Status loaded = mote::onnx::try_load(*net, path);
+  INFO(loaded.message());
+  REQUIRE(loaded.is_ok());
+  CHECK(net->template layer<1>().weights().matrix().sparsity() == Approx(0.5));
+  CHECK(net->template layer<3>().weights().matrix().sparsity() == Approx(0.9).margin(1e-4));
+}
