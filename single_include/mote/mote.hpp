@@ -6457,6 +6457,40 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
     return 0;
 }
 
+/// `batch` inputs of `cols` floats to activation codes, each row padded to `padded_cols` with the
+/// zero point's code (which contributes nothing).
+inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
+                                 const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
+  for (std::size_t b = 0; b < batch; ++b) {
+    Int8Ops::Act* codes = act + b * padded_cols;
+    Int8Ops::quantize(in + b * cols, cols, input.params, input.low, input.high, codes);
+    for (std::size_t k = cols; k < padded_cols; ++k) codes[k] = padding;
+  }
+}
+
+/// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
+/// as int8_dense_epilogue, lane by lane): `batch` rows of `padded_rows` dots to outputs.
+template <class Activation, class Matrix>
+inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, const std::int32_t* dots,
+                                    std::size_t padded_rows, std::size_t batch,
+                                    const ::mote::kernels::Int8InputQuant& input, float* out) noexcept {
+  const std::size_t rows = weights.rows();
+  const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
+  for (std::size_t b = 0; b < batch; ++b) {
+    float* y = out + b * rows;
+    const std::int32_t* d = dots + b * padded_rows;
+    std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                  weights.scales(), bias, y, rows);
+    for (; r < rows; ++r)
+      y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
+                                         static_cast<std::int64_t>(correction) * weights.row_sum(r)),
+                      input.params.scale * weights.scales()[r], bias[r]);
+    if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+      for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
+  }
+}
+
 template <class G, class S, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
@@ -6468,29 +6502,11 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   const std::size_t groups = padded_cols / 4;
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
-  for (std::size_t b = 0; b < batch; ++b) {
-    Int8Ops::Act* codes = act + b * padded_cols;
-    Int8Ops::quantize(in + b * cols, cols, input.params, input.low, input.high, codes);
-    for (std::size_t k = cols; k < padded_cols; ++k) codes[k] = padding;
-  }
+  int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
   for (std::size_t p = 0; p < weights.panel_count(); ++p)
     int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
   if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
-    // Symmetric weights: the epilogue vectorised where the ISA provides it (same operations).
-    const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
-    for (std::size_t b = 0; b < batch; ++b) {
-      float* y = out + b * rows;
-      const std::int32_t* d = dots + b * padded_rows;
-      std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                    weights.scales(), bias, y, rows);
-      for (; r < rows; ++r)
-        y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
-                                           static_cast<std::int64_t>(correction) * weights.row_sum(r)),
-                        input.params.scale * weights.scales()[r], bias[r]);
-      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-        for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
-    }
+    int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
     return;
   }
   for (std::size_t b = 0; b < batch; ++b) {
@@ -6540,31 +6556,14 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, ::mote::Symmet
                        const float* bias, const float* in, float* out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
   const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
-  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  const std::size_t padded_rows = weights.padded_rows();
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
-  for (std::size_t b = 0; b < batch; ++b) {
-    Int8Ops::Act* codes = act + b * padded_cols;
-    Int8Ops::quantize(in + b * cols, cols, input.params, input.low, input.high, codes);
-    for (std::size_t k = cols; k < padded_cols; ++k) codes[k] = padding;
-  }
+  int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
   for (std::size_t p = 0; p < weights.panel_count(); ++p)
     int8_sparse_panel_columns<Int8Ops::gemm_cols>(weights, p, act, padded_cols, dots + p * 16, padded_rows, batch);
-  // Symmetric weights: the dense kernel's epilogue (vectorised where the ISA provides it).
-  const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
-  for (std::size_t b = 0; b < batch; ++b) {
-    float* y = out + b * rows;
-    const std::int32_t* d = dots + b * padded_rows;
-    std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                  weights.scales(), bias, y, rows);
-    for (; r < rows; ++r)
-      y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
-                                         static_cast<std::int64_t>(correction) * weights.row_sum(r)),
-                      input.params.scale * weights.scales()[r], bias[r]);
-    if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-      for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
-  }
+  // Symmetric weights: the dense kernel's epilogue.
+  int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
 }
 // ----- end mote/kernels/dense/sparse_int8-inl.hpp -----
 #if defined(MOTE_SIMD_HAS_INT4)
@@ -8811,6 +8810,40 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
     return 0;
 }
 
+/// `batch` inputs of `cols` floats to activation codes, each row padded to `padded_cols` with the
+/// zero point's code (which contributes nothing).
+inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
+                                 const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
+  for (std::size_t b = 0; b < batch; ++b) {
+    Int8Ops::Act* codes = act + b * padded_cols;
+    Int8Ops::quantize(in + b * cols, cols, input.params, input.low, input.high, codes);
+    for (std::size_t k = cols; k < padded_cols; ++k) codes[k] = padding;
+  }
+}
+
+/// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
+/// as int8_dense_epilogue, lane by lane): `batch` rows of `padded_rows` dots to outputs.
+template <class Activation, class Matrix>
+inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, const std::int32_t* dots,
+                                    std::size_t padded_rows, std::size_t batch,
+                                    const ::mote::kernels::Int8InputQuant& input, float* out) noexcept {
+  const std::size_t rows = weights.rows();
+  const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
+  for (std::size_t b = 0; b < batch; ++b) {
+    float* y = out + b * rows;
+    const std::int32_t* d = dots + b * padded_rows;
+    std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                  weights.scales(), bias, y, rows);
+    for (; r < rows; ++r)
+      y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
+                                         static_cast<std::int64_t>(correction) * weights.row_sum(r)),
+                      input.params.scale * weights.scales()[r], bias[r]);
+    if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+      for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
+  }
+}
+
 template <class G, class S, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
@@ -8822,29 +8855,11 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   const std::size_t groups = padded_cols / 4;
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
-  for (std::size_t b = 0; b < batch; ++b) {
-    Int8Ops::Act* codes = act + b * padded_cols;
-    Int8Ops::quantize(in + b * cols, cols, input.params, input.low, input.high, codes);
-    for (std::size_t k = cols; k < padded_cols; ++k) codes[k] = padding;
-  }
+  int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
   for (std::size_t p = 0; p < weights.panel_count(); ++p)
     int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
   if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
-    // Symmetric weights: the epilogue vectorised where the ISA provides it (same operations).
-    const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
-    for (std::size_t b = 0; b < batch; ++b) {
-      float* y = out + b * rows;
-      const std::int32_t* d = dots + b * padded_rows;
-      std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                    weights.scales(), bias, y, rows);
-      for (; r < rows; ++r)
-        y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
-                                           static_cast<std::int64_t>(correction) * weights.row_sum(r)),
-                        input.params.scale * weights.scales()[r], bias[r]);
-      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-        for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
-    }
+    int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
     return;
   }
   for (std::size_t b = 0; b < batch; ++b) {
@@ -8894,31 +8909,14 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, ::mote::Symmet
                        const float* bias, const float* in, float* out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
   const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
-  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  const std::size_t padded_rows = weights.padded_rows();
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
-  for (std::size_t b = 0; b < batch; ++b) {
-    Int8Ops::Act* codes = act + b * padded_cols;
-    Int8Ops::quantize(in + b * cols, cols, input.params, input.low, input.high, codes);
-    for (std::size_t k = cols; k < padded_cols; ++k) codes[k] = padding;
-  }
+  int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
   for (std::size_t p = 0; p < weights.panel_count(); ++p)
     int8_sparse_panel_columns<Int8Ops::gemm_cols>(weights, p, act, padded_cols, dots + p * 16, padded_rows, batch);
-  // Symmetric weights: the dense kernel's epilogue (vectorised where the ISA provides it).
-  const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
-  for (std::size_t b = 0; b < batch; ++b) {
-    float* y = out + b * rows;
-    const std::int32_t* d = dots + b * padded_rows;
-    std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                  weights.scales(), bias, y, rows);
-    for (; r < rows; ++r)
-      y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
-                                         static_cast<std::int64_t>(correction) * weights.row_sum(r)),
-                      input.params.scale * weights.scales()[r], bias[r]);
-    if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-      for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
-  }
+  // Symmetric weights: the dense kernel's epilogue.
+  int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
 }
 // ----- end mote/kernels/dense/sparse_int8-inl.hpp -----
 #if defined(MOTE_SIMD_HAS_INT4)
@@ -11634,6 +11632,40 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
     return 0;
 }
 
+/// `batch` inputs of `cols` floats to activation codes, each row padded to `padded_cols` with the
+/// zero point's code (which contributes nothing).
+inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
+                                 const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
+  for (std::size_t b = 0; b < batch; ++b) {
+    Int8Ops::Act* codes = act + b * padded_cols;
+    Int8Ops::quantize(in + b * cols, cols, input.params, input.low, input.high, codes);
+    for (std::size_t k = cols; k < padded_cols; ++k) codes[k] = padding;
+  }
+}
+
+/// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
+/// as int8_dense_epilogue, lane by lane): `batch` rows of `padded_rows` dots to outputs.
+template <class Activation, class Matrix>
+inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, const std::int32_t* dots,
+                                    std::size_t padded_rows, std::size_t batch,
+                                    const ::mote::kernels::Int8InputQuant& input, float* out) noexcept {
+  const std::size_t rows = weights.rows();
+  const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
+  for (std::size_t b = 0; b < batch; ++b) {
+    float* y = out + b * rows;
+    const std::int32_t* d = dots + b * padded_rows;
+    std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                  weights.scales(), bias, y, rows);
+    for (; r < rows; ++r)
+      y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
+                                         static_cast<std::int64_t>(correction) * weights.row_sum(r)),
+                      input.params.scale * weights.scales()[r], bias[r]);
+    if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+      for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
+  }
+}
+
 template <class G, class S, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
@@ -11645,29 +11677,11 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   const std::size_t groups = padded_cols / 4;
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
-  for (std::size_t b = 0; b < batch; ++b) {
-    Int8Ops::Act* codes = act + b * padded_cols;
-    Int8Ops::quantize(in + b * cols, cols, input.params, input.low, input.high, codes);
-    for (std::size_t k = cols; k < padded_cols; ++k) codes[k] = padding;
-  }
+  int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
   for (std::size_t p = 0; p < weights.panel_count(); ++p)
     int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
   if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
-    // Symmetric weights: the epilogue vectorised where the ISA provides it (same operations).
-    const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
-    for (std::size_t b = 0; b < batch; ++b) {
-      float* y = out + b * rows;
-      const std::int32_t* d = dots + b * padded_rows;
-      std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                    weights.scales(), bias, y, rows);
-      for (; r < rows; ++r)
-        y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
-                                           static_cast<std::int64_t>(correction) * weights.row_sum(r)),
-                        input.params.scale * weights.scales()[r], bias[r]);
-      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-        for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
-    }
+    int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
     return;
   }
   for (std::size_t b = 0; b < batch; ++b) {
@@ -11717,31 +11731,14 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, ::mote::Symmet
                        const float* bias, const float* in, float* out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
   const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
-  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  const std::size_t padded_rows = weights.padded_rows();
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
-  for (std::size_t b = 0; b < batch; ++b) {
-    Int8Ops::Act* codes = act + b * padded_cols;
-    Int8Ops::quantize(in + b * cols, cols, input.params, input.low, input.high, codes);
-    for (std::size_t k = cols; k < padded_cols; ++k) codes[k] = padding;
-  }
+  int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
   for (std::size_t p = 0; p < weights.panel_count(); ++p)
     int8_sparse_panel_columns<Int8Ops::gemm_cols>(weights, p, act, padded_cols, dots + p * 16, padded_rows, batch);
-  // Symmetric weights: the dense kernel's epilogue (vectorised where the ISA provides it).
-  const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
-  for (std::size_t b = 0; b < batch; ++b) {
-    float* y = out + b * rows;
-    const std::int32_t* d = dots + b * padded_rows;
-    std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                  weights.scales(), bias, y, rows);
-    for (; r < rows; ++r)
-      y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
-                                         static_cast<std::int64_t>(correction) * weights.row_sum(r)),
-                      input.params.scale * weights.scales()[r], bias[r]);
-    if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-      for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
-  }
+  // Symmetric weights: the dense kernel's epilogue.
+  int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
 }
 // ----- end mote/kernels/dense/sparse_int8-inl.hpp -----
 #if defined(MOTE_SIMD_HAS_INT4)
@@ -11968,6 +11965,40 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
     return 0;
 }
 
+/// `batch` inputs of `cols` floats to activation codes, each row padded to `padded_cols` with the
+/// zero point's code (which contributes nothing).
+inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
+                                 const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
+  for (std::size_t b = 0; b < batch; ++b) {
+    Int8Ops::Act* codes = act + b * padded_cols;
+    Int8Ops::quantize(in + b * cols, cols, input.params, input.low, input.high, codes);
+    for (std::size_t k = cols; k < padded_cols; ++k) codes[k] = padding;
+  }
+}
+
+/// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
+/// as int8_dense_epilogue, lane by lane): `batch` rows of `padded_rows` dots to outputs.
+template <class Activation, class Matrix>
+inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, const std::int32_t* dots,
+                                    std::size_t padded_rows, std::size_t batch,
+                                    const ::mote::kernels::Int8InputQuant& input, float* out) noexcept {
+  const std::size_t rows = weights.rows();
+  const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
+  for (std::size_t b = 0; b < batch; ++b) {
+    float* y = out + b * rows;
+    const std::int32_t* d = dots + b * padded_rows;
+    std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                  weights.scales(), bias, y, rows);
+    for (; r < rows; ++r)
+      y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
+                                         static_cast<std::int64_t>(correction) * weights.row_sum(r)),
+                      input.params.scale * weights.scales()[r], bias[r]);
+    if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+      for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
+  }
+}
+
 template <class G, class S, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
@@ -11979,29 +12010,11 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   const std::size_t groups = padded_cols / 4;
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
-  for (std::size_t b = 0; b < batch; ++b) {
-    Int8Ops::Act* codes = act + b * padded_cols;
-    Int8Ops::quantize(in + b * cols, cols, input.params, input.low, input.high, codes);
-    for (std::size_t k = cols; k < padded_cols; ++k) codes[k] = padding;
-  }
+  int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
   for (std::size_t p = 0; p < weights.panel_count(); ++p)
     int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
   if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
-    // Symmetric weights: the epilogue vectorised where the ISA provides it (same operations).
-    const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
-    for (std::size_t b = 0; b < batch; ++b) {
-      float* y = out + b * rows;
-      const std::int32_t* d = dots + b * padded_rows;
-      std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                    weights.scales(), bias, y, rows);
-      for (; r < rows; ++r)
-        y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
-                                           static_cast<std::int64_t>(correction) * weights.row_sum(r)),
-                        input.params.scale * weights.scales()[r], bias[r]);
-      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-        for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
-    }
+    int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
     return;
   }
   for (std::size_t b = 0; b < batch; ++b) {
@@ -12051,31 +12064,14 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, ::mote::Symmet
                        const float* bias, const float* in, float* out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
   const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
-  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  const std::size_t padded_rows = weights.padded_rows();
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
-  for (std::size_t b = 0; b < batch; ++b) {
-    Int8Ops::Act* codes = act + b * padded_cols;
-    Int8Ops::quantize(in + b * cols, cols, input.params, input.low, input.high, codes);
-    for (std::size_t k = cols; k < padded_cols; ++k) codes[k] = padding;
-  }
+  int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
   for (std::size_t p = 0; p < weights.panel_count(); ++p)
     int8_sparse_panel_columns<Int8Ops::gemm_cols>(weights, p, act, padded_cols, dots + p * 16, padded_rows, batch);
-  // Symmetric weights: the dense kernel's epilogue (vectorised where the ISA provides it).
-  const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
-  for (std::size_t b = 0; b < batch; ++b) {
-    float* y = out + b * rows;
-    const std::int32_t* d = dots + b * padded_rows;
-    std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                  weights.scales(), bias, y, rows);
-    for (; r < rows; ++r)
-      y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
-                                         static_cast<std::int64_t>(correction) * weights.row_sum(r)),
-                      input.params.scale * weights.scales()[r], bias[r]);
-    if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-      for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
-  }
+  // Symmetric weights: the dense kernel's epilogue.
+  int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
 }
 // ----- end mote/kernels/dense/sparse_int8-inl.hpp -----
 #if defined(MOTE_SIMD_HAS_INT4)
@@ -14171,6 +14167,40 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
     return 0;
 }
 
+/// `batch` inputs of `cols` floats to activation codes, each row padded to `padded_cols` with the
+/// zero point's code (which contributes nothing).
+inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
+                                 const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
+  for (std::size_t b = 0; b < batch; ++b) {
+    Int8Ops::Act* codes = act + b * padded_cols;
+    Int8Ops::quantize(in + b * cols, cols, input.params, input.low, input.high, codes);
+    for (std::size_t k = cols; k < padded_cols; ++k) codes[k] = padding;
+  }
+}
+
+/// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
+/// as int8_dense_epilogue, lane by lane): `batch` rows of `padded_rows` dots to outputs.
+template <class Activation, class Matrix>
+inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, const std::int32_t* dots,
+                                    std::size_t padded_rows, std::size_t batch,
+                                    const ::mote::kernels::Int8InputQuant& input, float* out) noexcept {
+  const std::size_t rows = weights.rows();
+  const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
+  for (std::size_t b = 0; b < batch; ++b) {
+    float* y = out + b * rows;
+    const std::int32_t* d = dots + b * padded_rows;
+    std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                  weights.scales(), bias, y, rows);
+    for (; r < rows; ++r)
+      y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
+                                         static_cast<std::int64_t>(correction) * weights.row_sum(r)),
+                      input.params.scale * weights.scales()[r], bias[r]);
+    if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+      for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
+  }
+}
+
 template <class G, class S, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
@@ -14182,29 +14212,11 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   const std::size_t groups = padded_cols / 4;
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
-  for (std::size_t b = 0; b < batch; ++b) {
-    Int8Ops::Act* codes = act + b * padded_cols;
-    Int8Ops::quantize(in + b * cols, cols, input.params, input.low, input.high, codes);
-    for (std::size_t k = cols; k < padded_cols; ++k) codes[k] = padding;
-  }
+  int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
   for (std::size_t p = 0; p < weights.panel_count(); ++p)
     int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
   if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
-    // Symmetric weights: the epilogue vectorised where the ISA provides it (same operations).
-    const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
-    for (std::size_t b = 0; b < batch; ++b) {
-      float* y = out + b * rows;
-      const std::int32_t* d = dots + b * padded_rows;
-      std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                    weights.scales(), bias, y, rows);
-      for (; r < rows; ++r)
-        y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
-                                           static_cast<std::int64_t>(correction) * weights.row_sum(r)),
-                        input.params.scale * weights.scales()[r], bias[r]);
-      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-        for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
-    }
+    int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
     return;
   }
   for (std::size_t b = 0; b < batch; ++b) {
@@ -14254,31 +14266,14 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, ::mote::Symmet
                        const float* bias, const float* in, float* out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
   const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
-  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  const std::size_t padded_rows = weights.padded_rows();
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
-  for (std::size_t b = 0; b < batch; ++b) {
-    Int8Ops::Act* codes = act + b * padded_cols;
-    Int8Ops::quantize(in + b * cols, cols, input.params, input.low, input.high, codes);
-    for (std::size_t k = cols; k < padded_cols; ++k) codes[k] = padding;
-  }
+  int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
   for (std::size_t p = 0; p < weights.panel_count(); ++p)
     int8_sparse_panel_columns<Int8Ops::gemm_cols>(weights, p, act, padded_cols, dots + p * 16, padded_rows, batch);
-  // Symmetric weights: the dense kernel's epilogue (vectorised where the ISA provides it).
-  const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
-  for (std::size_t b = 0; b < batch; ++b) {
-    float* y = out + b * rows;
-    const std::int32_t* d = dots + b * padded_rows;
-    std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                  weights.scales(), bias, y, rows);
-    for (; r < rows; ++r)
-      y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
-                                         static_cast<std::int64_t>(correction) * weights.row_sum(r)),
-                      input.params.scale * weights.scales()[r], bias[r]);
-    if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-      for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
-  }
+  // Symmetric weights: the dense kernel's epilogue.
+  int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
 }
 // ----- end mote/kernels/dense/sparse_int8-inl.hpp -----
 #if defined(MOTE_SIMD_HAS_INT4)
@@ -14813,6 +14808,40 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
     return 0;
 }
 
+/// `batch` inputs of `cols` floats to activation codes, each row padded to `padded_cols` with the
+/// zero point's code (which contributes nothing).
+inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
+                                 const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
+  for (std::size_t b = 0; b < batch; ++b) {
+    Int8Ops::Act* codes = act + b * padded_cols;
+    Int8Ops::quantize(in + b * cols, cols, input.params, input.low, input.high, codes);
+    for (std::size_t k = cols; k < padded_cols; ++k) codes[k] = padding;
+  }
+}
+
+/// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
+/// as int8_dense_epilogue, lane by lane): `batch` rows of `padded_rows` dots to outputs.
+template <class Activation, class Matrix>
+inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, const std::int32_t* dots,
+                                    std::size_t padded_rows, std::size_t batch,
+                                    const ::mote::kernels::Int8InputQuant& input, float* out) noexcept {
+  const std::size_t rows = weights.rows();
+  const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
+  for (std::size_t b = 0; b < batch; ++b) {
+    float* y = out + b * rows;
+    const std::int32_t* d = dots + b * padded_rows;
+    std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                  weights.scales(), bias, y, rows);
+    for (; r < rows; ++r)
+      y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
+                                         static_cast<std::int64_t>(correction) * weights.row_sum(r)),
+                      input.params.scale * weights.scales()[r], bias[r]);
+    if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+      for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
+  }
+}
+
 template <class G, class S, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
@@ -14824,29 +14853,11 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   const std::size_t groups = padded_cols / 4;
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
-  for (std::size_t b = 0; b < batch; ++b) {
-    Int8Ops::Act* codes = act + b * padded_cols;
-    Int8Ops::quantize(in + b * cols, cols, input.params, input.low, input.high, codes);
-    for (std::size_t k = cols; k < padded_cols; ++k) codes[k] = padding;
-  }
+  int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
   for (std::size_t p = 0; p < weights.panel_count(); ++p)
     int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
   if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
-    // Symmetric weights: the epilogue vectorised where the ISA provides it (same operations).
-    const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
-    for (std::size_t b = 0; b < batch; ++b) {
-      float* y = out + b * rows;
-      const std::int32_t* d = dots + b * padded_rows;
-      std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                    weights.scales(), bias, y, rows);
-      for (; r < rows; ++r)
-        y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
-                                           static_cast<std::int64_t>(correction) * weights.row_sum(r)),
-                        input.params.scale * weights.scales()[r], bias[r]);
-      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-        for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
-    }
+    int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
     return;
   }
   for (std::size_t b = 0; b < batch; ++b) {
@@ -14896,31 +14907,14 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, ::mote::Symmet
                        const float* bias, const float* in, float* out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
   const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
-  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  const std::size_t padded_rows = weights.padded_rows();
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
-  for (std::size_t b = 0; b < batch; ++b) {
-    Int8Ops::Act* codes = act + b * padded_cols;
-    Int8Ops::quantize(in + b * cols, cols, input.params, input.low, input.high, codes);
-    for (std::size_t k = cols; k < padded_cols; ++k) codes[k] = padding;
-  }
+  int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
   for (std::size_t p = 0; p < weights.panel_count(); ++p)
     int8_sparse_panel_columns<Int8Ops::gemm_cols>(weights, p, act, padded_cols, dots + p * 16, padded_rows, batch);
-  // Symmetric weights: the dense kernel's epilogue (vectorised where the ISA provides it).
-  const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
-  for (std::size_t b = 0; b < batch; ++b) {
-    float* y = out + b * rows;
-    const std::int32_t* d = dots + b * padded_rows;
-    std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                  weights.scales(), bias, y, rows);
-    for (; r < rows; ++r)
-      y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
-                                         static_cast<std::int64_t>(correction) * weights.row_sum(r)),
-                      input.params.scale * weights.scales()[r], bias[r]);
-    if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-      for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
-  }
+  // Symmetric weights: the dense kernel's epilogue.
+  int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
 }
 // ----- end mote/kernels/dense/sparse_int8-inl.hpp -----
 #if defined(MOTE_SIMD_HAS_INT4)
@@ -15797,31 +15791,15 @@ class ConvLayer {
   void forward(const float* in, float* out, std::byte* scratch) const noexcept {
     if constexpr (opts::integer_compute) {
       const kernels::Int8InputQuant quant = input_quant_.current(in, In::size);
-      auto* patches = reinterpret_cast<float*>(scratch);
-      for (std::size_t first = 0; first < out_pixels; first += pixel_chunk) {
-        const std::size_t count = std::min(pixel_chunk, out_pixels - first);
-        const float* rows = in + first * geometry::in_c;
-        if constexpr (!pointwise) {
-          gather_patches(in, first, count, patches);
-          rows = patches;
-        }
+      for_each_pixel_chunk(in, scratch, [&](const float* rows, std::size_t first, std::size_t count) {
         detail::integer_dense_kernel<opts>(weights_.matrix(), weights_.bias(), rows, out + first * Filters, count, quant,
                                            typename opts::activation{}, scratch + patch_bytes);
-      }
+      });
     } else if constexpr (sparse) {
-      // One sparse GEMV per output pixel over its receptive field (the pixel's channels
-      // themselves when the kernel is 1x1, stride 1, unpadded).
-      auto* patches = reinterpret_cast<float*>(scratch);
-      for (std::size_t first = 0; first < out_pixels; first += pixel_chunk) {
-        const std::size_t count = std::min(pixel_chunk, out_pixels - first);
-        const float* rows = in + first * geometry::in_c;
-        if constexpr (!pointwise) {
-          gather_patches(in, first, count, patches);
-          rows = patches;
-        }
+      for_each_pixel_chunk(in, scratch, [&](const float* rows, std::size_t first, std::size_t count) {
         kernels::dense_batch(typename opts::isa{}, weights_.matrix(), weights_.bias(), rows, out + first * Filters,
                              count, typename opts::activation{});
-      }
+      });
     } else {
       kernels::conv2d(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out,
                       typename opts::activation{});
@@ -15836,6 +15814,23 @@ class ConvLayer {
   std::optional<QuantParams> input_quantization() const requires(opts::integer_compute) { return input_quant_.get(); }
 
  private:
+  /// Integer and sparse convolutions as matrix products: f(rows, first, count) for the output
+  /// pixels [first, first + count), `rows` their receptive fields (gathered into scratch; the
+  /// input itself when the kernel is 1x1, stride 1, unpadded).
+  template <class F>
+  static void for_each_pixel_chunk(const float* in, std::byte* scratch, F&& f) noexcept {
+    auto* patches = reinterpret_cast<float*>(scratch);
+    for (std::size_t first = 0; first < out_pixels; first += pixel_chunk) {
+      const std::size_t count = std::min(pixel_chunk, out_pixels - first);
+      const float* rows = in + first * geometry::in_c;
+      if constexpr (!pointwise) {
+        gather_patches(in, first, count, patches);
+        rows = patches;
+      }
+      f(rows, first, count);
+    }
+  }
+
   static std::vector<float> to_rows(const float* values) {
     std::vector<float> rows(Filters * receptive_field);
     const std::size_t taps = KernelH * KernelW;

@@ -170,31 +170,15 @@ class ConvLayer {
   void forward(const float* in, float* out, std::byte* scratch) const noexcept {
     if constexpr (opts::integer_compute) {
       const kernels::Int8InputQuant quant = input_quant_.current(in, In::size);
-      auto* patches = reinterpret_cast<float*>(scratch);
-      for (std::size_t first = 0; first < out_pixels; first += pixel_chunk) {
-        const std::size_t count = std::min(pixel_chunk, out_pixels - first);
-        const float* rows = in + first * geometry::in_c;
-        if constexpr (!pointwise) {
-          gather_patches(in, first, count, patches);
-          rows = patches;
-        }
+      for_each_pixel_chunk(in, scratch, [&](const float* rows, std::size_t first, std::size_t count) {
         detail::integer_dense_kernel<opts>(weights_.matrix(), weights_.bias(), rows, out + first * Filters, count, quant,
                                            typename opts::activation{}, scratch + patch_bytes);
-      }
+      });
     } else if constexpr (sparse) {
-      // One sparse GEMV per output pixel over its receptive field (the pixel's channels
-      // themselves when the kernel is 1x1, stride 1, unpadded).
-      auto* patches = reinterpret_cast<float*>(scratch);
-      for (std::size_t first = 0; first < out_pixels; first += pixel_chunk) {
-        const std::size_t count = std::min(pixel_chunk, out_pixels - first);
-        const float* rows = in + first * geometry::in_c;
-        if constexpr (!pointwise) {
-          gather_patches(in, first, count, patches);
-          rows = patches;
-        }
+      for_each_pixel_chunk(in, scratch, [&](const float* rows, std::size_t first, std::size_t count) {
         kernels::dense_batch(typename opts::isa{}, weights_.matrix(), weights_.bias(), rows, out + first * Filters,
                              count, typename opts::activation{});
-      }
+      });
     } else {
       kernels::conv2d(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out,
                       typename opts::activation{});
@@ -209,6 +193,23 @@ class ConvLayer {
   std::optional<QuantParams> input_quantization() const requires(opts::integer_compute) { return input_quant_.get(); }
 
  private:
+  /// Integer and sparse convolutions as matrix products: f(rows, first, count) for the output
+  /// pixels [first, first + count), `rows` their receptive fields (gathered into scratch; the
+  /// input itself when the kernel is 1x1, stride 1, unpadded).
+  template <class F>
+  static void for_each_pixel_chunk(const float* in, std::byte* scratch, F&& f) noexcept {
+    auto* patches = reinterpret_cast<float*>(scratch);
+    for (std::size_t first = 0; first < out_pixels; first += pixel_chunk) {
+      const std::size_t count = std::min(pixel_chunk, out_pixels - first);
+      const float* rows = in + first * geometry::in_c;
+      if constexpr (!pointwise) {
+        gather_patches(in, first, count, patches);
+        rows = patches;
+      }
+      f(rows, first, count);
+    }
+  }
+
   static std::vector<float> to_rows(const float* values) {
     std::vector<float> rows(Filters * receptive_field);
     const std::size_t taps = KernelH * KernelW;

@@ -59,6 +59,40 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
     return 0;
 }
 
+/// `batch` inputs of `cols` floats to activation codes, each row padded to `padded_cols` with the
+/// zero point's code (which contributes nothing).
+inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
+                                 const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
+  for (std::size_t b = 0; b < batch; ++b) {
+    Int8Ops::Act* codes = act + b * padded_cols;
+    Int8Ops::quantize(in + b * cols, cols, input.params, input.low, input.high, codes);
+    for (std::size_t k = cols; k < padded_cols; ++k) codes[k] = padding;
+  }
+}
+
+/// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
+/// as int8_dense_epilogue, lane by lane): `batch` rows of `padded_rows` dots to outputs.
+template <class Activation, class Matrix>
+inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, const std::int32_t* dots,
+                                    std::size_t padded_rows, std::size_t batch,
+                                    const ::mote::kernels::Int8InputQuant& input, float* out) noexcept {
+  const std::size_t rows = weights.rows();
+  const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
+  for (std::size_t b = 0; b < batch; ++b) {
+    float* y = out + b * rows;
+    const std::int32_t* d = dots + b * padded_rows;
+    std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                  weights.scales(), bias, y, rows);
+    for (; r < rows; ++r)
+      y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
+                                         static_cast<std::int64_t>(correction) * weights.row_sum(r)),
+                      input.params.scale * weights.scales()[r], bias[r]);
+    if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+      for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
+  }
+}
+
 template <class G, class S, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
@@ -70,29 +104,11 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   const std::size_t groups = padded_cols / 4;
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
-  for (std::size_t b = 0; b < batch; ++b) {
-    Int8Ops::Act* codes = act + b * padded_cols;
-    Int8Ops::quantize(in + b * cols, cols, input.params, input.low, input.high, codes);
-    for (std::size_t k = cols; k < padded_cols; ++k) codes[k] = padding;
-  }
+  int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
   for (std::size_t p = 0; p < weights.panel_count(); ++p)
     int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
   if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
-    // Symmetric weights: the epilogue vectorised where the ISA provides it (same operations).
-    const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
-    for (std::size_t b = 0; b < batch; ++b) {
-      float* y = out + b * rows;
-      const std::int32_t* d = dots + b * padded_rows;
-      std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                    weights.scales(), bias, y, rows);
-      for (; r < rows; ++r)
-        y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
-                                           static_cast<std::int64_t>(correction) * weights.row_sum(r)),
-                        input.params.scale * weights.scales()[r], bias[r]);
-      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-        for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
-    }
+    int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
     return;
   }
   for (std::size_t b = 0; b < batch; ++b) {

@@ -35,29 +35,12 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, ::mote::Symmet
                        const float* bias, const float* in, float* out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
   const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
-  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  const std::size_t padded_rows = weights.padded_rows();
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
-  for (std::size_t b = 0; b < batch; ++b) {
-    Int8Ops::Act* codes = act + b * padded_cols;
-    Int8Ops::quantize(in + b * cols, cols, input.params, input.low, input.high, codes);
-    for (std::size_t k = cols; k < padded_cols; ++k) codes[k] = padding;
-  }
+  int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
   for (std::size_t p = 0; p < weights.panel_count(); ++p)
     int8_sparse_panel_columns<Int8Ops::gemm_cols>(weights, p, act, padded_cols, dots + p * 16, padded_rows, batch);
-  // Symmetric weights: the dense kernel's epilogue (vectorised where the ISA provides it).
-  const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
-  for (std::size_t b = 0; b < batch; ++b) {
-    float* y = out + b * rows;
-    const std::int32_t* d = dots + b * padded_rows;
-    std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                  weights.scales(), bias, y, rows);
-    for (; r < rows; ++r)
-      y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
-                                         static_cast<std::int64_t>(correction) * weights.row_sum(r)),
-                      input.params.scale * weights.scales()[r], bias[r]);
-    if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-      for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
-  }
+  // Symmetric weights: the dense kernel's epilogue.
+  int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
 }
