@@ -1,7 +1,8 @@
 // The fine-tuned sparse Fashion-MNIST weights (examples/fashion_mnist/weights/sparse, written by
 // prune_finetune.py) load into their sparse types as they are (Pruning::none(): they hold the
 // patterns), reach the sparsity the file names, and compute on the committed test subset what the
-// dense f32 networks compute with the same weights (same argmax; logits within 1e-4 relative).
+// dense f32 networks compute with the same weights (same argmax; logits within 1e-4 relative) on
+// its first 64 images.
 
 #include "../support.hpp"
 
@@ -40,7 +41,8 @@ void check_finetuned(const std::string& file, const mote::WeightNames& names, do
   typename DenseNet::Workspace dense_workspace;
   typename SparseNet::OutputTensor a;
   typename DenseNet::OutputTensor b;
-  for (std::size_t i = 0; i < images.size() / 784; ++i) {
+  // 64 of the subset's 256 images: enough to compare two kernels, and quick under emulation.
+  for (std::size_t i = 0; i < std::min<std::size_t>(64, images.size() / 784); ++i) {
     sparse->forward(std::span<const float, 784>(images.data() + i * 784, 784), a.span(), sparse_workspace.bytes());
     dense->forward(std::span<const float, 784>(images.data() + i * 784, 784), b.span(), dense_workspace.bytes());
     for (std::size_t k = 0; k < 10; ++k) {

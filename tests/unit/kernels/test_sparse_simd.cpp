@@ -50,8 +50,9 @@ void check_layout(const char* label) {
   using Matrix = WeightMatrix<F32, Sparse<P>>;
   std::mt19937 rng(5);
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  for (std::size_t rows : {1, 3, 7, 8, 9, 15, 16, 17, 24, 33}) {
-    for (std::size_t cols : {1, 3, 4, 5, 7, 8, 9, 12, 16, 17, 31, 64, 67}) {
+  // Around every edge: tiles of 8 and 16 rows, windows of 4 and 8 inputs, N:M groups.
+  for (std::size_t rows : {1, 7, 8, 9, 16, 17, 33}) {
+    for (std::size_t cols : {1, 3, 4, 5, 7, 8, 9, 17, 31, 67}) {
       for (double density : {0.0, 0.1, 0.5, 1.0}) {
         const std::vector<float> w = random_pattern<P>(rng, rows, cols, density);
         REQUIRE(check_pattern<P>(w, rows, cols, label).is_ok());
