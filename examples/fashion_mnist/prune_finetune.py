@@ -63,6 +63,10 @@ Outputs (under --out, default examples/fashion_mnist/weights/sparse/):
   accuracy.txt, accuracy.json
       per net and pattern: per-layer sparsity achieved, one-shot and fine-tuned
       test accuracy, dense accuracy, epochs, wall time; torch version, command.
+  accuracy.npz
+      the accuracies alone, float32 scalars named <net>_<pattern>_oneshot and
+      <net>_<pattern>_finetuned (fractions), for sparse_accuracy.cpp, which reads
+      them with mote's npz reader.
 """
 
 import argparse
@@ -500,9 +504,19 @@ def main():
     log(f"total wall time {time.time() - t_start:.1f}s")
 
 
+def write_accuracy_npz(out, results):
+    arrays = {}
+    for net, patterns in results["nets"].items():
+        for pattern, r in patterns.items():
+            arrays[f"{net}_{pattern}_oneshot"] = np.float32(r["oneshot_acc"])
+            arrays[f"{net}_{pattern}_finetuned"] = np.float32(r["finetuned_acc"])
+    np.savez(os.path.join(out, "accuracy.npz"), **arrays)
+
+
 def write_summaries(out, results):
     with open(os.path.join(out, "accuracy.json"), "w") as f:
         json.dump(results, f, indent=1)
+    write_accuracy_npz(out, results)
     L = []
     L.append("Fashion-MNIST sparse weights: gradual magnitude pruning + fine-tuning (PyTorch)")
     L.append(f"torch {results['torch']}, numpy {results['numpy']}, {results['threads']} thread(s)")

@@ -9,7 +9,7 @@
 //     fine-tuned + int8 the same weights in the dense int8 network (calibrated as main.cpp does);
 //   plus, for MLP u90, one-shot pruning with one global threshold over the three layers.
 // Prints a markdown table, and checks mote's fine-tuned accuracy against PyTorch's
-// (weights/sparse/accuracy.json) within 0.1 percentage points.
+// (weights/sparse/accuracy.npz) within 0.1 percentage points.
 //
 // Usage: fashion_mnist_sparse_accuracy <weights dir> <fashion-mnist dir with t10k-*-idx*-ubyte.gz>
 // Exit status: 0; 1 on an error (a fine-tuned file that does not load); 2 when mote and PyTorch
@@ -21,11 +21,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <map>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -35,165 +32,15 @@
 
 namespace {
 
-// ------------------------------------------------------------------------------------------------
-// A minimal JSON reader (objects, arrays, strings, numbers, true/false/null), enough for
-// accuracy.json.
-
-struct Json {
-  enum class Kind { null, boolean, number, string, array, object } kind = Kind::null;
-  double number = 0;
-  bool boolean = false;
-  std::string string;
-  std::vector<Json> array;
-  std::map<std::string, Json> object;
-
-  const Json* get(const std::string& key) const {
-    if (kind != Kind::object) return nullptr;
-    const auto it = object.find(key);
-    return it == object.end() ? nullptr : &it->second;
-  }
-  template <class... Keys>
-  const Json* path(const std::string& key, const Keys&... rest) const {
-    const Json* child = get(key);
-    if constexpr (sizeof...(rest) == 0) return child;
-    else return child == nullptr ? nullptr : child->path(rest...);
-  }
-  std::optional<double> as_number() const {
-    return kind == Kind::number ? std::optional<double>(number) : std::nullopt;
-  }
-};
-
-class JsonParser {
- public:
-  explicit JsonParser(std::string text) : text_(std::move(text)) {}
-  Json parse() {
-    Json value = parse_value();
-    skip_space();
-    if (at_ != text_.size()) fail("trailing characters");
-    return value;
-  }
-
- private:
-  [[noreturn]] void fail(const std::string& what) const {
-    throw std::runtime_error("accuracy.json: " + what + " at offset " + std::to_string(at_));
-  }
-  void skip_space() {
-    while (at_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[at_]))) ++at_;
-  }
-  char peek() {
-    skip_space();
-    if (at_ >= text_.size()) fail("unexpected end");
-    return text_[at_];
-  }
-  void expect(char c) {
-    if (peek() != c) fail(std::string("expected '") + c + "'");
-    ++at_;
-  }
-  std::string parse_string() {
-    expect('"');
-    std::string out;
-    while (true) {
-      if (at_ >= text_.size()) fail("unterminated string");
-      const char c = text_[at_++];
-      if (c == '"') return out;
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      if (at_ >= text_.size()) fail("unterminated escape");
-      const char e = text_[at_++];
-      switch (e) {
-        case 'n': out += '\n'; break;
-        case 't': out += '\t'; break;
-        case 'r': out += '\r'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'u':
-          if (at_ + 4 > text_.size()) fail("short \\u escape");
-          out += '?';  // not needed here: the keys and values read are ASCII
-          at_ += 4;
-          break;
-        default: out += e;
-      }
-    }
-  }
-  Json parse_value() {
-    Json value;
-    const char c = peek();
-    if (c == '{') {
-      value.kind = Json::Kind::object;
-      ++at_;
-      if (peek() == '}') {
-        ++at_;
-        return value;
-      }
-      while (true) {
-        std::string key = parse_string();
-        expect(':');
-        value.object[key] = parse_value();
-        if (peek() == ',') {
-          ++at_;
-          continue;
-        }
-        expect('}');
-        return value;
-      }
-    }
-    if (c == '[') {
-      value.kind = Json::Kind::array;
-      ++at_;
-      if (peek() == ']') {
-        ++at_;
-        return value;
-      }
-      while (true) {
-        value.array.push_back(parse_value());
-        if (peek() == ',') {
-          ++at_;
-          continue;
-        }
-        expect(']');
-        return value;
-      }
-    }
-    if (c == '"') {
-      value.kind = Json::Kind::string;
-      value.string = parse_string();
-      return value;
-    }
-    for (const char* word : {"true", "false", "null", "NaN", "Infinity"}) {
-      const std::string w = word;
-      if (text_.compare(at_, w.size(), w) == 0) {
-        at_ += w.size();
-        if (w == "true" || w == "false") {
-          value.kind = Json::Kind::boolean;
-          value.boolean = w == "true";
-        } else if (w != "null") {
-          value.kind = Json::Kind::number;
-          value.number = w == "NaN" ? std::nan("") : HUGE_VAL;
-        }
-        return value;
-      }
-    }
-    const char* begin = text_.c_str() + at_;
-    char* end = nullptr;
-    value.number = std::strtod(begin, &end);
-    if (end == begin) fail("unexpected character");
-    value.kind = Json::Kind::number;
-    at_ += static_cast<std::size_t>(end - begin);
-    return value;
-  }
-
-  std::string text_;
-  std::size_t at_ = 0;
-};
-
-std::optional<Json> read_json(const std::string& path) {
-  std::ifstream file(path);
-  if (!file) return std::nullopt;
-  std::stringstream text;
-  text << file.rdbuf();
-  return JsonParser(text.str()).parse();
+/// PyTorch's accuracy for `key` ("<net>_<pattern>_oneshot" / "_finetuned", a fraction) from
+/// prune_finetune.py's accuracy.npz, if the archive has it.
+std::optional<double> pytorch_accuracy(const mote::io::TensorArchive* archive, const std::string& key) {
+  if (archive == nullptr) return std::nullopt;
+  const mote::io::TensorData* tensor = archive->find(key);
+  if (tensor == nullptr) return std::nullopt;
+  const mote::Expected<std::vector<float>> values = tensor->try_to_floats();
+  if (!values || values->size() != 1) return std::nullopt;
+  return (*values)[0];
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -321,7 +168,7 @@ std::string cell(const Loaded& loaded, bool applies) {
 template <class SparseNet, class Int8Net>
 Row pattern_row(const std::string& net_name, const std::string& pattern, const mote::Pruning& one_shot_rule,
                 const std::string& weights_dir, const mote::WeightNames& names, const TestSet& data,
-                const Json* pytorch) {
+                const mote::io::TensorArchive* pytorch) {
   Row row;
   row.net = net_name;
   row.pattern = pattern;
@@ -336,10 +183,8 @@ Row pattern_row(const std::string& net_name, const std::string& pattern, const m
     // Only weights that hold the pattern make a sparse int8 network.
     if (row.fine_tuned.available) row.fine_tuned_int8 = load_int8<Int8Net>(row.fine_tuned_file, names, data);
   }
-  if (pytorch != nullptr) {
-    if (const Json* value = pytorch->path("nets", lower, pattern, "finetuned_acc")) row.pytorch_fine_tuned = value->as_number();
-    if (const Json* value = pytorch->path("nets", lower, pattern, "oneshot_acc")) row.pytorch_one_shot = value->as_number();
-  }
+  row.pytorch_fine_tuned = pytorch_accuracy(pytorch, lower + "_" + pattern + "_finetuned");
+  row.pytorch_one_shot = pytorch_accuracy(pytorch, lower + "_" + pattern + "_oneshot");
   return row;
 }
 
@@ -359,8 +204,9 @@ int run(const std::string& weights_dir, const std::string& data_dir) {
     for (std::size_t i = 0; i < calibration_images; ++i)
       fashion::to_input(train_images.values.data() + i * 784, data.calibration.data() + i * 784);
   }
-  const std::string json_path = weights_dir + "/sparse/accuracy.json";
-  const std::optional<Json> pytorch = read_json(json_path);
+  const std::string pytorch_path = weights_dir + "/sparse/accuracy.npz";
+  const mote::Expected<mote::io::TensorArchive> pytorch_archive = mote::io::try_read_npz(pytorch_path);
+  const mote::io::TensorArchive* pytorch = pytorch_archive ? &*pytorch_archive : nullptr;
 
   using mote::Pruning;
   std::vector<Row> rows;
@@ -383,7 +229,7 @@ int run(const std::string& weights_dir, const std::string& data_dir) {
     base.dense_bytes = dense->weight_bytes();
     base.int8_bytes = int8->weight_bytes();
     rows.push_back(base);
-    const Json* py = pytorch ? &*pytorch : nullptr;
+    const mote::io::TensorArchive* py = pytorch;
     const std::string& dir = weights_dir;
     using fashion::MlpSparse;
     using Int8Net = fashion::MlpSparseInt8;
@@ -442,7 +288,7 @@ int run(const std::string& weights_dir, const std::string& data_dir) {
     base.dense_bytes = dense->weight_bytes();
     base.int8_bytes = int8->weight_bytes();
     rows.push_back(base);
-    const Json* py = pytorch ? &*pytorch : nullptr;
+    const mote::io::TensorArchive* py = pytorch;
     const std::string& dir = weights_dir;
     using fashion::CnnSparse;
     using Int8Net = fashion::CnnSparseInt8;
@@ -505,7 +351,7 @@ int run(const std::string& weights_dir, const std::string& data_dir) {
 
   // ---- Agreement with PyTorch.
   int status = 0;
-  std::printf("\nmote against PyTorch (%s%s), accuracy in %%:\n\n", json_path.c_str(),
+  std::printf("\nmote against PyTorch (%s%s), accuracy in %%:\n\n", pytorch_path.c_str(),
               pytorch ? "" : ": not available");
   std::printf("| net | pattern | one-shot mote | one-shot PyTorch | fine-tuned mote | fine-tuned PyTorch | "
               "fine-tuned difference | within 0.1 pp |\n");

@@ -6610,28 +6610,21 @@ inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::Dense
 
 namespace mote::kernels {
 
-template <class G, class S, class Activation>
-inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                       const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
+/// Every int8 weight storage this ISA has a kernel for: dense (kernels/dense/int8-inl.hpp) and
+/// block-sparse (kernels/dense/sparse_int8-inl.hpp).
+template <class Matrix, class Activation>
+  requires requires(const Matrix& weights, const Int8InputQuant& input, std::byte* scratch) {
+    MOTE_SIMD_NS::dense_int8(weights, nullptr, nullptr, nullptr, std::size_t{}, input,
+                             ::mote::activation::Identity{}, scratch);
+  }
+inline void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in, float* out,
+                       std::size_t batch, const Int8InputQuant& input, Activation activation,
+                       std::byte* scratch) noexcept {
   if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
     MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
   } else {
     // Transcendental activations: the vectorised functions of the ISA (their stated bounds)
     // over the whole output, instead of one libm call per output in the scalar epilogue.
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
-  }
-}
-
-// Block-sparse int8 weights (kernels/dense/sparse_int8-inl.hpp).
-template <class G, std::size_t R, std::size_t C, class Activation>
-inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, Symmetric>, Sparse<Block<R, C>>>& weights,
-                       const float* bias, const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
-  } else {
     MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
     activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
   }
@@ -8963,28 +8956,21 @@ inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::Dense
 
 namespace mote::kernels {
 
-template <class G, class S, class Activation>
-inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                       const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
+/// Every int8 weight storage this ISA has a kernel for: dense (kernels/dense/int8-inl.hpp) and
+/// block-sparse (kernels/dense/sparse_int8-inl.hpp).
+template <class Matrix, class Activation>
+  requires requires(const Matrix& weights, const Int8InputQuant& input, std::byte* scratch) {
+    MOTE_SIMD_NS::dense_int8(weights, nullptr, nullptr, nullptr, std::size_t{}, input,
+                             ::mote::activation::Identity{}, scratch);
+  }
+inline void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in, float* out,
+                       std::size_t batch, const Int8InputQuant& input, Activation activation,
+                       std::byte* scratch) noexcept {
   if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
     MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
   } else {
     // Transcendental activations: the vectorised functions of the ISA (their stated bounds)
     // over the whole output, instead of one libm call per output in the scalar epilogue.
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
-  }
-}
-
-// Block-sparse int8 weights (kernels/dense/sparse_int8-inl.hpp).
-template <class G, std::size_t R, std::size_t C, class Activation>
-inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, Symmetric>, Sparse<Block<R, C>>>& weights,
-                       const float* bias, const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
-  } else {
     MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
     activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
   }
@@ -11785,28 +11771,21 @@ inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::Dense
 
 namespace mote::kernels {
 
-template <class G, class S, class Activation>
-inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                       const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
+/// Every int8 weight storage this ISA has a kernel for: dense (kernels/dense/int8-inl.hpp) and
+/// block-sparse (kernels/dense/sparse_int8-inl.hpp).
+template <class Matrix, class Activation>
+  requires requires(const Matrix& weights, const Int8InputQuant& input, std::byte* scratch) {
+    MOTE_SIMD_NS::dense_int8(weights, nullptr, nullptr, nullptr, std::size_t{}, input,
+                             ::mote::activation::Identity{}, scratch);
+  }
+inline void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in, float* out,
+                       std::size_t batch, const Int8InputQuant& input, Activation activation,
+                       std::byte* scratch) noexcept {
   if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
     MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
   } else {
     // Transcendental activations: the vectorised functions of the ISA (their stated bounds)
     // over the whole output, instead of one libm call per output in the scalar epilogue.
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
-  }
-}
-
-// Block-sparse int8 weights (kernels/dense/sparse_int8-inl.hpp).
-template <class G, std::size_t R, std::size_t C, class Activation>
-inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, Symmetric>, Sparse<Block<R, C>>>& weights,
-                       const float* bias, const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
-  } else {
     MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
     activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
   }
@@ -12118,28 +12097,21 @@ inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::Dense
 
 namespace mote::kernels {
 
-template <class G, class S, class Activation>
-inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                       const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
+/// Every int8 weight storage this ISA has a kernel for: dense (kernels/dense/int8-inl.hpp) and
+/// block-sparse (kernels/dense/sparse_int8-inl.hpp).
+template <class Matrix, class Activation>
+  requires requires(const Matrix& weights, const Int8InputQuant& input, std::byte* scratch) {
+    MOTE_SIMD_NS::dense_int8(weights, nullptr, nullptr, nullptr, std::size_t{}, input,
+                             ::mote::activation::Identity{}, scratch);
+  }
+inline void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in, float* out,
+                       std::size_t batch, const Int8InputQuant& input, Activation activation,
+                       std::byte* scratch) noexcept {
   if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
     MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
   } else {
     // Transcendental activations: the vectorised functions of the ISA (their stated bounds)
     // over the whole output, instead of one libm call per output in the scalar epilogue.
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
-  }
-}
-
-// Block-sparse int8 weights (kernels/dense/sparse_int8-inl.hpp).
-template <class G, std::size_t R, std::size_t C, class Activation>
-inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, Symmetric>, Sparse<Block<R, C>>>& weights,
-                       const float* bias, const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
-  } else {
     MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
     activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
   }
@@ -12518,12 +12490,19 @@ struct Tile8 {
   static MOTE_VEC_INLINE uint8x16_t byte_indices(uint32x4_t position) {
     return vreinterpretq_u8_u32(vmlaq_n_u32(vdupq_n_u32(0x03020100u), position, 0x04040404u));
   }
+  /// Rows 0-3 and 4-7's positions: `positions` shifted right by `bits` x row, masked to `bits`.
+  template <int Bits>
+  static MOTE_VEC_INLINE void row_positions(std::uint32_t positions, uint32x4_t& low, uint32x4_t& high) {
+    const int32x4_t low_shifts = {0, -Bits, -2 * Bits, -3 * Bits};
+    const int32x4_t high_shifts = {-4 * Bits, -5 * Bits, -6 * Bits, -7 * Bits};
+    const uint32x4_t all = vdupq_n_u32(positions), mask = vdupq_n_u32((1u << Bits) - 1u);
+    low = vandq_u32(vshlq_u32(all, low_shifts), mask);
+    high = vandq_u32(vshlq_u32(all, high_shifts), mask);
+  }
   /// Lane i gets window[positions >> 2i & 3].
   static MOTE_VEC_INLINE Tile8 select(Window4 window, std::uint32_t positions) {
-    const int32x4_t low_shifts = {0, -2, -4, -6}, high_shifts = {-8, -10, -12, -14};
-    const uint32x4_t all = vdupq_n_u32(positions), mask = vdupq_n_u32(3u);
-    const uint32x4_t low = vandq_u32(vshlq_u32(all, low_shifts), mask);
-    const uint32x4_t high = vandq_u32(vshlq_u32(all, high_shifts), mask);
+    uint32x4_t low, high;
+    row_positions<2>(positions, low, high);
     return {vreinterpretq_f32_u8(vqtbl1q_u8(window.bytes, byte_indices(low))),
             vreinterpretq_f32_u8(vqtbl1q_u8(window.bytes, byte_indices(high)))};
   }
@@ -12533,10 +12512,8 @@ struct Tile8 {
   }
   /// Lane i gets window[positions >> 3i & 7].
   static MOTE_VEC_INLINE Tile8 select(Window8 window, std::uint32_t positions) {
-    const int32x4_t low_shifts = {0, -3, -6, -9}, high_shifts = {-12, -15, -18, -21};
-    const uint32x4_t all = vdupq_n_u32(positions), mask = vdupq_n_u32(7u);
-    const uint32x4_t low = vandq_u32(vshlq_u32(all, low_shifts), mask);
-    const uint32x4_t high = vandq_u32(vshlq_u32(all, high_shifts), mask);
+    uint32x4_t low, high;
+    row_positions<3>(positions, low, high);
     return {vreinterpretq_f32_u8(vqtbl2q_u8(window.bytes, byte_indices(low))),
             vreinterpretq_f32_u8(vqtbl2q_u8(window.bytes, byte_indices(high)))};
   }
@@ -14320,28 +14297,21 @@ inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::Dense
 
 namespace mote::kernels {
 
-template <class G, class S, class Activation>
-inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                       const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
+/// Every int8 weight storage this ISA has a kernel for: dense (kernels/dense/int8-inl.hpp) and
+/// block-sparse (kernels/dense/sparse_int8-inl.hpp).
+template <class Matrix, class Activation>
+  requires requires(const Matrix& weights, const Int8InputQuant& input, std::byte* scratch) {
+    MOTE_SIMD_NS::dense_int8(weights, nullptr, nullptr, nullptr, std::size_t{}, input,
+                             ::mote::activation::Identity{}, scratch);
+  }
+inline void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in, float* out,
+                       std::size_t batch, const Int8InputQuant& input, Activation activation,
+                       std::byte* scratch) noexcept {
   if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
     MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
   } else {
     // Transcendental activations: the vectorised functions of the ISA (their stated bounds)
     // over the whole output, instead of one libm call per output in the scalar epilogue.
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
-  }
-}
-
-// Block-sparse int8 weights (kernels/dense/sparse_int8-inl.hpp).
-template <class G, std::size_t R, std::size_t C, class Activation>
-inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, Symmetric>, Sparse<Block<R, C>>>& weights,
-                       const float* bias, const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
-  } else {
     MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
     activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
   }
@@ -14961,28 +14931,21 @@ inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::Dense
 
 namespace mote::kernels {
 
-template <class G, class S, class Activation>
-inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                       const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
+/// Every int8 weight storage this ISA has a kernel for: dense (kernels/dense/int8-inl.hpp) and
+/// block-sparse (kernels/dense/sparse_int8-inl.hpp).
+template <class Matrix, class Activation>
+  requires requires(const Matrix& weights, const Int8InputQuant& input, std::byte* scratch) {
+    MOTE_SIMD_NS::dense_int8(weights, nullptr, nullptr, nullptr, std::size_t{}, input,
+                             ::mote::activation::Identity{}, scratch);
+  }
+inline void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in, float* out,
+                       std::size_t batch, const Int8InputQuant& input, Activation activation,
+                       std::byte* scratch) noexcept {
   if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
     MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
   } else {
     // Transcendental activations: the vectorised functions of the ISA (their stated bounds)
     // over the whole output, instead of one libm call per output in the scalar epilogue.
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
-  }
-}
-
-// Block-sparse int8 weights (kernels/dense/sparse_int8-inl.hpp).
-template <class G, std::size_t R, std::size_t C, class Activation>
-inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, Symmetric>, Sparse<Block<R, C>>>& weights,
-                       const float* bias, const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
-  } else {
     MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
     activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
   }

@@ -22,28 +22,21 @@ using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 
 namespace mote::kernels {
 
-template <class G, class S, class Activation>
-inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                       const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
+/// Every int8 weight storage this ISA has a kernel for: dense (kernels/dense/int8-inl.hpp) and
+/// block-sparse (kernels/dense/sparse_int8-inl.hpp).
+template <class Matrix, class Activation>
+  requires requires(const Matrix& weights, const Int8InputQuant& input, std::byte* scratch) {
+    MOTE_SIMD_NS::dense_int8(weights, nullptr, nullptr, nullptr, std::size_t{}, input,
+                             ::mote::activation::Identity{}, scratch);
+  }
+inline void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in, float* out,
+                       std::size_t batch, const Int8InputQuant& input, Activation activation,
+                       std::byte* scratch) noexcept {
   if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
     MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
   } else {
     // Transcendental activations: the vectorised functions of the ISA (their stated bounds)
     // over the whole output, instead of one libm call per output in the scalar epilogue.
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
-  }
-}
-
-// Block-sparse int8 weights (kernels/dense/sparse_int8-inl.hpp).
-template <class G, std::size_t R, std::size_t C, class Activation>
-inline void dense_int8(isa::MOTE_SIMD_TAG, const WeightMatrix<Int8<G, Symmetric>, Sparse<Block<R, C>>>& weights,
-                       const float* bias, const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
-  } else {
     MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
     activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
   }

@@ -40,12 +40,19 @@ struct Tile8 {
   static MOTE_VEC_INLINE uint8x16_t byte_indices(uint32x4_t position) {
     return vreinterpretq_u8_u32(vmlaq_n_u32(vdupq_n_u32(0x03020100u), position, 0x04040404u));
   }
+  /// Rows 0-3 and 4-7's positions: `positions` shifted right by `bits` x row, masked to `bits`.
+  template <int Bits>
+  static MOTE_VEC_INLINE void row_positions(std::uint32_t positions, uint32x4_t& low, uint32x4_t& high) {
+    const int32x4_t low_shifts = {0, -Bits, -2 * Bits, -3 * Bits};
+    const int32x4_t high_shifts = {-4 * Bits, -5 * Bits, -6 * Bits, -7 * Bits};
+    const uint32x4_t all = vdupq_n_u32(positions), mask = vdupq_n_u32((1u << Bits) - 1u);
+    low = vandq_u32(vshlq_u32(all, low_shifts), mask);
+    high = vandq_u32(vshlq_u32(all, high_shifts), mask);
+  }
   /// Lane i gets window[positions >> 2i & 3].
   static MOTE_VEC_INLINE Tile8 select(Window4 window, std::uint32_t positions) {
-    const int32x4_t low_shifts = {0, -2, -4, -6}, high_shifts = {-8, -10, -12, -14};
-    const uint32x4_t all = vdupq_n_u32(positions), mask = vdupq_n_u32(3u);
-    const uint32x4_t low = vandq_u32(vshlq_u32(all, low_shifts), mask);
-    const uint32x4_t high = vandq_u32(vshlq_u32(all, high_shifts), mask);
+    uint32x4_t low, high;
+    row_positions<2>(positions, low, high);
     return {vreinterpretq_f32_u8(vqtbl1q_u8(window.bytes, byte_indices(low))),
             vreinterpretq_f32_u8(vqtbl1q_u8(window.bytes, byte_indices(high)))};
   }
@@ -55,10 +62,8 @@ struct Tile8 {
   }
   /// Lane i gets window[positions >> 3i & 7].
   static MOTE_VEC_INLINE Tile8 select(Window8 window, std::uint32_t positions) {
-    const int32x4_t low_shifts = {0, -3, -6, -9}, high_shifts = {-12, -15, -18, -21};
-    const uint32x4_t all = vdupq_n_u32(positions), mask = vdupq_n_u32(7u);
-    const uint32x4_t low = vandq_u32(vshlq_u32(all, low_shifts), mask);
-    const uint32x4_t high = vandq_u32(vshlq_u32(all, high_shifts), mask);
+    uint32x4_t low, high;
+    row_positions<3>(positions, low, high);
     return {vreinterpretq_f32_u8(vqtbl2q_u8(window.bytes, byte_indices(low))),
             vreinterpretq_f32_u8(vqtbl2q_u8(window.bytes, byte_indices(high)))};
   }
