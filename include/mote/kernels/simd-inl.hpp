@@ -30,23 +30,23 @@ using DenseF32 = ::mote::WeightMatrix<::mote::F32, ::mote::DenseStorage>;
 namespace mote::kernels {
 
 template <class Activation = activation::Identity>
-inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
+MOTE_KERNEL_ENTRY void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
                   const float* in, float* out, Activation activation = {}) noexcept {
   MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
 }
 template <class Activation = activation::Identity>
-inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
+MOTE_KERNEL_ENTRY void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, DenseStorage>& weights, const float* bias,
                         const float* in, float* out, std::size_t batch, Activation activation = {}) noexcept {
   if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
   MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch, activation);
 }
 template <class Activation = activation::Identity>
-inline void conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const WeightMatrix<F32, DenseStorage>& weights,
+MOTE_KERNEL_ENTRY void conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const WeightMatrix<F32, DenseStorage>& weights,
                    const float* bias, const float* in, float* out, Activation activation = {}) noexcept {
   MOTE_SIMD_NS::conv2d(g, weights, bias, in, out, activation);
 }
 template <class Activation = activation::Identity>
-inline void depthwise_conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g,
+MOTE_KERNEL_ENTRY void depthwise_conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g,
                              const WeightMatrix<F32, DenseStorage>& weights, const float* bias, const float* in,
                              float* out, Activation activation = {}) noexcept {
   // A channel multiplier above 1 reads input channel o / M for output o: no contiguous vector.
@@ -54,40 +54,40 @@ inline void depthwise_conv2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g,
   MOTE_SIMD_NS::depthwise_conv2d(g, weights, bias, in, out, activation);
 }
 template <class Activation>
-inline void activate(isa::MOTE_SIMD_TAG, Activation activation, const float* in, float* out,
+MOTE_KERNEL_ENTRY void activate(isa::MOTE_SIMD_TAG, Activation activation, const float* in, float* out,
                      std::size_t count) noexcept {
   MOTE_SIMD_NS::activate(activation, in, out, count);
 }
-inline void channel_affine(isa::MOTE_SIMD_TAG, const float* scale, const float* shift, const float* in, float* out,
+MOTE_KERNEL_ENTRY void channel_affine(isa::MOTE_SIMD_TAG, const float* scale, const float* shift, const float* in, float* out,
                            std::size_t pixels, std::size_t channels) noexcept {
   MOTE_SIMD_NS::channel_affine(scale, shift, in, out, pixels, channels);
 }
-inline void add(isa::MOTE_SIMD_TAG, const float* a, const float* b, float* out, std::size_t count) noexcept {
+MOTE_KERNEL_ENTRY void add(isa::MOTE_SIMD_TAG, const float* a, const float* b, float* out, std::size_t count) noexcept {
   MOTE_SIMD_NS::add(a, b, out, count);
 }
-inline void softmax(isa::MOTE_SIMD_TAG, const float* in, float* out, std::size_t rows,
+MOTE_KERNEL_ENTRY void softmax(isa::MOTE_SIMD_TAG, const float* in, float* out, std::size_t rows,
                     std::size_t channels) noexcept {
   MOTE_SIMD_NS::softmax(in, out, rows, channels);
 }
-inline void max_pool2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const float* in, float* out) noexcept {
+MOTE_KERNEL_ENTRY void max_pool2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const float* in, float* out) noexcept {
   MOTE_SIMD_NS::max_pool2d(g, in, out);
 }
-inline void avg_pool2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const float* in, float* out) noexcept {
+MOTE_KERNEL_ENTRY void avg_pool2d(isa::MOTE_SIMD_TAG, const WindowGeometry& g, const float* in, float* out) noexcept {
   MOTE_SIMD_NS::avg_pool2d(g, in, out);
 }
-inline void global_avg_pool(isa::MOTE_SIMD_TAG, std::size_t pixels, std::size_t channels, const float* in,
+MOTE_KERNEL_ENTRY void global_avg_pool(isa::MOTE_SIMD_TAG, std::size_t pixels, std::size_t channels, const float* in,
                             float* out) noexcept {
   MOTE_SIMD_NS::global_avg_pool(pixels, channels, in, out);
 }
 
 // bf16 / f16 weights (kernels/dense/half-inl.hpp).
 template <HalfFloatFormat Format, class Activation = activation::Identity>
-inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<Format, DenseStorage>& weights, const float* bias,
+MOTE_KERNEL_ENTRY void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<Format, DenseStorage>& weights, const float* bias,
                   const float* in, float* out, Activation activation = {}) noexcept {
   MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
 }
 template <HalfFloatFormat Format, class Activation = activation::Identity>
-inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<Format, DenseStorage>& weights, const float* bias,
+MOTE_KERNEL_ENTRY void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<Format, DenseStorage>& weights, const float* bias,
                         const float* in, float* out, std::size_t batch, Activation activation = {}) noexcept {
   if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
   MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch, activation);
@@ -95,12 +95,12 @@ inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<Format, DenseStor
 
 // Codebook weights (kernels/dense/codebook-inl.hpp).
 template <std::size_t Bits, class Granularity, class Activation = activation::Identity>
-inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<Codebook<Bits, Granularity>, DenseStorage>& weights,
+MOTE_KERNEL_ENTRY void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<Codebook<Bits, Granularity>, DenseStorage>& weights,
                   const float* bias, const float* in, float* out, Activation activation = {}) noexcept {
   MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
 }
 template <std::size_t Bits, class Granularity, class Activation = activation::Identity>
-inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<Codebook<Bits, Granularity>, DenseStorage>& weights,
+MOTE_KERNEL_ENTRY void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<Codebook<Bits, Granularity>, DenseStorage>& weights,
                         const float* bias, const float* in, float* out, std::size_t batch,
                         Activation activation = {}) noexcept {
   if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
@@ -110,18 +110,18 @@ inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<Codebook<Bits, Gr
 // Binary weights (kernels/dense/binary-inl.hpp): f32 activations, and XNOR-popcount with binary
 // activations (bit-exact on every ISA; transcendental activations then run as a vector pass).
 template <class Activation = activation::Identity>
-inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary, DenseStorage>& weights, const float* bias,
+MOTE_KERNEL_ENTRY void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary, DenseStorage>& weights, const float* bias,
                   const float* in, float* out, Activation activation = {}) noexcept {
   MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
 }
 template <class Activation = activation::Identity>
-inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary, DenseStorage>& weights, const float* bias,
+MOTE_KERNEL_ENTRY void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary, DenseStorage>& weights, const float* bias,
                         const float* in, float* out, std::size_t batch, Activation activation = {}) noexcept {
   if (batch == 1) return MOTE_SIMD_NS::dense(weights, bias, in, out, activation);
   MOTE_SIMD_NS::dense_batch(weights, bias, in, out, batch, activation);
 }
 template <class Activation = activation::Identity>
-inline void dense_xnor(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary, DenseStorage>& weights, const float* bias,
+MOTE_KERNEL_ENTRY void dense_xnor(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary, DenseStorage>& weights, const float* bias,
                        const float* in, float* out, std::size_t batch, Activation activation,
                        std::byte* scratch) noexcept {
   if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {

@@ -29,7 +29,7 @@ template <class Matrix, class Activation>
     MOTE_SIMD_NS::dense_int8(weights, nullptr, nullptr, nullptr, std::size_t{}, input,
                              ::mote::activation::Identity{}, scratch);
   }
-inline void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in, float* out,
+MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in, float* out,
                        std::size_t batch, const Int8InputQuant& input, Activation activation,
                        std::byte* scratch) noexcept {
   if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
@@ -44,7 +44,7 @@ inline void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* b
 
 #if defined(MOTE_SIMD_HAS_INT4)
 template <std::size_t G, class Activation>
-inline void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
+MOTE_KERNEL_ENTRY void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
                        const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
                        Activation activation, std::byte* scratch) noexcept {
   if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {

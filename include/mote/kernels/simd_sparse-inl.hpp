@@ -13,7 +13,7 @@ namespace mote::kernels::MOTE_SIMD_NS {
 namespace mote::kernels {
 
 template <class Pattern, class Activation = activation::Identity>
-inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, Sparse<Pattern>>& weights, const float* bias,
+MOTE_KERNEL_ENTRY void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, Sparse<Pattern>>& weights, const float* bias,
                   const float* in, float* out, Activation activation = {}) noexcept {
   MOTE_SIMD_NS::dense_sparse(weights, bias, in, out);
   if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
@@ -21,7 +21,7 @@ inline void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, Sparse<Pattern>>& 
 }
 /// Samples in tiles of 4 sharing every weight load (kernels/dense/sparse-inl.hpp).
 template <class Pattern, class Activation = activation::Identity>
-inline void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, Sparse<Pattern>>& weights, const float* bias,
+MOTE_KERNEL_ENTRY void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, Sparse<Pattern>>& weights, const float* bias,
                         const float* in, float* out, std::size_t batch, Activation activation = {}) noexcept {
   MOTE_SIMD_NS::dense_sparse_batch(weights, bias, in, out, batch);
   if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)

@@ -161,11 +161,15 @@ TEST_CASE("SIMD conv2d and depthwise match the scalar reference on every ISA", "
 TEST_CASE("SIMD depthwise on wide rows (pixel blocks) matches the scalar reference", "[kernels][depthwise][simd]") {
   std::mt19937 rng(15);
   mote_test::for_each_simd_isa([&](auto tag, const std::string& isa_name) {
+    // Stride 1 with whole channel vectors takes the 3x3 "same" path (weights in registers per
+    // row): widths 2 and 3 have no interior block, 6 ends a block exactly; heights 1 and 2 have
+    // no row above and/or below.
     for (std::size_t channels : {3, 8, 13, 16, 32, 35}) {
-      for (std::size_t width : {17, 23, 40}) {
+      for (std::size_t width : {2, 3, 6, 17, 23, 40}) {
         for (std::size_t stride : {1, 2}) {
+          for (std::size_t height : {1, 2, 4}) {
           kernels::WindowGeometry g;
-          g.in_h = 4, g.in_w = width, g.in_c = channels, g.out_c = channels;
+          g.in_h = height, g.in_w = width, g.in_c = channels, g.out_c = channels;
           g.kernel_h = g.kernel_w = 3;
           g.stride_h = g.stride_w = stride;
           g.pad_top = g.pad_left = 1;  // and 1 at the bottom/right: "same" for stride 1
@@ -179,8 +183,38 @@ TEST_CASE("SIMD depthwise on wide rows (pixel blocks) matches the scalar referen
           kernels::depthwise_conv2d(tag, g, stored.matrix, stored.bias.data(), p.input.data(), actual.data());
           REQUIRE(actual[out_size] == -7.0f);
           for (std::size_t i = 0; i < out_size; ++i) {
-            INFO(isa_name << ": channels " << channels << ", width " << width << ", stride " << stride << ", output " << i);
+            INFO(isa_name << ": channels " << channels << ", " << height << "x" << width << ", stride " << stride
+                          << ", output " << i);
             REQUIRE(agrees(actual[i], expected[i], dot_bound(9, 4.0 * 9 + 1.0)));
+          }
+          }
+        }
+      }
+    }
+  });
+}
+
+TEST_CASE("SIMD pointwise (1x1) conv2d, a GEMM over pixel chunks, matches the scalar reference",
+          "[kernels][conv2d][simd]") {
+  std::mt19937 rng(16);
+  mote_test::for_each_simd_isa([&](auto tag, const std::string& isa_name) {
+    // Chunks hold 16 KiB of input: 126 pixels of 32 channels, 54 of 70; the sizes cross them.
+    for (std::size_t in_c : {1, 3, 32, 70}) {
+      for (std::size_t out_c : {1, 16, 17, 64}) {
+        for (const auto& [h, w] : {std::pair<std::size_t, std::size_t>{1, 1}, {7, 9}, {12, 12}, {20, 20}}) {
+          kernels::WindowGeometry g;
+          g.in_h = g.out_h = h, g.in_w = g.out_w = w, g.in_c = in_c, g.out_c = out_c;
+          const Problem p = random_problem(rng, out_c, in_c, h * w * in_c);
+          const Stored stored(p, out_c, in_c);
+          const std::size_t out_size = h * w * out_c;
+          std::vector<float> expected(out_size + 1, -7.0f), actual(out_size + 1, -7.0f);
+          kernels::conv2d(isa::Scalar{}, g, stored.matrix, stored.bias.data(), p.input.data(), expected.data());
+          kernels::conv2d(tag, g, stored.matrix, stored.bias.data(), p.input.data(), actual.data());
+          REQUIRE(actual[out_size] == -7.0f);
+          const double bound = dot_bound(in_c, 4.0 * static_cast<double>(in_c) + 1.0);
+          for (std::size_t i = 0; i < out_size; ++i) {
+            INFO(isa_name << ": " << h << "x" << w << "x" << in_c << " -> " << out_c << ", output " << i);
+            REQUIRE(agrees(actual[i], expected[i], bound));
           }
         }
       }

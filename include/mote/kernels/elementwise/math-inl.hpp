@@ -25,11 +25,12 @@
 //            2.47 ulp from the true value (the reference is 2.47 ulp off too: where e^-x is
 //            near 2^24, 1 + e rounds by up to 1/2 ulp of e, on top of exp's and the division's
 //            errors; the two err in either direction). [6 ulp]
-//   tanh     measured 2 ulp from glibc, 1.32 ulp from the true value (glibc's tanhf: 2.17).
-//            Cephes' tanhf: |x| < 0.625: x + x^3 P(x^2), degree-4 P (8.6e-9 relative error
-//            of the result); else 1 - 2 / (exp(2|x|) + 1) with the sign of x: exp's error is
-//            damped by 2/(e+1) <= 0.45 and the result is >= 0.555 (no cancellation).
-//            tanh(+-inf) = +-1 (exp overflows, 2/inf = 0), tanh(-0) = -0, NaN gives NaN. [4 ulp]
+//   tanh     measured 2 ulp from glibc, 1.33 ulp from the true value (glibc's tanhf: 2.17),
+//            over every float in (0, 10). Cephes' tanhf: |x| < 0.625: x + x^3 P(x^2), degree-4
+//            P (8.6e-9 relative error of the result); else 1 - 2 / (exp(2|x|) + 1) with the
+//            sign of x, |x| clamped to 9.5 (where the result rounds to 1): exp's error is damped
+//            by 2/(e+1) <= 0.45 and the result is >= 0.555 (no cancellation).
+//            tanh(+-inf) = +-1, tanh(-0) = -0, NaN gives NaN. [4 ulp]
 //   erf      measured 1 ulp from glibc, 1.08 ulp (AVX2) / 1.27 ulp (SSE4) from the true value.
 //            Fitted for mote (mpmath, Chebyshev nodes, coefficients rounded to float):
 //            |x| < 1: x + x P(x^2), degree-6 P (approximation error 1.3e-9 absolute on
@@ -83,9 +84,26 @@ inline Vec tanh(Vec x) noexcept {
   p = Vec::fma(p, s, Vec::broadcast(1.33314422036e-1f));
   p = Vec::fma(p, s, Vec::broadcast(-3.33332819422e-1f));
   const Vec small = Vec::fma(p * s, a, a);
-  // exp(2a) = +inf for a > 44.4 (and a = +inf): 2 / inf = 0, the result 1. NaN stays NaN.
+  // Above 9.5, 1 - 2 / (e^2a + 1) rounds to 1 (2 e^-19 is below half an ulp under 1), so |x|
+  // is clamped there (a select: NaN stays NaN, +-inf gives +-1) and e^2a needs neither exp's
+  // range clamps nor its split power of two: 2a in [0, 19] gives n in [0, 28]. The same
+  // reduction and polynomial as exp, with 2^n (1 + q) as one FMA; a 64-value tanh layer: 70 -> 55
+  // ns. Scanned over every float in (0, 10): 1.33 ulp from the true value, 2 from glibc.
+  const Vec limit = Vec::broadcast(9.5f);
+  const Vec t = Vec::select(Vec::greater(a, limit), limit, a) * Vec::broadcast(2.0f);
+  const Vec n = Vec::round_nearest(t * Vec::broadcast(1.44269504088896341f));
+  Vec r = Vec::fma(n, Vec::broadcast(-0.693359375f), t);
+  r = Vec::fma(n, Vec::broadcast(2.12194440e-4f), r);
+  Vec q = Vec::broadcast(1.9875691500e-4f);
+  q = Vec::fma(q, r, Vec::broadcast(1.3981999507e-3f));
+  q = Vec::fma(q, r, Vec::broadcast(8.3334519073e-3f));
+  q = Vec::fma(q, r, Vec::broadcast(4.1665795894e-2f));
+  q = Vec::fma(q, r, Vec::broadcast(1.6666665459e-1f));
+  q = Vec::fma(q, r, Vec::broadcast(5.0000001201e-1f));
+  const Vec scale = Vec::pow2(n);
+  const Vec e = Vec::fma(scale, Vec::fma(q, r * r, r), scale);
   const Vec one = Vec::broadcast(1.0f);
-  const Vec large = one - Vec::broadcast(2.0f) / (exp(a + a) + one);
+  const Vec large = one - Vec::broadcast(2.0f) / (e + one);
   return Vec::copysign(Vec::select(Vec::less(a, Vec::broadcast(0.625f)), small, large), x);
 }
 
