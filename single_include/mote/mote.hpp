@@ -6607,6 +6607,20 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
     return 0;
 }
 
+// An ISA may provide an exact GEMV for symmetric weights (Int8Ops::gemv_symmetric, see
+// dense_int8 below).
+template <class Ops>
+inline constexpr bool int8_has_symmetric_gemv =
+    requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums, std::int32_t* d) {
+      Ops::gemv_symmetric(w, std::size_t{1}, std::size_t{1}, a, sums, d);
+    };
+template <class Ops>
+inline void int8_symmetric_gemv(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
+                                const std::int8_t* signed_codes, const std::int32_t* row_sums,
+                                std::int32_t* dots) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(panels, panel_count, groups, signed_codes, row_sums, dots);
+}
+
 /// `batch` inputs of `cols` floats to activation codes, each row padded to `padded_cols` with the
 /// zero point's code (which contributes nothing).
 inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
@@ -6653,8 +6667,20 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
   int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
-  for (std::size_t p = 0; p < weights.panel_count(); ++p)
-    int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+  // One sample of symmetric weights: an ISA may provide a faster exact GEMV for weights that are
+  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights). It
+  // takes the codes as int8 u - 128, written over the int16 codes in place (a char type may alias
+  // them, and byte k is written after code k, at bytes 2k and 2k + 1, was read).
+  constexpr bool symmetric_gemv = Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops>;
+  if (symmetric_gemv && batch == 1) {
+    auto* signed_codes = reinterpret_cast<std::int8_t*>(act);
+    for (std::size_t k = 0; k < padded_cols; ++k) signed_codes[k] = static_cast<std::int8_t>(act[k] - 128);
+    int8_symmetric_gemv<Int8Ops>(weights.panel(0), weights.panel_count(), groups, signed_codes, weights.row_sums(),
+                                 dots);
+  } else {
+    for (std::size_t p = 0; p < weights.panel_count(); ++p)
+      int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+  }
   if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
     int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
     return;
@@ -6916,8 +6942,10 @@ struct VecF32 {
 #define MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX2_INT8_HPP_
 // AVX2 int8 dot-product primitives (contract: kernels/dense/int8-inl.hpp). No include guard on
 // purpose: included by arch/targets.hpp inside the avx2 target region. Exact int16 pmaddwd on
-// sign-extended weights, as in sse4_int8.hpp: pmaddubsw would be twice the rate but saturates
-// at 2 * 255 * 127 > 32767 and corrupts results.
+// sign-extended weights, as in sse4_int8.hpp: pmaddubsw on the codes u in [0, 255] would be
+// twice the rate but saturates at 2 * 255 * 127 > 32767 and corrupts results. The one exception
+// is gemv_symmetric: symmetric weights are never -128, and with a = u - 128 the products
+// |a| * (w sign(a)) stay within 128 * 127, so pmaddubsw is exact there.
 #if !defined(MOTE_ARCH_X86_AVX2_INT8)
 #define MOTE_ARCH_X86_AVX2_INT8
 namespace mote::simd::avx2 {
@@ -7008,6 +7036,53 @@ struct Int8Ops {
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(dots + c * dots_stride + half * 8),
                             _mm256_permute4x64_epi64(sums, _MM_SHUFFLE(3, 1, 2, 0)));
       }
+    }
+  }
+  /// The GEMV of symmetric weights (codes in [-127, 127], never -128) at twice the rate of the
+  /// vpmaddwd kernel: vpmaddubsw on |a| (u8) and w * sign(a) (s8), a = u - 128 in [-128, 127].
+  /// Exact: each product is at most 128 * 127 = 16256, so a pair sums to at most 32512 and
+  /// vpmaddubsw never saturates; vpmaddwd by ones widens the pairs to int32 row sums. `signed_codes`
+  /// holds the sample's u - 128 (padded columns included); dots[r] = sum_k w_rk u_k is the same
+  /// value the other kernels produce: sum_k w_rk a_k + 128 row_sums[r]. (W3b1 int8: 27 -> 20 us.)
+  static inline void gemv_symmetric(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
+                                    const std::int8_t* signed_codes, const std::int32_t* row_sums,
+                                    std::int32_t* dots) {
+    std::size_t p = 0;
+    // Two panels per pass: each broadcast of 4 activation codes serves 4 vectors of weights
+    // (four panels per pass measured no faster on W3b1).
+    for (; p + 2 <= panel_count; p += 2) gemv_symmetric_panels<2>(panels, p, groups, signed_codes, row_sums, dots);
+    for (; p < panel_count; ++p) gemv_symmetric_panels<1>(panels, p, groups, signed_codes, row_sums, dots);
+  }
+  template <std::size_t Panels>
+  static inline __attribute__((always_inline)) void gemv_symmetric_panels(const std::int8_t* panels, std::size_t p,
+                                                                          std::size_t groups,
+                                                                          const std::int8_t* signed_codes,
+                                                                          const std::int32_t* row_sums,
+                                                                          std::int32_t* dots) {
+    constexpr std::size_t vectors = 2 * Panels;
+    const __m256i ones = _mm256_set1_epi16(1);
+    const std::size_t panel_bytes = groups * 64;
+    const std::int8_t* w = panels + p * panel_bytes;
+    __m256i acc[vectors];
+#pragma GCC unroll 8
+    for (std::size_t j = 0; j < vectors; ++j) acc[j] = _mm256_setzero_si256();
+    for (std::size_t g = 0; g < groups; ++g, w += 64) {
+      std::int32_t quad;
+      std::memcpy(&quad, signed_codes + 4 * g, sizeof(quad));
+      const __m256i a = _mm256_set1_epi32(quad);
+      const __m256i magnitude = _mm256_abs_epi8(a);
+#pragma GCC unroll 8
+      for (std::size_t j = 0; j < vectors; ++j) {
+        const __m256i weights = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + (j / 2) * panel_bytes + (j % 2) * 32));
+        const __m256i pairs = _mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(weights, a));
+        acc[j] = _mm256_add_epi32(acc[j], _mm256_madd_epi16(pairs, ones));
+      }
+    }
+#pragma GCC unroll 8
+    for (std::size_t j = 0; j < vectors; ++j) {
+      const std::size_t first = (p + j / 2) * 16 + (j % 2) * 8;
+      const __m256i offset = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums + first)), 7);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dots + first), _mm256_add_epi32(acc[j], offset));
     }
   }
   /// out[r] = fma(float(dots[r] + correction * row_sums[r]), input_scale * scales[r], bias[r]) for
@@ -9093,6 +9168,20 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
     return 0;
 }
 
+// An ISA may provide an exact GEMV for symmetric weights (Int8Ops::gemv_symmetric, see
+// dense_int8 below).
+template <class Ops>
+inline constexpr bool int8_has_symmetric_gemv =
+    requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums, std::int32_t* d) {
+      Ops::gemv_symmetric(w, std::size_t{1}, std::size_t{1}, a, sums, d);
+    };
+template <class Ops>
+inline void int8_symmetric_gemv(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
+                                const std::int8_t* signed_codes, const std::int32_t* row_sums,
+                                std::int32_t* dots) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(panels, panel_count, groups, signed_codes, row_sums, dots);
+}
+
 /// `batch` inputs of `cols` floats to activation codes, each row padded to `padded_cols` with the
 /// zero point's code (which contributes nothing).
 inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
@@ -9139,8 +9228,20 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
   int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
-  for (std::size_t p = 0; p < weights.panel_count(); ++p)
-    int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+  // One sample of symmetric weights: an ISA may provide a faster exact GEMV for weights that are
+  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights). It
+  // takes the codes as int8 u - 128, written over the int16 codes in place (a char type may alias
+  // them, and byte k is written after code k, at bytes 2k and 2k + 1, was read).
+  constexpr bool symmetric_gemv = Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops>;
+  if (symmetric_gemv && batch == 1) {
+    auto* signed_codes = reinterpret_cast<std::int8_t*>(act);
+    for (std::size_t k = 0; k < padded_cols; ++k) signed_codes[k] = static_cast<std::int8_t>(act[k] - 128);
+    int8_symmetric_gemv<Int8Ops>(weights.panel(0), weights.panel_count(), groups, signed_codes, weights.row_sums(),
+                                 dots);
+  } else {
+    for (std::size_t p = 0; p < weights.panel_count(); ++p)
+      int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+  }
   if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
     int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
     return;
@@ -12048,6 +12149,20 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
     return 0;
 }
 
+// An ISA may provide an exact GEMV for symmetric weights (Int8Ops::gemv_symmetric, see
+// dense_int8 below).
+template <class Ops>
+inline constexpr bool int8_has_symmetric_gemv =
+    requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums, std::int32_t* d) {
+      Ops::gemv_symmetric(w, std::size_t{1}, std::size_t{1}, a, sums, d);
+    };
+template <class Ops>
+inline void int8_symmetric_gemv(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
+                                const std::int8_t* signed_codes, const std::int32_t* row_sums,
+                                std::int32_t* dots) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(panels, panel_count, groups, signed_codes, row_sums, dots);
+}
+
 /// `batch` inputs of `cols` floats to activation codes, each row padded to `padded_cols` with the
 /// zero point's code (which contributes nothing).
 inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
@@ -12094,8 +12209,20 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
   int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
-  for (std::size_t p = 0; p < weights.panel_count(); ++p)
-    int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+  // One sample of symmetric weights: an ISA may provide a faster exact GEMV for weights that are
+  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights). It
+  // takes the codes as int8 u - 128, written over the int16 codes in place (a char type may alias
+  // them, and byte k is written after code k, at bytes 2k and 2k + 1, was read).
+  constexpr bool symmetric_gemv = Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops>;
+  if (symmetric_gemv && batch == 1) {
+    auto* signed_codes = reinterpret_cast<std::int8_t*>(act);
+    for (std::size_t k = 0; k < padded_cols; ++k) signed_codes[k] = static_cast<std::int8_t>(act[k] - 128);
+    int8_symmetric_gemv<Int8Ops>(weights.panel(0), weights.panel_count(), groups, signed_codes, weights.row_sums(),
+                                 dots);
+  } else {
+    for (std::size_t p = 0; p < weights.panel_count(); ++p)
+      int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+  }
   if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
     int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
     return;
@@ -12374,6 +12501,20 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
     return 0;
 }
 
+// An ISA may provide an exact GEMV for symmetric weights (Int8Ops::gemv_symmetric, see
+// dense_int8 below).
+template <class Ops>
+inline constexpr bool int8_has_symmetric_gemv =
+    requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums, std::int32_t* d) {
+      Ops::gemv_symmetric(w, std::size_t{1}, std::size_t{1}, a, sums, d);
+    };
+template <class Ops>
+inline void int8_symmetric_gemv(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
+                                const std::int8_t* signed_codes, const std::int32_t* row_sums,
+                                std::int32_t* dots) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(panels, panel_count, groups, signed_codes, row_sums, dots);
+}
+
 /// `batch` inputs of `cols` floats to activation codes, each row padded to `padded_cols` with the
 /// zero point's code (which contributes nothing).
 inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
@@ -12420,8 +12561,20 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
   int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
-  for (std::size_t p = 0; p < weights.panel_count(); ++p)
-    int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+  // One sample of symmetric weights: an ISA may provide a faster exact GEMV for weights that are
+  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights). It
+  // takes the codes as int8 u - 128, written over the int16 codes in place (a char type may alias
+  // them, and byte k is written after code k, at bytes 2k and 2k + 1, was read).
+  constexpr bool symmetric_gemv = Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops>;
+  if (symmetric_gemv && batch == 1) {
+    auto* signed_codes = reinterpret_cast<std::int8_t*>(act);
+    for (std::size_t k = 0; k < padded_cols; ++k) signed_codes[k] = static_cast<std::int8_t>(act[k] - 128);
+    int8_symmetric_gemv<Int8Ops>(weights.panel(0), weights.panel_count(), groups, signed_codes, weights.row_sums(),
+                                 dots);
+  } else {
+    for (std::size_t p = 0; p < weights.panel_count(); ++p)
+      int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+  }
   if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
     int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
     return;
@@ -12722,6 +12875,81 @@ struct Int8Ops {
 #endif
 #endif  // MOTE_SINGLE_INCLUDE_MOTE_ARCH_ARM_NEON_INT8_HPP_
 // ----- end mote/arch/arm/neon_int8.hpp -----
+// ----- begin mote/arch/arm/neon_int4.hpp -----
+#ifndef MOTE_SINGLE_INCLUDE_MOTE_ARCH_ARM_NEON_INT4_HPP_
+#define MOTE_SINGLE_INCLUDE_MOTE_ARCH_ARM_NEON_INT4_HPP_
+// AArch64 NEON int4 primitives (contract: kernels/dense/int4-inl.hpp), the AVX2 method
+// (x86/avx2_int4.hpp) in NEON's terms: offset-binary nibbles (w + 8 in [1, 15]) unpacked with
+// one AND and one shift, multiplied by the centred activation codes (u - 128) with vmull_s8 and
+// summed pairwise into int32 with vpadalq_s16 (each int16 product is at most 15 * 128 = 1920:
+// exact). Per 32-column block the row sums minus 8 * (the block's activation sum) are exact
+// int32, and each scale group adds float(sum) * scale with one FMA per row, in group order, as
+// the x86 kernels and the scalar reference do: the results are the same bits.
+// Included by arch/targets.hpp inside the NEON section; NEON with dotprod uses it through tag
+// inheritance.
+#if !defined(MOTE_ARCH_ARM_NEON_INT4)
+#define MOTE_ARCH_ARM_NEON_INT4
+namespace mote::simd::neon {
+
+struct Int4Ops {
+  /// s = quantize(x) - 128 for n values.
+  static inline void centre(const float* x, std::size_t n, const QuantParams& p, std::int32_t low, std::int32_t high,
+                            std::int8_t* out) {
+    const float32x4_t scale = vdupq_n_f32(p.scale), zero = vdupq_n_f32(static_cast<float>(p.zero_point));
+    const float32x4_t lo = vdupq_n_f32(static_cast<float>(low)), hi = vdupq_n_f32(static_cast<float>(high));
+    const float32x4_t nan_code = vdupq_n_f32(static_cast<float>(std::clamp(p.zero_point, low, high)));
+    const int32x4_t offset = vdupq_n_s32(128);
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      const int32x4_t a = vsubq_s32(quantize4(x + i, scale, zero, lo, hi, nan_code), offset);
+      const int32x4_t b = vsubq_s32(quantize4(x + i + 4, scale, zero, lo, hi, nan_code), offset);
+      vst1_s8(out + i, vmovn_s16(vcombine_s16(vmovn_s32(a), vmovn_s32(b))));
+    }
+    for (; i < n; ++i) out[i] = static_cast<std::int8_t>(::mote::quantize(x[i], p, low, high) - 128);
+  }
+
+  /// F for the 16 rows of one panel: groups of `blocks_per_group` blocks (the last may be
+  /// shorter), `block_sums[b]` = sum of act over block b.
+  static inline void panel(const std::uint8_t* packed, const float* scales, std::size_t blocks,
+                           std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
+                           float* f) {
+    const uint8x16_t nibble = vdupq_n_u8(0x0F);
+    float32x4_t sums_f[4] = {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)};
+    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += 16) {
+      const std::size_t last = std::min(blocks, first + blocks_per_group);
+      int32x4_t group[4] = {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0)};
+      for (std::size_t b = first; b < last; ++b) {
+        const std::uint8_t* block = packed + b * 256;
+        // acc[j][h]: rows 4j + 2h and 4j + 2h + 1, lanes (row, k01), (row, k23), (row + 1, k01), (row + 1, k23)
+        int32x4_t acc[4][2];
+        for (int j = 0; j < 4; ++j) acc[j][0] = acc[j][1] = vdupq_n_s32(0);
+        for (std::size_t q = 0; q < 8; ++q) {
+          const uint8x16_t bytes0 = vld1q_u8(block + q * 32), bytes1 = vld1q_u8(block + q * 32 + 16);
+          std::int32_t pattern;
+          std::memcpy(&pattern, act + b * 32 + q * 4, sizeof(pattern));
+          const int8x16_t a = vreinterpretq_s8_s32(vdupq_n_s32(pattern));
+          // rows 0-3, 4-7 (low nibbles), 8-11, 12-15 (high nibbles)
+          const int8x16_t w[4] = {vreinterpretq_s8_u8(vandq_u8(bytes0, nibble)),
+                                  vreinterpretq_s8_u8(vandq_u8(bytes1, nibble)),
+                                  vreinterpretq_s8_u8(vshrq_n_u8(bytes0, 4)), vreinterpretq_s8_u8(vshrq_n_u8(bytes1, 4))};
+          for (int j = 0; j < 4; ++j) {
+            acc[j][0] = vpadalq_s16(acc[j][0], vmull_s8(vget_low_s8(w[j]), vget_low_s8(a)));
+            acc[j][1] = vpadalq_s16(acc[j][1], vmull_high_s8(w[j], a));
+          }
+        }
+        const int32x4_t offset = vdupq_n_s32(8 * block_sums[b]);
+        for (int j = 0; j < 4; ++j) group[j] = vaddq_s32(group[j], vsubq_s32(vpaddq_s32(acc[j][0], acc[j][1]), offset));
+      }
+      for (int j = 0; j < 4; ++j) sums_f[j] = vfmaq_f32(sums_f[j], vcvtq_f32_s32(group[j]), vld1q_f32(scales + 4 * j));
+    }
+    for (int j = 0; j < 4; ++j) vst1q_f32(f + 4 * j, sums_f[j]);
+  }
+};
+
+}  // namespace mote::simd::neon
+#endif
+#endif  // MOTE_SINGLE_INCLUDE_MOTE_ARCH_ARM_NEON_INT4_HPP_
+// ----- end mote/arch/arm/neon_int4.hpp -----
 // ----- begin mote/arch/arm/neon_binary.hpp -----
 #ifndef MOTE_SINGLE_INCLUDE_MOTE_ARCH_ARM_NEON_BINARY_HPP_
 #define MOTE_SINGLE_INCLUDE_MOTE_ARCH_ARM_NEON_BINARY_HPP_
@@ -12956,6 +13184,7 @@ struct Tile8 {
 // ----- end mote/arch/arm/neon_sparse.hpp -----
 #define MOTE_SIMD_NS neon
 #define MOTE_SIMD_TAG Neon
+#define MOTE_SIMD_HAS_INT4
 // ----- begin mote/kernels/simd-inl.hpp -----
 // The SIMD kernels of one ISA. No include guard on purpose: arch/targets.hpp includes this file
 // once per ISA, inside that ISA's target region, with MOTE_SIMD_NS (namespace and vector type
@@ -14714,6 +14943,20 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
     return 0;
 }
 
+// An ISA may provide an exact GEMV for symmetric weights (Int8Ops::gemv_symmetric, see
+// dense_int8 below).
+template <class Ops>
+inline constexpr bool int8_has_symmetric_gemv =
+    requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums, std::int32_t* d) {
+      Ops::gemv_symmetric(w, std::size_t{1}, std::size_t{1}, a, sums, d);
+    };
+template <class Ops>
+inline void int8_symmetric_gemv(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
+                                const std::int8_t* signed_codes, const std::int32_t* row_sums,
+                                std::int32_t* dots) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(panels, panel_count, groups, signed_codes, row_sums, dots);
+}
+
 /// `batch` inputs of `cols` floats to activation codes, each row padded to `padded_cols` with the
 /// zero point's code (which contributes nothing).
 inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
@@ -14760,8 +15003,20 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
   int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
-  for (std::size_t p = 0; p < weights.panel_count(); ++p)
-    int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+  // One sample of symmetric weights: an ISA may provide a faster exact GEMV for weights that are
+  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights). It
+  // takes the codes as int8 u - 128, written over the int16 codes in place (a char type may alias
+  // them, and byte k is written after code k, at bytes 2k and 2k + 1, was read).
+  constexpr bool symmetric_gemv = Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops>;
+  if (symmetric_gemv && batch == 1) {
+    auto* signed_codes = reinterpret_cast<std::int8_t*>(act);
+    for (std::size_t k = 0; k < padded_cols; ++k) signed_codes[k] = static_cast<std::int8_t>(act[k] - 128);
+    int8_symmetric_gemv<Int8Ops>(weights.panel(0), weights.panel_count(), groups, signed_codes, weights.row_sums(),
+                                 dots);
+  } else {
+    for (std::size_t p = 0; p < weights.panel_count(); ++p)
+      int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+  }
   if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
     int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
     return;
@@ -15201,6 +15456,7 @@ MOTE_KERNEL_ENTRY void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, S
 
 }  // namespace mote::kernels
 // ----- end mote/kernels/simd_sparse-inl.hpp -----
+#undef MOTE_SIMD_HAS_INT4
 #undef MOTE_SIMD_NS
 #undef MOTE_SIMD_TAG
 
@@ -15348,6 +15604,20 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
     return 0;
 }
 
+// An ISA may provide an exact GEMV for symmetric weights (Int8Ops::gemv_symmetric, see
+// dense_int8 below).
+template <class Ops>
+inline constexpr bool int8_has_symmetric_gemv =
+    requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums, std::int32_t* d) {
+      Ops::gemv_symmetric(w, std::size_t{1}, std::size_t{1}, a, sums, d);
+    };
+template <class Ops>
+inline void int8_symmetric_gemv(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
+                                const std::int8_t* signed_codes, const std::int32_t* row_sums,
+                                std::int32_t* dots) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(panels, panel_count, groups, signed_codes, row_sums, dots);
+}
+
 /// `batch` inputs of `cols` floats to activation codes, each row padded to `padded_cols` with the
 /// zero point's code (which contributes nothing).
 inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
@@ -15394,8 +15664,20 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
   int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
-  for (std::size_t p = 0; p < weights.panel_count(); ++p)
-    int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+  // One sample of symmetric weights: an ISA may provide a faster exact GEMV for weights that are
+  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights). It
+  // takes the codes as int8 u - 128, written over the int16 codes in place (a char type may alias
+  // them, and byte k is written after code k, at bytes 2k and 2k + 1, was read).
+  constexpr bool symmetric_gemv = Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops>;
+  if (symmetric_gemv && batch == 1) {
+    auto* signed_codes = reinterpret_cast<std::int8_t*>(act);
+    for (std::size_t k = 0; k < padded_cols; ++k) signed_codes[k] = static_cast<std::int8_t>(act[k] - 128);
+    int8_symmetric_gemv<Int8Ops>(weights.panel(0), weights.panel_count(), groups, signed_codes, weights.row_sums(),
+                                 dots);
+  } else {
+    for (std::size_t p = 0; p < weights.panel_count(); ++p)
+      int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+  }
   if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
     int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
     return;

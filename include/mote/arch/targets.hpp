@@ -146,14 +146,17 @@ MOTE_TARGET_REGION_END
 #if MOTE_SIMD_NEON
 #include "mote/arch/arm/neon.hpp"
 #include "mote/arch/arm/neon_int8.hpp"
+#include "mote/arch/arm/neon_int4.hpp"
 #include "mote/arch/arm/neon_binary.hpp"
 #include "mote/arch/arm/neon_codebook.hpp"
 #include "mote/arch/arm/neon_sparse.hpp"
 #define MOTE_SIMD_NS neon
 #define MOTE_SIMD_TAG Neon
+#define MOTE_SIMD_HAS_INT4
 #include "mote/kernels/simd-inl.hpp"
 #include "mote/kernels/simd_int8-inl.hpp"
 #include "mote/kernels/simd_sparse-inl.hpp"
+#undef MOTE_SIMD_HAS_INT4
 #undef MOTE_SIMD_NS
 #undef MOTE_SIMD_TAG
 

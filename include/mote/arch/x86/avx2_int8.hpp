@@ -1,7 +1,9 @@
 // AVX2 int8 dot-product primitives (contract: kernels/dense/int8-inl.hpp). No include guard on
 // purpose: included by arch/targets.hpp inside the avx2 target region. Exact int16 pmaddwd on
-// sign-extended weights, as in sse4_int8.hpp: pmaddubsw would be twice the rate but saturates
-// at 2 * 255 * 127 > 32767 and corrupts results.
+// sign-extended weights, as in sse4_int8.hpp: pmaddubsw on the codes u in [0, 255] would be
+// twice the rate but saturates at 2 * 255 * 127 > 32767 and corrupts results. The one exception
+// is gemv_symmetric: symmetric weights are never -128, and with a = u - 128 the products
+// |a| * (w sign(a)) stay within 128 * 127, so pmaddubsw is exact there.
 #if !defined(MOTE_ARCH_X86_AVX2_INT8)
 #define MOTE_ARCH_X86_AVX2_INT8
 namespace mote::simd::avx2 {
@@ -92,6 +94,53 @@ struct Int8Ops {
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(dots + c * dots_stride + half * 8),
                             _mm256_permute4x64_epi64(sums, _MM_SHUFFLE(3, 1, 2, 0)));
       }
+    }
+  }
+  /// The GEMV of symmetric weights (codes in [-127, 127], never -128) at twice the rate of the
+  /// vpmaddwd kernel: vpmaddubsw on |a| (u8) and w * sign(a) (s8), a = u - 128 in [-128, 127].
+  /// Exact: each product is at most 128 * 127 = 16256, so a pair sums to at most 32512 and
+  /// vpmaddubsw never saturates; vpmaddwd by ones widens the pairs to int32 row sums. `signed_codes`
+  /// holds the sample's u - 128 (padded columns included); dots[r] = sum_k w_rk u_k is the same
+  /// value the other kernels produce: sum_k w_rk a_k + 128 row_sums[r]. (W3b1 int8: 27 -> 20 us.)
+  static inline void gemv_symmetric(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
+                                    const std::int8_t* signed_codes, const std::int32_t* row_sums,
+                                    std::int32_t* dots) {
+    std::size_t p = 0;
+    // Two panels per pass: each broadcast of 4 activation codes serves 4 vectors of weights
+    // (four panels per pass measured no faster on W3b1).
+    for (; p + 2 <= panel_count; p += 2) gemv_symmetric_panels<2>(panels, p, groups, signed_codes, row_sums, dots);
+    for (; p < panel_count; ++p) gemv_symmetric_panels<1>(panels, p, groups, signed_codes, row_sums, dots);
+  }
+  template <std::size_t Panels>
+  static inline __attribute__((always_inline)) void gemv_symmetric_panels(const std::int8_t* panels, std::size_t p,
+                                                                          std::size_t groups,
+                                                                          const std::int8_t* signed_codes,
+                                                                          const std::int32_t* row_sums,
+                                                                          std::int32_t* dots) {
+    constexpr std::size_t vectors = 2 * Panels;
+    const __m256i ones = _mm256_set1_epi16(1);
+    const std::size_t panel_bytes = groups * 64;
+    const std::int8_t* w = panels + p * panel_bytes;
+    __m256i acc[vectors];
+#pragma GCC unroll 8
+    for (std::size_t j = 0; j < vectors; ++j) acc[j] = _mm256_setzero_si256();
+    for (std::size_t g = 0; g < groups; ++g, w += 64) {
+      std::int32_t quad;
+      std::memcpy(&quad, signed_codes + 4 * g, sizeof(quad));
+      const __m256i a = _mm256_set1_epi32(quad);
+      const __m256i magnitude = _mm256_abs_epi8(a);
+#pragma GCC unroll 8
+      for (std::size_t j = 0; j < vectors; ++j) {
+        const __m256i weights = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + (j / 2) * panel_bytes + (j % 2) * 32));
+        const __m256i pairs = _mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(weights, a));
+        acc[j] = _mm256_add_epi32(acc[j], _mm256_madd_epi16(pairs, ones));
+      }
+    }
+#pragma GCC unroll 8
+    for (std::size_t j = 0; j < vectors; ++j) {
+      const std::size_t first = (p + j / 2) * 16 + (j % 2) * 8;
+      const __m256i offset = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums + first)), 7);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dots + first), _mm256_add_epi32(acc[j], offset));
     }
   }
   /// out[r] = fma(float(dots[r] + correction * row_sums[r]), input_scale * scales[r], bias[r]) for

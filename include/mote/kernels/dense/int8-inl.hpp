@@ -59,6 +59,20 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
     return 0;
 }
 
+// An ISA may provide an exact GEMV for symmetric weights (Int8Ops::gemv_symmetric, see
+// dense_int8 below).
+template <class Ops>
+inline constexpr bool int8_has_symmetric_gemv =
+    requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums, std::int32_t* d) {
+      Ops::gemv_symmetric(w, std::size_t{1}, std::size_t{1}, a, sums, d);
+    };
+template <class Ops>
+inline void int8_symmetric_gemv(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
+                                const std::int8_t* signed_codes, const std::int32_t* row_sums,
+                                std::int32_t* dots) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(panels, panel_count, groups, signed_codes, row_sums, dots);
+}
+
 /// `batch` inputs of `cols` floats to activation codes, each row padded to `padded_cols` with the
 /// zero point's code (which contributes nothing).
 inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
@@ -105,8 +119,20 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
   int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
-  for (std::size_t p = 0; p < weights.panel_count(); ++p)
-    int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+  // One sample of symmetric weights: an ISA may provide a faster exact GEMV for weights that are
+  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights). It
+  // takes the codes as int8 u - 128, written over the int16 codes in place (a char type may alias
+  // them, and byte k is written after code k, at bytes 2k and 2k + 1, was read).
+  constexpr bool symmetric_gemv = Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops>;
+  if (symmetric_gemv && batch == 1) {
+    auto* signed_codes = reinterpret_cast<std::int8_t*>(act);
+    for (std::size_t k = 0; k < padded_cols; ++k) signed_codes[k] = static_cast<std::int8_t>(act[k] - 128);
+    int8_symmetric_gemv<Int8Ops>(weights.panel(0), weights.panel_count(), groups, signed_codes, weights.row_sums(),
+                                 dots);
+  } else {
+    for (std::size_t p = 0; p < weights.panel_count(); ++p)
+      int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+  }
   if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
     int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
     return;
