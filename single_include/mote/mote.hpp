@@ -4917,13 +4917,13 @@ using DenseF32 = ::mote::WeightMatrix<::mote::F32, ::mote::DenseStorage>;
 
 namespace math {
 
-/// e^x. See the table above for its accuracy and special values.
-inline Vec exp(Vec x) noexcept {
-  // Clamping keeps n in [-152, 129]: 89 still overflows to +inf, -105 still underflows to +0.
-  // Compare-and-select (not min/max) so that NaN passes through on every ISA.
-  const Vec hi = Vec::broadcast(89.0f), lo = Vec::broadcast(-105.0f);
-  x = Vec::select(Vec::greater(x, hi), hi, x);
-  x = Vec::select(Vec::less(x, lo), lo, x);
+/// Cephes' reduction of e^x: n = round(x log2 e) and e^r - 1 = r + r^2 P(r) for the remainder
+/// r = x - n ln 2, |r| <= ln(2)/2, so that e^x = 2^n (1 + expm1_r). Valid for |n| <= 152 (the
+/// first step of ln 2 is a 9-bit constant: n times it is exact).
+struct ExpReduced {
+  Vec n, expm1_r;
+};
+inline ExpReduced exp_reduce(Vec x) noexcept {
   const Vec n = Vec::round_nearest(x * Vec::broadcast(1.44269504088896341f));
   Vec r = Vec::fma(n, Vec::broadcast(-0.693359375f), x);  // exact: 9-bit constant, |n| <= 152
   r = Vec::fma(n, Vec::broadcast(2.12194440e-4f), r);     // ln 2 = 0.693359375 - 2.12194440e-4
@@ -4933,11 +4933,22 @@ inline Vec exp(Vec x) noexcept {
   p = Vec::fma(p, r, Vec::broadcast(4.1665795894e-2f));
   p = Vec::fma(p, r, Vec::broadcast(1.6666665459e-1f));
   p = Vec::fma(p, r, Vec::broadcast(5.0000001201e-1f));
-  const Vec y = Vec::fma(p, r * r, r) + Vec::broadcast(1.0f);
+  return {n, Vec::fma(p, r * r, r)};
+}
+
+/// e^x. See the table above for its accuracy and special values.
+inline Vec exp(Vec x) noexcept {
+  // Clamping keeps n in [-152, 129]: 89 still overflows to +inf, -105 still underflows to +0.
+  // Compare-and-select (not min/max) so that NaN passes through on every ISA.
+  const Vec hi = Vec::broadcast(89.0f), lo = Vec::broadcast(-105.0f);
+  x = Vec::select(Vec::greater(x, hi), hi, x);
+  x = Vec::select(Vec::less(x, lo), lo, x);
+  const ExpReduced e = exp_reduce(x);
+  const Vec y = e.expm1_r + Vec::broadcast(1.0f);
   // 2^n = 2^h * 2^(n-h) with h = round(n/2): both factors within pow2's [-126, 127]. A NaN input
   // gives a NaN y, and NaN times whatever pow2 makes of NaN is NaN.
-  const Vec h = Vec::round_nearest(n * Vec::broadcast(0.5f));
-  return (y * Vec::pow2(h)) * Vec::pow2(n - h);
+  const Vec h = Vec::round_nearest(e.n * Vec::broadcast(0.5f));
+  return (y * Vec::pow2(h)) * Vec::pow2(e.n - h);
 }
 
 /// 1 / (1 + e^-x), the scalar reference's formula: sigmoid(-inf) = 0, sigmoid(+inf) = 1.
@@ -4959,21 +4970,13 @@ inline Vec tanh(Vec x) noexcept {
   // Above 9.5, 1 - 2 / (e^2a + 1) rounds to 1 (2 e^-19 is below half an ulp under 1), so |x|
   // is clamped there (a select: NaN stays NaN, +-inf gives +-1) and e^2a needs neither exp's
   // range clamps nor its split power of two: 2a in [0, 19] gives n in [0, 28]. The same
-  // reduction and polynomial as exp, with 2^n (1 + q) as one FMA; a 64-value tanh layer: 70 -> 55
+  // reduction and polynomial as exp, 2^n (1 + expm1_r) as one FMA; a 64-value tanh layer: 70 -> 55
   // ns. Scanned over every float in (0, 10): 1.33 ulp from the true value, 2 from glibc.
   const Vec limit = Vec::broadcast(9.5f);
   const Vec t = Vec::select(Vec::greater(a, limit), limit, a) * Vec::broadcast(2.0f);
-  const Vec n = Vec::round_nearest(t * Vec::broadcast(1.44269504088896341f));
-  Vec r = Vec::fma(n, Vec::broadcast(-0.693359375f), t);
-  r = Vec::fma(n, Vec::broadcast(2.12194440e-4f), r);
-  Vec q = Vec::broadcast(1.9875691500e-4f);
-  q = Vec::fma(q, r, Vec::broadcast(1.3981999507e-3f));
-  q = Vec::fma(q, r, Vec::broadcast(8.3334519073e-3f));
-  q = Vec::fma(q, r, Vec::broadcast(4.1665795894e-2f));
-  q = Vec::fma(q, r, Vec::broadcast(1.6666665459e-1f));
-  q = Vec::fma(q, r, Vec::broadcast(5.0000001201e-1f));
-  const Vec scale = Vec::pow2(n);
-  const Vec e = Vec::fma(scale, Vec::fma(q, r * r, r), scale);
+  const ExpReduced reduced = exp_reduce(t);
+  const Vec scale = Vec::pow2(reduced.n);
+  const Vec e = Vec::fma(scale, reduced.expm1_r, scale);
   const Vec one = Vec::broadcast(1.0f);
   const Vec large = one - Vec::broadcast(2.0f) / (e + one);
   return Vec::copysign(Vec::select(Vec::less(a, Vec::broadcast(0.625f)), small, large), x);
@@ -7478,13 +7481,13 @@ using DenseF32 = ::mote::WeightMatrix<::mote::F32, ::mote::DenseStorage>;
 
 namespace math {
 
-/// e^x. See the table above for its accuracy and special values.
-inline Vec exp(Vec x) noexcept {
-  // Clamping keeps n in [-152, 129]: 89 still overflows to +inf, -105 still underflows to +0.
-  // Compare-and-select (not min/max) so that NaN passes through on every ISA.
-  const Vec hi = Vec::broadcast(89.0f), lo = Vec::broadcast(-105.0f);
-  x = Vec::select(Vec::greater(x, hi), hi, x);
-  x = Vec::select(Vec::less(x, lo), lo, x);
+/// Cephes' reduction of e^x: n = round(x log2 e) and e^r - 1 = r + r^2 P(r) for the remainder
+/// r = x - n ln 2, |r| <= ln(2)/2, so that e^x = 2^n (1 + expm1_r). Valid for |n| <= 152 (the
+/// first step of ln 2 is a 9-bit constant: n times it is exact).
+struct ExpReduced {
+  Vec n, expm1_r;
+};
+inline ExpReduced exp_reduce(Vec x) noexcept {
   const Vec n = Vec::round_nearest(x * Vec::broadcast(1.44269504088896341f));
   Vec r = Vec::fma(n, Vec::broadcast(-0.693359375f), x);  // exact: 9-bit constant, |n| <= 152
   r = Vec::fma(n, Vec::broadcast(2.12194440e-4f), r);     // ln 2 = 0.693359375 - 2.12194440e-4
@@ -7494,11 +7497,22 @@ inline Vec exp(Vec x) noexcept {
   p = Vec::fma(p, r, Vec::broadcast(4.1665795894e-2f));
   p = Vec::fma(p, r, Vec::broadcast(1.6666665459e-1f));
   p = Vec::fma(p, r, Vec::broadcast(5.0000001201e-1f));
-  const Vec y = Vec::fma(p, r * r, r) + Vec::broadcast(1.0f);
+  return {n, Vec::fma(p, r * r, r)};
+}
+
+/// e^x. See the table above for its accuracy and special values.
+inline Vec exp(Vec x) noexcept {
+  // Clamping keeps n in [-152, 129]: 89 still overflows to +inf, -105 still underflows to +0.
+  // Compare-and-select (not min/max) so that NaN passes through on every ISA.
+  const Vec hi = Vec::broadcast(89.0f), lo = Vec::broadcast(-105.0f);
+  x = Vec::select(Vec::greater(x, hi), hi, x);
+  x = Vec::select(Vec::less(x, lo), lo, x);
+  const ExpReduced e = exp_reduce(x);
+  const Vec y = e.expm1_r + Vec::broadcast(1.0f);
   // 2^n = 2^h * 2^(n-h) with h = round(n/2): both factors within pow2's [-126, 127]. A NaN input
   // gives a NaN y, and NaN times whatever pow2 makes of NaN is NaN.
-  const Vec h = Vec::round_nearest(n * Vec::broadcast(0.5f));
-  return (y * Vec::pow2(h)) * Vec::pow2(n - h);
+  const Vec h = Vec::round_nearest(e.n * Vec::broadcast(0.5f));
+  return (y * Vec::pow2(h)) * Vec::pow2(e.n - h);
 }
 
 /// 1 / (1 + e^-x), the scalar reference's formula: sigmoid(-inf) = 0, sigmoid(+inf) = 1.
@@ -7520,21 +7534,13 @@ inline Vec tanh(Vec x) noexcept {
   // Above 9.5, 1 - 2 / (e^2a + 1) rounds to 1 (2 e^-19 is below half an ulp under 1), so |x|
   // is clamped there (a select: NaN stays NaN, +-inf gives +-1) and e^2a needs neither exp's
   // range clamps nor its split power of two: 2a in [0, 19] gives n in [0, 28]. The same
-  // reduction and polynomial as exp, with 2^n (1 + q) as one FMA; a 64-value tanh layer: 70 -> 55
+  // reduction and polynomial as exp, 2^n (1 + expm1_r) as one FMA; a 64-value tanh layer: 70 -> 55
   // ns. Scanned over every float in (0, 10): 1.33 ulp from the true value, 2 from glibc.
   const Vec limit = Vec::broadcast(9.5f);
   const Vec t = Vec::select(Vec::greater(a, limit), limit, a) * Vec::broadcast(2.0f);
-  const Vec n = Vec::round_nearest(t * Vec::broadcast(1.44269504088896341f));
-  Vec r = Vec::fma(n, Vec::broadcast(-0.693359375f), t);
-  r = Vec::fma(n, Vec::broadcast(2.12194440e-4f), r);
-  Vec q = Vec::broadcast(1.9875691500e-4f);
-  q = Vec::fma(q, r, Vec::broadcast(1.3981999507e-3f));
-  q = Vec::fma(q, r, Vec::broadcast(8.3334519073e-3f));
-  q = Vec::fma(q, r, Vec::broadcast(4.1665795894e-2f));
-  q = Vec::fma(q, r, Vec::broadcast(1.6666665459e-1f));
-  q = Vec::fma(q, r, Vec::broadcast(5.0000001201e-1f));
-  const Vec scale = Vec::pow2(n);
-  const Vec e = Vec::fma(scale, Vec::fma(q, r * r, r), scale);
+  const ExpReduced reduced = exp_reduce(t);
+  const Vec scale = Vec::pow2(reduced.n);
+  const Vec e = Vec::fma(scale, reduced.expm1_r, scale);
   const Vec one = Vec::broadcast(1.0f);
   const Vec large = one - Vec::broadcast(2.0f) / (e + one);
   return Vec::copysign(Vec::select(Vec::less(a, Vec::broadcast(0.625f)), small, large), x);
@@ -10459,13 +10465,13 @@ using DenseF32 = ::mote::WeightMatrix<::mote::F32, ::mote::DenseStorage>;
 
 namespace math {
 
-/// e^x. See the table above for its accuracy and special values.
-inline Vec exp(Vec x) noexcept {
-  // Clamping keeps n in [-152, 129]: 89 still overflows to +inf, -105 still underflows to +0.
-  // Compare-and-select (not min/max) so that NaN passes through on every ISA.
-  const Vec hi = Vec::broadcast(89.0f), lo = Vec::broadcast(-105.0f);
-  x = Vec::select(Vec::greater(x, hi), hi, x);
-  x = Vec::select(Vec::less(x, lo), lo, x);
+/// Cephes' reduction of e^x: n = round(x log2 e) and e^r - 1 = r + r^2 P(r) for the remainder
+/// r = x - n ln 2, |r| <= ln(2)/2, so that e^x = 2^n (1 + expm1_r). Valid for |n| <= 152 (the
+/// first step of ln 2 is a 9-bit constant: n times it is exact).
+struct ExpReduced {
+  Vec n, expm1_r;
+};
+inline ExpReduced exp_reduce(Vec x) noexcept {
   const Vec n = Vec::round_nearest(x * Vec::broadcast(1.44269504088896341f));
   Vec r = Vec::fma(n, Vec::broadcast(-0.693359375f), x);  // exact: 9-bit constant, |n| <= 152
   r = Vec::fma(n, Vec::broadcast(2.12194440e-4f), r);     // ln 2 = 0.693359375 - 2.12194440e-4
@@ -10475,11 +10481,22 @@ inline Vec exp(Vec x) noexcept {
   p = Vec::fma(p, r, Vec::broadcast(4.1665795894e-2f));
   p = Vec::fma(p, r, Vec::broadcast(1.6666665459e-1f));
   p = Vec::fma(p, r, Vec::broadcast(5.0000001201e-1f));
-  const Vec y = Vec::fma(p, r * r, r) + Vec::broadcast(1.0f);
+  return {n, Vec::fma(p, r * r, r)};
+}
+
+/// e^x. See the table above for its accuracy and special values.
+inline Vec exp(Vec x) noexcept {
+  // Clamping keeps n in [-152, 129]: 89 still overflows to +inf, -105 still underflows to +0.
+  // Compare-and-select (not min/max) so that NaN passes through on every ISA.
+  const Vec hi = Vec::broadcast(89.0f), lo = Vec::broadcast(-105.0f);
+  x = Vec::select(Vec::greater(x, hi), hi, x);
+  x = Vec::select(Vec::less(x, lo), lo, x);
+  const ExpReduced e = exp_reduce(x);
+  const Vec y = e.expm1_r + Vec::broadcast(1.0f);
   // 2^n = 2^h * 2^(n-h) with h = round(n/2): both factors within pow2's [-126, 127]. A NaN input
   // gives a NaN y, and NaN times whatever pow2 makes of NaN is NaN.
-  const Vec h = Vec::round_nearest(n * Vec::broadcast(0.5f));
-  return (y * Vec::pow2(h)) * Vec::pow2(n - h);
+  const Vec h = Vec::round_nearest(e.n * Vec::broadcast(0.5f));
+  return (y * Vec::pow2(h)) * Vec::pow2(e.n - h);
 }
 
 /// 1 / (1 + e^-x), the scalar reference's formula: sigmoid(-inf) = 0, sigmoid(+inf) = 1.
@@ -10501,21 +10518,13 @@ inline Vec tanh(Vec x) noexcept {
   // Above 9.5, 1 - 2 / (e^2a + 1) rounds to 1 (2 e^-19 is below half an ulp under 1), so |x|
   // is clamped there (a select: NaN stays NaN, +-inf gives +-1) and e^2a needs neither exp's
   // range clamps nor its split power of two: 2a in [0, 19] gives n in [0, 28]. The same
-  // reduction and polynomial as exp, with 2^n (1 + q) as one FMA; a 64-value tanh layer: 70 -> 55
+  // reduction and polynomial as exp, 2^n (1 + expm1_r) as one FMA; a 64-value tanh layer: 70 -> 55
   // ns. Scanned over every float in (0, 10): 1.33 ulp from the true value, 2 from glibc.
   const Vec limit = Vec::broadcast(9.5f);
   const Vec t = Vec::select(Vec::greater(a, limit), limit, a) * Vec::broadcast(2.0f);
-  const Vec n = Vec::round_nearest(t * Vec::broadcast(1.44269504088896341f));
-  Vec r = Vec::fma(n, Vec::broadcast(-0.693359375f), t);
-  r = Vec::fma(n, Vec::broadcast(2.12194440e-4f), r);
-  Vec q = Vec::broadcast(1.9875691500e-4f);
-  q = Vec::fma(q, r, Vec::broadcast(1.3981999507e-3f));
-  q = Vec::fma(q, r, Vec::broadcast(8.3334519073e-3f));
-  q = Vec::fma(q, r, Vec::broadcast(4.1665795894e-2f));
-  q = Vec::fma(q, r, Vec::broadcast(1.6666665459e-1f));
-  q = Vec::fma(q, r, Vec::broadcast(5.0000001201e-1f));
-  const Vec scale = Vec::pow2(n);
-  const Vec e = Vec::fma(scale, Vec::fma(q, r * r, r), scale);
+  const ExpReduced reduced = exp_reduce(t);
+  const Vec scale = Vec::pow2(reduced.n);
+  const Vec e = Vec::fma(scale, reduced.expm1_r, scale);
   const Vec one = Vec::broadcast(1.0f);
   const Vec large = one - Vec::broadcast(2.0f) / (e + one);
   return Vec::copysign(Vec::select(Vec::less(a, Vec::broadcast(0.625f)), small, large), x);
@@ -12820,6 +12829,23 @@ inline int32x4_t quantize4(const float* x, float32x4_t scale, float32x4_t zero, 
   return vcvtq_s32_f32(q);
 }
 
+/// Codes u - 128 as int8 (mote::quantize minus 128, exactly): the centred codes that the
+/// dot-product int8 kernel (neon_dotprod_int8.hpp) and the int4 kernel (neon_int4.hpp) multiply.
+inline void quantize_centred(const float* x, std::size_t n, const QuantParams& p, std::int32_t low, std::int32_t high,
+                             std::int8_t* out) {
+  const float32x4_t scale = vdupq_n_f32(p.scale), zero = vdupq_n_f32(static_cast<float>(p.zero_point));
+  const float32x4_t lo = vdupq_n_f32(static_cast<float>(low)), hi = vdupq_n_f32(static_cast<float>(high));
+  const float32x4_t nan_code = vdupq_n_f32(static_cast<float>(std::clamp(p.zero_point, low, high)));
+  const int32x4_t offset = vdupq_n_s32(128);
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const int32x4_t a = vsubq_s32(quantize4(x + i, scale, zero, lo, hi, nan_code), offset);
+    const int32x4_t b = vsubq_s32(quantize4(x + i + 4, scale, zero, lo, hi, nan_code), offset);
+    vst1_s8(out + i, vmovn_s16(vcombine_s16(vmovn_s32(a), vmovn_s32(b))));
+  }
+  for (; i < n; ++i) out[i] = static_cast<std::int8_t>(::mote::quantize(x[i], p, low, high) - 128);
+}
+
 struct Int8Ops {
   using Act = std::int16_t;
   static constexpr std::int32_t activation_offset = 0;
@@ -12895,17 +12921,7 @@ struct Int4Ops {
   /// s = quantize(x) - 128 for n values.
   static inline void centre(const float* x, std::size_t n, const QuantParams& p, std::int32_t low, std::int32_t high,
                             std::int8_t* out) {
-    const float32x4_t scale = vdupq_n_f32(p.scale), zero = vdupq_n_f32(static_cast<float>(p.zero_point));
-    const float32x4_t lo = vdupq_n_f32(static_cast<float>(low)), hi = vdupq_n_f32(static_cast<float>(high));
-    const float32x4_t nan_code = vdupq_n_f32(static_cast<float>(std::clamp(p.zero_point, low, high)));
-    const int32x4_t offset = vdupq_n_s32(128);
-    std::size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-      const int32x4_t a = vsubq_s32(quantize4(x + i, scale, zero, lo, hi, nan_code), offset);
-      const int32x4_t b = vsubq_s32(quantize4(x + i + 4, scale, zero, lo, hi, nan_code), offset);
-      vst1_s8(out + i, vmovn_s16(vcombine_s16(vmovn_s32(a), vmovn_s32(b))));
-    }
-    for (; i < n; ++i) out[i] = static_cast<std::int8_t>(::mote::quantize(x[i], p, low, high) - 128);
+    quantize_centred(x, n, p, low, high, out);
   }
 
   /// F for the 16 rows of one panel: groups of `blocks_per_group` blocks (the last may be
@@ -13253,13 +13269,13 @@ using DenseF32 = ::mote::WeightMatrix<::mote::F32, ::mote::DenseStorage>;
 
 namespace math {
 
-/// e^x. See the table above for its accuracy and special values.
-inline Vec exp(Vec x) noexcept {
-  // Clamping keeps n in [-152, 129]: 89 still overflows to +inf, -105 still underflows to +0.
-  // Compare-and-select (not min/max) so that NaN passes through on every ISA.
-  const Vec hi = Vec::broadcast(89.0f), lo = Vec::broadcast(-105.0f);
-  x = Vec::select(Vec::greater(x, hi), hi, x);
-  x = Vec::select(Vec::less(x, lo), lo, x);
+/// Cephes' reduction of e^x: n = round(x log2 e) and e^r - 1 = r + r^2 P(r) for the remainder
+/// r = x - n ln 2, |r| <= ln(2)/2, so that e^x = 2^n (1 + expm1_r). Valid for |n| <= 152 (the
+/// first step of ln 2 is a 9-bit constant: n times it is exact).
+struct ExpReduced {
+  Vec n, expm1_r;
+};
+inline ExpReduced exp_reduce(Vec x) noexcept {
   const Vec n = Vec::round_nearest(x * Vec::broadcast(1.44269504088896341f));
   Vec r = Vec::fma(n, Vec::broadcast(-0.693359375f), x);  // exact: 9-bit constant, |n| <= 152
   r = Vec::fma(n, Vec::broadcast(2.12194440e-4f), r);     // ln 2 = 0.693359375 - 2.12194440e-4
@@ -13269,11 +13285,22 @@ inline Vec exp(Vec x) noexcept {
   p = Vec::fma(p, r, Vec::broadcast(4.1665795894e-2f));
   p = Vec::fma(p, r, Vec::broadcast(1.6666665459e-1f));
   p = Vec::fma(p, r, Vec::broadcast(5.0000001201e-1f));
-  const Vec y = Vec::fma(p, r * r, r) + Vec::broadcast(1.0f);
+  return {n, Vec::fma(p, r * r, r)};
+}
+
+/// e^x. See the table above for its accuracy and special values.
+inline Vec exp(Vec x) noexcept {
+  // Clamping keeps n in [-152, 129]: 89 still overflows to +inf, -105 still underflows to +0.
+  // Compare-and-select (not min/max) so that NaN passes through on every ISA.
+  const Vec hi = Vec::broadcast(89.0f), lo = Vec::broadcast(-105.0f);
+  x = Vec::select(Vec::greater(x, hi), hi, x);
+  x = Vec::select(Vec::less(x, lo), lo, x);
+  const ExpReduced e = exp_reduce(x);
+  const Vec y = e.expm1_r + Vec::broadcast(1.0f);
   // 2^n = 2^h * 2^(n-h) with h = round(n/2): both factors within pow2's [-126, 127]. A NaN input
   // gives a NaN y, and NaN times whatever pow2 makes of NaN is NaN.
-  const Vec h = Vec::round_nearest(n * Vec::broadcast(0.5f));
-  return (y * Vec::pow2(h)) * Vec::pow2(n - h);
+  const Vec h = Vec::round_nearest(e.n * Vec::broadcast(0.5f));
+  return (y * Vec::pow2(h)) * Vec::pow2(e.n - h);
 }
 
 /// 1 / (1 + e^-x), the scalar reference's formula: sigmoid(-inf) = 0, sigmoid(+inf) = 1.
@@ -13295,21 +13322,13 @@ inline Vec tanh(Vec x) noexcept {
   // Above 9.5, 1 - 2 / (e^2a + 1) rounds to 1 (2 e^-19 is below half an ulp under 1), so |x|
   // is clamped there (a select: NaN stays NaN, +-inf gives +-1) and e^2a needs neither exp's
   // range clamps nor its split power of two: 2a in [0, 19] gives n in [0, 28]. The same
-  // reduction and polynomial as exp, with 2^n (1 + q) as one FMA; a 64-value tanh layer: 70 -> 55
+  // reduction and polynomial as exp, 2^n (1 + expm1_r) as one FMA; a 64-value tanh layer: 70 -> 55
   // ns. Scanned over every float in (0, 10): 1.33 ulp from the true value, 2 from glibc.
   const Vec limit = Vec::broadcast(9.5f);
   const Vec t = Vec::select(Vec::greater(a, limit), limit, a) * Vec::broadcast(2.0f);
-  const Vec n = Vec::round_nearest(t * Vec::broadcast(1.44269504088896341f));
-  Vec r = Vec::fma(n, Vec::broadcast(-0.693359375f), t);
-  r = Vec::fma(n, Vec::broadcast(2.12194440e-4f), r);
-  Vec q = Vec::broadcast(1.9875691500e-4f);
-  q = Vec::fma(q, r, Vec::broadcast(1.3981999507e-3f));
-  q = Vec::fma(q, r, Vec::broadcast(8.3334519073e-3f));
-  q = Vec::fma(q, r, Vec::broadcast(4.1665795894e-2f));
-  q = Vec::fma(q, r, Vec::broadcast(1.6666665459e-1f));
-  q = Vec::fma(q, r, Vec::broadcast(5.0000001201e-1f));
-  const Vec scale = Vec::pow2(n);
-  const Vec e = Vec::fma(scale, Vec::fma(q, r * r, r), scale);
+  const ExpReduced reduced = exp_reduce(t);
+  const Vec scale = Vec::pow2(reduced.n);
+  const Vec e = Vec::fma(scale, reduced.expm1_r, scale);
   const Vec one = Vec::broadcast(1.0f);
   const Vec large = one - Vec::broadcast(2.0f) / (e + one);
   return Vec::copysign(Vec::select(Vec::less(a, Vec::broadcast(0.625f)), small, large), x);
@@ -15508,17 +15527,7 @@ struct Int8Ops {
   }
   static inline void quantize(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
                               std::int32_t high, Act* out) {
-    const float32x4_t scale = vdupq_n_f32(p.scale), zero = vdupq_n_f32(static_cast<float>(p.zero_point));
-    const float32x4_t lo = vdupq_n_f32(static_cast<float>(low)), hi = vdupq_n_f32(static_cast<float>(high));
-    const float32x4_t nan_code = vdupq_n_f32(static_cast<float>(std::clamp(p.zero_point, low, high)));
-    const int32x4_t offset = vdupq_n_s32(128);
-    std::size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-      const int32x4_t a = vsubq_s32(::mote::simd::neon::quantize4(x + i, scale, zero, lo, hi, nan_code), offset);
-      const int32x4_t b = vsubq_s32(::mote::simd::neon::quantize4(x + i + 4, scale, zero, lo, hi, nan_code), offset);
-      vst1_s8(out + i, vmovn_s16(vcombine_s16(vmovn_s32(a), vmovn_s32(b))));
-    }
-    for (; i < n; ++i) out[i] = encode(::mote::quantize(x[i], p, low, high));
+    ::mote::simd::neon::quantize_centred(x, n, p, low, high, out);
   }
 };
 

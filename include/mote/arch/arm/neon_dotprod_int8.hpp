@@ -36,17 +36,7 @@ struct Int8Ops {
   }
   static inline void quantize(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
                               std::int32_t high, Act* out) {
-    const float32x4_t scale = vdupq_n_f32(p.scale), zero = vdupq_n_f32(static_cast<float>(p.zero_point));
-    const float32x4_t lo = vdupq_n_f32(static_cast<float>(low)), hi = vdupq_n_f32(static_cast<float>(high));
-    const float32x4_t nan_code = vdupq_n_f32(static_cast<float>(std::clamp(p.zero_point, low, high)));
-    const int32x4_t offset = vdupq_n_s32(128);
-    std::size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-      const int32x4_t a = vsubq_s32(::mote::simd::neon::quantize4(x + i, scale, zero, lo, hi, nan_code), offset);
-      const int32x4_t b = vsubq_s32(::mote::simd::neon::quantize4(x + i + 4, scale, zero, lo, hi, nan_code), offset);
-      vst1_s8(out + i, vmovn_s16(vcombine_s16(vmovn_s32(a), vmovn_s32(b))));
-    }
-    for (; i < n; ++i) out[i] = encode(::mote::quantize(x[i], p, low, high));
+    ::mote::simd::neon::quantize_centred(x, n, p, low, high, out);
   }
 };
 

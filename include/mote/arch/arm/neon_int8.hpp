@@ -15,6 +15,23 @@ inline int32x4_t quantize4(const float* x, float32x4_t scale, float32x4_t zero, 
   return vcvtq_s32_f32(q);
 }
 
+/// Codes u - 128 as int8 (mote::quantize minus 128, exactly): the centred codes that the
+/// dot-product int8 kernel (neon_dotprod_int8.hpp) and the int4 kernel (neon_int4.hpp) multiply.
+inline void quantize_centred(const float* x, std::size_t n, const QuantParams& p, std::int32_t low, std::int32_t high,
+                             std::int8_t* out) {
+  const float32x4_t scale = vdupq_n_f32(p.scale), zero = vdupq_n_f32(static_cast<float>(p.zero_point));
+  const float32x4_t lo = vdupq_n_f32(static_cast<float>(low)), hi = vdupq_n_f32(static_cast<float>(high));
+  const float32x4_t nan_code = vdupq_n_f32(static_cast<float>(std::clamp(p.zero_point, low, high)));
+  const int32x4_t offset = vdupq_n_s32(128);
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const int32x4_t a = vsubq_s32(quantize4(x + i, scale, zero, lo, hi, nan_code), offset);
+    const int32x4_t b = vsubq_s32(quantize4(x + i + 4, scale, zero, lo, hi, nan_code), offset);
+    vst1_s8(out + i, vmovn_s16(vcombine_s16(vmovn_s32(a), vmovn_s32(b))));
+  }
+  for (; i < n; ++i) out[i] = static_cast<std::int8_t>(::mote::quantize(x[i], p, low, high) - 128);
+}
+
 struct Int8Ops {
   using Act = std::int16_t;
   static constexpr std::int32_t activation_offset = 0;
