@@ -4868,6 +4868,16 @@ using Vec = ::mote::simd::MOTE_SIMD_NS::VecF32;
 using ::mote::kernels::WindowGeometry;
 using DenseF32 = ::mote::WeightMatrix<::mote::F32, ::mote::DenseStorage>;
 
+/// Calls f(std::integral_constant<std::size_t, n>{}, i) for every block [i, i + n) of
+/// [first, end): blocks of `Block`, then the remainder in smaller blocks (halving, and 2 before
+/// 1), since a lone row or pixel has too few accumulators to hide FMA latency. Defined per ISA
+/// (inside the target region) so that the kernels' lambdas inline into it.
+template <std::size_t Block, class F>
+[[gnu::always_inline]] inline void in_halving_blocks(std::size_t first, std::size_t end, F&& f) {
+  for (; first + Block <= end; first += Block) f(std::integral_constant<std::size_t, Block>{}, first);
+  if constexpr (Block > 1) in_halving_blocks<Block == 3 ? 2 : Block / 2>(first, end, f);
+}
+
 // ----- begin mote/kernels/elementwise/simd-inl.hpp -----
 // ----- begin mote/kernels/elementwise/math-inl.hpp -----
 // Vector math for the element-wise kernels: exp, sigmoid, tanh, erf, written once against `Vec`.
@@ -5237,18 +5247,10 @@ inline void dense_batch(const DenseF32& weights, const float* bias, const float*
                         std::size_t batch, Activation activation) noexcept {
   using namespace dense_detail;
   const std::size_t cols = weights.cols(), rows = weights.rows();
-  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
-    std::size_t b = 0;
-    for (; b + tile_rows <= batch; b += tile_rows) gemm_tile<tile_rows>(weights, p, bias, in + b * cols, out + b * rows, activation);
-    // The remainder in halving tiles: a lone row has too few accumulators to hide FMA latency.
-    if constexpr (tile_rows >= 4)
-      for (; b + tile_rows / 2 <= batch; b += tile_rows / 2)
-        gemm_tile<tile_rows / 2>(weights, p, bias, in + b * cols, out + b * rows, activation);
-    if constexpr (tile_rows >= 8)
-      for (; b + tile_rows / 4 <= batch; b += tile_rows / 4)
-        gemm_tile<tile_rows / 4>(weights, p, bias, in + b * cols, out + b * rows, activation);
-    for (; b < batch; ++b) gemm_tile<1>(weights, p, bias, in + b * cols, out + b * rows, activation);
-  }
+  for (std::size_t p = 0; p < weights.panel_count(); ++p)
+    in_halving_blocks<tile_rows>(0, batch, [&](auto tile, std::size_t b) {
+      gemm_tile<decltype(tile)::value>(weights, p, bias, in + b * cols, out + b * rows, activation);
+    });
 }
 
 /// Activations costing a few instructions are applied to each accumulator before it is stored;
@@ -5324,23 +5326,15 @@ inline void dense(const DenseF32& weights, const float* bias, const float* in, f
     return;
   }
   constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
-  const std::size_t panels = weights.panel_count();
-  std::size_t p = 0;
   // 8 accumulators: 4 panels with AVX2, 8 with AVX-512, 2 with SSE4 and NEON (4 vectors each).
   constexpr std::size_t group = per_panel >= 8 ? 1 : 8 / per_panel;
-  for (; p + group <= panels; p += group) dense_detail::gemv_panels<group, per_panel>(weights, p, bias, in, out, activation);
-  if constexpr (group >= 4)
-    for (; p + group / 2 <= panels; p += group / 2)
-      dense_detail::gemv_panels<group / 2, per_panel>(weights, p, bias, in, out, activation);
-  if constexpr (group >= 8)
-    for (; p + group / 4 <= panels; p += group / 4)
-      dense_detail::gemv_panels<group / 4, per_panel>(weights, p, bias, in, out, activation);
-  if (p < panels) {
-    if (per_panel > 1 && weights.rows() - p * DenseF32::panel_rows <= Vec::lanes)
-      dense_detail::gemv_panels<1, 1>(weights, p, bias, in, out, activation);
-    else
-      dense_detail::gemv_panels<1, per_panel>(weights, p, bias, in, out, activation);
-  }
+  in_halving_blocks<group>(0, weights.panel_count(), [&](auto panels, std::size_t p) {
+    if constexpr (decltype(panels)::value == 1 && per_panel > 1) {
+      if (weights.rows() - p * DenseF32::panel_rows <= Vec::lanes)
+        return dense_detail::gemv_panels<1, 1>(weights, p, bias, in, out, activation);
+    }
+    dense_detail::gemv_panels<decltype(panels)::value, per_panel>(weights, p, bias, in, out, activation);
+  });
 }
 // ----- end mote/kernels/dense/simd-inl.hpp -----
 // ----- begin mote/kernels/dense/half-inl.hpp -----
@@ -6066,19 +6060,11 @@ inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float
     float* panel_out = out + first;
     std::size_t ox = 0;
     for (; ox < x_begin; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-    for (; ox + block <= x_end; ox += block)
-      conv_pixels<block>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-    // The interior's remainder in halving blocks: a lone pixel has too few accumulators to
-    // hide FMA latency.
-    if constexpr (block >= 4)
-      for (; ox + block / 2 <= x_end; ox += block / 2)
-        conv_pixels<block / 2>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-    if constexpr (block >= 8)
-      for (; ox + block / 4 <= x_end; ox += block / 4)
-        conv_pixels<block / 4>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-    if constexpr (block >= 2)
-      for (; ox + 2 <= x_end; ox += 2) conv_pixels<2>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-    for (; ox < g.out_w; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+    in_halving_blocks<block>(ox, x_end, [&](auto pixels, std::size_t x) {
+      conv_pixels<decltype(pixels)::value>(g, panel, panel_bias, oy, x, in, panel_out, channels_here, activation);
+    });
+    for (ox = x_end; ox < g.out_w; ++ox)
+      conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
   };
   // Small weights (they stay in L1/L2 anyway): all panels on one output row before the next,
   // so the row's input is read from L1 once per panel rather than the whole input once per
@@ -6610,18 +6596,26 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
     return 0;
 }
 
-// An ISA may provide an exact GEMV for symmetric weights (Int8Ops::gemv_symmetric, see
-// dense_int8 below).
+// An ISA may provide an exact GEMV for symmetric weights on centred codes u - 128
+// (Int8Ops::gemv_symmetric and quantize_centred, see dense_int8 below).
 template <class Ops>
 inline constexpr bool int8_has_symmetric_gemv =
-    requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums, std::int32_t* d) {
+    requires(const float* x, const QuantParams& q, const std::int8_t* w, std::int8_t* a, const std::int32_t* sums,
+             std::int32_t* d) {
+      Ops::quantize_centred(x, std::size_t{1}, q, 0, 255, a);
       Ops::gemv_symmetric(w, std::size_t{1}, std::size_t{1}, a, sums, d);
     };
-template <class Ops>
-inline void int8_symmetric_gemv(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
-                                const std::int8_t* signed_codes, const std::int32_t* row_sums,
-                                std::int32_t* dots) noexcept {
-  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(panels, panel_count, groups, signed_codes, row_sums, dots);
+/// One sample of symmetric weights through Ops' GEMV: codes quantised centred (the padded
+/// columns, whose weights are 0, get code 0), then the dots.
+template <class Ops, class Matrix>
+inline void int8_symmetric_gemv(const Matrix& weights, const float* in, const ::mote::kernels::Int8InputQuant& input,
+                                std::int8_t* codes, std::int32_t* dots) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) {
+    Ops::quantize_centred(in, weights.cols(), input.params, input.low, input.high, codes);
+    std::fill(codes + weights.cols(), codes + weights.padded_cols(), std::int8_t{0});
+    Ops::gemv_symmetric(weights.panel(0), weights.panel_count(), weights.padded_cols() / 4, codes, weights.row_sums(),
+                        dots);
+  }
 }
 
 /// `batch` inputs of `cols` floats to activation codes, each row padded to `padded_cols` with the
@@ -6669,18 +6663,13 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   const std::size_t groups = padded_cols / 4;
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
   // One sample of symmetric weights: an ISA may provide a faster exact GEMV for weights that are
-  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights). It
-  // takes the codes as int8 u - 128, written over the int16 codes in place (a char type may alias
-  // them, and byte k is written after code k, at bytes 2k and 2k + 1, was read).
-  constexpr bool symmetric_gemv = Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops>;
-  if (symmetric_gemv && batch == 1) {
-    auto* signed_codes = reinterpret_cast<std::int8_t*>(act);
-    for (std::size_t k = 0; k < padded_cols; ++k) signed_codes[k] = static_cast<std::int8_t>(act[k] - 128);
-    int8_symmetric_gemv<Int8Ops>(weights.panel(0), weights.panel_count(), groups, signed_codes, weights.row_sums(),
-                                 dots);
+  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights), on
+  // int8 codes u - 128 (they fit in the int16 codes' space).
+  if (Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops> && batch == 1) {
+    int8_symmetric_gemv<Int8Ops>(weights, in, input, reinterpret_cast<std::int8_t*>(act), dots);
   } else {
+    int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
     for (std::size_t p = 0; p < weights.panel_count(); ++p)
       int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
   }
@@ -6972,6 +6961,20 @@ struct QuantizeCodes {
   }
 };
 
+/// Codes u - 128 as int8 (mote::quantize minus 128, exactly: the codes of the same scale with
+/// everything shifted by -128): what the symmetric GEMV below and the int4 kernel multiply.
+inline void quantize_centred(const float* x, std::size_t n, const QuantParams& p, std::int32_t low, std::int32_t high,
+                             std::int8_t* out) {
+  const QuantizeCodes codes_of(QuantParams{p.scale, p.zero_point - 128}, low - 128, high - 128);
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256i codes = codes_of(x + i);
+    const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(codes), _mm256_extracti128_si256(codes, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out + i), _mm_packs_epi16(words, words));
+  }
+  for (; i < n; ++i) out[i] = static_cast<std::int8_t>(::mote::quantize(x[i], p, low, high) - 128);
+}
+
 struct Int8Ops {
   using Act = std::int16_t;
   static constexpr std::int32_t activation_offset = 0;
@@ -7045,8 +7048,13 @@ struct Int8Ops {
   /// vpmaddwd kernel: vpmaddubsw on |a| (u8) and w * sign(a) (s8), a = u - 128 in [-128, 127].
   /// Exact: each product is at most 128 * 127 = 16256, so a pair sums to at most 32512 and
   /// vpmaddubsw never saturates; vpmaddwd by ones widens the pairs to int32 row sums. `signed_codes`
-  /// holds the sample's u - 128 (padded columns included); dots[r] = sum_k w_rk u_k is the same
-  /// value the other kernels produce: sum_k w_rk a_k + 128 row_sums[r]. (W3b1 int8: 27 -> 20 us.)
+  /// holds the sample's u - 128 (quantize_centred, padded columns included); dots[r] =
+  /// sum_k w_rk u_k is the value the other kernels produce: sum_k w_rk a_k + 128 row_sums[r].
+  /// (W3b1 int8: 27 -> 20 us.)
+  static inline void quantize_centred(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
+                                      std::int32_t high, std::int8_t* out) {
+    ::mote::simd::avx2::quantize_centred(x, n, p, low, high, out);
+  }
   static inline void gemv_symmetric(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
                                     const std::int8_t* signed_codes, const std::int32_t* row_sums,
                                     std::int32_t* dots) {
@@ -7137,15 +7145,7 @@ struct Int4Ops {
   /// s = quantize(x) - 128 for n values.
   static inline void centre(const float* x, std::size_t n, const QuantParams& p, std::int32_t low, std::int32_t high,
                             std::int8_t* out) {
-    // Codes u - 128 are the codes of the same scale with everything shifted by -128.
-    const QuantizeCodes codes_of(QuantParams{p.scale, p.zero_point - 128}, low - 128, high - 128);
-    std::size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-      const __m256i codes = codes_of(x + i);
-      const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(codes), _mm256_extracti128_si256(codes, 1));
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(out + i), _mm_packs_epi16(words, words));
-    }
-    for (; i < n; ++i) out[i] = static_cast<std::int8_t>(::mote::quantize(x[i], p, low, high) - 128);
+    quantize_centred(x, n, p, low, high, out);
   }
 
   /// F for the 16 rows of one panel: groups of `blocks_per_group` blocks (the last may be
@@ -7431,6 +7431,16 @@ namespace mote::kernels::MOTE_SIMD_NS {
 using Vec = ::mote::simd::MOTE_SIMD_NS::VecF32;
 using ::mote::kernels::WindowGeometry;
 using DenseF32 = ::mote::WeightMatrix<::mote::F32, ::mote::DenseStorage>;
+
+/// Calls f(std::integral_constant<std::size_t, n>{}, i) for every block [i, i + n) of
+/// [first, end): blocks of `Block`, then the remainder in smaller blocks (halving, and 2 before
+/// 1), since a lone row or pixel has too few accumulators to hide FMA latency. Defined per ISA
+/// (inside the target region) so that the kernels' lambdas inline into it.
+template <std::size_t Block, class F>
+[[gnu::always_inline]] inline void in_halving_blocks(std::size_t first, std::size_t end, F&& f) {
+  for (; first + Block <= end; first += Block) f(std::integral_constant<std::size_t, Block>{}, first);
+  if constexpr (Block > 1) in_halving_blocks<Block == 3 ? 2 : Block / 2>(first, end, f);
+}
 
 // ----- begin mote/kernels/elementwise/simd-inl.hpp -----
 // ----- begin mote/kernels/elementwise/math-inl.hpp -----
@@ -7801,18 +7811,10 @@ inline void dense_batch(const DenseF32& weights, const float* bias, const float*
                         std::size_t batch, Activation activation) noexcept {
   using namespace dense_detail;
   const std::size_t cols = weights.cols(), rows = weights.rows();
-  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
-    std::size_t b = 0;
-    for (; b + tile_rows <= batch; b += tile_rows) gemm_tile<tile_rows>(weights, p, bias, in + b * cols, out + b * rows, activation);
-    // The remainder in halving tiles: a lone row has too few accumulators to hide FMA latency.
-    if constexpr (tile_rows >= 4)
-      for (; b + tile_rows / 2 <= batch; b += tile_rows / 2)
-        gemm_tile<tile_rows / 2>(weights, p, bias, in + b * cols, out + b * rows, activation);
-    if constexpr (tile_rows >= 8)
-      for (; b + tile_rows / 4 <= batch; b += tile_rows / 4)
-        gemm_tile<tile_rows / 4>(weights, p, bias, in + b * cols, out + b * rows, activation);
-    for (; b < batch; ++b) gemm_tile<1>(weights, p, bias, in + b * cols, out + b * rows, activation);
-  }
+  for (std::size_t p = 0; p < weights.panel_count(); ++p)
+    in_halving_blocks<tile_rows>(0, batch, [&](auto tile, std::size_t b) {
+      gemm_tile<decltype(tile)::value>(weights, p, bias, in + b * cols, out + b * rows, activation);
+    });
 }
 
 /// Activations costing a few instructions are applied to each accumulator before it is stored;
@@ -7888,23 +7890,15 @@ inline void dense(const DenseF32& weights, const float* bias, const float* in, f
     return;
   }
   constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
-  const std::size_t panels = weights.panel_count();
-  std::size_t p = 0;
   // 8 accumulators: 4 panels with AVX2, 8 with AVX-512, 2 with SSE4 and NEON (4 vectors each).
   constexpr std::size_t group = per_panel >= 8 ? 1 : 8 / per_panel;
-  for (; p + group <= panels; p += group) dense_detail::gemv_panels<group, per_panel>(weights, p, bias, in, out, activation);
-  if constexpr (group >= 4)
-    for (; p + group / 2 <= panels; p += group / 2)
-      dense_detail::gemv_panels<group / 2, per_panel>(weights, p, bias, in, out, activation);
-  if constexpr (group >= 8)
-    for (; p + group / 4 <= panels; p += group / 4)
-      dense_detail::gemv_panels<group / 4, per_panel>(weights, p, bias, in, out, activation);
-  if (p < panels) {
-    if (per_panel > 1 && weights.rows() - p * DenseF32::panel_rows <= Vec::lanes)
-      dense_detail::gemv_panels<1, 1>(weights, p, bias, in, out, activation);
-    else
-      dense_detail::gemv_panels<1, per_panel>(weights, p, bias, in, out, activation);
-  }
+  in_halving_blocks<group>(0, weights.panel_count(), [&](auto panels, std::size_t p) {
+    if constexpr (decltype(panels)::value == 1 && per_panel > 1) {
+      if (weights.rows() - p * DenseF32::panel_rows <= Vec::lanes)
+        return dense_detail::gemv_panels<1, 1>(weights, p, bias, in, out, activation);
+    }
+    dense_detail::gemv_panels<decltype(panels)::value, per_panel>(weights, p, bias, in, out, activation);
+  });
 }
 // ----- end mote/kernels/dense/simd-inl.hpp -----
 // ----- begin mote/kernels/dense/half-inl.hpp -----
@@ -8630,19 +8624,11 @@ inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float
     float* panel_out = out + first;
     std::size_t ox = 0;
     for (; ox < x_begin; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-    for (; ox + block <= x_end; ox += block)
-      conv_pixels<block>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-    // The interior's remainder in halving blocks: a lone pixel has too few accumulators to
-    // hide FMA latency.
-    if constexpr (block >= 4)
-      for (; ox + block / 2 <= x_end; ox += block / 2)
-        conv_pixels<block / 2>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-    if constexpr (block >= 8)
-      for (; ox + block / 4 <= x_end; ox += block / 4)
-        conv_pixels<block / 4>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-    if constexpr (block >= 2)
-      for (; ox + 2 <= x_end; ox += 2) conv_pixels<2>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-    for (; ox < g.out_w; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+    in_halving_blocks<block>(ox, x_end, [&](auto pixels, std::size_t x) {
+      conv_pixels<decltype(pixels)::value>(g, panel, panel_bias, oy, x, in, panel_out, channels_here, activation);
+    });
+    for (ox = x_end; ox < g.out_w; ++ox)
+      conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
   };
   // Small weights (they stay in L1/L2 anyway): all panels on one output row before the next,
   // so the row's input is read from L1 once per panel rather than the whole input once per
@@ -9174,18 +9160,26 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
     return 0;
 }
 
-// An ISA may provide an exact GEMV for symmetric weights (Int8Ops::gemv_symmetric, see
-// dense_int8 below).
+// An ISA may provide an exact GEMV for symmetric weights on centred codes u - 128
+// (Int8Ops::gemv_symmetric and quantize_centred, see dense_int8 below).
 template <class Ops>
 inline constexpr bool int8_has_symmetric_gemv =
-    requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums, std::int32_t* d) {
+    requires(const float* x, const QuantParams& q, const std::int8_t* w, std::int8_t* a, const std::int32_t* sums,
+             std::int32_t* d) {
+      Ops::quantize_centred(x, std::size_t{1}, q, 0, 255, a);
       Ops::gemv_symmetric(w, std::size_t{1}, std::size_t{1}, a, sums, d);
     };
-template <class Ops>
-inline void int8_symmetric_gemv(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
-                                const std::int8_t* signed_codes, const std::int32_t* row_sums,
-                                std::int32_t* dots) noexcept {
-  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(panels, panel_count, groups, signed_codes, row_sums, dots);
+/// One sample of symmetric weights through Ops' GEMV: codes quantised centred (the padded
+/// columns, whose weights are 0, get code 0), then the dots.
+template <class Ops, class Matrix>
+inline void int8_symmetric_gemv(const Matrix& weights, const float* in, const ::mote::kernels::Int8InputQuant& input,
+                                std::int8_t* codes, std::int32_t* dots) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) {
+    Ops::quantize_centred(in, weights.cols(), input.params, input.low, input.high, codes);
+    std::fill(codes + weights.cols(), codes + weights.padded_cols(), std::int8_t{0});
+    Ops::gemv_symmetric(weights.panel(0), weights.panel_count(), weights.padded_cols() / 4, codes, weights.row_sums(),
+                        dots);
+  }
 }
 
 /// `batch` inputs of `cols` floats to activation codes, each row padded to `padded_cols` with the
@@ -9233,18 +9227,13 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   const std::size_t groups = padded_cols / 4;
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
   // One sample of symmetric weights: an ISA may provide a faster exact GEMV for weights that are
-  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights). It
-  // takes the codes as int8 u - 128, written over the int16 codes in place (a char type may alias
-  // them, and byte k is written after code k, at bytes 2k and 2k + 1, was read).
-  constexpr bool symmetric_gemv = Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops>;
-  if (symmetric_gemv && batch == 1) {
-    auto* signed_codes = reinterpret_cast<std::int8_t*>(act);
-    for (std::size_t k = 0; k < padded_cols; ++k) signed_codes[k] = static_cast<std::int8_t>(act[k] - 128);
-    int8_symmetric_gemv<Int8Ops>(weights.panel(0), weights.panel_count(), groups, signed_codes, weights.row_sums(),
-                                 dots);
+  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights), on
+  // int8 codes u - 128 (they fit in the int16 codes' space).
+  if (Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops> && batch == 1) {
+    int8_symmetric_gemv<Int8Ops>(weights, in, input, reinterpret_cast<std::int8_t*>(act), dots);
   } else {
+    int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
     for (std::size_t p = 0; p < weights.panel_count(); ++p)
       int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
   }
@@ -10416,6 +10405,16 @@ using Vec = ::mote::simd::MOTE_SIMD_NS::VecF32;
 using ::mote::kernels::WindowGeometry;
 using DenseF32 = ::mote::WeightMatrix<::mote::F32, ::mote::DenseStorage>;
 
+/// Calls f(std::integral_constant<std::size_t, n>{}, i) for every block [i, i + n) of
+/// [first, end): blocks of `Block`, then the remainder in smaller blocks (halving, and 2 before
+/// 1), since a lone row or pixel has too few accumulators to hide FMA latency. Defined per ISA
+/// (inside the target region) so that the kernels' lambdas inline into it.
+template <std::size_t Block, class F>
+[[gnu::always_inline]] inline void in_halving_blocks(std::size_t first, std::size_t end, F&& f) {
+  for (; first + Block <= end; first += Block) f(std::integral_constant<std::size_t, Block>{}, first);
+  if constexpr (Block > 1) in_halving_blocks<Block == 3 ? 2 : Block / 2>(first, end, f);
+}
+
 // ----- begin mote/kernels/elementwise/simd-inl.hpp -----
 // ----- begin mote/kernels/elementwise/math-inl.hpp -----
 // Vector math for the element-wise kernels: exp, sigmoid, tanh, erf, written once against `Vec`.
@@ -10785,18 +10784,10 @@ inline void dense_batch(const DenseF32& weights, const float* bias, const float*
                         std::size_t batch, Activation activation) noexcept {
   using namespace dense_detail;
   const std::size_t cols = weights.cols(), rows = weights.rows();
-  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
-    std::size_t b = 0;
-    for (; b + tile_rows <= batch; b += tile_rows) gemm_tile<tile_rows>(weights, p, bias, in + b * cols, out + b * rows, activation);
-    // The remainder in halving tiles: a lone row has too few accumulators to hide FMA latency.
-    if constexpr (tile_rows >= 4)
-      for (; b + tile_rows / 2 <= batch; b += tile_rows / 2)
-        gemm_tile<tile_rows / 2>(weights, p, bias, in + b * cols, out + b * rows, activation);
-    if constexpr (tile_rows >= 8)
-      for (; b + tile_rows / 4 <= batch; b += tile_rows / 4)
-        gemm_tile<tile_rows / 4>(weights, p, bias, in + b * cols, out + b * rows, activation);
-    for (; b < batch; ++b) gemm_tile<1>(weights, p, bias, in + b * cols, out + b * rows, activation);
-  }
+  for (std::size_t p = 0; p < weights.panel_count(); ++p)
+    in_halving_blocks<tile_rows>(0, batch, [&](auto tile, std::size_t b) {
+      gemm_tile<decltype(tile)::value>(weights, p, bias, in + b * cols, out + b * rows, activation);
+    });
 }
 
 /// Activations costing a few instructions are applied to each accumulator before it is stored;
@@ -10872,23 +10863,15 @@ inline void dense(const DenseF32& weights, const float* bias, const float* in, f
     return;
   }
   constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
-  const std::size_t panels = weights.panel_count();
-  std::size_t p = 0;
   // 8 accumulators: 4 panels with AVX2, 8 with AVX-512, 2 with SSE4 and NEON (4 vectors each).
   constexpr std::size_t group = per_panel >= 8 ? 1 : 8 / per_panel;
-  for (; p + group <= panels; p += group) dense_detail::gemv_panels<group, per_panel>(weights, p, bias, in, out, activation);
-  if constexpr (group >= 4)
-    for (; p + group / 2 <= panels; p += group / 2)
-      dense_detail::gemv_panels<group / 2, per_panel>(weights, p, bias, in, out, activation);
-  if constexpr (group >= 8)
-    for (; p + group / 4 <= panels; p += group / 4)
-      dense_detail::gemv_panels<group / 4, per_panel>(weights, p, bias, in, out, activation);
-  if (p < panels) {
-    if (per_panel > 1 && weights.rows() - p * DenseF32::panel_rows <= Vec::lanes)
-      dense_detail::gemv_panels<1, 1>(weights, p, bias, in, out, activation);
-    else
-      dense_detail::gemv_panels<1, per_panel>(weights, p, bias, in, out, activation);
-  }
+  in_halving_blocks<group>(0, weights.panel_count(), [&](auto panels, std::size_t p) {
+    if constexpr (decltype(panels)::value == 1 && per_panel > 1) {
+      if (weights.rows() - p * DenseF32::panel_rows <= Vec::lanes)
+        return dense_detail::gemv_panels<1, 1>(weights, p, bias, in, out, activation);
+    }
+    dense_detail::gemv_panels<decltype(panels)::value, per_panel>(weights, p, bias, in, out, activation);
+  });
 }
 // ----- end mote/kernels/dense/simd-inl.hpp -----
 // ----- begin mote/kernels/dense/half-inl.hpp -----
@@ -11614,19 +11597,11 @@ inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float
     float* panel_out = out + first;
     std::size_t ox = 0;
     for (; ox < x_begin; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-    for (; ox + block <= x_end; ox += block)
-      conv_pixels<block>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-    // The interior's remainder in halving blocks: a lone pixel has too few accumulators to
-    // hide FMA latency.
-    if constexpr (block >= 4)
-      for (; ox + block / 2 <= x_end; ox += block / 2)
-        conv_pixels<block / 2>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-    if constexpr (block >= 8)
-      for (; ox + block / 4 <= x_end; ox += block / 4)
-        conv_pixels<block / 4>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-    if constexpr (block >= 2)
-      for (; ox + 2 <= x_end; ox += 2) conv_pixels<2>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-    for (; ox < g.out_w; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+    in_halving_blocks<block>(ox, x_end, [&](auto pixels, std::size_t x) {
+      conv_pixels<decltype(pixels)::value>(g, panel, panel_bias, oy, x, in, panel_out, channels_here, activation);
+    });
+    for (ox = x_end; ox < g.out_w; ++ox)
+      conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
   };
   // Small weights (they stay in L1/L2 anyway): all panels on one output row before the next,
   // so the row's input is read from L1 once per panel rather than the whole input once per
@@ -12158,18 +12133,26 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
     return 0;
 }
 
-// An ISA may provide an exact GEMV for symmetric weights (Int8Ops::gemv_symmetric, see
-// dense_int8 below).
+// An ISA may provide an exact GEMV for symmetric weights on centred codes u - 128
+// (Int8Ops::gemv_symmetric and quantize_centred, see dense_int8 below).
 template <class Ops>
 inline constexpr bool int8_has_symmetric_gemv =
-    requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums, std::int32_t* d) {
+    requires(const float* x, const QuantParams& q, const std::int8_t* w, std::int8_t* a, const std::int32_t* sums,
+             std::int32_t* d) {
+      Ops::quantize_centred(x, std::size_t{1}, q, 0, 255, a);
       Ops::gemv_symmetric(w, std::size_t{1}, std::size_t{1}, a, sums, d);
     };
-template <class Ops>
-inline void int8_symmetric_gemv(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
-                                const std::int8_t* signed_codes, const std::int32_t* row_sums,
-                                std::int32_t* dots) noexcept {
-  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(panels, panel_count, groups, signed_codes, row_sums, dots);
+/// One sample of symmetric weights through Ops' GEMV: codes quantised centred (the padded
+/// columns, whose weights are 0, get code 0), then the dots.
+template <class Ops, class Matrix>
+inline void int8_symmetric_gemv(const Matrix& weights, const float* in, const ::mote::kernels::Int8InputQuant& input,
+                                std::int8_t* codes, std::int32_t* dots) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) {
+    Ops::quantize_centred(in, weights.cols(), input.params, input.low, input.high, codes);
+    std::fill(codes + weights.cols(), codes + weights.padded_cols(), std::int8_t{0});
+    Ops::gemv_symmetric(weights.panel(0), weights.panel_count(), weights.padded_cols() / 4, codes, weights.row_sums(),
+                        dots);
+  }
 }
 
 /// `batch` inputs of `cols` floats to activation codes, each row padded to `padded_cols` with the
@@ -12217,18 +12200,13 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   const std::size_t groups = padded_cols / 4;
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
   // One sample of symmetric weights: an ISA may provide a faster exact GEMV for weights that are
-  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights). It
-  // takes the codes as int8 u - 128, written over the int16 codes in place (a char type may alias
-  // them, and byte k is written after code k, at bytes 2k and 2k + 1, was read).
-  constexpr bool symmetric_gemv = Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops>;
-  if (symmetric_gemv && batch == 1) {
-    auto* signed_codes = reinterpret_cast<std::int8_t*>(act);
-    for (std::size_t k = 0; k < padded_cols; ++k) signed_codes[k] = static_cast<std::int8_t>(act[k] - 128);
-    int8_symmetric_gemv<Int8Ops>(weights.panel(0), weights.panel_count(), groups, signed_codes, weights.row_sums(),
-                                 dots);
+  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights), on
+  // int8 codes u - 128 (they fit in the int16 codes' space).
+  if (Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops> && batch == 1) {
+    int8_symmetric_gemv<Int8Ops>(weights, in, input, reinterpret_cast<std::int8_t*>(act), dots);
   } else {
+    int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
     for (std::size_t p = 0; p < weights.panel_count(); ++p)
       int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
   }
@@ -12510,18 +12488,26 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
     return 0;
 }
 
-// An ISA may provide an exact GEMV for symmetric weights (Int8Ops::gemv_symmetric, see
-// dense_int8 below).
+// An ISA may provide an exact GEMV for symmetric weights on centred codes u - 128
+// (Int8Ops::gemv_symmetric and quantize_centred, see dense_int8 below).
 template <class Ops>
 inline constexpr bool int8_has_symmetric_gemv =
-    requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums, std::int32_t* d) {
+    requires(const float* x, const QuantParams& q, const std::int8_t* w, std::int8_t* a, const std::int32_t* sums,
+             std::int32_t* d) {
+      Ops::quantize_centred(x, std::size_t{1}, q, 0, 255, a);
       Ops::gemv_symmetric(w, std::size_t{1}, std::size_t{1}, a, sums, d);
     };
-template <class Ops>
-inline void int8_symmetric_gemv(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
-                                const std::int8_t* signed_codes, const std::int32_t* row_sums,
-                                std::int32_t* dots) noexcept {
-  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(panels, panel_count, groups, signed_codes, row_sums, dots);
+/// One sample of symmetric weights through Ops' GEMV: codes quantised centred (the padded
+/// columns, whose weights are 0, get code 0), then the dots.
+template <class Ops, class Matrix>
+inline void int8_symmetric_gemv(const Matrix& weights, const float* in, const ::mote::kernels::Int8InputQuant& input,
+                                std::int8_t* codes, std::int32_t* dots) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) {
+    Ops::quantize_centred(in, weights.cols(), input.params, input.low, input.high, codes);
+    std::fill(codes + weights.cols(), codes + weights.padded_cols(), std::int8_t{0});
+    Ops::gemv_symmetric(weights.panel(0), weights.panel_count(), weights.padded_cols() / 4, codes, weights.row_sums(),
+                        dots);
+  }
 }
 
 /// `batch` inputs of `cols` floats to activation codes, each row padded to `padded_cols` with the
@@ -12569,18 +12555,13 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   const std::size_t groups = padded_cols / 4;
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
   // One sample of symmetric weights: an ISA may provide a faster exact GEMV for weights that are
-  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights). It
-  // takes the codes as int8 u - 128, written over the int16 codes in place (a char type may alias
-  // them, and byte k is written after code k, at bytes 2k and 2k + 1, was read).
-  constexpr bool symmetric_gemv = Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops>;
-  if (symmetric_gemv && batch == 1) {
-    auto* signed_codes = reinterpret_cast<std::int8_t*>(act);
-    for (std::size_t k = 0; k < padded_cols; ++k) signed_codes[k] = static_cast<std::int8_t>(act[k] - 128);
-    int8_symmetric_gemv<Int8Ops>(weights.panel(0), weights.panel_count(), groups, signed_codes, weights.row_sums(),
-                                 dots);
+  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights), on
+  // int8 codes u - 128 (they fit in the int16 codes' space).
+  if (Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops> && batch == 1) {
+    int8_symmetric_gemv<Int8Ops>(weights, in, input, reinterpret_cast<std::int8_t*>(act), dots);
   } else {
+    int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
     for (std::size_t p = 0; p < weights.panel_count(); ++p)
       int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
   }
@@ -13220,6 +13201,16 @@ using Vec = ::mote::simd::MOTE_SIMD_NS::VecF32;
 using ::mote::kernels::WindowGeometry;
 using DenseF32 = ::mote::WeightMatrix<::mote::F32, ::mote::DenseStorage>;
 
+/// Calls f(std::integral_constant<std::size_t, n>{}, i) for every block [i, i + n) of
+/// [first, end): blocks of `Block`, then the remainder in smaller blocks (halving, and 2 before
+/// 1), since a lone row or pixel has too few accumulators to hide FMA latency. Defined per ISA
+/// (inside the target region) so that the kernels' lambdas inline into it.
+template <std::size_t Block, class F>
+[[gnu::always_inline]] inline void in_halving_blocks(std::size_t first, std::size_t end, F&& f) {
+  for (; first + Block <= end; first += Block) f(std::integral_constant<std::size_t, Block>{}, first);
+  if constexpr (Block > 1) in_halving_blocks<Block == 3 ? 2 : Block / 2>(first, end, f);
+}
+
 // ----- begin mote/kernels/elementwise/simd-inl.hpp -----
 // ----- begin mote/kernels/elementwise/math-inl.hpp -----
 // Vector math for the element-wise kernels: exp, sigmoid, tanh, erf, written once against `Vec`.
@@ -13589,18 +13580,10 @@ inline void dense_batch(const DenseF32& weights, const float* bias, const float*
                         std::size_t batch, Activation activation) noexcept {
   using namespace dense_detail;
   const std::size_t cols = weights.cols(), rows = weights.rows();
-  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
-    std::size_t b = 0;
-    for (; b + tile_rows <= batch; b += tile_rows) gemm_tile<tile_rows>(weights, p, bias, in + b * cols, out + b * rows, activation);
-    // The remainder in halving tiles: a lone row has too few accumulators to hide FMA latency.
-    if constexpr (tile_rows >= 4)
-      for (; b + tile_rows / 2 <= batch; b += tile_rows / 2)
-        gemm_tile<tile_rows / 2>(weights, p, bias, in + b * cols, out + b * rows, activation);
-    if constexpr (tile_rows >= 8)
-      for (; b + tile_rows / 4 <= batch; b += tile_rows / 4)
-        gemm_tile<tile_rows / 4>(weights, p, bias, in + b * cols, out + b * rows, activation);
-    for (; b < batch; ++b) gemm_tile<1>(weights, p, bias, in + b * cols, out + b * rows, activation);
-  }
+  for (std::size_t p = 0; p < weights.panel_count(); ++p)
+    in_halving_blocks<tile_rows>(0, batch, [&](auto tile, std::size_t b) {
+      gemm_tile<decltype(tile)::value>(weights, p, bias, in + b * cols, out + b * rows, activation);
+    });
 }
 
 /// Activations costing a few instructions are applied to each accumulator before it is stored;
@@ -13676,23 +13659,15 @@ inline void dense(const DenseF32& weights, const float* bias, const float* in, f
     return;
   }
   constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
-  const std::size_t panels = weights.panel_count();
-  std::size_t p = 0;
   // 8 accumulators: 4 panels with AVX2, 8 with AVX-512, 2 with SSE4 and NEON (4 vectors each).
   constexpr std::size_t group = per_panel >= 8 ? 1 : 8 / per_panel;
-  for (; p + group <= panels; p += group) dense_detail::gemv_panels<group, per_panel>(weights, p, bias, in, out, activation);
-  if constexpr (group >= 4)
-    for (; p + group / 2 <= panels; p += group / 2)
-      dense_detail::gemv_panels<group / 2, per_panel>(weights, p, bias, in, out, activation);
-  if constexpr (group >= 8)
-    for (; p + group / 4 <= panels; p += group / 4)
-      dense_detail::gemv_panels<group / 4, per_panel>(weights, p, bias, in, out, activation);
-  if (p < panels) {
-    if (per_panel > 1 && weights.rows() - p * DenseF32::panel_rows <= Vec::lanes)
-      dense_detail::gemv_panels<1, 1>(weights, p, bias, in, out, activation);
-    else
-      dense_detail::gemv_panels<1, per_panel>(weights, p, bias, in, out, activation);
-  }
+  in_halving_blocks<group>(0, weights.panel_count(), [&](auto panels, std::size_t p) {
+    if constexpr (decltype(panels)::value == 1 && per_panel > 1) {
+      if (weights.rows() - p * DenseF32::panel_rows <= Vec::lanes)
+        return dense_detail::gemv_panels<1, 1>(weights, p, bias, in, out, activation);
+    }
+    dense_detail::gemv_panels<decltype(panels)::value, per_panel>(weights, p, bias, in, out, activation);
+  });
 }
 // ----- end mote/kernels/dense/simd-inl.hpp -----
 // ----- begin mote/kernels/dense/half-inl.hpp -----
@@ -14418,19 +14393,11 @@ inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float
     float* panel_out = out + first;
     std::size_t ox = 0;
     for (; ox < x_begin; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-    for (; ox + block <= x_end; ox += block)
-      conv_pixels<block>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-    // The interior's remainder in halving blocks: a lone pixel has too few accumulators to
-    // hide FMA latency.
-    if constexpr (block >= 4)
-      for (; ox + block / 2 <= x_end; ox += block / 2)
-        conv_pixels<block / 2>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-    if constexpr (block >= 8)
-      for (; ox + block / 4 <= x_end; ox += block / 4)
-        conv_pixels<block / 4>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-    if constexpr (block >= 2)
-      for (; ox + 2 <= x_end; ox += 2) conv_pixels<2>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-    for (; ox < g.out_w; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+    in_halving_blocks<block>(ox, x_end, [&](auto pixels, std::size_t x) {
+      conv_pixels<decltype(pixels)::value>(g, panel, panel_bias, oy, x, in, panel_out, channels_here, activation);
+    });
+    for (ox = x_end; ox < g.out_w; ++ox)
+      conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
   };
   // Small weights (they stay in L1/L2 anyway): all panels on one output row before the next,
   // so the row's input is read from L1 once per panel rather than the whole input once per
@@ -14962,18 +14929,26 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
     return 0;
 }
 
-// An ISA may provide an exact GEMV for symmetric weights (Int8Ops::gemv_symmetric, see
-// dense_int8 below).
+// An ISA may provide an exact GEMV for symmetric weights on centred codes u - 128
+// (Int8Ops::gemv_symmetric and quantize_centred, see dense_int8 below).
 template <class Ops>
 inline constexpr bool int8_has_symmetric_gemv =
-    requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums, std::int32_t* d) {
+    requires(const float* x, const QuantParams& q, const std::int8_t* w, std::int8_t* a, const std::int32_t* sums,
+             std::int32_t* d) {
+      Ops::quantize_centred(x, std::size_t{1}, q, 0, 255, a);
       Ops::gemv_symmetric(w, std::size_t{1}, std::size_t{1}, a, sums, d);
     };
-template <class Ops>
-inline void int8_symmetric_gemv(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
-                                const std::int8_t* signed_codes, const std::int32_t* row_sums,
-                                std::int32_t* dots) noexcept {
-  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(panels, panel_count, groups, signed_codes, row_sums, dots);
+/// One sample of symmetric weights through Ops' GEMV: codes quantised centred (the padded
+/// columns, whose weights are 0, get code 0), then the dots.
+template <class Ops, class Matrix>
+inline void int8_symmetric_gemv(const Matrix& weights, const float* in, const ::mote::kernels::Int8InputQuant& input,
+                                std::int8_t* codes, std::int32_t* dots) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) {
+    Ops::quantize_centred(in, weights.cols(), input.params, input.low, input.high, codes);
+    std::fill(codes + weights.cols(), codes + weights.padded_cols(), std::int8_t{0});
+    Ops::gemv_symmetric(weights.panel(0), weights.panel_count(), weights.padded_cols() / 4, codes, weights.row_sums(),
+                        dots);
+  }
 }
 
 /// `batch` inputs of `cols` floats to activation codes, each row padded to `padded_cols` with the
@@ -15021,18 +14996,13 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   const std::size_t groups = padded_cols / 4;
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
   // One sample of symmetric weights: an ISA may provide a faster exact GEMV for weights that are
-  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights). It
-  // takes the codes as int8 u - 128, written over the int16 codes in place (a char type may alias
-  // them, and byte k is written after code k, at bytes 2k and 2k + 1, was read).
-  constexpr bool symmetric_gemv = Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops>;
-  if (symmetric_gemv && batch == 1) {
-    auto* signed_codes = reinterpret_cast<std::int8_t*>(act);
-    for (std::size_t k = 0; k < padded_cols; ++k) signed_codes[k] = static_cast<std::int8_t>(act[k] - 128);
-    int8_symmetric_gemv<Int8Ops>(weights.panel(0), weights.panel_count(), groups, signed_codes, weights.row_sums(),
-                                 dots);
+  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights), on
+  // int8 codes u - 128 (they fit in the int16 codes' space).
+  if (Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops> && batch == 1) {
+    int8_symmetric_gemv<Int8Ops>(weights, in, input, reinterpret_cast<std::int8_t*>(act), dots);
   } else {
+    int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
     for (std::size_t p = 0; p < weights.panel_count(); ++p)
       int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
   }
@@ -15613,18 +15583,26 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
     return 0;
 }
 
-// An ISA may provide an exact GEMV for symmetric weights (Int8Ops::gemv_symmetric, see
-// dense_int8 below).
+// An ISA may provide an exact GEMV for symmetric weights on centred codes u - 128
+// (Int8Ops::gemv_symmetric and quantize_centred, see dense_int8 below).
 template <class Ops>
 inline constexpr bool int8_has_symmetric_gemv =
-    requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums, std::int32_t* d) {
+    requires(const float* x, const QuantParams& q, const std::int8_t* w, std::int8_t* a, const std::int32_t* sums,
+             std::int32_t* d) {
+      Ops::quantize_centred(x, std::size_t{1}, q, 0, 255, a);
       Ops::gemv_symmetric(w, std::size_t{1}, std::size_t{1}, a, sums, d);
     };
-template <class Ops>
-inline void int8_symmetric_gemv(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
-                                const std::int8_t* signed_codes, const std::int32_t* row_sums,
-                                std::int32_t* dots) noexcept {
-  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(panels, panel_count, groups, signed_codes, row_sums, dots);
+/// One sample of symmetric weights through Ops' GEMV: codes quantised centred (the padded
+/// columns, whose weights are 0, get code 0), then the dots.
+template <class Ops, class Matrix>
+inline void int8_symmetric_gemv(const Matrix& weights, const float* in, const ::mote::kernels::Int8InputQuant& input,
+                                std::int8_t* codes, std::int32_t* dots) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) {
+    Ops::quantize_centred(in, weights.cols(), input.params, input.low, input.high, codes);
+    std::fill(codes + weights.cols(), codes + weights.padded_cols(), std::int8_t{0});
+    Ops::gemv_symmetric(weights.panel(0), weights.panel_count(), weights.padded_cols() / 4, codes, weights.row_sums(),
+                        dots);
+  }
 }
 
 /// `batch` inputs of `cols` floats to activation codes, each row padded to `padded_cols` with the
@@ -15672,18 +15650,13 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   const std::size_t groups = padded_cols / 4;
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
   // One sample of symmetric weights: an ISA may provide a faster exact GEMV for weights that are
-  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights). It
-  // takes the codes as int8 u - 128, written over the int16 codes in place (a char type may alias
-  // them, and byte k is written after code k, at bytes 2k and 2k + 1, was read).
-  constexpr bool symmetric_gemv = Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops>;
-  if (symmetric_gemv && batch == 1) {
-    auto* signed_codes = reinterpret_cast<std::int8_t*>(act);
-    for (std::size_t k = 0; k < padded_cols; ++k) signed_codes[k] = static_cast<std::int8_t>(act[k] - 128);
-    int8_symmetric_gemv<Int8Ops>(weights.panel(0), weights.panel_count(), groups, signed_codes, weights.row_sums(),
-                                 dots);
+  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights), on
+  // int8 codes u - 128 (they fit in the int16 codes' space).
+  if (Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops> && batch == 1) {
+    int8_symmetric_gemv<Int8Ops>(weights, in, input, reinterpret_cast<std::int8_t*>(act), dots);
   } else {
+    int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
     for (std::size_t p = 0; p < weights.panel_count(); ++p)
       int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
   }

@@ -16,6 +16,16 @@ using Vec = ::mote::simd::MOTE_SIMD_NS::VecF32;
 using ::mote::kernels::WindowGeometry;
 using DenseF32 = ::mote::WeightMatrix<::mote::F32, ::mote::DenseStorage>;
 
+/// Calls f(std::integral_constant<std::size_t, n>{}, i) for every block [i, i + n) of
+/// [first, end): blocks of `Block`, then the remainder in smaller blocks (halving, and 2 before
+/// 1), since a lone row or pixel has too few accumulators to hide FMA latency. Defined per ISA
+/// (inside the target region) so that the kernels' lambdas inline into it.
+template <std::size_t Block, class F>
+[[gnu::always_inline]] inline void in_halving_blocks(std::size_t first, std::size_t end, F&& f) {
+  for (; first + Block <= end; first += Block) f(std::integral_constant<std::size_t, Block>{}, first);
+  if constexpr (Block > 1) in_halving_blocks<Block == 3 ? 2 : Block / 2>(first, end, f);
+}
+
 #include "mote/kernels/elementwise/simd-inl.hpp"
 #include "mote/kernels/dense/simd-inl.hpp"
 #include "mote/kernels/dense/half-inl.hpp"

@@ -10,15 +10,7 @@ struct Int4Ops {
   /// s = quantize(x) - 128 for n values.
   static inline void centre(const float* x, std::size_t n, const QuantParams& p, std::int32_t low, std::int32_t high,
                             std::int8_t* out) {
-    // Codes u - 128 are the codes of the same scale with everything shifted by -128.
-    const QuantizeCodes codes_of(QuantParams{p.scale, p.zero_point - 128}, low - 128, high - 128);
-    std::size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-      const __m256i codes = codes_of(x + i);
-      const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(codes), _mm256_extracti128_si256(codes, 1));
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(out + i), _mm_packs_epi16(words, words));
-    }
-    for (; i < n; ++i) out[i] = static_cast<std::int8_t>(::mote::quantize(x[i], p, low, high) - 128);
+    quantize_centred(x, n, p, low, high, out);
   }
 
   /// F for the 16 rows of one panel: groups of `blocks_per_group` blocks (the last may be

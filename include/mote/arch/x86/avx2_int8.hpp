@@ -27,6 +27,20 @@ struct QuantizeCodes {
   }
 };
 
+/// Codes u - 128 as int8 (mote::quantize minus 128, exactly: the codes of the same scale with
+/// everything shifted by -128): what the symmetric GEMV below and the int4 kernel multiply.
+inline void quantize_centred(const float* x, std::size_t n, const QuantParams& p, std::int32_t low, std::int32_t high,
+                             std::int8_t* out) {
+  const QuantizeCodes codes_of(QuantParams{p.scale, p.zero_point - 128}, low - 128, high - 128);
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256i codes = codes_of(x + i);
+    const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(codes), _mm256_extracti128_si256(codes, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out + i), _mm_packs_epi16(words, words));
+  }
+  for (; i < n; ++i) out[i] = static_cast<std::int8_t>(::mote::quantize(x[i], p, low, high) - 128);
+}
+
 struct Int8Ops {
   using Act = std::int16_t;
   static constexpr std::int32_t activation_offset = 0;
@@ -100,8 +114,13 @@ struct Int8Ops {
   /// vpmaddwd kernel: vpmaddubsw on |a| (u8) and w * sign(a) (s8), a = u - 128 in [-128, 127].
   /// Exact: each product is at most 128 * 127 = 16256, so a pair sums to at most 32512 and
   /// vpmaddubsw never saturates; vpmaddwd by ones widens the pairs to int32 row sums. `signed_codes`
-  /// holds the sample's u - 128 (padded columns included); dots[r] = sum_k w_rk u_k is the same
-  /// value the other kernels produce: sum_k w_rk a_k + 128 row_sums[r]. (W3b1 int8: 27 -> 20 us.)
+  /// holds the sample's u - 128 (quantize_centred, padded columns included); dots[r] =
+  /// sum_k w_rk u_k is the value the other kernels produce: sum_k w_rk a_k + 128 row_sums[r].
+  /// (W3b1 int8: 27 -> 20 us.)
+  static inline void quantize_centred(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
+                                      std::int32_t high, std::int8_t* out) {
+    ::mote::simd::avx2::quantize_centred(x, n, p, low, high, out);
+  }
   static inline void gemv_symmetric(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
                                     const std::int8_t* signed_codes, const std::int32_t* row_sums,
                                     std::int32_t* dots) {

@@ -90,19 +90,11 @@ inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float
     float* panel_out = out + first;
     std::size_t ox = 0;
     for (; ox < x_begin; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-    for (; ox + block <= x_end; ox += block)
-      conv_pixels<block>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-    // The interior's remainder in halving blocks: a lone pixel has too few accumulators to
-    // hide FMA latency.
-    if constexpr (block >= 4)
-      for (; ox + block / 2 <= x_end; ox += block / 2)
-        conv_pixels<block / 2>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-    if constexpr (block >= 8)
-      for (; ox + block / 4 <= x_end; ox += block / 4)
-        conv_pixels<block / 4>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-    if constexpr (block >= 2)
-      for (; ox + 2 <= x_end; ox += 2) conv_pixels<2>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
-    for (; ox < g.out_w; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+    in_halving_blocks<block>(ox, x_end, [&](auto pixels, std::size_t x) {
+      conv_pixels<decltype(pixels)::value>(g, panel, panel_bias, oy, x, in, panel_out, channels_here, activation);
+    });
+    for (ox = x_end; ox < g.out_w; ++ox)
+      conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
   };
   // Small weights (they stay in L1/L2 anyway): all panels on one output row before the next,
   // so the row's input is read from L1 once per panel rather than the whole input once per

@@ -59,18 +59,26 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
     return 0;
 }
 
-// An ISA may provide an exact GEMV for symmetric weights (Int8Ops::gemv_symmetric, see
-// dense_int8 below).
+// An ISA may provide an exact GEMV for symmetric weights on centred codes u - 128
+// (Int8Ops::gemv_symmetric and quantize_centred, see dense_int8 below).
 template <class Ops>
 inline constexpr bool int8_has_symmetric_gemv =
-    requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums, std::int32_t* d) {
+    requires(const float* x, const QuantParams& q, const std::int8_t* w, std::int8_t* a, const std::int32_t* sums,
+             std::int32_t* d) {
+      Ops::quantize_centred(x, std::size_t{1}, q, 0, 255, a);
       Ops::gemv_symmetric(w, std::size_t{1}, std::size_t{1}, a, sums, d);
     };
-template <class Ops>
-inline void int8_symmetric_gemv(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
-                                const std::int8_t* signed_codes, const std::int32_t* row_sums,
-                                std::int32_t* dots) noexcept {
-  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(panels, panel_count, groups, signed_codes, row_sums, dots);
+/// One sample of symmetric weights through Ops' GEMV: codes quantised centred (the padded
+/// columns, whose weights are 0, get code 0), then the dots.
+template <class Ops, class Matrix>
+inline void int8_symmetric_gemv(const Matrix& weights, const float* in, const ::mote::kernels::Int8InputQuant& input,
+                                std::int8_t* codes, std::int32_t* dots) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) {
+    Ops::quantize_centred(in, weights.cols(), input.params, input.low, input.high, codes);
+    std::fill(codes + weights.cols(), codes + weights.padded_cols(), std::int8_t{0});
+    Ops::gemv_symmetric(weights.panel(0), weights.panel_count(), weights.padded_cols() / 4, codes, weights.row_sums(),
+                        dots);
+  }
 }
 
 /// `batch` inputs of `cols` floats to activation codes, each row padded to `padded_cols` with the
@@ -118,18 +126,13 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   const std::size_t groups = padded_cols / 4;
   auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
   // One sample of symmetric weights: an ISA may provide a faster exact GEMV for weights that are
-  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights). It
-  // takes the codes as int8 u - 128, written over the int16 codes in place (a char type may alias
-  // them, and byte k is written after code k, at bytes 2k and 2k + 1, was read).
-  constexpr bool symmetric_gemv = Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops>;
-  if (symmetric_gemv && batch == 1) {
-    auto* signed_codes = reinterpret_cast<std::int8_t*>(act);
-    for (std::size_t k = 0; k < padded_cols; ++k) signed_codes[k] = static_cast<std::int8_t>(act[k] - 128);
-    int8_symmetric_gemv<Int8Ops>(weights.panel(0), weights.panel_count(), groups, signed_codes, weights.row_sums(),
-                                 dots);
+  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights), on
+  // int8 codes u - 128 (they fit in the int16 codes' space).
+  if (Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops> && batch == 1) {
+    int8_symmetric_gemv<Int8Ops>(weights, in, input, reinterpret_cast<std::int8_t*>(act), dots);
   } else {
+    int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
     for (std::size_t p = 0; p < weights.panel_count(); ++p)
       int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
   }

@@ -51,18 +51,10 @@ inline void dense_batch(const DenseF32& weights, const float* bias, const float*
                         std::size_t batch, Activation activation) noexcept {
   using namespace dense_detail;
   const std::size_t cols = weights.cols(), rows = weights.rows();
-  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
-    std::size_t b = 0;
-    for (; b + tile_rows <= batch; b += tile_rows) gemm_tile<tile_rows>(weights, p, bias, in + b * cols, out + b * rows, activation);
-    // The remainder in halving tiles: a lone row has too few accumulators to hide FMA latency.
-    if constexpr (tile_rows >= 4)
-      for (; b + tile_rows / 2 <= batch; b += tile_rows / 2)
-        gemm_tile<tile_rows / 2>(weights, p, bias, in + b * cols, out + b * rows, activation);
-    if constexpr (tile_rows >= 8)
-      for (; b + tile_rows / 4 <= batch; b += tile_rows / 4)
-        gemm_tile<tile_rows / 4>(weights, p, bias, in + b * cols, out + b * rows, activation);
-    for (; b < batch; ++b) gemm_tile<1>(weights, p, bias, in + b * cols, out + b * rows, activation);
-  }
+  for (std::size_t p = 0; p < weights.panel_count(); ++p)
+    in_halving_blocks<tile_rows>(0, batch, [&](auto tile, std::size_t b) {
+      gemm_tile<decltype(tile)::value>(weights, p, bias, in + b * cols, out + b * rows, activation);
+    });
 }
 
 /// Activations costing a few instructions are applied to each accumulator before it is stored;
@@ -138,21 +130,13 @@ inline void dense(const DenseF32& weights, const float* bias, const float* in, f
     return;
   }
   constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
-  const std::size_t panels = weights.panel_count();
-  std::size_t p = 0;
   // 8 accumulators: 4 panels with AVX2, 8 with AVX-512, 2 with SSE4 and NEON (4 vectors each).
   constexpr std::size_t group = per_panel >= 8 ? 1 : 8 / per_panel;
-  for (; p + group <= panels; p += group) dense_detail::gemv_panels<group, per_panel>(weights, p, bias, in, out, activation);
-  if constexpr (group >= 4)
-    for (; p + group / 2 <= panels; p += group / 2)
-      dense_detail::gemv_panels<group / 2, per_panel>(weights, p, bias, in, out, activation);
-  if constexpr (group >= 8)
-    for (; p + group / 4 <= panels; p += group / 4)
-      dense_detail::gemv_panels<group / 4, per_panel>(weights, p, bias, in, out, activation);
-  if (p < panels) {
-    if (per_panel > 1 && weights.rows() - p * DenseF32::panel_rows <= Vec::lanes)
-      dense_detail::gemv_panels<1, 1>(weights, p, bias, in, out, activation);
-    else
-      dense_detail::gemv_panels<1, per_panel>(weights, p, bias, in, out, activation);
-  }
+  in_halving_blocks<group>(0, weights.panel_count(), [&](auto panels, std::size_t p) {
+    if constexpr (decltype(panels)::value == 1 && per_panel > 1) {
+      if (weights.rows() - p * DenseF32::panel_rows <= Vec::lanes)
+        return dense_detail::gemv_panels<1, 1>(weights, p, bias, in, out, activation);
+    }
+    dense_detail::gemv_panels<decltype(panels)::value, per_panel>(weights, p, bias, in, out, activation);
+  });
 }
