@@ -1,6 +1,6 @@
 // mote with int8 weights and activations (Weights<Int8<>>: per-channel symmetric weights,
 // int8 asymmetric per-tensor activations, int32 accumulation, float between layers):
-//   W1/int8/mote, W2/int8/mote, W3b1/int8/mote, W3b64/int8/mote, W4/int8/mote
+//   W1/int8/mote, W2/int8/mote, W3b1/int8/mote, W3b64/int8/mote, W4/int8/mote, W5/int8/mote
 // and with Int4<32> weights (same activations): W1/int4/mote, W3b1/int4/mote
 // Each network is calibrated (min/max) on the workload's own input before timing; the
 // timed forward quantises each layer's input, runs the integer kernel and dequantises. The
@@ -33,12 +33,16 @@ using W1Int8 = mote::Sequential<mote::Input<784>, mote::Dense<256, Q>, mote::ReL
 using W2Int8 = mote::Sequential<mote::Input<64>, mote::Dense<64, Q>, mote::Tanh, mote::Dense<64, Q>, mote::Tanh,
                                 mote::Dense<8, Q>>;
 using W3Int8 = mote::Sequential<mote::Input<1024>, mote::Dense<1024, Q>>;
-// W4 with int8 convolutions: each Conv2D gathers its receptive fields, quantises them and runs
-// the integer GEMM (no peer int8 convolution is linked yet; compare with W4/f32/*).
+// W4 with int8 convolutions: each Conv2D quantises its input once into a bordered image of codes,
+// gathers the receptive fields as codes and runs the integer GEMM (peers: W4/int8/onednn, xnnpack).
 using W4Int8 =
     mote::Sequential<mote::Input<28, 28, 1>, mote::Conv2D<16, mote::Kernel<3>, mote::Pad::same, Q>, mote::ReLU,
                      mote::MaxPool2D<2>, mote::Conv2D<32, mote::Kernel<3>, mote::Pad::same, Q>, mote::ReLU,
                      mote::MaxPool2D<2>, mote::Flatten, mote::Dense<10, Q>>;
+// W5 with an int8 depthwise layer (int32 sums of centred int16 codes, tap pairs per vpmaddwd on
+// AVX2) and an int8 pointwise layer (the symmetric GEMM over the pixels).
+using W5Int8 = mote::Sequential<mote::Input<56, 56, 32>, mote::DepthwiseConv2D<mote::Kernel<3>, mote::Pad::same, Q>,
+                                mote::ReLU6, mote::Conv2D<64, mote::Kernel<1>, Q>, mote::ReLU6>;
 // Int4<32>: 4-bit weights, a scale per 32 columns of a row, int8 activations.
 using Q4 = mote::Weights<mote::Int4<32>>;
 using W1Int4 = mote::Sequential<mote::Input<784>, mote::Dense<256, Q4>, mote::ReLU, mote::Dense<128, Q4>, mote::ReLU,
@@ -119,6 +123,7 @@ void register_int8_case(WorkloadId id, const char* precision = "int8") {
   register_int8_case<W3Int8>(WorkloadId::W3b1);
   register_int8_case<W3Int8>(WorkloadId::W3b64);
   register_int8_case<W4Int8>(WorkloadId::W4);
+  register_int8_case<W5Int8>(WorkloadId::W5);
   register_int8_case<W1Int4>(WorkloadId::W1, "int4");
   register_int8_case<W3Int4>(WorkloadId::W3b1, "int4");
   return true;

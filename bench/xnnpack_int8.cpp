@@ -1,5 +1,6 @@
-// XNNPACK (Debian's 2022-02 snapshot) in int8, with its qs8 operators:
-//   W1/int8/xnnpack, W2/int8/xnnpack, W3b1/int8/xnnpack, W3b64/int8/xnnpack
+// XNNPACK (Debian's 2022-02 snapshot) in int8, with its qs8/qc8 operators:
+//   W1/int8/xnnpack, W2/int8/xnnpack, W3b1/int8/xnnpack, W3b64/int8/xnnpack, W4/int8/xnnpack,
+//   W5/int8/xnnpack
 //
 // What a case times: xnn_run_operator on each operator of an int8-in, int8-between-layers
 // pipeline, one thread, ending with a qs8 -> f32 convert operator, so that, like mote's int8
@@ -10,17 +11,32 @@
 //                                                      lookup-table operator: output scale
 //                                                      1/128, zero point 0 is all it accepts)
 //   W3b*:  FC qs8, convert qs8->f32
-// Every FC requantises its int32 accumulators to int8 inside the operator (timed). Not timed: the
-// quantisation of the workload's f32 input to int8 (asymmetric per tensor, min/max of the input),
-// done once at setup, since the operators take int8 input. mote's int8 cases also time quantising
-// their input, so they do slightly more work.
+//   W4:    conv 3x3 qc8, max pool 2x2 s8, conv 3x3 qc8, max pool s8, conv 1x1 qc8 (Flatten +
+//          Linear 1568 -> 10: a 1x1 convolution over a 1 x 1 image with 1568 channels, the bytes
+//          of the 7 x 7 x 32 NHWC map, whose weight columns are reordered from PyTorch's
+//          (C, H, W) flatten to (H, W, C) as in xnnpack.cpp), convert qs8->f32   (ReLU = the
+//          conv's output clamp at its zero point; max pooling works on the int8 codes, which
+//          keep their encoding: max commutes with the quantisation)
+//   W5:    depthwise conv 3x3 qc8 (groups = 32, one channel each: XNNPACK's dwconv path), conv
+//          1x1 qc8, convert qs8->f32   (ReLU6 = the output clamp from the zero point to the code
+//          of 6, or 127 where the range ends below 6). The convert of the 56 x 56 x 64 output
+//          is ~25 us of the case: XNNPACK has no int8 convolution with a float output.
+// Every FC and convolution requantises its int32 accumulators to int8 inside the operator
+// (timed). Not timed: the quantisation of the workload's f32 input to int8 (asymmetric per
+// tensor, min/max of the input), done once at setup, since the operators take int8 input. mote's
+// int8 cases also time quantising their input, so they do slightly more work. On this AVX2 CPU
+// XNNPACK runs its AVX2 int8 kernels (vpmovsxbw + vpmaddwd); the per-tensor qs8 convolution was
+// no faster than the per-channel qc8 one (W4 and W5, within noise), so the convolutions are qc8.
 //
 // Quantisation: xnn_create_fully_connected_nc_qs8 takes ONE kernel scale per operator (this
-// snapshot has no per-channel qc8 fully-connected operator), so the weights are symmetric per
-// tensor (scale = max|W| / 127), where mote's are per output channel. Biases are int32 in units of
-// input scale x kernel scale. Each layer's output scale and zero point come from the min/max of
-// that layer's f32 output on the workload's input (a float reference pass at setup; for ReLU
-// layers, of the output after the ReLU, for tanh layers, of the FC's output before the tanh).
+// snapshot has no per-channel qc8 fully-connected operator), so the FC weights of W1-W3 are
+// symmetric per tensor (scale = max|W| / 127), where mote's are per output channel. The
+// convolutions of W4 and W5 (W4's Linear included) are qc8: weights symmetric per output channel
+// (scale = max|w_row| / 127), as mote's. Biases are int32 in units of input scale x kernel scale
+// (that channel's, for qc8). Padding is XNNPACK's: it pads with the input zero point (real 0).
+// Each layer's output scale and zero point come from the min/max of that layer's f32 output on
+// the workload's input (a float reference pass at setup; for ReLU/ReLU6 layers, of the output
+// after the activation, for tanh layers, of the FC's output before the tanh).
 //
 // Checked before timing: the dequantised output against the f32 reference (mote's f32 output);
 // a relative max error above 0.1 aborts (it catches garbage, int8 noise is ~1e-2). The counter
@@ -40,6 +56,7 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "reference_f32.hpp"
 
 namespace mote_bench {
 namespace {
@@ -52,28 +69,14 @@ void check(xnn_status status, const char* what) {
   }
 }
 
-enum class Activation { none, relu, tanh };
-
-/// f32 reference of a Linear layer (before its activation), the whole batch: batch x outputs.
-std::vector<float> linear_f32(const std::vector<float>& x, std::size_t batch,
-                              const WeightedLayer& layer) {
-  const std::size_t rows = layer.weight.shape[0], cols = layer.weight.shape[1];
-  std::vector<float> y(batch * rows);
-  for (std::size_t n = 0; n < batch; ++n)
-    for (std::size_t o = 0; o < rows; ++o) {
-      double sum = layer.bias.values[o];
-      for (std::size_t i = 0; i < cols; ++i)
-        sum += static_cast<double>(layer.weight.values[o * cols + i]) * x[n * cols + i];
-      y[n * rows + o] = static_cast<float>(sum);
-    }
-  return y;
-}
+enum class Activation { none, relu, relu6, tanh };
 
 std::vector<float> activate(std::vector<float> y, Activation activation) {
   for (float& v : y)
-    v = activation == Activation::relu   ? std::max(v, 0.0f)
-        : activation == Activation::tanh ? std::tanh(v)
-                                         : v;
+    v = activation == Activation::relu    ? std::max(v, 0.0f)
+        : activation == Activation::relu6 ? std::clamp(v, 0.0f, 6.0f)
+        : activation == Activation::tanh  ? std::tanh(v)
+                                          : v;
   return y;
 }
 
@@ -178,6 +181,51 @@ class XnnpackInt8Runner final : public Runner {
     label_ += " > qs8->f32; per-tensor weights; input quantised untimed";
   }
 
+  /// W4: conv 3x3 + ReLU, max pool, conv 3x3 + ReLU, max pool, Linear as a 1x1 convolution.
+  void build_w4() {
+    const std::vector<WeightedLayer>& layers = w_.layers;
+    QParams xq = quantize_input();
+    const std::int8_t* a = input_.data();
+    // The f32 reference, for each layer's output quantisation.
+    std::vector<float> x = activate(conv_f32(w_.input, 28, 28, layers[0], 1), Activation::relu);
+    a = convolution(a, xq, 28, 28, layers[0].weight.shape, conv_weight_ohwi(layers[0].weight),
+                    layers[0].bias.values, 1, 1, x, Activation::relu, "conv3x3 qc8");
+    a = max_pool2(a, 28, 28, 16);
+    x = max_pool2_f32(x, 28, 28, 16);
+    std::vector<float> y = activate(conv_f32(x, 14, 14, layers[1], 1), Activation::relu);
+    a = convolution(a, xq, 14, 14, layers[1].weight.shape, conv_weight_ohwi(layers[1].weight),
+                    layers[1].bias.values, 1, 1, y, Activation::relu, "conv3x3 qc8");
+    a = max_pool2(a, 14, 14, 32);
+    // Flatten + Linear 1568 -> 10: a 1x1 convolution over a 1 x 1 image with 1568 channels (the
+    // bytes of the 7 x 7 x 32 NHWC map), which takes per-channel weights where the qs8 FC does
+    // not. Its weight columns are reordered from PyTorch's (C, H, W) flatten to (H, W, C), as in
+    // xnnpack.cpp.
+    y = max_pool2_f32(y, 14, 14, 32);
+    const WeightedLayer linear{
+        layers[2].index,
+        {layers[2].weight.shape, dense_weight_hwc_columns(layers[2].weight, 32, 7 * 7)},
+        layers[2].bias};
+    a = convolution(a, xq, 1, 1, {10, 32 * 7 * 7, 1, 1}, linear.weight.values, linear.bias.values,
+                    1, 0, linear_f32(y, 1, linear), Activation::none, "conv1x1 qc8 (Linear)");
+    dequantize(a, xq, w_.output_size);
+  }
+
+  /// W5: depthwise 3x3 + ReLU6, pointwise 1x1 + ReLU6.
+  void build_w5() {
+    const std::vector<WeightedLayer>& layers = w_.layers;
+    QParams xq = quantize_input();
+    const std::vector<float> x =
+        activate(conv_f32(w_.input, 56, 56, layers[0], 32), Activation::relu6);
+    const std::int8_t* a = convolution(input_.data(), xq, 56, 56, layers[0].weight.shape,
+                                       conv_weight_ohwi(layers[0].weight), layers[0].bias.values,
+                                       32, 1, x, Activation::relu6, "dw3x3 qc8");
+    a = convolution(a, xq, 56, 56, layers[1].weight.shape, conv_weight_ohwi(layers[1].weight),
+                    layers[1].bias.values, 1, 0,
+                    activate(conv_f32(x, 56, 56, layers[1], 1), Activation::relu6),
+                    Activation::relu6, "conv1x1 qc8");
+    dequantize(a, xq, w_.output_size);
+  }
+
   /// Bytes of int8 weights and int32 biases.
   std::size_t weight_bytes() const {
     std::size_t bytes = 0;
@@ -188,6 +236,94 @@ class XnnpackInt8Runner final : public Runner {
 
  private:
   std::int8_t* buffer(std::size_t count) { return buffers_.emplace_back(count).data(); }
+
+  /// The workload's input as int8, asymmetric per tensor (untimed); returns its encoding.
+  QParams quantize_input() {
+    const QParams xq = asymmetric(w_.input);
+    input_.resize(w_.input.size());
+    for (std::size_t i = 0; i < input_.size(); ++i) input_[i] = quantize(w_.input[i], xq);
+    return xq;
+  }
+
+  /// A qc8 convolution (stride 1, `pad` on every side, depthwise when groups > 1) of the h x w
+  /// NHWC map at `in`, encoded as `xq` (updated to the output's encoding). `kernel_f32` is in
+  /// XNNPACK's [out, kh, kw, in / groups] layout, `shape` PyTorch's [out, in / groups, kh, kw];
+  /// `reference` is the layer's f32 output after its activation, whose range sets the output's
+  /// asymmetric quantisation. ReLU and ReLU6 are the output clamp: from the zero point (real 0)
+  /// to 127 or the code of 6, whichever is smaller.
+  const std::int8_t* convolution(const std::int8_t* in, QParams& xq, std::size_t h, std::size_t w,
+                                 const std::vector<std::size_t>& shape,
+                                 const std::vector<float>& kernel_f32,
+                                 const std::vector<float>& bias_f32, std::size_t groups,
+                                 std::uint32_t pad, const std::vector<float>& reference,
+                                 Activation activation, const char* what) {
+    const std::size_t out_c = shape[0], per_group = shape[1];
+    const auto k_h = static_cast<std::uint32_t>(shape[2]),
+               k_w = static_cast<std::uint32_t>(shape[3]);
+    const std::size_t cols = kernel_f32.size() / out_c;  // weights per output channel
+    // Weights symmetric per output channel (the kernel's rows are per output channel); bias int32
+    // in units of input scale x that channel's kernel scale.
+    std::vector<float> kernel_scales(out_c);
+    std::vector<std::int8_t>& kernel = kernels_.emplace_back(kernel_f32.size());
+    std::vector<std::int32_t>& bias = biases_.emplace_back(out_c);
+    for (std::size_t o = 0; o < out_c; ++o) {
+      float w_max = 0;
+      for (std::size_t i = 0; i < cols; ++i)
+        w_max = std::max(w_max, std::abs(kernel_f32[o * cols + i]));
+      kernel_scales[o] = w_max > 0 ? w_max / 127.0f : 1.0f;
+      for (std::size_t i = 0; i < cols; ++i)
+        kernel[o * cols + i] = quantize(kernel_f32[o * cols + i], {kernel_scales[o], 0});
+      bias[o] = static_cast<std::int32_t>(
+          std::lround(static_cast<double>(bias_f32[o]) / (double{xq.scale} * kernel_scales[o])));
+    }
+    const QParams yq = asymmetric(reference);
+    std::int8_t out_min = INT8_MIN, out_max = INT8_MAX;
+    if (activation == Activation::relu || activation == Activation::relu6) out_min = yq.zero_point;
+    if (activation == Activation::relu6) out_max = quantize(6.0f, yq);
+    xnn_operator_t op = nullptr;
+    check(xnn_create_convolution2d_nhwc_qc8(
+              pad, pad, pad, pad, k_h, k_w, 1, 1, 1, 1, static_cast<std::uint32_t>(groups),
+              per_group, out_c / groups, per_group * groups, out_c, xq.zero_point, xq.scale,
+              kernel_scales.data(), kernel.data(), bias.data(), yq.zero_point, yq.scale, out_min,
+              out_max, 0, &op),
+          "create convolution2d_nhwc_qc8");
+    ops_.push_back(op);
+    const std::size_t out_h = h + 2 * pad - k_h + 1, out_w = w + 2 * pad - k_w + 1;
+    std::int8_t* out = buffer(out_h * out_w * out_c);
+    check(xnn_setup_convolution2d_nhwc_qc8(op, 1, h, w, in, out, nullptr),
+          "setup convolution2d_nhwc_qc8");
+    label_ += std::string(label_.empty() ? "" : " > ") + what;
+    xq = yq;
+    return out;
+  }
+
+  /// 2x2 stride-2 max pooling in int8 (the encoding is unchanged: max commutes with it).
+  const std::int8_t* max_pool2(const std::int8_t* in, std::size_t h, std::size_t w,
+                               std::size_t channels) {
+    xnn_operator_t op = nullptr;
+    check(xnn_create_max_pooling2d_nhwc_s8(0, 0, 0, 0, 2, 2, 2, 2, 1, 1, channels, channels,
+                                           channels, INT8_MIN, INT8_MAX, 0, &op),
+          "create max_pooling2d_nhwc_s8");
+    ops_.push_back(op);
+    std::int8_t* out = buffer((h / 2) * (w / 2) * channels);
+    check(xnn_setup_max_pooling2d_nhwc_s8(op, 1, h, w, in, out, nullptr),
+          "setup max_pooling2d_nhwc_s8");
+    label_ += " > maxpool s8";
+    return out;
+  }
+
+  /// The final int8 output (`channels` values per batch element) dequantised to floats (timed).
+  void dequantize(const std::int8_t* in, QParams xq, std::size_t channels) {
+    xnn_operator_t op = nullptr;
+    check(xnn_create_convert_nc_qs8_f32(channels, channels, channels, xq.scale, xq.zero_point, 0,
+                                        &op),
+          "create convert_nc_qs8_f32");
+    ops_.push_back(op);
+    output_.resize(w_.batch * channels);
+    check(xnn_setup_convert_nc_qs8_f32(op, w_.batch, in, output_.data(), nullptr),
+          "setup convert_nc_qs8_f32");
+    label_ += " > qs8->f32; per-channel weights; input quantised untimed";
+  }
 
   const Workload& w_;
   std::vector<std::int8_t> input_;
@@ -213,9 +349,14 @@ void register_case(WorkloadId id) {
           }();
           (void)initialized;
           *runner = std::make_unique<XnnpackInt8Runner>(w);
-          (*runner)->build(id == WorkloadId::W1   ? Activation::relu
-                           : id == WorkloadId::W2 ? Activation::tanh
-                                                  : Activation::none);
+          if (id == WorkloadId::W4)
+            (*runner)->build_w4();
+          else if (id == WorkloadId::W5)
+            (*runner)->build_w5();
+          else
+            (*runner)->build(id == WorkloadId::W1   ? Activation::relu
+                             : id == WorkloadId::W2 ? Activation::tanh
+                                                    : Activation::none);
           (*runner)->run();
           *error_vs_f32 = relative_error((*runner)->output(), reference_output(id));
           if (!(*error_vs_f32 <= 0.1)) {
@@ -243,7 +384,8 @@ void register_case(WorkloadId id) {
 
 /// Registered during static initialisation (main.cpp registers the f32 cases in main()).
 [[maybe_unused]] const bool registered = [] {
-  for (WorkloadId id : {WorkloadId::W1, WorkloadId::W2, WorkloadId::W3b1, WorkloadId::W3b64})
+  for (WorkloadId id : {WorkloadId::W1, WorkloadId::W2, WorkloadId::W3b1, WorkloadId::W3b64,
+                        WorkloadId::W4, WorkloadId::W5})
     register_case(id);
   return true;
 }();

@@ -4244,6 +4244,129 @@ constexpr std::size_t int8_dense_reference_scratch_bytes(std::size_t padded_rows
 
 }  // namespace mote::kernels
 // ----- end mote/kernels/dense/int8_reference.hpp -----
+// ----- begin mote/kernels/conv2d/int8_reference.hpp -----
+// Scalar reference for int8 Conv2D over channels-last input, and the scratch every ISA's int8
+// convolution needs. The reference gathers each output pixel's receptive field as floats (zeros
+// where the window covers padding: zero quantises to the clamped zero point, as ONNX's
+// QLinearConv pads with the input zero point) and runs the int8 Dense reference on it; the SIMD
+// kernels (kernels/conv2d/int8-inl.hpp) quantise each input value once instead and must produce
+// the same bits.
+
+
+
+namespace mote::kernels {
+
+/// Output pixels per integer GEMM of an int8 convolution (their receptive fields are gathered
+/// as codes into scratch).
+inline constexpr std::size_t conv_int8_pixel_chunk = 64;
+
+/// Height and width of the input with every tap's padding around it: the SIMD kernels quantise
+/// the input into such a bordered image so that gathering needs no bounds checks.
+constexpr std::size_t conv_int8_bordered_h(const WindowGeometry& g) noexcept {
+  return std::max(g.pad_top + g.in_h, (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1);
+}
+constexpr std::size_t conv_int8_bordered_w(const WindowGeometry& g) noexcept {
+  return std::max(g.pad_left + g.in_w, (g.out_w - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w + 1);
+}
+
+/// Scratch bytes of an int8 convolution on any ISA, for weights of `padded_rows` x `padded_cols`:
+/// SIMD: the bordered image and one chunk's patches (codes of at most 2 bytes), then int32 dots;
+/// the reference: one float patch and the Dense reference's scratch.
+constexpr std::size_t conv_int8_scratch_bytes(const WindowGeometry& g, std::size_t padded_rows,
+                                              std::size_t padded_cols) noexcept {
+  const std::size_t simd = align_up(conv_int8_bordered_h(g) * conv_int8_bordered_w(g) * g.in_c * 2) +
+                           align_up(conv_int8_pixel_chunk * padded_cols * 2) +
+                           align_up(conv_int8_pixel_chunk * padded_rows * sizeof(std::int32_t));
+  const std::size_t reference =
+      align_up(padded_cols * sizeof(float)) + int8_dense_reference_scratch_bytes(padded_rows, padded_cols);
+  return std::max(simd, reference);
+}
+
+template <class G, class S, class Activation = activation::Identity>
+inline void conv2d_int8(isa::Scalar, const WindowGeometry& g, const WeightMatrix<Int8<G, S>, DenseStorage>& weights,
+                        const float* bias, const float* in, float* out, const Int8InputQuant& input,
+                        Activation activation, std::byte* scratch) noexcept {
+  auto* patch = reinterpret_cast<float*>(scratch);
+  std::byte* dense_scratch = scratch + align_up(weights.padded_cols() * sizeof(float));
+  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+      float* value = patch;
+      for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
+        const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+        for (std::size_t kx = 0; kx < g.kernel_w; ++kx, value += g.in_c) {
+          const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
+          if (iy < 0 || ix < 0 || iy >= static_cast<long>(g.in_h) || ix >= static_cast<long>(g.in_w)) {
+            std::fill(value, value + g.in_c, 0.0f);
+          } else {
+            const float* source = in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
+            std::copy(source, source + g.in_c, value);
+          }
+        }
+      }
+      dense_int8(isa::Scalar{}, weights, bias, patch, out + (oy * g.out_w + ox) * g.out_c, 1, input, activation,
+                 dense_scratch);
+    }
+  }
+}
+
+}  // namespace mote::kernels
+// ----- end mote/kernels/conv2d/int8_reference.hpp -----
+// ----- begin mote/kernels/depthwise/int8_reference.hpp -----
+// Scalar reference for int8 depthwise Conv2D, and the scratch every ISA's kernel needs.
+// out[p, o] = Activation(fma(float(acc), input scale x weight scale_o, bias_o)) with
+// acc = sum over the taps inside the input of (w_o,t - zw_o)(u - zu): padding contributes nothing,
+// as ONNX's QLinearConv pads with the input zero point. Every product is at most 255 x 255 in
+// magnitude, so acc is exact in int32 for up to 33025 taps (int8_max_cols).
+
+
+
+namespace mote::kernels {
+
+/// Scratch bytes of an int8 depthwise convolution on any ISA: the input as centred int16 codes
+/// in an image bordered by zeros, the weights tap-major as centred int16 (and a row of zeros),
+/// the per-channel multipliers, one input row of the ISA's activation codes (then one pixel's
+/// int32 sums), and the tap pairs' offsets and interleaved weights where the ISA pairs taps.
+constexpr std::size_t depthwise_int8_scratch_bytes(const WindowGeometry& g) noexcept {
+  const std::size_t pairs = g.kernel_h * ((g.kernel_w + 1) / 2);
+  return align_up(conv_int8_bordered_h(g) * conv_int8_bordered_w(g) * g.in_c * sizeof(std::int16_t)) +
+         align_up((g.kernel_h * g.kernel_w + 1) * g.out_c * sizeof(std::int16_t)) + align_up(g.out_c * sizeof(float)) +
+         align_up(std::max(g.in_w * g.in_c * sizeof(std::int16_t), g.out_c * sizeof(std::int32_t)) + 64) +
+         align_up(2 * pairs * sizeof(std::ptrdiff_t)) + align_up(pairs * 2 * g.out_c * sizeof(std::int16_t));
+}
+
+template <class G, class S, class Activation = activation::Identity>
+inline void depthwise_int8(isa::Scalar, const WindowGeometry& g, const WeightMatrix<Int8<G, S>, DenseStorage>& weights,
+                           const float* bias, const float* in, float* out, const Int8InputQuant& input, Activation,
+                           std::byte*) noexcept {
+  const std::size_t multiplier = g.out_c / g.in_c;
+  const std::int32_t zu = input.params.zero_point;
+  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+      float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
+      for (std::size_t oc = 0; oc < g.out_c; ++oc) {
+        const std::size_t ic = oc / multiplier;
+        const std::int32_t zw = weights.params(oc).zero_point;
+        std::int64_t acc = 0;
+        for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
+          const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+          if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
+          for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+            const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
+            if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
+            const float x = in[(static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c + ic];
+            const std::int32_t u = quantize(x, input.params, input.low, input.high);
+            acc += std::int64_t{weights.at(oc, ky * g.kernel_w + kx) - zw} * (u - zu);
+          }
+        }
+        const float multiplier_o = input.params.scale * weights.params(oc).scale;
+        out_pixel[oc] = Activation::apply(std::fma(static_cast<float>(acc), multiplier_o, bias[oc]));
+      }
+    }
+  }
+}
+
+}  // namespace mote::kernels
+// ----- end mote/kernels/depthwise/int8_reference.hpp -----
 // ----- begin mote/kernels/dense/int4_reference.hpp -----
 // Scalar reference for int4 Dense, and the epilogue every int4 kernel shares. Per block of 32
 // columns the kernels compute dot_rb = sum_k w_rk * s_k exactly in integers, with
@@ -6548,6 +6671,10 @@ using ::mote::align_up;
 //   store(acc, out)     the 16 row sums as int32
 //   quantize(x, n, ...) float -> Act codes, bit-identical to mote::quantize
 //   gemm_cols           samples per register tile in the batched kernel
+// Optional, for speed (each detected with a requires-expression, each tested against the same
+// reference): panel_tile (the GEMM microkernel), dequantize_rows (vector epilogue),
+// quantize_centred + gemv_symmetric + gemm_symmetric (symmetric weights on centred codes),
+// depthwise_block + depthwise_pack + depthwise_sums (kernels/depthwise/int8-inl.hpp).
 
 // One panel of 16 rows times `Cols` samples; codes of sample c at act + c * stride.
 // An ISA may provide its own microkernel (Int8Ops::panel_tile) where the compiler does not
@@ -6605,16 +6732,40 @@ inline constexpr bool int8_has_symmetric_gemv =
       Ops::quantize_centred(x, std::size_t{1}, q, 0, 255, a);
       Ops::gemv_symmetric(w, std::size_t{1}, std::size_t{1}, a, sums, d);
     };
-/// One sample of symmetric weights through Ops' GEMV: codes quantised centred (the padded
-/// columns, whose weights are 0, get code 0), then the dots.
-template <class Ops, class Matrix>
-inline void int8_symmetric_gemv(const Matrix& weights, const float* in, const ::mote::kernels::Int8InputQuant& input,
-                                std::int8_t* codes, std::int32_t* dots) noexcept {
+// An ISA may provide the same exact scheme for several samples (Int8Ops::gemm_symmetric).
+template <class Ops>
+inline constexpr bool int8_has_symmetric_gemm =
+    int8_has_symmetric_gemv<Ops> && requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums,
+                                             std::int32_t* d) {
+      Ops::gemm_symmetric(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, sums, d, std::size_t{16},
+                          nullptr);
+    };
+// The symmetric primitives through a dependent Ops, so that ISAs without them still compile
+// the (discarded) branches that would call them.
+template <class Ops, class... Args>
+inline void int8_gemv_symmetric(const Args&... args) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(args...);
+}
+template <class Ops, class... Args>
+inline void int8_gemm_symmetric(const Args&... args) noexcept {
+  if constexpr (int8_has_symmetric_gemm<Ops>) Ops::gemm_symmetric(args...);
+}
+template <class Ops, class... Args>
+inline void int8_quantize_centred(const Args&... args) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::quantize_centred(args...);
+}
+
+/// Quantises `batch` samples into centred codes (stride padded_cols, padded columns 0), as
+/// Ops' symmetric GEMV and GEMM take them.
+template <class Ops>
+inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
+                                         const ::mote::kernels::Int8InputQuant& input, std::int8_t* codes) noexcept {
   if constexpr (int8_has_symmetric_gemv<Ops>) {
-    Ops::quantize_centred(in, weights.cols(), input.params, input.low, input.high, codes);
-    std::fill(codes + weights.cols(), codes + weights.padded_cols(), std::int8_t{0});
-    Ops::gemv_symmetric(weights.panel(0), weights.panel_count(), weights.padded_cols() / 4, codes, weights.row_sums(),
-                        dots);
+    for (std::size_t b = 0; b < batch; ++b) {
+      std::int8_t* sample = codes + b * padded_cols;
+      Ops::quantize_centred(in + b * cols, cols, input.params, input.low, input.high, sample);
+      std::fill(sample + cols, sample + padded_cols, std::int8_t{0});
+    }
   }
 }
 
@@ -6652,38 +6803,77 @@ inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, co
   }
 }
 
+/// Outputs from the dots of `batch` samples; `codes` (Int8Ops::Act, stride padded_cols) are read
+/// only for asymmetric weights.
+template <class Code, class Matrix, class Activation>
+inline void int8_dense_epilogues(const Matrix& weights, const float* bias, const std::int32_t* dots, const Code* codes,
+                                 std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+                                 Activation activation, float* out) noexcept {
+  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
+    int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
+  } else {
+    for (std::size_t b = 0; b < batch; ++b) {
+      std::int64_t sum_u = 0;
+      if constexpr (!Matrix::format::symmetric)
+        for (std::size_t k = 0; k < weights.cols(); ++k)
+          sum_u += codes[b * weights.padded_cols() + k] + Int8Ops::activation_offset;
+      ::mote::kernels::int8_dense_epilogue(weights, bias, dots + b * padded_rows, input, Int8Ops::activation_offset,
+                                           sum_u, out + b * rows, activation);
+    }
+  }
+}
+
+/// Whether a matrix's inputs are centred int8 codes (symmetric weights on an ISA with the exact
+/// symmetric GEMM), else the ISA's activation codes (int8_code_t).
+template <class Matrix>
+inline constexpr bool int8_centred_codes = Matrix::format::symmetric && int8_has_symmetric_gemm<Int8Ops>;
+template <class Matrix>
+using int8_code_t = std::conditional_t<int8_centred_codes<Matrix>, std::int8_t, typename Int8Ops::Act>;
+
+/// The dots and outputs of `batch` samples already in codes (stride padded_cols): Code is
+/// int8 centred codes (u - 128) for Ops' symmetric GEMM, else Int8Ops::Act. `spare` holds
+/// batch * padded_cols bytes (the GEMM's code magnitudes).
+template <class Matrix, class Code, class Activation>
+inline void int8_dense_from_codes(const Matrix& weights, const float* bias, const Code* codes, std::size_t batch,
+                                  const ::mote::kernels::Int8InputQuant& input, Activation activation, float* out,
+                                  std::int32_t* dots, std::byte* spare) noexcept {
+  const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
+  if constexpr (int8_centred_codes<Matrix>) {
+    int8_gemm_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch,
+                                 weights.row_sums(), dots, padded_rows, reinterpret_cast<std::uint8_t*>(spare));
+  } else {
+    for (std::size_t p = 0; p < weights.panel_count(); ++p)
+      int8_panel_columns(weights.panel(p), padded_cols / 4, codes, padded_cols, dots + p * 16, padded_rows, batch);
+  }
+  int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
+}
+
+
 template <class G, class S, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation activation,
                        std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
+  using Code = int8_code_t<Matrix>;
   const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
-  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
-  const std::size_t groups = padded_cols / 4;
-  auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
+  auto* codes = reinterpret_cast<Code*>(scratch);
+  std::byte* spare = scratch + batch * padded_cols * sizeof(Code);  // within the 2 bytes per code of scratch
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  // One sample of symmetric weights: an ISA may provide a faster exact GEMV for weights that are
-  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights), on
-  // int8 codes u - 128 (they fit in the int16 codes' space).
-  if (Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops> && batch == 1) {
-    int8_symmetric_gemv<Int8Ops>(weights, in, input, reinterpret_cast<std::int8_t*>(act), dots);
+  if constexpr (int8_centred_codes<Matrix>) {
+    int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
+    // One sample: the ISA's GEMV (AVX2: each broadcast serves two panels).
+    if (batch == 1) {
+      int8_gemv_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                   weights.row_sums(), dots);
+      int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
+      return;
+    }
   } else {
-    int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
-    for (std::size_t p = 0; p < weights.panel_count(); ++p)
-      int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+    int8_quantize_inputs(in, cols, padded_cols, batch, input, codes);
   }
-  if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
-    int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
-    return;
-  }
-  for (std::size_t b = 0; b < batch; ++b) {
-    std::int64_t sum_u = 0;
-    if constexpr (!Matrix::format::symmetric)
-      for (std::size_t k = 0; k < cols; ++k) sum_u += act[b * padded_cols + k] + Int8Ops::activation_offset;
-    ::mote::kernels::int8_dense_epilogue(weights, bias, dots + b * padded_rows, input, Int8Ops::activation_offset, sum_u,
-                                         out + b * rows, activation);
-  }
+  int8_dense_from_codes(weights, bias, codes, batch, input, activation, out, dots, spare);
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
 // ----- begin mote/kernels/dense/sparse_int8-inl.hpp -----
@@ -6734,6 +6924,273 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, ::mote::Symmet
   int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
 }
 // ----- end mote/kernels/dense/sparse_int8-inl.hpp -----
+// ----- begin mote/kernels/conv2d/int8-inl.hpp -----
+// int8 Conv2D, written once against Int8Ops like the int8 Dense kernels (included by
+// kernels/simd_int8-inl.hpp once per ISA). Each input value is quantised once, into an image
+// bordered with the padding's code, so that gathering a receptive field is a few contiguous
+// copies of codes without bounds checks (instead of gathering floats and quantising every value
+// once per tap that reads it: 9 times for a 3x3 kernel). Output pixels then run in chunks as
+// one integer GEMM over their gathered codes, and the Dense epilogue. Bit-exact with the
+// reference (kernels/conv2d/int8_reference.hpp): the same codes, the same exact sums.
+
+/// Copies n codes with one fixed-size copy where they fit in 16 or 32 bytes (a tap row of a
+/// small kernel is a handful of codes; a libc call per row cost more than the GEMM). It may read
+/// and write up to 31 bytes past the n codes: the reads stay inside the scratch (the image is
+/// followed by the patches), and the writes land on codes gathered or padded after it or on
+/// scratch that is written before it is read.
+template <class Code>
+inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, std::size_t n, Code* to) noexcept {
+  const std::size_t bytes = n * sizeof(Code);
+  if (bytes <= 16) std::memcpy(to, from, 16);
+  else if (bytes <= 32) std::memcpy(to, from, 32);
+  else std::memcpy(to, from, bytes);
+  return to + n;
+}
+
+/// The gathered receptive fields of output pixels [first, first + count): rows of padded_cols
+/// codes in (ky, kx, c) order, the padded columns holding `padding`.
+template <class Code>
+inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const Code* image, std::size_t first,
+                                std::size_t count, std::size_t padded_cols, Code padding, Code* patches) noexcept {
+  const std::size_t c = g.in_c, image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  const std::size_t field = g.kernel_h * g.kernel_w * c;
+  const Code padding4[4] = {padding, padding, padding, padding};
+  const std::size_t row_step = g.dilation_h * image_w * c, tap_step = g.dilation_w * c;
+  std::size_t oy = first / g.out_w, ox = first % g.out_w;  // then stepped: no division per pixel
+  for (std::size_t i = 0; i < count; ++i) {
+    Code* row = patches + i * padded_cols;
+    const Code* source = image + (oy * g.stride_h * image_w + ox * g.stride_w) * c;
+    for (std::size_t ky = 0; ky < g.kernel_h; ++ky, source += row_step) {
+      if (g.dilation_w == 1) {
+        row = int8_copy_codes(source, g.kernel_w * c, row);
+      } else {
+        for (std::size_t kx = 0; kx < g.kernel_w; ++kx) row = int8_copy_codes(source + kx * tap_step, c, row);
+      }
+    }
+    // At most 3 padded columns (a group is 4 codes): one fixed-size store.
+    std::memcpy(patches + i * padded_cols + field, padding4, sizeof(padding4));
+    if (++ox == g.out_w) {
+      ox = 0;
+      ++oy;
+    }
+  }
+}
+
+/// One input row into codes (centred int8, or the ISA's activation codes). Out of line (noipa):
+/// constant-propagating a layer's geometry into the quantiser's tail loop made GCC 12 at -O3
+/// report -Waggressive-loop-optimizations on a loop that cannot run (an error under -Werror).
+template <bool Centred, class Ops, class Code>
+[[gnu::noipa]] inline void int8_quantize_row(const float* x, std::size_t n,
+                                             const ::mote::kernels::Int8InputQuant& input, Code* out) noexcept {
+  if constexpr (Centred) int8_quantize_centred<Ops>(x, n, input.params, input.low, input.high, out);
+  else Ops::quantize(x, n, input.params, input.low, input.high, out);
+}
+
+template <class G, class S, class Activation>
+inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
+                        const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+                        const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+                        Activation activation, std::byte* scratch) noexcept {
+  using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
+  using Code = int8_code_t<Matrix>;
+  constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
+  const std::size_t padded_cols = weights.padded_cols();
+  const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
+  const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  auto* image = reinterpret_cast<Code*>(scratch);
+  std::byte* after_image = scratch + align_up(image_h * image_w * g.in_c * 2);
+  auto* patches = reinterpret_cast<Code*>(after_image);
+  std::byte* spare = after_image + chunk * padded_cols * sizeof(Code);  // within the 2 bytes per code
+  auto* dots = reinterpret_cast<std::int32_t*>(after_image + align_up(chunk * padded_cols * 2));
+
+  // Padding is what a float zero quantises to.
+  const std::int32_t zero_code = ::mote::quantize(0.0f, input.params, input.low, input.high);
+  Code padding;
+  if constexpr (int8_centred_codes<Matrix>) padding = static_cast<Code>(zero_code - 128);
+  else padding = Int8Ops::encode(zero_code);
+  std::fill(image, image + image_h * image_w * g.in_c, padding);
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
+                                                           image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
+  const std::size_t pixels = g.out_h * g.out_w;
+  for (std::size_t first = 0; first < pixels; first += chunk) {
+    const std::size_t count = std::min(chunk, pixels - first);
+    int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
+    int8_dense_from_codes(weights, bias, patches, count, input, activation, out + first * weights.rows(), dots, spare);
+  }
+}
+// ----- end mote/kernels/conv2d/int8-inl.hpp -----
+// ----- begin mote/kernels/depthwise/int8-inl.hpp -----
+// int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA). The
+// input is quantised once (the ISA's vector quantiser) into centred int16 codes u - zu inside a
+// border of zeros, which is exactly what padding contributes; the weights are laid out tap-major
+// as centred int16 w - zw. Each output pixel then sums its taps over blocks of channels in int32
+// (exact: |product| <= 255 x 255), in loops the compiler vectorises for the ISA (vpmulld on AVX2),
+// and the Dense epilogue's float operations follow lane by lane: bit-exact with
+// kernels/depthwise/int8_reference.hpp.
+
+template <class Ops>
+inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c, const std::ptrdiff_t* o, std::int16_t* w,
+                                                         std::int32_t* s) {
+  Ops::depthwise_block;
+  Ops::depthwise_pack(c, c, w);
+  Ops::depthwise_sums(c, o, std::size_t{1}, c, std::size_t{1}, s);
+};
+
+// One input row quantised and centred, and the channels of one pixel past the whole blocks. Kept
+// out of line (noipa): constant-propagating a layer's geometry into these loops made GCC 12 at
+// -O3 report -Waggressive-loop-optimizations on loops that cannot run (an error under -Werror).
+template <class Ops>
+[[gnu::noipa]] inline void depthwise_int8_centred_row(const float* x, std::size_t n,
+                                                      const ::mote::kernels::Int8InputQuant& input,
+                                                      typename Ops::Act* codes, std::int16_t* row) noexcept {
+  Ops::quantize(x, n, input.params, input.low, input.high, codes);
+  const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
+}
+[[gnu::noipa]] inline void depthwise_int8_channel_sums(const std::int16_t* window, const std::int16_t* tap_weights,
+                                                       std::size_t first, std::size_t last, std::size_t taps_h,
+                                                       std::size_t taps_w, std::ptrdiff_t row_step,
+                                                       std::ptrdiff_t tap_step, std::size_t out_c,
+                                                       std::int32_t* sums) noexcept {
+  for (std::size_t c = first; c < last; ++c) {
+    std::int32_t acc = 0;
+    for (std::size_t ky = 0; ky < taps_h; ++ky)
+      for (std::size_t kx = 0; kx < taps_w; ++kx)
+        acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + c]} *
+               window[static_cast<std::ptrdiff_t>(ky) * row_step + static_cast<std::ptrdiff_t>(kx) * tap_step +
+                      static_cast<std::ptrdiff_t>(c)];
+    sums[c] = acc;
+  }
+}
+
+// Ops is a parameter so that the paired path's names are looked up only where it exists.
+template <class G, class S, class Activation, class Ops = Int8Ops>
+inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
+                           const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+                           const float* bias, const float* in, float* out,
+                           const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
+  const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
+  const std::size_t taps = g.kernel_h * g.kernel_w;
+  const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
+  const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  auto* image = reinterpret_cast<std::int16_t*>(scratch);
+  std::byte* next = scratch + align_up(image_h * image_w * channels * sizeof(std::int16_t));
+  auto* tap_weights = reinterpret_cast<std::int16_t*>(next);
+  next += align_up((taps + 1) * out_c * sizeof(std::int16_t));
+  auto* multipliers = reinterpret_cast<float*>(next);
+  next += align_up(out_c * sizeof(float));
+  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+  next += align_up(std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
+
+  std::fill(tap_weights + taps * out_c, tap_weights + (taps + 1) * out_c, std::int16_t{0});
+  for (std::size_t o = 0; o < out_c; ++o) {
+    const std::int32_t zw = weights.params(o).zero_point;
+    for (std::size_t t = 0; t < taps; ++t)
+      tap_weights[t * out_c + o] = static_cast<std::int16_t>(weights.at(o, t) - zw);
+    multipliers[o] = input.params.scale * weights.params(o).scale;
+  }
+  // Act codes are u - activation_offset; centred codes u - zu.
+  std::fill(image, image + image_h * image_w * channels, std::int16_t{0});
+  const std::size_t row_values = g.in_w * channels;
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    depthwise_int8_centred_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
+                                        image + ((y + g.pad_top) * image_w + g.pad_left) * channels);
+
+  // An ISA may sum pairs of taps per instruction (Ops::depthwise_sums, AVX2: vpmaddwd on
+  // interleaved codes) over whole blocks of channels, multiplier 1.
+  std::size_t paired_channels = 0;
+  const std::size_t pairs = g.kernel_h * ((g.kernel_w + 1) / 2);
+  if constexpr (int8_has_depthwise_sums<Ops>) {
+    if (multiplier == 1) {
+      paired_channels = channels / Ops::depthwise_block * Ops::depthwise_block;
+      const std::size_t blocks = channels / Ops::depthwise_block;
+      auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
+      auto* packed = reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
+      // The second tap of an odd row's last pair is a phantom with zero weights, reading codes one
+      // tap further (inside the scratch: the image is followed by the weights).
+      const std::int16_t* zeros = tap_weights + taps * out_c;  // out_c zeros, see the scratch layout
+      std::size_t p = 0;
+      for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
+        for (std::size_t kx = 0; kx < g.kernel_w; kx += 2, ++p) {
+          offsets[2 * p] = static_cast<std::ptrdiff_t>((ky * g.dilation_h * image_w + kx * g.dilation_w) * channels);
+          offsets[2 * p + 1] = offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
+          const std::int16_t* first = tap_weights + (ky * g.kernel_w + kx) * out_c;
+          const std::int16_t* second = kx + 1 < g.kernel_w ? first + out_c : zeros;
+          for (std::size_t b = 0; b < blocks; ++b)
+            Ops::depthwise_pack(first + b * Ops::depthwise_block, second + b * Ops::depthwise_block,
+                                    packed + (p * blocks + b) * 2 * Ops::depthwise_block);
+        }
+    }
+  }
+
+  // Two native vectors of int32 sums per block of channels, as the compiler's generic vectors
+  // (GCC/Clang vector extensions, lowered to the ISA's registers: vpmovsxwd + vpmulld per tap on
+  // AVX2). The plain loop stayed scalar, and a vector twice the native width went through memory
+  // (28x slower).
+  constexpr std::size_t lanes = ::mote::simd::MOTE_SIMD_NS::VecF32::lanes, block = 2 * lanes;
+  using Codes = std::int16_t __attribute__((vector_size(lanes * sizeof(std::int16_t))));
+  using Sums = std::int32_t __attribute__((vector_size(lanes * sizeof(std::int32_t))));
+  auto* sums = reinterpret_cast<std::int32_t*>(row_codes);  // one pixel's accumulators
+  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+      const std::int16_t* window = image + (oy * g.stride_h * image_w + ox * g.stride_w) * channels;
+      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
+      if (multiplier == 1) {
+        std::size_t c = 0;
+        if constexpr (int8_has_depthwise_sums<Ops>) {
+          if (paired_channels > 0) {
+            const std::byte* offsets = next;
+            Ops::depthwise_sums(window, reinterpret_cast<const std::ptrdiff_t*>(offsets), pairs,
+                                    reinterpret_cast<const std::int16_t*>(
+                                        offsets + align_up(2 * pairs * sizeof(std::ptrdiff_t))),
+                                    paired_channels / Ops::depthwise_block, sums);
+            c = paired_channels;
+          }
+        }
+        for (; c + block <= channels; c += block) {
+          Sums low = {}, high = {};
+          for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
+            for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+              const std::int16_t* a = window + (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c;
+              const std::int16_t* w = tap_weights + (ky * g.kernel_w + kx) * out_c + c;
+              Codes a_low, a_high, w_low, w_high;
+              std::memcpy(&a_low, a, sizeof(Codes));
+              std::memcpy(&a_high, a + lanes, sizeof(Codes));
+              std::memcpy(&w_low, w, sizeof(Codes));
+              std::memcpy(&w_high, w + lanes, sizeof(Codes));
+              low += __builtin_convertvector(a_low, Sums) * __builtin_convertvector(w_low, Sums);
+              high += __builtin_convertvector(a_high, Sums) * __builtin_convertvector(w_high, Sums);
+            }
+          std::memcpy(sums + c, &low, sizeof(Sums));
+          std::memcpy(sums + c + lanes, &high, sizeof(Sums));
+        }
+        if (c < channels)
+          depthwise_int8_channel_sums(window, tap_weights, c, channels, g.kernel_h, g.kernel_w,
+                                      static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels),
+                                      static_cast<std::ptrdiff_t>(g.dilation_w * channels), out_c, sums);
+      } else {
+        for (std::size_t o = 0; o < out_c; ++o) {
+          const std::size_t c = o / multiplier;
+          std::int32_t acc = 0;
+          for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
+            for (std::size_t kx = 0; kx < g.kernel_w; ++kx)
+              acc += std::int32_t{tap_weights[(ky * g.kernel_w + kx) * out_c + o]} *
+                     window[(ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c];
+          sums[o] = acc;
+        }
+      }
+      // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
+      // correction, the sums are already centred.
+      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale, weights.scales(), bias,
+                                                    out_pixel, out_c);
+      for (; o < out_c; ++o) out_pixel[o] = std::fma(static_cast<float>(sums[o]), multipliers[o], bias[o]);
+      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+        for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
+    }
+  }
+}
+// ----- end mote/kernels/depthwise/int8-inl.hpp -----
 #if defined(MOTE_SIMD_HAS_INT4)
 using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // ----- begin mote/kernels/dense/int4-inl.hpp -----
@@ -6795,6 +7252,34 @@ MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, con
     // over the whole output, instead of one libm call per output in the scalar epilogue.
     MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
     activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
+  }
+}
+
+/// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp).
+template <class G, class S, class Activation>
+MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
+                                   const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
+                                   const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                   std::byte* scratch) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, activation, scratch);
+  } else {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * weights.rows());
+  }
+}
+
+/// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
+template <class G, class S, class Activation>
+MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
+                                      const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
+                                      const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                      std::byte* scratch) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, activation, scratch);
+  } else {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * window.out_c);
   }
 }
 
@@ -7094,6 +7579,111 @@ struct Int8Ops {
       const std::size_t first = (p + j / 2) * 16 + (j % 2) * 8;
       const __m256i offset = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums + first)), 7);
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(dots + first), _mm256_add_epi32(acc[j], offset));
+    }
+  }
+  /// The GEMM of symmetric weights with the same exact vpmaddubsw scheme as gemv_symmetric:
+  /// `columns` samples of centred codes (sample c at signed_codes + c * stride), dots of sample c
+  /// at dots + c * dots_stride. Panel by panel (a panel's weights stay in L1 while every sample
+  /// passes), 16 rows x 4 samples per register tile: 8 accumulators, each weight vector re-signed
+  /// per sample (one vpsignb: the price of exactness; the multiply ports do the same work as
+  /// the saturating u8 x s8 scheme). W3b64 int8: 1.9 -> see docs/benchmarks.md.
+  static inline void gemm_symmetric(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
+                                    const std::int8_t* signed_codes, std::size_t stride, std::size_t columns,
+                                    const std::int32_t* row_sums, std::int32_t* dots, std::size_t dots_stride,
+                                    std::uint8_t* magnitudes) {
+    // |a| once per code instead of once per broadcast in the tiles: the vector ALUs, not the
+    // multipliers, are the tiles' limit.
+    const std::size_t code_count = columns * stride;
+    std::size_t i = 0;
+    for (; i + 32 <= code_count; i += 32)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(magnitudes + i),
+                          _mm256_abs_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(signed_codes + i))));
+    for (; i < code_count; ++i) magnitudes[i] = static_cast<std::uint8_t>(std::abs(std::int32_t{signed_codes[i]}));
+    const std::size_t panel_bytes = groups * 64;
+    for (std::size_t p = 0; p < panel_count; ++p) {
+      const std::int8_t* panel = panels + p * panel_bytes;
+      std::size_t c = 0;
+      for (; c + 4 <= columns; c += 4)
+        gemm_symmetric_tile<4>(panel, groups, signed_codes + c * stride, magnitudes + c * stride, stride, row_sums + p * 16,
+                               dots + c * dots_stride + p * 16, dots_stride);
+      const std::int8_t* codes = signed_codes + c * stride;
+      const std::uint8_t* mags = magnitudes + c * stride;
+      std::int32_t* out = dots + c * dots_stride + p * 16;
+      switch (columns - c) {
+        case 3: gemm_symmetric_tile<3>(panel, groups, codes, mags, stride, row_sums + p * 16, out, dots_stride); break;
+        case 2: gemm_symmetric_tile<2>(panel, groups, codes, mags, stride, row_sums + p * 16, out, dots_stride); break;
+        case 1: gemm_symmetric_tile<1>(panel, groups, codes, mags, stride, row_sums + p * 16, out, dots_stride); break;
+        default: break;
+      }
+    }
+  }
+  template <std::size_t Cols>
+  static inline __attribute__((always_inline)) void gemm_symmetric_tile(const std::int8_t* panel, std::size_t groups,
+                                                                        const std::int8_t* codes,
+                                                                        const std::uint8_t* mags, std::size_t stride,
+                                                                        const std::int32_t* row_sums,
+                                                                        std::int32_t* dots, std::size_t dots_stride) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i acc[Cols][2];
+#pragma GCC unroll 8
+    for (std::size_t c = 0; c < Cols; ++c) acc[c][0] = acc[c][1] = _mm256_setzero_si256();
+    const std::int8_t* w = panel;
+    for (std::size_t g = 0; g < groups; ++g, w += 64) {
+      const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
+      const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32));
+#pragma GCC unroll 8
+      for (std::size_t c = 0; c < Cols; ++c) {
+        std::int32_t quad;
+        std::memcpy(&quad, codes + c * stride + 4 * g, sizeof(quad));
+        const __m256i a = _mm256_set1_epi32(quad);
+        std::memcpy(&quad, mags + c * stride + 4 * g, sizeof(quad));
+        const __m256i magnitude = _mm256_set1_epi32(quad);
+        acc[c][0] = _mm256_add_epi32(acc[c][0],
+                                     _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(w0, a)), ones));
+        acc[c][1] = _mm256_add_epi32(acc[c][1],
+                                     _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(w1, a)), ones));
+      }
+    }
+    const __m256i offset0 = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums)), 7);
+    const __m256i offset1 = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums + 8)), 7);
+#pragma GCC unroll 8
+    for (std::size_t c = 0; c < Cols; ++c) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dots + c * dots_stride), _mm256_add_epi32(acc[c][0], offset0));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dots + c * dots_stride + 8), _mm256_add_epi32(acc[c][1], offset1));
+    }
+  }
+  /// Depthwise convolution on centred int16 codes (|a|, |w| <= 255: a pair of products is at
+  /// most 130050, exact in vpmaddwd's int32). Taps are taken in pairs whose codes are interleaved
+  /// with vpunpck{l,h}wd, so one vpmaddwd does 16 multiply-adds: half the instructions of
+  /// widening each tap to int32 and vpmulld. A block is 16 channels.
+  static constexpr std::size_t depthwise_block = 16;
+  /// The weights of one tap pair for one block, interleaved as depthwise_sums will interleave
+  /// the codes (within each 128-bit lane: channels 0-3 and 8-11, then 4-7 and 12-15).
+  static inline void depthwise_pack(const std::int16_t* first, const std::int16_t* second, std::int16_t* out) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(first));
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(second));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm256_unpacklo_epi16(a, b));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 16), _mm256_unpackhi_epi16(a, b));
+  }
+  /// sums[c] for the `blocks` whole blocks of one output pixel: pair p reads the codes at
+  /// window + offsets[2p] and window + offsets[2p + 1]; its packed weights for block b are at
+  /// packed + (p * blocks + b) * 32.
+  static inline void depthwise_sums(const std::int16_t* window, const std::ptrdiff_t* offsets, std::size_t pairs,
+                                    const std::int16_t* packed, std::size_t blocks, std::int32_t* sums) {
+    for (std::size_t b = 0; b < blocks; ++b) {
+      __m256i low = _mm256_setzero_si256(), high = _mm256_setzero_si256();
+      const std::int16_t* codes = window + b * 16;
+      for (std::size_t p = 0; p < pairs; ++p) {
+        const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + offsets[2 * p]));
+        const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + offsets[2 * p + 1]));
+        const std::int16_t* w = packed + (p * blocks + b) * 32;
+        low = _mm256_add_epi32(low, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, c),
+                                                      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w))));
+        high = _mm256_add_epi32(high, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, c),
+                                                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 16))));
+      }
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(sums + b * 16), _mm256_permute2x128_si256(low, high, 0x20));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(sums + b * 16 + 8), _mm256_permute2x128_si256(low, high, 0x31));
     }
   }
   /// out[r] = fma(float(dots[r] + correction * row_sums[r]), input_scale * scales[r], bias[r]) for
@@ -9112,6 +9702,10 @@ using ::mote::align_up;
 //   store(acc, out)     the 16 row sums as int32
 //   quantize(x, n, ...) float -> Act codes, bit-identical to mote::quantize
 //   gemm_cols           samples per register tile in the batched kernel
+// Optional, for speed (each detected with a requires-expression, each tested against the same
+// reference): panel_tile (the GEMM microkernel), dequantize_rows (vector epilogue),
+// quantize_centred + gemv_symmetric + gemm_symmetric (symmetric weights on centred codes),
+// depthwise_block + depthwise_pack + depthwise_sums (kernels/depthwise/int8-inl.hpp).
 
 // One panel of 16 rows times `Cols` samples; codes of sample c at act + c * stride.
 // An ISA may provide its own microkernel (Int8Ops::panel_tile) where the compiler does not
@@ -9169,16 +9763,40 @@ inline constexpr bool int8_has_symmetric_gemv =
       Ops::quantize_centred(x, std::size_t{1}, q, 0, 255, a);
       Ops::gemv_symmetric(w, std::size_t{1}, std::size_t{1}, a, sums, d);
     };
-/// One sample of symmetric weights through Ops' GEMV: codes quantised centred (the padded
-/// columns, whose weights are 0, get code 0), then the dots.
-template <class Ops, class Matrix>
-inline void int8_symmetric_gemv(const Matrix& weights, const float* in, const ::mote::kernels::Int8InputQuant& input,
-                                std::int8_t* codes, std::int32_t* dots) noexcept {
+// An ISA may provide the same exact scheme for several samples (Int8Ops::gemm_symmetric).
+template <class Ops>
+inline constexpr bool int8_has_symmetric_gemm =
+    int8_has_symmetric_gemv<Ops> && requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums,
+                                             std::int32_t* d) {
+      Ops::gemm_symmetric(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, sums, d, std::size_t{16},
+                          nullptr);
+    };
+// The symmetric primitives through a dependent Ops, so that ISAs without them still compile
+// the (discarded) branches that would call them.
+template <class Ops, class... Args>
+inline void int8_gemv_symmetric(const Args&... args) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(args...);
+}
+template <class Ops, class... Args>
+inline void int8_gemm_symmetric(const Args&... args) noexcept {
+  if constexpr (int8_has_symmetric_gemm<Ops>) Ops::gemm_symmetric(args...);
+}
+template <class Ops, class... Args>
+inline void int8_quantize_centred(const Args&... args) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::quantize_centred(args...);
+}
+
+/// Quantises `batch` samples into centred codes (stride padded_cols, padded columns 0), as
+/// Ops' symmetric GEMV and GEMM take them.
+template <class Ops>
+inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
+                                         const ::mote::kernels::Int8InputQuant& input, std::int8_t* codes) noexcept {
   if constexpr (int8_has_symmetric_gemv<Ops>) {
-    Ops::quantize_centred(in, weights.cols(), input.params, input.low, input.high, codes);
-    std::fill(codes + weights.cols(), codes + weights.padded_cols(), std::int8_t{0});
-    Ops::gemv_symmetric(weights.panel(0), weights.panel_count(), weights.padded_cols() / 4, codes, weights.row_sums(),
-                        dots);
+    for (std::size_t b = 0; b < batch; ++b) {
+      std::int8_t* sample = codes + b * padded_cols;
+      Ops::quantize_centred(in + b * cols, cols, input.params, input.low, input.high, sample);
+      std::fill(sample + cols, sample + padded_cols, std::int8_t{0});
+    }
   }
 }
 
@@ -9216,38 +9834,77 @@ inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, co
   }
 }
 
+/// Outputs from the dots of `batch` samples; `codes` (Int8Ops::Act, stride padded_cols) are read
+/// only for asymmetric weights.
+template <class Code, class Matrix, class Activation>
+inline void int8_dense_epilogues(const Matrix& weights, const float* bias, const std::int32_t* dots, const Code* codes,
+                                 std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+                                 Activation activation, float* out) noexcept {
+  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
+    int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
+  } else {
+    for (std::size_t b = 0; b < batch; ++b) {
+      std::int64_t sum_u = 0;
+      if constexpr (!Matrix::format::symmetric)
+        for (std::size_t k = 0; k < weights.cols(); ++k)
+          sum_u += codes[b * weights.padded_cols() + k] + Int8Ops::activation_offset;
+      ::mote::kernels::int8_dense_epilogue(weights, bias, dots + b * padded_rows, input, Int8Ops::activation_offset,
+                                           sum_u, out + b * rows, activation);
+    }
+  }
+}
+
+/// Whether a matrix's inputs are centred int8 codes (symmetric weights on an ISA with the exact
+/// symmetric GEMM), else the ISA's activation codes (int8_code_t).
+template <class Matrix>
+inline constexpr bool int8_centred_codes = Matrix::format::symmetric && int8_has_symmetric_gemm<Int8Ops>;
+template <class Matrix>
+using int8_code_t = std::conditional_t<int8_centred_codes<Matrix>, std::int8_t, typename Int8Ops::Act>;
+
+/// The dots and outputs of `batch` samples already in codes (stride padded_cols): Code is
+/// int8 centred codes (u - 128) for Ops' symmetric GEMM, else Int8Ops::Act. `spare` holds
+/// batch * padded_cols bytes (the GEMM's code magnitudes).
+template <class Matrix, class Code, class Activation>
+inline void int8_dense_from_codes(const Matrix& weights, const float* bias, const Code* codes, std::size_t batch,
+                                  const ::mote::kernels::Int8InputQuant& input, Activation activation, float* out,
+                                  std::int32_t* dots, std::byte* spare) noexcept {
+  const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
+  if constexpr (int8_centred_codes<Matrix>) {
+    int8_gemm_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch,
+                                 weights.row_sums(), dots, padded_rows, reinterpret_cast<std::uint8_t*>(spare));
+  } else {
+    for (std::size_t p = 0; p < weights.panel_count(); ++p)
+      int8_panel_columns(weights.panel(p), padded_cols / 4, codes, padded_cols, dots + p * 16, padded_rows, batch);
+  }
+  int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
+}
+
+
 template <class G, class S, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation activation,
                        std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
+  using Code = int8_code_t<Matrix>;
   const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
-  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
-  const std::size_t groups = padded_cols / 4;
-  auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
+  auto* codes = reinterpret_cast<Code*>(scratch);
+  std::byte* spare = scratch + batch * padded_cols * sizeof(Code);  // within the 2 bytes per code of scratch
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  // One sample of symmetric weights: an ISA may provide a faster exact GEMV for weights that are
-  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights), on
-  // int8 codes u - 128 (they fit in the int16 codes' space).
-  if (Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops> && batch == 1) {
-    int8_symmetric_gemv<Int8Ops>(weights, in, input, reinterpret_cast<std::int8_t*>(act), dots);
+  if constexpr (int8_centred_codes<Matrix>) {
+    int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
+    // One sample: the ISA's GEMV (AVX2: each broadcast serves two panels).
+    if (batch == 1) {
+      int8_gemv_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                   weights.row_sums(), dots);
+      int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
+      return;
+    }
   } else {
-    int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
-    for (std::size_t p = 0; p < weights.panel_count(); ++p)
-      int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+    int8_quantize_inputs(in, cols, padded_cols, batch, input, codes);
   }
-  if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
-    int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
-    return;
-  }
-  for (std::size_t b = 0; b < batch; ++b) {
-    std::int64_t sum_u = 0;
-    if constexpr (!Matrix::format::symmetric)
-      for (std::size_t k = 0; k < cols; ++k) sum_u += act[b * padded_cols + k] + Int8Ops::activation_offset;
-    ::mote::kernels::int8_dense_epilogue(weights, bias, dots + b * padded_rows, input, Int8Ops::activation_offset, sum_u,
-                                         out + b * rows, activation);
-  }
+  int8_dense_from_codes(weights, bias, codes, batch, input, activation, out, dots, spare);
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
 // ----- begin mote/kernels/dense/sparse_int8-inl.hpp -----
@@ -9298,6 +9955,273 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, ::mote::Symmet
   int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
 }
 // ----- end mote/kernels/dense/sparse_int8-inl.hpp -----
+// ----- begin mote/kernels/conv2d/int8-inl.hpp -----
+// int8 Conv2D, written once against Int8Ops like the int8 Dense kernels (included by
+// kernels/simd_int8-inl.hpp once per ISA). Each input value is quantised once, into an image
+// bordered with the padding's code, so that gathering a receptive field is a few contiguous
+// copies of codes without bounds checks (instead of gathering floats and quantising every value
+// once per tap that reads it: 9 times for a 3x3 kernel). Output pixels then run in chunks as
+// one integer GEMM over their gathered codes, and the Dense epilogue. Bit-exact with the
+// reference (kernels/conv2d/int8_reference.hpp): the same codes, the same exact sums.
+
+/// Copies n codes with one fixed-size copy where they fit in 16 or 32 bytes (a tap row of a
+/// small kernel is a handful of codes; a libc call per row cost more than the GEMM). It may read
+/// and write up to 31 bytes past the n codes: the reads stay inside the scratch (the image is
+/// followed by the patches), and the writes land on codes gathered or padded after it or on
+/// scratch that is written before it is read.
+template <class Code>
+inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, std::size_t n, Code* to) noexcept {
+  const std::size_t bytes = n * sizeof(Code);
+  if (bytes <= 16) std::memcpy(to, from, 16);
+  else if (bytes <= 32) std::memcpy(to, from, 32);
+  else std::memcpy(to, from, bytes);
+  return to + n;
+}
+
+/// The gathered receptive fields of output pixels [first, first + count): rows of padded_cols
+/// codes in (ky, kx, c) order, the padded columns holding `padding`.
+template <class Code>
+inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const Code* image, std::size_t first,
+                                std::size_t count, std::size_t padded_cols, Code padding, Code* patches) noexcept {
+  const std::size_t c = g.in_c, image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  const std::size_t field = g.kernel_h * g.kernel_w * c;
+  const Code padding4[4] = {padding, padding, padding, padding};
+  const std::size_t row_step = g.dilation_h * image_w * c, tap_step = g.dilation_w * c;
+  std::size_t oy = first / g.out_w, ox = first % g.out_w;  // then stepped: no division per pixel
+  for (std::size_t i = 0; i < count; ++i) {
+    Code* row = patches + i * padded_cols;
+    const Code* source = image + (oy * g.stride_h * image_w + ox * g.stride_w) * c;
+    for (std::size_t ky = 0; ky < g.kernel_h; ++ky, source += row_step) {
+      if (g.dilation_w == 1) {
+        row = int8_copy_codes(source, g.kernel_w * c, row);
+      } else {
+        for (std::size_t kx = 0; kx < g.kernel_w; ++kx) row = int8_copy_codes(source + kx * tap_step, c, row);
+      }
+    }
+    // At most 3 padded columns (a group is 4 codes): one fixed-size store.
+    std::memcpy(patches + i * padded_cols + field, padding4, sizeof(padding4));
+    if (++ox == g.out_w) {
+      ox = 0;
+      ++oy;
+    }
+  }
+}
+
+/// One input row into codes (centred int8, or the ISA's activation codes). Out of line (noipa):
+/// constant-propagating a layer's geometry into the quantiser's tail loop made GCC 12 at -O3
+/// report -Waggressive-loop-optimizations on a loop that cannot run (an error under -Werror).
+template <bool Centred, class Ops, class Code>
+[[gnu::noipa]] inline void int8_quantize_row(const float* x, std::size_t n,
+                                             const ::mote::kernels::Int8InputQuant& input, Code* out) noexcept {
+  if constexpr (Centred) int8_quantize_centred<Ops>(x, n, input.params, input.low, input.high, out);
+  else Ops::quantize(x, n, input.params, input.low, input.high, out);
+}
+
+template <class G, class S, class Activation>
+inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
+                        const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+                        const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+                        Activation activation, std::byte* scratch) noexcept {
+  using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
+  using Code = int8_code_t<Matrix>;
+  constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
+  const std::size_t padded_cols = weights.padded_cols();
+  const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
+  const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  auto* image = reinterpret_cast<Code*>(scratch);
+  std::byte* after_image = scratch + align_up(image_h * image_w * g.in_c * 2);
+  auto* patches = reinterpret_cast<Code*>(after_image);
+  std::byte* spare = after_image + chunk * padded_cols * sizeof(Code);  // within the 2 bytes per code
+  auto* dots = reinterpret_cast<std::int32_t*>(after_image + align_up(chunk * padded_cols * 2));
+
+  // Padding is what a float zero quantises to.
+  const std::int32_t zero_code = ::mote::quantize(0.0f, input.params, input.low, input.high);
+  Code padding;
+  if constexpr (int8_centred_codes<Matrix>) padding = static_cast<Code>(zero_code - 128);
+  else padding = Int8Ops::encode(zero_code);
+  std::fill(image, image + image_h * image_w * g.in_c, padding);
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
+                                                           image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
+  const std::size_t pixels = g.out_h * g.out_w;
+  for (std::size_t first = 0; first < pixels; first += chunk) {
+    const std::size_t count = std::min(chunk, pixels - first);
+    int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
+    int8_dense_from_codes(weights, bias, patches, count, input, activation, out + first * weights.rows(), dots, spare);
+  }
+}
+// ----- end mote/kernels/conv2d/int8-inl.hpp -----
+// ----- begin mote/kernels/depthwise/int8-inl.hpp -----
+// int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA). The
+// input is quantised once (the ISA's vector quantiser) into centred int16 codes u - zu inside a
+// border of zeros, which is exactly what padding contributes; the weights are laid out tap-major
+// as centred int16 w - zw. Each output pixel then sums its taps over blocks of channels in int32
+// (exact: |product| <= 255 x 255), in loops the compiler vectorises for the ISA (vpmulld on AVX2),
+// and the Dense epilogue's float operations follow lane by lane: bit-exact with
+// kernels/depthwise/int8_reference.hpp.
+
+template <class Ops>
+inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c, const std::ptrdiff_t* o, std::int16_t* w,
+                                                         std::int32_t* s) {
+  Ops::depthwise_block;
+  Ops::depthwise_pack(c, c, w);
+  Ops::depthwise_sums(c, o, std::size_t{1}, c, std::size_t{1}, s);
+};
+
+// One input row quantised and centred, and the channels of one pixel past the whole blocks. Kept
+// out of line (noipa): constant-propagating a layer's geometry into these loops made GCC 12 at
+// -O3 report -Waggressive-loop-optimizations on loops that cannot run (an error under -Werror).
+template <class Ops>
+[[gnu::noipa]] inline void depthwise_int8_centred_row(const float* x, std::size_t n,
+                                                      const ::mote::kernels::Int8InputQuant& input,
+                                                      typename Ops::Act* codes, std::int16_t* row) noexcept {
+  Ops::quantize(x, n, input.params, input.low, input.high, codes);
+  const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
+}
+[[gnu::noipa]] inline void depthwise_int8_channel_sums(const std::int16_t* window, const std::int16_t* tap_weights,
+                                                       std::size_t first, std::size_t last, std::size_t taps_h,
+                                                       std::size_t taps_w, std::ptrdiff_t row_step,
+                                                       std::ptrdiff_t tap_step, std::size_t out_c,
+                                                       std::int32_t* sums) noexcept {
+  for (std::size_t c = first; c < last; ++c) {
+    std::int32_t acc = 0;
+    for (std::size_t ky = 0; ky < taps_h; ++ky)
+      for (std::size_t kx = 0; kx < taps_w; ++kx)
+        acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + c]} *
+               window[static_cast<std::ptrdiff_t>(ky) * row_step + static_cast<std::ptrdiff_t>(kx) * tap_step +
+                      static_cast<std::ptrdiff_t>(c)];
+    sums[c] = acc;
+  }
+}
+
+// Ops is a parameter so that the paired path's names are looked up only where it exists.
+template <class G, class S, class Activation, class Ops = Int8Ops>
+inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
+                           const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+                           const float* bias, const float* in, float* out,
+                           const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
+  const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
+  const std::size_t taps = g.kernel_h * g.kernel_w;
+  const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
+  const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  auto* image = reinterpret_cast<std::int16_t*>(scratch);
+  std::byte* next = scratch + align_up(image_h * image_w * channels * sizeof(std::int16_t));
+  auto* tap_weights = reinterpret_cast<std::int16_t*>(next);
+  next += align_up((taps + 1) * out_c * sizeof(std::int16_t));
+  auto* multipliers = reinterpret_cast<float*>(next);
+  next += align_up(out_c * sizeof(float));
+  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+  next += align_up(std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
+
+  std::fill(tap_weights + taps * out_c, tap_weights + (taps + 1) * out_c, std::int16_t{0});
+  for (std::size_t o = 0; o < out_c; ++o) {
+    const std::int32_t zw = weights.params(o).zero_point;
+    for (std::size_t t = 0; t < taps; ++t)
+      tap_weights[t * out_c + o] = static_cast<std::int16_t>(weights.at(o, t) - zw);
+    multipliers[o] = input.params.scale * weights.params(o).scale;
+  }
+  // Act codes are u - activation_offset; centred codes u - zu.
+  std::fill(image, image + image_h * image_w * channels, std::int16_t{0});
+  const std::size_t row_values = g.in_w * channels;
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    depthwise_int8_centred_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
+                                        image + ((y + g.pad_top) * image_w + g.pad_left) * channels);
+
+  // An ISA may sum pairs of taps per instruction (Ops::depthwise_sums, AVX2: vpmaddwd on
+  // interleaved codes) over whole blocks of channels, multiplier 1.
+  std::size_t paired_channels = 0;
+  const std::size_t pairs = g.kernel_h * ((g.kernel_w + 1) / 2);
+  if constexpr (int8_has_depthwise_sums<Ops>) {
+    if (multiplier == 1) {
+      paired_channels = channels / Ops::depthwise_block * Ops::depthwise_block;
+      const std::size_t blocks = channels / Ops::depthwise_block;
+      auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
+      auto* packed = reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
+      // The second tap of an odd row's last pair is a phantom with zero weights, reading codes one
+      // tap further (inside the scratch: the image is followed by the weights).
+      const std::int16_t* zeros = tap_weights + taps * out_c;  // out_c zeros, see the scratch layout
+      std::size_t p = 0;
+      for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
+        for (std::size_t kx = 0; kx < g.kernel_w; kx += 2, ++p) {
+          offsets[2 * p] = static_cast<std::ptrdiff_t>((ky * g.dilation_h * image_w + kx * g.dilation_w) * channels);
+          offsets[2 * p + 1] = offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
+          const std::int16_t* first = tap_weights + (ky * g.kernel_w + kx) * out_c;
+          const std::int16_t* second = kx + 1 < g.kernel_w ? first + out_c : zeros;
+          for (std::size_t b = 0; b < blocks; ++b)
+            Ops::depthwise_pack(first + b * Ops::depthwise_block, second + b * Ops::depthwise_block,
+                                    packed + (p * blocks + b) * 2 * Ops::depthwise_block);
+        }
+    }
+  }
+
+  // Two native vectors of int32 sums per block of channels, as the compiler's generic vectors
+  // (GCC/Clang vector extensions, lowered to the ISA's registers: vpmovsxwd + vpmulld per tap on
+  // AVX2). The plain loop stayed scalar, and a vector twice the native width went through memory
+  // (28x slower).
+  constexpr std::size_t lanes = ::mote::simd::MOTE_SIMD_NS::VecF32::lanes, block = 2 * lanes;
+  using Codes = std::int16_t __attribute__((vector_size(lanes * sizeof(std::int16_t))));
+  using Sums = std::int32_t __attribute__((vector_size(lanes * sizeof(std::int32_t))));
+  auto* sums = reinterpret_cast<std::int32_t*>(row_codes);  // one pixel's accumulators
+  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+      const std::int16_t* window = image + (oy * g.stride_h * image_w + ox * g.stride_w) * channels;
+      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
+      if (multiplier == 1) {
+        std::size_t c = 0;
+        if constexpr (int8_has_depthwise_sums<Ops>) {
+          if (paired_channels > 0) {
+            const std::byte* offsets = next;
+            Ops::depthwise_sums(window, reinterpret_cast<const std::ptrdiff_t*>(offsets), pairs,
+                                    reinterpret_cast<const std::int16_t*>(
+                                        offsets + align_up(2 * pairs * sizeof(std::ptrdiff_t))),
+                                    paired_channels / Ops::depthwise_block, sums);
+            c = paired_channels;
+          }
+        }
+        for (; c + block <= channels; c += block) {
+          Sums low = {}, high = {};
+          for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
+            for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+              const std::int16_t* a = window + (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c;
+              const std::int16_t* w = tap_weights + (ky * g.kernel_w + kx) * out_c + c;
+              Codes a_low, a_high, w_low, w_high;
+              std::memcpy(&a_low, a, sizeof(Codes));
+              std::memcpy(&a_high, a + lanes, sizeof(Codes));
+              std::memcpy(&w_low, w, sizeof(Codes));
+              std::memcpy(&w_high, w + lanes, sizeof(Codes));
+              low += __builtin_convertvector(a_low, Sums) * __builtin_convertvector(w_low, Sums);
+              high += __builtin_convertvector(a_high, Sums) * __builtin_convertvector(w_high, Sums);
+            }
+          std::memcpy(sums + c, &low, sizeof(Sums));
+          std::memcpy(sums + c + lanes, &high, sizeof(Sums));
+        }
+        if (c < channels)
+          depthwise_int8_channel_sums(window, tap_weights, c, channels, g.kernel_h, g.kernel_w,
+                                      static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels),
+                                      static_cast<std::ptrdiff_t>(g.dilation_w * channels), out_c, sums);
+      } else {
+        for (std::size_t o = 0; o < out_c; ++o) {
+          const std::size_t c = o / multiplier;
+          std::int32_t acc = 0;
+          for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
+            for (std::size_t kx = 0; kx < g.kernel_w; ++kx)
+              acc += std::int32_t{tap_weights[(ky * g.kernel_w + kx) * out_c + o]} *
+                     window[(ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c];
+          sums[o] = acc;
+        }
+      }
+      // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
+      // correction, the sums are already centred.
+      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale, weights.scales(), bias,
+                                                    out_pixel, out_c);
+      for (; o < out_c; ++o) out_pixel[o] = std::fma(static_cast<float>(sums[o]), multipliers[o], bias[o]);
+      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+        for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
+    }
+  }
+}
+// ----- end mote/kernels/depthwise/int8-inl.hpp -----
 #if defined(MOTE_SIMD_HAS_INT4)
 using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // ----- begin mote/kernels/dense/int4-inl.hpp -----
@@ -9359,6 +10283,34 @@ MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, con
     // over the whole output, instead of one libm call per output in the scalar epilogue.
     MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
     activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
+  }
+}
+
+/// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp).
+template <class G, class S, class Activation>
+MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
+                                   const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
+                                   const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                   std::byte* scratch) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, activation, scratch);
+  } else {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * weights.rows());
+  }
+}
+
+/// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
+template <class G, class S, class Activation>
+MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
+                                      const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
+                                      const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                      std::byte* scratch) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, activation, scratch);
+  } else {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * window.out_c);
   }
 }
 
@@ -12085,6 +13037,10 @@ using ::mote::align_up;
 //   store(acc, out)     the 16 row sums as int32
 //   quantize(x, n, ...) float -> Act codes, bit-identical to mote::quantize
 //   gemm_cols           samples per register tile in the batched kernel
+// Optional, for speed (each detected with a requires-expression, each tested against the same
+// reference): panel_tile (the GEMM microkernel), dequantize_rows (vector epilogue),
+// quantize_centred + gemv_symmetric + gemm_symmetric (symmetric weights on centred codes),
+// depthwise_block + depthwise_pack + depthwise_sums (kernels/depthwise/int8-inl.hpp).
 
 // One panel of 16 rows times `Cols` samples; codes of sample c at act + c * stride.
 // An ISA may provide its own microkernel (Int8Ops::panel_tile) where the compiler does not
@@ -12142,16 +13098,40 @@ inline constexpr bool int8_has_symmetric_gemv =
       Ops::quantize_centred(x, std::size_t{1}, q, 0, 255, a);
       Ops::gemv_symmetric(w, std::size_t{1}, std::size_t{1}, a, sums, d);
     };
-/// One sample of symmetric weights through Ops' GEMV: codes quantised centred (the padded
-/// columns, whose weights are 0, get code 0), then the dots.
-template <class Ops, class Matrix>
-inline void int8_symmetric_gemv(const Matrix& weights, const float* in, const ::mote::kernels::Int8InputQuant& input,
-                                std::int8_t* codes, std::int32_t* dots) noexcept {
+// An ISA may provide the same exact scheme for several samples (Int8Ops::gemm_symmetric).
+template <class Ops>
+inline constexpr bool int8_has_symmetric_gemm =
+    int8_has_symmetric_gemv<Ops> && requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums,
+                                             std::int32_t* d) {
+      Ops::gemm_symmetric(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, sums, d, std::size_t{16},
+                          nullptr);
+    };
+// The symmetric primitives through a dependent Ops, so that ISAs without them still compile
+// the (discarded) branches that would call them.
+template <class Ops, class... Args>
+inline void int8_gemv_symmetric(const Args&... args) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(args...);
+}
+template <class Ops, class... Args>
+inline void int8_gemm_symmetric(const Args&... args) noexcept {
+  if constexpr (int8_has_symmetric_gemm<Ops>) Ops::gemm_symmetric(args...);
+}
+template <class Ops, class... Args>
+inline void int8_quantize_centred(const Args&... args) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::quantize_centred(args...);
+}
+
+/// Quantises `batch` samples into centred codes (stride padded_cols, padded columns 0), as
+/// Ops' symmetric GEMV and GEMM take them.
+template <class Ops>
+inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
+                                         const ::mote::kernels::Int8InputQuant& input, std::int8_t* codes) noexcept {
   if constexpr (int8_has_symmetric_gemv<Ops>) {
-    Ops::quantize_centred(in, weights.cols(), input.params, input.low, input.high, codes);
-    std::fill(codes + weights.cols(), codes + weights.padded_cols(), std::int8_t{0});
-    Ops::gemv_symmetric(weights.panel(0), weights.panel_count(), weights.padded_cols() / 4, codes, weights.row_sums(),
-                        dots);
+    for (std::size_t b = 0; b < batch; ++b) {
+      std::int8_t* sample = codes + b * padded_cols;
+      Ops::quantize_centred(in + b * cols, cols, input.params, input.low, input.high, sample);
+      std::fill(sample + cols, sample + padded_cols, std::int8_t{0});
+    }
   }
 }
 
@@ -12189,38 +13169,77 @@ inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, co
   }
 }
 
+/// Outputs from the dots of `batch` samples; `codes` (Int8Ops::Act, stride padded_cols) are read
+/// only for asymmetric weights.
+template <class Code, class Matrix, class Activation>
+inline void int8_dense_epilogues(const Matrix& weights, const float* bias, const std::int32_t* dots, const Code* codes,
+                                 std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+                                 Activation activation, float* out) noexcept {
+  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
+    int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
+  } else {
+    for (std::size_t b = 0; b < batch; ++b) {
+      std::int64_t sum_u = 0;
+      if constexpr (!Matrix::format::symmetric)
+        for (std::size_t k = 0; k < weights.cols(); ++k)
+          sum_u += codes[b * weights.padded_cols() + k] + Int8Ops::activation_offset;
+      ::mote::kernels::int8_dense_epilogue(weights, bias, dots + b * padded_rows, input, Int8Ops::activation_offset,
+                                           sum_u, out + b * rows, activation);
+    }
+  }
+}
+
+/// Whether a matrix's inputs are centred int8 codes (symmetric weights on an ISA with the exact
+/// symmetric GEMM), else the ISA's activation codes (int8_code_t).
+template <class Matrix>
+inline constexpr bool int8_centred_codes = Matrix::format::symmetric && int8_has_symmetric_gemm<Int8Ops>;
+template <class Matrix>
+using int8_code_t = std::conditional_t<int8_centred_codes<Matrix>, std::int8_t, typename Int8Ops::Act>;
+
+/// The dots and outputs of `batch` samples already in codes (stride padded_cols): Code is
+/// int8 centred codes (u - 128) for Ops' symmetric GEMM, else Int8Ops::Act. `spare` holds
+/// batch * padded_cols bytes (the GEMM's code magnitudes).
+template <class Matrix, class Code, class Activation>
+inline void int8_dense_from_codes(const Matrix& weights, const float* bias, const Code* codes, std::size_t batch,
+                                  const ::mote::kernels::Int8InputQuant& input, Activation activation, float* out,
+                                  std::int32_t* dots, std::byte* spare) noexcept {
+  const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
+  if constexpr (int8_centred_codes<Matrix>) {
+    int8_gemm_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch,
+                                 weights.row_sums(), dots, padded_rows, reinterpret_cast<std::uint8_t*>(spare));
+  } else {
+    for (std::size_t p = 0; p < weights.panel_count(); ++p)
+      int8_panel_columns(weights.panel(p), padded_cols / 4, codes, padded_cols, dots + p * 16, padded_rows, batch);
+  }
+  int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
+}
+
+
 template <class G, class S, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation activation,
                        std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
+  using Code = int8_code_t<Matrix>;
   const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
-  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
-  const std::size_t groups = padded_cols / 4;
-  auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
+  auto* codes = reinterpret_cast<Code*>(scratch);
+  std::byte* spare = scratch + batch * padded_cols * sizeof(Code);  // within the 2 bytes per code of scratch
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  // One sample of symmetric weights: an ISA may provide a faster exact GEMV for weights that are
-  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights), on
-  // int8 codes u - 128 (they fit in the int16 codes' space).
-  if (Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops> && batch == 1) {
-    int8_symmetric_gemv<Int8Ops>(weights, in, input, reinterpret_cast<std::int8_t*>(act), dots);
+  if constexpr (int8_centred_codes<Matrix>) {
+    int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
+    // One sample: the ISA's GEMV (AVX2: each broadcast serves two panels).
+    if (batch == 1) {
+      int8_gemv_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                   weights.row_sums(), dots);
+      int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
+      return;
+    }
   } else {
-    int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
-    for (std::size_t p = 0; p < weights.panel_count(); ++p)
-      int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+    int8_quantize_inputs(in, cols, padded_cols, batch, input, codes);
   }
-  if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
-    int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
-    return;
-  }
-  for (std::size_t b = 0; b < batch; ++b) {
-    std::int64_t sum_u = 0;
-    if constexpr (!Matrix::format::symmetric)
-      for (std::size_t k = 0; k < cols; ++k) sum_u += act[b * padded_cols + k] + Int8Ops::activation_offset;
-    ::mote::kernels::int8_dense_epilogue(weights, bias, dots + b * padded_rows, input, Int8Ops::activation_offset, sum_u,
-                                         out + b * rows, activation);
-  }
+  int8_dense_from_codes(weights, bias, codes, batch, input, activation, out, dots, spare);
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
 // ----- begin mote/kernels/dense/sparse_int8-inl.hpp -----
@@ -12271,6 +13290,273 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, ::mote::Symmet
   int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
 }
 // ----- end mote/kernels/dense/sparse_int8-inl.hpp -----
+// ----- begin mote/kernels/conv2d/int8-inl.hpp -----
+// int8 Conv2D, written once against Int8Ops like the int8 Dense kernels (included by
+// kernels/simd_int8-inl.hpp once per ISA). Each input value is quantised once, into an image
+// bordered with the padding's code, so that gathering a receptive field is a few contiguous
+// copies of codes without bounds checks (instead of gathering floats and quantising every value
+// once per tap that reads it: 9 times for a 3x3 kernel). Output pixels then run in chunks as
+// one integer GEMM over their gathered codes, and the Dense epilogue. Bit-exact with the
+// reference (kernels/conv2d/int8_reference.hpp): the same codes, the same exact sums.
+
+/// Copies n codes with one fixed-size copy where they fit in 16 or 32 bytes (a tap row of a
+/// small kernel is a handful of codes; a libc call per row cost more than the GEMM). It may read
+/// and write up to 31 bytes past the n codes: the reads stay inside the scratch (the image is
+/// followed by the patches), and the writes land on codes gathered or padded after it or on
+/// scratch that is written before it is read.
+template <class Code>
+inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, std::size_t n, Code* to) noexcept {
+  const std::size_t bytes = n * sizeof(Code);
+  if (bytes <= 16) std::memcpy(to, from, 16);
+  else if (bytes <= 32) std::memcpy(to, from, 32);
+  else std::memcpy(to, from, bytes);
+  return to + n;
+}
+
+/// The gathered receptive fields of output pixels [first, first + count): rows of padded_cols
+/// codes in (ky, kx, c) order, the padded columns holding `padding`.
+template <class Code>
+inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const Code* image, std::size_t first,
+                                std::size_t count, std::size_t padded_cols, Code padding, Code* patches) noexcept {
+  const std::size_t c = g.in_c, image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  const std::size_t field = g.kernel_h * g.kernel_w * c;
+  const Code padding4[4] = {padding, padding, padding, padding};
+  const std::size_t row_step = g.dilation_h * image_w * c, tap_step = g.dilation_w * c;
+  std::size_t oy = first / g.out_w, ox = first % g.out_w;  // then stepped: no division per pixel
+  for (std::size_t i = 0; i < count; ++i) {
+    Code* row = patches + i * padded_cols;
+    const Code* source = image + (oy * g.stride_h * image_w + ox * g.stride_w) * c;
+    for (std::size_t ky = 0; ky < g.kernel_h; ++ky, source += row_step) {
+      if (g.dilation_w == 1) {
+        row = int8_copy_codes(source, g.kernel_w * c, row);
+      } else {
+        for (std::size_t kx = 0; kx < g.kernel_w; ++kx) row = int8_copy_codes(source + kx * tap_step, c, row);
+      }
+    }
+    // At most 3 padded columns (a group is 4 codes): one fixed-size store.
+    std::memcpy(patches + i * padded_cols + field, padding4, sizeof(padding4));
+    if (++ox == g.out_w) {
+      ox = 0;
+      ++oy;
+    }
+  }
+}
+
+/// One input row into codes (centred int8, or the ISA's activation codes). Out of line (noipa):
+/// constant-propagating a layer's geometry into the quantiser's tail loop made GCC 12 at -O3
+/// report -Waggressive-loop-optimizations on a loop that cannot run (an error under -Werror).
+template <bool Centred, class Ops, class Code>
+[[gnu::noipa]] inline void int8_quantize_row(const float* x, std::size_t n,
+                                             const ::mote::kernels::Int8InputQuant& input, Code* out) noexcept {
+  if constexpr (Centred) int8_quantize_centred<Ops>(x, n, input.params, input.low, input.high, out);
+  else Ops::quantize(x, n, input.params, input.low, input.high, out);
+}
+
+template <class G, class S, class Activation>
+inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
+                        const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+                        const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+                        Activation activation, std::byte* scratch) noexcept {
+  using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
+  using Code = int8_code_t<Matrix>;
+  constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
+  const std::size_t padded_cols = weights.padded_cols();
+  const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
+  const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  auto* image = reinterpret_cast<Code*>(scratch);
+  std::byte* after_image = scratch + align_up(image_h * image_w * g.in_c * 2);
+  auto* patches = reinterpret_cast<Code*>(after_image);
+  std::byte* spare = after_image + chunk * padded_cols * sizeof(Code);  // within the 2 bytes per code
+  auto* dots = reinterpret_cast<std::int32_t*>(after_image + align_up(chunk * padded_cols * 2));
+
+  // Padding is what a float zero quantises to.
+  const std::int32_t zero_code = ::mote::quantize(0.0f, input.params, input.low, input.high);
+  Code padding;
+  if constexpr (int8_centred_codes<Matrix>) padding = static_cast<Code>(zero_code - 128);
+  else padding = Int8Ops::encode(zero_code);
+  std::fill(image, image + image_h * image_w * g.in_c, padding);
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
+                                                           image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
+  const std::size_t pixels = g.out_h * g.out_w;
+  for (std::size_t first = 0; first < pixels; first += chunk) {
+    const std::size_t count = std::min(chunk, pixels - first);
+    int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
+    int8_dense_from_codes(weights, bias, patches, count, input, activation, out + first * weights.rows(), dots, spare);
+  }
+}
+// ----- end mote/kernels/conv2d/int8-inl.hpp -----
+// ----- begin mote/kernels/depthwise/int8-inl.hpp -----
+// int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA). The
+// input is quantised once (the ISA's vector quantiser) into centred int16 codes u - zu inside a
+// border of zeros, which is exactly what padding contributes; the weights are laid out tap-major
+// as centred int16 w - zw. Each output pixel then sums its taps over blocks of channels in int32
+// (exact: |product| <= 255 x 255), in loops the compiler vectorises for the ISA (vpmulld on AVX2),
+// and the Dense epilogue's float operations follow lane by lane: bit-exact with
+// kernels/depthwise/int8_reference.hpp.
+
+template <class Ops>
+inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c, const std::ptrdiff_t* o, std::int16_t* w,
+                                                         std::int32_t* s) {
+  Ops::depthwise_block;
+  Ops::depthwise_pack(c, c, w);
+  Ops::depthwise_sums(c, o, std::size_t{1}, c, std::size_t{1}, s);
+};
+
+// One input row quantised and centred, and the channels of one pixel past the whole blocks. Kept
+// out of line (noipa): constant-propagating a layer's geometry into these loops made GCC 12 at
+// -O3 report -Waggressive-loop-optimizations on loops that cannot run (an error under -Werror).
+template <class Ops>
+[[gnu::noipa]] inline void depthwise_int8_centred_row(const float* x, std::size_t n,
+                                                      const ::mote::kernels::Int8InputQuant& input,
+                                                      typename Ops::Act* codes, std::int16_t* row) noexcept {
+  Ops::quantize(x, n, input.params, input.low, input.high, codes);
+  const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
+}
+[[gnu::noipa]] inline void depthwise_int8_channel_sums(const std::int16_t* window, const std::int16_t* tap_weights,
+                                                       std::size_t first, std::size_t last, std::size_t taps_h,
+                                                       std::size_t taps_w, std::ptrdiff_t row_step,
+                                                       std::ptrdiff_t tap_step, std::size_t out_c,
+                                                       std::int32_t* sums) noexcept {
+  for (std::size_t c = first; c < last; ++c) {
+    std::int32_t acc = 0;
+    for (std::size_t ky = 0; ky < taps_h; ++ky)
+      for (std::size_t kx = 0; kx < taps_w; ++kx)
+        acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + c]} *
+               window[static_cast<std::ptrdiff_t>(ky) * row_step + static_cast<std::ptrdiff_t>(kx) * tap_step +
+                      static_cast<std::ptrdiff_t>(c)];
+    sums[c] = acc;
+  }
+}
+
+// Ops is a parameter so that the paired path's names are looked up only where it exists.
+template <class G, class S, class Activation, class Ops = Int8Ops>
+inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
+                           const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+                           const float* bias, const float* in, float* out,
+                           const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
+  const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
+  const std::size_t taps = g.kernel_h * g.kernel_w;
+  const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
+  const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  auto* image = reinterpret_cast<std::int16_t*>(scratch);
+  std::byte* next = scratch + align_up(image_h * image_w * channels * sizeof(std::int16_t));
+  auto* tap_weights = reinterpret_cast<std::int16_t*>(next);
+  next += align_up((taps + 1) * out_c * sizeof(std::int16_t));
+  auto* multipliers = reinterpret_cast<float*>(next);
+  next += align_up(out_c * sizeof(float));
+  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+  next += align_up(std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
+
+  std::fill(tap_weights + taps * out_c, tap_weights + (taps + 1) * out_c, std::int16_t{0});
+  for (std::size_t o = 0; o < out_c; ++o) {
+    const std::int32_t zw = weights.params(o).zero_point;
+    for (std::size_t t = 0; t < taps; ++t)
+      tap_weights[t * out_c + o] = static_cast<std::int16_t>(weights.at(o, t) - zw);
+    multipliers[o] = input.params.scale * weights.params(o).scale;
+  }
+  // Act codes are u - activation_offset; centred codes u - zu.
+  std::fill(image, image + image_h * image_w * channels, std::int16_t{0});
+  const std::size_t row_values = g.in_w * channels;
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    depthwise_int8_centred_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
+                                        image + ((y + g.pad_top) * image_w + g.pad_left) * channels);
+
+  // An ISA may sum pairs of taps per instruction (Ops::depthwise_sums, AVX2: vpmaddwd on
+  // interleaved codes) over whole blocks of channels, multiplier 1.
+  std::size_t paired_channels = 0;
+  const std::size_t pairs = g.kernel_h * ((g.kernel_w + 1) / 2);
+  if constexpr (int8_has_depthwise_sums<Ops>) {
+    if (multiplier == 1) {
+      paired_channels = channels / Ops::depthwise_block * Ops::depthwise_block;
+      const std::size_t blocks = channels / Ops::depthwise_block;
+      auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
+      auto* packed = reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
+      // The second tap of an odd row's last pair is a phantom with zero weights, reading codes one
+      // tap further (inside the scratch: the image is followed by the weights).
+      const std::int16_t* zeros = tap_weights + taps * out_c;  // out_c zeros, see the scratch layout
+      std::size_t p = 0;
+      for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
+        for (std::size_t kx = 0; kx < g.kernel_w; kx += 2, ++p) {
+          offsets[2 * p] = static_cast<std::ptrdiff_t>((ky * g.dilation_h * image_w + kx * g.dilation_w) * channels);
+          offsets[2 * p + 1] = offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
+          const std::int16_t* first = tap_weights + (ky * g.kernel_w + kx) * out_c;
+          const std::int16_t* second = kx + 1 < g.kernel_w ? first + out_c : zeros;
+          for (std::size_t b = 0; b < blocks; ++b)
+            Ops::depthwise_pack(first + b * Ops::depthwise_block, second + b * Ops::depthwise_block,
+                                    packed + (p * blocks + b) * 2 * Ops::depthwise_block);
+        }
+    }
+  }
+
+  // Two native vectors of int32 sums per block of channels, as the compiler's generic vectors
+  // (GCC/Clang vector extensions, lowered to the ISA's registers: vpmovsxwd + vpmulld per tap on
+  // AVX2). The plain loop stayed scalar, and a vector twice the native width went through memory
+  // (28x slower).
+  constexpr std::size_t lanes = ::mote::simd::MOTE_SIMD_NS::VecF32::lanes, block = 2 * lanes;
+  using Codes = std::int16_t __attribute__((vector_size(lanes * sizeof(std::int16_t))));
+  using Sums = std::int32_t __attribute__((vector_size(lanes * sizeof(std::int32_t))));
+  auto* sums = reinterpret_cast<std::int32_t*>(row_codes);  // one pixel's accumulators
+  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+      const std::int16_t* window = image + (oy * g.stride_h * image_w + ox * g.stride_w) * channels;
+      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
+      if (multiplier == 1) {
+        std::size_t c = 0;
+        if constexpr (int8_has_depthwise_sums<Ops>) {
+          if (paired_channels > 0) {
+            const std::byte* offsets = next;
+            Ops::depthwise_sums(window, reinterpret_cast<const std::ptrdiff_t*>(offsets), pairs,
+                                    reinterpret_cast<const std::int16_t*>(
+                                        offsets + align_up(2 * pairs * sizeof(std::ptrdiff_t))),
+                                    paired_channels / Ops::depthwise_block, sums);
+            c = paired_channels;
+          }
+        }
+        for (; c + block <= channels; c += block) {
+          Sums low = {}, high = {};
+          for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
+            for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+              const std::int16_t* a = window + (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c;
+              const std::int16_t* w = tap_weights + (ky * g.kernel_w + kx) * out_c + c;
+              Codes a_low, a_high, w_low, w_high;
+              std::memcpy(&a_low, a, sizeof(Codes));
+              std::memcpy(&a_high, a + lanes, sizeof(Codes));
+              std::memcpy(&w_low, w, sizeof(Codes));
+              std::memcpy(&w_high, w + lanes, sizeof(Codes));
+              low += __builtin_convertvector(a_low, Sums) * __builtin_convertvector(w_low, Sums);
+              high += __builtin_convertvector(a_high, Sums) * __builtin_convertvector(w_high, Sums);
+            }
+          std::memcpy(sums + c, &low, sizeof(Sums));
+          std::memcpy(sums + c + lanes, &high, sizeof(Sums));
+        }
+        if (c < channels)
+          depthwise_int8_channel_sums(window, tap_weights, c, channels, g.kernel_h, g.kernel_w,
+                                      static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels),
+                                      static_cast<std::ptrdiff_t>(g.dilation_w * channels), out_c, sums);
+      } else {
+        for (std::size_t o = 0; o < out_c; ++o) {
+          const std::size_t c = o / multiplier;
+          std::int32_t acc = 0;
+          for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
+            for (std::size_t kx = 0; kx < g.kernel_w; ++kx)
+              acc += std::int32_t{tap_weights[(ky * g.kernel_w + kx) * out_c + o]} *
+                     window[(ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c];
+          sums[o] = acc;
+        }
+      }
+      // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
+      // correction, the sums are already centred.
+      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale, weights.scales(), bias,
+                                                    out_pixel, out_c);
+      for (; o < out_c; ++o) out_pixel[o] = std::fma(static_cast<float>(sums[o]), multipliers[o], bias[o]);
+      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+        for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
+    }
+  }
+}
+// ----- end mote/kernels/depthwise/int8-inl.hpp -----
 #if defined(MOTE_SIMD_HAS_INT4)
 using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // ----- begin mote/kernels/dense/int4-inl.hpp -----
@@ -12332,6 +13618,34 @@ MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, con
     // over the whole output, instead of one libm call per output in the scalar epilogue.
     MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
     activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
+  }
+}
+
+/// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp).
+template <class G, class S, class Activation>
+MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
+                                   const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
+                                   const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                   std::byte* scratch) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, activation, scratch);
+  } else {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * weights.rows());
+  }
+}
+
+/// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
+template <class G, class S, class Activation>
+MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
+                                      const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
+                                      const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                      std::byte* scratch) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, activation, scratch);
+  } else {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * window.out_c);
   }
 }
 
@@ -12440,6 +13754,10 @@ using ::mote::align_up;
 //   store(acc, out)     the 16 row sums as int32
 //   quantize(x, n, ...) float -> Act codes, bit-identical to mote::quantize
 //   gemm_cols           samples per register tile in the batched kernel
+// Optional, for speed (each detected with a requires-expression, each tested against the same
+// reference): panel_tile (the GEMM microkernel), dequantize_rows (vector epilogue),
+// quantize_centred + gemv_symmetric + gemm_symmetric (symmetric weights on centred codes),
+// depthwise_block + depthwise_pack + depthwise_sums (kernels/depthwise/int8-inl.hpp).
 
 // One panel of 16 rows times `Cols` samples; codes of sample c at act + c * stride.
 // An ISA may provide its own microkernel (Int8Ops::panel_tile) where the compiler does not
@@ -12497,16 +13815,40 @@ inline constexpr bool int8_has_symmetric_gemv =
       Ops::quantize_centred(x, std::size_t{1}, q, 0, 255, a);
       Ops::gemv_symmetric(w, std::size_t{1}, std::size_t{1}, a, sums, d);
     };
-/// One sample of symmetric weights through Ops' GEMV: codes quantised centred (the padded
-/// columns, whose weights are 0, get code 0), then the dots.
-template <class Ops, class Matrix>
-inline void int8_symmetric_gemv(const Matrix& weights, const float* in, const ::mote::kernels::Int8InputQuant& input,
-                                std::int8_t* codes, std::int32_t* dots) noexcept {
+// An ISA may provide the same exact scheme for several samples (Int8Ops::gemm_symmetric).
+template <class Ops>
+inline constexpr bool int8_has_symmetric_gemm =
+    int8_has_symmetric_gemv<Ops> && requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums,
+                                             std::int32_t* d) {
+      Ops::gemm_symmetric(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, sums, d, std::size_t{16},
+                          nullptr);
+    };
+// The symmetric primitives through a dependent Ops, so that ISAs without them still compile
+// the (discarded) branches that would call them.
+template <class Ops, class... Args>
+inline void int8_gemv_symmetric(const Args&... args) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(args...);
+}
+template <class Ops, class... Args>
+inline void int8_gemm_symmetric(const Args&... args) noexcept {
+  if constexpr (int8_has_symmetric_gemm<Ops>) Ops::gemm_symmetric(args...);
+}
+template <class Ops, class... Args>
+inline void int8_quantize_centred(const Args&... args) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::quantize_centred(args...);
+}
+
+/// Quantises `batch` samples into centred codes (stride padded_cols, padded columns 0), as
+/// Ops' symmetric GEMV and GEMM take them.
+template <class Ops>
+inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
+                                         const ::mote::kernels::Int8InputQuant& input, std::int8_t* codes) noexcept {
   if constexpr (int8_has_symmetric_gemv<Ops>) {
-    Ops::quantize_centred(in, weights.cols(), input.params, input.low, input.high, codes);
-    std::fill(codes + weights.cols(), codes + weights.padded_cols(), std::int8_t{0});
-    Ops::gemv_symmetric(weights.panel(0), weights.panel_count(), weights.padded_cols() / 4, codes, weights.row_sums(),
-                        dots);
+    for (std::size_t b = 0; b < batch; ++b) {
+      std::int8_t* sample = codes + b * padded_cols;
+      Ops::quantize_centred(in + b * cols, cols, input.params, input.low, input.high, sample);
+      std::fill(sample + cols, sample + padded_cols, std::int8_t{0});
+    }
   }
 }
 
@@ -12544,38 +13886,77 @@ inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, co
   }
 }
 
+/// Outputs from the dots of `batch` samples; `codes` (Int8Ops::Act, stride padded_cols) are read
+/// only for asymmetric weights.
+template <class Code, class Matrix, class Activation>
+inline void int8_dense_epilogues(const Matrix& weights, const float* bias, const std::int32_t* dots, const Code* codes,
+                                 std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+                                 Activation activation, float* out) noexcept {
+  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
+    int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
+  } else {
+    for (std::size_t b = 0; b < batch; ++b) {
+      std::int64_t sum_u = 0;
+      if constexpr (!Matrix::format::symmetric)
+        for (std::size_t k = 0; k < weights.cols(); ++k)
+          sum_u += codes[b * weights.padded_cols() + k] + Int8Ops::activation_offset;
+      ::mote::kernels::int8_dense_epilogue(weights, bias, dots + b * padded_rows, input, Int8Ops::activation_offset,
+                                           sum_u, out + b * rows, activation);
+    }
+  }
+}
+
+/// Whether a matrix's inputs are centred int8 codes (symmetric weights on an ISA with the exact
+/// symmetric GEMM), else the ISA's activation codes (int8_code_t).
+template <class Matrix>
+inline constexpr bool int8_centred_codes = Matrix::format::symmetric && int8_has_symmetric_gemm<Int8Ops>;
+template <class Matrix>
+using int8_code_t = std::conditional_t<int8_centred_codes<Matrix>, std::int8_t, typename Int8Ops::Act>;
+
+/// The dots and outputs of `batch` samples already in codes (stride padded_cols): Code is
+/// int8 centred codes (u - 128) for Ops' symmetric GEMM, else Int8Ops::Act. `spare` holds
+/// batch * padded_cols bytes (the GEMM's code magnitudes).
+template <class Matrix, class Code, class Activation>
+inline void int8_dense_from_codes(const Matrix& weights, const float* bias, const Code* codes, std::size_t batch,
+                                  const ::mote::kernels::Int8InputQuant& input, Activation activation, float* out,
+                                  std::int32_t* dots, std::byte* spare) noexcept {
+  const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
+  if constexpr (int8_centred_codes<Matrix>) {
+    int8_gemm_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch,
+                                 weights.row_sums(), dots, padded_rows, reinterpret_cast<std::uint8_t*>(spare));
+  } else {
+    for (std::size_t p = 0; p < weights.panel_count(); ++p)
+      int8_panel_columns(weights.panel(p), padded_cols / 4, codes, padded_cols, dots + p * 16, padded_rows, batch);
+  }
+  int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
+}
+
+
 template <class G, class S, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation activation,
                        std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
+  using Code = int8_code_t<Matrix>;
   const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
-  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
-  const std::size_t groups = padded_cols / 4;
-  auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
+  auto* codes = reinterpret_cast<Code*>(scratch);
+  std::byte* spare = scratch + batch * padded_cols * sizeof(Code);  // within the 2 bytes per code of scratch
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  // One sample of symmetric weights: an ISA may provide a faster exact GEMV for weights that are
-  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights), on
-  // int8 codes u - 128 (they fit in the int16 codes' space).
-  if (Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops> && batch == 1) {
-    int8_symmetric_gemv<Int8Ops>(weights, in, input, reinterpret_cast<std::int8_t*>(act), dots);
+  if constexpr (int8_centred_codes<Matrix>) {
+    int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
+    // One sample: the ISA's GEMV (AVX2: each broadcast serves two panels).
+    if (batch == 1) {
+      int8_gemv_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                   weights.row_sums(), dots);
+      int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
+      return;
+    }
   } else {
-    int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
-    for (std::size_t p = 0; p < weights.panel_count(); ++p)
-      int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+    int8_quantize_inputs(in, cols, padded_cols, batch, input, codes);
   }
-  if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
-    int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
-    return;
-  }
-  for (std::size_t b = 0; b < batch; ++b) {
-    std::int64_t sum_u = 0;
-    if constexpr (!Matrix::format::symmetric)
-      for (std::size_t k = 0; k < cols; ++k) sum_u += act[b * padded_cols + k] + Int8Ops::activation_offset;
-    ::mote::kernels::int8_dense_epilogue(weights, bias, dots + b * padded_rows, input, Int8Ops::activation_offset, sum_u,
-                                         out + b * rows, activation);
-  }
+  int8_dense_from_codes(weights, bias, codes, batch, input, activation, out, dots, spare);
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
 // ----- begin mote/kernels/dense/sparse_int8-inl.hpp -----
@@ -12626,6 +14007,273 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, ::mote::Symmet
   int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
 }
 // ----- end mote/kernels/dense/sparse_int8-inl.hpp -----
+// ----- begin mote/kernels/conv2d/int8-inl.hpp -----
+// int8 Conv2D, written once against Int8Ops like the int8 Dense kernels (included by
+// kernels/simd_int8-inl.hpp once per ISA). Each input value is quantised once, into an image
+// bordered with the padding's code, so that gathering a receptive field is a few contiguous
+// copies of codes without bounds checks (instead of gathering floats and quantising every value
+// once per tap that reads it: 9 times for a 3x3 kernel). Output pixels then run in chunks as
+// one integer GEMM over their gathered codes, and the Dense epilogue. Bit-exact with the
+// reference (kernels/conv2d/int8_reference.hpp): the same codes, the same exact sums.
+
+/// Copies n codes with one fixed-size copy where they fit in 16 or 32 bytes (a tap row of a
+/// small kernel is a handful of codes; a libc call per row cost more than the GEMM). It may read
+/// and write up to 31 bytes past the n codes: the reads stay inside the scratch (the image is
+/// followed by the patches), and the writes land on codes gathered or padded after it or on
+/// scratch that is written before it is read.
+template <class Code>
+inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, std::size_t n, Code* to) noexcept {
+  const std::size_t bytes = n * sizeof(Code);
+  if (bytes <= 16) std::memcpy(to, from, 16);
+  else if (bytes <= 32) std::memcpy(to, from, 32);
+  else std::memcpy(to, from, bytes);
+  return to + n;
+}
+
+/// The gathered receptive fields of output pixels [first, first + count): rows of padded_cols
+/// codes in (ky, kx, c) order, the padded columns holding `padding`.
+template <class Code>
+inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const Code* image, std::size_t first,
+                                std::size_t count, std::size_t padded_cols, Code padding, Code* patches) noexcept {
+  const std::size_t c = g.in_c, image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  const std::size_t field = g.kernel_h * g.kernel_w * c;
+  const Code padding4[4] = {padding, padding, padding, padding};
+  const std::size_t row_step = g.dilation_h * image_w * c, tap_step = g.dilation_w * c;
+  std::size_t oy = first / g.out_w, ox = first % g.out_w;  // then stepped: no division per pixel
+  for (std::size_t i = 0; i < count; ++i) {
+    Code* row = patches + i * padded_cols;
+    const Code* source = image + (oy * g.stride_h * image_w + ox * g.stride_w) * c;
+    for (std::size_t ky = 0; ky < g.kernel_h; ++ky, source += row_step) {
+      if (g.dilation_w == 1) {
+        row = int8_copy_codes(source, g.kernel_w * c, row);
+      } else {
+        for (std::size_t kx = 0; kx < g.kernel_w; ++kx) row = int8_copy_codes(source + kx * tap_step, c, row);
+      }
+    }
+    // At most 3 padded columns (a group is 4 codes): one fixed-size store.
+    std::memcpy(patches + i * padded_cols + field, padding4, sizeof(padding4));
+    if (++ox == g.out_w) {
+      ox = 0;
+      ++oy;
+    }
+  }
+}
+
+/// One input row into codes (centred int8, or the ISA's activation codes). Out of line (noipa):
+/// constant-propagating a layer's geometry into the quantiser's tail loop made GCC 12 at -O3
+/// report -Waggressive-loop-optimizations on a loop that cannot run (an error under -Werror).
+template <bool Centred, class Ops, class Code>
+[[gnu::noipa]] inline void int8_quantize_row(const float* x, std::size_t n,
+                                             const ::mote::kernels::Int8InputQuant& input, Code* out) noexcept {
+  if constexpr (Centred) int8_quantize_centred<Ops>(x, n, input.params, input.low, input.high, out);
+  else Ops::quantize(x, n, input.params, input.low, input.high, out);
+}
+
+template <class G, class S, class Activation>
+inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
+                        const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+                        const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+                        Activation activation, std::byte* scratch) noexcept {
+  using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
+  using Code = int8_code_t<Matrix>;
+  constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
+  const std::size_t padded_cols = weights.padded_cols();
+  const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
+  const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  auto* image = reinterpret_cast<Code*>(scratch);
+  std::byte* after_image = scratch + align_up(image_h * image_w * g.in_c * 2);
+  auto* patches = reinterpret_cast<Code*>(after_image);
+  std::byte* spare = after_image + chunk * padded_cols * sizeof(Code);  // within the 2 bytes per code
+  auto* dots = reinterpret_cast<std::int32_t*>(after_image + align_up(chunk * padded_cols * 2));
+
+  // Padding is what a float zero quantises to.
+  const std::int32_t zero_code = ::mote::quantize(0.0f, input.params, input.low, input.high);
+  Code padding;
+  if constexpr (int8_centred_codes<Matrix>) padding = static_cast<Code>(zero_code - 128);
+  else padding = Int8Ops::encode(zero_code);
+  std::fill(image, image + image_h * image_w * g.in_c, padding);
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
+                                                           image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
+  const std::size_t pixels = g.out_h * g.out_w;
+  for (std::size_t first = 0; first < pixels; first += chunk) {
+    const std::size_t count = std::min(chunk, pixels - first);
+    int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
+    int8_dense_from_codes(weights, bias, patches, count, input, activation, out + first * weights.rows(), dots, spare);
+  }
+}
+// ----- end mote/kernels/conv2d/int8-inl.hpp -----
+// ----- begin mote/kernels/depthwise/int8-inl.hpp -----
+// int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA). The
+// input is quantised once (the ISA's vector quantiser) into centred int16 codes u - zu inside a
+// border of zeros, which is exactly what padding contributes; the weights are laid out tap-major
+// as centred int16 w - zw. Each output pixel then sums its taps over blocks of channels in int32
+// (exact: |product| <= 255 x 255), in loops the compiler vectorises for the ISA (vpmulld on AVX2),
+// and the Dense epilogue's float operations follow lane by lane: bit-exact with
+// kernels/depthwise/int8_reference.hpp.
+
+template <class Ops>
+inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c, const std::ptrdiff_t* o, std::int16_t* w,
+                                                         std::int32_t* s) {
+  Ops::depthwise_block;
+  Ops::depthwise_pack(c, c, w);
+  Ops::depthwise_sums(c, o, std::size_t{1}, c, std::size_t{1}, s);
+};
+
+// One input row quantised and centred, and the channels of one pixel past the whole blocks. Kept
+// out of line (noipa): constant-propagating a layer's geometry into these loops made GCC 12 at
+// -O3 report -Waggressive-loop-optimizations on loops that cannot run (an error under -Werror).
+template <class Ops>
+[[gnu::noipa]] inline void depthwise_int8_centred_row(const float* x, std::size_t n,
+                                                      const ::mote::kernels::Int8InputQuant& input,
+                                                      typename Ops::Act* codes, std::int16_t* row) noexcept {
+  Ops::quantize(x, n, input.params, input.low, input.high, codes);
+  const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
+}
+[[gnu::noipa]] inline void depthwise_int8_channel_sums(const std::int16_t* window, const std::int16_t* tap_weights,
+                                                       std::size_t first, std::size_t last, std::size_t taps_h,
+                                                       std::size_t taps_w, std::ptrdiff_t row_step,
+                                                       std::ptrdiff_t tap_step, std::size_t out_c,
+                                                       std::int32_t* sums) noexcept {
+  for (std::size_t c = first; c < last; ++c) {
+    std::int32_t acc = 0;
+    for (std::size_t ky = 0; ky < taps_h; ++ky)
+      for (std::size_t kx = 0; kx < taps_w; ++kx)
+        acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + c]} *
+               window[static_cast<std::ptrdiff_t>(ky) * row_step + static_cast<std::ptrdiff_t>(kx) * tap_step +
+                      static_cast<std::ptrdiff_t>(c)];
+    sums[c] = acc;
+  }
+}
+
+// Ops is a parameter so that the paired path's names are looked up only where it exists.
+template <class G, class S, class Activation, class Ops = Int8Ops>
+inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
+                           const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+                           const float* bias, const float* in, float* out,
+                           const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
+  const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
+  const std::size_t taps = g.kernel_h * g.kernel_w;
+  const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
+  const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  auto* image = reinterpret_cast<std::int16_t*>(scratch);
+  std::byte* next = scratch + align_up(image_h * image_w * channels * sizeof(std::int16_t));
+  auto* tap_weights = reinterpret_cast<std::int16_t*>(next);
+  next += align_up((taps + 1) * out_c * sizeof(std::int16_t));
+  auto* multipliers = reinterpret_cast<float*>(next);
+  next += align_up(out_c * sizeof(float));
+  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+  next += align_up(std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
+
+  std::fill(tap_weights + taps * out_c, tap_weights + (taps + 1) * out_c, std::int16_t{0});
+  for (std::size_t o = 0; o < out_c; ++o) {
+    const std::int32_t zw = weights.params(o).zero_point;
+    for (std::size_t t = 0; t < taps; ++t)
+      tap_weights[t * out_c + o] = static_cast<std::int16_t>(weights.at(o, t) - zw);
+    multipliers[o] = input.params.scale * weights.params(o).scale;
+  }
+  // Act codes are u - activation_offset; centred codes u - zu.
+  std::fill(image, image + image_h * image_w * channels, std::int16_t{0});
+  const std::size_t row_values = g.in_w * channels;
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    depthwise_int8_centred_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
+                                        image + ((y + g.pad_top) * image_w + g.pad_left) * channels);
+
+  // An ISA may sum pairs of taps per instruction (Ops::depthwise_sums, AVX2: vpmaddwd on
+  // interleaved codes) over whole blocks of channels, multiplier 1.
+  std::size_t paired_channels = 0;
+  const std::size_t pairs = g.kernel_h * ((g.kernel_w + 1) / 2);
+  if constexpr (int8_has_depthwise_sums<Ops>) {
+    if (multiplier == 1) {
+      paired_channels = channels / Ops::depthwise_block * Ops::depthwise_block;
+      const std::size_t blocks = channels / Ops::depthwise_block;
+      auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
+      auto* packed = reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
+      // The second tap of an odd row's last pair is a phantom with zero weights, reading codes one
+      // tap further (inside the scratch: the image is followed by the weights).
+      const std::int16_t* zeros = tap_weights + taps * out_c;  // out_c zeros, see the scratch layout
+      std::size_t p = 0;
+      for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
+        for (std::size_t kx = 0; kx < g.kernel_w; kx += 2, ++p) {
+          offsets[2 * p] = static_cast<std::ptrdiff_t>((ky * g.dilation_h * image_w + kx * g.dilation_w) * channels);
+          offsets[2 * p + 1] = offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
+          const std::int16_t* first = tap_weights + (ky * g.kernel_w + kx) * out_c;
+          const std::int16_t* second = kx + 1 < g.kernel_w ? first + out_c : zeros;
+          for (std::size_t b = 0; b < blocks; ++b)
+            Ops::depthwise_pack(first + b * Ops::depthwise_block, second + b * Ops::depthwise_block,
+                                    packed + (p * blocks + b) * 2 * Ops::depthwise_block);
+        }
+    }
+  }
+
+  // Two native vectors of int32 sums per block of channels, as the compiler's generic vectors
+  // (GCC/Clang vector extensions, lowered to the ISA's registers: vpmovsxwd + vpmulld per tap on
+  // AVX2). The plain loop stayed scalar, and a vector twice the native width went through memory
+  // (28x slower).
+  constexpr std::size_t lanes = ::mote::simd::MOTE_SIMD_NS::VecF32::lanes, block = 2 * lanes;
+  using Codes = std::int16_t __attribute__((vector_size(lanes * sizeof(std::int16_t))));
+  using Sums = std::int32_t __attribute__((vector_size(lanes * sizeof(std::int32_t))));
+  auto* sums = reinterpret_cast<std::int32_t*>(row_codes);  // one pixel's accumulators
+  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+      const std::int16_t* window = image + (oy * g.stride_h * image_w + ox * g.stride_w) * channels;
+      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
+      if (multiplier == 1) {
+        std::size_t c = 0;
+        if constexpr (int8_has_depthwise_sums<Ops>) {
+          if (paired_channels > 0) {
+            const std::byte* offsets = next;
+            Ops::depthwise_sums(window, reinterpret_cast<const std::ptrdiff_t*>(offsets), pairs,
+                                    reinterpret_cast<const std::int16_t*>(
+                                        offsets + align_up(2 * pairs * sizeof(std::ptrdiff_t))),
+                                    paired_channels / Ops::depthwise_block, sums);
+            c = paired_channels;
+          }
+        }
+        for (; c + block <= channels; c += block) {
+          Sums low = {}, high = {};
+          for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
+            for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+              const std::int16_t* a = window + (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c;
+              const std::int16_t* w = tap_weights + (ky * g.kernel_w + kx) * out_c + c;
+              Codes a_low, a_high, w_low, w_high;
+              std::memcpy(&a_low, a, sizeof(Codes));
+              std::memcpy(&a_high, a + lanes, sizeof(Codes));
+              std::memcpy(&w_low, w, sizeof(Codes));
+              std::memcpy(&w_high, w + lanes, sizeof(Codes));
+              low += __builtin_convertvector(a_low, Sums) * __builtin_convertvector(w_low, Sums);
+              high += __builtin_convertvector(a_high, Sums) * __builtin_convertvector(w_high, Sums);
+            }
+          std::memcpy(sums + c, &low, sizeof(Sums));
+          std::memcpy(sums + c + lanes, &high, sizeof(Sums));
+        }
+        if (c < channels)
+          depthwise_int8_channel_sums(window, tap_weights, c, channels, g.kernel_h, g.kernel_w,
+                                      static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels),
+                                      static_cast<std::ptrdiff_t>(g.dilation_w * channels), out_c, sums);
+      } else {
+        for (std::size_t o = 0; o < out_c; ++o) {
+          const std::size_t c = o / multiplier;
+          std::int32_t acc = 0;
+          for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
+            for (std::size_t kx = 0; kx < g.kernel_w; ++kx)
+              acc += std::int32_t{tap_weights[(ky * g.kernel_w + kx) * out_c + o]} *
+                     window[(ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c];
+          sums[o] = acc;
+        }
+      }
+      // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
+      // correction, the sums are already centred.
+      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale, weights.scales(), bias,
+                                                    out_pixel, out_c);
+      for (; o < out_c; ++o) out_pixel[o] = std::fma(static_cast<float>(sums[o]), multipliers[o], bias[o]);
+      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+        for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
+    }
+  }
+}
+// ----- end mote/kernels/depthwise/int8-inl.hpp -----
 #if defined(MOTE_SIMD_HAS_INT4)
 using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // ----- begin mote/kernels/dense/int4-inl.hpp -----
@@ -12687,6 +14335,34 @@ MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, con
     // over the whole output, instead of one libm call per output in the scalar epilogue.
     MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
     activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
+  }
+}
+
+/// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp).
+template <class G, class S, class Activation>
+MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
+                                   const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
+                                   const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                   std::byte* scratch) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, activation, scratch);
+  } else {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * weights.rows());
+  }
+}
+
+/// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
+template <class G, class S, class Activation>
+MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
+                                      const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
+                                      const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                      std::byte* scratch) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, activation, scratch);
+  } else {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * window.out_c);
   }
 }
 
@@ -14881,6 +16557,10 @@ using ::mote::align_up;
 //   store(acc, out)     the 16 row sums as int32
 //   quantize(x, n, ...) float -> Act codes, bit-identical to mote::quantize
 //   gemm_cols           samples per register tile in the batched kernel
+// Optional, for speed (each detected with a requires-expression, each tested against the same
+// reference): panel_tile (the GEMM microkernel), dequantize_rows (vector epilogue),
+// quantize_centred + gemv_symmetric + gemm_symmetric (symmetric weights on centred codes),
+// depthwise_block + depthwise_pack + depthwise_sums (kernels/depthwise/int8-inl.hpp).
 
 // One panel of 16 rows times `Cols` samples; codes of sample c at act + c * stride.
 // An ISA may provide its own microkernel (Int8Ops::panel_tile) where the compiler does not
@@ -14938,16 +16618,40 @@ inline constexpr bool int8_has_symmetric_gemv =
       Ops::quantize_centred(x, std::size_t{1}, q, 0, 255, a);
       Ops::gemv_symmetric(w, std::size_t{1}, std::size_t{1}, a, sums, d);
     };
-/// One sample of symmetric weights through Ops' GEMV: codes quantised centred (the padded
-/// columns, whose weights are 0, get code 0), then the dots.
-template <class Ops, class Matrix>
-inline void int8_symmetric_gemv(const Matrix& weights, const float* in, const ::mote::kernels::Int8InputQuant& input,
-                                std::int8_t* codes, std::int32_t* dots) noexcept {
+// An ISA may provide the same exact scheme for several samples (Int8Ops::gemm_symmetric).
+template <class Ops>
+inline constexpr bool int8_has_symmetric_gemm =
+    int8_has_symmetric_gemv<Ops> && requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums,
+                                             std::int32_t* d) {
+      Ops::gemm_symmetric(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, sums, d, std::size_t{16},
+                          nullptr);
+    };
+// The symmetric primitives through a dependent Ops, so that ISAs without them still compile
+// the (discarded) branches that would call them.
+template <class Ops, class... Args>
+inline void int8_gemv_symmetric(const Args&... args) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(args...);
+}
+template <class Ops, class... Args>
+inline void int8_gemm_symmetric(const Args&... args) noexcept {
+  if constexpr (int8_has_symmetric_gemm<Ops>) Ops::gemm_symmetric(args...);
+}
+template <class Ops, class... Args>
+inline void int8_quantize_centred(const Args&... args) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::quantize_centred(args...);
+}
+
+/// Quantises `batch` samples into centred codes (stride padded_cols, padded columns 0), as
+/// Ops' symmetric GEMV and GEMM take them.
+template <class Ops>
+inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
+                                         const ::mote::kernels::Int8InputQuant& input, std::int8_t* codes) noexcept {
   if constexpr (int8_has_symmetric_gemv<Ops>) {
-    Ops::quantize_centred(in, weights.cols(), input.params, input.low, input.high, codes);
-    std::fill(codes + weights.cols(), codes + weights.padded_cols(), std::int8_t{0});
-    Ops::gemv_symmetric(weights.panel(0), weights.panel_count(), weights.padded_cols() / 4, codes, weights.row_sums(),
-                        dots);
+    for (std::size_t b = 0; b < batch; ++b) {
+      std::int8_t* sample = codes + b * padded_cols;
+      Ops::quantize_centred(in + b * cols, cols, input.params, input.low, input.high, sample);
+      std::fill(sample + cols, sample + padded_cols, std::int8_t{0});
+    }
   }
 }
 
@@ -14985,38 +16689,77 @@ inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, co
   }
 }
 
+/// Outputs from the dots of `batch` samples; `codes` (Int8Ops::Act, stride padded_cols) are read
+/// only for asymmetric weights.
+template <class Code, class Matrix, class Activation>
+inline void int8_dense_epilogues(const Matrix& weights, const float* bias, const std::int32_t* dots, const Code* codes,
+                                 std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+                                 Activation activation, float* out) noexcept {
+  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
+    int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
+  } else {
+    for (std::size_t b = 0; b < batch; ++b) {
+      std::int64_t sum_u = 0;
+      if constexpr (!Matrix::format::symmetric)
+        for (std::size_t k = 0; k < weights.cols(); ++k)
+          sum_u += codes[b * weights.padded_cols() + k] + Int8Ops::activation_offset;
+      ::mote::kernels::int8_dense_epilogue(weights, bias, dots + b * padded_rows, input, Int8Ops::activation_offset,
+                                           sum_u, out + b * rows, activation);
+    }
+  }
+}
+
+/// Whether a matrix's inputs are centred int8 codes (symmetric weights on an ISA with the exact
+/// symmetric GEMM), else the ISA's activation codes (int8_code_t).
+template <class Matrix>
+inline constexpr bool int8_centred_codes = Matrix::format::symmetric && int8_has_symmetric_gemm<Int8Ops>;
+template <class Matrix>
+using int8_code_t = std::conditional_t<int8_centred_codes<Matrix>, std::int8_t, typename Int8Ops::Act>;
+
+/// The dots and outputs of `batch` samples already in codes (stride padded_cols): Code is
+/// int8 centred codes (u - 128) for Ops' symmetric GEMM, else Int8Ops::Act. `spare` holds
+/// batch * padded_cols bytes (the GEMM's code magnitudes).
+template <class Matrix, class Code, class Activation>
+inline void int8_dense_from_codes(const Matrix& weights, const float* bias, const Code* codes, std::size_t batch,
+                                  const ::mote::kernels::Int8InputQuant& input, Activation activation, float* out,
+                                  std::int32_t* dots, std::byte* spare) noexcept {
+  const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
+  if constexpr (int8_centred_codes<Matrix>) {
+    int8_gemm_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch,
+                                 weights.row_sums(), dots, padded_rows, reinterpret_cast<std::uint8_t*>(spare));
+  } else {
+    for (std::size_t p = 0; p < weights.panel_count(); ++p)
+      int8_panel_columns(weights.panel(p), padded_cols / 4, codes, padded_cols, dots + p * 16, padded_rows, batch);
+  }
+  int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
+}
+
+
 template <class G, class S, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation activation,
                        std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
+  using Code = int8_code_t<Matrix>;
   const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
-  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
-  const std::size_t groups = padded_cols / 4;
-  auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
+  auto* codes = reinterpret_cast<Code*>(scratch);
+  std::byte* spare = scratch + batch * padded_cols * sizeof(Code);  // within the 2 bytes per code of scratch
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  // One sample of symmetric weights: an ISA may provide a faster exact GEMV for weights that are
-  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights), on
-  // int8 codes u - 128 (they fit in the int16 codes' space).
-  if (Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops> && batch == 1) {
-    int8_symmetric_gemv<Int8Ops>(weights, in, input, reinterpret_cast<std::int8_t*>(act), dots);
+  if constexpr (int8_centred_codes<Matrix>) {
+    int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
+    // One sample: the ISA's GEMV (AVX2: each broadcast serves two panels).
+    if (batch == 1) {
+      int8_gemv_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                   weights.row_sums(), dots);
+      int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
+      return;
+    }
   } else {
-    int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
-    for (std::size_t p = 0; p < weights.panel_count(); ++p)
-      int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+    int8_quantize_inputs(in, cols, padded_cols, batch, input, codes);
   }
-  if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
-    int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
-    return;
-  }
-  for (std::size_t b = 0; b < batch; ++b) {
-    std::int64_t sum_u = 0;
-    if constexpr (!Matrix::format::symmetric)
-      for (std::size_t k = 0; k < cols; ++k) sum_u += act[b * padded_cols + k] + Int8Ops::activation_offset;
-    ::mote::kernels::int8_dense_epilogue(weights, bias, dots + b * padded_rows, input, Int8Ops::activation_offset, sum_u,
-                                         out + b * rows, activation);
-  }
+  int8_dense_from_codes(weights, bias, codes, batch, input, activation, out, dots, spare);
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
 // ----- begin mote/kernels/dense/sparse_int8-inl.hpp -----
@@ -15067,6 +16810,273 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, ::mote::Symmet
   int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
 }
 // ----- end mote/kernels/dense/sparse_int8-inl.hpp -----
+// ----- begin mote/kernels/conv2d/int8-inl.hpp -----
+// int8 Conv2D, written once against Int8Ops like the int8 Dense kernels (included by
+// kernels/simd_int8-inl.hpp once per ISA). Each input value is quantised once, into an image
+// bordered with the padding's code, so that gathering a receptive field is a few contiguous
+// copies of codes without bounds checks (instead of gathering floats and quantising every value
+// once per tap that reads it: 9 times for a 3x3 kernel). Output pixels then run in chunks as
+// one integer GEMM over their gathered codes, and the Dense epilogue. Bit-exact with the
+// reference (kernels/conv2d/int8_reference.hpp): the same codes, the same exact sums.
+
+/// Copies n codes with one fixed-size copy where they fit in 16 or 32 bytes (a tap row of a
+/// small kernel is a handful of codes; a libc call per row cost more than the GEMM). It may read
+/// and write up to 31 bytes past the n codes: the reads stay inside the scratch (the image is
+/// followed by the patches), and the writes land on codes gathered or padded after it or on
+/// scratch that is written before it is read.
+template <class Code>
+inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, std::size_t n, Code* to) noexcept {
+  const std::size_t bytes = n * sizeof(Code);
+  if (bytes <= 16) std::memcpy(to, from, 16);
+  else if (bytes <= 32) std::memcpy(to, from, 32);
+  else std::memcpy(to, from, bytes);
+  return to + n;
+}
+
+/// The gathered receptive fields of output pixels [first, first + count): rows of padded_cols
+/// codes in (ky, kx, c) order, the padded columns holding `padding`.
+template <class Code>
+inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const Code* image, std::size_t first,
+                                std::size_t count, std::size_t padded_cols, Code padding, Code* patches) noexcept {
+  const std::size_t c = g.in_c, image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  const std::size_t field = g.kernel_h * g.kernel_w * c;
+  const Code padding4[4] = {padding, padding, padding, padding};
+  const std::size_t row_step = g.dilation_h * image_w * c, tap_step = g.dilation_w * c;
+  std::size_t oy = first / g.out_w, ox = first % g.out_w;  // then stepped: no division per pixel
+  for (std::size_t i = 0; i < count; ++i) {
+    Code* row = patches + i * padded_cols;
+    const Code* source = image + (oy * g.stride_h * image_w + ox * g.stride_w) * c;
+    for (std::size_t ky = 0; ky < g.kernel_h; ++ky, source += row_step) {
+      if (g.dilation_w == 1) {
+        row = int8_copy_codes(source, g.kernel_w * c, row);
+      } else {
+        for (std::size_t kx = 0; kx < g.kernel_w; ++kx) row = int8_copy_codes(source + kx * tap_step, c, row);
+      }
+    }
+    // At most 3 padded columns (a group is 4 codes): one fixed-size store.
+    std::memcpy(patches + i * padded_cols + field, padding4, sizeof(padding4));
+    if (++ox == g.out_w) {
+      ox = 0;
+      ++oy;
+    }
+  }
+}
+
+/// One input row into codes (centred int8, or the ISA's activation codes). Out of line (noipa):
+/// constant-propagating a layer's geometry into the quantiser's tail loop made GCC 12 at -O3
+/// report -Waggressive-loop-optimizations on a loop that cannot run (an error under -Werror).
+template <bool Centred, class Ops, class Code>
+[[gnu::noipa]] inline void int8_quantize_row(const float* x, std::size_t n,
+                                             const ::mote::kernels::Int8InputQuant& input, Code* out) noexcept {
+  if constexpr (Centred) int8_quantize_centred<Ops>(x, n, input.params, input.low, input.high, out);
+  else Ops::quantize(x, n, input.params, input.low, input.high, out);
+}
+
+template <class G, class S, class Activation>
+inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
+                        const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+                        const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+                        Activation activation, std::byte* scratch) noexcept {
+  using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
+  using Code = int8_code_t<Matrix>;
+  constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
+  const std::size_t padded_cols = weights.padded_cols();
+  const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
+  const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  auto* image = reinterpret_cast<Code*>(scratch);
+  std::byte* after_image = scratch + align_up(image_h * image_w * g.in_c * 2);
+  auto* patches = reinterpret_cast<Code*>(after_image);
+  std::byte* spare = after_image + chunk * padded_cols * sizeof(Code);  // within the 2 bytes per code
+  auto* dots = reinterpret_cast<std::int32_t*>(after_image + align_up(chunk * padded_cols * 2));
+
+  // Padding is what a float zero quantises to.
+  const std::int32_t zero_code = ::mote::quantize(0.0f, input.params, input.low, input.high);
+  Code padding;
+  if constexpr (int8_centred_codes<Matrix>) padding = static_cast<Code>(zero_code - 128);
+  else padding = Int8Ops::encode(zero_code);
+  std::fill(image, image + image_h * image_w * g.in_c, padding);
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
+                                                           image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
+  const std::size_t pixels = g.out_h * g.out_w;
+  for (std::size_t first = 0; first < pixels; first += chunk) {
+    const std::size_t count = std::min(chunk, pixels - first);
+    int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
+    int8_dense_from_codes(weights, bias, patches, count, input, activation, out + first * weights.rows(), dots, spare);
+  }
+}
+// ----- end mote/kernels/conv2d/int8-inl.hpp -----
+// ----- begin mote/kernels/depthwise/int8-inl.hpp -----
+// int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA). The
+// input is quantised once (the ISA's vector quantiser) into centred int16 codes u - zu inside a
+// border of zeros, which is exactly what padding contributes; the weights are laid out tap-major
+// as centred int16 w - zw. Each output pixel then sums its taps over blocks of channels in int32
+// (exact: |product| <= 255 x 255), in loops the compiler vectorises for the ISA (vpmulld on AVX2),
+// and the Dense epilogue's float operations follow lane by lane: bit-exact with
+// kernels/depthwise/int8_reference.hpp.
+
+template <class Ops>
+inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c, const std::ptrdiff_t* o, std::int16_t* w,
+                                                         std::int32_t* s) {
+  Ops::depthwise_block;
+  Ops::depthwise_pack(c, c, w);
+  Ops::depthwise_sums(c, o, std::size_t{1}, c, std::size_t{1}, s);
+};
+
+// One input row quantised and centred, and the channels of one pixel past the whole blocks. Kept
+// out of line (noipa): constant-propagating a layer's geometry into these loops made GCC 12 at
+// -O3 report -Waggressive-loop-optimizations on loops that cannot run (an error under -Werror).
+template <class Ops>
+[[gnu::noipa]] inline void depthwise_int8_centred_row(const float* x, std::size_t n,
+                                                      const ::mote::kernels::Int8InputQuant& input,
+                                                      typename Ops::Act* codes, std::int16_t* row) noexcept {
+  Ops::quantize(x, n, input.params, input.low, input.high, codes);
+  const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
+}
+[[gnu::noipa]] inline void depthwise_int8_channel_sums(const std::int16_t* window, const std::int16_t* tap_weights,
+                                                       std::size_t first, std::size_t last, std::size_t taps_h,
+                                                       std::size_t taps_w, std::ptrdiff_t row_step,
+                                                       std::ptrdiff_t tap_step, std::size_t out_c,
+                                                       std::int32_t* sums) noexcept {
+  for (std::size_t c = first; c < last; ++c) {
+    std::int32_t acc = 0;
+    for (std::size_t ky = 0; ky < taps_h; ++ky)
+      for (std::size_t kx = 0; kx < taps_w; ++kx)
+        acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + c]} *
+               window[static_cast<std::ptrdiff_t>(ky) * row_step + static_cast<std::ptrdiff_t>(kx) * tap_step +
+                      static_cast<std::ptrdiff_t>(c)];
+    sums[c] = acc;
+  }
+}
+
+// Ops is a parameter so that the paired path's names are looked up only where it exists.
+template <class G, class S, class Activation, class Ops = Int8Ops>
+inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
+                           const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+                           const float* bias, const float* in, float* out,
+                           const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
+  const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
+  const std::size_t taps = g.kernel_h * g.kernel_w;
+  const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
+  const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  auto* image = reinterpret_cast<std::int16_t*>(scratch);
+  std::byte* next = scratch + align_up(image_h * image_w * channels * sizeof(std::int16_t));
+  auto* tap_weights = reinterpret_cast<std::int16_t*>(next);
+  next += align_up((taps + 1) * out_c * sizeof(std::int16_t));
+  auto* multipliers = reinterpret_cast<float*>(next);
+  next += align_up(out_c * sizeof(float));
+  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+  next += align_up(std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
+
+  std::fill(tap_weights + taps * out_c, tap_weights + (taps + 1) * out_c, std::int16_t{0});
+  for (std::size_t o = 0; o < out_c; ++o) {
+    const std::int32_t zw = weights.params(o).zero_point;
+    for (std::size_t t = 0; t < taps; ++t)
+      tap_weights[t * out_c + o] = static_cast<std::int16_t>(weights.at(o, t) - zw);
+    multipliers[o] = input.params.scale * weights.params(o).scale;
+  }
+  // Act codes are u - activation_offset; centred codes u - zu.
+  std::fill(image, image + image_h * image_w * channels, std::int16_t{0});
+  const std::size_t row_values = g.in_w * channels;
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    depthwise_int8_centred_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
+                                        image + ((y + g.pad_top) * image_w + g.pad_left) * channels);
+
+  // An ISA may sum pairs of taps per instruction (Ops::depthwise_sums, AVX2: vpmaddwd on
+  // interleaved codes) over whole blocks of channels, multiplier 1.
+  std::size_t paired_channels = 0;
+  const std::size_t pairs = g.kernel_h * ((g.kernel_w + 1) / 2);
+  if constexpr (int8_has_depthwise_sums<Ops>) {
+    if (multiplier == 1) {
+      paired_channels = channels / Ops::depthwise_block * Ops::depthwise_block;
+      const std::size_t blocks = channels / Ops::depthwise_block;
+      auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
+      auto* packed = reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
+      // The second tap of an odd row's last pair is a phantom with zero weights, reading codes one
+      // tap further (inside the scratch: the image is followed by the weights).
+      const std::int16_t* zeros = tap_weights + taps * out_c;  // out_c zeros, see the scratch layout
+      std::size_t p = 0;
+      for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
+        for (std::size_t kx = 0; kx < g.kernel_w; kx += 2, ++p) {
+          offsets[2 * p] = static_cast<std::ptrdiff_t>((ky * g.dilation_h * image_w + kx * g.dilation_w) * channels);
+          offsets[2 * p + 1] = offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
+          const std::int16_t* first = tap_weights + (ky * g.kernel_w + kx) * out_c;
+          const std::int16_t* second = kx + 1 < g.kernel_w ? first + out_c : zeros;
+          for (std::size_t b = 0; b < blocks; ++b)
+            Ops::depthwise_pack(first + b * Ops::depthwise_block, second + b * Ops::depthwise_block,
+                                    packed + (p * blocks + b) * 2 * Ops::depthwise_block);
+        }
+    }
+  }
+
+  // Two native vectors of int32 sums per block of channels, as the compiler's generic vectors
+  // (GCC/Clang vector extensions, lowered to the ISA's registers: vpmovsxwd + vpmulld per tap on
+  // AVX2). The plain loop stayed scalar, and a vector twice the native width went through memory
+  // (28x slower).
+  constexpr std::size_t lanes = ::mote::simd::MOTE_SIMD_NS::VecF32::lanes, block = 2 * lanes;
+  using Codes = std::int16_t __attribute__((vector_size(lanes * sizeof(std::int16_t))));
+  using Sums = std::int32_t __attribute__((vector_size(lanes * sizeof(std::int32_t))));
+  auto* sums = reinterpret_cast<std::int32_t*>(row_codes);  // one pixel's accumulators
+  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+      const std::int16_t* window = image + (oy * g.stride_h * image_w + ox * g.stride_w) * channels;
+      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
+      if (multiplier == 1) {
+        std::size_t c = 0;
+        if constexpr (int8_has_depthwise_sums<Ops>) {
+          if (paired_channels > 0) {
+            const std::byte* offsets = next;
+            Ops::depthwise_sums(window, reinterpret_cast<const std::ptrdiff_t*>(offsets), pairs,
+                                    reinterpret_cast<const std::int16_t*>(
+                                        offsets + align_up(2 * pairs * sizeof(std::ptrdiff_t))),
+                                    paired_channels / Ops::depthwise_block, sums);
+            c = paired_channels;
+          }
+        }
+        for (; c + block <= channels; c += block) {
+          Sums low = {}, high = {};
+          for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
+            for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+              const std::int16_t* a = window + (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c;
+              const std::int16_t* w = tap_weights + (ky * g.kernel_w + kx) * out_c + c;
+              Codes a_low, a_high, w_low, w_high;
+              std::memcpy(&a_low, a, sizeof(Codes));
+              std::memcpy(&a_high, a + lanes, sizeof(Codes));
+              std::memcpy(&w_low, w, sizeof(Codes));
+              std::memcpy(&w_high, w + lanes, sizeof(Codes));
+              low += __builtin_convertvector(a_low, Sums) * __builtin_convertvector(w_low, Sums);
+              high += __builtin_convertvector(a_high, Sums) * __builtin_convertvector(w_high, Sums);
+            }
+          std::memcpy(sums + c, &low, sizeof(Sums));
+          std::memcpy(sums + c + lanes, &high, sizeof(Sums));
+        }
+        if (c < channels)
+          depthwise_int8_channel_sums(window, tap_weights, c, channels, g.kernel_h, g.kernel_w,
+                                      static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels),
+                                      static_cast<std::ptrdiff_t>(g.dilation_w * channels), out_c, sums);
+      } else {
+        for (std::size_t o = 0; o < out_c; ++o) {
+          const std::size_t c = o / multiplier;
+          std::int32_t acc = 0;
+          for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
+            for (std::size_t kx = 0; kx < g.kernel_w; ++kx)
+              acc += std::int32_t{tap_weights[(ky * g.kernel_w + kx) * out_c + o]} *
+                     window[(ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c];
+          sums[o] = acc;
+        }
+      }
+      // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
+      // correction, the sums are already centred.
+      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale, weights.scales(), bias,
+                                                    out_pixel, out_c);
+      for (; o < out_c; ++o) out_pixel[o] = std::fma(static_cast<float>(sums[o]), multipliers[o], bias[o]);
+      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+        for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
+    }
+  }
+}
+// ----- end mote/kernels/depthwise/int8-inl.hpp -----
 #if defined(MOTE_SIMD_HAS_INT4)
 using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // ----- begin mote/kernels/dense/int4-inl.hpp -----
@@ -15128,6 +17138,34 @@ MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, con
     // over the whole output, instead of one libm call per output in the scalar epilogue.
     MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
     activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
+  }
+}
+
+/// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp).
+template <class G, class S, class Activation>
+MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
+                                   const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
+                                   const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                   std::byte* scratch) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, activation, scratch);
+  } else {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * weights.rows());
+  }
+}
+
+/// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
+template <class G, class S, class Activation>
+MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
+                                      const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
+                                      const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                      std::byte* scratch) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, activation, scratch);
+  } else {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * window.out_c);
   }
 }
 
@@ -15535,6 +17573,10 @@ using ::mote::align_up;
 //   store(acc, out)     the 16 row sums as int32
 //   quantize(x, n, ...) float -> Act codes, bit-identical to mote::quantize
 //   gemm_cols           samples per register tile in the batched kernel
+// Optional, for speed (each detected with a requires-expression, each tested against the same
+// reference): panel_tile (the GEMM microkernel), dequantize_rows (vector epilogue),
+// quantize_centred + gemv_symmetric + gemm_symmetric (symmetric weights on centred codes),
+// depthwise_block + depthwise_pack + depthwise_sums (kernels/depthwise/int8-inl.hpp).
 
 // One panel of 16 rows times `Cols` samples; codes of sample c at act + c * stride.
 // An ISA may provide its own microkernel (Int8Ops::panel_tile) where the compiler does not
@@ -15592,16 +17634,40 @@ inline constexpr bool int8_has_symmetric_gemv =
       Ops::quantize_centred(x, std::size_t{1}, q, 0, 255, a);
       Ops::gemv_symmetric(w, std::size_t{1}, std::size_t{1}, a, sums, d);
     };
-/// One sample of symmetric weights through Ops' GEMV: codes quantised centred (the padded
-/// columns, whose weights are 0, get code 0), then the dots.
-template <class Ops, class Matrix>
-inline void int8_symmetric_gemv(const Matrix& weights, const float* in, const ::mote::kernels::Int8InputQuant& input,
-                                std::int8_t* codes, std::int32_t* dots) noexcept {
+// An ISA may provide the same exact scheme for several samples (Int8Ops::gemm_symmetric).
+template <class Ops>
+inline constexpr bool int8_has_symmetric_gemm =
+    int8_has_symmetric_gemv<Ops> && requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums,
+                                             std::int32_t* d) {
+      Ops::gemm_symmetric(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, sums, d, std::size_t{16},
+                          nullptr);
+    };
+// The symmetric primitives through a dependent Ops, so that ISAs without them still compile
+// the (discarded) branches that would call them.
+template <class Ops, class... Args>
+inline void int8_gemv_symmetric(const Args&... args) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(args...);
+}
+template <class Ops, class... Args>
+inline void int8_gemm_symmetric(const Args&... args) noexcept {
+  if constexpr (int8_has_symmetric_gemm<Ops>) Ops::gemm_symmetric(args...);
+}
+template <class Ops, class... Args>
+inline void int8_quantize_centred(const Args&... args) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::quantize_centred(args...);
+}
+
+/// Quantises `batch` samples into centred codes (stride padded_cols, padded columns 0), as
+/// Ops' symmetric GEMV and GEMM take them.
+template <class Ops>
+inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
+                                         const ::mote::kernels::Int8InputQuant& input, std::int8_t* codes) noexcept {
   if constexpr (int8_has_symmetric_gemv<Ops>) {
-    Ops::quantize_centred(in, weights.cols(), input.params, input.low, input.high, codes);
-    std::fill(codes + weights.cols(), codes + weights.padded_cols(), std::int8_t{0});
-    Ops::gemv_symmetric(weights.panel(0), weights.panel_count(), weights.padded_cols() / 4, codes, weights.row_sums(),
-                        dots);
+    for (std::size_t b = 0; b < batch; ++b) {
+      std::int8_t* sample = codes + b * padded_cols;
+      Ops::quantize_centred(in + b * cols, cols, input.params, input.low, input.high, sample);
+      std::fill(sample + cols, sample + padded_cols, std::int8_t{0});
+    }
   }
 }
 
@@ -15639,38 +17705,77 @@ inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, co
   }
 }
 
+/// Outputs from the dots of `batch` samples; `codes` (Int8Ops::Act, stride padded_cols) are read
+/// only for asymmetric weights.
+template <class Code, class Matrix, class Activation>
+inline void int8_dense_epilogues(const Matrix& weights, const float* bias, const std::int32_t* dots, const Code* codes,
+                                 std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+                                 Activation activation, float* out) noexcept {
+  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
+    int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
+  } else {
+    for (std::size_t b = 0; b < batch; ++b) {
+      std::int64_t sum_u = 0;
+      if constexpr (!Matrix::format::symmetric)
+        for (std::size_t k = 0; k < weights.cols(); ++k)
+          sum_u += codes[b * weights.padded_cols() + k] + Int8Ops::activation_offset;
+      ::mote::kernels::int8_dense_epilogue(weights, bias, dots + b * padded_rows, input, Int8Ops::activation_offset,
+                                           sum_u, out + b * rows, activation);
+    }
+  }
+}
+
+/// Whether a matrix's inputs are centred int8 codes (symmetric weights on an ISA with the exact
+/// symmetric GEMM), else the ISA's activation codes (int8_code_t).
+template <class Matrix>
+inline constexpr bool int8_centred_codes = Matrix::format::symmetric && int8_has_symmetric_gemm<Int8Ops>;
+template <class Matrix>
+using int8_code_t = std::conditional_t<int8_centred_codes<Matrix>, std::int8_t, typename Int8Ops::Act>;
+
+/// The dots and outputs of `batch` samples already in codes (stride padded_cols): Code is
+/// int8 centred codes (u - 128) for Ops' symmetric GEMM, else Int8Ops::Act. `spare` holds
+/// batch * padded_cols bytes (the GEMM's code magnitudes).
+template <class Matrix, class Code, class Activation>
+inline void int8_dense_from_codes(const Matrix& weights, const float* bias, const Code* codes, std::size_t batch,
+                                  const ::mote::kernels::Int8InputQuant& input, Activation activation, float* out,
+                                  std::int32_t* dots, std::byte* spare) noexcept {
+  const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
+  if constexpr (int8_centred_codes<Matrix>) {
+    int8_gemm_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch,
+                                 weights.row_sums(), dots, padded_rows, reinterpret_cast<std::uint8_t*>(spare));
+  } else {
+    for (std::size_t p = 0; p < weights.panel_count(); ++p)
+      int8_panel_columns(weights.panel(p), padded_cols / 4, codes, padded_cols, dots + p * 16, padded_rows, batch);
+  }
+  int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
+}
+
+
 template <class G, class S, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation activation,
                        std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
+  using Code = int8_code_t<Matrix>;
   const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
-  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
-  const std::size_t groups = padded_cols / 4;
-  auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
+  auto* codes = reinterpret_cast<Code*>(scratch);
+  std::byte* spare = scratch + batch * padded_cols * sizeof(Code);  // within the 2 bytes per code of scratch
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  // One sample of symmetric weights: an ISA may provide a faster exact GEMV for weights that are
-  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights), on
-  // int8 codes u - 128 (they fit in the int16 codes' space).
-  if (Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops> && batch == 1) {
-    int8_symmetric_gemv<Int8Ops>(weights, in, input, reinterpret_cast<std::int8_t*>(act), dots);
+  if constexpr (int8_centred_codes<Matrix>) {
+    int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
+    // One sample: the ISA's GEMV (AVX2: each broadcast serves two panels).
+    if (batch == 1) {
+      int8_gemv_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                   weights.row_sums(), dots);
+      int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
+      return;
+    }
   } else {
-    int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
-    for (std::size_t p = 0; p < weights.panel_count(); ++p)
-      int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+    int8_quantize_inputs(in, cols, padded_cols, batch, input, codes);
   }
-  if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
-    int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
-    return;
-  }
-  for (std::size_t b = 0; b < batch; ++b) {
-    std::int64_t sum_u = 0;
-    if constexpr (!Matrix::format::symmetric)
-      for (std::size_t k = 0; k < cols; ++k) sum_u += act[b * padded_cols + k] + Int8Ops::activation_offset;
-    ::mote::kernels::int8_dense_epilogue(weights, bias, dots + b * padded_rows, input, Int8Ops::activation_offset, sum_u,
-                                         out + b * rows, activation);
-  }
+  int8_dense_from_codes(weights, bias, codes, batch, input, activation, out, dots, spare);
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
 // ----- begin mote/kernels/dense/sparse_int8-inl.hpp -----
@@ -15721,6 +17826,273 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, ::mote::Symmet
   int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
 }
 // ----- end mote/kernels/dense/sparse_int8-inl.hpp -----
+// ----- begin mote/kernels/conv2d/int8-inl.hpp -----
+// int8 Conv2D, written once against Int8Ops like the int8 Dense kernels (included by
+// kernels/simd_int8-inl.hpp once per ISA). Each input value is quantised once, into an image
+// bordered with the padding's code, so that gathering a receptive field is a few contiguous
+// copies of codes without bounds checks (instead of gathering floats and quantising every value
+// once per tap that reads it: 9 times for a 3x3 kernel). Output pixels then run in chunks as
+// one integer GEMM over their gathered codes, and the Dense epilogue. Bit-exact with the
+// reference (kernels/conv2d/int8_reference.hpp): the same codes, the same exact sums.
+
+/// Copies n codes with one fixed-size copy where they fit in 16 or 32 bytes (a tap row of a
+/// small kernel is a handful of codes; a libc call per row cost more than the GEMM). It may read
+/// and write up to 31 bytes past the n codes: the reads stay inside the scratch (the image is
+/// followed by the patches), and the writes land on codes gathered or padded after it or on
+/// scratch that is written before it is read.
+template <class Code>
+inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, std::size_t n, Code* to) noexcept {
+  const std::size_t bytes = n * sizeof(Code);
+  if (bytes <= 16) std::memcpy(to, from, 16);
+  else if (bytes <= 32) std::memcpy(to, from, 32);
+  else std::memcpy(to, from, bytes);
+  return to + n;
+}
+
+/// The gathered receptive fields of output pixels [first, first + count): rows of padded_cols
+/// codes in (ky, kx, c) order, the padded columns holding `padding`.
+template <class Code>
+inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const Code* image, std::size_t first,
+                                std::size_t count, std::size_t padded_cols, Code padding, Code* patches) noexcept {
+  const std::size_t c = g.in_c, image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  const std::size_t field = g.kernel_h * g.kernel_w * c;
+  const Code padding4[4] = {padding, padding, padding, padding};
+  const std::size_t row_step = g.dilation_h * image_w * c, tap_step = g.dilation_w * c;
+  std::size_t oy = first / g.out_w, ox = first % g.out_w;  // then stepped: no division per pixel
+  for (std::size_t i = 0; i < count; ++i) {
+    Code* row = patches + i * padded_cols;
+    const Code* source = image + (oy * g.stride_h * image_w + ox * g.stride_w) * c;
+    for (std::size_t ky = 0; ky < g.kernel_h; ++ky, source += row_step) {
+      if (g.dilation_w == 1) {
+        row = int8_copy_codes(source, g.kernel_w * c, row);
+      } else {
+        for (std::size_t kx = 0; kx < g.kernel_w; ++kx) row = int8_copy_codes(source + kx * tap_step, c, row);
+      }
+    }
+    // At most 3 padded columns (a group is 4 codes): one fixed-size store.
+    std::memcpy(patches + i * padded_cols + field, padding4, sizeof(padding4));
+    if (++ox == g.out_w) {
+      ox = 0;
+      ++oy;
+    }
+  }
+}
+
+/// One input row into codes (centred int8, or the ISA's activation codes). Out of line (noipa):
+/// constant-propagating a layer's geometry into the quantiser's tail loop made GCC 12 at -O3
+/// report -Waggressive-loop-optimizations on a loop that cannot run (an error under -Werror).
+template <bool Centred, class Ops, class Code>
+[[gnu::noipa]] inline void int8_quantize_row(const float* x, std::size_t n,
+                                             const ::mote::kernels::Int8InputQuant& input, Code* out) noexcept {
+  if constexpr (Centred) int8_quantize_centred<Ops>(x, n, input.params, input.low, input.high, out);
+  else Ops::quantize(x, n, input.params, input.low, input.high, out);
+}
+
+template <class G, class S, class Activation>
+inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
+                        const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+                        const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+                        Activation activation, std::byte* scratch) noexcept {
+  using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
+  using Code = int8_code_t<Matrix>;
+  constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
+  const std::size_t padded_cols = weights.padded_cols();
+  const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
+  const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  auto* image = reinterpret_cast<Code*>(scratch);
+  std::byte* after_image = scratch + align_up(image_h * image_w * g.in_c * 2);
+  auto* patches = reinterpret_cast<Code*>(after_image);
+  std::byte* spare = after_image + chunk * padded_cols * sizeof(Code);  // within the 2 bytes per code
+  auto* dots = reinterpret_cast<std::int32_t*>(after_image + align_up(chunk * padded_cols * 2));
+
+  // Padding is what a float zero quantises to.
+  const std::int32_t zero_code = ::mote::quantize(0.0f, input.params, input.low, input.high);
+  Code padding;
+  if constexpr (int8_centred_codes<Matrix>) padding = static_cast<Code>(zero_code - 128);
+  else padding = Int8Ops::encode(zero_code);
+  std::fill(image, image + image_h * image_w * g.in_c, padding);
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
+                                                           image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
+  const std::size_t pixels = g.out_h * g.out_w;
+  for (std::size_t first = 0; first < pixels; first += chunk) {
+    const std::size_t count = std::min(chunk, pixels - first);
+    int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
+    int8_dense_from_codes(weights, bias, patches, count, input, activation, out + first * weights.rows(), dots, spare);
+  }
+}
+// ----- end mote/kernels/conv2d/int8-inl.hpp -----
+// ----- begin mote/kernels/depthwise/int8-inl.hpp -----
+// int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA). The
+// input is quantised once (the ISA's vector quantiser) into centred int16 codes u - zu inside a
+// border of zeros, which is exactly what padding contributes; the weights are laid out tap-major
+// as centred int16 w - zw. Each output pixel then sums its taps over blocks of channels in int32
+// (exact: |product| <= 255 x 255), in loops the compiler vectorises for the ISA (vpmulld on AVX2),
+// and the Dense epilogue's float operations follow lane by lane: bit-exact with
+// kernels/depthwise/int8_reference.hpp.
+
+template <class Ops>
+inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c, const std::ptrdiff_t* o, std::int16_t* w,
+                                                         std::int32_t* s) {
+  Ops::depthwise_block;
+  Ops::depthwise_pack(c, c, w);
+  Ops::depthwise_sums(c, o, std::size_t{1}, c, std::size_t{1}, s);
+};
+
+// One input row quantised and centred, and the channels of one pixel past the whole blocks. Kept
+// out of line (noipa): constant-propagating a layer's geometry into these loops made GCC 12 at
+// -O3 report -Waggressive-loop-optimizations on loops that cannot run (an error under -Werror).
+template <class Ops>
+[[gnu::noipa]] inline void depthwise_int8_centred_row(const float* x, std::size_t n,
+                                                      const ::mote::kernels::Int8InputQuant& input,
+                                                      typename Ops::Act* codes, std::int16_t* row) noexcept {
+  Ops::quantize(x, n, input.params, input.low, input.high, codes);
+  const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
+}
+[[gnu::noipa]] inline void depthwise_int8_channel_sums(const std::int16_t* window, const std::int16_t* tap_weights,
+                                                       std::size_t first, std::size_t last, std::size_t taps_h,
+                                                       std::size_t taps_w, std::ptrdiff_t row_step,
+                                                       std::ptrdiff_t tap_step, std::size_t out_c,
+                                                       std::int32_t* sums) noexcept {
+  for (std::size_t c = first; c < last; ++c) {
+    std::int32_t acc = 0;
+    for (std::size_t ky = 0; ky < taps_h; ++ky)
+      for (std::size_t kx = 0; kx < taps_w; ++kx)
+        acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + c]} *
+               window[static_cast<std::ptrdiff_t>(ky) * row_step + static_cast<std::ptrdiff_t>(kx) * tap_step +
+                      static_cast<std::ptrdiff_t>(c)];
+    sums[c] = acc;
+  }
+}
+
+// Ops is a parameter so that the paired path's names are looked up only where it exists.
+template <class G, class S, class Activation, class Ops = Int8Ops>
+inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
+                           const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+                           const float* bias, const float* in, float* out,
+                           const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
+  const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
+  const std::size_t taps = g.kernel_h * g.kernel_w;
+  const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
+  const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  auto* image = reinterpret_cast<std::int16_t*>(scratch);
+  std::byte* next = scratch + align_up(image_h * image_w * channels * sizeof(std::int16_t));
+  auto* tap_weights = reinterpret_cast<std::int16_t*>(next);
+  next += align_up((taps + 1) * out_c * sizeof(std::int16_t));
+  auto* multipliers = reinterpret_cast<float*>(next);
+  next += align_up(out_c * sizeof(float));
+  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+  next += align_up(std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
+
+  std::fill(tap_weights + taps * out_c, tap_weights + (taps + 1) * out_c, std::int16_t{0});
+  for (std::size_t o = 0; o < out_c; ++o) {
+    const std::int32_t zw = weights.params(o).zero_point;
+    for (std::size_t t = 0; t < taps; ++t)
+      tap_weights[t * out_c + o] = static_cast<std::int16_t>(weights.at(o, t) - zw);
+    multipliers[o] = input.params.scale * weights.params(o).scale;
+  }
+  // Act codes are u - activation_offset; centred codes u - zu.
+  std::fill(image, image + image_h * image_w * channels, std::int16_t{0});
+  const std::size_t row_values = g.in_w * channels;
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    depthwise_int8_centred_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
+                                        image + ((y + g.pad_top) * image_w + g.pad_left) * channels);
+
+  // An ISA may sum pairs of taps per instruction (Ops::depthwise_sums, AVX2: vpmaddwd on
+  // interleaved codes) over whole blocks of channels, multiplier 1.
+  std::size_t paired_channels = 0;
+  const std::size_t pairs = g.kernel_h * ((g.kernel_w + 1) / 2);
+  if constexpr (int8_has_depthwise_sums<Ops>) {
+    if (multiplier == 1) {
+      paired_channels = channels / Ops::depthwise_block * Ops::depthwise_block;
+      const std::size_t blocks = channels / Ops::depthwise_block;
+      auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
+      auto* packed = reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
+      // The second tap of an odd row's last pair is a phantom with zero weights, reading codes one
+      // tap further (inside the scratch: the image is followed by the weights).
+      const std::int16_t* zeros = tap_weights + taps * out_c;  // out_c zeros, see the scratch layout
+      std::size_t p = 0;
+      for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
+        for (std::size_t kx = 0; kx < g.kernel_w; kx += 2, ++p) {
+          offsets[2 * p] = static_cast<std::ptrdiff_t>((ky * g.dilation_h * image_w + kx * g.dilation_w) * channels);
+          offsets[2 * p + 1] = offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
+          const std::int16_t* first = tap_weights + (ky * g.kernel_w + kx) * out_c;
+          const std::int16_t* second = kx + 1 < g.kernel_w ? first + out_c : zeros;
+          for (std::size_t b = 0; b < blocks; ++b)
+            Ops::depthwise_pack(first + b * Ops::depthwise_block, second + b * Ops::depthwise_block,
+                                    packed + (p * blocks + b) * 2 * Ops::depthwise_block);
+        }
+    }
+  }
+
+  // Two native vectors of int32 sums per block of channels, as the compiler's generic vectors
+  // (GCC/Clang vector extensions, lowered to the ISA's registers: vpmovsxwd + vpmulld per tap on
+  // AVX2). The plain loop stayed scalar, and a vector twice the native width went through memory
+  // (28x slower).
+  constexpr std::size_t lanes = ::mote::simd::MOTE_SIMD_NS::VecF32::lanes, block = 2 * lanes;
+  using Codes = std::int16_t __attribute__((vector_size(lanes * sizeof(std::int16_t))));
+  using Sums = std::int32_t __attribute__((vector_size(lanes * sizeof(std::int32_t))));
+  auto* sums = reinterpret_cast<std::int32_t*>(row_codes);  // one pixel's accumulators
+  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+      const std::int16_t* window = image + (oy * g.stride_h * image_w + ox * g.stride_w) * channels;
+      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
+      if (multiplier == 1) {
+        std::size_t c = 0;
+        if constexpr (int8_has_depthwise_sums<Ops>) {
+          if (paired_channels > 0) {
+            const std::byte* offsets = next;
+            Ops::depthwise_sums(window, reinterpret_cast<const std::ptrdiff_t*>(offsets), pairs,
+                                    reinterpret_cast<const std::int16_t*>(
+                                        offsets + align_up(2 * pairs * sizeof(std::ptrdiff_t))),
+                                    paired_channels / Ops::depthwise_block, sums);
+            c = paired_channels;
+          }
+        }
+        for (; c + block <= channels; c += block) {
+          Sums low = {}, high = {};
+          for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
+            for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+              const std::int16_t* a = window + (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c;
+              const std::int16_t* w = tap_weights + (ky * g.kernel_w + kx) * out_c + c;
+              Codes a_low, a_high, w_low, w_high;
+              std::memcpy(&a_low, a, sizeof(Codes));
+              std::memcpy(&a_high, a + lanes, sizeof(Codes));
+              std::memcpy(&w_low, w, sizeof(Codes));
+              std::memcpy(&w_high, w + lanes, sizeof(Codes));
+              low += __builtin_convertvector(a_low, Sums) * __builtin_convertvector(w_low, Sums);
+              high += __builtin_convertvector(a_high, Sums) * __builtin_convertvector(w_high, Sums);
+            }
+          std::memcpy(sums + c, &low, sizeof(Sums));
+          std::memcpy(sums + c + lanes, &high, sizeof(Sums));
+        }
+        if (c < channels)
+          depthwise_int8_channel_sums(window, tap_weights, c, channels, g.kernel_h, g.kernel_w,
+                                      static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels),
+                                      static_cast<std::ptrdiff_t>(g.dilation_w * channels), out_c, sums);
+      } else {
+        for (std::size_t o = 0; o < out_c; ++o) {
+          const std::size_t c = o / multiplier;
+          std::int32_t acc = 0;
+          for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
+            for (std::size_t kx = 0; kx < g.kernel_w; ++kx)
+              acc += std::int32_t{tap_weights[(ky * g.kernel_w + kx) * out_c + o]} *
+                     window[(ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c];
+          sums[o] = acc;
+        }
+      }
+      // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
+      // correction, the sums are already centred.
+      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale, weights.scales(), bias,
+                                                    out_pixel, out_c);
+      for (; o < out_c; ++o) out_pixel[o] = std::fma(static_cast<float>(sums[o]), multipliers[o], bias[o]);
+      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+        for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
+    }
+  }
+}
+// ----- end mote/kernels/depthwise/int8-inl.hpp -----
 #if defined(MOTE_SIMD_HAS_INT4)
 using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // ----- begin mote/kernels/dense/int4-inl.hpp -----
@@ -15785,6 +18157,34 @@ MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, con
   }
 }
 
+/// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp).
+template <class G, class S, class Activation>
+MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
+                                   const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
+                                   const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                   std::byte* scratch) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, activation, scratch);
+  } else {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * weights.rows());
+  }
+}
+
+/// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
+template <class G, class S, class Activation>
+MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
+                                      const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
+                                      const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                      std::byte* scratch) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, activation, scratch);
+  } else {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * window.out_c);
+  }
+}
+
 #if defined(MOTE_SIMD_HAS_INT4)
 template <std::size_t G, class Activation>
 MOTE_KERNEL_ENTRY void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
@@ -15844,6 +18244,14 @@ inline void dense_batch(isa::Dynamic, const Args&... args) noexcept {
 template <class... Args>
 inline void dense_int8(isa::Dynamic, const Args&... args) noexcept {
   arch::with_isa(arch::selected_isa(), [&](auto tag) { dense_int8(tag, args...); });
+}
+template <class... Args>
+inline void conv2d_int8(isa::Dynamic, const Args&... args) noexcept {
+  arch::with_isa(arch::selected_isa(), [&](auto tag) { conv2d_int8(tag, args...); });
+}
+template <class... Args>
+inline void depthwise_int8(isa::Dynamic, const Args&... args) noexcept {
+  arch::with_isa(arch::selected_isa(), [&](auto tag) { depthwise_int8(tag, args...); });
 }
 template <class... Args>
 inline void dense_xnor(isa::Dynamic, const Args&... args) noexcept {
@@ -16536,6 +18944,10 @@ class ConvLayer {
                                     window.pad_top == 0 && window.pad_left == 0 && window.out_h == window.in_h &&
                                     window.out_w == window.in_w;
   static constexpr std::size_t patch_bytes = pointwise ? 0 : align_up(pixel_chunk * receptive_field * sizeof(float));
+  /// Dense int8 weights with a window: the integer convolution kernel, which quantises the
+  /// input once and gathers codes (kernels/conv2d/int8-inl.hpp).
+  static constexpr bool int8_window = opts::integer_compute && is_int8_format_v<typename opts::format> &&
+                                      !is_sparse_layout_v<typename opts::layout> && !pointwise;
 
  public:
   using in_shape = In;
@@ -16545,7 +18957,8 @@ class ConvLayer {
   static constexpr bool sparse = is_sparse_layout_v<typename opts::layout>;
   /// Integer and sparse convolutions run as matrix products over gathered receptive fields.
   static constexpr std::size_t scratch_bytes =
-      opts::integer_compute ? patch_bytes + pixel_chunk * detail::integer_dense_scratch_bytes(Filters, receptive_field)
+      int8_window ? kernels::conv_int8_scratch_bytes(window, (Filters + 15) / 16 * 16, (receptive_field + 3) / 4 * 4)
+      : opts::integer_compute ? patch_bytes + pixel_chunk * detail::integer_dense_scratch_bytes(Filters, receptive_field)
       : sparse              ? patch_bytes
                             : 0;
   static constexpr std::size_t param_count = opts::has_bias ? 2 : 1;
@@ -16588,6 +19001,11 @@ class ConvLayer {
   void forward(const float* in, float* out, std::byte* scratch) const noexcept {
     if constexpr (opts::integer_compute) {
       const kernels::Int8InputQuant quant = input_quant_.current(in, In::size);
+      if constexpr (int8_window) {
+        kernels::conv2d_int8(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out, quant,
+                             typename opts::activation{}, scratch);
+        return;
+      }
       for_each_pixel_chunk(in, scratch, [&](const float* rows, std::size_t first, std::size_t count) {
         detail::integer_dense_kernel<opts>(weights_.matrix(), weights_.bias(), rows, out + first * Filters, count, quant,
                                            typename opts::activation{}, scratch + patch_bytes);
@@ -16707,10 +19125,10 @@ class DepthwiseConvLayer {
   static_assert(options_accepted_v<void(option_kind::multiplier, option_kind::stride,
                                         option_kind::dilation, option_kind::padding,
                                         option_kind::weights, option_kind::bias, option_kind::isa,
-                                        option_kind::fused_activation),
+                                        option_kind::fused_activation, option_kind::activations),
                                    Options...>,
                 "DepthwiseConv2D options may only be Multiplier, Stride, Dilation, "
-                "Pad::same/Pad::valid/Padding, Weights, Bias, FusedActivation and an ISA tag.");
+                "Pad::same/Pad::valid/Padding, Weights, Activations, Bias, FusedActivation and an ISA tag.");
   static_assert(options_unique_v<Options...>, "DepthwiseConv2D: the same kind of option is given twice.");
   static_assert(multiplier > 0, "DepthwiseConv2D: Multiplier<M> needs M >= 1.");
   static_assert(geometry::positive, "DepthwiseConv2D: kernel size, stride and dilation must be at least 1.");
@@ -16729,9 +19147,15 @@ class DepthwiseConvLayer {
   static_assert(!is_codebook_format_v<typename opts::format>,
                 "DepthwiseConv2D: codebook weights (Weights<Codebook<Bits>>) are supported by Dense only; "
                 "use Weights<F32> for convolutions.");
-  static_assert(!opts::integer_compute,
-                "DepthwiseConv2D: int8/int4 weights are not implemented for depthwise convolutions yet; use "
-                "Weights<F32> here (Conv2D and Dense take integer weights).");
+  static_assert(!is_int4_format_v<typename opts::format>,
+                "DepthwiseConv2D: int4 weights are not implemented for depthwise convolutions (a filter of 9 "
+                "taps per channel saves a few bytes); use Weights<Int8<...>> or Weights<F32> here.");
+  static_assert(!opts::storage_exists || opts::kernel_exists,
+                "DepthwiseConv2D: mote has no kernel multiplying these Weights<...> by these Activations<...>: "
+                "f32 weights take Activations<F32>; int8 weights take Activations<Int8<...>> or Activations<UInt8>.");
+  static_assert(!opts::integer_compute || KernelH * KernelW <= kernels::int8_max_cols,
+                "DepthwiseConv2D: an integer layer's kernel area is limited to 33025 taps, for which the int32 "
+                "accumulators provably cannot overflow.");
   static constexpr kernels::WindowGeometry window = geometry::window;
 
  public:
@@ -16739,8 +19163,13 @@ class DepthwiseConvLayer {
   using out_shape = typename geometry::out_shape;
   using path = Path;
   static constexpr bool in_place = false;
-  static constexpr std::size_t scratch_bytes = 0;
+  /// Integer depthwise: the input's codes in a bordered image, the weights tap-major.
+  static constexpr std::size_t scratch_bytes =
+      opts::integer_compute ? kernels::depthwise_int8_scratch_bytes(window) : 0;
   static constexpr std::size_t param_count = opts::has_bias ? 2 : 1;
+  /// True when the layer quantises its input: calibration (Sequential::calibrate) sets its range.
+  static constexpr bool quantizes_input = opts::integer_compute;
+  using activation_format = typename opts::activation_format;
 
   static std::string describe() {
     return "DepthwiseConv2D<" + detail::window_description(window, false) +
@@ -16761,13 +19190,29 @@ class DepthwiseConvLayer {
   }
   std::size_t weight_bytes() const noexcept { return weights_.bytes(); }
 
-  void forward(const float* in, float* out, std::byte*) const noexcept {
-    kernels::depthwise_conv2d(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out,
-                              typename opts::activation{});
+  const auto& weights() const noexcept { return weights_; }
+
+  void forward(const float* in, float* out, std::byte* scratch) const noexcept {
+    if constexpr (opts::integer_compute) {
+      kernels::depthwise_int8(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out,
+                              input_quant_.current(in, In::size), typename opts::activation{}, scratch);
+    } else {
+      kernels::depthwise_conv2d(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out,
+                                typename opts::activation{});
+    }
   }
+
+  /// Fixes the input's quantisation (codes of the activation format): what calibration does.
+  Status set_input_quantization(const QuantParams& params) requires(opts::integer_compute) {
+    return input_quant_.set(params, "DepthwiseConv2D input quantisation at layer " + Path::to_string());
+  }
+  void clear_input_quantization() noexcept requires(opts::integer_compute) { input_quant_.clear(); }
+  std::optional<QuantParams> input_quantization() const requires(opts::integer_compute) { return input_quant_.get(); }
 
  private:
   detail::MatrixWithBias<typename opts::format, typename opts::layout, out_channels, KernelH * KernelW> weights_;
+  [[no_unique_address]] std::conditional_t<opts::integer_compute, detail::InputQuantization<opts>, detail::Empty>
+      input_quant_;
 };
 
 /// Depthwise 2-D convolution: each input channel is filtered on its own by `KernelSize`

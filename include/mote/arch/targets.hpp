@@ -24,6 +24,8 @@
 #include "mote/kernels/elementwise/reference.hpp"
 #include "mote/kernels/pool/reference.hpp"
 #include "mote/kernels/dense/int8_reference.hpp"
+#include "mote/kernels/conv2d/int8_reference.hpp"
+#include "mote/kernels/depthwise/int8_reference.hpp"
 #include "mote/kernels/dense/int4_reference.hpp"
 #include "mote/kernels/dense/sparse_reference.hpp"
 

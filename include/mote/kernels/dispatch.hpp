@@ -22,6 +22,14 @@ inline void dense_int8(isa::Dynamic, const Args&... args) noexcept {
   arch::with_isa(arch::selected_isa(), [&](auto tag) { dense_int8(tag, args...); });
 }
 template <class... Args>
+inline void conv2d_int8(isa::Dynamic, const Args&... args) noexcept {
+  arch::with_isa(arch::selected_isa(), [&](auto tag) { conv2d_int8(tag, args...); });
+}
+template <class... Args>
+inline void depthwise_int8(isa::Dynamic, const Args&... args) noexcept {
+  arch::with_isa(arch::selected_isa(), [&](auto tag) { depthwise_int8(tag, args...); });
+}
+template <class... Args>
 inline void dense_xnor(isa::Dynamic, const Args&... args) noexcept {
   arch::with_isa(arch::selected_isa(), [&](auto tag) { dense_xnor(tag, args...); });
 }

@@ -13,6 +13,8 @@ using ::mote::align_up;
 
 #include "mote/kernels/dense/int8-inl.hpp"
 #include "mote/kernels/dense/sparse_int8-inl.hpp"
+#include "mote/kernels/conv2d/int8-inl.hpp"
+#include "mote/kernels/depthwise/int8-inl.hpp"
 #if defined(MOTE_SIMD_HAS_INT4)
 using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 #include "mote/kernels/dense/int4-inl.hpp"
@@ -39,6 +41,34 @@ MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, con
     // over the whole output, instead of one libm call per output in the scalar epilogue.
     MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
     activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
+  }
+}
+
+/// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp).
+template <class G, class S, class Activation>
+MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
+                                   const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
+                                   const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                   std::byte* scratch) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, activation, scratch);
+  } else {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * weights.rows());
+  }
+}
+
+/// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
+template <class G, class S, class Activation>
+MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
+                                      const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
+                                      const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                      std::byte* scratch) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, activation, scratch);
+  } else {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * window.out_c);
   }
 }
 

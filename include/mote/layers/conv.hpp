@@ -118,6 +118,10 @@ class ConvLayer {
                                     window.pad_top == 0 && window.pad_left == 0 && window.out_h == window.in_h &&
                                     window.out_w == window.in_w;
   static constexpr std::size_t patch_bytes = pointwise ? 0 : align_up(pixel_chunk * receptive_field * sizeof(float));
+  /// Dense int8 weights with a window: the integer convolution kernel, which quantises the
+  /// input once and gathers codes (kernels/conv2d/int8-inl.hpp).
+  static constexpr bool int8_window = opts::integer_compute && is_int8_format_v<typename opts::format> &&
+                                      !is_sparse_layout_v<typename opts::layout> && !pointwise;
 
  public:
   using in_shape = In;
@@ -127,7 +131,8 @@ class ConvLayer {
   static constexpr bool sparse = is_sparse_layout_v<typename opts::layout>;
   /// Integer and sparse convolutions run as matrix products over gathered receptive fields.
   static constexpr std::size_t scratch_bytes =
-      opts::integer_compute ? patch_bytes + pixel_chunk * detail::integer_dense_scratch_bytes(Filters, receptive_field)
+      int8_window ? kernels::conv_int8_scratch_bytes(window, (Filters + 15) / 16 * 16, (receptive_field + 3) / 4 * 4)
+      : opts::integer_compute ? patch_bytes + pixel_chunk * detail::integer_dense_scratch_bytes(Filters, receptive_field)
       : sparse              ? patch_bytes
                             : 0;
   static constexpr std::size_t param_count = opts::has_bias ? 2 : 1;
@@ -170,6 +175,11 @@ class ConvLayer {
   void forward(const float* in, float* out, std::byte* scratch) const noexcept {
     if constexpr (opts::integer_compute) {
       const kernels::Int8InputQuant quant = input_quant_.current(in, In::size);
+      if constexpr (int8_window) {
+        kernels::conv2d_int8(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out, quant,
+                             typename opts::activation{}, scratch);
+        return;
+      }
       for_each_pixel_chunk(in, scratch, [&](const float* rows, std::size_t first, std::size_t count) {
         detail::integer_dense_kernel<opts>(weights_.matrix(), weights_.bias(), rows, out + first * Filters, count, quant,
                                            typename opts::activation{}, scratch + patch_bytes);
@@ -289,10 +299,10 @@ class DepthwiseConvLayer {
   static_assert(options_accepted_v<void(option_kind::multiplier, option_kind::stride,
                                         option_kind::dilation, option_kind::padding,
                                         option_kind::weights, option_kind::bias, option_kind::isa,
-                                        option_kind::fused_activation),
+                                        option_kind::fused_activation, option_kind::activations),
                                    Options...>,
                 "DepthwiseConv2D options may only be Multiplier, Stride, Dilation, "
-                "Pad::same/Pad::valid/Padding, Weights, Bias, FusedActivation and an ISA tag.");
+                "Pad::same/Pad::valid/Padding, Weights, Activations, Bias, FusedActivation and an ISA tag.");
   static_assert(options_unique_v<Options...>, "DepthwiseConv2D: the same kind of option is given twice.");
   static_assert(multiplier > 0, "DepthwiseConv2D: Multiplier<M> needs M >= 1.");
   static_assert(geometry::positive, "DepthwiseConv2D: kernel size, stride and dilation must be at least 1.");
@@ -311,9 +321,15 @@ class DepthwiseConvLayer {
   static_assert(!is_codebook_format_v<typename opts::format>,
                 "DepthwiseConv2D: codebook weights (Weights<Codebook<Bits>>) are supported by Dense only; "
                 "use Weights<F32> for convolutions.");
-  static_assert(!opts::integer_compute,
-                "DepthwiseConv2D: int8/int4 weights are not implemented for depthwise convolutions yet; use "
-                "Weights<F32> here (Conv2D and Dense take integer weights).");
+  static_assert(!is_int4_format_v<typename opts::format>,
+                "DepthwiseConv2D: int4 weights are not implemented for depthwise convolutions (a filter of 9 "
+                "taps per channel saves a few bytes); use Weights<Int8<...>> or Weights<F32> here.");
+  static_assert(!opts::storage_exists || opts::kernel_exists,
+                "DepthwiseConv2D: mote has no kernel multiplying these Weights<...> by these Activations<...>: "
+                "f32 weights take Activations<F32>; int8 weights take Activations<Int8<...>> or Activations<UInt8>.");
+  static_assert(!opts::integer_compute || KernelH * KernelW <= kernels::int8_max_cols,
+                "DepthwiseConv2D: an integer layer's kernel area is limited to 33025 taps, for which the int32 "
+                "accumulators provably cannot overflow.");
   static constexpr kernels::WindowGeometry window = geometry::window;
 
  public:
@@ -321,8 +337,13 @@ class DepthwiseConvLayer {
   using out_shape = typename geometry::out_shape;
   using path = Path;
   static constexpr bool in_place = false;
-  static constexpr std::size_t scratch_bytes = 0;
+  /// Integer depthwise: the input's codes in a bordered image, the weights tap-major.
+  static constexpr std::size_t scratch_bytes =
+      opts::integer_compute ? kernels::depthwise_int8_scratch_bytes(window) : 0;
   static constexpr std::size_t param_count = opts::has_bias ? 2 : 1;
+  /// True when the layer quantises its input: calibration (Sequential::calibrate) sets its range.
+  static constexpr bool quantizes_input = opts::integer_compute;
+  using activation_format = typename opts::activation_format;
 
   static std::string describe() {
     return "DepthwiseConv2D<" + detail::window_description(window, false) +
@@ -343,13 +364,29 @@ class DepthwiseConvLayer {
   }
   std::size_t weight_bytes() const noexcept { return weights_.bytes(); }
 
-  void forward(const float* in, float* out, std::byte*) const noexcept {
-    kernels::depthwise_conv2d(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out,
-                              typename opts::activation{});
+  const auto& weights() const noexcept { return weights_; }
+
+  void forward(const float* in, float* out, std::byte* scratch) const noexcept {
+    if constexpr (opts::integer_compute) {
+      kernels::depthwise_int8(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out,
+                              input_quant_.current(in, In::size), typename opts::activation{}, scratch);
+    } else {
+      kernels::depthwise_conv2d(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out,
+                                typename opts::activation{});
+    }
   }
+
+  /// Fixes the input's quantisation (codes of the activation format): what calibration does.
+  Status set_input_quantization(const QuantParams& params) requires(opts::integer_compute) {
+    return input_quant_.set(params, "DepthwiseConv2D input quantisation at layer " + Path::to_string());
+  }
+  void clear_input_quantization() noexcept requires(opts::integer_compute) { input_quant_.clear(); }
+  std::optional<QuantParams> input_quantization() const requires(opts::integer_compute) { return input_quant_.get(); }
 
  private:
   detail::MatrixWithBias<typename opts::format, typename opts::layout, out_channels, KernelH * KernelW> weights_;
+  [[no_unique_address]] std::conditional_t<opts::integer_compute, detail::InputQuantization<opts>, detail::Empty>
+      input_quant_;
 };
 
 /// Depthwise 2-D convolution: each input channel is filtered on its own by `KernelSize`

@@ -156,30 +156,37 @@ TEST_CASE("int8 dense kernels: extreme codes and the largest K stay exact", "[in
 
 TEST_CASE("int8 dense kernels: symmetric weights at +-127 against activations at both ends stay exact",
           "[int8][kernels]") {
-  // The symmetric GEMV (AVX2: vpmaddubsw on |a| and w * sign(a), a = u - 128) at its worst case:
-  // |a| = 128 (u = 0) and |w| = 127 make every product 16256 and every pair 32512, the largest
-  // sum below int16 saturation; u = 255 gives a = 127. Rows alternate the weights' sign, and
-  // one sample of each kind runs as batch 1 (the GEMV) and both together as batch 2.
+  // The symmetric GEMV and GEMM (AVX2: vpmaddubsw on |a| and w * sign(a), a = u - 128) at their
+  // worst case: |a| = 128 (u = 0) and |w| = 127 make every product 16256 and every pair 32512,
+  // the largest sum below int16 saturation; u = 255 gives a = 127. Rows alternate the weights'
+  // sign; batch 1 runs the GEMV, batches 2, 5 and 9 the GEMM's tiles and their tails, with
+  // samples alternating between the two ends.
   for (std::size_t cols : {std::size_t{4}, std::size_t{68}, std::size_t{4099}, mote::kernels::int8_max_cols}) {
-    for (std::int32_t u : {0, 255}) {
-      Case<mote::Int8<mote::PerChannel, mote::Symmetric>> c(18, cols, 1);
-      std::vector<std::int8_t> codes(c.rows * cols);
-      for (std::size_t r = 0; r < c.rows; ++r)
-        for (std::size_t k = 0; k < cols; ++k) codes[r * cols + k] = static_cast<std::int8_t>(r % 2 == 0 ? 127 : -127);
-      std::vector<mote::QuantParams> params(c.rows, mote::QuantParams{1.0f / 65536, 0});
-      REQUIRE(c.weights.try_assign_quantized(codes.data(), params.data(), params.size(), "extreme").is_ok());
-      for (auto& x : c.input) x = u == 0 ? -1e6f : 1e6f;  // saturates to the bottom or top code
-      c.quant = Int8InputQuant{mote::QuantParams{1.0f, 128}, 0, 255};
-      check_all_isas(c, "symmetric extremes, u = " + std::to_string(u));
-      std::vector<float> out(c.rows);
-      mote::AlignedBuffer<std::byte> scratch(scratch_for(c.rows, cols, 1));
-      mote::kernels::dense_int8(mote::isa::Dynamic{}, c.weights, c.bias.data(), c.input.data(), out.data(), 1, c.quant,
-                                mote::activation::Identity{}, scratch.data());
-      // (u - zero point) * w summed over K, scaled by 2^-16.
-      const double exact = static_cast<double>(u - 128) * 127.0 * static_cast<double>(cols) / 65536.0;
-      for (std::size_t r = 0; r < c.rows; ++r) {
-        INFO("K " << cols << ", u " << u << ", row " << r);
-        REQUIRE(out[r] == Approx(r % 2 == 0 ? exact : -exact).epsilon(1e-6));
+    for (std::size_t batch : {std::size_t{1}, std::size_t{2}, std::size_t{5}, std::size_t{9}}) {
+      for (std::int32_t first_u : {0, 255}) {
+        Case<mote::Int8<mote::PerChannel, mote::Symmetric>> c(18, cols, batch);
+        std::vector<std::int8_t> codes(c.rows * cols);
+        for (std::size_t r = 0; r < c.rows; ++r)
+          for (std::size_t k = 0; k < cols; ++k) codes[r * cols + k] = static_cast<std::int8_t>(r % 2 == 0 ? 127 : -127);
+        std::vector<mote::QuantParams> params(c.rows, mote::QuantParams{1.0f / 65536, 0});
+        REQUIRE(c.weights.try_assign_quantized(codes.data(), params.data(), params.size(), "extreme").is_ok());
+        auto u_of = [&](std::size_t b) { return (b % 2 == 0) == (first_u == 0) ? 0 : 255; };
+        for (std::size_t b = 0; b < batch; ++b)  // saturates to the bottom or top code
+          std::fill(c.input.begin() + b * cols, c.input.begin() + (b + 1) * cols, u_of(b) == 0 ? -1e6f : 1e6f);
+        c.quant = Int8InputQuant{mote::QuantParams{1.0f, 128}, 0, 255};
+        check_all_isas(c, "symmetric extremes, batch " + std::to_string(batch) + ", first u = " + std::to_string(first_u));
+        std::vector<float> out(c.rows * batch);
+        mote::AlignedBuffer<std::byte> scratch(scratch_for(c.rows, cols, batch));
+        mote::kernels::dense_int8(mote::isa::Dynamic{}, c.weights, c.bias.data(), c.input.data(), out.data(), batch,
+                                  c.quant, mote::activation::Identity{}, scratch.data());
+        for (std::size_t b = 0; b < batch; ++b) {
+          // (u - zero point) * w summed over K, scaled by 2^-16.
+          const double exact = static_cast<double>(u_of(b) - 128) * 127.0 * static_cast<double>(cols) / 65536.0;
+          for (std::size_t r = 0; r < c.rows; ++r) {
+            INFO("K " << cols << ", batch " << batch << ", sample " << b << ", row " << r);
+            REQUIRE(out[b * c.rows + r] == Approx(r % 2 == 0 ? exact : -exact).epsilon(1e-6));
+          }
+        }
       }
     }
   }

@@ -1,5 +1,6 @@
-// Integer Conv2D/Conv1D (int8 and int4 weights): each output pixel's receptive field is gathered
-// and multiplied by the integer dense kernels. Checked: every ISA equals the scalar reference bit
+// Integer Conv2D/Conv1D (int8 and int4 weights) and int8 DepthwiseConv2D: each output pixel's
+// receptive field is gathered and multiplied by the integer dense kernels (depthwise: summed per
+// channel in int32). Checked: every ISA equals the scalar reference bit
 // for bit over strides, dilations, paddings and 1x1 (no gather); and each layer equals an f32
 // convolution holding the dequantised weights, applied to the dequantised input, up to f32
 // rounding (the integer arithmetic is exact, so only the float epilogue differs).
@@ -18,7 +19,7 @@ namespace {
 
 using namespace mote;
 
-template <class In, template <class Isa> class Layer>
+template <class In, template <class Isa> class Layer, bool Depthwise = false>
 void check_isas_and_float_twin(const char* label) {
   using Scalar = Sequential<In, Layer<isa::Scalar>>;
   auto reference = std::make_unique<Scalar>();
@@ -51,7 +52,8 @@ void check_isas_and_float_twin(const char* label) {
   auto twin = std::make_unique<Twin>();
   const auto& matrix = reference->template layer<0>().weights().matrix();
   // mote's rows are (ky, kx, c); set_param takes PyTorch's [out, c, taps].
-  constexpr std::size_t channels = In::shape::dims[In::shape::rank - 1];
+  // (Depthwise: [C * M, 1, kh, kw], already mote's rows of taps.)
+  constexpr std::size_t channels = Depthwise ? 1 : In::shape::dims[In::shape::rank - 1];
   const std::size_t taps = matrix.cols() / channels;
   std::vector<float> weights(matrix.rows() * matrix.cols());
   for (std::size_t o = 0; o < matrix.rows(); ++o)
@@ -93,6 +95,36 @@ TEST_CASE("integer Conv2D: every ISA bit-exact, and equal to the f32 convolution
 }
 
 namespace {
+/// Any Conv2D: the integer layer adds Weights<Format> and the ISA to the options.
+template <class Format, std::size_t Filters, class KernelSize, class... Options>
+struct AnyConv {
+  template <class Isa>
+  using type = std::conditional_t<std::is_void_v<Isa>, Conv2D<Filters, KernelSize, Options...>,
+                                  Conv2D<Filters, KernelSize, Options..., Weights<Format>, Isa>>;
+};
+}  // namespace
+
+TEST_CASE("integer Conv2D: the quantised, bordered image and code gathering across geometries",
+          "[int8][conv]") {
+  // One input channel (the taps are single codes), many pixel chunks; asymmetric padding with
+  // strides and dilations that make the bordered image larger than the padded input on one side
+  // only; uint8 activations (another padding code); per-tensor asymmetric weights (the epilogue
+  // sums the gathered codes).
+  check_isas_and_float_twin<Input<28, 28, 1>, AnyConv<Int8<>, 16, Kernel<3>, Pad::same>::template type>(
+      "int8 3x3 same, one channel");
+  check_isas_and_float_twin<
+      Input<13, 17, 6>,
+      AnyConv<Int8<>, 21, Kernel<3, 5>, Stride<2, 3>, Dilation<2, 1>, Padding<1, 3, 2, 0>>::template type>(
+      "int8 3x5 stride 2x3 dilation 2x1 padding 1,3,2,0");
+  check_isas_and_float_twin<Input<10, 9, 7>, AnyConv<Int8<PerTensor, Asymmetric>, 33, Kernel<2>>::template type>(
+      "int8 asymmetric 2x2 valid");
+  check_isas_and_float_twin<
+      Input<10, 9, 7>,
+      AnyConv<Int8<PerChannel, Asymmetric>, 5, Kernel<4, 1>, Stride<3>, Padding<2, 0, 1, 0>>::template type>(
+      "int8 per-channel asymmetric 4x1 stride 3");
+}
+
+namespace {
 template <class Format>
 struct Pointwise {
   template <class Isa>
@@ -110,4 +142,29 @@ TEST_CASE("integer Conv2D 1x1 (no gather) and Conv1D", "[int8][int4][conv]") {
   check_isas_and_float_twin<Input<13, 7, 32>, Pointwise<Int8<>>::template type>("int8 pointwise");
   check_isas_and_float_twin<Input<13, 7, 32>, Pointwise<Int4<32>>::template type>("int4 pointwise");
   check_isas_and_float_twin<Input<40, 6>, OneD<Int8<>>::template type>("int8 conv1d");
+}
+
+namespace {
+template <std::size_t KH, std::size_t KW, class Format, class... Options>
+struct AnyDepthwise {
+  template <class Isa>
+  using type = std::conditional_t<std::is_void_v<Isa>, DepthwiseConv2D<Kernel<KH, KW>, Options...>,
+                                  DepthwiseConv2D<Kernel<KH, KW>, Options..., Weights<Format>, Isa>>;
+};
+}  // namespace
+
+TEST_CASE("integer DepthwiseConv2D: every ISA bit-exact, and equal to the f32 depthwise convolution",
+          "[int8][depthwise]") {
+  // 32 channels (whole 16-channel blocks), 37 (a block tail), 3 (tail only); padding, strides,
+  // dilations, a channel multiplier; symmetric and asymmetric weights.
+  check_isas_and_float_twin<Input<12, 10, 32>, AnyDepthwise<3, 3, Int8<>, Pad::same>::template type, true>(
+      "depthwise int8 3x3 same, 32 channels");
+  check_isas_and_float_twin<Input<9, 11, 37>, AnyDepthwise<3, 3, Int8<PerChannel, Asymmetric>, Stride<2>,
+                                                           Pad::same>::template type,
+                            true>("depthwise int8 asymmetric 3x3 stride 2, 37 channels");
+  check_isas_and_float_twin<Input<9, 11, 3>, AnyDepthwise<5, 3, Int8<PerTensor, Symmetric>, Dilation<2, 1>,
+                                                          Padding<3, 1, 0, 2>>::template type,
+                            true>("depthwise int8 5x3 dilation 2x1, 3 channels");
+  check_isas_and_float_twin<Input<7, 8, 5>, AnyDepthwise<3, 3, Int8<>, Multiplier<3>, Pad::same>::template type,
+                            true>("depthwise int8 multiplier 3");
 }

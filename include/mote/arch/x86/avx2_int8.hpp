@@ -162,6 +162,111 @@ struct Int8Ops {
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(dots + first), _mm256_add_epi32(acc[j], offset));
     }
   }
+  /// The GEMM of symmetric weights with the same exact vpmaddubsw scheme as gemv_symmetric:
+  /// `columns` samples of centred codes (sample c at signed_codes + c * stride), dots of sample c
+  /// at dots + c * dots_stride. Panel by panel (a panel's weights stay in L1 while every sample
+  /// passes), 16 rows x 4 samples per register tile: 8 accumulators, each weight vector re-signed
+  /// per sample (one vpsignb: the price of exactness; the multiply ports do the same work as
+  /// the saturating u8 x s8 scheme). W3b64 int8: 1.9 -> see docs/benchmarks.md.
+  static inline void gemm_symmetric(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
+                                    const std::int8_t* signed_codes, std::size_t stride, std::size_t columns,
+                                    const std::int32_t* row_sums, std::int32_t* dots, std::size_t dots_stride,
+                                    std::uint8_t* magnitudes) {
+    // |a| once per code instead of once per broadcast in the tiles: the vector ALUs, not the
+    // multipliers, are the tiles' limit.
+    const std::size_t code_count = columns * stride;
+    std::size_t i = 0;
+    for (; i + 32 <= code_count; i += 32)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(magnitudes + i),
+                          _mm256_abs_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(signed_codes + i))));
+    for (; i < code_count; ++i) magnitudes[i] = static_cast<std::uint8_t>(std::abs(std::int32_t{signed_codes[i]}));
+    const std::size_t panel_bytes = groups * 64;
+    for (std::size_t p = 0; p < panel_count; ++p) {
+      const std::int8_t* panel = panels + p * panel_bytes;
+      std::size_t c = 0;
+      for (; c + 4 <= columns; c += 4)
+        gemm_symmetric_tile<4>(panel, groups, signed_codes + c * stride, magnitudes + c * stride, stride, row_sums + p * 16,
+                               dots + c * dots_stride + p * 16, dots_stride);
+      const std::int8_t* codes = signed_codes + c * stride;
+      const std::uint8_t* mags = magnitudes + c * stride;
+      std::int32_t* out = dots + c * dots_stride + p * 16;
+      switch (columns - c) {
+        case 3: gemm_symmetric_tile<3>(panel, groups, codes, mags, stride, row_sums + p * 16, out, dots_stride); break;
+        case 2: gemm_symmetric_tile<2>(panel, groups, codes, mags, stride, row_sums + p * 16, out, dots_stride); break;
+        case 1: gemm_symmetric_tile<1>(panel, groups, codes, mags, stride, row_sums + p * 16, out, dots_stride); break;
+        default: break;
+      }
+    }
+  }
+  template <std::size_t Cols>
+  static inline __attribute__((always_inline)) void gemm_symmetric_tile(const std::int8_t* panel, std::size_t groups,
+                                                                        const std::int8_t* codes,
+                                                                        const std::uint8_t* mags, std::size_t stride,
+                                                                        const std::int32_t* row_sums,
+                                                                        std::int32_t* dots, std::size_t dots_stride) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i acc[Cols][2];
+#pragma GCC unroll 8
+    for (std::size_t c = 0; c < Cols; ++c) acc[c][0] = acc[c][1] = _mm256_setzero_si256();
+    const std::int8_t* w = panel;
+    for (std::size_t g = 0; g < groups; ++g, w += 64) {
+      const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
+      const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32));
+#pragma GCC unroll 8
+      for (std::size_t c = 0; c < Cols; ++c) {
+        std::int32_t quad;
+        std::memcpy(&quad, codes + c * stride + 4 * g, sizeof(quad));
+        const __m256i a = _mm256_set1_epi32(quad);
+        std::memcpy(&quad, mags + c * stride + 4 * g, sizeof(quad));
+        const __m256i magnitude = _mm256_set1_epi32(quad);
+        acc[c][0] = _mm256_add_epi32(acc[c][0],
+                                     _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(w0, a)), ones));
+        acc[c][1] = _mm256_add_epi32(acc[c][1],
+                                     _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(w1, a)), ones));
+      }
+    }
+    const __m256i offset0 = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums)), 7);
+    const __m256i offset1 = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums + 8)), 7);
+#pragma GCC unroll 8
+    for (std::size_t c = 0; c < Cols; ++c) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dots + c * dots_stride), _mm256_add_epi32(acc[c][0], offset0));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dots + c * dots_stride + 8), _mm256_add_epi32(acc[c][1], offset1));
+    }
+  }
+  /// Depthwise convolution on centred int16 codes (|a|, |w| <= 255: a pair of products is at
+  /// most 130050, exact in vpmaddwd's int32). Taps are taken in pairs whose codes are interleaved
+  /// with vpunpck{l,h}wd, so one vpmaddwd does 16 multiply-adds: half the instructions of
+  /// widening each tap to int32 and vpmulld. A block is 16 channels.
+  static constexpr std::size_t depthwise_block = 16;
+  /// The weights of one tap pair for one block, interleaved as depthwise_sums will interleave
+  /// the codes (within each 128-bit lane: channels 0-3 and 8-11, then 4-7 and 12-15).
+  static inline void depthwise_pack(const std::int16_t* first, const std::int16_t* second, std::int16_t* out) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(first));
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(second));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm256_unpacklo_epi16(a, b));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 16), _mm256_unpackhi_epi16(a, b));
+  }
+  /// sums[c] for the `blocks` whole blocks of one output pixel: pair p reads the codes at
+  /// window + offsets[2p] and window + offsets[2p + 1]; its packed weights for block b are at
+  /// packed + (p * blocks + b) * 32.
+  static inline void depthwise_sums(const std::int16_t* window, const std::ptrdiff_t* offsets, std::size_t pairs,
+                                    const std::int16_t* packed, std::size_t blocks, std::int32_t* sums) {
+    for (std::size_t b = 0; b < blocks; ++b) {
+      __m256i low = _mm256_setzero_si256(), high = _mm256_setzero_si256();
+      const std::int16_t* codes = window + b * 16;
+      for (std::size_t p = 0; p < pairs; ++p) {
+        const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + offsets[2 * p]));
+        const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + offsets[2 * p + 1]));
+        const std::int16_t* w = packed + (p * blocks + b) * 32;
+        low = _mm256_add_epi32(low, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, c),
+                                                      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w))));
+        high = _mm256_add_epi32(high, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, c),
+                                                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 16))));
+      }
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(sums + b * 16), _mm256_permute2x128_si256(low, high, 0x20));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(sums + b * 16 + 8), _mm256_permute2x128_si256(low, high, 0x31));
+    }
+  }
   /// out[r] = fma(float(dots[r] + correction * row_sums[r]), input_scale * scales[r], bias[r]) for
   /// 8 rows at a time: the scalar epilogue's operations, lane by lane (the int32 sum wraps in
   /// between but its final value fits, so it is exact). Returns the rows done.

@@ -11,6 +11,10 @@
 //   store(acc, out)     the 16 row sums as int32
 //   quantize(x, n, ...) float -> Act codes, bit-identical to mote::quantize
 //   gemm_cols           samples per register tile in the batched kernel
+// Optional, for speed (each detected with a requires-expression, each tested against the same
+// reference): panel_tile (the GEMM microkernel), dequantize_rows (vector epilogue),
+// quantize_centred + gemv_symmetric + gemm_symmetric (symmetric weights on centred codes),
+// depthwise_block + depthwise_pack + depthwise_sums (kernels/depthwise/int8-inl.hpp).
 
 // One panel of 16 rows times `Cols` samples; codes of sample c at act + c * stride.
 // An ISA may provide its own microkernel (Int8Ops::panel_tile) where the compiler does not
@@ -68,16 +72,40 @@ inline constexpr bool int8_has_symmetric_gemv =
       Ops::quantize_centred(x, std::size_t{1}, q, 0, 255, a);
       Ops::gemv_symmetric(w, std::size_t{1}, std::size_t{1}, a, sums, d);
     };
-/// One sample of symmetric weights through Ops' GEMV: codes quantised centred (the padded
-/// columns, whose weights are 0, get code 0), then the dots.
-template <class Ops, class Matrix>
-inline void int8_symmetric_gemv(const Matrix& weights, const float* in, const ::mote::kernels::Int8InputQuant& input,
-                                std::int8_t* codes, std::int32_t* dots) noexcept {
+// An ISA may provide the same exact scheme for several samples (Int8Ops::gemm_symmetric).
+template <class Ops>
+inline constexpr bool int8_has_symmetric_gemm =
+    int8_has_symmetric_gemv<Ops> && requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums,
+                                             std::int32_t* d) {
+      Ops::gemm_symmetric(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, sums, d, std::size_t{16},
+                          nullptr);
+    };
+// The symmetric primitives through a dependent Ops, so that ISAs without them still compile
+// the (discarded) branches that would call them.
+template <class Ops, class... Args>
+inline void int8_gemv_symmetric(const Args&... args) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(args...);
+}
+template <class Ops, class... Args>
+inline void int8_gemm_symmetric(const Args&... args) noexcept {
+  if constexpr (int8_has_symmetric_gemm<Ops>) Ops::gemm_symmetric(args...);
+}
+template <class Ops, class... Args>
+inline void int8_quantize_centred(const Args&... args) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::quantize_centred(args...);
+}
+
+/// Quantises `batch` samples into centred codes (stride padded_cols, padded columns 0), as
+/// Ops' symmetric GEMV and GEMM take them.
+template <class Ops>
+inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
+                                         const ::mote::kernels::Int8InputQuant& input, std::int8_t* codes) noexcept {
   if constexpr (int8_has_symmetric_gemv<Ops>) {
-    Ops::quantize_centred(in, weights.cols(), input.params, input.low, input.high, codes);
-    std::fill(codes + weights.cols(), codes + weights.padded_cols(), std::int8_t{0});
-    Ops::gemv_symmetric(weights.panel(0), weights.panel_count(), weights.padded_cols() / 4, codes, weights.row_sums(),
-                        dots);
+    for (std::size_t b = 0; b < batch; ++b) {
+      std::int8_t* sample = codes + b * padded_cols;
+      Ops::quantize_centred(in + b * cols, cols, input.params, input.low, input.high, sample);
+      std::fill(sample + cols, sample + padded_cols, std::int8_t{0});
+    }
   }
 }
 
@@ -115,36 +143,75 @@ inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, co
   }
 }
 
+/// Outputs from the dots of `batch` samples; `codes` (Int8Ops::Act, stride padded_cols) are read
+/// only for asymmetric weights.
+template <class Code, class Matrix, class Activation>
+inline void int8_dense_epilogues(const Matrix& weights, const float* bias, const std::int32_t* dots, const Code* codes,
+                                 std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+                                 Activation activation, float* out) noexcept {
+  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
+    int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
+  } else {
+    for (std::size_t b = 0; b < batch; ++b) {
+      std::int64_t sum_u = 0;
+      if constexpr (!Matrix::format::symmetric)
+        for (std::size_t k = 0; k < weights.cols(); ++k)
+          sum_u += codes[b * weights.padded_cols() + k] + Int8Ops::activation_offset;
+      ::mote::kernels::int8_dense_epilogue(weights, bias, dots + b * padded_rows, input, Int8Ops::activation_offset,
+                                           sum_u, out + b * rows, activation);
+    }
+  }
+}
+
+/// Whether a matrix's inputs are centred int8 codes (symmetric weights on an ISA with the exact
+/// symmetric GEMM), else the ISA's activation codes (int8_code_t).
+template <class Matrix>
+inline constexpr bool int8_centred_codes = Matrix::format::symmetric && int8_has_symmetric_gemm<Int8Ops>;
+template <class Matrix>
+using int8_code_t = std::conditional_t<int8_centred_codes<Matrix>, std::int8_t, typename Int8Ops::Act>;
+
+/// The dots and outputs of `batch` samples already in codes (stride padded_cols): Code is
+/// int8 centred codes (u - 128) for Ops' symmetric GEMM, else Int8Ops::Act. `spare` holds
+/// batch * padded_cols bytes (the GEMM's code magnitudes).
+template <class Matrix, class Code, class Activation>
+inline void int8_dense_from_codes(const Matrix& weights, const float* bias, const Code* codes, std::size_t batch,
+                                  const ::mote::kernels::Int8InputQuant& input, Activation activation, float* out,
+                                  std::int32_t* dots, std::byte* spare) noexcept {
+  const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
+  if constexpr (int8_centred_codes<Matrix>) {
+    int8_gemm_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch,
+                                 weights.row_sums(), dots, padded_rows, reinterpret_cast<std::uint8_t*>(spare));
+  } else {
+    for (std::size_t p = 0; p < weights.panel_count(); ++p)
+      int8_panel_columns(weights.panel(p), padded_cols / 4, codes, padded_cols, dots + p * 16, padded_rows, batch);
+  }
+  int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
+}
+
+
 template <class G, class S, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation activation,
                        std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
+  using Code = int8_code_t<Matrix>;
   const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
-  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
-  const std::size_t groups = padded_cols / 4;
-  auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
+  auto* codes = reinterpret_cast<Code*>(scratch);
+  std::byte* spare = scratch + batch * padded_cols * sizeof(Code);  // within the 2 bytes per code of scratch
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
-  // One sample of symmetric weights: an ISA may provide a faster exact GEMV for weights that are
-  // never -128 (AVX2: vpmaddubsw with the sign of each activation moved onto the weights), on
-  // int8 codes u - 128 (they fit in the int16 codes' space).
-  if (Matrix::format::symmetric && int8_has_symmetric_gemv<Int8Ops> && batch == 1) {
-    int8_symmetric_gemv<Int8Ops>(weights, in, input, reinterpret_cast<std::int8_t*>(act), dots);
+  if constexpr (int8_centred_codes<Matrix>) {
+    int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
+    // One sample: the ISA's GEMV (AVX2: each broadcast serves two panels).
+    if (batch == 1) {
+      int8_gemv_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                   weights.row_sums(), dots);
+      int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
+      return;
+    }
   } else {
-    int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
-    for (std::size_t p = 0; p < weights.panel_count(); ++p)
-      int8_panel_columns(weights.panel(p), groups, act, padded_cols, dots + p * 16, padded_rows, batch);
+    int8_quantize_inputs(in, cols, padded_cols, batch, input, codes);
   }
-  if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
-    int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
-    return;
-  }
-  for (std::size_t b = 0; b < batch; ++b) {
-    std::int64_t sum_u = 0;
-    if constexpr (!Matrix::format::symmetric)
-      for (std::size_t k = 0; k < cols; ++k) sum_u += act[b * padded_cols + k] + Int8Ops::activation_offset;
-    ::mote::kernels::int8_dense_epilogue(weights, bias, dots + b * padded_rows, input, Int8Ops::activation_offset, sum_u,
-                                         out + b * rows, activation);
-  }
+  int8_dense_from_codes(weights, bias, codes, batch, input, activation, out, dots, spare);
 }

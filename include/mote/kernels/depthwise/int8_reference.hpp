@@ -1,0 +1,64 @@
+#pragma once
+// Scalar reference for int8 depthwise Conv2D, and the scratch every ISA's kernel needs.
+// out[p, o] = Activation(fma(float(acc), input scale x weight scale_o, bias_o)) with
+// acc = sum over the taps inside the input of (w_o,t - zw_o)(u - zu): padding contributes nothing,
+// as ONNX's QLinearConv pads with the input zero point. Every product is at most 255 x 255 in
+// magnitude, so acc is exact in int32 for up to 33025 taps (int8_max_cols).
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include "mote/arch/isa.hpp"
+#include "mote/core/aligned.hpp"
+#include "mote/kernels/conv2d/int8_reference.hpp"
+#include "mote/kernels/dense/int8_reference.hpp"
+#include "mote/kernels/geometry.hpp"
+
+namespace mote::kernels {
+
+/// Scratch bytes of an int8 depthwise convolution on any ISA: the input as centred int16 codes
+/// in an image bordered by zeros, the weights tap-major as centred int16 (and a row of zeros),
+/// the per-channel multipliers, one input row of the ISA's activation codes (then one pixel's
+/// int32 sums), and the tap pairs' offsets and interleaved weights where the ISA pairs taps.
+constexpr std::size_t depthwise_int8_scratch_bytes(const WindowGeometry& g) noexcept {
+  const std::size_t pairs = g.kernel_h * ((g.kernel_w + 1) / 2);
+  return align_up(conv_int8_bordered_h(g) * conv_int8_bordered_w(g) * g.in_c * sizeof(std::int16_t)) +
+         align_up((g.kernel_h * g.kernel_w + 1) * g.out_c * sizeof(std::int16_t)) + align_up(g.out_c * sizeof(float)) +
+         align_up(std::max(g.in_w * g.in_c * sizeof(std::int16_t), g.out_c * sizeof(std::int32_t)) + 64) +
+         align_up(2 * pairs * sizeof(std::ptrdiff_t)) + align_up(pairs * 2 * g.out_c * sizeof(std::int16_t));
+}
+
+template <class G, class S, class Activation = activation::Identity>
+inline void depthwise_int8(isa::Scalar, const WindowGeometry& g, const WeightMatrix<Int8<G, S>, DenseStorage>& weights,
+                           const float* bias, const float* in, float* out, const Int8InputQuant& input, Activation,
+                           std::byte*) noexcept {
+  const std::size_t multiplier = g.out_c / g.in_c;
+  const std::int32_t zu = input.params.zero_point;
+  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+      float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
+      for (std::size_t oc = 0; oc < g.out_c; ++oc) {
+        const std::size_t ic = oc / multiplier;
+        const std::int32_t zw = weights.params(oc).zero_point;
+        std::int64_t acc = 0;
+        for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
+          const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+          if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
+          for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+            const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
+            if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
+            const float x = in[(static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c + ic];
+            const std::int32_t u = quantize(x, input.params, input.low, input.high);
+            acc += std::int64_t{weights.at(oc, ky * g.kernel_w + kx) - zw} * (u - zu);
+          }
+        }
+        const float multiplier_o = input.params.scale * weights.params(oc).scale;
+        out_pixel[oc] = Activation::apply(std::fma(static_cast<float>(acc), multiplier_o, bias[oc]));
+      }
+    }
+  }
+}
+
+}  // namespace mote::kernels
