@@ -6976,6 +6976,20 @@ inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const 
   }
 }
 
+/// Fills what lies outside the input in a bordered image (conv_int8_bordered_h x _w x c) with
+/// `value`: the input rows are about to be written, so only the border is filled.
+template <class Code>
+inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* image, Code value) noexcept {
+  const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
+  const std::size_t row = ::mote::kernels::conv_int8_bordered_w(g) * g.in_c;
+  std::fill(image, image + g.pad_top * row, value);
+  for (std::size_t y = g.pad_top; y < g.pad_top + g.in_h; ++y) {
+    std::fill(image + y * row, image + y * row + g.pad_left * g.in_c, value);
+    std::fill(image + y * row + (g.pad_left + g.in_w) * g.in_c, image + (y + 1) * row, value);
+  }
+  std::fill(image + (g.pad_top + g.in_h) * row, image + image_h * row, value);
+}
+
 /// One input row into codes (centred int8, or the ISA's activation codes). Out of line (noipa):
 /// constant-propagating a layer's geometry into the quantiser's tail loop made GCC 12 at -O3
 /// report -Waggressive-loop-optimizations on a loop that cannot run (an error under -Werror).
@@ -7008,7 +7022,7 @@ inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
   Code padding;
   if constexpr (int8_centred_codes<Matrix>) padding = static_cast<Code>(zero_code - 128);
   else padding = Int8Ops::encode(zero_code);
-  std::fill(image, image + image_h * image_w * g.in_c, padding);
+  int8_fill_border(g, image, padding);
   for (std::size_t y = 0; y < g.in_h; ++y)
     int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
                                                            image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
@@ -7091,7 +7105,7 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
     multipliers[o] = input.params.scale * weights.params(o).scale;
   }
   // Act codes are u - activation_offset; centred codes u - zu.
-  std::fill(image, image + image_h * image_w * channels, std::int16_t{0});
+  int8_fill_border(g, image, std::int16_t{0});
   const std::size_t row_values = g.in_w * channels;
   for (std::size_t y = 0; y < g.in_h; ++y)
     depthwise_int8_centred_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
@@ -10007,6 +10021,20 @@ inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const 
   }
 }
 
+/// Fills what lies outside the input in a bordered image (conv_int8_bordered_h x _w x c) with
+/// `value`: the input rows are about to be written, so only the border is filled.
+template <class Code>
+inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* image, Code value) noexcept {
+  const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
+  const std::size_t row = ::mote::kernels::conv_int8_bordered_w(g) * g.in_c;
+  std::fill(image, image + g.pad_top * row, value);
+  for (std::size_t y = g.pad_top; y < g.pad_top + g.in_h; ++y) {
+    std::fill(image + y * row, image + y * row + g.pad_left * g.in_c, value);
+    std::fill(image + y * row + (g.pad_left + g.in_w) * g.in_c, image + (y + 1) * row, value);
+  }
+  std::fill(image + (g.pad_top + g.in_h) * row, image + image_h * row, value);
+}
+
 /// One input row into codes (centred int8, or the ISA's activation codes). Out of line (noipa):
 /// constant-propagating a layer's geometry into the quantiser's tail loop made GCC 12 at -O3
 /// report -Waggressive-loop-optimizations on a loop that cannot run (an error under -Werror).
@@ -10039,7 +10067,7 @@ inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
   Code padding;
   if constexpr (int8_centred_codes<Matrix>) padding = static_cast<Code>(zero_code - 128);
   else padding = Int8Ops::encode(zero_code);
-  std::fill(image, image + image_h * image_w * g.in_c, padding);
+  int8_fill_border(g, image, padding);
   for (std::size_t y = 0; y < g.in_h; ++y)
     int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
                                                            image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
@@ -10122,7 +10150,7 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
     multipliers[o] = input.params.scale * weights.params(o).scale;
   }
   // Act codes are u - activation_offset; centred codes u - zu.
-  std::fill(image, image + image_h * image_w * channels, std::int16_t{0});
+  int8_fill_border(g, image, std::int16_t{0});
   const std::size_t row_values = g.in_w * channels;
   for (std::size_t y = 0; y < g.in_h; ++y)
     depthwise_int8_centred_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
@@ -13342,6 +13370,20 @@ inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const 
   }
 }
 
+/// Fills what lies outside the input in a bordered image (conv_int8_bordered_h x _w x c) with
+/// `value`: the input rows are about to be written, so only the border is filled.
+template <class Code>
+inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* image, Code value) noexcept {
+  const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
+  const std::size_t row = ::mote::kernels::conv_int8_bordered_w(g) * g.in_c;
+  std::fill(image, image + g.pad_top * row, value);
+  for (std::size_t y = g.pad_top; y < g.pad_top + g.in_h; ++y) {
+    std::fill(image + y * row, image + y * row + g.pad_left * g.in_c, value);
+    std::fill(image + y * row + (g.pad_left + g.in_w) * g.in_c, image + (y + 1) * row, value);
+  }
+  std::fill(image + (g.pad_top + g.in_h) * row, image + image_h * row, value);
+}
+
 /// One input row into codes (centred int8, or the ISA's activation codes). Out of line (noipa):
 /// constant-propagating a layer's geometry into the quantiser's tail loop made GCC 12 at -O3
 /// report -Waggressive-loop-optimizations on a loop that cannot run (an error under -Werror).
@@ -13374,7 +13416,7 @@ inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
   Code padding;
   if constexpr (int8_centred_codes<Matrix>) padding = static_cast<Code>(zero_code - 128);
   else padding = Int8Ops::encode(zero_code);
-  std::fill(image, image + image_h * image_w * g.in_c, padding);
+  int8_fill_border(g, image, padding);
   for (std::size_t y = 0; y < g.in_h; ++y)
     int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
                                                            image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
@@ -13457,7 +13499,7 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
     multipliers[o] = input.params.scale * weights.params(o).scale;
   }
   // Act codes are u - activation_offset; centred codes u - zu.
-  std::fill(image, image + image_h * image_w * channels, std::int16_t{0});
+  int8_fill_border(g, image, std::int16_t{0});
   const std::size_t row_values = g.in_w * channels;
   for (std::size_t y = 0; y < g.in_h; ++y)
     depthwise_int8_centred_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
@@ -14059,6 +14101,20 @@ inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const 
   }
 }
 
+/// Fills what lies outside the input in a bordered image (conv_int8_bordered_h x _w x c) with
+/// `value`: the input rows are about to be written, so only the border is filled.
+template <class Code>
+inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* image, Code value) noexcept {
+  const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
+  const std::size_t row = ::mote::kernels::conv_int8_bordered_w(g) * g.in_c;
+  std::fill(image, image + g.pad_top * row, value);
+  for (std::size_t y = g.pad_top; y < g.pad_top + g.in_h; ++y) {
+    std::fill(image + y * row, image + y * row + g.pad_left * g.in_c, value);
+    std::fill(image + y * row + (g.pad_left + g.in_w) * g.in_c, image + (y + 1) * row, value);
+  }
+  std::fill(image + (g.pad_top + g.in_h) * row, image + image_h * row, value);
+}
+
 /// One input row into codes (centred int8, or the ISA's activation codes). Out of line (noipa):
 /// constant-propagating a layer's geometry into the quantiser's tail loop made GCC 12 at -O3
 /// report -Waggressive-loop-optimizations on a loop that cannot run (an error under -Werror).
@@ -14091,7 +14147,7 @@ inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
   Code padding;
   if constexpr (int8_centred_codes<Matrix>) padding = static_cast<Code>(zero_code - 128);
   else padding = Int8Ops::encode(zero_code);
-  std::fill(image, image + image_h * image_w * g.in_c, padding);
+  int8_fill_border(g, image, padding);
   for (std::size_t y = 0; y < g.in_h; ++y)
     int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
                                                            image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
@@ -14174,7 +14230,7 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
     multipliers[o] = input.params.scale * weights.params(o).scale;
   }
   // Act codes are u - activation_offset; centred codes u - zu.
-  std::fill(image, image + image_h * image_w * channels, std::int16_t{0});
+  int8_fill_border(g, image, std::int16_t{0});
   const std::size_t row_values = g.in_w * channels;
   for (std::size_t y = 0; y < g.in_h; ++y)
     depthwise_int8_centred_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
@@ -16862,6 +16918,20 @@ inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const 
   }
 }
 
+/// Fills what lies outside the input in a bordered image (conv_int8_bordered_h x _w x c) with
+/// `value`: the input rows are about to be written, so only the border is filled.
+template <class Code>
+inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* image, Code value) noexcept {
+  const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
+  const std::size_t row = ::mote::kernels::conv_int8_bordered_w(g) * g.in_c;
+  std::fill(image, image + g.pad_top * row, value);
+  for (std::size_t y = g.pad_top; y < g.pad_top + g.in_h; ++y) {
+    std::fill(image + y * row, image + y * row + g.pad_left * g.in_c, value);
+    std::fill(image + y * row + (g.pad_left + g.in_w) * g.in_c, image + (y + 1) * row, value);
+  }
+  std::fill(image + (g.pad_top + g.in_h) * row, image + image_h * row, value);
+}
+
 /// One input row into codes (centred int8, or the ISA's activation codes). Out of line (noipa):
 /// constant-propagating a layer's geometry into the quantiser's tail loop made GCC 12 at -O3
 /// report -Waggressive-loop-optimizations on a loop that cannot run (an error under -Werror).
@@ -16894,7 +16964,7 @@ inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
   Code padding;
   if constexpr (int8_centred_codes<Matrix>) padding = static_cast<Code>(zero_code - 128);
   else padding = Int8Ops::encode(zero_code);
-  std::fill(image, image + image_h * image_w * g.in_c, padding);
+  int8_fill_border(g, image, padding);
   for (std::size_t y = 0; y < g.in_h; ++y)
     int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
                                                            image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
@@ -16977,7 +17047,7 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
     multipliers[o] = input.params.scale * weights.params(o).scale;
   }
   // Act codes are u - activation_offset; centred codes u - zu.
-  std::fill(image, image + image_h * image_w * channels, std::int16_t{0});
+  int8_fill_border(g, image, std::int16_t{0});
   const std::size_t row_values = g.in_w * channels;
   for (std::size_t y = 0; y < g.in_h; ++y)
     depthwise_int8_centred_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
@@ -17878,6 +17948,20 @@ inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const 
   }
 }
 
+/// Fills what lies outside the input in a bordered image (conv_int8_bordered_h x _w x c) with
+/// `value`: the input rows are about to be written, so only the border is filled.
+template <class Code>
+inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* image, Code value) noexcept {
+  const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
+  const std::size_t row = ::mote::kernels::conv_int8_bordered_w(g) * g.in_c;
+  std::fill(image, image + g.pad_top * row, value);
+  for (std::size_t y = g.pad_top; y < g.pad_top + g.in_h; ++y) {
+    std::fill(image + y * row, image + y * row + g.pad_left * g.in_c, value);
+    std::fill(image + y * row + (g.pad_left + g.in_w) * g.in_c, image + (y + 1) * row, value);
+  }
+  std::fill(image + (g.pad_top + g.in_h) * row, image + image_h * row, value);
+}
+
 /// One input row into codes (centred int8, or the ISA's activation codes). Out of line (noipa):
 /// constant-propagating a layer's geometry into the quantiser's tail loop made GCC 12 at -O3
 /// report -Waggressive-loop-optimizations on a loop that cannot run (an error under -Werror).
@@ -17910,7 +17994,7 @@ inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
   Code padding;
   if constexpr (int8_centred_codes<Matrix>) padding = static_cast<Code>(zero_code - 128);
   else padding = Int8Ops::encode(zero_code);
-  std::fill(image, image + image_h * image_w * g.in_c, padding);
+  int8_fill_border(g, image, padding);
   for (std::size_t y = 0; y < g.in_h; ++y)
     int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
                                                            image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
@@ -17993,7 +18077,7 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
     multipliers[o] = input.params.scale * weights.params(o).scale;
   }
   // Act codes are u - activation_offset; centred codes u - zu.
-  std::fill(image, image + image_h * image_w * channels, std::int16_t{0});
+  int8_fill_border(g, image, std::int16_t{0});
   const std::size_t row_values = g.in_w * channels;
   for (std::size_t y = 0; y < g.in_h; ++y)
     depthwise_int8_centred_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,

@@ -49,6 +49,20 @@ inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const 
   }
 }
 
+/// Fills what lies outside the input in a bordered image (conv_int8_bordered_h x _w x c) with
+/// `value`: the input rows are about to be written, so only the border is filled.
+template <class Code>
+inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* image, Code value) noexcept {
+  const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
+  const std::size_t row = ::mote::kernels::conv_int8_bordered_w(g) * g.in_c;
+  std::fill(image, image + g.pad_top * row, value);
+  for (std::size_t y = g.pad_top; y < g.pad_top + g.in_h; ++y) {
+    std::fill(image + y * row, image + y * row + g.pad_left * g.in_c, value);
+    std::fill(image + y * row + (g.pad_left + g.in_w) * g.in_c, image + (y + 1) * row, value);
+  }
+  std::fill(image + (g.pad_top + g.in_h) * row, image + image_h * row, value);
+}
+
 /// One input row into codes (centred int8, or the ISA's activation codes). Out of line (noipa):
 /// constant-propagating a layer's geometry into the quantiser's tail loop made GCC 12 at -O3
 /// report -Waggressive-loop-optimizations on a loop that cannot run (an error under -Werror).
@@ -81,7 +95,7 @@ inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
   Code padding;
   if constexpr (int8_centred_codes<Matrix>) padding = static_cast<Code>(zero_code - 128);
   else padding = Int8Ops::encode(zero_code);
-  std::fill(image, image + image_h * image_w * g.in_c, padding);
+  int8_fill_border(g, image, padding);
   for (std::size_t y = 0; y < g.in_h; ++y)
     int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
                                                            image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);

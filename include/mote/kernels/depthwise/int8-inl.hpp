@@ -68,7 +68,7 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
     multipliers[o] = input.params.scale * weights.params(o).scale;
   }
   // Act codes are u - activation_offset; centred codes u - zu.
-  std::fill(image, image + image_h * image_w * channels, std::int16_t{0});
+  int8_fill_border(g, image, std::int16_t{0});
   const std::size_t row_values = g.in_w * channels;
   for (std::size_t y = 0; y < g.in_h; ++y)
     depthwise_int8_centred_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
