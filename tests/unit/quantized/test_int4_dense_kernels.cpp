@@ -1,13 +1,15 @@
 // int4 Dense kernels of every ISA against the scalar reference: bit-exact (integers within a
 // block and group, the same f32 operations in the same order across groups), over shapes around
-// the 16-row panel and the 32-column block, group sizes 32, 64 and per channel, both activation
-// code ranges, special inputs, and the int16 accumulation's worst case.
+// the 16-row panel and the 32-column block, group sizes 32, 64, 96 and per channel, both
+// activation code ranges, special inputs, extreme codes, and the int16 accumulation's worst case.
 
 #include <catch2/catch.hpp>
 
 #include <cstring>
 #include <limits>
 #include <random>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../kernels/kernel_test_support.hpp"
@@ -76,7 +78,50 @@ void random_shapes() {
 TEST_CASE("int4 dense kernels: every ISA equals the scalar reference bit for bit", "[int4][kernels]") {
   random_shapes<32>();
   random_shapes<64>();
+  random_shapes<96>();  // groups of 3 blocks: some straddle the AVX2 kernel's chunks of 8 blocks
   random_shapes<0>();
+}
+
+TEST_CASE("int4 dense kernels: extreme codes on every panel and chunk path", "[int4][kernels]") {
+  // Weights at codes +7 and -7 (stored 15 and 1) and zeros, activations at the codes 0 and 255
+  // (centred -128 and +127): the largest int16 block sums of both signs. Shapes: one to four
+  // panels (the AVX2 kernel takes two per pass, then one), 8 to 10 blocks (its chunks of 8),
+  // groups of 1, 2 and 3 blocks and per channel, batches of 1 and 3.
+  auto run = [](auto group_tag, std::size_t rows, std::size_t cols, std::size_t batch, int weight_pattern,
+                int input_pattern) {
+    constexpr std::size_t G = decltype(group_tag)::value;
+    Int4Case<G> c(rows, cols, batch);
+    std::vector<float> w(rows * cols);
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t k = 0; k < cols; ++k) {
+        float v = 1.0f;
+        if (weight_pattern == 1) v = -1.0f;
+        if (weight_pattern == 2) v = ((r + k) % 2 == 0) ? 1.0f : -1.0f;
+        if (weight_pattern == 3) v = (k % 3 == 0) ? 0.0f : ((r / 16 + k / 32) % 2 == 0 ? 1.0f : -1.0f);
+        w[r * cols + k] = v;
+      }
+    c.weights.assign(w.data());
+    for (std::size_t r = 0; r < rows; ++r) c.bias[r] = 0.25f * static_cast<float>(r % 5);
+    for (std::size_t i = 0; i < c.input.size(); ++i) {
+      bool high = input_pattern == 1;
+      if (input_pattern == 2) high = i % 2 == 1;
+      if (input_pattern == 3) high = (i / 32) % 2 == 0;
+      c.input[i] = high ? 1e9f : -1e9f;  // saturate to u = 255 and u = 0
+    }
+    c.quant = Int8InputQuant{{0.5f, 0}, 0, 255};
+    check_all_isas(c, "extreme codes, weights " + std::to_string(weight_pattern) + " inputs " +
+                          std::to_string(input_pattern));
+  };
+  for (std::size_t rows : {16u, 32u, 48u, 61u})
+    for (std::size_t cols : {256u, 288u, 300u})
+      for (std::size_t batch : {1u, 3u})
+        for (int weights = 0; weights < 4; ++weights)
+          for (int inputs = 0; inputs < 4; ++inputs) {
+            run(std::integral_constant<std::size_t, 32>{}, rows, cols, batch, weights, inputs);
+            run(std::integral_constant<std::size_t, 64>{}, rows, cols, batch, weights, inputs);
+            run(std::integral_constant<std::size_t, 96>{}, rows, cols, batch, weights, inputs);
+            run(std::integral_constant<std::size_t, 0>{}, rows, cols, batch, weights, inputs);
+          }
 }
 
 TEST_CASE("int4 dense kernels: fused piecewise-linear activations and special inputs", "[int4][kernels]") {

@@ -18,6 +18,14 @@ struct Int4Ops {
     quantize_centred(x, n, p, low, high, out);
   }
 
+  /// One panel per call (panel below).
+  static constexpr std::size_t panels_per_pass = 1;
+  static inline void panels(std::size_t, const std::uint8_t* packed, const float* scales, std::size_t blocks,
+                            std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
+                            float* f) {
+    panel(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+  }
+
   /// F for the 16 rows of one panel: groups of `blocks_per_group` blocks (the last may be
   /// shorter), `block_sums[b]` = sum of act over block b.
   static inline void panel(const std::uint8_t* packed, const float* scales, std::size_t blocks,

@@ -19,6 +19,14 @@ struct Int4Ops {
     for (; i < n; ++i) out[i] = static_cast<std::int8_t>(::mote::quantize(x[i], p, low, high) - 128);
   }
 
+  /// One panel per call (panel below).
+  static constexpr std::size_t panels_per_pass = 1;
+  static inline void panels(std::size_t, const std::uint8_t* packed, const float* scales, std::size_t blocks,
+                            std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
+                            float* f) {
+    panel(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+  }
+
   static inline void panel(const std::uint8_t* packed, const float* scales, std::size_t blocks,
                            std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
                            float* f) {

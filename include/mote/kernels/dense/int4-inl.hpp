@@ -1,8 +1,11 @@
 // int4 Dense kernels, written once against `Int4Ops`, the ISA's int4 primitives
 // (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
 //   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
-//   panel(packed, scales, blocks, blocks_per_group, act, block_sums, f)   F of one 16-row panel
-// Samples run panel by panel so that a panel's packed weights stay in L1 across the batch.
+//   panels_per_pass                         16-row panels one call computes (at most)
+//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
+//                                           F of `count` consecutive panels (1 to panels_per_pass),
+//                                           panel i's F at f + 16 i
+// Samples run pass by pass so that a pass's packed weights stay in L1 across the batch.
 
 template <std::size_t G, class Activation>
 inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights, const float* bias,
@@ -23,12 +26,14 @@ inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::Dense
       block_sums[block] = sum;
     }
   }
-  for (std::size_t p = 0; p < weights.panel_count(); ++p)
+  for (std::size_t p = 0; p < weights.panel_count(); p += Int4Ops::panels_per_pass) {
+    const std::size_t count = std::min(Int4Ops::panels_per_pass, weights.panel_count() - p);
     for (std::size_t b = 0; b < batch; ++b)
-      Int4Ops::panel(weights.panel(p), weights.panel_scales(p, 0), blocks, weights.blocks_per_group(),
-                     reinterpret_cast<const std::int8_t*>(scratch + b * per_sample),
-                     reinterpret_cast<const std::int32_t*>(scratch + b * per_sample + align_up(padded_cols)),
-                     f + b * padded_rows + p * 16);
+      Int4Ops::panels(count, weights.panel(p), weights.panel_scales(p, 0), blocks, weights.blocks_per_group(),
+                      reinterpret_cast<const std::int8_t*>(scratch + b * per_sample),
+                      reinterpret_cast<const std::int32_t*>(scratch + b * per_sample + align_up(padded_cols)),
+                      f + b * padded_rows + p * 16);
+  }
   for (std::size_t b = 0; b < batch; ++b)
     ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows, activation);
 }
