@@ -4263,10 +4263,12 @@ inline constexpr std::size_t conv_int8_pixel_chunk = 64;
 /// Height and width of the input with every tap's padding around it: the SIMD kernels quantise
 /// the input into such a bordered image so that gathering needs no bounds checks.
 constexpr std::size_t conv_int8_bordered_h(const WindowGeometry& g) noexcept {
-  return std::max(g.pad_top + g.in_h, (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1);
+  return std::max(g.pad_top + g.in_h,
+                  (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1);
 }
 constexpr std::size_t conv_int8_bordered_w(const WindowGeometry& g) noexcept {
-  return std::max(g.pad_left + g.in_w, (g.out_w - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w + 1);
+  return std::max(g.pad_left + g.in_w,
+                  (g.out_w - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w + 1);
 }
 
 /// Scratch bytes of an int8 convolution on any ISA, for weights of `padded_rows` x `padded_cols`:
@@ -4274,17 +4276,19 @@ constexpr std::size_t conv_int8_bordered_w(const WindowGeometry& g) noexcept {
 /// the reference: one float patch and the Dense reference's scratch.
 constexpr std::size_t conv_int8_scratch_bytes(const WindowGeometry& g, std::size_t padded_rows,
                                               std::size_t padded_cols) noexcept {
-  const std::size_t simd = align_up(conv_int8_bordered_h(g) * conv_int8_bordered_w(g) * g.in_c * 2) +
-                           align_up(conv_int8_pixel_chunk * padded_cols * 2) +
-                           align_up(conv_int8_pixel_chunk * padded_rows * sizeof(std::int32_t));
-  const std::size_t reference =
-      align_up(padded_cols * sizeof(float)) + int8_dense_reference_scratch_bytes(padded_rows, padded_cols);
+  const std::size_t simd =
+      align_up(conv_int8_bordered_h(g) * conv_int8_bordered_w(g) * g.in_c * 2) +
+      align_up(conv_int8_pixel_chunk * padded_cols * 2) +
+      align_up(conv_int8_pixel_chunk * padded_rows * sizeof(std::int32_t));
+  const std::size_t reference = align_up(padded_cols * sizeof(float)) +
+                                int8_dense_reference_scratch_bytes(padded_rows, padded_cols);
   return std::max(simd, reference);
 }
 
 template <class G, class S, class Activation = activation::Identity>
-inline void conv2d_int8(isa::Scalar, const WindowGeometry& g, const WeightMatrix<Int8<G, S>, DenseStorage>& weights,
-                        const float* bias, const float* in, float* out, const Int8InputQuant& input,
+inline void conv2d_int8(isa::Scalar, const WindowGeometry& g,
+                        const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
+                        const float* in, float* out, const Int8InputQuant& input,
                         Activation activation, std::byte* scratch) noexcept {
   auto* patch = reinterpret_cast<float*>(scratch);
   std::byte* dense_scratch = scratch + align_up(weights.padded_cols() * sizeof(float));
@@ -4292,19 +4296,24 @@ inline void conv2d_int8(isa::Scalar, const WindowGeometry& g, const WeightMatrix
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
       float* value = patch;
       for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-        const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+        const long iy =
+            static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
         for (std::size_t kx = 0; kx < g.kernel_w; ++kx, value += g.in_c) {
-          const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
-          if (iy < 0 || ix < 0 || iy >= static_cast<long>(g.in_h) || ix >= static_cast<long>(g.in_w)) {
+          const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) -
+                          static_cast<long>(g.pad_left);
+          if (iy < 0 || ix < 0 || iy >= static_cast<long>(g.in_h) ||
+              ix >= static_cast<long>(g.in_w)) {
             std::fill(value, value + g.in_c, 0.0f);
           } else {
-            const float* source = in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
+            const float* source =
+                in +
+                (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
             std::copy(source, source + g.in_c, value);
           }
         }
       }
-      dense_int8(isa::Scalar{}, weights, bias, patch, out + (oy * g.out_w + ox) * g.out_c, 1, input, activation,
-                 dense_scratch);
+      dense_int8(isa::Scalar{}, weights, bias, patch, out + (oy * g.out_w + ox) * g.out_c, 1, input,
+                 activation, dense_scratch);
     }
   }
 }
@@ -4328,15 +4337,20 @@ namespace mote::kernels {
 /// int32 sums), and the tap pairs' offsets and interleaved weights where the ISA pairs taps.
 constexpr std::size_t depthwise_int8_scratch_bytes(const WindowGeometry& g) noexcept {
   const std::size_t pairs = g.kernel_h * ((g.kernel_w + 1) / 2);
-  return align_up(conv_int8_bordered_h(g) * conv_int8_bordered_w(g) * g.in_c * sizeof(std::int16_t)) +
-         align_up((g.kernel_h * g.kernel_w + 1) * g.out_c * sizeof(std::int16_t)) + align_up(g.out_c * sizeof(float)) +
-         align_up(std::max(g.in_w * g.in_c * sizeof(std::int16_t), g.out_c * sizeof(std::int32_t)) + 64) +
-         align_up(2 * pairs * sizeof(std::ptrdiff_t)) + align_up(pairs * 2 * g.out_c * sizeof(std::int16_t));
+  return align_up(conv_int8_bordered_h(g) * conv_int8_bordered_w(g) * g.in_c *
+                  sizeof(std::int16_t)) +
+         align_up((g.kernel_h * g.kernel_w + 1) * g.out_c * sizeof(std::int16_t)) +
+         align_up(g.out_c * sizeof(float)) +
+         align_up(std::max(g.in_w * g.in_c * sizeof(std::int16_t), g.out_c * sizeof(std::int32_t)) +
+                  64) +
+         align_up(2 * pairs * sizeof(std::ptrdiff_t)) +
+         align_up(pairs * 2 * g.out_c * sizeof(std::int16_t));
 }
 
 template <class G, class S, class Activation = activation::Identity>
-inline void depthwise_int8(isa::Scalar, const WindowGeometry& g, const WeightMatrix<Int8<G, S>, DenseStorage>& weights,
-                           const float* bias, const float* in, float* out, const Int8InputQuant& input, Activation,
+inline void depthwise_int8(isa::Scalar, const WindowGeometry& g,
+                           const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
+                           const float* in, float* out, const Int8InputQuant& input, Activation,
                            std::byte*) noexcept {
   const std::size_t multiplier = g.out_c / g.in_c;
   const std::int32_t zu = input.params.zero_point;
@@ -4348,18 +4362,23 @@ inline void depthwise_int8(isa::Scalar, const WindowGeometry& g, const WeightMat
         const std::int32_t zw = weights.params(oc).zero_point;
         std::int64_t acc = 0;
         for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-          const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+          const long iy =
+              static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
           if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
           for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-            const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
+            const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) -
+                            static_cast<long>(g.pad_left);
             if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
-            const float x = in[(static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c + ic];
+            const float x =
+                in[(static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c +
+                   ic];
             const std::int32_t u = quantize(x, input.params, input.low, input.high);
             acc += std::int64_t{weights.at(oc, ky * g.kernel_w + kx) - zw} * (u - zu);
           }
         }
         const float multiplier_o = input.params.scale * weights.params(oc).scale;
-        out_pixel[oc] = Activation::apply(std::fma(static_cast<float>(acc), multiplier_o, bias[oc]));
+        out_pixel[oc] =
+            Activation::apply(std::fma(static_cast<float>(acc), multiplier_o, bias[oc]));
       }
     }
   }
@@ -4538,6 +4557,16 @@ inline void dense_batch(isa::Scalar, const WeightMatrix<F32, Sparse<Pattern>>& w
 #define MOTE_KERNEL_ENTRY [[gnu::noinline]] inline
 #else
 #define MOTE_KERNEL_ENTRY inline
+#endif
+// Helpers kept out of interprocedural optimisation: GCC 12 at -O3 constant-propagated a layer's
+// geometry into small loops and reported -Waggressive-loop-optimizations on loops that cannot
+// run (kernels/conv2d/int8-inl.hpp). Clang has no noipa (and no such warning): noinline there.
+#if defined(__GNUC__) && !defined(__clang__)
+#define MOTE_NO_IPA __attribute__((noipa))
+#elif defined(__clang__)
+#define MOTE_NO_IPA __attribute__((noinline))
+#else
+#define MOTE_NO_IPA
 #endif
 #define MOTE_STRINGIFY_(x) #x
 #define MOTE_STRINGIFY(x) MOTE_STRINGIFY_(x)
@@ -6947,19 +6976,24 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, ::mote::Symmet
 /// followed by the patches), and the writes land on codes gathered or padded after it or on
 /// scratch that is written before it is read.
 template <class Code>
-inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, std::size_t n, Code* to) noexcept {
+inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, std::size_t n,
+                                                            Code* to) noexcept {
   const std::size_t bytes = n * sizeof(Code);
-  if (bytes <= 16) std::memcpy(to, from, 16);
-  else if (bytes <= 32) std::memcpy(to, from, 32);
-  else std::memcpy(to, from, bytes);
+  if (bytes <= 16)
+    std::memcpy(to, from, 16);
+  else if (bytes <= 32)
+    std::memcpy(to, from, 32);
+  else
+    std::memcpy(to, from, bytes);
   return to + n;
 }
 
 /// The gathered receptive fields of output pixels [first, first + count): rows of padded_cols
 /// codes in (ky, kx, c) order, the padded columns holding `padding`.
 template <class Code>
-inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const Code* image, std::size_t first,
-                                std::size_t count, std::size_t padded_cols, Code padding, Code* patches) noexcept {
+inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const Code* image,
+                                std::size_t first, std::size_t count, std::size_t padded_cols,
+                                Code padding, Code* patches) noexcept {
   const std::size_t c = g.in_c, image_w = ::mote::kernels::conv_int8_bordered_w(g);
   const std::size_t field = g.kernel_h * g.kernel_w * c;
   const Code padding4[4] = {padding, padding, padding, padding};
@@ -6972,7 +7006,8 @@ inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const 
       if (g.dilation_w == 1) {
         row = int8_copy_codes(source, g.kernel_w * c, row);
       } else {
-        for (std::size_t kx = 0; kx < g.kernel_w; ++kx) row = int8_copy_codes(source + kx * tap_step, c, row);
+        for (std::size_t kx = 0; kx < g.kernel_w; ++kx)
+          row = int8_copy_codes(source + kx * tap_step, c, row);
       }
     }
     // At most 3 padded columns (a group is 4 codes): one fixed-size store.
@@ -6987,7 +7022,8 @@ inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const 
 /// Fills what lies outside the input in a bordered image (conv_int8_bordered_h x _w x c) with
 /// `value`: the input rows are about to be written, so only the border is filled.
 template <class Code>
-inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* image, Code value) noexcept {
+inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* image,
+                             Code value) noexcept {
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
   const std::size_t row = ::mote::kernels::conv_int8_bordered_w(g) * g.in_c;
   std::fill(image, image + g.pad_top * row, value);
@@ -6998,21 +7034,25 @@ inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* ima
   std::fill(image + (g.pad_top + g.in_h) * row, image + image_h * row, value);
 }
 
-/// One input row into codes (centred int8, or the ISA's activation codes). Out of line (noipa):
-/// constant-propagating a layer's geometry into the quantiser's tail loop made GCC 12 at -O3
-/// report -Waggressive-loop-optimizations on a loop that cannot run (an error under -Werror).
+/// One input row into codes (centred int8, or the ISA's activation codes), out of line
+/// (MOTE_NO_IPA, arch/targets.hpp): constant-propagating a layer's geometry into the quantiser's
+/// tail loop made GCC 12 at -O3 report -Waggressive-loop-optimizations on a loop that cannot run.
 template <bool Centred, class Ops, class Code>
-[[gnu::noipa]] inline void int8_quantize_row(const float* x, std::size_t n,
-                                             const ::mote::kernels::Int8InputQuant& input, Code* out) noexcept {
-  if constexpr (Centred) int8_quantize_centred<Ops>(x, n, input.params, input.low, input.high, out);
-  else Ops::quantize(x, n, input.params, input.low, input.high, out);
+MOTE_NO_IPA inline void int8_quantize_row(const float* x, std::size_t n,
+                                          const ::mote::kernels::Int8InputQuant& input,
+                                          Code* out) noexcept {
+  if constexpr (Centred)
+    int8_quantize_centred<Ops>(x, n, input.params, input.low, input.high, out);
+  else
+    Ops::quantize(x, n, input.params, input.low, input.high, out);
 }
 
 template <class G, class S, class Activation>
-inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
-                        const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                        const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
-                        Activation activation, std::byte* scratch) noexcept {
+inline void conv2d_int8(
+    const ::mote::kernels::WindowGeometry& g,
+    const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    Activation activation, std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
   using Code = int8_code_t<Matrix>;
   constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
@@ -7022,23 +7062,28 @@ inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
   auto* image = reinterpret_cast<Code*>(scratch);
   std::byte* after_image = scratch + align_up(image_h * image_w * g.in_c * 2);
   auto* patches = reinterpret_cast<Code*>(after_image);
-  std::byte* spare = after_image + chunk * padded_cols * sizeof(Code);  // within the 2 bytes per code
+  std::byte* spare =
+      after_image + chunk * padded_cols * sizeof(Code);  // within the 2 bytes per code
   auto* dots = reinterpret_cast<std::int32_t*>(after_image + align_up(chunk * padded_cols * 2));
 
   // Padding is what a float zero quantises to.
   const std::int32_t zero_code = ::mote::quantize(0.0f, input.params, input.low, input.high);
   Code padding;
-  if constexpr (int8_centred_codes<Matrix>) padding = static_cast<Code>(zero_code - 128);
-  else padding = Int8Ops::encode(zero_code);
+  if constexpr (int8_centred_codes<Matrix>)
+    padding = static_cast<Code>(zero_code - 128);
+  else
+    padding = Int8Ops::encode(zero_code);
   int8_fill_border(g, image, padding);
   for (std::size_t y = 0; y < g.in_h; ++y)
-    int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
-                                                           image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
+    int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(
+        in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
+        image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
   const std::size_t pixels = g.out_h * g.out_w;
   for (std::size_t first = 0; first < pixels; first += chunk) {
     const std::size_t count = std::min(chunk, pixels - first);
     int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
-    int8_dense_from_codes(weights, bias, patches, count, input, activation, out + first * weights.rows(), dots, spare);
+    int8_dense_from_codes(weights, bias, patches, count, input, activation,
+                          out + first * weights.rows(), dots, spare);
   }
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
@@ -7052,46 +7097,48 @@ inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
 // kernels/depthwise/int8_reference.hpp.
 
 template <class Ops>
-inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c, const std::ptrdiff_t* o, std::int16_t* w,
+inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c,
+                                                         const std::ptrdiff_t* o, std::int16_t* w,
                                                          std::int32_t* s) {
   Ops::depthwise_block;
   Ops::depthwise_pack(c, c, w);
   Ops::depthwise_sums(c, o, std::size_t{1}, c, std::size_t{1}, s);
 };
 
-// One input row quantised and centred, and the channels of one pixel past the whole blocks. Kept
-// out of line (noipa): constant-propagating a layer's geometry into these loops made GCC 12 at
-// -O3 report -Waggressive-loop-optimizations on loops that cannot run (an error under -Werror).
+// One input row quantised and centred, and the channels of one pixel past the whole blocks, out
+// of line (MOTE_NO_IPA, arch/targets.hpp): constant-propagating a layer's geometry into these
+// loops made GCC 12 at -O3 report -Waggressive-loop-optimizations on loops that cannot run.
 template <class Ops>
-[[gnu::noipa]] inline void depthwise_int8_centred_row(const float* x, std::size_t n,
-                                                      const ::mote::kernels::Int8InputQuant& input,
-                                                      typename Ops::Act* codes, std::int16_t* row) noexcept {
+MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n,
+                                                   const ::mote::kernels::Int8InputQuant& input,
+                                                   typename Ops::Act* codes,
+                                                   std::int16_t* row) noexcept {
   Ops::quantize(x, n, input.params, input.low, input.high, codes);
   const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
   for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
 }
-[[gnu::noipa]] inline void depthwise_int8_channel_sums(const std::int16_t* window, const std::int16_t* tap_weights,
-                                                       std::size_t first, std::size_t last, std::size_t taps_h,
-                                                       std::size_t taps_w, std::ptrdiff_t row_step,
-                                                       std::ptrdiff_t tap_step, std::size_t out_c,
-                                                       std::int32_t* sums) noexcept {
+MOTE_NO_IPA inline void depthwise_int8_channel_sums(
+    const std::int16_t* window, const std::int16_t* tap_weights, std::size_t first,
+    std::size_t last, std::size_t taps_h, std::size_t taps_w, std::ptrdiff_t row_step,
+    std::ptrdiff_t tap_step, std::size_t out_c, std::int32_t* sums) noexcept {
   for (std::size_t c = first; c < last; ++c) {
     std::int32_t acc = 0;
     for (std::size_t ky = 0; ky < taps_h; ++ky)
       for (std::size_t kx = 0; kx < taps_w; ++kx)
         acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + c]} *
-               window[static_cast<std::ptrdiff_t>(ky) * row_step + static_cast<std::ptrdiff_t>(kx) * tap_step +
-                      static_cast<std::ptrdiff_t>(c)];
+               window[static_cast<std::ptrdiff_t>(ky) * row_step +
+                      static_cast<std::ptrdiff_t>(kx) * tap_step + static_cast<std::ptrdiff_t>(c)];
     sums[c] = acc;
   }
 }
 
 // Ops is a parameter so that the paired path's names are looked up only where it exists.
 template <class G, class S, class Activation, class Ops = Int8Ops>
-inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
-                           const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                           const float* bias, const float* in, float* out,
-                           const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
+inline void depthwise_int8(
+    const ::mote::kernels::WindowGeometry& g,
+    const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    Activation, std::byte* scratch) noexcept {
   const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
   const std::size_t taps = g.kernel_h * g.kernel_w;
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
@@ -7103,7 +7150,8 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
   auto* multipliers = reinterpret_cast<float*>(next);
   next += align_up(out_c * sizeof(float));
   auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
-  next += align_up(std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
+  next += align_up(
+      std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
 
   std::fill(tap_weights + taps * out_c, tap_weights + (taps + 1) * out_c, std::int16_t{0});
   for (std::size_t o = 0; o < out_c; ++o) {
@@ -7116,8 +7164,9 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
   int8_fill_border(g, image, std::int16_t{0});
   const std::size_t row_values = g.in_w * channels;
   for (std::size_t y = 0; y < g.in_h; ++y)
-    depthwise_int8_centred_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
-                                        image + ((y + g.pad_top) * image_w + g.pad_left) * channels);
+    depthwise_int8_centred_row<Int8Ops>(
+        in + y * row_values, row_values, input, row_codes,
+        image + ((y + g.pad_top) * image_w + g.pad_left) * channels);
 
   // An ISA may sum pairs of taps per instruction (Ops::depthwise_sums, AVX2: vpmaddwd on
   // interleaved codes) over whole blocks of channels, multiplier 1.
@@ -7128,20 +7177,24 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
       paired_channels = channels / Ops::depthwise_block * Ops::depthwise_block;
       const std::size_t blocks = channels / Ops::depthwise_block;
       auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
-      auto* packed = reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
+      auto* packed =
+          reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
       // The second tap of an odd row's last pair is a phantom with zero weights, reading codes one
       // tap further (inside the scratch: the image is followed by the weights).
-      const std::int16_t* zeros = tap_weights + taps * out_c;  // out_c zeros, see the scratch layout
+      const std::int16_t* zeros =
+          tap_weights + taps * out_c;  // out_c zeros, see the scratch layout
       std::size_t p = 0;
       for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
         for (std::size_t kx = 0; kx < g.kernel_w; kx += 2, ++p) {
-          offsets[2 * p] = static_cast<std::ptrdiff_t>((ky * g.dilation_h * image_w + kx * g.dilation_w) * channels);
-          offsets[2 * p + 1] = offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
+          offsets[2 * p] = static_cast<std::ptrdiff_t>(
+              (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels);
+          offsets[2 * p + 1] =
+              offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
           const std::int16_t* first = tap_weights + (ky * g.kernel_w + kx) * out_c;
           const std::int16_t* second = kx + 1 < g.kernel_w ? first + out_c : zeros;
           for (std::size_t b = 0; b < blocks; ++b)
             Ops::depthwise_pack(first + b * Ops::depthwise_block, second + b * Ops::depthwise_block,
-                                    packed + (p * blocks + b) * 2 * Ops::depthwise_block);
+                                packed + (p * blocks + b) * 2 * Ops::depthwise_block);
         }
     }
   }
@@ -7164,9 +7217,9 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
           if (paired_channels > 0) {
             const std::byte* offsets = next;
             Ops::depthwise_sums(window, reinterpret_cast<const std::ptrdiff_t*>(offsets), pairs,
-                                    reinterpret_cast<const std::int16_t*>(
-                                        offsets + align_up(2 * pairs * sizeof(std::ptrdiff_t))),
-                                    paired_channels / Ops::depthwise_block, sums);
+                                reinterpret_cast<const std::int16_t*>(
+                                    offsets + align_up(2 * pairs * sizeof(std::ptrdiff_t))),
+                                paired_channels / Ops::depthwise_block, sums);
             c = paired_channels;
           }
         }
@@ -7174,7 +7227,8 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
           Sums low = {}, high = {};
           for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
             for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-              const std::int16_t* a = window + (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c;
+              const std::int16_t* a =
+                  window + (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c;
               const std::int16_t* w = tap_weights + (ky * g.kernel_w + kx) * out_c + c;
               Codes a_low, a_high, w_low, w_high;
               std::memcpy(&a_low, a, sizeof(Codes));
@@ -7188,9 +7242,10 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
           std::memcpy(sums + c + lanes, &high, sizeof(Sums));
         }
         if (c < channels)
-          depthwise_int8_channel_sums(window, tap_weights, c, channels, g.kernel_h, g.kernel_w,
-                                      static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels),
-                                      static_cast<std::ptrdiff_t>(g.dilation_w * channels), out_c, sums);
+          depthwise_int8_channel_sums(
+              window, tap_weights, c, channels, g.kernel_h, g.kernel_w,
+              static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels),
+              static_cast<std::ptrdiff_t>(g.dilation_w * channels), out_c, sums);
       } else {
         for (std::size_t o = 0; o < out_c; ++o) {
           const std::size_t c = o / multiplier;
@@ -7204,9 +7259,10 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
       }
       // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
       // correction, the sums are already centred.
-      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale, weights.scales(), bias,
-                                                    out_pixel, out_c);
-      for (; o < out_c; ++o) out_pixel[o] = std::fma(static_cast<float>(sums[o]), multipliers[o], bias[o]);
+      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
+                                                    weights.scales(), bias, out_pixel, out_c);
+      for (; o < out_c; ++o)
+        out_pixel[o] = std::fma(static_cast<float>(sums[o]), multipliers[o], bias[o]);
       if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
         for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
     }
@@ -10087,19 +10143,24 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, ::mote::Symmet
 /// followed by the patches), and the writes land on codes gathered or padded after it or on
 /// scratch that is written before it is read.
 template <class Code>
-inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, std::size_t n, Code* to) noexcept {
+inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, std::size_t n,
+                                                            Code* to) noexcept {
   const std::size_t bytes = n * sizeof(Code);
-  if (bytes <= 16) std::memcpy(to, from, 16);
-  else if (bytes <= 32) std::memcpy(to, from, 32);
-  else std::memcpy(to, from, bytes);
+  if (bytes <= 16)
+    std::memcpy(to, from, 16);
+  else if (bytes <= 32)
+    std::memcpy(to, from, 32);
+  else
+    std::memcpy(to, from, bytes);
   return to + n;
 }
 
 /// The gathered receptive fields of output pixels [first, first + count): rows of padded_cols
 /// codes in (ky, kx, c) order, the padded columns holding `padding`.
 template <class Code>
-inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const Code* image, std::size_t first,
-                                std::size_t count, std::size_t padded_cols, Code padding, Code* patches) noexcept {
+inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const Code* image,
+                                std::size_t first, std::size_t count, std::size_t padded_cols,
+                                Code padding, Code* patches) noexcept {
   const std::size_t c = g.in_c, image_w = ::mote::kernels::conv_int8_bordered_w(g);
   const std::size_t field = g.kernel_h * g.kernel_w * c;
   const Code padding4[4] = {padding, padding, padding, padding};
@@ -10112,7 +10173,8 @@ inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const 
       if (g.dilation_w == 1) {
         row = int8_copy_codes(source, g.kernel_w * c, row);
       } else {
-        for (std::size_t kx = 0; kx < g.kernel_w; ++kx) row = int8_copy_codes(source + kx * tap_step, c, row);
+        for (std::size_t kx = 0; kx < g.kernel_w; ++kx)
+          row = int8_copy_codes(source + kx * tap_step, c, row);
       }
     }
     // At most 3 padded columns (a group is 4 codes): one fixed-size store.
@@ -10127,7 +10189,8 @@ inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const 
 /// Fills what lies outside the input in a bordered image (conv_int8_bordered_h x _w x c) with
 /// `value`: the input rows are about to be written, so only the border is filled.
 template <class Code>
-inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* image, Code value) noexcept {
+inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* image,
+                             Code value) noexcept {
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
   const std::size_t row = ::mote::kernels::conv_int8_bordered_w(g) * g.in_c;
   std::fill(image, image + g.pad_top * row, value);
@@ -10138,21 +10201,25 @@ inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* ima
   std::fill(image + (g.pad_top + g.in_h) * row, image + image_h * row, value);
 }
 
-/// One input row into codes (centred int8, or the ISA's activation codes). Out of line (noipa):
-/// constant-propagating a layer's geometry into the quantiser's tail loop made GCC 12 at -O3
-/// report -Waggressive-loop-optimizations on a loop that cannot run (an error under -Werror).
+/// One input row into codes (centred int8, or the ISA's activation codes), out of line
+/// (MOTE_NO_IPA, arch/targets.hpp): constant-propagating a layer's geometry into the quantiser's
+/// tail loop made GCC 12 at -O3 report -Waggressive-loop-optimizations on a loop that cannot run.
 template <bool Centred, class Ops, class Code>
-[[gnu::noipa]] inline void int8_quantize_row(const float* x, std::size_t n,
-                                             const ::mote::kernels::Int8InputQuant& input, Code* out) noexcept {
-  if constexpr (Centred) int8_quantize_centred<Ops>(x, n, input.params, input.low, input.high, out);
-  else Ops::quantize(x, n, input.params, input.low, input.high, out);
+MOTE_NO_IPA inline void int8_quantize_row(const float* x, std::size_t n,
+                                          const ::mote::kernels::Int8InputQuant& input,
+                                          Code* out) noexcept {
+  if constexpr (Centred)
+    int8_quantize_centred<Ops>(x, n, input.params, input.low, input.high, out);
+  else
+    Ops::quantize(x, n, input.params, input.low, input.high, out);
 }
 
 template <class G, class S, class Activation>
-inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
-                        const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                        const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
-                        Activation activation, std::byte* scratch) noexcept {
+inline void conv2d_int8(
+    const ::mote::kernels::WindowGeometry& g,
+    const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    Activation activation, std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
   using Code = int8_code_t<Matrix>;
   constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
@@ -10162,23 +10229,28 @@ inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
   auto* image = reinterpret_cast<Code*>(scratch);
   std::byte* after_image = scratch + align_up(image_h * image_w * g.in_c * 2);
   auto* patches = reinterpret_cast<Code*>(after_image);
-  std::byte* spare = after_image + chunk * padded_cols * sizeof(Code);  // within the 2 bytes per code
+  std::byte* spare =
+      after_image + chunk * padded_cols * sizeof(Code);  // within the 2 bytes per code
   auto* dots = reinterpret_cast<std::int32_t*>(after_image + align_up(chunk * padded_cols * 2));
 
   // Padding is what a float zero quantises to.
   const std::int32_t zero_code = ::mote::quantize(0.0f, input.params, input.low, input.high);
   Code padding;
-  if constexpr (int8_centred_codes<Matrix>) padding = static_cast<Code>(zero_code - 128);
-  else padding = Int8Ops::encode(zero_code);
+  if constexpr (int8_centred_codes<Matrix>)
+    padding = static_cast<Code>(zero_code - 128);
+  else
+    padding = Int8Ops::encode(zero_code);
   int8_fill_border(g, image, padding);
   for (std::size_t y = 0; y < g.in_h; ++y)
-    int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
-                                                           image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
+    int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(
+        in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
+        image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
   const std::size_t pixels = g.out_h * g.out_w;
   for (std::size_t first = 0; first < pixels; first += chunk) {
     const std::size_t count = std::min(chunk, pixels - first);
     int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
-    int8_dense_from_codes(weights, bias, patches, count, input, activation, out + first * weights.rows(), dots, spare);
+    int8_dense_from_codes(weights, bias, patches, count, input, activation,
+                          out + first * weights.rows(), dots, spare);
   }
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
@@ -10192,46 +10264,48 @@ inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
 // kernels/depthwise/int8_reference.hpp.
 
 template <class Ops>
-inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c, const std::ptrdiff_t* o, std::int16_t* w,
+inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c,
+                                                         const std::ptrdiff_t* o, std::int16_t* w,
                                                          std::int32_t* s) {
   Ops::depthwise_block;
   Ops::depthwise_pack(c, c, w);
   Ops::depthwise_sums(c, o, std::size_t{1}, c, std::size_t{1}, s);
 };
 
-// One input row quantised and centred, and the channels of one pixel past the whole blocks. Kept
-// out of line (noipa): constant-propagating a layer's geometry into these loops made GCC 12 at
-// -O3 report -Waggressive-loop-optimizations on loops that cannot run (an error under -Werror).
+// One input row quantised and centred, and the channels of one pixel past the whole blocks, out
+// of line (MOTE_NO_IPA, arch/targets.hpp): constant-propagating a layer's geometry into these
+// loops made GCC 12 at -O3 report -Waggressive-loop-optimizations on loops that cannot run.
 template <class Ops>
-[[gnu::noipa]] inline void depthwise_int8_centred_row(const float* x, std::size_t n,
-                                                      const ::mote::kernels::Int8InputQuant& input,
-                                                      typename Ops::Act* codes, std::int16_t* row) noexcept {
+MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n,
+                                                   const ::mote::kernels::Int8InputQuant& input,
+                                                   typename Ops::Act* codes,
+                                                   std::int16_t* row) noexcept {
   Ops::quantize(x, n, input.params, input.low, input.high, codes);
   const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
   for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
 }
-[[gnu::noipa]] inline void depthwise_int8_channel_sums(const std::int16_t* window, const std::int16_t* tap_weights,
-                                                       std::size_t first, std::size_t last, std::size_t taps_h,
-                                                       std::size_t taps_w, std::ptrdiff_t row_step,
-                                                       std::ptrdiff_t tap_step, std::size_t out_c,
-                                                       std::int32_t* sums) noexcept {
+MOTE_NO_IPA inline void depthwise_int8_channel_sums(
+    const std::int16_t* window, const std::int16_t* tap_weights, std::size_t first,
+    std::size_t last, std::size_t taps_h, std::size_t taps_w, std::ptrdiff_t row_step,
+    std::ptrdiff_t tap_step, std::size_t out_c, std::int32_t* sums) noexcept {
   for (std::size_t c = first; c < last; ++c) {
     std::int32_t acc = 0;
     for (std::size_t ky = 0; ky < taps_h; ++ky)
       for (std::size_t kx = 0; kx < taps_w; ++kx)
         acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + c]} *
-               window[static_cast<std::ptrdiff_t>(ky) * row_step + static_cast<std::ptrdiff_t>(kx) * tap_step +
-                      static_cast<std::ptrdiff_t>(c)];
+               window[static_cast<std::ptrdiff_t>(ky) * row_step +
+                      static_cast<std::ptrdiff_t>(kx) * tap_step + static_cast<std::ptrdiff_t>(c)];
     sums[c] = acc;
   }
 }
 
 // Ops is a parameter so that the paired path's names are looked up only where it exists.
 template <class G, class S, class Activation, class Ops = Int8Ops>
-inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
-                           const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                           const float* bias, const float* in, float* out,
-                           const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
+inline void depthwise_int8(
+    const ::mote::kernels::WindowGeometry& g,
+    const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    Activation, std::byte* scratch) noexcept {
   const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
   const std::size_t taps = g.kernel_h * g.kernel_w;
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
@@ -10243,7 +10317,8 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
   auto* multipliers = reinterpret_cast<float*>(next);
   next += align_up(out_c * sizeof(float));
   auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
-  next += align_up(std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
+  next += align_up(
+      std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
 
   std::fill(tap_weights + taps * out_c, tap_weights + (taps + 1) * out_c, std::int16_t{0});
   for (std::size_t o = 0; o < out_c; ++o) {
@@ -10256,8 +10331,9 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
   int8_fill_border(g, image, std::int16_t{0});
   const std::size_t row_values = g.in_w * channels;
   for (std::size_t y = 0; y < g.in_h; ++y)
-    depthwise_int8_centred_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
-                                        image + ((y + g.pad_top) * image_w + g.pad_left) * channels);
+    depthwise_int8_centred_row<Int8Ops>(
+        in + y * row_values, row_values, input, row_codes,
+        image + ((y + g.pad_top) * image_w + g.pad_left) * channels);
 
   // An ISA may sum pairs of taps per instruction (Ops::depthwise_sums, AVX2: vpmaddwd on
   // interleaved codes) over whole blocks of channels, multiplier 1.
@@ -10268,20 +10344,24 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
       paired_channels = channels / Ops::depthwise_block * Ops::depthwise_block;
       const std::size_t blocks = channels / Ops::depthwise_block;
       auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
-      auto* packed = reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
+      auto* packed =
+          reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
       // The second tap of an odd row's last pair is a phantom with zero weights, reading codes one
       // tap further (inside the scratch: the image is followed by the weights).
-      const std::int16_t* zeros = tap_weights + taps * out_c;  // out_c zeros, see the scratch layout
+      const std::int16_t* zeros =
+          tap_weights + taps * out_c;  // out_c zeros, see the scratch layout
       std::size_t p = 0;
       for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
         for (std::size_t kx = 0; kx < g.kernel_w; kx += 2, ++p) {
-          offsets[2 * p] = static_cast<std::ptrdiff_t>((ky * g.dilation_h * image_w + kx * g.dilation_w) * channels);
-          offsets[2 * p + 1] = offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
+          offsets[2 * p] = static_cast<std::ptrdiff_t>(
+              (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels);
+          offsets[2 * p + 1] =
+              offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
           const std::int16_t* first = tap_weights + (ky * g.kernel_w + kx) * out_c;
           const std::int16_t* second = kx + 1 < g.kernel_w ? first + out_c : zeros;
           for (std::size_t b = 0; b < blocks; ++b)
             Ops::depthwise_pack(first + b * Ops::depthwise_block, second + b * Ops::depthwise_block,
-                                    packed + (p * blocks + b) * 2 * Ops::depthwise_block);
+                                packed + (p * blocks + b) * 2 * Ops::depthwise_block);
         }
     }
   }
@@ -10304,9 +10384,9 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
           if (paired_channels > 0) {
             const std::byte* offsets = next;
             Ops::depthwise_sums(window, reinterpret_cast<const std::ptrdiff_t*>(offsets), pairs,
-                                    reinterpret_cast<const std::int16_t*>(
-                                        offsets + align_up(2 * pairs * sizeof(std::ptrdiff_t))),
-                                    paired_channels / Ops::depthwise_block, sums);
+                                reinterpret_cast<const std::int16_t*>(
+                                    offsets + align_up(2 * pairs * sizeof(std::ptrdiff_t))),
+                                paired_channels / Ops::depthwise_block, sums);
             c = paired_channels;
           }
         }
@@ -10314,7 +10394,8 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
           Sums low = {}, high = {};
           for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
             for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-              const std::int16_t* a = window + (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c;
+              const std::int16_t* a =
+                  window + (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c;
               const std::int16_t* w = tap_weights + (ky * g.kernel_w + kx) * out_c + c;
               Codes a_low, a_high, w_low, w_high;
               std::memcpy(&a_low, a, sizeof(Codes));
@@ -10328,9 +10409,10 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
           std::memcpy(sums + c + lanes, &high, sizeof(Sums));
         }
         if (c < channels)
-          depthwise_int8_channel_sums(window, tap_weights, c, channels, g.kernel_h, g.kernel_w,
-                                      static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels),
-                                      static_cast<std::ptrdiff_t>(g.dilation_w * channels), out_c, sums);
+          depthwise_int8_channel_sums(
+              window, tap_weights, c, channels, g.kernel_h, g.kernel_w,
+              static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels),
+              static_cast<std::ptrdiff_t>(g.dilation_w * channels), out_c, sums);
       } else {
         for (std::size_t o = 0; o < out_c; ++o) {
           const std::size_t c = o / multiplier;
@@ -10344,9 +10426,10 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
       }
       // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
       // correction, the sums are already centred.
-      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale, weights.scales(), bias,
-                                                    out_pixel, out_c);
-      for (; o < out_c; ++o) out_pixel[o] = std::fma(static_cast<float>(sums[o]), multipliers[o], bias[o]);
+      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
+                                                    weights.scales(), bias, out_pixel, out_c);
+      for (; o < out_c; ++o)
+        out_pixel[o] = std::fma(static_cast<float>(sums[o]), multipliers[o], bias[o]);
       if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
         for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
     }
@@ -13441,19 +13524,24 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, ::mote::Symmet
 /// followed by the patches), and the writes land on codes gathered or padded after it or on
 /// scratch that is written before it is read.
 template <class Code>
-inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, std::size_t n, Code* to) noexcept {
+inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, std::size_t n,
+                                                            Code* to) noexcept {
   const std::size_t bytes = n * sizeof(Code);
-  if (bytes <= 16) std::memcpy(to, from, 16);
-  else if (bytes <= 32) std::memcpy(to, from, 32);
-  else std::memcpy(to, from, bytes);
+  if (bytes <= 16)
+    std::memcpy(to, from, 16);
+  else if (bytes <= 32)
+    std::memcpy(to, from, 32);
+  else
+    std::memcpy(to, from, bytes);
   return to + n;
 }
 
 /// The gathered receptive fields of output pixels [first, first + count): rows of padded_cols
 /// codes in (ky, kx, c) order, the padded columns holding `padding`.
 template <class Code>
-inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const Code* image, std::size_t first,
-                                std::size_t count, std::size_t padded_cols, Code padding, Code* patches) noexcept {
+inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const Code* image,
+                                std::size_t first, std::size_t count, std::size_t padded_cols,
+                                Code padding, Code* patches) noexcept {
   const std::size_t c = g.in_c, image_w = ::mote::kernels::conv_int8_bordered_w(g);
   const std::size_t field = g.kernel_h * g.kernel_w * c;
   const Code padding4[4] = {padding, padding, padding, padding};
@@ -13466,7 +13554,8 @@ inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const 
       if (g.dilation_w == 1) {
         row = int8_copy_codes(source, g.kernel_w * c, row);
       } else {
-        for (std::size_t kx = 0; kx < g.kernel_w; ++kx) row = int8_copy_codes(source + kx * tap_step, c, row);
+        for (std::size_t kx = 0; kx < g.kernel_w; ++kx)
+          row = int8_copy_codes(source + kx * tap_step, c, row);
       }
     }
     // At most 3 padded columns (a group is 4 codes): one fixed-size store.
@@ -13481,7 +13570,8 @@ inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const 
 /// Fills what lies outside the input in a bordered image (conv_int8_bordered_h x _w x c) with
 /// `value`: the input rows are about to be written, so only the border is filled.
 template <class Code>
-inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* image, Code value) noexcept {
+inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* image,
+                             Code value) noexcept {
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
   const std::size_t row = ::mote::kernels::conv_int8_bordered_w(g) * g.in_c;
   std::fill(image, image + g.pad_top * row, value);
@@ -13492,21 +13582,25 @@ inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* ima
   std::fill(image + (g.pad_top + g.in_h) * row, image + image_h * row, value);
 }
 
-/// One input row into codes (centred int8, or the ISA's activation codes). Out of line (noipa):
-/// constant-propagating a layer's geometry into the quantiser's tail loop made GCC 12 at -O3
-/// report -Waggressive-loop-optimizations on a loop that cannot run (an error under -Werror).
+/// One input row into codes (centred int8, or the ISA's activation codes), out of line
+/// (MOTE_NO_IPA, arch/targets.hpp): constant-propagating a layer's geometry into the quantiser's
+/// tail loop made GCC 12 at -O3 report -Waggressive-loop-optimizations on a loop that cannot run.
 template <bool Centred, class Ops, class Code>
-[[gnu::noipa]] inline void int8_quantize_row(const float* x, std::size_t n,
-                                             const ::mote::kernels::Int8InputQuant& input, Code* out) noexcept {
-  if constexpr (Centred) int8_quantize_centred<Ops>(x, n, input.params, input.low, input.high, out);
-  else Ops::quantize(x, n, input.params, input.low, input.high, out);
+MOTE_NO_IPA inline void int8_quantize_row(const float* x, std::size_t n,
+                                          const ::mote::kernels::Int8InputQuant& input,
+                                          Code* out) noexcept {
+  if constexpr (Centred)
+    int8_quantize_centred<Ops>(x, n, input.params, input.low, input.high, out);
+  else
+    Ops::quantize(x, n, input.params, input.low, input.high, out);
 }
 
 template <class G, class S, class Activation>
-inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
-                        const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                        const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
-                        Activation activation, std::byte* scratch) noexcept {
+inline void conv2d_int8(
+    const ::mote::kernels::WindowGeometry& g,
+    const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    Activation activation, std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
   using Code = int8_code_t<Matrix>;
   constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
@@ -13516,23 +13610,28 @@ inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
   auto* image = reinterpret_cast<Code*>(scratch);
   std::byte* after_image = scratch + align_up(image_h * image_w * g.in_c * 2);
   auto* patches = reinterpret_cast<Code*>(after_image);
-  std::byte* spare = after_image + chunk * padded_cols * sizeof(Code);  // within the 2 bytes per code
+  std::byte* spare =
+      after_image + chunk * padded_cols * sizeof(Code);  // within the 2 bytes per code
   auto* dots = reinterpret_cast<std::int32_t*>(after_image + align_up(chunk * padded_cols * 2));
 
   // Padding is what a float zero quantises to.
   const std::int32_t zero_code = ::mote::quantize(0.0f, input.params, input.low, input.high);
   Code padding;
-  if constexpr (int8_centred_codes<Matrix>) padding = static_cast<Code>(zero_code - 128);
-  else padding = Int8Ops::encode(zero_code);
+  if constexpr (int8_centred_codes<Matrix>)
+    padding = static_cast<Code>(zero_code - 128);
+  else
+    padding = Int8Ops::encode(zero_code);
   int8_fill_border(g, image, padding);
   for (std::size_t y = 0; y < g.in_h; ++y)
-    int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
-                                                           image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
+    int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(
+        in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
+        image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
   const std::size_t pixels = g.out_h * g.out_w;
   for (std::size_t first = 0; first < pixels; first += chunk) {
     const std::size_t count = std::min(chunk, pixels - first);
     int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
-    int8_dense_from_codes(weights, bias, patches, count, input, activation, out + first * weights.rows(), dots, spare);
+    int8_dense_from_codes(weights, bias, patches, count, input, activation,
+                          out + first * weights.rows(), dots, spare);
   }
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
@@ -13546,46 +13645,48 @@ inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
 // kernels/depthwise/int8_reference.hpp.
 
 template <class Ops>
-inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c, const std::ptrdiff_t* o, std::int16_t* w,
+inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c,
+                                                         const std::ptrdiff_t* o, std::int16_t* w,
                                                          std::int32_t* s) {
   Ops::depthwise_block;
   Ops::depthwise_pack(c, c, w);
   Ops::depthwise_sums(c, o, std::size_t{1}, c, std::size_t{1}, s);
 };
 
-// One input row quantised and centred, and the channels of one pixel past the whole blocks. Kept
-// out of line (noipa): constant-propagating a layer's geometry into these loops made GCC 12 at
-// -O3 report -Waggressive-loop-optimizations on loops that cannot run (an error under -Werror).
+// One input row quantised and centred, and the channels of one pixel past the whole blocks, out
+// of line (MOTE_NO_IPA, arch/targets.hpp): constant-propagating a layer's geometry into these
+// loops made GCC 12 at -O3 report -Waggressive-loop-optimizations on loops that cannot run.
 template <class Ops>
-[[gnu::noipa]] inline void depthwise_int8_centred_row(const float* x, std::size_t n,
-                                                      const ::mote::kernels::Int8InputQuant& input,
-                                                      typename Ops::Act* codes, std::int16_t* row) noexcept {
+MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n,
+                                                   const ::mote::kernels::Int8InputQuant& input,
+                                                   typename Ops::Act* codes,
+                                                   std::int16_t* row) noexcept {
   Ops::quantize(x, n, input.params, input.low, input.high, codes);
   const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
   for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
 }
-[[gnu::noipa]] inline void depthwise_int8_channel_sums(const std::int16_t* window, const std::int16_t* tap_weights,
-                                                       std::size_t first, std::size_t last, std::size_t taps_h,
-                                                       std::size_t taps_w, std::ptrdiff_t row_step,
-                                                       std::ptrdiff_t tap_step, std::size_t out_c,
-                                                       std::int32_t* sums) noexcept {
+MOTE_NO_IPA inline void depthwise_int8_channel_sums(
+    const std::int16_t* window, const std::int16_t* tap_weights, std::size_t first,
+    std::size_t last, std::size_t taps_h, std::size_t taps_w, std::ptrdiff_t row_step,
+    std::ptrdiff_t tap_step, std::size_t out_c, std::int32_t* sums) noexcept {
   for (std::size_t c = first; c < last; ++c) {
     std::int32_t acc = 0;
     for (std::size_t ky = 0; ky < taps_h; ++ky)
       for (std::size_t kx = 0; kx < taps_w; ++kx)
         acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + c]} *
-               window[static_cast<std::ptrdiff_t>(ky) * row_step + static_cast<std::ptrdiff_t>(kx) * tap_step +
-                      static_cast<std::ptrdiff_t>(c)];
+               window[static_cast<std::ptrdiff_t>(ky) * row_step +
+                      static_cast<std::ptrdiff_t>(kx) * tap_step + static_cast<std::ptrdiff_t>(c)];
     sums[c] = acc;
   }
 }
 
 // Ops is a parameter so that the paired path's names are looked up only where it exists.
 template <class G, class S, class Activation, class Ops = Int8Ops>
-inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
-                           const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                           const float* bias, const float* in, float* out,
-                           const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
+inline void depthwise_int8(
+    const ::mote::kernels::WindowGeometry& g,
+    const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    Activation, std::byte* scratch) noexcept {
   const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
   const std::size_t taps = g.kernel_h * g.kernel_w;
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
@@ -13597,7 +13698,8 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
   auto* multipliers = reinterpret_cast<float*>(next);
   next += align_up(out_c * sizeof(float));
   auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
-  next += align_up(std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
+  next += align_up(
+      std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
 
   std::fill(tap_weights + taps * out_c, tap_weights + (taps + 1) * out_c, std::int16_t{0});
   for (std::size_t o = 0; o < out_c; ++o) {
@@ -13610,8 +13712,9 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
   int8_fill_border(g, image, std::int16_t{0});
   const std::size_t row_values = g.in_w * channels;
   for (std::size_t y = 0; y < g.in_h; ++y)
-    depthwise_int8_centred_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
-                                        image + ((y + g.pad_top) * image_w + g.pad_left) * channels);
+    depthwise_int8_centred_row<Int8Ops>(
+        in + y * row_values, row_values, input, row_codes,
+        image + ((y + g.pad_top) * image_w + g.pad_left) * channels);
 
   // An ISA may sum pairs of taps per instruction (Ops::depthwise_sums, AVX2: vpmaddwd on
   // interleaved codes) over whole blocks of channels, multiplier 1.
@@ -13622,20 +13725,24 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
       paired_channels = channels / Ops::depthwise_block * Ops::depthwise_block;
       const std::size_t blocks = channels / Ops::depthwise_block;
       auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
-      auto* packed = reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
+      auto* packed =
+          reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
       // The second tap of an odd row's last pair is a phantom with zero weights, reading codes one
       // tap further (inside the scratch: the image is followed by the weights).
-      const std::int16_t* zeros = tap_weights + taps * out_c;  // out_c zeros, see the scratch layout
+      const std::int16_t* zeros =
+          tap_weights + taps * out_c;  // out_c zeros, see the scratch layout
       std::size_t p = 0;
       for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
         for (std::size_t kx = 0; kx < g.kernel_w; kx += 2, ++p) {
-          offsets[2 * p] = static_cast<std::ptrdiff_t>((ky * g.dilation_h * image_w + kx * g.dilation_w) * channels);
-          offsets[2 * p + 1] = offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
+          offsets[2 * p] = static_cast<std::ptrdiff_t>(
+              (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels);
+          offsets[2 * p + 1] =
+              offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
           const std::int16_t* first = tap_weights + (ky * g.kernel_w + kx) * out_c;
           const std::int16_t* second = kx + 1 < g.kernel_w ? first + out_c : zeros;
           for (std::size_t b = 0; b < blocks; ++b)
             Ops::depthwise_pack(first + b * Ops::depthwise_block, second + b * Ops::depthwise_block,
-                                    packed + (p * blocks + b) * 2 * Ops::depthwise_block);
+                                packed + (p * blocks + b) * 2 * Ops::depthwise_block);
         }
     }
   }
@@ -13658,9 +13765,9 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
           if (paired_channels > 0) {
             const std::byte* offsets = next;
             Ops::depthwise_sums(window, reinterpret_cast<const std::ptrdiff_t*>(offsets), pairs,
-                                    reinterpret_cast<const std::int16_t*>(
-                                        offsets + align_up(2 * pairs * sizeof(std::ptrdiff_t))),
-                                    paired_channels / Ops::depthwise_block, sums);
+                                reinterpret_cast<const std::int16_t*>(
+                                    offsets + align_up(2 * pairs * sizeof(std::ptrdiff_t))),
+                                paired_channels / Ops::depthwise_block, sums);
             c = paired_channels;
           }
         }
@@ -13668,7 +13775,8 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
           Sums low = {}, high = {};
           for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
             for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-              const std::int16_t* a = window + (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c;
+              const std::int16_t* a =
+                  window + (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c;
               const std::int16_t* w = tap_weights + (ky * g.kernel_w + kx) * out_c + c;
               Codes a_low, a_high, w_low, w_high;
               std::memcpy(&a_low, a, sizeof(Codes));
@@ -13682,9 +13790,10 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
           std::memcpy(sums + c + lanes, &high, sizeof(Sums));
         }
         if (c < channels)
-          depthwise_int8_channel_sums(window, tap_weights, c, channels, g.kernel_h, g.kernel_w,
-                                      static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels),
-                                      static_cast<std::ptrdiff_t>(g.dilation_w * channels), out_c, sums);
+          depthwise_int8_channel_sums(
+              window, tap_weights, c, channels, g.kernel_h, g.kernel_w,
+              static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels),
+              static_cast<std::ptrdiff_t>(g.dilation_w * channels), out_c, sums);
       } else {
         for (std::size_t o = 0; o < out_c; ++o) {
           const std::size_t c = o / multiplier;
@@ -13698,9 +13807,10 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
       }
       // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
       // correction, the sums are already centred.
-      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale, weights.scales(), bias,
-                                                    out_pixel, out_c);
-      for (; o < out_c; ++o) out_pixel[o] = std::fma(static_cast<float>(sums[o]), multipliers[o], bias[o]);
+      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
+                                                    weights.scales(), bias, out_pixel, out_c);
+      for (; o < out_c; ++o)
+        out_pixel[o] = std::fma(static_cast<float>(sums[o]), multipliers[o], bias[o]);
       if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
         for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
     }
@@ -14177,19 +14287,24 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, ::mote::Symmet
 /// followed by the patches), and the writes land on codes gathered or padded after it or on
 /// scratch that is written before it is read.
 template <class Code>
-inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, std::size_t n, Code* to) noexcept {
+inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, std::size_t n,
+                                                            Code* to) noexcept {
   const std::size_t bytes = n * sizeof(Code);
-  if (bytes <= 16) std::memcpy(to, from, 16);
-  else if (bytes <= 32) std::memcpy(to, from, 32);
-  else std::memcpy(to, from, bytes);
+  if (bytes <= 16)
+    std::memcpy(to, from, 16);
+  else if (bytes <= 32)
+    std::memcpy(to, from, 32);
+  else
+    std::memcpy(to, from, bytes);
   return to + n;
 }
 
 /// The gathered receptive fields of output pixels [first, first + count): rows of padded_cols
 /// codes in (ky, kx, c) order, the padded columns holding `padding`.
 template <class Code>
-inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const Code* image, std::size_t first,
-                                std::size_t count, std::size_t padded_cols, Code padding, Code* patches) noexcept {
+inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const Code* image,
+                                std::size_t first, std::size_t count, std::size_t padded_cols,
+                                Code padding, Code* patches) noexcept {
   const std::size_t c = g.in_c, image_w = ::mote::kernels::conv_int8_bordered_w(g);
   const std::size_t field = g.kernel_h * g.kernel_w * c;
   const Code padding4[4] = {padding, padding, padding, padding};
@@ -14202,7 +14317,8 @@ inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const 
       if (g.dilation_w == 1) {
         row = int8_copy_codes(source, g.kernel_w * c, row);
       } else {
-        for (std::size_t kx = 0; kx < g.kernel_w; ++kx) row = int8_copy_codes(source + kx * tap_step, c, row);
+        for (std::size_t kx = 0; kx < g.kernel_w; ++kx)
+          row = int8_copy_codes(source + kx * tap_step, c, row);
       }
     }
     // At most 3 padded columns (a group is 4 codes): one fixed-size store.
@@ -14217,7 +14333,8 @@ inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const 
 /// Fills what lies outside the input in a bordered image (conv_int8_bordered_h x _w x c) with
 /// `value`: the input rows are about to be written, so only the border is filled.
 template <class Code>
-inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* image, Code value) noexcept {
+inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* image,
+                             Code value) noexcept {
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
   const std::size_t row = ::mote::kernels::conv_int8_bordered_w(g) * g.in_c;
   std::fill(image, image + g.pad_top * row, value);
@@ -14228,21 +14345,25 @@ inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* ima
   std::fill(image + (g.pad_top + g.in_h) * row, image + image_h * row, value);
 }
 
-/// One input row into codes (centred int8, or the ISA's activation codes). Out of line (noipa):
-/// constant-propagating a layer's geometry into the quantiser's tail loop made GCC 12 at -O3
-/// report -Waggressive-loop-optimizations on a loop that cannot run (an error under -Werror).
+/// One input row into codes (centred int8, or the ISA's activation codes), out of line
+/// (MOTE_NO_IPA, arch/targets.hpp): constant-propagating a layer's geometry into the quantiser's
+/// tail loop made GCC 12 at -O3 report -Waggressive-loop-optimizations on a loop that cannot run.
 template <bool Centred, class Ops, class Code>
-[[gnu::noipa]] inline void int8_quantize_row(const float* x, std::size_t n,
-                                             const ::mote::kernels::Int8InputQuant& input, Code* out) noexcept {
-  if constexpr (Centred) int8_quantize_centred<Ops>(x, n, input.params, input.low, input.high, out);
-  else Ops::quantize(x, n, input.params, input.low, input.high, out);
+MOTE_NO_IPA inline void int8_quantize_row(const float* x, std::size_t n,
+                                          const ::mote::kernels::Int8InputQuant& input,
+                                          Code* out) noexcept {
+  if constexpr (Centred)
+    int8_quantize_centred<Ops>(x, n, input.params, input.low, input.high, out);
+  else
+    Ops::quantize(x, n, input.params, input.low, input.high, out);
 }
 
 template <class G, class S, class Activation>
-inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
-                        const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                        const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
-                        Activation activation, std::byte* scratch) noexcept {
+inline void conv2d_int8(
+    const ::mote::kernels::WindowGeometry& g,
+    const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    Activation activation, std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
   using Code = int8_code_t<Matrix>;
   constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
@@ -14252,23 +14373,28 @@ inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
   auto* image = reinterpret_cast<Code*>(scratch);
   std::byte* after_image = scratch + align_up(image_h * image_w * g.in_c * 2);
   auto* patches = reinterpret_cast<Code*>(after_image);
-  std::byte* spare = after_image + chunk * padded_cols * sizeof(Code);  // within the 2 bytes per code
+  std::byte* spare =
+      after_image + chunk * padded_cols * sizeof(Code);  // within the 2 bytes per code
   auto* dots = reinterpret_cast<std::int32_t*>(after_image + align_up(chunk * padded_cols * 2));
 
   // Padding is what a float zero quantises to.
   const std::int32_t zero_code = ::mote::quantize(0.0f, input.params, input.low, input.high);
   Code padding;
-  if constexpr (int8_centred_codes<Matrix>) padding = static_cast<Code>(zero_code - 128);
-  else padding = Int8Ops::encode(zero_code);
+  if constexpr (int8_centred_codes<Matrix>)
+    padding = static_cast<Code>(zero_code - 128);
+  else
+    padding = Int8Ops::encode(zero_code);
   int8_fill_border(g, image, padding);
   for (std::size_t y = 0; y < g.in_h; ++y)
-    int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
-                                                           image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
+    int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(
+        in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
+        image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
   const std::size_t pixels = g.out_h * g.out_w;
   for (std::size_t first = 0; first < pixels; first += chunk) {
     const std::size_t count = std::min(chunk, pixels - first);
     int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
-    int8_dense_from_codes(weights, bias, patches, count, input, activation, out + first * weights.rows(), dots, spare);
+    int8_dense_from_codes(weights, bias, patches, count, input, activation,
+                          out + first * weights.rows(), dots, spare);
   }
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
@@ -14282,46 +14408,48 @@ inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
 // kernels/depthwise/int8_reference.hpp.
 
 template <class Ops>
-inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c, const std::ptrdiff_t* o, std::int16_t* w,
+inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c,
+                                                         const std::ptrdiff_t* o, std::int16_t* w,
                                                          std::int32_t* s) {
   Ops::depthwise_block;
   Ops::depthwise_pack(c, c, w);
   Ops::depthwise_sums(c, o, std::size_t{1}, c, std::size_t{1}, s);
 };
 
-// One input row quantised and centred, and the channels of one pixel past the whole blocks. Kept
-// out of line (noipa): constant-propagating a layer's geometry into these loops made GCC 12 at
-// -O3 report -Waggressive-loop-optimizations on loops that cannot run (an error under -Werror).
+// One input row quantised and centred, and the channels of one pixel past the whole blocks, out
+// of line (MOTE_NO_IPA, arch/targets.hpp): constant-propagating a layer's geometry into these
+// loops made GCC 12 at -O3 report -Waggressive-loop-optimizations on loops that cannot run.
 template <class Ops>
-[[gnu::noipa]] inline void depthwise_int8_centred_row(const float* x, std::size_t n,
-                                                      const ::mote::kernels::Int8InputQuant& input,
-                                                      typename Ops::Act* codes, std::int16_t* row) noexcept {
+MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n,
+                                                   const ::mote::kernels::Int8InputQuant& input,
+                                                   typename Ops::Act* codes,
+                                                   std::int16_t* row) noexcept {
   Ops::quantize(x, n, input.params, input.low, input.high, codes);
   const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
   for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
 }
-[[gnu::noipa]] inline void depthwise_int8_channel_sums(const std::int16_t* window, const std::int16_t* tap_weights,
-                                                       std::size_t first, std::size_t last, std::size_t taps_h,
-                                                       std::size_t taps_w, std::ptrdiff_t row_step,
-                                                       std::ptrdiff_t tap_step, std::size_t out_c,
-                                                       std::int32_t* sums) noexcept {
+MOTE_NO_IPA inline void depthwise_int8_channel_sums(
+    const std::int16_t* window, const std::int16_t* tap_weights, std::size_t first,
+    std::size_t last, std::size_t taps_h, std::size_t taps_w, std::ptrdiff_t row_step,
+    std::ptrdiff_t tap_step, std::size_t out_c, std::int32_t* sums) noexcept {
   for (std::size_t c = first; c < last; ++c) {
     std::int32_t acc = 0;
     for (std::size_t ky = 0; ky < taps_h; ++ky)
       for (std::size_t kx = 0; kx < taps_w; ++kx)
         acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + c]} *
-               window[static_cast<std::ptrdiff_t>(ky) * row_step + static_cast<std::ptrdiff_t>(kx) * tap_step +
-                      static_cast<std::ptrdiff_t>(c)];
+               window[static_cast<std::ptrdiff_t>(ky) * row_step +
+                      static_cast<std::ptrdiff_t>(kx) * tap_step + static_cast<std::ptrdiff_t>(c)];
     sums[c] = acc;
   }
 }
 
 // Ops is a parameter so that the paired path's names are looked up only where it exists.
 template <class G, class S, class Activation, class Ops = Int8Ops>
-inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
-                           const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                           const float* bias, const float* in, float* out,
-                           const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
+inline void depthwise_int8(
+    const ::mote::kernels::WindowGeometry& g,
+    const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    Activation, std::byte* scratch) noexcept {
   const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
   const std::size_t taps = g.kernel_h * g.kernel_w;
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
@@ -14333,7 +14461,8 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
   auto* multipliers = reinterpret_cast<float*>(next);
   next += align_up(out_c * sizeof(float));
   auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
-  next += align_up(std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
+  next += align_up(
+      std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
 
   std::fill(tap_weights + taps * out_c, tap_weights + (taps + 1) * out_c, std::int16_t{0});
   for (std::size_t o = 0; o < out_c; ++o) {
@@ -14346,8 +14475,9 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
   int8_fill_border(g, image, std::int16_t{0});
   const std::size_t row_values = g.in_w * channels;
   for (std::size_t y = 0; y < g.in_h; ++y)
-    depthwise_int8_centred_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
-                                        image + ((y + g.pad_top) * image_w + g.pad_left) * channels);
+    depthwise_int8_centred_row<Int8Ops>(
+        in + y * row_values, row_values, input, row_codes,
+        image + ((y + g.pad_top) * image_w + g.pad_left) * channels);
 
   // An ISA may sum pairs of taps per instruction (Ops::depthwise_sums, AVX2: vpmaddwd on
   // interleaved codes) over whole blocks of channels, multiplier 1.
@@ -14358,20 +14488,24 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
       paired_channels = channels / Ops::depthwise_block * Ops::depthwise_block;
       const std::size_t blocks = channels / Ops::depthwise_block;
       auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
-      auto* packed = reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
+      auto* packed =
+          reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
       // The second tap of an odd row's last pair is a phantom with zero weights, reading codes one
       // tap further (inside the scratch: the image is followed by the weights).
-      const std::int16_t* zeros = tap_weights + taps * out_c;  // out_c zeros, see the scratch layout
+      const std::int16_t* zeros =
+          tap_weights + taps * out_c;  // out_c zeros, see the scratch layout
       std::size_t p = 0;
       for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
         for (std::size_t kx = 0; kx < g.kernel_w; kx += 2, ++p) {
-          offsets[2 * p] = static_cast<std::ptrdiff_t>((ky * g.dilation_h * image_w + kx * g.dilation_w) * channels);
-          offsets[2 * p + 1] = offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
+          offsets[2 * p] = static_cast<std::ptrdiff_t>(
+              (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels);
+          offsets[2 * p + 1] =
+              offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
           const std::int16_t* first = tap_weights + (ky * g.kernel_w + kx) * out_c;
           const std::int16_t* second = kx + 1 < g.kernel_w ? first + out_c : zeros;
           for (std::size_t b = 0; b < blocks; ++b)
             Ops::depthwise_pack(first + b * Ops::depthwise_block, second + b * Ops::depthwise_block,
-                                    packed + (p * blocks + b) * 2 * Ops::depthwise_block);
+                                packed + (p * blocks + b) * 2 * Ops::depthwise_block);
         }
     }
   }
@@ -14394,9 +14528,9 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
           if (paired_channels > 0) {
             const std::byte* offsets = next;
             Ops::depthwise_sums(window, reinterpret_cast<const std::ptrdiff_t*>(offsets), pairs,
-                                    reinterpret_cast<const std::int16_t*>(
-                                        offsets + align_up(2 * pairs * sizeof(std::ptrdiff_t))),
-                                    paired_channels / Ops::depthwise_block, sums);
+                                reinterpret_cast<const std::int16_t*>(
+                                    offsets + align_up(2 * pairs * sizeof(std::ptrdiff_t))),
+                                paired_channels / Ops::depthwise_block, sums);
             c = paired_channels;
           }
         }
@@ -14404,7 +14538,8 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
           Sums low = {}, high = {};
           for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
             for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-              const std::int16_t* a = window + (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c;
+              const std::int16_t* a =
+                  window + (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c;
               const std::int16_t* w = tap_weights + (ky * g.kernel_w + kx) * out_c + c;
               Codes a_low, a_high, w_low, w_high;
               std::memcpy(&a_low, a, sizeof(Codes));
@@ -14418,9 +14553,10 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
           std::memcpy(sums + c + lanes, &high, sizeof(Sums));
         }
         if (c < channels)
-          depthwise_int8_channel_sums(window, tap_weights, c, channels, g.kernel_h, g.kernel_w,
-                                      static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels),
-                                      static_cast<std::ptrdiff_t>(g.dilation_w * channels), out_c, sums);
+          depthwise_int8_channel_sums(
+              window, tap_weights, c, channels, g.kernel_h, g.kernel_w,
+              static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels),
+              static_cast<std::ptrdiff_t>(g.dilation_w * channels), out_c, sums);
       } else {
         for (std::size_t o = 0; o < out_c; ++o) {
           const std::size_t c = o / multiplier;
@@ -14434,9 +14570,10 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
       }
       // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
       // correction, the sums are already centred.
-      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale, weights.scales(), bias,
-                                                    out_pixel, out_c);
-      for (; o < out_c; ++o) out_pixel[o] = std::fma(static_cast<float>(sums[o]), multipliers[o], bias[o]);
+      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
+                                                    weights.scales(), bias, out_pixel, out_c);
+      for (; o < out_c; ++o)
+        out_pixel[o] = std::fma(static_cast<float>(sums[o]), multipliers[o], bias[o]);
       if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
         for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
     }
@@ -17007,19 +17144,24 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, ::mote::Symmet
 /// followed by the patches), and the writes land on codes gathered or padded after it or on
 /// scratch that is written before it is read.
 template <class Code>
-inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, std::size_t n, Code* to) noexcept {
+inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, std::size_t n,
+                                                            Code* to) noexcept {
   const std::size_t bytes = n * sizeof(Code);
-  if (bytes <= 16) std::memcpy(to, from, 16);
-  else if (bytes <= 32) std::memcpy(to, from, 32);
-  else std::memcpy(to, from, bytes);
+  if (bytes <= 16)
+    std::memcpy(to, from, 16);
+  else if (bytes <= 32)
+    std::memcpy(to, from, 32);
+  else
+    std::memcpy(to, from, bytes);
   return to + n;
 }
 
 /// The gathered receptive fields of output pixels [first, first + count): rows of padded_cols
 /// codes in (ky, kx, c) order, the padded columns holding `padding`.
 template <class Code>
-inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const Code* image, std::size_t first,
-                                std::size_t count, std::size_t padded_cols, Code padding, Code* patches) noexcept {
+inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const Code* image,
+                                std::size_t first, std::size_t count, std::size_t padded_cols,
+                                Code padding, Code* patches) noexcept {
   const std::size_t c = g.in_c, image_w = ::mote::kernels::conv_int8_bordered_w(g);
   const std::size_t field = g.kernel_h * g.kernel_w * c;
   const Code padding4[4] = {padding, padding, padding, padding};
@@ -17032,7 +17174,8 @@ inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const 
       if (g.dilation_w == 1) {
         row = int8_copy_codes(source, g.kernel_w * c, row);
       } else {
-        for (std::size_t kx = 0; kx < g.kernel_w; ++kx) row = int8_copy_codes(source + kx * tap_step, c, row);
+        for (std::size_t kx = 0; kx < g.kernel_w; ++kx)
+          row = int8_copy_codes(source + kx * tap_step, c, row);
       }
     }
     // At most 3 padded columns (a group is 4 codes): one fixed-size store.
@@ -17047,7 +17190,8 @@ inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const 
 /// Fills what lies outside the input in a bordered image (conv_int8_bordered_h x _w x c) with
 /// `value`: the input rows are about to be written, so only the border is filled.
 template <class Code>
-inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* image, Code value) noexcept {
+inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* image,
+                             Code value) noexcept {
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
   const std::size_t row = ::mote::kernels::conv_int8_bordered_w(g) * g.in_c;
   std::fill(image, image + g.pad_top * row, value);
@@ -17058,21 +17202,25 @@ inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* ima
   std::fill(image + (g.pad_top + g.in_h) * row, image + image_h * row, value);
 }
 
-/// One input row into codes (centred int8, or the ISA's activation codes). Out of line (noipa):
-/// constant-propagating a layer's geometry into the quantiser's tail loop made GCC 12 at -O3
-/// report -Waggressive-loop-optimizations on a loop that cannot run (an error under -Werror).
+/// One input row into codes (centred int8, or the ISA's activation codes), out of line
+/// (MOTE_NO_IPA, arch/targets.hpp): constant-propagating a layer's geometry into the quantiser's
+/// tail loop made GCC 12 at -O3 report -Waggressive-loop-optimizations on a loop that cannot run.
 template <bool Centred, class Ops, class Code>
-[[gnu::noipa]] inline void int8_quantize_row(const float* x, std::size_t n,
-                                             const ::mote::kernels::Int8InputQuant& input, Code* out) noexcept {
-  if constexpr (Centred) int8_quantize_centred<Ops>(x, n, input.params, input.low, input.high, out);
-  else Ops::quantize(x, n, input.params, input.low, input.high, out);
+MOTE_NO_IPA inline void int8_quantize_row(const float* x, std::size_t n,
+                                          const ::mote::kernels::Int8InputQuant& input,
+                                          Code* out) noexcept {
+  if constexpr (Centred)
+    int8_quantize_centred<Ops>(x, n, input.params, input.low, input.high, out);
+  else
+    Ops::quantize(x, n, input.params, input.low, input.high, out);
 }
 
 template <class G, class S, class Activation>
-inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
-                        const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                        const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
-                        Activation activation, std::byte* scratch) noexcept {
+inline void conv2d_int8(
+    const ::mote::kernels::WindowGeometry& g,
+    const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    Activation activation, std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
   using Code = int8_code_t<Matrix>;
   constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
@@ -17082,23 +17230,28 @@ inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
   auto* image = reinterpret_cast<Code*>(scratch);
   std::byte* after_image = scratch + align_up(image_h * image_w * g.in_c * 2);
   auto* patches = reinterpret_cast<Code*>(after_image);
-  std::byte* spare = after_image + chunk * padded_cols * sizeof(Code);  // within the 2 bytes per code
+  std::byte* spare =
+      after_image + chunk * padded_cols * sizeof(Code);  // within the 2 bytes per code
   auto* dots = reinterpret_cast<std::int32_t*>(after_image + align_up(chunk * padded_cols * 2));
 
   // Padding is what a float zero quantises to.
   const std::int32_t zero_code = ::mote::quantize(0.0f, input.params, input.low, input.high);
   Code padding;
-  if constexpr (int8_centred_codes<Matrix>) padding = static_cast<Code>(zero_code - 128);
-  else padding = Int8Ops::encode(zero_code);
+  if constexpr (int8_centred_codes<Matrix>)
+    padding = static_cast<Code>(zero_code - 128);
+  else
+    padding = Int8Ops::encode(zero_code);
   int8_fill_border(g, image, padding);
   for (std::size_t y = 0; y < g.in_h; ++y)
-    int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
-                                                           image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
+    int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(
+        in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
+        image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
   const std::size_t pixels = g.out_h * g.out_w;
   for (std::size_t first = 0; first < pixels; first += chunk) {
     const std::size_t count = std::min(chunk, pixels - first);
     int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
-    int8_dense_from_codes(weights, bias, patches, count, input, activation, out + first * weights.rows(), dots, spare);
+    int8_dense_from_codes(weights, bias, patches, count, input, activation,
+                          out + first * weights.rows(), dots, spare);
   }
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
@@ -17112,46 +17265,48 @@ inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
 // kernels/depthwise/int8_reference.hpp.
 
 template <class Ops>
-inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c, const std::ptrdiff_t* o, std::int16_t* w,
+inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c,
+                                                         const std::ptrdiff_t* o, std::int16_t* w,
                                                          std::int32_t* s) {
   Ops::depthwise_block;
   Ops::depthwise_pack(c, c, w);
   Ops::depthwise_sums(c, o, std::size_t{1}, c, std::size_t{1}, s);
 };
 
-// One input row quantised and centred, and the channels of one pixel past the whole blocks. Kept
-// out of line (noipa): constant-propagating a layer's geometry into these loops made GCC 12 at
-// -O3 report -Waggressive-loop-optimizations on loops that cannot run (an error under -Werror).
+// One input row quantised and centred, and the channels of one pixel past the whole blocks, out
+// of line (MOTE_NO_IPA, arch/targets.hpp): constant-propagating a layer's geometry into these
+// loops made GCC 12 at -O3 report -Waggressive-loop-optimizations on loops that cannot run.
 template <class Ops>
-[[gnu::noipa]] inline void depthwise_int8_centred_row(const float* x, std::size_t n,
-                                                      const ::mote::kernels::Int8InputQuant& input,
-                                                      typename Ops::Act* codes, std::int16_t* row) noexcept {
+MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n,
+                                                   const ::mote::kernels::Int8InputQuant& input,
+                                                   typename Ops::Act* codes,
+                                                   std::int16_t* row) noexcept {
   Ops::quantize(x, n, input.params, input.low, input.high, codes);
   const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
   for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
 }
-[[gnu::noipa]] inline void depthwise_int8_channel_sums(const std::int16_t* window, const std::int16_t* tap_weights,
-                                                       std::size_t first, std::size_t last, std::size_t taps_h,
-                                                       std::size_t taps_w, std::ptrdiff_t row_step,
-                                                       std::ptrdiff_t tap_step, std::size_t out_c,
-                                                       std::int32_t* sums) noexcept {
+MOTE_NO_IPA inline void depthwise_int8_channel_sums(
+    const std::int16_t* window, const std::int16_t* tap_weights, std::size_t first,
+    std::size_t last, std::size_t taps_h, std::size_t taps_w, std::ptrdiff_t row_step,
+    std::ptrdiff_t tap_step, std::size_t out_c, std::int32_t* sums) noexcept {
   for (std::size_t c = first; c < last; ++c) {
     std::int32_t acc = 0;
     for (std::size_t ky = 0; ky < taps_h; ++ky)
       for (std::size_t kx = 0; kx < taps_w; ++kx)
         acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + c]} *
-               window[static_cast<std::ptrdiff_t>(ky) * row_step + static_cast<std::ptrdiff_t>(kx) * tap_step +
-                      static_cast<std::ptrdiff_t>(c)];
+               window[static_cast<std::ptrdiff_t>(ky) * row_step +
+                      static_cast<std::ptrdiff_t>(kx) * tap_step + static_cast<std::ptrdiff_t>(c)];
     sums[c] = acc;
   }
 }
 
 // Ops is a parameter so that the paired path's names are looked up only where it exists.
 template <class G, class S, class Activation, class Ops = Int8Ops>
-inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
-                           const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                           const float* bias, const float* in, float* out,
-                           const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
+inline void depthwise_int8(
+    const ::mote::kernels::WindowGeometry& g,
+    const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    Activation, std::byte* scratch) noexcept {
   const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
   const std::size_t taps = g.kernel_h * g.kernel_w;
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
@@ -17163,7 +17318,8 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
   auto* multipliers = reinterpret_cast<float*>(next);
   next += align_up(out_c * sizeof(float));
   auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
-  next += align_up(std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
+  next += align_up(
+      std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
 
   std::fill(tap_weights + taps * out_c, tap_weights + (taps + 1) * out_c, std::int16_t{0});
   for (std::size_t o = 0; o < out_c; ++o) {
@@ -17176,8 +17332,9 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
   int8_fill_border(g, image, std::int16_t{0});
   const std::size_t row_values = g.in_w * channels;
   for (std::size_t y = 0; y < g.in_h; ++y)
-    depthwise_int8_centred_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
-                                        image + ((y + g.pad_top) * image_w + g.pad_left) * channels);
+    depthwise_int8_centred_row<Int8Ops>(
+        in + y * row_values, row_values, input, row_codes,
+        image + ((y + g.pad_top) * image_w + g.pad_left) * channels);
 
   // An ISA may sum pairs of taps per instruction (Ops::depthwise_sums, AVX2: vpmaddwd on
   // interleaved codes) over whole blocks of channels, multiplier 1.
@@ -17188,20 +17345,24 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
       paired_channels = channels / Ops::depthwise_block * Ops::depthwise_block;
       const std::size_t blocks = channels / Ops::depthwise_block;
       auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
-      auto* packed = reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
+      auto* packed =
+          reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
       // The second tap of an odd row's last pair is a phantom with zero weights, reading codes one
       // tap further (inside the scratch: the image is followed by the weights).
-      const std::int16_t* zeros = tap_weights + taps * out_c;  // out_c zeros, see the scratch layout
+      const std::int16_t* zeros =
+          tap_weights + taps * out_c;  // out_c zeros, see the scratch layout
       std::size_t p = 0;
       for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
         for (std::size_t kx = 0; kx < g.kernel_w; kx += 2, ++p) {
-          offsets[2 * p] = static_cast<std::ptrdiff_t>((ky * g.dilation_h * image_w + kx * g.dilation_w) * channels);
-          offsets[2 * p + 1] = offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
+          offsets[2 * p] = static_cast<std::ptrdiff_t>(
+              (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels);
+          offsets[2 * p + 1] =
+              offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
           const std::int16_t* first = tap_weights + (ky * g.kernel_w + kx) * out_c;
           const std::int16_t* second = kx + 1 < g.kernel_w ? first + out_c : zeros;
           for (std::size_t b = 0; b < blocks; ++b)
             Ops::depthwise_pack(first + b * Ops::depthwise_block, second + b * Ops::depthwise_block,
-                                    packed + (p * blocks + b) * 2 * Ops::depthwise_block);
+                                packed + (p * blocks + b) * 2 * Ops::depthwise_block);
         }
     }
   }
@@ -17224,9 +17385,9 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
           if (paired_channels > 0) {
             const std::byte* offsets = next;
             Ops::depthwise_sums(window, reinterpret_cast<const std::ptrdiff_t*>(offsets), pairs,
-                                    reinterpret_cast<const std::int16_t*>(
-                                        offsets + align_up(2 * pairs * sizeof(std::ptrdiff_t))),
-                                    paired_channels / Ops::depthwise_block, sums);
+                                reinterpret_cast<const std::int16_t*>(
+                                    offsets + align_up(2 * pairs * sizeof(std::ptrdiff_t))),
+                                paired_channels / Ops::depthwise_block, sums);
             c = paired_channels;
           }
         }
@@ -17234,7 +17395,8 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
           Sums low = {}, high = {};
           for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
             for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-              const std::int16_t* a = window + (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c;
+              const std::int16_t* a =
+                  window + (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c;
               const std::int16_t* w = tap_weights + (ky * g.kernel_w + kx) * out_c + c;
               Codes a_low, a_high, w_low, w_high;
               std::memcpy(&a_low, a, sizeof(Codes));
@@ -17248,9 +17410,10 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
           std::memcpy(sums + c + lanes, &high, sizeof(Sums));
         }
         if (c < channels)
-          depthwise_int8_channel_sums(window, tap_weights, c, channels, g.kernel_h, g.kernel_w,
-                                      static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels),
-                                      static_cast<std::ptrdiff_t>(g.dilation_w * channels), out_c, sums);
+          depthwise_int8_channel_sums(
+              window, tap_weights, c, channels, g.kernel_h, g.kernel_w,
+              static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels),
+              static_cast<std::ptrdiff_t>(g.dilation_w * channels), out_c, sums);
       } else {
         for (std::size_t o = 0; o < out_c; ++o) {
           const std::size_t c = o / multiplier;
@@ -17264,9 +17427,10 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
       }
       // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
       // correction, the sums are already centred.
-      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale, weights.scales(), bias,
-                                                    out_pixel, out_c);
-      for (; o < out_c; ++o) out_pixel[o] = std::fma(static_cast<float>(sums[o]), multipliers[o], bias[o]);
+      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
+                                                    weights.scales(), bias, out_pixel, out_c);
+      for (; o < out_c; ++o)
+        out_pixel[o] = std::fma(static_cast<float>(sums[o]), multipliers[o], bias[o]);
       if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
         for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
     }
@@ -18042,19 +18206,24 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, ::mote::Symmet
 /// followed by the patches), and the writes land on codes gathered or padded after it or on
 /// scratch that is written before it is read.
 template <class Code>
-inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, std::size_t n, Code* to) noexcept {
+inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, std::size_t n,
+                                                            Code* to) noexcept {
   const std::size_t bytes = n * sizeof(Code);
-  if (bytes <= 16) std::memcpy(to, from, 16);
-  else if (bytes <= 32) std::memcpy(to, from, 32);
-  else std::memcpy(to, from, bytes);
+  if (bytes <= 16)
+    std::memcpy(to, from, 16);
+  else if (bytes <= 32)
+    std::memcpy(to, from, 32);
+  else
+    std::memcpy(to, from, bytes);
   return to + n;
 }
 
 /// The gathered receptive fields of output pixels [first, first + count): rows of padded_cols
 /// codes in (ky, kx, c) order, the padded columns holding `padding`.
 template <class Code>
-inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const Code* image, std::size_t first,
-                                std::size_t count, std::size_t padded_cols, Code padding, Code* patches) noexcept {
+inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const Code* image,
+                                std::size_t first, std::size_t count, std::size_t padded_cols,
+                                Code padding, Code* patches) noexcept {
   const std::size_t c = g.in_c, image_w = ::mote::kernels::conv_int8_bordered_w(g);
   const std::size_t field = g.kernel_h * g.kernel_w * c;
   const Code padding4[4] = {padding, padding, padding, padding};
@@ -18067,7 +18236,8 @@ inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const 
       if (g.dilation_w == 1) {
         row = int8_copy_codes(source, g.kernel_w * c, row);
       } else {
-        for (std::size_t kx = 0; kx < g.kernel_w; ++kx) row = int8_copy_codes(source + kx * tap_step, c, row);
+        for (std::size_t kx = 0; kx < g.kernel_w; ++kx)
+          row = int8_copy_codes(source + kx * tap_step, c, row);
       }
     }
     // At most 3 padded columns (a group is 4 codes): one fixed-size store.
@@ -18082,7 +18252,8 @@ inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const 
 /// Fills what lies outside the input in a bordered image (conv_int8_bordered_h x _w x c) with
 /// `value`: the input rows are about to be written, so only the border is filled.
 template <class Code>
-inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* image, Code value) noexcept {
+inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* image,
+                             Code value) noexcept {
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
   const std::size_t row = ::mote::kernels::conv_int8_bordered_w(g) * g.in_c;
   std::fill(image, image + g.pad_top * row, value);
@@ -18093,21 +18264,25 @@ inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* ima
   std::fill(image + (g.pad_top + g.in_h) * row, image + image_h * row, value);
 }
 
-/// One input row into codes (centred int8, or the ISA's activation codes). Out of line (noipa):
-/// constant-propagating a layer's geometry into the quantiser's tail loop made GCC 12 at -O3
-/// report -Waggressive-loop-optimizations on a loop that cannot run (an error under -Werror).
+/// One input row into codes (centred int8, or the ISA's activation codes), out of line
+/// (MOTE_NO_IPA, arch/targets.hpp): constant-propagating a layer's geometry into the quantiser's
+/// tail loop made GCC 12 at -O3 report -Waggressive-loop-optimizations on a loop that cannot run.
 template <bool Centred, class Ops, class Code>
-[[gnu::noipa]] inline void int8_quantize_row(const float* x, std::size_t n,
-                                             const ::mote::kernels::Int8InputQuant& input, Code* out) noexcept {
-  if constexpr (Centred) int8_quantize_centred<Ops>(x, n, input.params, input.low, input.high, out);
-  else Ops::quantize(x, n, input.params, input.low, input.high, out);
+MOTE_NO_IPA inline void int8_quantize_row(const float* x, std::size_t n,
+                                          const ::mote::kernels::Int8InputQuant& input,
+                                          Code* out) noexcept {
+  if constexpr (Centred)
+    int8_quantize_centred<Ops>(x, n, input.params, input.low, input.high, out);
+  else
+    Ops::quantize(x, n, input.params, input.low, input.high, out);
 }
 
 template <class G, class S, class Activation>
-inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
-                        const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                        const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
-                        Activation activation, std::byte* scratch) noexcept {
+inline void conv2d_int8(
+    const ::mote::kernels::WindowGeometry& g,
+    const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    Activation activation, std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
   using Code = int8_code_t<Matrix>;
   constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
@@ -18117,23 +18292,28 @@ inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
   auto* image = reinterpret_cast<Code*>(scratch);
   std::byte* after_image = scratch + align_up(image_h * image_w * g.in_c * 2);
   auto* patches = reinterpret_cast<Code*>(after_image);
-  std::byte* spare = after_image + chunk * padded_cols * sizeof(Code);  // within the 2 bytes per code
+  std::byte* spare =
+      after_image + chunk * padded_cols * sizeof(Code);  // within the 2 bytes per code
   auto* dots = reinterpret_cast<std::int32_t*>(after_image + align_up(chunk * padded_cols * 2));
 
   // Padding is what a float zero quantises to.
   const std::int32_t zero_code = ::mote::quantize(0.0f, input.params, input.low, input.high);
   Code padding;
-  if constexpr (int8_centred_codes<Matrix>) padding = static_cast<Code>(zero_code - 128);
-  else padding = Int8Ops::encode(zero_code);
+  if constexpr (int8_centred_codes<Matrix>)
+    padding = static_cast<Code>(zero_code - 128);
+  else
+    padding = Int8Ops::encode(zero_code);
   int8_fill_border(g, image, padding);
   for (std::size_t y = 0; y < g.in_h; ++y)
-    int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
-                                                           image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
+    int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(
+        in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
+        image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
   const std::size_t pixels = g.out_h * g.out_w;
   for (std::size_t first = 0; first < pixels; first += chunk) {
     const std::size_t count = std::min(chunk, pixels - first);
     int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
-    int8_dense_from_codes(weights, bias, patches, count, input, activation, out + first * weights.rows(), dots, spare);
+    int8_dense_from_codes(weights, bias, patches, count, input, activation,
+                          out + first * weights.rows(), dots, spare);
   }
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
@@ -18147,46 +18327,48 @@ inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
 // kernels/depthwise/int8_reference.hpp.
 
 template <class Ops>
-inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c, const std::ptrdiff_t* o, std::int16_t* w,
+inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c,
+                                                         const std::ptrdiff_t* o, std::int16_t* w,
                                                          std::int32_t* s) {
   Ops::depthwise_block;
   Ops::depthwise_pack(c, c, w);
   Ops::depthwise_sums(c, o, std::size_t{1}, c, std::size_t{1}, s);
 };
 
-// One input row quantised and centred, and the channels of one pixel past the whole blocks. Kept
-// out of line (noipa): constant-propagating a layer's geometry into these loops made GCC 12 at
-// -O3 report -Waggressive-loop-optimizations on loops that cannot run (an error under -Werror).
+// One input row quantised and centred, and the channels of one pixel past the whole blocks, out
+// of line (MOTE_NO_IPA, arch/targets.hpp): constant-propagating a layer's geometry into these
+// loops made GCC 12 at -O3 report -Waggressive-loop-optimizations on loops that cannot run.
 template <class Ops>
-[[gnu::noipa]] inline void depthwise_int8_centred_row(const float* x, std::size_t n,
-                                                      const ::mote::kernels::Int8InputQuant& input,
-                                                      typename Ops::Act* codes, std::int16_t* row) noexcept {
+MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n,
+                                                   const ::mote::kernels::Int8InputQuant& input,
+                                                   typename Ops::Act* codes,
+                                                   std::int16_t* row) noexcept {
   Ops::quantize(x, n, input.params, input.low, input.high, codes);
   const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
   for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
 }
-[[gnu::noipa]] inline void depthwise_int8_channel_sums(const std::int16_t* window, const std::int16_t* tap_weights,
-                                                       std::size_t first, std::size_t last, std::size_t taps_h,
-                                                       std::size_t taps_w, std::ptrdiff_t row_step,
-                                                       std::ptrdiff_t tap_step, std::size_t out_c,
-                                                       std::int32_t* sums) noexcept {
+MOTE_NO_IPA inline void depthwise_int8_channel_sums(
+    const std::int16_t* window, const std::int16_t* tap_weights, std::size_t first,
+    std::size_t last, std::size_t taps_h, std::size_t taps_w, std::ptrdiff_t row_step,
+    std::ptrdiff_t tap_step, std::size_t out_c, std::int32_t* sums) noexcept {
   for (std::size_t c = first; c < last; ++c) {
     std::int32_t acc = 0;
     for (std::size_t ky = 0; ky < taps_h; ++ky)
       for (std::size_t kx = 0; kx < taps_w; ++kx)
         acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + c]} *
-               window[static_cast<std::ptrdiff_t>(ky) * row_step + static_cast<std::ptrdiff_t>(kx) * tap_step +
-                      static_cast<std::ptrdiff_t>(c)];
+               window[static_cast<std::ptrdiff_t>(ky) * row_step +
+                      static_cast<std::ptrdiff_t>(kx) * tap_step + static_cast<std::ptrdiff_t>(c)];
     sums[c] = acc;
   }
 }
 
 // Ops is a parameter so that the paired path's names are looked up only where it exists.
 template <class G, class S, class Activation, class Ops = Int8Ops>
-inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
-                           const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                           const float* bias, const float* in, float* out,
-                           const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
+inline void depthwise_int8(
+    const ::mote::kernels::WindowGeometry& g,
+    const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    Activation, std::byte* scratch) noexcept {
   const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
   const std::size_t taps = g.kernel_h * g.kernel_w;
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
@@ -18198,7 +18380,8 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
   auto* multipliers = reinterpret_cast<float*>(next);
   next += align_up(out_c * sizeof(float));
   auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
-  next += align_up(std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
+  next += align_up(
+      std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
 
   std::fill(tap_weights + taps * out_c, tap_weights + (taps + 1) * out_c, std::int16_t{0});
   for (std::size_t o = 0; o < out_c; ++o) {
@@ -18211,8 +18394,9 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
   int8_fill_border(g, image, std::int16_t{0});
   const std::size_t row_values = g.in_w * channels;
   for (std::size_t y = 0; y < g.in_h; ++y)
-    depthwise_int8_centred_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
-                                        image + ((y + g.pad_top) * image_w + g.pad_left) * channels);
+    depthwise_int8_centred_row<Int8Ops>(
+        in + y * row_values, row_values, input, row_codes,
+        image + ((y + g.pad_top) * image_w + g.pad_left) * channels);
 
   // An ISA may sum pairs of taps per instruction (Ops::depthwise_sums, AVX2: vpmaddwd on
   // interleaved codes) over whole blocks of channels, multiplier 1.
@@ -18223,20 +18407,24 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
       paired_channels = channels / Ops::depthwise_block * Ops::depthwise_block;
       const std::size_t blocks = channels / Ops::depthwise_block;
       auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
-      auto* packed = reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
+      auto* packed =
+          reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
       // The second tap of an odd row's last pair is a phantom with zero weights, reading codes one
       // tap further (inside the scratch: the image is followed by the weights).
-      const std::int16_t* zeros = tap_weights + taps * out_c;  // out_c zeros, see the scratch layout
+      const std::int16_t* zeros =
+          tap_weights + taps * out_c;  // out_c zeros, see the scratch layout
       std::size_t p = 0;
       for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
         for (std::size_t kx = 0; kx < g.kernel_w; kx += 2, ++p) {
-          offsets[2 * p] = static_cast<std::ptrdiff_t>((ky * g.dilation_h * image_w + kx * g.dilation_w) * channels);
-          offsets[2 * p + 1] = offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
+          offsets[2 * p] = static_cast<std::ptrdiff_t>(
+              (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels);
+          offsets[2 * p + 1] =
+              offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
           const std::int16_t* first = tap_weights + (ky * g.kernel_w + kx) * out_c;
           const std::int16_t* second = kx + 1 < g.kernel_w ? first + out_c : zeros;
           for (std::size_t b = 0; b < blocks; ++b)
             Ops::depthwise_pack(first + b * Ops::depthwise_block, second + b * Ops::depthwise_block,
-                                    packed + (p * blocks + b) * 2 * Ops::depthwise_block);
+                                packed + (p * blocks + b) * 2 * Ops::depthwise_block);
         }
     }
   }
@@ -18259,9 +18447,9 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
           if (paired_channels > 0) {
             const std::byte* offsets = next;
             Ops::depthwise_sums(window, reinterpret_cast<const std::ptrdiff_t*>(offsets), pairs,
-                                    reinterpret_cast<const std::int16_t*>(
-                                        offsets + align_up(2 * pairs * sizeof(std::ptrdiff_t))),
-                                    paired_channels / Ops::depthwise_block, sums);
+                                reinterpret_cast<const std::int16_t*>(
+                                    offsets + align_up(2 * pairs * sizeof(std::ptrdiff_t))),
+                                paired_channels / Ops::depthwise_block, sums);
             c = paired_channels;
           }
         }
@@ -18269,7 +18457,8 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
           Sums low = {}, high = {};
           for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
             for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-              const std::int16_t* a = window + (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c;
+              const std::int16_t* a =
+                  window + (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c;
               const std::int16_t* w = tap_weights + (ky * g.kernel_w + kx) * out_c + c;
               Codes a_low, a_high, w_low, w_high;
               std::memcpy(&a_low, a, sizeof(Codes));
@@ -18283,9 +18472,10 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
           std::memcpy(sums + c + lanes, &high, sizeof(Sums));
         }
         if (c < channels)
-          depthwise_int8_channel_sums(window, tap_weights, c, channels, g.kernel_h, g.kernel_w,
-                                      static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels),
-                                      static_cast<std::ptrdiff_t>(g.dilation_w * channels), out_c, sums);
+          depthwise_int8_channel_sums(
+              window, tap_weights, c, channels, g.kernel_h, g.kernel_w,
+              static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels),
+              static_cast<std::ptrdiff_t>(g.dilation_w * channels), out_c, sums);
       } else {
         for (std::size_t o = 0; o < out_c; ++o) {
           const std::size_t c = o / multiplier;
@@ -18299,9 +18489,10 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
       }
       // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
       // correction, the sums are already centred.
-      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale, weights.scales(), bias,
-                                                    out_pixel, out_c);
-      for (; o < out_c; ++o) out_pixel[o] = std::fma(static_cast<float>(sums[o]), multipliers[o], bias[o]);
+      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
+                                                    weights.scales(), bias, out_pixel, out_c);
+      for (; o < out_c; ++o)
+        out_pixel[o] = std::fma(static_cast<float>(sums[o]), multipliers[o], bias[o]);
       if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
         for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
     }

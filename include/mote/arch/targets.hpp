@@ -61,6 +61,16 @@
 #else
 #define MOTE_KERNEL_ENTRY inline
 #endif
+// Helpers kept out of interprocedural optimisation: GCC 12 at -O3 constant-propagated a layer's
+// geometry into small loops and reported -Waggressive-loop-optimizations on loops that cannot
+// run (kernels/conv2d/int8-inl.hpp). Clang has no noipa (and no such warning): noinline there.
+#if defined(__GNUC__) && !defined(__clang__)
+#define MOTE_NO_IPA __attribute__((noipa))
+#elif defined(__clang__)
+#define MOTE_NO_IPA __attribute__((noinline))
+#else
+#define MOTE_NO_IPA
+#endif
 #define MOTE_STRINGIFY_(x) #x
 #define MOTE_STRINGIFY(x) MOTE_STRINGIFY_(x)
 

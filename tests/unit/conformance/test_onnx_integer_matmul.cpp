@@ -42,41 +42,20 @@
 #include "../kernels/kernel_test_support.hpp"
 #include "mote/io/onnx_tensor.hpp"
 #include "mote/mote.hpp"
+#include "integer_codes.hpp"
 #include "onnx_node_test.hpp"
 
 using mote::io::onnx::DataType;
 using mote::io::onnx::TensorProto;
 using mote::kernels::Int8InputQuant;
+using mote_onnx_test::Codes;
+using mote_onnx_test::exact_float_limit;
 using mote_onnx_test::load_node_test;
+using mote_onnx_test::read_codes;
+using mote_onnx_test::zero_codes;
 using mote_onnx_test::NodeTest;
 
 namespace {
-
-/// float(acc) is exact for |acc| below this.
-constexpr std::int64_t exact_float_limit = std::int64_t{1} << 24;
-
-/// Codes of an 8-bit tensor widened to int32.
-struct Codes {
-  std::vector<std::int32_t> values;
-  bool is_signed = false;  ///< INT8 (else UINT8)
-};
-
-Codes read_codes(const TensorProto& tensor) {
-  INFO("tensor " << tensor.describe());
-  Codes codes;
-  if (tensor.data_type == DataType::uint8) {
-    for (std::uint8_t v : tensor.as<std::uint8_t>()) codes.values.push_back(v);
-  } else if (tensor.data_type == DataType::int8) {
-    for (std::int8_t v : tensor.as<std::int8_t>()) codes.values.push_back(v);
-    codes.is_signed = true;
-  } else {
-    FAIL("the integer matmul operands of the tests are UINT8 or INT8");
-  }
-  return codes;
-}
-
-/// An omitted optional zero point: 0 of the operand's type.
-Codes zero_codes(const Codes& like) { return Codes{{0}, like.is_signed}; }
 
 /// One 2-D product (A - a_zp)(B - b_zp), M x K times K x N, in the kernel's domains.
 struct IntegerMatMul {

@@ -12,19 +12,24 @@
 /// followed by the patches), and the writes land on codes gathered or padded after it or on
 /// scratch that is written before it is read.
 template <class Code>
-inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, std::size_t n, Code* to) noexcept {
+inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, std::size_t n,
+                                                            Code* to) noexcept {
   const std::size_t bytes = n * sizeof(Code);
-  if (bytes <= 16) std::memcpy(to, from, 16);
-  else if (bytes <= 32) std::memcpy(to, from, 32);
-  else std::memcpy(to, from, bytes);
+  if (bytes <= 16)
+    std::memcpy(to, from, 16);
+  else if (bytes <= 32)
+    std::memcpy(to, from, 32);
+  else
+    std::memcpy(to, from, bytes);
   return to + n;
 }
 
 /// The gathered receptive fields of output pixels [first, first + count): rows of padded_cols
 /// codes in (ky, kx, c) order, the padded columns holding `padding`.
 template <class Code>
-inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const Code* image, std::size_t first,
-                                std::size_t count, std::size_t padded_cols, Code padding, Code* patches) noexcept {
+inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const Code* image,
+                                std::size_t first, std::size_t count, std::size_t padded_cols,
+                                Code padding, Code* patches) noexcept {
   const std::size_t c = g.in_c, image_w = ::mote::kernels::conv_int8_bordered_w(g);
   const std::size_t field = g.kernel_h * g.kernel_w * c;
   const Code padding4[4] = {padding, padding, padding, padding};
@@ -37,7 +42,8 @@ inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const 
       if (g.dilation_w == 1) {
         row = int8_copy_codes(source, g.kernel_w * c, row);
       } else {
-        for (std::size_t kx = 0; kx < g.kernel_w; ++kx) row = int8_copy_codes(source + kx * tap_step, c, row);
+        for (std::size_t kx = 0; kx < g.kernel_w; ++kx)
+          row = int8_copy_codes(source + kx * tap_step, c, row);
       }
     }
     // At most 3 padded columns (a group is 4 codes): one fixed-size store.
@@ -52,7 +58,8 @@ inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const 
 /// Fills what lies outside the input in a bordered image (conv_int8_bordered_h x _w x c) with
 /// `value`: the input rows are about to be written, so only the border is filled.
 template <class Code>
-inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* image, Code value) noexcept {
+inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* image,
+                             Code value) noexcept {
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
   const std::size_t row = ::mote::kernels::conv_int8_bordered_w(g) * g.in_c;
   std::fill(image, image + g.pad_top * row, value);
@@ -63,21 +70,25 @@ inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* ima
   std::fill(image + (g.pad_top + g.in_h) * row, image + image_h * row, value);
 }
 
-/// One input row into codes (centred int8, or the ISA's activation codes). Out of line (noipa):
-/// constant-propagating a layer's geometry into the quantiser's tail loop made GCC 12 at -O3
-/// report -Waggressive-loop-optimizations on a loop that cannot run (an error under -Werror).
+/// One input row into codes (centred int8, or the ISA's activation codes), out of line
+/// (MOTE_NO_IPA, arch/targets.hpp): constant-propagating a layer's geometry into the quantiser's
+/// tail loop made GCC 12 at -O3 report -Waggressive-loop-optimizations on a loop that cannot run.
 template <bool Centred, class Ops, class Code>
-[[gnu::noipa]] inline void int8_quantize_row(const float* x, std::size_t n,
-                                             const ::mote::kernels::Int8InputQuant& input, Code* out) noexcept {
-  if constexpr (Centred) int8_quantize_centred<Ops>(x, n, input.params, input.low, input.high, out);
-  else Ops::quantize(x, n, input.params, input.low, input.high, out);
+MOTE_NO_IPA inline void int8_quantize_row(const float* x, std::size_t n,
+                                          const ::mote::kernels::Int8InputQuant& input,
+                                          Code* out) noexcept {
+  if constexpr (Centred)
+    int8_quantize_centred<Ops>(x, n, input.params, input.low, input.high, out);
+  else
+    Ops::quantize(x, n, input.params, input.low, input.high, out);
 }
 
 template <class G, class S, class Activation>
-inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
-                        const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                        const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
-                        Activation activation, std::byte* scratch) noexcept {
+inline void conv2d_int8(
+    const ::mote::kernels::WindowGeometry& g,
+    const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    Activation activation, std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
   using Code = int8_code_t<Matrix>;
   constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
@@ -87,22 +98,27 @@ inline void conv2d_int8(const ::mote::kernels::WindowGeometry& g,
   auto* image = reinterpret_cast<Code*>(scratch);
   std::byte* after_image = scratch + align_up(image_h * image_w * g.in_c * 2);
   auto* patches = reinterpret_cast<Code*>(after_image);
-  std::byte* spare = after_image + chunk * padded_cols * sizeof(Code);  // within the 2 bytes per code
+  std::byte* spare =
+      after_image + chunk * padded_cols * sizeof(Code);  // within the 2 bytes per code
   auto* dots = reinterpret_cast<std::int32_t*>(after_image + align_up(chunk * padded_cols * 2));
 
   // Padding is what a float zero quantises to.
   const std::int32_t zero_code = ::mote::quantize(0.0f, input.params, input.low, input.high);
   Code padding;
-  if constexpr (int8_centred_codes<Matrix>) padding = static_cast<Code>(zero_code - 128);
-  else padding = Int8Ops::encode(zero_code);
+  if constexpr (int8_centred_codes<Matrix>)
+    padding = static_cast<Code>(zero_code - 128);
+  else
+    padding = Int8Ops::encode(zero_code);
   int8_fill_border(g, image, padding);
   for (std::size_t y = 0; y < g.in_h; ++y)
-    int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
-                                                           image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
+    int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(
+        in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
+        image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
   const std::size_t pixels = g.out_h * g.out_w;
   for (std::size_t first = 0; first < pixels; first += chunk) {
     const std::size_t count = std::min(chunk, pixels - first);
     int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
-    int8_dense_from_codes(weights, bias, patches, count, input, activation, out + first * weights.rows(), dots, spare);
+    int8_dense_from_codes(weights, bias, patches, count, input, activation,
+                          out + first * weights.rows(), dots, spare);
   }
 }

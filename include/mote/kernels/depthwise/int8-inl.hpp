@@ -7,46 +7,48 @@
 // kernels/depthwise/int8_reference.hpp.
 
 template <class Ops>
-inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c, const std::ptrdiff_t* o, std::int16_t* w,
+inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c,
+                                                         const std::ptrdiff_t* o, std::int16_t* w,
                                                          std::int32_t* s) {
   Ops::depthwise_block;
   Ops::depthwise_pack(c, c, w);
   Ops::depthwise_sums(c, o, std::size_t{1}, c, std::size_t{1}, s);
 };
 
-// One input row quantised and centred, and the channels of one pixel past the whole blocks. Kept
-// out of line (noipa): constant-propagating a layer's geometry into these loops made GCC 12 at
-// -O3 report -Waggressive-loop-optimizations on loops that cannot run (an error under -Werror).
+// One input row quantised and centred, and the channels of one pixel past the whole blocks, out
+// of line (MOTE_NO_IPA, arch/targets.hpp): constant-propagating a layer's geometry into these
+// loops made GCC 12 at -O3 report -Waggressive-loop-optimizations on loops that cannot run.
 template <class Ops>
-[[gnu::noipa]] inline void depthwise_int8_centred_row(const float* x, std::size_t n,
-                                                      const ::mote::kernels::Int8InputQuant& input,
-                                                      typename Ops::Act* codes, std::int16_t* row) noexcept {
+MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n,
+                                                   const ::mote::kernels::Int8InputQuant& input,
+                                                   typename Ops::Act* codes,
+                                                   std::int16_t* row) noexcept {
   Ops::quantize(x, n, input.params, input.low, input.high, codes);
   const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
   for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
 }
-[[gnu::noipa]] inline void depthwise_int8_channel_sums(const std::int16_t* window, const std::int16_t* tap_weights,
-                                                       std::size_t first, std::size_t last, std::size_t taps_h,
-                                                       std::size_t taps_w, std::ptrdiff_t row_step,
-                                                       std::ptrdiff_t tap_step, std::size_t out_c,
-                                                       std::int32_t* sums) noexcept {
+MOTE_NO_IPA inline void depthwise_int8_channel_sums(
+    const std::int16_t* window, const std::int16_t* tap_weights, std::size_t first,
+    std::size_t last, std::size_t taps_h, std::size_t taps_w, std::ptrdiff_t row_step,
+    std::ptrdiff_t tap_step, std::size_t out_c, std::int32_t* sums) noexcept {
   for (std::size_t c = first; c < last; ++c) {
     std::int32_t acc = 0;
     for (std::size_t ky = 0; ky < taps_h; ++ky)
       for (std::size_t kx = 0; kx < taps_w; ++kx)
         acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + c]} *
-               window[static_cast<std::ptrdiff_t>(ky) * row_step + static_cast<std::ptrdiff_t>(kx) * tap_step +
-                      static_cast<std::ptrdiff_t>(c)];
+               window[static_cast<std::ptrdiff_t>(ky) * row_step +
+                      static_cast<std::ptrdiff_t>(kx) * tap_step + static_cast<std::ptrdiff_t>(c)];
     sums[c] = acc;
   }
 }
 
 // Ops is a parameter so that the paired path's names are looked up only where it exists.
 template <class G, class S, class Activation, class Ops = Int8Ops>
-inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
-                           const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                           const float* bias, const float* in, float* out,
-                           const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
+inline void depthwise_int8(
+    const ::mote::kernels::WindowGeometry& g,
+    const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    Activation, std::byte* scratch) noexcept {
   const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
   const std::size_t taps = g.kernel_h * g.kernel_w;
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
@@ -58,7 +60,8 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
   auto* multipliers = reinterpret_cast<float*>(next);
   next += align_up(out_c * sizeof(float));
   auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
-  next += align_up(std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
+  next += align_up(
+      std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
 
   std::fill(tap_weights + taps * out_c, tap_weights + (taps + 1) * out_c, std::int16_t{0});
   for (std::size_t o = 0; o < out_c; ++o) {
@@ -71,8 +74,9 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
   int8_fill_border(g, image, std::int16_t{0});
   const std::size_t row_values = g.in_w * channels;
   for (std::size_t y = 0; y < g.in_h; ++y)
-    depthwise_int8_centred_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
-                                        image + ((y + g.pad_top) * image_w + g.pad_left) * channels);
+    depthwise_int8_centred_row<Int8Ops>(
+        in + y * row_values, row_values, input, row_codes,
+        image + ((y + g.pad_top) * image_w + g.pad_left) * channels);
 
   // An ISA may sum pairs of taps per instruction (Ops::depthwise_sums, AVX2: vpmaddwd on
   // interleaved codes) over whole blocks of channels, multiplier 1.
@@ -83,20 +87,24 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
       paired_channels = channels / Ops::depthwise_block * Ops::depthwise_block;
       const std::size_t blocks = channels / Ops::depthwise_block;
       auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
-      auto* packed = reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
+      auto* packed =
+          reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
       // The second tap of an odd row's last pair is a phantom with zero weights, reading codes one
       // tap further (inside the scratch: the image is followed by the weights).
-      const std::int16_t* zeros = tap_weights + taps * out_c;  // out_c zeros, see the scratch layout
+      const std::int16_t* zeros =
+          tap_weights + taps * out_c;  // out_c zeros, see the scratch layout
       std::size_t p = 0;
       for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
         for (std::size_t kx = 0; kx < g.kernel_w; kx += 2, ++p) {
-          offsets[2 * p] = static_cast<std::ptrdiff_t>((ky * g.dilation_h * image_w + kx * g.dilation_w) * channels);
-          offsets[2 * p + 1] = offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
+          offsets[2 * p] = static_cast<std::ptrdiff_t>(
+              (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels);
+          offsets[2 * p + 1] =
+              offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
           const std::int16_t* first = tap_weights + (ky * g.kernel_w + kx) * out_c;
           const std::int16_t* second = kx + 1 < g.kernel_w ? first + out_c : zeros;
           for (std::size_t b = 0; b < blocks; ++b)
             Ops::depthwise_pack(first + b * Ops::depthwise_block, second + b * Ops::depthwise_block,
-                                    packed + (p * blocks + b) * 2 * Ops::depthwise_block);
+                                packed + (p * blocks + b) * 2 * Ops::depthwise_block);
         }
     }
   }
@@ -119,9 +127,9 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
           if (paired_channels > 0) {
             const std::byte* offsets = next;
             Ops::depthwise_sums(window, reinterpret_cast<const std::ptrdiff_t*>(offsets), pairs,
-                                    reinterpret_cast<const std::int16_t*>(
-                                        offsets + align_up(2 * pairs * sizeof(std::ptrdiff_t))),
-                                    paired_channels / Ops::depthwise_block, sums);
+                                reinterpret_cast<const std::int16_t*>(
+                                    offsets + align_up(2 * pairs * sizeof(std::ptrdiff_t))),
+                                paired_channels / Ops::depthwise_block, sums);
             c = paired_channels;
           }
         }
@@ -129,7 +137,8 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
           Sums low = {}, high = {};
           for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
             for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-              const std::int16_t* a = window + (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c;
+              const std::int16_t* a =
+                  window + (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c;
               const std::int16_t* w = tap_weights + (ky * g.kernel_w + kx) * out_c + c;
               Codes a_low, a_high, w_low, w_high;
               std::memcpy(&a_low, a, sizeof(Codes));
@@ -143,9 +152,10 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
           std::memcpy(sums + c + lanes, &high, sizeof(Sums));
         }
         if (c < channels)
-          depthwise_int8_channel_sums(window, tap_weights, c, channels, g.kernel_h, g.kernel_w,
-                                      static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels),
-                                      static_cast<std::ptrdiff_t>(g.dilation_w * channels), out_c, sums);
+          depthwise_int8_channel_sums(
+              window, tap_weights, c, channels, g.kernel_h, g.kernel_w,
+              static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels),
+              static_cast<std::ptrdiff_t>(g.dilation_w * channels), out_c, sums);
       } else {
         for (std::size_t o = 0; o < out_c; ++o) {
           const std::size_t c = o / multiplier;
@@ -159,9 +169,10 @@ inline void depthwise_int8(const ::mote::kernels::WindowGeometry& g,
       }
       // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
       // correction, the sums are already centred.
-      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale, weights.scales(), bias,
-                                                    out_pixel, out_c);
-      for (; o < out_c; ++o) out_pixel[o] = std::fma(static_cast<float>(sums[o]), multipliers[o], bias[o]);
+      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
+                                                    weights.scales(), bias, out_pixel, out_c);
+      for (; o < out_c; ++o)
+        out_pixel[o] = std::fma(static_cast<float>(sums[o]), multipliers[o], bias[o]);
       if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
         for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
     }

@@ -24,15 +24,20 @@ namespace mote::kernels {
 /// int32 sums), and the tap pairs' offsets and interleaved weights where the ISA pairs taps.
 constexpr std::size_t depthwise_int8_scratch_bytes(const WindowGeometry& g) noexcept {
   const std::size_t pairs = g.kernel_h * ((g.kernel_w + 1) / 2);
-  return align_up(conv_int8_bordered_h(g) * conv_int8_bordered_w(g) * g.in_c * sizeof(std::int16_t)) +
-         align_up((g.kernel_h * g.kernel_w + 1) * g.out_c * sizeof(std::int16_t)) + align_up(g.out_c * sizeof(float)) +
-         align_up(std::max(g.in_w * g.in_c * sizeof(std::int16_t), g.out_c * sizeof(std::int32_t)) + 64) +
-         align_up(2 * pairs * sizeof(std::ptrdiff_t)) + align_up(pairs * 2 * g.out_c * sizeof(std::int16_t));
+  return align_up(conv_int8_bordered_h(g) * conv_int8_bordered_w(g) * g.in_c *
+                  sizeof(std::int16_t)) +
+         align_up((g.kernel_h * g.kernel_w + 1) * g.out_c * sizeof(std::int16_t)) +
+         align_up(g.out_c * sizeof(float)) +
+         align_up(std::max(g.in_w * g.in_c * sizeof(std::int16_t), g.out_c * sizeof(std::int32_t)) +
+                  64) +
+         align_up(2 * pairs * sizeof(std::ptrdiff_t)) +
+         align_up(pairs * 2 * g.out_c * sizeof(std::int16_t));
 }
 
 template <class G, class S, class Activation = activation::Identity>
-inline void depthwise_int8(isa::Scalar, const WindowGeometry& g, const WeightMatrix<Int8<G, S>, DenseStorage>& weights,
-                           const float* bias, const float* in, float* out, const Int8InputQuant& input, Activation,
+inline void depthwise_int8(isa::Scalar, const WindowGeometry& g,
+                           const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
+                           const float* in, float* out, const Int8InputQuant& input, Activation,
                            std::byte*) noexcept {
   const std::size_t multiplier = g.out_c / g.in_c;
   const std::int32_t zu = input.params.zero_point;
@@ -44,18 +49,23 @@ inline void depthwise_int8(isa::Scalar, const WindowGeometry& g, const WeightMat
         const std::int32_t zw = weights.params(oc).zero_point;
         std::int64_t acc = 0;
         for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-          const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+          const long iy =
+              static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
           if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
           for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-            const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
+            const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) -
+                            static_cast<long>(g.pad_left);
             if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
-            const float x = in[(static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c + ic];
+            const float x =
+                in[(static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c +
+                   ic];
             const std::int32_t u = quantize(x, input.params, input.low, input.high);
             acc += std::int64_t{weights.at(oc, ky * g.kernel_w + kx) - zw} * (u - zu);
           }
         }
         const float multiplier_o = input.params.scale * weights.params(oc).scale;
-        out_pixel[oc] = Activation::apply(std::fma(static_cast<float>(acc), multiplier_o, bias[oc]));
+        out_pixel[oc] =
+            Activation::apply(std::fma(static_cast<float>(acc), multiplier_o, bias[oc]));
       }
     }
   }
