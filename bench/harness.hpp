@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <span>
 #include <string>
@@ -59,6 +61,18 @@ inline double relative_error(std::span<const float> got, std::span<const float> 
     worst = std::isnan(diff) ? INFINITY : std::max(worst, diff);
   }
   return magnitude == 0 ? INFINITY : worst / magnitude;
+}
+
+/// relative_error of a quantised case's first output against the f32 output; a case above 0.1
+/// (garbage, not quantisation noise) aborts the run rather than timing a wrong computation.
+inline double checked_error_vs_f32(const std::string& name, std::span<const float> got, WorkloadId id) {
+  const double error = relative_error(got, reference_output(id));
+  if (!(error <= 0.1)) {
+    std::fprintf(stderr, "mote_bench: %s is far from the f32 output (max |difference| %g of max |output|). Aborting.\n",
+                 name.c_str(), error);
+    std::exit(EXIT_FAILURE);
+  }
+  return error;
 }
 
 /// The peak/... cases (peak.cpp).

@@ -98,12 +98,7 @@ void register_int8_case(WorkloadId id, const char* precision = "int8") {
     if (!*runner) {
       *runner = std::make_unique<Int8Runner<Net>>(w);
       (*runner)->run();
-      *error = relative_error((*runner)->output(), reference_output(id));
-      if (!(*error <= 0.1)) {
-        std::fprintf(stderr, "mote_bench: %s is far from the f32 output (max error %g of max |output|). Aborting.\n",
-                     name.c_str(), *error);
-        std::exit(EXIT_FAILURE);
-      }
+      *error = checked_error_vs_f32(name, (*runner)->output(), id);
     }
     Int8Runner<Net>& r = **runner;
     for (auto _ : state) {

@@ -417,14 +417,7 @@ void register_case(WorkloadId id) {
                              : id == WorkloadId::W2 ? Activation::tanh
                                                     : Activation::none);
           (*runner)->run();
-          *error_vs_f32 = relative_error((*runner)->output(), reference_output(id));
-          if (!(*error_vs_f32 <= 0.1)) {
-            std::fprintf(stderr,
-                         "mote_bench: %s is far from the f32 output (max |difference| %g of max "
-                         "|output|). Aborting.\n",
-                         name.c_str(), *error_vs_f32);
-            std::exit(EXIT_FAILURE);
-          }
+          *error_vs_f32 = checked_error_vs_f32(name, (*runner)->output(), id);
         }
         OnednnInt8Runner& r = **runner;
         for (auto _ : state) {

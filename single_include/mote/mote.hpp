@@ -4333,14 +4333,13 @@ namespace mote::kernels {
 
 /// Scratch bytes of an int8 depthwise convolution on any ISA: the input as centred int16 codes
 /// in an image bordered by zeros, the weights tap-major as centred int16 (and a row of zeros),
-/// the per-channel multipliers, one input row of the ISA's activation codes (then one pixel's
+/// one input row of the ISA's activation codes (then one pixel's
 /// int32 sums), and the tap pairs' offsets and interleaved weights where the ISA pairs taps.
 constexpr std::size_t depthwise_int8_scratch_bytes(const WindowGeometry& g) noexcept {
   const std::size_t pairs = g.kernel_h * ((g.kernel_w + 1) / 2);
   return align_up(conv_int8_bordered_h(g) * conv_int8_bordered_w(g) * g.in_c *
                   sizeof(std::int16_t)) +
          align_up((g.kernel_h * g.kernel_w + 1) * g.out_c * sizeof(std::int16_t)) +
-         align_up(g.out_c * sizeof(float)) +
          align_up(std::max(g.in_w * g.in_c * sizeof(std::int16_t), g.out_c * sizeof(std::int32_t)) +
                   64) +
          align_up(2 * pairs * sizeof(std::ptrdiff_t)) +
@@ -6797,12 +6796,10 @@ inline void int8_quantize_centred(const Args&... args) noexcept {
 template <class Ops>
 inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                          const ::mote::kernels::Int8InputQuant& input, std::int8_t* codes) noexcept {
-  if constexpr (int8_has_symmetric_gemv<Ops>) {
-    for (std::size_t b = 0; b < batch; ++b) {
-      std::int8_t* sample = codes + b * padded_cols;
-      Ops::quantize_centred(in + b * cols, cols, input.params, input.low, input.high, sample);
-      std::fill(sample + cols, sample + padded_cols, std::int8_t{0});
-    }
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int8_t* sample = codes + b * padded_cols;
+    int8_quantize_centred<Ops>(in + b * cols, cols, input.params, input.low, input.high, sample);
+    std::fill(sample + cols, sample + padded_cols, std::int8_t{0});
   }
 }
 
@@ -7117,18 +7114,22 @@ MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n
   const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
   for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
 }
+/// sums[o] for output channels [first, last) of one pixel, one channel at a time (output channel
+/// o filters input channel o / multiplier).
 MOTE_NO_IPA inline void depthwise_int8_channel_sums(
     const std::int16_t* window, const std::int16_t* tap_weights, std::size_t first,
-    std::size_t last, std::size_t taps_h, std::size_t taps_w, std::ptrdiff_t row_step,
-    std::ptrdiff_t tap_step, std::size_t out_c, std::int32_t* sums) noexcept {
-  for (std::size_t c = first; c < last; ++c) {
+    std::size_t last, std::size_t multiplier, std::size_t taps_h, std::size_t taps_w,
+    std::ptrdiff_t row_step, std::ptrdiff_t tap_step, std::size_t out_c,
+    std::int32_t* sums) noexcept {
+  for (std::size_t o = first; o < last; ++o) {
+    const auto c = static_cast<std::ptrdiff_t>(o / multiplier);
     std::int32_t acc = 0;
     for (std::size_t ky = 0; ky < taps_h; ++ky)
       for (std::size_t kx = 0; kx < taps_w; ++kx)
-        acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + c]} *
+        acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + o]} *
                window[static_cast<std::ptrdiff_t>(ky) * row_step +
-                      static_cast<std::ptrdiff_t>(kx) * tap_step + static_cast<std::ptrdiff_t>(c)];
-    sums[c] = acc;
+                      static_cast<std::ptrdiff_t>(kx) * tap_step + c];
+    sums[o] = acc;
   }
 }
 
@@ -7147,18 +7148,18 @@ inline void depthwise_int8(
   std::byte* next = scratch + align_up(image_h * image_w * channels * sizeof(std::int16_t));
   auto* tap_weights = reinterpret_cast<std::int16_t*>(next);
   next += align_up((taps + 1) * out_c * sizeof(std::int16_t));
-  auto* multipliers = reinterpret_cast<float*>(next);
-  next += align_up(out_c * sizeof(float));
   auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
   next += align_up(
       std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
 
+  // The weights are rearranged on every call (taps x channels values: little against the
+  // pixels' work) so that int8 depthwise layers keep the one int8 WeightMatrix every other int8
+  // kernel, the loaders and calibration share.
   std::fill(tap_weights + taps * out_c, tap_weights + (taps + 1) * out_c, std::int16_t{0});
   for (std::size_t o = 0; o < out_c; ++o) {
     const std::int32_t zw = weights.params(o).zero_point;
     for (std::size_t t = 0; t < taps; ++t)
       tap_weights[t * out_c + o] = static_cast<std::int16_t>(weights.at(o, t) - zw);
-    multipliers[o] = input.params.scale * weights.params(o).scale;
   }
   // Act codes are u - activation_offset; centred codes u - zu.
   int8_fill_border(g, image, std::int16_t{0});
@@ -7170,15 +7171,14 @@ inline void depthwise_int8(
 
   // An ISA may sum pairs of taps per instruction (Ops::depthwise_sums, AVX2: vpmaddwd on
   // interleaved codes) over whole blocks of channels, multiplier 1.
-  std::size_t paired_channels = 0;
+  std::size_t paired_blocks = 0;
   const std::size_t pairs = g.kernel_h * ((g.kernel_w + 1) / 2);
+  auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
+  auto* packed =
+      reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
   if constexpr (int8_has_depthwise_sums<Ops>) {
     if (multiplier == 1) {
-      paired_channels = channels / Ops::depthwise_block * Ops::depthwise_block;
-      const std::size_t blocks = channels / Ops::depthwise_block;
-      auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
-      auto* packed =
-          reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
+      paired_blocks = channels / Ops::depthwise_block;
       // The second tap of an odd row's last pair is a phantom with zero weights, reading codes one
       // tap further (inside the scratch: the image is followed by the weights).
       const std::int16_t* zeros =
@@ -7192,9 +7192,9 @@ inline void depthwise_int8(
               offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
           const std::int16_t* first = tap_weights + (ky * g.kernel_w + kx) * out_c;
           const std::int16_t* second = kx + 1 < g.kernel_w ? first + out_c : zeros;
-          for (std::size_t b = 0; b < blocks; ++b)
+          for (std::size_t b = 0; b < paired_blocks; ++b)
             Ops::depthwise_pack(first + b * Ops::depthwise_block, second + b * Ops::depthwise_block,
-                                packed + (p * blocks + b) * 2 * Ops::depthwise_block);
+                                packed + (p * paired_blocks + b) * 2 * Ops::depthwise_block);
         }
     }
   }
@@ -7207,28 +7207,26 @@ inline void depthwise_int8(
   using Codes = std::int16_t __attribute__((vector_size(lanes * sizeof(std::int16_t))));
   using Sums = std::int32_t __attribute__((vector_size(lanes * sizeof(std::int32_t))));
   auto* sums = reinterpret_cast<std::int32_t*>(row_codes);  // one pixel's accumulators
+  const auto row_step = static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels);
+  const auto tap_step = static_cast<std::ptrdiff_t>(g.dilation_w * channels);
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
       const std::int16_t* window = image + (oy * g.stride_h * image_w + ox * g.stride_w) * channels;
       float* out_pixel = out + (oy * g.out_w + ox) * out_c;
+      std::size_t first_single = 0;
       if (multiplier == 1) {
         std::size_t c = 0;
         if constexpr (int8_has_depthwise_sums<Ops>) {
-          if (paired_channels > 0) {
-            const std::byte* offsets = next;
-            Ops::depthwise_sums(window, reinterpret_cast<const std::ptrdiff_t*>(offsets), pairs,
-                                reinterpret_cast<const std::int16_t*>(
-                                    offsets + align_up(2 * pairs * sizeof(std::ptrdiff_t))),
-                                paired_channels / Ops::depthwise_block, sums);
-            c = paired_channels;
-          }
+          Ops::depthwise_sums(window, offsets, pairs, packed, paired_blocks, sums);
+          c = paired_blocks * Ops::depthwise_block;
         }
         for (; c + block <= channels; c += block) {
           Sums low = {}, high = {};
           for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
             for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-              const std::int16_t* a =
-                  window + (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c;
+              const std::int16_t* a = window + static_cast<std::ptrdiff_t>(ky) * row_step +
+                                      static_cast<std::ptrdiff_t>(kx) * tap_step +
+                                      static_cast<std::ptrdiff_t>(c);
               const std::int16_t* w = tap_weights + (ky * g.kernel_w + kx) * out_c + c;
               Codes a_low, a_high, w_low, w_high;
               std::memcpy(&a_low, a, sizeof(Codes));
@@ -7241,28 +7239,19 @@ inline void depthwise_int8(
           std::memcpy(sums + c, &low, sizeof(Sums));
           std::memcpy(sums + c + lanes, &high, sizeof(Sums));
         }
-        if (c < channels)
-          depthwise_int8_channel_sums(
-              window, tap_weights, c, channels, g.kernel_h, g.kernel_w,
-              static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels),
-              static_cast<std::ptrdiff_t>(g.dilation_w * channels), out_c, sums);
-      } else {
-        for (std::size_t o = 0; o < out_c; ++o) {
-          const std::size_t c = o / multiplier;
-          std::int32_t acc = 0;
-          for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
-            for (std::size_t kx = 0; kx < g.kernel_w; ++kx)
-              acc += std::int32_t{tap_weights[(ky * g.kernel_w + kx) * out_c + o]} *
-                     window[(ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c];
-          sums[o] = acc;
-        }
+        first_single = c;
       }
+      // The channels past the blocks, and every channel of a multiplier above 1.
+      if (first_single < out_c)
+        depthwise_int8_channel_sums(window, tap_weights, first_single, out_c, multiplier,
+                                    g.kernel_h, g.kernel_w, row_step, tap_step, out_c, sums);
       // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
       // correction, the sums are already centred.
       std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
                                                     weights.scales(), bias, out_pixel, out_c);
       for (; o < out_c; ++o)
-        out_pixel[o] = std::fma(static_cast<float>(sums[o]), multipliers[o], bias[o]);
+        out_pixel[o] = std::fma(static_cast<float>(sums[o]),
+                                input.params.scale * weights.scales()[o], bias[o]);
       if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
         for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
     }
@@ -7318,6 +7307,22 @@ inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::Dense
 
 namespace mote::kernels {
 
+namespace MOTE_SIMD_NS {
+/// Runs kernel(activation) with a piecewise-linear activation fused into the kernel's epilogue.
+/// Transcendental activations run kernel(Identity) and then this ISA's vectorised function over
+/// the `count` outputs (their stated bounds), instead of one libm call per output in the scalar
+/// epilogue.
+template <class Activation, class Kernel>
+inline void with_activation(Activation activation, float* out, std::size_t count, Kernel&& kernel) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    kernel(activation);
+  } else {
+    kernel(::mote::activation::Identity{});
+    ::mote::kernels::activate(isa::MOTE_SIMD_TAG{}, activation, out, out, count);
+  }
+}
+}  // namespace MOTE_SIMD_NS
+
 /// Every int8 weight storage this ISA has a kernel for: dense (kernels/dense/int8-inl.hpp) and
 /// block-sparse (kernels/dense/sparse_int8-inl.hpp).
 template <class Matrix, class Activation>
@@ -7325,17 +7330,12 @@ template <class Matrix, class Activation>
     MOTE_SIMD_NS::dense_int8(weights, nullptr, nullptr, nullptr, std::size_t{}, input,
                              ::mote::activation::Identity{}, scratch);
   }
-MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in, float* out,
-                       std::size_t batch, const Int8InputQuant& input, Activation activation,
-                       std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
-  } else {
-    // Transcendental activations: the vectorised functions of the ISA (their stated bounds)
-    // over the whole output, instead of one libm call per output in the scalar epilogue.
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
-  }
+MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in,
+                                  float* out, std::size_t batch, const Int8InputQuant& input, Activation activation,
+                                  std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, fused, scratch);
+  });
 }
 
 /// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp).
@@ -7344,12 +7344,9 @@ MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& win
                                    const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
                                    const float* in, float* out, const Int8InputQuant& input, Activation activation,
                                    std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, activation, scratch);
-  } else {
-    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * weights.rows());
-  }
+  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, fused, scratch);
+  });
 }
 
 /// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
@@ -7358,25 +7355,19 @@ MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& 
                                       const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
                                       const float* in, float* out, const Int8InputQuant& input, Activation activation,
                                       std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, activation, scratch);
-  } else {
-    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * window.out_c);
-  }
+  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * window.out_c, [&](auto fused) {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
+  });
 }
 
 #if defined(MOTE_SIMD_HAS_INT4)
 template <std::size_t G, class Activation>
-MOTE_KERNEL_ENTRY void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
-                       const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, activation, scratch);
-  } else {
-    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
-  }
+MOTE_KERNEL_ENTRY void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>, DenseStorage>& weights,
+                                  const float* bias, const float* in, float* out, std::size_t batch,
+                                  const Int8InputQuant& input, Activation activation, std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, fused, scratch);
+  });
 }
 #endif
 
@@ -9964,12 +9955,10 @@ inline void int8_quantize_centred(const Args&... args) noexcept {
 template <class Ops>
 inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                          const ::mote::kernels::Int8InputQuant& input, std::int8_t* codes) noexcept {
-  if constexpr (int8_has_symmetric_gemv<Ops>) {
-    for (std::size_t b = 0; b < batch; ++b) {
-      std::int8_t* sample = codes + b * padded_cols;
-      Ops::quantize_centred(in + b * cols, cols, input.params, input.low, input.high, sample);
-      std::fill(sample + cols, sample + padded_cols, std::int8_t{0});
-    }
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int8_t* sample = codes + b * padded_cols;
+    int8_quantize_centred<Ops>(in + b * cols, cols, input.params, input.low, input.high, sample);
+    std::fill(sample + cols, sample + padded_cols, std::int8_t{0});
   }
 }
 
@@ -10284,18 +10273,22 @@ MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n
   const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
   for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
 }
+/// sums[o] for output channels [first, last) of one pixel, one channel at a time (output channel
+/// o filters input channel o / multiplier).
 MOTE_NO_IPA inline void depthwise_int8_channel_sums(
     const std::int16_t* window, const std::int16_t* tap_weights, std::size_t first,
-    std::size_t last, std::size_t taps_h, std::size_t taps_w, std::ptrdiff_t row_step,
-    std::ptrdiff_t tap_step, std::size_t out_c, std::int32_t* sums) noexcept {
-  for (std::size_t c = first; c < last; ++c) {
+    std::size_t last, std::size_t multiplier, std::size_t taps_h, std::size_t taps_w,
+    std::ptrdiff_t row_step, std::ptrdiff_t tap_step, std::size_t out_c,
+    std::int32_t* sums) noexcept {
+  for (std::size_t o = first; o < last; ++o) {
+    const auto c = static_cast<std::ptrdiff_t>(o / multiplier);
     std::int32_t acc = 0;
     for (std::size_t ky = 0; ky < taps_h; ++ky)
       for (std::size_t kx = 0; kx < taps_w; ++kx)
-        acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + c]} *
+        acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + o]} *
                window[static_cast<std::ptrdiff_t>(ky) * row_step +
-                      static_cast<std::ptrdiff_t>(kx) * tap_step + static_cast<std::ptrdiff_t>(c)];
-    sums[c] = acc;
+                      static_cast<std::ptrdiff_t>(kx) * tap_step + c];
+    sums[o] = acc;
   }
 }
 
@@ -10314,18 +10307,18 @@ inline void depthwise_int8(
   std::byte* next = scratch + align_up(image_h * image_w * channels * sizeof(std::int16_t));
   auto* tap_weights = reinterpret_cast<std::int16_t*>(next);
   next += align_up((taps + 1) * out_c * sizeof(std::int16_t));
-  auto* multipliers = reinterpret_cast<float*>(next);
-  next += align_up(out_c * sizeof(float));
   auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
   next += align_up(
       std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
 
+  // The weights are rearranged on every call (taps x channels values: little against the
+  // pixels' work) so that int8 depthwise layers keep the one int8 WeightMatrix every other int8
+  // kernel, the loaders and calibration share.
   std::fill(tap_weights + taps * out_c, tap_weights + (taps + 1) * out_c, std::int16_t{0});
   for (std::size_t o = 0; o < out_c; ++o) {
     const std::int32_t zw = weights.params(o).zero_point;
     for (std::size_t t = 0; t < taps; ++t)
       tap_weights[t * out_c + o] = static_cast<std::int16_t>(weights.at(o, t) - zw);
-    multipliers[o] = input.params.scale * weights.params(o).scale;
   }
   // Act codes are u - activation_offset; centred codes u - zu.
   int8_fill_border(g, image, std::int16_t{0});
@@ -10337,15 +10330,14 @@ inline void depthwise_int8(
 
   // An ISA may sum pairs of taps per instruction (Ops::depthwise_sums, AVX2: vpmaddwd on
   // interleaved codes) over whole blocks of channels, multiplier 1.
-  std::size_t paired_channels = 0;
+  std::size_t paired_blocks = 0;
   const std::size_t pairs = g.kernel_h * ((g.kernel_w + 1) / 2);
+  auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
+  auto* packed =
+      reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
   if constexpr (int8_has_depthwise_sums<Ops>) {
     if (multiplier == 1) {
-      paired_channels = channels / Ops::depthwise_block * Ops::depthwise_block;
-      const std::size_t blocks = channels / Ops::depthwise_block;
-      auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
-      auto* packed =
-          reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
+      paired_blocks = channels / Ops::depthwise_block;
       // The second tap of an odd row's last pair is a phantom with zero weights, reading codes one
       // tap further (inside the scratch: the image is followed by the weights).
       const std::int16_t* zeros =
@@ -10359,9 +10351,9 @@ inline void depthwise_int8(
               offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
           const std::int16_t* first = tap_weights + (ky * g.kernel_w + kx) * out_c;
           const std::int16_t* second = kx + 1 < g.kernel_w ? first + out_c : zeros;
-          for (std::size_t b = 0; b < blocks; ++b)
+          for (std::size_t b = 0; b < paired_blocks; ++b)
             Ops::depthwise_pack(first + b * Ops::depthwise_block, second + b * Ops::depthwise_block,
-                                packed + (p * blocks + b) * 2 * Ops::depthwise_block);
+                                packed + (p * paired_blocks + b) * 2 * Ops::depthwise_block);
         }
     }
   }
@@ -10374,28 +10366,26 @@ inline void depthwise_int8(
   using Codes = std::int16_t __attribute__((vector_size(lanes * sizeof(std::int16_t))));
   using Sums = std::int32_t __attribute__((vector_size(lanes * sizeof(std::int32_t))));
   auto* sums = reinterpret_cast<std::int32_t*>(row_codes);  // one pixel's accumulators
+  const auto row_step = static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels);
+  const auto tap_step = static_cast<std::ptrdiff_t>(g.dilation_w * channels);
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
       const std::int16_t* window = image + (oy * g.stride_h * image_w + ox * g.stride_w) * channels;
       float* out_pixel = out + (oy * g.out_w + ox) * out_c;
+      std::size_t first_single = 0;
       if (multiplier == 1) {
         std::size_t c = 0;
         if constexpr (int8_has_depthwise_sums<Ops>) {
-          if (paired_channels > 0) {
-            const std::byte* offsets = next;
-            Ops::depthwise_sums(window, reinterpret_cast<const std::ptrdiff_t*>(offsets), pairs,
-                                reinterpret_cast<const std::int16_t*>(
-                                    offsets + align_up(2 * pairs * sizeof(std::ptrdiff_t))),
-                                paired_channels / Ops::depthwise_block, sums);
-            c = paired_channels;
-          }
+          Ops::depthwise_sums(window, offsets, pairs, packed, paired_blocks, sums);
+          c = paired_blocks * Ops::depthwise_block;
         }
         for (; c + block <= channels; c += block) {
           Sums low = {}, high = {};
           for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
             for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-              const std::int16_t* a =
-                  window + (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c;
+              const std::int16_t* a = window + static_cast<std::ptrdiff_t>(ky) * row_step +
+                                      static_cast<std::ptrdiff_t>(kx) * tap_step +
+                                      static_cast<std::ptrdiff_t>(c);
               const std::int16_t* w = tap_weights + (ky * g.kernel_w + kx) * out_c + c;
               Codes a_low, a_high, w_low, w_high;
               std::memcpy(&a_low, a, sizeof(Codes));
@@ -10408,28 +10398,19 @@ inline void depthwise_int8(
           std::memcpy(sums + c, &low, sizeof(Sums));
           std::memcpy(sums + c + lanes, &high, sizeof(Sums));
         }
-        if (c < channels)
-          depthwise_int8_channel_sums(
-              window, tap_weights, c, channels, g.kernel_h, g.kernel_w,
-              static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels),
-              static_cast<std::ptrdiff_t>(g.dilation_w * channels), out_c, sums);
-      } else {
-        for (std::size_t o = 0; o < out_c; ++o) {
-          const std::size_t c = o / multiplier;
-          std::int32_t acc = 0;
-          for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
-            for (std::size_t kx = 0; kx < g.kernel_w; ++kx)
-              acc += std::int32_t{tap_weights[(ky * g.kernel_w + kx) * out_c + o]} *
-                     window[(ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c];
-          sums[o] = acc;
-        }
+        first_single = c;
       }
+      // The channels past the blocks, and every channel of a multiplier above 1.
+      if (first_single < out_c)
+        depthwise_int8_channel_sums(window, tap_weights, first_single, out_c, multiplier,
+                                    g.kernel_h, g.kernel_w, row_step, tap_step, out_c, sums);
       // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
       // correction, the sums are already centred.
       std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
                                                     weights.scales(), bias, out_pixel, out_c);
       for (; o < out_c; ++o)
-        out_pixel[o] = std::fma(static_cast<float>(sums[o]), multipliers[o], bias[o]);
+        out_pixel[o] = std::fma(static_cast<float>(sums[o]),
+                                input.params.scale * weights.scales()[o], bias[o]);
       if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
         for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
     }
@@ -10485,6 +10466,22 @@ inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::Dense
 
 namespace mote::kernels {
 
+namespace MOTE_SIMD_NS {
+/// Runs kernel(activation) with a piecewise-linear activation fused into the kernel's epilogue.
+/// Transcendental activations run kernel(Identity) and then this ISA's vectorised function over
+/// the `count` outputs (their stated bounds), instead of one libm call per output in the scalar
+/// epilogue.
+template <class Activation, class Kernel>
+inline void with_activation(Activation activation, float* out, std::size_t count, Kernel&& kernel) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    kernel(activation);
+  } else {
+    kernel(::mote::activation::Identity{});
+    ::mote::kernels::activate(isa::MOTE_SIMD_TAG{}, activation, out, out, count);
+  }
+}
+}  // namespace MOTE_SIMD_NS
+
 /// Every int8 weight storage this ISA has a kernel for: dense (kernels/dense/int8-inl.hpp) and
 /// block-sparse (kernels/dense/sparse_int8-inl.hpp).
 template <class Matrix, class Activation>
@@ -10492,17 +10489,12 @@ template <class Matrix, class Activation>
     MOTE_SIMD_NS::dense_int8(weights, nullptr, nullptr, nullptr, std::size_t{}, input,
                              ::mote::activation::Identity{}, scratch);
   }
-MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in, float* out,
-                       std::size_t batch, const Int8InputQuant& input, Activation activation,
-                       std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
-  } else {
-    // Transcendental activations: the vectorised functions of the ISA (their stated bounds)
-    // over the whole output, instead of one libm call per output in the scalar epilogue.
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
-  }
+MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in,
+                                  float* out, std::size_t batch, const Int8InputQuant& input, Activation activation,
+                                  std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, fused, scratch);
+  });
 }
 
 /// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp).
@@ -10511,12 +10503,9 @@ MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& win
                                    const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
                                    const float* in, float* out, const Int8InputQuant& input, Activation activation,
                                    std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, activation, scratch);
-  } else {
-    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * weights.rows());
-  }
+  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, fused, scratch);
+  });
 }
 
 /// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
@@ -10525,25 +10514,19 @@ MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& 
                                       const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
                                       const float* in, float* out, const Int8InputQuant& input, Activation activation,
                                       std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, activation, scratch);
-  } else {
-    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * window.out_c);
-  }
+  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * window.out_c, [&](auto fused) {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
+  });
 }
 
 #if defined(MOTE_SIMD_HAS_INT4)
 template <std::size_t G, class Activation>
-MOTE_KERNEL_ENTRY void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
-                       const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, activation, scratch);
-  } else {
-    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
-  }
+MOTE_KERNEL_ENTRY void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>, DenseStorage>& weights,
+                                  const float* bias, const float* in, float* out, std::size_t batch,
+                                  const Int8InputQuant& input, Activation activation, std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, fused, scratch);
+  });
 }
 #endif
 
@@ -13345,12 +13328,10 @@ inline void int8_quantize_centred(const Args&... args) noexcept {
 template <class Ops>
 inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                          const ::mote::kernels::Int8InputQuant& input, std::int8_t* codes) noexcept {
-  if constexpr (int8_has_symmetric_gemv<Ops>) {
-    for (std::size_t b = 0; b < batch; ++b) {
-      std::int8_t* sample = codes + b * padded_cols;
-      Ops::quantize_centred(in + b * cols, cols, input.params, input.low, input.high, sample);
-      std::fill(sample + cols, sample + padded_cols, std::int8_t{0});
-    }
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int8_t* sample = codes + b * padded_cols;
+    int8_quantize_centred<Ops>(in + b * cols, cols, input.params, input.low, input.high, sample);
+    std::fill(sample + cols, sample + padded_cols, std::int8_t{0});
   }
 }
 
@@ -13665,18 +13646,22 @@ MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n
   const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
   for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
 }
+/// sums[o] for output channels [first, last) of one pixel, one channel at a time (output channel
+/// o filters input channel o / multiplier).
 MOTE_NO_IPA inline void depthwise_int8_channel_sums(
     const std::int16_t* window, const std::int16_t* tap_weights, std::size_t first,
-    std::size_t last, std::size_t taps_h, std::size_t taps_w, std::ptrdiff_t row_step,
-    std::ptrdiff_t tap_step, std::size_t out_c, std::int32_t* sums) noexcept {
-  for (std::size_t c = first; c < last; ++c) {
+    std::size_t last, std::size_t multiplier, std::size_t taps_h, std::size_t taps_w,
+    std::ptrdiff_t row_step, std::ptrdiff_t tap_step, std::size_t out_c,
+    std::int32_t* sums) noexcept {
+  for (std::size_t o = first; o < last; ++o) {
+    const auto c = static_cast<std::ptrdiff_t>(o / multiplier);
     std::int32_t acc = 0;
     for (std::size_t ky = 0; ky < taps_h; ++ky)
       for (std::size_t kx = 0; kx < taps_w; ++kx)
-        acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + c]} *
+        acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + o]} *
                window[static_cast<std::ptrdiff_t>(ky) * row_step +
-                      static_cast<std::ptrdiff_t>(kx) * tap_step + static_cast<std::ptrdiff_t>(c)];
-    sums[c] = acc;
+                      static_cast<std::ptrdiff_t>(kx) * tap_step + c];
+    sums[o] = acc;
   }
 }
 
@@ -13695,18 +13680,18 @@ inline void depthwise_int8(
   std::byte* next = scratch + align_up(image_h * image_w * channels * sizeof(std::int16_t));
   auto* tap_weights = reinterpret_cast<std::int16_t*>(next);
   next += align_up((taps + 1) * out_c * sizeof(std::int16_t));
-  auto* multipliers = reinterpret_cast<float*>(next);
-  next += align_up(out_c * sizeof(float));
   auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
   next += align_up(
       std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
 
+  // The weights are rearranged on every call (taps x channels values: little against the
+  // pixels' work) so that int8 depthwise layers keep the one int8 WeightMatrix every other int8
+  // kernel, the loaders and calibration share.
   std::fill(tap_weights + taps * out_c, tap_weights + (taps + 1) * out_c, std::int16_t{0});
   for (std::size_t o = 0; o < out_c; ++o) {
     const std::int32_t zw = weights.params(o).zero_point;
     for (std::size_t t = 0; t < taps; ++t)
       tap_weights[t * out_c + o] = static_cast<std::int16_t>(weights.at(o, t) - zw);
-    multipliers[o] = input.params.scale * weights.params(o).scale;
   }
   // Act codes are u - activation_offset; centred codes u - zu.
   int8_fill_border(g, image, std::int16_t{0});
@@ -13718,15 +13703,14 @@ inline void depthwise_int8(
 
   // An ISA may sum pairs of taps per instruction (Ops::depthwise_sums, AVX2: vpmaddwd on
   // interleaved codes) over whole blocks of channels, multiplier 1.
-  std::size_t paired_channels = 0;
+  std::size_t paired_blocks = 0;
   const std::size_t pairs = g.kernel_h * ((g.kernel_w + 1) / 2);
+  auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
+  auto* packed =
+      reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
   if constexpr (int8_has_depthwise_sums<Ops>) {
     if (multiplier == 1) {
-      paired_channels = channels / Ops::depthwise_block * Ops::depthwise_block;
-      const std::size_t blocks = channels / Ops::depthwise_block;
-      auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
-      auto* packed =
-          reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
+      paired_blocks = channels / Ops::depthwise_block;
       // The second tap of an odd row's last pair is a phantom with zero weights, reading codes one
       // tap further (inside the scratch: the image is followed by the weights).
       const std::int16_t* zeros =
@@ -13740,9 +13724,9 @@ inline void depthwise_int8(
               offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
           const std::int16_t* first = tap_weights + (ky * g.kernel_w + kx) * out_c;
           const std::int16_t* second = kx + 1 < g.kernel_w ? first + out_c : zeros;
-          for (std::size_t b = 0; b < blocks; ++b)
+          for (std::size_t b = 0; b < paired_blocks; ++b)
             Ops::depthwise_pack(first + b * Ops::depthwise_block, second + b * Ops::depthwise_block,
-                                packed + (p * blocks + b) * 2 * Ops::depthwise_block);
+                                packed + (p * paired_blocks + b) * 2 * Ops::depthwise_block);
         }
     }
   }
@@ -13755,28 +13739,26 @@ inline void depthwise_int8(
   using Codes = std::int16_t __attribute__((vector_size(lanes * sizeof(std::int16_t))));
   using Sums = std::int32_t __attribute__((vector_size(lanes * sizeof(std::int32_t))));
   auto* sums = reinterpret_cast<std::int32_t*>(row_codes);  // one pixel's accumulators
+  const auto row_step = static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels);
+  const auto tap_step = static_cast<std::ptrdiff_t>(g.dilation_w * channels);
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
       const std::int16_t* window = image + (oy * g.stride_h * image_w + ox * g.stride_w) * channels;
       float* out_pixel = out + (oy * g.out_w + ox) * out_c;
+      std::size_t first_single = 0;
       if (multiplier == 1) {
         std::size_t c = 0;
         if constexpr (int8_has_depthwise_sums<Ops>) {
-          if (paired_channels > 0) {
-            const std::byte* offsets = next;
-            Ops::depthwise_sums(window, reinterpret_cast<const std::ptrdiff_t*>(offsets), pairs,
-                                reinterpret_cast<const std::int16_t*>(
-                                    offsets + align_up(2 * pairs * sizeof(std::ptrdiff_t))),
-                                paired_channels / Ops::depthwise_block, sums);
-            c = paired_channels;
-          }
+          Ops::depthwise_sums(window, offsets, pairs, packed, paired_blocks, sums);
+          c = paired_blocks * Ops::depthwise_block;
         }
         for (; c + block <= channels; c += block) {
           Sums low = {}, high = {};
           for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
             for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-              const std::int16_t* a =
-                  window + (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c;
+              const std::int16_t* a = window + static_cast<std::ptrdiff_t>(ky) * row_step +
+                                      static_cast<std::ptrdiff_t>(kx) * tap_step +
+                                      static_cast<std::ptrdiff_t>(c);
               const std::int16_t* w = tap_weights + (ky * g.kernel_w + kx) * out_c + c;
               Codes a_low, a_high, w_low, w_high;
               std::memcpy(&a_low, a, sizeof(Codes));
@@ -13789,28 +13771,19 @@ inline void depthwise_int8(
           std::memcpy(sums + c, &low, sizeof(Sums));
           std::memcpy(sums + c + lanes, &high, sizeof(Sums));
         }
-        if (c < channels)
-          depthwise_int8_channel_sums(
-              window, tap_weights, c, channels, g.kernel_h, g.kernel_w,
-              static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels),
-              static_cast<std::ptrdiff_t>(g.dilation_w * channels), out_c, sums);
-      } else {
-        for (std::size_t o = 0; o < out_c; ++o) {
-          const std::size_t c = o / multiplier;
-          std::int32_t acc = 0;
-          for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
-            for (std::size_t kx = 0; kx < g.kernel_w; ++kx)
-              acc += std::int32_t{tap_weights[(ky * g.kernel_w + kx) * out_c + o]} *
-                     window[(ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c];
-          sums[o] = acc;
-        }
+        first_single = c;
       }
+      // The channels past the blocks, and every channel of a multiplier above 1.
+      if (first_single < out_c)
+        depthwise_int8_channel_sums(window, tap_weights, first_single, out_c, multiplier,
+                                    g.kernel_h, g.kernel_w, row_step, tap_step, out_c, sums);
       // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
       // correction, the sums are already centred.
       std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
                                                     weights.scales(), bias, out_pixel, out_c);
       for (; o < out_c; ++o)
-        out_pixel[o] = std::fma(static_cast<float>(sums[o]), multipliers[o], bias[o]);
+        out_pixel[o] = std::fma(static_cast<float>(sums[o]),
+                                input.params.scale * weights.scales()[o], bias[o]);
       if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
         for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
     }
@@ -13866,6 +13839,22 @@ inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::Dense
 
 namespace mote::kernels {
 
+namespace MOTE_SIMD_NS {
+/// Runs kernel(activation) with a piecewise-linear activation fused into the kernel's epilogue.
+/// Transcendental activations run kernel(Identity) and then this ISA's vectorised function over
+/// the `count` outputs (their stated bounds), instead of one libm call per output in the scalar
+/// epilogue.
+template <class Activation, class Kernel>
+inline void with_activation(Activation activation, float* out, std::size_t count, Kernel&& kernel) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    kernel(activation);
+  } else {
+    kernel(::mote::activation::Identity{});
+    ::mote::kernels::activate(isa::MOTE_SIMD_TAG{}, activation, out, out, count);
+  }
+}
+}  // namespace MOTE_SIMD_NS
+
 /// Every int8 weight storage this ISA has a kernel for: dense (kernels/dense/int8-inl.hpp) and
 /// block-sparse (kernels/dense/sparse_int8-inl.hpp).
 template <class Matrix, class Activation>
@@ -13873,17 +13862,12 @@ template <class Matrix, class Activation>
     MOTE_SIMD_NS::dense_int8(weights, nullptr, nullptr, nullptr, std::size_t{}, input,
                              ::mote::activation::Identity{}, scratch);
   }
-MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in, float* out,
-                       std::size_t batch, const Int8InputQuant& input, Activation activation,
-                       std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
-  } else {
-    // Transcendental activations: the vectorised functions of the ISA (their stated bounds)
-    // over the whole output, instead of one libm call per output in the scalar epilogue.
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
-  }
+MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in,
+                                  float* out, std::size_t batch, const Int8InputQuant& input, Activation activation,
+                                  std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, fused, scratch);
+  });
 }
 
 /// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp).
@@ -13892,12 +13876,9 @@ MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& win
                                    const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
                                    const float* in, float* out, const Int8InputQuant& input, Activation activation,
                                    std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, activation, scratch);
-  } else {
-    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * weights.rows());
-  }
+  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, fused, scratch);
+  });
 }
 
 /// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
@@ -13906,25 +13887,19 @@ MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& 
                                       const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
                                       const float* in, float* out, const Int8InputQuant& input, Activation activation,
                                       std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, activation, scratch);
-  } else {
-    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * window.out_c);
-  }
+  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * window.out_c, [&](auto fused) {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
+  });
 }
 
 #if defined(MOTE_SIMD_HAS_INT4)
 template <std::size_t G, class Activation>
-MOTE_KERNEL_ENTRY void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
-                       const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, activation, scratch);
-  } else {
-    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
-  }
+MOTE_KERNEL_ENTRY void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>, DenseStorage>& weights,
+                                  const float* bias, const float* in, float* out, std::size_t batch,
+                                  const Int8InputQuant& input, Activation activation, std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, fused, scratch);
+  });
 }
 #endif
 
@@ -14108,12 +14083,10 @@ inline void int8_quantize_centred(const Args&... args) noexcept {
 template <class Ops>
 inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                          const ::mote::kernels::Int8InputQuant& input, std::int8_t* codes) noexcept {
-  if constexpr (int8_has_symmetric_gemv<Ops>) {
-    for (std::size_t b = 0; b < batch; ++b) {
-      std::int8_t* sample = codes + b * padded_cols;
-      Ops::quantize_centred(in + b * cols, cols, input.params, input.low, input.high, sample);
-      std::fill(sample + cols, sample + padded_cols, std::int8_t{0});
-    }
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int8_t* sample = codes + b * padded_cols;
+    int8_quantize_centred<Ops>(in + b * cols, cols, input.params, input.low, input.high, sample);
+    std::fill(sample + cols, sample + padded_cols, std::int8_t{0});
   }
 }
 
@@ -14428,18 +14401,22 @@ MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n
   const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
   for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
 }
+/// sums[o] for output channels [first, last) of one pixel, one channel at a time (output channel
+/// o filters input channel o / multiplier).
 MOTE_NO_IPA inline void depthwise_int8_channel_sums(
     const std::int16_t* window, const std::int16_t* tap_weights, std::size_t first,
-    std::size_t last, std::size_t taps_h, std::size_t taps_w, std::ptrdiff_t row_step,
-    std::ptrdiff_t tap_step, std::size_t out_c, std::int32_t* sums) noexcept {
-  for (std::size_t c = first; c < last; ++c) {
+    std::size_t last, std::size_t multiplier, std::size_t taps_h, std::size_t taps_w,
+    std::ptrdiff_t row_step, std::ptrdiff_t tap_step, std::size_t out_c,
+    std::int32_t* sums) noexcept {
+  for (std::size_t o = first; o < last; ++o) {
+    const auto c = static_cast<std::ptrdiff_t>(o / multiplier);
     std::int32_t acc = 0;
     for (std::size_t ky = 0; ky < taps_h; ++ky)
       for (std::size_t kx = 0; kx < taps_w; ++kx)
-        acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + c]} *
+        acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + o]} *
                window[static_cast<std::ptrdiff_t>(ky) * row_step +
-                      static_cast<std::ptrdiff_t>(kx) * tap_step + static_cast<std::ptrdiff_t>(c)];
-    sums[c] = acc;
+                      static_cast<std::ptrdiff_t>(kx) * tap_step + c];
+    sums[o] = acc;
   }
 }
 
@@ -14458,18 +14435,18 @@ inline void depthwise_int8(
   std::byte* next = scratch + align_up(image_h * image_w * channels * sizeof(std::int16_t));
   auto* tap_weights = reinterpret_cast<std::int16_t*>(next);
   next += align_up((taps + 1) * out_c * sizeof(std::int16_t));
-  auto* multipliers = reinterpret_cast<float*>(next);
-  next += align_up(out_c * sizeof(float));
   auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
   next += align_up(
       std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
 
+  // The weights are rearranged on every call (taps x channels values: little against the
+  // pixels' work) so that int8 depthwise layers keep the one int8 WeightMatrix every other int8
+  // kernel, the loaders and calibration share.
   std::fill(tap_weights + taps * out_c, tap_weights + (taps + 1) * out_c, std::int16_t{0});
   for (std::size_t o = 0; o < out_c; ++o) {
     const std::int32_t zw = weights.params(o).zero_point;
     for (std::size_t t = 0; t < taps; ++t)
       tap_weights[t * out_c + o] = static_cast<std::int16_t>(weights.at(o, t) - zw);
-    multipliers[o] = input.params.scale * weights.params(o).scale;
   }
   // Act codes are u - activation_offset; centred codes u - zu.
   int8_fill_border(g, image, std::int16_t{0});
@@ -14481,15 +14458,14 @@ inline void depthwise_int8(
 
   // An ISA may sum pairs of taps per instruction (Ops::depthwise_sums, AVX2: vpmaddwd on
   // interleaved codes) over whole blocks of channels, multiplier 1.
-  std::size_t paired_channels = 0;
+  std::size_t paired_blocks = 0;
   const std::size_t pairs = g.kernel_h * ((g.kernel_w + 1) / 2);
+  auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
+  auto* packed =
+      reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
   if constexpr (int8_has_depthwise_sums<Ops>) {
     if (multiplier == 1) {
-      paired_channels = channels / Ops::depthwise_block * Ops::depthwise_block;
-      const std::size_t blocks = channels / Ops::depthwise_block;
-      auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
-      auto* packed =
-          reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
+      paired_blocks = channels / Ops::depthwise_block;
       // The second tap of an odd row's last pair is a phantom with zero weights, reading codes one
       // tap further (inside the scratch: the image is followed by the weights).
       const std::int16_t* zeros =
@@ -14503,9 +14479,9 @@ inline void depthwise_int8(
               offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
           const std::int16_t* first = tap_weights + (ky * g.kernel_w + kx) * out_c;
           const std::int16_t* second = kx + 1 < g.kernel_w ? first + out_c : zeros;
-          for (std::size_t b = 0; b < blocks; ++b)
+          for (std::size_t b = 0; b < paired_blocks; ++b)
             Ops::depthwise_pack(first + b * Ops::depthwise_block, second + b * Ops::depthwise_block,
-                                packed + (p * blocks + b) * 2 * Ops::depthwise_block);
+                                packed + (p * paired_blocks + b) * 2 * Ops::depthwise_block);
         }
     }
   }
@@ -14518,28 +14494,26 @@ inline void depthwise_int8(
   using Codes = std::int16_t __attribute__((vector_size(lanes * sizeof(std::int16_t))));
   using Sums = std::int32_t __attribute__((vector_size(lanes * sizeof(std::int32_t))));
   auto* sums = reinterpret_cast<std::int32_t*>(row_codes);  // one pixel's accumulators
+  const auto row_step = static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels);
+  const auto tap_step = static_cast<std::ptrdiff_t>(g.dilation_w * channels);
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
       const std::int16_t* window = image + (oy * g.stride_h * image_w + ox * g.stride_w) * channels;
       float* out_pixel = out + (oy * g.out_w + ox) * out_c;
+      std::size_t first_single = 0;
       if (multiplier == 1) {
         std::size_t c = 0;
         if constexpr (int8_has_depthwise_sums<Ops>) {
-          if (paired_channels > 0) {
-            const std::byte* offsets = next;
-            Ops::depthwise_sums(window, reinterpret_cast<const std::ptrdiff_t*>(offsets), pairs,
-                                reinterpret_cast<const std::int16_t*>(
-                                    offsets + align_up(2 * pairs * sizeof(std::ptrdiff_t))),
-                                paired_channels / Ops::depthwise_block, sums);
-            c = paired_channels;
-          }
+          Ops::depthwise_sums(window, offsets, pairs, packed, paired_blocks, sums);
+          c = paired_blocks * Ops::depthwise_block;
         }
         for (; c + block <= channels; c += block) {
           Sums low = {}, high = {};
           for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
             for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-              const std::int16_t* a =
-                  window + (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c;
+              const std::int16_t* a = window + static_cast<std::ptrdiff_t>(ky) * row_step +
+                                      static_cast<std::ptrdiff_t>(kx) * tap_step +
+                                      static_cast<std::ptrdiff_t>(c);
               const std::int16_t* w = tap_weights + (ky * g.kernel_w + kx) * out_c + c;
               Codes a_low, a_high, w_low, w_high;
               std::memcpy(&a_low, a, sizeof(Codes));
@@ -14552,28 +14526,19 @@ inline void depthwise_int8(
           std::memcpy(sums + c, &low, sizeof(Sums));
           std::memcpy(sums + c + lanes, &high, sizeof(Sums));
         }
-        if (c < channels)
-          depthwise_int8_channel_sums(
-              window, tap_weights, c, channels, g.kernel_h, g.kernel_w,
-              static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels),
-              static_cast<std::ptrdiff_t>(g.dilation_w * channels), out_c, sums);
-      } else {
-        for (std::size_t o = 0; o < out_c; ++o) {
-          const std::size_t c = o / multiplier;
-          std::int32_t acc = 0;
-          for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
-            for (std::size_t kx = 0; kx < g.kernel_w; ++kx)
-              acc += std::int32_t{tap_weights[(ky * g.kernel_w + kx) * out_c + o]} *
-                     window[(ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c];
-          sums[o] = acc;
-        }
+        first_single = c;
       }
+      // The channels past the blocks, and every channel of a multiplier above 1.
+      if (first_single < out_c)
+        depthwise_int8_channel_sums(window, tap_weights, first_single, out_c, multiplier,
+                                    g.kernel_h, g.kernel_w, row_step, tap_step, out_c, sums);
       // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
       // correction, the sums are already centred.
       std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
                                                     weights.scales(), bias, out_pixel, out_c);
       for (; o < out_c; ++o)
-        out_pixel[o] = std::fma(static_cast<float>(sums[o]), multipliers[o], bias[o]);
+        out_pixel[o] = std::fma(static_cast<float>(sums[o]),
+                                input.params.scale * weights.scales()[o], bias[o]);
       if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
         for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
     }
@@ -14629,6 +14594,22 @@ inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::Dense
 
 namespace mote::kernels {
 
+namespace MOTE_SIMD_NS {
+/// Runs kernel(activation) with a piecewise-linear activation fused into the kernel's epilogue.
+/// Transcendental activations run kernel(Identity) and then this ISA's vectorised function over
+/// the `count` outputs (their stated bounds), instead of one libm call per output in the scalar
+/// epilogue.
+template <class Activation, class Kernel>
+inline void with_activation(Activation activation, float* out, std::size_t count, Kernel&& kernel) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    kernel(activation);
+  } else {
+    kernel(::mote::activation::Identity{});
+    ::mote::kernels::activate(isa::MOTE_SIMD_TAG{}, activation, out, out, count);
+  }
+}
+}  // namespace MOTE_SIMD_NS
+
 /// Every int8 weight storage this ISA has a kernel for: dense (kernels/dense/int8-inl.hpp) and
 /// block-sparse (kernels/dense/sparse_int8-inl.hpp).
 template <class Matrix, class Activation>
@@ -14636,17 +14617,12 @@ template <class Matrix, class Activation>
     MOTE_SIMD_NS::dense_int8(weights, nullptr, nullptr, nullptr, std::size_t{}, input,
                              ::mote::activation::Identity{}, scratch);
   }
-MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in, float* out,
-                       std::size_t batch, const Int8InputQuant& input, Activation activation,
-                       std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
-  } else {
-    // Transcendental activations: the vectorised functions of the ISA (their stated bounds)
-    // over the whole output, instead of one libm call per output in the scalar epilogue.
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
-  }
+MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in,
+                                  float* out, std::size_t batch, const Int8InputQuant& input, Activation activation,
+                                  std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, fused, scratch);
+  });
 }
 
 /// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp).
@@ -14655,12 +14631,9 @@ MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& win
                                    const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
                                    const float* in, float* out, const Int8InputQuant& input, Activation activation,
                                    std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, activation, scratch);
-  } else {
-    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * weights.rows());
-  }
+  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, fused, scratch);
+  });
 }
 
 /// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
@@ -14669,25 +14642,19 @@ MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& 
                                       const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
                                       const float* in, float* out, const Int8InputQuant& input, Activation activation,
                                       std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, activation, scratch);
-  } else {
-    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * window.out_c);
-  }
+  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * window.out_c, [&](auto fused) {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
+  });
 }
 
 #if defined(MOTE_SIMD_HAS_INT4)
 template <std::size_t G, class Activation>
-MOTE_KERNEL_ENTRY void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
-                       const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, activation, scratch);
-  } else {
-    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
-  }
+MOTE_KERNEL_ENTRY void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>, DenseStorage>& weights,
+                                  const float* bias, const float* in, float* out, std::size_t batch,
+                                  const Int8InputQuant& input, Activation activation, std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, fused, scratch);
+  });
 }
 #endif
 
@@ -16965,12 +16932,10 @@ inline void int8_quantize_centred(const Args&... args) noexcept {
 template <class Ops>
 inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                          const ::mote::kernels::Int8InputQuant& input, std::int8_t* codes) noexcept {
-  if constexpr (int8_has_symmetric_gemv<Ops>) {
-    for (std::size_t b = 0; b < batch; ++b) {
-      std::int8_t* sample = codes + b * padded_cols;
-      Ops::quantize_centred(in + b * cols, cols, input.params, input.low, input.high, sample);
-      std::fill(sample + cols, sample + padded_cols, std::int8_t{0});
-    }
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int8_t* sample = codes + b * padded_cols;
+    int8_quantize_centred<Ops>(in + b * cols, cols, input.params, input.low, input.high, sample);
+    std::fill(sample + cols, sample + padded_cols, std::int8_t{0});
   }
 }
 
@@ -17285,18 +17250,22 @@ MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n
   const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
   for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
 }
+/// sums[o] for output channels [first, last) of one pixel, one channel at a time (output channel
+/// o filters input channel o / multiplier).
 MOTE_NO_IPA inline void depthwise_int8_channel_sums(
     const std::int16_t* window, const std::int16_t* tap_weights, std::size_t first,
-    std::size_t last, std::size_t taps_h, std::size_t taps_w, std::ptrdiff_t row_step,
-    std::ptrdiff_t tap_step, std::size_t out_c, std::int32_t* sums) noexcept {
-  for (std::size_t c = first; c < last; ++c) {
+    std::size_t last, std::size_t multiplier, std::size_t taps_h, std::size_t taps_w,
+    std::ptrdiff_t row_step, std::ptrdiff_t tap_step, std::size_t out_c,
+    std::int32_t* sums) noexcept {
+  for (std::size_t o = first; o < last; ++o) {
+    const auto c = static_cast<std::ptrdiff_t>(o / multiplier);
     std::int32_t acc = 0;
     for (std::size_t ky = 0; ky < taps_h; ++ky)
       for (std::size_t kx = 0; kx < taps_w; ++kx)
-        acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + c]} *
+        acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + o]} *
                window[static_cast<std::ptrdiff_t>(ky) * row_step +
-                      static_cast<std::ptrdiff_t>(kx) * tap_step + static_cast<std::ptrdiff_t>(c)];
-    sums[c] = acc;
+                      static_cast<std::ptrdiff_t>(kx) * tap_step + c];
+    sums[o] = acc;
   }
 }
 
@@ -17315,18 +17284,18 @@ inline void depthwise_int8(
   std::byte* next = scratch + align_up(image_h * image_w * channels * sizeof(std::int16_t));
   auto* tap_weights = reinterpret_cast<std::int16_t*>(next);
   next += align_up((taps + 1) * out_c * sizeof(std::int16_t));
-  auto* multipliers = reinterpret_cast<float*>(next);
-  next += align_up(out_c * sizeof(float));
   auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
   next += align_up(
       std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
 
+  // The weights are rearranged on every call (taps x channels values: little against the
+  // pixels' work) so that int8 depthwise layers keep the one int8 WeightMatrix every other int8
+  // kernel, the loaders and calibration share.
   std::fill(tap_weights + taps * out_c, tap_weights + (taps + 1) * out_c, std::int16_t{0});
   for (std::size_t o = 0; o < out_c; ++o) {
     const std::int32_t zw = weights.params(o).zero_point;
     for (std::size_t t = 0; t < taps; ++t)
       tap_weights[t * out_c + o] = static_cast<std::int16_t>(weights.at(o, t) - zw);
-    multipliers[o] = input.params.scale * weights.params(o).scale;
   }
   // Act codes are u - activation_offset; centred codes u - zu.
   int8_fill_border(g, image, std::int16_t{0});
@@ -17338,15 +17307,14 @@ inline void depthwise_int8(
 
   // An ISA may sum pairs of taps per instruction (Ops::depthwise_sums, AVX2: vpmaddwd on
   // interleaved codes) over whole blocks of channels, multiplier 1.
-  std::size_t paired_channels = 0;
+  std::size_t paired_blocks = 0;
   const std::size_t pairs = g.kernel_h * ((g.kernel_w + 1) / 2);
+  auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
+  auto* packed =
+      reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
   if constexpr (int8_has_depthwise_sums<Ops>) {
     if (multiplier == 1) {
-      paired_channels = channels / Ops::depthwise_block * Ops::depthwise_block;
-      const std::size_t blocks = channels / Ops::depthwise_block;
-      auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
-      auto* packed =
-          reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
+      paired_blocks = channels / Ops::depthwise_block;
       // The second tap of an odd row's last pair is a phantom with zero weights, reading codes one
       // tap further (inside the scratch: the image is followed by the weights).
       const std::int16_t* zeros =
@@ -17360,9 +17328,9 @@ inline void depthwise_int8(
               offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
           const std::int16_t* first = tap_weights + (ky * g.kernel_w + kx) * out_c;
           const std::int16_t* second = kx + 1 < g.kernel_w ? first + out_c : zeros;
-          for (std::size_t b = 0; b < blocks; ++b)
+          for (std::size_t b = 0; b < paired_blocks; ++b)
             Ops::depthwise_pack(first + b * Ops::depthwise_block, second + b * Ops::depthwise_block,
-                                packed + (p * blocks + b) * 2 * Ops::depthwise_block);
+                                packed + (p * paired_blocks + b) * 2 * Ops::depthwise_block);
         }
     }
   }
@@ -17375,28 +17343,26 @@ inline void depthwise_int8(
   using Codes = std::int16_t __attribute__((vector_size(lanes * sizeof(std::int16_t))));
   using Sums = std::int32_t __attribute__((vector_size(lanes * sizeof(std::int32_t))));
   auto* sums = reinterpret_cast<std::int32_t*>(row_codes);  // one pixel's accumulators
+  const auto row_step = static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels);
+  const auto tap_step = static_cast<std::ptrdiff_t>(g.dilation_w * channels);
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
       const std::int16_t* window = image + (oy * g.stride_h * image_w + ox * g.stride_w) * channels;
       float* out_pixel = out + (oy * g.out_w + ox) * out_c;
+      std::size_t first_single = 0;
       if (multiplier == 1) {
         std::size_t c = 0;
         if constexpr (int8_has_depthwise_sums<Ops>) {
-          if (paired_channels > 0) {
-            const std::byte* offsets = next;
-            Ops::depthwise_sums(window, reinterpret_cast<const std::ptrdiff_t*>(offsets), pairs,
-                                reinterpret_cast<const std::int16_t*>(
-                                    offsets + align_up(2 * pairs * sizeof(std::ptrdiff_t))),
-                                paired_channels / Ops::depthwise_block, sums);
-            c = paired_channels;
-          }
+          Ops::depthwise_sums(window, offsets, pairs, packed, paired_blocks, sums);
+          c = paired_blocks * Ops::depthwise_block;
         }
         for (; c + block <= channels; c += block) {
           Sums low = {}, high = {};
           for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
             for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-              const std::int16_t* a =
-                  window + (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c;
+              const std::int16_t* a = window + static_cast<std::ptrdiff_t>(ky) * row_step +
+                                      static_cast<std::ptrdiff_t>(kx) * tap_step +
+                                      static_cast<std::ptrdiff_t>(c);
               const std::int16_t* w = tap_weights + (ky * g.kernel_w + kx) * out_c + c;
               Codes a_low, a_high, w_low, w_high;
               std::memcpy(&a_low, a, sizeof(Codes));
@@ -17409,28 +17375,19 @@ inline void depthwise_int8(
           std::memcpy(sums + c, &low, sizeof(Sums));
           std::memcpy(sums + c + lanes, &high, sizeof(Sums));
         }
-        if (c < channels)
-          depthwise_int8_channel_sums(
-              window, tap_weights, c, channels, g.kernel_h, g.kernel_w,
-              static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels),
-              static_cast<std::ptrdiff_t>(g.dilation_w * channels), out_c, sums);
-      } else {
-        for (std::size_t o = 0; o < out_c; ++o) {
-          const std::size_t c = o / multiplier;
-          std::int32_t acc = 0;
-          for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
-            for (std::size_t kx = 0; kx < g.kernel_w; ++kx)
-              acc += std::int32_t{tap_weights[(ky * g.kernel_w + kx) * out_c + o]} *
-                     window[(ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c];
-          sums[o] = acc;
-        }
+        first_single = c;
       }
+      // The channels past the blocks, and every channel of a multiplier above 1.
+      if (first_single < out_c)
+        depthwise_int8_channel_sums(window, tap_weights, first_single, out_c, multiplier,
+                                    g.kernel_h, g.kernel_w, row_step, tap_step, out_c, sums);
       // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
       // correction, the sums are already centred.
       std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
                                                     weights.scales(), bias, out_pixel, out_c);
       for (; o < out_c; ++o)
-        out_pixel[o] = std::fma(static_cast<float>(sums[o]), multipliers[o], bias[o]);
+        out_pixel[o] = std::fma(static_cast<float>(sums[o]),
+                                input.params.scale * weights.scales()[o], bias[o]);
       if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
         for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
     }
@@ -17486,6 +17443,22 @@ inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::Dense
 
 namespace mote::kernels {
 
+namespace MOTE_SIMD_NS {
+/// Runs kernel(activation) with a piecewise-linear activation fused into the kernel's epilogue.
+/// Transcendental activations run kernel(Identity) and then this ISA's vectorised function over
+/// the `count` outputs (their stated bounds), instead of one libm call per output in the scalar
+/// epilogue.
+template <class Activation, class Kernel>
+inline void with_activation(Activation activation, float* out, std::size_t count, Kernel&& kernel) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    kernel(activation);
+  } else {
+    kernel(::mote::activation::Identity{});
+    ::mote::kernels::activate(isa::MOTE_SIMD_TAG{}, activation, out, out, count);
+  }
+}
+}  // namespace MOTE_SIMD_NS
+
 /// Every int8 weight storage this ISA has a kernel for: dense (kernels/dense/int8-inl.hpp) and
 /// block-sparse (kernels/dense/sparse_int8-inl.hpp).
 template <class Matrix, class Activation>
@@ -17493,17 +17466,12 @@ template <class Matrix, class Activation>
     MOTE_SIMD_NS::dense_int8(weights, nullptr, nullptr, nullptr, std::size_t{}, input,
                              ::mote::activation::Identity{}, scratch);
   }
-MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in, float* out,
-                       std::size_t batch, const Int8InputQuant& input, Activation activation,
-                       std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
-  } else {
-    // Transcendental activations: the vectorised functions of the ISA (their stated bounds)
-    // over the whole output, instead of one libm call per output in the scalar epilogue.
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
-  }
+MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in,
+                                  float* out, std::size_t batch, const Int8InputQuant& input, Activation activation,
+                                  std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, fused, scratch);
+  });
 }
 
 /// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp).
@@ -17512,12 +17480,9 @@ MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& win
                                    const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
                                    const float* in, float* out, const Int8InputQuant& input, Activation activation,
                                    std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, activation, scratch);
-  } else {
-    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * weights.rows());
-  }
+  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, fused, scratch);
+  });
 }
 
 /// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
@@ -17526,25 +17491,19 @@ MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& 
                                       const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
                                       const float* in, float* out, const Int8InputQuant& input, Activation activation,
                                       std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, activation, scratch);
-  } else {
-    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * window.out_c);
-  }
+  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * window.out_c, [&](auto fused) {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
+  });
 }
 
 #if defined(MOTE_SIMD_HAS_INT4)
 template <std::size_t G, class Activation>
-MOTE_KERNEL_ENTRY void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
-                       const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, activation, scratch);
-  } else {
-    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
-  }
+MOTE_KERNEL_ENTRY void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>, DenseStorage>& weights,
+                                  const float* bias, const float* in, float* out, std::size_t batch,
+                                  const Int8InputQuant& input, Activation activation, std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, fused, scratch);
+  });
 }
 #endif
 
@@ -18027,12 +17986,10 @@ inline void int8_quantize_centred(const Args&... args) noexcept {
 template <class Ops>
 inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                          const ::mote::kernels::Int8InputQuant& input, std::int8_t* codes) noexcept {
-  if constexpr (int8_has_symmetric_gemv<Ops>) {
-    for (std::size_t b = 0; b < batch; ++b) {
-      std::int8_t* sample = codes + b * padded_cols;
-      Ops::quantize_centred(in + b * cols, cols, input.params, input.low, input.high, sample);
-      std::fill(sample + cols, sample + padded_cols, std::int8_t{0});
-    }
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int8_t* sample = codes + b * padded_cols;
+    int8_quantize_centred<Ops>(in + b * cols, cols, input.params, input.low, input.high, sample);
+    std::fill(sample + cols, sample + padded_cols, std::int8_t{0});
   }
 }
 
@@ -18347,18 +18304,22 @@ MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n
   const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
   for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
 }
+/// sums[o] for output channels [first, last) of one pixel, one channel at a time (output channel
+/// o filters input channel o / multiplier).
 MOTE_NO_IPA inline void depthwise_int8_channel_sums(
     const std::int16_t* window, const std::int16_t* tap_weights, std::size_t first,
-    std::size_t last, std::size_t taps_h, std::size_t taps_w, std::ptrdiff_t row_step,
-    std::ptrdiff_t tap_step, std::size_t out_c, std::int32_t* sums) noexcept {
-  for (std::size_t c = first; c < last; ++c) {
+    std::size_t last, std::size_t multiplier, std::size_t taps_h, std::size_t taps_w,
+    std::ptrdiff_t row_step, std::ptrdiff_t tap_step, std::size_t out_c,
+    std::int32_t* sums) noexcept {
+  for (std::size_t o = first; o < last; ++o) {
+    const auto c = static_cast<std::ptrdiff_t>(o / multiplier);
     std::int32_t acc = 0;
     for (std::size_t ky = 0; ky < taps_h; ++ky)
       for (std::size_t kx = 0; kx < taps_w; ++kx)
-        acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + c]} *
+        acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + o]} *
                window[static_cast<std::ptrdiff_t>(ky) * row_step +
-                      static_cast<std::ptrdiff_t>(kx) * tap_step + static_cast<std::ptrdiff_t>(c)];
-    sums[c] = acc;
+                      static_cast<std::ptrdiff_t>(kx) * tap_step + c];
+    sums[o] = acc;
   }
 }
 
@@ -18377,18 +18338,18 @@ inline void depthwise_int8(
   std::byte* next = scratch + align_up(image_h * image_w * channels * sizeof(std::int16_t));
   auto* tap_weights = reinterpret_cast<std::int16_t*>(next);
   next += align_up((taps + 1) * out_c * sizeof(std::int16_t));
-  auto* multipliers = reinterpret_cast<float*>(next);
-  next += align_up(out_c * sizeof(float));
   auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
   next += align_up(
       std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
 
+  // The weights are rearranged on every call (taps x channels values: little against the
+  // pixels' work) so that int8 depthwise layers keep the one int8 WeightMatrix every other int8
+  // kernel, the loaders and calibration share.
   std::fill(tap_weights + taps * out_c, tap_weights + (taps + 1) * out_c, std::int16_t{0});
   for (std::size_t o = 0; o < out_c; ++o) {
     const std::int32_t zw = weights.params(o).zero_point;
     for (std::size_t t = 0; t < taps; ++t)
       tap_weights[t * out_c + o] = static_cast<std::int16_t>(weights.at(o, t) - zw);
-    multipliers[o] = input.params.scale * weights.params(o).scale;
   }
   // Act codes are u - activation_offset; centred codes u - zu.
   int8_fill_border(g, image, std::int16_t{0});
@@ -18400,15 +18361,14 @@ inline void depthwise_int8(
 
   // An ISA may sum pairs of taps per instruction (Ops::depthwise_sums, AVX2: vpmaddwd on
   // interleaved codes) over whole blocks of channels, multiplier 1.
-  std::size_t paired_channels = 0;
+  std::size_t paired_blocks = 0;
   const std::size_t pairs = g.kernel_h * ((g.kernel_w + 1) / 2);
+  auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
+  auto* packed =
+      reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
   if constexpr (int8_has_depthwise_sums<Ops>) {
     if (multiplier == 1) {
-      paired_channels = channels / Ops::depthwise_block * Ops::depthwise_block;
-      const std::size_t blocks = channels / Ops::depthwise_block;
-      auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
-      auto* packed =
-          reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
+      paired_blocks = channels / Ops::depthwise_block;
       // The second tap of an odd row's last pair is a phantom with zero weights, reading codes one
       // tap further (inside the scratch: the image is followed by the weights).
       const std::int16_t* zeros =
@@ -18422,9 +18382,9 @@ inline void depthwise_int8(
               offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
           const std::int16_t* first = tap_weights + (ky * g.kernel_w + kx) * out_c;
           const std::int16_t* second = kx + 1 < g.kernel_w ? first + out_c : zeros;
-          for (std::size_t b = 0; b < blocks; ++b)
+          for (std::size_t b = 0; b < paired_blocks; ++b)
             Ops::depthwise_pack(first + b * Ops::depthwise_block, second + b * Ops::depthwise_block,
-                                packed + (p * blocks + b) * 2 * Ops::depthwise_block);
+                                packed + (p * paired_blocks + b) * 2 * Ops::depthwise_block);
         }
     }
   }
@@ -18437,28 +18397,26 @@ inline void depthwise_int8(
   using Codes = std::int16_t __attribute__((vector_size(lanes * sizeof(std::int16_t))));
   using Sums = std::int32_t __attribute__((vector_size(lanes * sizeof(std::int32_t))));
   auto* sums = reinterpret_cast<std::int32_t*>(row_codes);  // one pixel's accumulators
+  const auto row_step = static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels);
+  const auto tap_step = static_cast<std::ptrdiff_t>(g.dilation_w * channels);
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
       const std::int16_t* window = image + (oy * g.stride_h * image_w + ox * g.stride_w) * channels;
       float* out_pixel = out + (oy * g.out_w + ox) * out_c;
+      std::size_t first_single = 0;
       if (multiplier == 1) {
         std::size_t c = 0;
         if constexpr (int8_has_depthwise_sums<Ops>) {
-          if (paired_channels > 0) {
-            const std::byte* offsets = next;
-            Ops::depthwise_sums(window, reinterpret_cast<const std::ptrdiff_t*>(offsets), pairs,
-                                reinterpret_cast<const std::int16_t*>(
-                                    offsets + align_up(2 * pairs * sizeof(std::ptrdiff_t))),
-                                paired_channels / Ops::depthwise_block, sums);
-            c = paired_channels;
-          }
+          Ops::depthwise_sums(window, offsets, pairs, packed, paired_blocks, sums);
+          c = paired_blocks * Ops::depthwise_block;
         }
         for (; c + block <= channels; c += block) {
           Sums low = {}, high = {};
           for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
             for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-              const std::int16_t* a =
-                  window + (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c;
+              const std::int16_t* a = window + static_cast<std::ptrdiff_t>(ky) * row_step +
+                                      static_cast<std::ptrdiff_t>(kx) * tap_step +
+                                      static_cast<std::ptrdiff_t>(c);
               const std::int16_t* w = tap_weights + (ky * g.kernel_w + kx) * out_c + c;
               Codes a_low, a_high, w_low, w_high;
               std::memcpy(&a_low, a, sizeof(Codes));
@@ -18471,28 +18429,19 @@ inline void depthwise_int8(
           std::memcpy(sums + c, &low, sizeof(Sums));
           std::memcpy(sums + c + lanes, &high, sizeof(Sums));
         }
-        if (c < channels)
-          depthwise_int8_channel_sums(
-              window, tap_weights, c, channels, g.kernel_h, g.kernel_w,
-              static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels),
-              static_cast<std::ptrdiff_t>(g.dilation_w * channels), out_c, sums);
-      } else {
-        for (std::size_t o = 0; o < out_c; ++o) {
-          const std::size_t c = o / multiplier;
-          std::int32_t acc = 0;
-          for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
-            for (std::size_t kx = 0; kx < g.kernel_w; ++kx)
-              acc += std::int32_t{tap_weights[(ky * g.kernel_w + kx) * out_c + o]} *
-                     window[(ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c];
-          sums[o] = acc;
-        }
+        first_single = c;
       }
+      // The channels past the blocks, and every channel of a multiplier above 1.
+      if (first_single < out_c)
+        depthwise_int8_channel_sums(window, tap_weights, first_single, out_c, multiplier,
+                                    g.kernel_h, g.kernel_w, row_step, tap_step, out_c, sums);
       // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
       // correction, the sums are already centred.
       std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
                                                     weights.scales(), bias, out_pixel, out_c);
       for (; o < out_c; ++o)
-        out_pixel[o] = std::fma(static_cast<float>(sums[o]), multipliers[o], bias[o]);
+        out_pixel[o] = std::fma(static_cast<float>(sums[o]),
+                                input.params.scale * weights.scales()[o], bias[o]);
       if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
         for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
     }
@@ -18548,6 +18497,22 @@ inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::Dense
 
 namespace mote::kernels {
 
+namespace MOTE_SIMD_NS {
+/// Runs kernel(activation) with a piecewise-linear activation fused into the kernel's epilogue.
+/// Transcendental activations run kernel(Identity) and then this ISA's vectorised function over
+/// the `count` outputs (their stated bounds), instead of one libm call per output in the scalar
+/// epilogue.
+template <class Activation, class Kernel>
+inline void with_activation(Activation activation, float* out, std::size_t count, Kernel&& kernel) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    kernel(activation);
+  } else {
+    kernel(::mote::activation::Identity{});
+    ::mote::kernels::activate(isa::MOTE_SIMD_TAG{}, activation, out, out, count);
+  }
+}
+}  // namespace MOTE_SIMD_NS
+
 /// Every int8 weight storage this ISA has a kernel for: dense (kernels/dense/int8-inl.hpp) and
 /// block-sparse (kernels/dense/sparse_int8-inl.hpp).
 template <class Matrix, class Activation>
@@ -18555,17 +18520,12 @@ template <class Matrix, class Activation>
     MOTE_SIMD_NS::dense_int8(weights, nullptr, nullptr, nullptr, std::size_t{}, input,
                              ::mote::activation::Identity{}, scratch);
   }
-MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in, float* out,
-                       std::size_t batch, const Int8InputQuant& input, Activation activation,
-                       std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
-  } else {
-    // Transcendental activations: the vectorised functions of the ISA (their stated bounds)
-    // over the whole output, instead of one libm call per output in the scalar epilogue.
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
-  }
+MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in,
+                                  float* out, std::size_t batch, const Int8InputQuant& input, Activation activation,
+                                  std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, fused, scratch);
+  });
 }
 
 /// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp).
@@ -18574,12 +18534,9 @@ MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& win
                                    const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
                                    const float* in, float* out, const Int8InputQuant& input, Activation activation,
                                    std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, activation, scratch);
-  } else {
-    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * weights.rows());
-  }
+  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, fused, scratch);
+  });
 }
 
 /// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
@@ -18588,25 +18545,19 @@ MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& 
                                       const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
                                       const float* in, float* out, const Int8InputQuant& input, Activation activation,
                                       std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, activation, scratch);
-  } else {
-    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * window.out_c);
-  }
+  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * window.out_c, [&](auto fused) {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
+  });
 }
 
 #if defined(MOTE_SIMD_HAS_INT4)
 template <std::size_t G, class Activation>
-MOTE_KERNEL_ENTRY void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
-                       const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, activation, scratch);
-  } else {
-    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
-  }
+MOTE_KERNEL_ENTRY void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>, DenseStorage>& weights,
+                                  const float* bias, const float* in, float* out, std::size_t batch,
+                                  const Int8InputQuant& input, Activation activation, std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, fused, scratch);
+  });
 }
 #endif
 

@@ -24,6 +24,22 @@ using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 
 namespace mote::kernels {
 
+namespace MOTE_SIMD_NS {
+/// Runs kernel(activation) with a piecewise-linear activation fused into the kernel's epilogue.
+/// Transcendental activations run kernel(Identity) and then this ISA's vectorised function over
+/// the `count` outputs (their stated bounds), instead of one libm call per output in the scalar
+/// epilogue.
+template <class Activation, class Kernel>
+inline void with_activation(Activation activation, float* out, std::size_t count, Kernel&& kernel) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    kernel(activation);
+  } else {
+    kernel(::mote::activation::Identity{});
+    ::mote::kernels::activate(isa::MOTE_SIMD_TAG{}, activation, out, out, count);
+  }
+}
+}  // namespace MOTE_SIMD_NS
+
 /// Every int8 weight storage this ISA has a kernel for: dense (kernels/dense/int8-inl.hpp) and
 /// block-sparse (kernels/dense/sparse_int8-inl.hpp).
 template <class Matrix, class Activation>
@@ -31,17 +47,12 @@ template <class Matrix, class Activation>
     MOTE_SIMD_NS::dense_int8(weights, nullptr, nullptr, nullptr, std::size_t{}, input,
                              ::mote::activation::Identity{}, scratch);
   }
-MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in, float* out,
-                       std::size_t batch, const Int8InputQuant& input, Activation activation,
-                       std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, activation, scratch);
-  } else {
-    // Transcendental activations: the vectorised functions of the ISA (their stated bounds)
-    // over the whole output, instead of one libm call per output in the scalar epilogue.
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
-  }
+MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in,
+                                  float* out, std::size_t batch, const Int8InputQuant& input, Activation activation,
+                                  std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, fused, scratch);
+  });
 }
 
 /// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp).
@@ -50,12 +61,9 @@ MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& win
                                    const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
                                    const float* in, float* out, const Int8InputQuant& input, Activation activation,
                                    std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, activation, scratch);
-  } else {
-    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * weights.rows());
-  }
+  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, fused, scratch);
+  });
 }
 
 /// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
@@ -64,25 +72,19 @@ MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& 
                                       const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
                                       const float* in, float* out, const Int8InputQuant& input, Activation activation,
                                       std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, activation, scratch);
-  } else {
-    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, window.out_h * window.out_w * window.out_c);
-  }
+  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * window.out_c, [&](auto fused) {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
+  });
 }
 
 #if defined(MOTE_SIMD_HAS_INT4)
 template <std::size_t G, class Activation>
-MOTE_KERNEL_ENTRY void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
-                       const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
-  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
-    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, activation, scratch);
-  } else {
-    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
-    activate(isa::MOTE_SIMD_TAG{}, activation, out, out, batch * weights.rows());
-  }
+MOTE_KERNEL_ENTRY void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>, DenseStorage>& weights,
+                                  const float* bias, const float* in, float* out, std::size_t batch,
+                                  const Int8InputQuant& input, Activation activation, std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, fused, scratch);
+  });
 }
 #endif
 

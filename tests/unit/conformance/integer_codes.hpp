@@ -1,8 +1,10 @@
 #pragma once
-// 8-bit operands of the ONNX integer operators (MatMulInteger, QLinearMatMul, ConvInteger,
+// 8-bit operands and scales of the ONNX integer operators (MatMulInteger, QLinearMatMul, ConvInteger,
 // QLinearConv) as int32 codes, shared by their conformance tests.
 
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -35,5 +37,16 @@ inline Codes read_codes(const mote::io::onnx::TensorProto& tensor) {
 
 /// An omitted optional zero point: 0 of the operand's type.
 inline Codes zero_codes(const Codes& like) { return Codes{{0}, like.is_signed}; }
+
+/// A scale tensor: a scalar or 1-D of `per` entries (per output channel, or per row of a /
+/// column of b), every one positive and finite.
+inline std::vector<float> read_scales(const mote::io::onnx::TensorProto& tensor, std::size_t per) {
+  INFO("scale " << tensor.describe());
+  std::vector<float> scales = tensor.as<float>();
+  REQUIRE(tensor.dims.size() <= 1);
+  REQUIRE((scales.size() == 1 || scales.size() == per));
+  for (float s : scales) REQUIRE((s > 0.0f && std::isfinite(s)));
+  return scales;
+}
 
 }  // namespace mote_onnx_test

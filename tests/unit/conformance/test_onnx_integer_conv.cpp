@@ -69,6 +69,7 @@ using mote_onnx_test::Codes;
 using mote_onnx_test::exact_float_limit;
 using mote_onnx_test::load_node_test;
 using mote_onnx_test::read_codes;
+using mote_onnx_test::read_scales;
 using mote_onnx_test::zero_codes;
 using mote_onnx_test::NodeTest;
 using mote_onnx_test::OnnxNode;
@@ -453,16 +454,6 @@ void check_conv_integer(const std::string& test_name) {
           CHECK(acc[i] == expected[i]);
         }
       });
-}
-
-/// A scale tensor: a scalar or 1-D of `per` entries (per output channel).
-std::vector<float> read_scales(const TensorProto& tensor, std::size_t per) {
-  INFO("scale " << tensor.describe());
-  std::vector<float> scales = tensor.as<float>();
-  REQUIRE(tensor.dims.size() <= 1);
-  REQUIRE((scales.size() == 1 || scales.size() == per));
-  for (float s : scales) REQUIRE((s > 0.0f && std::isfinite(s)));
-  return scales;
 }
 
 void check_qlinear_conv(const std::string& test_name) {

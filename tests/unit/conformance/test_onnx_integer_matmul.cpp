@@ -52,6 +52,7 @@ using mote_onnx_test::Codes;
 using mote_onnx_test::exact_float_limit;
 using mote_onnx_test::load_node_test;
 using mote_onnx_test::read_codes;
+using mote_onnx_test::read_scales;
 using mote_onnx_test::zero_codes;
 using mote_onnx_test::NodeTest;
 
@@ -233,16 +234,6 @@ std::size_t leading_count(const std::vector<std::int64_t>& dims) {
   std::size_t count = 1;
   for (std::size_t d = 0; d + 2 < dims.size(); ++d) count *= static_cast<std::size_t>(dims[d]);
   return count;
-}
-
-/// A scale tensor: a scalar or 1-D of `per` entries (per row of a / column of b).
-std::vector<float> read_scales(const TensorProto& tensor, std::size_t per) {
-  INFO("scale " << tensor.describe());
-  std::vector<float> scales = tensor.as<float>();
-  REQUIRE(tensor.dims.size() <= 1);
-  REQUIRE((scales.size() == 1 || scales.size() == per));
-  for (float s : scales) REQUIRE((s > 0.0f && std::isfinite(s)));
-  return scales;
 }
 
 void check_qlinear_matmul(const std::string& test_name) {

@@ -100,12 +100,10 @@ inline void int8_quantize_centred(const Args&... args) noexcept {
 template <class Ops>
 inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                          const ::mote::kernels::Int8InputQuant& input, std::int8_t* codes) noexcept {
-  if constexpr (int8_has_symmetric_gemv<Ops>) {
-    for (std::size_t b = 0; b < batch; ++b) {
-      std::int8_t* sample = codes + b * padded_cols;
-      Ops::quantize_centred(in + b * cols, cols, input.params, input.low, input.high, sample);
-      std::fill(sample + cols, sample + padded_cols, std::int8_t{0});
-    }
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int8_t* sample = codes + b * padded_cols;
+    int8_quantize_centred<Ops>(in + b * cols, cols, input.params, input.low, input.high, sample);
+    std::fill(sample + cols, sample + padded_cols, std::int8_t{0});
   }
 }
 

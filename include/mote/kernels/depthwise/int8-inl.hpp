@@ -27,18 +27,22 @@ MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n
   const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
   for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
 }
+/// sums[o] for output channels [first, last) of one pixel, one channel at a time (output channel
+/// o filters input channel o / multiplier).
 MOTE_NO_IPA inline void depthwise_int8_channel_sums(
     const std::int16_t* window, const std::int16_t* tap_weights, std::size_t first,
-    std::size_t last, std::size_t taps_h, std::size_t taps_w, std::ptrdiff_t row_step,
-    std::ptrdiff_t tap_step, std::size_t out_c, std::int32_t* sums) noexcept {
-  for (std::size_t c = first; c < last; ++c) {
+    std::size_t last, std::size_t multiplier, std::size_t taps_h, std::size_t taps_w,
+    std::ptrdiff_t row_step, std::ptrdiff_t tap_step, std::size_t out_c,
+    std::int32_t* sums) noexcept {
+  for (std::size_t o = first; o < last; ++o) {
+    const auto c = static_cast<std::ptrdiff_t>(o / multiplier);
     std::int32_t acc = 0;
     for (std::size_t ky = 0; ky < taps_h; ++ky)
       for (std::size_t kx = 0; kx < taps_w; ++kx)
-        acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + c]} *
+        acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + o]} *
                window[static_cast<std::ptrdiff_t>(ky) * row_step +
-                      static_cast<std::ptrdiff_t>(kx) * tap_step + static_cast<std::ptrdiff_t>(c)];
-    sums[c] = acc;
+                      static_cast<std::ptrdiff_t>(kx) * tap_step + c];
+    sums[o] = acc;
   }
 }
 
@@ -57,18 +61,18 @@ inline void depthwise_int8(
   std::byte* next = scratch + align_up(image_h * image_w * channels * sizeof(std::int16_t));
   auto* tap_weights = reinterpret_cast<std::int16_t*>(next);
   next += align_up((taps + 1) * out_c * sizeof(std::int16_t));
-  auto* multipliers = reinterpret_cast<float*>(next);
-  next += align_up(out_c * sizeof(float));
   auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
   next += align_up(
       std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
 
+  // The weights are rearranged on every call (taps x channels values: little against the
+  // pixels' work) so that int8 depthwise layers keep the one int8 WeightMatrix every other int8
+  // kernel, the loaders and calibration share.
   std::fill(tap_weights + taps * out_c, tap_weights + (taps + 1) * out_c, std::int16_t{0});
   for (std::size_t o = 0; o < out_c; ++o) {
     const std::int32_t zw = weights.params(o).zero_point;
     for (std::size_t t = 0; t < taps; ++t)
       tap_weights[t * out_c + o] = static_cast<std::int16_t>(weights.at(o, t) - zw);
-    multipliers[o] = input.params.scale * weights.params(o).scale;
   }
   // Act codes are u - activation_offset; centred codes u - zu.
   int8_fill_border(g, image, std::int16_t{0});
@@ -80,15 +84,14 @@ inline void depthwise_int8(
 
   // An ISA may sum pairs of taps per instruction (Ops::depthwise_sums, AVX2: vpmaddwd on
   // interleaved codes) over whole blocks of channels, multiplier 1.
-  std::size_t paired_channels = 0;
+  std::size_t paired_blocks = 0;
   const std::size_t pairs = g.kernel_h * ((g.kernel_w + 1) / 2);
+  auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
+  auto* packed =
+      reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
   if constexpr (int8_has_depthwise_sums<Ops>) {
     if (multiplier == 1) {
-      paired_channels = channels / Ops::depthwise_block * Ops::depthwise_block;
-      const std::size_t blocks = channels / Ops::depthwise_block;
-      auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
-      auto* packed =
-          reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
+      paired_blocks = channels / Ops::depthwise_block;
       // The second tap of an odd row's last pair is a phantom with zero weights, reading codes one
       // tap further (inside the scratch: the image is followed by the weights).
       const std::int16_t* zeros =
@@ -102,9 +105,9 @@ inline void depthwise_int8(
               offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
           const std::int16_t* first = tap_weights + (ky * g.kernel_w + kx) * out_c;
           const std::int16_t* second = kx + 1 < g.kernel_w ? first + out_c : zeros;
-          for (std::size_t b = 0; b < blocks; ++b)
+          for (std::size_t b = 0; b < paired_blocks; ++b)
             Ops::depthwise_pack(first + b * Ops::depthwise_block, second + b * Ops::depthwise_block,
-                                packed + (p * blocks + b) * 2 * Ops::depthwise_block);
+                                packed + (p * paired_blocks + b) * 2 * Ops::depthwise_block);
         }
     }
   }
@@ -117,28 +120,26 @@ inline void depthwise_int8(
   using Codes = std::int16_t __attribute__((vector_size(lanes * sizeof(std::int16_t))));
   using Sums = std::int32_t __attribute__((vector_size(lanes * sizeof(std::int32_t))));
   auto* sums = reinterpret_cast<std::int32_t*>(row_codes);  // one pixel's accumulators
+  const auto row_step = static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels);
+  const auto tap_step = static_cast<std::ptrdiff_t>(g.dilation_w * channels);
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
       const std::int16_t* window = image + (oy * g.stride_h * image_w + ox * g.stride_w) * channels;
       float* out_pixel = out + (oy * g.out_w + ox) * out_c;
+      std::size_t first_single = 0;
       if (multiplier == 1) {
         std::size_t c = 0;
         if constexpr (int8_has_depthwise_sums<Ops>) {
-          if (paired_channels > 0) {
-            const std::byte* offsets = next;
-            Ops::depthwise_sums(window, reinterpret_cast<const std::ptrdiff_t*>(offsets), pairs,
-                                reinterpret_cast<const std::int16_t*>(
-                                    offsets + align_up(2 * pairs * sizeof(std::ptrdiff_t))),
-                                paired_channels / Ops::depthwise_block, sums);
-            c = paired_channels;
-          }
+          Ops::depthwise_sums(window, offsets, pairs, packed, paired_blocks, sums);
+          c = paired_blocks * Ops::depthwise_block;
         }
         for (; c + block <= channels; c += block) {
           Sums low = {}, high = {};
           for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
             for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-              const std::int16_t* a =
-                  window + (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c;
+              const std::int16_t* a = window + static_cast<std::ptrdiff_t>(ky) * row_step +
+                                      static_cast<std::ptrdiff_t>(kx) * tap_step +
+                                      static_cast<std::ptrdiff_t>(c);
               const std::int16_t* w = tap_weights + (ky * g.kernel_w + kx) * out_c + c;
               Codes a_low, a_high, w_low, w_high;
               std::memcpy(&a_low, a, sizeof(Codes));
@@ -151,28 +152,19 @@ inline void depthwise_int8(
           std::memcpy(sums + c, &low, sizeof(Sums));
           std::memcpy(sums + c + lanes, &high, sizeof(Sums));
         }
-        if (c < channels)
-          depthwise_int8_channel_sums(
-              window, tap_weights, c, channels, g.kernel_h, g.kernel_w,
-              static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels),
-              static_cast<std::ptrdiff_t>(g.dilation_w * channels), out_c, sums);
-      } else {
-        for (std::size_t o = 0; o < out_c; ++o) {
-          const std::size_t c = o / multiplier;
-          std::int32_t acc = 0;
-          for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
-            for (std::size_t kx = 0; kx < g.kernel_w; ++kx)
-              acc += std::int32_t{tap_weights[(ky * g.kernel_w + kx) * out_c + o]} *
-                     window[(ky * g.dilation_h * image_w + kx * g.dilation_w) * channels + c];
-          sums[o] = acc;
-        }
+        first_single = c;
       }
+      // The channels past the blocks, and every channel of a multiplier above 1.
+      if (first_single < out_c)
+        depthwise_int8_channel_sums(window, tap_weights, first_single, out_c, multiplier,
+                                    g.kernel_h, g.kernel_w, row_step, tap_step, out_c, sums);
       // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
       // correction, the sums are already centred.
       std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
                                                     weights.scales(), bias, out_pixel, out_c);
       for (; o < out_c; ++o)
-        out_pixel[o] = std::fma(static_cast<float>(sums[o]), multipliers[o], bias[o]);
+        out_pixel[o] = std::fma(static_cast<float>(sums[o]),
+                                input.params.scale * weights.scales()[o], bias[o]);
       if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
         for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
     }

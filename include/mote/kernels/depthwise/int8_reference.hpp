@@ -20,14 +20,13 @@ namespace mote::kernels {
 
 /// Scratch bytes of an int8 depthwise convolution on any ISA: the input as centred int16 codes
 /// in an image bordered by zeros, the weights tap-major as centred int16 (and a row of zeros),
-/// the per-channel multipliers, one input row of the ISA's activation codes (then one pixel's
+/// one input row of the ISA's activation codes (then one pixel's
 /// int32 sums), and the tap pairs' offsets and interleaved weights where the ISA pairs taps.
 constexpr std::size_t depthwise_int8_scratch_bytes(const WindowGeometry& g) noexcept {
   const std::size_t pairs = g.kernel_h * ((g.kernel_w + 1) / 2);
   return align_up(conv_int8_bordered_h(g) * conv_int8_bordered_w(g) * g.in_c *
                   sizeof(std::int16_t)) +
          align_up((g.kernel_h * g.kernel_w + 1) * g.out_c * sizeof(std::int16_t)) +
-         align_up(g.out_c * sizeof(float)) +
          align_up(std::max(g.in_w * g.in_c * sizeof(std::int16_t), g.out_c * sizeof(std::int32_t)) +
                   64) +
          align_up(2 * pairs * sizeof(std::ptrdiff_t)) +
