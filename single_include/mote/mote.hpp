@@ -4331,19 +4331,41 @@ inline void conv2d_int8(isa::Scalar, const WindowGeometry& g,
 
 namespace mote::kernels {
 
-/// Scratch bytes of an int8 depthwise convolution on any ISA: the input as centred int16 codes
-/// in an image bordered by zeros, the weights tap-major as centred int16 (and a row of zeros),
-/// one input row of the ISA's activation codes (then one pixel's
-/// int32 sums), and the tap pairs' offsets and interleaved weights where the ISA pairs taps.
+/// Kernels with multiplier 1 and at most this many taps sum in f32 on integer-valued floats
+/// (kernels/depthwise/int8-inl.hpp): each partial sum is an integer of magnitude at most
+/// 49 x 255 x 255 < 2^24, so every multiply-add is exact, in any order, on every ISA.
+inline constexpr std::size_t depthwise_int8_float_max_taps = 49;
+static_assert(depthwise_int8_float_max_taps * 255 * 255 < (std::size_t{1} << 24));
+
+/// 16-row panels of floats in scratch, read like WeightMatrix<F32, DenseStorage> by the f32
+/// depthwise kernels: value (r, t) at data[(r / 16 * taps + t) * 16 + r % 16].
+struct F32PanelView {
+  static constexpr std::size_t panel_rows = 16;
+  const float* data = nullptr;
+  std::size_t cols = 0;
+  const float* panel(std::size_t p) const noexcept { return data + p * cols * panel_rows; }
+};
+
+/// Scratch bytes of an int8 depthwise convolution on any ISA, the larger of its two paths.
+/// Summing in f32: the input as centred codes in floats, the weights as centred floats in
+/// panels, a zero bias, the per-channel multipliers and one input row of the ISA's activation
+/// codes. Summing in int32 (multipliers above 1, larger kernels): the input as centred int16
+/// codes in an image bordered by zeros, the weights tap-major as centred int16 (and a row of
+/// zeros), one input row of activation codes (then one pixel's int32 sums), and the tap pairs'
+/// offsets and interleaved weights where the ISA pairs taps.
 constexpr std::size_t depthwise_int8_scratch_bytes(const WindowGeometry& g) noexcept {
+  const std::size_t padded_rows = (g.out_c + 15) / 16 * 16, taps = g.kernel_h * g.kernel_w;
+  const std::size_t row_codes = align_up(g.in_w * g.in_c * sizeof(std::int16_t) + 64);
+  const std::size_t in_floats = align_up(g.in_h * g.in_w * g.in_c * sizeof(float)) +
+                                align_up(padded_rows * taps * sizeof(float)) +
+                                2 * align_up(padded_rows * sizeof(float)) + row_codes;
   const std::size_t pairs = g.kernel_h * ((g.kernel_w + 1) / 2);
-  return align_up(conv_int8_bordered_h(g) * conv_int8_bordered_w(g) * g.in_c *
-                  sizeof(std::int16_t)) +
-         align_up((g.kernel_h * g.kernel_w + 1) * g.out_c * sizeof(std::int16_t)) +
-         align_up(std::max(g.in_w * g.in_c * sizeof(std::int16_t), g.out_c * sizeof(std::int32_t)) +
-                  64) +
-         align_up(2 * pairs * sizeof(std::ptrdiff_t)) +
-         align_up(pairs * 2 * g.out_c * sizeof(std::int16_t));
+  const std::size_t in_int32 =
+      align_up(conv_int8_bordered_h(g) * conv_int8_bordered_w(g) * g.in_c * sizeof(std::int16_t)) +
+      align_up((taps + 1) * g.out_c * sizeof(std::int16_t)) +
+      align_up(std::max(g.in_w * g.in_c * sizeof(std::int16_t), g.out_c * sizeof(std::int32_t)) + 64) +
+      align_up(2 * pairs * sizeof(std::ptrdiff_t)) + align_up(pairs * 2 * g.out_c * sizeof(std::int16_t));
+  return std::max(in_floats, in_int32);
 }
 
 template <class G, class S, class Activation = activation::Identity>
@@ -6251,11 +6273,11 @@ namespace depthwise_detail {
 /// Kernels up to 7x7 list their taps on the stack; larger ones use the scalar reference.
 constexpr std::size_t max_listed_taps = 49;
 
-template <class Activation>
+template <class Weights, class Activation>
 inline void channels_over_taps(std::size_t channels, const float* const* tap_in, const std::size_t* tap_offset,
-                               std::size_t taps, const DenseF32& weights, const float* bias, float* out,
+                               std::size_t taps, const Weights& weights, const float* bias, float* out,
                                Activation activation) noexcept {
-  constexpr std::size_t rows = DenseF32::panel_rows;
+  constexpr std::size_t rows = Weights::panel_rows;
   std::size_t c = 0;
   // Two channel vectors at a time: two independent FMA chains.
   for (; c + 2 * Vec::lanes <= channels; c += 2 * Vec::lanes) {
@@ -6285,11 +6307,11 @@ inline void channels_over_taps(std::size_t channels, const float* const* tap_in,
 
 /// Pixels consecutive interior output pixels of one row at once: each weight vector is loaded
 /// once per tap for all of them (`pixel_step` = stride * channels between their inputs).
-template <std::size_t Pixels, class Activation>
+template <std::size_t Pixels, class Weights, class Activation>
 inline void pixels_over_taps(std::size_t channels, const float* const* tap_in, const std::size_t* tap_offset,
-                             std::size_t taps, std::size_t pixel_step, const DenseF32& weights, const float* bias,
+                             std::size_t taps, std::size_t pixel_step, const Weights& weights, const float* bias,
                              float* out, Activation activation) noexcept {
-  constexpr std::size_t rows = DenseF32::panel_rows;
+  constexpr std::size_t rows = Weights::panel_rows;
   std::size_t c = 0;
   for (; c + Vec::lanes <= channels; c += Vec::lanes) {
     const float* panel = weights.panel(c / rows) + c % rows;
@@ -6355,10 +6377,10 @@ inline void pixels_3x3(const float* const (&rows)[3], std::size_t x, std::size_t
   MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store(out + (x + q) * channels);
 }
 
-template <class Activation>
-inline void depthwise_3x3_same(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
+template <class Weights, class Activation>
+inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, const float* bias, const float* in,
                                float* out, Activation activation) noexcept {
-  constexpr std::size_t rows = DenseF32::panel_rows, block = row_block_3x3;
+  constexpr std::size_t rows = Weights::panel_rows, block = row_block_3x3;
   const std::size_t width = g.in_w, channels = g.in_c, row_size = width * channels;
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t c = 0; c < channels; c += Vec::lanes) {
@@ -6378,15 +6400,12 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const DenseF32& weights,
   }
 }
 
-}  // namespace depthwise_detail
-
-template <class Activation>
-inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
-                             float* out, Activation activation) noexcept {
-  using namespace depthwise_detail;
-  constexpr std::size_t rows = DenseF32::panel_rows;
-  if (g.kernel_h * g.kernel_w > max_listed_taps)
-    return ::mote::kernels::depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out, activation);
+/// Any `Weights` with 16-row panels (panel(p), panel_rows): DenseF32, or the int8 kernel's
+/// integer-valued panels in scratch (kernels/depthwise/int8-inl.hpp). At most max_listed_taps taps.
+template <class Weights, class Activation>
+inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weights, const float* bias, const float* in,
+                                  float* out, Activation activation) noexcept {
+  constexpr std::size_t rows = Weights::panel_rows;
   if (is_3x3_same(g)) return depthwise_3x3_same(g, weights, bias, in, out, activation);
   // Output columns whose every tap lies inside the input: their tap list is the row's list
   // shifted by the stride, so it is built once per row.
@@ -6437,6 +6456,16 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
       channels_over_taps(g.out_c, tap_in, tap_offset, taps, weights, bias, out_pixel, activation);
     }
   }
+}
+
+}  // namespace depthwise_detail
+
+template <class Activation>
+inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
+                             float* out, Activation activation) noexcept {
+  if (g.kernel_h * g.kernel_w > depthwise_detail::max_listed_taps)
+    return ::mote::kernels::depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out, activation);
+  depthwise_detail::depthwise_listed_taps(g, weights, bias, in, out, activation);
 }
 // ----- end mote/kernels/depthwise/simd-inl.hpp -----
 // ----- begin mote/kernels/pool/simd-inl.hpp -----
@@ -6682,7 +6711,8 @@ MOTE_KERNEL_ENTRY void dense_xnor(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary,
 // ----- begin mote/kernels/simd_int8-inl.hpp -----
 // The int8 kernels of one ISA. No include guard on purpose: arch/targets.hpp includes this file
 // once per ISA that has integer dot-product primitives (arch/<family>/<isa>_int8.hpp), inside
-// that ISA's target region, with MOTE_SIMD_NS and MOTE_SIMD_TAG defined as for simd-inl.hpp.
+// that ISA's target region, with MOTE_SIMD_NS and MOTE_SIMD_TAG defined as for simd-inl.hpp, and
+// MOTE_SIMD_FLOAT_NS where the ISA's float kernels are its parent's (VNNI: AVX-512's).
 
 #if !defined(MOTE_UNROLL)
 #define MOTE_UNROLL _Pragma("GCC unroll 32")
@@ -6692,6 +6722,11 @@ namespace mote::kernels::MOTE_SIMD_NS {
 
 using Int8Ops = ::mote::simd::MOTE_SIMD_NS::Int8Ops;
 using ::mote::align_up;
+#if defined(MOTE_SIMD_FLOAT_NS)
+namespace float_kernels = ::mote::kernels::MOTE_SIMD_FLOAT_NS;
+#else
+namespace float_kernels = ::mote::kernels::MOTE_SIMD_NS;
+#endif
 
 // ----- begin mote/kernels/dense/int8-inl.hpp -----
 // int8 Dense kernels, written once against `Int8Ops`, the ISA's integer dot-product primitives
@@ -7085,13 +7120,19 @@ inline void conv2d_int8(
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
 // ----- begin mote/kernels/depthwise/int8-inl.hpp -----
-// int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA). The
-// input is quantised once (the ISA's vector quantiser) into centred int16 codes u - zu inside a
-// border of zeros, which is exactly what padding contributes; the weights are laid out tap-major
-// as centred int16 w - zw. Each output pixel then sums its taps over blocks of channels in int32
-// (exact: |product| <= 255 x 255), in loops the compiler vectorises for the ISA (vpmulld on AVX2),
-// and the Dense epilogue's float operations follow lane by lane: bit-exact with
-// kernels/depthwise/int8_reference.hpp.
+// int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA).
+//
+// Multiplier 1 and at most depthwise_int8_float_max_taps taps (every MobileNet layer): the sums
+// run in the ISA's f32 depthwise kernel on integer-valued floats, centred codes u - zu times
+// centred weights w - zw. Each partial sum is an integer below 2^24, so every multiply-add is
+// exact and the sums equal the int32 reference's on every ISA; the f32 kernel does 8 (AVX2) or
+// 16 (AVX-512) exact multiply-adds per instruction where int16 products do at best 16 per
+// vpmaddwd plus the interleaving and widening around them (W5's depthwise layer on AVX2: 95 ->
+// see docs/benchmarks.md). The epilogue then applies the Dense epilogue's float operations.
+//
+// Otherwise the input is quantised once (the ISA's vector quantiser) into centred int16 codes
+// inside a border of zeros, which is exactly what padding contributes; the weights are laid out
+// tap-major as centred int16 w - zw, and each output pixel sums its taps in int32.
 
 template <class Ops>
 inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c,
@@ -7133,15 +7174,72 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(
   }
 }
 
+/// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
+template <class Ops>
+MOTE_NO_IPA inline void depthwise_int8_float_row(const float* x, std::size_t n,
+                                                 const ::mote::kernels::Int8InputQuant& input,
+                                                 typename Ops::Act* codes, float* row) noexcept {
+  Ops::quantize(x, n, input.params, input.low, input.high, codes);
+  const std::int32_t shift = Ops::activation_offset - input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
+}
+
+/// The sums in f32 (see the top of this file): multiplier 1, at most
+/// depthwise_int8_float_max_taps taps.
+template <class G, class S, class Activation>
+inline void depthwise_int8_in_floats(const ::mote::kernels::WindowGeometry& g,
+                                     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+                                     const float* bias, const float* in, float* out,
+                                     const ::mote::kernels::Int8InputQuant& input, Activation,
+                                     std::byte* scratch) noexcept {
+  static_assert(::mote::kernels::depthwise_int8_float_max_taps <= float_kernels::depthwise_detail::max_listed_taps);
+  const std::size_t channels = g.in_c, taps = g.kernel_h * g.kernel_w;
+  const std::size_t padded_rows = weights.padded_rows();
+  auto* image = reinterpret_cast<float*>(scratch);
+  std::byte* next = scratch + align_up(g.in_h * g.in_w * channels * sizeof(float));
+  auto* panels = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * taps * sizeof(float));
+  auto* zeros = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* multipliers = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+
+  // Weights and multipliers per call (taps x channels values: little against the pixels' work),
+  // so that the layer keeps the one int8 WeightMatrix the loaders and calibration share.
+  for (std::size_t o = 0; o < padded_rows; ++o) {
+    const bool real = o < channels;
+    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
+    for (std::size_t t = 0; t < taps; ++t)
+      panels[(o / 16 * taps + t) * 16 + o % 16] = real ? static_cast<float>(weights.at(o, t) - zw) : 0.0f;
+    zeros[o] = 0.0f;
+    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+  }
+  const std::size_t row_values = g.in_w * channels;
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    depthwise_int8_float_row<Int8Ops>(in + y * row_values, row_values, input, row_codes, image + y * row_values);
+  float_kernels::depthwise_detail::depthwise_listed_taps(g, ::mote::kernels::F32PanelView{panels, taps}, zeros,
+                                                         image, out, ::mote::activation::Identity{});
+  // The Dense epilogue's operations on the exact sums (std::fma: one rounding on every ISA;
+  // the compiler vectorises this loop where the ISA has FMA).
+  const std::size_t pixels = g.out_h * g.out_w;
+  for (std::size_t p = 0; p < pixels; ++p) {
+    float* y = out + p * channels;
+    for (std::size_t o = 0; o < channels; ++o) y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
+  }
+}
+
 // Ops is a parameter so that the paired path's names are looked up only where it exists.
 template <class G, class S, class Activation, class Ops = Int8Ops>
 inline void depthwise_int8(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
     const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
-    Activation, std::byte* scratch) noexcept {
+    Activation activation, std::byte* scratch) noexcept {
   const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
   const std::size_t taps = g.kernel_h * g.kernel_w;
+  if (multiplier == 1 && taps <= ::mote::kernels::depthwise_int8_float_max_taps)
+    return depthwise_int8_in_floats(g, weights, bias, in, out, input, activation, scratch);
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
   const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
   auto* image = reinterpret_cast<std::int16_t*>(scratch);
@@ -9410,11 +9508,11 @@ namespace depthwise_detail {
 /// Kernels up to 7x7 list their taps on the stack; larger ones use the scalar reference.
 constexpr std::size_t max_listed_taps = 49;
 
-template <class Activation>
+template <class Weights, class Activation>
 inline void channels_over_taps(std::size_t channels, const float* const* tap_in, const std::size_t* tap_offset,
-                               std::size_t taps, const DenseF32& weights, const float* bias, float* out,
+                               std::size_t taps, const Weights& weights, const float* bias, float* out,
                                Activation activation) noexcept {
-  constexpr std::size_t rows = DenseF32::panel_rows;
+  constexpr std::size_t rows = Weights::panel_rows;
   std::size_t c = 0;
   // Two channel vectors at a time: two independent FMA chains.
   for (; c + 2 * Vec::lanes <= channels; c += 2 * Vec::lanes) {
@@ -9444,11 +9542,11 @@ inline void channels_over_taps(std::size_t channels, const float* const* tap_in,
 
 /// Pixels consecutive interior output pixels of one row at once: each weight vector is loaded
 /// once per tap for all of them (`pixel_step` = stride * channels between their inputs).
-template <std::size_t Pixels, class Activation>
+template <std::size_t Pixels, class Weights, class Activation>
 inline void pixels_over_taps(std::size_t channels, const float* const* tap_in, const std::size_t* tap_offset,
-                             std::size_t taps, std::size_t pixel_step, const DenseF32& weights, const float* bias,
+                             std::size_t taps, std::size_t pixel_step, const Weights& weights, const float* bias,
                              float* out, Activation activation) noexcept {
-  constexpr std::size_t rows = DenseF32::panel_rows;
+  constexpr std::size_t rows = Weights::panel_rows;
   std::size_t c = 0;
   for (; c + Vec::lanes <= channels; c += Vec::lanes) {
     const float* panel = weights.panel(c / rows) + c % rows;
@@ -9514,10 +9612,10 @@ inline void pixels_3x3(const float* const (&rows)[3], std::size_t x, std::size_t
   MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store(out + (x + q) * channels);
 }
 
-template <class Activation>
-inline void depthwise_3x3_same(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
+template <class Weights, class Activation>
+inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, const float* bias, const float* in,
                                float* out, Activation activation) noexcept {
-  constexpr std::size_t rows = DenseF32::panel_rows, block = row_block_3x3;
+  constexpr std::size_t rows = Weights::panel_rows, block = row_block_3x3;
   const std::size_t width = g.in_w, channels = g.in_c, row_size = width * channels;
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t c = 0; c < channels; c += Vec::lanes) {
@@ -9537,15 +9635,12 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const DenseF32& weights,
   }
 }
 
-}  // namespace depthwise_detail
-
-template <class Activation>
-inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
-                             float* out, Activation activation) noexcept {
-  using namespace depthwise_detail;
-  constexpr std::size_t rows = DenseF32::panel_rows;
-  if (g.kernel_h * g.kernel_w > max_listed_taps)
-    return ::mote::kernels::depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out, activation);
+/// Any `Weights` with 16-row panels (panel(p), panel_rows): DenseF32, or the int8 kernel's
+/// integer-valued panels in scratch (kernels/depthwise/int8-inl.hpp). At most max_listed_taps taps.
+template <class Weights, class Activation>
+inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weights, const float* bias, const float* in,
+                                  float* out, Activation activation) noexcept {
+  constexpr std::size_t rows = Weights::panel_rows;
   if (is_3x3_same(g)) return depthwise_3x3_same(g, weights, bias, in, out, activation);
   // Output columns whose every tap lies inside the input: their tap list is the row's list
   // shifted by the stride, so it is built once per row.
@@ -9596,6 +9691,16 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
       channels_over_taps(g.out_c, tap_in, tap_offset, taps, weights, bias, out_pixel, activation);
     }
   }
+}
+
+}  // namespace depthwise_detail
+
+template <class Activation>
+inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
+                             float* out, Activation activation) noexcept {
+  if (g.kernel_h * g.kernel_w > depthwise_detail::max_listed_taps)
+    return ::mote::kernels::depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out, activation);
+  depthwise_detail::depthwise_listed_taps(g, weights, bias, in, out, activation);
 }
 // ----- end mote/kernels/depthwise/simd-inl.hpp -----
 // ----- begin mote/kernels/pool/simd-inl.hpp -----
@@ -9841,7 +9946,8 @@ MOTE_KERNEL_ENTRY void dense_xnor(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary,
 // ----- begin mote/kernels/simd_int8-inl.hpp -----
 // The int8 kernels of one ISA. No include guard on purpose: arch/targets.hpp includes this file
 // once per ISA that has integer dot-product primitives (arch/<family>/<isa>_int8.hpp), inside
-// that ISA's target region, with MOTE_SIMD_NS and MOTE_SIMD_TAG defined as for simd-inl.hpp.
+// that ISA's target region, with MOTE_SIMD_NS and MOTE_SIMD_TAG defined as for simd-inl.hpp, and
+// MOTE_SIMD_FLOAT_NS where the ISA's float kernels are its parent's (VNNI: AVX-512's).
 
 #if !defined(MOTE_UNROLL)
 #define MOTE_UNROLL _Pragma("GCC unroll 32")
@@ -9851,6 +9957,11 @@ namespace mote::kernels::MOTE_SIMD_NS {
 
 using Int8Ops = ::mote::simd::MOTE_SIMD_NS::Int8Ops;
 using ::mote::align_up;
+#if defined(MOTE_SIMD_FLOAT_NS)
+namespace float_kernels = ::mote::kernels::MOTE_SIMD_FLOAT_NS;
+#else
+namespace float_kernels = ::mote::kernels::MOTE_SIMD_NS;
+#endif
 
 // ----- begin mote/kernels/dense/int8-inl.hpp -----
 // int8 Dense kernels, written once against `Int8Ops`, the ISA's integer dot-product primitives
@@ -10244,13 +10355,19 @@ inline void conv2d_int8(
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
 // ----- begin mote/kernels/depthwise/int8-inl.hpp -----
-// int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA). The
-// input is quantised once (the ISA's vector quantiser) into centred int16 codes u - zu inside a
-// border of zeros, which is exactly what padding contributes; the weights are laid out tap-major
-// as centred int16 w - zw. Each output pixel then sums its taps over blocks of channels in int32
-// (exact: |product| <= 255 x 255), in loops the compiler vectorises for the ISA (vpmulld on AVX2),
-// and the Dense epilogue's float operations follow lane by lane: bit-exact with
-// kernels/depthwise/int8_reference.hpp.
+// int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA).
+//
+// Multiplier 1 and at most depthwise_int8_float_max_taps taps (every MobileNet layer): the sums
+// run in the ISA's f32 depthwise kernel on integer-valued floats, centred codes u - zu times
+// centred weights w - zw. Each partial sum is an integer below 2^24, so every multiply-add is
+// exact and the sums equal the int32 reference's on every ISA; the f32 kernel does 8 (AVX2) or
+// 16 (AVX-512) exact multiply-adds per instruction where int16 products do at best 16 per
+// vpmaddwd plus the interleaving and widening around them (W5's depthwise layer on AVX2: 95 ->
+// see docs/benchmarks.md). The epilogue then applies the Dense epilogue's float operations.
+//
+// Otherwise the input is quantised once (the ISA's vector quantiser) into centred int16 codes
+// inside a border of zeros, which is exactly what padding contributes; the weights are laid out
+// tap-major as centred int16 w - zw, and each output pixel sums its taps in int32.
 
 template <class Ops>
 inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c,
@@ -10292,15 +10409,72 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(
   }
 }
 
+/// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
+template <class Ops>
+MOTE_NO_IPA inline void depthwise_int8_float_row(const float* x, std::size_t n,
+                                                 const ::mote::kernels::Int8InputQuant& input,
+                                                 typename Ops::Act* codes, float* row) noexcept {
+  Ops::quantize(x, n, input.params, input.low, input.high, codes);
+  const std::int32_t shift = Ops::activation_offset - input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
+}
+
+/// The sums in f32 (see the top of this file): multiplier 1, at most
+/// depthwise_int8_float_max_taps taps.
+template <class G, class S, class Activation>
+inline void depthwise_int8_in_floats(const ::mote::kernels::WindowGeometry& g,
+                                     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+                                     const float* bias, const float* in, float* out,
+                                     const ::mote::kernels::Int8InputQuant& input, Activation,
+                                     std::byte* scratch) noexcept {
+  static_assert(::mote::kernels::depthwise_int8_float_max_taps <= float_kernels::depthwise_detail::max_listed_taps);
+  const std::size_t channels = g.in_c, taps = g.kernel_h * g.kernel_w;
+  const std::size_t padded_rows = weights.padded_rows();
+  auto* image = reinterpret_cast<float*>(scratch);
+  std::byte* next = scratch + align_up(g.in_h * g.in_w * channels * sizeof(float));
+  auto* panels = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * taps * sizeof(float));
+  auto* zeros = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* multipliers = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+
+  // Weights and multipliers per call (taps x channels values: little against the pixels' work),
+  // so that the layer keeps the one int8 WeightMatrix the loaders and calibration share.
+  for (std::size_t o = 0; o < padded_rows; ++o) {
+    const bool real = o < channels;
+    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
+    for (std::size_t t = 0; t < taps; ++t)
+      panels[(o / 16 * taps + t) * 16 + o % 16] = real ? static_cast<float>(weights.at(o, t) - zw) : 0.0f;
+    zeros[o] = 0.0f;
+    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+  }
+  const std::size_t row_values = g.in_w * channels;
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    depthwise_int8_float_row<Int8Ops>(in + y * row_values, row_values, input, row_codes, image + y * row_values);
+  float_kernels::depthwise_detail::depthwise_listed_taps(g, ::mote::kernels::F32PanelView{panels, taps}, zeros,
+                                                         image, out, ::mote::activation::Identity{});
+  // The Dense epilogue's operations on the exact sums (std::fma: one rounding on every ISA;
+  // the compiler vectorises this loop where the ISA has FMA).
+  const std::size_t pixels = g.out_h * g.out_w;
+  for (std::size_t p = 0; p < pixels; ++p) {
+    float* y = out + p * channels;
+    for (std::size_t o = 0; o < channels; ++o) y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
+  }
+}
+
 // Ops is a parameter so that the paired path's names are looked up only where it exists.
 template <class G, class S, class Activation, class Ops = Int8Ops>
 inline void depthwise_int8(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
     const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
-    Activation, std::byte* scratch) noexcept {
+    Activation activation, std::byte* scratch) noexcept {
   const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
   const std::size_t taps = g.kernel_h * g.kernel_w;
+  if (multiplier == 1 && taps <= ::mote::kernels::depthwise_int8_float_max_taps)
+    return depthwise_int8_in_floats(g, weights, bias, in, out, input, activation, scratch);
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
   const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
   auto* image = reinterpret_cast<std::int16_t*>(scratch);
@@ -12783,11 +12957,11 @@ namespace depthwise_detail {
 /// Kernels up to 7x7 list their taps on the stack; larger ones use the scalar reference.
 constexpr std::size_t max_listed_taps = 49;
 
-template <class Activation>
+template <class Weights, class Activation>
 inline void channels_over_taps(std::size_t channels, const float* const* tap_in, const std::size_t* tap_offset,
-                               std::size_t taps, const DenseF32& weights, const float* bias, float* out,
+                               std::size_t taps, const Weights& weights, const float* bias, float* out,
                                Activation activation) noexcept {
-  constexpr std::size_t rows = DenseF32::panel_rows;
+  constexpr std::size_t rows = Weights::panel_rows;
   std::size_t c = 0;
   // Two channel vectors at a time: two independent FMA chains.
   for (; c + 2 * Vec::lanes <= channels; c += 2 * Vec::lanes) {
@@ -12817,11 +12991,11 @@ inline void channels_over_taps(std::size_t channels, const float* const* tap_in,
 
 /// Pixels consecutive interior output pixels of one row at once: each weight vector is loaded
 /// once per tap for all of them (`pixel_step` = stride * channels between their inputs).
-template <std::size_t Pixels, class Activation>
+template <std::size_t Pixels, class Weights, class Activation>
 inline void pixels_over_taps(std::size_t channels, const float* const* tap_in, const std::size_t* tap_offset,
-                             std::size_t taps, std::size_t pixel_step, const DenseF32& weights, const float* bias,
+                             std::size_t taps, std::size_t pixel_step, const Weights& weights, const float* bias,
                              float* out, Activation activation) noexcept {
-  constexpr std::size_t rows = DenseF32::panel_rows;
+  constexpr std::size_t rows = Weights::panel_rows;
   std::size_t c = 0;
   for (; c + Vec::lanes <= channels; c += Vec::lanes) {
     const float* panel = weights.panel(c / rows) + c % rows;
@@ -12887,10 +13061,10 @@ inline void pixels_3x3(const float* const (&rows)[3], std::size_t x, std::size_t
   MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store(out + (x + q) * channels);
 }
 
-template <class Activation>
-inline void depthwise_3x3_same(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
+template <class Weights, class Activation>
+inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, const float* bias, const float* in,
                                float* out, Activation activation) noexcept {
-  constexpr std::size_t rows = DenseF32::panel_rows, block = row_block_3x3;
+  constexpr std::size_t rows = Weights::panel_rows, block = row_block_3x3;
   const std::size_t width = g.in_w, channels = g.in_c, row_size = width * channels;
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t c = 0; c < channels; c += Vec::lanes) {
@@ -12910,15 +13084,12 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const DenseF32& weights,
   }
 }
 
-}  // namespace depthwise_detail
-
-template <class Activation>
-inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
-                             float* out, Activation activation) noexcept {
-  using namespace depthwise_detail;
-  constexpr std::size_t rows = DenseF32::panel_rows;
-  if (g.kernel_h * g.kernel_w > max_listed_taps)
-    return ::mote::kernels::depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out, activation);
+/// Any `Weights` with 16-row panels (panel(p), panel_rows): DenseF32, or the int8 kernel's
+/// integer-valued panels in scratch (kernels/depthwise/int8-inl.hpp). At most max_listed_taps taps.
+template <class Weights, class Activation>
+inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weights, const float* bias, const float* in,
+                                  float* out, Activation activation) noexcept {
+  constexpr std::size_t rows = Weights::panel_rows;
   if (is_3x3_same(g)) return depthwise_3x3_same(g, weights, bias, in, out, activation);
   // Output columns whose every tap lies inside the input: their tap list is the row's list
   // shifted by the stride, so it is built once per row.
@@ -12969,6 +13140,16 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
       channels_over_taps(g.out_c, tap_in, tap_offset, taps, weights, bias, out_pixel, activation);
     }
   }
+}
+
+}  // namespace depthwise_detail
+
+template <class Activation>
+inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
+                             float* out, Activation activation) noexcept {
+  if (g.kernel_h * g.kernel_w > depthwise_detail::max_listed_taps)
+    return ::mote::kernels::depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out, activation);
+  depthwise_detail::depthwise_listed_taps(g, weights, bias, in, out, activation);
 }
 // ----- end mote/kernels/depthwise/simd-inl.hpp -----
 // ----- begin mote/kernels/pool/simd-inl.hpp -----
@@ -13214,7 +13395,8 @@ MOTE_KERNEL_ENTRY void dense_xnor(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary,
 // ----- begin mote/kernels/simd_int8-inl.hpp -----
 // The int8 kernels of one ISA. No include guard on purpose: arch/targets.hpp includes this file
 // once per ISA that has integer dot-product primitives (arch/<family>/<isa>_int8.hpp), inside
-// that ISA's target region, with MOTE_SIMD_NS and MOTE_SIMD_TAG defined as for simd-inl.hpp.
+// that ISA's target region, with MOTE_SIMD_NS and MOTE_SIMD_TAG defined as for simd-inl.hpp, and
+// MOTE_SIMD_FLOAT_NS where the ISA's float kernels are its parent's (VNNI: AVX-512's).
 
 #if !defined(MOTE_UNROLL)
 #define MOTE_UNROLL _Pragma("GCC unroll 32")
@@ -13224,6 +13406,11 @@ namespace mote::kernels::MOTE_SIMD_NS {
 
 using Int8Ops = ::mote::simd::MOTE_SIMD_NS::Int8Ops;
 using ::mote::align_up;
+#if defined(MOTE_SIMD_FLOAT_NS)
+namespace float_kernels = ::mote::kernels::MOTE_SIMD_FLOAT_NS;
+#else
+namespace float_kernels = ::mote::kernels::MOTE_SIMD_NS;
+#endif
 
 // ----- begin mote/kernels/dense/int8-inl.hpp -----
 // int8 Dense kernels, written once against `Int8Ops`, the ISA's integer dot-product primitives
@@ -13617,13 +13804,19 @@ inline void conv2d_int8(
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
 // ----- begin mote/kernels/depthwise/int8-inl.hpp -----
-// int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA). The
-// input is quantised once (the ISA's vector quantiser) into centred int16 codes u - zu inside a
-// border of zeros, which is exactly what padding contributes; the weights are laid out tap-major
-// as centred int16 w - zw. Each output pixel then sums its taps over blocks of channels in int32
-// (exact: |product| <= 255 x 255), in loops the compiler vectorises for the ISA (vpmulld on AVX2),
-// and the Dense epilogue's float operations follow lane by lane: bit-exact with
-// kernels/depthwise/int8_reference.hpp.
+// int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA).
+//
+// Multiplier 1 and at most depthwise_int8_float_max_taps taps (every MobileNet layer): the sums
+// run in the ISA's f32 depthwise kernel on integer-valued floats, centred codes u - zu times
+// centred weights w - zw. Each partial sum is an integer below 2^24, so every multiply-add is
+// exact and the sums equal the int32 reference's on every ISA; the f32 kernel does 8 (AVX2) or
+// 16 (AVX-512) exact multiply-adds per instruction where int16 products do at best 16 per
+// vpmaddwd plus the interleaving and widening around them (W5's depthwise layer on AVX2: 95 ->
+// see docs/benchmarks.md). The epilogue then applies the Dense epilogue's float operations.
+//
+// Otherwise the input is quantised once (the ISA's vector quantiser) into centred int16 codes
+// inside a border of zeros, which is exactly what padding contributes; the weights are laid out
+// tap-major as centred int16 w - zw, and each output pixel sums its taps in int32.
 
 template <class Ops>
 inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c,
@@ -13665,15 +13858,72 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(
   }
 }
 
+/// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
+template <class Ops>
+MOTE_NO_IPA inline void depthwise_int8_float_row(const float* x, std::size_t n,
+                                                 const ::mote::kernels::Int8InputQuant& input,
+                                                 typename Ops::Act* codes, float* row) noexcept {
+  Ops::quantize(x, n, input.params, input.low, input.high, codes);
+  const std::int32_t shift = Ops::activation_offset - input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
+}
+
+/// The sums in f32 (see the top of this file): multiplier 1, at most
+/// depthwise_int8_float_max_taps taps.
+template <class G, class S, class Activation>
+inline void depthwise_int8_in_floats(const ::mote::kernels::WindowGeometry& g,
+                                     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+                                     const float* bias, const float* in, float* out,
+                                     const ::mote::kernels::Int8InputQuant& input, Activation,
+                                     std::byte* scratch) noexcept {
+  static_assert(::mote::kernels::depthwise_int8_float_max_taps <= float_kernels::depthwise_detail::max_listed_taps);
+  const std::size_t channels = g.in_c, taps = g.kernel_h * g.kernel_w;
+  const std::size_t padded_rows = weights.padded_rows();
+  auto* image = reinterpret_cast<float*>(scratch);
+  std::byte* next = scratch + align_up(g.in_h * g.in_w * channels * sizeof(float));
+  auto* panels = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * taps * sizeof(float));
+  auto* zeros = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* multipliers = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+
+  // Weights and multipliers per call (taps x channels values: little against the pixels' work),
+  // so that the layer keeps the one int8 WeightMatrix the loaders and calibration share.
+  for (std::size_t o = 0; o < padded_rows; ++o) {
+    const bool real = o < channels;
+    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
+    for (std::size_t t = 0; t < taps; ++t)
+      panels[(o / 16 * taps + t) * 16 + o % 16] = real ? static_cast<float>(weights.at(o, t) - zw) : 0.0f;
+    zeros[o] = 0.0f;
+    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+  }
+  const std::size_t row_values = g.in_w * channels;
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    depthwise_int8_float_row<Int8Ops>(in + y * row_values, row_values, input, row_codes, image + y * row_values);
+  float_kernels::depthwise_detail::depthwise_listed_taps(g, ::mote::kernels::F32PanelView{panels, taps}, zeros,
+                                                         image, out, ::mote::activation::Identity{});
+  // The Dense epilogue's operations on the exact sums (std::fma: one rounding on every ISA;
+  // the compiler vectorises this loop where the ISA has FMA).
+  const std::size_t pixels = g.out_h * g.out_w;
+  for (std::size_t p = 0; p < pixels; ++p) {
+    float* y = out + p * channels;
+    for (std::size_t o = 0; o < channels; ++o) y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
+  }
+}
+
 // Ops is a parameter so that the paired path's names are looked up only where it exists.
 template <class G, class S, class Activation, class Ops = Int8Ops>
 inline void depthwise_int8(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
     const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
-    Activation, std::byte* scratch) noexcept {
+    Activation activation, std::byte* scratch) noexcept {
   const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
   const std::size_t taps = g.kernel_h * g.kernel_w;
+  if (multiplier == 1 && taps <= ::mote::kernels::depthwise_int8_float_max_taps)
+    return depthwise_int8_in_floats(g, weights, bias, in, out, input, activation, scratch);
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
   const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
   auto* image = reinterpret_cast<std::int16_t*>(scratch);
@@ -13966,10 +14216,12 @@ struct Int8Ops {
 // ----- end mote/arch/x86/avx512_vnni_int8.hpp -----
 #define MOTE_SIMD_NS avx512_vnni
 #define MOTE_SIMD_TAG Avx512Vnni
+#define MOTE_SIMD_FLOAT_NS avx512
 // ----- begin mote/kernels/simd_int8-inl.hpp -----
 // The int8 kernels of one ISA. No include guard on purpose: arch/targets.hpp includes this file
 // once per ISA that has integer dot-product primitives (arch/<family>/<isa>_int8.hpp), inside
-// that ISA's target region, with MOTE_SIMD_NS and MOTE_SIMD_TAG defined as for simd-inl.hpp.
+// that ISA's target region, with MOTE_SIMD_NS and MOTE_SIMD_TAG defined as for simd-inl.hpp, and
+// MOTE_SIMD_FLOAT_NS where the ISA's float kernels are its parent's (VNNI: AVX-512's).
 
 #if !defined(MOTE_UNROLL)
 #define MOTE_UNROLL _Pragma("GCC unroll 32")
@@ -13979,6 +14231,11 @@ namespace mote::kernels::MOTE_SIMD_NS {
 
 using Int8Ops = ::mote::simd::MOTE_SIMD_NS::Int8Ops;
 using ::mote::align_up;
+#if defined(MOTE_SIMD_FLOAT_NS)
+namespace float_kernels = ::mote::kernels::MOTE_SIMD_FLOAT_NS;
+#else
+namespace float_kernels = ::mote::kernels::MOTE_SIMD_NS;
+#endif
 
 // ----- begin mote/kernels/dense/int8-inl.hpp -----
 // int8 Dense kernels, written once against `Int8Ops`, the ISA's integer dot-product primitives
@@ -14372,13 +14629,19 @@ inline void conv2d_int8(
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
 // ----- begin mote/kernels/depthwise/int8-inl.hpp -----
-// int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA). The
-// input is quantised once (the ISA's vector quantiser) into centred int16 codes u - zu inside a
-// border of zeros, which is exactly what padding contributes; the weights are laid out tap-major
-// as centred int16 w - zw. Each output pixel then sums its taps over blocks of channels in int32
-// (exact: |product| <= 255 x 255), in loops the compiler vectorises for the ISA (vpmulld on AVX2),
-// and the Dense epilogue's float operations follow lane by lane: bit-exact with
-// kernels/depthwise/int8_reference.hpp.
+// int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA).
+//
+// Multiplier 1 and at most depthwise_int8_float_max_taps taps (every MobileNet layer): the sums
+// run in the ISA's f32 depthwise kernel on integer-valued floats, centred codes u - zu times
+// centred weights w - zw. Each partial sum is an integer below 2^24, so every multiply-add is
+// exact and the sums equal the int32 reference's on every ISA; the f32 kernel does 8 (AVX2) or
+// 16 (AVX-512) exact multiply-adds per instruction where int16 products do at best 16 per
+// vpmaddwd plus the interleaving and widening around them (W5's depthwise layer on AVX2: 95 ->
+// see docs/benchmarks.md). The epilogue then applies the Dense epilogue's float operations.
+//
+// Otherwise the input is quantised once (the ISA's vector quantiser) into centred int16 codes
+// inside a border of zeros, which is exactly what padding contributes; the weights are laid out
+// tap-major as centred int16 w - zw, and each output pixel sums its taps in int32.
 
 template <class Ops>
 inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c,
@@ -14420,15 +14683,72 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(
   }
 }
 
+/// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
+template <class Ops>
+MOTE_NO_IPA inline void depthwise_int8_float_row(const float* x, std::size_t n,
+                                                 const ::mote::kernels::Int8InputQuant& input,
+                                                 typename Ops::Act* codes, float* row) noexcept {
+  Ops::quantize(x, n, input.params, input.low, input.high, codes);
+  const std::int32_t shift = Ops::activation_offset - input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
+}
+
+/// The sums in f32 (see the top of this file): multiplier 1, at most
+/// depthwise_int8_float_max_taps taps.
+template <class G, class S, class Activation>
+inline void depthwise_int8_in_floats(const ::mote::kernels::WindowGeometry& g,
+                                     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+                                     const float* bias, const float* in, float* out,
+                                     const ::mote::kernels::Int8InputQuant& input, Activation,
+                                     std::byte* scratch) noexcept {
+  static_assert(::mote::kernels::depthwise_int8_float_max_taps <= float_kernels::depthwise_detail::max_listed_taps);
+  const std::size_t channels = g.in_c, taps = g.kernel_h * g.kernel_w;
+  const std::size_t padded_rows = weights.padded_rows();
+  auto* image = reinterpret_cast<float*>(scratch);
+  std::byte* next = scratch + align_up(g.in_h * g.in_w * channels * sizeof(float));
+  auto* panels = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * taps * sizeof(float));
+  auto* zeros = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* multipliers = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+
+  // Weights and multipliers per call (taps x channels values: little against the pixels' work),
+  // so that the layer keeps the one int8 WeightMatrix the loaders and calibration share.
+  for (std::size_t o = 0; o < padded_rows; ++o) {
+    const bool real = o < channels;
+    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
+    for (std::size_t t = 0; t < taps; ++t)
+      panels[(o / 16 * taps + t) * 16 + o % 16] = real ? static_cast<float>(weights.at(o, t) - zw) : 0.0f;
+    zeros[o] = 0.0f;
+    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+  }
+  const std::size_t row_values = g.in_w * channels;
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    depthwise_int8_float_row<Int8Ops>(in + y * row_values, row_values, input, row_codes, image + y * row_values);
+  float_kernels::depthwise_detail::depthwise_listed_taps(g, ::mote::kernels::F32PanelView{panels, taps}, zeros,
+                                                         image, out, ::mote::activation::Identity{});
+  // The Dense epilogue's operations on the exact sums (std::fma: one rounding on every ISA;
+  // the compiler vectorises this loop where the ISA has FMA).
+  const std::size_t pixels = g.out_h * g.out_w;
+  for (std::size_t p = 0; p < pixels; ++p) {
+    float* y = out + p * channels;
+    for (std::size_t o = 0; o < channels; ++o) y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
+  }
+}
+
 // Ops is a parameter so that the paired path's names are looked up only where it exists.
 template <class G, class S, class Activation, class Ops = Int8Ops>
 inline void depthwise_int8(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
     const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
-    Activation, std::byte* scratch) noexcept {
+    Activation activation, std::byte* scratch) noexcept {
   const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
   const std::size_t taps = g.kernel_h * g.kernel_w;
+  if (multiplier == 1 && taps <= ::mote::kernels::depthwise_int8_float_max_taps)
+    return depthwise_int8_in_floats(g, weights, bias, in, out, input, activation, scratch);
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
   const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
   auto* image = reinterpret_cast<std::int16_t*>(scratch);
@@ -14660,6 +14980,7 @@ MOTE_KERNEL_ENTRY void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>
 
 }  // namespace mote::kernels
 // ----- end mote/kernels/simd_int8-inl.hpp -----
+#undef MOTE_SIMD_FLOAT_NS
 #undef MOTE_SIMD_NS
 #undef MOTE_SIMD_TAG
 MOTE_TARGET_REGION_END
@@ -16387,11 +16708,11 @@ namespace depthwise_detail {
 /// Kernels up to 7x7 list their taps on the stack; larger ones use the scalar reference.
 constexpr std::size_t max_listed_taps = 49;
 
-template <class Activation>
+template <class Weights, class Activation>
 inline void channels_over_taps(std::size_t channels, const float* const* tap_in, const std::size_t* tap_offset,
-                               std::size_t taps, const DenseF32& weights, const float* bias, float* out,
+                               std::size_t taps, const Weights& weights, const float* bias, float* out,
                                Activation activation) noexcept {
-  constexpr std::size_t rows = DenseF32::panel_rows;
+  constexpr std::size_t rows = Weights::panel_rows;
   std::size_t c = 0;
   // Two channel vectors at a time: two independent FMA chains.
   for (; c + 2 * Vec::lanes <= channels; c += 2 * Vec::lanes) {
@@ -16421,11 +16742,11 @@ inline void channels_over_taps(std::size_t channels, const float* const* tap_in,
 
 /// Pixels consecutive interior output pixels of one row at once: each weight vector is loaded
 /// once per tap for all of them (`pixel_step` = stride * channels between their inputs).
-template <std::size_t Pixels, class Activation>
+template <std::size_t Pixels, class Weights, class Activation>
 inline void pixels_over_taps(std::size_t channels, const float* const* tap_in, const std::size_t* tap_offset,
-                             std::size_t taps, std::size_t pixel_step, const DenseF32& weights, const float* bias,
+                             std::size_t taps, std::size_t pixel_step, const Weights& weights, const float* bias,
                              float* out, Activation activation) noexcept {
-  constexpr std::size_t rows = DenseF32::panel_rows;
+  constexpr std::size_t rows = Weights::panel_rows;
   std::size_t c = 0;
   for (; c + Vec::lanes <= channels; c += Vec::lanes) {
     const float* panel = weights.panel(c / rows) + c % rows;
@@ -16491,10 +16812,10 @@ inline void pixels_3x3(const float* const (&rows)[3], std::size_t x, std::size_t
   MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store(out + (x + q) * channels);
 }
 
-template <class Activation>
-inline void depthwise_3x3_same(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
+template <class Weights, class Activation>
+inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, const float* bias, const float* in,
                                float* out, Activation activation) noexcept {
-  constexpr std::size_t rows = DenseF32::panel_rows, block = row_block_3x3;
+  constexpr std::size_t rows = Weights::panel_rows, block = row_block_3x3;
   const std::size_t width = g.in_w, channels = g.in_c, row_size = width * channels;
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t c = 0; c < channels; c += Vec::lanes) {
@@ -16514,15 +16835,12 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const DenseF32& weights,
   }
 }
 
-}  // namespace depthwise_detail
-
-template <class Activation>
-inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
-                             float* out, Activation activation) noexcept {
-  using namespace depthwise_detail;
-  constexpr std::size_t rows = DenseF32::panel_rows;
-  if (g.kernel_h * g.kernel_w > max_listed_taps)
-    return ::mote::kernels::depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out, activation);
+/// Any `Weights` with 16-row panels (panel(p), panel_rows): DenseF32, or the int8 kernel's
+/// integer-valued panels in scratch (kernels/depthwise/int8-inl.hpp). At most max_listed_taps taps.
+template <class Weights, class Activation>
+inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weights, const float* bias, const float* in,
+                                  float* out, Activation activation) noexcept {
+  constexpr std::size_t rows = Weights::panel_rows;
   if (is_3x3_same(g)) return depthwise_3x3_same(g, weights, bias, in, out, activation);
   // Output columns whose every tap lies inside the input: their tap list is the row's list
   // shifted by the stride, so it is built once per row.
@@ -16573,6 +16891,16 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
       channels_over_taps(g.out_c, tap_in, tap_offset, taps, weights, bias, out_pixel, activation);
     }
   }
+}
+
+}  // namespace depthwise_detail
+
+template <class Activation>
+inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
+                             float* out, Activation activation) noexcept {
+  if (g.kernel_h * g.kernel_w > depthwise_detail::max_listed_taps)
+    return ::mote::kernels::depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out, activation);
+  depthwise_detail::depthwise_listed_taps(g, weights, bias, in, out, activation);
 }
 // ----- end mote/kernels/depthwise/simd-inl.hpp -----
 // ----- begin mote/kernels/pool/simd-inl.hpp -----
@@ -16818,7 +17146,8 @@ MOTE_KERNEL_ENTRY void dense_xnor(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary,
 // ----- begin mote/kernels/simd_int8-inl.hpp -----
 // The int8 kernels of one ISA. No include guard on purpose: arch/targets.hpp includes this file
 // once per ISA that has integer dot-product primitives (arch/<family>/<isa>_int8.hpp), inside
-// that ISA's target region, with MOTE_SIMD_NS and MOTE_SIMD_TAG defined as for simd-inl.hpp.
+// that ISA's target region, with MOTE_SIMD_NS and MOTE_SIMD_TAG defined as for simd-inl.hpp, and
+// MOTE_SIMD_FLOAT_NS where the ISA's float kernels are its parent's (VNNI: AVX-512's).
 
 #if !defined(MOTE_UNROLL)
 #define MOTE_UNROLL _Pragma("GCC unroll 32")
@@ -16828,6 +17157,11 @@ namespace mote::kernels::MOTE_SIMD_NS {
 
 using Int8Ops = ::mote::simd::MOTE_SIMD_NS::Int8Ops;
 using ::mote::align_up;
+#if defined(MOTE_SIMD_FLOAT_NS)
+namespace float_kernels = ::mote::kernels::MOTE_SIMD_FLOAT_NS;
+#else
+namespace float_kernels = ::mote::kernels::MOTE_SIMD_NS;
+#endif
 
 // ----- begin mote/kernels/dense/int8-inl.hpp -----
 // int8 Dense kernels, written once against `Int8Ops`, the ISA's integer dot-product primitives
@@ -17221,13 +17555,19 @@ inline void conv2d_int8(
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
 // ----- begin mote/kernels/depthwise/int8-inl.hpp -----
-// int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA). The
-// input is quantised once (the ISA's vector quantiser) into centred int16 codes u - zu inside a
-// border of zeros, which is exactly what padding contributes; the weights are laid out tap-major
-// as centred int16 w - zw. Each output pixel then sums its taps over blocks of channels in int32
-// (exact: |product| <= 255 x 255), in loops the compiler vectorises for the ISA (vpmulld on AVX2),
-// and the Dense epilogue's float operations follow lane by lane: bit-exact with
-// kernels/depthwise/int8_reference.hpp.
+// int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA).
+//
+// Multiplier 1 and at most depthwise_int8_float_max_taps taps (every MobileNet layer): the sums
+// run in the ISA's f32 depthwise kernel on integer-valued floats, centred codes u - zu times
+// centred weights w - zw. Each partial sum is an integer below 2^24, so every multiply-add is
+// exact and the sums equal the int32 reference's on every ISA; the f32 kernel does 8 (AVX2) or
+// 16 (AVX-512) exact multiply-adds per instruction where int16 products do at best 16 per
+// vpmaddwd plus the interleaving and widening around them (W5's depthwise layer on AVX2: 95 ->
+// see docs/benchmarks.md). The epilogue then applies the Dense epilogue's float operations.
+//
+// Otherwise the input is quantised once (the ISA's vector quantiser) into centred int16 codes
+// inside a border of zeros, which is exactly what padding contributes; the weights are laid out
+// tap-major as centred int16 w - zw, and each output pixel sums its taps in int32.
 
 template <class Ops>
 inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c,
@@ -17269,15 +17609,72 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(
   }
 }
 
+/// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
+template <class Ops>
+MOTE_NO_IPA inline void depthwise_int8_float_row(const float* x, std::size_t n,
+                                                 const ::mote::kernels::Int8InputQuant& input,
+                                                 typename Ops::Act* codes, float* row) noexcept {
+  Ops::quantize(x, n, input.params, input.low, input.high, codes);
+  const std::int32_t shift = Ops::activation_offset - input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
+}
+
+/// The sums in f32 (see the top of this file): multiplier 1, at most
+/// depthwise_int8_float_max_taps taps.
+template <class G, class S, class Activation>
+inline void depthwise_int8_in_floats(const ::mote::kernels::WindowGeometry& g,
+                                     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+                                     const float* bias, const float* in, float* out,
+                                     const ::mote::kernels::Int8InputQuant& input, Activation,
+                                     std::byte* scratch) noexcept {
+  static_assert(::mote::kernels::depthwise_int8_float_max_taps <= float_kernels::depthwise_detail::max_listed_taps);
+  const std::size_t channels = g.in_c, taps = g.kernel_h * g.kernel_w;
+  const std::size_t padded_rows = weights.padded_rows();
+  auto* image = reinterpret_cast<float*>(scratch);
+  std::byte* next = scratch + align_up(g.in_h * g.in_w * channels * sizeof(float));
+  auto* panels = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * taps * sizeof(float));
+  auto* zeros = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* multipliers = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+
+  // Weights and multipliers per call (taps x channels values: little against the pixels' work),
+  // so that the layer keeps the one int8 WeightMatrix the loaders and calibration share.
+  for (std::size_t o = 0; o < padded_rows; ++o) {
+    const bool real = o < channels;
+    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
+    for (std::size_t t = 0; t < taps; ++t)
+      panels[(o / 16 * taps + t) * 16 + o % 16] = real ? static_cast<float>(weights.at(o, t) - zw) : 0.0f;
+    zeros[o] = 0.0f;
+    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+  }
+  const std::size_t row_values = g.in_w * channels;
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    depthwise_int8_float_row<Int8Ops>(in + y * row_values, row_values, input, row_codes, image + y * row_values);
+  float_kernels::depthwise_detail::depthwise_listed_taps(g, ::mote::kernels::F32PanelView{panels, taps}, zeros,
+                                                         image, out, ::mote::activation::Identity{});
+  // The Dense epilogue's operations on the exact sums (std::fma: one rounding on every ISA;
+  // the compiler vectorises this loop where the ISA has FMA).
+  const std::size_t pixels = g.out_h * g.out_w;
+  for (std::size_t p = 0; p < pixels; ++p) {
+    float* y = out + p * channels;
+    for (std::size_t o = 0; o < channels; ++o) y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
+  }
+}
+
 // Ops is a parameter so that the paired path's names are looked up only where it exists.
 template <class G, class S, class Activation, class Ops = Int8Ops>
 inline void depthwise_int8(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
     const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
-    Activation, std::byte* scratch) noexcept {
+    Activation activation, std::byte* scratch) noexcept {
   const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
   const std::size_t taps = g.kernel_h * g.kernel_w;
+  if (multiplier == 1 && taps <= ::mote::kernels::depthwise_int8_float_max_taps)
+    return depthwise_int8_in_floats(g, weights, bias, in, out, input, activation, scratch);
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
   const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
   auto* image = reinterpret_cast<std::int16_t*>(scratch);
@@ -17869,10 +18266,12 @@ struct Int8Ops {
 // ----- end mote/arch/arm/neon_dotprod_int8.hpp -----
 #define MOTE_SIMD_NS neon_dotprod
 #define MOTE_SIMD_TAG NeonDotprod
+#define MOTE_SIMD_FLOAT_NS neon
 // ----- begin mote/kernels/simd_int8-inl.hpp -----
 // The int8 kernels of one ISA. No include guard on purpose: arch/targets.hpp includes this file
 // once per ISA that has integer dot-product primitives (arch/<family>/<isa>_int8.hpp), inside
-// that ISA's target region, with MOTE_SIMD_NS and MOTE_SIMD_TAG defined as for simd-inl.hpp.
+// that ISA's target region, with MOTE_SIMD_NS and MOTE_SIMD_TAG defined as for simd-inl.hpp, and
+// MOTE_SIMD_FLOAT_NS where the ISA's float kernels are its parent's (VNNI: AVX-512's).
 
 #if !defined(MOTE_UNROLL)
 #define MOTE_UNROLL _Pragma("GCC unroll 32")
@@ -17882,6 +18281,11 @@ namespace mote::kernels::MOTE_SIMD_NS {
 
 using Int8Ops = ::mote::simd::MOTE_SIMD_NS::Int8Ops;
 using ::mote::align_up;
+#if defined(MOTE_SIMD_FLOAT_NS)
+namespace float_kernels = ::mote::kernels::MOTE_SIMD_FLOAT_NS;
+#else
+namespace float_kernels = ::mote::kernels::MOTE_SIMD_NS;
+#endif
 
 // ----- begin mote/kernels/dense/int8-inl.hpp -----
 // int8 Dense kernels, written once against `Int8Ops`, the ISA's integer dot-product primitives
@@ -18275,13 +18679,19 @@ inline void conv2d_int8(
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
 // ----- begin mote/kernels/depthwise/int8-inl.hpp -----
-// int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA). The
-// input is quantised once (the ISA's vector quantiser) into centred int16 codes u - zu inside a
-// border of zeros, which is exactly what padding contributes; the weights are laid out tap-major
-// as centred int16 w - zw. Each output pixel then sums its taps over blocks of channels in int32
-// (exact: |product| <= 255 x 255), in loops the compiler vectorises for the ISA (vpmulld on AVX2),
-// and the Dense epilogue's float operations follow lane by lane: bit-exact with
-// kernels/depthwise/int8_reference.hpp.
+// int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA).
+//
+// Multiplier 1 and at most depthwise_int8_float_max_taps taps (every MobileNet layer): the sums
+// run in the ISA's f32 depthwise kernel on integer-valued floats, centred codes u - zu times
+// centred weights w - zw. Each partial sum is an integer below 2^24, so every multiply-add is
+// exact and the sums equal the int32 reference's on every ISA; the f32 kernel does 8 (AVX2) or
+// 16 (AVX-512) exact multiply-adds per instruction where int16 products do at best 16 per
+// vpmaddwd plus the interleaving and widening around them (W5's depthwise layer on AVX2: 95 ->
+// see docs/benchmarks.md). The epilogue then applies the Dense epilogue's float operations.
+//
+// Otherwise the input is quantised once (the ISA's vector quantiser) into centred int16 codes
+// inside a border of zeros, which is exactly what padding contributes; the weights are laid out
+// tap-major as centred int16 w - zw, and each output pixel sums its taps in int32.
 
 template <class Ops>
 inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c,
@@ -18323,15 +18733,72 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(
   }
 }
 
+/// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
+template <class Ops>
+MOTE_NO_IPA inline void depthwise_int8_float_row(const float* x, std::size_t n,
+                                                 const ::mote::kernels::Int8InputQuant& input,
+                                                 typename Ops::Act* codes, float* row) noexcept {
+  Ops::quantize(x, n, input.params, input.low, input.high, codes);
+  const std::int32_t shift = Ops::activation_offset - input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
+}
+
+/// The sums in f32 (see the top of this file): multiplier 1, at most
+/// depthwise_int8_float_max_taps taps.
+template <class G, class S, class Activation>
+inline void depthwise_int8_in_floats(const ::mote::kernels::WindowGeometry& g,
+                                     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+                                     const float* bias, const float* in, float* out,
+                                     const ::mote::kernels::Int8InputQuant& input, Activation,
+                                     std::byte* scratch) noexcept {
+  static_assert(::mote::kernels::depthwise_int8_float_max_taps <= float_kernels::depthwise_detail::max_listed_taps);
+  const std::size_t channels = g.in_c, taps = g.kernel_h * g.kernel_w;
+  const std::size_t padded_rows = weights.padded_rows();
+  auto* image = reinterpret_cast<float*>(scratch);
+  std::byte* next = scratch + align_up(g.in_h * g.in_w * channels * sizeof(float));
+  auto* panels = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * taps * sizeof(float));
+  auto* zeros = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* multipliers = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+
+  // Weights and multipliers per call (taps x channels values: little against the pixels' work),
+  // so that the layer keeps the one int8 WeightMatrix the loaders and calibration share.
+  for (std::size_t o = 0; o < padded_rows; ++o) {
+    const bool real = o < channels;
+    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
+    for (std::size_t t = 0; t < taps; ++t)
+      panels[(o / 16 * taps + t) * 16 + o % 16] = real ? static_cast<float>(weights.at(o, t) - zw) : 0.0f;
+    zeros[o] = 0.0f;
+    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+  }
+  const std::size_t row_values = g.in_w * channels;
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    depthwise_int8_float_row<Int8Ops>(in + y * row_values, row_values, input, row_codes, image + y * row_values);
+  float_kernels::depthwise_detail::depthwise_listed_taps(g, ::mote::kernels::F32PanelView{panels, taps}, zeros,
+                                                         image, out, ::mote::activation::Identity{});
+  // The Dense epilogue's operations on the exact sums (std::fma: one rounding on every ISA;
+  // the compiler vectorises this loop where the ISA has FMA).
+  const std::size_t pixels = g.out_h * g.out_w;
+  for (std::size_t p = 0; p < pixels; ++p) {
+    float* y = out + p * channels;
+    for (std::size_t o = 0; o < channels; ++o) y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
+  }
+}
+
 // Ops is a parameter so that the paired path's names are looked up only where it exists.
 template <class G, class S, class Activation, class Ops = Int8Ops>
 inline void depthwise_int8(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
     const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
-    Activation, std::byte* scratch) noexcept {
+    Activation activation, std::byte* scratch) noexcept {
   const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
   const std::size_t taps = g.kernel_h * g.kernel_w;
+  if (multiplier == 1 && taps <= ::mote::kernels::depthwise_int8_float_max_taps)
+    return depthwise_int8_in_floats(g, weights, bias, in, out, input, activation, scratch);
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
   const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
   auto* image = reinterpret_cast<std::int16_t*>(scratch);
@@ -18563,6 +19030,7 @@ MOTE_KERNEL_ENTRY void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>
 
 }  // namespace mote::kernels
 // ----- end mote/kernels/simd_int8-inl.hpp -----
+#undef MOTE_SIMD_FLOAT_NS
 #undef MOTE_SIMD_NS
 #undef MOTE_SIMD_TAG
 MOTE_TARGET_REGION_END

@@ -146,7 +146,9 @@ MOTE_TARGET_REGION_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma
 #include "mote/arch/x86/avx512_vnni_int8.hpp"
 #define MOTE_SIMD_NS avx512_vnni
 #define MOTE_SIMD_TAG Avx512Vnni
+#define MOTE_SIMD_FLOAT_NS avx512
 #include "mote/kernels/simd_int8-inl.hpp"
+#undef MOTE_SIMD_FLOAT_NS
 #undef MOTE_SIMD_NS
 #undef MOTE_SIMD_TAG
 MOTE_TARGET_REGION_END
@@ -182,7 +184,9 @@ MOTE_TARGET_REGION_BEGIN("arch=armv8.2-a+dotprod")
 #include "mote/arch/arm/neon_dotprod_int8.hpp"
 #define MOTE_SIMD_NS neon_dotprod
 #define MOTE_SIMD_TAG NeonDotprod
+#define MOTE_SIMD_FLOAT_NS neon
 #include "mote/kernels/simd_int8-inl.hpp"
+#undef MOTE_SIMD_FLOAT_NS
 #undef MOTE_SIMD_NS
 #undef MOTE_SIMD_TAG
 MOTE_TARGET_REGION_END

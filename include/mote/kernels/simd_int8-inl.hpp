@@ -1,6 +1,7 @@
 // The int8 kernels of one ISA. No include guard on purpose: arch/targets.hpp includes this file
 // once per ISA that has integer dot-product primitives (arch/<family>/<isa>_int8.hpp), inside
-// that ISA's target region, with MOTE_SIMD_NS and MOTE_SIMD_TAG defined as for simd-inl.hpp.
+// that ISA's target region, with MOTE_SIMD_NS and MOTE_SIMD_TAG defined as for simd-inl.hpp, and
+// MOTE_SIMD_FLOAT_NS where the ISA's float kernels are its parent's (VNNI: AVX-512's).
 
 #if !defined(MOTE_UNROLL)
 #define MOTE_UNROLL _Pragma("GCC unroll 32")
@@ -10,6 +11,11 @@ namespace mote::kernels::MOTE_SIMD_NS {
 
 using Int8Ops = ::mote::simd::MOTE_SIMD_NS::Int8Ops;
 using ::mote::align_up;
+#if defined(MOTE_SIMD_FLOAT_NS)
+namespace float_kernels = ::mote::kernels::MOTE_SIMD_FLOAT_NS;
+#else
+namespace float_kernels = ::mote::kernels::MOTE_SIMD_NS;
+#endif
 
 #include "mote/kernels/dense/int8-inl.hpp"
 #include "mote/kernels/dense/sparse_int8-inl.hpp"

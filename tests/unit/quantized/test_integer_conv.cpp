@@ -168,3 +168,48 @@ TEST_CASE("integer DepthwiseConv2D: every ISA bit-exact, and equal to the f32 de
   check_isas_and_float_twin<Input<7, 8, 5>, AnyDepthwise<3, 3, Int8<>, Multiplier<3>, Pad::same>::template type,
                             true>("depthwise int8 multiplier 3");
 }
+
+TEST_CASE("integer DepthwiseConv2D: kernels above the f32 path's 49 taps sum in int32, bit-exact on every ISA",
+          "[int8][depthwise]") {
+  // 8x7 = 56 taps (> depthwise_int8_float_max_taps): the int32 path with multiplier 1, 16-channel
+  // blocks (AVX2's tap pairs) and a tail of 3 channels.
+  static_assert(8 * 7 > kernels::depthwise_int8_float_max_taps);
+  check_isas_and_float_twin<Input<10, 9, 19>, AnyDepthwise<8, 7, Int8<PerChannel, Asymmetric>, Pad::same>::template type,
+                            true>("depthwise int8 8x7 same, 19 channels");
+}
+
+TEST_CASE("integer DepthwiseConv2D: the largest sums of the f32 path are exact on every ISA", "[int8][depthwise]") {
+  // 7x7 = 49 taps, every centred weight at +-255 and every centred input code at 255: each sum is
+  // +-49 x 255 x 255 = 3,186,225 (below 2^24 = 16,777,216, where integers stop being exact in f32).
+  static_assert(7 * 7 == kernels::depthwise_int8_float_max_taps);
+  constexpr std::size_t channels = 21;
+  using Input7 = Input<9, 9, channels>;
+  auto run = [&](auto tag) {
+    using Net = Sequential<Input7, DepthwiseConv2D<Kernel<7>, Pad::same, Weights<Int8<PerChannel, Asymmetric>>,
+                                                   Activations<Int8<PerTensor, Asymmetric>>, decltype(tag)>>;
+    auto net = std::make_unique<Net>();
+    // Per channel: 48 weights at +-1 and one at 0, so that the range is [0, 1] or [-1, 0], the
+    // zero point sits at its far end and |w - zw| = 255 for the 48 (the sign alternates by channel).
+    std::vector<float> weights(channels * 49), bias(channels, 0.25f);
+    for (std::size_t c = 0; c < channels; ++c)
+      for (std::size_t t = 0; t < 49; ++t) weights[c * 49 + t] = t == 0 ? 0.0f : c % 2 == 0 ? 1.0f : -1.0f;
+    net->template layer<0>().set_param(0, weights.data());
+    net->template layer<0>().set_param(1, bias.data());
+    REQUIRE(net->template layer<0>().set_input_quantization(QuantParams{1.0f, -128}).is_ok());
+    std::vector<float> input(Input7::shape::size, 1e6f), output(Net::output_shape::size);
+    typename Net::Workspace ws;
+    net->forward(std::span<const float, Input7::shape::size>(input.data(), input.size()),
+                 std::span<float, Net::output_shape::size>(output.data(), output.size()), ws.bytes());
+    return output;
+  };
+  const std::vector<float> expected = run(isa::Scalar{});
+  // The centre pixel sees all 49 taps: 48 x 255 x 255 in magnitude plus the 49th's 0.
+  const std::size_t centre = (4 * 9 + 4) * channels;
+  REQUIRE(expected[centre] == Approx(48.0 * 255.0 * 255.0 / 255.0 + 0.25).epsilon(1e-6));
+  REQUIRE(expected[centre + 1] == Approx(-48.0 * 255.0 * 255.0 / 255.0 + 0.25).epsilon(1e-6));
+  mote_test::for_each_simd_isa([&](auto tag, const std::string& isa) {
+    INFO(isa);
+    const std::vector<float> actual = run(tag);
+    REQUIRE(std::memcmp(actual.data(), expected.data(), actual.size() * sizeof(float)) == 0);
+  });
+}

@@ -1,10 +1,16 @@
-// int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA). The
-// input is quantised once (the ISA's vector quantiser) into centred int16 codes u - zu inside a
-// border of zeros, which is exactly what padding contributes; the weights are laid out tap-major
-// as centred int16 w - zw. Each output pixel then sums its taps over blocks of channels in int32
-// (exact: |product| <= 255 x 255), in loops the compiler vectorises for the ISA (vpmulld on AVX2),
-// and the Dense epilogue's float operations follow lane by lane: bit-exact with
-// kernels/depthwise/int8_reference.hpp.
+// int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA).
+//
+// Multiplier 1 and at most depthwise_int8_float_max_taps taps (every MobileNet layer): the sums
+// run in the ISA's f32 depthwise kernel on integer-valued floats, centred codes u - zu times
+// centred weights w - zw. Each partial sum is an integer below 2^24, so every multiply-add is
+// exact and the sums equal the int32 reference's on every ISA; the f32 kernel does 8 (AVX2) or
+// 16 (AVX-512) exact multiply-adds per instruction where int16 products do at best 16 per
+// vpmaddwd plus the interleaving and widening around them (W5's depthwise layer on AVX2: 95 ->
+// see docs/benchmarks.md). The epilogue then applies the Dense epilogue's float operations.
+//
+// Otherwise the input is quantised once (the ISA's vector quantiser) into centred int16 codes
+// inside a border of zeros, which is exactly what padding contributes; the weights are laid out
+// tap-major as centred int16 w - zw, and each output pixel sums its taps in int32.
 
 template <class Ops>
 inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c,
@@ -46,15 +52,72 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(
   }
 }
 
+/// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
+template <class Ops>
+MOTE_NO_IPA inline void depthwise_int8_float_row(const float* x, std::size_t n,
+                                                 const ::mote::kernels::Int8InputQuant& input,
+                                                 typename Ops::Act* codes, float* row) noexcept {
+  Ops::quantize(x, n, input.params, input.low, input.high, codes);
+  const std::int32_t shift = Ops::activation_offset - input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
+}
+
+/// The sums in f32 (see the top of this file): multiplier 1, at most
+/// depthwise_int8_float_max_taps taps.
+template <class G, class S, class Activation>
+inline void depthwise_int8_in_floats(const ::mote::kernels::WindowGeometry& g,
+                                     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+                                     const float* bias, const float* in, float* out,
+                                     const ::mote::kernels::Int8InputQuant& input, Activation,
+                                     std::byte* scratch) noexcept {
+  static_assert(::mote::kernels::depthwise_int8_float_max_taps <= float_kernels::depthwise_detail::max_listed_taps);
+  const std::size_t channels = g.in_c, taps = g.kernel_h * g.kernel_w;
+  const std::size_t padded_rows = weights.padded_rows();
+  auto* image = reinterpret_cast<float*>(scratch);
+  std::byte* next = scratch + align_up(g.in_h * g.in_w * channels * sizeof(float));
+  auto* panels = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * taps * sizeof(float));
+  auto* zeros = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* multipliers = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+
+  // Weights and multipliers per call (taps x channels values: little against the pixels' work),
+  // so that the layer keeps the one int8 WeightMatrix the loaders and calibration share.
+  for (std::size_t o = 0; o < padded_rows; ++o) {
+    const bool real = o < channels;
+    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
+    for (std::size_t t = 0; t < taps; ++t)
+      panels[(o / 16 * taps + t) * 16 + o % 16] = real ? static_cast<float>(weights.at(o, t) - zw) : 0.0f;
+    zeros[o] = 0.0f;
+    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+  }
+  const std::size_t row_values = g.in_w * channels;
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    depthwise_int8_float_row<Int8Ops>(in + y * row_values, row_values, input, row_codes, image + y * row_values);
+  float_kernels::depthwise_detail::depthwise_listed_taps(g, ::mote::kernels::F32PanelView{panels, taps}, zeros,
+                                                         image, out, ::mote::activation::Identity{});
+  // The Dense epilogue's operations on the exact sums (std::fma: one rounding on every ISA;
+  // the compiler vectorises this loop where the ISA has FMA).
+  const std::size_t pixels = g.out_h * g.out_w;
+  for (std::size_t p = 0; p < pixels; ++p) {
+    float* y = out + p * channels;
+    for (std::size_t o = 0; o < channels; ++o) y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
+  }
+}
+
 // Ops is a parameter so that the paired path's names are looked up only where it exists.
 template <class G, class S, class Activation, class Ops = Int8Ops>
 inline void depthwise_int8(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
     const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
-    Activation, std::byte* scratch) noexcept {
+    Activation activation, std::byte* scratch) noexcept {
   const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
   const std::size_t taps = g.kernel_h * g.kernel_w;
+  if (multiplier == 1 && taps <= ::mote::kernels::depthwise_int8_float_max_taps)
+    return depthwise_int8_in_floats(g, weights, bias, in, out, input, activation, scratch);
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
   const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
   auto* image = reinterpret_cast<std::int16_t*>(scratch);

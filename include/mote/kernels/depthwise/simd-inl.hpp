@@ -10,11 +10,11 @@ namespace depthwise_detail {
 /// Kernels up to 7x7 list their taps on the stack; larger ones use the scalar reference.
 constexpr std::size_t max_listed_taps = 49;
 
-template <class Activation>
+template <class Weights, class Activation>
 inline void channels_over_taps(std::size_t channels, const float* const* tap_in, const std::size_t* tap_offset,
-                               std::size_t taps, const DenseF32& weights, const float* bias, float* out,
+                               std::size_t taps, const Weights& weights, const float* bias, float* out,
                                Activation activation) noexcept {
-  constexpr std::size_t rows = DenseF32::panel_rows;
+  constexpr std::size_t rows = Weights::panel_rows;
   std::size_t c = 0;
   // Two channel vectors at a time: two independent FMA chains.
   for (; c + 2 * Vec::lanes <= channels; c += 2 * Vec::lanes) {
@@ -44,11 +44,11 @@ inline void channels_over_taps(std::size_t channels, const float* const* tap_in,
 
 /// Pixels consecutive interior output pixels of one row at once: each weight vector is loaded
 /// once per tap for all of them (`pixel_step` = stride * channels between their inputs).
-template <std::size_t Pixels, class Activation>
+template <std::size_t Pixels, class Weights, class Activation>
 inline void pixels_over_taps(std::size_t channels, const float* const* tap_in, const std::size_t* tap_offset,
-                             std::size_t taps, std::size_t pixel_step, const DenseF32& weights, const float* bias,
+                             std::size_t taps, std::size_t pixel_step, const Weights& weights, const float* bias,
                              float* out, Activation activation) noexcept {
-  constexpr std::size_t rows = DenseF32::panel_rows;
+  constexpr std::size_t rows = Weights::panel_rows;
   std::size_t c = 0;
   for (; c + Vec::lanes <= channels; c += Vec::lanes) {
     const float* panel = weights.panel(c / rows) + c % rows;
@@ -114,10 +114,10 @@ inline void pixels_3x3(const float* const (&rows)[3], std::size_t x, std::size_t
   MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store(out + (x + q) * channels);
 }
 
-template <class Activation>
-inline void depthwise_3x3_same(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
+template <class Weights, class Activation>
+inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, const float* bias, const float* in,
                                float* out, Activation activation) noexcept {
-  constexpr std::size_t rows = DenseF32::panel_rows, block = row_block_3x3;
+  constexpr std::size_t rows = Weights::panel_rows, block = row_block_3x3;
   const std::size_t width = g.in_w, channels = g.in_c, row_size = width * channels;
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t c = 0; c < channels; c += Vec::lanes) {
@@ -137,15 +137,12 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const DenseF32& weights,
   }
 }
 
-}  // namespace depthwise_detail
-
-template <class Activation>
-inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
-                             float* out, Activation activation) noexcept {
-  using namespace depthwise_detail;
-  constexpr std::size_t rows = DenseF32::panel_rows;
-  if (g.kernel_h * g.kernel_w > max_listed_taps)
-    return ::mote::kernels::depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out, activation);
+/// Any `Weights` with 16-row panels (panel(p), panel_rows): DenseF32, or the int8 kernel's
+/// integer-valued panels in scratch (kernels/depthwise/int8-inl.hpp). At most max_listed_taps taps.
+template <class Weights, class Activation>
+inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weights, const float* bias, const float* in,
+                                  float* out, Activation activation) noexcept {
+  constexpr std::size_t rows = Weights::panel_rows;
   if (is_3x3_same(g)) return depthwise_3x3_same(g, weights, bias, in, out, activation);
   // Output columns whose every tap lies inside the input: their tap list is the row's list
   // shifted by the stride, so it is built once per row.
@@ -196,4 +193,14 @@ inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, c
       channels_over_taps(g.out_c, tap_in, tap_offset, taps, weights, bias, out_pixel, activation);
     }
   }
+}
+
+}  // namespace depthwise_detail
+
+template <class Activation>
+inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
+                             float* out, Activation activation) noexcept {
+  if (g.kernel_h * g.kernel_w > depthwise_detail::max_listed_taps)
+    return ::mote::kernels::depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out, activation);
+  depthwise_detail::depthwise_listed_taps(g, weights, bias, in, out, activation);
 }
