@@ -4271,6 +4271,36 @@ constexpr std::size_t conv_int8_bordered_w(const WindowGeometry& g) noexcept {
                   (g.out_w - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w + 1);
 }
 
+/// 16-row panels of floats in scratch, read like WeightMatrix<F32, DenseStorage> by the f32
+/// convolution kernels: value (r, k) at data[(r / 16 * cols + k) * 16 + r % 16].
+struct F32PanelView {
+  static constexpr std::size_t panel_rows = 16;
+  const float* data = nullptr;
+  std::size_t cols = 0;
+  std::size_t panels = 0;
+  const float* panel(std::size_t p) const noexcept { return data + p * cols * panel_rows; }
+  std::size_t panel_count() const noexcept { return panels; }
+  std::size_t bytes() const noexcept { return panels * cols * panel_rows * sizeof(float); }
+};
+
+/// Convolutions whose receptive field (kernel area x input channels) is at most this long sum in
+/// f32 on integer-valued floats (kernels/conv2d/int8-inl.hpp): with so few columns the integer
+/// GEMM's gathering and tiles cost more than the multiply-adds (W4's first layer: 9 columns).
+/// Exact: each partial sum is an integer of magnitude at most 16 x 255 x 255 < 2^24.
+inline constexpr std::size_t conv_int8_float_max_field = 16;
+static_assert(conv_int8_float_max_field * 255 * 255 < (std::size_t{1} << 24));
+
+/// Scratch bytes of the f32 path (conv_int8_float_max_field): the input as centred codes in
+/// floats, the weights as centred floats in panels, a zero bias, the per-channel multipliers and
+/// one input row of the ISA's activation codes.
+constexpr std::size_t conv_int8_float_scratch_bytes(const WindowGeometry& g,
+                                                    std::size_t padded_rows,
+                                                    std::size_t cols) noexcept {
+  return align_up(g.in_h * g.in_w * g.in_c * sizeof(float)) +
+         align_up(padded_rows * cols * sizeof(float)) + 2 * align_up(padded_rows * sizeof(float)) +
+         align_up(g.in_w * g.in_c * sizeof(std::int16_t) + 64);
+}
+
 /// Scratch bytes of an int8 convolution on any ISA, for weights of `padded_rows` x `padded_cols`:
 /// SIMD: the bordered image and one chunk's patches (codes of at most 2 bytes), then int32 dots;
 /// the reference: one float patch and the Dense reference's scratch.
@@ -4282,7 +4312,7 @@ constexpr std::size_t conv_int8_scratch_bytes(const WindowGeometry& g, std::size
       align_up(conv_int8_pixel_chunk * padded_rows * sizeof(std::int32_t));
   const std::size_t reference = align_up(padded_cols * sizeof(float)) +
                                 int8_dense_reference_scratch_bytes(padded_rows, padded_cols);
-  return std::max(simd, reference);
+  return std::max({simd, reference, conv_int8_float_scratch_bytes(g, padded_rows, padded_cols)});
 }
 
 template <class G, class S, class Activation = activation::Identity>
@@ -4337,34 +4367,22 @@ namespace mote::kernels {
 inline constexpr std::size_t depthwise_int8_float_max_taps = 49;
 static_assert(depthwise_int8_float_max_taps * 255 * 255 < (std::size_t{1} << 24));
 
-/// 16-row panels of floats in scratch, read like WeightMatrix<F32, DenseStorage> by the f32
-/// depthwise kernels: value (r, t) at data[(r / 16 * taps + t) * 16 + r % 16].
-struct F32PanelView {
-  static constexpr std::size_t panel_rows = 16;
-  const float* data = nullptr;
-  std::size_t cols = 0;
-  const float* panel(std::size_t p) const noexcept { return data + p * cols * panel_rows; }
-};
-
 /// Scratch bytes of an int8 depthwise convolution on any ISA, the larger of its two paths.
-/// Summing in f32: the input as centred codes in floats, the weights as centred floats in
-/// panels, a zero bias, the per-channel multipliers and one input row of the ISA's activation
-/// codes. Summing in int32 (multipliers above 1, larger kernels): the input as centred int16
-/// codes in an image bordered by zeros, the weights tap-major as centred int16 (and a row of
-/// zeros), one input row of activation codes (then one pixel's int32 sums), and the tap pairs'
-/// offsets and interleaved weights where the ISA pairs taps.
+/// Summing in f32: conv_int8_float_scratch_bytes. Summing in int32 (multipliers above 1, larger
+/// kernels): the input as centred int16 codes in an image bordered by zeros, the weights tap-major
+/// as centred int16 (and a row of zeros), one input row of activation codes (then one pixel's int32
+/// sums), and the tap pairs' offsets and interleaved weights where the ISA pairs taps.
 constexpr std::size_t depthwise_int8_scratch_bytes(const WindowGeometry& g) noexcept {
   const std::size_t padded_rows = (g.out_c + 15) / 16 * 16, taps = g.kernel_h * g.kernel_w;
-  const std::size_t row_codes = align_up(g.in_w * g.in_c * sizeof(std::int16_t) + 64);
-  const std::size_t in_floats = align_up(g.in_h * g.in_w * g.in_c * sizeof(float)) +
-                                align_up(padded_rows * taps * sizeof(float)) +
-                                2 * align_up(padded_rows * sizeof(float)) + row_codes;
+  const std::size_t in_floats = conv_int8_float_scratch_bytes(g, padded_rows, taps);
   const std::size_t pairs = g.kernel_h * ((g.kernel_w + 1) / 2);
   const std::size_t in_int32 =
       align_up(conv_int8_bordered_h(g) * conv_int8_bordered_w(g) * g.in_c * sizeof(std::int16_t)) +
       align_up((taps + 1) * g.out_c * sizeof(std::int16_t)) +
-      align_up(std::max(g.in_w * g.in_c * sizeof(std::int16_t), g.out_c * sizeof(std::int32_t)) + 64) +
-      align_up(2 * pairs * sizeof(std::ptrdiff_t)) + align_up(pairs * 2 * g.out_c * sizeof(std::int16_t));
+      align_up(std::max(g.in_w * g.in_c * sizeof(std::int16_t), g.out_c * sizeof(std::int32_t)) +
+               64) +
+      align_up(2 * pairs * sizeof(std::ptrdiff_t)) +
+      align_up(pairs * 2 * g.out_c * sizeof(std::int16_t));
   return std::max(in_floats, in_int32);
 }
 
@@ -6165,36 +6183,66 @@ constexpr std::size_t accumulators = Vec::lanes == 16 ? 24 : 12;
 constexpr std::size_t block = accumulators / per_panel > 0 ? accumulators / per_panel : 1;
 
 /// out[0..Pixels) for one panel, pixel i reading its input at in_pixel[i]; taps with a null
-/// pointer are padding.
-template <std::size_t Pixels, class Activation>
-inline void conv_pixels(const WindowGeometry& g, const float* panel, const float* bias, std::size_t oy,
-                        std::size_t ox, const float* in, float* out, std::size_t channels_here,
-                        Activation activation) noexcept {
+/// pointer are padding. Interior: every tap of every pixel lies inside the input's columns
+/// (interior_columns), so the pixels' inputs are one pointer and a stride, with no bounds checks
+/// (W4's first layer, one input channel: the checks cost more than the 16 FMAs per tap).
+template <std::size_t Pixels, bool Interior, class Activation>
+inline void conv_pixels(const WindowGeometry& g, const float* panel, const float* bias,
+                        std::size_t oy, std::size_t ox, const float* in, float* out,
+                        std::size_t channels_here, Activation activation) noexcept {
   Vec acc[Pixels][per_panel];
   MOTE_UNROLL for (std::size_t i = 0; i < Pixels; ++i)
-    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::load(bias + j * Vec::lanes);
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] =
+          Vec::load(bias + j * Vec::lanes);
   for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-    const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+    const long iy =
+        static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
     if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
+    if constexpr (Interior) {
+      // Interior pixels start at ox * stride >= pad_left: no negative offset.
+      const float* row_in =
+          in + (static_cast<std::size_t>(iy) * g.in_w + ox * g.stride_w - g.pad_left) * g.in_c;
+      const std::size_t pixel_step = g.stride_w * g.in_c;
+      for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+        const float* tap_in = row_in + kx * g.dilation_w * g.in_c;
+        const float* taps = panel + (ky * g.kernel_w + kx) * g.in_c * DenseF32::panel_rows;
+        for (std::size_t ic = 0; ic < g.in_c; ++ic) {
+          Vec w[per_panel];
+          MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] =
+              Vec::load(taps + ic * DenseF32::panel_rows + j * Vec::lanes);
+          MOTE_UNROLL for (std::size_t i = 0; i < Pixels; ++i) {
+            const Vec x = Vec::broadcast(tap_in[i * pixel_step + ic]);
+            MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] =
+                Vec::fma(x, w[j], acc[i][j]);
+          }
+        }
+      }
+      continue;
+    }
     for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
       const float* pixel_in[Pixels];
       bool any = false;
       MOTE_UNROLL for (std::size_t i = 0; i < Pixels; ++i) {
-        const long ix = static_cast<long>((ox + i) * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
-        pixel_in[i] = ix < 0 || ix >= static_cast<long>(g.in_w)
-                          ? nullptr
-                          : in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
+        const long ix = static_cast<long>((ox + i) * g.stride_w + kx * g.dilation_w) -
+                        static_cast<long>(g.pad_left);
+        pixel_in[i] =
+            ix < 0 || ix >= static_cast<long>(g.in_w)
+                ? nullptr
+                : in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) *
+                           g.in_c;
         any = any || pixel_in[i] != nullptr;
       }
       if (!any) continue;
       const float* taps = panel + (ky * g.kernel_w + kx) * g.in_c * DenseF32::panel_rows;
       for (std::size_t ic = 0; ic < g.in_c; ++ic) {
         Vec w[per_panel];
-        MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] = Vec::load(taps + ic * DenseF32::panel_rows + j * Vec::lanes);
+        MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] =
+            Vec::load(taps + ic * DenseF32::panel_rows + j * Vec::lanes);
         MOTE_UNROLL for (std::size_t i = 0; i < Pixels; ++i) {
           if (Pixels > 1 || pixel_in[i] != nullptr) {
             const Vec x = Vec::broadcast(pixel_in[i][ic]);
-            MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::fma(x, w[j], acc[i][j]);
+            MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] =
+                Vec::fma(x, w[j], acc[i][j]);
           }
         }
       }
@@ -6205,30 +6253,37 @@ inline void conv_pixels(const WindowGeometry& g, const float* panel, const float
     MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
       const std::size_t c = j * Vec::lanes;
       const Vec result = apply(activation, acc[i][j]);
-      if (c + Vec::lanes <= channels_here) result.store(out_pixel + c);
-      else if (c < channels_here) result.store_partial(out_pixel + c, channels_here - c);
+      if (c + Vec::lanes <= channels_here)
+        result.store(out_pixel + c);
+      else if (c < channels_here)
+        result.store_partial(out_pixel + c, channels_here - c);
     }
   }
 }
 
 }  // namespace conv_detail
 
-template <class Activation>
-inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
-                   float* out, Activation activation) noexcept {
+/// `Weights`: DenseF32, or any 16-row panel view (the int8 kernel's integer-valued panels in
+/// scratch, kernels/conv2d/int8-inl.hpp).
+template <class Weights, class Activation>
+inline void conv2d(const WindowGeometry& g, const Weights& weights, const float* bias,
+                   const float* in, float* out, Activation activation) noexcept {
   using namespace conv_detail;
   // A 1x1 convolution with stride 1 and no padding is a GEMM with the pixels as rows: no tap
   // geometry per pixel block (W5's pointwise layer: 205 -> 170 us). Chunks of pixels whose
   // inputs fit in L1 (16 KiB) go through every panel before the next chunk.
-  if (g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_top == 0 &&
-      g.pad_left == 0 && g.out_h == g.in_h && g.out_w == g.in_w) {
-    const std::size_t pixels = g.out_h * g.out_w;
-    const std::size_t tile = dense_detail::tile_rows;
-    const std::size_t chunk = std::max(tile, (16 * 1024 / (g.in_c * sizeof(float))) / tile * tile);
-    for (std::size_t first = 0; first < pixels; first += chunk)
-      dense_batch(weights, bias, in + first * g.in_c, out + first * g.out_c, std::min(chunk, pixels - first),
-                  activation);
-    return;
+  if constexpr (std::is_same_v<Weights, DenseF32>) {
+    if (g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 &&
+        g.pad_top == 0 && g.pad_left == 0 && g.out_h == g.in_h && g.out_w == g.in_w) {
+      const std::size_t pixels = g.out_h * g.out_w;
+      const std::size_t tile = dense_detail::tile_rows;
+      const std::size_t chunk =
+          std::max(tile, (16 * 1024 / (g.in_c * sizeof(float))) / tile * tile);
+      for (std::size_t first = 0; first < pixels; first += chunk)
+        dense_batch(weights, bias, in + first * g.in_c, out + first * g.out_c,
+                    std::min(chunk, pixels - first), activation);
+      return;
+    }
   }
   // Plain names, not a structured binding: the lambda below captures them (clang < 16 cannot).
   const ::mote::kernels::ColumnRange interior = ::mote::kernels::interior_columns(g);
@@ -6240,12 +6295,14 @@ inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float
     const std::size_t channels_here = std::min(DenseF32::panel_rows, g.out_c - first);
     float* panel_out = out + first;
     std::size_t ox = 0;
-    for (; ox < x_begin; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+    for (; ox < x_begin; ++ox)
+      conv_pixels<1, false>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
     in_halving_blocks<block>(ox, x_end, [&](auto pixels, std::size_t x) {
-      conv_pixels<decltype(pixels)::value>(g, panel, panel_bias, oy, x, in, panel_out, channels_here, activation);
+      conv_pixels<decltype(pixels)::value, true>(g, panel, panel_bias, oy, x, in, panel_out,
+                                                 channels_here, activation);
     });
     for (ox = x_end; ox < g.out_w; ++ox)
-      conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+      conv_pixels<1, false>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
   };
   // Small weights (they stay in L1/L2 anyway): all panels on one output row before the next,
   // so the row's input is read from L1 once per panel rather than the whole input once per
@@ -6274,8 +6331,9 @@ namespace depthwise_detail {
 constexpr std::size_t max_listed_taps = 49;
 
 template <class Weights, class Activation>
-inline void channels_over_taps(std::size_t channels, const float* const* tap_in, const std::size_t* tap_offset,
-                               std::size_t taps, const Weights& weights, const float* bias, float* out,
+inline void channels_over_taps(std::size_t channels, const float* const* tap_in,
+                               const std::size_t* tap_offset, std::size_t taps,
+                               const Weights& weights, const float* bias, float* out,
                                Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows;
   std::size_t c = 0;
@@ -6286,7 +6344,8 @@ inline void channels_over_taps(std::size_t channels, const float* const* tap_in,
     Vec acc0 = Vec::load(bias + c), acc1 = Vec::load(bias + c + Vec::lanes);
     for (std::size_t t = 0; t < taps; ++t) {
       acc0 = Vec::fma(Vec::load(tap_in[t] + c), Vec::load(panel0 + tap_offset[t]), acc0);
-      acc1 = Vec::fma(Vec::load(tap_in[t] + c + Vec::lanes), Vec::load(panel1 + tap_offset[t]), acc1);
+      acc1 =
+          Vec::fma(Vec::load(tap_in[t] + c + Vec::lanes), Vec::load(panel1 + tap_offset[t]), acc1);
     }
     apply(activation, acc0).store(out + c);
     apply(activation, acc1).store(out + c + Vec::lanes);
@@ -6296,20 +6355,24 @@ inline void channels_over_taps(std::size_t channels, const float* const* tap_in,
     const float* panel = weights.panel(c / rows) + c % rows;
     Vec acc = Vec::load(bias + c);
     for (std::size_t t = 0; t < taps; ++t) {
-      const Vec x = lanes == Vec::lanes ? Vec::load(tap_in[t] + c) : Vec::load_partial(tap_in[t] + c, lanes);
+      const Vec x =
+          lanes == Vec::lanes ? Vec::load(tap_in[t] + c) : Vec::load_partial(tap_in[t] + c, lanes);
       acc = Vec::fma(x, Vec::load(panel + tap_offset[t]), acc);
     }
     acc = apply(activation, acc);
-    if (lanes == Vec::lanes) acc.store(out + c);
-    else acc.store_partial(out + c, lanes);
+    if (lanes == Vec::lanes)
+      acc.store(out + c);
+    else
+      acc.store_partial(out + c, lanes);
   }
 }
 
 /// Pixels consecutive interior output pixels of one row at once: each weight vector is loaded
 /// once per tap for all of them (`pixel_step` = stride * channels between their inputs).
 template <std::size_t Pixels, class Weights, class Activation>
-inline void pixels_over_taps(std::size_t channels, const float* const* tap_in, const std::size_t* tap_offset,
-                             std::size_t taps, std::size_t pixel_step, const Weights& weights, const float* bias,
+inline void pixels_over_taps(std::size_t channels, const float* const* tap_in,
+                             const std::size_t* tap_offset, std::size_t taps,
+                             std::size_t pixel_step, const Weights& weights, const float* bias,
                              float* out, Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows;
   std::size_t c = 0;
@@ -6320,9 +6383,11 @@ inline void pixels_over_taps(std::size_t channels, const float* const* tap_in, c
     for (std::size_t t = 0; t < taps; ++t) {
       const Vec w = Vec::load(panel + tap_offset[t]);
       const float* x = tap_in[t] + c;
-      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = Vec::fma(Vec::load(x + q * pixel_step), w, acc[q]);
+      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] =
+          Vec::fma(Vec::load(x + q * pixel_step), w, acc[q]);
     }
-    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store(out + q * channels + c);
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q])
+        .store(out + q * channels + c);
   }
   if (c < channels) {
     const std::size_t lanes = channels - c;
@@ -6332,10 +6397,11 @@ inline void pixels_over_taps(std::size_t channels, const float* const* tap_in, c
     for (std::size_t t = 0; t < taps; ++t) {
       const Vec w = Vec::load(panel + tap_offset[t]);
       const float* x = tap_in[t] + c;
-      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q)
-        acc[q] = Vec::fma(Vec::load_partial(x + q * pixel_step, lanes), w, acc[q]);
+      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] =
+          Vec::fma(Vec::load_partial(x + q * pixel_step, lanes), w, acc[q]);
     }
-    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store_partial(out + q * channels + c, lanes);
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q])
+        .store_partial(out + q * channels + c, lanes);
   }
 }
 
@@ -6348,9 +6414,9 @@ constexpr std::size_t pixel_block = Vec::lanes == 16 ? 16 : 8;
 /// whole output row (W5's depthwise layer: 70 -> 30 us). The sum is in the same order (bias,
 /// then taps row by row), so both paths give the same bits.
 inline bool is_3x3_same(const WindowGeometry& g) noexcept {
-  return g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 && g.stride_w == 1 && g.dilation_h == 1 &&
-         g.dilation_w == 1 && g.pad_top == 1 && g.pad_left == 1 && g.out_h == g.in_h && g.out_w == g.in_w &&
-         g.in_w >= 2 && g.in_c % Vec::lanes == 0;
+  return g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 && g.stride_w == 1 &&
+         g.dilation_h == 1 && g.dilation_w == 1 && g.pad_top == 1 && g.pad_left == 1 &&
+         g.out_h == g.in_h && g.out_w == g.in_w && g.in_w >= 2 && g.in_c % Vec::lanes == 0;
 }
 
 /// Pixels of one 3x3 row block: 4 accumulators with AVX2's 16 registers (9 hold the weights),
@@ -6362,7 +6428,7 @@ constexpr std::size_t row_block_3x3 = Vec::lanes == 16 ? 8 : 4;
 /// drop the taps of the padded column at the row's ends.
 template <std::size_t Pixels, bool Left, bool Right, class Activation>
 inline void pixels_3x3(const float* const (&rows)[3], std::size_t x, std::size_t channels,
-                                   const Vec (&w)[9], Vec b, float* out, Activation activation) noexcept {
+                       const Vec (&w)[9], Vec b, float* out, Activation activation) noexcept {
   Vec acc[Pixels];
   MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = b;
   MOTE_UNROLL for (std::size_t ky = 0; ky < 3; ++ky) {
@@ -6370,16 +6436,18 @@ inline void pixels_3x3(const float* const (&rows)[3], std::size_t x, std::size_t
     MOTE_UNROLL for (std::size_t kx = 0; kx < 3; ++kx) {
       MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) {
         if ((Left && q == 0 && kx == 0) || (Right && q + 1 == Pixels && kx == 2)) continue;
-        acc[q] = Vec::fma(Vec::load(rows[ky] + (x + q + kx - 1) * channels), w[ky * 3 + kx], acc[q]);
+        acc[q] =
+            Vec::fma(Vec::load(rows[ky] + (x + q + kx - 1) * channels), w[ky * 3 + kx], acc[q]);
       }
     }
   }
-  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store(out + (x + q) * channels);
+  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q])
+      .store(out + (x + q) * channels);
 }
 
 template <class Weights, class Activation>
-inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, const float* bias, const float* in,
-                               float* out, Activation activation) noexcept {
+inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, const float* bias,
+                               const float* in, float* out, Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows, block = row_block_3x3;
   const std::size_t width = g.in_w, channels = g.in_c, row_size = width * channels;
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
@@ -6388,13 +6456,16 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, 
       Vec w[9];
       MOTE_UNROLL for (std::size_t t = 0; t < 9; ++t) w[t] = Vec::load(panel + t * rows);
       const Vec b = Vec::load(bias + c);
-      const float* const row_in[3] = {oy > 0 ? in + (oy - 1) * row_size + c : nullptr, in + oy * row_size + c,
+      const float* const row_in[3] = {oy > 0 ? in + (oy - 1) * row_size + c : nullptr,
+                                      in + oy * row_size + c,
                                       oy + 1 < g.in_h ? in + (oy + 1) * row_size + c : nullptr};
       float* row_out = out + oy * row_size + c;
       pixels_3x3<1, true, false>(row_in, 0, channels, w, b, row_out, activation);
       std::size_t x = 1;
-      for (; x + block < width; x += block) pixels_3x3<block, false, false>(row_in, x, channels, w, b, row_out, activation);
-      for (; x + 1 < width; ++x) pixels_3x3<1, false, false>(row_in, x, channels, w, b, row_out, activation);
+      for (; x + block < width; x += block)
+        pixels_3x3<block, false, false>(row_in, x, channels, w, b, row_out, activation);
+      for (; x + 1 < width; ++x)
+        pixels_3x3<1, false, false>(row_in, x, channels, w, b, row_out, activation);
       pixels_3x3<1, false, true>(row_in, width - 1, channels, w, b, row_out, activation);
     }
   }
@@ -6403,8 +6474,9 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, 
 /// Any `Weights` with 16-row panels (panel(p), panel_rows): DenseF32, or the int8 kernel's
 /// integer-valued panels in scratch (kernels/depthwise/int8-inl.hpp). At most max_listed_taps taps.
 template <class Weights, class Activation>
-inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weights, const float* bias, const float* in,
-                                  float* out, Activation activation) noexcept {
+inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weights,
+                                  const float* bias, const float* in, float* out,
+                                  Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows;
   if (is_3x3_same(g)) return depthwise_3x3_same(g, weights, bias, in, out, activation);
   // Output columns whose every tap lies inside the input: their tap list is the row's list
@@ -6418,11 +6490,13 @@ inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weight
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     std::size_t row_taps = 0;
     for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-      const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+      const long iy =
+          static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
       if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
       for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
         const long ix0 = static_cast<long>(kx * g.dilation_w) - static_cast<long>(g.pad_left);
-        row_tap_index[row_taps] = (iy * static_cast<long>(g.in_w) + ix0) * static_cast<long>(g.in_c);
+        row_tap_index[row_taps] =
+            (iy * static_cast<long>(g.in_w) + ix0) * static_cast<long>(g.in_c);
         row_tap_offset[row_taps] = (ky * g.kernel_w + kx) * rows;
         ++row_taps;
       }
@@ -6433,22 +6507,26 @@ inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weight
         const long shift = static_cast<long>(ox * g.stride_w * g.in_c);
         for (std::size_t t = 0; t < row_taps; ++t) tap_in[t] = in + (row_tap_index[t] + shift);
         if (ox + pixel_block <= x_end) {
-          pixels_over_taps<pixel_block>(g.out_c, tap_in, row_tap_offset, row_taps, g.stride_w * g.in_c, weights,
-                                        bias, out_pixel, activation);
+          pixels_over_taps<pixel_block>(g.out_c, tap_in, row_tap_offset, row_taps,
+                                        g.stride_w * g.in_c, weights, bias, out_pixel, activation);
           ox += pixel_block - 1;
         } else {
-          channels_over_taps(g.out_c, tap_in, row_tap_offset, row_taps, weights, bias, out_pixel, activation);
+          channels_over_taps(g.out_c, tap_in, row_tap_offset, row_taps, weights, bias, out_pixel,
+                             activation);
         }
         continue;
       }
       std::size_t taps = 0;
       for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-        const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+        const long iy =
+            static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
         if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
         for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-          const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
+          const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) -
+                          static_cast<long>(g.pad_left);
           if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
-          tap_in[taps] = in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
+          tap_in[taps] =
+              in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
           tap_offset[taps] = (ky * g.kernel_w + kx) * rows;
           ++taps;
         }
@@ -6461,8 +6539,8 @@ inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weight
 }  // namespace depthwise_detail
 
 template <class Activation>
-inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
-                             float* out, Activation activation) noexcept {
+inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias,
+                             const float* in, float* out, Activation activation) noexcept {
   if (g.kernel_h * g.kernel_w > depthwise_detail::max_listed_taps)
     return ::mote::kernels::depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out, activation);
   depthwise_detail::depthwise_listed_taps(g, weights, bias, in, out, activation);
@@ -7079,6 +7157,88 @@ MOTE_NO_IPA inline void int8_quantize_row(const float* x, std::size_t n,
     Ops::quantize(x, n, input.params, input.low, input.high, out);
 }
 
+/// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
+template <class Ops>
+MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
+                                             const ::mote::kernels::Int8InputQuant& input,
+                                             typename Ops::Act* codes, float* row) noexcept {
+  Ops::quantize(x, n, input.params, input.low, input.high, codes);
+  const std::int32_t shift = Ops::activation_offset - input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i)
+    row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
+}
+
+/// What the f32 kernels multiply when an int8 convolution sums in floats (small receptive fields
+/// here, depthwise in kernels/depthwise/int8-inl.hpp), in scratch
+/// (conv_int8_float_scratch_bytes): the input as centred codes, the weights as centred
+/// integer-valued floats in 16-row panels, a zero bias and the epilogue's multipliers
+/// (input scale x weight scale). The padding's code is the zero point (what 0.0 quantises to),
+/// so the f32 kernels' zero padding is exact. The weights are rearranged per call (rows x
+/// receptive field values: little against the pixels' work) so that the layer keeps the one
+/// int8 WeightMatrix the loaders and calibration share.
+struct Int8FloatOperands {
+  ::mote::kernels::F32PanelView weights;
+  const float* image;
+  const float* zeros;
+  const float* multipliers;
+};
+template <class Matrix>
+inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
+                                             const Matrix& weights, const float* in,
+                                             const ::mote::kernels::Int8InputQuant& input,
+                                             std::byte* scratch) noexcept {
+  const std::size_t rows = weights.rows(), cols = weights.cols(),
+                    padded_rows = weights.padded_rows();
+  auto* image = reinterpret_cast<float*>(scratch);
+  std::byte* next = scratch + align_up(g.in_h * g.in_w * g.in_c * sizeof(float));
+  auto* panels = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * cols * sizeof(float));
+  auto* zeros = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* multipliers = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+  for (std::size_t o = 0; o < padded_rows; ++o) {
+    const bool real = o < rows;
+    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
+    for (std::size_t k = 0; k < cols; ++k)
+      panels[(o / 16 * cols + k) * 16 + o % 16] =
+          real ? static_cast<float>(weights.at(o, k) - zw) : 0.0f;
+    zeros[o] = 0.0f;
+    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+  }
+  const std::size_t row_values = g.in_w * g.in_c;
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
+                                  image + y * row_values);
+  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers};
+}
+
+/// The Dense epilogue's operations on exact sums held in floats, in place (std::fma: one rounding
+/// on every ISA; the compiler vectorises this loop where the ISA has FMA).
+template <class Activation>
+inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
+                                const float* multipliers, const float* bias) noexcept {
+  for (std::size_t p = 0; p < pixels; ++p) {
+    float* y = out + p * channels;
+    for (std::size_t o = 0; o < channels; ++o)
+      y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
+  }
+}
+
+/// Receptive fields of at most conv_int8_float_max_field values: the sums in the ISA's f32
+/// convolution kernel on integer-valued floats (exact, see conv_int8_float_max_field).
+template <class Matrix, class Activation>
+inline void conv2d_int8_in_floats(const ::mote::kernels::WindowGeometry& g, const Matrix& weights,
+                                  const float* bias, const float* in, float* out,
+                                  const ::mote::kernels::Int8InputQuant& input, Activation,
+                                  std::byte* scratch) noexcept {
+  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
+  float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, out,
+                        ::mote::activation::Identity{});
+  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+}
+
 template <class G, class S, class Activation>
 inline void conv2d_int8(
     const ::mote::kernels::WindowGeometry& g,
@@ -7087,6 +7247,8 @@ inline void conv2d_int8(
     Activation activation, std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
   using Code = int8_code_t<Matrix>;
+  if (weights.cols() <= ::mote::kernels::conv_int8_float_max_field)
+    return conv2d_int8_in_floats(g, weights, bias, in, out, input, activation, scratch);
   constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
   const std::size_t padded_cols = weights.padded_cols();
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
@@ -7157,11 +7319,13 @@ MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n
 }
 /// sums[o] for output channels [first, last) of one pixel, one channel at a time (output channel
 /// o filters input channel o / multiplier).
-MOTE_NO_IPA inline void depthwise_int8_channel_sums(
-    const std::int16_t* window, const std::int16_t* tap_weights, std::size_t first,
-    std::size_t last, std::size_t multiplier, std::size_t taps_h, std::size_t taps_w,
-    std::ptrdiff_t row_step, std::ptrdiff_t tap_step, std::size_t out_c,
-    std::int32_t* sums) noexcept {
+MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
+                                                    const std::int16_t* tap_weights,
+                                                    std::size_t first, std::size_t last,
+                                                    std::size_t multiplier, std::size_t taps_h,
+                                                    std::size_t taps_w, std::ptrdiff_t row_step,
+                                                    std::ptrdiff_t tap_step, std::size_t out_c,
+                                                    std::int32_t* sums) noexcept {
   for (std::size_t o = first; o < last; ++o) {
     const auto c = static_cast<std::ptrdiff_t>(o / multiplier);
     std::int32_t acc = 0;
@@ -7174,59 +7338,20 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(
   }
 }
 
-/// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
-template <class Ops>
-MOTE_NO_IPA inline void depthwise_int8_float_row(const float* x, std::size_t n,
-                                                 const ::mote::kernels::Int8InputQuant& input,
-                                                 typename Ops::Act* codes, float* row) noexcept {
-  Ops::quantize(x, n, input.params, input.low, input.high, codes);
-  const std::int32_t shift = Ops::activation_offset - input.params.zero_point;
-  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
-}
-
 /// The sums in f32 (see the top of this file): multiplier 1, at most
 /// depthwise_int8_float_max_taps taps.
 template <class G, class S, class Activation>
-inline void depthwise_int8_in_floats(const ::mote::kernels::WindowGeometry& g,
-                                     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                                     const float* bias, const float* in, float* out,
-                                     const ::mote::kernels::Int8InputQuant& input, Activation,
-                                     std::byte* scratch) noexcept {
-  static_assert(::mote::kernels::depthwise_int8_float_max_taps <= float_kernels::depthwise_detail::max_listed_taps);
-  const std::size_t channels = g.in_c, taps = g.kernel_h * g.kernel_w;
-  const std::size_t padded_rows = weights.padded_rows();
-  auto* image = reinterpret_cast<float*>(scratch);
-  std::byte* next = scratch + align_up(g.in_h * g.in_w * channels * sizeof(float));
-  auto* panels = reinterpret_cast<float*>(next);
-  next += align_up(padded_rows * taps * sizeof(float));
-  auto* zeros = reinterpret_cast<float*>(next);
-  next += align_up(padded_rows * sizeof(float));
-  auto* multipliers = reinterpret_cast<float*>(next);
-  next += align_up(padded_rows * sizeof(float));
-  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
-
-  // Weights and multipliers per call (taps x channels values: little against the pixels' work),
-  // so that the layer keeps the one int8 WeightMatrix the loaders and calibration share.
-  for (std::size_t o = 0; o < padded_rows; ++o) {
-    const bool real = o < channels;
-    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
-    for (std::size_t t = 0; t < taps; ++t)
-      panels[(o / 16 * taps + t) * 16 + o % 16] = real ? static_cast<float>(weights.at(o, t) - zw) : 0.0f;
-    zeros[o] = 0.0f;
-    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
-  }
-  const std::size_t row_values = g.in_w * channels;
-  for (std::size_t y = 0; y < g.in_h; ++y)
-    depthwise_int8_float_row<Int8Ops>(in + y * row_values, row_values, input, row_codes, image + y * row_values);
-  float_kernels::depthwise_detail::depthwise_listed_taps(g, ::mote::kernels::F32PanelView{panels, taps}, zeros,
-                                                         image, out, ::mote::activation::Identity{});
-  // The Dense epilogue's operations on the exact sums (std::fma: one rounding on every ISA;
-  // the compiler vectorises this loop where the ISA has FMA).
-  const std::size_t pixels = g.out_h * g.out_w;
-  for (std::size_t p = 0; p < pixels; ++p) {
-    float* y = out + p * channels;
-    for (std::size_t o = 0; o < channels; ++o) y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
-  }
+inline void depthwise_int8_in_floats(
+    const ::mote::kernels::WindowGeometry& g,
+    const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    Activation, std::byte* scratch) noexcept {
+  static_assert(::mote::kernels::depthwise_int8_float_max_taps <=
+                float_kernels::depthwise_detail::max_listed_taps);
+  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
+  float_kernels::depthwise_detail::depthwise_listed_taps(
+      g, operands.weights, operands.zeros, operands.image, out, ::mote::activation::Identity{});
+  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
 // Ops is a parameter so that the paired path's names are looked up only where it exists.
@@ -9400,36 +9525,66 @@ constexpr std::size_t accumulators = Vec::lanes == 16 ? 24 : 12;
 constexpr std::size_t block = accumulators / per_panel > 0 ? accumulators / per_panel : 1;
 
 /// out[0..Pixels) for one panel, pixel i reading its input at in_pixel[i]; taps with a null
-/// pointer are padding.
-template <std::size_t Pixels, class Activation>
-inline void conv_pixels(const WindowGeometry& g, const float* panel, const float* bias, std::size_t oy,
-                        std::size_t ox, const float* in, float* out, std::size_t channels_here,
-                        Activation activation) noexcept {
+/// pointer are padding. Interior: every tap of every pixel lies inside the input's columns
+/// (interior_columns), so the pixels' inputs are one pointer and a stride, with no bounds checks
+/// (W4's first layer, one input channel: the checks cost more than the 16 FMAs per tap).
+template <std::size_t Pixels, bool Interior, class Activation>
+inline void conv_pixels(const WindowGeometry& g, const float* panel, const float* bias,
+                        std::size_t oy, std::size_t ox, const float* in, float* out,
+                        std::size_t channels_here, Activation activation) noexcept {
   Vec acc[Pixels][per_panel];
   MOTE_UNROLL for (std::size_t i = 0; i < Pixels; ++i)
-    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::load(bias + j * Vec::lanes);
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] =
+          Vec::load(bias + j * Vec::lanes);
   for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-    const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+    const long iy =
+        static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
     if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
+    if constexpr (Interior) {
+      // Interior pixels start at ox * stride >= pad_left: no negative offset.
+      const float* row_in =
+          in + (static_cast<std::size_t>(iy) * g.in_w + ox * g.stride_w - g.pad_left) * g.in_c;
+      const std::size_t pixel_step = g.stride_w * g.in_c;
+      for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+        const float* tap_in = row_in + kx * g.dilation_w * g.in_c;
+        const float* taps = panel + (ky * g.kernel_w + kx) * g.in_c * DenseF32::panel_rows;
+        for (std::size_t ic = 0; ic < g.in_c; ++ic) {
+          Vec w[per_panel];
+          MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] =
+              Vec::load(taps + ic * DenseF32::panel_rows + j * Vec::lanes);
+          MOTE_UNROLL for (std::size_t i = 0; i < Pixels; ++i) {
+            const Vec x = Vec::broadcast(tap_in[i * pixel_step + ic]);
+            MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] =
+                Vec::fma(x, w[j], acc[i][j]);
+          }
+        }
+      }
+      continue;
+    }
     for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
       const float* pixel_in[Pixels];
       bool any = false;
       MOTE_UNROLL for (std::size_t i = 0; i < Pixels; ++i) {
-        const long ix = static_cast<long>((ox + i) * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
-        pixel_in[i] = ix < 0 || ix >= static_cast<long>(g.in_w)
-                          ? nullptr
-                          : in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
+        const long ix = static_cast<long>((ox + i) * g.stride_w + kx * g.dilation_w) -
+                        static_cast<long>(g.pad_left);
+        pixel_in[i] =
+            ix < 0 || ix >= static_cast<long>(g.in_w)
+                ? nullptr
+                : in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) *
+                           g.in_c;
         any = any || pixel_in[i] != nullptr;
       }
       if (!any) continue;
       const float* taps = panel + (ky * g.kernel_w + kx) * g.in_c * DenseF32::panel_rows;
       for (std::size_t ic = 0; ic < g.in_c; ++ic) {
         Vec w[per_panel];
-        MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] = Vec::load(taps + ic * DenseF32::panel_rows + j * Vec::lanes);
+        MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] =
+            Vec::load(taps + ic * DenseF32::panel_rows + j * Vec::lanes);
         MOTE_UNROLL for (std::size_t i = 0; i < Pixels; ++i) {
           if (Pixels > 1 || pixel_in[i] != nullptr) {
             const Vec x = Vec::broadcast(pixel_in[i][ic]);
-            MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::fma(x, w[j], acc[i][j]);
+            MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] =
+                Vec::fma(x, w[j], acc[i][j]);
           }
         }
       }
@@ -9440,30 +9595,37 @@ inline void conv_pixels(const WindowGeometry& g, const float* panel, const float
     MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
       const std::size_t c = j * Vec::lanes;
       const Vec result = apply(activation, acc[i][j]);
-      if (c + Vec::lanes <= channels_here) result.store(out_pixel + c);
-      else if (c < channels_here) result.store_partial(out_pixel + c, channels_here - c);
+      if (c + Vec::lanes <= channels_here)
+        result.store(out_pixel + c);
+      else if (c < channels_here)
+        result.store_partial(out_pixel + c, channels_here - c);
     }
   }
 }
 
 }  // namespace conv_detail
 
-template <class Activation>
-inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
-                   float* out, Activation activation) noexcept {
+/// `Weights`: DenseF32, or any 16-row panel view (the int8 kernel's integer-valued panels in
+/// scratch, kernels/conv2d/int8-inl.hpp).
+template <class Weights, class Activation>
+inline void conv2d(const WindowGeometry& g, const Weights& weights, const float* bias,
+                   const float* in, float* out, Activation activation) noexcept {
   using namespace conv_detail;
   // A 1x1 convolution with stride 1 and no padding is a GEMM with the pixels as rows: no tap
   // geometry per pixel block (W5's pointwise layer: 205 -> 170 us). Chunks of pixels whose
   // inputs fit in L1 (16 KiB) go through every panel before the next chunk.
-  if (g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_top == 0 &&
-      g.pad_left == 0 && g.out_h == g.in_h && g.out_w == g.in_w) {
-    const std::size_t pixels = g.out_h * g.out_w;
-    const std::size_t tile = dense_detail::tile_rows;
-    const std::size_t chunk = std::max(tile, (16 * 1024 / (g.in_c * sizeof(float))) / tile * tile);
-    for (std::size_t first = 0; first < pixels; first += chunk)
-      dense_batch(weights, bias, in + first * g.in_c, out + first * g.out_c, std::min(chunk, pixels - first),
-                  activation);
-    return;
+  if constexpr (std::is_same_v<Weights, DenseF32>) {
+    if (g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 &&
+        g.pad_top == 0 && g.pad_left == 0 && g.out_h == g.in_h && g.out_w == g.in_w) {
+      const std::size_t pixels = g.out_h * g.out_w;
+      const std::size_t tile = dense_detail::tile_rows;
+      const std::size_t chunk =
+          std::max(tile, (16 * 1024 / (g.in_c * sizeof(float))) / tile * tile);
+      for (std::size_t first = 0; first < pixels; first += chunk)
+        dense_batch(weights, bias, in + first * g.in_c, out + first * g.out_c,
+                    std::min(chunk, pixels - first), activation);
+      return;
+    }
   }
   // Plain names, not a structured binding: the lambda below captures them (clang < 16 cannot).
   const ::mote::kernels::ColumnRange interior = ::mote::kernels::interior_columns(g);
@@ -9475,12 +9637,14 @@ inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float
     const std::size_t channels_here = std::min(DenseF32::panel_rows, g.out_c - first);
     float* panel_out = out + first;
     std::size_t ox = 0;
-    for (; ox < x_begin; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+    for (; ox < x_begin; ++ox)
+      conv_pixels<1, false>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
     in_halving_blocks<block>(ox, x_end, [&](auto pixels, std::size_t x) {
-      conv_pixels<decltype(pixels)::value>(g, panel, panel_bias, oy, x, in, panel_out, channels_here, activation);
+      conv_pixels<decltype(pixels)::value, true>(g, panel, panel_bias, oy, x, in, panel_out,
+                                                 channels_here, activation);
     });
     for (ox = x_end; ox < g.out_w; ++ox)
-      conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+      conv_pixels<1, false>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
   };
   // Small weights (they stay in L1/L2 anyway): all panels on one output row before the next,
   // so the row's input is read from L1 once per panel rather than the whole input once per
@@ -9509,8 +9673,9 @@ namespace depthwise_detail {
 constexpr std::size_t max_listed_taps = 49;
 
 template <class Weights, class Activation>
-inline void channels_over_taps(std::size_t channels, const float* const* tap_in, const std::size_t* tap_offset,
-                               std::size_t taps, const Weights& weights, const float* bias, float* out,
+inline void channels_over_taps(std::size_t channels, const float* const* tap_in,
+                               const std::size_t* tap_offset, std::size_t taps,
+                               const Weights& weights, const float* bias, float* out,
                                Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows;
   std::size_t c = 0;
@@ -9521,7 +9686,8 @@ inline void channels_over_taps(std::size_t channels, const float* const* tap_in,
     Vec acc0 = Vec::load(bias + c), acc1 = Vec::load(bias + c + Vec::lanes);
     for (std::size_t t = 0; t < taps; ++t) {
       acc0 = Vec::fma(Vec::load(tap_in[t] + c), Vec::load(panel0 + tap_offset[t]), acc0);
-      acc1 = Vec::fma(Vec::load(tap_in[t] + c + Vec::lanes), Vec::load(panel1 + tap_offset[t]), acc1);
+      acc1 =
+          Vec::fma(Vec::load(tap_in[t] + c + Vec::lanes), Vec::load(panel1 + tap_offset[t]), acc1);
     }
     apply(activation, acc0).store(out + c);
     apply(activation, acc1).store(out + c + Vec::lanes);
@@ -9531,20 +9697,24 @@ inline void channels_over_taps(std::size_t channels, const float* const* tap_in,
     const float* panel = weights.panel(c / rows) + c % rows;
     Vec acc = Vec::load(bias + c);
     for (std::size_t t = 0; t < taps; ++t) {
-      const Vec x = lanes == Vec::lanes ? Vec::load(tap_in[t] + c) : Vec::load_partial(tap_in[t] + c, lanes);
+      const Vec x =
+          lanes == Vec::lanes ? Vec::load(tap_in[t] + c) : Vec::load_partial(tap_in[t] + c, lanes);
       acc = Vec::fma(x, Vec::load(panel + tap_offset[t]), acc);
     }
     acc = apply(activation, acc);
-    if (lanes == Vec::lanes) acc.store(out + c);
-    else acc.store_partial(out + c, lanes);
+    if (lanes == Vec::lanes)
+      acc.store(out + c);
+    else
+      acc.store_partial(out + c, lanes);
   }
 }
 
 /// Pixels consecutive interior output pixels of one row at once: each weight vector is loaded
 /// once per tap for all of them (`pixel_step` = stride * channels between their inputs).
 template <std::size_t Pixels, class Weights, class Activation>
-inline void pixels_over_taps(std::size_t channels, const float* const* tap_in, const std::size_t* tap_offset,
-                             std::size_t taps, std::size_t pixel_step, const Weights& weights, const float* bias,
+inline void pixels_over_taps(std::size_t channels, const float* const* tap_in,
+                             const std::size_t* tap_offset, std::size_t taps,
+                             std::size_t pixel_step, const Weights& weights, const float* bias,
                              float* out, Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows;
   std::size_t c = 0;
@@ -9555,9 +9725,11 @@ inline void pixels_over_taps(std::size_t channels, const float* const* tap_in, c
     for (std::size_t t = 0; t < taps; ++t) {
       const Vec w = Vec::load(panel + tap_offset[t]);
       const float* x = tap_in[t] + c;
-      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = Vec::fma(Vec::load(x + q * pixel_step), w, acc[q]);
+      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] =
+          Vec::fma(Vec::load(x + q * pixel_step), w, acc[q]);
     }
-    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store(out + q * channels + c);
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q])
+        .store(out + q * channels + c);
   }
   if (c < channels) {
     const std::size_t lanes = channels - c;
@@ -9567,10 +9739,11 @@ inline void pixels_over_taps(std::size_t channels, const float* const* tap_in, c
     for (std::size_t t = 0; t < taps; ++t) {
       const Vec w = Vec::load(panel + tap_offset[t]);
       const float* x = tap_in[t] + c;
-      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q)
-        acc[q] = Vec::fma(Vec::load_partial(x + q * pixel_step, lanes), w, acc[q]);
+      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] =
+          Vec::fma(Vec::load_partial(x + q * pixel_step, lanes), w, acc[q]);
     }
-    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store_partial(out + q * channels + c, lanes);
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q])
+        .store_partial(out + q * channels + c, lanes);
   }
 }
 
@@ -9583,9 +9756,9 @@ constexpr std::size_t pixel_block = Vec::lanes == 16 ? 16 : 8;
 /// whole output row (W5's depthwise layer: 70 -> 30 us). The sum is in the same order (bias,
 /// then taps row by row), so both paths give the same bits.
 inline bool is_3x3_same(const WindowGeometry& g) noexcept {
-  return g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 && g.stride_w == 1 && g.dilation_h == 1 &&
-         g.dilation_w == 1 && g.pad_top == 1 && g.pad_left == 1 && g.out_h == g.in_h && g.out_w == g.in_w &&
-         g.in_w >= 2 && g.in_c % Vec::lanes == 0;
+  return g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 && g.stride_w == 1 &&
+         g.dilation_h == 1 && g.dilation_w == 1 && g.pad_top == 1 && g.pad_left == 1 &&
+         g.out_h == g.in_h && g.out_w == g.in_w && g.in_w >= 2 && g.in_c % Vec::lanes == 0;
 }
 
 /// Pixels of one 3x3 row block: 4 accumulators with AVX2's 16 registers (9 hold the weights),
@@ -9597,7 +9770,7 @@ constexpr std::size_t row_block_3x3 = Vec::lanes == 16 ? 8 : 4;
 /// drop the taps of the padded column at the row's ends.
 template <std::size_t Pixels, bool Left, bool Right, class Activation>
 inline void pixels_3x3(const float* const (&rows)[3], std::size_t x, std::size_t channels,
-                                   const Vec (&w)[9], Vec b, float* out, Activation activation) noexcept {
+                       const Vec (&w)[9], Vec b, float* out, Activation activation) noexcept {
   Vec acc[Pixels];
   MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = b;
   MOTE_UNROLL for (std::size_t ky = 0; ky < 3; ++ky) {
@@ -9605,16 +9778,18 @@ inline void pixels_3x3(const float* const (&rows)[3], std::size_t x, std::size_t
     MOTE_UNROLL for (std::size_t kx = 0; kx < 3; ++kx) {
       MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) {
         if ((Left && q == 0 && kx == 0) || (Right && q + 1 == Pixels && kx == 2)) continue;
-        acc[q] = Vec::fma(Vec::load(rows[ky] + (x + q + kx - 1) * channels), w[ky * 3 + kx], acc[q]);
+        acc[q] =
+            Vec::fma(Vec::load(rows[ky] + (x + q + kx - 1) * channels), w[ky * 3 + kx], acc[q]);
       }
     }
   }
-  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store(out + (x + q) * channels);
+  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q])
+      .store(out + (x + q) * channels);
 }
 
 template <class Weights, class Activation>
-inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, const float* bias, const float* in,
-                               float* out, Activation activation) noexcept {
+inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, const float* bias,
+                               const float* in, float* out, Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows, block = row_block_3x3;
   const std::size_t width = g.in_w, channels = g.in_c, row_size = width * channels;
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
@@ -9623,13 +9798,16 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, 
       Vec w[9];
       MOTE_UNROLL for (std::size_t t = 0; t < 9; ++t) w[t] = Vec::load(panel + t * rows);
       const Vec b = Vec::load(bias + c);
-      const float* const row_in[3] = {oy > 0 ? in + (oy - 1) * row_size + c : nullptr, in + oy * row_size + c,
+      const float* const row_in[3] = {oy > 0 ? in + (oy - 1) * row_size + c : nullptr,
+                                      in + oy * row_size + c,
                                       oy + 1 < g.in_h ? in + (oy + 1) * row_size + c : nullptr};
       float* row_out = out + oy * row_size + c;
       pixels_3x3<1, true, false>(row_in, 0, channels, w, b, row_out, activation);
       std::size_t x = 1;
-      for (; x + block < width; x += block) pixels_3x3<block, false, false>(row_in, x, channels, w, b, row_out, activation);
-      for (; x + 1 < width; ++x) pixels_3x3<1, false, false>(row_in, x, channels, w, b, row_out, activation);
+      for (; x + block < width; x += block)
+        pixels_3x3<block, false, false>(row_in, x, channels, w, b, row_out, activation);
+      for (; x + 1 < width; ++x)
+        pixels_3x3<1, false, false>(row_in, x, channels, w, b, row_out, activation);
       pixels_3x3<1, false, true>(row_in, width - 1, channels, w, b, row_out, activation);
     }
   }
@@ -9638,8 +9816,9 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, 
 /// Any `Weights` with 16-row panels (panel(p), panel_rows): DenseF32, or the int8 kernel's
 /// integer-valued panels in scratch (kernels/depthwise/int8-inl.hpp). At most max_listed_taps taps.
 template <class Weights, class Activation>
-inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weights, const float* bias, const float* in,
-                                  float* out, Activation activation) noexcept {
+inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weights,
+                                  const float* bias, const float* in, float* out,
+                                  Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows;
   if (is_3x3_same(g)) return depthwise_3x3_same(g, weights, bias, in, out, activation);
   // Output columns whose every tap lies inside the input: their tap list is the row's list
@@ -9653,11 +9832,13 @@ inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weight
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     std::size_t row_taps = 0;
     for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-      const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+      const long iy =
+          static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
       if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
       for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
         const long ix0 = static_cast<long>(kx * g.dilation_w) - static_cast<long>(g.pad_left);
-        row_tap_index[row_taps] = (iy * static_cast<long>(g.in_w) + ix0) * static_cast<long>(g.in_c);
+        row_tap_index[row_taps] =
+            (iy * static_cast<long>(g.in_w) + ix0) * static_cast<long>(g.in_c);
         row_tap_offset[row_taps] = (ky * g.kernel_w + kx) * rows;
         ++row_taps;
       }
@@ -9668,22 +9849,26 @@ inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weight
         const long shift = static_cast<long>(ox * g.stride_w * g.in_c);
         for (std::size_t t = 0; t < row_taps; ++t) tap_in[t] = in + (row_tap_index[t] + shift);
         if (ox + pixel_block <= x_end) {
-          pixels_over_taps<pixel_block>(g.out_c, tap_in, row_tap_offset, row_taps, g.stride_w * g.in_c, weights,
-                                        bias, out_pixel, activation);
+          pixels_over_taps<pixel_block>(g.out_c, tap_in, row_tap_offset, row_taps,
+                                        g.stride_w * g.in_c, weights, bias, out_pixel, activation);
           ox += pixel_block - 1;
         } else {
-          channels_over_taps(g.out_c, tap_in, row_tap_offset, row_taps, weights, bias, out_pixel, activation);
+          channels_over_taps(g.out_c, tap_in, row_tap_offset, row_taps, weights, bias, out_pixel,
+                             activation);
         }
         continue;
       }
       std::size_t taps = 0;
       for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-        const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+        const long iy =
+            static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
         if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
         for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-          const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
+          const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) -
+                          static_cast<long>(g.pad_left);
           if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
-          tap_in[taps] = in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
+          tap_in[taps] =
+              in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
           tap_offset[taps] = (ky * g.kernel_w + kx) * rows;
           ++taps;
         }
@@ -9696,8 +9881,8 @@ inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weight
 }  // namespace depthwise_detail
 
 template <class Activation>
-inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
-                             float* out, Activation activation) noexcept {
+inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias,
+                             const float* in, float* out, Activation activation) noexcept {
   if (g.kernel_h * g.kernel_w > depthwise_detail::max_listed_taps)
     return ::mote::kernels::depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out, activation);
   depthwise_detail::depthwise_listed_taps(g, weights, bias, in, out, activation);
@@ -10314,6 +10499,88 @@ MOTE_NO_IPA inline void int8_quantize_row(const float* x, std::size_t n,
     Ops::quantize(x, n, input.params, input.low, input.high, out);
 }
 
+/// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
+template <class Ops>
+MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
+                                             const ::mote::kernels::Int8InputQuant& input,
+                                             typename Ops::Act* codes, float* row) noexcept {
+  Ops::quantize(x, n, input.params, input.low, input.high, codes);
+  const std::int32_t shift = Ops::activation_offset - input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i)
+    row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
+}
+
+/// What the f32 kernels multiply when an int8 convolution sums in floats (small receptive fields
+/// here, depthwise in kernels/depthwise/int8-inl.hpp), in scratch
+/// (conv_int8_float_scratch_bytes): the input as centred codes, the weights as centred
+/// integer-valued floats in 16-row panels, a zero bias and the epilogue's multipliers
+/// (input scale x weight scale). The padding's code is the zero point (what 0.0 quantises to),
+/// so the f32 kernels' zero padding is exact. The weights are rearranged per call (rows x
+/// receptive field values: little against the pixels' work) so that the layer keeps the one
+/// int8 WeightMatrix the loaders and calibration share.
+struct Int8FloatOperands {
+  ::mote::kernels::F32PanelView weights;
+  const float* image;
+  const float* zeros;
+  const float* multipliers;
+};
+template <class Matrix>
+inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
+                                             const Matrix& weights, const float* in,
+                                             const ::mote::kernels::Int8InputQuant& input,
+                                             std::byte* scratch) noexcept {
+  const std::size_t rows = weights.rows(), cols = weights.cols(),
+                    padded_rows = weights.padded_rows();
+  auto* image = reinterpret_cast<float*>(scratch);
+  std::byte* next = scratch + align_up(g.in_h * g.in_w * g.in_c * sizeof(float));
+  auto* panels = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * cols * sizeof(float));
+  auto* zeros = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* multipliers = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+  for (std::size_t o = 0; o < padded_rows; ++o) {
+    const bool real = o < rows;
+    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
+    for (std::size_t k = 0; k < cols; ++k)
+      panels[(o / 16 * cols + k) * 16 + o % 16] =
+          real ? static_cast<float>(weights.at(o, k) - zw) : 0.0f;
+    zeros[o] = 0.0f;
+    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+  }
+  const std::size_t row_values = g.in_w * g.in_c;
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
+                                  image + y * row_values);
+  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers};
+}
+
+/// The Dense epilogue's operations on exact sums held in floats, in place (std::fma: one rounding
+/// on every ISA; the compiler vectorises this loop where the ISA has FMA).
+template <class Activation>
+inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
+                                const float* multipliers, const float* bias) noexcept {
+  for (std::size_t p = 0; p < pixels; ++p) {
+    float* y = out + p * channels;
+    for (std::size_t o = 0; o < channels; ++o)
+      y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
+  }
+}
+
+/// Receptive fields of at most conv_int8_float_max_field values: the sums in the ISA's f32
+/// convolution kernel on integer-valued floats (exact, see conv_int8_float_max_field).
+template <class Matrix, class Activation>
+inline void conv2d_int8_in_floats(const ::mote::kernels::WindowGeometry& g, const Matrix& weights,
+                                  const float* bias, const float* in, float* out,
+                                  const ::mote::kernels::Int8InputQuant& input, Activation,
+                                  std::byte* scratch) noexcept {
+  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
+  float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, out,
+                        ::mote::activation::Identity{});
+  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+}
+
 template <class G, class S, class Activation>
 inline void conv2d_int8(
     const ::mote::kernels::WindowGeometry& g,
@@ -10322,6 +10589,8 @@ inline void conv2d_int8(
     Activation activation, std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
   using Code = int8_code_t<Matrix>;
+  if (weights.cols() <= ::mote::kernels::conv_int8_float_max_field)
+    return conv2d_int8_in_floats(g, weights, bias, in, out, input, activation, scratch);
   constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
   const std::size_t padded_cols = weights.padded_cols();
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
@@ -10392,11 +10661,13 @@ MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n
 }
 /// sums[o] for output channels [first, last) of one pixel, one channel at a time (output channel
 /// o filters input channel o / multiplier).
-MOTE_NO_IPA inline void depthwise_int8_channel_sums(
-    const std::int16_t* window, const std::int16_t* tap_weights, std::size_t first,
-    std::size_t last, std::size_t multiplier, std::size_t taps_h, std::size_t taps_w,
-    std::ptrdiff_t row_step, std::ptrdiff_t tap_step, std::size_t out_c,
-    std::int32_t* sums) noexcept {
+MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
+                                                    const std::int16_t* tap_weights,
+                                                    std::size_t first, std::size_t last,
+                                                    std::size_t multiplier, std::size_t taps_h,
+                                                    std::size_t taps_w, std::ptrdiff_t row_step,
+                                                    std::ptrdiff_t tap_step, std::size_t out_c,
+                                                    std::int32_t* sums) noexcept {
   for (std::size_t o = first; o < last; ++o) {
     const auto c = static_cast<std::ptrdiff_t>(o / multiplier);
     std::int32_t acc = 0;
@@ -10409,59 +10680,20 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(
   }
 }
 
-/// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
-template <class Ops>
-MOTE_NO_IPA inline void depthwise_int8_float_row(const float* x, std::size_t n,
-                                                 const ::mote::kernels::Int8InputQuant& input,
-                                                 typename Ops::Act* codes, float* row) noexcept {
-  Ops::quantize(x, n, input.params, input.low, input.high, codes);
-  const std::int32_t shift = Ops::activation_offset - input.params.zero_point;
-  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
-}
-
 /// The sums in f32 (see the top of this file): multiplier 1, at most
 /// depthwise_int8_float_max_taps taps.
 template <class G, class S, class Activation>
-inline void depthwise_int8_in_floats(const ::mote::kernels::WindowGeometry& g,
-                                     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                                     const float* bias, const float* in, float* out,
-                                     const ::mote::kernels::Int8InputQuant& input, Activation,
-                                     std::byte* scratch) noexcept {
-  static_assert(::mote::kernels::depthwise_int8_float_max_taps <= float_kernels::depthwise_detail::max_listed_taps);
-  const std::size_t channels = g.in_c, taps = g.kernel_h * g.kernel_w;
-  const std::size_t padded_rows = weights.padded_rows();
-  auto* image = reinterpret_cast<float*>(scratch);
-  std::byte* next = scratch + align_up(g.in_h * g.in_w * channels * sizeof(float));
-  auto* panels = reinterpret_cast<float*>(next);
-  next += align_up(padded_rows * taps * sizeof(float));
-  auto* zeros = reinterpret_cast<float*>(next);
-  next += align_up(padded_rows * sizeof(float));
-  auto* multipliers = reinterpret_cast<float*>(next);
-  next += align_up(padded_rows * sizeof(float));
-  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
-
-  // Weights and multipliers per call (taps x channels values: little against the pixels' work),
-  // so that the layer keeps the one int8 WeightMatrix the loaders and calibration share.
-  for (std::size_t o = 0; o < padded_rows; ++o) {
-    const bool real = o < channels;
-    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
-    for (std::size_t t = 0; t < taps; ++t)
-      panels[(o / 16 * taps + t) * 16 + o % 16] = real ? static_cast<float>(weights.at(o, t) - zw) : 0.0f;
-    zeros[o] = 0.0f;
-    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
-  }
-  const std::size_t row_values = g.in_w * channels;
-  for (std::size_t y = 0; y < g.in_h; ++y)
-    depthwise_int8_float_row<Int8Ops>(in + y * row_values, row_values, input, row_codes, image + y * row_values);
-  float_kernels::depthwise_detail::depthwise_listed_taps(g, ::mote::kernels::F32PanelView{panels, taps}, zeros,
-                                                         image, out, ::mote::activation::Identity{});
-  // The Dense epilogue's operations on the exact sums (std::fma: one rounding on every ISA;
-  // the compiler vectorises this loop where the ISA has FMA).
-  const std::size_t pixels = g.out_h * g.out_w;
-  for (std::size_t p = 0; p < pixels; ++p) {
-    float* y = out + p * channels;
-    for (std::size_t o = 0; o < channels; ++o) y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
-  }
+inline void depthwise_int8_in_floats(
+    const ::mote::kernels::WindowGeometry& g,
+    const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    Activation, std::byte* scratch) noexcept {
+  static_assert(::mote::kernels::depthwise_int8_float_max_taps <=
+                float_kernels::depthwise_detail::max_listed_taps);
+  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
+  float_kernels::depthwise_detail::depthwise_listed_taps(
+      g, operands.weights, operands.zeros, operands.image, out, ::mote::activation::Identity{});
+  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
 // Ops is a parameter so that the paired path's names are looked up only where it exists.
@@ -12849,36 +13081,66 @@ constexpr std::size_t accumulators = Vec::lanes == 16 ? 24 : 12;
 constexpr std::size_t block = accumulators / per_panel > 0 ? accumulators / per_panel : 1;
 
 /// out[0..Pixels) for one panel, pixel i reading its input at in_pixel[i]; taps with a null
-/// pointer are padding.
-template <std::size_t Pixels, class Activation>
-inline void conv_pixels(const WindowGeometry& g, const float* panel, const float* bias, std::size_t oy,
-                        std::size_t ox, const float* in, float* out, std::size_t channels_here,
-                        Activation activation) noexcept {
+/// pointer are padding. Interior: every tap of every pixel lies inside the input's columns
+/// (interior_columns), so the pixels' inputs are one pointer and a stride, with no bounds checks
+/// (W4's first layer, one input channel: the checks cost more than the 16 FMAs per tap).
+template <std::size_t Pixels, bool Interior, class Activation>
+inline void conv_pixels(const WindowGeometry& g, const float* panel, const float* bias,
+                        std::size_t oy, std::size_t ox, const float* in, float* out,
+                        std::size_t channels_here, Activation activation) noexcept {
   Vec acc[Pixels][per_panel];
   MOTE_UNROLL for (std::size_t i = 0; i < Pixels; ++i)
-    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::load(bias + j * Vec::lanes);
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] =
+          Vec::load(bias + j * Vec::lanes);
   for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-    const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+    const long iy =
+        static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
     if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
+    if constexpr (Interior) {
+      // Interior pixels start at ox * stride >= pad_left: no negative offset.
+      const float* row_in =
+          in + (static_cast<std::size_t>(iy) * g.in_w + ox * g.stride_w - g.pad_left) * g.in_c;
+      const std::size_t pixel_step = g.stride_w * g.in_c;
+      for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+        const float* tap_in = row_in + kx * g.dilation_w * g.in_c;
+        const float* taps = panel + (ky * g.kernel_w + kx) * g.in_c * DenseF32::panel_rows;
+        for (std::size_t ic = 0; ic < g.in_c; ++ic) {
+          Vec w[per_panel];
+          MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] =
+              Vec::load(taps + ic * DenseF32::panel_rows + j * Vec::lanes);
+          MOTE_UNROLL for (std::size_t i = 0; i < Pixels; ++i) {
+            const Vec x = Vec::broadcast(tap_in[i * pixel_step + ic]);
+            MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] =
+                Vec::fma(x, w[j], acc[i][j]);
+          }
+        }
+      }
+      continue;
+    }
     for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
       const float* pixel_in[Pixels];
       bool any = false;
       MOTE_UNROLL for (std::size_t i = 0; i < Pixels; ++i) {
-        const long ix = static_cast<long>((ox + i) * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
-        pixel_in[i] = ix < 0 || ix >= static_cast<long>(g.in_w)
-                          ? nullptr
-                          : in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
+        const long ix = static_cast<long>((ox + i) * g.stride_w + kx * g.dilation_w) -
+                        static_cast<long>(g.pad_left);
+        pixel_in[i] =
+            ix < 0 || ix >= static_cast<long>(g.in_w)
+                ? nullptr
+                : in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) *
+                           g.in_c;
         any = any || pixel_in[i] != nullptr;
       }
       if (!any) continue;
       const float* taps = panel + (ky * g.kernel_w + kx) * g.in_c * DenseF32::panel_rows;
       for (std::size_t ic = 0; ic < g.in_c; ++ic) {
         Vec w[per_panel];
-        MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] = Vec::load(taps + ic * DenseF32::panel_rows + j * Vec::lanes);
+        MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] =
+            Vec::load(taps + ic * DenseF32::panel_rows + j * Vec::lanes);
         MOTE_UNROLL for (std::size_t i = 0; i < Pixels; ++i) {
           if (Pixels > 1 || pixel_in[i] != nullptr) {
             const Vec x = Vec::broadcast(pixel_in[i][ic]);
-            MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::fma(x, w[j], acc[i][j]);
+            MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] =
+                Vec::fma(x, w[j], acc[i][j]);
           }
         }
       }
@@ -12889,30 +13151,37 @@ inline void conv_pixels(const WindowGeometry& g, const float* panel, const float
     MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
       const std::size_t c = j * Vec::lanes;
       const Vec result = apply(activation, acc[i][j]);
-      if (c + Vec::lanes <= channels_here) result.store(out_pixel + c);
-      else if (c < channels_here) result.store_partial(out_pixel + c, channels_here - c);
+      if (c + Vec::lanes <= channels_here)
+        result.store(out_pixel + c);
+      else if (c < channels_here)
+        result.store_partial(out_pixel + c, channels_here - c);
     }
   }
 }
 
 }  // namespace conv_detail
 
-template <class Activation>
-inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
-                   float* out, Activation activation) noexcept {
+/// `Weights`: DenseF32, or any 16-row panel view (the int8 kernel's integer-valued panels in
+/// scratch, kernels/conv2d/int8-inl.hpp).
+template <class Weights, class Activation>
+inline void conv2d(const WindowGeometry& g, const Weights& weights, const float* bias,
+                   const float* in, float* out, Activation activation) noexcept {
   using namespace conv_detail;
   // A 1x1 convolution with stride 1 and no padding is a GEMM with the pixels as rows: no tap
   // geometry per pixel block (W5's pointwise layer: 205 -> 170 us). Chunks of pixels whose
   // inputs fit in L1 (16 KiB) go through every panel before the next chunk.
-  if (g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_top == 0 &&
-      g.pad_left == 0 && g.out_h == g.in_h && g.out_w == g.in_w) {
-    const std::size_t pixels = g.out_h * g.out_w;
-    const std::size_t tile = dense_detail::tile_rows;
-    const std::size_t chunk = std::max(tile, (16 * 1024 / (g.in_c * sizeof(float))) / tile * tile);
-    for (std::size_t first = 0; first < pixels; first += chunk)
-      dense_batch(weights, bias, in + first * g.in_c, out + first * g.out_c, std::min(chunk, pixels - first),
-                  activation);
-    return;
+  if constexpr (std::is_same_v<Weights, DenseF32>) {
+    if (g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 &&
+        g.pad_top == 0 && g.pad_left == 0 && g.out_h == g.in_h && g.out_w == g.in_w) {
+      const std::size_t pixels = g.out_h * g.out_w;
+      const std::size_t tile = dense_detail::tile_rows;
+      const std::size_t chunk =
+          std::max(tile, (16 * 1024 / (g.in_c * sizeof(float))) / tile * tile);
+      for (std::size_t first = 0; first < pixels; first += chunk)
+        dense_batch(weights, bias, in + first * g.in_c, out + first * g.out_c,
+                    std::min(chunk, pixels - first), activation);
+      return;
+    }
   }
   // Plain names, not a structured binding: the lambda below captures them (clang < 16 cannot).
   const ::mote::kernels::ColumnRange interior = ::mote::kernels::interior_columns(g);
@@ -12924,12 +13193,14 @@ inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float
     const std::size_t channels_here = std::min(DenseF32::panel_rows, g.out_c - first);
     float* panel_out = out + first;
     std::size_t ox = 0;
-    for (; ox < x_begin; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+    for (; ox < x_begin; ++ox)
+      conv_pixels<1, false>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
     in_halving_blocks<block>(ox, x_end, [&](auto pixels, std::size_t x) {
-      conv_pixels<decltype(pixels)::value>(g, panel, panel_bias, oy, x, in, panel_out, channels_here, activation);
+      conv_pixels<decltype(pixels)::value, true>(g, panel, panel_bias, oy, x, in, panel_out,
+                                                 channels_here, activation);
     });
     for (ox = x_end; ox < g.out_w; ++ox)
-      conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+      conv_pixels<1, false>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
   };
   // Small weights (they stay in L1/L2 anyway): all panels on one output row before the next,
   // so the row's input is read from L1 once per panel rather than the whole input once per
@@ -12958,8 +13229,9 @@ namespace depthwise_detail {
 constexpr std::size_t max_listed_taps = 49;
 
 template <class Weights, class Activation>
-inline void channels_over_taps(std::size_t channels, const float* const* tap_in, const std::size_t* tap_offset,
-                               std::size_t taps, const Weights& weights, const float* bias, float* out,
+inline void channels_over_taps(std::size_t channels, const float* const* tap_in,
+                               const std::size_t* tap_offset, std::size_t taps,
+                               const Weights& weights, const float* bias, float* out,
                                Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows;
   std::size_t c = 0;
@@ -12970,7 +13242,8 @@ inline void channels_over_taps(std::size_t channels, const float* const* tap_in,
     Vec acc0 = Vec::load(bias + c), acc1 = Vec::load(bias + c + Vec::lanes);
     for (std::size_t t = 0; t < taps; ++t) {
       acc0 = Vec::fma(Vec::load(tap_in[t] + c), Vec::load(panel0 + tap_offset[t]), acc0);
-      acc1 = Vec::fma(Vec::load(tap_in[t] + c + Vec::lanes), Vec::load(panel1 + tap_offset[t]), acc1);
+      acc1 =
+          Vec::fma(Vec::load(tap_in[t] + c + Vec::lanes), Vec::load(panel1 + tap_offset[t]), acc1);
     }
     apply(activation, acc0).store(out + c);
     apply(activation, acc1).store(out + c + Vec::lanes);
@@ -12980,20 +13253,24 @@ inline void channels_over_taps(std::size_t channels, const float* const* tap_in,
     const float* panel = weights.panel(c / rows) + c % rows;
     Vec acc = Vec::load(bias + c);
     for (std::size_t t = 0; t < taps; ++t) {
-      const Vec x = lanes == Vec::lanes ? Vec::load(tap_in[t] + c) : Vec::load_partial(tap_in[t] + c, lanes);
+      const Vec x =
+          lanes == Vec::lanes ? Vec::load(tap_in[t] + c) : Vec::load_partial(tap_in[t] + c, lanes);
       acc = Vec::fma(x, Vec::load(panel + tap_offset[t]), acc);
     }
     acc = apply(activation, acc);
-    if (lanes == Vec::lanes) acc.store(out + c);
-    else acc.store_partial(out + c, lanes);
+    if (lanes == Vec::lanes)
+      acc.store(out + c);
+    else
+      acc.store_partial(out + c, lanes);
   }
 }
 
 /// Pixels consecutive interior output pixels of one row at once: each weight vector is loaded
 /// once per tap for all of them (`pixel_step` = stride * channels between their inputs).
 template <std::size_t Pixels, class Weights, class Activation>
-inline void pixels_over_taps(std::size_t channels, const float* const* tap_in, const std::size_t* tap_offset,
-                             std::size_t taps, std::size_t pixel_step, const Weights& weights, const float* bias,
+inline void pixels_over_taps(std::size_t channels, const float* const* tap_in,
+                             const std::size_t* tap_offset, std::size_t taps,
+                             std::size_t pixel_step, const Weights& weights, const float* bias,
                              float* out, Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows;
   std::size_t c = 0;
@@ -13004,9 +13281,11 @@ inline void pixels_over_taps(std::size_t channels, const float* const* tap_in, c
     for (std::size_t t = 0; t < taps; ++t) {
       const Vec w = Vec::load(panel + tap_offset[t]);
       const float* x = tap_in[t] + c;
-      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = Vec::fma(Vec::load(x + q * pixel_step), w, acc[q]);
+      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] =
+          Vec::fma(Vec::load(x + q * pixel_step), w, acc[q]);
     }
-    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store(out + q * channels + c);
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q])
+        .store(out + q * channels + c);
   }
   if (c < channels) {
     const std::size_t lanes = channels - c;
@@ -13016,10 +13295,11 @@ inline void pixels_over_taps(std::size_t channels, const float* const* tap_in, c
     for (std::size_t t = 0; t < taps; ++t) {
       const Vec w = Vec::load(panel + tap_offset[t]);
       const float* x = tap_in[t] + c;
-      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q)
-        acc[q] = Vec::fma(Vec::load_partial(x + q * pixel_step, lanes), w, acc[q]);
+      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] =
+          Vec::fma(Vec::load_partial(x + q * pixel_step, lanes), w, acc[q]);
     }
-    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store_partial(out + q * channels + c, lanes);
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q])
+        .store_partial(out + q * channels + c, lanes);
   }
 }
 
@@ -13032,9 +13312,9 @@ constexpr std::size_t pixel_block = Vec::lanes == 16 ? 16 : 8;
 /// whole output row (W5's depthwise layer: 70 -> 30 us). The sum is in the same order (bias,
 /// then taps row by row), so both paths give the same bits.
 inline bool is_3x3_same(const WindowGeometry& g) noexcept {
-  return g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 && g.stride_w == 1 && g.dilation_h == 1 &&
-         g.dilation_w == 1 && g.pad_top == 1 && g.pad_left == 1 && g.out_h == g.in_h && g.out_w == g.in_w &&
-         g.in_w >= 2 && g.in_c % Vec::lanes == 0;
+  return g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 && g.stride_w == 1 &&
+         g.dilation_h == 1 && g.dilation_w == 1 && g.pad_top == 1 && g.pad_left == 1 &&
+         g.out_h == g.in_h && g.out_w == g.in_w && g.in_w >= 2 && g.in_c % Vec::lanes == 0;
 }
 
 /// Pixels of one 3x3 row block: 4 accumulators with AVX2's 16 registers (9 hold the weights),
@@ -13046,7 +13326,7 @@ constexpr std::size_t row_block_3x3 = Vec::lanes == 16 ? 8 : 4;
 /// drop the taps of the padded column at the row's ends.
 template <std::size_t Pixels, bool Left, bool Right, class Activation>
 inline void pixels_3x3(const float* const (&rows)[3], std::size_t x, std::size_t channels,
-                                   const Vec (&w)[9], Vec b, float* out, Activation activation) noexcept {
+                       const Vec (&w)[9], Vec b, float* out, Activation activation) noexcept {
   Vec acc[Pixels];
   MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = b;
   MOTE_UNROLL for (std::size_t ky = 0; ky < 3; ++ky) {
@@ -13054,16 +13334,18 @@ inline void pixels_3x3(const float* const (&rows)[3], std::size_t x, std::size_t
     MOTE_UNROLL for (std::size_t kx = 0; kx < 3; ++kx) {
       MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) {
         if ((Left && q == 0 && kx == 0) || (Right && q + 1 == Pixels && kx == 2)) continue;
-        acc[q] = Vec::fma(Vec::load(rows[ky] + (x + q + kx - 1) * channels), w[ky * 3 + kx], acc[q]);
+        acc[q] =
+            Vec::fma(Vec::load(rows[ky] + (x + q + kx - 1) * channels), w[ky * 3 + kx], acc[q]);
       }
     }
   }
-  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store(out + (x + q) * channels);
+  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q])
+      .store(out + (x + q) * channels);
 }
 
 template <class Weights, class Activation>
-inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, const float* bias, const float* in,
-                               float* out, Activation activation) noexcept {
+inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, const float* bias,
+                               const float* in, float* out, Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows, block = row_block_3x3;
   const std::size_t width = g.in_w, channels = g.in_c, row_size = width * channels;
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
@@ -13072,13 +13354,16 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, 
       Vec w[9];
       MOTE_UNROLL for (std::size_t t = 0; t < 9; ++t) w[t] = Vec::load(panel + t * rows);
       const Vec b = Vec::load(bias + c);
-      const float* const row_in[3] = {oy > 0 ? in + (oy - 1) * row_size + c : nullptr, in + oy * row_size + c,
+      const float* const row_in[3] = {oy > 0 ? in + (oy - 1) * row_size + c : nullptr,
+                                      in + oy * row_size + c,
                                       oy + 1 < g.in_h ? in + (oy + 1) * row_size + c : nullptr};
       float* row_out = out + oy * row_size + c;
       pixels_3x3<1, true, false>(row_in, 0, channels, w, b, row_out, activation);
       std::size_t x = 1;
-      for (; x + block < width; x += block) pixels_3x3<block, false, false>(row_in, x, channels, w, b, row_out, activation);
-      for (; x + 1 < width; ++x) pixels_3x3<1, false, false>(row_in, x, channels, w, b, row_out, activation);
+      for (; x + block < width; x += block)
+        pixels_3x3<block, false, false>(row_in, x, channels, w, b, row_out, activation);
+      for (; x + 1 < width; ++x)
+        pixels_3x3<1, false, false>(row_in, x, channels, w, b, row_out, activation);
       pixels_3x3<1, false, true>(row_in, width - 1, channels, w, b, row_out, activation);
     }
   }
@@ -13087,8 +13372,9 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, 
 /// Any `Weights` with 16-row panels (panel(p), panel_rows): DenseF32, or the int8 kernel's
 /// integer-valued panels in scratch (kernels/depthwise/int8-inl.hpp). At most max_listed_taps taps.
 template <class Weights, class Activation>
-inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weights, const float* bias, const float* in,
-                                  float* out, Activation activation) noexcept {
+inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weights,
+                                  const float* bias, const float* in, float* out,
+                                  Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows;
   if (is_3x3_same(g)) return depthwise_3x3_same(g, weights, bias, in, out, activation);
   // Output columns whose every tap lies inside the input: their tap list is the row's list
@@ -13102,11 +13388,13 @@ inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weight
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     std::size_t row_taps = 0;
     for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-      const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+      const long iy =
+          static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
       if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
       for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
         const long ix0 = static_cast<long>(kx * g.dilation_w) - static_cast<long>(g.pad_left);
-        row_tap_index[row_taps] = (iy * static_cast<long>(g.in_w) + ix0) * static_cast<long>(g.in_c);
+        row_tap_index[row_taps] =
+            (iy * static_cast<long>(g.in_w) + ix0) * static_cast<long>(g.in_c);
         row_tap_offset[row_taps] = (ky * g.kernel_w + kx) * rows;
         ++row_taps;
       }
@@ -13117,22 +13405,26 @@ inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weight
         const long shift = static_cast<long>(ox * g.stride_w * g.in_c);
         for (std::size_t t = 0; t < row_taps; ++t) tap_in[t] = in + (row_tap_index[t] + shift);
         if (ox + pixel_block <= x_end) {
-          pixels_over_taps<pixel_block>(g.out_c, tap_in, row_tap_offset, row_taps, g.stride_w * g.in_c, weights,
-                                        bias, out_pixel, activation);
+          pixels_over_taps<pixel_block>(g.out_c, tap_in, row_tap_offset, row_taps,
+                                        g.stride_w * g.in_c, weights, bias, out_pixel, activation);
           ox += pixel_block - 1;
         } else {
-          channels_over_taps(g.out_c, tap_in, row_tap_offset, row_taps, weights, bias, out_pixel, activation);
+          channels_over_taps(g.out_c, tap_in, row_tap_offset, row_taps, weights, bias, out_pixel,
+                             activation);
         }
         continue;
       }
       std::size_t taps = 0;
       for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-        const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+        const long iy =
+            static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
         if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
         for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-          const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
+          const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) -
+                          static_cast<long>(g.pad_left);
           if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
-          tap_in[taps] = in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
+          tap_in[taps] =
+              in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
           tap_offset[taps] = (ky * g.kernel_w + kx) * rows;
           ++taps;
         }
@@ -13145,8 +13437,8 @@ inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weight
 }  // namespace depthwise_detail
 
 template <class Activation>
-inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
-                             float* out, Activation activation) noexcept {
+inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias,
+                             const float* in, float* out, Activation activation) noexcept {
   if (g.kernel_h * g.kernel_w > depthwise_detail::max_listed_taps)
     return ::mote::kernels::depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out, activation);
   depthwise_detail::depthwise_listed_taps(g, weights, bias, in, out, activation);
@@ -13763,6 +14055,88 @@ MOTE_NO_IPA inline void int8_quantize_row(const float* x, std::size_t n,
     Ops::quantize(x, n, input.params, input.low, input.high, out);
 }
 
+/// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
+template <class Ops>
+MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
+                                             const ::mote::kernels::Int8InputQuant& input,
+                                             typename Ops::Act* codes, float* row) noexcept {
+  Ops::quantize(x, n, input.params, input.low, input.high, codes);
+  const std::int32_t shift = Ops::activation_offset - input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i)
+    row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
+}
+
+/// What the f32 kernels multiply when an int8 convolution sums in floats (small receptive fields
+/// here, depthwise in kernels/depthwise/int8-inl.hpp), in scratch
+/// (conv_int8_float_scratch_bytes): the input as centred codes, the weights as centred
+/// integer-valued floats in 16-row panels, a zero bias and the epilogue's multipliers
+/// (input scale x weight scale). The padding's code is the zero point (what 0.0 quantises to),
+/// so the f32 kernels' zero padding is exact. The weights are rearranged per call (rows x
+/// receptive field values: little against the pixels' work) so that the layer keeps the one
+/// int8 WeightMatrix the loaders and calibration share.
+struct Int8FloatOperands {
+  ::mote::kernels::F32PanelView weights;
+  const float* image;
+  const float* zeros;
+  const float* multipliers;
+};
+template <class Matrix>
+inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
+                                             const Matrix& weights, const float* in,
+                                             const ::mote::kernels::Int8InputQuant& input,
+                                             std::byte* scratch) noexcept {
+  const std::size_t rows = weights.rows(), cols = weights.cols(),
+                    padded_rows = weights.padded_rows();
+  auto* image = reinterpret_cast<float*>(scratch);
+  std::byte* next = scratch + align_up(g.in_h * g.in_w * g.in_c * sizeof(float));
+  auto* panels = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * cols * sizeof(float));
+  auto* zeros = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* multipliers = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+  for (std::size_t o = 0; o < padded_rows; ++o) {
+    const bool real = o < rows;
+    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
+    for (std::size_t k = 0; k < cols; ++k)
+      panels[(o / 16 * cols + k) * 16 + o % 16] =
+          real ? static_cast<float>(weights.at(o, k) - zw) : 0.0f;
+    zeros[o] = 0.0f;
+    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+  }
+  const std::size_t row_values = g.in_w * g.in_c;
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
+                                  image + y * row_values);
+  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers};
+}
+
+/// The Dense epilogue's operations on exact sums held in floats, in place (std::fma: one rounding
+/// on every ISA; the compiler vectorises this loop where the ISA has FMA).
+template <class Activation>
+inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
+                                const float* multipliers, const float* bias) noexcept {
+  for (std::size_t p = 0; p < pixels; ++p) {
+    float* y = out + p * channels;
+    for (std::size_t o = 0; o < channels; ++o)
+      y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
+  }
+}
+
+/// Receptive fields of at most conv_int8_float_max_field values: the sums in the ISA's f32
+/// convolution kernel on integer-valued floats (exact, see conv_int8_float_max_field).
+template <class Matrix, class Activation>
+inline void conv2d_int8_in_floats(const ::mote::kernels::WindowGeometry& g, const Matrix& weights,
+                                  const float* bias, const float* in, float* out,
+                                  const ::mote::kernels::Int8InputQuant& input, Activation,
+                                  std::byte* scratch) noexcept {
+  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
+  float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, out,
+                        ::mote::activation::Identity{});
+  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+}
+
 template <class G, class S, class Activation>
 inline void conv2d_int8(
     const ::mote::kernels::WindowGeometry& g,
@@ -13771,6 +14145,8 @@ inline void conv2d_int8(
     Activation activation, std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
   using Code = int8_code_t<Matrix>;
+  if (weights.cols() <= ::mote::kernels::conv_int8_float_max_field)
+    return conv2d_int8_in_floats(g, weights, bias, in, out, input, activation, scratch);
   constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
   const std::size_t padded_cols = weights.padded_cols();
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
@@ -13841,11 +14217,13 @@ MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n
 }
 /// sums[o] for output channels [first, last) of one pixel, one channel at a time (output channel
 /// o filters input channel o / multiplier).
-MOTE_NO_IPA inline void depthwise_int8_channel_sums(
-    const std::int16_t* window, const std::int16_t* tap_weights, std::size_t first,
-    std::size_t last, std::size_t multiplier, std::size_t taps_h, std::size_t taps_w,
-    std::ptrdiff_t row_step, std::ptrdiff_t tap_step, std::size_t out_c,
-    std::int32_t* sums) noexcept {
+MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
+                                                    const std::int16_t* tap_weights,
+                                                    std::size_t first, std::size_t last,
+                                                    std::size_t multiplier, std::size_t taps_h,
+                                                    std::size_t taps_w, std::ptrdiff_t row_step,
+                                                    std::ptrdiff_t tap_step, std::size_t out_c,
+                                                    std::int32_t* sums) noexcept {
   for (std::size_t o = first; o < last; ++o) {
     const auto c = static_cast<std::ptrdiff_t>(o / multiplier);
     std::int32_t acc = 0;
@@ -13858,59 +14236,20 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(
   }
 }
 
-/// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
-template <class Ops>
-MOTE_NO_IPA inline void depthwise_int8_float_row(const float* x, std::size_t n,
-                                                 const ::mote::kernels::Int8InputQuant& input,
-                                                 typename Ops::Act* codes, float* row) noexcept {
-  Ops::quantize(x, n, input.params, input.low, input.high, codes);
-  const std::int32_t shift = Ops::activation_offset - input.params.zero_point;
-  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
-}
-
 /// The sums in f32 (see the top of this file): multiplier 1, at most
 /// depthwise_int8_float_max_taps taps.
 template <class G, class S, class Activation>
-inline void depthwise_int8_in_floats(const ::mote::kernels::WindowGeometry& g,
-                                     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                                     const float* bias, const float* in, float* out,
-                                     const ::mote::kernels::Int8InputQuant& input, Activation,
-                                     std::byte* scratch) noexcept {
-  static_assert(::mote::kernels::depthwise_int8_float_max_taps <= float_kernels::depthwise_detail::max_listed_taps);
-  const std::size_t channels = g.in_c, taps = g.kernel_h * g.kernel_w;
-  const std::size_t padded_rows = weights.padded_rows();
-  auto* image = reinterpret_cast<float*>(scratch);
-  std::byte* next = scratch + align_up(g.in_h * g.in_w * channels * sizeof(float));
-  auto* panels = reinterpret_cast<float*>(next);
-  next += align_up(padded_rows * taps * sizeof(float));
-  auto* zeros = reinterpret_cast<float*>(next);
-  next += align_up(padded_rows * sizeof(float));
-  auto* multipliers = reinterpret_cast<float*>(next);
-  next += align_up(padded_rows * sizeof(float));
-  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
-
-  // Weights and multipliers per call (taps x channels values: little against the pixels' work),
-  // so that the layer keeps the one int8 WeightMatrix the loaders and calibration share.
-  for (std::size_t o = 0; o < padded_rows; ++o) {
-    const bool real = o < channels;
-    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
-    for (std::size_t t = 0; t < taps; ++t)
-      panels[(o / 16 * taps + t) * 16 + o % 16] = real ? static_cast<float>(weights.at(o, t) - zw) : 0.0f;
-    zeros[o] = 0.0f;
-    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
-  }
-  const std::size_t row_values = g.in_w * channels;
-  for (std::size_t y = 0; y < g.in_h; ++y)
-    depthwise_int8_float_row<Int8Ops>(in + y * row_values, row_values, input, row_codes, image + y * row_values);
-  float_kernels::depthwise_detail::depthwise_listed_taps(g, ::mote::kernels::F32PanelView{panels, taps}, zeros,
-                                                         image, out, ::mote::activation::Identity{});
-  // The Dense epilogue's operations on the exact sums (std::fma: one rounding on every ISA;
-  // the compiler vectorises this loop where the ISA has FMA).
-  const std::size_t pixels = g.out_h * g.out_w;
-  for (std::size_t p = 0; p < pixels; ++p) {
-    float* y = out + p * channels;
-    for (std::size_t o = 0; o < channels; ++o) y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
-  }
+inline void depthwise_int8_in_floats(
+    const ::mote::kernels::WindowGeometry& g,
+    const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    Activation, std::byte* scratch) noexcept {
+  static_assert(::mote::kernels::depthwise_int8_float_max_taps <=
+                float_kernels::depthwise_detail::max_listed_taps);
+  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
+  float_kernels::depthwise_detail::depthwise_listed_taps(
+      g, operands.weights, operands.zeros, operands.image, out, ::mote::activation::Identity{});
+  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
 // Ops is a parameter so that the paired path's names are looked up only where it exists.
@@ -14588,6 +14927,88 @@ MOTE_NO_IPA inline void int8_quantize_row(const float* x, std::size_t n,
     Ops::quantize(x, n, input.params, input.low, input.high, out);
 }
 
+/// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
+template <class Ops>
+MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
+                                             const ::mote::kernels::Int8InputQuant& input,
+                                             typename Ops::Act* codes, float* row) noexcept {
+  Ops::quantize(x, n, input.params, input.low, input.high, codes);
+  const std::int32_t shift = Ops::activation_offset - input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i)
+    row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
+}
+
+/// What the f32 kernels multiply when an int8 convolution sums in floats (small receptive fields
+/// here, depthwise in kernels/depthwise/int8-inl.hpp), in scratch
+/// (conv_int8_float_scratch_bytes): the input as centred codes, the weights as centred
+/// integer-valued floats in 16-row panels, a zero bias and the epilogue's multipliers
+/// (input scale x weight scale). The padding's code is the zero point (what 0.0 quantises to),
+/// so the f32 kernels' zero padding is exact. The weights are rearranged per call (rows x
+/// receptive field values: little against the pixels' work) so that the layer keeps the one
+/// int8 WeightMatrix the loaders and calibration share.
+struct Int8FloatOperands {
+  ::mote::kernels::F32PanelView weights;
+  const float* image;
+  const float* zeros;
+  const float* multipliers;
+};
+template <class Matrix>
+inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
+                                             const Matrix& weights, const float* in,
+                                             const ::mote::kernels::Int8InputQuant& input,
+                                             std::byte* scratch) noexcept {
+  const std::size_t rows = weights.rows(), cols = weights.cols(),
+                    padded_rows = weights.padded_rows();
+  auto* image = reinterpret_cast<float*>(scratch);
+  std::byte* next = scratch + align_up(g.in_h * g.in_w * g.in_c * sizeof(float));
+  auto* panels = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * cols * sizeof(float));
+  auto* zeros = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* multipliers = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+  for (std::size_t o = 0; o < padded_rows; ++o) {
+    const bool real = o < rows;
+    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
+    for (std::size_t k = 0; k < cols; ++k)
+      panels[(o / 16 * cols + k) * 16 + o % 16] =
+          real ? static_cast<float>(weights.at(o, k) - zw) : 0.0f;
+    zeros[o] = 0.0f;
+    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+  }
+  const std::size_t row_values = g.in_w * g.in_c;
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
+                                  image + y * row_values);
+  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers};
+}
+
+/// The Dense epilogue's operations on exact sums held in floats, in place (std::fma: one rounding
+/// on every ISA; the compiler vectorises this loop where the ISA has FMA).
+template <class Activation>
+inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
+                                const float* multipliers, const float* bias) noexcept {
+  for (std::size_t p = 0; p < pixels; ++p) {
+    float* y = out + p * channels;
+    for (std::size_t o = 0; o < channels; ++o)
+      y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
+  }
+}
+
+/// Receptive fields of at most conv_int8_float_max_field values: the sums in the ISA's f32
+/// convolution kernel on integer-valued floats (exact, see conv_int8_float_max_field).
+template <class Matrix, class Activation>
+inline void conv2d_int8_in_floats(const ::mote::kernels::WindowGeometry& g, const Matrix& weights,
+                                  const float* bias, const float* in, float* out,
+                                  const ::mote::kernels::Int8InputQuant& input, Activation,
+                                  std::byte* scratch) noexcept {
+  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
+  float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, out,
+                        ::mote::activation::Identity{});
+  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+}
+
 template <class G, class S, class Activation>
 inline void conv2d_int8(
     const ::mote::kernels::WindowGeometry& g,
@@ -14596,6 +15017,8 @@ inline void conv2d_int8(
     Activation activation, std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
   using Code = int8_code_t<Matrix>;
+  if (weights.cols() <= ::mote::kernels::conv_int8_float_max_field)
+    return conv2d_int8_in_floats(g, weights, bias, in, out, input, activation, scratch);
   constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
   const std::size_t padded_cols = weights.padded_cols();
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
@@ -14666,11 +15089,13 @@ MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n
 }
 /// sums[o] for output channels [first, last) of one pixel, one channel at a time (output channel
 /// o filters input channel o / multiplier).
-MOTE_NO_IPA inline void depthwise_int8_channel_sums(
-    const std::int16_t* window, const std::int16_t* tap_weights, std::size_t first,
-    std::size_t last, std::size_t multiplier, std::size_t taps_h, std::size_t taps_w,
-    std::ptrdiff_t row_step, std::ptrdiff_t tap_step, std::size_t out_c,
-    std::int32_t* sums) noexcept {
+MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
+                                                    const std::int16_t* tap_weights,
+                                                    std::size_t first, std::size_t last,
+                                                    std::size_t multiplier, std::size_t taps_h,
+                                                    std::size_t taps_w, std::ptrdiff_t row_step,
+                                                    std::ptrdiff_t tap_step, std::size_t out_c,
+                                                    std::int32_t* sums) noexcept {
   for (std::size_t o = first; o < last; ++o) {
     const auto c = static_cast<std::ptrdiff_t>(o / multiplier);
     std::int32_t acc = 0;
@@ -14683,59 +15108,20 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(
   }
 }
 
-/// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
-template <class Ops>
-MOTE_NO_IPA inline void depthwise_int8_float_row(const float* x, std::size_t n,
-                                                 const ::mote::kernels::Int8InputQuant& input,
-                                                 typename Ops::Act* codes, float* row) noexcept {
-  Ops::quantize(x, n, input.params, input.low, input.high, codes);
-  const std::int32_t shift = Ops::activation_offset - input.params.zero_point;
-  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
-}
-
 /// The sums in f32 (see the top of this file): multiplier 1, at most
 /// depthwise_int8_float_max_taps taps.
 template <class G, class S, class Activation>
-inline void depthwise_int8_in_floats(const ::mote::kernels::WindowGeometry& g,
-                                     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                                     const float* bias, const float* in, float* out,
-                                     const ::mote::kernels::Int8InputQuant& input, Activation,
-                                     std::byte* scratch) noexcept {
-  static_assert(::mote::kernels::depthwise_int8_float_max_taps <= float_kernels::depthwise_detail::max_listed_taps);
-  const std::size_t channels = g.in_c, taps = g.kernel_h * g.kernel_w;
-  const std::size_t padded_rows = weights.padded_rows();
-  auto* image = reinterpret_cast<float*>(scratch);
-  std::byte* next = scratch + align_up(g.in_h * g.in_w * channels * sizeof(float));
-  auto* panels = reinterpret_cast<float*>(next);
-  next += align_up(padded_rows * taps * sizeof(float));
-  auto* zeros = reinterpret_cast<float*>(next);
-  next += align_up(padded_rows * sizeof(float));
-  auto* multipliers = reinterpret_cast<float*>(next);
-  next += align_up(padded_rows * sizeof(float));
-  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
-
-  // Weights and multipliers per call (taps x channels values: little against the pixels' work),
-  // so that the layer keeps the one int8 WeightMatrix the loaders and calibration share.
-  for (std::size_t o = 0; o < padded_rows; ++o) {
-    const bool real = o < channels;
-    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
-    for (std::size_t t = 0; t < taps; ++t)
-      panels[(o / 16 * taps + t) * 16 + o % 16] = real ? static_cast<float>(weights.at(o, t) - zw) : 0.0f;
-    zeros[o] = 0.0f;
-    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
-  }
-  const std::size_t row_values = g.in_w * channels;
-  for (std::size_t y = 0; y < g.in_h; ++y)
-    depthwise_int8_float_row<Int8Ops>(in + y * row_values, row_values, input, row_codes, image + y * row_values);
-  float_kernels::depthwise_detail::depthwise_listed_taps(g, ::mote::kernels::F32PanelView{panels, taps}, zeros,
-                                                         image, out, ::mote::activation::Identity{});
-  // The Dense epilogue's operations on the exact sums (std::fma: one rounding on every ISA;
-  // the compiler vectorises this loop where the ISA has FMA).
-  const std::size_t pixels = g.out_h * g.out_w;
-  for (std::size_t p = 0; p < pixels; ++p) {
-    float* y = out + p * channels;
-    for (std::size_t o = 0; o < channels; ++o) y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
-  }
+inline void depthwise_int8_in_floats(
+    const ::mote::kernels::WindowGeometry& g,
+    const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    Activation, std::byte* scratch) noexcept {
+  static_assert(::mote::kernels::depthwise_int8_float_max_taps <=
+                float_kernels::depthwise_detail::max_listed_taps);
+  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
+  float_kernels::depthwise_detail::depthwise_listed_taps(
+      g, operands.weights, operands.zeros, operands.image, out, ::mote::activation::Identity{});
+  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
 // Ops is a parameter so that the paired path's names are looked up only where it exists.
@@ -16600,36 +16986,66 @@ constexpr std::size_t accumulators = Vec::lanes == 16 ? 24 : 12;
 constexpr std::size_t block = accumulators / per_panel > 0 ? accumulators / per_panel : 1;
 
 /// out[0..Pixels) for one panel, pixel i reading its input at in_pixel[i]; taps with a null
-/// pointer are padding.
-template <std::size_t Pixels, class Activation>
-inline void conv_pixels(const WindowGeometry& g, const float* panel, const float* bias, std::size_t oy,
-                        std::size_t ox, const float* in, float* out, std::size_t channels_here,
-                        Activation activation) noexcept {
+/// pointer are padding. Interior: every tap of every pixel lies inside the input's columns
+/// (interior_columns), so the pixels' inputs are one pointer and a stride, with no bounds checks
+/// (W4's first layer, one input channel: the checks cost more than the 16 FMAs per tap).
+template <std::size_t Pixels, bool Interior, class Activation>
+inline void conv_pixels(const WindowGeometry& g, const float* panel, const float* bias,
+                        std::size_t oy, std::size_t ox, const float* in, float* out,
+                        std::size_t channels_here, Activation activation) noexcept {
   Vec acc[Pixels][per_panel];
   MOTE_UNROLL for (std::size_t i = 0; i < Pixels; ++i)
-    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::load(bias + j * Vec::lanes);
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] =
+          Vec::load(bias + j * Vec::lanes);
   for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-    const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+    const long iy =
+        static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
     if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
+    if constexpr (Interior) {
+      // Interior pixels start at ox * stride >= pad_left: no negative offset.
+      const float* row_in =
+          in + (static_cast<std::size_t>(iy) * g.in_w + ox * g.stride_w - g.pad_left) * g.in_c;
+      const std::size_t pixel_step = g.stride_w * g.in_c;
+      for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+        const float* tap_in = row_in + kx * g.dilation_w * g.in_c;
+        const float* taps = panel + (ky * g.kernel_w + kx) * g.in_c * DenseF32::panel_rows;
+        for (std::size_t ic = 0; ic < g.in_c; ++ic) {
+          Vec w[per_panel];
+          MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] =
+              Vec::load(taps + ic * DenseF32::panel_rows + j * Vec::lanes);
+          MOTE_UNROLL for (std::size_t i = 0; i < Pixels; ++i) {
+            const Vec x = Vec::broadcast(tap_in[i * pixel_step + ic]);
+            MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] =
+                Vec::fma(x, w[j], acc[i][j]);
+          }
+        }
+      }
+      continue;
+    }
     for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
       const float* pixel_in[Pixels];
       bool any = false;
       MOTE_UNROLL for (std::size_t i = 0; i < Pixels; ++i) {
-        const long ix = static_cast<long>((ox + i) * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
-        pixel_in[i] = ix < 0 || ix >= static_cast<long>(g.in_w)
-                          ? nullptr
-                          : in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
+        const long ix = static_cast<long>((ox + i) * g.stride_w + kx * g.dilation_w) -
+                        static_cast<long>(g.pad_left);
+        pixel_in[i] =
+            ix < 0 || ix >= static_cast<long>(g.in_w)
+                ? nullptr
+                : in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) *
+                           g.in_c;
         any = any || pixel_in[i] != nullptr;
       }
       if (!any) continue;
       const float* taps = panel + (ky * g.kernel_w + kx) * g.in_c * DenseF32::panel_rows;
       for (std::size_t ic = 0; ic < g.in_c; ++ic) {
         Vec w[per_panel];
-        MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] = Vec::load(taps + ic * DenseF32::panel_rows + j * Vec::lanes);
+        MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] =
+            Vec::load(taps + ic * DenseF32::panel_rows + j * Vec::lanes);
         MOTE_UNROLL for (std::size_t i = 0; i < Pixels; ++i) {
           if (Pixels > 1 || pixel_in[i] != nullptr) {
             const Vec x = Vec::broadcast(pixel_in[i][ic]);
-            MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::fma(x, w[j], acc[i][j]);
+            MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] =
+                Vec::fma(x, w[j], acc[i][j]);
           }
         }
       }
@@ -16640,30 +17056,37 @@ inline void conv_pixels(const WindowGeometry& g, const float* panel, const float
     MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
       const std::size_t c = j * Vec::lanes;
       const Vec result = apply(activation, acc[i][j]);
-      if (c + Vec::lanes <= channels_here) result.store(out_pixel + c);
-      else if (c < channels_here) result.store_partial(out_pixel + c, channels_here - c);
+      if (c + Vec::lanes <= channels_here)
+        result.store(out_pixel + c);
+      else if (c < channels_here)
+        result.store_partial(out_pixel + c, channels_here - c);
     }
   }
 }
 
 }  // namespace conv_detail
 
-template <class Activation>
-inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
-                   float* out, Activation activation) noexcept {
+/// `Weights`: DenseF32, or any 16-row panel view (the int8 kernel's integer-valued panels in
+/// scratch, kernels/conv2d/int8-inl.hpp).
+template <class Weights, class Activation>
+inline void conv2d(const WindowGeometry& g, const Weights& weights, const float* bias,
+                   const float* in, float* out, Activation activation) noexcept {
   using namespace conv_detail;
   // A 1x1 convolution with stride 1 and no padding is a GEMM with the pixels as rows: no tap
   // geometry per pixel block (W5's pointwise layer: 205 -> 170 us). Chunks of pixels whose
   // inputs fit in L1 (16 KiB) go through every panel before the next chunk.
-  if (g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_top == 0 &&
-      g.pad_left == 0 && g.out_h == g.in_h && g.out_w == g.in_w) {
-    const std::size_t pixels = g.out_h * g.out_w;
-    const std::size_t tile = dense_detail::tile_rows;
-    const std::size_t chunk = std::max(tile, (16 * 1024 / (g.in_c * sizeof(float))) / tile * tile);
-    for (std::size_t first = 0; first < pixels; first += chunk)
-      dense_batch(weights, bias, in + first * g.in_c, out + first * g.out_c, std::min(chunk, pixels - first),
-                  activation);
-    return;
+  if constexpr (std::is_same_v<Weights, DenseF32>) {
+    if (g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 &&
+        g.pad_top == 0 && g.pad_left == 0 && g.out_h == g.in_h && g.out_w == g.in_w) {
+      const std::size_t pixels = g.out_h * g.out_w;
+      const std::size_t tile = dense_detail::tile_rows;
+      const std::size_t chunk =
+          std::max(tile, (16 * 1024 / (g.in_c * sizeof(float))) / tile * tile);
+      for (std::size_t first = 0; first < pixels; first += chunk)
+        dense_batch(weights, bias, in + first * g.in_c, out + first * g.out_c,
+                    std::min(chunk, pixels - first), activation);
+      return;
+    }
   }
   // Plain names, not a structured binding: the lambda below captures them (clang < 16 cannot).
   const ::mote::kernels::ColumnRange interior = ::mote::kernels::interior_columns(g);
@@ -16675,12 +17098,14 @@ inline void conv2d(const WindowGeometry& g, const DenseF32& weights, const float
     const std::size_t channels_here = std::min(DenseF32::panel_rows, g.out_c - first);
     float* panel_out = out + first;
     std::size_t ox = 0;
-    for (; ox < x_begin; ++ox) conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+    for (; ox < x_begin; ++ox)
+      conv_pixels<1, false>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
     in_halving_blocks<block>(ox, x_end, [&](auto pixels, std::size_t x) {
-      conv_pixels<decltype(pixels)::value>(g, panel, panel_bias, oy, x, in, panel_out, channels_here, activation);
+      conv_pixels<decltype(pixels)::value, true>(g, panel, panel_bias, oy, x, in, panel_out,
+                                                 channels_here, activation);
     });
     for (ox = x_end; ox < g.out_w; ++ox)
-      conv_pixels<1>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
+      conv_pixels<1, false>(g, panel, panel_bias, oy, ox, in, panel_out, channels_here, activation);
   };
   // Small weights (they stay in L1/L2 anyway): all panels on one output row before the next,
   // so the row's input is read from L1 once per panel rather than the whole input once per
@@ -16709,8 +17134,9 @@ namespace depthwise_detail {
 constexpr std::size_t max_listed_taps = 49;
 
 template <class Weights, class Activation>
-inline void channels_over_taps(std::size_t channels, const float* const* tap_in, const std::size_t* tap_offset,
-                               std::size_t taps, const Weights& weights, const float* bias, float* out,
+inline void channels_over_taps(std::size_t channels, const float* const* tap_in,
+                               const std::size_t* tap_offset, std::size_t taps,
+                               const Weights& weights, const float* bias, float* out,
                                Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows;
   std::size_t c = 0;
@@ -16721,7 +17147,8 @@ inline void channels_over_taps(std::size_t channels, const float* const* tap_in,
     Vec acc0 = Vec::load(bias + c), acc1 = Vec::load(bias + c + Vec::lanes);
     for (std::size_t t = 0; t < taps; ++t) {
       acc0 = Vec::fma(Vec::load(tap_in[t] + c), Vec::load(panel0 + tap_offset[t]), acc0);
-      acc1 = Vec::fma(Vec::load(tap_in[t] + c + Vec::lanes), Vec::load(panel1 + tap_offset[t]), acc1);
+      acc1 =
+          Vec::fma(Vec::load(tap_in[t] + c + Vec::lanes), Vec::load(panel1 + tap_offset[t]), acc1);
     }
     apply(activation, acc0).store(out + c);
     apply(activation, acc1).store(out + c + Vec::lanes);
@@ -16731,20 +17158,24 @@ inline void channels_over_taps(std::size_t channels, const float* const* tap_in,
     const float* panel = weights.panel(c / rows) + c % rows;
     Vec acc = Vec::load(bias + c);
     for (std::size_t t = 0; t < taps; ++t) {
-      const Vec x = lanes == Vec::lanes ? Vec::load(tap_in[t] + c) : Vec::load_partial(tap_in[t] + c, lanes);
+      const Vec x =
+          lanes == Vec::lanes ? Vec::load(tap_in[t] + c) : Vec::load_partial(tap_in[t] + c, lanes);
       acc = Vec::fma(x, Vec::load(panel + tap_offset[t]), acc);
     }
     acc = apply(activation, acc);
-    if (lanes == Vec::lanes) acc.store(out + c);
-    else acc.store_partial(out + c, lanes);
+    if (lanes == Vec::lanes)
+      acc.store(out + c);
+    else
+      acc.store_partial(out + c, lanes);
   }
 }
 
 /// Pixels consecutive interior output pixels of one row at once: each weight vector is loaded
 /// once per tap for all of them (`pixel_step` = stride * channels between their inputs).
 template <std::size_t Pixels, class Weights, class Activation>
-inline void pixels_over_taps(std::size_t channels, const float* const* tap_in, const std::size_t* tap_offset,
-                             std::size_t taps, std::size_t pixel_step, const Weights& weights, const float* bias,
+inline void pixels_over_taps(std::size_t channels, const float* const* tap_in,
+                             const std::size_t* tap_offset, std::size_t taps,
+                             std::size_t pixel_step, const Weights& weights, const float* bias,
                              float* out, Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows;
   std::size_t c = 0;
@@ -16755,9 +17186,11 @@ inline void pixels_over_taps(std::size_t channels, const float* const* tap_in, c
     for (std::size_t t = 0; t < taps; ++t) {
       const Vec w = Vec::load(panel + tap_offset[t]);
       const float* x = tap_in[t] + c;
-      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = Vec::fma(Vec::load(x + q * pixel_step), w, acc[q]);
+      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] =
+          Vec::fma(Vec::load(x + q * pixel_step), w, acc[q]);
     }
-    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store(out + q * channels + c);
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q])
+        .store(out + q * channels + c);
   }
   if (c < channels) {
     const std::size_t lanes = channels - c;
@@ -16767,10 +17200,11 @@ inline void pixels_over_taps(std::size_t channels, const float* const* tap_in, c
     for (std::size_t t = 0; t < taps; ++t) {
       const Vec w = Vec::load(panel + tap_offset[t]);
       const float* x = tap_in[t] + c;
-      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q)
-        acc[q] = Vec::fma(Vec::load_partial(x + q * pixel_step, lanes), w, acc[q]);
+      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] =
+          Vec::fma(Vec::load_partial(x + q * pixel_step, lanes), w, acc[q]);
     }
-    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store_partial(out + q * channels + c, lanes);
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q])
+        .store_partial(out + q * channels + c, lanes);
   }
 }
 
@@ -16783,9 +17217,9 @@ constexpr std::size_t pixel_block = Vec::lanes == 16 ? 16 : 8;
 /// whole output row (W5's depthwise layer: 70 -> 30 us). The sum is in the same order (bias,
 /// then taps row by row), so both paths give the same bits.
 inline bool is_3x3_same(const WindowGeometry& g) noexcept {
-  return g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 && g.stride_w == 1 && g.dilation_h == 1 &&
-         g.dilation_w == 1 && g.pad_top == 1 && g.pad_left == 1 && g.out_h == g.in_h && g.out_w == g.in_w &&
-         g.in_w >= 2 && g.in_c % Vec::lanes == 0;
+  return g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 && g.stride_w == 1 &&
+         g.dilation_h == 1 && g.dilation_w == 1 && g.pad_top == 1 && g.pad_left == 1 &&
+         g.out_h == g.in_h && g.out_w == g.in_w && g.in_w >= 2 && g.in_c % Vec::lanes == 0;
 }
 
 /// Pixels of one 3x3 row block: 4 accumulators with AVX2's 16 registers (9 hold the weights),
@@ -16797,7 +17231,7 @@ constexpr std::size_t row_block_3x3 = Vec::lanes == 16 ? 8 : 4;
 /// drop the taps of the padded column at the row's ends.
 template <std::size_t Pixels, bool Left, bool Right, class Activation>
 inline void pixels_3x3(const float* const (&rows)[3], std::size_t x, std::size_t channels,
-                                   const Vec (&w)[9], Vec b, float* out, Activation activation) noexcept {
+                       const Vec (&w)[9], Vec b, float* out, Activation activation) noexcept {
   Vec acc[Pixels];
   MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = b;
   MOTE_UNROLL for (std::size_t ky = 0; ky < 3; ++ky) {
@@ -16805,16 +17239,18 @@ inline void pixels_3x3(const float* const (&rows)[3], std::size_t x, std::size_t
     MOTE_UNROLL for (std::size_t kx = 0; kx < 3; ++kx) {
       MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) {
         if ((Left && q == 0 && kx == 0) || (Right && q + 1 == Pixels && kx == 2)) continue;
-        acc[q] = Vec::fma(Vec::load(rows[ky] + (x + q + kx - 1) * channels), w[ky * 3 + kx], acc[q]);
+        acc[q] =
+            Vec::fma(Vec::load(rows[ky] + (x + q + kx - 1) * channels), w[ky * 3 + kx], acc[q]);
       }
     }
   }
-  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store(out + (x + q) * channels);
+  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q])
+      .store(out + (x + q) * channels);
 }
 
 template <class Weights, class Activation>
-inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, const float* bias, const float* in,
-                               float* out, Activation activation) noexcept {
+inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, const float* bias,
+                               const float* in, float* out, Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows, block = row_block_3x3;
   const std::size_t width = g.in_w, channels = g.in_c, row_size = width * channels;
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
@@ -16823,13 +17259,16 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, 
       Vec w[9];
       MOTE_UNROLL for (std::size_t t = 0; t < 9; ++t) w[t] = Vec::load(panel + t * rows);
       const Vec b = Vec::load(bias + c);
-      const float* const row_in[3] = {oy > 0 ? in + (oy - 1) * row_size + c : nullptr, in + oy * row_size + c,
+      const float* const row_in[3] = {oy > 0 ? in + (oy - 1) * row_size + c : nullptr,
+                                      in + oy * row_size + c,
                                       oy + 1 < g.in_h ? in + (oy + 1) * row_size + c : nullptr};
       float* row_out = out + oy * row_size + c;
       pixels_3x3<1, true, false>(row_in, 0, channels, w, b, row_out, activation);
       std::size_t x = 1;
-      for (; x + block < width; x += block) pixels_3x3<block, false, false>(row_in, x, channels, w, b, row_out, activation);
-      for (; x + 1 < width; ++x) pixels_3x3<1, false, false>(row_in, x, channels, w, b, row_out, activation);
+      for (; x + block < width; x += block)
+        pixels_3x3<block, false, false>(row_in, x, channels, w, b, row_out, activation);
+      for (; x + 1 < width; ++x)
+        pixels_3x3<1, false, false>(row_in, x, channels, w, b, row_out, activation);
       pixels_3x3<1, false, true>(row_in, width - 1, channels, w, b, row_out, activation);
     }
   }
@@ -16838,8 +17277,9 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, 
 /// Any `Weights` with 16-row panels (panel(p), panel_rows): DenseF32, or the int8 kernel's
 /// integer-valued panels in scratch (kernels/depthwise/int8-inl.hpp). At most max_listed_taps taps.
 template <class Weights, class Activation>
-inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weights, const float* bias, const float* in,
-                                  float* out, Activation activation) noexcept {
+inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weights,
+                                  const float* bias, const float* in, float* out,
+                                  Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows;
   if (is_3x3_same(g)) return depthwise_3x3_same(g, weights, bias, in, out, activation);
   // Output columns whose every tap lies inside the input: their tap list is the row's list
@@ -16853,11 +17293,13 @@ inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weight
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     std::size_t row_taps = 0;
     for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-      const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+      const long iy =
+          static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
       if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
       for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
         const long ix0 = static_cast<long>(kx * g.dilation_w) - static_cast<long>(g.pad_left);
-        row_tap_index[row_taps] = (iy * static_cast<long>(g.in_w) + ix0) * static_cast<long>(g.in_c);
+        row_tap_index[row_taps] =
+            (iy * static_cast<long>(g.in_w) + ix0) * static_cast<long>(g.in_c);
         row_tap_offset[row_taps] = (ky * g.kernel_w + kx) * rows;
         ++row_taps;
       }
@@ -16868,22 +17310,26 @@ inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weight
         const long shift = static_cast<long>(ox * g.stride_w * g.in_c);
         for (std::size_t t = 0; t < row_taps; ++t) tap_in[t] = in + (row_tap_index[t] + shift);
         if (ox + pixel_block <= x_end) {
-          pixels_over_taps<pixel_block>(g.out_c, tap_in, row_tap_offset, row_taps, g.stride_w * g.in_c, weights,
-                                        bias, out_pixel, activation);
+          pixels_over_taps<pixel_block>(g.out_c, tap_in, row_tap_offset, row_taps,
+                                        g.stride_w * g.in_c, weights, bias, out_pixel, activation);
           ox += pixel_block - 1;
         } else {
-          channels_over_taps(g.out_c, tap_in, row_tap_offset, row_taps, weights, bias, out_pixel, activation);
+          channels_over_taps(g.out_c, tap_in, row_tap_offset, row_taps, weights, bias, out_pixel,
+                             activation);
         }
         continue;
       }
       std::size_t taps = 0;
       for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-        const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+        const long iy =
+            static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
         if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
         for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-          const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
+          const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) -
+                          static_cast<long>(g.pad_left);
           if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
-          tap_in[taps] = in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
+          tap_in[taps] =
+              in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
           tap_offset[taps] = (ky * g.kernel_w + kx) * rows;
           ++taps;
         }
@@ -16896,8 +17342,8 @@ inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weight
 }  // namespace depthwise_detail
 
 template <class Activation>
-inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
-                             float* out, Activation activation) noexcept {
+inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias,
+                             const float* in, float* out, Activation activation) noexcept {
   if (g.kernel_h * g.kernel_w > depthwise_detail::max_listed_taps)
     return ::mote::kernels::depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out, activation);
   depthwise_detail::depthwise_listed_taps(g, weights, bias, in, out, activation);
@@ -17514,6 +17960,88 @@ MOTE_NO_IPA inline void int8_quantize_row(const float* x, std::size_t n,
     Ops::quantize(x, n, input.params, input.low, input.high, out);
 }
 
+/// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
+template <class Ops>
+MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
+                                             const ::mote::kernels::Int8InputQuant& input,
+                                             typename Ops::Act* codes, float* row) noexcept {
+  Ops::quantize(x, n, input.params, input.low, input.high, codes);
+  const std::int32_t shift = Ops::activation_offset - input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i)
+    row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
+}
+
+/// What the f32 kernels multiply when an int8 convolution sums in floats (small receptive fields
+/// here, depthwise in kernels/depthwise/int8-inl.hpp), in scratch
+/// (conv_int8_float_scratch_bytes): the input as centred codes, the weights as centred
+/// integer-valued floats in 16-row panels, a zero bias and the epilogue's multipliers
+/// (input scale x weight scale). The padding's code is the zero point (what 0.0 quantises to),
+/// so the f32 kernels' zero padding is exact. The weights are rearranged per call (rows x
+/// receptive field values: little against the pixels' work) so that the layer keeps the one
+/// int8 WeightMatrix the loaders and calibration share.
+struct Int8FloatOperands {
+  ::mote::kernels::F32PanelView weights;
+  const float* image;
+  const float* zeros;
+  const float* multipliers;
+};
+template <class Matrix>
+inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
+                                             const Matrix& weights, const float* in,
+                                             const ::mote::kernels::Int8InputQuant& input,
+                                             std::byte* scratch) noexcept {
+  const std::size_t rows = weights.rows(), cols = weights.cols(),
+                    padded_rows = weights.padded_rows();
+  auto* image = reinterpret_cast<float*>(scratch);
+  std::byte* next = scratch + align_up(g.in_h * g.in_w * g.in_c * sizeof(float));
+  auto* panels = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * cols * sizeof(float));
+  auto* zeros = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* multipliers = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+  for (std::size_t o = 0; o < padded_rows; ++o) {
+    const bool real = o < rows;
+    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
+    for (std::size_t k = 0; k < cols; ++k)
+      panels[(o / 16 * cols + k) * 16 + o % 16] =
+          real ? static_cast<float>(weights.at(o, k) - zw) : 0.0f;
+    zeros[o] = 0.0f;
+    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+  }
+  const std::size_t row_values = g.in_w * g.in_c;
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
+                                  image + y * row_values);
+  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers};
+}
+
+/// The Dense epilogue's operations on exact sums held in floats, in place (std::fma: one rounding
+/// on every ISA; the compiler vectorises this loop where the ISA has FMA).
+template <class Activation>
+inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
+                                const float* multipliers, const float* bias) noexcept {
+  for (std::size_t p = 0; p < pixels; ++p) {
+    float* y = out + p * channels;
+    for (std::size_t o = 0; o < channels; ++o)
+      y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
+  }
+}
+
+/// Receptive fields of at most conv_int8_float_max_field values: the sums in the ISA's f32
+/// convolution kernel on integer-valued floats (exact, see conv_int8_float_max_field).
+template <class Matrix, class Activation>
+inline void conv2d_int8_in_floats(const ::mote::kernels::WindowGeometry& g, const Matrix& weights,
+                                  const float* bias, const float* in, float* out,
+                                  const ::mote::kernels::Int8InputQuant& input, Activation,
+                                  std::byte* scratch) noexcept {
+  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
+  float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, out,
+                        ::mote::activation::Identity{});
+  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+}
+
 template <class G, class S, class Activation>
 inline void conv2d_int8(
     const ::mote::kernels::WindowGeometry& g,
@@ -17522,6 +18050,8 @@ inline void conv2d_int8(
     Activation activation, std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
   using Code = int8_code_t<Matrix>;
+  if (weights.cols() <= ::mote::kernels::conv_int8_float_max_field)
+    return conv2d_int8_in_floats(g, weights, bias, in, out, input, activation, scratch);
   constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
   const std::size_t padded_cols = weights.padded_cols();
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
@@ -17592,11 +18122,13 @@ MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n
 }
 /// sums[o] for output channels [first, last) of one pixel, one channel at a time (output channel
 /// o filters input channel o / multiplier).
-MOTE_NO_IPA inline void depthwise_int8_channel_sums(
-    const std::int16_t* window, const std::int16_t* tap_weights, std::size_t first,
-    std::size_t last, std::size_t multiplier, std::size_t taps_h, std::size_t taps_w,
-    std::ptrdiff_t row_step, std::ptrdiff_t tap_step, std::size_t out_c,
-    std::int32_t* sums) noexcept {
+MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
+                                                    const std::int16_t* tap_weights,
+                                                    std::size_t first, std::size_t last,
+                                                    std::size_t multiplier, std::size_t taps_h,
+                                                    std::size_t taps_w, std::ptrdiff_t row_step,
+                                                    std::ptrdiff_t tap_step, std::size_t out_c,
+                                                    std::int32_t* sums) noexcept {
   for (std::size_t o = first; o < last; ++o) {
     const auto c = static_cast<std::ptrdiff_t>(o / multiplier);
     std::int32_t acc = 0;
@@ -17609,59 +18141,20 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(
   }
 }
 
-/// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
-template <class Ops>
-MOTE_NO_IPA inline void depthwise_int8_float_row(const float* x, std::size_t n,
-                                                 const ::mote::kernels::Int8InputQuant& input,
-                                                 typename Ops::Act* codes, float* row) noexcept {
-  Ops::quantize(x, n, input.params, input.low, input.high, codes);
-  const std::int32_t shift = Ops::activation_offset - input.params.zero_point;
-  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
-}
-
 /// The sums in f32 (see the top of this file): multiplier 1, at most
 /// depthwise_int8_float_max_taps taps.
 template <class G, class S, class Activation>
-inline void depthwise_int8_in_floats(const ::mote::kernels::WindowGeometry& g,
-                                     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                                     const float* bias, const float* in, float* out,
-                                     const ::mote::kernels::Int8InputQuant& input, Activation,
-                                     std::byte* scratch) noexcept {
-  static_assert(::mote::kernels::depthwise_int8_float_max_taps <= float_kernels::depthwise_detail::max_listed_taps);
-  const std::size_t channels = g.in_c, taps = g.kernel_h * g.kernel_w;
-  const std::size_t padded_rows = weights.padded_rows();
-  auto* image = reinterpret_cast<float*>(scratch);
-  std::byte* next = scratch + align_up(g.in_h * g.in_w * channels * sizeof(float));
-  auto* panels = reinterpret_cast<float*>(next);
-  next += align_up(padded_rows * taps * sizeof(float));
-  auto* zeros = reinterpret_cast<float*>(next);
-  next += align_up(padded_rows * sizeof(float));
-  auto* multipliers = reinterpret_cast<float*>(next);
-  next += align_up(padded_rows * sizeof(float));
-  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
-
-  // Weights and multipliers per call (taps x channels values: little against the pixels' work),
-  // so that the layer keeps the one int8 WeightMatrix the loaders and calibration share.
-  for (std::size_t o = 0; o < padded_rows; ++o) {
-    const bool real = o < channels;
-    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
-    for (std::size_t t = 0; t < taps; ++t)
-      panels[(o / 16 * taps + t) * 16 + o % 16] = real ? static_cast<float>(weights.at(o, t) - zw) : 0.0f;
-    zeros[o] = 0.0f;
-    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
-  }
-  const std::size_t row_values = g.in_w * channels;
-  for (std::size_t y = 0; y < g.in_h; ++y)
-    depthwise_int8_float_row<Int8Ops>(in + y * row_values, row_values, input, row_codes, image + y * row_values);
-  float_kernels::depthwise_detail::depthwise_listed_taps(g, ::mote::kernels::F32PanelView{panels, taps}, zeros,
-                                                         image, out, ::mote::activation::Identity{});
-  // The Dense epilogue's operations on the exact sums (std::fma: one rounding on every ISA;
-  // the compiler vectorises this loop where the ISA has FMA).
-  const std::size_t pixels = g.out_h * g.out_w;
-  for (std::size_t p = 0; p < pixels; ++p) {
-    float* y = out + p * channels;
-    for (std::size_t o = 0; o < channels; ++o) y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
-  }
+inline void depthwise_int8_in_floats(
+    const ::mote::kernels::WindowGeometry& g,
+    const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    Activation, std::byte* scratch) noexcept {
+  static_assert(::mote::kernels::depthwise_int8_float_max_taps <=
+                float_kernels::depthwise_detail::max_listed_taps);
+  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
+  float_kernels::depthwise_detail::depthwise_listed_taps(
+      g, operands.weights, operands.zeros, operands.image, out, ::mote::activation::Identity{});
+  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
 // Ops is a parameter so that the paired path's names are looked up only where it exists.
@@ -18638,6 +19131,88 @@ MOTE_NO_IPA inline void int8_quantize_row(const float* x, std::size_t n,
     Ops::quantize(x, n, input.params, input.low, input.high, out);
 }
 
+/// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
+template <class Ops>
+MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
+                                             const ::mote::kernels::Int8InputQuant& input,
+                                             typename Ops::Act* codes, float* row) noexcept {
+  Ops::quantize(x, n, input.params, input.low, input.high, codes);
+  const std::int32_t shift = Ops::activation_offset - input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i)
+    row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
+}
+
+/// What the f32 kernels multiply when an int8 convolution sums in floats (small receptive fields
+/// here, depthwise in kernels/depthwise/int8-inl.hpp), in scratch
+/// (conv_int8_float_scratch_bytes): the input as centred codes, the weights as centred
+/// integer-valued floats in 16-row panels, a zero bias and the epilogue's multipliers
+/// (input scale x weight scale). The padding's code is the zero point (what 0.0 quantises to),
+/// so the f32 kernels' zero padding is exact. The weights are rearranged per call (rows x
+/// receptive field values: little against the pixels' work) so that the layer keeps the one
+/// int8 WeightMatrix the loaders and calibration share.
+struct Int8FloatOperands {
+  ::mote::kernels::F32PanelView weights;
+  const float* image;
+  const float* zeros;
+  const float* multipliers;
+};
+template <class Matrix>
+inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
+                                             const Matrix& weights, const float* in,
+                                             const ::mote::kernels::Int8InputQuant& input,
+                                             std::byte* scratch) noexcept {
+  const std::size_t rows = weights.rows(), cols = weights.cols(),
+                    padded_rows = weights.padded_rows();
+  auto* image = reinterpret_cast<float*>(scratch);
+  std::byte* next = scratch + align_up(g.in_h * g.in_w * g.in_c * sizeof(float));
+  auto* panels = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * cols * sizeof(float));
+  auto* zeros = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* multipliers = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+  for (std::size_t o = 0; o < padded_rows; ++o) {
+    const bool real = o < rows;
+    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
+    for (std::size_t k = 0; k < cols; ++k)
+      panels[(o / 16 * cols + k) * 16 + o % 16] =
+          real ? static_cast<float>(weights.at(o, k) - zw) : 0.0f;
+    zeros[o] = 0.0f;
+    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+  }
+  const std::size_t row_values = g.in_w * g.in_c;
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
+                                  image + y * row_values);
+  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers};
+}
+
+/// The Dense epilogue's operations on exact sums held in floats, in place (std::fma: one rounding
+/// on every ISA; the compiler vectorises this loop where the ISA has FMA).
+template <class Activation>
+inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
+                                const float* multipliers, const float* bias) noexcept {
+  for (std::size_t p = 0; p < pixels; ++p) {
+    float* y = out + p * channels;
+    for (std::size_t o = 0; o < channels; ++o)
+      y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
+  }
+}
+
+/// Receptive fields of at most conv_int8_float_max_field values: the sums in the ISA's f32
+/// convolution kernel on integer-valued floats (exact, see conv_int8_float_max_field).
+template <class Matrix, class Activation>
+inline void conv2d_int8_in_floats(const ::mote::kernels::WindowGeometry& g, const Matrix& weights,
+                                  const float* bias, const float* in, float* out,
+                                  const ::mote::kernels::Int8InputQuant& input, Activation,
+                                  std::byte* scratch) noexcept {
+  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
+  float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, out,
+                        ::mote::activation::Identity{});
+  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+}
+
 template <class G, class S, class Activation>
 inline void conv2d_int8(
     const ::mote::kernels::WindowGeometry& g,
@@ -18646,6 +19221,8 @@ inline void conv2d_int8(
     Activation activation, std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
   using Code = int8_code_t<Matrix>;
+  if (weights.cols() <= ::mote::kernels::conv_int8_float_max_field)
+    return conv2d_int8_in_floats(g, weights, bias, in, out, input, activation, scratch);
   constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
   const std::size_t padded_cols = weights.padded_cols();
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
@@ -18716,11 +19293,13 @@ MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n
 }
 /// sums[o] for output channels [first, last) of one pixel, one channel at a time (output channel
 /// o filters input channel o / multiplier).
-MOTE_NO_IPA inline void depthwise_int8_channel_sums(
-    const std::int16_t* window, const std::int16_t* tap_weights, std::size_t first,
-    std::size_t last, std::size_t multiplier, std::size_t taps_h, std::size_t taps_w,
-    std::ptrdiff_t row_step, std::ptrdiff_t tap_step, std::size_t out_c,
-    std::int32_t* sums) noexcept {
+MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
+                                                    const std::int16_t* tap_weights,
+                                                    std::size_t first, std::size_t last,
+                                                    std::size_t multiplier, std::size_t taps_h,
+                                                    std::size_t taps_w, std::ptrdiff_t row_step,
+                                                    std::ptrdiff_t tap_step, std::size_t out_c,
+                                                    std::int32_t* sums) noexcept {
   for (std::size_t o = first; o < last; ++o) {
     const auto c = static_cast<std::ptrdiff_t>(o / multiplier);
     std::int32_t acc = 0;
@@ -18733,59 +19312,20 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(
   }
 }
 
-/// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
-template <class Ops>
-MOTE_NO_IPA inline void depthwise_int8_float_row(const float* x, std::size_t n,
-                                                 const ::mote::kernels::Int8InputQuant& input,
-                                                 typename Ops::Act* codes, float* row) noexcept {
-  Ops::quantize(x, n, input.params, input.low, input.high, codes);
-  const std::int32_t shift = Ops::activation_offset - input.params.zero_point;
-  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
-}
-
 /// The sums in f32 (see the top of this file): multiplier 1, at most
 /// depthwise_int8_float_max_taps taps.
 template <class G, class S, class Activation>
-inline void depthwise_int8_in_floats(const ::mote::kernels::WindowGeometry& g,
-                                     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                                     const float* bias, const float* in, float* out,
-                                     const ::mote::kernels::Int8InputQuant& input, Activation,
-                                     std::byte* scratch) noexcept {
-  static_assert(::mote::kernels::depthwise_int8_float_max_taps <= float_kernels::depthwise_detail::max_listed_taps);
-  const std::size_t channels = g.in_c, taps = g.kernel_h * g.kernel_w;
-  const std::size_t padded_rows = weights.padded_rows();
-  auto* image = reinterpret_cast<float*>(scratch);
-  std::byte* next = scratch + align_up(g.in_h * g.in_w * channels * sizeof(float));
-  auto* panels = reinterpret_cast<float*>(next);
-  next += align_up(padded_rows * taps * sizeof(float));
-  auto* zeros = reinterpret_cast<float*>(next);
-  next += align_up(padded_rows * sizeof(float));
-  auto* multipliers = reinterpret_cast<float*>(next);
-  next += align_up(padded_rows * sizeof(float));
-  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
-
-  // Weights and multipliers per call (taps x channels values: little against the pixels' work),
-  // so that the layer keeps the one int8 WeightMatrix the loaders and calibration share.
-  for (std::size_t o = 0; o < padded_rows; ++o) {
-    const bool real = o < channels;
-    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
-    for (std::size_t t = 0; t < taps; ++t)
-      panels[(o / 16 * taps + t) * 16 + o % 16] = real ? static_cast<float>(weights.at(o, t) - zw) : 0.0f;
-    zeros[o] = 0.0f;
-    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
-  }
-  const std::size_t row_values = g.in_w * channels;
-  for (std::size_t y = 0; y < g.in_h; ++y)
-    depthwise_int8_float_row<Int8Ops>(in + y * row_values, row_values, input, row_codes, image + y * row_values);
-  float_kernels::depthwise_detail::depthwise_listed_taps(g, ::mote::kernels::F32PanelView{panels, taps}, zeros,
-                                                         image, out, ::mote::activation::Identity{});
-  // The Dense epilogue's operations on the exact sums (std::fma: one rounding on every ISA;
-  // the compiler vectorises this loop where the ISA has FMA).
-  const std::size_t pixels = g.out_h * g.out_w;
-  for (std::size_t p = 0; p < pixels; ++p) {
-    float* y = out + p * channels;
-    for (std::size_t o = 0; o < channels; ++o) y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
-  }
+inline void depthwise_int8_in_floats(
+    const ::mote::kernels::WindowGeometry& g,
+    const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    Activation, std::byte* scratch) noexcept {
+  static_assert(::mote::kernels::depthwise_int8_float_max_taps <=
+                float_kernels::depthwise_detail::max_listed_taps);
+  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
+  float_kernels::depthwise_detail::depthwise_listed_taps(
+      g, operands.weights, operands.zeros, operands.image, out, ::mote::activation::Identity{});
+  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
 // Ops is a parameter so that the paired path's names are looked up only where it exists.

@@ -6,7 +6,6 @@
 // rounding (the integer arithmetic is exact, so only the float epilogue differs).
 
 #include <catch2/catch.hpp>
-
 #include <cstring>
 #include <random>
 #include <vector>
@@ -33,7 +32,8 @@ void check_isas_and_float_twin(const char* label) {
   typename Scalar::Workspace ws;
   std::vector<float> expected(Scalar::output_shape::size);
   reference->forward(std::span<const float, In::shape::size>(input.data(), In::shape::size),
-                     std::span<float, Scalar::output_shape::size>(expected.data(), expected.size()), ws.bytes());
+                     std::span<float, Scalar::output_shape::size>(expected.data(), expected.size()),
+                     ws.bytes());
   mote_test::for_each_simd_isa([&](auto tag, const std::string& isa) {
     using Net = Sequential<In, Layer<decltype(tag)>>;
     auto net = std::make_unique<Net>();
@@ -42,7 +42,8 @@ void check_isas_and_float_twin(const char* label) {
     typename Net::Workspace w;
     std::vector<float> actual(expected.size());
     net->forward(std::span<const float, In::shape::size>(input.data(), In::shape::size),
-                 std::span<float, Net::output_shape::size>(actual.data(), actual.size()), w.bytes());
+                 std::span<float, Net::output_shape::size>(actual.data(), actual.size()),
+                 w.bytes());
     INFO(label << " on " << isa);
     REQUIRE(std::memcmp(actual.data(), expected.data(), actual.size() * sizeof(float)) == 0);
   });
@@ -68,7 +69,8 @@ void check_isas_and_float_twin(const char* label) {
   typename Twin::Workspace tw;
   std::vector<float> twin_out(expected.size());
   twin->forward(std::span<const float, In::shape::size>(fake_quantised.data(), In::shape::size),
-                std::span<float, Twin::output_shape::size>(twin_out.data(), twin_out.size()), tw.bytes());
+                std::span<float, Twin::output_shape::size>(twin_out.data(), twin_out.size()),
+                tw.bytes());
   for (std::size_t i = 0; i < expected.size(); ++i) {
     INFO(label << " output " << i);
     REQUIRE(expected[i] == Approx(twin_out[i]).margin(1e-4).epsilon(1e-4));
@@ -78,19 +80,22 @@ void check_isas_and_float_twin(const char* label) {
 template <class Format, class... Options>
 struct Conv3x3Same {
   template <class Isa>
-  using type = std::conditional_t<std::is_void_v<Isa>, Conv2D<19, Kernel<3>, Pad::same, Options...>,
-                                  Conv2D<19, Kernel<3>, Pad::same, Weights<Format>, Options..., Isa>>;
+  using type =
+      std::conditional_t<std::is_void_v<Isa>, Conv2D<19, Kernel<3>, Pad::same, Options...>,
+                         Conv2D<19, Kernel<3>, Pad::same, Weights<Format>, Options..., Isa>>;
 };
 
 }  // namespace
 
-
-TEST_CASE("integer Conv2D: every ISA bit-exact, and equal to the f32 convolution of dequantised values",
-          "[int8][int4][conv]") {
+TEST_CASE(
+    "integer Conv2D: every ISA bit-exact, and equal to the f32 convolution of dequantised values",
+    "[int8][int4][conv]") {
   check_isas_and_float_twin<Input<9, 11, 5>, Conv3x3Same<Int8<>>::template type>("int8 3x3 same");
   check_isas_and_float_twin<Input<9, 11, 5>, Conv3x3Same<Int4<32>>::template type>("int4 3x3 same");
-  check_isas_and_float_twin<Input<9, 11, 5>, Conv3x3Same<Int8<>, Stride<2>>::template type>("int8 3x3 stride 2");
-  check_isas_and_float_twin<Input<9, 11, 5>, Conv3x3Same<Int8<PerTensor, Asymmetric>, Dilation<2>>::template type>(
+  check_isas_and_float_twin<Input<9, 11, 5>, Conv3x3Same<Int8<>, Stride<2>>::template type>(
+      "int8 3x3 stride 2");
+  check_isas_and_float_twin<Input<9, 11, 5>,
+                            Conv3x3Same<Int8<PerTensor, Asymmetric>, Dilation<2>>::template type>(
       "int8 asymmetric 3x3 dilation 2");
 }
 
@@ -110,25 +115,39 @@ TEST_CASE("integer Conv2D: the quantised, bordered image and code gathering acro
   // strides and dilations that make the bordered image larger than the padded input on one side
   // only; uint8 activations (another padding code); per-tensor asymmetric weights (the epilogue
   // sums the gathered codes).
-  check_isas_and_float_twin<Input<28, 28, 1>, AnyConv<Int8<>, 16, Kernel<3>, Pad::same>::template type>(
+  check_isas_and_float_twin<Input<28, 28, 1>,
+                            AnyConv<Int8<>, 16, Kernel<3>, Pad::same>::template type>(
       "int8 3x3 same, one channel");
-  check_isas_and_float_twin<
-      Input<13, 17, 6>,
-      AnyConv<Int8<>, 21, Kernel<3, 5>, Stride<2, 3>, Dilation<2, 1>, Padding<1, 3, 2, 0>>::template type>(
+  check_isas_and_float_twin<Input<13, 17, 6>,
+                            AnyConv<Int8<>, 21, Kernel<3, 5>, Stride<2, 3>, Dilation<2, 1>,
+                                    Padding<1, 3, 2, 0>>::template type>(
       "int8 3x5 stride 2x3 dilation 2x1 padding 1,3,2,0");
-  check_isas_and_float_twin<Input<10, 9, 7>, AnyConv<Int8<PerTensor, Asymmetric>, 33, Kernel<2>>::template type>(
+  check_isas_and_float_twin<Input<10, 9, 7>,
+                            AnyConv<Int8<PerTensor, Asymmetric>, 33, Kernel<2>>::template type>(
       "int8 asymmetric 2x2 valid");
-  check_isas_and_float_twin<
-      Input<10, 9, 7>,
-      AnyConv<Int8<PerChannel, Asymmetric>, 5, Kernel<4, 1>, Stride<3>, Padding<2, 0, 1, 0>>::template type>(
+  check_isas_and_float_twin<Input<10, 9, 7>,
+                            AnyConv<Int8<PerChannel, Asymmetric>, 5, Kernel<4, 1>, Stride<3>,
+                                    Padding<2, 0, 1, 0>>::template type>(
       "int8 per-channel asymmetric 4x1 stride 3");
+  // Receptive fields of at most conv_int8_float_max_field values sum in floats: asymmetric
+  // weights, strides, dilations and asymmetric padding there too, and the largest such field.
+  static_assert(3 * 2 * 2 <= kernels::conv_int8_float_max_field &&
+                4 * 4 == kernels::conv_int8_float_max_field);
+  check_isas_and_float_twin<Input<11, 13, 2>,
+                            AnyConv<Int8<PerChannel, Asymmetric>, 19, Kernel<3, 2>, Stride<2, 1>,
+                                    Dilation<1, 2>, Padding<2, 1, 0, 1>>::template type>(
+      "int8 per-channel asymmetric 3x2 on 2 channels (f32 path)");
+  check_isas_and_float_twin<Input<9, 10, 1>, AnyConv<Int8<PerTensor, Asymmetric>, 7, Kernel<4>,
+                                                     Pad::same>::template type>(
+      "int8 per-tensor asymmetric 4x4 on 1 channel (f32 path, 16 values)");
 }
 
 namespace {
 template <class Format>
 struct Pointwise {
   template <class Isa>
-  using type = std::conditional_t<std::is_void_v<Isa>, Conv2D<24, Kernel<1>>, Conv2D<24, Kernel<1>, Weights<Format>, Isa>>;
+  using type = std::conditional_t<std::is_void_v<Isa>, Conv2D<24, Kernel<1>>,
+                                  Conv2D<24, Kernel<1>, Weights<Format>, Isa>>;
 };
 template <class Format>
 struct OneD {
@@ -148,58 +167,72 @@ namespace {
 template <std::size_t KH, std::size_t KW, class Format, class... Options>
 struct AnyDepthwise {
   template <class Isa>
-  using type = std::conditional_t<std::is_void_v<Isa>, DepthwiseConv2D<Kernel<KH, KW>, Options...>,
-                                  DepthwiseConv2D<Kernel<KH, KW>, Options..., Weights<Format>, Isa>>;
+  using type =
+      std::conditional_t<std::is_void_v<Isa>, DepthwiseConv2D<Kernel<KH, KW>, Options...>,
+                         DepthwiseConv2D<Kernel<KH, KW>, Options..., Weights<Format>, Isa>>;
 };
 }  // namespace
 
-TEST_CASE("integer DepthwiseConv2D: every ISA bit-exact, and equal to the f32 depthwise convolution",
-          "[int8][depthwise]") {
+TEST_CASE(
+    "integer DepthwiseConv2D: every ISA bit-exact, and equal to the f32 depthwise convolution",
+    "[int8][depthwise]") {
   // 32 channels (whole 16-channel blocks), 37 (a block tail), 3 (tail only); padding, strides,
   // dilations, a channel multiplier; symmetric and asymmetric weights.
-  check_isas_and_float_twin<Input<12, 10, 32>, AnyDepthwise<3, 3, Int8<>, Pad::same>::template type, true>(
-      "depthwise int8 3x3 same, 32 channels");
-  check_isas_and_float_twin<Input<9, 11, 37>, AnyDepthwise<3, 3, Int8<PerChannel, Asymmetric>, Stride<2>,
-                                                           Pad::same>::template type,
-                            true>("depthwise int8 asymmetric 3x3 stride 2, 37 channels");
-  check_isas_and_float_twin<Input<9, 11, 3>, AnyDepthwise<5, 3, Int8<PerTensor, Symmetric>, Dilation<2, 1>,
-                                                          Padding<3, 1, 0, 2>>::template type,
+  check_isas_and_float_twin<Input<12, 10, 32>, AnyDepthwise<3, 3, Int8<>, Pad::same>::template type,
+                            true>("depthwise int8 3x3 same, 32 channels");
+  check_isas_and_float_twin<
+      Input<9, 11, 37>,
+      AnyDepthwise<3, 3, Int8<PerChannel, Asymmetric>, Stride<2>, Pad::same>::template type, true>(
+      "depthwise int8 asymmetric 3x3 stride 2, 37 channels");
+  check_isas_and_float_twin<Input<9, 11, 3>,
+                            AnyDepthwise<5, 3, Int8<PerTensor, Symmetric>, Dilation<2, 1>,
+                                         Padding<3, 1, 0, 2>>::template type,
                             true>("depthwise int8 5x3 dilation 2x1, 3 channels");
-  check_isas_and_float_twin<Input<7, 8, 5>, AnyDepthwise<3, 3, Int8<>, Multiplier<3>, Pad::same>::template type,
-                            true>("depthwise int8 multiplier 3");
+  check_isas_and_float_twin<
+      Input<7, 8, 5>, AnyDepthwise<3, 3, Int8<>, Multiplier<3>, Pad::same>::template type, true>(
+      "depthwise int8 multiplier 3");
 }
 
-TEST_CASE("integer DepthwiseConv2D: kernels above the f32 path's 49 taps sum in int32, bit-exact on every ISA",
-          "[int8][depthwise]") {
+TEST_CASE(
+    "integer DepthwiseConv2D: kernels above the f32 path's 49 taps sum in int32, bit-exact on "
+    "every ISA",
+    "[int8][depthwise]") {
   // 8x7 = 56 taps (> depthwise_int8_float_max_taps): the int32 path with multiplier 1, 16-channel
   // blocks (AVX2's tap pairs) and a tail of 3 channels.
   static_assert(8 * 7 > kernels::depthwise_int8_float_max_taps);
-  check_isas_and_float_twin<Input<10, 9, 19>, AnyDepthwise<8, 7, Int8<PerChannel, Asymmetric>, Pad::same>::template type,
-                            true>("depthwise int8 8x7 same, 19 channels");
+  check_isas_and_float_twin<
+      Input<10, 9, 19>, AnyDepthwise<8, 7, Int8<PerChannel, Asymmetric>, Pad::same>::template type,
+      true>("depthwise int8 8x7 same, 19 channels");
 }
 
-TEST_CASE("integer DepthwiseConv2D: the largest sums of the f32 path are exact on every ISA", "[int8][depthwise]") {
+TEST_CASE("integer DepthwiseConv2D: the largest sums of the f32 path are exact on every ISA",
+          "[int8][depthwise]") {
   // 7x7 = 49 taps, every centred weight at +-255 and every centred input code at 255: each sum is
   // +-49 x 255 x 255 = 3,186,225 (below 2^24 = 16,777,216, where integers stop being exact in f32).
   static_assert(7 * 7 == kernels::depthwise_int8_float_max_taps);
   constexpr std::size_t channels = 21;
   using Input7 = Input<9, 9, channels>;
   auto run = [&](auto tag) {
-    using Net = Sequential<Input7, DepthwiseConv2D<Kernel<7>, Pad::same, Weights<Int8<PerChannel, Asymmetric>>,
-                                                   Activations<Int8<PerTensor, Asymmetric>>, decltype(tag)>>;
+    using Net =
+        Sequential<Input7,
+                   DepthwiseConv2D<Kernel<7>, Pad::same, Weights<Int8<PerChannel, Asymmetric>>,
+                                   Activations<Int8<PerTensor, Asymmetric>>, decltype(tag)>>;
     auto net = std::make_unique<Net>();
     // Per channel: 48 weights at +-1 and one at 0, so that the range is [0, 1] or [-1, 0], the
-    // zero point sits at its far end and |w - zw| = 255 for the 48 (the sign alternates by channel).
+    // zero point sits at its far end and |w - zw| = 255 for the 48 (the sign alternates by
+    // channel).
     std::vector<float> weights(channels * 49), bias(channels, 0.25f);
     for (std::size_t c = 0; c < channels; ++c)
-      for (std::size_t t = 0; t < 49; ++t) weights[c * 49 + t] = t == 0 ? 0.0f : c % 2 == 0 ? 1.0f : -1.0f;
+      for (std::size_t t = 0; t < 49; ++t)
+        weights[c * 49 + t] = t == 0 ? 0.0f : c % 2 == 0 ? 1.0f : -1.0f;
     net->template layer<0>().set_param(0, weights.data());
     net->template layer<0>().set_param(1, bias.data());
     REQUIRE(net->template layer<0>().set_input_quantization(QuantParams{1.0f, -128}).is_ok());
     std::vector<float> input(Input7::shape::size, 1e6f), output(Net::output_shape::size);
     typename Net::Workspace ws;
     net->forward(std::span<const float, Input7::shape::size>(input.data(), input.size()),
-                 std::span<float, Net::output_shape::size>(output.data(), output.size()), ws.bytes());
+                 std::span<float, Net::output_shape::size>(output.data(), output.size()),
+                 ws.bytes());
     return output;
   };
   const std::vector<float> expected = run(isa::Scalar{});

@@ -83,6 +83,88 @@ MOTE_NO_IPA inline void int8_quantize_row(const float* x, std::size_t n,
     Ops::quantize(x, n, input.params, input.low, input.high, out);
 }
 
+/// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
+template <class Ops>
+MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
+                                             const ::mote::kernels::Int8InputQuant& input,
+                                             typename Ops::Act* codes, float* row) noexcept {
+  Ops::quantize(x, n, input.params, input.low, input.high, codes);
+  const std::int32_t shift = Ops::activation_offset - input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i)
+    row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
+}
+
+/// What the f32 kernels multiply when an int8 convolution sums in floats (small receptive fields
+/// here, depthwise in kernels/depthwise/int8-inl.hpp), in scratch
+/// (conv_int8_float_scratch_bytes): the input as centred codes, the weights as centred
+/// integer-valued floats in 16-row panels, a zero bias and the epilogue's multipliers
+/// (input scale x weight scale). The padding's code is the zero point (what 0.0 quantises to),
+/// so the f32 kernels' zero padding is exact. The weights are rearranged per call (rows x
+/// receptive field values: little against the pixels' work) so that the layer keeps the one
+/// int8 WeightMatrix the loaders and calibration share.
+struct Int8FloatOperands {
+  ::mote::kernels::F32PanelView weights;
+  const float* image;
+  const float* zeros;
+  const float* multipliers;
+};
+template <class Matrix>
+inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
+                                             const Matrix& weights, const float* in,
+                                             const ::mote::kernels::Int8InputQuant& input,
+                                             std::byte* scratch) noexcept {
+  const std::size_t rows = weights.rows(), cols = weights.cols(),
+                    padded_rows = weights.padded_rows();
+  auto* image = reinterpret_cast<float*>(scratch);
+  std::byte* next = scratch + align_up(g.in_h * g.in_w * g.in_c * sizeof(float));
+  auto* panels = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * cols * sizeof(float));
+  auto* zeros = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* multipliers = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+  for (std::size_t o = 0; o < padded_rows; ++o) {
+    const bool real = o < rows;
+    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
+    for (std::size_t k = 0; k < cols; ++k)
+      panels[(o / 16 * cols + k) * 16 + o % 16] =
+          real ? static_cast<float>(weights.at(o, k) - zw) : 0.0f;
+    zeros[o] = 0.0f;
+    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+  }
+  const std::size_t row_values = g.in_w * g.in_c;
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
+                                  image + y * row_values);
+  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers};
+}
+
+/// The Dense epilogue's operations on exact sums held in floats, in place (std::fma: one rounding
+/// on every ISA; the compiler vectorises this loop where the ISA has FMA).
+template <class Activation>
+inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
+                                const float* multipliers, const float* bias) noexcept {
+  for (std::size_t p = 0; p < pixels; ++p) {
+    float* y = out + p * channels;
+    for (std::size_t o = 0; o < channels; ++o)
+      y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
+  }
+}
+
+/// Receptive fields of at most conv_int8_float_max_field values: the sums in the ISA's f32
+/// convolution kernel on integer-valued floats (exact, see conv_int8_float_max_field).
+template <class Matrix, class Activation>
+inline void conv2d_int8_in_floats(const ::mote::kernels::WindowGeometry& g, const Matrix& weights,
+                                  const float* bias, const float* in, float* out,
+                                  const ::mote::kernels::Int8InputQuant& input, Activation,
+                                  std::byte* scratch) noexcept {
+  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
+  float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, out,
+                        ::mote::activation::Identity{});
+  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+}
+
 template <class G, class S, class Activation>
 inline void conv2d_int8(
     const ::mote::kernels::WindowGeometry& g,
@@ -91,6 +173,8 @@ inline void conv2d_int8(
     Activation activation, std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
   using Code = int8_code_t<Matrix>;
+  if (weights.cols() <= ::mote::kernels::conv_int8_float_max_field)
+    return conv2d_int8_in_floats(g, weights, bias, in, out, input, activation, scratch);
   constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
   const std::size_t padded_cols = weights.padded_cols();
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);

@@ -31,6 +31,36 @@ constexpr std::size_t conv_int8_bordered_w(const WindowGeometry& g) noexcept {
                   (g.out_w - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w + 1);
 }
 
+/// 16-row panels of floats in scratch, read like WeightMatrix<F32, DenseStorage> by the f32
+/// convolution kernels: value (r, k) at data[(r / 16 * cols + k) * 16 + r % 16].
+struct F32PanelView {
+  static constexpr std::size_t panel_rows = 16;
+  const float* data = nullptr;
+  std::size_t cols = 0;
+  std::size_t panels = 0;
+  const float* panel(std::size_t p) const noexcept { return data + p * cols * panel_rows; }
+  std::size_t panel_count() const noexcept { return panels; }
+  std::size_t bytes() const noexcept { return panels * cols * panel_rows * sizeof(float); }
+};
+
+/// Convolutions whose receptive field (kernel area x input channels) is at most this long sum in
+/// f32 on integer-valued floats (kernels/conv2d/int8-inl.hpp): with so few columns the integer
+/// GEMM's gathering and tiles cost more than the multiply-adds (W4's first layer: 9 columns).
+/// Exact: each partial sum is an integer of magnitude at most 16 x 255 x 255 < 2^24.
+inline constexpr std::size_t conv_int8_float_max_field = 16;
+static_assert(conv_int8_float_max_field * 255 * 255 < (std::size_t{1} << 24));
+
+/// Scratch bytes of the f32 path (conv_int8_float_max_field): the input as centred codes in
+/// floats, the weights as centred floats in panels, a zero bias, the per-channel multipliers and
+/// one input row of the ISA's activation codes.
+constexpr std::size_t conv_int8_float_scratch_bytes(const WindowGeometry& g,
+                                                    std::size_t padded_rows,
+                                                    std::size_t cols) noexcept {
+  return align_up(g.in_h * g.in_w * g.in_c * sizeof(float)) +
+         align_up(padded_rows * cols * sizeof(float)) + 2 * align_up(padded_rows * sizeof(float)) +
+         align_up(g.in_w * g.in_c * sizeof(std::int16_t) + 64);
+}
+
 /// Scratch bytes of an int8 convolution on any ISA, for weights of `padded_rows` x `padded_cols`:
 /// SIMD: the bordered image and one chunk's patches (codes of at most 2 bytes), then int32 dots;
 /// the reference: one float patch and the Dense reference's scratch.
@@ -42,7 +72,7 @@ constexpr std::size_t conv_int8_scratch_bytes(const WindowGeometry& g, std::size
       align_up(conv_int8_pixel_chunk * padded_rows * sizeof(std::int32_t));
   const std::size_t reference = align_up(padded_cols * sizeof(float)) +
                                 int8_dense_reference_scratch_bytes(padded_rows, padded_cols);
-  return std::max(simd, reference);
+  return std::max({simd, reference, conv_int8_float_scratch_bytes(g, padded_rows, padded_cols)});
 }
 
 template <class G, class S, class Activation = activation::Identity>

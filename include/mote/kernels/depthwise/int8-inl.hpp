@@ -35,11 +35,13 @@ MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n
 }
 /// sums[o] for output channels [first, last) of one pixel, one channel at a time (output channel
 /// o filters input channel o / multiplier).
-MOTE_NO_IPA inline void depthwise_int8_channel_sums(
-    const std::int16_t* window, const std::int16_t* tap_weights, std::size_t first,
-    std::size_t last, std::size_t multiplier, std::size_t taps_h, std::size_t taps_w,
-    std::ptrdiff_t row_step, std::ptrdiff_t tap_step, std::size_t out_c,
-    std::int32_t* sums) noexcept {
+MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
+                                                    const std::int16_t* tap_weights,
+                                                    std::size_t first, std::size_t last,
+                                                    std::size_t multiplier, std::size_t taps_h,
+                                                    std::size_t taps_w, std::ptrdiff_t row_step,
+                                                    std::ptrdiff_t tap_step, std::size_t out_c,
+                                                    std::int32_t* sums) noexcept {
   for (std::size_t o = first; o < last; ++o) {
     const auto c = static_cast<std::ptrdiff_t>(o / multiplier);
     std::int32_t acc = 0;
@@ -52,59 +54,20 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(
   }
 }
 
-/// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
-template <class Ops>
-MOTE_NO_IPA inline void depthwise_int8_float_row(const float* x, std::size_t n,
-                                                 const ::mote::kernels::Int8InputQuant& input,
-                                                 typename Ops::Act* codes, float* row) noexcept {
-  Ops::quantize(x, n, input.params, input.low, input.high, codes);
-  const std::int32_t shift = Ops::activation_offset - input.params.zero_point;
-  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
-}
-
 /// The sums in f32 (see the top of this file): multiplier 1, at most
 /// depthwise_int8_float_max_taps taps.
 template <class G, class S, class Activation>
-inline void depthwise_int8_in_floats(const ::mote::kernels::WindowGeometry& g,
-                                     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                                     const float* bias, const float* in, float* out,
-                                     const ::mote::kernels::Int8InputQuant& input, Activation,
-                                     std::byte* scratch) noexcept {
-  static_assert(::mote::kernels::depthwise_int8_float_max_taps <= float_kernels::depthwise_detail::max_listed_taps);
-  const std::size_t channels = g.in_c, taps = g.kernel_h * g.kernel_w;
-  const std::size_t padded_rows = weights.padded_rows();
-  auto* image = reinterpret_cast<float*>(scratch);
-  std::byte* next = scratch + align_up(g.in_h * g.in_w * channels * sizeof(float));
-  auto* panels = reinterpret_cast<float*>(next);
-  next += align_up(padded_rows * taps * sizeof(float));
-  auto* zeros = reinterpret_cast<float*>(next);
-  next += align_up(padded_rows * sizeof(float));
-  auto* multipliers = reinterpret_cast<float*>(next);
-  next += align_up(padded_rows * sizeof(float));
-  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
-
-  // Weights and multipliers per call (taps x channels values: little against the pixels' work),
-  // so that the layer keeps the one int8 WeightMatrix the loaders and calibration share.
-  for (std::size_t o = 0; o < padded_rows; ++o) {
-    const bool real = o < channels;
-    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
-    for (std::size_t t = 0; t < taps; ++t)
-      panels[(o / 16 * taps + t) * 16 + o % 16] = real ? static_cast<float>(weights.at(o, t) - zw) : 0.0f;
-    zeros[o] = 0.0f;
-    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
-  }
-  const std::size_t row_values = g.in_w * channels;
-  for (std::size_t y = 0; y < g.in_h; ++y)
-    depthwise_int8_float_row<Int8Ops>(in + y * row_values, row_values, input, row_codes, image + y * row_values);
-  float_kernels::depthwise_detail::depthwise_listed_taps(g, ::mote::kernels::F32PanelView{panels, taps}, zeros,
-                                                         image, out, ::mote::activation::Identity{});
-  // The Dense epilogue's operations on the exact sums (std::fma: one rounding on every ISA;
-  // the compiler vectorises this loop where the ISA has FMA).
-  const std::size_t pixels = g.out_h * g.out_w;
-  for (std::size_t p = 0; p < pixels; ++p) {
-    float* y = out + p * channels;
-    for (std::size_t o = 0; o < channels; ++o) y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
-  }
+inline void depthwise_int8_in_floats(
+    const ::mote::kernels::WindowGeometry& g,
+    const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    Activation, std::byte* scratch) noexcept {
+  static_assert(::mote::kernels::depthwise_int8_float_max_taps <=
+                float_kernels::depthwise_detail::max_listed_taps);
+  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
+  float_kernels::depthwise_detail::depthwise_listed_taps(
+      g, operands.weights, operands.zeros, operands.image, out, ::mote::activation::Identity{});
+  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
 // Ops is a parameter so that the paired path's names are looked up only where it exists.

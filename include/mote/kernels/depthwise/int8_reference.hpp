@@ -24,34 +24,22 @@ namespace mote::kernels {
 inline constexpr std::size_t depthwise_int8_float_max_taps = 49;
 static_assert(depthwise_int8_float_max_taps * 255 * 255 < (std::size_t{1} << 24));
 
-/// 16-row panels of floats in scratch, read like WeightMatrix<F32, DenseStorage> by the f32
-/// depthwise kernels: value (r, t) at data[(r / 16 * taps + t) * 16 + r % 16].
-struct F32PanelView {
-  static constexpr std::size_t panel_rows = 16;
-  const float* data = nullptr;
-  std::size_t cols = 0;
-  const float* panel(std::size_t p) const noexcept { return data + p * cols * panel_rows; }
-};
-
 /// Scratch bytes of an int8 depthwise convolution on any ISA, the larger of its two paths.
-/// Summing in f32: the input as centred codes in floats, the weights as centred floats in
-/// panels, a zero bias, the per-channel multipliers and one input row of the ISA's activation
-/// codes. Summing in int32 (multipliers above 1, larger kernels): the input as centred int16
-/// codes in an image bordered by zeros, the weights tap-major as centred int16 (and a row of
-/// zeros), one input row of activation codes (then one pixel's int32 sums), and the tap pairs'
-/// offsets and interleaved weights where the ISA pairs taps.
+/// Summing in f32: conv_int8_float_scratch_bytes. Summing in int32 (multipliers above 1, larger
+/// kernels): the input as centred int16 codes in an image bordered by zeros, the weights tap-major
+/// as centred int16 (and a row of zeros), one input row of activation codes (then one pixel's int32
+/// sums), and the tap pairs' offsets and interleaved weights where the ISA pairs taps.
 constexpr std::size_t depthwise_int8_scratch_bytes(const WindowGeometry& g) noexcept {
   const std::size_t padded_rows = (g.out_c + 15) / 16 * 16, taps = g.kernel_h * g.kernel_w;
-  const std::size_t row_codes = align_up(g.in_w * g.in_c * sizeof(std::int16_t) + 64);
-  const std::size_t in_floats = align_up(g.in_h * g.in_w * g.in_c * sizeof(float)) +
-                                align_up(padded_rows * taps * sizeof(float)) +
-                                2 * align_up(padded_rows * sizeof(float)) + row_codes;
+  const std::size_t in_floats = conv_int8_float_scratch_bytes(g, padded_rows, taps);
   const std::size_t pairs = g.kernel_h * ((g.kernel_w + 1) / 2);
   const std::size_t in_int32 =
       align_up(conv_int8_bordered_h(g) * conv_int8_bordered_w(g) * g.in_c * sizeof(std::int16_t)) +
       align_up((taps + 1) * g.out_c * sizeof(std::int16_t)) +
-      align_up(std::max(g.in_w * g.in_c * sizeof(std::int16_t), g.out_c * sizeof(std::int32_t)) + 64) +
-      align_up(2 * pairs * sizeof(std::ptrdiff_t)) + align_up(pairs * 2 * g.out_c * sizeof(std::int16_t));
+      align_up(std::max(g.in_w * g.in_c * sizeof(std::int16_t), g.out_c * sizeof(std::int32_t)) +
+               64) +
+      align_up(2 * pairs * sizeof(std::ptrdiff_t)) +
+      align_up(pairs * 2 * g.out_c * sizeof(std::int16_t));
   return std::max(in_floats, in_int32);
 }
 

@@ -11,8 +11,9 @@ namespace depthwise_detail {
 constexpr std::size_t max_listed_taps = 49;
 
 template <class Weights, class Activation>
-inline void channels_over_taps(std::size_t channels, const float* const* tap_in, const std::size_t* tap_offset,
-                               std::size_t taps, const Weights& weights, const float* bias, float* out,
+inline void channels_over_taps(std::size_t channels, const float* const* tap_in,
+                               const std::size_t* tap_offset, std::size_t taps,
+                               const Weights& weights, const float* bias, float* out,
                                Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows;
   std::size_t c = 0;
@@ -23,7 +24,8 @@ inline void channels_over_taps(std::size_t channels, const float* const* tap_in,
     Vec acc0 = Vec::load(bias + c), acc1 = Vec::load(bias + c + Vec::lanes);
     for (std::size_t t = 0; t < taps; ++t) {
       acc0 = Vec::fma(Vec::load(tap_in[t] + c), Vec::load(panel0 + tap_offset[t]), acc0);
-      acc1 = Vec::fma(Vec::load(tap_in[t] + c + Vec::lanes), Vec::load(panel1 + tap_offset[t]), acc1);
+      acc1 =
+          Vec::fma(Vec::load(tap_in[t] + c + Vec::lanes), Vec::load(panel1 + tap_offset[t]), acc1);
     }
     apply(activation, acc0).store(out + c);
     apply(activation, acc1).store(out + c + Vec::lanes);
@@ -33,20 +35,24 @@ inline void channels_over_taps(std::size_t channels, const float* const* tap_in,
     const float* panel = weights.panel(c / rows) + c % rows;
     Vec acc = Vec::load(bias + c);
     for (std::size_t t = 0; t < taps; ++t) {
-      const Vec x = lanes == Vec::lanes ? Vec::load(tap_in[t] + c) : Vec::load_partial(tap_in[t] + c, lanes);
+      const Vec x =
+          lanes == Vec::lanes ? Vec::load(tap_in[t] + c) : Vec::load_partial(tap_in[t] + c, lanes);
       acc = Vec::fma(x, Vec::load(panel + tap_offset[t]), acc);
     }
     acc = apply(activation, acc);
-    if (lanes == Vec::lanes) acc.store(out + c);
-    else acc.store_partial(out + c, lanes);
+    if (lanes == Vec::lanes)
+      acc.store(out + c);
+    else
+      acc.store_partial(out + c, lanes);
   }
 }
 
 /// Pixels consecutive interior output pixels of one row at once: each weight vector is loaded
 /// once per tap for all of them (`pixel_step` = stride * channels between their inputs).
 template <std::size_t Pixels, class Weights, class Activation>
-inline void pixels_over_taps(std::size_t channels, const float* const* tap_in, const std::size_t* tap_offset,
-                             std::size_t taps, std::size_t pixel_step, const Weights& weights, const float* bias,
+inline void pixels_over_taps(std::size_t channels, const float* const* tap_in,
+                             const std::size_t* tap_offset, std::size_t taps,
+                             std::size_t pixel_step, const Weights& weights, const float* bias,
                              float* out, Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows;
   std::size_t c = 0;
@@ -57,9 +63,11 @@ inline void pixels_over_taps(std::size_t channels, const float* const* tap_in, c
     for (std::size_t t = 0; t < taps; ++t) {
       const Vec w = Vec::load(panel + tap_offset[t]);
       const float* x = tap_in[t] + c;
-      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = Vec::fma(Vec::load(x + q * pixel_step), w, acc[q]);
+      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] =
+          Vec::fma(Vec::load(x + q * pixel_step), w, acc[q]);
     }
-    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store(out + q * channels + c);
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q])
+        .store(out + q * channels + c);
   }
   if (c < channels) {
     const std::size_t lanes = channels - c;
@@ -69,10 +77,11 @@ inline void pixels_over_taps(std::size_t channels, const float* const* tap_in, c
     for (std::size_t t = 0; t < taps; ++t) {
       const Vec w = Vec::load(panel + tap_offset[t]);
       const float* x = tap_in[t] + c;
-      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q)
-        acc[q] = Vec::fma(Vec::load_partial(x + q * pixel_step, lanes), w, acc[q]);
+      MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] =
+          Vec::fma(Vec::load_partial(x + q * pixel_step, lanes), w, acc[q]);
     }
-    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store_partial(out + q * channels + c, lanes);
+    MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q])
+        .store_partial(out + q * channels + c, lanes);
   }
 }
 
@@ -85,9 +94,9 @@ constexpr std::size_t pixel_block = Vec::lanes == 16 ? 16 : 8;
 /// whole output row (W5's depthwise layer: 70 -> 30 us). The sum is in the same order (bias,
 /// then taps row by row), so both paths give the same bits.
 inline bool is_3x3_same(const WindowGeometry& g) noexcept {
-  return g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 && g.stride_w == 1 && g.dilation_h == 1 &&
-         g.dilation_w == 1 && g.pad_top == 1 && g.pad_left == 1 && g.out_h == g.in_h && g.out_w == g.in_w &&
-         g.in_w >= 2 && g.in_c % Vec::lanes == 0;
+  return g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 && g.stride_w == 1 &&
+         g.dilation_h == 1 && g.dilation_w == 1 && g.pad_top == 1 && g.pad_left == 1 &&
+         g.out_h == g.in_h && g.out_w == g.in_w && g.in_w >= 2 && g.in_c % Vec::lanes == 0;
 }
 
 /// Pixels of one 3x3 row block: 4 accumulators with AVX2's 16 registers (9 hold the weights),
@@ -99,7 +108,7 @@ constexpr std::size_t row_block_3x3 = Vec::lanes == 16 ? 8 : 4;
 /// drop the taps of the padded column at the row's ends.
 template <std::size_t Pixels, bool Left, bool Right, class Activation>
 inline void pixels_3x3(const float* const (&rows)[3], std::size_t x, std::size_t channels,
-                                   const Vec (&w)[9], Vec b, float* out, Activation activation) noexcept {
+                       const Vec (&w)[9], Vec b, float* out, Activation activation) noexcept {
   Vec acc[Pixels];
   MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = b;
   MOTE_UNROLL for (std::size_t ky = 0; ky < 3; ++ky) {
@@ -107,16 +116,18 @@ inline void pixels_3x3(const float* const (&rows)[3], std::size_t x, std::size_t
     MOTE_UNROLL for (std::size_t kx = 0; kx < 3; ++kx) {
       MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) {
         if ((Left && q == 0 && kx == 0) || (Right && q + 1 == Pixels && kx == 2)) continue;
-        acc[q] = Vec::fma(Vec::load(rows[ky] + (x + q + kx - 1) * channels), w[ky * 3 + kx], acc[q]);
+        acc[q] =
+            Vec::fma(Vec::load(rows[ky] + (x + q + kx - 1) * channels), w[ky * 3 + kx], acc[q]);
       }
     }
   }
-  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q]).store(out + (x + q) * channels);
+  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q])
+      .store(out + (x + q) * channels);
 }
 
 template <class Weights, class Activation>
-inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, const float* bias, const float* in,
-                               float* out, Activation activation) noexcept {
+inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, const float* bias,
+                               const float* in, float* out, Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows, block = row_block_3x3;
   const std::size_t width = g.in_w, channels = g.in_c, row_size = width * channels;
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
@@ -125,13 +136,16 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, 
       Vec w[9];
       MOTE_UNROLL for (std::size_t t = 0; t < 9; ++t) w[t] = Vec::load(panel + t * rows);
       const Vec b = Vec::load(bias + c);
-      const float* const row_in[3] = {oy > 0 ? in + (oy - 1) * row_size + c : nullptr, in + oy * row_size + c,
+      const float* const row_in[3] = {oy > 0 ? in + (oy - 1) * row_size + c : nullptr,
+                                      in + oy * row_size + c,
                                       oy + 1 < g.in_h ? in + (oy + 1) * row_size + c : nullptr};
       float* row_out = out + oy * row_size + c;
       pixels_3x3<1, true, false>(row_in, 0, channels, w, b, row_out, activation);
       std::size_t x = 1;
-      for (; x + block < width; x += block) pixels_3x3<block, false, false>(row_in, x, channels, w, b, row_out, activation);
-      for (; x + 1 < width; ++x) pixels_3x3<1, false, false>(row_in, x, channels, w, b, row_out, activation);
+      for (; x + block < width; x += block)
+        pixels_3x3<block, false, false>(row_in, x, channels, w, b, row_out, activation);
+      for (; x + 1 < width; ++x)
+        pixels_3x3<1, false, false>(row_in, x, channels, w, b, row_out, activation);
       pixels_3x3<1, false, true>(row_in, width - 1, channels, w, b, row_out, activation);
     }
   }
@@ -140,8 +154,9 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, 
 /// Any `Weights` with 16-row panels (panel(p), panel_rows): DenseF32, or the int8 kernel's
 /// integer-valued panels in scratch (kernels/depthwise/int8-inl.hpp). At most max_listed_taps taps.
 template <class Weights, class Activation>
-inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weights, const float* bias, const float* in,
-                                  float* out, Activation activation) noexcept {
+inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weights,
+                                  const float* bias, const float* in, float* out,
+                                  Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows;
   if (is_3x3_same(g)) return depthwise_3x3_same(g, weights, bias, in, out, activation);
   // Output columns whose every tap lies inside the input: their tap list is the row's list
@@ -155,11 +170,13 @@ inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weight
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     std::size_t row_taps = 0;
     for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-      const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+      const long iy =
+          static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
       if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
       for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
         const long ix0 = static_cast<long>(kx * g.dilation_w) - static_cast<long>(g.pad_left);
-        row_tap_index[row_taps] = (iy * static_cast<long>(g.in_w) + ix0) * static_cast<long>(g.in_c);
+        row_tap_index[row_taps] =
+            (iy * static_cast<long>(g.in_w) + ix0) * static_cast<long>(g.in_c);
         row_tap_offset[row_taps] = (ky * g.kernel_w + kx) * rows;
         ++row_taps;
       }
@@ -170,22 +187,26 @@ inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weight
         const long shift = static_cast<long>(ox * g.stride_w * g.in_c);
         for (std::size_t t = 0; t < row_taps; ++t) tap_in[t] = in + (row_tap_index[t] + shift);
         if (ox + pixel_block <= x_end) {
-          pixels_over_taps<pixel_block>(g.out_c, tap_in, row_tap_offset, row_taps, g.stride_w * g.in_c, weights,
-                                        bias, out_pixel, activation);
+          pixels_over_taps<pixel_block>(g.out_c, tap_in, row_tap_offset, row_taps,
+                                        g.stride_w * g.in_c, weights, bias, out_pixel, activation);
           ox += pixel_block - 1;
         } else {
-          channels_over_taps(g.out_c, tap_in, row_tap_offset, row_taps, weights, bias, out_pixel, activation);
+          channels_over_taps(g.out_c, tap_in, row_tap_offset, row_taps, weights, bias, out_pixel,
+                             activation);
         }
         continue;
       }
       std::size_t taps = 0;
       for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-        const long iy = static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+        const long iy =
+            static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
         if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
         for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-          const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
+          const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) -
+                          static_cast<long>(g.pad_left);
           if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
-          tap_in[taps] = in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
+          tap_in[taps] =
+              in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
           tap_offset[taps] = (ky * g.kernel_w + kx) * rows;
           ++taps;
         }
@@ -198,8 +219,8 @@ inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weight
 }  // namespace depthwise_detail
 
 template <class Activation>
-inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias, const float* in,
-                             float* out, Activation activation) noexcept {
+inline void depthwise_conv2d(const WindowGeometry& g, const DenseF32& weights, const float* bias,
+                             const float* in, float* out, Activation activation) noexcept {
   if (g.kernel_h * g.kernel_w > depthwise_detail::max_listed_taps)
     return ::mote::kernels::depthwise_conv2d(isa::Scalar{}, g, weights, bias, in, out, activation);
   depthwise_detail::depthwise_listed_taps(g, weights, bias, in, out, activation);
