@@ -13,10 +13,10 @@ constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
 constexpr std::size_t accumulators = Vec::lanes == 16 ? 24 : 12;
 constexpr std::size_t block = accumulators / per_panel > 0 ? accumulators / per_panel : 1;
 
-/// out[0..Pixels) for one panel, pixel i reading its input at in_pixel[i]; taps with a null
-/// pointer are padding. Interior: every tap of every pixel lies inside the input's columns
-/// (interior_columns), so the pixels' inputs are one pointer and a stride, with no bounds checks
-/// (W4's first layer, one input channel: the checks cost more than the 16 FMAs per tap).
+/// out[0..Pixels) for one panel. Interior: every tap of every pixel lies inside the input's
+/// columns (interior_columns), so the pixels' inputs are one pointer and a stride, with no bounds
+/// checks (W4's first layer, one input channel: the checks cost more than the 16 FMAs per tap).
+/// Pixels near the left/right border run one at a time and skip their padded taps.
 template <std::size_t Pixels, bool Interior, class Activation>
 inline void conv_pixels(const WindowGeometry& g, const float* panel, const float* bias,
                         std::size_t oy, std::size_t ox, const float* in, float* out,
@@ -29,52 +29,33 @@ inline void conv_pixels(const WindowGeometry& g, const float* panel, const float
     const long iy =
         static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
     if (iy < 0 || iy >= static_cast<long>(g.in_h)) continue;
-    if constexpr (Interior) {
-      // Interior pixels start at ox * stride >= pad_left: no negative offset.
-      const float* row_in =
-          in + (static_cast<std::size_t>(iy) * g.in_w + ox * g.stride_w - g.pad_left) * g.in_c;
-      const std::size_t pixel_step = g.stride_w * g.in_c;
-      for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-        const float* tap_in = row_in + kx * g.dilation_w * g.in_c;
-        const float* taps = panel + (ky * g.kernel_w + kx) * g.in_c * DenseF32::panel_rows;
-        for (std::size_t ic = 0; ic < g.in_c; ++ic) {
-          Vec w[per_panel];
-          MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] =
-              Vec::load(taps + ic * DenseF32::panel_rows + j * Vec::lanes);
-          MOTE_UNROLL for (std::size_t i = 0; i < Pixels; ++i) {
-            const Vec x = Vec::broadcast(tap_in[i * pixel_step + ic]);
-            MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] =
-                Vec::fma(x, w[j], acc[i][j]);
-          }
-        }
-      }
-      continue;
-    }
+    // Interior pixels start at ox * stride >= pad_left: no negative offset.
+    const float* row_in =
+        Interior
+            ? in + (static_cast<std::size_t>(iy) * g.in_w + ox * g.stride_w - g.pad_left) * g.in_c
+            : nullptr;
     for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
       const float* pixel_in[Pixels];
-      bool any = false;
-      MOTE_UNROLL for (std::size_t i = 0; i < Pixels; ++i) {
-        const long ix = static_cast<long>((ox + i) * g.stride_w + kx * g.dilation_w) -
-                        static_cast<long>(g.pad_left);
-        pixel_in[i] =
-            ix < 0 || ix >= static_cast<long>(g.in_w)
-                ? nullptr
-                : in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) *
-                           g.in_c;
-        any = any || pixel_in[i] != nullptr;
+      if constexpr (Interior) {
+        MOTE_UNROLL for (std::size_t i = 0; i < Pixels; ++i) pixel_in[i] =
+            row_in + (i * g.stride_w + kx * g.dilation_w) * g.in_c;
+      } else {
+        static_assert(Pixels == 1, "conv_pixels: only interior pixels run in blocks");
+        const long ix =
+            static_cast<long>(ox * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
+        if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
+        pixel_in[0] =
+            in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
       }
-      if (!any) continue;
       const float* taps = panel + (ky * g.kernel_w + kx) * g.in_c * DenseF32::panel_rows;
       for (std::size_t ic = 0; ic < g.in_c; ++ic) {
         Vec w[per_panel];
         MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] =
             Vec::load(taps + ic * DenseF32::panel_rows + j * Vec::lanes);
         MOTE_UNROLL for (std::size_t i = 0; i < Pixels; ++i) {
-          if (Pixels > 1 || pixel_in[i] != nullptr) {
-            const Vec x = Vec::broadcast(pixel_in[i][ic]);
-            MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] =
-                Vec::fma(x, w[j], acc[i][j]);
-          }
+          const Vec x = Vec::broadcast(pixel_in[i][ic]);
+          MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] =
+              Vec::fma(x, w[j], acc[i][j]);
         }
       }
     }
