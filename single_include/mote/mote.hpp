@@ -6852,6 +6852,23 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
   else
     return 0;
 }
+// An ISA's vector epilogue may also apply the fused activation in registers (Ops::activate for
+// that activation, exactly its scalar definition), saving a pass over the outputs.
+template <class Ops, class Activation>
+inline constexpr bool int8_has_vector_activation =
+    int8_has_vector_epilogue<Ops> && requires(const std::int32_t* i, const float* f, float* o) {
+      Ops::dequantize_rows(i, i, 0, 0.0f, f, f, o, std::size_t{0}, Activation{});
+    };
+template <class Ops, class Activation>
+inline std::size_t int8_vector_epilogue_activated(const std::int32_t* dots, const std::int32_t* row_sums,
+                                                  std::int32_t correction, float input_scale, const float* scales,
+                                                  const float* bias, float* out, std::size_t rows,
+                                                  Activation activation) noexcept {
+  if constexpr (int8_has_vector_activation<Ops, Activation>)
+    return Ops::dequantize_rows(dots, row_sums, correction, input_scale, scales, bias, out, rows, activation);
+  else
+    return 0;
+}
 
 // An ISA may provide an exact GEMV for symmetric weights on centred codes u - 128
 // (Int8Ops::gemv_symmetric and quantize_centred, see dense_int8 below).
@@ -6920,14 +6937,20 @@ inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, co
   for (std::size_t b = 0; b < batch; ++b) {
     float* y = out + b * rows;
     const std::int32_t* d = dots + b * padded_rows;
-    std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                  weights.scales(), bias, y, rows);
+    std::size_t r = 0, activated = 0;
+    if constexpr (int8_has_vector_activation<Int8Ops, Activation>) {
+      r = activated = int8_vector_epilogue_activated<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                              weights.scales(), bias, y, rows, Activation{});
+    } else {
+      r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale, weights.scales(),
+                                        bias, y, rows);
+    }
     for (; r < rows; ++r)
       y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
                                          static_cast<std::int64_t>(correction) * weights.row_sum(r)),
                       input.params.scale * weights.scales()[r], bias[r]);
     if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-      for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
+      for (std::size_t i = activated; i < rows; ++i) y[i] = Activation::apply(y[i]);
   }
 }
 
@@ -7964,12 +7987,27 @@ struct Int8Ops {
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(sums + b * 16 + 8), _mm256_permute2x128_si256(low, high, 0x31));
     }
   }
-  /// out[r] = fma(float(dots[r] + correction * row_sums[r]), input_scale * scales[r], bias[r]) for
-  /// 8 rows at a time: the scalar epilogue's operations, lane by lane (the int32 sum wraps in
-  /// between but its final value fits, so it is exact). Returns the rows done.
+  /// The activations the epilogue below applies in registers, each exactly as its scalar
+  /// definition (activations.hpp): x < 0 ? 0 : x, then x > 6 ? 6 : x for ReLU6 (a NaN stays NaN,
+  /// -0 stays -0), as compares and blends.
+  static inline __m256 activate(::mote::activation::Identity, __m256 x) { return x; }
+  static inline __m256 activate(::mote::activation::Relu, __m256 x) {
+    const __m256 zero = _mm256_setzero_ps();
+    return _mm256_blendv_ps(x, zero, _mm256_cmp_ps(x, zero, _CMP_LT_OQ));
+  }
+  static inline __m256 activate(::mote::activation::Relu6, __m256 x) {
+    const __m256 six = _mm256_set1_ps(6.0f);
+    return _mm256_blendv_ps(activate(::mote::activation::Relu{}, x), six, _mm256_cmp_ps(x, six, _CMP_GT_OQ));
+  }
+  /// out[r] = Activation(fma(float(dots[r] + correction * row_sums[r]), input_scale * scales[r],
+  /// bias[r])) for 8 rows at a time: the scalar epilogue's operations, lane by lane (the int32 sum
+  /// wraps in between but its final value fits, so it is exact). Returns the rows done.
+  template <class Activation = ::mote::activation::Identity>
+    requires requires(Activation a, __m256 x) { activate(a, x); }
   static inline std::size_t dequantize_rows(const std::int32_t* dots, const std::int32_t* row_sums,
                                             std::int32_t correction, float input_scale, const float* scales,
-                                            const float* bias, float* out, std::size_t rows) {
+                                            const float* bias, float* out, std::size_t rows,
+                                            Activation activation = {}) {
     const __m256i c = _mm256_set1_epi32(correction);
     const __m256 s = _mm256_set1_ps(input_scale);
     std::size_t r = 0;
@@ -7977,7 +8015,8 @@ struct Int8Ops {
       const __m256i acc = _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(dots + r)),
                                            _mm256_mullo_epi32(c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums + r))));
       const __m256 multiplier = _mm256_mul_ps(s, _mm256_loadu_ps(scales + r));
-      _mm256_storeu_ps(out + r, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), multiplier, _mm256_loadu_ps(bias + r)));
+      _mm256_storeu_ps(out + r, activate(activation, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), multiplier,
+                                                                     _mm256_loadu_ps(bias + r))));
     }
     return r;
   }
@@ -10175,6 +10214,23 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
   else
     return 0;
 }
+// An ISA's vector epilogue may also apply the fused activation in registers (Ops::activate for
+// that activation, exactly its scalar definition), saving a pass over the outputs.
+template <class Ops, class Activation>
+inline constexpr bool int8_has_vector_activation =
+    int8_has_vector_epilogue<Ops> && requires(const std::int32_t* i, const float* f, float* o) {
+      Ops::dequantize_rows(i, i, 0, 0.0f, f, f, o, std::size_t{0}, Activation{});
+    };
+template <class Ops, class Activation>
+inline std::size_t int8_vector_epilogue_activated(const std::int32_t* dots, const std::int32_t* row_sums,
+                                                  std::int32_t correction, float input_scale, const float* scales,
+                                                  const float* bias, float* out, std::size_t rows,
+                                                  Activation activation) noexcept {
+  if constexpr (int8_has_vector_activation<Ops, Activation>)
+    return Ops::dequantize_rows(dots, row_sums, correction, input_scale, scales, bias, out, rows, activation);
+  else
+    return 0;
+}
 
 // An ISA may provide an exact GEMV for symmetric weights on centred codes u - 128
 // (Int8Ops::gemv_symmetric and quantize_centred, see dense_int8 below).
@@ -10243,14 +10299,20 @@ inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, co
   for (std::size_t b = 0; b < batch; ++b) {
     float* y = out + b * rows;
     const std::int32_t* d = dots + b * padded_rows;
-    std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                  weights.scales(), bias, y, rows);
+    std::size_t r = 0, activated = 0;
+    if constexpr (int8_has_vector_activation<Int8Ops, Activation>) {
+      r = activated = int8_vector_epilogue_activated<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                              weights.scales(), bias, y, rows, Activation{});
+    } else {
+      r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale, weights.scales(),
+                                        bias, y, rows);
+    }
     for (; r < rows; ++r)
       y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
                                          static_cast<std::int64_t>(correction) * weights.row_sum(r)),
                       input.params.scale * weights.scales()[r], bias[r]);
     if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-      for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
+      for (std::size_t i = activated; i < rows; ++i) y[i] = Activation::apply(y[i]);
   }
 }
 
@@ -13712,6 +13774,23 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
   else
     return 0;
 }
+// An ISA's vector epilogue may also apply the fused activation in registers (Ops::activate for
+// that activation, exactly its scalar definition), saving a pass over the outputs.
+template <class Ops, class Activation>
+inline constexpr bool int8_has_vector_activation =
+    int8_has_vector_epilogue<Ops> && requires(const std::int32_t* i, const float* f, float* o) {
+      Ops::dequantize_rows(i, i, 0, 0.0f, f, f, o, std::size_t{0}, Activation{});
+    };
+template <class Ops, class Activation>
+inline std::size_t int8_vector_epilogue_activated(const std::int32_t* dots, const std::int32_t* row_sums,
+                                                  std::int32_t correction, float input_scale, const float* scales,
+                                                  const float* bias, float* out, std::size_t rows,
+                                                  Activation activation) noexcept {
+  if constexpr (int8_has_vector_activation<Ops, Activation>)
+    return Ops::dequantize_rows(dots, row_sums, correction, input_scale, scales, bias, out, rows, activation);
+  else
+    return 0;
+}
 
 // An ISA may provide an exact GEMV for symmetric weights on centred codes u - 128
 // (Int8Ops::gemv_symmetric and quantize_centred, see dense_int8 below).
@@ -13780,14 +13859,20 @@ inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, co
   for (std::size_t b = 0; b < batch; ++b) {
     float* y = out + b * rows;
     const std::int32_t* d = dots + b * padded_rows;
-    std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                  weights.scales(), bias, y, rows);
+    std::size_t r = 0, activated = 0;
+    if constexpr (int8_has_vector_activation<Int8Ops, Activation>) {
+      r = activated = int8_vector_epilogue_activated<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                              weights.scales(), bias, y, rows, Activation{});
+    } else {
+      r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale, weights.scales(),
+                                        bias, y, rows);
+    }
     for (; r < rows; ++r)
       y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
                                          static_cast<std::int64_t>(correction) * weights.row_sum(r)),
                       input.params.scale * weights.scales()[r], bias[r]);
     if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-      for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
+      for (std::size_t i = activated; i < rows; ++i) y[i] = Activation::apply(y[i]);
   }
 }
 
@@ -14584,6 +14669,23 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
   else
     return 0;
 }
+// An ISA's vector epilogue may also apply the fused activation in registers (Ops::activate for
+// that activation, exactly its scalar definition), saving a pass over the outputs.
+template <class Ops, class Activation>
+inline constexpr bool int8_has_vector_activation =
+    int8_has_vector_epilogue<Ops> && requires(const std::int32_t* i, const float* f, float* o) {
+      Ops::dequantize_rows(i, i, 0, 0.0f, f, f, o, std::size_t{0}, Activation{});
+    };
+template <class Ops, class Activation>
+inline std::size_t int8_vector_epilogue_activated(const std::int32_t* dots, const std::int32_t* row_sums,
+                                                  std::int32_t correction, float input_scale, const float* scales,
+                                                  const float* bias, float* out, std::size_t rows,
+                                                  Activation activation) noexcept {
+  if constexpr (int8_has_vector_activation<Ops, Activation>)
+    return Ops::dequantize_rows(dots, row_sums, correction, input_scale, scales, bias, out, rows, activation);
+  else
+    return 0;
+}
 
 // An ISA may provide an exact GEMV for symmetric weights on centred codes u - 128
 // (Int8Ops::gemv_symmetric and quantize_centred, see dense_int8 below).
@@ -14652,14 +14754,20 @@ inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, co
   for (std::size_t b = 0; b < batch; ++b) {
     float* y = out + b * rows;
     const std::int32_t* d = dots + b * padded_rows;
-    std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                  weights.scales(), bias, y, rows);
+    std::size_t r = 0, activated = 0;
+    if constexpr (int8_has_vector_activation<Int8Ops, Activation>) {
+      r = activated = int8_vector_epilogue_activated<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                              weights.scales(), bias, y, rows, Activation{});
+    } else {
+      r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale, weights.scales(),
+                                        bias, y, rows);
+    }
     for (; r < rows; ++r)
       y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
                                          static_cast<std::int64_t>(correction) * weights.row_sum(r)),
                       input.params.scale * weights.scales()[r], bias[r]);
     if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-      for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
+      for (std::size_t i = activated; i < rows; ++i) y[i] = Activation::apply(y[i]);
   }
 }
 
@@ -17598,6 +17706,23 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
   else
     return 0;
 }
+// An ISA's vector epilogue may also apply the fused activation in registers (Ops::activate for
+// that activation, exactly its scalar definition), saving a pass over the outputs.
+template <class Ops, class Activation>
+inline constexpr bool int8_has_vector_activation =
+    int8_has_vector_epilogue<Ops> && requires(const std::int32_t* i, const float* f, float* o) {
+      Ops::dequantize_rows(i, i, 0, 0.0f, f, f, o, std::size_t{0}, Activation{});
+    };
+template <class Ops, class Activation>
+inline std::size_t int8_vector_epilogue_activated(const std::int32_t* dots, const std::int32_t* row_sums,
+                                                  std::int32_t correction, float input_scale, const float* scales,
+                                                  const float* bias, float* out, std::size_t rows,
+                                                  Activation activation) noexcept {
+  if constexpr (int8_has_vector_activation<Ops, Activation>)
+    return Ops::dequantize_rows(dots, row_sums, correction, input_scale, scales, bias, out, rows, activation);
+  else
+    return 0;
+}
 
 // An ISA may provide an exact GEMV for symmetric weights on centred codes u - 128
 // (Int8Ops::gemv_symmetric and quantize_centred, see dense_int8 below).
@@ -17666,14 +17791,20 @@ inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, co
   for (std::size_t b = 0; b < batch; ++b) {
     float* y = out + b * rows;
     const std::int32_t* d = dots + b * padded_rows;
-    std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                  weights.scales(), bias, y, rows);
+    std::size_t r = 0, activated = 0;
+    if constexpr (int8_has_vector_activation<Int8Ops, Activation>) {
+      r = activated = int8_vector_epilogue_activated<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                              weights.scales(), bias, y, rows, Activation{});
+    } else {
+      r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale, weights.scales(),
+                                        bias, y, rows);
+    }
     for (; r < rows; ++r)
       y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
                                          static_cast<std::int64_t>(correction) * weights.row_sum(r)),
                       input.params.scale * weights.scales()[r], bias[r]);
     if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-      for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
+      for (std::size_t i = activated; i < rows; ++i) y[i] = Activation::apply(y[i]);
   }
 }
 
@@ -18769,6 +18900,23 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
   else
     return 0;
 }
+// An ISA's vector epilogue may also apply the fused activation in registers (Ops::activate for
+// that activation, exactly its scalar definition), saving a pass over the outputs.
+template <class Ops, class Activation>
+inline constexpr bool int8_has_vector_activation =
+    int8_has_vector_epilogue<Ops> && requires(const std::int32_t* i, const float* f, float* o) {
+      Ops::dequantize_rows(i, i, 0, 0.0f, f, f, o, std::size_t{0}, Activation{});
+    };
+template <class Ops, class Activation>
+inline std::size_t int8_vector_epilogue_activated(const std::int32_t* dots, const std::int32_t* row_sums,
+                                                  std::int32_t correction, float input_scale, const float* scales,
+                                                  const float* bias, float* out, std::size_t rows,
+                                                  Activation activation) noexcept {
+  if constexpr (int8_has_vector_activation<Ops, Activation>)
+    return Ops::dequantize_rows(dots, row_sums, correction, input_scale, scales, bias, out, rows, activation);
+  else
+    return 0;
+}
 
 // An ISA may provide an exact GEMV for symmetric weights on centred codes u - 128
 // (Int8Ops::gemv_symmetric and quantize_centred, see dense_int8 below).
@@ -18837,14 +18985,20 @@ inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, co
   for (std::size_t b = 0; b < batch; ++b) {
     float* y = out + b * rows;
     const std::int32_t* d = dots + b * padded_rows;
-    std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                  weights.scales(), bias, y, rows);
+    std::size_t r = 0, activated = 0;
+    if constexpr (int8_has_vector_activation<Int8Ops, Activation>) {
+      r = activated = int8_vector_epilogue_activated<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                              weights.scales(), bias, y, rows, Activation{});
+    } else {
+      r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale, weights.scales(),
+                                        bias, y, rows);
+    }
     for (; r < rows; ++r)
       y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
                                          static_cast<std::int64_t>(correction) * weights.row_sum(r)),
                       input.params.scale * weights.scales()[r], bias[r]);
     if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-      for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
+      for (std::size_t i = activated; i < rows; ++i) y[i] = Activation::apply(y[i]);
   }
 }
 

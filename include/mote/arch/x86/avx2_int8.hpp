@@ -267,12 +267,27 @@ struct Int8Ops {
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(sums + b * 16 + 8), _mm256_permute2x128_si256(low, high, 0x31));
     }
   }
-  /// out[r] = fma(float(dots[r] + correction * row_sums[r]), input_scale * scales[r], bias[r]) for
-  /// 8 rows at a time: the scalar epilogue's operations, lane by lane (the int32 sum wraps in
-  /// between but its final value fits, so it is exact). Returns the rows done.
+  /// The activations the epilogue below applies in registers, each exactly as its scalar
+  /// definition (activations.hpp): x < 0 ? 0 : x, then x > 6 ? 6 : x for ReLU6 (a NaN stays NaN,
+  /// -0 stays -0), as compares and blends.
+  static inline __m256 activate(::mote::activation::Identity, __m256 x) { return x; }
+  static inline __m256 activate(::mote::activation::Relu, __m256 x) {
+    const __m256 zero = _mm256_setzero_ps();
+    return _mm256_blendv_ps(x, zero, _mm256_cmp_ps(x, zero, _CMP_LT_OQ));
+  }
+  static inline __m256 activate(::mote::activation::Relu6, __m256 x) {
+    const __m256 six = _mm256_set1_ps(6.0f);
+    return _mm256_blendv_ps(activate(::mote::activation::Relu{}, x), six, _mm256_cmp_ps(x, six, _CMP_GT_OQ));
+  }
+  /// out[r] = Activation(fma(float(dots[r] + correction * row_sums[r]), input_scale * scales[r],
+  /// bias[r])) for 8 rows at a time: the scalar epilogue's operations, lane by lane (the int32 sum
+  /// wraps in between but its final value fits, so it is exact). Returns the rows done.
+  template <class Activation = ::mote::activation::Identity>
+    requires requires(Activation a, __m256 x) { activate(a, x); }
   static inline std::size_t dequantize_rows(const std::int32_t* dots, const std::int32_t* row_sums,
                                             std::int32_t correction, float input_scale, const float* scales,
-                                            const float* bias, float* out, std::size_t rows) {
+                                            const float* bias, float* out, std::size_t rows,
+                                            Activation activation = {}) {
     const __m256i c = _mm256_set1_epi32(correction);
     const __m256 s = _mm256_set1_ps(input_scale);
     std::size_t r = 0;
@@ -280,7 +295,8 @@ struct Int8Ops {
       const __m256i acc = _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(dots + r)),
                                            _mm256_mullo_epi32(c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums + r))));
       const __m256 multiplier = _mm256_mul_ps(s, _mm256_loadu_ps(scales + r));
-      _mm256_storeu_ps(out + r, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), multiplier, _mm256_loadu_ps(bias + r)));
+      _mm256_storeu_ps(out + r, activate(activation, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), multiplier,
+                                                                     _mm256_loadu_ps(bias + r))));
     }
     return r;
   }

@@ -62,6 +62,23 @@ inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int
   else
     return 0;
 }
+// An ISA's vector epilogue may also apply the fused activation in registers (Ops::activate for
+// that activation, exactly its scalar definition), saving a pass over the outputs.
+template <class Ops, class Activation>
+inline constexpr bool int8_has_vector_activation =
+    int8_has_vector_epilogue<Ops> && requires(const std::int32_t* i, const float* f, float* o) {
+      Ops::dequantize_rows(i, i, 0, 0.0f, f, f, o, std::size_t{0}, Activation{});
+    };
+template <class Ops, class Activation>
+inline std::size_t int8_vector_epilogue_activated(const std::int32_t* dots, const std::int32_t* row_sums,
+                                                  std::int32_t correction, float input_scale, const float* scales,
+                                                  const float* bias, float* out, std::size_t rows,
+                                                  Activation activation) noexcept {
+  if constexpr (int8_has_vector_activation<Ops, Activation>)
+    return Ops::dequantize_rows(dots, row_sums, correction, input_scale, scales, bias, out, rows, activation);
+  else
+    return 0;
+}
 
 // An ISA may provide an exact GEMV for symmetric weights on centred codes u - 128
 // (Int8Ops::gemv_symmetric and quantize_centred, see dense_int8 below).
@@ -130,14 +147,20 @@ inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, co
   for (std::size_t b = 0; b < batch; ++b) {
     float* y = out + b * rows;
     const std::int32_t* d = dots + b * padded_rows;
-    std::size_t r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                  weights.scales(), bias, y, rows);
+    std::size_t r = 0, activated = 0;
+    if constexpr (int8_has_vector_activation<Int8Ops, Activation>) {
+      r = activated = int8_vector_epilogue_activated<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                              weights.scales(), bias, y, rows, Activation{});
+    } else {
+      r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale, weights.scales(),
+                                        bias, y, rows);
+    }
     for (; r < rows; ++r)
       y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
                                          static_cast<std::int64_t>(correction) * weights.row_sum(r)),
                       input.params.scale * weights.scales()[r], bias[r]);
     if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-      for (std::size_t i = 0; i < rows; ++i) y[i] = Activation::apply(y[i]);
+      for (std::size_t i = activated; i < rows; ++i) y[i] = Activation::apply(y[i]);
   }
 }
 
