@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <iterator>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -244,5 +246,53 @@ TEST_CASE("integer DepthwiseConv2D: the largest sums of the f32 path are exact o
     INFO(isa);
     const std::vector<float> actual = run(tag);
     REQUIRE(std::memcmp(actual.data(), expected.data(), actual.size() * sizeof(float)) == 0);
+  });
+}
+
+TEST_CASE("integer convolutions that sum in floats quantise special inputs as mote::quantize on every ISA",
+          "[int8][conv][depthwise]") {
+  // NaN (the zero point), +-inf and huge values (saturation), +-0, and ties at half a step (round
+  // half to even) through the f32 paths' quantiser: a depthwise layer and a 2x2 convolution on 4
+  // channels (16 values, conv_int8_float_max_field).
+  const float specials[] = {std::numeric_limits<float>::quiet_NaN(),
+                            std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(),
+                            0.0f,
+                            -0.0f,
+                            0.25f,
+                            0.75f,
+                            -1.25f,
+                            3e38f,
+                            -3e38f,
+                            1.0f,
+                            -63.9f,
+                            70.1f};
+  using In = Input<6, 5, 4>;
+  std::vector<float> input(In::shape::size);
+  for (std::size_t i = 0; i < input.size(); ++i) input[i] = specials[(i * 7) % std::size(specials)];
+  auto run = [&](auto tag, auto spec) {
+    using Net = Sequential<In, decltype(spec)>;
+    auto net = std::make_unique<Net>();
+    mote_test::load_random_weights(*net, 11);
+    (void)tag;
+    REQUIRE(net->template layer<0>().set_input_quantization(QuantParams{0.5f, 3}).is_ok());
+    std::vector<float> output(Net::output_shape::size);
+    typename Net::Workspace ws;
+    net->forward(std::span<const float, In::shape::size>(input.data(), input.size()),
+                 std::span<float, Net::output_shape::size>(output.data(), output.size()), ws.bytes());
+    return output;
+  };
+  auto compare = [&](auto make_spec) {
+    const std::vector<float> expected = run(isa::Scalar{}, make_spec(isa::Scalar{}));
+    for (float v : expected) REQUIRE(std::isfinite(v));
+    mote_test::for_each_simd_isa([&](auto tag, const std::string& isa) {
+      INFO(isa);
+      const std::vector<float> actual = run(tag, make_spec(tag));
+      REQUIRE(std::memcmp(actual.data(), expected.data(), actual.size() * sizeof(float)) == 0);
+    });
+  };
+  compare([](auto tag) { return DepthwiseConv2D<Kernel<3>, Pad::same, Weights<Int8<>>, decltype(tag)>{}; });
+  compare([](auto tag) {
+    return Conv2D<5, Kernel<2>, Pad::same, Weights<Int8<PerChannel, Asymmetric>>, decltype(tag)>{};
   });
 }

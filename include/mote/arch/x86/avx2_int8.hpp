@@ -18,12 +18,15 @@ struct QuantizeCodes {
         lo(_mm256_set1_ps(static_cast<float>(low))),
         hi(_mm256_set1_ps(static_cast<float>(high))),
         nan_code(_mm256_set1_ps(static_cast<float>(std::clamp(p.zero_point, low, high)))) {}
-  inline __attribute__((always_inline)) __m256i operator()(const float* x) const {
+  /// The codes as integer-valued floats.
+  inline __attribute__((always_inline)) __m256 floats(const float* x) const {
     const __m256 scaled = _mm256_div_ps(_mm256_loadu_ps(x), scale);
     __m256 q = _mm256_add_ps(_mm256_round_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zero);
     q = _mm256_min_ps(_mm256_max_ps(q, lo), hi);
-    q = _mm256_blendv_ps(q, nan_code, _mm256_cmp_ps(scaled, scaled, _CMP_UNORD_Q));
-    return _mm256_cvttps_epi32(q);
+    return _mm256_blendv_ps(q, nan_code, _mm256_cmp_ps(scaled, scaled, _CMP_UNORD_Q));
+  }
+  inline __attribute__((always_inline)) __m256i operator()(const float* x) const {
+    return _mm256_cvttps_epi32(floats(x));
   }
 };
 
@@ -310,6 +313,16 @@ struct Int8Ops {
                        _mm_packs_epi32(_mm256_castsi256_si128(codes), _mm256_extracti128_si256(codes, 1)));
     }
     for (; i < n; ++i) out[i] = encode(::mote::quantize(x[i], p, low, high));
+  }
+  /// u - zu as floats (exact integers), where u = mote::quantize(x): the codes of the same scale
+  /// with a zero point of 0 and the range shifted by -zu. What the int8 kernels that sum in f32
+  /// multiply (kernels/conv2d/int8-inl.hpp).
+  static inline void quantize_centred_floats(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
+                                             std::int32_t high, float* out) {
+    const QuantizeCodes codes_of(QuantParams{p.scale, 0}, low - p.zero_point, high - p.zero_point);
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, codes_of.floats(x + i));
+    for (; i < n; ++i) out[i] = static_cast<float>(::mote::quantize(x[i], p, low, high) - p.zero_point);
   }
 };
 

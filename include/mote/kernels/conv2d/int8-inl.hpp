@@ -88,10 +88,14 @@ template <class Ops>
 MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
                                              const ::mote::kernels::Int8InputQuant& input,
                                              typename Ops::Act* codes, float* row) noexcept {
-  Ops::quantize(x, n, input.params, input.low, input.high, codes);
-  const std::int32_t shift = Ops::activation_offset - input.params.zero_point;
-  for (std::size_t i = 0; i < n; ++i)
-    row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
+  if constexpr (requires { Ops::quantize_centred_floats(x, n, input.params, input.low, input.high, row); }) {
+    Ops::quantize_centred_floats(x, n, input.params, input.low, input.high, row);  // one pass
+  } else {
+    Ops::quantize(x, n, input.params, input.low, input.high, codes);
+    const std::int32_t shift = Ops::activation_offset - input.params.zero_point;
+    for (std::size_t i = 0; i < n; ++i)
+      row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
+  }
 }
 
 /// What the f32 kernels multiply when an int8 convolution sums in floats (small receptive fields
