@@ -4253,6 +4253,61 @@ constexpr std::size_t int8_dense_reference_scratch_bytes(std::size_t padded_rows
 // the same bits.
 
 
+// ----- begin mote/kernels/dense/int4_reference.hpp -----
+// Scalar reference for int4 Dense, and the epilogue every int4 kernel shares. Per block of 32
+// columns the kernels compute dot_rb = sum_k w_rk * s_k exactly in integers, with
+// s_k = u_k - 128 the input codes centred on 128; per group they convert the integer sum to f32
+// and accumulate F_r = fma(float(sum_g), scale_rg, F_r) in group order. Then
+//     y_r = Activation(fma(s_in, fma(128 - zu, scaled_row_sum_r, F_r), bias_r)),
+// the same operations in the same order on every ISA, so outputs are bit-identical across ISAs.
+
+
+
+namespace mote::kernels {
+
+/// Scratch bytes per sample of every int4 dense kernel: centred codes, block sums, group sums.
+constexpr std::size_t int4_dense_scratch_bytes(std::size_t padded_rows, std::size_t padded_cols) noexcept {
+  return align_up(padded_cols) + align_up(padded_cols / 32 * sizeof(std::int32_t)) +
+         align_up(padded_rows * sizeof(float));
+}
+
+/// The shared epilogue: `f` holds F_r (see above) for the rows of one sample.
+template <class Matrix, class Activation>
+inline void int4_dense_epilogue(const Matrix& weights, const float* bias, const float* f, const Int8InputQuant& input,
+                                float* out, Activation) noexcept {
+  const float centre = static_cast<float>(128 - input.params.zero_point);
+  for (std::size_t r = 0; r < weights.rows(); ++r)
+    out[r] = Activation::apply(
+        std::fma(input.params.scale, std::fma(centre, weights.scaled_row_sums()[r], f[r]), bias[r]));
+}
+
+template <std::size_t G, class Activation = activation::Identity>
+inline void dense_int4(isa::Scalar, const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
+                       const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
+                       Activation activation, std::byte* scratch) noexcept {
+  const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
+  auto* centred = reinterpret_cast<std::int8_t*>(scratch);
+  auto* f = reinterpret_cast<float*>(scratch + align_up(padded_cols) + align_up(padded_cols / 32 * sizeof(std::int32_t)));
+  for (std::size_t b = 0; b < batch; ++b) {
+    for (std::size_t k = 0; k < padded_cols; ++k)
+      centred[k] = static_cast<std::int8_t>(k < cols ? quantize(in[b * cols + k], input.params, input.low, input.high) - 128 : 0);
+    const std::size_t group_cols = weights.blocks_per_group() * 32;
+    for (std::size_t r = 0; r < weights.rows(); ++r) {
+      float sum = 0.0f;
+      for (std::size_t g = 0; g < weights.group_count(); ++g) {
+        std::int32_t dot = 0;
+        for (std::size_t k = g * group_cols; k < std::min(padded_cols, (g + 1) * group_cols); ++k)
+          dot += (k < cols ? weights.at(r, k) : 0) * centred[k];
+        sum = std::fma(static_cast<float>(dot), weights.scale(r, g * group_cols), sum);
+      }
+      f[r] = sum;
+    }
+    int4_dense_epilogue(weights, bias, f, input, out + b * weights.rows(), activation);
+  }
+}
+
+}  // namespace mote::kernels
+// ----- end mote/kernels/dense/int4_reference.hpp -----
 
 namespace mote::kernels {
 
@@ -4315,37 +4370,56 @@ constexpr std::size_t conv_int8_scratch_bytes(const WindowGeometry& g, std::size
   return std::max({simd, reference, conv_int8_float_scratch_bytes(g, padded_rows, padded_cols)});
 }
 
+/// The receptive field of output pixel (oy, ox) as floats in (ky, kx, c) order, 0 where the
+/// window covers padding (0 quantises to the input zero point, as ONNX pads): what the integer
+/// convolution references multiply.
+inline void conv_gather_float_patch(const WindowGeometry& g, const float* in, std::size_t oy,
+                                    std::size_t ox, float* patch) noexcept {
+  float* value = patch;
+  for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
+    const long iy =
+        static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+    for (std::size_t kx = 0; kx < g.kernel_w; ++kx, value += g.in_c) {
+      const long ix =
+          static_cast<long>(ox * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
+      if (iy < 0 || ix < 0 || iy >= static_cast<long>(g.in_h) || ix >= static_cast<long>(g.in_w)) {
+        std::fill(value, value + g.in_c, 0.0f);
+      } else {
+        const float* source =
+            in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
+        std::copy(source, source + g.in_c, value);
+      }
+    }
+  }
+}
+
+/// The integer convolution references: per output pixel, the float patch
+/// (conv_gather_float_patch) through the format's scalar Dense reference, which quantises it.
+template <class Matrix, class Activation>
+inline void conv_integer_reference(const WindowGeometry& g, const Matrix& weights,
+                                   const float* bias, const float* in, float* out,
+                                   const Int8InputQuant& input, Activation activation,
+                                   std::byte* scratch) noexcept {
+  auto* patch = reinterpret_cast<float*>(scratch);
+  std::byte* dense_scratch = scratch + align_up(weights.padded_cols() * sizeof(float));
+  for (std::size_t oy = 0; oy < g.out_h; ++oy)
+    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+      conv_gather_float_patch(g, in, oy, ox, patch);
+      if constexpr (is_int4_format_v<typename Matrix::format>)
+        dense_int4(isa::Scalar{}, weights, bias, patch, out + (oy * g.out_w + ox) * weights.rows(),
+                   1, input, activation, dense_scratch);
+      else
+        dense_int8(isa::Scalar{}, weights, bias, patch, out + (oy * g.out_w + ox) * weights.rows(),
+                   1, input, activation, dense_scratch);
+    }
+}
+
 template <class G, class S, class Activation = activation::Identity>
 inline void conv2d_int8(isa::Scalar, const WindowGeometry& g,
                         const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
                         const float* in, float* out, const Int8InputQuant& input,
                         Activation activation, std::byte* scratch) noexcept {
-  auto* patch = reinterpret_cast<float*>(scratch);
-  std::byte* dense_scratch = scratch + align_up(weights.padded_cols() * sizeof(float));
-  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
-    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
-      float* value = patch;
-      for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-        const long iy =
-            static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
-        for (std::size_t kx = 0; kx < g.kernel_w; ++kx, value += g.in_c) {
-          const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) -
-                          static_cast<long>(g.pad_left);
-          if (iy < 0 || ix < 0 || iy >= static_cast<long>(g.in_h) ||
-              ix >= static_cast<long>(g.in_w)) {
-            std::fill(value, value + g.in_c, 0.0f);
-          } else {
-            const float* source =
-                in +
-                (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
-            std::copy(source, source + g.in_c, value);
-          }
-        }
-      }
-      dense_int8(isa::Scalar{}, weights, bias, patch, out + (oy * g.out_w + ox) * g.out_c, 1, input,
-                 activation, dense_scratch);
-    }
-  }
+  conv_integer_reference(g, weights, bias, in, out, input, activation, scratch);
 }
 
 }  // namespace mote::kernels
@@ -4425,61 +4499,43 @@ inline void depthwise_int8(isa::Scalar, const WindowGeometry& g,
 
 }  // namespace mote::kernels
 // ----- end mote/kernels/depthwise/int8_reference.hpp -----
-// ----- begin mote/kernels/dense/int4_reference.hpp -----
-// Scalar reference for int4 Dense, and the epilogue every int4 kernel shares. Per block of 32
-// columns the kernels compute dot_rb = sum_k w_rk * s_k exactly in integers, with
-// s_k = u_k - 128 the input codes centred on 128; per group they convert the integer sum to f32
-// and accumulate F_r = fma(float(sum_g), scale_rg, F_r) in group order. Then
-//     y_r = Activation(fma(s_in, fma(128 - zu, scaled_row_sum_r, F_r), bias_r)),
-// the same operations in the same order on every ISA, so outputs are bit-identical across ISAs.
+// ----- begin mote/kernels/conv2d/int4_reference.hpp -----
+// Scalar reference for int4 Conv2D over channels-last input, and the scratch every ISA's int4
+// convolution needs. Each output pixel's receptive field is gathered as floats
+// (conv_gather_float_patch) and multiplied by the int4 Dense reference; the SIMD kernels
+// (kernels/conv2d/int4-inl.hpp) quantise the input once instead and must equal this bit for bit.
 
 
 
 namespace mote::kernels {
 
-/// Scratch bytes per sample of every int4 dense kernel: centred codes, block sums, group sums.
-constexpr std::size_t int4_dense_scratch_bytes(std::size_t padded_rows, std::size_t padded_cols) noexcept {
-  return align_up(padded_cols) + align_up(padded_cols / 32 * sizeof(std::int32_t)) +
-         align_up(padded_rows * sizeof(float));
-}
-
-/// The shared epilogue: `f` holds F_r (see above) for the rows of one sample.
-template <class Matrix, class Activation>
-inline void int4_dense_epilogue(const Matrix& weights, const float* bias, const float* f, const Int8InputQuant& input,
-                                float* out, Activation) noexcept {
-  const float centre = static_cast<float>(128 - input.params.zero_point);
-  for (std::size_t r = 0; r < weights.rows(); ++r)
-    out[r] = Activation::apply(
-        std::fma(input.params.scale, std::fma(centre, weights.scaled_row_sums()[r], f[r]), bias[r]));
+/// Scratch bytes of an int4 convolution on any ISA, for weights of `padded_rows` x `padded_cols`
+/// (a multiple of 32). SIMD: the input's centred codes in a bordered image, one chunk of
+/// conv_int8_pixel_chunk gathered rows (and the 4 padding codes the gather may write past the
+/// last one), then the Dense kernel's block sums and group sums per row. The reference: one
+/// float patch and the Dense reference's scratch.
+constexpr std::size_t conv_int4_scratch_bytes(const WindowGeometry& g, std::size_t padded_rows,
+                                              std::size_t padded_cols) noexcept {
+  const std::size_t simd =
+      align_up(conv_int8_bordered_h(g) * conv_int8_bordered_w(g) * g.in_c) +
+      align_up(conv_int8_pixel_chunk * padded_cols + 4) +
+      conv_int8_pixel_chunk * (align_up(padded_cols / 32 * sizeof(std::int32_t)) +
+                               align_up(padded_rows * sizeof(float)));
+  const std::size_t reference =
+      align_up(padded_cols * sizeof(float)) + int4_dense_scratch_bytes(padded_rows, padded_cols);
+  return simd > reference ? simd : reference;
 }
 
 template <std::size_t G, class Activation = activation::Identity>
-inline void dense_int4(isa::Scalar, const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
-                       const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
-  const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
-  auto* centred = reinterpret_cast<std::int8_t*>(scratch);
-  auto* f = reinterpret_cast<float*>(scratch + align_up(padded_cols) + align_up(padded_cols / 32 * sizeof(std::int32_t)));
-  for (std::size_t b = 0; b < batch; ++b) {
-    for (std::size_t k = 0; k < padded_cols; ++k)
-      centred[k] = static_cast<std::int8_t>(k < cols ? quantize(in[b * cols + k], input.params, input.low, input.high) - 128 : 0);
-    const std::size_t group_cols = weights.blocks_per_group() * 32;
-    for (std::size_t r = 0; r < weights.rows(); ++r) {
-      float sum = 0.0f;
-      for (std::size_t g = 0; g < weights.group_count(); ++g) {
-        std::int32_t dot = 0;
-        for (std::size_t k = g * group_cols; k < std::min(padded_cols, (g + 1) * group_cols); ++k)
-          dot += (k < cols ? weights.at(r, k) : 0) * centred[k];
-        sum = std::fma(static_cast<float>(dot), weights.scale(r, g * group_cols), sum);
-      }
-      f[r] = sum;
-    }
-    int4_dense_epilogue(weights, bias, f, input, out + b * weights.rows(), activation);
-  }
+inline void conv2d_int4(isa::Scalar, const WindowGeometry& g,
+                        const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
+                        const float* in, float* out, const Int8InputQuant& input,
+                        Activation activation, std::byte* scratch) noexcept {
+  conv_integer_reference(g, weights, bias, in, out, input, activation, scratch);
 }
 
 }  // namespace mote::kernels
-// ----- end mote/kernels/dense/int4_reference.hpp -----
+// ----- end mote/kernels/conv2d/int4_reference.hpp -----
 // ----- begin mote/kernels/dense/sparse_reference.hpp -----
 // Scalar kernels for sparse f32 weights (layout/sparse.hpp): y = W x + b reading only the stored
 // weights. Each output channel accumulates its weights in column order, as the dense reference
@@ -7494,44 +7550,112 @@ using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // ----- begin mote/kernels/dense/int4-inl.hpp -----
 // int4 Dense kernels, written once against `Int4Ops`, the ISA's int4 primitives
 // (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
-//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
-//   panels_per_pass                         16-row panels one call computes (at most)
-//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
+//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to
+//   mote::quantize panels_per_pass                         16-row panels one call computes (at
+//   most) panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
 //                                           F of `count` consecutive panels (1 to panels_per_pass),
 //                                           panel i's F at f + 16 i
 // Samples run pass by pass so that a pass's packed weights stay in L1 across the batch.
 
+/// The GEMM and epilogue of `batch` rows of centred codes s = u - 128 (row b at act + b *
+/// padded_cols; the padded columns may hold any code, their weights are 0 and the block sums
+/// count them too). `scratch`: the rows' block sums, then their group sums F.
 template <std::size_t G, class Activation>
-inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights, const float* bias,
-                       const float* in, float* out, std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
-  const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols(), blocks = weights.block_count();
+inline void dense_int4_from_codes(
+    const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights, const float* bias,
+    const std::int8_t* act, std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+    Activation activation, float* out, std::byte* scratch) noexcept {
+  const std::size_t padded_cols = weights.padded_cols(), blocks = weights.block_count();
   const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
-  const std::size_t per_sample = align_up(padded_cols) + align_up(blocks * sizeof(std::int32_t));
-  auto* f = reinterpret_cast<float*>(scratch + batch * per_sample);
+  const std::size_t sums_bytes = align_up(blocks * sizeof(std::int32_t));
+  auto* f = reinterpret_cast<float*>(scratch + batch * sums_bytes);
   for (std::size_t b = 0; b < batch; ++b) {
-    auto* act = reinterpret_cast<std::int8_t*>(scratch + b * per_sample);
-    auto* block_sums = reinterpret_cast<std::int32_t*>(scratch + b * per_sample + align_up(padded_cols));
-    Int4Ops::centre(in + b * cols, cols, input.params, input.low, input.high, act);
-    for (std::size_t k = cols; k < padded_cols; ++k) act[k] = 0;
+    auto* block_sums = reinterpret_cast<std::int32_t*>(scratch + b * sums_bytes);
+    const std::int8_t* codes = act + b * padded_cols;
     for (std::size_t block = 0; block < blocks; ++block) {
       std::int32_t sum = 0;
-      for (std::size_t k = 0; k < 32; ++k) sum += act[block * 32 + k];
+      for (std::size_t k = 0; k < 32; ++k) sum += codes[block * 32 + k];
       block_sums[block] = sum;
     }
   }
   for (std::size_t p = 0; p < weights.panel_count(); p += Int4Ops::panels_per_pass) {
     const std::size_t count = std::min(Int4Ops::panels_per_pass, weights.panel_count() - p);
     for (std::size_t b = 0; b < batch; ++b)
-      Int4Ops::panels(count, weights.panel(p), weights.panel_scales(p, 0), blocks, weights.blocks_per_group(),
-                      reinterpret_cast<const std::int8_t*>(scratch + b * per_sample),
-                      reinterpret_cast<const std::int32_t*>(scratch + b * per_sample + align_up(padded_cols)),
+      Int4Ops::panels(count, weights.panel(p), weights.panel_scales(p, 0), blocks,
+                      weights.blocks_per_group(), act + b * padded_cols,
+                      reinterpret_cast<const std::int32_t*>(scratch + b * sums_bytes),
                       f + b * padded_rows + p * 16);
   }
   for (std::size_t b = 0; b < batch; ++b)
-    ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows, activation);
+    ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows,
+                                         activation);
+}
+
+template <std::size_t G, class Activation>
+inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights,
+                       const float* bias, const float* in, float* out, std::size_t batch,
+                       const ::mote::kernels::Int8InputQuant& input, Activation activation,
+                       std::byte* scratch) noexcept {
+  // Within int4_dense_scratch_bytes per sample: the codes, then the block sums and group sums.
+  const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
+  auto* act = reinterpret_cast<std::int8_t*>(scratch);
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int8_t* codes = act + b * padded_cols;
+    Int4Ops::centre(in + b * cols, cols, input.params, input.low, input.high, codes);
+    std::fill(codes + cols, codes + padded_cols, std::int8_t{0});
+  }
+  dense_int4_from_codes(weights, bias, act, batch, input, activation, out,
+                        scratch + align_up(batch * padded_cols));
 }
 // ----- end mote/kernels/dense/int4-inl.hpp -----
+// ----- begin mote/kernels/conv2d/int4-inl.hpp -----
+// int4 Conv2D of one ISA (included by kernels/simd_int8-inl.hpp for ISAs with int4 primitives):
+// the input is quantised once into centred codes s = u - 128 inside an image bordered with the
+// padding's code (what a float zero quantises to), receptive fields are gathered as codes
+// (kernels/conv2d/int8-inl.hpp's gather), and chunks of conv_int8_pixel_chunk pixels run the
+// int4 Dense kernel on them. The same codes and the same exact sums as the reference
+// (kernels/conv2d/int4_reference.hpp), which gathers floats and quantises each once per tap.
+
+// One input row quantised and centred, out of line (MOTE_NO_IPA, arch/targets.hpp: see
+// int8_quantize_row).
+MOTE_NO_IPA inline void int4_centre_row(const float* x, std::size_t n,
+                                        const ::mote::kernels::Int8InputQuant& input,
+                                        std::int8_t* out) noexcept {
+  Int4Ops::centre(x, n, input.params, input.low, input.high, out);
+}
+
+template <std::size_t G, class Activation>
+inline void conv2d_int4(const ::mote::kernels::WindowGeometry& g,
+                        const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights,
+                        const float* bias, const float* in, float* out,
+                        const ::mote::kernels::Int8InputQuant& input, Activation activation,
+                        std::byte* scratch) noexcept {
+  constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
+  const std::size_t padded_cols = weights.padded_cols();
+  const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  auto* image = reinterpret_cast<std::int8_t*>(scratch);
+  std::byte* next = scratch + align_up(::mote::kernels::conv_int8_bordered_h(g) * image_w * g.in_c);
+  auto* patches = reinterpret_cast<std::int8_t*>(next);
+  std::byte* dense_scratch = next + align_up(chunk * padded_cols + 4);
+
+  const auto padding =
+      static_cast<std::int8_t>(::mote::quantize(0.0f, input.params, input.low, input.high) - 128);
+  int8_fill_border(g, image, padding);
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    int4_centre_row(in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
+                    image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
+  // The gather writes each row's receptive field and 4 padding codes; the rest of a row's padded
+  // columns keep this fill (any code: their weights are 0).
+  std::fill(patches, patches + chunk * padded_cols, padding);
+  const std::size_t pixels = g.out_h * g.out_w;
+  for (std::size_t first = 0; first < pixels; first += chunk) {
+    const std::size_t count = std::min(chunk, pixels - first);
+    int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
+    dense_int4_from_codes(weights, bias, patches, count, input, activation,
+                          out + first * weights.rows(), dense_scratch);
+  }
+}
+// ----- end mote/kernels/conv2d/int4-inl.hpp -----
 #endif
 
 }  // namespace mote::kernels::MOTE_SIMD_NS
@@ -7598,6 +7722,17 @@ MOTE_KERNEL_ENTRY void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>
                                   const Int8InputQuant& input, Activation activation, std::byte* scratch) noexcept {
   MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
     MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, fused, scratch);
+  });
+}
+
+/// int4 Conv2D over channels-last input (kernels/conv2d/int4-inl.hpp).
+template <std::size_t G, class Activation>
+MOTE_KERNEL_ENTRY void conv2d_int4(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
+                                   const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
+                                   const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                   std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::conv2d_int4(window, weights, bias, in, out, input, fused, scratch);
   });
 }
 #endif
@@ -10873,44 +11008,112 @@ using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // ----- begin mote/kernels/dense/int4-inl.hpp -----
 // int4 Dense kernels, written once against `Int4Ops`, the ISA's int4 primitives
 // (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
-//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
-//   panels_per_pass                         16-row panels one call computes (at most)
-//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
+//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to
+//   mote::quantize panels_per_pass                         16-row panels one call computes (at
+//   most) panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
 //                                           F of `count` consecutive panels (1 to panels_per_pass),
 //                                           panel i's F at f + 16 i
 // Samples run pass by pass so that a pass's packed weights stay in L1 across the batch.
 
+/// The GEMM and epilogue of `batch` rows of centred codes s = u - 128 (row b at act + b *
+/// padded_cols; the padded columns may hold any code, their weights are 0 and the block sums
+/// count them too). `scratch`: the rows' block sums, then their group sums F.
 template <std::size_t G, class Activation>
-inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights, const float* bias,
-                       const float* in, float* out, std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
-  const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols(), blocks = weights.block_count();
+inline void dense_int4_from_codes(
+    const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights, const float* bias,
+    const std::int8_t* act, std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+    Activation activation, float* out, std::byte* scratch) noexcept {
+  const std::size_t padded_cols = weights.padded_cols(), blocks = weights.block_count();
   const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
-  const std::size_t per_sample = align_up(padded_cols) + align_up(blocks * sizeof(std::int32_t));
-  auto* f = reinterpret_cast<float*>(scratch + batch * per_sample);
+  const std::size_t sums_bytes = align_up(blocks * sizeof(std::int32_t));
+  auto* f = reinterpret_cast<float*>(scratch + batch * sums_bytes);
   for (std::size_t b = 0; b < batch; ++b) {
-    auto* act = reinterpret_cast<std::int8_t*>(scratch + b * per_sample);
-    auto* block_sums = reinterpret_cast<std::int32_t*>(scratch + b * per_sample + align_up(padded_cols));
-    Int4Ops::centre(in + b * cols, cols, input.params, input.low, input.high, act);
-    for (std::size_t k = cols; k < padded_cols; ++k) act[k] = 0;
+    auto* block_sums = reinterpret_cast<std::int32_t*>(scratch + b * sums_bytes);
+    const std::int8_t* codes = act + b * padded_cols;
     for (std::size_t block = 0; block < blocks; ++block) {
       std::int32_t sum = 0;
-      for (std::size_t k = 0; k < 32; ++k) sum += act[block * 32 + k];
+      for (std::size_t k = 0; k < 32; ++k) sum += codes[block * 32 + k];
       block_sums[block] = sum;
     }
   }
   for (std::size_t p = 0; p < weights.panel_count(); p += Int4Ops::panels_per_pass) {
     const std::size_t count = std::min(Int4Ops::panels_per_pass, weights.panel_count() - p);
     for (std::size_t b = 0; b < batch; ++b)
-      Int4Ops::panels(count, weights.panel(p), weights.panel_scales(p, 0), blocks, weights.blocks_per_group(),
-                      reinterpret_cast<const std::int8_t*>(scratch + b * per_sample),
-                      reinterpret_cast<const std::int32_t*>(scratch + b * per_sample + align_up(padded_cols)),
+      Int4Ops::panels(count, weights.panel(p), weights.panel_scales(p, 0), blocks,
+                      weights.blocks_per_group(), act + b * padded_cols,
+                      reinterpret_cast<const std::int32_t*>(scratch + b * sums_bytes),
                       f + b * padded_rows + p * 16);
   }
   for (std::size_t b = 0; b < batch; ++b)
-    ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows, activation);
+    ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows,
+                                         activation);
+}
+
+template <std::size_t G, class Activation>
+inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights,
+                       const float* bias, const float* in, float* out, std::size_t batch,
+                       const ::mote::kernels::Int8InputQuant& input, Activation activation,
+                       std::byte* scratch) noexcept {
+  // Within int4_dense_scratch_bytes per sample: the codes, then the block sums and group sums.
+  const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
+  auto* act = reinterpret_cast<std::int8_t*>(scratch);
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int8_t* codes = act + b * padded_cols;
+    Int4Ops::centre(in + b * cols, cols, input.params, input.low, input.high, codes);
+    std::fill(codes + cols, codes + padded_cols, std::int8_t{0});
+  }
+  dense_int4_from_codes(weights, bias, act, batch, input, activation, out,
+                        scratch + align_up(batch * padded_cols));
 }
 // ----- end mote/kernels/dense/int4-inl.hpp -----
+// ----- begin mote/kernels/conv2d/int4-inl.hpp -----
+// int4 Conv2D of one ISA (included by kernels/simd_int8-inl.hpp for ISAs with int4 primitives):
+// the input is quantised once into centred codes s = u - 128 inside an image bordered with the
+// padding's code (what a float zero quantises to), receptive fields are gathered as codes
+// (kernels/conv2d/int8-inl.hpp's gather), and chunks of conv_int8_pixel_chunk pixels run the
+// int4 Dense kernel on them. The same codes and the same exact sums as the reference
+// (kernels/conv2d/int4_reference.hpp), which gathers floats and quantises each once per tap.
+
+// One input row quantised and centred, out of line (MOTE_NO_IPA, arch/targets.hpp: see
+// int8_quantize_row).
+MOTE_NO_IPA inline void int4_centre_row(const float* x, std::size_t n,
+                                        const ::mote::kernels::Int8InputQuant& input,
+                                        std::int8_t* out) noexcept {
+  Int4Ops::centre(x, n, input.params, input.low, input.high, out);
+}
+
+template <std::size_t G, class Activation>
+inline void conv2d_int4(const ::mote::kernels::WindowGeometry& g,
+                        const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights,
+                        const float* bias, const float* in, float* out,
+                        const ::mote::kernels::Int8InputQuant& input, Activation activation,
+                        std::byte* scratch) noexcept {
+  constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
+  const std::size_t padded_cols = weights.padded_cols();
+  const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  auto* image = reinterpret_cast<std::int8_t*>(scratch);
+  std::byte* next = scratch + align_up(::mote::kernels::conv_int8_bordered_h(g) * image_w * g.in_c);
+  auto* patches = reinterpret_cast<std::int8_t*>(next);
+  std::byte* dense_scratch = next + align_up(chunk * padded_cols + 4);
+
+  const auto padding =
+      static_cast<std::int8_t>(::mote::quantize(0.0f, input.params, input.low, input.high) - 128);
+  int8_fill_border(g, image, padding);
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    int4_centre_row(in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
+                    image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
+  // The gather writes each row's receptive field and 4 padding codes; the rest of a row's padded
+  // columns keep this fill (any code: their weights are 0).
+  std::fill(patches, patches + chunk * padded_cols, padding);
+  const std::size_t pixels = g.out_h * g.out_w;
+  for (std::size_t first = 0; first < pixels; first += chunk) {
+    const std::size_t count = std::min(chunk, pixels - first);
+    int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
+    dense_int4_from_codes(weights, bias, patches, count, input, activation,
+                          out + first * weights.rows(), dense_scratch);
+  }
+}
+// ----- end mote/kernels/conv2d/int4-inl.hpp -----
 #endif
 
 }  // namespace mote::kernels::MOTE_SIMD_NS
@@ -10977,6 +11180,17 @@ MOTE_KERNEL_ENTRY void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>
                                   const Int8InputQuant& input, Activation activation, std::byte* scratch) noexcept {
   MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
     MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, fused, scratch);
+  });
+}
+
+/// int4 Conv2D over channels-last input (kernels/conv2d/int4-inl.hpp).
+template <std::size_t G, class Activation>
+MOTE_KERNEL_ENTRY void conv2d_int4(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
+                                   const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
+                                   const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                   std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::conv2d_int4(window, weights, bias, in, out, input, fused, scratch);
   });
 }
 #endif
@@ -14437,44 +14651,112 @@ using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // ----- begin mote/kernels/dense/int4-inl.hpp -----
 // int4 Dense kernels, written once against `Int4Ops`, the ISA's int4 primitives
 // (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
-//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
-//   panels_per_pass                         16-row panels one call computes (at most)
-//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
+//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to
+//   mote::quantize panels_per_pass                         16-row panels one call computes (at
+//   most) panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
 //                                           F of `count` consecutive panels (1 to panels_per_pass),
 //                                           panel i's F at f + 16 i
 // Samples run pass by pass so that a pass's packed weights stay in L1 across the batch.
 
+/// The GEMM and epilogue of `batch` rows of centred codes s = u - 128 (row b at act + b *
+/// padded_cols; the padded columns may hold any code, their weights are 0 and the block sums
+/// count them too). `scratch`: the rows' block sums, then their group sums F.
 template <std::size_t G, class Activation>
-inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights, const float* bias,
-                       const float* in, float* out, std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
-  const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols(), blocks = weights.block_count();
+inline void dense_int4_from_codes(
+    const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights, const float* bias,
+    const std::int8_t* act, std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+    Activation activation, float* out, std::byte* scratch) noexcept {
+  const std::size_t padded_cols = weights.padded_cols(), blocks = weights.block_count();
   const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
-  const std::size_t per_sample = align_up(padded_cols) + align_up(blocks * sizeof(std::int32_t));
-  auto* f = reinterpret_cast<float*>(scratch + batch * per_sample);
+  const std::size_t sums_bytes = align_up(blocks * sizeof(std::int32_t));
+  auto* f = reinterpret_cast<float*>(scratch + batch * sums_bytes);
   for (std::size_t b = 0; b < batch; ++b) {
-    auto* act = reinterpret_cast<std::int8_t*>(scratch + b * per_sample);
-    auto* block_sums = reinterpret_cast<std::int32_t*>(scratch + b * per_sample + align_up(padded_cols));
-    Int4Ops::centre(in + b * cols, cols, input.params, input.low, input.high, act);
-    for (std::size_t k = cols; k < padded_cols; ++k) act[k] = 0;
+    auto* block_sums = reinterpret_cast<std::int32_t*>(scratch + b * sums_bytes);
+    const std::int8_t* codes = act + b * padded_cols;
     for (std::size_t block = 0; block < blocks; ++block) {
       std::int32_t sum = 0;
-      for (std::size_t k = 0; k < 32; ++k) sum += act[block * 32 + k];
+      for (std::size_t k = 0; k < 32; ++k) sum += codes[block * 32 + k];
       block_sums[block] = sum;
     }
   }
   for (std::size_t p = 0; p < weights.panel_count(); p += Int4Ops::panels_per_pass) {
     const std::size_t count = std::min(Int4Ops::panels_per_pass, weights.panel_count() - p);
     for (std::size_t b = 0; b < batch; ++b)
-      Int4Ops::panels(count, weights.panel(p), weights.panel_scales(p, 0), blocks, weights.blocks_per_group(),
-                      reinterpret_cast<const std::int8_t*>(scratch + b * per_sample),
-                      reinterpret_cast<const std::int32_t*>(scratch + b * per_sample + align_up(padded_cols)),
+      Int4Ops::panels(count, weights.panel(p), weights.panel_scales(p, 0), blocks,
+                      weights.blocks_per_group(), act + b * padded_cols,
+                      reinterpret_cast<const std::int32_t*>(scratch + b * sums_bytes),
                       f + b * padded_rows + p * 16);
   }
   for (std::size_t b = 0; b < batch; ++b)
-    ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows, activation);
+    ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows,
+                                         activation);
+}
+
+template <std::size_t G, class Activation>
+inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights,
+                       const float* bias, const float* in, float* out, std::size_t batch,
+                       const ::mote::kernels::Int8InputQuant& input, Activation activation,
+                       std::byte* scratch) noexcept {
+  // Within int4_dense_scratch_bytes per sample: the codes, then the block sums and group sums.
+  const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
+  auto* act = reinterpret_cast<std::int8_t*>(scratch);
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int8_t* codes = act + b * padded_cols;
+    Int4Ops::centre(in + b * cols, cols, input.params, input.low, input.high, codes);
+    std::fill(codes + cols, codes + padded_cols, std::int8_t{0});
+  }
+  dense_int4_from_codes(weights, bias, act, batch, input, activation, out,
+                        scratch + align_up(batch * padded_cols));
 }
 // ----- end mote/kernels/dense/int4-inl.hpp -----
+// ----- begin mote/kernels/conv2d/int4-inl.hpp -----
+// int4 Conv2D of one ISA (included by kernels/simd_int8-inl.hpp for ISAs with int4 primitives):
+// the input is quantised once into centred codes s = u - 128 inside an image bordered with the
+// padding's code (what a float zero quantises to), receptive fields are gathered as codes
+// (kernels/conv2d/int8-inl.hpp's gather), and chunks of conv_int8_pixel_chunk pixels run the
+// int4 Dense kernel on them. The same codes and the same exact sums as the reference
+// (kernels/conv2d/int4_reference.hpp), which gathers floats and quantises each once per tap.
+
+// One input row quantised and centred, out of line (MOTE_NO_IPA, arch/targets.hpp: see
+// int8_quantize_row).
+MOTE_NO_IPA inline void int4_centre_row(const float* x, std::size_t n,
+                                        const ::mote::kernels::Int8InputQuant& input,
+                                        std::int8_t* out) noexcept {
+  Int4Ops::centre(x, n, input.params, input.low, input.high, out);
+}
+
+template <std::size_t G, class Activation>
+inline void conv2d_int4(const ::mote::kernels::WindowGeometry& g,
+                        const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights,
+                        const float* bias, const float* in, float* out,
+                        const ::mote::kernels::Int8InputQuant& input, Activation activation,
+                        std::byte* scratch) noexcept {
+  constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
+  const std::size_t padded_cols = weights.padded_cols();
+  const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  auto* image = reinterpret_cast<std::int8_t*>(scratch);
+  std::byte* next = scratch + align_up(::mote::kernels::conv_int8_bordered_h(g) * image_w * g.in_c);
+  auto* patches = reinterpret_cast<std::int8_t*>(next);
+  std::byte* dense_scratch = next + align_up(chunk * padded_cols + 4);
+
+  const auto padding =
+      static_cast<std::int8_t>(::mote::quantize(0.0f, input.params, input.low, input.high) - 128);
+  int8_fill_border(g, image, padding);
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    int4_centre_row(in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
+                    image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
+  // The gather writes each row's receptive field and 4 padding codes; the rest of a row's padded
+  // columns keep this fill (any code: their weights are 0).
+  std::fill(patches, patches + chunk * padded_cols, padding);
+  const std::size_t pixels = g.out_h * g.out_w;
+  for (std::size_t first = 0; first < pixels; first += chunk) {
+    const std::size_t count = std::min(chunk, pixels - first);
+    int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
+    dense_int4_from_codes(weights, bias, patches, count, input, activation,
+                          out + first * weights.rows(), dense_scratch);
+  }
+}
+// ----- end mote/kernels/conv2d/int4-inl.hpp -----
 #endif
 
 }  // namespace mote::kernels::MOTE_SIMD_NS
@@ -14541,6 +14823,17 @@ MOTE_KERNEL_ENTRY void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>
                                   const Int8InputQuant& input, Activation activation, std::byte* scratch) noexcept {
   MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
     MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, fused, scratch);
+  });
+}
+
+/// int4 Conv2D over channels-last input (kernels/conv2d/int4-inl.hpp).
+template <std::size_t G, class Activation>
+MOTE_KERNEL_ENTRY void conv2d_int4(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
+                                   const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
+                                   const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                   std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::conv2d_int4(window, weights, bias, in, out, input, fused, scratch);
   });
 }
 #endif
@@ -15336,44 +15629,112 @@ using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // ----- begin mote/kernels/dense/int4-inl.hpp -----
 // int4 Dense kernels, written once against `Int4Ops`, the ISA's int4 primitives
 // (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
-//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
-//   panels_per_pass                         16-row panels one call computes (at most)
-//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
+//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to
+//   mote::quantize panels_per_pass                         16-row panels one call computes (at
+//   most) panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
 //                                           F of `count` consecutive panels (1 to panels_per_pass),
 //                                           panel i's F at f + 16 i
 // Samples run pass by pass so that a pass's packed weights stay in L1 across the batch.
 
+/// The GEMM and epilogue of `batch` rows of centred codes s = u - 128 (row b at act + b *
+/// padded_cols; the padded columns may hold any code, their weights are 0 and the block sums
+/// count them too). `scratch`: the rows' block sums, then their group sums F.
 template <std::size_t G, class Activation>
-inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights, const float* bias,
-                       const float* in, float* out, std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
-  const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols(), blocks = weights.block_count();
+inline void dense_int4_from_codes(
+    const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights, const float* bias,
+    const std::int8_t* act, std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+    Activation activation, float* out, std::byte* scratch) noexcept {
+  const std::size_t padded_cols = weights.padded_cols(), blocks = weights.block_count();
   const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
-  const std::size_t per_sample = align_up(padded_cols) + align_up(blocks * sizeof(std::int32_t));
-  auto* f = reinterpret_cast<float*>(scratch + batch * per_sample);
+  const std::size_t sums_bytes = align_up(blocks * sizeof(std::int32_t));
+  auto* f = reinterpret_cast<float*>(scratch + batch * sums_bytes);
   for (std::size_t b = 0; b < batch; ++b) {
-    auto* act = reinterpret_cast<std::int8_t*>(scratch + b * per_sample);
-    auto* block_sums = reinterpret_cast<std::int32_t*>(scratch + b * per_sample + align_up(padded_cols));
-    Int4Ops::centre(in + b * cols, cols, input.params, input.low, input.high, act);
-    for (std::size_t k = cols; k < padded_cols; ++k) act[k] = 0;
+    auto* block_sums = reinterpret_cast<std::int32_t*>(scratch + b * sums_bytes);
+    const std::int8_t* codes = act + b * padded_cols;
     for (std::size_t block = 0; block < blocks; ++block) {
       std::int32_t sum = 0;
-      for (std::size_t k = 0; k < 32; ++k) sum += act[block * 32 + k];
+      for (std::size_t k = 0; k < 32; ++k) sum += codes[block * 32 + k];
       block_sums[block] = sum;
     }
   }
   for (std::size_t p = 0; p < weights.panel_count(); p += Int4Ops::panels_per_pass) {
     const std::size_t count = std::min(Int4Ops::panels_per_pass, weights.panel_count() - p);
     for (std::size_t b = 0; b < batch; ++b)
-      Int4Ops::panels(count, weights.panel(p), weights.panel_scales(p, 0), blocks, weights.blocks_per_group(),
-                      reinterpret_cast<const std::int8_t*>(scratch + b * per_sample),
-                      reinterpret_cast<const std::int32_t*>(scratch + b * per_sample + align_up(padded_cols)),
+      Int4Ops::panels(count, weights.panel(p), weights.panel_scales(p, 0), blocks,
+                      weights.blocks_per_group(), act + b * padded_cols,
+                      reinterpret_cast<const std::int32_t*>(scratch + b * sums_bytes),
                       f + b * padded_rows + p * 16);
   }
   for (std::size_t b = 0; b < batch; ++b)
-    ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows, activation);
+    ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows,
+                                         activation);
+}
+
+template <std::size_t G, class Activation>
+inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights,
+                       const float* bias, const float* in, float* out, std::size_t batch,
+                       const ::mote::kernels::Int8InputQuant& input, Activation activation,
+                       std::byte* scratch) noexcept {
+  // Within int4_dense_scratch_bytes per sample: the codes, then the block sums and group sums.
+  const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
+  auto* act = reinterpret_cast<std::int8_t*>(scratch);
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int8_t* codes = act + b * padded_cols;
+    Int4Ops::centre(in + b * cols, cols, input.params, input.low, input.high, codes);
+    std::fill(codes + cols, codes + padded_cols, std::int8_t{0});
+  }
+  dense_int4_from_codes(weights, bias, act, batch, input, activation, out,
+                        scratch + align_up(batch * padded_cols));
 }
 // ----- end mote/kernels/dense/int4-inl.hpp -----
+// ----- begin mote/kernels/conv2d/int4-inl.hpp -----
+// int4 Conv2D of one ISA (included by kernels/simd_int8-inl.hpp for ISAs with int4 primitives):
+// the input is quantised once into centred codes s = u - 128 inside an image bordered with the
+// padding's code (what a float zero quantises to), receptive fields are gathered as codes
+// (kernels/conv2d/int8-inl.hpp's gather), and chunks of conv_int8_pixel_chunk pixels run the
+// int4 Dense kernel on them. The same codes and the same exact sums as the reference
+// (kernels/conv2d/int4_reference.hpp), which gathers floats and quantises each once per tap.
+
+// One input row quantised and centred, out of line (MOTE_NO_IPA, arch/targets.hpp: see
+// int8_quantize_row).
+MOTE_NO_IPA inline void int4_centre_row(const float* x, std::size_t n,
+                                        const ::mote::kernels::Int8InputQuant& input,
+                                        std::int8_t* out) noexcept {
+  Int4Ops::centre(x, n, input.params, input.low, input.high, out);
+}
+
+template <std::size_t G, class Activation>
+inline void conv2d_int4(const ::mote::kernels::WindowGeometry& g,
+                        const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights,
+                        const float* bias, const float* in, float* out,
+                        const ::mote::kernels::Int8InputQuant& input, Activation activation,
+                        std::byte* scratch) noexcept {
+  constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
+  const std::size_t padded_cols = weights.padded_cols();
+  const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  auto* image = reinterpret_cast<std::int8_t*>(scratch);
+  std::byte* next = scratch + align_up(::mote::kernels::conv_int8_bordered_h(g) * image_w * g.in_c);
+  auto* patches = reinterpret_cast<std::int8_t*>(next);
+  std::byte* dense_scratch = next + align_up(chunk * padded_cols + 4);
+
+  const auto padding =
+      static_cast<std::int8_t>(::mote::quantize(0.0f, input.params, input.low, input.high) - 128);
+  int8_fill_border(g, image, padding);
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    int4_centre_row(in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
+                    image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
+  // The gather writes each row's receptive field and 4 padding codes; the rest of a row's padded
+  // columns keep this fill (any code: their weights are 0).
+  std::fill(patches, patches + chunk * padded_cols, padding);
+  const std::size_t pixels = g.out_h * g.out_w;
+  for (std::size_t first = 0; first < pixels; first += chunk) {
+    const std::size_t count = std::min(chunk, pixels - first);
+    int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
+    dense_int4_from_codes(weights, bias, patches, count, input, activation,
+                          out + first * weights.rows(), dense_scratch);
+  }
+}
+// ----- end mote/kernels/conv2d/int4-inl.hpp -----
 #endif
 
 }  // namespace mote::kernels::MOTE_SIMD_NS
@@ -15440,6 +15801,17 @@ MOTE_KERNEL_ENTRY void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>
                                   const Int8InputQuant& input, Activation activation, std::byte* scratch) noexcept {
   MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
     MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, fused, scratch);
+  });
+}
+
+/// int4 Conv2D over channels-last input (kernels/conv2d/int4-inl.hpp).
+template <std::size_t G, class Activation>
+MOTE_KERNEL_ENTRY void conv2d_int4(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
+                                   const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
+                                   const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                   std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::conv2d_int4(window, weights, bias, in, out, input, fused, scratch);
   });
 }
 #endif
@@ -18377,44 +18749,112 @@ using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // ----- begin mote/kernels/dense/int4-inl.hpp -----
 // int4 Dense kernels, written once against `Int4Ops`, the ISA's int4 primitives
 // (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
-//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
-//   panels_per_pass                         16-row panels one call computes (at most)
-//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
+//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to
+//   mote::quantize panels_per_pass                         16-row panels one call computes (at
+//   most) panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
 //                                           F of `count` consecutive panels (1 to panels_per_pass),
 //                                           panel i's F at f + 16 i
 // Samples run pass by pass so that a pass's packed weights stay in L1 across the batch.
 
+/// The GEMM and epilogue of `batch` rows of centred codes s = u - 128 (row b at act + b *
+/// padded_cols; the padded columns may hold any code, their weights are 0 and the block sums
+/// count them too). `scratch`: the rows' block sums, then their group sums F.
 template <std::size_t G, class Activation>
-inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights, const float* bias,
-                       const float* in, float* out, std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
-  const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols(), blocks = weights.block_count();
+inline void dense_int4_from_codes(
+    const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights, const float* bias,
+    const std::int8_t* act, std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+    Activation activation, float* out, std::byte* scratch) noexcept {
+  const std::size_t padded_cols = weights.padded_cols(), blocks = weights.block_count();
   const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
-  const std::size_t per_sample = align_up(padded_cols) + align_up(blocks * sizeof(std::int32_t));
-  auto* f = reinterpret_cast<float*>(scratch + batch * per_sample);
+  const std::size_t sums_bytes = align_up(blocks * sizeof(std::int32_t));
+  auto* f = reinterpret_cast<float*>(scratch + batch * sums_bytes);
   for (std::size_t b = 0; b < batch; ++b) {
-    auto* act = reinterpret_cast<std::int8_t*>(scratch + b * per_sample);
-    auto* block_sums = reinterpret_cast<std::int32_t*>(scratch + b * per_sample + align_up(padded_cols));
-    Int4Ops::centre(in + b * cols, cols, input.params, input.low, input.high, act);
-    for (std::size_t k = cols; k < padded_cols; ++k) act[k] = 0;
+    auto* block_sums = reinterpret_cast<std::int32_t*>(scratch + b * sums_bytes);
+    const std::int8_t* codes = act + b * padded_cols;
     for (std::size_t block = 0; block < blocks; ++block) {
       std::int32_t sum = 0;
-      for (std::size_t k = 0; k < 32; ++k) sum += act[block * 32 + k];
+      for (std::size_t k = 0; k < 32; ++k) sum += codes[block * 32 + k];
       block_sums[block] = sum;
     }
   }
   for (std::size_t p = 0; p < weights.panel_count(); p += Int4Ops::panels_per_pass) {
     const std::size_t count = std::min(Int4Ops::panels_per_pass, weights.panel_count() - p);
     for (std::size_t b = 0; b < batch; ++b)
-      Int4Ops::panels(count, weights.panel(p), weights.panel_scales(p, 0), blocks, weights.blocks_per_group(),
-                      reinterpret_cast<const std::int8_t*>(scratch + b * per_sample),
-                      reinterpret_cast<const std::int32_t*>(scratch + b * per_sample + align_up(padded_cols)),
+      Int4Ops::panels(count, weights.panel(p), weights.panel_scales(p, 0), blocks,
+                      weights.blocks_per_group(), act + b * padded_cols,
+                      reinterpret_cast<const std::int32_t*>(scratch + b * sums_bytes),
                       f + b * padded_rows + p * 16);
   }
   for (std::size_t b = 0; b < batch; ++b)
-    ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows, activation);
+    ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows,
+                                         activation);
+}
+
+template <std::size_t G, class Activation>
+inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights,
+                       const float* bias, const float* in, float* out, std::size_t batch,
+                       const ::mote::kernels::Int8InputQuant& input, Activation activation,
+                       std::byte* scratch) noexcept {
+  // Within int4_dense_scratch_bytes per sample: the codes, then the block sums and group sums.
+  const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
+  auto* act = reinterpret_cast<std::int8_t*>(scratch);
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int8_t* codes = act + b * padded_cols;
+    Int4Ops::centre(in + b * cols, cols, input.params, input.low, input.high, codes);
+    std::fill(codes + cols, codes + padded_cols, std::int8_t{0});
+  }
+  dense_int4_from_codes(weights, bias, act, batch, input, activation, out,
+                        scratch + align_up(batch * padded_cols));
 }
 // ----- end mote/kernels/dense/int4-inl.hpp -----
+// ----- begin mote/kernels/conv2d/int4-inl.hpp -----
+// int4 Conv2D of one ISA (included by kernels/simd_int8-inl.hpp for ISAs with int4 primitives):
+// the input is quantised once into centred codes s = u - 128 inside an image bordered with the
+// padding's code (what a float zero quantises to), receptive fields are gathered as codes
+// (kernels/conv2d/int8-inl.hpp's gather), and chunks of conv_int8_pixel_chunk pixels run the
+// int4 Dense kernel on them. The same codes and the same exact sums as the reference
+// (kernels/conv2d/int4_reference.hpp), which gathers floats and quantises each once per tap.
+
+// One input row quantised and centred, out of line (MOTE_NO_IPA, arch/targets.hpp: see
+// int8_quantize_row).
+MOTE_NO_IPA inline void int4_centre_row(const float* x, std::size_t n,
+                                        const ::mote::kernels::Int8InputQuant& input,
+                                        std::int8_t* out) noexcept {
+  Int4Ops::centre(x, n, input.params, input.low, input.high, out);
+}
+
+template <std::size_t G, class Activation>
+inline void conv2d_int4(const ::mote::kernels::WindowGeometry& g,
+                        const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights,
+                        const float* bias, const float* in, float* out,
+                        const ::mote::kernels::Int8InputQuant& input, Activation activation,
+                        std::byte* scratch) noexcept {
+  constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
+  const std::size_t padded_cols = weights.padded_cols();
+  const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  auto* image = reinterpret_cast<std::int8_t*>(scratch);
+  std::byte* next = scratch + align_up(::mote::kernels::conv_int8_bordered_h(g) * image_w * g.in_c);
+  auto* patches = reinterpret_cast<std::int8_t*>(next);
+  std::byte* dense_scratch = next + align_up(chunk * padded_cols + 4);
+
+  const auto padding =
+      static_cast<std::int8_t>(::mote::quantize(0.0f, input.params, input.low, input.high) - 128);
+  int8_fill_border(g, image, padding);
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    int4_centre_row(in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
+                    image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
+  // The gather writes each row's receptive field and 4 padding codes; the rest of a row's padded
+  // columns keep this fill (any code: their weights are 0).
+  std::fill(patches, patches + chunk * padded_cols, padding);
+  const std::size_t pixels = g.out_h * g.out_w;
+  for (std::size_t first = 0; first < pixels; first += chunk) {
+    const std::size_t count = std::min(chunk, pixels - first);
+    int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
+    dense_int4_from_codes(weights, bias, patches, count, input, activation,
+                          out + first * weights.rows(), dense_scratch);
+  }
+}
+// ----- end mote/kernels/conv2d/int4-inl.hpp -----
 #endif
 
 }  // namespace mote::kernels::MOTE_SIMD_NS
@@ -18481,6 +18921,17 @@ MOTE_KERNEL_ENTRY void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>
                                   const Int8InputQuant& input, Activation activation, std::byte* scratch) noexcept {
   MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
     MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, fused, scratch);
+  });
+}
+
+/// int4 Conv2D over channels-last input (kernels/conv2d/int4-inl.hpp).
+template <std::size_t G, class Activation>
+MOTE_KERNEL_ENTRY void conv2d_int4(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
+                                   const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
+                                   const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                   std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::conv2d_int4(window, weights, bias, in, out, input, fused, scratch);
   });
 }
 #endif
@@ -19575,44 +20026,112 @@ using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // ----- begin mote/kernels/dense/int4-inl.hpp -----
 // int4 Dense kernels, written once against `Int4Ops`, the ISA's int4 primitives
 // (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
-//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
-//   panels_per_pass                         16-row panels one call computes (at most)
-//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
+//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to
+//   mote::quantize panels_per_pass                         16-row panels one call computes (at
+//   most) panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
 //                                           F of `count` consecutive panels (1 to panels_per_pass),
 //                                           panel i's F at f + 16 i
 // Samples run pass by pass so that a pass's packed weights stay in L1 across the batch.
 
+/// The GEMM and epilogue of `batch` rows of centred codes s = u - 128 (row b at act + b *
+/// padded_cols; the padded columns may hold any code, their weights are 0 and the block sums
+/// count them too). `scratch`: the rows' block sums, then their group sums F.
 template <std::size_t G, class Activation>
-inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights, const float* bias,
-                       const float* in, float* out, std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
-                       Activation activation, std::byte* scratch) noexcept {
-  const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols(), blocks = weights.block_count();
+inline void dense_int4_from_codes(
+    const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights, const float* bias,
+    const std::int8_t* act, std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+    Activation activation, float* out, std::byte* scratch) noexcept {
+  const std::size_t padded_cols = weights.padded_cols(), blocks = weights.block_count();
   const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
-  const std::size_t per_sample = align_up(padded_cols) + align_up(blocks * sizeof(std::int32_t));
-  auto* f = reinterpret_cast<float*>(scratch + batch * per_sample);
+  const std::size_t sums_bytes = align_up(blocks * sizeof(std::int32_t));
+  auto* f = reinterpret_cast<float*>(scratch + batch * sums_bytes);
   for (std::size_t b = 0; b < batch; ++b) {
-    auto* act = reinterpret_cast<std::int8_t*>(scratch + b * per_sample);
-    auto* block_sums = reinterpret_cast<std::int32_t*>(scratch + b * per_sample + align_up(padded_cols));
-    Int4Ops::centre(in + b * cols, cols, input.params, input.low, input.high, act);
-    for (std::size_t k = cols; k < padded_cols; ++k) act[k] = 0;
+    auto* block_sums = reinterpret_cast<std::int32_t*>(scratch + b * sums_bytes);
+    const std::int8_t* codes = act + b * padded_cols;
     for (std::size_t block = 0; block < blocks; ++block) {
       std::int32_t sum = 0;
-      for (std::size_t k = 0; k < 32; ++k) sum += act[block * 32 + k];
+      for (std::size_t k = 0; k < 32; ++k) sum += codes[block * 32 + k];
       block_sums[block] = sum;
     }
   }
   for (std::size_t p = 0; p < weights.panel_count(); p += Int4Ops::panels_per_pass) {
     const std::size_t count = std::min(Int4Ops::panels_per_pass, weights.panel_count() - p);
     for (std::size_t b = 0; b < batch; ++b)
-      Int4Ops::panels(count, weights.panel(p), weights.panel_scales(p, 0), blocks, weights.blocks_per_group(),
-                      reinterpret_cast<const std::int8_t*>(scratch + b * per_sample),
-                      reinterpret_cast<const std::int32_t*>(scratch + b * per_sample + align_up(padded_cols)),
+      Int4Ops::panels(count, weights.panel(p), weights.panel_scales(p, 0), blocks,
+                      weights.blocks_per_group(), act + b * padded_cols,
+                      reinterpret_cast<const std::int32_t*>(scratch + b * sums_bytes),
                       f + b * padded_rows + p * 16);
   }
   for (std::size_t b = 0; b < batch; ++b)
-    ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows, activation);
+    ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows,
+                                         activation);
+}
+
+template <std::size_t G, class Activation>
+inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights,
+                       const float* bias, const float* in, float* out, std::size_t batch,
+                       const ::mote::kernels::Int8InputQuant& input, Activation activation,
+                       std::byte* scratch) noexcept {
+  // Within int4_dense_scratch_bytes per sample: the codes, then the block sums and group sums.
+  const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
+  auto* act = reinterpret_cast<std::int8_t*>(scratch);
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int8_t* codes = act + b * padded_cols;
+    Int4Ops::centre(in + b * cols, cols, input.params, input.low, input.high, codes);
+    std::fill(codes + cols, codes + padded_cols, std::int8_t{0});
+  }
+  dense_int4_from_codes(weights, bias, act, batch, input, activation, out,
+                        scratch + align_up(batch * padded_cols));
 }
 // ----- end mote/kernels/dense/int4-inl.hpp -----
+// ----- begin mote/kernels/conv2d/int4-inl.hpp -----
+// int4 Conv2D of one ISA (included by kernels/simd_int8-inl.hpp for ISAs with int4 primitives):
+// the input is quantised once into centred codes s = u - 128 inside an image bordered with the
+// padding's code (what a float zero quantises to), receptive fields are gathered as codes
+// (kernels/conv2d/int8-inl.hpp's gather), and chunks of conv_int8_pixel_chunk pixels run the
+// int4 Dense kernel on them. The same codes and the same exact sums as the reference
+// (kernels/conv2d/int4_reference.hpp), which gathers floats and quantises each once per tap.
+
+// One input row quantised and centred, out of line (MOTE_NO_IPA, arch/targets.hpp: see
+// int8_quantize_row).
+MOTE_NO_IPA inline void int4_centre_row(const float* x, std::size_t n,
+                                        const ::mote::kernels::Int8InputQuant& input,
+                                        std::int8_t* out) noexcept {
+  Int4Ops::centre(x, n, input.params, input.low, input.high, out);
+}
+
+template <std::size_t G, class Activation>
+inline void conv2d_int4(const ::mote::kernels::WindowGeometry& g,
+                        const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights,
+                        const float* bias, const float* in, float* out,
+                        const ::mote::kernels::Int8InputQuant& input, Activation activation,
+                        std::byte* scratch) noexcept {
+  constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
+  const std::size_t padded_cols = weights.padded_cols();
+  const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  auto* image = reinterpret_cast<std::int8_t*>(scratch);
+  std::byte* next = scratch + align_up(::mote::kernels::conv_int8_bordered_h(g) * image_w * g.in_c);
+  auto* patches = reinterpret_cast<std::int8_t*>(next);
+  std::byte* dense_scratch = next + align_up(chunk * padded_cols + 4);
+
+  const auto padding =
+      static_cast<std::int8_t>(::mote::quantize(0.0f, input.params, input.low, input.high) - 128);
+  int8_fill_border(g, image, padding);
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    int4_centre_row(in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
+                    image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
+  // The gather writes each row's receptive field and 4 padding codes; the rest of a row's padded
+  // columns keep this fill (any code: their weights are 0).
+  std::fill(patches, patches + chunk * padded_cols, padding);
+  const std::size_t pixels = g.out_h * g.out_w;
+  for (std::size_t first = 0; first < pixels; first += chunk) {
+    const std::size_t count = std::min(chunk, pixels - first);
+    int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
+    dense_int4_from_codes(weights, bias, patches, count, input, activation,
+                          out + first * weights.rows(), dense_scratch);
+  }
+}
+// ----- end mote/kernels/conv2d/int4-inl.hpp -----
 #endif
 
 }  // namespace mote::kernels::MOTE_SIMD_NS
@@ -19681,6 +20200,17 @@ MOTE_KERNEL_ENTRY void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>
     MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, fused, scratch);
   });
 }
+
+/// int4 Conv2D over channels-last input (kernels/conv2d/int4-inl.hpp).
+template <std::size_t G, class Activation>
+MOTE_KERNEL_ENTRY void conv2d_int4(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
+                                   const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
+                                   const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                   std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::conv2d_int4(window, weights, bias, in, out, input, fused, scratch);
+  });
+}
 #endif
 
 }  // namespace mote::kernels
@@ -19745,6 +20275,10 @@ inline void dense_xnor(isa::Dynamic, const Args&... args) noexcept {
 template <class... Args>
 inline void dense_int4(isa::Dynamic, const Args&... args) noexcept {
   arch::with_isa(arch::selected_isa(), [&](auto tag) { dense_int4(tag, args...); });
+}
+template <class... Args>
+inline void conv2d_int4(isa::Dynamic, const Args&... args) noexcept {
+  arch::with_isa(arch::selected_isa(), [&](auto tag) { conv2d_int4(tag, args...); });
 }
 template <class... Args>
 inline void conv2d(isa::Dynamic, const Args&... args) noexcept {
@@ -20433,6 +20967,9 @@ class ConvLayer {
   /// input once and gathers codes (kernels/conv2d/int8-inl.hpp).
   static constexpr bool int8_window = opts::integer_compute && is_int8_format_v<typename opts::format> &&
                                       !is_sparse_layout_v<typename opts::layout> && !pointwise;
+  /// int4 weights with a window: the same quantise-once, gather-codes scheme with the int4 GEMM
+  /// (kernels/conv2d/int4-inl.hpp).
+  static constexpr bool int4_window = is_int4_format_v<typename opts::format> && !pointwise;
 
  public:
   using in_shape = In;
@@ -20443,6 +20980,7 @@ class ConvLayer {
   /// Integer and sparse convolutions run as matrix products over gathered receptive fields.
   static constexpr std::size_t scratch_bytes =
       int8_window ? kernels::conv_int8_scratch_bytes(window, (Filters + 15) / 16 * 16, (receptive_field + 3) / 4 * 4)
+      : int4_window ? kernels::conv_int4_scratch_bytes(window, (Filters + 15) / 16 * 16, (receptive_field + 31) / 32 * 32)
       : opts::integer_compute ? patch_bytes + pixel_chunk * detail::integer_dense_scratch_bytes(Filters, receptive_field)
       : sparse              ? patch_bytes
                             : 0;
@@ -20488,6 +21026,10 @@ class ConvLayer {
       const kernels::Int8InputQuant quant = input_quant_.current(in, In::size);
       if constexpr (int8_window) {
         kernels::conv2d_int8(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out, quant,
+                             typename opts::activation{}, scratch);
+        return;
+      } else if constexpr (int4_window) {
+        kernels::conv2d_int4(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out, quant,
                              typename opts::activation{}, scratch);
         return;
       }

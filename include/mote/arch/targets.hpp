@@ -27,6 +27,7 @@
 #include "mote/kernels/conv2d/int8_reference.hpp"
 #include "mote/kernels/depthwise/int8_reference.hpp"
 #include "mote/kernels/dense/int4_reference.hpp"
+#include "mote/kernels/conv2d/int4_reference.hpp"
 #include "mote/kernels/dense/sparse_reference.hpp"
 
 #if !defined(MOTE_NO_SIMD) && MOTE_ARCH_X86 && defined(__x86_64__)

@@ -38,6 +38,10 @@ inline void dense_int4(isa::Dynamic, const Args&... args) noexcept {
   arch::with_isa(arch::selected_isa(), [&](auto tag) { dense_int4(tag, args...); });
 }
 template <class... Args>
+inline void conv2d_int4(isa::Dynamic, const Args&... args) noexcept {
+  arch::with_isa(arch::selected_isa(), [&](auto tag) { conv2d_int4(tag, args...); });
+}
+template <class... Args>
 inline void conv2d(isa::Dynamic, const Args&... args) noexcept {
   arch::with_isa(arch::selected_isa(), [&](auto tag) { conv2d(tag, args...); });
 }

@@ -24,6 +24,7 @@ namespace float_kernels = ::mote::kernels::MOTE_SIMD_NS;
 #if defined(MOTE_SIMD_HAS_INT4)
 using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 #include "mote/kernels/dense/int4-inl.hpp"
+#include "mote/kernels/conv2d/int4-inl.hpp"
 #endif
 
 }  // namespace mote::kernels::MOTE_SIMD_NS
@@ -90,6 +91,17 @@ MOTE_KERNEL_ENTRY void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>
                                   const Int8InputQuant& input, Activation activation, std::byte* scratch) noexcept {
   MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
     MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, fused, scratch);
+  });
+}
+
+/// int4 Conv2D over channels-last input (kernels/conv2d/int4-inl.hpp).
+template <std::size_t G, class Activation>
+MOTE_KERNEL_ENTRY void conv2d_int4(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
+                                   const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
+                                   const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                   std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::conv2d_int4(window, weights, bias, in, out, input, fused, scratch);
   });
 }
 #endif

@@ -122,6 +122,9 @@ class ConvLayer {
   /// input once and gathers codes (kernels/conv2d/int8-inl.hpp).
   static constexpr bool int8_window = opts::integer_compute && is_int8_format_v<typename opts::format> &&
                                       !is_sparse_layout_v<typename opts::layout> && !pointwise;
+  /// int4 weights with a window: the same quantise-once, gather-codes scheme with the int4 GEMM
+  /// (kernels/conv2d/int4-inl.hpp).
+  static constexpr bool int4_window = is_int4_format_v<typename opts::format> && !pointwise;
 
  public:
   using in_shape = In;
@@ -132,6 +135,7 @@ class ConvLayer {
   /// Integer and sparse convolutions run as matrix products over gathered receptive fields.
   static constexpr std::size_t scratch_bytes =
       int8_window ? kernels::conv_int8_scratch_bytes(window, (Filters + 15) / 16 * 16, (receptive_field + 3) / 4 * 4)
+      : int4_window ? kernels::conv_int4_scratch_bytes(window, (Filters + 15) / 16 * 16, (receptive_field + 31) / 32 * 32)
       : opts::integer_compute ? patch_bytes + pixel_chunk * detail::integer_dense_scratch_bytes(Filters, receptive_field)
       : sparse              ? patch_bytes
                             : 0;
@@ -177,6 +181,10 @@ class ConvLayer {
       const kernels::Int8InputQuant quant = input_quant_.current(in, In::size);
       if constexpr (int8_window) {
         kernels::conv2d_int8(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out, quant,
+                             typename opts::activation{}, scratch);
+        return;
+      } else if constexpr (int4_window) {
+        kernels::conv2d_int4(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out, quant,
                              typename opts::activation{}, scratch);
         return;
       }

@@ -142,6 +142,19 @@ TEST_CASE("integer Conv2D: the quantised, bordered image and code gathering acro
   check_isas_and_float_twin<Input<9, 10, 1>, AnyConv<Int8<PerTensor, Asymmetric>, 7, Kernel<4>,
                                                      Pad::same>::template type>(
       "int8 per-tensor asymmetric 4x4 on 1 channel (f32 path, 16 values)");
+  // int4 windows run the same bordered image and code gather with the int4 GEMM: a receptive
+  // field of 30 (the gather's 4 padding codes spill 2 past the 32-column row), groups of 64
+  // over 126 columns, per-channel scales, strides, dilations and asymmetric padding.
+  check_isas_and_float_twin<Input<9, 8, 10>,
+                            AnyConv<Int4<32>, 17, Kernel<3, 1>, Pad::same>::template type>(
+      "int4 3x1 on 10 channels (30 columns)");
+  check_isas_and_float_twin<Input<13, 17, 14>,
+                            AnyConv<Int4<64>, 21, Kernel<3, 3>, Stride<2, 3>, Dilation<2, 1>,
+                                    Padding<1, 3, 2, 0>>::template type>(
+      "int4 groups of 64, 3x3 stride 2x3 dilation 2x1 padding 1,3,2,0");
+  check_isas_and_float_twin<Input<28, 28, 1>,
+                            AnyConv<Int4<0>, 16, Kernel<3>, Pad::same>::template type>(
+      "int4 per-channel 3x3 same, one channel");
 }
 
 namespace {
@@ -249,8 +262,10 @@ TEST_CASE("integer DepthwiseConv2D: the largest sums of the f32 path are exact o
   });
 }
 
-TEST_CASE("integer convolutions that sum in floats quantise special inputs as mote::quantize on every ISA",
-          "[int8][conv][depthwise]") {
+TEST_CASE(
+    "integer convolutions that sum in floats quantise special inputs as mote::quantize on every "
+    "ISA",
+    "[int8][conv][depthwise]") {
   // NaN (the zero point), +-inf and huge values (saturation), +-0, and ties at half a step (round
   // half to even) through the f32 paths' quantiser: a depthwise layer and a 2x2 convolution on 4
   // channels (16 values, conv_int8_float_max_field).
@@ -279,7 +294,8 @@ TEST_CASE("integer convolutions that sum in floats quantise special inputs as mo
     std::vector<float> output(Net::output_shape::size);
     typename Net::Workspace ws;
     net->forward(std::span<const float, In::shape::size>(input.data(), input.size()),
-                 std::span<float, Net::output_shape::size>(output.data(), output.size()), ws.bytes());
+                 std::span<float, Net::output_shape::size>(output.data(), output.size()),
+                 ws.bytes());
     return output;
   };
   auto compare = [&](auto make_spec) {
@@ -291,7 +307,9 @@ TEST_CASE("integer convolutions that sum in floats quantise special inputs as mo
       REQUIRE(std::memcmp(actual.data(), expected.data(), actual.size() * sizeof(float)) == 0);
     });
   };
-  compare([](auto tag) { return DepthwiseConv2D<Kernel<3>, Pad::same, Weights<Int8<>>, decltype(tag)>{}; });
+  compare([](auto tag) {
+    return DepthwiseConv2D<Kernel<3>, Pad::same, Weights<Int8<>>, decltype(tag)>{};
+  });
   compare([](auto tag) {
     return Conv2D<5, Kernel<2>, Pad::same, Weights<Int8<PerChannel, Asymmetric>>, decltype(tag)>{};
   });

@@ -11,6 +11,7 @@
 
 #include "mote/arch/isa.hpp"
 #include "mote/core/aligned.hpp"
+#include "mote/kernels/dense/int4_reference.hpp"
 #include "mote/kernels/dense/int8_reference.hpp"
 #include "mote/kernels/geometry.hpp"
 
@@ -75,37 +76,56 @@ constexpr std::size_t conv_int8_scratch_bytes(const WindowGeometry& g, std::size
   return std::max({simd, reference, conv_int8_float_scratch_bytes(g, padded_rows, padded_cols)});
 }
 
+/// The receptive field of output pixel (oy, ox) as floats in (ky, kx, c) order, 0 where the
+/// window covers padding (0 quantises to the input zero point, as ONNX pads): what the integer
+/// convolution references multiply.
+inline void conv_gather_float_patch(const WindowGeometry& g, const float* in, std::size_t oy,
+                                    std::size_t ox, float* patch) noexcept {
+  float* value = patch;
+  for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
+    const long iy =
+        static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
+    for (std::size_t kx = 0; kx < g.kernel_w; ++kx, value += g.in_c) {
+      const long ix =
+          static_cast<long>(ox * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
+      if (iy < 0 || ix < 0 || iy >= static_cast<long>(g.in_h) || ix >= static_cast<long>(g.in_w)) {
+        std::fill(value, value + g.in_c, 0.0f);
+      } else {
+        const float* source =
+            in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
+        std::copy(source, source + g.in_c, value);
+      }
+    }
+  }
+}
+
+/// The integer convolution references: per output pixel, the float patch
+/// (conv_gather_float_patch) through the format's scalar Dense reference, which quantises it.
+template <class Matrix, class Activation>
+inline void conv_integer_reference(const WindowGeometry& g, const Matrix& weights,
+                                   const float* bias, const float* in, float* out,
+                                   const Int8InputQuant& input, Activation activation,
+                                   std::byte* scratch) noexcept {
+  auto* patch = reinterpret_cast<float*>(scratch);
+  std::byte* dense_scratch = scratch + align_up(weights.padded_cols() * sizeof(float));
+  for (std::size_t oy = 0; oy < g.out_h; ++oy)
+    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+      conv_gather_float_patch(g, in, oy, ox, patch);
+      if constexpr (is_int4_format_v<typename Matrix::format>)
+        dense_int4(isa::Scalar{}, weights, bias, patch, out + (oy * g.out_w + ox) * weights.rows(),
+                   1, input, activation, dense_scratch);
+      else
+        dense_int8(isa::Scalar{}, weights, bias, patch, out + (oy * g.out_w + ox) * weights.rows(),
+                   1, input, activation, dense_scratch);
+    }
+}
+
 template <class G, class S, class Activation = activation::Identity>
 inline void conv2d_int8(isa::Scalar, const WindowGeometry& g,
                         const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
                         const float* in, float* out, const Int8InputQuant& input,
                         Activation activation, std::byte* scratch) noexcept {
-  auto* patch = reinterpret_cast<float*>(scratch);
-  std::byte* dense_scratch = scratch + align_up(weights.padded_cols() * sizeof(float));
-  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
-    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
-      float* value = patch;
-      for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-        const long iy =
-            static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
-        for (std::size_t kx = 0; kx < g.kernel_w; ++kx, value += g.in_c) {
-          const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) -
-                          static_cast<long>(g.pad_left);
-          if (iy < 0 || ix < 0 || iy >= static_cast<long>(g.in_h) ||
-              ix >= static_cast<long>(g.in_w)) {
-            std::fill(value, value + g.in_c, 0.0f);
-          } else {
-            const float* source =
-                in +
-                (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
-            std::copy(source, source + g.in_c, value);
-          }
-        }
-      }
-      dense_int8(isa::Scalar{}, weights, bias, patch, out + (oy * g.out_w + ox) * g.out_c, 1, input,
-                 activation, dense_scratch);
-    }
-  }
+  conv_integer_reference(g, weights, bias, in, out, input, activation, scratch);
 }
 
 }  // namespace mote::kernels
