@@ -110,22 +110,12 @@ TEST_CASE("SIMD dense propagates NaN and infinities like the reference", "[kerne
 
 TEST_CASE("SIMD conv2d and depthwise match the scalar reference on every ISA", "[kernels][conv2d][depthwise][simd]") {
   std::mt19937 rng(13);
-  std::uniform_int_distribution<std::size_t> size(1, 9), channels(1, 5), kernel(1, 4), stride(1, 3), dilation(1, 2),
-      pad(0, 2), filters(1, 35);
+  std::uniform_int_distribution<std::size_t> channels(1, 5), filters(1, 35);
   mote_test::for_each_simd_isa([&](auto tag, const std::string& isa_name) {
     int checked = 0;
     while (checked < 300) {
-      kernels::WindowGeometry g;
-      g.in_h = size(rng), g.in_w = size(rng), g.in_c = channels(rng);
-      g.kernel_h = kernel(rng), g.kernel_w = kernel(rng);
-      g.stride_h = stride(rng), g.stride_w = stride(rng);
-      g.dilation_h = dilation(rng), g.dilation_w = dilation(rng);
-      const std::size_t top = pad(rng), left = pad(rng), bottom = pad(rng), right = pad(rng);
-      g.pad_top = top, g.pad_left = left;
-      const std::size_t extent_h = (g.kernel_h - 1) * g.dilation_h + 1, extent_w = (g.kernel_w - 1) * g.dilation_w + 1;
-      if (g.in_h + top + bottom < extent_h || g.in_w + left + right < extent_w) continue;
-      g.out_h = (g.in_h + top + bottom - extent_h) / g.stride_h + 1;
-      g.out_w = (g.in_w + left + right - extent_w) / g.stride_w + 1;
+      const mote_test::RandomWindow window = mote_test::random_window(rng, channels(rng));
+      kernels::WindowGeometry g = window.geometry;
       const bool depthwise = checked % 3 == 2;
       g.out_c = depthwise ? g.in_c * 4 + checked % 5 : filters(rng);  // depthwise: 4..25 channels
       if (depthwise) g.in_c = g.out_c;
@@ -142,10 +132,9 @@ TEST_CASE("SIMD conv2d and depthwise match the scalar reference on every ISA", "
         kernels::conv2d(isa::Scalar{}, g, stored.matrix, stored.bias.data(), p.input.data(), expected.data());
         kernels::conv2d(tag, g, stored.matrix, stored.bias.data(), p.input.data(), actual.data());
       }
-      INFO(isa_name << (depthwise ? ": depthwise " : ": conv ") << g.in_h << "x" << g.in_w << "x" << g.in_c << " -> "
-                    << g.out_h << "x" << g.out_w << "x" << g.out_c << ", kernel " << g.kernel_h << "x" << g.kernel_w
-                    << ", stride " << g.stride_h << "x" << g.stride_w << ", dilation " << g.dilation_h << "x"
-                    << g.dilation_w << ", pad " << top << "," << left << "," << bottom << "," << right);
+      mote_test::RandomWindow shown = window;
+      shown.geometry = g;
+      INFO(isa_name << (depthwise ? ": depthwise " : ": conv ") << shown.describe());
       REQUIRE(actual[out_size] == -7.0f);
       // Every output sums at most `cols` products of magnitude <= 4 plus a bias <= 1.
       const double bound = dot_bound(cols, 4.0 * static_cast<double>(cols) + 1.0);

@@ -314,3 +314,75 @@ TEST_CASE(
     return Conv2D<5, Kernel<2>, Pad::same, Weights<Int8<PerChannel, Asymmetric>>, decltype(tag)>{};
   });
 }
+
+TEST_CASE("integer convolution kernels equal the reference over random geometries on every ISA",
+          "[int8][int4][conv][depthwise]") {
+  // Kernels up to 4x4 on 1-5 channels: receptive fields of 1 to 80 values, so both sides of
+  // conv_int8_float_max_field; depthwise with multiplier 1 (the f32 path) and 2 (int32 sums);
+  // strides, dilations, paddings on every side, and ReLU6 fused half of the time.
+  std::mt19937 rng(17);
+  std::uniform_int_distribution<std::size_t> channels(1, 5), filters(1, 35);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const kernels::Int8InputQuant quant{{0.03f, 3 + 128}, 0, 255};
+  auto random_values = [&](std::size_t count) {
+    std::vector<float> values(count);
+    for (float& v : values) v = normal(rng);
+    return values;
+  };
+  mote_test::for_each_simd_isa([&](auto tag, const std::string& isa_name) {
+    for (int checked = 0; checked < 150; ++checked) {
+      mote_test::RandomWindow window = mote_test::random_window(rng, channels(rng));
+      kernels::WindowGeometry& g = window.geometry;
+      const int kind = checked % 3;  // 0: int8 conv, 1: int8 depthwise, 2: int4 conv
+      const std::size_t multiplier = 1 + checked % 2;
+      g.out_c = kind == 1 ? g.in_c * multiplier : filters(rng);
+      const std::size_t cols = g.kernel_h * g.kernel_w * (kind == 1 ? 1 : g.in_c);
+      const std::vector<float> weights = random_values(g.out_c * cols),
+                               bias = random_values(g.out_c + 16),
+                               input = random_values(g.in_h * g.in_w * g.in_c);
+      const std::size_t out_size = g.out_h * g.out_w * g.out_c;
+      std::vector<float> expected(out_size + 1, -7.0f), actual(out_size + 1, -7.0f);
+      auto run_both = [&](const auto& matrix, std::size_t scratch_bytes, auto kernel) {
+        AlignedBuffer<std::byte> scratch(scratch_bytes);
+        if (checked % 4 < 2) {
+          kernel(isa::Scalar{}, matrix, expected.data(), scratch.data(), activation::Identity{});
+          kernel(tag, matrix, actual.data(), scratch.data(), activation::Identity{});
+        } else {
+          kernel(isa::Scalar{}, matrix, expected.data(), scratch.data(), activation::Relu6{});
+          kernel(tag, matrix, actual.data(), scratch.data(), activation::Relu6{});
+        }
+      };
+      if (kind == 2) {
+        WeightMatrix<Int4<32>, DenseStorage> matrix(g.out_c, cols);
+        matrix.assign(weights.data());
+        run_both(
+            matrix, kernels::conv_int4_scratch_bytes(g, matrix.padded_rows(), matrix.padded_cols()),
+            [&](auto isa, const auto& m, float* out, std::byte* scratch, auto act) {
+              kernels::conv2d_int4(isa, g, m, bias.data(), input.data(), out, quant, act, scratch);
+            });
+      } else {
+        WeightMatrix<Int8<PerChannel, Asymmetric>, DenseStorage> matrix(g.out_c, cols);
+        matrix.assign(weights.data());
+        if (kind == 0)
+          run_both(matrix,
+                   kernels::conv_int8_scratch_bytes(g, matrix.padded_rows(), matrix.padded_cols()),
+                   [&](auto isa, const auto& m, float* out, std::byte* scratch, auto act) {
+                     kernels::conv2d_int8(isa, g, m, bias.data(), input.data(), out, quant, act,
+                                          scratch);
+                   });
+        else
+          run_both(matrix, kernels::depthwise_int8_scratch_bytes(g),
+                   [&](auto isa, const auto& m, float* out, std::byte* scratch, auto act) {
+                     kernels::depthwise_int8(isa, g, m, bias.data(), input.data(), out, quant, act,
+                                             scratch);
+                   });
+      }
+      INFO(isa_name << (kind == 0   ? ": int8 conv "
+                        : kind == 1 ? ": int8 depthwise "
+                                    : ": int4 conv ")
+                    << window.describe());
+      REQUIRE(actual[out_size] == -7.0f);
+      REQUIRE(std::memcmp(actual.data(), expected.data(), out_size * sizeof(float)) == 0);
+    }
+  });
+}
