@@ -4347,12 +4347,12 @@ static_assert(conv_int8_float_max_field * 255 * 255 < (std::size_t{1} << 24));
 
 /// Scratch bytes of the f32 path (conv_int8_float_max_field): the input as centred codes in
 /// floats, the weights as centred floats in panels, a zero bias, the per-channel multipliers and
-/// one input row of the ISA's activation codes.
+/// corrections (int4), and one input row of the ISA's activation codes.
 constexpr std::size_t conv_int8_float_scratch_bytes(const WindowGeometry& g,
                                                     std::size_t padded_rows,
                                                     std::size_t cols) noexcept {
   return align_up(g.in_h * g.in_w * g.in_c * sizeof(float)) +
-         align_up(padded_rows * cols * sizeof(float)) + 2 * align_up(padded_rows * sizeof(float)) +
+         align_up(padded_rows * cols * sizeof(float)) + 3 * align_up(padded_rows * sizeof(float)) +
          align_up(g.in_w * g.in_c * sizeof(std::int16_t) + 64);
 }
 
@@ -4523,7 +4523,8 @@ constexpr std::size_t conv_int4_scratch_bytes(const WindowGeometry& g, std::size
                                align_up(padded_rows * sizeof(float)));
   const std::size_t reference =
       align_up(padded_cols * sizeof(float)) + int4_dense_scratch_bytes(padded_rows, padded_cols);
-  return simd > reference ? simd : reference;
+  const std::size_t in_floats = conv_int8_float_scratch_bytes(g, padded_rows, padded_cols);
+  return std::max({simd, reference, in_floats});
 }
 
 template <std::size_t G, class Activation = activation::Identity>
@@ -7222,7 +7223,9 @@ template <class Ops>
 MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
                                              const ::mote::kernels::Int8InputQuant& input,
                                              typename Ops::Act* codes, float* row) noexcept {
-  if constexpr (requires { Ops::quantize_centred_floats(x, n, input.params, input.low, input.high, row); }) {
+  if constexpr (requires {
+                  Ops::quantize_centred_floats(x, n, input.params, input.low, input.high, row);
+                }) {
     Ops::quantize_centred_floats(x, n, input.params, input.low, input.high, row);  // one pass
   } else {
     Ops::quantize(x, n, input.params, input.low, input.high, codes);
@@ -7245,6 +7248,8 @@ struct Int8FloatOperands {
   const float* image;
   const float* zeros;
   const float* multipliers;
+  const float*
+      corrections;  ///< int4: (zu - 128) x the row's weight sum, what centring on zu leaves out
 };
 template <class Matrix>
 inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
@@ -7261,21 +7266,34 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   next += align_up(padded_rows * sizeof(float));
   auto* multipliers = reinterpret_cast<float*>(next);
   next += align_up(padded_rows * sizeof(float));
+  auto* corrections = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
   auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+  constexpr bool int4 = ::mote::is_int4_format_v<typename Matrix::format>;
   for (std::size_t o = 0; o < padded_rows; ++o) {
     const bool real = o < rows;
-    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
-    for (std::size_t k = 0; k < cols; ++k)
-      panels[(o / 16 * cols + k) * 16 + o % 16] =
-          real ? static_cast<float>(weights.at(o, k) - zw) : 0.0f;
+    std::int32_t zw = 0, weight_sum = 0;
+    if constexpr (!int4) zw = real ? weights.params(o).zero_point : 0;
+    for (std::size_t k = 0; k < cols; ++k) {
+      const std::int32_t w = real ? weights.at(o, k) - zw : 0;
+      panels[(o / 16 * cols + k) * 16 + o % 16] = static_cast<float>(w);
+      weight_sum += w;
+    }
     zeros[o] = 0.0f;
-    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+    if constexpr (int4) {
+      // One scale group covers the receptive field (at most 16 values; groups are 32 or more).
+      multipliers[o] = real ? weights.scale(o, 0) : 0.0f;
+      corrections[o] = static_cast<float>((input.params.zero_point - 128) * weight_sum);
+    } else {
+      multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+      corrections[o] = 0.0f;
+    }
   }
   const std::size_t row_values = g.in_w * g.in_c;
   for (std::size_t y = 0; y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers};
+  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections};
 }
 
 /// The Dense epilogue's operations on exact sums held in floats, in place (std::fma: one rounding
@@ -7609,7 +7627,8 @@ inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::Dense
 }
 // ----- end mote/kernels/dense/int4-inl.hpp -----
 // ----- begin mote/kernels/conv2d/int4-inl.hpp -----
-// int4 Conv2D of one ISA (included by kernels/simd_int8-inl.hpp for ISAs with int4 primitives):
+// int4 Conv2D of one ISA (included by kernels/simd_int8-inl.hpp for ISAs with int4 primitives).
+// Receptive fields of at most conv_int8_float_max_field values sum in floats (below). Otherwise
 // the input is quantised once into centred codes s = u - 128 inside an image bordered with the
 // padding's code (what a float zero quantises to), receptive fields are gathered as codes
 // (kernels/conv2d/int8-inl.hpp's gather), and chunks of conv_int8_pixel_chunk pixels run the
@@ -7624,12 +7643,40 @@ MOTE_NO_IPA inline void int4_centre_row(const float* x, std::size_t n,
   Int4Ops::centre(x, n, input.params, input.low, input.high, out);
 }
 
+/// Receptive fields of at most conv_int8_float_max_field values sum in floats, as int8 does
+/// (kernels/conv2d/int8-inl.hpp), centred on the input zero point so that the f32 kernel's zero
+/// padding is exact; adding (zu - 128) x the row's weight sum gives the int4 kernels' sum on
+/// codes centred on 128, exactly (integers far below 2^24), and int4_dense_epilogue's operations
+/// follow.
+template <class Activation, class Matrix>
+inline void int4_float_epilogue(const Matrix& weights, const Int8FloatOperands& operands,
+                                const float* bias, const ::mote::kernels::Int8InputQuant& input,
+                                float* out, std::size_t pixels) noexcept {
+  const std::size_t channels = weights.rows();
+  const float centre = static_cast<float>(128 - input.params.zero_point);
+  for (std::size_t p = 0; p < pixels; ++p) {
+    float* y = out + p * channels;
+    for (std::size_t o = 0; o < channels; ++o) {
+      const float group_sum =
+          std::fma(y[o] + operands.corrections[o], operands.multipliers[o], 0.0f);
+      y[o] = Activation::apply(std::fma(
+          input.params.scale, std::fma(centre, weights.scaled_row_sums()[o], group_sum), bias[o]));
+    }
+  }
+}
+
 template <std::size_t G, class Activation>
 inline void conv2d_int4(const ::mote::kernels::WindowGeometry& g,
                         const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights,
                         const float* bias, const float* in, float* out,
                         const ::mote::kernels::Int8InputQuant& input, Activation activation,
                         std::byte* scratch) noexcept {
+  if (weights.cols() <= ::mote::kernels::conv_int8_float_max_field) {
+    const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
+    float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, out,
+                          ::mote::activation::Identity{});
+    return int4_float_epilogue<Activation>(weights, operands, bias, input, out, g.out_h * g.out_w);
+  }
   constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
   const std::size_t padded_cols = weights.padded_cols();
   const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
@@ -10680,7 +10727,9 @@ template <class Ops>
 MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
                                              const ::mote::kernels::Int8InputQuant& input,
                                              typename Ops::Act* codes, float* row) noexcept {
-  if constexpr (requires { Ops::quantize_centred_floats(x, n, input.params, input.low, input.high, row); }) {
+  if constexpr (requires {
+                  Ops::quantize_centred_floats(x, n, input.params, input.low, input.high, row);
+                }) {
     Ops::quantize_centred_floats(x, n, input.params, input.low, input.high, row);  // one pass
   } else {
     Ops::quantize(x, n, input.params, input.low, input.high, codes);
@@ -10703,6 +10752,8 @@ struct Int8FloatOperands {
   const float* image;
   const float* zeros;
   const float* multipliers;
+  const float*
+      corrections;  ///< int4: (zu - 128) x the row's weight sum, what centring on zu leaves out
 };
 template <class Matrix>
 inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
@@ -10719,21 +10770,34 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   next += align_up(padded_rows * sizeof(float));
   auto* multipliers = reinterpret_cast<float*>(next);
   next += align_up(padded_rows * sizeof(float));
+  auto* corrections = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
   auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+  constexpr bool int4 = ::mote::is_int4_format_v<typename Matrix::format>;
   for (std::size_t o = 0; o < padded_rows; ++o) {
     const bool real = o < rows;
-    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
-    for (std::size_t k = 0; k < cols; ++k)
-      panels[(o / 16 * cols + k) * 16 + o % 16] =
-          real ? static_cast<float>(weights.at(o, k) - zw) : 0.0f;
+    std::int32_t zw = 0, weight_sum = 0;
+    if constexpr (!int4) zw = real ? weights.params(o).zero_point : 0;
+    for (std::size_t k = 0; k < cols; ++k) {
+      const std::int32_t w = real ? weights.at(o, k) - zw : 0;
+      panels[(o / 16 * cols + k) * 16 + o % 16] = static_cast<float>(w);
+      weight_sum += w;
+    }
     zeros[o] = 0.0f;
-    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+    if constexpr (int4) {
+      // One scale group covers the receptive field (at most 16 values; groups are 32 or more).
+      multipliers[o] = real ? weights.scale(o, 0) : 0.0f;
+      corrections[o] = static_cast<float>((input.params.zero_point - 128) * weight_sum);
+    } else {
+      multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+      corrections[o] = 0.0f;
+    }
   }
   const std::size_t row_values = g.in_w * g.in_c;
   for (std::size_t y = 0; y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers};
+  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections};
 }
 
 /// The Dense epilogue's operations on exact sums held in floats, in place (std::fma: one rounding
@@ -11067,7 +11131,8 @@ inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::Dense
 }
 // ----- end mote/kernels/dense/int4-inl.hpp -----
 // ----- begin mote/kernels/conv2d/int4-inl.hpp -----
-// int4 Conv2D of one ISA (included by kernels/simd_int8-inl.hpp for ISAs with int4 primitives):
+// int4 Conv2D of one ISA (included by kernels/simd_int8-inl.hpp for ISAs with int4 primitives).
+// Receptive fields of at most conv_int8_float_max_field values sum in floats (below). Otherwise
 // the input is quantised once into centred codes s = u - 128 inside an image bordered with the
 // padding's code (what a float zero quantises to), receptive fields are gathered as codes
 // (kernels/conv2d/int8-inl.hpp's gather), and chunks of conv_int8_pixel_chunk pixels run the
@@ -11082,12 +11147,40 @@ MOTE_NO_IPA inline void int4_centre_row(const float* x, std::size_t n,
   Int4Ops::centre(x, n, input.params, input.low, input.high, out);
 }
 
+/// Receptive fields of at most conv_int8_float_max_field values sum in floats, as int8 does
+/// (kernels/conv2d/int8-inl.hpp), centred on the input zero point so that the f32 kernel's zero
+/// padding is exact; adding (zu - 128) x the row's weight sum gives the int4 kernels' sum on
+/// codes centred on 128, exactly (integers far below 2^24), and int4_dense_epilogue's operations
+/// follow.
+template <class Activation, class Matrix>
+inline void int4_float_epilogue(const Matrix& weights, const Int8FloatOperands& operands,
+                                const float* bias, const ::mote::kernels::Int8InputQuant& input,
+                                float* out, std::size_t pixels) noexcept {
+  const std::size_t channels = weights.rows();
+  const float centre = static_cast<float>(128 - input.params.zero_point);
+  for (std::size_t p = 0; p < pixels; ++p) {
+    float* y = out + p * channels;
+    for (std::size_t o = 0; o < channels; ++o) {
+      const float group_sum =
+          std::fma(y[o] + operands.corrections[o], operands.multipliers[o], 0.0f);
+      y[o] = Activation::apply(std::fma(
+          input.params.scale, std::fma(centre, weights.scaled_row_sums()[o], group_sum), bias[o]));
+    }
+  }
+}
+
 template <std::size_t G, class Activation>
 inline void conv2d_int4(const ::mote::kernels::WindowGeometry& g,
                         const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights,
                         const float* bias, const float* in, float* out,
                         const ::mote::kernels::Int8InputQuant& input, Activation activation,
                         std::byte* scratch) noexcept {
+  if (weights.cols() <= ::mote::kernels::conv_int8_float_max_field) {
+    const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
+    float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, out,
+                          ::mote::activation::Identity{});
+    return int4_float_epilogue<Activation>(weights, operands, bias, input, out, g.out_h * g.out_w);
+  }
   constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
   const std::size_t padded_cols = weights.padded_cols();
   const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
@@ -14323,7 +14416,9 @@ template <class Ops>
 MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
                                              const ::mote::kernels::Int8InputQuant& input,
                                              typename Ops::Act* codes, float* row) noexcept {
-  if constexpr (requires { Ops::quantize_centred_floats(x, n, input.params, input.low, input.high, row); }) {
+  if constexpr (requires {
+                  Ops::quantize_centred_floats(x, n, input.params, input.low, input.high, row);
+                }) {
     Ops::quantize_centred_floats(x, n, input.params, input.low, input.high, row);  // one pass
   } else {
     Ops::quantize(x, n, input.params, input.low, input.high, codes);
@@ -14346,6 +14441,8 @@ struct Int8FloatOperands {
   const float* image;
   const float* zeros;
   const float* multipliers;
+  const float*
+      corrections;  ///< int4: (zu - 128) x the row's weight sum, what centring on zu leaves out
 };
 template <class Matrix>
 inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
@@ -14362,21 +14459,34 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   next += align_up(padded_rows * sizeof(float));
   auto* multipliers = reinterpret_cast<float*>(next);
   next += align_up(padded_rows * sizeof(float));
+  auto* corrections = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
   auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+  constexpr bool int4 = ::mote::is_int4_format_v<typename Matrix::format>;
   for (std::size_t o = 0; o < padded_rows; ++o) {
     const bool real = o < rows;
-    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
-    for (std::size_t k = 0; k < cols; ++k)
-      panels[(o / 16 * cols + k) * 16 + o % 16] =
-          real ? static_cast<float>(weights.at(o, k) - zw) : 0.0f;
+    std::int32_t zw = 0, weight_sum = 0;
+    if constexpr (!int4) zw = real ? weights.params(o).zero_point : 0;
+    for (std::size_t k = 0; k < cols; ++k) {
+      const std::int32_t w = real ? weights.at(o, k) - zw : 0;
+      panels[(o / 16 * cols + k) * 16 + o % 16] = static_cast<float>(w);
+      weight_sum += w;
+    }
     zeros[o] = 0.0f;
-    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+    if constexpr (int4) {
+      // One scale group covers the receptive field (at most 16 values; groups are 32 or more).
+      multipliers[o] = real ? weights.scale(o, 0) : 0.0f;
+      corrections[o] = static_cast<float>((input.params.zero_point - 128) * weight_sum);
+    } else {
+      multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+      corrections[o] = 0.0f;
+    }
   }
   const std::size_t row_values = g.in_w * g.in_c;
   for (std::size_t y = 0; y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers};
+  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections};
 }
 
 /// The Dense epilogue's operations on exact sums held in floats, in place (std::fma: one rounding
@@ -14710,7 +14820,8 @@ inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::Dense
 }
 // ----- end mote/kernels/dense/int4-inl.hpp -----
 // ----- begin mote/kernels/conv2d/int4-inl.hpp -----
-// int4 Conv2D of one ISA (included by kernels/simd_int8-inl.hpp for ISAs with int4 primitives):
+// int4 Conv2D of one ISA (included by kernels/simd_int8-inl.hpp for ISAs with int4 primitives).
+// Receptive fields of at most conv_int8_float_max_field values sum in floats (below). Otherwise
 // the input is quantised once into centred codes s = u - 128 inside an image bordered with the
 // padding's code (what a float zero quantises to), receptive fields are gathered as codes
 // (kernels/conv2d/int8-inl.hpp's gather), and chunks of conv_int8_pixel_chunk pixels run the
@@ -14725,12 +14836,40 @@ MOTE_NO_IPA inline void int4_centre_row(const float* x, std::size_t n,
   Int4Ops::centre(x, n, input.params, input.low, input.high, out);
 }
 
+/// Receptive fields of at most conv_int8_float_max_field values sum in floats, as int8 does
+/// (kernels/conv2d/int8-inl.hpp), centred on the input zero point so that the f32 kernel's zero
+/// padding is exact; adding (zu - 128) x the row's weight sum gives the int4 kernels' sum on
+/// codes centred on 128, exactly (integers far below 2^24), and int4_dense_epilogue's operations
+/// follow.
+template <class Activation, class Matrix>
+inline void int4_float_epilogue(const Matrix& weights, const Int8FloatOperands& operands,
+                                const float* bias, const ::mote::kernels::Int8InputQuant& input,
+                                float* out, std::size_t pixels) noexcept {
+  const std::size_t channels = weights.rows();
+  const float centre = static_cast<float>(128 - input.params.zero_point);
+  for (std::size_t p = 0; p < pixels; ++p) {
+    float* y = out + p * channels;
+    for (std::size_t o = 0; o < channels; ++o) {
+      const float group_sum =
+          std::fma(y[o] + operands.corrections[o], operands.multipliers[o], 0.0f);
+      y[o] = Activation::apply(std::fma(
+          input.params.scale, std::fma(centre, weights.scaled_row_sums()[o], group_sum), bias[o]));
+    }
+  }
+}
+
 template <std::size_t G, class Activation>
 inline void conv2d_int4(const ::mote::kernels::WindowGeometry& g,
                         const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights,
                         const float* bias, const float* in, float* out,
                         const ::mote::kernels::Int8InputQuant& input, Activation activation,
                         std::byte* scratch) noexcept {
+  if (weights.cols() <= ::mote::kernels::conv_int8_float_max_field) {
+    const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
+    float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, out,
+                          ::mote::activation::Identity{});
+    return int4_float_epilogue<Activation>(weights, operands, bias, input, out, g.out_h * g.out_w);
+  }
   constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
   const std::size_t padded_cols = weights.padded_cols();
   const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
@@ -15301,7 +15440,9 @@ template <class Ops>
 MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
                                              const ::mote::kernels::Int8InputQuant& input,
                                              typename Ops::Act* codes, float* row) noexcept {
-  if constexpr (requires { Ops::quantize_centred_floats(x, n, input.params, input.low, input.high, row); }) {
+  if constexpr (requires {
+                  Ops::quantize_centred_floats(x, n, input.params, input.low, input.high, row);
+                }) {
     Ops::quantize_centred_floats(x, n, input.params, input.low, input.high, row);  // one pass
   } else {
     Ops::quantize(x, n, input.params, input.low, input.high, codes);
@@ -15324,6 +15465,8 @@ struct Int8FloatOperands {
   const float* image;
   const float* zeros;
   const float* multipliers;
+  const float*
+      corrections;  ///< int4: (zu - 128) x the row's weight sum, what centring on zu leaves out
 };
 template <class Matrix>
 inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
@@ -15340,21 +15483,34 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   next += align_up(padded_rows * sizeof(float));
   auto* multipliers = reinterpret_cast<float*>(next);
   next += align_up(padded_rows * sizeof(float));
+  auto* corrections = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
   auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+  constexpr bool int4 = ::mote::is_int4_format_v<typename Matrix::format>;
   for (std::size_t o = 0; o < padded_rows; ++o) {
     const bool real = o < rows;
-    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
-    for (std::size_t k = 0; k < cols; ++k)
-      panels[(o / 16 * cols + k) * 16 + o % 16] =
-          real ? static_cast<float>(weights.at(o, k) - zw) : 0.0f;
+    std::int32_t zw = 0, weight_sum = 0;
+    if constexpr (!int4) zw = real ? weights.params(o).zero_point : 0;
+    for (std::size_t k = 0; k < cols; ++k) {
+      const std::int32_t w = real ? weights.at(o, k) - zw : 0;
+      panels[(o / 16 * cols + k) * 16 + o % 16] = static_cast<float>(w);
+      weight_sum += w;
+    }
     zeros[o] = 0.0f;
-    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+    if constexpr (int4) {
+      // One scale group covers the receptive field (at most 16 values; groups are 32 or more).
+      multipliers[o] = real ? weights.scale(o, 0) : 0.0f;
+      corrections[o] = static_cast<float>((input.params.zero_point - 128) * weight_sum);
+    } else {
+      multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+      corrections[o] = 0.0f;
+    }
   }
   const std::size_t row_values = g.in_w * g.in_c;
   for (std::size_t y = 0; y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers};
+  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections};
 }
 
 /// The Dense epilogue's operations on exact sums held in floats, in place (std::fma: one rounding
@@ -15688,7 +15844,8 @@ inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::Dense
 }
 // ----- end mote/kernels/dense/int4-inl.hpp -----
 // ----- begin mote/kernels/conv2d/int4-inl.hpp -----
-// int4 Conv2D of one ISA (included by kernels/simd_int8-inl.hpp for ISAs with int4 primitives):
+// int4 Conv2D of one ISA (included by kernels/simd_int8-inl.hpp for ISAs with int4 primitives).
+// Receptive fields of at most conv_int8_float_max_field values sum in floats (below). Otherwise
 // the input is quantised once into centred codes s = u - 128 inside an image bordered with the
 // padding's code (what a float zero quantises to), receptive fields are gathered as codes
 // (kernels/conv2d/int8-inl.hpp's gather), and chunks of conv_int8_pixel_chunk pixels run the
@@ -15703,12 +15860,40 @@ MOTE_NO_IPA inline void int4_centre_row(const float* x, std::size_t n,
   Int4Ops::centre(x, n, input.params, input.low, input.high, out);
 }
 
+/// Receptive fields of at most conv_int8_float_max_field values sum in floats, as int8 does
+/// (kernels/conv2d/int8-inl.hpp), centred on the input zero point so that the f32 kernel's zero
+/// padding is exact; adding (zu - 128) x the row's weight sum gives the int4 kernels' sum on
+/// codes centred on 128, exactly (integers far below 2^24), and int4_dense_epilogue's operations
+/// follow.
+template <class Activation, class Matrix>
+inline void int4_float_epilogue(const Matrix& weights, const Int8FloatOperands& operands,
+                                const float* bias, const ::mote::kernels::Int8InputQuant& input,
+                                float* out, std::size_t pixels) noexcept {
+  const std::size_t channels = weights.rows();
+  const float centre = static_cast<float>(128 - input.params.zero_point);
+  for (std::size_t p = 0; p < pixels; ++p) {
+    float* y = out + p * channels;
+    for (std::size_t o = 0; o < channels; ++o) {
+      const float group_sum =
+          std::fma(y[o] + operands.corrections[o], operands.multipliers[o], 0.0f);
+      y[o] = Activation::apply(std::fma(
+          input.params.scale, std::fma(centre, weights.scaled_row_sums()[o], group_sum), bias[o]));
+    }
+  }
+}
+
 template <std::size_t G, class Activation>
 inline void conv2d_int4(const ::mote::kernels::WindowGeometry& g,
                         const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights,
                         const float* bias, const float* in, float* out,
                         const ::mote::kernels::Int8InputQuant& input, Activation activation,
                         std::byte* scratch) noexcept {
+  if (weights.cols() <= ::mote::kernels::conv_int8_float_max_field) {
+    const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
+    float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, out,
+                          ::mote::activation::Identity{});
+    return int4_float_epilogue<Activation>(weights, operands, bias, input, out, g.out_h * g.out_w);
+  }
   constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
   const std::size_t padded_cols = weights.padded_cols();
   const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
@@ -18421,7 +18606,9 @@ template <class Ops>
 MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
                                              const ::mote::kernels::Int8InputQuant& input,
                                              typename Ops::Act* codes, float* row) noexcept {
-  if constexpr (requires { Ops::quantize_centred_floats(x, n, input.params, input.low, input.high, row); }) {
+  if constexpr (requires {
+                  Ops::quantize_centred_floats(x, n, input.params, input.low, input.high, row);
+                }) {
     Ops::quantize_centred_floats(x, n, input.params, input.low, input.high, row);  // one pass
   } else {
     Ops::quantize(x, n, input.params, input.low, input.high, codes);
@@ -18444,6 +18631,8 @@ struct Int8FloatOperands {
   const float* image;
   const float* zeros;
   const float* multipliers;
+  const float*
+      corrections;  ///< int4: (zu - 128) x the row's weight sum, what centring on zu leaves out
 };
 template <class Matrix>
 inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
@@ -18460,21 +18649,34 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   next += align_up(padded_rows * sizeof(float));
   auto* multipliers = reinterpret_cast<float*>(next);
   next += align_up(padded_rows * sizeof(float));
+  auto* corrections = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
   auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+  constexpr bool int4 = ::mote::is_int4_format_v<typename Matrix::format>;
   for (std::size_t o = 0; o < padded_rows; ++o) {
     const bool real = o < rows;
-    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
-    for (std::size_t k = 0; k < cols; ++k)
-      panels[(o / 16 * cols + k) * 16 + o % 16] =
-          real ? static_cast<float>(weights.at(o, k) - zw) : 0.0f;
+    std::int32_t zw = 0, weight_sum = 0;
+    if constexpr (!int4) zw = real ? weights.params(o).zero_point : 0;
+    for (std::size_t k = 0; k < cols; ++k) {
+      const std::int32_t w = real ? weights.at(o, k) - zw : 0;
+      panels[(o / 16 * cols + k) * 16 + o % 16] = static_cast<float>(w);
+      weight_sum += w;
+    }
     zeros[o] = 0.0f;
-    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+    if constexpr (int4) {
+      // One scale group covers the receptive field (at most 16 values; groups are 32 or more).
+      multipliers[o] = real ? weights.scale(o, 0) : 0.0f;
+      corrections[o] = static_cast<float>((input.params.zero_point - 128) * weight_sum);
+    } else {
+      multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+      corrections[o] = 0.0f;
+    }
   }
   const std::size_t row_values = g.in_w * g.in_c;
   for (std::size_t y = 0; y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers};
+  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections};
 }
 
 /// The Dense epilogue's operations on exact sums held in floats, in place (std::fma: one rounding
@@ -18808,7 +19010,8 @@ inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::Dense
 }
 // ----- end mote/kernels/dense/int4-inl.hpp -----
 // ----- begin mote/kernels/conv2d/int4-inl.hpp -----
-// int4 Conv2D of one ISA (included by kernels/simd_int8-inl.hpp for ISAs with int4 primitives):
+// int4 Conv2D of one ISA (included by kernels/simd_int8-inl.hpp for ISAs with int4 primitives).
+// Receptive fields of at most conv_int8_float_max_field values sum in floats (below). Otherwise
 // the input is quantised once into centred codes s = u - 128 inside an image bordered with the
 // padding's code (what a float zero quantises to), receptive fields are gathered as codes
 // (kernels/conv2d/int8-inl.hpp's gather), and chunks of conv_int8_pixel_chunk pixels run the
@@ -18823,12 +19026,40 @@ MOTE_NO_IPA inline void int4_centre_row(const float* x, std::size_t n,
   Int4Ops::centre(x, n, input.params, input.low, input.high, out);
 }
 
+/// Receptive fields of at most conv_int8_float_max_field values sum in floats, as int8 does
+/// (kernels/conv2d/int8-inl.hpp), centred on the input zero point so that the f32 kernel's zero
+/// padding is exact; adding (zu - 128) x the row's weight sum gives the int4 kernels' sum on
+/// codes centred on 128, exactly (integers far below 2^24), and int4_dense_epilogue's operations
+/// follow.
+template <class Activation, class Matrix>
+inline void int4_float_epilogue(const Matrix& weights, const Int8FloatOperands& operands,
+                                const float* bias, const ::mote::kernels::Int8InputQuant& input,
+                                float* out, std::size_t pixels) noexcept {
+  const std::size_t channels = weights.rows();
+  const float centre = static_cast<float>(128 - input.params.zero_point);
+  for (std::size_t p = 0; p < pixels; ++p) {
+    float* y = out + p * channels;
+    for (std::size_t o = 0; o < channels; ++o) {
+      const float group_sum =
+          std::fma(y[o] + operands.corrections[o], operands.multipliers[o], 0.0f);
+      y[o] = Activation::apply(std::fma(
+          input.params.scale, std::fma(centre, weights.scaled_row_sums()[o], group_sum), bias[o]));
+    }
+  }
+}
+
 template <std::size_t G, class Activation>
 inline void conv2d_int4(const ::mote::kernels::WindowGeometry& g,
                         const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights,
                         const float* bias, const float* in, float* out,
                         const ::mote::kernels::Int8InputQuant& input, Activation activation,
                         std::byte* scratch) noexcept {
+  if (weights.cols() <= ::mote::kernels::conv_int8_float_max_field) {
+    const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
+    float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, out,
+                          ::mote::activation::Identity{});
+    return int4_float_epilogue<Activation>(weights, operands, bias, input, out, g.out_h * g.out_w);
+  }
   constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
   const std::size_t padded_cols = weights.padded_cols();
   const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
@@ -19698,7 +19929,9 @@ template <class Ops>
 MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
                                              const ::mote::kernels::Int8InputQuant& input,
                                              typename Ops::Act* codes, float* row) noexcept {
-  if constexpr (requires { Ops::quantize_centred_floats(x, n, input.params, input.low, input.high, row); }) {
+  if constexpr (requires {
+                  Ops::quantize_centred_floats(x, n, input.params, input.low, input.high, row);
+                }) {
     Ops::quantize_centred_floats(x, n, input.params, input.low, input.high, row);  // one pass
   } else {
     Ops::quantize(x, n, input.params, input.low, input.high, codes);
@@ -19721,6 +19954,8 @@ struct Int8FloatOperands {
   const float* image;
   const float* zeros;
   const float* multipliers;
+  const float*
+      corrections;  ///< int4: (zu - 128) x the row's weight sum, what centring on zu leaves out
 };
 template <class Matrix>
 inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
@@ -19737,21 +19972,34 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   next += align_up(padded_rows * sizeof(float));
   auto* multipliers = reinterpret_cast<float*>(next);
   next += align_up(padded_rows * sizeof(float));
+  auto* corrections = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
   auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+  constexpr bool int4 = ::mote::is_int4_format_v<typename Matrix::format>;
   for (std::size_t o = 0; o < padded_rows; ++o) {
     const bool real = o < rows;
-    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
-    for (std::size_t k = 0; k < cols; ++k)
-      panels[(o / 16 * cols + k) * 16 + o % 16] =
-          real ? static_cast<float>(weights.at(o, k) - zw) : 0.0f;
+    std::int32_t zw = 0, weight_sum = 0;
+    if constexpr (!int4) zw = real ? weights.params(o).zero_point : 0;
+    for (std::size_t k = 0; k < cols; ++k) {
+      const std::int32_t w = real ? weights.at(o, k) - zw : 0;
+      panels[(o / 16 * cols + k) * 16 + o % 16] = static_cast<float>(w);
+      weight_sum += w;
+    }
     zeros[o] = 0.0f;
-    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+    if constexpr (int4) {
+      // One scale group covers the receptive field (at most 16 values; groups are 32 or more).
+      multipliers[o] = real ? weights.scale(o, 0) : 0.0f;
+      corrections[o] = static_cast<float>((input.params.zero_point - 128) * weight_sum);
+    } else {
+      multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+      corrections[o] = 0.0f;
+    }
   }
   const std::size_t row_values = g.in_w * g.in_c;
   for (std::size_t y = 0; y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers};
+  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections};
 }
 
 /// The Dense epilogue's operations on exact sums held in floats, in place (std::fma: one rounding
@@ -20085,7 +20333,8 @@ inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::Dense
 }
 // ----- end mote/kernels/dense/int4-inl.hpp -----
 // ----- begin mote/kernels/conv2d/int4-inl.hpp -----
-// int4 Conv2D of one ISA (included by kernels/simd_int8-inl.hpp for ISAs with int4 primitives):
+// int4 Conv2D of one ISA (included by kernels/simd_int8-inl.hpp for ISAs with int4 primitives).
+// Receptive fields of at most conv_int8_float_max_field values sum in floats (below). Otherwise
 // the input is quantised once into centred codes s = u - 128 inside an image bordered with the
 // padding's code (what a float zero quantises to), receptive fields are gathered as codes
 // (kernels/conv2d/int8-inl.hpp's gather), and chunks of conv_int8_pixel_chunk pixels run the
@@ -20100,12 +20349,40 @@ MOTE_NO_IPA inline void int4_centre_row(const float* x, std::size_t n,
   Int4Ops::centre(x, n, input.params, input.low, input.high, out);
 }
 
+/// Receptive fields of at most conv_int8_float_max_field values sum in floats, as int8 does
+/// (kernels/conv2d/int8-inl.hpp), centred on the input zero point so that the f32 kernel's zero
+/// padding is exact; adding (zu - 128) x the row's weight sum gives the int4 kernels' sum on
+/// codes centred on 128, exactly (integers far below 2^24), and int4_dense_epilogue's operations
+/// follow.
+template <class Activation, class Matrix>
+inline void int4_float_epilogue(const Matrix& weights, const Int8FloatOperands& operands,
+                                const float* bias, const ::mote::kernels::Int8InputQuant& input,
+                                float* out, std::size_t pixels) noexcept {
+  const std::size_t channels = weights.rows();
+  const float centre = static_cast<float>(128 - input.params.zero_point);
+  for (std::size_t p = 0; p < pixels; ++p) {
+    float* y = out + p * channels;
+    for (std::size_t o = 0; o < channels; ++o) {
+      const float group_sum =
+          std::fma(y[o] + operands.corrections[o], operands.multipliers[o], 0.0f);
+      y[o] = Activation::apply(std::fma(
+          input.params.scale, std::fma(centre, weights.scaled_row_sums()[o], group_sum), bias[o]));
+    }
+  }
+}
+
 template <std::size_t G, class Activation>
 inline void conv2d_int4(const ::mote::kernels::WindowGeometry& g,
                         const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights,
                         const float* bias, const float* in, float* out,
                         const ::mote::kernels::Int8InputQuant& input, Activation activation,
                         std::byte* scratch) noexcept {
+  if (weights.cols() <= ::mote::kernels::conv_int8_float_max_field) {
+    const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
+    float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, out,
+                          ::mote::activation::Identity{});
+    return int4_float_epilogue<Activation>(weights, operands, bias, input, out, g.out_h * g.out_w);
+  }
   constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
   const std::size_t padded_cols = weights.padded_cols();
   const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);

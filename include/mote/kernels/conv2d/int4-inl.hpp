@@ -1,4 +1,5 @@
-// int4 Conv2D of one ISA (included by kernels/simd_int8-inl.hpp for ISAs with int4 primitives):
+// int4 Conv2D of one ISA (included by kernels/simd_int8-inl.hpp for ISAs with int4 primitives).
+// Receptive fields of at most conv_int8_float_max_field values sum in floats (below). Otherwise
 // the input is quantised once into centred codes s = u - 128 inside an image bordered with the
 // padding's code (what a float zero quantises to), receptive fields are gathered as codes
 // (kernels/conv2d/int8-inl.hpp's gather), and chunks of conv_int8_pixel_chunk pixels run the
@@ -13,12 +14,40 @@ MOTE_NO_IPA inline void int4_centre_row(const float* x, std::size_t n,
   Int4Ops::centre(x, n, input.params, input.low, input.high, out);
 }
 
+/// Receptive fields of at most conv_int8_float_max_field values sum in floats, as int8 does
+/// (kernels/conv2d/int8-inl.hpp), centred on the input zero point so that the f32 kernel's zero
+/// padding is exact; adding (zu - 128) x the row's weight sum gives the int4 kernels' sum on
+/// codes centred on 128, exactly (integers far below 2^24), and int4_dense_epilogue's operations
+/// follow.
+template <class Activation, class Matrix>
+inline void int4_float_epilogue(const Matrix& weights, const Int8FloatOperands& operands,
+                                const float* bias, const ::mote::kernels::Int8InputQuant& input,
+                                float* out, std::size_t pixels) noexcept {
+  const std::size_t channels = weights.rows();
+  const float centre = static_cast<float>(128 - input.params.zero_point);
+  for (std::size_t p = 0; p < pixels; ++p) {
+    float* y = out + p * channels;
+    for (std::size_t o = 0; o < channels; ++o) {
+      const float group_sum =
+          std::fma(y[o] + operands.corrections[o], operands.multipliers[o], 0.0f);
+      y[o] = Activation::apply(std::fma(
+          input.params.scale, std::fma(centre, weights.scaled_row_sums()[o], group_sum), bias[o]));
+    }
+  }
+}
+
 template <std::size_t G, class Activation>
 inline void conv2d_int4(const ::mote::kernels::WindowGeometry& g,
                         const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights,
                         const float* bias, const float* in, float* out,
                         const ::mote::kernels::Int8InputQuant& input, Activation activation,
                         std::byte* scratch) noexcept {
+  if (weights.cols() <= ::mote::kernels::conv_int8_float_max_field) {
+    const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
+    float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, out,
+                          ::mote::activation::Identity{});
+    return int4_float_epilogue<Activation>(weights, operands, bias, input, out, g.out_h * g.out_w);
+  }
   constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
   const std::size_t padded_cols = weights.padded_cols();
   const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);

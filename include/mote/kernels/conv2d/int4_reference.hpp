@@ -4,6 +4,7 @@
 // (conv_gather_float_patch) and multiplied by the int4 Dense reference; the SIMD kernels
 // (kernels/conv2d/int4-inl.hpp) quantise the input once instead and must equal this bit for bit.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -30,7 +31,8 @@ constexpr std::size_t conv_int4_scratch_bytes(const WindowGeometry& g, std::size
                                align_up(padded_rows * sizeof(float)));
   const std::size_t reference =
       align_up(padded_cols * sizeof(float)) + int4_dense_scratch_bytes(padded_rows, padded_cols);
-  return simd > reference ? simd : reference;
+  const std::size_t in_floats = conv_int8_float_scratch_bytes(g, padded_rows, padded_cols);
+  return std::max({simd, reference, in_floats});
 }
 
 template <std::size_t G, class Activation = activation::Identity>

@@ -88,7 +88,9 @@ template <class Ops>
 MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
                                              const ::mote::kernels::Int8InputQuant& input,
                                              typename Ops::Act* codes, float* row) noexcept {
-  if constexpr (requires { Ops::quantize_centred_floats(x, n, input.params, input.low, input.high, row); }) {
+  if constexpr (requires {
+                  Ops::quantize_centred_floats(x, n, input.params, input.low, input.high, row);
+                }) {
     Ops::quantize_centred_floats(x, n, input.params, input.low, input.high, row);  // one pass
   } else {
     Ops::quantize(x, n, input.params, input.low, input.high, codes);
@@ -111,6 +113,8 @@ struct Int8FloatOperands {
   const float* image;
   const float* zeros;
   const float* multipliers;
+  const float*
+      corrections;  ///< int4: (zu - 128) x the row's weight sum, what centring on zu leaves out
 };
 template <class Matrix>
 inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
@@ -127,21 +131,34 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   next += align_up(padded_rows * sizeof(float));
   auto* multipliers = reinterpret_cast<float*>(next);
   next += align_up(padded_rows * sizeof(float));
+  auto* corrections = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
   auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+  constexpr bool int4 = ::mote::is_int4_format_v<typename Matrix::format>;
   for (std::size_t o = 0; o < padded_rows; ++o) {
     const bool real = o < rows;
-    const std::int32_t zw = real ? weights.params(o).zero_point : 0;
-    for (std::size_t k = 0; k < cols; ++k)
-      panels[(o / 16 * cols + k) * 16 + o % 16] =
-          real ? static_cast<float>(weights.at(o, k) - zw) : 0.0f;
+    std::int32_t zw = 0, weight_sum = 0;
+    if constexpr (!int4) zw = real ? weights.params(o).zero_point : 0;
+    for (std::size_t k = 0; k < cols; ++k) {
+      const std::int32_t w = real ? weights.at(o, k) - zw : 0;
+      panels[(o / 16 * cols + k) * 16 + o % 16] = static_cast<float>(w);
+      weight_sum += w;
+    }
     zeros[o] = 0.0f;
-    multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+    if constexpr (int4) {
+      // One scale group covers the receptive field (at most 16 values; groups are 32 or more).
+      multipliers[o] = real ? weights.scale(o, 0) : 0.0f;
+      corrections[o] = static_cast<float>((input.params.zero_point - 128) * weight_sum);
+    } else {
+      multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+      corrections[o] = 0.0f;
+    }
   }
   const std::size_t row_values = g.in_w * g.in_c;
   for (std::size_t y = 0; y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers};
+  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections};
 }
 
 /// The Dense epilogue's operations on exact sums held in floats, in place (std::fma: one rounding

@@ -53,12 +53,12 @@ static_assert(conv_int8_float_max_field * 255 * 255 < (std::size_t{1} << 24));
 
 /// Scratch bytes of the f32 path (conv_int8_float_max_field): the input as centred codes in
 /// floats, the weights as centred floats in panels, a zero bias, the per-channel multipliers and
-/// one input row of the ISA's activation codes.
+/// corrections (int4), and one input row of the ISA's activation codes.
 constexpr std::size_t conv_int8_float_scratch_bytes(const WindowGeometry& g,
                                                     std::size_t padded_rows,
                                                     std::size_t cols) noexcept {
   return align_up(g.in_h * g.in_w * g.in_c * sizeof(float)) +
-         align_up(padded_rows * cols * sizeof(float)) + 2 * align_up(padded_rows * sizeof(float)) +
+         align_up(padded_rows * cols * sizeof(float)) + 3 * align_up(padded_rows * sizeof(float)) +
          align_up(g.in_w * g.in_c * sizeof(std::int16_t) + 64);
 }
 
