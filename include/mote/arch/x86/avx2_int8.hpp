@@ -236,40 +236,6 @@ struct Int8Ops {
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(dots + c * dots_stride + 8), _mm256_add_epi32(acc[c][1], offset1));
     }
   }
-  /// Depthwise convolution on centred int16 codes (|a|, |w| <= 255: a pair of products is at
-  /// most 130050, exact in vpmaddwd's int32). Taps are taken in pairs whose codes are interleaved
-  /// with vpunpck{l,h}wd, so one vpmaddwd does 16 multiply-adds: half the instructions of
-  /// widening each tap to int32 and vpmulld. A block is 16 channels.
-  static constexpr std::size_t depthwise_block = 16;
-  /// The weights of one tap pair for one block, interleaved as depthwise_sums will interleave
-  /// the codes (within each 128-bit lane: channels 0-3 and 8-11, then 4-7 and 12-15).
-  static inline void depthwise_pack(const std::int16_t* first, const std::int16_t* second, std::int16_t* out) {
-    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(first));
-    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(second));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm256_unpacklo_epi16(a, b));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 16), _mm256_unpackhi_epi16(a, b));
-  }
-  /// sums[c] for the `blocks` whole blocks of one output pixel: pair p reads the codes at
-  /// window + offsets[2p] and window + offsets[2p + 1]; its packed weights for block b are at
-  /// packed + (p * blocks + b) * 32.
-  static inline void depthwise_sums(const std::int16_t* window, const std::ptrdiff_t* offsets, std::size_t pairs,
-                                    const std::int16_t* packed, std::size_t blocks, std::int32_t* sums) {
-    for (std::size_t b = 0; b < blocks; ++b) {
-      __m256i low = _mm256_setzero_si256(), high = _mm256_setzero_si256();
-      const std::int16_t* codes = window + b * 16;
-      for (std::size_t p = 0; p < pairs; ++p) {
-        const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + offsets[2 * p]));
-        const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + offsets[2 * p + 1]));
-        const std::int16_t* w = packed + (p * blocks + b) * 32;
-        low = _mm256_add_epi32(low, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, c),
-                                                      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w))));
-        high = _mm256_add_epi32(high, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, c),
-                                                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 16))));
-      }
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(sums + b * 16), _mm256_permute2x128_si256(low, high, 0x20));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(sums + b * 16 + 8), _mm256_permute2x128_si256(low, high, 0x31));
-    }
-  }
   /// The activations the epilogue below applies in registers, each exactly as its scalar
   /// definition (activations.hpp): x < 0 ? 0 : x, then x > 6 ? 6 : x for ReLU6 (a NaN stays NaN,
   /// -0 stays -0), as compares and blends.

@@ -14,7 +14,7 @@
 // Optional, for speed (each detected with a requires-expression, each tested against the same
 // reference): panel_tile (the GEMM microkernel), dequantize_rows (vector epilogue),
 // quantize_centred + gemv_symmetric + gemm_symmetric (symmetric weights on centred codes),
-// depthwise_block + depthwise_pack + depthwise_sums (kernels/depthwise/int8-inl.hpp).
+// quantize_centred_floats (the f32 paths of kernels/conv2d/int8-inl.hpp).
 
 // One panel of 16 rows times `Cols` samples; codes of sample c at act + c * stride.
 // An ISA may provide its own microkernel (Int8Ops::panel_tile) where the compiler does not

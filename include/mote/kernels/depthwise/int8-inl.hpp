@@ -8,22 +8,11 @@
 // vpmaddwd plus the interleaving and widening around them (W5's depthwise layer on AVX2: 95 ->
 // see docs/benchmarks.md). The epilogue then applies the Dense epilogue's float operations.
 //
-// Otherwise the input is quantised once (the ISA's vector quantiser) into centred int16 codes
-// inside a border of zeros, which is exactly what padding contributes; the weights are laid out
-// tap-major as centred int16 w - zw, and each output pixel sums its taps in int32.
+// Otherwise (multipliers above 1, kernels above 49 taps) the input is quantised once into
+// centred int16 codes inside a border of zeros, which is exactly what padding contributes; the
+// weights are laid out tap-major as centred int16 w - zw, and each output channel sums its taps
+// in int32.
 
-template <class Ops>
-inline constexpr bool int8_has_depthwise_sums = requires(const std::int16_t* c,
-                                                         const std::ptrdiff_t* o, std::int16_t* w,
-                                                         std::int32_t* s) {
-  Ops::depthwise_block;
-  Ops::depthwise_pack(c, c, w);
-  Ops::depthwise_sums(c, o, std::size_t{1}, c, std::size_t{1}, s);
-};
-
-// One input row quantised and centred, and the channels of one pixel past the whole blocks, out
-// of line (MOTE_NO_IPA, arch/targets.hpp): constant-propagating a layer's geometry into these
-// loops made GCC 12 at -O3 report -Waggressive-loop-optimizations on loops that cannot run.
 template <class Ops>
 MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n,
                                                    const ::mote::kernels::Int8InputQuant& input,
@@ -33,16 +22,15 @@ MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n
   const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
   for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
 }
-/// sums[o] for output channels [first, last) of one pixel, one channel at a time (output channel
-/// o filters input channel o / multiplier).
+/// sums[o] for every output channel of one pixel, one channel at a time (output channel o
+/// filters input channel o / multiplier). Out of line: see depthwise_int8_centred_row.
 MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
                                                     const std::int16_t* tap_weights,
-                                                    std::size_t first, std::size_t last,
                                                     std::size_t multiplier, std::size_t taps_h,
                                                     std::size_t taps_w, std::ptrdiff_t row_step,
                                                     std::ptrdiff_t tap_step, std::size_t out_c,
                                                     std::int32_t* sums) noexcept {
-  for (std::size_t o = first; o < last; ++o) {
+  for (std::size_t o = 0; o < out_c; ++o) {
     const auto c = static_cast<std::ptrdiff_t>(o / multiplier);
     std::int32_t acc = 0;
     for (std::size_t ky = 0; ky < taps_h; ++ky)
@@ -70,8 +58,7 @@ inline void depthwise_int8_in_floats(
   int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
-// Ops is a parameter so that the paired path's names are looked up only where it exists.
-template <class G, class S, class Activation, class Ops = Int8Ops>
+template <class G, class S, class Activation>
 inline void depthwise_int8(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
@@ -81,20 +68,20 @@ inline void depthwise_int8(
   const std::size_t taps = g.kernel_h * g.kernel_w;
   if (multiplier == 1 && taps <= ::mote::kernels::depthwise_int8_float_max_taps)
     return depthwise_int8_in_floats(g, weights, bias, in, out, input, activation, scratch);
+  // Multipliers above 1 and kernels above 49 taps (f32 depthwise layers run those in the scalar
+  // reference too): int32 sums, one channel at a time.
   const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
   const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
   auto* image = reinterpret_cast<std::int16_t*>(scratch);
   std::byte* next = scratch + align_up(image_h * image_w * channels * sizeof(std::int16_t));
   auto* tap_weights = reinterpret_cast<std::int16_t*>(next);
-  next += align_up((taps + 1) * out_c * sizeof(std::int16_t));
+  next += align_up(taps * out_c * sizeof(std::int16_t));
   auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
-  next += align_up(
-      std::max(g.in_w * channels * sizeof(std::int16_t), out_c * sizeof(std::int32_t)) + 64);
+  auto* sums = reinterpret_cast<std::int32_t*>(row_codes);  // then one pixel's accumulators
 
   // The weights are rearranged on every call (taps x channels values: little against the
   // pixels' work) so that int8 depthwise layers keep the one int8 WeightMatrix every other int8
   // kernel, the loaders and calibration share.
-  std::fill(tap_weights + taps * out_c, tap_weights + (taps + 1) * out_c, std::int16_t{0});
   for (std::size_t o = 0; o < out_c; ++o) {
     const std::int32_t zw = weights.params(o).zero_point;
     for (std::size_t t = 0; t < taps; ++t)
@@ -108,82 +95,14 @@ inline void depthwise_int8(
         in + y * row_values, row_values, input, row_codes,
         image + ((y + g.pad_top) * image_w + g.pad_left) * channels);
 
-  // An ISA may sum pairs of taps per instruction (Ops::depthwise_sums, AVX2: vpmaddwd on
-  // interleaved codes) over whole blocks of channels, multiplier 1.
-  std::size_t paired_blocks = 0;
-  const std::size_t pairs = g.kernel_h * ((g.kernel_w + 1) / 2);
-  auto* offsets = reinterpret_cast<std::ptrdiff_t*>(next);
-  auto* packed =
-      reinterpret_cast<std::int16_t*>(next + align_up(2 * pairs * sizeof(std::ptrdiff_t)));
-  if constexpr (int8_has_depthwise_sums<Ops>) {
-    if (multiplier == 1) {
-      paired_blocks = channels / Ops::depthwise_block;
-      // The second tap of an odd row's last pair is a phantom with zero weights, reading codes one
-      // tap further (inside the scratch: the image is followed by the weights).
-      const std::int16_t* zeros =
-          tap_weights + taps * out_c;  // out_c zeros, see the scratch layout
-      std::size_t p = 0;
-      for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
-        for (std::size_t kx = 0; kx < g.kernel_w; kx += 2, ++p) {
-          offsets[2 * p] = static_cast<std::ptrdiff_t>(
-              (ky * g.dilation_h * image_w + kx * g.dilation_w) * channels);
-          offsets[2 * p + 1] =
-              offsets[2 * p] + static_cast<std::ptrdiff_t>(g.dilation_w * channels);
-          const std::int16_t* first = tap_weights + (ky * g.kernel_w + kx) * out_c;
-          const std::int16_t* second = kx + 1 < g.kernel_w ? first + out_c : zeros;
-          for (std::size_t b = 0; b < paired_blocks; ++b)
-            Ops::depthwise_pack(first + b * Ops::depthwise_block, second + b * Ops::depthwise_block,
-                                packed + (p * paired_blocks + b) * 2 * Ops::depthwise_block);
-        }
-    }
-  }
-
-  // Two native vectors of int32 sums per block of channels, as the compiler's generic vectors
-  // (GCC/Clang vector extensions, lowered to the ISA's registers: vpmovsxwd + vpmulld per tap on
-  // AVX2). The plain loop stayed scalar, and a vector twice the native width went through memory
-  // (28x slower).
-  constexpr std::size_t lanes = ::mote::simd::MOTE_SIMD_NS::VecF32::lanes, block = 2 * lanes;
-  using Codes = std::int16_t __attribute__((vector_size(lanes * sizeof(std::int16_t))));
-  using Sums = std::int32_t __attribute__((vector_size(lanes * sizeof(std::int32_t))));
-  auto* sums = reinterpret_cast<std::int32_t*>(row_codes);  // one pixel's accumulators
   const auto row_step = static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels);
   const auto tap_step = static_cast<std::ptrdiff_t>(g.dilation_w * channels);
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
       const std::int16_t* window = image + (oy * g.stride_h * image_w + ox * g.stride_w) * channels;
       float* out_pixel = out + (oy * g.out_w + ox) * out_c;
-      std::size_t first_single = 0;
-      if (multiplier == 1) {
-        std::size_t c = 0;
-        if constexpr (int8_has_depthwise_sums<Ops>) {
-          Ops::depthwise_sums(window, offsets, pairs, packed, paired_blocks, sums);
-          c = paired_blocks * Ops::depthwise_block;
-        }
-        for (; c + block <= channels; c += block) {
-          Sums low = {}, high = {};
-          for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
-            for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-              const std::int16_t* a = window + static_cast<std::ptrdiff_t>(ky) * row_step +
-                                      static_cast<std::ptrdiff_t>(kx) * tap_step +
-                                      static_cast<std::ptrdiff_t>(c);
-              const std::int16_t* w = tap_weights + (ky * g.kernel_w + kx) * out_c + c;
-              Codes a_low, a_high, w_low, w_high;
-              std::memcpy(&a_low, a, sizeof(Codes));
-              std::memcpy(&a_high, a + lanes, sizeof(Codes));
-              std::memcpy(&w_low, w, sizeof(Codes));
-              std::memcpy(&w_high, w + lanes, sizeof(Codes));
-              low += __builtin_convertvector(a_low, Sums) * __builtin_convertvector(w_low, Sums);
-              high += __builtin_convertvector(a_high, Sums) * __builtin_convertvector(w_high, Sums);
-            }
-          std::memcpy(sums + c, &low, sizeof(Sums));
-          std::memcpy(sums + c + lanes, &high, sizeof(Sums));
-        }
-        first_single = c;
-      }
-      // The channels past the blocks, and every channel of a multiplier above 1.
-      if (first_single < out_c)
-        depthwise_int8_channel_sums(window, tap_weights, first_single, out_c, multiplier,
-                                    g.kernel_h, g.kernel_w, row_step, tap_step, out_c, sums);
+      depthwise_int8_channel_sums(window, tap_weights, multiplier, g.kernel_h, g.kernel_w, row_step,
+                                  tap_step, out_c, sums);
       // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
       // correction, the sums are already centred.
       std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,

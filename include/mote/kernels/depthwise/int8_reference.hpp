@@ -26,20 +26,16 @@ static_assert(depthwise_int8_float_max_taps * 255 * 255 < (std::size_t{1} << 24)
 
 /// Scratch bytes of an int8 depthwise convolution on any ISA, the larger of its two paths.
 /// Summing in f32: conv_int8_float_scratch_bytes. Summing in int32 (multipliers above 1, larger
-/// kernels): the input as centred int16 codes in an image bordered by zeros, the weights tap-major
-/// as centred int16 (and a row of zeros), one input row of activation codes (then one pixel's int32
-/// sums), and the tap pairs' offsets and interleaved weights where the ISA pairs taps.
+/// kernels): the input as centred int16 codes in an image bordered by zeros, the weights
+/// tap-major as centred int16, then one input row of activation codes or one pixel's int32 sums.
 constexpr std::size_t depthwise_int8_scratch_bytes(const WindowGeometry& g) noexcept {
   const std::size_t padded_rows = (g.out_c + 15) / 16 * 16, taps = g.kernel_h * g.kernel_w;
   const std::size_t in_floats = conv_int8_float_scratch_bytes(g, padded_rows, taps);
-  const std::size_t pairs = g.kernel_h * ((g.kernel_w + 1) / 2);
   const std::size_t in_int32 =
       align_up(conv_int8_bordered_h(g) * conv_int8_bordered_w(g) * g.in_c * sizeof(std::int16_t)) +
-      align_up((taps + 1) * g.out_c * sizeof(std::int16_t)) +
+      align_up(taps * g.out_c * sizeof(std::int16_t)) +
       align_up(std::max(g.in_w * g.in_c * sizeof(std::int16_t), g.out_c * sizeof(std::int32_t)) +
-               64) +
-      align_up(2 * pairs * sizeof(std::ptrdiff_t)) +
-      align_up(pairs * 2 * g.out_c * sizeof(std::int16_t));
+               64);
   return std::max(in_floats, in_int32);
 }
 
