@@ -227,6 +227,10 @@ struct Int8Ops {
         acc[c][1] = _mm256_add_epi32(acc[c][1],
                                      _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(w1, a)), ones));
       }
+      // Pins each accumulator to one register across iterations: without it GCC 12 rotates
+      // them through copies and spills one to the stack every group (W3b64: about 12% slower).
+#pragma GCC unroll 8
+      for (std::size_t c = 0; c < Cols; ++c) __asm__("" : "+x"(acc[c][0]), "+x"(acc[c][1]));
     }
     const __m256i offset0 = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums)), 7);
     const __m256i offset1 = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums + 8)), 7);
