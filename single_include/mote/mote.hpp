@@ -4678,6 +4678,8 @@ namespace mote::simd::sse4 {
 
 struct VecF32 {
   static constexpr std::size_t lanes = 4;
+  /// fma() is a multiply then an add: it does not round as std::fma does.
+  static constexpr bool fused_fma = false;
   using Mask = __m128;
   __m128 v;
 
@@ -7292,15 +7294,22 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections};
 }
 
-/// The Dense epilogue's operations on exact sums held in floats, in place (std::fma: one rounding
-/// on every ISA; the compiler vectorises this loop where the ISA has FMA).
+/// The Dense epilogue's operations on exact sums held in floats, in place: std::fma (one
+/// rounding), then the activation. In the ISA's vectors where its fma rounds once as std::fma does
+/// and its activations are the scalar ones lane by lane (kernels/elementwise/simd-inl.hpp): GCC
+/// left this loop scalar, at about a third of the time of W5's int8 depthwise layer.
 template <class Activation>
 inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
                                 const float* multipliers, const float* bias) noexcept {
+  using Vec = float_kernels::Vec;
   for (std::size_t p = 0; p < pixels; ++p) {
     float* y = out + p * channels;
-    for (std::size_t o = 0; o < channels; ++o)
-      y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
+    std::size_t o = 0;
+    if constexpr (Vec::fused_fma)
+      for (; o + Vec::lanes <= channels; o += Vec::lanes)
+        float_kernels::apply(Activation{}, Vec::fma(Vec::load(y + o), Vec::load(multipliers + o), Vec::load(bias + o)))
+            .store(y + o);
+    for (; o < channels; ++o) y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
   }
 }
 
@@ -7721,6 +7730,9 @@ namespace mote::simd::avx2 {
 
 struct VecF32 {
   static constexpr std::size_t lanes = 8;
+  /// fma() rounds once, as std::fma (kernels that must match a scalar std::fma bit for bit
+  /// check this).
+  static constexpr bool fused_fma = true;
   using Mask = __m256;
   __m256 v;
 
@@ -8063,15 +8075,13 @@ struct Int8Ops {
   }
   /// The activations the epilogue below applies in registers, each exactly as its scalar
   /// definition (activations.hpp): x < 0 ? 0 : x, then x > 6 ? 6 : x for ReLU6 (a NaN stays NaN,
-  /// -0 stays -0), as compares and blends.
+  /// -0 stays -0). vmaxps(low, x) is (low > x ? low : x) and vminps(high, x) is
+  /// (high < x ? high : x) to the bit, NaN and -0 included: one instruction per bound, where a
+  /// compare and a blend took two.
   static inline __m256 activate(::mote::activation::Identity, __m256 x) { return x; }
-  static inline __m256 activate(::mote::activation::Relu, __m256 x) {
-    const __m256 zero = _mm256_setzero_ps();
-    return _mm256_blendv_ps(x, zero, _mm256_cmp_ps(x, zero, _CMP_LT_OQ));
-  }
+  static inline __m256 activate(::mote::activation::Relu, __m256 x) { return _mm256_max_ps(_mm256_setzero_ps(), x); }
   static inline __m256 activate(::mote::activation::Relu6, __m256 x) {
-    const __m256 six = _mm256_set1_ps(6.0f);
-    return _mm256_blendv_ps(activate(::mote::activation::Relu{}, x), six, _mm256_cmp_ps(x, six, _CMP_GT_OQ));
+    return _mm256_min_ps(_mm256_set1_ps(6.0f), activate(::mote::activation::Relu{}, x));
   }
   /// out[r] = Activation(fma(float(dots[r] + correction * row_sums[r]), input_scale * scales[r],
   /// bias[r])) for 8 rows at a time: the scalar epilogue's operations, lane by lane (the int32 sum
@@ -10685,15 +10695,22 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections};
 }
 
-/// The Dense epilogue's operations on exact sums held in floats, in place (std::fma: one rounding
-/// on every ISA; the compiler vectorises this loop where the ISA has FMA).
+/// The Dense epilogue's operations on exact sums held in floats, in place: std::fma (one
+/// rounding), then the activation. In the ISA's vectors where its fma rounds once as std::fma does
+/// and its activations are the scalar ones lane by lane (kernels/elementwise/simd-inl.hpp): GCC
+/// left this loop scalar, at about a third of the time of W5's int8 depthwise layer.
 template <class Activation>
 inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
                                 const float* multipliers, const float* bias) noexcept {
+  using Vec = float_kernels::Vec;
   for (std::size_t p = 0; p < pixels; ++p) {
     float* y = out + p * channels;
-    for (std::size_t o = 0; o < channels; ++o)
-      y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
+    std::size_t o = 0;
+    if constexpr (Vec::fused_fma)
+      for (; o + Vec::lanes <= channels; o += Vec::lanes)
+        float_kernels::apply(Activation{}, Vec::fma(Vec::load(y + o), Vec::load(multipliers + o), Vec::load(bias + o)))
+            .store(y + o);
+    for (; o < channels; ++o) y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
   }
 }
 
@@ -11818,6 +11835,9 @@ namespace mote::simd::avx512 {
 
 struct VecF32 {
   static constexpr std::size_t lanes = 16;
+  /// fma() rounds once, as std::fma (kernels that must match a scalar std::fma bit for bit
+  /// check this).
+  static constexpr bool fused_fma = true;
   using Mask = __mmask16;
   __m512 v;
 
@@ -14293,15 +14313,22 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections};
 }
 
-/// The Dense epilogue's operations on exact sums held in floats, in place (std::fma: one rounding
-/// on every ISA; the compiler vectorises this loop where the ISA has FMA).
+/// The Dense epilogue's operations on exact sums held in floats, in place: std::fma (one
+/// rounding), then the activation. In the ISA's vectors where its fma rounds once as std::fma does
+/// and its activations are the scalar ones lane by lane (kernels/elementwise/simd-inl.hpp): GCC
+/// left this loop scalar, at about a third of the time of W5's int8 depthwise layer.
 template <class Activation>
 inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
                                 const float* multipliers, const float* bias) noexcept {
+  using Vec = float_kernels::Vec;
   for (std::size_t p = 0; p < pixels; ++p) {
     float* y = out + p * channels;
-    for (std::size_t o = 0; o < channels; ++o)
-      y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
+    std::size_t o = 0;
+    if constexpr (Vec::fused_fma)
+      for (; o + Vec::lanes <= channels; o += Vec::lanes)
+        float_kernels::apply(Activation{}, Vec::fma(Vec::load(y + o), Vec::load(multipliers + o), Vec::load(bias + o)))
+            .store(y + o);
+    for (; o < channels; ++o) y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
   }
 }
 
@@ -15236,15 +15263,22 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections};
 }
 
-/// The Dense epilogue's operations on exact sums held in floats, in place (std::fma: one rounding
-/// on every ISA; the compiler vectorises this loop where the ISA has FMA).
+/// The Dense epilogue's operations on exact sums held in floats, in place: std::fma (one
+/// rounding), then the activation. In the ISA's vectors where its fma rounds once as std::fma does
+/// and its activations are the scalar ones lane by lane (kernels/elementwise/simd-inl.hpp): GCC
+/// left this loop scalar, at about a third of the time of W5's int8 depthwise layer.
 template <class Activation>
 inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
                                 const float* multipliers, const float* bias) noexcept {
+  using Vec = float_kernels::Vec;
   for (std::size_t p = 0; p < pixels; ++p) {
     float* y = out + p * channels;
-    for (std::size_t o = 0; o < channels; ++o)
-      y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
+    std::size_t o = 0;
+    if constexpr (Vec::fused_fma)
+      for (; o + Vec::lanes <= channels; o += Vec::lanes)
+        float_kernels::apply(Activation{}, Vec::fma(Vec::load(y + o), Vec::load(multipliers + o), Vec::load(bias + o)))
+            .store(y + o);
+    for (; o < channels; ++o) y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
   }
 }
 
@@ -15667,6 +15701,9 @@ namespace mote::simd::neon {
 
 struct VecF32 {
   static constexpr std::size_t lanes = 4;
+  /// fma() rounds once, as std::fma (kernels that must match a scalar std::fma bit for bit
+  /// check this).
+  static constexpr bool fused_fma = true;
   using Mask = uint32x4_t;
   float32x4_t v;
 
@@ -18321,15 +18358,22 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections};
 }
 
-/// The Dense epilogue's operations on exact sums held in floats, in place (std::fma: one rounding
-/// on every ISA; the compiler vectorises this loop where the ISA has FMA).
+/// The Dense epilogue's operations on exact sums held in floats, in place: std::fma (one
+/// rounding), then the activation. In the ISA's vectors where its fma rounds once as std::fma does
+/// and its activations are the scalar ones lane by lane (kernels/elementwise/simd-inl.hpp): GCC
+/// left this loop scalar, at about a third of the time of W5's int8 depthwise layer.
 template <class Activation>
 inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
                                 const float* multipliers, const float* bias) noexcept {
+  using Vec = float_kernels::Vec;
   for (std::size_t p = 0; p < pixels; ++p) {
     float* y = out + p * channels;
-    for (std::size_t o = 0; o < channels; ++o)
-      y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
+    std::size_t o = 0;
+    if constexpr (Vec::fused_fma)
+      for (; o + Vec::lanes <= channels; o += Vec::lanes)
+        float_kernels::apply(Activation{}, Vec::fma(Vec::load(y + o), Vec::load(multipliers + o), Vec::load(bias + o)))
+            .store(y + o);
+    for (; o < channels; ++o) y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
   }
 }
 
@@ -19563,15 +19607,22 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections};
 }
 
-/// The Dense epilogue's operations on exact sums held in floats, in place (std::fma: one rounding
-/// on every ISA; the compiler vectorises this loop where the ISA has FMA).
+/// The Dense epilogue's operations on exact sums held in floats, in place: std::fma (one
+/// rounding), then the activation. In the ISA's vectors where its fma rounds once as std::fma does
+/// and its activations are the scalar ones lane by lane (kernels/elementwise/simd-inl.hpp): GCC
+/// left this loop scalar, at about a third of the time of W5's int8 depthwise layer.
 template <class Activation>
 inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
                                 const float* multipliers, const float* bias) noexcept {
+  using Vec = float_kernels::Vec;
   for (std::size_t p = 0; p < pixels; ++p) {
     float* y = out + p * channels;
-    for (std::size_t o = 0; o < channels; ++o)
-      y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
+    std::size_t o = 0;
+    if constexpr (Vec::fused_fma)
+      for (; o + Vec::lanes <= channels; o += Vec::lanes)
+        float_kernels::apply(Activation{}, Vec::fma(Vec::load(y + o), Vec::load(multipliers + o), Vec::load(bias + o)))
+            .store(y + o);
+    for (; o < channels; ++o) y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
   }
 }
 

@@ -7,6 +7,9 @@ namespace mote::simd::neon {
 
 struct VecF32 {
   static constexpr std::size_t lanes = 4;
+  /// fma() rounds once, as std::fma (kernels that must match a scalar std::fma bit for bit
+  /// check this).
+  static constexpr bool fused_fma = true;
   using Mask = uint32x4_t;
   float32x4_t v;
 

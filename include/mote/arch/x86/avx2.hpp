@@ -9,6 +9,9 @@ namespace mote::simd::avx2 {
 
 struct VecF32 {
   static constexpr std::size_t lanes = 8;
+  /// fma() rounds once, as std::fma (kernels that must match a scalar std::fma bit for bit
+  /// check this).
+  static constexpr bool fused_fma = true;
   using Mask = __m256;
   __m256 v;
 

@@ -242,15 +242,13 @@ struct Int8Ops {
   }
   /// The activations the epilogue below applies in registers, each exactly as its scalar
   /// definition (activations.hpp): x < 0 ? 0 : x, then x > 6 ? 6 : x for ReLU6 (a NaN stays NaN,
-  /// -0 stays -0), as compares and blends.
+  /// -0 stays -0). vmaxps(low, x) is (low > x ? low : x) and vminps(high, x) is
+  /// (high < x ? high : x) to the bit, NaN and -0 included: one instruction per bound, where a
+  /// compare and a blend took two.
   static inline __m256 activate(::mote::activation::Identity, __m256 x) { return x; }
-  static inline __m256 activate(::mote::activation::Relu, __m256 x) {
-    const __m256 zero = _mm256_setzero_ps();
-    return _mm256_blendv_ps(x, zero, _mm256_cmp_ps(x, zero, _CMP_LT_OQ));
-  }
+  static inline __m256 activate(::mote::activation::Relu, __m256 x) { return _mm256_max_ps(_mm256_setzero_ps(), x); }
   static inline __m256 activate(::mote::activation::Relu6, __m256 x) {
-    const __m256 six = _mm256_set1_ps(6.0f);
-    return _mm256_blendv_ps(activate(::mote::activation::Relu{}, x), six, _mm256_cmp_ps(x, six, _CMP_GT_OQ));
+    return _mm256_min_ps(_mm256_set1_ps(6.0f), activate(::mote::activation::Relu{}, x));
   }
   /// out[r] = Activation(fma(float(dots[r] + correction * row_sums[r]), input_scale * scales[r],
   /// bias[r])) for 8 rows at a time: the scalar epilogue's operations, lane by lane (the int32 sum

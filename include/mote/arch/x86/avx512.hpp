@@ -8,6 +8,9 @@ namespace mote::simd::avx512 {
 
 struct VecF32 {
   static constexpr std::size_t lanes = 16;
+  /// fma() rounds once, as std::fma (kernels that must match a scalar std::fma bit for bit
+  /// check this).
+  static constexpr bool fused_fma = true;
   using Mask = __mmask16;
   __m512 v;
 

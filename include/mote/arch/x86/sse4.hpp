@@ -8,6 +8,8 @@ namespace mote::simd::sse4 {
 
 struct VecF32 {
   static constexpr std::size_t lanes = 4;
+  /// fma() is a multiply then an add: it does not round as std::fma does.
+  static constexpr bool fused_fma = false;
   using Mask = __m128;
   __m128 v;
 
