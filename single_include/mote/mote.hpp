@@ -6925,6 +6925,27 @@ inline std::size_t int8_vector_epilogue_activated(const std::int32_t* dots, cons
     return 0;
 }
 
+// An ISA may run the same epilogue over many samples at once (Ops::dequantize_samples), with the
+// per-row operands kept in registers across samples; it returns the rows it did.
+inline constexpr std::size_t int8_sample_epilogue_max_rows = 256;
+template <class Ops, class Activation>
+inline constexpr bool int8_has_sample_epilogue =
+    requires(const std::int32_t* i, const float* f, float* o) {
+      Ops::dequantize_samples(i, std::size_t{0}, std::size_t{0}, i, 0, 0.0f, f, f, o, std::size_t{0}, Activation{});
+    };
+
+template <class Ops, class Activation>
+inline std::size_t int8_sample_epilogue(const std::int32_t* dots, std::size_t dots_stride, std::size_t batch,
+                                        const std::int32_t* row_sums, std::int32_t correction, float input_scale,
+                                        const float* scales, const float* bias, float* out, std::size_t rows,
+                                        Activation activation) noexcept {
+  if constexpr (int8_has_sample_epilogue<Ops, Activation>)
+    return Ops::dequantize_samples(dots, dots_stride, batch, row_sums, correction, input_scale, scales, bias, out,
+                                   rows, activation);
+  else
+    return 0;
+}
+
 // An ISA may provide an exact GEMV for symmetric weights on centred codes u - 128
 // (Int8Ops::gemv_symmetric and quantize_centred, see dense_int8 below).
 template <class Ops>
@@ -6962,6 +6983,10 @@ inline void int8_quantize_centred(const Args&... args) noexcept {
 template <class Ops>
 inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                          const ::mote::kernels::Int8InputQuant& input, std::int8_t* codes) noexcept {
+  if (cols == padded_cols) {  // no padding: the samples are one run of values (a 1x1 convolution's pixels)
+    int8_quantize_centred<Ops>(in, batch * cols, input.params, input.low, input.high, codes);
+    return;
+  }
   for (std::size_t b = 0; b < batch; ++b) {
     std::int8_t* sample = codes + b * padded_cols;
     int8_quantize_centred<Ops>(in + b * cols, cols, input.params, input.low, input.high, sample);
@@ -6989,16 +7014,26 @@ inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, co
                                     const ::mote::kernels::Int8InputQuant& input, float* out) noexcept {
   const std::size_t rows = weights.rows();
   const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
-  for (std::size_t b = 0; b < batch; ++b) {
+  // Many samples of few rows each (a 1x1 convolution's pixels): the ISA's epilogue over all of
+  // them, each row's operands computed once; the rows it leaves (a tail) below. Not for long
+  // rows, whose per-sample calls cost little and whose dots, a page apart, would share L1 sets.
+  std::size_t first_row = 0;
+  if constexpr (int8_has_sample_epilogue<Int8Ops, Activation>)
+    if (batch > 1 && rows <= int8_sample_epilogue_max_rows)
+      first_row = int8_sample_epilogue<Int8Ops>(dots, padded_rows, batch, weights.row_sums(), correction,
+                                                input.params.scale, weights.scales(), bias, out, rows, Activation{});
+  for (std::size_t b = 0; b < batch && first_row < rows; ++b) {
     float* y = out + b * rows;
     const std::int32_t* d = dots + b * padded_rows;
-    std::size_t r = 0, activated = 0;
-    if constexpr (int8_has_vector_activation<Int8Ops, Activation>) {
-      r = activated = int8_vector_epilogue_activated<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                              weights.scales(), bias, y, rows, Activation{});
-    } else {
-      r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale, weights.scales(),
-                                        bias, y, rows);
+    std::size_t r = first_row, activated = first_row;
+    if (first_row == 0) {
+      if constexpr (int8_has_vector_activation<Int8Ops, Activation>) {
+        r = activated = int8_vector_epilogue_activated<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                                weights.scales(), bias, y, rows, Activation{});
+      } else {
+        r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale, weights.scales(),
+                                          bias, y, rows);
+      }
     }
     for (; r < rows; ++r)
       y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
@@ -8103,6 +8138,38 @@ struct Int8Ops {
                                                                      _mm256_loadu_ps(bias + r))));
     }
     return r;
+  }
+  /// dequantize_rows for `batch` samples (sample b's dots at dots + b * dots_stride, its outputs
+  /// at out + b * rows), over the rows' whole vectors: each vector of rows keeps its offset,
+  /// multiplier and bias in registers while a block of samples passes (a 1x1 convolution's
+  /// pixels: 64 rows each in W5, where a call per sample cost about as much again as the
+  /// arithmetic). The same operations lane by lane. Returns the rows done.
+  template <class Activation>
+    requires requires(Activation a, __m256 x) { activate(a, x); }
+  static inline std::size_t dequantize_samples(const std::int32_t* dots, std::size_t dots_stride, std::size_t batch,
+                                               const std::int32_t* row_sums, std::int32_t correction,
+                                               float input_scale, const float* scales, const float* bias, float* out,
+                                               std::size_t rows, Activation activation) {
+    constexpr std::size_t block = 64;  // samples whose dots stay in L1 while each vector of rows passes
+    const std::size_t vectors = rows / 8;
+    const __m256i c = _mm256_set1_epi32(correction);
+    const __m256 s = _mm256_set1_ps(input_scale);
+    for (std::size_t first = 0; first < batch; first += block) {
+      const std::size_t last = std::min(batch, first + block);
+      for (std::size_t j = 0; j < vectors; ++j) {
+        const std::size_t r = 8 * j;
+        const __m256i offset = _mm256_mullo_epi32(c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums + r)));
+        const __m256 multiplier = _mm256_mul_ps(s, _mm256_loadu_ps(scales + r));
+        const __m256 b = _mm256_loadu_ps(bias + r);
+        for (std::size_t i = first; i < last; ++i) {
+          const __m256i acc =
+              _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(dots + i * dots_stride + r)), offset);
+          _mm256_storeu_ps(out + i * rows + r,
+                           activate(activation, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), multiplier, b)));
+        }
+      }
+    }
+    return 8 * vectors;
   }
   static inline void quantize(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
                               std::int32_t high, Act* out) {
@@ -10326,6 +10393,27 @@ inline std::size_t int8_vector_epilogue_activated(const std::int32_t* dots, cons
     return 0;
 }
 
+// An ISA may run the same epilogue over many samples at once (Ops::dequantize_samples), with the
+// per-row operands kept in registers across samples; it returns the rows it did.
+inline constexpr std::size_t int8_sample_epilogue_max_rows = 256;
+template <class Ops, class Activation>
+inline constexpr bool int8_has_sample_epilogue =
+    requires(const std::int32_t* i, const float* f, float* o) {
+      Ops::dequantize_samples(i, std::size_t{0}, std::size_t{0}, i, 0, 0.0f, f, f, o, std::size_t{0}, Activation{});
+    };
+
+template <class Ops, class Activation>
+inline std::size_t int8_sample_epilogue(const std::int32_t* dots, std::size_t dots_stride, std::size_t batch,
+                                        const std::int32_t* row_sums, std::int32_t correction, float input_scale,
+                                        const float* scales, const float* bias, float* out, std::size_t rows,
+                                        Activation activation) noexcept {
+  if constexpr (int8_has_sample_epilogue<Ops, Activation>)
+    return Ops::dequantize_samples(dots, dots_stride, batch, row_sums, correction, input_scale, scales, bias, out,
+                                   rows, activation);
+  else
+    return 0;
+}
+
 // An ISA may provide an exact GEMV for symmetric weights on centred codes u - 128
 // (Int8Ops::gemv_symmetric and quantize_centred, see dense_int8 below).
 template <class Ops>
@@ -10363,6 +10451,10 @@ inline void int8_quantize_centred(const Args&... args) noexcept {
 template <class Ops>
 inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                          const ::mote::kernels::Int8InputQuant& input, std::int8_t* codes) noexcept {
+  if (cols == padded_cols) {  // no padding: the samples are one run of values (a 1x1 convolution's pixels)
+    int8_quantize_centred<Ops>(in, batch * cols, input.params, input.low, input.high, codes);
+    return;
+  }
   for (std::size_t b = 0; b < batch; ++b) {
     std::int8_t* sample = codes + b * padded_cols;
     int8_quantize_centred<Ops>(in + b * cols, cols, input.params, input.low, input.high, sample);
@@ -10390,16 +10482,26 @@ inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, co
                                     const ::mote::kernels::Int8InputQuant& input, float* out) noexcept {
   const std::size_t rows = weights.rows();
   const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
-  for (std::size_t b = 0; b < batch; ++b) {
+  // Many samples of few rows each (a 1x1 convolution's pixels): the ISA's epilogue over all of
+  // them, each row's operands computed once; the rows it leaves (a tail) below. Not for long
+  // rows, whose per-sample calls cost little and whose dots, a page apart, would share L1 sets.
+  std::size_t first_row = 0;
+  if constexpr (int8_has_sample_epilogue<Int8Ops, Activation>)
+    if (batch > 1 && rows <= int8_sample_epilogue_max_rows)
+      first_row = int8_sample_epilogue<Int8Ops>(dots, padded_rows, batch, weights.row_sums(), correction,
+                                                input.params.scale, weights.scales(), bias, out, rows, Activation{});
+  for (std::size_t b = 0; b < batch && first_row < rows; ++b) {
     float* y = out + b * rows;
     const std::int32_t* d = dots + b * padded_rows;
-    std::size_t r = 0, activated = 0;
-    if constexpr (int8_has_vector_activation<Int8Ops, Activation>) {
-      r = activated = int8_vector_epilogue_activated<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                              weights.scales(), bias, y, rows, Activation{});
-    } else {
-      r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale, weights.scales(),
-                                        bias, y, rows);
+    std::size_t r = first_row, activated = first_row;
+    if (first_row == 0) {
+      if constexpr (int8_has_vector_activation<Int8Ops, Activation>) {
+        r = activated = int8_vector_epilogue_activated<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                                weights.scales(), bias, y, rows, Activation{});
+      } else {
+        r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale, weights.scales(),
+                                          bias, y, rows);
+      }
     }
     for (; r < rows; ++r)
       y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
@@ -13944,6 +14046,27 @@ inline std::size_t int8_vector_epilogue_activated(const std::int32_t* dots, cons
     return 0;
 }
 
+// An ISA may run the same epilogue over many samples at once (Ops::dequantize_samples), with the
+// per-row operands kept in registers across samples; it returns the rows it did.
+inline constexpr std::size_t int8_sample_epilogue_max_rows = 256;
+template <class Ops, class Activation>
+inline constexpr bool int8_has_sample_epilogue =
+    requires(const std::int32_t* i, const float* f, float* o) {
+      Ops::dequantize_samples(i, std::size_t{0}, std::size_t{0}, i, 0, 0.0f, f, f, o, std::size_t{0}, Activation{});
+    };
+
+template <class Ops, class Activation>
+inline std::size_t int8_sample_epilogue(const std::int32_t* dots, std::size_t dots_stride, std::size_t batch,
+                                        const std::int32_t* row_sums, std::int32_t correction, float input_scale,
+                                        const float* scales, const float* bias, float* out, std::size_t rows,
+                                        Activation activation) noexcept {
+  if constexpr (int8_has_sample_epilogue<Ops, Activation>)
+    return Ops::dequantize_samples(dots, dots_stride, batch, row_sums, correction, input_scale, scales, bias, out,
+                                   rows, activation);
+  else
+    return 0;
+}
+
 // An ISA may provide an exact GEMV for symmetric weights on centred codes u - 128
 // (Int8Ops::gemv_symmetric and quantize_centred, see dense_int8 below).
 template <class Ops>
@@ -13981,6 +14104,10 @@ inline void int8_quantize_centred(const Args&... args) noexcept {
 template <class Ops>
 inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                          const ::mote::kernels::Int8InputQuant& input, std::int8_t* codes) noexcept {
+  if (cols == padded_cols) {  // no padding: the samples are one run of values (a 1x1 convolution's pixels)
+    int8_quantize_centred<Ops>(in, batch * cols, input.params, input.low, input.high, codes);
+    return;
+  }
   for (std::size_t b = 0; b < batch; ++b) {
     std::int8_t* sample = codes + b * padded_cols;
     int8_quantize_centred<Ops>(in + b * cols, cols, input.params, input.low, input.high, sample);
@@ -14008,16 +14135,26 @@ inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, co
                                     const ::mote::kernels::Int8InputQuant& input, float* out) noexcept {
   const std::size_t rows = weights.rows();
   const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
-  for (std::size_t b = 0; b < batch; ++b) {
+  // Many samples of few rows each (a 1x1 convolution's pixels): the ISA's epilogue over all of
+  // them, each row's operands computed once; the rows it leaves (a tail) below. Not for long
+  // rows, whose per-sample calls cost little and whose dots, a page apart, would share L1 sets.
+  std::size_t first_row = 0;
+  if constexpr (int8_has_sample_epilogue<Int8Ops, Activation>)
+    if (batch > 1 && rows <= int8_sample_epilogue_max_rows)
+      first_row = int8_sample_epilogue<Int8Ops>(dots, padded_rows, batch, weights.row_sums(), correction,
+                                                input.params.scale, weights.scales(), bias, out, rows, Activation{});
+  for (std::size_t b = 0; b < batch && first_row < rows; ++b) {
     float* y = out + b * rows;
     const std::int32_t* d = dots + b * padded_rows;
-    std::size_t r = 0, activated = 0;
-    if constexpr (int8_has_vector_activation<Int8Ops, Activation>) {
-      r = activated = int8_vector_epilogue_activated<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                              weights.scales(), bias, y, rows, Activation{});
-    } else {
-      r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale, weights.scales(),
-                                        bias, y, rows);
+    std::size_t r = first_row, activated = first_row;
+    if (first_row == 0) {
+      if constexpr (int8_has_vector_activation<Int8Ops, Activation>) {
+        r = activated = int8_vector_epilogue_activated<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                                weights.scales(), bias, y, rows, Activation{});
+      } else {
+        r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale, weights.scales(),
+                                          bias, y, rows);
+      }
     }
     for (; r < rows; ++r)
       y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
@@ -14894,6 +15031,27 @@ inline std::size_t int8_vector_epilogue_activated(const std::int32_t* dots, cons
     return 0;
 }
 
+// An ISA may run the same epilogue over many samples at once (Ops::dequantize_samples), with the
+// per-row operands kept in registers across samples; it returns the rows it did.
+inline constexpr std::size_t int8_sample_epilogue_max_rows = 256;
+template <class Ops, class Activation>
+inline constexpr bool int8_has_sample_epilogue =
+    requires(const std::int32_t* i, const float* f, float* o) {
+      Ops::dequantize_samples(i, std::size_t{0}, std::size_t{0}, i, 0, 0.0f, f, f, o, std::size_t{0}, Activation{});
+    };
+
+template <class Ops, class Activation>
+inline std::size_t int8_sample_epilogue(const std::int32_t* dots, std::size_t dots_stride, std::size_t batch,
+                                        const std::int32_t* row_sums, std::int32_t correction, float input_scale,
+                                        const float* scales, const float* bias, float* out, std::size_t rows,
+                                        Activation activation) noexcept {
+  if constexpr (int8_has_sample_epilogue<Ops, Activation>)
+    return Ops::dequantize_samples(dots, dots_stride, batch, row_sums, correction, input_scale, scales, bias, out,
+                                   rows, activation);
+  else
+    return 0;
+}
+
 // An ISA may provide an exact GEMV for symmetric weights on centred codes u - 128
 // (Int8Ops::gemv_symmetric and quantize_centred, see dense_int8 below).
 template <class Ops>
@@ -14931,6 +15089,10 @@ inline void int8_quantize_centred(const Args&... args) noexcept {
 template <class Ops>
 inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                          const ::mote::kernels::Int8InputQuant& input, std::int8_t* codes) noexcept {
+  if (cols == padded_cols) {  // no padding: the samples are one run of values (a 1x1 convolution's pixels)
+    int8_quantize_centred<Ops>(in, batch * cols, input.params, input.low, input.high, codes);
+    return;
+  }
   for (std::size_t b = 0; b < batch; ++b) {
     std::int8_t* sample = codes + b * padded_cols;
     int8_quantize_centred<Ops>(in + b * cols, cols, input.params, input.low, input.high, sample);
@@ -14958,16 +15120,26 @@ inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, co
                                     const ::mote::kernels::Int8InputQuant& input, float* out) noexcept {
   const std::size_t rows = weights.rows();
   const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
-  for (std::size_t b = 0; b < batch; ++b) {
+  // Many samples of few rows each (a 1x1 convolution's pixels): the ISA's epilogue over all of
+  // them, each row's operands computed once; the rows it leaves (a tail) below. Not for long
+  // rows, whose per-sample calls cost little and whose dots, a page apart, would share L1 sets.
+  std::size_t first_row = 0;
+  if constexpr (int8_has_sample_epilogue<Int8Ops, Activation>)
+    if (batch > 1 && rows <= int8_sample_epilogue_max_rows)
+      first_row = int8_sample_epilogue<Int8Ops>(dots, padded_rows, batch, weights.row_sums(), correction,
+                                                input.params.scale, weights.scales(), bias, out, rows, Activation{});
+  for (std::size_t b = 0; b < batch && first_row < rows; ++b) {
     float* y = out + b * rows;
     const std::int32_t* d = dots + b * padded_rows;
-    std::size_t r = 0, activated = 0;
-    if constexpr (int8_has_vector_activation<Int8Ops, Activation>) {
-      r = activated = int8_vector_epilogue_activated<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                              weights.scales(), bias, y, rows, Activation{});
-    } else {
-      r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale, weights.scales(),
-                                        bias, y, rows);
+    std::size_t r = first_row, activated = first_row;
+    if (first_row == 0) {
+      if constexpr (int8_has_vector_activation<Int8Ops, Activation>) {
+        r = activated = int8_vector_epilogue_activated<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                                weights.scales(), bias, y, rows, Activation{});
+      } else {
+        r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale, weights.scales(),
+                                          bias, y, rows);
+      }
     }
     for (; r < rows; ++r)
       y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
@@ -17989,6 +18161,27 @@ inline std::size_t int8_vector_epilogue_activated(const std::int32_t* dots, cons
     return 0;
 }
 
+// An ISA may run the same epilogue over many samples at once (Ops::dequantize_samples), with the
+// per-row operands kept in registers across samples; it returns the rows it did.
+inline constexpr std::size_t int8_sample_epilogue_max_rows = 256;
+template <class Ops, class Activation>
+inline constexpr bool int8_has_sample_epilogue =
+    requires(const std::int32_t* i, const float* f, float* o) {
+      Ops::dequantize_samples(i, std::size_t{0}, std::size_t{0}, i, 0, 0.0f, f, f, o, std::size_t{0}, Activation{});
+    };
+
+template <class Ops, class Activation>
+inline std::size_t int8_sample_epilogue(const std::int32_t* dots, std::size_t dots_stride, std::size_t batch,
+                                        const std::int32_t* row_sums, std::int32_t correction, float input_scale,
+                                        const float* scales, const float* bias, float* out, std::size_t rows,
+                                        Activation activation) noexcept {
+  if constexpr (int8_has_sample_epilogue<Ops, Activation>)
+    return Ops::dequantize_samples(dots, dots_stride, batch, row_sums, correction, input_scale, scales, bias, out,
+                                   rows, activation);
+  else
+    return 0;
+}
+
 // An ISA may provide an exact GEMV for symmetric weights on centred codes u - 128
 // (Int8Ops::gemv_symmetric and quantize_centred, see dense_int8 below).
 template <class Ops>
@@ -18026,6 +18219,10 @@ inline void int8_quantize_centred(const Args&... args) noexcept {
 template <class Ops>
 inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                          const ::mote::kernels::Int8InputQuant& input, std::int8_t* codes) noexcept {
+  if (cols == padded_cols) {  // no padding: the samples are one run of values (a 1x1 convolution's pixels)
+    int8_quantize_centred<Ops>(in, batch * cols, input.params, input.low, input.high, codes);
+    return;
+  }
   for (std::size_t b = 0; b < batch; ++b) {
     std::int8_t* sample = codes + b * padded_cols;
     int8_quantize_centred<Ops>(in + b * cols, cols, input.params, input.low, input.high, sample);
@@ -18053,16 +18250,26 @@ inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, co
                                     const ::mote::kernels::Int8InputQuant& input, float* out) noexcept {
   const std::size_t rows = weights.rows();
   const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
-  for (std::size_t b = 0; b < batch; ++b) {
+  // Many samples of few rows each (a 1x1 convolution's pixels): the ISA's epilogue over all of
+  // them, each row's operands computed once; the rows it leaves (a tail) below. Not for long
+  // rows, whose per-sample calls cost little and whose dots, a page apart, would share L1 sets.
+  std::size_t first_row = 0;
+  if constexpr (int8_has_sample_epilogue<Int8Ops, Activation>)
+    if (batch > 1 && rows <= int8_sample_epilogue_max_rows)
+      first_row = int8_sample_epilogue<Int8Ops>(dots, padded_rows, batch, weights.row_sums(), correction,
+                                                input.params.scale, weights.scales(), bias, out, rows, Activation{});
+  for (std::size_t b = 0; b < batch && first_row < rows; ++b) {
     float* y = out + b * rows;
     const std::int32_t* d = dots + b * padded_rows;
-    std::size_t r = 0, activated = 0;
-    if constexpr (int8_has_vector_activation<Int8Ops, Activation>) {
-      r = activated = int8_vector_epilogue_activated<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                              weights.scales(), bias, y, rows, Activation{});
-    } else {
-      r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale, weights.scales(),
-                                        bias, y, rows);
+    std::size_t r = first_row, activated = first_row;
+    if (first_row == 0) {
+      if constexpr (int8_has_vector_activation<Int8Ops, Activation>) {
+        r = activated = int8_vector_epilogue_activated<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                                weights.scales(), bias, y, rows, Activation{});
+      } else {
+        r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale, weights.scales(),
+                                          bias, y, rows);
+      }
     }
     for (; r < rows; ++r)
       y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
@@ -19238,6 +19445,27 @@ inline std::size_t int8_vector_epilogue_activated(const std::int32_t* dots, cons
     return 0;
 }
 
+// An ISA may run the same epilogue over many samples at once (Ops::dequantize_samples), with the
+// per-row operands kept in registers across samples; it returns the rows it did.
+inline constexpr std::size_t int8_sample_epilogue_max_rows = 256;
+template <class Ops, class Activation>
+inline constexpr bool int8_has_sample_epilogue =
+    requires(const std::int32_t* i, const float* f, float* o) {
+      Ops::dequantize_samples(i, std::size_t{0}, std::size_t{0}, i, 0, 0.0f, f, f, o, std::size_t{0}, Activation{});
+    };
+
+template <class Ops, class Activation>
+inline std::size_t int8_sample_epilogue(const std::int32_t* dots, std::size_t dots_stride, std::size_t batch,
+                                        const std::int32_t* row_sums, std::int32_t correction, float input_scale,
+                                        const float* scales, const float* bias, float* out, std::size_t rows,
+                                        Activation activation) noexcept {
+  if constexpr (int8_has_sample_epilogue<Ops, Activation>)
+    return Ops::dequantize_samples(dots, dots_stride, batch, row_sums, correction, input_scale, scales, bias, out,
+                                   rows, activation);
+  else
+    return 0;
+}
+
 // An ISA may provide an exact GEMV for symmetric weights on centred codes u - 128
 // (Int8Ops::gemv_symmetric and quantize_centred, see dense_int8 below).
 template <class Ops>
@@ -19275,6 +19503,10 @@ inline void int8_quantize_centred(const Args&... args) noexcept {
 template <class Ops>
 inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                          const ::mote::kernels::Int8InputQuant& input, std::int8_t* codes) noexcept {
+  if (cols == padded_cols) {  // no padding: the samples are one run of values (a 1x1 convolution's pixels)
+    int8_quantize_centred<Ops>(in, batch * cols, input.params, input.low, input.high, codes);
+    return;
+  }
   for (std::size_t b = 0; b < batch; ++b) {
     std::int8_t* sample = codes + b * padded_cols;
     int8_quantize_centred<Ops>(in + b * cols, cols, input.params, input.low, input.high, sample);
@@ -19302,16 +19534,26 @@ inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, co
                                     const ::mote::kernels::Int8InputQuant& input, float* out) noexcept {
   const std::size_t rows = weights.rows();
   const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
-  for (std::size_t b = 0; b < batch; ++b) {
+  // Many samples of few rows each (a 1x1 convolution's pixels): the ISA's epilogue over all of
+  // them, each row's operands computed once; the rows it leaves (a tail) below. Not for long
+  // rows, whose per-sample calls cost little and whose dots, a page apart, would share L1 sets.
+  std::size_t first_row = 0;
+  if constexpr (int8_has_sample_epilogue<Int8Ops, Activation>)
+    if (batch > 1 && rows <= int8_sample_epilogue_max_rows)
+      first_row = int8_sample_epilogue<Int8Ops>(dots, padded_rows, batch, weights.row_sums(), correction,
+                                                input.params.scale, weights.scales(), bias, out, rows, Activation{});
+  for (std::size_t b = 0; b < batch && first_row < rows; ++b) {
     float* y = out + b * rows;
     const std::int32_t* d = dots + b * padded_rows;
-    std::size_t r = 0, activated = 0;
-    if constexpr (int8_has_vector_activation<Int8Ops, Activation>) {
-      r = activated = int8_vector_epilogue_activated<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                              weights.scales(), bias, y, rows, Activation{});
-    } else {
-      r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale, weights.scales(),
-                                        bias, y, rows);
+    std::size_t r = first_row, activated = first_row;
+    if (first_row == 0) {
+      if constexpr (int8_has_vector_activation<Int8Ops, Activation>) {
+        r = activated = int8_vector_epilogue_activated<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                                weights.scales(), bias, y, rows, Activation{});
+      } else {
+        r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale, weights.scales(),
+                                          bias, y, rows);
+      }
     }
     for (; r < rows; ++r)
       y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +

@@ -114,6 +114,21 @@ TEST_CASE("int8 dense kernels: fused activations in the epilogue match the refer
   check_all_isas(c, "sigmoid", mote::activation::Sigmoid{}, 6);
 }
 
+TEST_CASE("int8 dense kernels: large batches of short rows (1x1 convolutions) match the reference",
+          "[int8][kernels]") {
+  // The epilogue that runs the samples in blocks of 64 with each row vector's operands held
+  // (AVX2): samples on both sides of a block edge, rows with and without a tail of fewer than 8,
+  // columns with and without padding (the one-run quantisation).
+  std::mt19937 rng(21);
+  for (std::size_t rows : {8u, 13u, 64u, 256u, 257u})
+    for (std::size_t cols : {32u, 30u})
+      for (std::size_t batch : {63u, 64u, 65u, 130u}) {
+        auto c = random_case<mote::Int8<>>(rng, rows, cols, batch, batch % 2 == 0);
+        check_all_isas(c, "identity");
+        check_all_isas(c, "relu6", mote::activation::Relu6{});
+      }
+}
+
 TEST_CASE("int8 dense kernels: special input values quantise as mote::quantize", "[int8][kernels]") {
   std::mt19937 rng(11);
   auto c = random_case<mote::Int8<>>(rng, 20, 41, 2, true);

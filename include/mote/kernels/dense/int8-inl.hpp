@@ -80,6 +80,27 @@ inline std::size_t int8_vector_epilogue_activated(const std::int32_t* dots, cons
     return 0;
 }
 
+// An ISA may run the same epilogue over many samples at once (Ops::dequantize_samples), with the
+// per-row operands kept in registers across samples; it returns the rows it did.
+inline constexpr std::size_t int8_sample_epilogue_max_rows = 256;
+template <class Ops, class Activation>
+inline constexpr bool int8_has_sample_epilogue =
+    requires(const std::int32_t* i, const float* f, float* o) {
+      Ops::dequantize_samples(i, std::size_t{0}, std::size_t{0}, i, 0, 0.0f, f, f, o, std::size_t{0}, Activation{});
+    };
+
+template <class Ops, class Activation>
+inline std::size_t int8_sample_epilogue(const std::int32_t* dots, std::size_t dots_stride, std::size_t batch,
+                                        const std::int32_t* row_sums, std::int32_t correction, float input_scale,
+                                        const float* scales, const float* bias, float* out, std::size_t rows,
+                                        Activation activation) noexcept {
+  if constexpr (int8_has_sample_epilogue<Ops, Activation>)
+    return Ops::dequantize_samples(dots, dots_stride, batch, row_sums, correction, input_scale, scales, bias, out,
+                                   rows, activation);
+  else
+    return 0;
+}
+
 // An ISA may provide an exact GEMV for symmetric weights on centred codes u - 128
 // (Int8Ops::gemv_symmetric and quantize_centred, see dense_int8 below).
 template <class Ops>
@@ -117,6 +138,10 @@ inline void int8_quantize_centred(const Args&... args) noexcept {
 template <class Ops>
 inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                          const ::mote::kernels::Int8InputQuant& input, std::int8_t* codes) noexcept {
+  if (cols == padded_cols) {  // no padding: the samples are one run of values (a 1x1 convolution's pixels)
+    int8_quantize_centred<Ops>(in, batch * cols, input.params, input.low, input.high, codes);
+    return;
+  }
   for (std::size_t b = 0; b < batch; ++b) {
     std::int8_t* sample = codes + b * padded_cols;
     int8_quantize_centred<Ops>(in + b * cols, cols, input.params, input.low, input.high, sample);
@@ -144,16 +169,26 @@ inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, co
                                     const ::mote::kernels::Int8InputQuant& input, float* out) noexcept {
   const std::size_t rows = weights.rows();
   const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
-  for (std::size_t b = 0; b < batch; ++b) {
+  // Many samples of few rows each (a 1x1 convolution's pixels): the ISA's epilogue over all of
+  // them, each row's operands computed once; the rows it leaves (a tail) below. Not for long
+  // rows, whose per-sample calls cost little and whose dots, a page apart, would share L1 sets.
+  std::size_t first_row = 0;
+  if constexpr (int8_has_sample_epilogue<Int8Ops, Activation>)
+    if (batch > 1 && rows <= int8_sample_epilogue_max_rows)
+      first_row = int8_sample_epilogue<Int8Ops>(dots, padded_rows, batch, weights.row_sums(), correction,
+                                                input.params.scale, weights.scales(), bias, out, rows, Activation{});
+  for (std::size_t b = 0; b < batch && first_row < rows; ++b) {
     float* y = out + b * rows;
     const std::int32_t* d = dots + b * padded_rows;
-    std::size_t r = 0, activated = 0;
-    if constexpr (int8_has_vector_activation<Int8Ops, Activation>) {
-      r = activated = int8_vector_epilogue_activated<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
-                                                              weights.scales(), bias, y, rows, Activation{});
-    } else {
-      r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale, weights.scales(),
-                                        bias, y, rows);
+    std::size_t r = first_row, activated = first_row;
+    if (first_row == 0) {
+      if constexpr (int8_has_vector_activation<Int8Ops, Activation>) {
+        r = activated = int8_vector_epilogue_activated<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                                weights.scales(), bias, y, rows, Activation{});
+      } else {
+        r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale, weights.scales(),
+                                          bias, y, rows);
+      }
     }
     for (; r < rows; ++r)
       y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
