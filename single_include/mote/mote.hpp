@@ -6998,6 +6998,10 @@ inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std:
 /// zero point's code (which contributes nothing).
 inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                  const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  if (cols == padded_cols) {  // no padding: the samples are one run of values, as above
+    Int8Ops::quantize(in, batch * cols, input.params, input.low, input.high, act);
+    return;
+  }
   const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
   for (std::size_t b = 0; b < batch; ++b) {
     Int8Ops::Act* codes = act + b * padded_cols;
@@ -7527,9 +7531,9 @@ using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // ----- begin mote/kernels/dense/int4-inl.hpp -----
 // int4 Dense kernels, written once against `Int4Ops`, the ISA's int4 primitives
 // (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
-//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to
-//   mote::quantize panels_per_pass                         16-row panels one call computes (at
-//   most) panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
+//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
+//   panels_per_pass                         16-row panels one call computes (at most)
+//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
 //                                           F of `count` consecutive panels (1 to panels_per_pass),
 //                                           panel i's F at f + 16 i
 // Samples run pass by pass so that a pass's packed weights stay in L1 across the batch.
@@ -8133,23 +8137,13 @@ struct Int8Ops {
                                             std::int32_t correction, float input_scale, const float* scales,
                                             const float* bias, float* out, std::size_t rows,
                                             Activation activation = {}) {
-    const __m256i c = _mm256_set1_epi32(correction);
-    const __m256 s = _mm256_set1_ps(input_scale);
-    std::size_t r = 0;
-    for (; r + 8 <= rows; r += 8) {
-      const __m256i acc = _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(dots + r)),
-                                           _mm256_mullo_epi32(c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums + r))));
-      const __m256 multiplier = _mm256_mul_ps(s, _mm256_loadu_ps(scales + r));
-      _mm256_storeu_ps(out + r, activate(activation, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), multiplier,
-                                                                     _mm256_loadu_ps(bias + r))));
-    }
-    return r;
+    return dequantize_samples(dots, rows, 1, row_sums, correction, input_scale, scales, bias, out, rows, activation);
   }
   /// dequantize_rows for `batch` samples (sample b's dots at dots + b * dots_stride, its outputs
-  /// at out + b * rows), over the rows' whole vectors: each vector of rows keeps its offset,
-  /// multiplier and bias in registers while a block of samples passes (a 1x1 convolution's
-  /// pixels: 64 rows each in W5, where a call per sample cost about as much again as the
-  /// arithmetic). The same operations lane by lane. Returns the rows done.
+  /// at out + b * rows; dequantize_rows is one sample), over the rows' whole vectors: each
+  /// vector of rows keeps its offset, multiplier and bias in registers while a block of samples
+  /// passes (a 1x1 convolution's pixels: 64 rows each in W5, where a call per sample cost about
+  /// as much again as the arithmetic). The same operations lane by lane. Returns the rows done.
   template <class Activation>
     requires requires(Activation a, __m256 x) { activate(a, x); }
   static inline std::size_t dequantize_samples(const std::int32_t* dots, std::size_t dots_stride, std::size_t batch,
@@ -10472,6 +10466,10 @@ inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std:
 /// zero point's code (which contributes nothing).
 inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                  const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  if (cols == padded_cols) {  // no padding: the samples are one run of values, as above
+    Int8Ops::quantize(in, batch * cols, input.params, input.low, input.high, act);
+    return;
+  }
   const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
   for (std::size_t b = 0; b < batch; ++b) {
     Int8Ops::Act* codes = act + b * padded_cols;
@@ -11001,9 +10999,9 @@ using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // ----- begin mote/kernels/dense/int4-inl.hpp -----
 // int4 Dense kernels, written once against `Int4Ops`, the ISA's int4 primitives
 // (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
-//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to
-//   mote::quantize panels_per_pass                         16-row panels one call computes (at
-//   most) panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
+//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
+//   panels_per_pass                         16-row panels one call computes (at most)
+//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
 //                                           F of `count` consecutive panels (1 to panels_per_pass),
 //                                           panel i's F at f + 16 i
 // Samples run pass by pass so that a pass's packed weights stay in L1 across the batch.
@@ -14125,6 +14123,10 @@ inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std:
 /// zero point's code (which contributes nothing).
 inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                  const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  if (cols == padded_cols) {  // no padding: the samples are one run of values, as above
+    Int8Ops::quantize(in, batch * cols, input.params, input.low, input.high, act);
+    return;
+  }
   const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
   for (std::size_t b = 0; b < batch; ++b) {
     Int8Ops::Act* codes = act + b * padded_cols;
@@ -14654,9 +14656,9 @@ using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // ----- begin mote/kernels/dense/int4-inl.hpp -----
 // int4 Dense kernels, written once against `Int4Ops`, the ISA's int4 primitives
 // (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
-//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to
-//   mote::quantize panels_per_pass                         16-row panels one call computes (at
-//   most) panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
+//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
+//   panels_per_pass                         16-row panels one call computes (at most)
+//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
 //                                           F of `count` consecutive panels (1 to panels_per_pass),
 //                                           panel i's F at f + 16 i
 // Samples run pass by pass so that a pass's packed weights stay in L1 across the batch.
@@ -15110,6 +15112,10 @@ inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std:
 /// zero point's code (which contributes nothing).
 inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                  const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  if (cols == padded_cols) {  // no padding: the samples are one run of values, as above
+    Int8Ops::quantize(in, batch * cols, input.params, input.low, input.high, act);
+    return;
+  }
   const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
   for (std::size_t b = 0; b < batch; ++b) {
     Int8Ops::Act* codes = act + b * padded_cols;
@@ -15639,9 +15645,9 @@ using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // ----- begin mote/kernels/dense/int4-inl.hpp -----
 // int4 Dense kernels, written once against `Int4Ops`, the ISA's int4 primitives
 // (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
-//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to
-//   mote::quantize panels_per_pass                         16-row panels one call computes (at
-//   most) panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
+//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
+//   panels_per_pass                         16-row panels one call computes (at most)
+//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
 //                                           F of `count` consecutive panels (1 to panels_per_pass),
 //                                           panel i's F at f + 16 i
 // Samples run pass by pass so that a pass's packed weights stay in L1 across the batch.
@@ -18240,6 +18246,10 @@ inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std:
 /// zero point's code (which contributes nothing).
 inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                  const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  if (cols == padded_cols) {  // no padding: the samples are one run of values, as above
+    Int8Ops::quantize(in, batch * cols, input.params, input.low, input.high, act);
+    return;
+  }
   const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
   for (std::size_t b = 0; b < batch; ++b) {
     Int8Ops::Act* codes = act + b * padded_cols;
@@ -18769,9 +18779,9 @@ using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // ----- begin mote/kernels/dense/int4-inl.hpp -----
 // int4 Dense kernels, written once against `Int4Ops`, the ISA's int4 primitives
 // (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
-//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to
-//   mote::quantize panels_per_pass                         16-row panels one call computes (at
-//   most) panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
+//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
+//   panels_per_pass                         16-row panels one call computes (at most)
+//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
 //                                           F of `count` consecutive panels (1 to panels_per_pass),
 //                                           panel i's F at f + 16 i
 // Samples run pass by pass so that a pass's packed weights stay in L1 across the batch.
@@ -19524,6 +19534,10 @@ inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std:
 /// zero point's code (which contributes nothing).
 inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                  const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  if (cols == padded_cols) {  // no padding: the samples are one run of values, as above
+    Int8Ops::quantize(in, batch * cols, input.params, input.low, input.high, act);
+    return;
+  }
   const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
   for (std::size_t b = 0; b < batch; ++b) {
     Int8Ops::Act* codes = act + b * padded_cols;
@@ -20053,9 +20067,9 @@ using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // ----- begin mote/kernels/dense/int4-inl.hpp -----
 // int4 Dense kernels, written once against `Int4Ops`, the ISA's int4 primitives
 // (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
-//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to
-//   mote::quantize panels_per_pass                         16-row panels one call computes (at
-//   most) panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
+//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
+//   panels_per_pass                         16-row panels one call computes (at most)
+//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
 //                                           F of `count` consecutive panels (1 to panels_per_pass),
 //                                           panel i's F at f + 16 i
 // Samples run pass by pass so that a pass's packed weights stay in L1 across the batch.

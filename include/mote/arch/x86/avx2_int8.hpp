@@ -265,23 +265,13 @@ struct Int8Ops {
                                             std::int32_t correction, float input_scale, const float* scales,
                                             const float* bias, float* out, std::size_t rows,
                                             Activation activation = {}) {
-    const __m256i c = _mm256_set1_epi32(correction);
-    const __m256 s = _mm256_set1_ps(input_scale);
-    std::size_t r = 0;
-    for (; r + 8 <= rows; r += 8) {
-      const __m256i acc = _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(dots + r)),
-                                           _mm256_mullo_epi32(c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums + r))));
-      const __m256 multiplier = _mm256_mul_ps(s, _mm256_loadu_ps(scales + r));
-      _mm256_storeu_ps(out + r, activate(activation, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), multiplier,
-                                                                     _mm256_loadu_ps(bias + r))));
-    }
-    return r;
+    return dequantize_samples(dots, rows, 1, row_sums, correction, input_scale, scales, bias, out, rows, activation);
   }
   /// dequantize_rows for `batch` samples (sample b's dots at dots + b * dots_stride, its outputs
-  /// at out + b * rows), over the rows' whole vectors: each vector of rows keeps its offset,
-  /// multiplier and bias in registers while a block of samples passes (a 1x1 convolution's
-  /// pixels: 64 rows each in W5, where a call per sample cost about as much again as the
-  /// arithmetic). The same operations lane by lane. Returns the rows done.
+  /// at out + b * rows; dequantize_rows is one sample), over the rows' whole vectors: each
+  /// vector of rows keeps its offset, multiplier and bias in registers while a block of samples
+  /// passes (a 1x1 convolution's pixels: 64 rows each in W5, where a call per sample cost about
+  /// as much again as the arithmetic). The same operations lane by lane. Returns the rows done.
   template <class Activation>
     requires requires(Activation a, __m256 x) { activate(a, x); }
   static inline std::size_t dequantize_samples(const std::int32_t* dots, std::size_t dots_stride, std::size_t batch,

@@ -1,8 +1,8 @@
 // int4 Dense kernels, written once against `Int4Ops`, the ISA's int4 primitives
 // (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
-//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to
-//   mote::quantize panels_per_pass                         16-row panels one call computes (at
-//   most) panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
+//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
+//   panels_per_pass                         16-row panels one call computes (at most)
+//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
 //                                           F of `count` consecutive panels (1 to panels_per_pass),
 //                                           panel i's F at f + 16 i
 // Samples run pass by pass so that a pass's packed weights stay in L1 across the batch.

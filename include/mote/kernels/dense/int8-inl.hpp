@@ -153,6 +153,10 @@ inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std:
 /// zero point's code (which contributes nothing).
 inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                  const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  if (cols == padded_cols) {  // no padding: the samples are one run of values, as above
+    Int8Ops::quantize(in, batch * cols, input.params, input.low, input.high, act);
+    return;
+  }
   const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
   for (std::size_t b = 0; b < batch; ++b) {
     Int8Ops::Act* codes = act + b * padded_cols;
