@@ -6,7 +6,8 @@
 #   tools/test_isa_matrix.sh [BUILD_DIR]     BUILD_DIR: default build/test
 # Binaries: BUILD_DIR/tests/mote_tests (unit) and every other BUILD_DIR/tests/mote_* executable
 # (standalone). Supported ISAs come from /proc/cpuinfo, with the rules of arch/cpu.hpp:
-#   sse4: sse4_2 | avx2: avx2+fma | avx512: avx2 + avx512f+avx512bw+avx512dq+avx512vl
+#   sse4: sse4_2 | avx2: avx2+fma | avx_vnni: avx2 + avx_vnni
+#   avx512: avx2 + avx512f+avx512bw+avx512dq+avx512vl
 #   avx512_vnni: avx512 + avx512_vnni | avx512_bf16: avx512_vnni + avx512_bf16
 #   neon: asimd | neon_dotprod: asimd + asimddp
 # For binaries of another architecture (tools/test_neon.sh):
@@ -46,11 +47,12 @@ has() {
   local f
   for f in "$@"; do [[ "$flags" == *" $f "* ]] || return 1; done
 }
-all_isas=(scalar sse4 avx2 avx512 avx512_vnni avx512_bf16 neon neon_dotprod)
+all_isas=(scalar sse4 avx2 avx_vnni avx512 avx512_vnni avx512_bf16 neon neon_dotprod)
 supported=(scalar)
 has sse4_2 && supported+=(sse4)
 if has avx2 fma; then
   supported+=(avx2)
+  has avx_vnni && supported+=(avx_vnni)
   if has avx512f avx512bw avx512dq avx512vl; then
     supported+=(avx512)
     if has avx512_vnni; then

@@ -1,8 +1,8 @@
 #pragma once
 // Run-time CPU detection and the ISA chosen for isa::Dynamic kernels.
 // The choice is made once per process: the best ISA that both the CPU supports and mote has
-// kernels for, capped by the environment variable MOTE_FORCE_ISA (scalar, sse4, avx2, avx512,
-// avx512_vnni, avx512_bf16, neon, neon_dotprod) for testing. Forcing an ISA the CPU lacks is an
+// kernels for, capped by the environment variable MOTE_FORCE_ISA (scalar, sse4, avx2, avx_vnni,
+// avx512, avx512_vnni, avx512_bf16, neon, neon_dotprod) for testing. Forcing an ISA the CPU lacks is an
 // error: try_select_isa() reports it, selected_isa() prints it and aborts, because running on
 // would either ignore the request or execute an illegal instruction.
 
@@ -29,13 +29,14 @@
 namespace mote::arch {
 
 /// ISA levels in the order mote prefers them within one architecture family.
-enum class IsaLevel { scalar, sse4, avx2, avx512, avx512_vnni, avx512_bf16, neon, neon_dotprod };
+enum class IsaLevel { scalar, sse4, avx2, avx_vnni, avx512, avx512_vnni, avx512_bf16, neon, neon_dotprod };
 
 inline const char* to_string(IsaLevel level) noexcept {
   switch (level) {
     case IsaLevel::scalar: return "scalar";
     case IsaLevel::sse4: return "sse4";
     case IsaLevel::avx2: return "avx2";
+    case IsaLevel::avx_vnni: return "avx_vnni";
     case IsaLevel::avx512: return "avx512";
     case IsaLevel::avx512_vnni: return "avx512_vnni";
     case IsaLevel::avx512_bf16: return "avx512_bf16";
@@ -47,7 +48,7 @@ inline const char* to_string(IsaLevel level) noexcept {
 
 /// What the CPU and the operating system support (register state enabled via XCR0 included).
 struct CpuFeatures {
-  bool sse4_2 = false, avx2 = false, fma = false;
+  bool sse4_2 = false, avx2 = false, fma = false, avx_vnni = false;
   bool avx512f = false, avx512bw = false, avx512dq = false, avx512vl = false;
   bool avx512_vnni = false, avx512_bf16 = false;
   bool avx512_vpopcntdq = false;  // not an IsaLevel: the AVX-512 binary kernels check it themselves
@@ -58,6 +59,7 @@ struct CpuFeatures {
       case IsaLevel::scalar: return true;
       case IsaLevel::sse4: return sse4_2;
       case IsaLevel::avx2: return avx2 && fma;
+      case IsaLevel::avx_vnni: return supports(IsaLevel::avx2) && avx_vnni;
       case IsaLevel::avx512: return supports(IsaLevel::avx2) && avx512f && avx512bw && avx512dq && avx512vl;
       case IsaLevel::avx512_vnni: return supports(IsaLevel::avx512) && avx512_vnni;
       case IsaLevel::avx512_bf16: return supports(IsaLevel::avx512_vnni) && avx512_bf16;
@@ -93,7 +95,13 @@ inline CpuFeatures detect_cpu() noexcept {
   f.avx512vl = zmm_state && ((b >> 31) & 1);
   f.avx512_vnni = zmm_state && ((c >> 11) & 1);
   f.avx512_vpopcntdq = zmm_state && ((c >> 14) & 1);
-  if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) f.avx512_bf16 = zmm_state && ((a >> 5) & 1);
+  if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) {
+    f.avx_vnni = ymm_state && ((a >> 4) & 1);
+    f.avx512_bf16 = zmm_state && ((a >> 5) & 1);
+  }
+#if defined(MOTE_EMULATE_AVX_VNNI)
+  f.avx_vnni = f.avx2;  // tests only: the AVX-VNNI kernels' vpdpbusd is emulated (arch/x86/avx_vnni_int8.hpp)
+#endif
 #elif defined(__aarch64__)
   f.neon = true;  // Advanced SIMD is mandatory on AArch64
 #if MOTE_ARCH_ARM64_LINUX && defined(HWCAP_ASIMDDP)
@@ -106,7 +114,7 @@ inline CpuFeatures detect_cpu() noexcept {
 /// The ISA levels mote has kernels for on this architecture, best first.
 inline constexpr IsaLevel dispatch_order[] = {
 #if MOTE_ARCH_X86
-    IsaLevel::avx512_bf16, IsaLevel::avx512_vnni, IsaLevel::avx512, IsaLevel::avx2, IsaLevel::sse4,
+    IsaLevel::avx512_bf16, IsaLevel::avx512_vnni, IsaLevel::avx512, IsaLevel::avx_vnni, IsaLevel::avx2, IsaLevel::sse4,
 #elif defined(__aarch64__)
     IsaLevel::neon_dotprod, IsaLevel::neon,
 #endif
@@ -114,12 +122,12 @@ inline constexpr IsaLevel dispatch_order[] = {
 
 /// Parses an ISA name as accepted by MOTE_FORCE_ISA.
 inline Expected<IsaLevel> parse_isa(std::string_view name) {
-  for (IsaLevel level : {IsaLevel::scalar, IsaLevel::sse4, IsaLevel::avx2, IsaLevel::avx512,
+  for (IsaLevel level : {IsaLevel::scalar, IsaLevel::sse4, IsaLevel::avx2, IsaLevel::avx_vnni, IsaLevel::avx512,
                          IsaLevel::avx512_vnni, IsaLevel::avx512_bf16, IsaLevel::neon, IsaLevel::neon_dotprod})
     if (name == to_string(level)) return level;
   return make_error(ErrorCode::invalid_value,
                     "MOTE_FORCE_ISA='" + std::string(name) +
-                        "' is not an ISA name (scalar, sse4, avx2, avx512, avx512_vnni, avx512_bf16, "
+                        "' is not an ISA name (scalar, sse4, avx2, avx_vnni, avx512, avx512_vnni, avx512_bf16, "
                         "neon, neon_dotprod)");
 }
 

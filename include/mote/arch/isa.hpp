@@ -20,6 +20,10 @@ struct Sse4 : Scalar {
 struct Avx2 : Sse4 {
   static constexpr const char* name = "avx2";
 };
+/// x86 AVX2 + FMA3 with AVX-VNNI (the VEX-encoded vpdpbusd, without AVX-512).
+struct AvxVnni : Avx2 {
+  static constexpr const char* name = "avx_vnni";
+};
 /// x86 AVX-512 F/BW/DQ/VL.
 struct Avx512 : Avx2 {
   static constexpr const char* name = "avx512";
@@ -58,6 +62,8 @@ using Native = Avx512Vnni;
 #elif defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && \
     defined(__AVX512VL__)
 using Native = Avx512;
+#elif defined(__AVX2__) && defined(__FMA__) && defined(__AVXVNNI__)
+using Native = AvxVnni;
 #elif defined(__AVX2__) && defined(__FMA__)
 using Native = Avx2;
 #elif defined(__SSE4_2__)

@@ -110,6 +110,24 @@ MOTE_TARGET_REGION_BEGIN("avx2,fma,bmi2,f16c")
 #undef MOTE_SIMD_TAG
 MOTE_TARGET_REGION_END
 
+// AVX-VNNI adds only integer kernels; its float kernels (and int4's) are AVX2's (tag inheritance).
+// Emulated for tests (MOTE_EMULATE_AVX_VNNI, arch/x86/avx_vnni_int8.hpp), the region stays
+// AVX2-only, so that the compiler cannot emit vpdpbusd/vpdpwssd for other code either.
+#if defined(MOTE_EMULATE_AVX_VNNI)
+MOTE_TARGET_REGION_BEGIN("avx2,fma,bmi2,f16c")
+#else
+MOTE_TARGET_REGION_BEGIN("avx2,fma,bmi2,f16c,avxvnni")
+#endif
+#include "mote/arch/x86/avx_vnni_int8.hpp"
+#define MOTE_SIMD_NS avx_vnni
+#define MOTE_SIMD_TAG AvxVnni
+#define MOTE_SIMD_FLOAT_NS avx2
+#include "mote/kernels/simd_int8-inl.hpp"
+#undef MOTE_SIMD_FLOAT_NS
+#undef MOTE_SIMD_NS
+#undef MOTE_SIMD_TAG
+MOTE_TARGET_REGION_END
+
 // GCC 12 builds many AVX-512 intrinsics on _mm512_undefined_*() and then reports its own
 // header as (maybe-)uninitialized wherever they are inlined; the warning is about GCC's code.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -204,6 +222,7 @@ decltype(auto) with_isa(IsaLevel level, F&& f) {
     case IsaLevel::avx512_bf16: return f(isa::Avx512Bf16{});
     case IsaLevel::avx512_vnni: return f(isa::Avx512Vnni{});
     case IsaLevel::avx512: return f(isa::Avx512{});
+    case IsaLevel::avx_vnni: return f(isa::AvxVnni{});
     case IsaLevel::avx2: return f(isa::Avx2{});
     case IsaLevel::sse4: return f(isa::Sse4{});
 #endif

@@ -289,7 +289,8 @@ MathWrapper math_wrapper(IsaLevel level) {
   switch (level) {
 #if MOTE_SIMD_X86
     case IsaLevel::sse4: return math_sse4;
-    case IsaLevel::avx2: return math_avx2;
+    case IsaLevel::avx2:
+    case IsaLevel::avx_vnni: return math_avx2;
     case IsaLevel::avx512:
     case IsaLevel::avx512_vnni:
     case IsaLevel::avx512_bf16: return math_avx512;

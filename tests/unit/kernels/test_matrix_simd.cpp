@@ -218,6 +218,17 @@ TEST_CASE("MOTE_FORCE_ISA selection: best supported, capped, or a clear error", 
   CHECK(*arch::try_select_isa(avx2_cpu, nullptr) == arch::IsaLevel::avx2);
   CHECK(*arch::try_select_isa(avx2_cpu, "sse4") == arch::IsaLevel::sse4);
   CHECK(*arch::try_select_isa(avx2_cpu, "scalar") == arch::IsaLevel::scalar);
+  // AVX-VNNI ranks above AVX2 and below AVX-512 (whose VNNI, where present, ranks higher still).
+  arch::CpuFeatures vnni_cpu = avx2_cpu;
+  vnni_cpu.avx_vnni = true;
+  CHECK(*arch::try_select_isa(vnni_cpu, nullptr) == arch::IsaLevel::avx_vnni);
+  CHECK(*arch::try_select_isa(vnni_cpu, "avx2") == arch::IsaLevel::avx2);
+  vnni_cpu.avx512f = vnni_cpu.avx512bw = vnni_cpu.avx512dq = vnni_cpu.avx512vl = true;
+  CHECK(*arch::try_select_isa(vnni_cpu, nullptr) == arch::IsaLevel::avx512);
+  CHECK(*arch::try_select_isa(vnni_cpu, "avx_vnni") == arch::IsaLevel::avx_vnni);
+  const auto no_vnni = arch::try_select_isa(avx2_cpu, "avx_vnni");
+  REQUIRE_FALSE(no_vnni.has_value());
+  CHECK_THAT(no_vnni.error().describe(), Catch::Contains("this CPU does not support avx_vnni"));
   const auto unsupported = arch::try_select_isa(avx2_cpu, "avx512");
   REQUIRE_FALSE(unsupported.has_value());
   CHECK_THAT(unsupported.error().describe(), Catch::Contains("MOTE_FORCE_ISA=avx512") &&

@@ -44,7 +44,76 @@ inline void quantize_centred(const float* x, std::size_t n, const QuantParams& p
   for (; i < n; ++i) out[i] = static_cast<std::int8_t>(::mote::quantize(x[i], p, low, high) - 128);
 }
 
-struct Int8Ops {
+/// The float side of the AVX2 int8 kernels, shared with the AVX-VNNI primitive set
+/// (avx_vnni_int8.hpp), whose integer side differs: the epilogue from int32 dots to outputs,
+/// and the centred float codes of the f32 paths.
+struct Int8Conversions {
+  /// The activations the epilogue below applies in registers, each exactly as its scalar
+  /// definition (activations.hpp): x < 0 ? 0 : x, then x > 6 ? 6 : x for ReLU6 (a NaN stays NaN,
+  /// -0 stays -0). vmaxps(low, x) is (low > x ? low : x) and vminps(high, x) is
+  /// (high < x ? high : x) to the bit, NaN and -0 included: one instruction per bound, where a
+  /// compare and a blend took two.
+  static inline __m256 activate(::mote::activation::Identity, __m256 x) { return x; }
+  static inline __m256 activate(::mote::activation::Relu, __m256 x) { return _mm256_max_ps(_mm256_setzero_ps(), x); }
+  static inline __m256 activate(::mote::activation::Relu6, __m256 x) {
+    return _mm256_min_ps(_mm256_set1_ps(6.0f), activate(::mote::activation::Relu{}, x));
+  }
+  /// out[r] = Activation(fma(float(dots[r] + correction * row_sums[r]), input_scale * scales[r],
+  /// bias[r])) for 8 rows at a time: the scalar epilogue's operations, lane by lane (the int32 sum
+  /// wraps in between but its final value fits, so it is exact). Returns the rows done.
+  template <class Activation = ::mote::activation::Identity>
+    requires requires(Activation a, __m256 x) { activate(a, x); }
+  static inline std::size_t dequantize_rows(const std::int32_t* dots, const std::int32_t* row_sums,
+                                            std::int32_t correction, float input_scale, const float* scales,
+                                            const float* bias, float* out, std::size_t rows,
+                                            Activation activation = {}) {
+    return dequantize_samples(dots, rows, 1, row_sums, correction, input_scale, scales, bias, out, rows, activation);
+  }
+  /// dequantize_rows for `batch` samples (sample b's dots at dots + b * dots_stride, its outputs
+  /// at out + b * rows; dequantize_rows is one sample), over the rows' whole vectors: each
+  /// vector of rows keeps its offset, multiplier and bias in registers while a block of samples
+  /// passes (a 1x1 convolution's pixels: 64 rows each in W5, where a call per sample cost about
+  /// as much again as the arithmetic). The same operations lane by lane. Returns the rows done.
+  template <class Activation>
+    requires requires(Activation a, __m256 x) { activate(a, x); }
+  static inline std::size_t dequantize_samples(const std::int32_t* dots, std::size_t dots_stride, std::size_t batch,
+                                               const std::int32_t* row_sums, std::int32_t correction,
+                                               float input_scale, const float* scales, const float* bias, float* out,
+                                               std::size_t rows, Activation activation) {
+    constexpr std::size_t block = 64;  // samples whose dots stay in L1 while each vector of rows passes
+    const std::size_t vectors = rows / 8;
+    const __m256i c = _mm256_set1_epi32(correction);
+    const __m256 s = _mm256_set1_ps(input_scale);
+    for (std::size_t first = 0; first < batch; first += block) {
+      const std::size_t last = std::min(batch, first + block);
+      for (std::size_t j = 0; j < vectors; ++j) {
+        const std::size_t r = 8 * j;
+        const __m256i offset = _mm256_mullo_epi32(c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums + r)));
+        const __m256 multiplier = _mm256_mul_ps(s, _mm256_loadu_ps(scales + r));
+        const __m256 b = _mm256_loadu_ps(bias + r);
+        for (std::size_t i = first; i < last; ++i) {
+          const __m256i acc =
+              _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(dots + i * dots_stride + r)), offset);
+          _mm256_storeu_ps(out + i * rows + r,
+                           activate(activation, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), multiplier, b)));
+        }
+      }
+    }
+    return 8 * vectors;
+  }
+  /// u - zu as floats (exact integers), where u = mote::quantize(x): the codes of the same scale
+  /// with a zero point of 0 and the range shifted by -zu. What the int8 kernels that sum in f32
+  /// multiply (kernels/conv2d/int8-inl.hpp).
+  static inline void quantize_centred_floats(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
+                                             std::int32_t high, float* out) {
+    const QuantizeCodes codes_of(QuantParams{p.scale, 0}, low - p.zero_point, high - p.zero_point);
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, codes_of.floats(x + i));
+    for (; i < n; ++i) out[i] = static_cast<float>(::mote::quantize(x[i], p, low, high) - p.zero_point);
+  }
+};
+
+struct Int8Ops : Int8Conversions {
   using Act = std::int16_t;
   static constexpr std::int32_t activation_offset = 0;
   static constexpr std::size_t gemm_cols = 6;
@@ -246,59 +315,6 @@ struct Int8Ops {
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(dots + c * dots_stride + 8), _mm256_add_epi32(acc[c][1], offset1));
     }
   }
-  /// The activations the epilogue below applies in registers, each exactly as its scalar
-  /// definition (activations.hpp): x < 0 ? 0 : x, then x > 6 ? 6 : x for ReLU6 (a NaN stays NaN,
-  /// -0 stays -0). vmaxps(low, x) is (low > x ? low : x) and vminps(high, x) is
-  /// (high < x ? high : x) to the bit, NaN and -0 included: one instruction per bound, where a
-  /// compare and a blend took two.
-  static inline __m256 activate(::mote::activation::Identity, __m256 x) { return x; }
-  static inline __m256 activate(::mote::activation::Relu, __m256 x) { return _mm256_max_ps(_mm256_setzero_ps(), x); }
-  static inline __m256 activate(::mote::activation::Relu6, __m256 x) {
-    return _mm256_min_ps(_mm256_set1_ps(6.0f), activate(::mote::activation::Relu{}, x));
-  }
-  /// out[r] = Activation(fma(float(dots[r] + correction * row_sums[r]), input_scale * scales[r],
-  /// bias[r])) for 8 rows at a time: the scalar epilogue's operations, lane by lane (the int32 sum
-  /// wraps in between but its final value fits, so it is exact). Returns the rows done.
-  template <class Activation = ::mote::activation::Identity>
-    requires requires(Activation a, __m256 x) { activate(a, x); }
-  static inline std::size_t dequantize_rows(const std::int32_t* dots, const std::int32_t* row_sums,
-                                            std::int32_t correction, float input_scale, const float* scales,
-                                            const float* bias, float* out, std::size_t rows,
-                                            Activation activation = {}) {
-    return dequantize_samples(dots, rows, 1, row_sums, correction, input_scale, scales, bias, out, rows, activation);
-  }
-  /// dequantize_rows for `batch` samples (sample b's dots at dots + b * dots_stride, its outputs
-  /// at out + b * rows; dequantize_rows is one sample), over the rows' whole vectors: each
-  /// vector of rows keeps its offset, multiplier and bias in registers while a block of samples
-  /// passes (a 1x1 convolution's pixels: 64 rows each in W5, where a call per sample cost about
-  /// as much again as the arithmetic). The same operations lane by lane. Returns the rows done.
-  template <class Activation>
-    requires requires(Activation a, __m256 x) { activate(a, x); }
-  static inline std::size_t dequantize_samples(const std::int32_t* dots, std::size_t dots_stride, std::size_t batch,
-                                               const std::int32_t* row_sums, std::int32_t correction,
-                                               float input_scale, const float* scales, const float* bias, float* out,
-                                               std::size_t rows, Activation activation) {
-    constexpr std::size_t block = 64;  // samples whose dots stay in L1 while each vector of rows passes
-    const std::size_t vectors = rows / 8;
-    const __m256i c = _mm256_set1_epi32(correction);
-    const __m256 s = _mm256_set1_ps(input_scale);
-    for (std::size_t first = 0; first < batch; first += block) {
-      const std::size_t last = std::min(batch, first + block);
-      for (std::size_t j = 0; j < vectors; ++j) {
-        const std::size_t r = 8 * j;
-        const __m256i offset = _mm256_mullo_epi32(c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums + r)));
-        const __m256 multiplier = _mm256_mul_ps(s, _mm256_loadu_ps(scales + r));
-        const __m256 b = _mm256_loadu_ps(bias + r);
-        for (std::size_t i = first; i < last; ++i) {
-          const __m256i acc =
-              _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(dots + i * dots_stride + r)), offset);
-          _mm256_storeu_ps(out + i * rows + r,
-                           activate(activation, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), multiplier, b)));
-        }
-      }
-    }
-    return 8 * vectors;
-  }
   static inline void quantize(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
                               std::int32_t high, Act* out) {
     const QuantizeCodes codes_of(p, low, high);
@@ -309,16 +325,6 @@ struct Int8Ops {
                        _mm_packs_epi32(_mm256_castsi256_si128(codes), _mm256_extracti128_si256(codes, 1)));
     }
     for (; i < n; ++i) out[i] = encode(::mote::quantize(x[i], p, low, high));
-  }
-  /// u - zu as floats (exact integers), where u = mote::quantize(x): the codes of the same scale
-  /// with a zero point of 0 and the range shifted by -zu. What the int8 kernels that sum in f32
-  /// multiply (kernels/conv2d/int8-inl.hpp).
-  static inline void quantize_centred_floats(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
-                                             std::int32_t high, float* out) {
-    const QuantizeCodes codes_of(QuantParams{p.scale, 0}, low - p.zero_point, high - p.zero_point);
-    std::size_t i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, codes_of.floats(x + i));
-    for (; i < n; ++i) out[i] = static_cast<float>(::mote::quantize(x[i], p, low, high) - p.zero_point);
   }
 };
 
