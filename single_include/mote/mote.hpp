@@ -5691,6 +5691,48 @@ inline void gemm_tile(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>& 
   }
 }
 
+/// Panels [p, p + Panels) of the GEMV: each input column is broadcast once for all of them,
+/// `Streams` columns accumulate in separate registers.
+template <std::size_t Panels, std::size_t Streams, class Format, class Activation>
+inline void gemv_panels(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>& weights, std::size_t p,
+                        const float* bias, const float* in, float* out, Activation activation) noexcept {
+  const std::size_t cols = weights.cols();
+  const std::uint16_t* panel = weights.panel(p);
+  const std::size_t panel_stride = Panels > 1 ? static_cast<std::size_t>(weights.panel(p + 1) - panel) : 0;
+  Vec acc[Streams][Panels][per_panel];
+  MOTE_UNROLL for (std::size_t s = 0; s < Streams; ++s)
+    MOTE_UNROLL for (std::size_t i = 0; i < Panels; ++i)
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[s][i][j] = Vec::zero();
+  std::size_t k = 0;
+  for (; k + Streams <= cols; k += Streams) {
+    MOTE_UNROLL for (std::size_t s = 0; s < Streams; ++s) {
+      const Vec x = Vec::broadcast(in[k + s]);
+      MOTE_UNROLL for (std::size_t i = 0; i < Panels; ++i) {
+        Vec w[per_panel];
+        load_column<Format>(panel + i * panel_stride + (k + s) * panel_rows, w);
+        MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[s][i][j] = Vec::fma(x, w[j], acc[s][i][j]);
+      }
+    }
+  }
+  for (; k < cols; ++k) {
+    const Vec x = Vec::broadcast(in[k]);
+    MOTE_UNROLL for (std::size_t i = 0; i < Panels; ++i) {
+      Vec w[per_panel];
+      load_column<Format>(panel + i * panel_stride + k * panel_rows, w);
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[0][i][j] = Vec::fma(x, w[j], acc[0][i][j]);
+    }
+  }
+  MOTE_UNROLL for (std::size_t i = 0; i < Panels; ++i) {
+    Vec sums[per_panel];
+    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
+      sums[j] = acc[0][i][j];
+      MOTE_UNROLL for (std::size_t s = 1; s < Streams; ++s) sums[j] = sums[j] + acc[s][i][j];
+    }
+    restore_rows<Format>(sums);
+    store_panel(sums, (p + i) * panel_rows, weights.rows(), bias, out, activation);
+  }
+}
+
 }  // namespace dense_half_detail
 
 /// GEMM: `batch` input rows times the panels, tile_rows rows at a time (as for f32).
@@ -5707,8 +5749,12 @@ inline void dense_batch(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>
   }
 }
 
-/// GEMV: per panel, `streams` input columns accumulate in separate registers (8 FMAs in
-/// flight), summed at the end; transcendental activations run as a second pass (as for f32).
+/// GEMV: `streams` input columns accumulate in separate registers (8 FMAs in flight), summed at
+/// the end; transcendental activations run as a second pass (as for f32). Where a panel is two
+/// vectors (AVX2), two panels share each broadcast of an input: on Zen 3 the broadcast takes a
+/// vector pipe that the widening (shift, or vcvtph2ps) also needs, and one panel per pass ran
+/// at about 1.7 cycles per panel column instead of the FMAs' one (W3b1 bf16 35-40 -> 31-35 us,
+/// f16 35-37 -> 29-30 us; see docs/benchmarks.md).
 template <::mote::HalfFloatFormat Format, class Activation>
 inline void dense(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>& weights, const float* bias,
                   const float* in, float* out, Activation activation) noexcept {
@@ -5719,35 +5765,10 @@ inline void dense(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>& weig
     return;
   }
   constexpr std::size_t streams = per_panel >= 8 ? 1 : 8 / per_panel;
-  const std::size_t cols = weights.cols();
-  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
-    const std::uint16_t* panel = weights.panel(p);
-    Vec acc[streams][per_panel];
-    MOTE_UNROLL for (std::size_t s = 0; s < streams; ++s)
-      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[s][j] = Vec::zero();
-    std::size_t k = 0;
-    for (; k + streams <= cols; k += streams) {
-      MOTE_UNROLL for (std::size_t s = 0; s < streams; ++s) {
-        const Vec x = Vec::broadcast(in[k + s]);
-        Vec w[per_panel];
-        load_column<Format>(panel + (k + s) * panel_rows, w);
-        MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[s][j] = Vec::fma(x, w[j], acc[s][j]);
-      }
-    }
-    for (; k < cols; ++k) {
-      const Vec x = Vec::broadcast(in[k]);
-      Vec w[per_panel];
-      load_column<Format>(panel + k * panel_rows, w);
-      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[0][j] = Vec::fma(x, w[j], acc[0][j]);
-    }
-    Vec sums[per_panel];
-    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
-      sums[j] = acc[0][j];
-      MOTE_UNROLL for (std::size_t s = 1; s < streams; ++s) sums[j] = sums[j] + acc[s][j];
-    }
-    restore_rows<Format>(sums);
-    store_panel(sums, p * panel_rows, weights.rows(), bias, out, activation);
-  }
+  std::size_t p = 0;
+  if constexpr (per_panel == 2)
+    for (; p + 2 <= weights.panel_count(); p += 2) gemv_panels<2, streams / 2>(weights, p, bias, in, out, activation);
+  for (; p < weights.panel_count(); ++p) gemv_panels<1, streams>(weights, p, bias, in, out, activation);
 }
 // ----- end mote/kernels/dense/half-inl.hpp -----
 // ----- begin mote/kernels/dense/binary-inl.hpp -----
@@ -9165,6 +9186,48 @@ inline void gemm_tile(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>& 
   }
 }
 
+/// Panels [p, p + Panels) of the GEMV: each input column is broadcast once for all of them,
+/// `Streams` columns accumulate in separate registers.
+template <std::size_t Panels, std::size_t Streams, class Format, class Activation>
+inline void gemv_panels(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>& weights, std::size_t p,
+                        const float* bias, const float* in, float* out, Activation activation) noexcept {
+  const std::size_t cols = weights.cols();
+  const std::uint16_t* panel = weights.panel(p);
+  const std::size_t panel_stride = Panels > 1 ? static_cast<std::size_t>(weights.panel(p + 1) - panel) : 0;
+  Vec acc[Streams][Panels][per_panel];
+  MOTE_UNROLL for (std::size_t s = 0; s < Streams; ++s)
+    MOTE_UNROLL for (std::size_t i = 0; i < Panels; ++i)
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[s][i][j] = Vec::zero();
+  std::size_t k = 0;
+  for (; k + Streams <= cols; k += Streams) {
+    MOTE_UNROLL for (std::size_t s = 0; s < Streams; ++s) {
+      const Vec x = Vec::broadcast(in[k + s]);
+      MOTE_UNROLL for (std::size_t i = 0; i < Panels; ++i) {
+        Vec w[per_panel];
+        load_column<Format>(panel + i * panel_stride + (k + s) * panel_rows, w);
+        MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[s][i][j] = Vec::fma(x, w[j], acc[s][i][j]);
+      }
+    }
+  }
+  for (; k < cols; ++k) {
+    const Vec x = Vec::broadcast(in[k]);
+    MOTE_UNROLL for (std::size_t i = 0; i < Panels; ++i) {
+      Vec w[per_panel];
+      load_column<Format>(panel + i * panel_stride + k * panel_rows, w);
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[0][i][j] = Vec::fma(x, w[j], acc[0][i][j]);
+    }
+  }
+  MOTE_UNROLL for (std::size_t i = 0; i < Panels; ++i) {
+    Vec sums[per_panel];
+    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
+      sums[j] = acc[0][i][j];
+      MOTE_UNROLL for (std::size_t s = 1; s < Streams; ++s) sums[j] = sums[j] + acc[s][i][j];
+    }
+    restore_rows<Format>(sums);
+    store_panel(sums, (p + i) * panel_rows, weights.rows(), bias, out, activation);
+  }
+}
+
 }  // namespace dense_half_detail
 
 /// GEMM: `batch` input rows times the panels, tile_rows rows at a time (as for f32).
@@ -9181,8 +9244,12 @@ inline void dense_batch(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>
   }
 }
 
-/// GEMV: per panel, `streams` input columns accumulate in separate registers (8 FMAs in
-/// flight), summed at the end; transcendental activations run as a second pass (as for f32).
+/// GEMV: `streams` input columns accumulate in separate registers (8 FMAs in flight), summed at
+/// the end; transcendental activations run as a second pass (as for f32). Where a panel is two
+/// vectors (AVX2), two panels share each broadcast of an input: on Zen 3 the broadcast takes a
+/// vector pipe that the widening (shift, or vcvtph2ps) also needs, and one panel per pass ran
+/// at about 1.7 cycles per panel column instead of the FMAs' one (W3b1 bf16 35-40 -> 31-35 us,
+/// f16 35-37 -> 29-30 us; see docs/benchmarks.md).
 template <::mote::HalfFloatFormat Format, class Activation>
 inline void dense(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>& weights, const float* bias,
                   const float* in, float* out, Activation activation) noexcept {
@@ -9193,35 +9260,10 @@ inline void dense(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>& weig
     return;
   }
   constexpr std::size_t streams = per_panel >= 8 ? 1 : 8 / per_panel;
-  const std::size_t cols = weights.cols();
-  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
-    const std::uint16_t* panel = weights.panel(p);
-    Vec acc[streams][per_panel];
-    MOTE_UNROLL for (std::size_t s = 0; s < streams; ++s)
-      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[s][j] = Vec::zero();
-    std::size_t k = 0;
-    for (; k + streams <= cols; k += streams) {
-      MOTE_UNROLL for (std::size_t s = 0; s < streams; ++s) {
-        const Vec x = Vec::broadcast(in[k + s]);
-        Vec w[per_panel];
-        load_column<Format>(panel + (k + s) * panel_rows, w);
-        MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[s][j] = Vec::fma(x, w[j], acc[s][j]);
-      }
-    }
-    for (; k < cols; ++k) {
-      const Vec x = Vec::broadcast(in[k]);
-      Vec w[per_panel];
-      load_column<Format>(panel + k * panel_rows, w);
-      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[0][j] = Vec::fma(x, w[j], acc[0][j]);
-    }
-    Vec sums[per_panel];
-    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
-      sums[j] = acc[0][j];
-      MOTE_UNROLL for (std::size_t s = 1; s < streams; ++s) sums[j] = sums[j] + acc[s][j];
-    }
-    restore_rows<Format>(sums);
-    store_panel(sums, p * panel_rows, weights.rows(), bias, out, activation);
-  }
+  std::size_t p = 0;
+  if constexpr (per_panel == 2)
+    for (; p + 2 <= weights.panel_count(); p += 2) gemv_panels<2, streams / 2>(weights, p, bias, in, out, activation);
+  for (; p < weights.panel_count(); ++p) gemv_panels<1, streams>(weights, p, bias, in, out, activation);
 }
 // ----- end mote/kernels/dense/half-inl.hpp -----
 // ----- begin mote/kernels/dense/binary-inl.hpp -----
@@ -13908,6 +13950,48 @@ inline void gemm_tile(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>& 
   }
 }
 
+/// Panels [p, p + Panels) of the GEMV: each input column is broadcast once for all of them,
+/// `Streams` columns accumulate in separate registers.
+template <std::size_t Panels, std::size_t Streams, class Format, class Activation>
+inline void gemv_panels(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>& weights, std::size_t p,
+                        const float* bias, const float* in, float* out, Activation activation) noexcept {
+  const std::size_t cols = weights.cols();
+  const std::uint16_t* panel = weights.panel(p);
+  const std::size_t panel_stride = Panels > 1 ? static_cast<std::size_t>(weights.panel(p + 1) - panel) : 0;
+  Vec acc[Streams][Panels][per_panel];
+  MOTE_UNROLL for (std::size_t s = 0; s < Streams; ++s)
+    MOTE_UNROLL for (std::size_t i = 0; i < Panels; ++i)
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[s][i][j] = Vec::zero();
+  std::size_t k = 0;
+  for (; k + Streams <= cols; k += Streams) {
+    MOTE_UNROLL for (std::size_t s = 0; s < Streams; ++s) {
+      const Vec x = Vec::broadcast(in[k + s]);
+      MOTE_UNROLL for (std::size_t i = 0; i < Panels; ++i) {
+        Vec w[per_panel];
+        load_column<Format>(panel + i * panel_stride + (k + s) * panel_rows, w);
+        MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[s][i][j] = Vec::fma(x, w[j], acc[s][i][j]);
+      }
+    }
+  }
+  for (; k < cols; ++k) {
+    const Vec x = Vec::broadcast(in[k]);
+    MOTE_UNROLL for (std::size_t i = 0; i < Panels; ++i) {
+      Vec w[per_panel];
+      load_column<Format>(panel + i * panel_stride + k * panel_rows, w);
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[0][i][j] = Vec::fma(x, w[j], acc[0][i][j]);
+    }
+  }
+  MOTE_UNROLL for (std::size_t i = 0; i < Panels; ++i) {
+    Vec sums[per_panel];
+    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
+      sums[j] = acc[0][i][j];
+      MOTE_UNROLL for (std::size_t s = 1; s < Streams; ++s) sums[j] = sums[j] + acc[s][i][j];
+    }
+    restore_rows<Format>(sums);
+    store_panel(sums, (p + i) * panel_rows, weights.rows(), bias, out, activation);
+  }
+}
+
 }  // namespace dense_half_detail
 
 /// GEMM: `batch` input rows times the panels, tile_rows rows at a time (as for f32).
@@ -13924,8 +14008,12 @@ inline void dense_batch(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>
   }
 }
 
-/// GEMV: per panel, `streams` input columns accumulate in separate registers (8 FMAs in
-/// flight), summed at the end; transcendental activations run as a second pass (as for f32).
+/// GEMV: `streams` input columns accumulate in separate registers (8 FMAs in flight), summed at
+/// the end; transcendental activations run as a second pass (as for f32). Where a panel is two
+/// vectors (AVX2), two panels share each broadcast of an input: on Zen 3 the broadcast takes a
+/// vector pipe that the widening (shift, or vcvtph2ps) also needs, and one panel per pass ran
+/// at about 1.7 cycles per panel column instead of the FMAs' one (W3b1 bf16 35-40 -> 31-35 us,
+/// f16 35-37 -> 29-30 us; see docs/benchmarks.md).
 template <::mote::HalfFloatFormat Format, class Activation>
 inline void dense(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>& weights, const float* bias,
                   const float* in, float* out, Activation activation) noexcept {
@@ -13936,35 +14024,10 @@ inline void dense(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>& weig
     return;
   }
   constexpr std::size_t streams = per_panel >= 8 ? 1 : 8 / per_panel;
-  const std::size_t cols = weights.cols();
-  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
-    const std::uint16_t* panel = weights.panel(p);
-    Vec acc[streams][per_panel];
-    MOTE_UNROLL for (std::size_t s = 0; s < streams; ++s)
-      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[s][j] = Vec::zero();
-    std::size_t k = 0;
-    for (; k + streams <= cols; k += streams) {
-      MOTE_UNROLL for (std::size_t s = 0; s < streams; ++s) {
-        const Vec x = Vec::broadcast(in[k + s]);
-        Vec w[per_panel];
-        load_column<Format>(panel + (k + s) * panel_rows, w);
-        MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[s][j] = Vec::fma(x, w[j], acc[s][j]);
-      }
-    }
-    for (; k < cols; ++k) {
-      const Vec x = Vec::broadcast(in[k]);
-      Vec w[per_panel];
-      load_column<Format>(panel + k * panel_rows, w);
-      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[0][j] = Vec::fma(x, w[j], acc[0][j]);
-    }
-    Vec sums[per_panel];
-    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
-      sums[j] = acc[0][j];
-      MOTE_UNROLL for (std::size_t s = 1; s < streams; ++s) sums[j] = sums[j] + acc[s][j];
-    }
-    restore_rows<Format>(sums);
-    store_panel(sums, p * panel_rows, weights.rows(), bias, out, activation);
-  }
+  std::size_t p = 0;
+  if constexpr (per_panel == 2)
+    for (; p + 2 <= weights.panel_count(); p += 2) gemv_panels<2, streams / 2>(weights, p, bias, in, out, activation);
+  for (; p < weights.panel_count(); ++p) gemv_panels<1, streams>(weights, p, bias, in, out, activation);
 }
 // ----- end mote/kernels/dense/half-inl.hpp -----
 // ----- begin mote/kernels/dense/binary-inl.hpp -----
@@ -18031,6 +18094,48 @@ inline void gemm_tile(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>& 
   }
 }
 
+/// Panels [p, p + Panels) of the GEMV: each input column is broadcast once for all of them,
+/// `Streams` columns accumulate in separate registers.
+template <std::size_t Panels, std::size_t Streams, class Format, class Activation>
+inline void gemv_panels(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>& weights, std::size_t p,
+                        const float* bias, const float* in, float* out, Activation activation) noexcept {
+  const std::size_t cols = weights.cols();
+  const std::uint16_t* panel = weights.panel(p);
+  const std::size_t panel_stride = Panels > 1 ? static_cast<std::size_t>(weights.panel(p + 1) - panel) : 0;
+  Vec acc[Streams][Panels][per_panel];
+  MOTE_UNROLL for (std::size_t s = 0; s < Streams; ++s)
+    MOTE_UNROLL for (std::size_t i = 0; i < Panels; ++i)
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[s][i][j] = Vec::zero();
+  std::size_t k = 0;
+  for (; k + Streams <= cols; k += Streams) {
+    MOTE_UNROLL for (std::size_t s = 0; s < Streams; ++s) {
+      const Vec x = Vec::broadcast(in[k + s]);
+      MOTE_UNROLL for (std::size_t i = 0; i < Panels; ++i) {
+        Vec w[per_panel];
+        load_column<Format>(panel + i * panel_stride + (k + s) * panel_rows, w);
+        MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[s][i][j] = Vec::fma(x, w[j], acc[s][i][j]);
+      }
+    }
+  }
+  for (; k < cols; ++k) {
+    const Vec x = Vec::broadcast(in[k]);
+    MOTE_UNROLL for (std::size_t i = 0; i < Panels; ++i) {
+      Vec w[per_panel];
+      load_column<Format>(panel + i * panel_stride + k * panel_rows, w);
+      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[0][i][j] = Vec::fma(x, w[j], acc[0][i][j]);
+    }
+  }
+  MOTE_UNROLL for (std::size_t i = 0; i < Panels; ++i) {
+    Vec sums[per_panel];
+    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
+      sums[j] = acc[0][i][j];
+      MOTE_UNROLL for (std::size_t s = 1; s < Streams; ++s) sums[j] = sums[j] + acc[s][i][j];
+    }
+    restore_rows<Format>(sums);
+    store_panel(sums, (p + i) * panel_rows, weights.rows(), bias, out, activation);
+  }
+}
+
 }  // namespace dense_half_detail
 
 /// GEMM: `batch` input rows times the panels, tile_rows rows at a time (as for f32).
@@ -18047,8 +18152,12 @@ inline void dense_batch(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>
   }
 }
 
-/// GEMV: per panel, `streams` input columns accumulate in separate registers (8 FMAs in
-/// flight), summed at the end; transcendental activations run as a second pass (as for f32).
+/// GEMV: `streams` input columns accumulate in separate registers (8 FMAs in flight), summed at
+/// the end; transcendental activations run as a second pass (as for f32). Where a panel is two
+/// vectors (AVX2), two panels share each broadcast of an input: on Zen 3 the broadcast takes a
+/// vector pipe that the widening (shift, or vcvtph2ps) also needs, and one panel per pass ran
+/// at about 1.7 cycles per panel column instead of the FMAs' one (W3b1 bf16 35-40 -> 31-35 us,
+/// f16 35-37 -> 29-30 us; see docs/benchmarks.md).
 template <::mote::HalfFloatFormat Format, class Activation>
 inline void dense(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>& weights, const float* bias,
                   const float* in, float* out, Activation activation) noexcept {
@@ -18059,35 +18168,10 @@ inline void dense(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>& weig
     return;
   }
   constexpr std::size_t streams = per_panel >= 8 ? 1 : 8 / per_panel;
-  const std::size_t cols = weights.cols();
-  for (std::size_t p = 0; p < weights.panel_count(); ++p) {
-    const std::uint16_t* panel = weights.panel(p);
-    Vec acc[streams][per_panel];
-    MOTE_UNROLL for (std::size_t s = 0; s < streams; ++s)
-      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[s][j] = Vec::zero();
-    std::size_t k = 0;
-    for (; k + streams <= cols; k += streams) {
-      MOTE_UNROLL for (std::size_t s = 0; s < streams; ++s) {
-        const Vec x = Vec::broadcast(in[k + s]);
-        Vec w[per_panel];
-        load_column<Format>(panel + (k + s) * panel_rows, w);
-        MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[s][j] = Vec::fma(x, w[j], acc[s][j]);
-      }
-    }
-    for (; k < cols; ++k) {
-      const Vec x = Vec::broadcast(in[k]);
-      Vec w[per_panel];
-      load_column<Format>(panel + k * panel_rows, w);
-      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[0][j] = Vec::fma(x, w[j], acc[0][j]);
-    }
-    Vec sums[per_panel];
-    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
-      sums[j] = acc[0][j];
-      MOTE_UNROLL for (std::size_t s = 1; s < streams; ++s) sums[j] = sums[j] + acc[s][j];
-    }
-    restore_rows<Format>(sums);
-    store_panel(sums, p * panel_rows, weights.rows(), bias, out, activation);
-  }
+  std::size_t p = 0;
+  if constexpr (per_panel == 2)
+    for (; p + 2 <= weights.panel_count(); p += 2) gemv_panels<2, streams / 2>(weights, p, bias, in, out, activation);
+  for (; p < weights.panel_count(); ++p) gemv_panels<1, streams>(weights, p, bias, in, out, activation);
 }
 // ----- end mote/kernels/dense/half-inl.hpp -----
 // ----- begin mote/kernels/dense/binary-inl.hpp -----
