@@ -110,7 +110,7 @@ MOTE_TARGET_REGION_BEGIN("avx2,fma,bmi2,f16c")
 #undef MOTE_SIMD_TAG
 MOTE_TARGET_REGION_END
 
-// AVX-VNNI adds only integer kernels; its float kernels (and int4's) are AVX2's (tag inheritance).
+// AVX-VNNI adds only integer kernels (int8 and int4); its float kernels are AVX2's (tag inheritance).
 // Emulated for tests (MOTE_EMULATE_AVX_VNNI, arch/x86/avx_vnni_int8.hpp), the region stays
 // AVX2-only, so that the compiler cannot emit vpdpbusd/vpdpwssd for other code either.
 #if defined(MOTE_EMULATE_AVX_VNNI)
@@ -119,10 +119,13 @@ MOTE_TARGET_REGION_BEGIN("avx2,fma,bmi2,f16c")
 MOTE_TARGET_REGION_BEGIN("avx2,fma,bmi2,f16c,avxvnni")
 #endif
 #include "mote/arch/x86/avx_vnni_int8.hpp"
+#include "mote/arch/x86/avx_vnni_int4.hpp"
 #define MOTE_SIMD_NS avx_vnni
 #define MOTE_SIMD_TAG AvxVnni
 #define MOTE_SIMD_FLOAT_NS avx2
+#define MOTE_SIMD_HAS_INT4
 #include "mote/kernels/simd_int8-inl.hpp"
+#undef MOTE_SIMD_HAS_INT4
 #undef MOTE_SIMD_FLOAT_NS
 #undef MOTE_SIMD_NS
 #undef MOTE_SIMD_TAG

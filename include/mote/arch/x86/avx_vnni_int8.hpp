@@ -18,17 +18,17 @@ namespace mote::simd::avx_vnni {
 using VecF32 = ::mote::simd::avx2::VecF32;
 
 /// acc + the sums of 4 products u8 x s8 per 32-bit lane, in int32 (wrapping, as vpdpbusd).
-inline __attribute__((always_inline)) __m256i dot_u8_s8(__m256i acc, __m256i codes, __m256i weights) {
+inline __attribute__((always_inline)) __m256i dot_u8_s8(__m256i acc, __m256i unsigned_bytes, __m256i signed_bytes) {
 #if defined(MOTE_EMULATE_AVX_VNNI)
-  // Even and odd bytes widened to int16 (codes zero-extended, weights sign-extended): each
-  // vpmaddwd pair sum is at most 2 * 255 * 128 in magnitude, so nothing saturates.
+  // Even and odd bytes widened to int16 (zero- and sign-extended): each vpmaddwd pair sum is
+  // at most 2 * 255 * 128 in magnitude, so nothing saturates.
   const __m256i low_bytes = _mm256_set1_epi16(0x00FF);
-  const __m256i even = _mm256_madd_epi16(_mm256_and_si256(codes, low_bytes),
-                                         _mm256_srai_epi16(_mm256_slli_epi16(weights, 8), 8));
-  const __m256i odd = _mm256_madd_epi16(_mm256_srli_epi16(codes, 8), _mm256_srai_epi16(weights, 8));
+  const __m256i even = _mm256_madd_epi16(_mm256_and_si256(unsigned_bytes, low_bytes),
+                                         _mm256_srai_epi16(_mm256_slli_epi16(signed_bytes, 8), 8));
+  const __m256i odd = _mm256_madd_epi16(_mm256_srli_epi16(unsigned_bytes, 8), _mm256_srai_epi16(signed_bytes, 8));
   return _mm256_add_epi32(acc, _mm256_add_epi32(even, odd));
 #else
-  return _mm256_dpbusd_avx_epi32(acc, codes, weights);
+  return _mm256_dpbusd_avx_epi32(acc, unsigned_bytes, signed_bytes);
 #endif
 }
 
