@@ -5767,7 +5767,8 @@ inline void dense(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>& weig
   constexpr std::size_t streams = per_panel >= 8 ? 1 : 8 / per_panel;
   std::size_t p = 0;
   if constexpr (per_panel == 2)
-    for (; p + 2 <= weights.panel_count(); p += 2) gemv_panels<2, streams / 2>(weights, p, bias, in, out, activation);
+    for (; p + 2 <= weights.panel_count(); p += 2)
+      gemv_panels<2, streams / 2>(weights, p, bias, in, out, activation);
   for (; p < weights.panel_count(); ++p) gemv_panels<1, streams>(weights, p, bias, in, out, activation);
 }
 // ----- end mote/kernels/dense/half-inl.hpp -----
@@ -9262,7 +9263,8 @@ inline void dense(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>& weig
   constexpr std::size_t streams = per_panel >= 8 ? 1 : 8 / per_panel;
   std::size_t p = 0;
   if constexpr (per_panel == 2)
-    for (; p + 2 <= weights.panel_count(); p += 2) gemv_panels<2, streams / 2>(weights, p, bias, in, out, activation);
+    for (; p + 2 <= weights.panel_count(); p += 2)
+      gemv_panels<2, streams / 2>(weights, p, bias, in, out, activation);
   for (; p < weights.panel_count(); ++p) gemv_panels<1, streams>(weights, p, bias, in, out, activation);
 }
 // ----- end mote/kernels/dense/half-inl.hpp -----
@@ -11613,14 +11615,16 @@ namespace mote::simd::avx_vnni {
 using VecF32 = ::mote::simd::avx2::VecF32;
 
 /// acc + the sums of 4 products u8 x s8 per 32-bit lane, in int32 (wrapping, as vpdpbusd).
-inline __attribute__((always_inline)) __m256i dot_u8_s8(__m256i acc, __m256i unsigned_bytes, __m256i signed_bytes) {
+inline __attribute__((always_inline)) __m256i dot_u8_s8(__m256i acc, __m256i unsigned_bytes,
+                                                        __m256i signed_bytes) {
 #if defined(MOTE_EMULATE_AVX_VNNI)
   // Even and odd bytes widened to int16 (zero- and sign-extended): each vpmaddwd pair sum is
   // at most 2 * 255 * 128 in magnitude, so nothing saturates.
   const __m256i low_bytes = _mm256_set1_epi16(0x00FF);
   const __m256i even = _mm256_madd_epi16(_mm256_and_si256(unsigned_bytes, low_bytes),
                                          _mm256_srai_epi16(_mm256_slli_epi16(signed_bytes, 8), 8));
-  const __m256i odd = _mm256_madd_epi16(_mm256_srli_epi16(unsigned_bytes, 8), _mm256_srai_epi16(signed_bytes, 8));
+  const __m256i odd =
+      _mm256_madd_epi16(_mm256_srli_epi16(unsigned_bytes, 8), _mm256_srai_epi16(signed_bytes, 8));
   return _mm256_add_epi32(acc, _mm256_add_epi32(even, odd));
 #else
   return _mm256_dpbusd_avx_epi32(acc, unsigned_bytes, signed_bytes);
@@ -11640,7 +11644,9 @@ struct Int8Ops : ::mote::simd::avx2::Int8Conversions {
     __m256i v[2];
   };
   static inline Act encode(std::int32_t u) noexcept { return static_cast<Act>(u); }
-  static inline __attribute__((always_inline)) Acc zero() { return {{_mm256_setzero_si256(), _mm256_setzero_si256()}}; }
+  static inline __attribute__((always_inline)) Acc zero() {
+    return {{_mm256_setzero_si256(), _mm256_setzero_si256()}};
+  }
   static inline __attribute__((always_inline)) Panel load(const std::int8_t* group) {
     return {{_mm256_loadu_si256(reinterpret_cast<const __m256i*>(group)),
              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(group + 32))}};
@@ -11665,9 +11671,11 @@ struct Int8Ops : ::mote::simd::avx2::Int8Conversions {
   /// the groups are split into `streams` interleaved runs with accumulators of their own, summed
   /// at the end (integer sums: the order does not change them).
   template <std::size_t Cols>
-  static inline __attribute__((always_inline)) void panel_tile(const std::int8_t* panel, std::size_t groups,
-                                                               const Act* act, std::size_t stride,
-                                                               std::int32_t* dots, std::size_t dots_stride) {
+  static inline __attribute__((always_inline)) void panel_tile(const std::int8_t* panel,
+                                                               std::size_t groups, const Act* act,
+                                                               std::size_t stride,
+                                                               std::int32_t* dots,
+                                                               std::size_t dots_stride) {
     static_assert(Cols >= 1 && Cols <= gemm_cols, "the AVX-VNNI int8 tile covers 1 to 6 samples");
     constexpr std::size_t streams = Cols >= 4 ? 1 : Cols >= 2 ? 2 : 4;
     __m256i acc[streams][Cols][2];
@@ -11722,7 +11730,8 @@ struct Int8Ops : ::mote::simd::avx2::Int8Conversions {
     std::size_t i = 0;
     for (; i + 8 <= n; i += 8) {
       const __m256i codes = codes_of(x + i);
-      const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(codes), _mm256_extracti128_si256(codes, 1));
+      const __m128i words =
+          _mm_packs_epi32(_mm256_castsi256_si128(codes), _mm256_extracti128_si256(codes, 1));
       _mm_storel_epi64(reinterpret_cast<__m128i*>(out + i), _mm_packus_epi16(words, words));
     }
     for (; i < n; ++i) out[i] = encode(::mote::quantize(x[i], p, low, high));
@@ -11751,8 +11760,8 @@ namespace mote::simd::avx_vnni {
 
 struct Int4Ops {
   /// s = quantize(x) - 128 for n values (AVX2's conversion).
-  static inline void centre(const float* x, std::size_t n, const QuantParams& p, std::int32_t low, std::int32_t high,
-                            std::int8_t* out) {
+  static inline void centre(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
+                            std::int32_t high, std::int8_t* out) {
     ::mote::simd::avx2::quantize_centred(x, n, p, low, high, out);
   }
 
@@ -11761,10 +11770,11 @@ struct Int4Ops {
 
   /// F for `count` (1 or 2) consecutive 16-row panels: panel i's packed weights at
   /// packed + i * blocks * 256, its scales at scales + i * groups * 16, its F at f + 16 i.
-  static inline void panels(std::size_t count, const std::uint8_t* packed, const float* scales, std::size_t blocks,
-                            std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
-                            float* f) {
-    if (count == 2) return panels_impl<2>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+  static inline void panels(std::size_t count, const std::uint8_t* packed, const float* scales,
+                            std::size_t blocks, std::size_t blocks_per_group,
+                            const std::int8_t* act, const std::int32_t* block_sums, float* f) {
+    if (count == 2)
+      return panels_impl<2>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
     return panels_impl<1>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
   }
 
@@ -11772,10 +11782,10 @@ struct Int4Ops {
   /// 4-column steps): two panels give 4 chains per set, and vpdpbusd's latency (5 cycles, 2 per
   /// cycle on Intel cores) needs about 8 in flight.
   template <std::size_t P>
-  static inline __attribute__((always_inline)) void panels_impl(const std::uint8_t* packed, const float* scales,
-                                                                std::size_t blocks, std::size_t blocks_per_group,
-                                                                const std::int8_t* act, const std::int32_t* block_sums,
-                                                                float* f) {
+  static inline __attribute__((always_inline)) void panels_impl(
+      const std::uint8_t* packed, const float* scales, std::size_t blocks,
+      std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
+      float* f) {
     const __m256i nibble = _mm256_set1_epi8(0x0F);
     const std::size_t panel_bytes = blocks * 256;
     const std::size_t scale_stride = (blocks + blocks_per_group - 1) / blocks_per_group * 16;
@@ -11801,18 +11811,22 @@ struct Int4Ops {
           const __m256i x = _mm256_set1_epi32(quad);
 #pragma GCC unroll 4
           for (std::size_t i = 0; i < P; ++i) {
-            const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + i * panel_bytes + q * 32));
+            const __m256i bytes = _mm256_loadu_si256(
+                reinterpret_cast<const __m256i*>(block + i * panel_bytes + q * 32));
             acc[q % 2][i][0] = dot_u8_s8(acc[q % 2][i][0], _mm256_and_si256(bytes, nibble), x);
-            acc[q % 2][i][1] = dot_u8_s8(acc[q % 2][i][1], _mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble), x);
+            acc[q % 2][i][1] = dot_u8_s8(acc[q % 2][i][1],
+                                         _mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble), x);
           }
         }
         // Pins the accumulators to registers across blocks (GCC 12 rotates them through copies
         // otherwise, as in the AVX2 tiles).
         if constexpr (P == 2)
-          __asm__("" : "+x"(acc[0][0][0]), "+x"(acc[0][0][1]), "+x"(acc[0][1][0]), "+x"(acc[0][1][1]),
-                  "+x"(acc[1][0][0]), "+x"(acc[1][0][1]), "+x"(acc[1][1][0]), "+x"(acc[1][1][1]));
+          __asm__(""
+                  : "+x"(acc[0][0][0]), "+x"(acc[0][0][1]), "+x"(acc[0][1][0]), "+x"(acc[0][1][1]),
+                    "+x"(acc[1][0][0]), "+x"(acc[1][0][1]), "+x"(acc[1][1][0]), "+x"(acc[1][1][1]));
         else
-          __asm__("" : "+x"(acc[0][0][0]), "+x"(acc[0][0][1]), "+x"(acc[1][0][0]), "+x"(acc[1][0][1]));
+          __asm__(""
+                  : "+x"(acc[0][0][0]), "+x"(acc[0][0][1]), "+x"(acc[1][0][0]), "+x"(acc[1][0][1]));
       }
       // sum_k (w + 8) s_k - 8 sum_k s_k = sum_k w s_k, exactly (int32 throughout).
       const __m256i offset = _mm256_set1_epi32(8 * group_sum);
@@ -11820,9 +11834,11 @@ struct Int4Ops {
       for (std::size_t i = 0; i < P; ++i)
 #pragma GCC unroll 2
         for (std::size_t h = 0; h < 2; ++h) {
-          const __m256i dot = _mm256_sub_epi32(_mm256_add_epi32(acc[0][i][h], acc[1][i][h]), offset);
-          sums[i][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_loadu_ps(scales + i * scale_stride + h * 8),
-                                       sums[i][h]);
+          const __m256i dot =
+              _mm256_sub_epi32(_mm256_add_epi32(acc[0][i][h], acc[1][i][h]), offset);
+          sums[i][h] =
+              _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot),
+                              _mm256_loadu_ps(scales + i * scale_stride + h * 8), sums[i][h]);
         }
     }
 #pragma GCC unroll 4
@@ -14132,7 +14148,8 @@ inline void dense(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>& weig
   constexpr std::size_t streams = per_panel >= 8 ? 1 : 8 / per_panel;
   std::size_t p = 0;
   if constexpr (per_panel == 2)
-    for (; p + 2 <= weights.panel_count(); p += 2) gemv_panels<2, streams / 2>(weights, p, bias, in, out, activation);
+    for (; p + 2 <= weights.panel_count(); p += 2)
+      gemv_panels<2, streams / 2>(weights, p, bias, in, out, activation);
   for (; p < weights.panel_count(); ++p) gemv_panels<1, streams>(weights, p, bias, in, out, activation);
 }
 // ----- end mote/kernels/dense/half-inl.hpp -----
@@ -18276,7 +18293,8 @@ inline void dense(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>& weig
   constexpr std::size_t streams = per_panel >= 8 ? 1 : 8 / per_panel;
   std::size_t p = 0;
   if constexpr (per_panel == 2)
-    for (; p + 2 <= weights.panel_count(); p += 2) gemv_panels<2, streams / 2>(weights, p, bias, in, out, activation);
+    for (; p + 2 <= weights.panel_count(); p += 2)
+      gemv_panels<2, streams / 2>(weights, p, bias, in, out, activation);
   for (; p < weights.panel_count(); ++p) gemv_panels<1, streams>(weights, p, bias, in, out, activation);
 }
 // ----- end mote/kernels/dense/half-inl.hpp -----

@@ -13,8 +13,8 @@ namespace mote::simd::avx_vnni {
 
 struct Int4Ops {
   /// s = quantize(x) - 128 for n values (AVX2's conversion).
-  static inline void centre(const float* x, std::size_t n, const QuantParams& p, std::int32_t low, std::int32_t high,
-                            std::int8_t* out) {
+  static inline void centre(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
+                            std::int32_t high, std::int8_t* out) {
     ::mote::simd::avx2::quantize_centred(x, n, p, low, high, out);
   }
 
@@ -23,10 +23,11 @@ struct Int4Ops {
 
   /// F for `count` (1 or 2) consecutive 16-row panels: panel i's packed weights at
   /// packed + i * blocks * 256, its scales at scales + i * groups * 16, its F at f + 16 i.
-  static inline void panels(std::size_t count, const std::uint8_t* packed, const float* scales, std::size_t blocks,
-                            std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
-                            float* f) {
-    if (count == 2) return panels_impl<2>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+  static inline void panels(std::size_t count, const std::uint8_t* packed, const float* scales,
+                            std::size_t blocks, std::size_t blocks_per_group,
+                            const std::int8_t* act, const std::int32_t* block_sums, float* f) {
+    if (count == 2)
+      return panels_impl<2>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
     return panels_impl<1>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
   }
 
@@ -34,10 +35,10 @@ struct Int4Ops {
   /// 4-column steps): two panels give 4 chains per set, and vpdpbusd's latency (5 cycles, 2 per
   /// cycle on Intel cores) needs about 8 in flight.
   template <std::size_t P>
-  static inline __attribute__((always_inline)) void panels_impl(const std::uint8_t* packed, const float* scales,
-                                                                std::size_t blocks, std::size_t blocks_per_group,
-                                                                const std::int8_t* act, const std::int32_t* block_sums,
-                                                                float* f) {
+  static inline __attribute__((always_inline)) void panels_impl(
+      const std::uint8_t* packed, const float* scales, std::size_t blocks,
+      std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
+      float* f) {
     const __m256i nibble = _mm256_set1_epi8(0x0F);
     const std::size_t panel_bytes = blocks * 256;
     const std::size_t scale_stride = (blocks + blocks_per_group - 1) / blocks_per_group * 16;
@@ -63,18 +64,22 @@ struct Int4Ops {
           const __m256i x = _mm256_set1_epi32(quad);
 #pragma GCC unroll 4
           for (std::size_t i = 0; i < P; ++i) {
-            const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + i * panel_bytes + q * 32));
+            const __m256i bytes = _mm256_loadu_si256(
+                reinterpret_cast<const __m256i*>(block + i * panel_bytes + q * 32));
             acc[q % 2][i][0] = dot_u8_s8(acc[q % 2][i][0], _mm256_and_si256(bytes, nibble), x);
-            acc[q % 2][i][1] = dot_u8_s8(acc[q % 2][i][1], _mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble), x);
+            acc[q % 2][i][1] = dot_u8_s8(acc[q % 2][i][1],
+                                         _mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble), x);
           }
         }
         // Pins the accumulators to registers across blocks (GCC 12 rotates them through copies
         // otherwise, as in the AVX2 tiles).
         if constexpr (P == 2)
-          __asm__("" : "+x"(acc[0][0][0]), "+x"(acc[0][0][1]), "+x"(acc[0][1][0]), "+x"(acc[0][1][1]),
-                  "+x"(acc[1][0][0]), "+x"(acc[1][0][1]), "+x"(acc[1][1][0]), "+x"(acc[1][1][1]));
+          __asm__(""
+                  : "+x"(acc[0][0][0]), "+x"(acc[0][0][1]), "+x"(acc[0][1][0]), "+x"(acc[0][1][1]),
+                    "+x"(acc[1][0][0]), "+x"(acc[1][0][1]), "+x"(acc[1][1][0]), "+x"(acc[1][1][1]));
         else
-          __asm__("" : "+x"(acc[0][0][0]), "+x"(acc[0][0][1]), "+x"(acc[1][0][0]), "+x"(acc[1][0][1]));
+          __asm__(""
+                  : "+x"(acc[0][0][0]), "+x"(acc[0][0][1]), "+x"(acc[1][0][0]), "+x"(acc[1][0][1]));
       }
       // sum_k (w + 8) s_k - 8 sum_k s_k = sum_k w s_k, exactly (int32 throughout).
       const __m256i offset = _mm256_set1_epi32(8 * group_sum);
@@ -82,9 +87,11 @@ struct Int4Ops {
       for (std::size_t i = 0; i < P; ++i)
 #pragma GCC unroll 2
         for (std::size_t h = 0; h < 2; ++h) {
-          const __m256i dot = _mm256_sub_epi32(_mm256_add_epi32(acc[0][i][h], acc[1][i][h]), offset);
-          sums[i][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_loadu_ps(scales + i * scale_stride + h * 8),
-                                       sums[i][h]);
+          const __m256i dot =
+              _mm256_sub_epi32(_mm256_add_epi32(acc[0][i][h], acc[1][i][h]), offset);
+          sums[i][h] =
+              _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot),
+                              _mm256_loadu_ps(scales + i * scale_stride + h * 8), sums[i][h]);
         }
     }
 #pragma GCC unroll 4

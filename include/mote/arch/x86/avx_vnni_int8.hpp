@@ -18,14 +18,16 @@ namespace mote::simd::avx_vnni {
 using VecF32 = ::mote::simd::avx2::VecF32;
 
 /// acc + the sums of 4 products u8 x s8 per 32-bit lane, in int32 (wrapping, as vpdpbusd).
-inline __attribute__((always_inline)) __m256i dot_u8_s8(__m256i acc, __m256i unsigned_bytes, __m256i signed_bytes) {
+inline __attribute__((always_inline)) __m256i dot_u8_s8(__m256i acc, __m256i unsigned_bytes,
+                                                        __m256i signed_bytes) {
 #if defined(MOTE_EMULATE_AVX_VNNI)
   // Even and odd bytes widened to int16 (zero- and sign-extended): each vpmaddwd pair sum is
   // at most 2 * 255 * 128 in magnitude, so nothing saturates.
   const __m256i low_bytes = _mm256_set1_epi16(0x00FF);
   const __m256i even = _mm256_madd_epi16(_mm256_and_si256(unsigned_bytes, low_bytes),
                                          _mm256_srai_epi16(_mm256_slli_epi16(signed_bytes, 8), 8));
-  const __m256i odd = _mm256_madd_epi16(_mm256_srli_epi16(unsigned_bytes, 8), _mm256_srai_epi16(signed_bytes, 8));
+  const __m256i odd =
+      _mm256_madd_epi16(_mm256_srli_epi16(unsigned_bytes, 8), _mm256_srai_epi16(signed_bytes, 8));
   return _mm256_add_epi32(acc, _mm256_add_epi32(even, odd));
 #else
   return _mm256_dpbusd_avx_epi32(acc, unsigned_bytes, signed_bytes);
@@ -45,7 +47,9 @@ struct Int8Ops : ::mote::simd::avx2::Int8Conversions {
     __m256i v[2];
   };
   static inline Act encode(std::int32_t u) noexcept { return static_cast<Act>(u); }
-  static inline __attribute__((always_inline)) Acc zero() { return {{_mm256_setzero_si256(), _mm256_setzero_si256()}}; }
+  static inline __attribute__((always_inline)) Acc zero() {
+    return {{_mm256_setzero_si256(), _mm256_setzero_si256()}};
+  }
   static inline __attribute__((always_inline)) Panel load(const std::int8_t* group) {
     return {{_mm256_loadu_si256(reinterpret_cast<const __m256i*>(group)),
              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(group + 32))}};
@@ -70,9 +74,11 @@ struct Int8Ops : ::mote::simd::avx2::Int8Conversions {
   /// the groups are split into `streams` interleaved runs with accumulators of their own, summed
   /// at the end (integer sums: the order does not change them).
   template <std::size_t Cols>
-  static inline __attribute__((always_inline)) void panel_tile(const std::int8_t* panel, std::size_t groups,
-                                                               const Act* act, std::size_t stride,
-                                                               std::int32_t* dots, std::size_t dots_stride) {
+  static inline __attribute__((always_inline)) void panel_tile(const std::int8_t* panel,
+                                                               std::size_t groups, const Act* act,
+                                                               std::size_t stride,
+                                                               std::int32_t* dots,
+                                                               std::size_t dots_stride) {
     static_assert(Cols >= 1 && Cols <= gemm_cols, "the AVX-VNNI int8 tile covers 1 to 6 samples");
     constexpr std::size_t streams = Cols >= 4 ? 1 : Cols >= 2 ? 2 : 4;
     __m256i acc[streams][Cols][2];
@@ -127,7 +133,8 @@ struct Int8Ops : ::mote::simd::avx2::Int8Conversions {
     std::size_t i = 0;
     for (; i + 8 <= n; i += 8) {
       const __m256i codes = codes_of(x + i);
-      const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(codes), _mm256_extracti128_si256(codes, 1));
+      const __m128i words =
+          _mm_packs_epi32(_mm256_castsi256_si128(codes), _mm256_extracti128_si256(codes, 1));
       _mm_storel_epi64(reinterpret_cast<__m128i*>(out + i), _mm_packus_epi16(words, words));
     }
     for (; i < n; ++i) out[i] = encode(::mote::quantize(x[i], p, low, high));

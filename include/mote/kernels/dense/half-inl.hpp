@@ -159,6 +159,7 @@ inline void dense(const ::mote::WeightMatrix<Format, ::mote::DenseStorage>& weig
   constexpr std::size_t streams = per_panel >= 8 ? 1 : 8 / per_panel;
   std::size_t p = 0;
   if constexpr (per_panel == 2)
-    for (; p + 2 <= weights.panel_count(); p += 2) gemv_panels<2, streams / 2>(weights, p, bias, in, out, activation);
+    for (; p + 2 <= weights.panel_count(); p += 2)
+      gemv_panels<2, streams / 2>(weights, p, bias, in, out, activation);
   for (; p < weights.panel_count(); ++p) gemv_panels<1, streams>(weights, p, bias, in, out, activation);
 }
