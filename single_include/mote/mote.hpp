@@ -11631,6 +11631,13 @@ inline __attribute__((always_inline)) __m256i dot_u8_s8(__m256i acc, __m256i uns
 #endif
 }
 
+/// 4 bytes (one group's codes) in every 32-bit lane.
+inline __attribute__((always_inline)) __m256i broadcast4(const void* bytes) {
+  std::int32_t quad;
+  std::memcpy(&quad, bytes, sizeof(quad));
+  return _mm256_set1_epi32(quad);
+}
+
 struct Int8Ops : ::mote::simd::avx2::Int8Conversions {
   using Act = std::uint8_t;
   static constexpr std::int32_t activation_offset = 0;
@@ -11651,13 +11658,8 @@ struct Int8Ops : ::mote::simd::avx2::Int8Conversions {
     return {{_mm256_loadu_si256(reinterpret_cast<const __m256i*>(group)),
              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(group + 32))}};
   }
-  static inline __attribute__((always_inline)) __m256i broadcast(const Act* act) {
-    std::int32_t quad;
-    std::memcpy(&quad, act, sizeof(quad));
-    return _mm256_set1_epi32(quad);
-  }
   static inline __attribute__((always_inline)) void madd(Acc& acc, const Panel& w, const Act* act) {
-    const __m256i codes = broadcast(act);
+    const __m256i codes = broadcast4(act);
     acc.v[0] = dot_u8_s8(acc.v[0], codes, w.v[0]);
     acc.v[1] = dot_u8_s8(acc.v[1], codes, w.v[1]);
   }
@@ -11678,47 +11680,34 @@ struct Int8Ops : ::mote::simd::avx2::Int8Conversions {
                                                                std::size_t dots_stride) {
     static_assert(Cols >= 1 && Cols <= gemm_cols, "the AVX-VNNI int8 tile covers 1 to 6 samples");
     constexpr std::size_t streams = Cols >= 4 ? 1 : Cols >= 2 ? 2 : 4;
-    __m256i acc[streams][Cols][2];
+    Acc acc[streams][Cols];
 #pragma GCC unroll 32
     for (std::size_t s = 0; s < streams; ++s)
 #pragma GCC unroll 8
-      for (std::size_t c = 0; c < Cols; ++c) acc[s][c][0] = acc[s][c][1] = _mm256_setzero_si256();
+      for (std::size_t c = 0; c < Cols; ++c) acc[s][c] = zero();
+    // Group g into stream s's accumulators.
+    const auto step = [&](std::size_t s, std::size_t g) __attribute__((always_inline)) {
+      const Panel w = load(panel + g * 64);
+#pragma GCC unroll 8
+      for (std::size_t c = 0; c < Cols; ++c) madd(acc[s][c], w, act + c * stride + g * 4);
+    };
+    // Unlike the AVX2 tiles, no empty asm pins the accumulators: with one per accumulator, GCC 12
+    // stored every accumulator to the stack on every pass (one store per vpdpbusd, seen in the
+    // disassembly); without, the 6-sample tile keeps all 12 in registers.
     std::size_t g = 0;
     for (; g + streams <= groups; g += streams) {
 #pragma GCC unroll 4
-      for (std::size_t s = 0; s < streams; ++s) {
-        const Panel w = load(panel + (g + s) * 64);
-#pragma GCC unroll 8
-        for (std::size_t c = 0; c < Cols; ++c) {
-          const __m256i codes = broadcast(act + c * stride + (g + s) * 4);
-          acc[s][c][0] = dot_u8_s8(acc[s][c][0], codes, w.v[0]);
-          acc[s][c][1] = dot_u8_s8(acc[s][c][1], codes, w.v[1]);
-        }
-      }
-      // Pins each accumulator to one register across iterations (GCC 12 rotates them through
-      // copies otherwise, as in the AVX2 tiles).
-#pragma GCC unroll 32
-      for (std::size_t s = 0; s < streams; ++s)
-#pragma GCC unroll 8
-        for (std::size_t c = 0; c < Cols; ++c) __asm__("" : "+x"(acc[s][c][0]), "+x"(acc[s][c][1]));
+      for (std::size_t s = 0; s < streams; ++s) step(s, g + s);
     }
-    for (; g < groups; ++g) {
-      const Panel w = load(panel + g * 64);
-#pragma GCC unroll 8
-      for (std::size_t c = 0; c < Cols; ++c) {
-        const __m256i codes = broadcast(act + c * stride + g * 4);
-        acc[0][c][0] = dot_u8_s8(acc[0][c][0], codes, w.v[0]);
-        acc[0][c][1] = dot_u8_s8(acc[0][c][1], codes, w.v[1]);
-      }
-    }
+    for (; g < groups; ++g) step(0, g);
 #pragma GCC unroll 8
     for (std::size_t c = 0; c < Cols; ++c) {
 #pragma GCC unroll 4
-      for (std::size_t s = 1; s < streams; ++s) {
-        acc[0][c][0] = _mm256_add_epi32(acc[0][c][0], acc[s][c][0]);
-        acc[0][c][1] = _mm256_add_epi32(acc[0][c][1], acc[s][c][1]);
-      }
-      store({{acc[0][c][0], acc[0][c][1]}}, dots + c * dots_stride);
+      for (std::size_t s = 1; s < streams; ++s)
+#pragma GCC unroll 2
+        for (std::size_t h = 0; h < 2; ++h)
+          acc[0][c].v[h] = _mm256_add_epi32(acc[0][c].v[h], acc[s][c].v[h]);
+      store(acc[0][c], dots + c * dots_stride);
     }
   }
 
@@ -11806,9 +11795,7 @@ struct Int4Ops {
         const std::int8_t* x_codes = act + b * 32;
 #pragma GCC unroll 8
         for (std::size_t q = 0; q < 8; ++q) {
-          std::int32_t quad;
-          std::memcpy(&quad, x_codes + q * 4, sizeof(quad));
-          const __m256i x = _mm256_set1_epi32(quad);
+          const __m256i x = broadcast4(x_codes + q * 4);
 #pragma GCC unroll 4
           for (std::size_t i = 0; i < P; ++i) {
             const __m256i bytes = _mm256_loadu_si256(

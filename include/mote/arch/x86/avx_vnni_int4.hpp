@@ -59,9 +59,7 @@ struct Int4Ops {
         const std::int8_t* x_codes = act + b * 32;
 #pragma GCC unroll 8
         for (std::size_t q = 0; q < 8; ++q) {
-          std::int32_t quad;
-          std::memcpy(&quad, x_codes + q * 4, sizeof(quad));
-          const __m256i x = _mm256_set1_epi32(quad);
+          const __m256i x = broadcast4(x_codes + q * 4);
 #pragma GCC unroll 4
           for (std::size_t i = 0; i < P; ++i) {
             const __m256i bytes = _mm256_loadu_si256(
