@@ -11,7 +11,12 @@
 //   W1/f32-s90ft/mote                             the fine-tuned Fashion-MNIST MLP at 90%
 //                                                 (examples/fashion_mnist/weights/sparse/mlp_u90.npz)
 //   W3b1/int8-b<NN>-<R>x<C>/mote                  int8 Block<R, C>, against W3b1/int8/mote
-// The dense f32 cases to compare with are W3b1/f32/mote and W1/f32/mote (main.cpp, mote.cpp).
+//   W3b64/f32-{s75,s90,nm24,b75-16x1,b75-8x4}/mote the batch of 64 (forward_batch: the sparse GEMM)
+//   W5/f32-{s75,s90,nm24,b75-8x1}/mote             the pointwise Conv2D sparse (its depthwise layer
+//                                                 stays dense: mote's depthwise takes no sparse
+//                                                 weights), one image of 56 x 56 pixels
+// The dense f32 cases to compare with are W3b1/f32/mote, W3b64/f32/mote, W5/f32/mote and
+// W1/f32/mote (main.cpp, mote.cpp).
 // Time the sweep against them in the same run; tools/plot_sparsity.py draws the crossover.
 //
 // Each case's weights are pruned here with mote::prune (per layer), and the sparse network is
@@ -52,6 +57,10 @@ using W1SparseNet =
                      mote::Dense<10, mote::Weights<mote::F32, Layout>>>;
 template <class Layout>
 using W3SparseNet = mote::Sequential<mote::Input<1024>, mote::Dense<1024, mote::Weights<mote::F32, Layout>>>;
+template <class Layout>
+using W5SparseNet = mote::Sequential<mote::Input<56, 56, 32>, mote::DepthwiseConv2D<mote::Kernel<3>, mote::Pad::same>,
+                                     mote::ReLU6, mote::Conv2D<64, mote::Kernel<1>, mote::Weights<mote::F32, Layout>>,
+                                     mote::ReLU6>;
 
 [[noreturn]] void fail(const std::string& case_name, const std::string& why) {
   std::fprintf(stderr, "mote_bench: %s: %s. Aborting.\n", case_name.c_str(), why.c_str());
@@ -61,13 +70,18 @@ using W3SparseNet = mote::Sequential<mote::Input<1024>, mote::Dense<1024, mote::
 /// Prunes one row-major rows x cols weight matrix in place.
 using PruneFn = std::function<void(std::span<float>, std::size_t rows, std::size_t cols)>;
 
-/// The workload's weights, each matrix pruned by `prune`.
+/// The workload's weights, each matrix pruned by `prune` (W5: only the pointwise layer's; its
+/// depthwise layer stays dense). A matrix is one row per output channel.
 std::vector<std::vector<float>> pruned_weights(const Workload& w, const PruneFn& prune) {
   std::vector<std::vector<float>> storage;
   storage.reserve(w.layers.size());
   for (const WeightedLayer& layer : w.layers) {
     storage.push_back(layer.weight.values);
-    if (prune) prune(storage.back(), layer.weight.shape[0], layer.weight.shape[1]);
+    const bool depthwise = w.id == WorkloadId::W5 && layer.index == 0;
+    if (prune && !depthwise) {
+      const std::size_t rows = layer.weight.shape[0];
+      prune(storage.back(), rows, layer.weight.values.size() / rows);
+    }
   }
   return storage;
 }
@@ -102,15 +116,20 @@ std::vector<float> naive_forward(const Workload& w, const std::vector<std::vecto
   return std::vector<float>(x.begin(), x.end());
 }
 
-/// `Net` on a batch-1 workload; `Weighted...` are the positions of its Dense layers (the
-/// workload's layer indices). With a rule, the sparse layers prune the weights as they load.
+/// `Net` on the workload (a batch: forward_batch); `Weighted...` are the positions of its
+/// weighted layers (the workload's layer indices). With a rule, the sparse layers prune the
+/// weights as they load.
 template <class Net, std::size_t... Weighted>
 class SparseRunner final : public Runner {
  public:
   SparseRunner(const Workload& w, std::span<const mote::TensorRef> refs, const std::optional<mote::Pruning>& rule,
                const std::string& case_name)
-      : net_(std::make_unique<Net>()), input_(w.input.size()), output_(Net::output_shape::size) {
-    if (w.batch != 1 || w.input.size() != Net::input_shape::size || w.output_size != Net::output_shape::size ||
+      : net_(std::make_unique<Net>()),
+        batch_(w.batch),
+        input_(w.input.size()),
+        output_(w.batch * Net::output_shape::size),
+        workspace_(w.batch) {
+    if (w.input.size() != w.batch * Net::input_shape::size || w.output_size != Net::output_shape::size ||
         sizeof...(Weighted) != w.layers.size())
       throw std::logic_error(w.name + ": the mote network's shapes do not match the workload");
     if (rule) {
@@ -122,8 +141,11 @@ class SparseRunner final : public Runner {
     std::memcpy(input_.data(), w.input.data(), w.input.size() * sizeof(float));
   }
   void run() override {
-    net_->forward(mote::TensorView<typename Net::input_shape, const float>(input_.data()),
-                  mote::TensorView<typename Net::output_shape, float>(output_.data()), workspace_);
+    if (batch_ == 1)
+      net_->forward(mote::TensorView<typename Net::input_shape, const float>(input_.data()),
+                    mote::TensorView<typename Net::output_shape, float>(output_.data()), workspace_);
+    else
+      net_->forward_batch(input_.span(), output_.span(), workspace_);
   }
   std::span<const float> output() const override { return output_.span(); }
   std::size_t weight_bytes() const { return net_->weight_bytes(); }
@@ -164,6 +186,7 @@ class SparseRunner final : public Runner {
   }
 
   std::unique_ptr<Net> net_;
+  std::size_t batch_;
   mote::AlignedBuffer<float> input_;
   mote::AlignedBuffer<float> output_;
   typename Net::Workspace workspace_;
@@ -393,6 +416,26 @@ void register_finetuned_w1() {
   for (int nn : {50, 75, 90}) register_int8_block<16, 4>(nn);
   register_int8_block<8, 4>(75);
   register_int8_block<16, 1>(75);
+  // Batches and convolutions: the sparse GEMM (8 samples or pixels in the vector lanes).
+  for (const WorkloadId id : {WorkloadId::W3b64}) {
+    register_sparse_case<W3SparseNet, mote::Sparse<mote::Unstructured>, 0>(id, "s75", unstructured(0.75),
+                                                                            Pruning::to_sparsity(0.75));
+    register_sparse_case<W3SparseNet, mote::Sparse<mote::Unstructured>, 0>(id, "s90", unstructured(0.9),
+                                                                            Pruning::to_sparsity(0.9));
+    register_sparse_case<W3SparseNet, mote::Sparse<mote::NM<2, 4>>, 0>(id, "nm24", n_of_m(2, 4), Pruning::to_pattern());
+    register_sparse_case<W3SparseNet, mote::Sparse<mote::Block<16, 1>>, 0>(id, "b75-16x1", blocks(16, 1, 0.75),
+                                                                            Pruning::to_sparsity(0.75));
+    register_sparse_case<W3SparseNet, mote::Sparse<mote::Block<8, 4>>, 0>(id, "b75-8x4", blocks(8, 4, 0.75),
+                                                                           Pruning::to_sparsity(0.75));
+  }
+  constexpr auto w5 = WorkloadId::W5;
+  register_sparse_case<W5SparseNet, mote::Sparse<mote::Unstructured>, 0, 2>(w5, "s75", unstructured(0.75),
+                                                                             Pruning::to_sparsity(0.75));
+  register_sparse_case<W5SparseNet, mote::Sparse<mote::Unstructured>, 0, 2>(w5, "s90", unstructured(0.9),
+                                                                             Pruning::to_sparsity(0.9));
+  register_sparse_case<W5SparseNet, mote::Sparse<mote::NM<2, 4>>, 0, 2>(w5, "nm24", n_of_m(2, 4), Pruning::to_pattern());
+  register_sparse_case<W5SparseNet, mote::Sparse<mote::Block<8, 1>>, 0, 2>(w5, "b75-8x1", blocks(8, 1, 0.75),
+                                                                            Pruning::to_sparsity(0.75));
   return true;
 }();
 

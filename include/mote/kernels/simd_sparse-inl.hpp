@@ -19,11 +19,13 @@ MOTE_KERNEL_ENTRY void dense(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, Sparse<
   if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
     MOTE_SIMD_NS::activate(activation, out, out, weights.rows());
 }
-/// Samples in tiles of 4 sharing every weight load (kernels/dense/sparse-inl.hpp).
-template <class Pattern, class Activation = activation::Identity>
+/// Groups of 8 samples as a GEMM with the samples in the vector lanes, the rest 4 at a time
+/// sharing every weight load (kernels/dense/sparse-inl.hpp). `scratch`: at least
+/// sparse_batch_scratch_bytes(weights.cols(), batch) bytes, 32-byte aligned.
+template <class Pattern, class Activation>
 MOTE_KERNEL_ENTRY void dense_batch(isa::MOTE_SIMD_TAG, const WeightMatrix<F32, Sparse<Pattern>>& weights, const float* bias,
-                        const float* in, float* out, std::size_t batch, Activation activation = {}) noexcept {
-  MOTE_SIMD_NS::dense_sparse_batch(weights, bias, in, out, batch);
+                        const float* in, float* out, std::size_t batch, Activation activation, std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::dense_sparse_batch(weights, bias, in, out, batch, reinterpret_cast<float*>(scratch));
   if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
     MOTE_SIMD_NS::activate(activation, out, out, batch * weights.rows());
 }

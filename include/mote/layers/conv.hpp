@@ -137,7 +137,7 @@ class ConvLayer {
       int8_window ? kernels::conv_int8_scratch_bytes(window, (Filters + 15) / 16 * 16, (receptive_field + 3) / 4 * 4)
       : int4_window ? kernels::conv_int4_scratch_bytes(window, (Filters + 15) / 16 * 16, (receptive_field + 31) / 32 * 32)
       : opts::integer_compute ? patch_bytes + pixel_chunk * detail::integer_dense_scratch_bytes(Filters, receptive_field)
-      : sparse              ? patch_bytes
+      : sparse              ? patch_bytes + kernels::sparse_batch_scratch_bytes(receptive_field, pixel_chunk)
                             : 0;
   static constexpr std::size_t param_count = opts::has_bias ? 2 : 1;
   /// True when the layer quantises its input: calibration (Sequential::calibrate) sets its range.
@@ -195,7 +195,7 @@ class ConvLayer {
     } else if constexpr (sparse) {
       for_each_pixel_chunk(in, scratch, [&](const float* rows, std::size_t first, std::size_t count) {
         kernels::dense_batch(typename opts::isa{}, weights_.matrix(), weights_.bias(), rows, out + first * Filters,
-                             count, typename opts::activation{});
+                             count, typename opts::activation{}, scratch + patch_bytes);
       });
     } else {
       kernels::conv2d(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out,

@@ -53,9 +53,12 @@ class DenseLayer {
   static constexpr bool in_place = false;
   /// Integer layers quantise their input and accumulate in scratch (the larger of what the SIMD
   /// kernels and the scalar reference need).
+  /// Sparse f32 layers: forward_batch's GEMM transposes 8 samples at a time, within what the
+  /// workspace reserves per sample (the chain multiplies scratch by the batch).
   static constexpr std::size_t scratch_bytes =
       opts::integer_compute ? detail::integer_dense_scratch_bytes(Units, In::size)
       : binary_activations  ? kernels::binary_xnor_scratch_bytes(In::size)
+      : is_sparse_layout_v<typename opts::layout> ? kernels::sparse_batch_scratch_bytes(In::size, 8) / 8
                             : 0;
   /// True when the layer quantises its input: calibration (Sequential::calibrate) sets its range.
   static constexpr bool quantizes_input = opts::integer_compute;
@@ -129,8 +132,12 @@ class DenseLayer {
       kernels::dense_xnor(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, batch,
                           typename opts::activation{}, scratch);
     } else {
-      kernels::dense_batch(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, batch,
-                           typename opts::activation{});
+      if constexpr (is_sparse_layout_v<typename opts::layout>)
+        kernels::dense_batch(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, batch,
+                             typename opts::activation{}, scratch);
+      else
+        kernels::dense_batch(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, batch,
+                             typename opts::activation{});
     }
   }
 

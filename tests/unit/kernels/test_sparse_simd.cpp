@@ -88,13 +88,17 @@ void check_layout(const char* label) {
             INFO(isa_name << ": row " << r << ": " << actual[r] << " vs " << expected[r]);
             REQUIRE(agrees(actual[r], expected[r], dot_bound(cols, magnitude)));
           }
-          // A batch of 6 (a tile of 4 sharing weight loads, then 2 alone), each sample its own
-          // input, through a ReLU: each within the bound of its own dense reference.
-          const std::size_t batch = 6;
+          // Batches of 6 (a tile of 4 sharing weight loads, then 2 alone) and 21 (two GEMMs of
+          // 8 samples, a tile of 4, 1 alone), each sample its own input, through a ReLU: each
+          // within the bound of its own dense reference. The scratch is poisoned with NaN.
+          for (const std::size_t batch : {std::size_t{6}, std::size_t{21}}) {
           std::vector<float> batch_in(batch * cols + 16, std::numeric_limits<float>::quiet_NaN());
           for (std::size_t i = 0; i < batch * cols; ++i) batch_in[i] = uniform(rng) * 4.0f;
           std::vector<float> batch_out(batch * rows + 1, -7.0f), one(rows);
-          kernels::dense_batch(tag, matrix, bias.data(), batch_in.data(), batch_out.data(), batch, activation::Relu{});
+          AlignedBuffer<float> scratch(kernels::sparse_batch_scratch_bytes(cols, batch) / sizeof(float) + 1);
+          std::fill(scratch.begin(), scratch.end(), std::numeric_limits<float>::quiet_NaN());
+          kernels::dense_batch(tag, matrix, bias.data(), batch_in.data(), batch_out.data(), batch, activation::Relu{},
+                               reinterpret_cast<std::byte*>(scratch.data()));
           REQUIRE(batch_out[batch * rows] == -7.0f);
           for (std::size_t b = 0; b < batch; ++b) {
             const float* x = batch_in.data() + b * cols;
@@ -102,9 +106,10 @@ void check_layout(const char* label) {
             for (std::size_t r = 0; r < rows; ++r) {
               double magnitude = std::fabs(bias[r]);
               for (std::size_t k = 0; k < cols; ++k) magnitude += std::fabs(w[r * cols + k] * x[k]);
-              INFO(isa_name << ": sample " << b << ", row " << r);
+              INFO(isa_name << ": batch " << batch << ", sample " << b << ", row " << r);
               REQUIRE(agrees(batch_out[b * rows + r], one[r], dot_bound(cols, magnitude)));
             }
+          }
           }
         });
       }

@@ -155,7 +155,7 @@ void check_mlp(const char* label) {
   REQUIRE(count_zeros(pruned["0.weight"]) > 33 * 40 / 3);
   auto dense = std::make_unique<DenseNet>();
   load(*dense, pruned);
-  const std::vector<float> inputs = random_inputs(8 * 40, 2);
+  const std::vector<float> inputs = random_inputs(11 * 40, 2);
   const std::vector<float> expected = run(*dense, inputs);
 
   SECTION("weights that already hold the pattern, no pruning") {

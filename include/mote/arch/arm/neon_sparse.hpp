@@ -25,6 +25,28 @@ struct Tile8 {
     vst1q_f32(p, low);
     vst1q_f32(p + 4, high);
   }
+  /// Lane j of t[i] and lane i of t[j] swap places (an 8 x 8 transpose: four 4 x 4 ones).
+  static MOTE_VEC_INLINE void transpose(Tile8 (&t)[8]) {
+    float32x4_t q[4][4] = {{t[0].low, t[1].low, t[2].low, t[3].low},
+                           {t[4].low, t[5].low, t[6].low, t[7].low},
+                           {t[0].high, t[1].high, t[2].high, t[3].high},
+                           {t[4].high, t[5].high, t[6].high, t[7].high}};
+    for (auto& block : q) transpose4(block);
+    for (int j = 0; j < 4; ++j) {
+      t[j] = {q[0][j], q[1][j]};
+      t[j + 4] = {q[2][j], q[3][j]};
+    }
+  }
+  static MOTE_VEC_INLINE void transpose4(float32x4_t (&r)[4]) {
+    const float64x2_t even01 = vreinterpretq_f64_f32(vtrn1q_f32(r[0], r[1]));
+    const float64x2_t odd01 = vreinterpretq_f64_f32(vtrn2q_f32(r[0], r[1]));
+    const float64x2_t even23 = vreinterpretq_f64_f32(vtrn1q_f32(r[2], r[3]));
+    const float64x2_t odd23 = vreinterpretq_f64_f32(vtrn2q_f32(r[2], r[3]));
+    r[0] = vreinterpretq_f32_f64(vtrn1q_f64(even01, even23));
+    r[1] = vreinterpretq_f32_f64(vtrn1q_f64(odd01, odd23));
+    r[2] = vreinterpretq_f32_f64(vtrn2q_f64(even01, even23));
+    r[3] = vreinterpretq_f32_f64(vtrn2q_f64(odd01, odd23));
+  }
 
   struct Window4 {
     uint8x16_t bytes;

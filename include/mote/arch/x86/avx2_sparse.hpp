@@ -17,6 +17,25 @@ struct Tile8 {
   static MOTE_VEC_INLINE Tile8 fma(Tile8 a, Tile8 b, Tile8 c) { return {_mm256_fmadd_ps(a.v, b.v, c.v)}; }
   friend MOTE_VEC_INLINE Tile8 operator+(Tile8 a, Tile8 b) { return {_mm256_add_ps(a.v, b.v)}; }
   MOTE_VEC_INLINE void store(float* p) const { _mm256_storeu_ps(p, v); }
+  /// Lane j of t[i] and lane i of t[j] swap places (an 8 x 8 transpose).
+  static MOTE_VEC_INLINE void transpose(Tile8 (&t)[8]) {
+    const __m256 a0 = _mm256_unpacklo_ps(t[0].v, t[1].v), a1 = _mm256_unpackhi_ps(t[0].v, t[1].v);
+    const __m256 a2 = _mm256_unpacklo_ps(t[2].v, t[3].v), a3 = _mm256_unpackhi_ps(t[2].v, t[3].v);
+    const __m256 a4 = _mm256_unpacklo_ps(t[4].v, t[5].v), a5 = _mm256_unpackhi_ps(t[4].v, t[5].v);
+    const __m256 a6 = _mm256_unpacklo_ps(t[6].v, t[7].v), a7 = _mm256_unpackhi_ps(t[6].v, t[7].v);
+    const __m256 b0 = _mm256_shuffle_ps(a0, a2, 0x44), b1 = _mm256_shuffle_ps(a0, a2, 0xEE);
+    const __m256 b2 = _mm256_shuffle_ps(a1, a3, 0x44), b3 = _mm256_shuffle_ps(a1, a3, 0xEE);
+    const __m256 b4 = _mm256_shuffle_ps(a4, a6, 0x44), b5 = _mm256_shuffle_ps(a4, a6, 0xEE);
+    const __m256 b6 = _mm256_shuffle_ps(a5, a7, 0x44), b7 = _mm256_shuffle_ps(a5, a7, 0xEE);
+    t[0].v = _mm256_permute2f128_ps(b0, b4, 0x20);
+    t[1].v = _mm256_permute2f128_ps(b1, b5, 0x20);
+    t[2].v = _mm256_permute2f128_ps(b2, b6, 0x20);
+    t[3].v = _mm256_permute2f128_ps(b3, b7, 0x20);
+    t[4].v = _mm256_permute2f128_ps(b0, b4, 0x31);
+    t[5].v = _mm256_permute2f128_ps(b1, b5, 0x31);
+    t[6].v = _mm256_permute2f128_ps(b2, b6, 0x31);
+    t[7].v = _mm256_permute2f128_ps(b3, b7, 0x31);
+  }
 
   /// Four inputs, in both 128-bit halves (vpermilps selects within a half).
   struct Window4 {

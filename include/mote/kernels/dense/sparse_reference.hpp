@@ -78,9 +78,19 @@ inline void dense(isa::Scalar, const WeightMatrix<F32, Sparse<Block<R, C>>>& wei
   }
 }
 
-template <class Pattern, class Activation = activation::Identity>
+/// Scratch of a sparse f32 dense_batch of `batch` samples of `cols` inputs: the SIMD kernels'
+/// GEMM transposes the inputs of 8 samples at a time (cols rounded up to 8, 4 bytes each).
+/// Never more than min(batch, 8) x the input of one sample (rounded up to 8 floats): a layer
+/// that reserves that much per sample has enough for any batch.
+inline constexpr std::size_t sparse_batch_scratch_bytes(std::size_t cols, std::size_t batch) noexcept {
+  return batch >= 8 ? 8 * ((cols + 7) / 8 * 8) * sizeof(float) : 0;
+}
+
+/// One sample at a time (`scratch` unused: the SIMD kernels' signature).
+template <class Pattern, class Activation>
 inline void dense_batch(isa::Scalar, const WeightMatrix<F32, Sparse<Pattern>>& weights, const float* bias,
-                        const float* in, float* out, std::size_t batch, Activation activation = {}) noexcept {
+                        const float* in, float* out, std::size_t batch, Activation activation,
+                        std::byte* /*scratch*/) noexcept {
   for (std::size_t b = 0; b < batch; ++b)
     dense(isa::Scalar{}, weights, bias, in + b * weights.cols(), out + b * weights.rows(), activation);
 }
