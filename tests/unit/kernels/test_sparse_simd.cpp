@@ -88,10 +88,11 @@ void check_layout(const char* label) {
             INFO(isa_name << ": row " << r << ": " << actual[r] << " vs " << expected[r]);
             REQUIRE(agrees(actual[r], expected[r], dot_bound(cols, magnitude)));
           }
-          // Batches of 6 (a tile of 4 sharing weight loads, then 2 alone) and 21 (two GEMMs of
-          // 8 samples, a tile of 4, 1 alone), each sample its own input, through a ReLU: each
-          // within the bound of its own dense reference. The scratch is poisoned with NaN.
-          for (const std::size_t batch : {std::size_t{6}, std::size_t{21}}) {
+          // Batches of 5 (a tile of 4 sharing weight loads, then 1 alone), 6 (a GEMM of 6
+          // samples), 15 (GEMMs of 8 and 7) and 21 (GEMMs of 8 and 8, a tile of 4, 1 alone), each
+          // sample its own input, through a ReLU: each within the bound of its own dense
+          // reference. The scratch is poisoned with NaN.
+          for (const std::size_t batch : {std::size_t{5}, std::size_t{6}, std::size_t{15}, std::size_t{21}}) {
           std::vector<float> batch_in(batch * cols + 16, std::numeric_limits<float>::quiet_NaN());
           for (std::size_t i = 0; i < batch * cols; ++i) batch_in[i] = uniform(rng) * 4.0f;
           std::vector<float> batch_out(batch * rows + 1, -7.0f), one(rows);

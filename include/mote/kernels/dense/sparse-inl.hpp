@@ -158,9 +158,9 @@ inline void dense_sparse(const WeightMatrix<F32, Sparse<Block<R, C>>>& weights, 
   }
 }
 
-// Batches (Dense::forward_batch, and convolutions: one sample per output pixel). Groups of 8
-// samples run as a GEMM with the samples in the vector lanes (below); fewer, 4 at a time
-// sharing every weight load and position decode, then one by one.
+// Batches (Dense::forward_batch, and convolutions: one sample per output pixel). Groups of up
+// to 8 samples run as a GEMM with the samples in the vector lanes (below); a rest of 5 or fewer,
+// 4 at a time sharing every weight load and position decode, then one by one.
 namespace sparse_detail {
 constexpr std::size_t batch_tile = 4;
 }  // namespace sparse_detail
@@ -389,9 +389,12 @@ inline void dense_sparse_batch(const Matrix& weights, const float* bias, const f
   using sparse_detail::gemm_samples;
   const std::size_t cols = weights.cols(), rows = weights.rows();
   std::size_t b = 0;
-  for (; b + gemm_samples <= batch; b += gemm_samples) {
-    sparse_detail::transpose_inputs(in + b * cols, cols, gemm_samples, xt);
-    sparse_gemm(weights, bias, xt, gemm_samples, out + b * rows);
+  // A GEMM costs about the same for 6 or 7 samples as for 8; 5 and fewer run faster in tiles of 4
+  // and alone (measured on Zen 3: 4 samples 1.3x faster in a tile than in a GEMM).
+  for (; b + 6 <= batch; b += gemm_samples) {
+    const std::size_t count = std::min(gemm_samples, batch - b);
+    sparse_detail::transpose_inputs(in + b * cols, cols, count, xt);
+    sparse_gemm(weights, bias, xt, count, out + b * rows);
   }
   for (; b + batch_tile <= batch; b += batch_tile) dense_sparse_tile(weights, bias, in + b * cols, out + b * rows);
   for (; b < batch; ++b) dense_sparse(weights, bias, in + b * cols, out + b * rows);

@@ -80,10 +80,11 @@ inline void dense(isa::Scalar, const WeightMatrix<F32, Sparse<Block<R, C>>>& wei
 
 /// Scratch of a sparse f32 dense_batch of `batch` samples of `cols` inputs: the SIMD kernels'
 /// GEMM transposes the inputs of 8 samples at a time (cols rounded up to 8, 4 bytes each).
-/// Never more than min(batch, 8) x the input of one sample (rounded up to 8 floats): a layer
-/// that reserves that much per sample has enough for any batch.
+/// Used from 6 samples on; never more than 8 x the input of one sample (rounded up to 8 floats)
+/// when batch >= 8, and a layer that reserves 8/6 of an input per sample has enough for any
+/// batch.
 inline constexpr std::size_t sparse_batch_scratch_bytes(std::size_t cols, std::size_t batch) noexcept {
-  return batch >= 8 ? 8 * ((cols + 7) / 8 * 8) * sizeof(float) : 0;
+  return batch >= 6 ? 8 * ((cols + 7) / 8 * 8) * sizeof(float) : 0;
 }
 
 /// One sample at a time (`scratch` unused: the SIMD kernels' signature).
