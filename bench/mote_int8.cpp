@@ -1,6 +1,7 @@
 // mote with int8 weights and activations (Weights<Int8<>>: per-channel symmetric weights,
 // int8 asymmetric per-tensor activations, int32 accumulation, float between layers):
 //   W1/int8/mote, W2/int8/mote, W3b1/int8/mote, W3b64/int8/mote, W4/int8/mote, W5/int8/mote
+// with Int7<> weights (7-bit symmetric, same activations): the same six as <workload>/int7/mote
 // and with Int4<32> weights (same activations): W1/int4/mote, W3b1/int4/mote
 // Each network is calibrated (min/max) on the workload's own input before timing; the
 // timed forward quantises each layer's input, runs the integer kernel and dequantises. The
@@ -27,27 +28,33 @@
 namespace mote_bench {
 namespace {
 
-using Q = mote::Weights<mote::Int8<>>;
-using W1Int8 = mote::Sequential<mote::Input<784>, mote::Dense<256, Q>, mote::ReLU, mote::Dense<128, Q>, mote::ReLU,
-                                mote::Dense<10, Q>>;
-using W2Int8 = mote::Sequential<mote::Input<64>, mote::Dense<64, Q>, mote::Tanh, mote::Dense<64, Q>, mote::Tanh,
-                                mote::Dense<8, Q>>;
-using W3Int8 = mote::Sequential<mote::Input<1024>, mote::Dense<1024, Q>>;
+// Each network is a template over its weight option Q: Weights<Int8<>>, Weights<Int7<>>, ...
+template <class Q>
+using W1Net = mote::Sequential<mote::Input<784>, mote::Dense<256, Q>, mote::ReLU, mote::Dense<128, Q>, mote::ReLU,
+                               mote::Dense<10, Q>>;
+template <class Q>
+using W2Net = mote::Sequential<mote::Input<64>, mote::Dense<64, Q>, mote::Tanh, mote::Dense<64, Q>, mote::Tanh,
+                               mote::Dense<8, Q>>;
+template <class Q>
+using W3Net = mote::Sequential<mote::Input<1024>, mote::Dense<1024, Q>>;
 // W4 with int8 convolutions: each Conv2D quantises its input once into a bordered image of codes,
 // gathers the receptive fields as codes and runs the integer GEMM (peers: W4/int8/onednn, xnnpack).
-using W4Int8 =
+template <class Q>
+using W4Net =
     mote::Sequential<mote::Input<28, 28, 1>, mote::Conv2D<16, mote::Kernel<3>, mote::Pad::same, Q>, mote::ReLU,
                      mote::MaxPool2D<2>, mote::Conv2D<32, mote::Kernel<3>, mote::Pad::same, Q>, mote::ReLU,
                      mote::MaxPool2D<2>, mote::Flatten, mote::Dense<10, Q>>;
 // W5 with an int8 depthwise layer (int32 sums of centred int16 codes, tap pairs per vpmaddwd on
 // AVX2) and an int8 pointwise layer (the symmetric GEMM over the pixels).
-using W5Int8 = mote::Sequential<mote::Input<56, 56, 32>, mote::DepthwiseConv2D<mote::Kernel<3>, mote::Pad::same, Q>,
-                                mote::ReLU6, mote::Conv2D<64, mote::Kernel<1>, Q>, mote::ReLU6>;
+template <class Q>
+using W5Net = mote::Sequential<mote::Input<56, 56, 32>, mote::DepthwiseConv2D<mote::Kernel<3>, mote::Pad::same, Q>,
+                               mote::ReLU6, mote::Conv2D<64, mote::Kernel<1>, Q>, mote::ReLU6>;
+using Q8 = mote::Weights<mote::Int8<>>;
+// Int7: 7-bit symmetric weights (AVX2 multiplies them without the sign operation: oneDNN's
+// scheme on CPUs without VNNI).
+using Q7 = mote::Weights<mote::Int7<>>;
 // Int4<32>: 4-bit weights, a scale per 32 columns of a row, int8 activations.
 using Q4 = mote::Weights<mote::Int4<32>>;
-using W1Int4 = mote::Sequential<mote::Input<784>, mote::Dense<256, Q4>, mote::ReLU, mote::Dense<128, Q4>, mote::ReLU,
-                                mote::Dense<10, Q4>>;
-using W3Int4 = mote::Sequential<mote::Input<1024>, mote::Dense<1024, Q4>>;
 
 template <class Net>
 class Int8Runner final : public Runner {
@@ -113,14 +120,20 @@ void register_int8_case(WorkloadId id, const char* precision = "int8") {
 }
 
 [[maybe_unused]] const bool registered = [] {
-  register_int8_case<W1Int8>(WorkloadId::W1);
-  register_int8_case<W2Int8>(WorkloadId::W2);
-  register_int8_case<W3Int8>(WorkloadId::W3b1);
-  register_int8_case<W3Int8>(WorkloadId::W3b64);
-  register_int8_case<W4Int8>(WorkloadId::W4);
-  register_int8_case<W5Int8>(WorkloadId::W5);
-  register_int8_case<W1Int4>(WorkloadId::W1, "int4");
-  register_int8_case<W3Int4>(WorkloadId::W3b1, "int4");
+  register_int8_case<W1Net<Q8>>(WorkloadId::W1);
+  register_int8_case<W2Net<Q8>>(WorkloadId::W2);
+  register_int8_case<W3Net<Q8>>(WorkloadId::W3b1);
+  register_int8_case<W3Net<Q8>>(WorkloadId::W3b64);
+  register_int8_case<W4Net<Q8>>(WorkloadId::W4);
+  register_int8_case<W5Net<Q8>>(WorkloadId::W5);
+  register_int8_case<W1Net<Q7>>(WorkloadId::W1, "int7");
+  register_int8_case<W2Net<Q7>>(WorkloadId::W2, "int7");
+  register_int8_case<W3Net<Q7>>(WorkloadId::W3b1, "int7");
+  register_int8_case<W3Net<Q7>>(WorkloadId::W3b64, "int7");
+  register_int8_case<W4Net<Q7>>(WorkloadId::W4, "int7");
+  register_int8_case<W5Net<Q7>>(WorkloadId::W5, "int7");
+  register_int8_case<W1Net<Q4>>(WorkloadId::W1, "int4");
+  register_int8_case<W3Net<Q4>>(WorkloadId::W3b1, "int4");
   return true;
 }();
 

@@ -132,6 +132,8 @@ int run(const std::string& weights_dir, const std::string& data_dir) {
                 fashion::mlp_names(), Method::mse, mlp_float, mlp_predictions);
   quantised_row("MLP int8 per-tensor, int8 act.", *std::make_unique<fashion::MlpInt8PerTensor>(), "mlp.npz",
                 fashion::mlp_names(), Method::min_max, mlp_float, mlp_predictions);
+  quantised_row("MLP int7 per-channel, int8 act.", *std::make_unique<fashion::MlpInt7>(), "mlp.npz",
+                fashion::mlp_names(), Method::min_max, mlp_float, mlp_predictions);
   quantised_row("MLP int8 per-channel, uint8 act.", *std::make_unique<fashion::MlpInt8UInt8Activations>(), "mlp.npz",
                 fashion::mlp_names(), Method::min_max, mlp_float, mlp_predictions);
   quantised_row("MLP binary weights, f32 act.", *std::make_unique<fashion::MlpBinary>(), "mlp.npz",
@@ -145,6 +147,8 @@ int run(const std::string& weights_dir, const std::string& data_dir) {
   quantised_row("MLP codebook2 per-channel, f32 act", *std::make_unique<fashion::MlpCodebook2>(), "mlp.npz",
                 fashion::mlp_names(), Method::min_max, mlp_float, mlp_predictions);
   quantised_row("CNN int8 per-channel, int8 act.", *std::make_unique<fashion::CnnInt8>(), "cnn.npz",
+                fashion::cnn_names(), Method::min_max, cnn_float, cnn_predictions);
+  quantised_row("CNN int7 per-channel, int8 act.", *std::make_unique<fashion::CnnInt7>(), "cnn.npz",
                 fashion::cnn_names(), Method::min_max, cnn_float, cnn_predictions);
   quantised_row("CNN int4 groups of 32, int8 act.", *std::make_unique<fashion::CnnInt4>(), "cnn.npz",
                 fashion::cnn_names(), Method::min_max, cnn_float, cnn_predictions);

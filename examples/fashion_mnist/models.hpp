@@ -23,6 +23,7 @@ using MlpAs = Sequential<Input<28, 28, 1>, Flatten, Dense<256, Weights<WeightFor
                          Dense<10, Weights<WeightFormat>, ActivationOption...>>;
 using MlpInt8 = MlpAs<Int8<PerChannel, Symmetric>>;
 using MlpInt8PerTensor = MlpAs<Int8<PerTensor, Symmetric>>;
+using MlpInt7 = MlpAs<Int7<PerChannel>>;
 using MlpInt8UInt8Activations = MlpAs<Int8<PerChannel, Symmetric>, Activations<UInt8>>;
 using MlpCodebook4 = MlpAs<Codebook<4>>;
 using MlpCodebook2 = MlpAs<Codebook<2>>;
@@ -36,6 +37,7 @@ using CnnAs = Sequential<Input<28, 28, 1>, Conv2D<16, Kernel<3>, Pad::same, Weig
                          Conv2D<32, Kernel<3>, Pad::same, Weights<WeightFormat>>, ReLU, MaxPool2D<2>, Flatten,
                          Dense<10, Weights<WeightFormat>>>;
 using CnnInt8 = CnnAs<Int8<>>;
+using CnnInt7 = CnnAs<Int7<>>;
 using CnnInt4 = CnnAs<Int4<32>>;
 /// The CNN with only its classifier in int8.
 using CnnInt8Head = Sequential<Input<28, 28, 1>, Conv2D<16, Kernel<3>, Pad::same>, ReLU, MaxPool2D<2>,

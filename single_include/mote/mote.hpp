@@ -523,12 +523,21 @@ struct Symmetric {
 struct Asymmetric {
   static constexpr const char* name = "asymmetric";
 };
+/// Zero point 0 and codes in [-63, 63]: 7 bits of weight, stored in int8. On CPUs without VNNI
+/// (AVX2, SSE4, AVX-512 without VNNI) a 7-bit weight times an 8-bit activation code pairs
+/// up in vpmaddubsw without saturating (2 x 255 x 63 < 32767), which saves the sign operation
+/// that exact 8-bit weights need there (oneDNN quantises weights to 7 bits on such CPUs for the
+/// same reason). Elsewhere these are int8 weights that use half the range. Spelled `Int7<>`.
+struct Narrow {
+  static constexpr const char* name = "symmetric 7-bit";
+};
 
 namespace detail {
 template <class G>
 inline constexpr bool is_granularity_v = std::is_same_v<G, PerTensor> || std::is_same_v<G, PerChannel>;
 template <class S>
-inline constexpr bool is_symmetry_v = std::is_same_v<S, Symmetric> || std::is_same_v<S, Asymmetric>;
+inline constexpr bool is_symmetry_v =
+    std::is_same_v<S, Symmetric> || std::is_same_v<S, Asymmetric> || std::is_same_v<S, Narrow>;
 }  // namespace detail
 
 /// Signed 8-bit integers with a float scale and an integer zero point: real = scale * (q - zero_point).
@@ -540,19 +549,27 @@ struct Int8 {
   static_assert(detail::is_granularity_v<Granularity>,
                 "Int8<Granularity, Symmetry>: Granularity must be mote::PerTensor or mote::PerChannel.");
   static_assert(detail::is_symmetry_v<Symmetry>,
-                "Int8<Granularity, Symmetry>: Symmetry must be mote::Symmetric or mote::Asymmetric.");
+                "Int8<Granularity, Symmetry>: Symmetry must be mote::Symmetric, mote::Asymmetric or mote::Narrow.");
   using storage_type = std::int8_t;
   using accumulator_type = std::int32_t;
   using granularity = Granularity;
   using symmetry = Symmetry;
-  static constexpr const char* name = "int8";
+  /// 7-bit codes (Narrow, `Int7<>`).
+  static constexpr bool narrow = std::is_same_v<Symmetry, Narrow>;
+  static constexpr const char* name = narrow ? "int7" : "int8";
   static constexpr std::size_t bits_per_weight = 8;
   static constexpr bool is_signed = true;
   static constexpr bool per_channel = std::is_same_v<Granularity, PerChannel>;
-  static constexpr bool symmetric = std::is_same_v<Symmetry, Symmetric>;
-  static constexpr std::int32_t min_code = symmetric ? -127 : -128;
-  static constexpr std::int32_t max_code = 127;
+  /// Zero point 0 (Symmetric or Narrow).
+  static constexpr bool symmetric = !std::is_same_v<Symmetry, Asymmetric>;
+  static constexpr std::int32_t min_code = narrow ? -63 : symmetric ? -127 : -128;
+  static constexpr std::int32_t max_code = narrow ? 63 : 127;
 };
+
+/// 7-bit symmetric weights stored as int8 (`Int8<Granularity, Narrow>`): one edit from `Int8<>`,
+/// trading one bit of weight precision for the faster multiply of CPUs without VNNI.
+template <class Granularity = PerChannel>
+using Int7 = Int8<Granularity, Narrow>;
 
 /// Unsigned 8-bit activations with a zero point in [0, 255] (ONNX/TFLite uint8 tensors).
 struct UInt8 {
@@ -1760,9 +1777,12 @@ class WeightMatrix<Int8<Granularity, Symmetry>, DenseStorage> {
       if (!status) return status;
     }
     for (std::size_t i = 0; i < rows_ * cols_; ++i)
-      if (row_major_codes[i] < format::min_code)
+      if (row_major_codes[i] < format::min_code || row_major_codes[i] > format::max_code)
         return make_error(ErrorCode::invalid_value, what + ": code " + std::to_string(row_major_codes[i]) + " at " +
-                                                        std::to_string(i) + " is below the symmetric range [-127, 127]");
+                                                        std::to_string(i) + " is outside the " + format::name + " " +
+                                                        format::symmetry::name + " range [" +
+                                                        std::to_string(format::min_code) + ", " +
+                                                        std::to_string(format::max_code) + "]");
     for (std::size_t r = 0; r < rows_; ++r) {
       params_[r] = params[param_count == 1 ? 0 : r];
       std::int32_t sum = 0;
@@ -7012,13 +7032,14 @@ inline constexpr bool int8_has_symmetric_gemm =
     };
 // The symmetric primitives through a dependent Ops, so that ISAs without them still compile
 // the (discarded) branches that would call them.
-template <class Ops, class... Args>
+// Narrow: 7-bit weights (Int7), which the ISA may multiply without the sign operation.
+template <class Ops, bool Narrow, class... Args>
 inline void int8_gemv_symmetric(const Args&... args) noexcept {
-  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(args...);
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::template gemv_symmetric<Narrow>(args...);
 }
-template <class Ops, class... Args>
+template <class Ops, bool Narrow, class... Args>
 inline void int8_gemm_symmetric(const Args&... args) noexcept {
-  if constexpr (int8_has_symmetric_gemm<Ops>) Ops::gemm_symmetric(args...);
+  if constexpr (int8_has_symmetric_gemm<Ops>) Ops::template gemm_symmetric<Narrow>(args...);
 }
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
@@ -7132,8 +7153,9 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                                   std::int32_t* dots, std::byte* spare) noexcept {
   const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
   if constexpr (int8_centred_codes<Matrix>) {
-    int8_gemm_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch,
-                                 weights.row_sums(), dots, padded_rows, reinterpret_cast<std::uint8_t*>(spare));
+    int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                                         padded_cols, batch, weights.row_sums(), dots, padded_rows,
+                                                         reinterpret_cast<std::uint8_t*>(spare));
   } else {
     for (std::size_t p = 0; p < weights.panel_count(); ++p)
       int8_panel_columns(weights.panel(p), padded_cols / 4, codes, padded_cols, dots + p * 16, padded_rows, batch);
@@ -7157,8 +7179,8 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
     int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
     // One sample: the ISA's GEMV (AVX2: each broadcast serves two panels).
     if (batch == 1) {
-      int8_gemv_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
-                                   weights.row_sums(), dots);
+      int8_gemv_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4,
+                                                           codes, weights.row_sums(), dots);
       int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
       return;
     }
@@ -8107,11 +8129,13 @@ struct Int8Ops : Int8Conversions {
   /// vpmaddubsw never saturates; vpmaddwd by ones widens the pairs to int32 row sums. `signed_codes`
   /// holds the sample's u - 128 (quantize_centred, padded columns included); dots[r] =
   /// sum_k w_rk u_k is the value the other kernels produce: sum_k w_rk a_k + 128 row_sums[r].
-  /// (W3b1 int8: 27 -> 20 us.)
+  /// (W3b1 int8: 27 -> 20 us.) Narrow: 7-bit weights (Int7, codes in [-63, 63]) pair with the
+  /// unsigned codes u = a + 128 directly, 2 * 255 * 63 < 32767: no vpsignb, and dots = the sums.
   static inline void quantize_centred(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
                                       std::int32_t high, std::int8_t* out) {
     ::mote::simd::avx2::quantize_centred(x, n, p, low, high, out);
   }
+  template <bool Narrow = false>
   static inline void gemv_symmetric(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
                                     const std::int8_t* signed_codes, const std::int32_t* row_sums,
                                     std::int32_t* dots) {
@@ -8120,11 +8144,11 @@ struct Int8Ops : Int8Conversions {
     // 8 independent accumulator chains keep more loads in flight (W3b1: medians 21.3 -> 18.9 us
     // against two panels, alternating builds; four panels measured no faster before the
     // accumulators were pinned to registers).
-    for (; p + 4 <= panel_count; p += 4) gemv_symmetric_panels<4>(panels, p, groups, signed_codes, row_sums, dots);
-    for (; p + 2 <= panel_count; p += 2) gemv_symmetric_panels<2>(panels, p, groups, signed_codes, row_sums, dots);
-    for (; p < panel_count; ++p) gemv_symmetric_panels<1>(panels, p, groups, signed_codes, row_sums, dots);
+    for (; p + 4 <= panel_count; p += 4) gemv_symmetric_panels<4, Narrow>(panels, p, groups, signed_codes, row_sums, dots);
+    for (; p + 2 <= panel_count; p += 2) gemv_symmetric_panels<2, Narrow>(panels, p, groups, signed_codes, row_sums, dots);
+    for (; p < panel_count; ++p) gemv_symmetric_panels<1, Narrow>(panels, p, groups, signed_codes, row_sums, dots);
   }
-  template <std::size_t Panels>
+  template <std::size_t Panels, bool Narrow>
   static inline __attribute__((always_inline)) void gemv_symmetric_panels(const std::int8_t* panels, std::size_t p,
                                                                           std::size_t groups,
                                                                           const std::int8_t* signed_codes,
@@ -8141,11 +8165,12 @@ struct Int8Ops : Int8Conversions {
       std::int32_t quad;
       std::memcpy(&quad, signed_codes + 4 * g, sizeof(quad));
       const __m256i a = _mm256_set1_epi32(quad);
-      const __m256i magnitude = _mm256_abs_epi8(a);
+      // Narrow: the unsigned codes u = a + 128 (flipping the top bit); else |a|.
+      const __m256i magnitude = Narrow ? _mm256_xor_si256(a, _mm256_set1_epi8(-128)) : _mm256_abs_epi8(a);
 #pragma GCC unroll 8
       for (std::size_t j = 0; j < vectors; ++j) {
         const __m256i weights = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + (j / 2) * panel_bytes + (j % 2) * 32));
-        const __m256i pairs = _mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(weights, a));
+        const __m256i pairs = _mm256_maddubs_epi16(magnitude, Narrow ? weights : _mm256_sign_epi8(weights, a));
         acc[j] = _mm256_add_epi32(acc[j], _mm256_madd_epi16(pairs, ones));
       }
       // Pins each accumulator to one register across iterations (see gemm_symmetric_tile).
@@ -8155,8 +8180,10 @@ struct Int8Ops : Int8Conversions {
 #pragma GCC unroll 8
     for (std::size_t j = 0; j < vectors; ++j) {
       const std::size_t first = (p + j / 2) * 16 + (j % 2) * 8;
-      const __m256i offset = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums + first)), 7);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dots + first), _mm256_add_epi32(acc[j], offset));
+      if constexpr (!Narrow)
+        acc[j] = _mm256_add_epi32(
+            acc[j], _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums + first)), 7));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dots + first), acc[j]);
     }
   }
   /// The GEMM of symmetric weights with the same exact vpmaddubsw scheme as gemv_symmetric:
@@ -8164,38 +8191,43 @@ struct Int8Ops : Int8Conversions {
   /// at dots + c * dots_stride. Panel by panel (a panel's weights stay in L1 while every sample
   /// passes), 16 rows x 4 samples per register tile: 8 accumulators, each weight vector re-signed
   /// per sample (one vpsignb: the price of exactness; the multiply ports do the same work as
-  /// the saturating u8 x s8 scheme). W3b64 int8: 1.9 -> see docs/benchmarks.md.
+  /// the saturating u8 x s8 scheme). W3b64 int8: 1.9 -> see docs/benchmarks.md. Narrow (Int7):
+  /// u = a + 128 times the weights as they are, as in gemv_symmetric; no vpsignb.
+  template <bool Narrow = false>
   static inline void gemm_symmetric(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
                                     const std::int8_t* signed_codes, std::size_t stride, std::size_t columns,
                                     const std::int32_t* row_sums, std::int32_t* dots, std::size_t dots_stride,
                                     std::uint8_t* magnitudes) {
-    // |a| once per code instead of once per broadcast in the tiles: the vector ALUs, not the
-    // multipliers, are the tiles' limit.
+    // |a| (Narrow: u = a + 128) once per code instead of once per broadcast in the tiles: the
+    // vector ALUs, not the multipliers, are the tiles' limit.
     const std::size_t code_count = columns * stride;
     std::size_t i = 0;
-    for (; i + 32 <= code_count; i += 32)
+    for (; i + 32 <= code_count; i += 32) {
+      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(signed_codes + i));
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(magnitudes + i),
-                          _mm256_abs_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(signed_codes + i))));
-    for (; i < code_count; ++i) magnitudes[i] = static_cast<std::uint8_t>(std::abs(std::int32_t{signed_codes[i]}));
+                          Narrow ? _mm256_xor_si256(a, _mm256_set1_epi8(-128)) : _mm256_abs_epi8(a));
+    }
+    for (; i < code_count; ++i)
+      magnitudes[i] = static_cast<std::uint8_t>(Narrow ? signed_codes[i] + 128 : std::abs(std::int32_t{signed_codes[i]}));
     const std::size_t panel_bytes = groups * 64;
     for (std::size_t p = 0; p < panel_count; ++p) {
       const std::int8_t* panel = panels + p * panel_bytes;
       std::size_t c = 0;
       for (; c + 4 <= columns; c += 4)
-        gemm_symmetric_tile<4>(panel, groups, signed_codes + c * stride, magnitudes + c * stride, stride, row_sums + p * 16,
-                               dots + c * dots_stride + p * 16, dots_stride);
+        gemm_symmetric_tile<4, Narrow>(panel, groups, signed_codes + c * stride, magnitudes + c * stride, stride,
+                                       row_sums + p * 16, dots + c * dots_stride + p * 16, dots_stride);
       const std::int8_t* codes = signed_codes + c * stride;
       const std::uint8_t* mags = magnitudes + c * stride;
       std::int32_t* out = dots + c * dots_stride + p * 16;
       switch (columns - c) {
-        case 3: gemm_symmetric_tile<3>(panel, groups, codes, mags, stride, row_sums + p * 16, out, dots_stride); break;
-        case 2: gemm_symmetric_tile<2>(panel, groups, codes, mags, stride, row_sums + p * 16, out, dots_stride); break;
-        case 1: gemm_symmetric_tile<1>(panel, groups, codes, mags, stride, row_sums + p * 16, out, dots_stride); break;
+        case 3: gemm_symmetric_tile<3, Narrow>(panel, groups, codes, mags, stride, row_sums + p * 16, out, dots_stride); break;
+        case 2: gemm_symmetric_tile<2, Narrow>(panel, groups, codes, mags, stride, row_sums + p * 16, out, dots_stride); break;
+        case 1: gemm_symmetric_tile<1, Narrow>(panel, groups, codes, mags, stride, row_sums + p * 16, out, dots_stride); break;
         default: break;
       }
     }
   }
-  template <std::size_t Cols>
+  template <std::size_t Cols, bool Narrow>
   static inline __attribute__((always_inline)) void gemm_symmetric_tile(const std::int8_t* panel, std::size_t groups,
                                                                         const std::int8_t* codes,
                                                                         const std::uint8_t* mags, std::size_t stride,
@@ -8212,22 +8244,29 @@ struct Int8Ops : Int8Conversions {
 #pragma GCC unroll 8
       for (std::size_t c = 0; c < Cols; ++c) {
         std::int32_t quad;
-        std::memcpy(&quad, codes + c * stride + 4 * g, sizeof(quad));
-        const __m256i a = _mm256_set1_epi32(quad);
         std::memcpy(&quad, mags + c * stride + 4 * g, sizeof(quad));
         const __m256i magnitude = _mm256_set1_epi32(quad);
-        acc[c][0] = _mm256_add_epi32(acc[c][0],
-                                     _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(w0, a)), ones));
-        acc[c][1] = _mm256_add_epi32(acc[c][1],
-                                     _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(w1, a)), ones));
+        __m256i s0 = w0, s1 = w1;
+        if constexpr (!Narrow) {
+          std::memcpy(&quad, codes + c * stride + 4 * g, sizeof(quad));
+          const __m256i a = _mm256_set1_epi32(quad);
+          s0 = _mm256_sign_epi8(w0, a);
+          s1 = _mm256_sign_epi8(w1, a);
+        }
+        acc[c][0] = _mm256_add_epi32(acc[c][0], _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, s0), ones));
+        acc[c][1] = _mm256_add_epi32(acc[c][1], _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, s1), ones));
       }
       // Pins each accumulator to one register across iterations: without it GCC 12 rotates
       // them through copies and spills one to the stack every group (W3b64: about 12% slower).
 #pragma GCC unroll 8
       for (std::size_t c = 0; c < Cols; ++c) __asm__("" : "+x"(acc[c][0]), "+x"(acc[c][1]));
     }
-    const __m256i offset0 = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums)), 7);
-    const __m256i offset1 = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums + 8)), 7);
+    // Narrow tiles summed w u already; the others w a = w u - 128 w.
+    __m256i offset0 = _mm256_setzero_si256(), offset1 = _mm256_setzero_si256();
+    if constexpr (!Narrow) {
+      offset0 = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums)), 7);
+      offset1 = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums + 8)), 7);
+    }
 #pragma GCC unroll 8
     for (std::size_t c = 0; c < Cols; ++c) {
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(dots + c * dots_stride), _mm256_add_epi32(acc[c][0], offset0));
@@ -10527,13 +10566,14 @@ inline constexpr bool int8_has_symmetric_gemm =
     };
 // The symmetric primitives through a dependent Ops, so that ISAs without them still compile
 // the (discarded) branches that would call them.
-template <class Ops, class... Args>
+// Narrow: 7-bit weights (Int7), which the ISA may multiply without the sign operation.
+template <class Ops, bool Narrow, class... Args>
 inline void int8_gemv_symmetric(const Args&... args) noexcept {
-  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(args...);
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::template gemv_symmetric<Narrow>(args...);
 }
-template <class Ops, class... Args>
+template <class Ops, bool Narrow, class... Args>
 inline void int8_gemm_symmetric(const Args&... args) noexcept {
-  if constexpr (int8_has_symmetric_gemm<Ops>) Ops::gemm_symmetric(args...);
+  if constexpr (int8_has_symmetric_gemm<Ops>) Ops::template gemm_symmetric<Narrow>(args...);
 }
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
@@ -10647,8 +10687,9 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                                   std::int32_t* dots, std::byte* spare) noexcept {
   const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
   if constexpr (int8_centred_codes<Matrix>) {
-    int8_gemm_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch,
-                                 weights.row_sums(), dots, padded_rows, reinterpret_cast<std::uint8_t*>(spare));
+    int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                                         padded_cols, batch, weights.row_sums(), dots, padded_rows,
+                                                         reinterpret_cast<std::uint8_t*>(spare));
   } else {
     for (std::size_t p = 0; p < weights.panel_count(); ++p)
       int8_panel_columns(weights.panel(p), padded_cols / 4, codes, padded_cols, dots + p * 16, padded_rows, batch);
@@ -10672,8 +10713,8 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
     int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
     // One sample: the ISA's GEMV (AVX2: each broadcast serves two panels).
     if (batch == 1) {
-      int8_gemv_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
-                                   weights.row_sums(), dots);
+      int8_gemv_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4,
+                                                           codes, weights.row_sums(), dots);
       int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
       return;
     }
@@ -12156,13 +12197,14 @@ inline constexpr bool int8_has_symmetric_gemm =
     };
 // The symmetric primitives through a dependent Ops, so that ISAs without them still compile
 // the (discarded) branches that would call them.
-template <class Ops, class... Args>
+// Narrow: 7-bit weights (Int7), which the ISA may multiply without the sign operation.
+template <class Ops, bool Narrow, class... Args>
 inline void int8_gemv_symmetric(const Args&... args) noexcept {
-  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(args...);
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::template gemv_symmetric<Narrow>(args...);
 }
-template <class Ops, class... Args>
+template <class Ops, bool Narrow, class... Args>
 inline void int8_gemm_symmetric(const Args&... args) noexcept {
-  if constexpr (int8_has_symmetric_gemm<Ops>) Ops::gemm_symmetric(args...);
+  if constexpr (int8_has_symmetric_gemm<Ops>) Ops::template gemm_symmetric<Narrow>(args...);
 }
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
@@ -12276,8 +12318,9 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                                   std::int32_t* dots, std::byte* spare) noexcept {
   const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
   if constexpr (int8_centred_codes<Matrix>) {
-    int8_gemm_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch,
-                                 weights.row_sums(), dots, padded_rows, reinterpret_cast<std::uint8_t*>(spare));
+    int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                                         padded_cols, batch, weights.row_sums(), dots, padded_rows,
+                                                         reinterpret_cast<std::uint8_t*>(spare));
   } else {
     for (std::size_t p = 0; p < weights.panel_count(); ++p)
       int8_panel_columns(weights.panel(p), padded_cols / 4, codes, padded_cols, dots + p * 16, padded_rows, batch);
@@ -12301,8 +12344,8 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
     int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
     // One sample: the ISA's GEMV (AVX2: each broadcast serves two panels).
     if (batch == 1) {
-      int8_gemv_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
-                                   weights.row_sums(), dots);
+      int8_gemv_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4,
+                                                           codes, weights.row_sums(), dots);
       int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
       return;
     }
@@ -15538,13 +15581,14 @@ inline constexpr bool int8_has_symmetric_gemm =
     };
 // The symmetric primitives through a dependent Ops, so that ISAs without them still compile
 // the (discarded) branches that would call them.
-template <class Ops, class... Args>
+// Narrow: 7-bit weights (Int7), which the ISA may multiply without the sign operation.
+template <class Ops, bool Narrow, class... Args>
 inline void int8_gemv_symmetric(const Args&... args) noexcept {
-  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(args...);
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::template gemv_symmetric<Narrow>(args...);
 }
-template <class Ops, class... Args>
+template <class Ops, bool Narrow, class... Args>
 inline void int8_gemm_symmetric(const Args&... args) noexcept {
-  if constexpr (int8_has_symmetric_gemm<Ops>) Ops::gemm_symmetric(args...);
+  if constexpr (int8_has_symmetric_gemm<Ops>) Ops::template gemm_symmetric<Narrow>(args...);
 }
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
@@ -15658,8 +15702,9 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                                   std::int32_t* dots, std::byte* spare) noexcept {
   const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
   if constexpr (int8_centred_codes<Matrix>) {
-    int8_gemm_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch,
-                                 weights.row_sums(), dots, padded_rows, reinterpret_cast<std::uint8_t*>(spare));
+    int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                                         padded_cols, batch, weights.row_sums(), dots, padded_rows,
+                                                         reinterpret_cast<std::uint8_t*>(spare));
   } else {
     for (std::size_t p = 0; p < weights.panel_count(); ++p)
       int8_panel_columns(weights.panel(p), padded_cols / 4, codes, padded_cols, dots + p * 16, padded_rows, batch);
@@ -15683,8 +15728,8 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
     int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
     // One sample: the ISA's GEMV (AVX2: each broadcast serves two panels).
     if (batch == 1) {
-      int8_gemv_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
-                                   weights.row_sums(), dots);
+      int8_gemv_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4,
+                                                           codes, weights.row_sums(), dots);
       int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
       return;
     }
@@ -16527,13 +16572,14 @@ inline constexpr bool int8_has_symmetric_gemm =
     };
 // The symmetric primitives through a dependent Ops, so that ISAs without them still compile
 // the (discarded) branches that would call them.
-template <class Ops, class... Args>
+// Narrow: 7-bit weights (Int7), which the ISA may multiply without the sign operation.
+template <class Ops, bool Narrow, class... Args>
 inline void int8_gemv_symmetric(const Args&... args) noexcept {
-  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(args...);
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::template gemv_symmetric<Narrow>(args...);
 }
-template <class Ops, class... Args>
+template <class Ops, bool Narrow, class... Args>
 inline void int8_gemm_symmetric(const Args&... args) noexcept {
-  if constexpr (int8_has_symmetric_gemm<Ops>) Ops::gemm_symmetric(args...);
+  if constexpr (int8_has_symmetric_gemm<Ops>) Ops::template gemm_symmetric<Narrow>(args...);
 }
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
@@ -16647,8 +16693,9 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                                   std::int32_t* dots, std::byte* spare) noexcept {
   const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
   if constexpr (int8_centred_codes<Matrix>) {
-    int8_gemm_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch,
-                                 weights.row_sums(), dots, padded_rows, reinterpret_cast<std::uint8_t*>(spare));
+    int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                                         padded_cols, batch, weights.row_sums(), dots, padded_rows,
+                                                         reinterpret_cast<std::uint8_t*>(spare));
   } else {
     for (std::size_t p = 0; p < weights.panel_count(); ++p)
       int8_panel_columns(weights.panel(p), padded_cols / 4, codes, padded_cols, dots + p * 16, padded_rows, batch);
@@ -16672,8 +16719,8 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
     int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
     // One sample: the ISA's GEMV (AVX2: each broadcast serves two panels).
     if (batch == 1) {
-      int8_gemv_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
-                                   weights.row_sums(), dots);
+      int8_gemv_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4,
+                                                           codes, weights.row_sums(), dots);
       int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
       return;
     }
@@ -19705,13 +19752,14 @@ inline constexpr bool int8_has_symmetric_gemm =
     };
 // The symmetric primitives through a dependent Ops, so that ISAs without them still compile
 // the (discarded) branches that would call them.
-template <class Ops, class... Args>
+// Narrow: 7-bit weights (Int7), which the ISA may multiply without the sign operation.
+template <class Ops, bool Narrow, class... Args>
 inline void int8_gemv_symmetric(const Args&... args) noexcept {
-  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(args...);
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::template gemv_symmetric<Narrow>(args...);
 }
-template <class Ops, class... Args>
+template <class Ops, bool Narrow, class... Args>
 inline void int8_gemm_symmetric(const Args&... args) noexcept {
-  if constexpr (int8_has_symmetric_gemm<Ops>) Ops::gemm_symmetric(args...);
+  if constexpr (int8_has_symmetric_gemm<Ops>) Ops::template gemm_symmetric<Narrow>(args...);
 }
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
@@ -19825,8 +19873,9 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                                   std::int32_t* dots, std::byte* spare) noexcept {
   const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
   if constexpr (int8_centred_codes<Matrix>) {
-    int8_gemm_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch,
-                                 weights.row_sums(), dots, padded_rows, reinterpret_cast<std::uint8_t*>(spare));
+    int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                                         padded_cols, batch, weights.row_sums(), dots, padded_rows,
+                                                         reinterpret_cast<std::uint8_t*>(spare));
   } else {
     for (std::size_t p = 0; p < weights.panel_count(); ++p)
       int8_panel_columns(weights.panel(p), padded_cols / 4, codes, padded_cols, dots + p * 16, padded_rows, batch);
@@ -19850,8 +19899,8 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
     int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
     // One sample: the ISA's GEMV (AVX2: each broadcast serves two panels).
     if (batch == 1) {
-      int8_gemv_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
-                                   weights.row_sums(), dots);
+      int8_gemv_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4,
+                                                           codes, weights.row_sums(), dots);
       int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
       return;
     }
@@ -21132,13 +21181,14 @@ inline constexpr bool int8_has_symmetric_gemm =
     };
 // The symmetric primitives through a dependent Ops, so that ISAs without them still compile
 // the (discarded) branches that would call them.
-template <class Ops, class... Args>
+// Narrow: 7-bit weights (Int7), which the ISA may multiply without the sign operation.
+template <class Ops, bool Narrow, class... Args>
 inline void int8_gemv_symmetric(const Args&... args) noexcept {
-  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(args...);
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::template gemv_symmetric<Narrow>(args...);
 }
-template <class Ops, class... Args>
+template <class Ops, bool Narrow, class... Args>
 inline void int8_gemm_symmetric(const Args&... args) noexcept {
-  if constexpr (int8_has_symmetric_gemm<Ops>) Ops::gemm_symmetric(args...);
+  if constexpr (int8_has_symmetric_gemm<Ops>) Ops::template gemm_symmetric<Narrow>(args...);
 }
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
@@ -21252,8 +21302,9 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                                   std::int32_t* dots, std::byte* spare) noexcept {
   const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
   if constexpr (int8_centred_codes<Matrix>) {
-    int8_gemm_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch,
-                                 weights.row_sums(), dots, padded_rows, reinterpret_cast<std::uint8_t*>(spare));
+    int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                                         padded_cols, batch, weights.row_sums(), dots, padded_rows,
+                                                         reinterpret_cast<std::uint8_t*>(spare));
   } else {
     for (std::size_t p = 0; p < weights.panel_count(); ++p)
       int8_panel_columns(weights.panel(p), padded_cols / 4, codes, padded_cols, dots + p * 16, padded_rows, batch);
@@ -21277,8 +21328,8 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
     int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
     // One sample: the ISA's GEMV (AVX2: each broadcast serves two panels).
     if (batch == 1) {
-      int8_gemv_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
-                                   weights.row_sums(), dots);
+      int8_gemv_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4,
+                                                           codes, weights.row_sums(), dots);
       int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
       return;
     }

@@ -99,9 +99,12 @@ class WeightMatrix<Int8<Granularity, Symmetry>, DenseStorage> {
       if (!status) return status;
     }
     for (std::size_t i = 0; i < rows_ * cols_; ++i)
-      if (row_major_codes[i] < format::min_code)
+      if (row_major_codes[i] < format::min_code || row_major_codes[i] > format::max_code)
         return make_error(ErrorCode::invalid_value, what + ": code " + std::to_string(row_major_codes[i]) + " at " +
-                                                        std::to_string(i) + " is below the symmetric range [-127, 127]");
+                                                        std::to_string(i) + " is outside the " + format::name + " " +
+                                                        format::symmetry::name + " range [" +
+                                                        std::to_string(format::min_code) + ", " +
+                                                        std::to_string(format::max_code) + "]");
     for (std::size_t r = 0; r < rows_; ++r) {
       params_[r] = params[param_count == 1 ? 0 : r];
       std::int32_t sum = 0;

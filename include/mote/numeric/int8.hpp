@@ -31,12 +31,21 @@ struct Symmetric {
 struct Asymmetric {
   static constexpr const char* name = "asymmetric";
 };
+/// Zero point 0 and codes in [-63, 63]: 7 bits of weight, stored in int8. On CPUs without VNNI
+/// (AVX2, SSE4, AVX-512 without VNNI) a 7-bit weight times an 8-bit activation code pairs
+/// up in vpmaddubsw without saturating (2 x 255 x 63 < 32767), which saves the sign operation
+/// that exact 8-bit weights need there (oneDNN quantises weights to 7 bits on such CPUs for the
+/// same reason). Elsewhere these are int8 weights that use half the range. Spelled `Int7<>`.
+struct Narrow {
+  static constexpr const char* name = "symmetric 7-bit";
+};
 
 namespace detail {
 template <class G>
 inline constexpr bool is_granularity_v = std::is_same_v<G, PerTensor> || std::is_same_v<G, PerChannel>;
 template <class S>
-inline constexpr bool is_symmetry_v = std::is_same_v<S, Symmetric> || std::is_same_v<S, Asymmetric>;
+inline constexpr bool is_symmetry_v =
+    std::is_same_v<S, Symmetric> || std::is_same_v<S, Asymmetric> || std::is_same_v<S, Narrow>;
 }  // namespace detail
 
 /// Signed 8-bit integers with a float scale and an integer zero point: real = scale * (q - zero_point).
@@ -48,19 +57,27 @@ struct Int8 {
   static_assert(detail::is_granularity_v<Granularity>,
                 "Int8<Granularity, Symmetry>: Granularity must be mote::PerTensor or mote::PerChannel.");
   static_assert(detail::is_symmetry_v<Symmetry>,
-                "Int8<Granularity, Symmetry>: Symmetry must be mote::Symmetric or mote::Asymmetric.");
+                "Int8<Granularity, Symmetry>: Symmetry must be mote::Symmetric, mote::Asymmetric or mote::Narrow.");
   using storage_type = std::int8_t;
   using accumulator_type = std::int32_t;
   using granularity = Granularity;
   using symmetry = Symmetry;
-  static constexpr const char* name = "int8";
+  /// 7-bit codes (Narrow, `Int7<>`).
+  static constexpr bool narrow = std::is_same_v<Symmetry, Narrow>;
+  static constexpr const char* name = narrow ? "int7" : "int8";
   static constexpr std::size_t bits_per_weight = 8;
   static constexpr bool is_signed = true;
   static constexpr bool per_channel = std::is_same_v<Granularity, PerChannel>;
-  static constexpr bool symmetric = std::is_same_v<Symmetry, Symmetric>;
-  static constexpr std::int32_t min_code = symmetric ? -127 : -128;
-  static constexpr std::int32_t max_code = 127;
+  /// Zero point 0 (Symmetric or Narrow).
+  static constexpr bool symmetric = !std::is_same_v<Symmetry, Asymmetric>;
+  static constexpr std::int32_t min_code = narrow ? -63 : symmetric ? -127 : -128;
+  static constexpr std::int32_t max_code = narrow ? 63 : 127;
 };
+
+/// 7-bit symmetric weights stored as int8 (`Int8<Granularity, Narrow>`): one edit from `Int8<>`,
+/// trading one bit of weight precision for the faster multiply of CPUs without VNNI.
+template <class Granularity = PerChannel>
+using Int7 = Int8<Granularity, Narrow>;
 
 /// Unsigned 8-bit activations with a zero point in [0, 255] (ONNX/TFLite uint8 tensors).
 struct UInt8 {

@@ -102,6 +102,8 @@ TEST_CASE("int8 dense kernels: every ISA equals the scalar reference bit for bit
   random_shapes<mote::Int8<mote::PerTensor, mote::Symmetric>>("per-tensor symmetric");
   random_shapes<mote::Int8<mote::PerChannel, mote::Asymmetric>>("per-channel asymmetric");
   random_shapes<mote::Int8<mote::PerTensor, mote::Asymmetric>>("per-tensor asymmetric");
+  random_shapes<mote::Int7<mote::PerChannel>>("int7 per-channel");
+  random_shapes<mote::Int7<mote::PerTensor>>("int7 per-tensor");
 }
 
 TEST_CASE("int8 dense kernels: fused activations in the epilogue match the reference", "[int8][kernels]") {
@@ -179,34 +181,38 @@ TEST_CASE("int8 dense kernels: extreme codes and the largest K stay exact", "[in
   }
 }
 
-TEST_CASE("int8 dense kernels: symmetric weights at +-127 against activations at both ends stay exact",
-          "[int8][kernels]") {
-  // The symmetric GEMV and GEMM (AVX2: vpmaddubsw on |a| and w * sign(a), a = u - 128) at their
-  // worst case: |a| = 128 (u = 0) and |w| = 127 make every product 16256 and every pair 32512,
-  // the largest sum below int16 saturation; u = 255 gives a = 127. Rows alternate the weights'
-  // sign; batch 1 runs the GEMV, batches 2, 5 and 9 the GEMM's tiles and their tails, with
-  // samples alternating between the two ends.
+namespace {
+
+/// The symmetric GEMV and GEMM at their worst case. Int8 (AVX2: vpmaddubsw on |a| and
+/// w * sign(a), a = u - 128): |a| = 128 (u = 0) and |w| = 127 make every product 16256 and every
+/// pair 32512, the largest sum below int16 saturation; u = 255 gives a = 127. Int7 (vpmaddubsw on
+/// u and w): u = 255 and |w| = 63 make every pair 32130. Rows alternate the weights' sign; batch
+/// 1 runs the GEMV, batches 2, 5 and 9 the GEMM's tiles and their tails, with samples
+/// alternating between the two ends.
+template <class Format>
+void symmetric_extremes() {
+  constexpr std::int8_t top = static_cast<std::int8_t>(Format::max_code);
   for (std::size_t cols : {std::size_t{4}, std::size_t{68}, std::size_t{4099}, mote::kernels::int8_max_cols}) {
     for (std::size_t batch : {std::size_t{1}, std::size_t{2}, std::size_t{5}, std::size_t{9}}) {
       for (std::int32_t first_u : {0, 255}) {
-        Case<mote::Int8<mote::PerChannel, mote::Symmetric>> c(18, cols, batch);
+        Case<Format> c(18, cols, batch);
         std::vector<std::int8_t> codes(c.rows * cols);
         for (std::size_t r = 0; r < c.rows; ++r)
-          for (std::size_t k = 0; k < cols; ++k) codes[r * cols + k] = static_cast<std::int8_t>(r % 2 == 0 ? 127 : -127);
+          for (std::size_t k = 0; k < cols; ++k) codes[r * cols + k] = static_cast<std::int8_t>(r % 2 == 0 ? top : -top);
         std::vector<mote::QuantParams> params(c.rows, mote::QuantParams{1.0f / 65536, 0});
         REQUIRE(c.weights.try_assign_quantized(codes.data(), params.data(), params.size(), "extreme").is_ok());
         auto u_of = [&](std::size_t b) { return (b % 2 == 0) == (first_u == 0) ? 0 : 255; };
         for (std::size_t b = 0; b < batch; ++b)  // saturates to the bottom or top code
           std::fill(c.input.begin() + b * cols, c.input.begin() + (b + 1) * cols, u_of(b) == 0 ? -1e6f : 1e6f);
         c.quant = Int8InputQuant{mote::QuantParams{1.0f, 128}, 0, 255};
-        check_all_isas(c, "symmetric extremes, batch " + std::to_string(batch) + ", first u = " + std::to_string(first_u));
+        check_all_isas(c, std::string(Format::name) + " symmetric extremes, batch " + std::to_string(batch) + ", first u = " + std::to_string(first_u));
         std::vector<float> out(c.rows * batch);
         mote::AlignedBuffer<std::byte> scratch(scratch_for(c.rows, cols, batch));
         mote::kernels::dense_int8(mote::isa::Dynamic{}, c.weights, c.bias.data(), c.input.data(), out.data(), batch,
                                   c.quant, mote::activation::Identity{}, scratch.data());
         for (std::size_t b = 0; b < batch; ++b) {
           // (u - zero point) * w summed over K, scaled by 2^-16.
-          const double exact = static_cast<double>(u_of(b) - 128) * 127.0 * static_cast<double>(cols) / 65536.0;
+          const double exact = static_cast<double>(u_of(b) - 128) * top * static_cast<double>(cols) / 65536.0;
           for (std::size_t r = 0; r < c.rows; ++r) {
             INFO("K " << cols << ", batch " << batch << ", sample " << b << ", row " << r);
             REQUIRE(out[b * c.rows + r] == Approx(r % 2 == 0 ? exact : -exact).epsilon(1e-6));
@@ -215,4 +221,31 @@ TEST_CASE("int8 dense kernels: symmetric weights at +-127 against activations at
       }
     }
   }
+}
+
+}  // namespace
+
+TEST_CASE("int8 dense kernels: symmetric weights at +-127 (int8) and +-63 (int7) against activations at both ends "
+          "stay exact",
+          "[int8][kernels]") {
+  symmetric_extremes<mote::Int8<mote::PerChannel, mote::Symmetric>>();
+  symmetric_extremes<mote::Int7<mote::PerChannel>>();
+}
+
+TEST_CASE("int7 weights: codes outside [-63, 63] are refused with the range, and float weights use 63 codes",
+          "[int8][kernels]") {
+  mote::WeightMatrix<mote::Int7<>, mote::DenseStorage> weights(2, 3);
+  const std::int8_t codes[] = {1, -63, 63, 2, 64, 0};
+  const mote::QuantParams params{0.5f, 0};
+  const mote::Status status = weights.try_assign_quantized(codes, &params, 1, "layer 0");
+  REQUIRE_FALSE(status.is_ok());
+  CHECK(status.message().find("code 64 at 4 is outside the int7 symmetric 7-bit range [-63, 63]") != std::string::npos);
+  const std::int8_t inside[] = {1, -63, 63, 2, -5, 0};
+  REQUIRE(weights.try_assign_quantized(inside, &params, 1, "layer 0").is_ok());
+  const float values[] = {0.5f, -2.0f, 1.0f, 3.0f, -0.25f, 0.0f};
+  weights.assign(values);
+  CHECK(weights.at(0, 1) == -63);  // row 0's largest magnitude, 2.0, is code -63
+  CHECK(weights.at(1, 0) == 63);   // row 1's, 3.0, is code 63
+  CHECK(weights.params(0).scale == 2.0f / 63.0f);
+  CHECK(std::string(mote::Int7<>::name) == "int7");
 }

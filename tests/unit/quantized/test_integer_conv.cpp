@@ -96,6 +96,7 @@ TEST_CASE(
   check_isas_and_float_twin<Input<9, 11, 5>, Conv3x3Same<Int4<32>>::template type>("int4 3x3 same");
   check_isas_and_float_twin<Input<9, 11, 5>, Conv3x3Same<Int8<>, Stride<2>>::template type>(
       "int8 3x3 stride 2");
+  check_isas_and_float_twin<Input<9, 11, 5>, Conv3x3Same<Int7<>>::template type>("int7 3x3 same");
   check_isas_and_float_twin<Input<9, 11, 5>,
                             Conv3x3Same<Int8<PerTensor, Asymmetric>, Dilation<2>>::template type>(
       "int8 asymmetric 3x3 dilation 2");
@@ -176,6 +177,7 @@ TEST_CASE("integer Conv2D 1x1 (no gather) and Conv1D", "[int8][int4][conv]") {
   check_isas_and_float_twin<Input<13, 7, 32>, Pointwise<Int8<>>::template type>("int8 pointwise");
   check_isas_and_float_twin<Input<13, 7, 32>, Pointwise<Int4<32>>::template type>("int4 pointwise");
   check_isas_and_float_twin<Input<40, 6>, OneD<Int8<>>::template type>("int8 conv1d");
+  check_isas_and_float_twin<Input<13, 7, 32>, Pointwise<Int7<PerTensor>>::template type>("int7 per-tensor pointwise");
 }
 
 namespace {
@@ -195,6 +197,8 @@ TEST_CASE(
   // dilations, a channel multiplier; symmetric and asymmetric weights.
   check_isas_and_float_twin<Input<12, 10, 32>, AnyDepthwise<3, 3, Int8<>, Pad::same>::template type,
                             true>("depthwise int8 3x3 same, 32 channels");
+  check_isas_and_float_twin<Input<12, 10, 32>, AnyDepthwise<3, 3, Int7<>, Pad::same>::template type,
+                            true>("depthwise int7 3x3 same, 32 channels");
   check_isas_and_float_twin<
       Input<9, 11, 37>,
       AnyDepthwise<3, 3, Int8<PerChannel, Asymmetric>, Stride<2>, Pad::same>::template type, true>(

@@ -188,11 +188,13 @@ struct Int8Ops : Int8Conversions {
   /// vpmaddubsw never saturates; vpmaddwd by ones widens the pairs to int32 row sums. `signed_codes`
   /// holds the sample's u - 128 (quantize_centred, padded columns included); dots[r] =
   /// sum_k w_rk u_k is the value the other kernels produce: sum_k w_rk a_k + 128 row_sums[r].
-  /// (W3b1 int8: 27 -> 20 us.)
+  /// (W3b1 int8: 27 -> 20 us.) Narrow: 7-bit weights (Int7, codes in [-63, 63]) pair with the
+  /// unsigned codes u = a + 128 directly, 2 * 255 * 63 < 32767: no vpsignb, and dots = the sums.
   static inline void quantize_centred(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
                                       std::int32_t high, std::int8_t* out) {
     ::mote::simd::avx2::quantize_centred(x, n, p, low, high, out);
   }
+  template <bool Narrow = false>
   static inline void gemv_symmetric(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
                                     const std::int8_t* signed_codes, const std::int32_t* row_sums,
                                     std::int32_t* dots) {
@@ -201,11 +203,11 @@ struct Int8Ops : Int8Conversions {
     // 8 independent accumulator chains keep more loads in flight (W3b1: medians 21.3 -> 18.9 us
     // against two panels, alternating builds; four panels measured no faster before the
     // accumulators were pinned to registers).
-    for (; p + 4 <= panel_count; p += 4) gemv_symmetric_panels<4>(panels, p, groups, signed_codes, row_sums, dots);
-    for (; p + 2 <= panel_count; p += 2) gemv_symmetric_panels<2>(panels, p, groups, signed_codes, row_sums, dots);
-    for (; p < panel_count; ++p) gemv_symmetric_panels<1>(panels, p, groups, signed_codes, row_sums, dots);
+    for (; p + 4 <= panel_count; p += 4) gemv_symmetric_panels<4, Narrow>(panels, p, groups, signed_codes, row_sums, dots);
+    for (; p + 2 <= panel_count; p += 2) gemv_symmetric_panels<2, Narrow>(panels, p, groups, signed_codes, row_sums, dots);
+    for (; p < panel_count; ++p) gemv_symmetric_panels<1, Narrow>(panels, p, groups, signed_codes, row_sums, dots);
   }
-  template <std::size_t Panels>
+  template <std::size_t Panels, bool Narrow>
   static inline __attribute__((always_inline)) void gemv_symmetric_panels(const std::int8_t* panels, std::size_t p,
                                                                           std::size_t groups,
                                                                           const std::int8_t* signed_codes,
@@ -222,11 +224,12 @@ struct Int8Ops : Int8Conversions {
       std::int32_t quad;
       std::memcpy(&quad, signed_codes + 4 * g, sizeof(quad));
       const __m256i a = _mm256_set1_epi32(quad);
-      const __m256i magnitude = _mm256_abs_epi8(a);
+      // Narrow: the unsigned codes u = a + 128 (flipping the top bit); else |a|.
+      const __m256i magnitude = Narrow ? _mm256_xor_si256(a, _mm256_set1_epi8(-128)) : _mm256_abs_epi8(a);
 #pragma GCC unroll 8
       for (std::size_t j = 0; j < vectors; ++j) {
         const __m256i weights = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + (j / 2) * panel_bytes + (j % 2) * 32));
-        const __m256i pairs = _mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(weights, a));
+        const __m256i pairs = _mm256_maddubs_epi16(magnitude, Narrow ? weights : _mm256_sign_epi8(weights, a));
         acc[j] = _mm256_add_epi32(acc[j], _mm256_madd_epi16(pairs, ones));
       }
       // Pins each accumulator to one register across iterations (see gemm_symmetric_tile).
@@ -236,8 +239,10 @@ struct Int8Ops : Int8Conversions {
 #pragma GCC unroll 8
     for (std::size_t j = 0; j < vectors; ++j) {
       const std::size_t first = (p + j / 2) * 16 + (j % 2) * 8;
-      const __m256i offset = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums + first)), 7);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dots + first), _mm256_add_epi32(acc[j], offset));
+      if constexpr (!Narrow)
+        acc[j] = _mm256_add_epi32(
+            acc[j], _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums + first)), 7));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dots + first), acc[j]);
     }
   }
   /// The GEMM of symmetric weights with the same exact vpmaddubsw scheme as gemv_symmetric:
@@ -245,38 +250,43 @@ struct Int8Ops : Int8Conversions {
   /// at dots + c * dots_stride. Panel by panel (a panel's weights stay in L1 while every sample
   /// passes), 16 rows x 4 samples per register tile: 8 accumulators, each weight vector re-signed
   /// per sample (one vpsignb: the price of exactness; the multiply ports do the same work as
-  /// the saturating u8 x s8 scheme). W3b64 int8: 1.9 -> see docs/benchmarks.md.
+  /// the saturating u8 x s8 scheme). W3b64 int8: 1.9 -> see docs/benchmarks.md. Narrow (Int7):
+  /// u = a + 128 times the weights as they are, as in gemv_symmetric; no vpsignb.
+  template <bool Narrow = false>
   static inline void gemm_symmetric(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
                                     const std::int8_t* signed_codes, std::size_t stride, std::size_t columns,
                                     const std::int32_t* row_sums, std::int32_t* dots, std::size_t dots_stride,
                                     std::uint8_t* magnitudes) {
-    // |a| once per code instead of once per broadcast in the tiles: the vector ALUs, not the
-    // multipliers, are the tiles' limit.
+    // |a| (Narrow: u = a + 128) once per code instead of once per broadcast in the tiles: the
+    // vector ALUs, not the multipliers, are the tiles' limit.
     const std::size_t code_count = columns * stride;
     std::size_t i = 0;
-    for (; i + 32 <= code_count; i += 32)
+    for (; i + 32 <= code_count; i += 32) {
+      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(signed_codes + i));
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(magnitudes + i),
-                          _mm256_abs_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(signed_codes + i))));
-    for (; i < code_count; ++i) magnitudes[i] = static_cast<std::uint8_t>(std::abs(std::int32_t{signed_codes[i]}));
+                          Narrow ? _mm256_xor_si256(a, _mm256_set1_epi8(-128)) : _mm256_abs_epi8(a));
+    }
+    for (; i < code_count; ++i)
+      magnitudes[i] = static_cast<std::uint8_t>(Narrow ? signed_codes[i] + 128 : std::abs(std::int32_t{signed_codes[i]}));
     const std::size_t panel_bytes = groups * 64;
     for (std::size_t p = 0; p < panel_count; ++p) {
       const std::int8_t* panel = panels + p * panel_bytes;
       std::size_t c = 0;
       for (; c + 4 <= columns; c += 4)
-        gemm_symmetric_tile<4>(panel, groups, signed_codes + c * stride, magnitudes + c * stride, stride, row_sums + p * 16,
-                               dots + c * dots_stride + p * 16, dots_stride);
+        gemm_symmetric_tile<4, Narrow>(panel, groups, signed_codes + c * stride, magnitudes + c * stride, stride,
+                                       row_sums + p * 16, dots + c * dots_stride + p * 16, dots_stride);
       const std::int8_t* codes = signed_codes + c * stride;
       const std::uint8_t* mags = magnitudes + c * stride;
       std::int32_t* out = dots + c * dots_stride + p * 16;
       switch (columns - c) {
-        case 3: gemm_symmetric_tile<3>(panel, groups, codes, mags, stride, row_sums + p * 16, out, dots_stride); break;
-        case 2: gemm_symmetric_tile<2>(panel, groups, codes, mags, stride, row_sums + p * 16, out, dots_stride); break;
-        case 1: gemm_symmetric_tile<1>(panel, groups, codes, mags, stride, row_sums + p * 16, out, dots_stride); break;
+        case 3: gemm_symmetric_tile<3, Narrow>(panel, groups, codes, mags, stride, row_sums + p * 16, out, dots_stride); break;
+        case 2: gemm_symmetric_tile<2, Narrow>(panel, groups, codes, mags, stride, row_sums + p * 16, out, dots_stride); break;
+        case 1: gemm_symmetric_tile<1, Narrow>(panel, groups, codes, mags, stride, row_sums + p * 16, out, dots_stride); break;
         default: break;
       }
     }
   }
-  template <std::size_t Cols>
+  template <std::size_t Cols, bool Narrow>
   static inline __attribute__((always_inline)) void gemm_symmetric_tile(const std::int8_t* panel, std::size_t groups,
                                                                         const std::int8_t* codes,
                                                                         const std::uint8_t* mags, std::size_t stride,
@@ -293,22 +303,29 @@ struct Int8Ops : Int8Conversions {
 #pragma GCC unroll 8
       for (std::size_t c = 0; c < Cols; ++c) {
         std::int32_t quad;
-        std::memcpy(&quad, codes + c * stride + 4 * g, sizeof(quad));
-        const __m256i a = _mm256_set1_epi32(quad);
         std::memcpy(&quad, mags + c * stride + 4 * g, sizeof(quad));
         const __m256i magnitude = _mm256_set1_epi32(quad);
-        acc[c][0] = _mm256_add_epi32(acc[c][0],
-                                     _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(w0, a)), ones));
-        acc[c][1] = _mm256_add_epi32(acc[c][1],
-                                     _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(w1, a)), ones));
+        __m256i s0 = w0, s1 = w1;
+        if constexpr (!Narrow) {
+          std::memcpy(&quad, codes + c * stride + 4 * g, sizeof(quad));
+          const __m256i a = _mm256_set1_epi32(quad);
+          s0 = _mm256_sign_epi8(w0, a);
+          s1 = _mm256_sign_epi8(w1, a);
+        }
+        acc[c][0] = _mm256_add_epi32(acc[c][0], _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, s0), ones));
+        acc[c][1] = _mm256_add_epi32(acc[c][1], _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, s1), ones));
       }
       // Pins each accumulator to one register across iterations: without it GCC 12 rotates
       // them through copies and spills one to the stack every group (W3b64: about 12% slower).
 #pragma GCC unroll 8
       for (std::size_t c = 0; c < Cols; ++c) __asm__("" : "+x"(acc[c][0]), "+x"(acc[c][1]));
     }
-    const __m256i offset0 = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums)), 7);
-    const __m256i offset1 = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums + 8)), 7);
+    // Narrow tiles summed w u already; the others w a = w u - 128 w.
+    __m256i offset0 = _mm256_setzero_si256(), offset1 = _mm256_setzero_si256();
+    if constexpr (!Narrow) {
+      offset0 = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums)), 7);
+      offset1 = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums + 8)), 7);
+    }
 #pragma GCC unroll 8
     for (std::size_t c = 0; c < Cols; ++c) {
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(dots + c * dots_stride), _mm256_add_epi32(acc[c][0], offset0));

@@ -120,13 +120,14 @@ inline constexpr bool int8_has_symmetric_gemm =
     };
 // The symmetric primitives through a dependent Ops, so that ISAs without them still compile
 // the (discarded) branches that would call them.
-template <class Ops, class... Args>
+// Narrow: 7-bit weights (Int7), which the ISA may multiply without the sign operation.
+template <class Ops, bool Narrow, class... Args>
 inline void int8_gemv_symmetric(const Args&... args) noexcept {
-  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::gemv_symmetric(args...);
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::template gemv_symmetric<Narrow>(args...);
 }
-template <class Ops, class... Args>
+template <class Ops, bool Narrow, class... Args>
 inline void int8_gemm_symmetric(const Args&... args) noexcept {
-  if constexpr (int8_has_symmetric_gemm<Ops>) Ops::gemm_symmetric(args...);
+  if constexpr (int8_has_symmetric_gemm<Ops>) Ops::template gemm_symmetric<Narrow>(args...);
 }
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
@@ -240,8 +241,9 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                                   std::int32_t* dots, std::byte* spare) noexcept {
   const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
   if constexpr (int8_centred_codes<Matrix>) {
-    int8_gemm_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch,
-                                 weights.row_sums(), dots, padded_rows, reinterpret_cast<std::uint8_t*>(spare));
+    int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                                         padded_cols, batch, weights.row_sums(), dots, padded_rows,
+                                                         reinterpret_cast<std::uint8_t*>(spare));
   } else {
     for (std::size_t p = 0; p < weights.panel_count(); ++p)
       int8_panel_columns(weights.panel(p), padded_cols / 4, codes, padded_cols, dots + p * 16, padded_rows, batch);
@@ -265,8 +267,8 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
     int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
     // One sample: the ISA's GEMV (AVX2: each broadcast serves two panels).
     if (batch == 1) {
-      int8_gemv_symmetric<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
-                                   weights.row_sums(), dots);
+      int8_gemv_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4,
+                                                           codes, weights.row_sums(), dots);
       int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
       return;
     }
