@@ -2931,7 +2931,8 @@ class WeightMatrix<F32, Sparse<Block<R, C>>> : public detail::SparseShape {
 }  // namespace mote
 // ----- end mote/layout/sparse.hpp -----
 // ----- begin mote/layout/sparse_int8.hpp -----
-// Sparse int8 weight storage, `Weights<Int8<Granularity, Symmetric>, Sparse<Block<R, C>>>`: the
+// Sparse int8 weight storage, `Weights<Int8<Granularity, Symmetric>, Sparse<Block<R, C>>>` (and
+// `Int7<Granularity>`, which is `Int8<Granularity, Narrow>`): the
 // dense int8 layout (layout/dense_int8.hpp: 16-row panels, groups of 4 columns, 64 bytes per
 // group: one VNNI vpdpbusd operand, four NEON sdot operands) with the all-zero groups left out.
 // Each panel lists its stored groups (the group's column / 4) and their 64 bytes; the integer
@@ -2940,22 +2941,23 @@ class WeightMatrix<F32, Sparse<Block<R, C>>> : public detail::SparseShape {
 // tile the 16 x 4 groups (R divides 16, C divides 4): Block<16, 4> maps one block to one group,
 // smaller blocks are skipped when a whole group of them is zero. Unstructured and N:M int8
 // weights have no kernel yet (a group of 16 x 4 random weights is almost never all zero).
-// Symmetric weights only: a pruned weight must be the code 0 for a skipped group to contribute
+// Symmetric weights only (Symmetric or Narrow): a pruned weight must be the code 0 for a skipped group to contribute
 // nothing, which an asymmetric zero point would break.
 
 
 
 namespace mote {
 
-template <class Granularity, std::size_t R, std::size_t C>
-class WeightMatrix<Int8<Granularity, Symmetric>, Sparse<Block<R, C>>> {
+template <class Granularity, class Symmetry, std::size_t R, std::size_t C>
+  requires(Int8<Granularity, Symmetry>::symmetric)
+class WeightMatrix<Int8<Granularity, Symmetry>, Sparse<Block<R, C>>> {
   static_assert(R <= 16 && 16 % R == 0 && C <= 4 && 4 % C == 0,
                 "Weights<Int8<...>, Sparse<Block<R, C>>>: int8 blocks must tile the kernels' groups of 16 rows x 4 "
                 "columns: R must divide 16 and C divide 4 (e.g. Block<16, 4>, Block<8, 4>, Block<16, 1>).");
-  using DenseMatrix = WeightMatrix<Int8<Granularity, Symmetric>, DenseStorage>;
+  using DenseMatrix = WeightMatrix<Int8<Granularity, Symmetry>, DenseStorage>;
 
  public:
-  using format = Int8<Granularity, Symmetric>;
+  using format = Int8<Granularity, Symmetry>;
   static constexpr std::size_t panel_rows = 16;
   static constexpr std::size_t group_cols = 4;
   static constexpr std::size_t group_bytes = panel_rows * group_cols;
@@ -4247,13 +4249,14 @@ inline void dense_int8(isa::Scalar, const WeightMatrix<Int8<G, S>, DenseStorage>
 
 /// The reference for block-sparse int8 weights: the same as the dense reference, reading codes
 /// through the stored groups (skipped groups are zero codes).
-template <class G, std::size_t R, std::size_t C, class Activation = activation::Identity>
-inline void dense_int8(isa::Scalar, const WeightMatrix<Int8<G, Symmetric>, Sparse<Block<R, C>>>& weights,
+template <class G, class S, std::size_t R, std::size_t C, class Activation = activation::Identity>
+  requires(Int8<G, S>::symmetric)
+inline void dense_int8(isa::Scalar, const WeightMatrix<Int8<G, S>, Sparse<Block<R, C>>>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
                        Activation activation, std::byte* scratch) noexcept {
   auto* dots = reinterpret_cast<std::int32_t*>(scratch);
   auto* codes = reinterpret_cast<std::int32_t*>(scratch + align_up(weights.padded_rows() * sizeof(std::int32_t)));
-  constexpr std::size_t panel_rows = WeightMatrix<Int8<G, Symmetric>, Sparse<Block<R, C>>>::panel_rows;
+  constexpr std::size_t panel_rows = WeightMatrix<Int8<G, S>, Sparse<Block<R, C>>>::panel_rows;
   for (std::size_t b = 0; b < batch; ++b) {
     const float* x = in + b * weights.cols();
     std::int64_t sum_u = 0;
@@ -7223,8 +7226,9 @@ inline void int8_sparse_panel_columns(const Matrix& weights, std::size_t p, cons
   }
 }
 
-template <class G, std::size_t R, std::size_t C, class Activation>
-inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, ::mote::Symmetric>, ::mote::Sparse<::mote::Block<R, C>>>& weights,
+template <class G, class S, std::size_t R, std::size_t C, class Activation>
+  requires(::mote::Int8<G, S>::symmetric)
+inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::Sparse<::mote::Block<R, C>>>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
   const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
@@ -10757,8 +10761,9 @@ inline void int8_sparse_panel_columns(const Matrix& weights, std::size_t p, cons
   }
 }
 
-template <class G, std::size_t R, std::size_t C, class Activation>
-inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, ::mote::Symmetric>, ::mote::Sparse<::mote::Block<R, C>>>& weights,
+template <class G, class S, std::size_t R, std::size_t C, class Activation>
+  requires(::mote::Int8<G, S>::symmetric)
+inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::Sparse<::mote::Block<R, C>>>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
   const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
@@ -12388,8 +12393,9 @@ inline void int8_sparse_panel_columns(const Matrix& weights, std::size_t p, cons
   }
 }
 
-template <class G, std::size_t R, std::size_t C, class Activation>
-inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, ::mote::Symmetric>, ::mote::Sparse<::mote::Block<R, C>>>& weights,
+template <class G, class S, std::size_t R, std::size_t C, class Activation>
+  requires(::mote::Int8<G, S>::symmetric)
+inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::Sparse<::mote::Block<R, C>>>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
   const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
@@ -15772,8 +15778,9 @@ inline void int8_sparse_panel_columns(const Matrix& weights, std::size_t p, cons
   }
 }
 
-template <class G, std::size_t R, std::size_t C, class Activation>
-inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, ::mote::Symmetric>, ::mote::Sparse<::mote::Block<R, C>>>& weights,
+template <class G, class S, std::size_t R, std::size_t C, class Activation>
+  requires(::mote::Int8<G, S>::symmetric)
+inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::Sparse<::mote::Block<R, C>>>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
   const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
@@ -16763,8 +16770,9 @@ inline void int8_sparse_panel_columns(const Matrix& weights, std::size_t p, cons
   }
 }
 
-template <class G, std::size_t R, std::size_t C, class Activation>
-inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, ::mote::Symmetric>, ::mote::Sparse<::mote::Block<R, C>>>& weights,
+template <class G, class S, std::size_t R, std::size_t C, class Activation>
+  requires(::mote::Int8<G, S>::symmetric)
+inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::Sparse<::mote::Block<R, C>>>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
   const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
@@ -19943,8 +19951,9 @@ inline void int8_sparse_panel_columns(const Matrix& weights, std::size_t p, cons
   }
 }
 
-template <class G, std::size_t R, std::size_t C, class Activation>
-inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, ::mote::Symmetric>, ::mote::Sparse<::mote::Block<R, C>>>& weights,
+template <class G, class S, std::size_t R, std::size_t C, class Activation>
+  requires(::mote::Int8<G, S>::symmetric)
+inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::Sparse<::mote::Block<R, C>>>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
   const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
@@ -21372,8 +21381,9 @@ inline void int8_sparse_panel_columns(const Matrix& weights, std::size_t p, cons
   }
 }
 
-template <class G, std::size_t R, std::size_t C, class Activation>
-inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, ::mote::Symmetric>, ::mote::Sparse<::mote::Block<R, C>>>& weights,
+template <class G, class S, std::size_t R, std::size_t C, class Activation>
+  requires(::mote::Int8<G, S>::symmetric)
+inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::Sparse<::mote::Block<R, C>>>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
   const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
@@ -22387,8 +22397,7 @@ class DenseLayer {
   static_assert(opts::storage_exists || !is_sparse_layout_v<typename opts::layout>,
                 "Dense: no storage for these sparse weights: Sparse<Unstructured>, Sparse<NM<N, M>> and "
                 "Sparse<Block<R, C>> take Weights<F32, ...>; int8 takes Sparse<Block<R, C>> with R dividing 16 and C "
-                "dividing 4, and 8-bit symmetric weights (Weights<Int8<PerChannel, Symmetric>, Sparse<Block<16, 4>>>); "
-                "Int7 weights are dense only.");
+                "dividing 4, and symmetric weights (Weights<Int8<PerChannel, Symmetric>, Sparse<Block<16, 4>>>, or Int7<>).");
   static_assert(opts::storage_exists || is_sparse_layout_v<typename opts::layout>,
                 "Dense: mote has no weight storage for this Weights<Format, Layout> combination.");
   static_assert(!opts::storage_exists || opts::kernel_exists,
@@ -22693,8 +22702,7 @@ class ConvLayer {
   static_assert(opts::storage_exists || !is_sparse_layout_v<typename opts::layout>,
                 "Conv2D/Conv1D: no storage for these sparse weights: Sparse<Unstructured>, Sparse<NM<N, M>> and "
                 "Sparse<Block<R, C>> take Weights<F32, ...>; int8 takes Sparse<Block<R, C>> with R dividing 16 and C "
-                "dividing 4, and 8-bit symmetric weights (Weights<Int8<PerChannel, Symmetric>, Sparse<Block<16, 4>>>); "
-                "Int7 weights are dense only.");
+                "dividing 4, and symmetric weights (Weights<Int8<PerChannel, Symmetric>, Sparse<Block<16, 4>>>, or Int7<>).");
   static_assert(opts::storage_exists || is_sparse_layout_v<typename opts::layout>,
                 "Conv2D: mote has no weight storage for this Weights<Format, Layout> combination.");
   static_assert(!HalfFloatFormat<typename opts::format>,

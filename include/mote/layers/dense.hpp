@@ -32,8 +32,7 @@ class DenseLayer {
   static_assert(opts::storage_exists || !is_sparse_layout_v<typename opts::layout>,
                 "Dense: no storage for these sparse weights: Sparse<Unstructured>, Sparse<NM<N, M>> and "
                 "Sparse<Block<R, C>> take Weights<F32, ...>; int8 takes Sparse<Block<R, C>> with R dividing 16 and C "
-                "dividing 4, and 8-bit symmetric weights (Weights<Int8<PerChannel, Symmetric>, Sparse<Block<16, 4>>>); "
-                "Int7 weights are dense only.");
+                "dividing 4, and symmetric weights (Weights<Int8<PerChannel, Symmetric>, Sparse<Block<16, 4>>>, or Int7<>).");
   static_assert(opts::storage_exists || is_sparse_layout_v<typename opts::layout>,
                 "Dense: mote has no weight storage for this Weights<Format, Layout> combination.");
   static_assert(!opts::storage_exists || opts::kernel_exists,

@@ -1,5 +1,6 @@
 #pragma once
-// Sparse int8 weight storage, `Weights<Int8<Granularity, Symmetric>, Sparse<Block<R, C>>>`: the
+// Sparse int8 weight storage, `Weights<Int8<Granularity, Symmetric>, Sparse<Block<R, C>>>` (and
+// `Int7<Granularity>`, which is `Int8<Granularity, Narrow>`): the
 // dense int8 layout (layout/dense_int8.hpp: 16-row panels, groups of 4 columns, 64 bytes per
 // group: one VNNI vpdpbusd operand, four NEON sdot operands) with the all-zero groups left out.
 // Each panel lists its stored groups (the group's column / 4) and their 64 bytes; the integer
@@ -8,7 +9,7 @@
 // tile the 16 x 4 groups (R divides 16, C divides 4): Block<16, 4> maps one block to one group,
 // smaller blocks are skipped when a whole group of them is zero. Unstructured and N:M int8
 // weights have no kernel yet (a group of 16 x 4 random weights is almost never all zero).
-// Symmetric weights only: a pruned weight must be the code 0 for a skipped group to contribute
+// Symmetric weights only (Symmetric or Narrow): a pruned weight must be the code 0 for a skipped group to contribute
 // nothing, which an asymmetric zero point would break.
 
 #include <algorithm>
@@ -25,15 +26,16 @@
 
 namespace mote {
 
-template <class Granularity, std::size_t R, std::size_t C>
-class WeightMatrix<Int8<Granularity, Symmetric>, Sparse<Block<R, C>>> {
+template <class Granularity, class Symmetry, std::size_t R, std::size_t C>
+  requires(Int8<Granularity, Symmetry>::symmetric)
+class WeightMatrix<Int8<Granularity, Symmetry>, Sparse<Block<R, C>>> {
   static_assert(R <= 16 && 16 % R == 0 && C <= 4 && 4 % C == 0,
                 "Weights<Int8<...>, Sparse<Block<R, C>>>: int8 blocks must tile the kernels' groups of 16 rows x 4 "
                 "columns: R must divide 16 and C divide 4 (e.g. Block<16, 4>, Block<8, 4>, Block<16, 1>).");
-  using DenseMatrix = WeightMatrix<Int8<Granularity, Symmetric>, DenseStorage>;
+  using DenseMatrix = WeightMatrix<Int8<Granularity, Symmetry>, DenseStorage>;
 
  public:
-  using format = Int8<Granularity, Symmetric>;
+  using format = Int8<Granularity, Symmetry>;
   static constexpr std::size_t panel_rows = 16;
   static constexpr std::size_t group_cols = 4;
   static constexpr std::size_t group_bytes = panel_rows * group_cols;

@@ -40,9 +40,9 @@ std::vector<float> block_weights(std::mt19937& rng, std::size_t rows, std::size_
   return w;
 }
 
-template <class G, std::size_t R, std::size_t C>
+template <class G, std::size_t R, std::size_t C, class Symmetry = mote::Symmetric>
 void check_block(const char* label) {
-  using Format = mote::Int8<G, mote::Symmetric>;
+  using Format = mote::Int8<G, Symmetry>;
   using Sparse = mote::WeightMatrix<Format, mote::Sparse<mote::Block<R, C>>>;
   using Dense = mote::WeightMatrix<Format, mote::DenseStorage>;
   std::mt19937 rng(77);
@@ -90,6 +90,8 @@ TEST_CASE("block-sparse int8 equals dense int8 bit for bit on every ISA", "[int8
   check_block<mote::PerChannel, 8, 4>("per-channel 8x4");
   check_block<mote::PerChannel, 16, 1>("per-channel 16x1");
   check_block<mote::PerChannel, 4, 2>("per-channel 4x2");
+  check_block<mote::PerChannel, 16, 4, mote::Narrow>("int7 per-channel 16x4");
+  check_block<mote::PerTensor, 8, 4, mote::Narrow>("int7 per-tensor 8x4");
 }
 
 TEST_CASE("block-sparse int8 keeps only non-zero groups and scales rows as dense int8 does", "[int8][sparse]") {
@@ -114,8 +116,10 @@ TEST_CASE("block-sparse int8 keeps only non-zero groups and scales rows as dense
   }
 }
 
-TEST_CASE("an int8 block-sparse Dense layer computes what the dense int8 layer computes", "[int8][sparse][layers]") {
-  using Format = mote::Int8<mote::PerChannel, mote::Symmetric>;
+namespace {
+
+template <class Format>
+void check_sparse_layer() {
   using SparseNet = mote::Sequential<mote::Input<40>, mote::Dense<33, mote::Weights<Format, mote::Sparse<mote::Block<16, 4>>>>,
                                      mote::ReLU, mote::Dense<7, mote::Weights<Format, mote::Sparse<mote::Block<16, 4>>>>>;
   using DenseNet = mote::Sequential<mote::Input<40>, mote::Dense<33, mote::Weights<Format>>, mote::ReLU,
@@ -134,7 +138,7 @@ TEST_CASE("an int8 block-sparse Dense layer computes what the dense int8 layer c
   // The second layer's weights are dense: pruned to 75% of its 16x4 blocks on the way.
   REQUIRE(sparse->set_pruning(mote::Pruning::to_sparsity(0.75)).is_ok());
   REQUIRE(sparse->try_load(refs, "memory", mote::WeightNames::layer_index()).is_ok());
-  CHECK(SparseNet::summary().find("int8") != std::string::npos);
+  CHECK(SparseNet::summary().find(Format::name) != std::string::npos);
   CHECK(sparse->sparsity_report().find("0 Dense<33>") != std::string::npos);
   // The dense network gets the weights as the sparse one pruned them.
   std::vector<float> w2_pruned = w2;
@@ -155,4 +159,11 @@ TEST_CASE("an int8 block-sparse Dense layer computes what the dense int8 layer c
     dense->forward(in, b, ws_b);
     REQUIRE(std::memcmp(a.data(), b.data(), sizeof(float) * 7) == 0);
   }
+}
+
+}  // namespace
+
+TEST_CASE("an int8 block-sparse Dense layer computes what the dense int8 layer computes", "[int8][sparse][layers]") {
+  check_sparse_layer<mote::Int8<mote::PerChannel, mote::Symmetric>>();
+  check_sparse_layer<mote::Int7<>>();
 }

@@ -78,13 +78,14 @@ inline void dense_int8(isa::Scalar, const WeightMatrix<Int8<G, S>, DenseStorage>
 
 /// The reference for block-sparse int8 weights: the same as the dense reference, reading codes
 /// through the stored groups (skipped groups are zero codes).
-template <class G, std::size_t R, std::size_t C, class Activation = activation::Identity>
-inline void dense_int8(isa::Scalar, const WeightMatrix<Int8<G, Symmetric>, Sparse<Block<R, C>>>& weights,
+template <class G, class S, std::size_t R, std::size_t C, class Activation = activation::Identity>
+  requires(Int8<G, S>::symmetric)
+inline void dense_int8(isa::Scalar, const WeightMatrix<Int8<G, S>, Sparse<Block<R, C>>>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
                        Activation activation, std::byte* scratch) noexcept {
   auto* dots = reinterpret_cast<std::int32_t*>(scratch);
   auto* codes = reinterpret_cast<std::int32_t*>(scratch + align_up(weights.padded_rows() * sizeof(std::int32_t)));
-  constexpr std::size_t panel_rows = WeightMatrix<Int8<G, Symmetric>, Sparse<Block<R, C>>>::panel_rows;
+  constexpr std::size_t panel_rows = WeightMatrix<Int8<G, S>, Sparse<Block<R, C>>>::panel_rows;
   for (std::size_t b = 0; b < batch; ++b) {
     const float* x = in + b * weights.cols();
     std::int64_t sum_u = 0;

@@ -30,8 +30,9 @@ inline void int8_sparse_panel_columns(const Matrix& weights, std::size_t p, cons
   }
 }
 
-template <class G, std::size_t R, std::size_t C, class Activation>
-inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, ::mote::Symmetric>, ::mote::Sparse<::mote::Block<R, C>>>& weights,
+template <class G, class S, std::size_t R, std::size_t C, class Activation>
+  requires(::mote::Int8<G, S>::symmetric)
+inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::Sparse<::mote::Block<R, C>>>& weights,
                        const float* bias, const float* in, float* out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
   const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
