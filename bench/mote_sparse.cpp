@@ -70,8 +70,9 @@ using W5SparseNet = mote::Sequential<mote::Input<56, 56, 32>, mote::DepthwiseCon
 /// Prunes one row-major rows x cols weight matrix in place.
 using PruneFn = std::function<void(std::span<float>, std::size_t rows, std::size_t cols)>;
 
-/// The workload's weights, each matrix pruned by `prune` (W5: only the pointwise layer's; its
-/// depthwise layer stays dense). A matrix is one row per output channel.
+/// The workload's weights, each matrix pruned by `prune`, one row per output channel. W5's
+/// depthwise layer (its layer 0) stays dense: mote's DepthwiseConv2D takes no sparse weights. (Its
+/// shape alone, [C, 1, kh, kw], would not tell it from a convolution of one input channel.)
 std::vector<std::vector<float>> pruned_weights(const Workload& w, const PruneFn& prune) {
   std::vector<std::vector<float>> storage;
   storage.reserve(w.layers.size());
@@ -417,17 +418,16 @@ void register_finetuned_w1() {
   register_int8_block<8, 4>(75);
   register_int8_block<16, 1>(75);
   // Batches and convolutions: the sparse GEMM (8 samples or pixels in the vector lanes).
-  for (const WorkloadId id : {WorkloadId::W3b64}) {
-    register_sparse_case<W3SparseNet, mote::Sparse<mote::Unstructured>, 0>(id, "s75", unstructured(0.75),
-                                                                            Pruning::to_sparsity(0.75));
-    register_sparse_case<W3SparseNet, mote::Sparse<mote::Unstructured>, 0>(id, "s90", unstructured(0.9),
-                                                                            Pruning::to_sparsity(0.9));
-    register_sparse_case<W3SparseNet, mote::Sparse<mote::NM<2, 4>>, 0>(id, "nm24", n_of_m(2, 4), Pruning::to_pattern());
-    register_sparse_case<W3SparseNet, mote::Sparse<mote::Block<16, 1>>, 0>(id, "b75-16x1", blocks(16, 1, 0.75),
-                                                                            Pruning::to_sparsity(0.75));
-    register_sparse_case<W3SparseNet, mote::Sparse<mote::Block<8, 4>>, 0>(id, "b75-8x4", blocks(8, 4, 0.75),
-                                                                           Pruning::to_sparsity(0.75));
-  }
+  constexpr auto w3b64 = WorkloadId::W3b64;
+  register_sparse_case<W3SparseNet, mote::Sparse<mote::Unstructured>, 0>(w3b64, "s75", unstructured(0.75),
+                                                                          Pruning::to_sparsity(0.75));
+  register_sparse_case<W3SparseNet, mote::Sparse<mote::Unstructured>, 0>(w3b64, "s90", unstructured(0.9),
+                                                                          Pruning::to_sparsity(0.9));
+  register_sparse_case<W3SparseNet, mote::Sparse<mote::NM<2, 4>>, 0>(w3b64, "nm24", n_of_m(2, 4), Pruning::to_pattern());
+  register_sparse_case<W3SparseNet, mote::Sparse<mote::Block<16, 1>>, 0>(w3b64, "b75-16x1", blocks(16, 1, 0.75),
+                                                                          Pruning::to_sparsity(0.75));
+  register_sparse_case<W3SparseNet, mote::Sparse<mote::Block<8, 4>>, 0>(w3b64, "b75-8x4", blocks(8, 4, 0.75),
+                                                                         Pruning::to_sparsity(0.75));
   constexpr auto w5 = WorkloadId::W5;
   register_sparse_case<W5SparseNet, mote::Sparse<mote::Unstructured>, 0, 2>(w5, "s75", unstructured(0.75),
                                                                              Pruning::to_sparsity(0.75));

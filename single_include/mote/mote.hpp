@@ -4645,13 +4645,21 @@ inline void dense(isa::Scalar, const WeightMatrix<F32, Sparse<Block<R, C>>>& wei
   }
 }
 
-/// Scratch of a sparse f32 dense_batch of `batch` samples of `cols` inputs: the SIMD kernels'
-/// GEMM transposes the inputs of 8 samples at a time (cols rounded up to 8, 4 bytes each).
-/// Used from 6 samples on; never more than 8 x the input of one sample (rounded up to 8 floats)
-/// when batch >= 8, and a layer that reserves 8/6 of an input per sample has enough for any
-/// batch.
+/// The SIMD kernels' sparse GEMM runs this many samples in the lanes of one 8-row tile, and is
+/// used for groups of at least sparse_gemm_min_samples (fewer run faster in shared-load tiles).
+inline constexpr std::size_t sparse_gemm_samples = 8, sparse_gemm_min_samples = 6;
+
+/// Scratch of a sparse f32 dense_batch of `batch` samples of `cols` inputs: the GEMM's
+/// transposed inputs of one group (cols rounded up to 8, 4 bytes each), none below the GEMM's
+/// smallest group.
 inline constexpr std::size_t sparse_batch_scratch_bytes(std::size_t cols, std::size_t batch) noexcept {
-  return batch >= 6 ? 8 * ((cols + 7) / 8 * 8) * sizeof(float) : 0;
+  return batch >= sparse_gemm_min_samples ? sparse_gemm_samples * ((cols + 7) / 8 * 8) * sizeof(float) : 0;
+}
+/// What a layer reserves per sample so that `batch` times it covers sparse_batch_scratch_bytes
+/// for any batch (the workspace scales a layer's scratch by the batch).
+inline constexpr std::size_t sparse_batch_scratch_bytes_per_sample(std::size_t cols) noexcept {
+  return (sparse_batch_scratch_bytes(cols, sparse_gemm_samples) + sparse_gemm_min_samples - 1) /
+         sparse_gemm_min_samples;
 }
 
 /// One sample at a time (`scratch` unused: the SIMD kernels' signature).
@@ -11631,7 +11639,8 @@ inline void dense_sparse_tile(const WeightMatrix<F32, Sparse<Block<R, C>>>& weig
 // 2,300; docs/sparsity.md). 8 accumulators, one per row of a tile, are transposed back to one
 // vector of 8 rows per sample at the end.
 namespace sparse_detail {
-constexpr std::size_t gemm_samples = 8;
+constexpr std::size_t gemm_samples = ::mote::kernels::sparse_gemm_samples;
+static_assert(gemm_samples == tile_rows, "the sparse GEMM transposes square tiles: as many samples as rows");
 
 /// Columns of `xt`: cols rounded up to whole 8-column blocks (zeros past cols).
 inline constexpr std::size_t gemm_columns(std::size_t cols) noexcept { return (cols + 7) / 8 * 8; }
@@ -11731,10 +11740,11 @@ inline void sparse_gemm(const WeightMatrix<F32, Sparse<Block<R, C>>>& weights, c
   const std::uint32_t* columns = weights.block_columns();
   const float* values = weights.values();
   for (std::size_t t = 0; t < weights.tiles(); ++t) {
+    const std::size_t first = weights.tile_begin(t), end = weights.tile_begin(t + 1);
     for (std::size_t part = 0; part < block_rows; part += tile_rows) {
       Tile acc[tile_rows];
       MOTE_UNROLL for (std::size_t i = 0; i < tile_rows; ++i) acc[i] = Tile::zero();
-      for (std::size_t b = weights.tile_begin(t); b < weights.tile_begin(t + 1); ++b) {
+      for (std::size_t b = first; b < end; ++b) {
         const float* block = values + b * C * block_rows + part;
         // Only a tile's last block can reach past the last input (blocks start at multiples of C).
         const std::size_t width = columns[b] + C <= cols ? C : cols - columns[b];
@@ -11760,7 +11770,7 @@ inline void dense_sparse_batch(const Matrix& weights, const float* bias, const f
   std::size_t b = 0;
   // A GEMM costs about the same for 6 or 7 samples as for 8; 5 and fewer run faster in tiles of 4
   // and alone (measured on Zen 3: 4 samples 1.3x faster in a tile than in a GEMM).
-  for (; b + 6 <= batch; b += gemm_samples) {
+  for (; b + ::mote::kernels::sparse_gemm_min_samples <= batch; b += gemm_samples) {
     const std::size_t count = std::min(gemm_samples, batch - b);
     sparse_detail::transpose_inputs(in + b * cols, cols, count, xt);
     sparse_gemm(weights, bias, xt, count, out + b * rows);
@@ -20821,7 +20831,8 @@ inline void dense_sparse_tile(const WeightMatrix<F32, Sparse<Block<R, C>>>& weig
 // 2,300; docs/sparsity.md). 8 accumulators, one per row of a tile, are transposed back to one
 // vector of 8 rows per sample at the end.
 namespace sparse_detail {
-constexpr std::size_t gemm_samples = 8;
+constexpr std::size_t gemm_samples = ::mote::kernels::sparse_gemm_samples;
+static_assert(gemm_samples == tile_rows, "the sparse GEMM transposes square tiles: as many samples as rows");
 
 /// Columns of `xt`: cols rounded up to whole 8-column blocks (zeros past cols).
 inline constexpr std::size_t gemm_columns(std::size_t cols) noexcept { return (cols + 7) / 8 * 8; }
@@ -20921,10 +20932,11 @@ inline void sparse_gemm(const WeightMatrix<F32, Sparse<Block<R, C>>>& weights, c
   const std::uint32_t* columns = weights.block_columns();
   const float* values = weights.values();
   for (std::size_t t = 0; t < weights.tiles(); ++t) {
+    const std::size_t first = weights.tile_begin(t), end = weights.tile_begin(t + 1);
     for (std::size_t part = 0; part < block_rows; part += tile_rows) {
       Tile acc[tile_rows];
       MOTE_UNROLL for (std::size_t i = 0; i < tile_rows; ++i) acc[i] = Tile::zero();
-      for (std::size_t b = weights.tile_begin(t); b < weights.tile_begin(t + 1); ++b) {
+      for (std::size_t b = first; b < end; ++b) {
         const float* block = values + b * C * block_rows + part;
         // Only a tile's last block can reach past the last input (blocks start at multiples of C).
         const std::size_t width = columns[b] + C <= cols ? C : cols - columns[b];
@@ -20950,7 +20962,7 @@ inline void dense_sparse_batch(const Matrix& weights, const float* bias, const f
   std::size_t b = 0;
   // A GEMM costs about the same for 6 or 7 samples as for 8; 5 and fewer run faster in tiles of 4
   // and alone (measured on Zen 3: 4 samples 1.3x faster in a tile than in a GEMM).
-  for (; b + 6 <= batch; b += gemm_samples) {
+  for (; b + ::mote::kernels::sparse_gemm_min_samples <= batch; b += gemm_samples) {
     const std::size_t count = std::min(gemm_samples, batch - b);
     sparse_detail::transpose_inputs(in + b * cols, cols, count, xt);
     sparse_gemm(weights, bias, xt, count, out + b * rows);
@@ -22423,7 +22435,7 @@ class DenseLayer {
   static constexpr std::size_t scratch_bytes =
       opts::integer_compute ? detail::integer_dense_scratch_bytes(Units, In::size)
       : binary_activations  ? kernels::binary_xnor_scratch_bytes(In::size)
-      : is_sparse_layout_v<typename opts::layout> ? (kernels::sparse_batch_scratch_bytes(In::size, 8) + 5) / 6
+      : is_sparse_layout_v<typename opts::layout> ? kernels::sparse_batch_scratch_bytes_per_sample(In::size)
                             : 0;
   /// True when the layer quantises its input: calibration (Sequential::calibrate) sets its range.
   static constexpr bool quantizes_input = opts::integer_compute;

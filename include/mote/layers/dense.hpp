@@ -58,7 +58,7 @@ class DenseLayer {
   static constexpr std::size_t scratch_bytes =
       opts::integer_compute ? detail::integer_dense_scratch_bytes(Units, In::size)
       : binary_activations  ? kernels::binary_xnor_scratch_bytes(In::size)
-      : is_sparse_layout_v<typename opts::layout> ? (kernels::sparse_batch_scratch_bytes(In::size, 8) + 5) / 6
+      : is_sparse_layout_v<typename opts::layout> ? kernels::sparse_batch_scratch_bytes_per_sample(In::size)
                             : 0;
   /// True when the layer quantises its input: calibration (Sequential::calibrate) sets its range.
   static constexpr bool quantizes_input = opts::integer_compute;

@@ -262,7 +262,8 @@ inline void dense_sparse_tile(const WeightMatrix<F32, Sparse<Block<R, C>>>& weig
 // 2,300; docs/sparsity.md). 8 accumulators, one per row of a tile, are transposed back to one
 // vector of 8 rows per sample at the end.
 namespace sparse_detail {
-constexpr std::size_t gemm_samples = 8;
+constexpr std::size_t gemm_samples = ::mote::kernels::sparse_gemm_samples;
+static_assert(gemm_samples == tile_rows, "the sparse GEMM transposes square tiles: as many samples as rows");
 
 /// Columns of `xt`: cols rounded up to whole 8-column blocks (zeros past cols).
 inline constexpr std::size_t gemm_columns(std::size_t cols) noexcept { return (cols + 7) / 8 * 8; }
@@ -362,10 +363,11 @@ inline void sparse_gemm(const WeightMatrix<F32, Sparse<Block<R, C>>>& weights, c
   const std::uint32_t* columns = weights.block_columns();
   const float* values = weights.values();
   for (std::size_t t = 0; t < weights.tiles(); ++t) {
+    const std::size_t first = weights.tile_begin(t), end = weights.tile_begin(t + 1);
     for (std::size_t part = 0; part < block_rows; part += tile_rows) {
       Tile acc[tile_rows];
       MOTE_UNROLL for (std::size_t i = 0; i < tile_rows; ++i) acc[i] = Tile::zero();
-      for (std::size_t b = weights.tile_begin(t); b < weights.tile_begin(t + 1); ++b) {
+      for (std::size_t b = first; b < end; ++b) {
         const float* block = values + b * C * block_rows + part;
         // Only a tile's last block can reach past the last input (blocks start at multiples of C).
         const std::size_t width = columns[b] + C <= cols ? C : cols - columns[b];
@@ -391,7 +393,7 @@ inline void dense_sparse_batch(const Matrix& weights, const float* bias, const f
   std::size_t b = 0;
   // A GEMM costs about the same for 6 or 7 samples as for 8; 5 and fewer run faster in tiles of 4
   // and alone (measured on Zen 3: 4 samples 1.3x faster in a tile than in a GEMM).
-  for (; b + 6 <= batch; b += gemm_samples) {
+  for (; b + ::mote::kernels::sparse_gemm_min_samples <= batch; b += gemm_samples) {
     const std::size_t count = std::min(gemm_samples, batch - b);
     sparse_detail::transpose_inputs(in + b * cols, cols, count, xt);
     sparse_gemm(weights, bias, xt, count, out + b * rows);

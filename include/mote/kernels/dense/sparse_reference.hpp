@@ -78,13 +78,21 @@ inline void dense(isa::Scalar, const WeightMatrix<F32, Sparse<Block<R, C>>>& wei
   }
 }
 
-/// Scratch of a sparse f32 dense_batch of `batch` samples of `cols` inputs: the SIMD kernels'
-/// GEMM transposes the inputs of 8 samples at a time (cols rounded up to 8, 4 bytes each).
-/// Used from 6 samples on; never more than 8 x the input of one sample (rounded up to 8 floats)
-/// when batch >= 8, and a layer that reserves 8/6 of an input per sample has enough for any
-/// batch.
+/// The SIMD kernels' sparse GEMM runs this many samples in the lanes of one 8-row tile, and is
+/// used for groups of at least sparse_gemm_min_samples (fewer run faster in shared-load tiles).
+inline constexpr std::size_t sparse_gemm_samples = 8, sparse_gemm_min_samples = 6;
+
+/// Scratch of a sparse f32 dense_batch of `batch` samples of `cols` inputs: the GEMM's
+/// transposed inputs of one group (cols rounded up to 8, 4 bytes each), none below the GEMM's
+/// smallest group.
 inline constexpr std::size_t sparse_batch_scratch_bytes(std::size_t cols, std::size_t batch) noexcept {
-  return batch >= 6 ? 8 * ((cols + 7) / 8 * 8) * sizeof(float) : 0;
+  return batch >= sparse_gemm_min_samples ? sparse_gemm_samples * ((cols + 7) / 8 * 8) * sizeof(float) : 0;
+}
+/// What a layer reserves per sample so that `batch` times it covers sparse_batch_scratch_bytes
+/// for any batch (the workspace scales a layer's scratch by the batch).
+inline constexpr std::size_t sparse_batch_scratch_bytes_per_sample(std::size_t cols) noexcept {
+  return (sparse_batch_scratch_bytes(cols, sparse_gemm_samples) + sparse_gemm_min_samples - 1) /
+         sparse_gemm_min_samples;
 }
 
 /// One sample at a time (`scratch` unused: the SIMD kernels' signature).
