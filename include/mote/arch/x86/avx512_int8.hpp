@@ -13,7 +13,7 @@ inline __m512i quantize16(const float* x, __m512 scale, __m512 zero, __m512 lo, 
   return _mm512_cvttps_epi32(q);
 }
 
-struct Int8Ops {
+struct Int8Ops : ::mote::simd::avx2::Int8Conversions {  // the float side: see avx512_vnni_int8.hpp
   using Act = std::int16_t;
   static constexpr std::int32_t activation_offset = 0;
   static constexpr std::size_t gemm_cols = 4;
