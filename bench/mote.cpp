@@ -90,7 +90,9 @@ std::unique_ptr<Runner> make(const Workload& w) {
 }  // namespace
 
 Impl mote_impl() {
-  return {"mote", std::string("(isa::Native = ") + mote::isa::Native::name + ")",
+  // The networks dispatch at run time (isa::Default = isa::Dynamic): the level they run is the
+  // CPU's, capped by MOTE_FORCE_ISA, whatever -march compiled this file.
+  return {"mote", std::string("(runs ") + mote::arch::to_string(mote::arch::selected_isa()) + ")",
           [](WorkloadId) { return true; }, &make};
 }
 

@@ -9,6 +9,7 @@
 #   sse4: sse4_2 | avx2: avx2+fma | avx_vnni: avx2 + avx_vnni
 #   avx512: avx2 + avx512f+avx512bw+avx512dq+avx512vl
 #   avx512_vnni: avx512 + avx512_vnni | avx512_bf16: avx512_vnni + avx512_bf16
+#   avx512_amx: avx512_bf16 + amx_tile + amx_int8 (mote also asks Linux for the tile state)
 #   neon: asimd | neon_dotprod: asimd + asimddp
 # For binaries of another architecture (tools/test_neon.sh):
 #   MOTE_TEST_EMULATOR  command prefix the binaries run under (e.g. "qemu-aarch64 -L ... -cpu max")
@@ -47,7 +48,7 @@ has() {
   local f
   for f in "$@"; do [[ "$flags" == *" $f "* ]] || return 1; done
 }
-all_isas=(scalar sse4 avx2 avx_vnni avx512 avx512_vnni avx512_bf16 neon neon_dotprod)
+all_isas=(scalar sse4 avx2 avx_vnni avx512 avx512_vnni avx512_bf16 avx512_amx neon neon_dotprod)
 supported=(scalar)
 has sse4_2 && supported+=(sse4)
 if has avx2 fma; then
@@ -57,7 +58,10 @@ if has avx2 fma; then
     supported+=(avx512)
     if has avx512_vnni; then
       supported+=(avx512_vnni)
-      has avx512_bf16 && supported+=(avx512_bf16)
+      if has avx512_bf16; then
+        supported+=(avx512_bf16)
+        has amx_tile amx_int8 && supported+=(avx512_amx)
+      fi
     fi
   fi
 fi

@@ -3135,6 +3135,12 @@ struct Avx512Vnni : Avx512 {
 struct Avx512Bf16 : Avx512Vnni {
   static constexpr const char* name = "avx512_bf16";
 };
+/// AVX-512 with AMX-INT8 tiles (Sapphire Rapids and later Xeons). Reached through isa::Dynamic
+/// only, never as isa::Native: a process must ask Linux for the tile state before its first tile
+/// instruction, which run-time detection does (arch/cpu.hpp).
+struct Avx512Amx : Avx512Bf16 {
+  static constexpr const char* name = "avx512_amx";
+};
 /// Arm NEON (AArch64 Advanced SIMD).
 struct Neon : Scalar {
   static constexpr const char* name = "neon";
@@ -3419,7 +3425,7 @@ inline constexpr bool options_unique_v =
 // Run-time CPU detection and the ISA chosen for isa::Dynamic kernels.
 // The choice is made once per process: the best ISA that both the CPU supports and mote has
 // kernels for, capped by the environment variable MOTE_FORCE_ISA (scalar, sse4, avx2, avx_vnni,
-// avx512, avx512_vnni, avx512_bf16, neon, neon_dotprod) for testing. Forcing an ISA the CPU lacks is an
+// avx512, avx512_vnni, avx512_bf16, avx512_amx, neon, neon_dotprod) for testing. Forcing an ISA the CPU lacks is an
 // error: try_select_isa() reports it, selected_isa() prints it and aborts, because running on
 // would either ignore the request or execute an illegal instruction.
 
@@ -3433,6 +3439,13 @@ inline constexpr bool options_unique_v =
 #else
 #define MOTE_ARCH_X86 0
 #endif
+#if MOTE_ARCH_X86 && defined(__linux__) && defined(__x86_64__)
+#define MOTE_ARCH_X86_LINUX 1
+#include <sys/syscall.h>
+#include <unistd.h>
+#else
+#define MOTE_ARCH_X86_LINUX 0
+#endif
 #if defined(__aarch64__) && defined(__linux__)
 #define MOTE_ARCH_ARM64_LINUX 1
 #include <sys/auxv.h>
@@ -3443,7 +3456,7 @@ inline constexpr bool options_unique_v =
 namespace mote::arch {
 
 /// ISA levels in the order mote prefers them within one architecture family.
-enum class IsaLevel { scalar, sse4, avx2, avx_vnni, avx512, avx512_vnni, avx512_bf16, neon, neon_dotprod };
+enum class IsaLevel { scalar, sse4, avx2, avx_vnni, avx512, avx512_vnni, avx512_bf16, avx512_amx, neon, neon_dotprod };
 
 inline const char* to_string(IsaLevel level) noexcept {
   switch (level) {
@@ -3454,6 +3467,7 @@ inline const char* to_string(IsaLevel level) noexcept {
     case IsaLevel::avx512: return "avx512";
     case IsaLevel::avx512_vnni: return "avx512_vnni";
     case IsaLevel::avx512_bf16: return "avx512_bf16";
+    case IsaLevel::avx512_amx: return "avx512_amx";
     case IsaLevel::neon: return "neon";
     case IsaLevel::neon_dotprod: return "neon_dotprod";
   }
@@ -3465,6 +3479,7 @@ struct CpuFeatures {
   bool sse4_2 = false, avx2 = false, fma = false, avx_vnni = false;
   bool avx512f = false, avx512bw = false, avx512dq = false, avx512vl = false;
   bool avx512_vnni = false, avx512_bf16 = false;
+  bool amx_int8 = false;  // AMX-TILE + AMX-INT8, the tile state enabled and this process allowed to use it
   bool avx512_vpopcntdq = false;  // not an IsaLevel: the AVX-512 binary kernels check it themselves
   bool neon = false, dotprod = false;
 
@@ -3477,6 +3492,7 @@ struct CpuFeatures {
       case IsaLevel::avx512: return supports(IsaLevel::avx2) && avx512f && avx512bw && avx512dq && avx512vl;
       case IsaLevel::avx512_vnni: return supports(IsaLevel::avx512) && avx512_vnni;
       case IsaLevel::avx512_bf16: return supports(IsaLevel::avx512_vnni) && avx512_bf16;
+      case IsaLevel::avx512_amx: return supports(IsaLevel::avx512_bf16) && amx_int8;
       case IsaLevel::neon: return neon;
       case IsaLevel::neon_dotprod: return neon && dotprod;
     }
@@ -3509,6 +3525,17 @@ inline CpuFeatures detect_cpu() noexcept {
   f.avx512vl = zmm_state && ((b >> 31) & 1);
   f.avx512_vnni = zmm_state && ((c >> 11) & 1);
   f.avx512_vpopcntdq = zmm_state && ((c >> 14) & 1);
+  // AMX: the CPU has the tiles (CPUID.7.0:EDX bits 24, 25), the OS saves them (XCR0 bits 17, 18),
+  // and Linux, which hands the 8 KiB tile state out per process, has granted it to this one
+  // (arch_prctl ARCH_REQ_XCOMP_PERM for XTILEDATA; asking again is harmless). Without the grant
+  // a tile instruction kills the process, so no grant means no AMX.
+  const bool amx_cpu = ((d >> 24) & 1) && ((d >> 25) & 1) && (xcr0 & 0x60000) == 0x60000;
+#if MOTE_ARCH_X86_LINUX
+  constexpr long request_permission = 0x1023, tile_data = 18;
+  f.amx_int8 = amx_cpu && syscall(SYS_arch_prctl, request_permission, tile_data) == 0;
+#else
+  (void)amx_cpu;
+#endif
   if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) {
     f.avx_vnni = ymm_state && ((a >> 4) & 1);
     f.avx512_bf16 = zmm_state && ((a >> 5) & 1);
@@ -3528,7 +3555,8 @@ inline CpuFeatures detect_cpu() noexcept {
 /// The ISA levels mote has kernels for on this architecture, best first.
 inline constexpr IsaLevel dispatch_order[] = {
 #if MOTE_ARCH_X86
-    IsaLevel::avx512_bf16, IsaLevel::avx512_vnni, IsaLevel::avx512, IsaLevel::avx_vnni, IsaLevel::avx2, IsaLevel::sse4,
+    IsaLevel::avx512_amx, IsaLevel::avx512_bf16, IsaLevel::avx512_vnni, IsaLevel::avx512, IsaLevel::avx_vnni,
+    IsaLevel::avx2, IsaLevel::sse4,
 #elif defined(__aarch64__)
     IsaLevel::neon_dotprod, IsaLevel::neon,
 #endif
@@ -3537,12 +3565,13 @@ inline constexpr IsaLevel dispatch_order[] = {
 /// Parses an ISA name as accepted by MOTE_FORCE_ISA.
 inline Expected<IsaLevel> parse_isa(std::string_view name) {
   for (IsaLevel level : {IsaLevel::scalar, IsaLevel::sse4, IsaLevel::avx2, IsaLevel::avx_vnni, IsaLevel::avx512,
-                         IsaLevel::avx512_vnni, IsaLevel::avx512_bf16, IsaLevel::neon, IsaLevel::neon_dotprod})
+                         IsaLevel::avx512_vnni, IsaLevel::avx512_bf16, IsaLevel::avx512_amx, IsaLevel::neon,
+                         IsaLevel::neon_dotprod})
     if (name == to_string(level)) return level;
   return make_error(ErrorCode::invalid_value,
                     "MOTE_FORCE_ISA='" + std::string(name) +
                         "' is not an ISA name (scalar, sse4, avx2, avx_vnni, avx512, avx512_vnni, avx512_bf16, "
-                        "neon, neon_dotprod)");
+                        "avx512_amx, neon, neon_dotprod)");
 }
 
 /// The best level in dispatch_order that `cpu` supports and is not above `cap` (when given).
@@ -6937,7 +6966,8 @@ namespace float_kernels = ::mote::kernels::MOTE_SIMD_NS;
 // Optional, for speed (each detected with a requires-expression, each tested against the same
 // reference): panel_tile (the GEMM microkernel), dequantize_rows (vector epilogue),
 // quantize_centred + gemv_symmetric + gemm_symmetric (symmetric weights on centred codes),
-// quantize_centred_floats (the f32 paths of kernels/conv2d/int8-inl.hpp).
+// quantize_centred_floats (the f32 paths of kernels/conv2d/int8-inl.hpp), gemm_tiles (blocks of
+// samples on matrix tiles).
 
 // One panel of 16 rows times `Cols` samples; codes of sample c at act + c * stride.
 // An ISA may provide its own microkernel (Int8Ops::panel_tile) where the compiler does not
@@ -7148,6 +7178,20 @@ inline void int8_dense_epilogues(const Matrix& weights, const float* bias, const
   }
 }
 
+/// An ISA may run blocks of samples on matrix tiles (Int8Ops::gemm_tiles, AMX): it returns how
+/// many leading samples it did.
+template <class Ops>
+inline constexpr bool int8_has_tile_gemm =
+    requires(const std::int8_t* w, const typename Ops::Act* a, std::int32_t* d) {
+      { Ops::gemm_tiles(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, d, std::size_t{16}) }
+          -> std::same_as<std::size_t>;
+    };
+template <class Ops, class... Args>
+inline std::size_t int8_gemm_tiles(const Args&... args) noexcept {
+  if constexpr (int8_has_tile_gemm<Ops>) return Ops::gemm_tiles(args...);
+  else return 0;
+}
+
 /// Whether a matrix's inputs are centred int8 codes (symmetric weights on an ISA with the exact
 /// symmetric GEMM), else the ISA's activation codes (int8_code_t).
 template <class Matrix>
@@ -7168,8 +7212,12 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                                                          padded_cols, batch, weights.row_sums(), dots, padded_rows,
                                                          reinterpret_cast<std::uint8_t*>(spare));
   } else {
+    // Blocks of 16 samples on the ISA's matrix tiles where it has them (AMX), the rest in vectors.
+    const std::size_t tiled = int8_gemm_tiles<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4,
+                                                        codes, padded_cols, batch, dots, padded_rows);
     for (std::size_t p = 0; p < weights.panel_count(); ++p)
-      int8_panel_columns(weights.panel(p), padded_cols / 4, codes, padded_cols, dots + p * 16, padded_rows, batch);
+      int8_panel_columns(weights.panel(p), padded_cols / 4, codes + tiled * padded_cols, padded_cols,
+                         dots + tiled * padded_rows + p * 16, padded_rows, batch - tiled);
   }
   int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
 }
@@ -10472,7 +10520,8 @@ namespace float_kernels = ::mote::kernels::MOTE_SIMD_NS;
 // Optional, for speed (each detected with a requires-expression, each tested against the same
 // reference): panel_tile (the GEMM microkernel), dequantize_rows (vector epilogue),
 // quantize_centred + gemv_symmetric + gemm_symmetric (symmetric weights on centred codes),
-// quantize_centred_floats (the f32 paths of kernels/conv2d/int8-inl.hpp).
+// quantize_centred_floats (the f32 paths of kernels/conv2d/int8-inl.hpp), gemm_tiles (blocks of
+// samples on matrix tiles).
 
 // One panel of 16 rows times `Cols` samples; codes of sample c at act + c * stride.
 // An ISA may provide its own microkernel (Int8Ops::panel_tile) where the compiler does not
@@ -10683,6 +10732,20 @@ inline void int8_dense_epilogues(const Matrix& weights, const float* bias, const
   }
 }
 
+/// An ISA may run blocks of samples on matrix tiles (Int8Ops::gemm_tiles, AMX): it returns how
+/// many leading samples it did.
+template <class Ops>
+inline constexpr bool int8_has_tile_gemm =
+    requires(const std::int8_t* w, const typename Ops::Act* a, std::int32_t* d) {
+      { Ops::gemm_tiles(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, d, std::size_t{16}) }
+          -> std::same_as<std::size_t>;
+    };
+template <class Ops, class... Args>
+inline std::size_t int8_gemm_tiles(const Args&... args) noexcept {
+  if constexpr (int8_has_tile_gemm<Ops>) return Ops::gemm_tiles(args...);
+  else return 0;
+}
+
 /// Whether a matrix's inputs are centred int8 codes (symmetric weights on an ISA with the exact
 /// symmetric GEMM), else the ISA's activation codes (int8_code_t).
 template <class Matrix>
@@ -10703,8 +10766,12 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                                                          padded_cols, batch, weights.row_sums(), dots, padded_rows,
                                                          reinterpret_cast<std::uint8_t*>(spare));
   } else {
+    // Blocks of 16 samples on the ISA's matrix tiles where it has them (AMX), the rest in vectors.
+    const std::size_t tiled = int8_gemm_tiles<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4,
+                                                        codes, padded_cols, batch, dots, padded_rows);
     for (std::size_t p = 0; p < weights.panel_count(); ++p)
-      int8_panel_columns(weights.panel(p), padded_cols / 4, codes, padded_cols, dots + p * 16, padded_rows, batch);
+      int8_panel_columns(weights.panel(p), padded_cols / 4, codes + tiled * padded_cols, padded_cols,
+                         dots + tiled * padded_rows + p * 16, padded_rows, batch - tiled);
   }
   int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
 }
@@ -12106,7 +12173,8 @@ namespace float_kernels = ::mote::kernels::MOTE_SIMD_NS;
 // Optional, for speed (each detected with a requires-expression, each tested against the same
 // reference): panel_tile (the GEMM microkernel), dequantize_rows (vector epilogue),
 // quantize_centred + gemv_symmetric + gemm_symmetric (symmetric weights on centred codes),
-// quantize_centred_floats (the f32 paths of kernels/conv2d/int8-inl.hpp).
+// quantize_centred_floats (the f32 paths of kernels/conv2d/int8-inl.hpp), gemm_tiles (blocks of
+// samples on matrix tiles).
 
 // One panel of 16 rows times `Cols` samples; codes of sample c at act + c * stride.
 // An ISA may provide its own microkernel (Int8Ops::panel_tile) where the compiler does not
@@ -12317,6 +12385,20 @@ inline void int8_dense_epilogues(const Matrix& weights, const float* bias, const
   }
 }
 
+/// An ISA may run blocks of samples on matrix tiles (Int8Ops::gemm_tiles, AMX): it returns how
+/// many leading samples it did.
+template <class Ops>
+inline constexpr bool int8_has_tile_gemm =
+    requires(const std::int8_t* w, const typename Ops::Act* a, std::int32_t* d) {
+      { Ops::gemm_tiles(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, d, std::size_t{16}) }
+          -> std::same_as<std::size_t>;
+    };
+template <class Ops, class... Args>
+inline std::size_t int8_gemm_tiles(const Args&... args) noexcept {
+  if constexpr (int8_has_tile_gemm<Ops>) return Ops::gemm_tiles(args...);
+  else return 0;
+}
+
 /// Whether a matrix's inputs are centred int8 codes (symmetric weights on an ISA with the exact
 /// symmetric GEMM), else the ISA's activation codes (int8_code_t).
 template <class Matrix>
@@ -12337,8 +12419,12 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                                                          padded_cols, batch, weights.row_sums(), dots, padded_rows,
                                                          reinterpret_cast<std::uint8_t*>(spare));
   } else {
+    // Blocks of 16 samples on the ISA's matrix tiles where it has them (AMX), the rest in vectors.
+    const std::size_t tiled = int8_gemm_tiles<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4,
+                                                        codes, padded_cols, batch, dots, padded_rows);
     for (std::size_t p = 0; p < weights.panel_count(); ++p)
-      int8_panel_columns(weights.panel(p), padded_cols / 4, codes, padded_cols, dots + p * 16, padded_rows, batch);
+      int8_panel_columns(weights.panel(p), padded_cols / 4, codes + tiled * padded_cols, padded_cols,
+                         dots + tiled * padded_rows + p * 16, padded_rows, batch - tiled);
   }
   int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
 }
@@ -15491,7 +15577,8 @@ namespace float_kernels = ::mote::kernels::MOTE_SIMD_NS;
 // Optional, for speed (each detected with a requires-expression, each tested against the same
 // reference): panel_tile (the GEMM microkernel), dequantize_rows (vector epilogue),
 // quantize_centred + gemv_symmetric + gemm_symmetric (symmetric weights on centred codes),
-// quantize_centred_floats (the f32 paths of kernels/conv2d/int8-inl.hpp).
+// quantize_centred_floats (the f32 paths of kernels/conv2d/int8-inl.hpp), gemm_tiles (blocks of
+// samples on matrix tiles).
 
 // One panel of 16 rows times `Cols` samples; codes of sample c at act + c * stride.
 // An ISA may provide its own microkernel (Int8Ops::panel_tile) where the compiler does not
@@ -15702,6 +15789,20 @@ inline void int8_dense_epilogues(const Matrix& weights, const float* bias, const
   }
 }
 
+/// An ISA may run blocks of samples on matrix tiles (Int8Ops::gemm_tiles, AMX): it returns how
+/// many leading samples it did.
+template <class Ops>
+inline constexpr bool int8_has_tile_gemm =
+    requires(const std::int8_t* w, const typename Ops::Act* a, std::int32_t* d) {
+      { Ops::gemm_tiles(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, d, std::size_t{16}) }
+          -> std::same_as<std::size_t>;
+    };
+template <class Ops, class... Args>
+inline std::size_t int8_gemm_tiles(const Args&... args) noexcept {
+  if constexpr (int8_has_tile_gemm<Ops>) return Ops::gemm_tiles(args...);
+  else return 0;
+}
+
 /// Whether a matrix's inputs are centred int8 codes (symmetric weights on an ISA with the exact
 /// symmetric GEMM), else the ISA's activation codes (int8_code_t).
 template <class Matrix>
@@ -15722,8 +15823,12 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                                                          padded_cols, batch, weights.row_sums(), dots, padded_rows,
                                                          reinterpret_cast<std::uint8_t*>(spare));
   } else {
+    // Blocks of 16 samples on the ISA's matrix tiles where it has them (AMX), the rest in vectors.
+    const std::size_t tiled = int8_gemm_tiles<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4,
+                                                        codes, padded_cols, batch, dots, padded_rows);
     for (std::size_t p = 0; p < weights.panel_count(); ++p)
-      int8_panel_columns(weights.panel(p), padded_cols / 4, codes, padded_cols, dots + p * 16, padded_rows, batch);
+      int8_panel_columns(weights.panel(p), padded_cols / 4, codes + tiled * padded_cols, padded_cols,
+                         dots + tiled * padded_rows + p * 16, padded_rows, batch - tiled);
   }
   int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
 }
@@ -16525,7 +16630,8 @@ namespace float_kernels = ::mote::kernels::MOTE_SIMD_NS;
 // Optional, for speed (each detected with a requires-expression, each tested against the same
 // reference): panel_tile (the GEMM microkernel), dequantize_rows (vector epilogue),
 // quantize_centred + gemv_symmetric + gemm_symmetric (symmetric weights on centred codes),
-// quantize_centred_floats (the f32 paths of kernels/conv2d/int8-inl.hpp).
+// quantize_centred_floats (the f32 paths of kernels/conv2d/int8-inl.hpp), gemm_tiles (blocks of
+// samples on matrix tiles).
 
 // One panel of 16 rows times `Cols` samples; codes of sample c at act + c * stride.
 // An ISA may provide its own microkernel (Int8Ops::panel_tile) where the compiler does not
@@ -16736,6 +16842,20 @@ inline void int8_dense_epilogues(const Matrix& weights, const float* bias, const
   }
 }
 
+/// An ISA may run blocks of samples on matrix tiles (Int8Ops::gemm_tiles, AMX): it returns how
+/// many leading samples it did.
+template <class Ops>
+inline constexpr bool int8_has_tile_gemm =
+    requires(const std::int8_t* w, const typename Ops::Act* a, std::int32_t* d) {
+      { Ops::gemm_tiles(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, d, std::size_t{16}) }
+          -> std::same_as<std::size_t>;
+    };
+template <class Ops, class... Args>
+inline std::size_t int8_gemm_tiles(const Args&... args) noexcept {
+  if constexpr (int8_has_tile_gemm<Ops>) return Ops::gemm_tiles(args...);
+  else return 0;
+}
+
 /// Whether a matrix's inputs are centred int8 codes (symmetric weights on an ISA with the exact
 /// symmetric GEMM), else the ISA's activation codes (int8_code_t).
 template <class Matrix>
@@ -16756,8 +16876,1110 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                                                          padded_cols, batch, weights.row_sums(), dots, padded_rows,
                                                          reinterpret_cast<std::uint8_t*>(spare));
   } else {
+    // Blocks of 16 samples on the ISA's matrix tiles where it has them (AMX), the rest in vectors.
+    const std::size_t tiled = int8_gemm_tiles<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4,
+                                                        codes, padded_cols, batch, dots, padded_rows);
     for (std::size_t p = 0; p < weights.panel_count(); ++p)
-      int8_panel_columns(weights.panel(p), padded_cols / 4, codes, padded_cols, dots + p * 16, padded_rows, batch);
+      int8_panel_columns(weights.panel(p), padded_cols / 4, codes + tiled * padded_cols, padded_cols,
+                         dots + tiled * padded_rows + p * 16, padded_rows, batch - tiled);
+  }
+  int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
+}
+
+
+template <class G, class S, class Activation>
+inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+                       const float* bias, const float* in, float* out, std::size_t batch,
+                       const ::mote::kernels::Int8InputQuant& input, Activation activation,
+                       std::byte* scratch) noexcept {
+  using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
+  using Code = int8_code_t<Matrix>;
+  const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
+  auto* codes = reinterpret_cast<Code*>(scratch);
+  std::byte* spare = scratch + batch * padded_cols * sizeof(Code);  // within the 2 bytes per code of scratch
+  auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
+  if constexpr (int8_centred_codes<Matrix>) {
+    int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
+    // One sample: the ISA's GEMV (AVX2: each broadcast serves two panels).
+    if (batch == 1) {
+      int8_gemv_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4,
+                                                           codes, weights.row_sums(), dots);
+      int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
+      return;
+    }
+  } else {
+    int8_quantize_inputs(in, cols, padded_cols, batch, input, codes);
+  }
+  int8_dense_from_codes(weights, bias, codes, batch, input, activation, out, dots, spare);
+}
+// ----- end mote/kernels/dense/int8-inl.hpp -----
+// ----- begin mote/kernels/dense/sparse_int8-inl.hpp -----
+// int8 Dense on block-sparse weights (layout/sparse_int8.hpp): the dense int8 kernel's panel
+// loop (kernels/dense/int8-inl.hpp) over each panel's stored groups only, with the same input
+// quantisation and epilogue, so results are bit-identical to the dense int8 kernel on the same
+// weights, on every ISA. Code only: included per ISA by kernels/simd_int8-inl.hpp.
+
+template <std::size_t Cols, class Matrix>
+inline void int8_sparse_panel_tile(const Matrix& weights, std::size_t p, const Int8Ops::Act* act, std::size_t stride,
+                                   std::int32_t* dots, std::size_t dots_stride) noexcept {
+  typename Int8Ops::Acc acc[Cols];
+  MOTE_UNROLL
+  for (std::size_t c = 0; c < Cols; ++c) acc[c] = Int8Ops::zero();
+  const std::uint32_t* groups = weights.group_index();
+  for (std::size_t j = weights.panel_begin(p); j < weights.panel_begin(p + 1); ++j) {
+    const typename Int8Ops::Panel w = Int8Ops::load(weights.group_codes(j));
+    const Int8Ops::Act* column = act + groups[j] * 4;
+    MOTE_UNROLL
+    for (std::size_t c = 0; c < Cols; ++c) Int8Ops::madd(acc[c], w, column + c * stride);
+  }
+  MOTE_UNROLL
+  for (std::size_t c = 0; c < Cols; ++c) Int8Ops::store(acc[c], dots + c * dots_stride);
+}
+
+template <std::size_t Cols, class Matrix>
+inline void int8_sparse_panel_columns(const Matrix& weights, std::size_t p, const Int8Ops::Act* act, std::size_t stride,
+                                      std::int32_t* dots, std::size_t dots_stride, std::size_t columns) noexcept {
+  if constexpr (Cols > 0) {
+    for (; columns >= Cols; columns -= Cols, act += Cols * stride, dots += Cols * dots_stride)
+      int8_sparse_panel_tile<Cols>(weights, p, act, stride, dots, dots_stride);
+    if (columns > 0) int8_sparse_panel_columns<Cols / 2>(weights, p, act, stride, dots, dots_stride, columns);
+  }
+}
+
+template <class G, class S, std::size_t R, std::size_t C, class Activation>
+  requires(::mote::Int8<G, S>::symmetric)
+inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::Sparse<::mote::Block<R, C>>>& weights,
+                       const float* bias, const float* in, float* out, std::size_t batch,
+                       const ::mote::kernels::Int8InputQuant& input, Activation, std::byte* scratch) noexcept {
+  const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
+  const std::size_t padded_rows = weights.padded_rows();
+  auto* act = reinterpret_cast<Int8Ops::Act*>(scratch);
+  auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
+  int8_quantize_inputs(in, cols, padded_cols, batch, input, act);
+  for (std::size_t p = 0; p < weights.panel_count(); ++p)
+    int8_sparse_panel_columns<Int8Ops::gemm_cols>(weights, p, act, padded_cols, dots + p * 16, padded_rows, batch);
+  // Symmetric weights: the dense kernel's epilogue.
+  int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
+}
+// ----- end mote/kernels/dense/sparse_int8-inl.hpp -----
+// ----- begin mote/kernels/conv2d/int8-inl.hpp -----
+// int8 Conv2D, written once against Int8Ops like the int8 Dense kernels (included by
+// kernels/simd_int8-inl.hpp once per ISA). Each input value is quantised once, into an image
+// bordered with the padding's code, so that gathering a receptive field is a few contiguous
+// copies of codes without bounds checks (instead of gathering floats and quantising every value
+// once per tap that reads it: 9 times for a 3x3 kernel). Output pixels then run in chunks as
+// one integer GEMM over their gathered codes, and the Dense epilogue. Bit-exact with the
+// reference (kernels/conv2d/int8_reference.hpp): the same codes, the same exact sums.
+
+/// Copies n codes with one fixed-size copy where they fit in 16 or 32 bytes (a tap row of a
+/// small kernel is a handful of codes; a libc call per row cost more than the GEMM). It may read
+/// and write up to 31 bytes past the n codes: the reads stay inside the scratch (the image is
+/// followed by the patches), and the writes land on codes gathered or padded after it or on
+/// scratch that is written before it is read.
+template <class Code>
+inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, std::size_t n,
+                                                            Code* to) noexcept {
+  const std::size_t bytes = n * sizeof(Code);
+  if (bytes <= 16)
+    std::memcpy(to, from, 16);
+  else if (bytes <= 32)
+    std::memcpy(to, from, 32);
+  else
+    std::memcpy(to, from, bytes);
+  return to + n;
+}
+
+/// The gathered receptive fields of output pixels [first, first + count): rows of padded_cols
+/// codes in (ky, kx, c) order, the padded columns holding `padding`.
+template <class Code>
+inline void int8_gather_patches(const ::mote::kernels::WindowGeometry& g, const Code* image,
+                                std::size_t first, std::size_t count, std::size_t padded_cols,
+                                Code padding, Code* patches) noexcept {
+  const std::size_t c = g.in_c, image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  const std::size_t field = g.kernel_h * g.kernel_w * c;
+  const Code padding4[4] = {padding, padding, padding, padding};
+  const std::size_t row_step = g.dilation_h * image_w * c, tap_step = g.dilation_w * c;
+  std::size_t oy = first / g.out_w, ox = first % g.out_w;  // then stepped: no division per pixel
+  for (std::size_t i = 0; i < count; ++i) {
+    Code* row = patches + i * padded_cols;
+    const Code* source = image + (oy * g.stride_h * image_w + ox * g.stride_w) * c;
+    for (std::size_t ky = 0; ky < g.kernel_h; ++ky, source += row_step) {
+      if (g.dilation_w == 1) {
+        row = int8_copy_codes(source, g.kernel_w * c, row);
+      } else {
+        for (std::size_t kx = 0; kx < g.kernel_w; ++kx)
+          row = int8_copy_codes(source + kx * tap_step, c, row);
+      }
+    }
+    // At most 3 padded columns (a group is 4 codes): one fixed-size store.
+    std::memcpy(patches + i * padded_cols + field, padding4, sizeof(padding4));
+    if (++ox == g.out_w) {
+      ox = 0;
+      ++oy;
+    }
+  }
+}
+
+/// Fills what lies outside the input in a bordered image (conv_int8_bordered_h x _w x c) with
+/// `value`: the input rows are about to be written, so only the border is filled.
+template <class Code>
+inline void int8_fill_border(const ::mote::kernels::WindowGeometry& g, Code* image,
+                             Code value) noexcept {
+  const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
+  const std::size_t row = ::mote::kernels::conv_int8_bordered_w(g) * g.in_c;
+  std::fill(image, image + g.pad_top * row, value);
+  for (std::size_t y = g.pad_top; y < g.pad_top + g.in_h; ++y) {
+    std::fill(image + y * row, image + y * row + g.pad_left * g.in_c, value);
+    std::fill(image + y * row + (g.pad_left + g.in_w) * g.in_c, image + (y + 1) * row, value);
+  }
+  std::fill(image + (g.pad_top + g.in_h) * row, image + image_h * row, value);
+}
+
+/// One input row into codes (centred int8, or the ISA's activation codes), out of line
+/// (MOTE_NO_IPA, arch/targets.hpp): constant-propagating a layer's geometry into the quantiser's
+/// tail loop made GCC 12 at -O3 report -Waggressive-loop-optimizations on a loop that cannot run.
+template <bool Centred, class Ops, class Code>
+MOTE_NO_IPA inline void int8_quantize_row(const float* x, std::size_t n,
+                                          const ::mote::kernels::Int8InputQuant& input,
+                                          Code* out) noexcept {
+  if constexpr (Centred)
+    int8_quantize_centred<Ops>(x, n, input.params, input.low, input.high, out);
+  else
+    Ops::quantize(x, n, input.params, input.low, input.high, out);
+}
+
+/// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
+template <class Ops>
+MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
+                                             const ::mote::kernels::Int8InputQuant& input,
+                                             typename Ops::Act* codes, float* row) noexcept {
+  if constexpr (requires {
+                  Ops::quantize_centred_floats(x, n, input.params, input.low, input.high, row);
+                }) {
+    Ops::quantize_centred_floats(x, n, input.params, input.low, input.high, row);  // one pass
+  } else {
+    Ops::quantize(x, n, input.params, input.low, input.high, codes);
+    const std::int32_t shift = Ops::activation_offset - input.params.zero_point;
+    for (std::size_t i = 0; i < n; ++i)
+      row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
+  }
+}
+
+/// What the f32 kernels multiply when an int8 convolution sums in floats (small receptive fields
+/// here, depthwise in kernels/depthwise/int8-inl.hpp), in scratch
+/// (conv_int8_float_scratch_bytes): the input as centred codes, the weights as centred
+/// integer-valued floats in 16-row panels, a zero bias and the epilogue's multipliers
+/// (input scale x weight scale). The padding's code is the zero point (what 0.0 quantises to),
+/// so the f32 kernels' zero padding is exact. The weights are rearranged per call (rows x
+/// receptive field values: little against the pixels' work) so that the layer keeps the one
+/// int8 WeightMatrix the loaders and calibration share.
+struct Int8FloatOperands {
+  ::mote::kernels::F32PanelView weights;
+  const float* image;
+  const float* zeros;
+  const float* multipliers;
+  const float*
+      corrections;  ///< int4: (zu - 128) x the row's weight sum, what centring on zu leaves out
+};
+template <class Matrix>
+inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
+                                             const Matrix& weights, const float* in,
+                                             const ::mote::kernels::Int8InputQuant& input,
+                                             std::byte* scratch) noexcept {
+  const std::size_t rows = weights.rows(), cols = weights.cols(),
+                    padded_rows = weights.padded_rows();
+  auto* image = reinterpret_cast<float*>(scratch);
+  std::byte* next = scratch + align_up(g.in_h * g.in_w * g.in_c * sizeof(float));
+  auto* panels = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * cols * sizeof(float));
+  auto* zeros = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* multipliers = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* corrections = reinterpret_cast<float*>(next);
+  next += align_up(padded_rows * sizeof(float));
+  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+  constexpr bool int4 = ::mote::is_int4_format_v<typename Matrix::format>;
+  for (std::size_t o = 0; o < padded_rows; ++o) {
+    const bool real = o < rows;
+    std::int32_t zw = 0, weight_sum = 0;
+    if constexpr (!int4) zw = real ? weights.params(o).zero_point : 0;
+    for (std::size_t k = 0; k < cols; ++k) {
+      const std::int32_t w = real ? weights.at(o, k) - zw : 0;
+      panels[(o / 16 * cols + k) * 16 + o % 16] = static_cast<float>(w);
+      weight_sum += w;
+    }
+    zeros[o] = 0.0f;
+    if constexpr (int4) {
+      // One scale group covers the receptive field (at most 16 values; groups are 32 or more).
+      multipliers[o] = real ? weights.scale(o, 0) : 0.0f;
+      corrections[o] = static_cast<float>((input.params.zero_point - 128) * weight_sum);
+    } else {
+      multipliers[o] = real ? input.params.scale * weights.scales()[o] : 0.0f;
+      corrections[o] = 0.0f;
+    }
+  }
+  const std::size_t row_values = g.in_w * g.in_c;
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
+                                  image + y * row_values);
+  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections};
+}
+
+/// The Dense epilogue's operations on exact sums held in floats, in place: std::fma (one
+/// rounding), then the activation. In the ISA's vectors where its fma rounds once as std::fma does
+/// and its activations are the scalar ones lane by lane (kernels/elementwise/simd-inl.hpp): GCC
+/// left this loop scalar, at about a third of the time of W5's int8 depthwise layer.
+template <class Activation>
+inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
+                                const float* multipliers, const float* bias) noexcept {
+  using Vec = float_kernels::Vec;
+  for (std::size_t p = 0; p < pixels; ++p) {
+    float* y = out + p * channels;
+    std::size_t o = 0;
+    if constexpr (Vec::fused_fma)
+      for (; o + Vec::lanes <= channels; o += Vec::lanes)
+        float_kernels::apply(Activation{}, Vec::fma(Vec::load(y + o), Vec::load(multipliers + o), Vec::load(bias + o)))
+            .store(y + o);
+    for (; o < channels; ++o) y[o] = Activation::apply(std::fma(y[o], multipliers[o], bias[o]));
+  }
+}
+
+/// Receptive fields of at most conv_int8_float_max_field values: the sums in the ISA's f32
+/// convolution kernel on integer-valued floats (exact, see conv_int8_float_max_field).
+template <class Matrix, class Activation>
+inline void conv2d_int8_in_floats(const ::mote::kernels::WindowGeometry& g, const Matrix& weights,
+                                  const float* bias, const float* in, float* out,
+                                  const ::mote::kernels::Int8InputQuant& input, Activation,
+                                  std::byte* scratch) noexcept {
+  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
+  float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, out,
+                        ::mote::activation::Identity{});
+  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+}
+
+template <class G, class S, class Activation>
+inline void conv2d_int8(
+    const ::mote::kernels::WindowGeometry& g,
+    const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    Activation activation, std::byte* scratch) noexcept {
+  using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
+  using Code = int8_code_t<Matrix>;
+  if (weights.cols() <= ::mote::kernels::conv_int8_float_max_field)
+    return conv2d_int8_in_floats(g, weights, bias, in, out, input, activation, scratch);
+  constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
+  const std::size_t padded_cols = weights.padded_cols();
+  const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
+  const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  auto* image = reinterpret_cast<Code*>(scratch);
+  std::byte* after_image = scratch + align_up(image_h * image_w * g.in_c * 2);
+  auto* patches = reinterpret_cast<Code*>(after_image);
+  std::byte* spare =
+      after_image + chunk * padded_cols * sizeof(Code);  // within the 2 bytes per code
+  auto* dots = reinterpret_cast<std::int32_t*>(after_image + align_up(chunk * padded_cols * 2));
+
+  // Padding is what a float zero quantises to.
+  const std::int32_t zero_code = ::mote::quantize(0.0f, input.params, input.low, input.high);
+  Code padding;
+  if constexpr (int8_centred_codes<Matrix>)
+    padding = static_cast<Code>(zero_code - 128);
+  else
+    padding = Int8Ops::encode(zero_code);
+  int8_fill_border(g, image, padding);
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    int8_quantize_row<int8_centred_codes<Matrix>, Int8Ops>(
+        in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
+        image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
+  const std::size_t pixels = g.out_h * g.out_w;
+  for (std::size_t first = 0; first < pixels; first += chunk) {
+    const std::size_t count = std::min(chunk, pixels - first);
+    int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
+    int8_dense_from_codes(weights, bias, patches, count, input, activation,
+                          out + first * weights.rows(), dots, spare);
+  }
+}
+// ----- end mote/kernels/conv2d/int8-inl.hpp -----
+// ----- begin mote/kernels/depthwise/int8-inl.hpp -----
+// int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA).
+//
+// Multiplier 1 and at most depthwise_int8_float_max_taps taps (every MobileNet layer): the sums
+// run in the ISA's f32 depthwise kernel on integer-valued floats, centred codes u - zu times
+// centred weights w - zw. Each partial sum is an integer below 2^24, so every multiply-add is
+// exact and the sums equal the int32 reference's on every ISA; the f32 kernel does 8 (AVX2) or
+// 16 (AVX-512) exact multiply-adds per instruction where int16 products do at best 16 per
+// vpmaddwd plus the interleaving and widening around them (W5's depthwise layer on AVX2: 95 ->
+// see docs/benchmarks.md). The epilogue then applies the Dense epilogue's float operations.
+//
+// Otherwise (multipliers above 1, kernels above 49 taps) the input is quantised once into
+// centred int16 codes inside a border of zeros, which is exactly what padding contributes; the
+// weights are laid out tap-major as centred int16 w - zw, and each output channel sums its taps
+// in int32.
+
+template <class Ops>
+MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n,
+                                                   const ::mote::kernels::Int8InputQuant& input,
+                                                   typename Ops::Act* codes,
+                                                   std::int16_t* row) noexcept {
+  Ops::quantize(x, n, input.params, input.low, input.high, codes);
+  const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
+}
+/// sums[o] for every output channel of one pixel, one channel at a time (output channel o
+/// filters input channel o / multiplier). Out of line: see depthwise_int8_centred_row.
+MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
+                                                    const std::int16_t* tap_weights,
+                                                    std::size_t multiplier, std::size_t taps_h,
+                                                    std::size_t taps_w, std::ptrdiff_t row_step,
+                                                    std::ptrdiff_t tap_step, std::size_t out_c,
+                                                    std::int32_t* sums) noexcept {
+  for (std::size_t o = 0; o < out_c; ++o) {
+    const auto c = static_cast<std::ptrdiff_t>(o / multiplier);
+    std::int32_t acc = 0;
+    for (std::size_t ky = 0; ky < taps_h; ++ky)
+      for (std::size_t kx = 0; kx < taps_w; ++kx)
+        acc += std::int32_t{tap_weights[(ky * taps_w + kx) * out_c + o]} *
+               window[static_cast<std::ptrdiff_t>(ky) * row_step +
+                      static_cast<std::ptrdiff_t>(kx) * tap_step + c];
+    sums[o] = acc;
+  }
+}
+
+/// The sums in f32 (see the top of this file): multiplier 1, at most
+/// depthwise_int8_float_max_taps taps.
+template <class G, class S, class Activation>
+inline void depthwise_int8_in_floats(
+    const ::mote::kernels::WindowGeometry& g,
+    const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    Activation, std::byte* scratch) noexcept {
+  static_assert(::mote::kernels::depthwise_int8_float_max_taps <=
+                float_kernels::depthwise_detail::max_listed_taps);
+  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
+  float_kernels::depthwise_detail::depthwise_listed_taps(
+      g, operands.weights, operands.zeros, operands.image, out, ::mote::activation::Identity{});
+  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+}
+
+template <class G, class S, class Activation>
+inline void depthwise_int8(
+    const ::mote::kernels::WindowGeometry& g,
+    const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
+    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    Activation activation, std::byte* scratch) noexcept {
+  const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
+  const std::size_t taps = g.kernel_h * g.kernel_w;
+  if (multiplier == 1 && taps <= ::mote::kernels::depthwise_int8_float_max_taps)
+    return depthwise_int8_in_floats(g, weights, bias, in, out, input, activation, scratch);
+  // Multipliers above 1 and kernels above 49 taps (f32 depthwise layers run those in the scalar
+  // reference too): int32 sums, one channel at a time.
+  const std::size_t image_h = ::mote::kernels::conv_int8_bordered_h(g);
+  const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  auto* image = reinterpret_cast<std::int16_t*>(scratch);
+  std::byte* next = scratch + align_up(image_h * image_w * channels * sizeof(std::int16_t));
+  auto* tap_weights = reinterpret_cast<std::int16_t*>(next);
+  next += align_up(taps * out_c * sizeof(std::int16_t));
+  auto* row_codes = reinterpret_cast<typename Int8Ops::Act*>(next);
+  auto* sums = reinterpret_cast<std::int32_t*>(row_codes);  // then one pixel's accumulators
+
+  // The weights are rearranged on every call (taps x channels values: little against the
+  // pixels' work) so that int8 depthwise layers keep the one int8 WeightMatrix every other int8
+  // kernel, the loaders and calibration share.
+  for (std::size_t o = 0; o < out_c; ++o) {
+    const std::int32_t zw = weights.params(o).zero_point;
+    for (std::size_t t = 0; t < taps; ++t)
+      tap_weights[t * out_c + o] = static_cast<std::int16_t>(weights.at(o, t) - zw);
+  }
+  // Act codes are u - activation_offset; centred codes u - zu.
+  int8_fill_border(g, image, std::int16_t{0});
+  const std::size_t row_values = g.in_w * channels;
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    depthwise_int8_centred_row<Int8Ops>(
+        in + y * row_values, row_values, input, row_codes,
+        image + ((y + g.pad_top) * image_w + g.pad_left) * channels);
+
+  const auto row_step = static_cast<std::ptrdiff_t>(g.dilation_h * image_w * channels);
+  const auto tap_step = static_cast<std::ptrdiff_t>(g.dilation_w * channels);
+  for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+      const std::int16_t* window = image + (oy * g.stride_h * image_w + ox * g.stride_w) * channels;
+      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
+      depthwise_int8_channel_sums(window, tap_weights, multiplier, g.kernel_h, g.kernel_w, row_step,
+                                  tap_step, out_c, sums);
+      // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
+      // correction, the sums are already centred.
+      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
+                                                    weights.scales(), bias, out_pixel, out_c);
+      for (; o < out_c; ++o)
+        out_pixel[o] = std::fma(static_cast<float>(sums[o]),
+                                input.params.scale * weights.scales()[o], bias[o]);
+      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+        for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
+    }
+  }
+}
+// ----- end mote/kernels/depthwise/int8-inl.hpp -----
+#if defined(MOTE_SIMD_HAS_INT4)
+using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
+// ----- begin mote/kernels/dense/int4-inl.hpp -----
+// int4 Dense kernels, written once against `Int4Ops`, the ISA's int4 primitives
+// (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
+//   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
+//   panels_per_pass                         16-row panels one call computes (at most)
+//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
+//                                           F of `count` consecutive panels (1 to panels_per_pass),
+//                                           panel i's F at f + 16 i
+// Samples run pass by pass so that a pass's packed weights stay in L1 across the batch.
+
+/// The GEMM and epilogue of `batch` rows of centred codes s = u - 128 (row b at act + b *
+/// padded_cols; the padded columns may hold any code, their weights are 0 and the block sums
+/// count them too). `scratch`: the rows' block sums, then their group sums F.
+template <std::size_t G, class Activation>
+inline void dense_int4_from_codes(
+    const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights, const float* bias,
+    const std::int8_t* act, std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+    Activation activation, float* out, std::byte* scratch) noexcept {
+  const std::size_t padded_cols = weights.padded_cols(), blocks = weights.block_count();
+  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  const std::size_t sums_bytes = align_up(blocks * sizeof(std::int32_t));
+  auto* f = reinterpret_cast<float*>(scratch + batch * sums_bytes);
+  for (std::size_t b = 0; b < batch; ++b) {
+    auto* block_sums = reinterpret_cast<std::int32_t*>(scratch + b * sums_bytes);
+    const std::int8_t* codes = act + b * padded_cols;
+    for (std::size_t block = 0; block < blocks; ++block) {
+      std::int32_t sum = 0;
+      for (std::size_t k = 0; k < 32; ++k) sum += codes[block * 32 + k];
+      block_sums[block] = sum;
+    }
+  }
+  for (std::size_t p = 0; p < weights.panel_count(); p += Int4Ops::panels_per_pass) {
+    const std::size_t count = std::min(Int4Ops::panels_per_pass, weights.panel_count() - p);
+    for (std::size_t b = 0; b < batch; ++b)
+      Int4Ops::panels(count, weights.panel(p), weights.panel_scales(p, 0), blocks,
+                      weights.blocks_per_group(), act + b * padded_cols,
+                      reinterpret_cast<const std::int32_t*>(scratch + b * sums_bytes),
+                      f + b * padded_rows + p * 16);
+  }
+  for (std::size_t b = 0; b < batch; ++b)
+    ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows,
+                                         activation);
+}
+
+template <std::size_t G, class Activation>
+inline void dense_int4(const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights,
+                       const float* bias, const float* in, float* out, std::size_t batch,
+                       const ::mote::kernels::Int8InputQuant& input, Activation activation,
+                       std::byte* scratch) noexcept {
+  // Within int4_dense_scratch_bytes per sample: the codes, then the block sums and group sums.
+  const std::size_t cols = weights.cols(), padded_cols = weights.padded_cols();
+  auto* act = reinterpret_cast<std::int8_t*>(scratch);
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int8_t* codes = act + b * padded_cols;
+    Int4Ops::centre(in + b * cols, cols, input.params, input.low, input.high, codes);
+    std::fill(codes + cols, codes + padded_cols, std::int8_t{0});
+  }
+  dense_int4_from_codes(weights, bias, act, batch, input, activation, out,
+                        scratch + align_up(batch * padded_cols));
+}
+// ----- end mote/kernels/dense/int4-inl.hpp -----
+// ----- begin mote/kernels/conv2d/int4-inl.hpp -----
+// int4 Conv2D of one ISA (included by kernels/simd_int8-inl.hpp for ISAs with int4 primitives).
+// Receptive fields of at most conv_int8_float_max_field values sum in floats (below). Otherwise
+// the input is quantised once into centred codes s = u - 128 inside an image bordered with the
+// padding's code (what a float zero quantises to), receptive fields are gathered as codes
+// (kernels/conv2d/int8-inl.hpp's gather), and chunks of conv_int8_pixel_chunk pixels run the
+// int4 Dense kernel on them. The same codes and the same exact sums as the reference
+// (kernels/conv2d/int4_reference.hpp), which gathers floats and quantises each once per tap.
+
+// One input row quantised and centred, out of line (MOTE_NO_IPA, arch/targets.hpp: see
+// int8_quantize_row).
+MOTE_NO_IPA inline void int4_centre_row(const float* x, std::size_t n,
+                                        const ::mote::kernels::Int8InputQuant& input,
+                                        std::int8_t* out) noexcept {
+  Int4Ops::centre(x, n, input.params, input.low, input.high, out);
+}
+
+/// Receptive fields of at most conv_int8_float_max_field values sum in floats, as int8 does
+/// (kernels/conv2d/int8-inl.hpp), centred on the input zero point so that the f32 kernel's zero
+/// padding is exact; adding (zu - 128) x the row's weight sum gives the int4 kernels' sum on
+/// codes centred on 128, exactly (integers far below 2^24), and int4_dense_epilogue's operations
+/// follow.
+template <class Activation, class Matrix>
+inline void int4_float_epilogue(const Matrix& weights, const Int8FloatOperands& operands,
+                                const float* bias, const ::mote::kernels::Int8InputQuant& input,
+                                float* out, std::size_t pixels) noexcept {
+  const std::size_t channels = weights.rows();
+  const float centre = static_cast<float>(128 - input.params.zero_point);
+  for (std::size_t p = 0; p < pixels; ++p) {
+    float* y = out + p * channels;
+    for (std::size_t o = 0; o < channels; ++o) {
+      const float group_sum =
+          std::fma(y[o] + operands.corrections[o], operands.multipliers[o], 0.0f);
+      y[o] = Activation::apply(std::fma(
+          input.params.scale, std::fma(centre, weights.scaled_row_sums()[o], group_sum), bias[o]));
+    }
+  }
+}
+
+template <std::size_t G, class Activation>
+inline void conv2d_int4(const ::mote::kernels::WindowGeometry& g,
+                        const ::mote::WeightMatrix<::mote::Int4<G>, ::mote::DenseStorage>& weights,
+                        const float* bias, const float* in, float* out,
+                        const ::mote::kernels::Int8InputQuant& input, Activation activation,
+                        std::byte* scratch) noexcept {
+  if (weights.cols() <= ::mote::kernels::conv_int8_float_max_field) {
+    const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
+    float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, out,
+                          ::mote::activation::Identity{});
+    return int4_float_epilogue<Activation>(weights, operands, bias, input, out, g.out_h * g.out_w);
+  }
+  constexpr std::size_t chunk = ::mote::kernels::conv_int8_pixel_chunk;
+  const std::size_t padded_cols = weights.padded_cols();
+  const std::size_t image_w = ::mote::kernels::conv_int8_bordered_w(g);
+  auto* image = reinterpret_cast<std::int8_t*>(scratch);
+  std::byte* next = scratch + align_up(::mote::kernels::conv_int8_bordered_h(g) * image_w * g.in_c);
+  auto* patches = reinterpret_cast<std::int8_t*>(next);
+  std::byte* dense_scratch = next + align_up(chunk * padded_cols + 4);
+
+  const auto padding =
+      static_cast<std::int8_t>(::mote::quantize(0.0f, input.params, input.low, input.high) - 128);
+  int8_fill_border(g, image, padding);
+  for (std::size_t y = 0; y < g.in_h; ++y)
+    int4_centre_row(in + y * g.in_w * g.in_c, g.in_w * g.in_c, input,
+                    image + ((y + g.pad_top) * image_w + g.pad_left) * g.in_c);
+  // The gather writes each row's receptive field and 4 padding codes; the rest of a row's padded
+  // columns keep this fill (any code: their weights are 0).
+  std::fill(patches, patches + chunk * padded_cols, padding);
+  const std::size_t pixels = g.out_h * g.out_w;
+  for (std::size_t first = 0; first < pixels; first += chunk) {
+    const std::size_t count = std::min(chunk, pixels - first);
+    int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
+    dense_int4_from_codes(weights, bias, patches, count, input, activation,
+                          out + first * weights.rows(), dense_scratch);
+  }
+}
+// ----- end mote/kernels/conv2d/int4-inl.hpp -----
+#endif
+
+}  // namespace mote::kernels::MOTE_SIMD_NS
+
+namespace mote::kernels {
+
+namespace MOTE_SIMD_NS {
+/// Runs kernel(activation) with a piecewise-linear activation fused into the kernel's epilogue.
+/// Transcendental activations run kernel(Identity) and then this ISA's vectorised function over
+/// the `count` outputs (their stated bounds), instead of one libm call per output in the scalar
+/// epilogue.
+template <class Activation, class Kernel>
+inline void with_activation(Activation activation, float* out, std::size_t count, Kernel&& kernel) noexcept {
+  if constexpr (::mote::activation::is_piecewise_linear_v<Activation>) {
+    kernel(activation);
+  } else {
+    kernel(::mote::activation::Identity{});
+    ::mote::kernels::activate(isa::MOTE_SIMD_TAG{}, activation, out, out, count);
+  }
+}
+}  // namespace MOTE_SIMD_NS
+
+/// Every int8 weight storage this ISA has a kernel for: dense (kernels/dense/int8-inl.hpp) and
+/// block-sparse (kernels/dense/sparse_int8-inl.hpp).
+template <class Matrix, class Activation>
+  requires requires(const Matrix& weights, const Int8InputQuant& input, std::byte* scratch) {
+    MOTE_SIMD_NS::dense_int8(weights, nullptr, nullptr, nullptr, std::size_t{}, input,
+                             ::mote::activation::Identity{}, scratch);
+  }
+MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in,
+                                  float* out, std::size_t batch, const Int8InputQuant& input, Activation activation,
+                                  std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, fused, scratch);
+  });
+}
+
+/// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp).
+template <class G, class S, class Activation>
+MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
+                                   const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
+                                   const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                   std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, fused, scratch);
+  });
+}
+
+/// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
+template <class G, class S, class Activation>
+MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
+                                      const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
+                                      const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                      std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * window.out_c, [&](auto fused) {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
+  });
+}
+
+#if defined(MOTE_SIMD_HAS_INT4)
+template <std::size_t G, class Activation>
+MOTE_KERNEL_ENTRY void dense_int4(isa::MOTE_SIMD_TAG, const WeightMatrix<Int4<G>, DenseStorage>& weights,
+                                  const float* bias, const float* in, float* out, std::size_t batch,
+                                  const Int8InputQuant& input, Activation activation, std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::dense_int4(weights, bias, in, out, batch, input, fused, scratch);
+  });
+}
+
+/// int4 Conv2D over channels-last input (kernels/conv2d/int4-inl.hpp).
+template <std::size_t G, class Activation>
+MOTE_KERNEL_ENTRY void conv2d_int4(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
+                                   const WeightMatrix<Int4<G>, DenseStorage>& weights, const float* bias,
+                                   const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                   std::byte* scratch) noexcept {
+  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
+    MOTE_SIMD_NS::conv2d_int4(window, weights, bias, in, out, input, fused, scratch);
+  });
+}
+#endif
+
+}  // namespace mote::kernels
+// ----- end mote/kernels/simd_int8-inl.hpp -----
+#undef MOTE_SIMD_FLOAT_NS
+#undef MOTE_SIMD_NS
+#undef MOTE_SIMD_TAG
+MOTE_TARGET_REGION_END
+
+// AMX adds only the int8 GEMM on tiles (batches of 16 samples and more); the rest is VNNI's.
+MOTE_TARGET_REGION_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,amx-tile,amx-int8,avx2,fma,bmi2,f16c")
+// ----- begin mote/arch/x86/avx512_amx_int8.hpp -----
+#ifndef MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX512_AMX_INT8_HPP_
+#define MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX512_AMX_INT8_HPP_
+// AMX-INT8 GEMM (contract: kernels/dense/int8-inl.hpp, gemm_tiles): the AVX-512 VNNI primitive
+// set plus a GEMM on tiles for every full block of 16 samples. One tdpbusd multiplies a 16 x 64
+// tile of unsigned activation codes (16 samples, 64 input columns) by a 16 x 64 tile of signed
+// weights (16 groups of the panel layout, which is AMX's "VNNI" B layout as it stands: each
+// 64-byte group holds 4 consecutive columns of 16 rows) into 16 x 16 int32 sums, 16,384
+// multiply-adds, with vpdpbusd's semantics (no intermediate saturation): exact, bit-identical to
+// the VNNI kernels. Samples below a multiple of 16 (and every GEMV) run the VNNI microkernel.
+//
+// The tile instructions are written as inline asm with "memory" clobbers: GCC 12's intrinsics
+// (amxtileintrin.h) tell the compiler nothing about the memory a tile load reads or a tile
+// store writes. AT&T syntax, which GCC and Clang both accept. No include guard on purpose: see
+// arch/targets.hpp.
+#if !defined(MOTE_ARCH_X86_AVX512_AMX_INT8)
+#define MOTE_ARCH_X86_AVX512_AMX_INT8
+namespace mote::simd::avx512_amx {
+
+using VecF32 = ::mote::simd::avx512::VecF32;
+
+#define MOTE_AMX_ZERO(t) __asm__ volatile("tilezero %%tmm" #t ::: "memory")
+#define MOTE_AMX_LOAD(t, base, stride) \
+  __asm__ volatile("tileloadd (%0,%1,1), %%tmm" #t ::"r"(base), "r"(static_cast<long>(stride)) : "memory")
+#define MOTE_AMX_STORE(t, base, stride) \
+  __asm__ volatile("tilestored %%tmm" #t ", (%0,%1,1)" ::"r"(base), "r"(static_cast<long>(stride)) : "memory")
+// AT&T order: the weights (B), the activations (A), the sums.
+#define MOTE_AMX_DPBUSD(c, a, b) __asm__ volatile("tdpbusd %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::: "memory")
+
+/// The 64-byte operand of ldtilecfg (palette 1): bytes per row and rows of each of the 8 tiles.
+struct alignas(64) TileConfig {
+  std::uint8_t palette = 1;
+  std::uint8_t start_row = 0;
+  std::uint8_t reserved[14] = {};
+  std::uint16_t bytes_per_row[16] = {};
+  std::uint8_t rows[16] = {};
+};
+static_assert(sizeof(TileConfig) == 64, "ldtilecfg reads exactly 64 bytes");
+
+struct Int8Ops : ::mote::simd::avx512_vnni::Int8Ops {
+  /// Samples per tile row block.
+  static constexpr std::size_t tile_samples = 16;
+
+  /// dots of samples [0, done) for every panel, where done is `batch` rounded down to 16; the
+  /// rest is the caller's. Sample s's codes at act + s * stride, its dots at dots + s * dots_stride
+  /// (panel p's 16 rows from p * 16). Tiles: sums 0-3 (2 sample blocks x 2 panels), activations
+  /// 4-5, weights 6-7. A step covers up to 64 input columns: the largest power-of-two number of
+  /// groups (at most 16) that divides `groups`, so that every step has one tile shape.
+  static inline std::size_t gemm_tiles(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
+                                       const Act* act, std::size_t stride, std::size_t batch, std::int32_t* dots,
+                                       std::size_t dots_stride) {
+    const std::size_t done = batch / tile_samples * tile_samples;
+    if (done == 0 || groups == 0) return 0;
+    std::size_t step = 16;
+    while (groups % step != 0) step /= 2;
+    TileConfig config;
+    for (int t = 0; t < 4; ++t) {
+      config.rows[t] = tile_samples;
+      config.bytes_per_row[t] = 64;
+    }
+    for (int t = 4; t < 6; ++t) {
+      config.rows[t] = tile_samples;
+      config.bytes_per_row[t] = static_cast<std::uint16_t>(step * 4);
+    }
+    for (int t = 6; t < 8; ++t) {
+      config.rows[t] = static_cast<std::uint8_t>(step);
+      config.bytes_per_row[t] = 64;
+    }
+    __asm__ volatile("ldtilecfg %0" ::"m"(config) : "memory");
+    const Operands operands{panels, groups * 64, groups, step, act, stride, dots, dots_stride};
+    for (std::size_t s = 0; s < done; s += 2 * tile_samples) {
+      const bool two_blocks = s + 2 * tile_samples <= done;
+      std::size_t p = 0;
+      for (; p + 2 <= panel_count; p += 2) {
+        if (two_blocks) block<2, 2>(operands, s, p);
+        else block<1, 2>(operands, s, p);
+      }
+      if (p < panel_count) {
+        if (two_blocks) block<2, 1>(operands, s, p);
+        else block<1, 1>(operands, s, p);
+      }
+    }
+    __asm__ volatile("tilerelease" ::: "memory");
+    return done;
+  }
+
+ private:
+  struct Operands {
+    const std::int8_t* panels;
+    std::size_t panel_bytes, groups, step;
+    const Act* act;
+    std::size_t stride;
+    std::int32_t* dots;
+    std::size_t dots_stride;
+  };
+  /// Samples [s, s + 16 Blocks) times panels [p, p + Panels).
+  template <int Blocks, int Panels>
+  static inline __attribute__((always_inline)) void block(const Operands& o, std::size_t s, std::size_t p) {
+    MOTE_AMX_ZERO(0);
+    if constexpr (Panels == 2) MOTE_AMX_ZERO(1);
+    if constexpr (Blocks == 2) MOTE_AMX_ZERO(2);
+    if constexpr (Blocks == 2 && Panels == 2) MOTE_AMX_ZERO(3);
+    const Act* a0 = o.act + s * o.stride;
+    const Act* a1 = a0 + tile_samples * o.stride;
+    const std::int8_t* w0 = o.panels + p * o.panel_bytes;
+    const std::int8_t* w1 = w0 + o.panel_bytes;
+    for (std::size_t g = 0; g < o.groups; g += o.step) {
+      MOTE_AMX_LOAD(4, a0 + g * 4, o.stride);
+      MOTE_AMX_LOAD(6, w0 + g * 64, 64);
+      MOTE_AMX_DPBUSD(0, 4, 6);
+      if constexpr (Panels == 2) {
+        MOTE_AMX_LOAD(7, w1 + g * 64, 64);
+        MOTE_AMX_DPBUSD(1, 4, 7);
+      }
+      if constexpr (Blocks == 2) {
+        MOTE_AMX_LOAD(5, a1 + g * 4, o.stride);
+        MOTE_AMX_DPBUSD(2, 5, 6);
+        if constexpr (Panels == 2) MOTE_AMX_DPBUSD(3, 5, 7);
+      }
+    }
+    const std::size_t row_bytes = o.dots_stride * sizeof(std::int32_t);
+    std::int32_t* d0 = o.dots + s * o.dots_stride + p * 16;
+    std::int32_t* d1 = d0 + tile_samples * o.dots_stride;
+    MOTE_AMX_STORE(0, d0, row_bytes);
+    if constexpr (Panels == 2) MOTE_AMX_STORE(1, d0 + 16, row_bytes);
+    if constexpr (Blocks == 2) MOTE_AMX_STORE(2, d1, row_bytes);
+    if constexpr (Blocks == 2 && Panels == 2) MOTE_AMX_STORE(3, d1 + 16, row_bytes);
+  }
+};
+
+#undef MOTE_AMX_ZERO
+#undef MOTE_AMX_LOAD
+#undef MOTE_AMX_STORE
+#undef MOTE_AMX_DPBUSD
+
+}  // namespace mote::simd::avx512_amx
+#endif
+#endif  // MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX512_AMX_INT8_HPP_
+// ----- end mote/arch/x86/avx512_amx_int8.hpp -----
+#define MOTE_SIMD_NS avx512_amx
+#define MOTE_SIMD_TAG Avx512Amx
+#define MOTE_SIMD_FLOAT_NS avx512
+// ----- begin mote/kernels/simd_int8-inl.hpp -----
+// The int8 kernels of one ISA. No include guard on purpose: arch/targets.hpp includes this file
+// once per ISA that has integer dot-product primitives (arch/<family>/<isa>_int8.hpp), inside
+// that ISA's target region, with MOTE_SIMD_NS and MOTE_SIMD_TAG defined as for simd-inl.hpp, and
+// MOTE_SIMD_FLOAT_NS where the ISA's float kernels are its parent's (VNNI: AVX-512's).
+
+#if !defined(MOTE_UNROLL)
+#define MOTE_UNROLL _Pragma("GCC unroll 32")
+#endif
+
+namespace mote::kernels::MOTE_SIMD_NS {
+
+using Int8Ops = ::mote::simd::MOTE_SIMD_NS::Int8Ops;
+using ::mote::align_up;
+#if defined(MOTE_SIMD_FLOAT_NS)
+namespace float_kernels = ::mote::kernels::MOTE_SIMD_FLOAT_NS;
+#else
+namespace float_kernels = ::mote::kernels::MOTE_SIMD_NS;
+#endif
+
+// ----- begin mote/kernels/dense/int8-inl.hpp -----
+// int8 Dense kernels, written once against `Int8Ops`, the ISA's integer dot-product primitives
+// (arch/<family>/<isa>_int8.hpp). Included by kernels/simd_int8-inl.hpp, once per ISA.
+//
+// Contract of an Int8 primitive set:
+//   Act                 the activation code type the ISA multiplies (int16, uint8 or int8)
+//   encode(u)           the Act holding code u in [0, 255]
+//   activation_offset   what encode subtracts: the kernels see dot_r = sum_k w_rk (u_k - offset)
+//   Acc / zero()        accumulators of one 16-row panel
+//   Panel / load(g)     one 64-byte group (16 rows x 4 columns) of weights, loaded for reuse
+//   madd(acc, w, a)     acc += the products of the group with the 4 codes at a
+//   store(acc, out)     the 16 row sums as int32
+//   quantize(x, n, ...) float -> Act codes, bit-identical to mote::quantize
+//   gemm_cols           samples per register tile in the batched kernel
+// Optional, for speed (each detected with a requires-expression, each tested against the same
+// reference): panel_tile (the GEMM microkernel), dequantize_rows (vector epilogue),
+// quantize_centred + gemv_symmetric + gemm_symmetric (symmetric weights on centred codes),
+// quantize_centred_floats (the f32 paths of kernels/conv2d/int8-inl.hpp), gemm_tiles (blocks of
+// samples on matrix tiles).
+
+// One panel of 16 rows times `Cols` samples; codes of sample c at act + c * stride.
+// An ISA may provide its own microkernel (Int8Ops::panel_tile) where the compiler does not
+// keep this generic one's accumulators in registers.
+template <std::size_t Cols, class Ops = Int8Ops>
+inline void int8_panel_tile(const std::int8_t* panel, std::size_t groups, const typename Ops::Act* act,
+                            std::size_t stride, std::int32_t* dots, std::size_t dots_stride) noexcept {
+  if constexpr (requires { Ops::template panel_tile<Cols>(panel, groups, act, stride, dots, dots_stride); }) {
+    return Ops::template panel_tile<Cols>(panel, groups, act, stride, dots, dots_stride);
+  }
+  typename Ops::Acc acc[Cols];
+  MOTE_UNROLL
+  for (std::size_t c = 0; c < Cols; ++c) acc[c] = Int8Ops::zero();
+  for (std::size_t g = 0; g < groups; ++g) {
+    const typename Int8Ops::Panel w = Int8Ops::load(panel + g * 64);
+    MOTE_UNROLL
+    for (std::size_t c = 0; c < Cols; ++c) Int8Ops::madd(acc[c], w, act + c * stride + g * 4);
+  }
+  MOTE_UNROLL
+  for (std::size_t c = 0; c < Cols; ++c) Int8Ops::store(acc[c], dots + c * dots_stride);
+}
+
+template <std::size_t Cols = Int8Ops::gemm_cols>
+inline void int8_panel_columns(const std::int8_t* panel, std::size_t groups, const Int8Ops::Act* act, std::size_t stride,
+                               std::int32_t* dots, std::size_t dots_stride, std::size_t columns) noexcept {
+  if constexpr (Cols > 0) {
+    for (; columns >= Cols; columns -= Cols, act += Cols * stride, dots += Cols * dots_stride)
+      int8_panel_tile<Cols>(panel, groups, act, stride, dots, dots_stride);
+    if (columns > 0) int8_panel_columns<Cols / 2>(panel, groups, act, stride, dots, dots_stride, columns);
+  }
+}
+
+// An ISA may vectorise the symmetric-weight epilogue (Int8Ops::dequantize_rows), with the same
+// operations as int8_dense_epilogue lane by lane.
+template <class Ops>
+inline constexpr bool int8_has_vector_epilogue = requires(const std::int32_t* i, const float* f, float* o) {
+  Ops::dequantize_rows(i, i, 0, 0.0f, f, f, o, std::size_t{0});
+};
+template <class Ops>
+inline std::size_t int8_vector_epilogue(const std::int32_t* dots, const std::int32_t* row_sums, std::int32_t correction,
+                                        float input_scale, const float* scales, const float* bias, float* out,
+                                        std::size_t rows) noexcept {
+  if constexpr (int8_has_vector_epilogue<Ops>)
+    return Ops::dequantize_rows(dots, row_sums, correction, input_scale, scales, bias, out, rows);
+  else
+    return 0;
+}
+// An ISA's vector epilogue may also apply the fused activation in registers (Ops::activate for
+// that activation, exactly its scalar definition), saving a pass over the outputs.
+template <class Ops, class Activation>
+inline constexpr bool int8_has_vector_activation =
+    int8_has_vector_epilogue<Ops> && requires(const std::int32_t* i, const float* f, float* o) {
+      Ops::dequantize_rows(i, i, 0, 0.0f, f, f, o, std::size_t{0}, Activation{});
+    };
+template <class Ops, class Activation>
+inline std::size_t int8_vector_epilogue_activated(const std::int32_t* dots, const std::int32_t* row_sums,
+                                                  std::int32_t correction, float input_scale, const float* scales,
+                                                  const float* bias, float* out, std::size_t rows,
+                                                  Activation activation) noexcept {
+  if constexpr (int8_has_vector_activation<Ops, Activation>)
+    return Ops::dequantize_rows(dots, row_sums, correction, input_scale, scales, bias, out, rows, activation);
+  else
+    return 0;
+}
+
+// An ISA may run the same epilogue over many samples at once (Ops::dequantize_samples), with the
+// per-row operands kept in registers across samples; it returns the rows it did.
+inline constexpr std::size_t int8_sample_epilogue_max_rows = 256;
+template <class Ops, class Activation>
+inline constexpr bool int8_has_sample_epilogue =
+    requires(const std::int32_t* i, const float* f, float* o) {
+      Ops::dequantize_samples(i, std::size_t{0}, std::size_t{0}, i, 0, 0.0f, f, f, o, std::size_t{0}, Activation{});
+    };
+
+template <class Ops, class Activation>
+inline std::size_t int8_sample_epilogue(const std::int32_t* dots, std::size_t dots_stride, std::size_t batch,
+                                        const std::int32_t* row_sums, std::int32_t correction, float input_scale,
+                                        const float* scales, const float* bias, float* out, std::size_t rows,
+                                        Activation activation) noexcept {
+  if constexpr (int8_has_sample_epilogue<Ops, Activation>)
+    return Ops::dequantize_samples(dots, dots_stride, batch, row_sums, correction, input_scale, scales, bias, out,
+                                   rows, activation);
+  else
+    return 0;
+}
+
+// An ISA may provide an exact GEMV for symmetric weights on centred codes u - 128
+// (Int8Ops::gemv_symmetric and quantize_centred, see dense_int8 below).
+template <class Ops>
+inline constexpr bool int8_has_symmetric_gemv =
+    requires(const float* x, const QuantParams& q, const std::int8_t* w, std::int8_t* a, const std::int32_t* sums,
+             std::int32_t* d) {
+      Ops::quantize_centred(x, std::size_t{1}, q, 0, 255, a);
+      Ops::gemv_symmetric(w, std::size_t{1}, std::size_t{1}, a, sums, d);
+    };
+// An ISA may provide the same exact scheme for several samples (Int8Ops::gemm_symmetric).
+template <class Ops>
+inline constexpr bool int8_has_symmetric_gemm =
+    int8_has_symmetric_gemv<Ops> && requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums,
+                                             std::int32_t* d) {
+      Ops::gemm_symmetric(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, sums, d, std::size_t{16},
+                          nullptr);
+    };
+// The symmetric primitives through a dependent Ops, so that ISAs without them still compile
+// the (discarded) branches that would call them.
+// Narrow: 7-bit weights (Int7), which the ISA may multiply without the sign operation.
+template <class Ops, bool Narrow, class... Args>
+inline void int8_gemv_symmetric(const Args&... args) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::template gemv_symmetric<Narrow>(args...);
+}
+template <class Ops, bool Narrow, class... Args>
+inline void int8_gemm_symmetric(const Args&... args) noexcept {
+  if constexpr (int8_has_symmetric_gemm<Ops>) Ops::template gemm_symmetric<Narrow>(args...);
+}
+template <class Ops, class... Args>
+inline void int8_quantize_centred(const Args&... args) noexcept {
+  if constexpr (int8_has_symmetric_gemv<Ops>) Ops::quantize_centred(args...);
+}
+
+/// Quantises `batch` samples into centred codes (stride padded_cols, padded columns 0), as
+/// Ops' symmetric GEMV and GEMM take them.
+template <class Ops>
+inline void int8_quantize_centred_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
+                                         const ::mote::kernels::Int8InputQuant& input, std::int8_t* codes) noexcept {
+  if (cols == padded_cols) {  // no padding: the samples are one run of values (a 1x1 convolution's pixels)
+    int8_quantize_centred<Ops>(in, batch * cols, input.params, input.low, input.high, codes);
+    return;
+  }
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int8_t* sample = codes + b * padded_cols;
+    int8_quantize_centred<Ops>(in + b * cols, cols, input.params, input.low, input.high, sample);
+    std::fill(sample + cols, sample + padded_cols, std::int8_t{0});
+  }
+}
+
+/// `batch` inputs of `cols` floats to activation codes, each row padded to `padded_cols` with the
+/// zero point's code (which contributes nothing).
+inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
+                                 const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  if (cols == padded_cols) {  // no padding: the samples are one run of values, as above
+    Int8Ops::quantize(in, batch * cols, input.params, input.low, input.high, act);
+    return;
+  }
+  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
+  for (std::size_t b = 0; b < batch; ++b) {
+    Int8Ops::Act* codes = act + b * padded_cols;
+    Int8Ops::quantize(in + b * cols, cols, input.params, input.low, input.high, codes);
+    for (std::size_t k = cols; k < padded_cols; ++k) codes[k] = padding;
+  }
+}
+
+/// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
+/// as int8_dense_epilogue, lane by lane): `batch` rows of `padded_rows` dots to outputs.
+template <class Activation, class Matrix>
+inline void int8_symmetric_epilogue(const Matrix& weights, const float* bias, const std::int32_t* dots,
+                                    std::size_t padded_rows, std::size_t batch,
+                                    const ::mote::kernels::Int8InputQuant& input, float* out) noexcept {
+  const std::size_t rows = weights.rows();
+  const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
+  // Many samples of few rows each (a 1x1 convolution's pixels): the ISA's epilogue over all of
+  // them, each row's operands computed once; the rows it leaves (a tail) below. Not for long
+  // rows, whose per-sample calls cost little and whose dots, a page apart, would share L1 sets.
+  std::size_t first_row = 0;
+  if constexpr (int8_has_sample_epilogue<Int8Ops, Activation>)
+    if (batch > 1 && rows <= int8_sample_epilogue_max_rows)
+      first_row = int8_sample_epilogue<Int8Ops>(dots, padded_rows, batch, weights.row_sums(), correction,
+                                                input.params.scale, weights.scales(), bias, out, rows, Activation{});
+  for (std::size_t b = 0; b < batch && first_row < rows; ++b) {
+    float* y = out + b * rows;
+    const std::int32_t* d = dots + b * padded_rows;
+    std::size_t r = first_row, activated = first_row;
+    if (first_row == 0) {
+      if constexpr (int8_has_vector_activation<Int8Ops, Activation>) {
+        r = activated = int8_vector_epilogue_activated<Int8Ops>(d, weights.row_sums(), correction, input.params.scale,
+                                                                weights.scales(), bias, y, rows, Activation{});
+      } else {
+        r = int8_vector_epilogue<Int8Ops>(d, weights.row_sums(), correction, input.params.scale, weights.scales(),
+                                          bias, y, rows);
+      }
+    }
+    for (; r < rows; ++r)
+      y[r] = std::fma(static_cast<float>(static_cast<std::int64_t>(d[r]) +
+                                         static_cast<std::int64_t>(correction) * weights.row_sum(r)),
+                      input.params.scale * weights.scales()[r], bias[r]);
+    if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+      for (std::size_t i = activated; i < rows; ++i) y[i] = Activation::apply(y[i]);
+  }
+}
+
+/// Outputs from the dots of `batch` samples; `codes` (Int8Ops::Act, stride padded_cols) are read
+/// only for asymmetric weights.
+template <class Code, class Matrix, class Activation>
+inline void int8_dense_epilogues(const Matrix& weights, const float* bias, const std::int32_t* dots, const Code* codes,
+                                 std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+                                 Activation activation, float* out) noexcept {
+  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  if constexpr (Matrix::format::symmetric && int8_has_vector_epilogue<Int8Ops>) {
+    int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
+  } else {
+    for (std::size_t b = 0; b < batch; ++b) {
+      std::int64_t sum_u = 0;
+      if constexpr (!Matrix::format::symmetric)
+        for (std::size_t k = 0; k < weights.cols(); ++k)
+          sum_u += codes[b * weights.padded_cols() + k] + Int8Ops::activation_offset;
+      ::mote::kernels::int8_dense_epilogue(weights, bias, dots + b * padded_rows, input, Int8Ops::activation_offset,
+                                           sum_u, out + b * rows, activation);
+    }
+  }
+}
+
+/// An ISA may run blocks of samples on matrix tiles (Int8Ops::gemm_tiles, AMX): it returns how
+/// many leading samples it did.
+template <class Ops>
+inline constexpr bool int8_has_tile_gemm =
+    requires(const std::int8_t* w, const typename Ops::Act* a, std::int32_t* d) {
+      { Ops::gemm_tiles(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, d, std::size_t{16}) }
+          -> std::same_as<std::size_t>;
+    };
+template <class Ops, class... Args>
+inline std::size_t int8_gemm_tiles(const Args&... args) noexcept {
+  if constexpr (int8_has_tile_gemm<Ops>) return Ops::gemm_tiles(args...);
+  else return 0;
+}
+
+/// Whether a matrix's inputs are centred int8 codes (symmetric weights on an ISA with the exact
+/// symmetric GEMM), else the ISA's activation codes (int8_code_t).
+template <class Matrix>
+inline constexpr bool int8_centred_codes = Matrix::format::symmetric && int8_has_symmetric_gemm<Int8Ops>;
+template <class Matrix>
+using int8_code_t = std::conditional_t<int8_centred_codes<Matrix>, std::int8_t, typename Int8Ops::Act>;
+
+/// The dots and outputs of `batch` samples already in codes (stride padded_cols): Code is
+/// int8 centred codes (u - 128) for Ops' symmetric GEMM, else Int8Ops::Act. `spare` holds
+/// batch * padded_cols bytes (the GEMM's code magnitudes).
+template <class Matrix, class Code, class Activation>
+inline void int8_dense_from_codes(const Matrix& weights, const float* bias, const Code* codes, std::size_t batch,
+                                  const ::mote::kernels::Int8InputQuant& input, Activation activation, float* out,
+                                  std::int32_t* dots, std::byte* spare) noexcept {
+  const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
+  if constexpr (int8_centred_codes<Matrix>) {
+    int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                                         padded_cols, batch, weights.row_sums(), dots, padded_rows,
+                                                         reinterpret_cast<std::uint8_t*>(spare));
+  } else {
+    // Blocks of 16 samples on the ISA's matrix tiles where it has them (AMX), the rest in vectors.
+    const std::size_t tiled = int8_gemm_tiles<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4,
+                                                        codes, padded_cols, batch, dots, padded_rows);
+    for (std::size_t p = 0; p < weights.panel_count(); ++p)
+      int8_panel_columns(weights.panel(p), padded_cols / 4, codes + tiled * padded_cols, padded_cols,
+                         dots + tiled * padded_rows + p * 16, padded_rows, batch - tiled);
   }
   int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
 }
@@ -19706,7 +20928,8 @@ namespace float_kernels = ::mote::kernels::MOTE_SIMD_NS;
 // Optional, for speed (each detected with a requires-expression, each tested against the same
 // reference): panel_tile (the GEMM microkernel), dequantize_rows (vector epilogue),
 // quantize_centred + gemv_symmetric + gemm_symmetric (symmetric weights on centred codes),
-// quantize_centred_floats (the f32 paths of kernels/conv2d/int8-inl.hpp).
+// quantize_centred_floats (the f32 paths of kernels/conv2d/int8-inl.hpp), gemm_tiles (blocks of
+// samples on matrix tiles).
 
 // One panel of 16 rows times `Cols` samples; codes of sample c at act + c * stride.
 // An ISA may provide its own microkernel (Int8Ops::panel_tile) where the compiler does not
@@ -19917,6 +21140,20 @@ inline void int8_dense_epilogues(const Matrix& weights, const float* bias, const
   }
 }
 
+/// An ISA may run blocks of samples on matrix tiles (Int8Ops::gemm_tiles, AMX): it returns how
+/// many leading samples it did.
+template <class Ops>
+inline constexpr bool int8_has_tile_gemm =
+    requires(const std::int8_t* w, const typename Ops::Act* a, std::int32_t* d) {
+      { Ops::gemm_tiles(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, d, std::size_t{16}) }
+          -> std::same_as<std::size_t>;
+    };
+template <class Ops, class... Args>
+inline std::size_t int8_gemm_tiles(const Args&... args) noexcept {
+  if constexpr (int8_has_tile_gemm<Ops>) return Ops::gemm_tiles(args...);
+  else return 0;
+}
+
 /// Whether a matrix's inputs are centred int8 codes (symmetric weights on an ISA with the exact
 /// symmetric GEMM), else the ISA's activation codes (int8_code_t).
 template <class Matrix>
@@ -19937,8 +21174,12 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                                                          padded_cols, batch, weights.row_sums(), dots, padded_rows,
                                                          reinterpret_cast<std::uint8_t*>(spare));
   } else {
+    // Blocks of 16 samples on the ISA's matrix tiles where it has them (AMX), the rest in vectors.
+    const std::size_t tiled = int8_gemm_tiles<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4,
+                                                        codes, padded_cols, batch, dots, padded_rows);
     for (std::size_t p = 0; p < weights.panel_count(); ++p)
-      int8_panel_columns(weights.panel(p), padded_cols / 4, codes, padded_cols, dots + p * 16, padded_rows, batch);
+      int8_panel_columns(weights.panel(p), padded_cols / 4, codes + tiled * padded_cols, padded_cols,
+                         dots + tiled * padded_rows + p * 16, padded_rows, batch - tiled);
   }
   int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
 }
@@ -21138,7 +22379,8 @@ namespace float_kernels = ::mote::kernels::MOTE_SIMD_NS;
 // Optional, for speed (each detected with a requires-expression, each tested against the same
 // reference): panel_tile (the GEMM microkernel), dequantize_rows (vector epilogue),
 // quantize_centred + gemv_symmetric + gemm_symmetric (symmetric weights on centred codes),
-// quantize_centred_floats (the f32 paths of kernels/conv2d/int8-inl.hpp).
+// quantize_centred_floats (the f32 paths of kernels/conv2d/int8-inl.hpp), gemm_tiles (blocks of
+// samples on matrix tiles).
 
 // One panel of 16 rows times `Cols` samples; codes of sample c at act + c * stride.
 // An ISA may provide its own microkernel (Int8Ops::panel_tile) where the compiler does not
@@ -21349,6 +22591,20 @@ inline void int8_dense_epilogues(const Matrix& weights, const float* bias, const
   }
 }
 
+/// An ISA may run blocks of samples on matrix tiles (Int8Ops::gemm_tiles, AMX): it returns how
+/// many leading samples it did.
+template <class Ops>
+inline constexpr bool int8_has_tile_gemm =
+    requires(const std::int8_t* w, const typename Ops::Act* a, std::int32_t* d) {
+      { Ops::gemm_tiles(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, d, std::size_t{16}) }
+          -> std::same_as<std::size_t>;
+    };
+template <class Ops, class... Args>
+inline std::size_t int8_gemm_tiles(const Args&... args) noexcept {
+  if constexpr (int8_has_tile_gemm<Ops>) return Ops::gemm_tiles(args...);
+  else return 0;
+}
+
 /// Whether a matrix's inputs are centred int8 codes (symmetric weights on an ISA with the exact
 /// symmetric GEMM), else the ISA's activation codes (int8_code_t).
 template <class Matrix>
@@ -21369,8 +22625,12 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                                                          padded_cols, batch, weights.row_sums(), dots, padded_rows,
                                                          reinterpret_cast<std::uint8_t*>(spare));
   } else {
+    // Blocks of 16 samples on the ISA's matrix tiles where it has them (AMX), the rest in vectors.
+    const std::size_t tiled = int8_gemm_tiles<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4,
+                                                        codes, padded_cols, batch, dots, padded_rows);
     for (std::size_t p = 0; p < weights.panel_count(); ++p)
-      int8_panel_columns(weights.panel(p), padded_cols / 4, codes, padded_cols, dots + p * 16, padded_rows, batch);
+      int8_panel_columns(weights.panel(p), padded_cols / 4, codes + tiled * padded_cols, padded_cols,
+                         dots + tiled * padded_rows + p * 16, padded_rows, batch - tiled);
   }
   int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
 }
@@ -22045,6 +23305,7 @@ template <class F>
 decltype(auto) with_isa(IsaLevel level, F&& f) {
   switch (level) {
 #if MOTE_SIMD_X86
+    case IsaLevel::avx512_amx: return f(isa::Avx512Amx{});
     case IsaLevel::avx512_bf16: return f(isa::Avx512Bf16{});
     case IsaLevel::avx512_vnni: return f(isa::Avx512Vnni{});
     case IsaLevel::avx512: return f(isa::Avx512{});

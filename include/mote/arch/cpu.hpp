@@ -2,7 +2,7 @@
 // Run-time CPU detection and the ISA chosen for isa::Dynamic kernels.
 // The choice is made once per process: the best ISA that both the CPU supports and mote has
 // kernels for, capped by the environment variable MOTE_FORCE_ISA (scalar, sse4, avx2, avx_vnni,
-// avx512, avx512_vnni, avx512_bf16, neon, neon_dotprod) for testing. Forcing an ISA the CPU lacks is an
+// avx512, avx512_vnni, avx512_bf16, avx512_amx, neon, neon_dotprod) for testing. Forcing an ISA the CPU lacks is an
 // error: try_select_isa() reports it, selected_isa() prints it and aborts, because running on
 // would either ignore the request or execute an illegal instruction.
 
@@ -19,6 +19,13 @@
 #else
 #define MOTE_ARCH_X86 0
 #endif
+#if MOTE_ARCH_X86 && defined(__linux__) && defined(__x86_64__)
+#define MOTE_ARCH_X86_LINUX 1
+#include <sys/syscall.h>
+#include <unistd.h>
+#else
+#define MOTE_ARCH_X86_LINUX 0
+#endif
 #if defined(__aarch64__) && defined(__linux__)
 #define MOTE_ARCH_ARM64_LINUX 1
 #include <sys/auxv.h>
@@ -29,7 +36,7 @@
 namespace mote::arch {
 
 /// ISA levels in the order mote prefers them within one architecture family.
-enum class IsaLevel { scalar, sse4, avx2, avx_vnni, avx512, avx512_vnni, avx512_bf16, neon, neon_dotprod };
+enum class IsaLevel { scalar, sse4, avx2, avx_vnni, avx512, avx512_vnni, avx512_bf16, avx512_amx, neon, neon_dotprod };
 
 inline const char* to_string(IsaLevel level) noexcept {
   switch (level) {
@@ -40,6 +47,7 @@ inline const char* to_string(IsaLevel level) noexcept {
     case IsaLevel::avx512: return "avx512";
     case IsaLevel::avx512_vnni: return "avx512_vnni";
     case IsaLevel::avx512_bf16: return "avx512_bf16";
+    case IsaLevel::avx512_amx: return "avx512_amx";
     case IsaLevel::neon: return "neon";
     case IsaLevel::neon_dotprod: return "neon_dotprod";
   }
@@ -51,6 +59,7 @@ struct CpuFeatures {
   bool sse4_2 = false, avx2 = false, fma = false, avx_vnni = false;
   bool avx512f = false, avx512bw = false, avx512dq = false, avx512vl = false;
   bool avx512_vnni = false, avx512_bf16 = false;
+  bool amx_int8 = false;  // AMX-TILE + AMX-INT8, the tile state enabled and this process allowed to use it
   bool avx512_vpopcntdq = false;  // not an IsaLevel: the AVX-512 binary kernels check it themselves
   bool neon = false, dotprod = false;
 
@@ -63,6 +72,7 @@ struct CpuFeatures {
       case IsaLevel::avx512: return supports(IsaLevel::avx2) && avx512f && avx512bw && avx512dq && avx512vl;
       case IsaLevel::avx512_vnni: return supports(IsaLevel::avx512) && avx512_vnni;
       case IsaLevel::avx512_bf16: return supports(IsaLevel::avx512_vnni) && avx512_bf16;
+      case IsaLevel::avx512_amx: return supports(IsaLevel::avx512_bf16) && amx_int8;
       case IsaLevel::neon: return neon;
       case IsaLevel::neon_dotprod: return neon && dotprod;
     }
@@ -95,6 +105,17 @@ inline CpuFeatures detect_cpu() noexcept {
   f.avx512vl = zmm_state && ((b >> 31) & 1);
   f.avx512_vnni = zmm_state && ((c >> 11) & 1);
   f.avx512_vpopcntdq = zmm_state && ((c >> 14) & 1);
+  // AMX: the CPU has the tiles (CPUID.7.0:EDX bits 24, 25), the OS saves them (XCR0 bits 17, 18),
+  // and Linux, which hands the 8 KiB tile state out per process, has granted it to this one
+  // (arch_prctl ARCH_REQ_XCOMP_PERM for XTILEDATA; asking again is harmless). Without the grant
+  // a tile instruction kills the process, so no grant means no AMX.
+  const bool amx_cpu = ((d >> 24) & 1) && ((d >> 25) & 1) && (xcr0 & 0x60000) == 0x60000;
+#if MOTE_ARCH_X86_LINUX
+  constexpr long request_permission = 0x1023, tile_data = 18;
+  f.amx_int8 = amx_cpu && syscall(SYS_arch_prctl, request_permission, tile_data) == 0;
+#else
+  (void)amx_cpu;
+#endif
   if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) {
     f.avx_vnni = ymm_state && ((a >> 4) & 1);
     f.avx512_bf16 = zmm_state && ((a >> 5) & 1);
@@ -114,7 +135,8 @@ inline CpuFeatures detect_cpu() noexcept {
 /// The ISA levels mote has kernels for on this architecture, best first.
 inline constexpr IsaLevel dispatch_order[] = {
 #if MOTE_ARCH_X86
-    IsaLevel::avx512_bf16, IsaLevel::avx512_vnni, IsaLevel::avx512, IsaLevel::avx_vnni, IsaLevel::avx2, IsaLevel::sse4,
+    IsaLevel::avx512_amx, IsaLevel::avx512_bf16, IsaLevel::avx512_vnni, IsaLevel::avx512, IsaLevel::avx_vnni,
+    IsaLevel::avx2, IsaLevel::sse4,
 #elif defined(__aarch64__)
     IsaLevel::neon_dotprod, IsaLevel::neon,
 #endif
@@ -123,12 +145,13 @@ inline constexpr IsaLevel dispatch_order[] = {
 /// Parses an ISA name as accepted by MOTE_FORCE_ISA.
 inline Expected<IsaLevel> parse_isa(std::string_view name) {
   for (IsaLevel level : {IsaLevel::scalar, IsaLevel::sse4, IsaLevel::avx2, IsaLevel::avx_vnni, IsaLevel::avx512,
-                         IsaLevel::avx512_vnni, IsaLevel::avx512_bf16, IsaLevel::neon, IsaLevel::neon_dotprod})
+                         IsaLevel::avx512_vnni, IsaLevel::avx512_bf16, IsaLevel::avx512_amx, IsaLevel::neon,
+                         IsaLevel::neon_dotprod})
     if (name == to_string(level)) return level;
   return make_error(ErrorCode::invalid_value,
                     "MOTE_FORCE_ISA='" + std::string(name) +
                         "' is not an ISA name (scalar, sse4, avx2, avx_vnni, avx512, avx512_vnni, avx512_bf16, "
-                        "neon, neon_dotprod)");
+                        "avx512_amx, neon, neon_dotprod)");
 }
 
 /// The best level in dispatch_order that `cpu` supports and is not above `cap` (when given).

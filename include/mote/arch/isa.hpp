@@ -36,6 +36,12 @@ struct Avx512Vnni : Avx512 {
 struct Avx512Bf16 : Avx512Vnni {
   static constexpr const char* name = "avx512_bf16";
 };
+/// AVX-512 with AMX-INT8 tiles (Sapphire Rapids and later Xeons). Reached through isa::Dynamic
+/// only, never as isa::Native: a process must ask Linux for the tile state before its first tile
+/// instruction, which run-time detection does (arch/cpu.hpp).
+struct Avx512Amx : Avx512Bf16 {
+  static constexpr const char* name = "avx512_amx";
+};
 /// Arm NEON (AArch64 Advanced SIMD).
 struct Neon : Scalar {
   static constexpr const char* name = "neon";

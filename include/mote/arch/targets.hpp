@@ -174,6 +174,18 @@ MOTE_TARGET_REGION_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma
 #undef MOTE_SIMD_NS
 #undef MOTE_SIMD_TAG
 MOTE_TARGET_REGION_END
+
+// AMX adds only the int8 GEMM on tiles (batches of 16 samples and more); the rest is VNNI's.
+MOTE_TARGET_REGION_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,amx-tile,amx-int8,avx2,fma,bmi2,f16c")
+#include "mote/arch/x86/avx512_amx_int8.hpp"
+#define MOTE_SIMD_NS avx512_amx
+#define MOTE_SIMD_TAG Avx512Amx
+#define MOTE_SIMD_FLOAT_NS avx512
+#include "mote/kernels/simd_int8-inl.hpp"
+#undef MOTE_SIMD_FLOAT_NS
+#undef MOTE_SIMD_NS
+#undef MOTE_SIMD_TAG
+MOTE_TARGET_REGION_END
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
@@ -222,6 +234,7 @@ template <class F>
 decltype(auto) with_isa(IsaLevel level, F&& f) {
   switch (level) {
 #if MOTE_SIMD_X86
+    case IsaLevel::avx512_amx: return f(isa::Avx512Amx{});
     case IsaLevel::avx512_bf16: return f(isa::Avx512Bf16{});
     case IsaLevel::avx512_vnni: return f(isa::Avx512Vnni{});
     case IsaLevel::avx512: return f(isa::Avx512{});

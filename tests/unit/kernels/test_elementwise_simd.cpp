@@ -293,7 +293,8 @@ MathWrapper math_wrapper(IsaLevel level) {
     case IsaLevel::avx_vnni: return math_avx2;
     case IsaLevel::avx512:
     case IsaLevel::avx512_vnni:
-    case IsaLevel::avx512_bf16: return math_avx512;
+    case IsaLevel::avx512_bf16:
+    case IsaLevel::avx512_amx: return math_avx512;
 #endif
 #if MOTE_SIMD_NEON
     case IsaLevel::neon:

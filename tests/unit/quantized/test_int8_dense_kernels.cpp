@@ -131,6 +131,22 @@ TEST_CASE("int8 dense kernels: large batches of short rows (1x1 convolutions) ma
       }
 }
 
+TEST_CASE("int8 dense kernels: batches of 16 samples and more (AMX tiles) match the reference", "[int8][kernels]") {
+  // AMX runs whole blocks of 16 samples on tiles, two blocks and two panels at a time, and steps
+  // through K by the largest of 16, 8, 4, 2 or 1 groups that divides it; the samples left over
+  // run the VNNI kernel. Every mix: one or two blocks, a leftover or none, an odd panel count,
+  // and each step size. On CPUs without AMX this is one more batched-GEMM sweep.
+  std::mt19937 rng(16);
+  for (std::size_t rows : {16u, 32u, 48u, 50u})
+    for (std::size_t cols : {4u, 8u, 16u, 32u, 60u, 64u, 100u, 192u, 1024u})
+      for (std::size_t batch : {16u, 17u, 31u, 32u, 33u, 48u, 64u}) {
+        auto symmetric = random_case<mote::Int8<>>(rng, rows, cols, batch, batch % 2 == 0);
+        check_all_isas(symmetric, "per-channel symmetric");
+        auto asymmetric = random_case<mote::Int8<mote::PerTensor, mote::Asymmetric>>(rng, rows, cols, batch, true);
+        check_all_isas(asymmetric, "per-tensor asymmetric");
+      }
+}
+
 TEST_CASE("int8 dense kernels: one sample over many panels matches the reference", "[int8][kernels]") {
   // The AVX2 GEMV runs four panels (64 rows) per pass, then two, then one: every mix of them.
   std::mt19937 rng(33);
@@ -161,7 +177,8 @@ TEST_CASE("int8 dense kernels: extreme codes and the largest K stay exact", "[in
   // |sum (w - zw)(u - zu)| < 2^31.
   for (std::size_t cols : {std::size_t{64}, std::size_t{4099}, mote::kernels::int8_max_cols}) {
     for (int sign : {1, -1}) {
-      Case<mote::Int8<mote::PerChannel, mote::Asymmetric>> c(18, cols, 2);
+      // 17 samples: one block of AMX tiles and one sample in vectors.
+      Case<mote::Int8<mote::PerChannel, mote::Asymmetric>> c(18, cols, sign > 0 ? 2 : 17);
       std::vector<std::int8_t> codes(c.rows * cols);
       for (std::size_t i = 0; i < codes.size(); ++i) codes[i] = static_cast<std::int8_t>(sign > 0 ? 127 : -128);
       std::vector<mote::QuantParams> params(c.rows, mote::QuantParams{1.0f / 65536, sign > 0 ? -128 : 127});
@@ -187,13 +204,13 @@ namespace {
 /// w * sign(a), a = u - 128): |a| = 128 (u = 0) and |w| = 127 make every product 16256 and every
 /// pair 32512, the largest sum below int16 saturation; u = 255 gives a = 127. Int7 (vpmaddubsw on
 /// u and w): u = 255 and |w| = 63 make every pair 32130. Rows alternate the weights' sign; batch
-/// 1 runs the GEMV, batches 2, 5 and 9 the GEMM's tiles and their tails, with samples
-/// alternating between the two ends.
+/// 1 runs the GEMV, batches 2, 5 and 9 the GEMM's tiles and their tails, 33 two blocks of AMX
+/// tiles and a leftover, with samples alternating between the two ends.
 template <class Format>
 void symmetric_extremes() {
   constexpr std::int8_t top = static_cast<std::int8_t>(Format::max_code);
   for (std::size_t cols : {std::size_t{4}, std::size_t{68}, std::size_t{4099}, mote::kernels::int8_max_cols}) {
-    for (std::size_t batch : {std::size_t{1}, std::size_t{2}, std::size_t{5}, std::size_t{9}}) {
+    for (std::size_t batch : {std::size_t{1}, std::size_t{2}, std::size_t{5}, std::size_t{9}, std::size_t{33}}) {
       for (std::int32_t first_u : {0, 255}) {
         Case<Format> c(18, cols, batch);
         std::vector<std::int8_t> codes(c.rows * cols);

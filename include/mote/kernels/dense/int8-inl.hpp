@@ -14,7 +14,8 @@
 // Optional, for speed (each detected with a requires-expression, each tested against the same
 // reference): panel_tile (the GEMM microkernel), dequantize_rows (vector epilogue),
 // quantize_centred + gemv_symmetric + gemm_symmetric (symmetric weights on centred codes),
-// quantize_centred_floats (the f32 paths of kernels/conv2d/int8-inl.hpp).
+// quantize_centred_floats (the f32 paths of kernels/conv2d/int8-inl.hpp), gemm_tiles (blocks of
+// samples on matrix tiles).
 
 // One panel of 16 rows times `Cols` samples; codes of sample c at act + c * stride.
 // An ISA may provide its own microkernel (Int8Ops::panel_tile) where the compiler does not
@@ -225,6 +226,20 @@ inline void int8_dense_epilogues(const Matrix& weights, const float* bias, const
   }
 }
 
+/// An ISA may run blocks of samples on matrix tiles (Int8Ops::gemm_tiles, AMX): it returns how
+/// many leading samples it did.
+template <class Ops>
+inline constexpr bool int8_has_tile_gemm =
+    requires(const std::int8_t* w, const typename Ops::Act* a, std::int32_t* d) {
+      { Ops::gemm_tiles(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, d, std::size_t{16}) }
+          -> std::same_as<std::size_t>;
+    };
+template <class Ops, class... Args>
+inline std::size_t int8_gemm_tiles(const Args&... args) noexcept {
+  if constexpr (int8_has_tile_gemm<Ops>) return Ops::gemm_tiles(args...);
+  else return 0;
+}
+
 /// Whether a matrix's inputs are centred int8 codes (symmetric weights on an ISA with the exact
 /// symmetric GEMM), else the ISA's activation codes (int8_code_t).
 template <class Matrix>
@@ -245,8 +260,12 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                                                          padded_cols, batch, weights.row_sums(), dots, padded_rows,
                                                          reinterpret_cast<std::uint8_t*>(spare));
   } else {
+    // Blocks of 16 samples on the ISA's matrix tiles where it has them (AMX), the rest in vectors.
+    const std::size_t tiled = int8_gemm_tiles<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4,
+                                                        codes, padded_cols, batch, dots, padded_rows);
     for (std::size_t p = 0; p < weights.panel_count(); ++p)
-      int8_panel_columns(weights.panel(p), padded_cols / 4, codes, padded_cols, dots + p * 16, padded_rows, batch);
+      int8_panel_columns(weights.panel(p), padded_cols / 4, codes + tiled * padded_cols, padded_cols,
+                         dots + tiled * padded_rows + p * 16, padded_rows, batch - tiled);
   }
   int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
 }
