@@ -171,6 +171,28 @@ TEST_CASE("int8 dense kernels: special input values quantise as mote::quantize",
   check_all_isas(c, "ties");
 }
 
+TEST_CASE("int8 dense kernels: values a few ulps around every rounding boundary quantise as mote::quantize",
+          "[int8][kernels]") {
+  // Every code from -130 to 130 (clamped at the range's ends) approached from 3 ulps below to 3
+  // above its boundary, for scales with inexact reciprocals and one whose reciprocal overflows:
+  // a quantiser that multiplied by 1 / scale, or rounded twice, would differ somewhere here.
+  // 1,827 values: 45 samples, so the AMX tiles take part too.
+  std::mt19937 rng(5);
+  for (float scale : {0.1f, 1.0f / 3.0f, 0.0078125f, 0.0123f, 7.3e-5f, 2.9e-39f}) {
+    constexpr std::size_t cols = 41, values = 261 * 7, batch = (values + cols - 1) / cols;
+    auto c = random_case<mote::Int8<>>(rng, 20, cols, batch, true);
+    c.quant = Int8InputQuant{mote::QuantParams{scale, 128}, 0, 255};
+    for (std::size_t i = 0; i < c.input.size(); ++i) {
+      const auto code = static_cast<double>(static_cast<int>(i / 7 % 261) - 130);
+      float x = static_cast<float>((code + 0.5) * static_cast<double>(scale));
+      for (int k = static_cast<int>(i % 7) - 3; k != 0; k += k < 0 ? 1 : -1)
+        x = std::nextafter(x, k < 0 ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity());
+      c.input[i] = x;
+    }
+    check_all_isas(c, "near ties, scale " + std::to_string(scale));
+  }
+}
+
 TEST_CASE("int8 dense kernels: extreme codes and the largest K stay exact", "[int8][kernels]") {
   // Every product at its maximum magnitude, all of one sign: pmaddubsw would saturate at
   // 2 * 255 * 127 per pair; mote's kernels must not. K = int8_max_cols is the bound for which

@@ -4,13 +4,41 @@
 #define MOTE_ARCH_X86_AVX512_INT8
 namespace mote::simd::avx512 {
 
-/// Float -> code conversion shared by the AVX-512 and AVX-512 VNNI primitives.
-inline __m512i quantize16(const float* x, __m512 scale, __m512 zero, __m512 lo, __m512 hi, __m512 nan_code) {
-  const __m512 scaled = _mm512_div_ps(_mm512_loadu_ps(x), scale);
-  __m512 q = _mm512_add_ps(_mm512_roundscale_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zero);
-  q = _mm512_min_ps(_mm512_max_ps(q, lo), hi);
-  q = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(scaled, scaled, _CMP_UNORD_Q), q, nan_code);
-  return _mm512_cvttps_epi32(q);
+/// Float -> code conversion shared by the AVX-512, AVX-512 VNNI and AMX primitives: the codes of
+/// 16 values exactly as mote::quantize computes them (IEEE division, ties to even, plus the zero
+/// point, clamped; NaN to the clamped zero point). Multiplying by 1 / scale and dividing only the
+/// lanes near a half-integer was tried: on Sapphire Rapids it ran at the division's speed (26.2
+/// against 26.3 us for 100,352 values), since the test costs as many 512-bit operations (two
+/// ports) as the division's share, so the division stays.
+struct QuantizeCodes16 {
+  __m512 scale, zero, lo, hi, nan_code;
+  QuantizeCodes16(const QuantParams& p, std::int32_t low, std::int32_t high)
+      : scale(_mm512_set1_ps(p.scale)),
+        zero(_mm512_set1_ps(static_cast<float>(p.zero_point))),
+        lo(_mm512_set1_ps(static_cast<float>(low))),
+        hi(_mm512_set1_ps(static_cast<float>(high))),
+        nan_code(_mm512_set1_ps(static_cast<float>(std::clamp(p.zero_point, low, high)))) {}
+  /// The codes as integer-valued floats.
+  inline __attribute__((always_inline)) __m512 floats(const float* x) const {
+    const __m512 scaled = _mm512_div_ps(_mm512_loadu_ps(x), scale);
+    __m512 q = _mm512_add_ps(_mm512_roundscale_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zero);
+    q = _mm512_min_ps(_mm512_max_ps(q, lo), hi);
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(scaled, scaled, _CMP_UNORD_Q), q, nan_code);
+  }
+  inline __attribute__((always_inline)) __m512i operator()(const float* x) const {
+    return _mm512_cvttps_epi32(floats(x));
+  }
+};
+
+/// u - zu as floats (exact integers), where u = mote::quantize(x): what the int8 kernels that sum
+/// in f32 multiply (kernels/conv2d/int8-inl.hpp), as AVX2's Int8Conversions computes them, 16 at
+/// a time (W5's depthwise input on Sapphire Rapids: 22.8 us, AVX2's 28.6).
+inline void quantize_centred_floats(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
+                                    std::int32_t high, float* out) {
+  const QuantizeCodes16 codes_of(QuantParams{p.scale, 0}, low - p.zero_point, high - p.zero_point);
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, codes_of.floats(x + i));
+  for (; i < n; ++i) out[i] = static_cast<float>(::mote::quantize(x[i], p, low, high) - p.zero_point);
 }
 
 struct Int8Ops : ::mote::simd::avx2::Int8Conversions {  // the float side: see avx512_vnni_int8.hpp
@@ -43,15 +71,16 @@ struct Int8Ops : ::mote::simd::avx2::Int8Conversions {  // the float side: see a
                                           _mm512_permutex2var_epi32(acc.v[0], odd, acc.v[1]));
     _mm512_storeu_si512(out, sums);
   }
+  static inline void quantize_centred_floats(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
+                                             std::int32_t high, float* out) {
+    ::mote::simd::avx512::quantize_centred_floats(x, n, p, low, high, out);
+  }
   static inline void quantize(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
                               std::int32_t high, Act* out) {
-    const __m512 scale = _mm512_set1_ps(p.scale), zero = _mm512_set1_ps(static_cast<float>(p.zero_point));
-    const __m512 lo = _mm512_set1_ps(static_cast<float>(low)), hi = _mm512_set1_ps(static_cast<float>(high));
-    const __m512 nan_code = _mm512_set1_ps(static_cast<float>(std::clamp(p.zero_point, low, high)));
+    const QuantizeCodes16 codes_of(p, low, high);
     std::size_t i = 0;
     for (; i + 16 <= n; i += 16)
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i),
-                          _mm512_cvtsepi32_epi16(quantize16(x + i, scale, zero, lo, hi, nan_code)));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), _mm512_cvtsepi32_epi16(codes_of(x + i)));
     for (; i < n; ++i) out[i] = encode(::mote::quantize(x[i], p, low, high));
   }
 };

@@ -1,10 +1,8 @@
 // AVX-512 VNNI int8 dot-product primitives (contract: kernels/dense/int8-inl.hpp): one vpdpbusd
 // multiplies 16 rows x 4 columns of signed weights by 4 unsigned activation codes and adds the
 // four int32 products per row without intermediate saturation (vpdpbusd, not vpdpbusds), so
-// results are exact. The float side around the dot products (the epilogue from int32 dots to
-// outputs, the centred float codes of the f32 paths) is AVX2's: without it the epilogue ran one
-// row at a time in scalar code, which measured on Sapphire Rapids cost more than the dot
-// products of a 64-sample GEMM. No include guard on purpose: see arch/targets.hpp.
+// results are exact. The epilogue from int32 dots to outputs is AVX2's: without it the epilogue
+// ran one row at a time in scalar code. Quantisation is AVX-512's (avx512_int8.hpp). No include guard on purpose: see arch/targets.hpp.
 #if !defined(MOTE_ARCH_X86_AVX512_VNNI_INT8)
 #define MOTE_ARCH_X86_AVX512_VNNI_INT8
 namespace mote::simd::avx512_vnni {
@@ -40,10 +38,12 @@ struct Int8Ops : ::mote::simd::avx2::Int8Conversions {
   /// dependent chain per sample (one sample, the GEMV, ran at a fifth of the rate, 32 us for
   /// W3b1 on Sapphire Rapids). The groups are therefore split into `streams` interleaved runs
   /// with accumulators of their own, summed at the end (integer sums: exact in any order).
+  /// Out of line: inlined into the GEMM's loops, GCC 12 ran out of general registers for the 8
+  /// samples' offsets and reloaded each from an xmm register before its broadcast (a vmovq per
+  /// vpdpbusd, on the port vpdpbusd needs); alone, the loop keeps them all in registers.
   template <std::size_t Cols>
-  static inline __attribute__((always_inline)) void panel_tile(const std::int8_t* panel, std::size_t groups,
-                                                               const Act* act, std::size_t stride, std::int32_t* dots,
-                                                               std::size_t dots_stride) {
+  [[gnu::noinline]] static void panel_tile(const std::int8_t* panel, std::size_t groups, const Act* act,
+                                           std::size_t stride, std::int32_t* dots, std::size_t dots_stride) {
     static_assert(Cols >= 1 && Cols <= gemm_cols, "the AVX-512 VNNI int8 tile covers 1 to 8 samples");
     constexpr std::size_t streams = Cols >= 8 ? 1 : Cols >= 4 ? 2 : Cols == 3 ? 3 : Cols == 2 ? 4 : 8;
     __m512i acc[streams][Cols];
@@ -73,15 +73,16 @@ struct Int8Ops : ::mote::simd::avx2::Int8Conversions {
       _mm512_storeu_si512(dots + c * dots_stride, acc[0][c]);
     }
   }
+  static inline void quantize_centred_floats(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
+                                             std::int32_t high, float* out) {
+    ::mote::simd::avx512::quantize_centred_floats(x, n, p, low, high, out);
+  }
   static inline void quantize(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
                               std::int32_t high, Act* out) {
-    const __m512 scale = _mm512_set1_ps(p.scale), zero = _mm512_set1_ps(static_cast<float>(p.zero_point));
-    const __m512 lo = _mm512_set1_ps(static_cast<float>(low)), hi = _mm512_set1_ps(static_cast<float>(high));
-    const __m512 nan_code = _mm512_set1_ps(static_cast<float>(std::clamp(p.zero_point, low, high)));
+    const ::mote::simd::avx512::QuantizeCodes16 codes_of(p, low, high);
     std::size_t i = 0;
     for (; i + 16 <= n; i += 16)
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
-                       _mm512_cvtusepi32_epi8(::mote::simd::avx512::quantize16(x + i, scale, zero, lo, hi, nan_code)));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm512_cvtusepi32_epi8(codes_of(x + i)));
     for (; i < n; ++i) out[i] = encode(::mote::quantize(x[i], p, low, high));
   }
 };
