@@ -5545,30 +5545,41 @@ namespace dense_detail {
 constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
 // Accumulator registers for a GEMM tile: 24 of 32 (AVX-512), 12 of 16 (AVX2, SSE4, NEON).
 constexpr std::size_t accumulators = Vec::lanes == 16 ? 24 : 12;
-constexpr std::size_t tile_rows = accumulators / per_panel > 0 ? accumulators / per_panel : 1;
+/// Samples of a one-panel tile (the bf16/f16 GEMM's, kernels/dense/half-inl.hpp).
+constexpr std::size_t single_panel_rows = accumulators / per_panel > 0 ? accumulators / per_panel : 1;
+// Panels per f32 GEMM tile. AVX-512 spreads its 24 accumulators over 3 panels x 8 samples: one
+// panel x 24 samples needs 24 sample offsets, more than the general registers, and GCC 12
+// reloaded most of them from the stack or from xmm registers on every k (seen on Sapphire
+// Rapids: W3b64 at 0.44x oneDNN's speed). 8 offsets fit, and each k loads 3 weight vectors and
+// 8 broadcasts for 24 FMAs instead of 1 and 24.
+constexpr std::size_t tile_panels = Vec::lanes == 16 ? 3 : 1;
+constexpr std::size_t tile_rows = single_panel_rows / tile_panels > 0 ? single_panel_rows / tile_panels : 1;
 
-/// Rows [0, Rows) of `in` times one panel: each weight vector is loaded once per k and reused
-/// by every row of the tile.
-template <std::size_t Rows, class Activation>
+/// Rows [0, Rows) of `in` times panels [p, p + Panels): each weight vector is loaded once per k
+/// and reused by every row of the tile, each input once per k for every panel.
+template <std::size_t Rows, std::size_t Panels, class Activation>
 inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias, const float* in, float* out,
                       Activation activation) noexcept {
+  constexpr std::size_t vectors = Panels * per_panel;
   const std::size_t cols = weights.cols();
   const float* panel = weights.panel(p);
-  Vec acc[Rows][per_panel];
+  const std::size_t panel_stride = cols * DenseF32::panel_rows;
+  Vec acc[Rows][vectors];
   MOTE_UNROLL for (std::size_t i = 0; i < Rows; ++i)
-    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::zero();
+    MOTE_UNROLL for (std::size_t j = 0; j < vectors; ++j) acc[i][j] = Vec::zero();
   for (std::size_t k = 0; k < cols; ++k) {
-    Vec w[per_panel];
-    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] = Vec::load(panel + k * DenseF32::panel_rows + j * Vec::lanes);
+    Vec w[vectors];
+    MOTE_UNROLL for (std::size_t j = 0; j < vectors; ++j)
+      w[j] = Vec::load(panel + (j / per_panel) * panel_stride + k * DenseF32::panel_rows + (j % per_panel) * Vec::lanes);
     MOTE_UNROLL for (std::size_t i = 0; i < Rows; ++i) {
       const Vec x = Vec::broadcast(in[i * cols + k]);
-      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::fma(x, w[j], acc[i][j]);
+      MOTE_UNROLL for (std::size_t j = 0; j < vectors; ++j) acc[i][j] = Vec::fma(x, w[j], acc[i][j]);
     }
   }
   const std::size_t first_row = p * DenseF32::panel_rows;
   MOTE_UNROLL for (std::size_t i = 0; i < Rows; ++i) {
-    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
-      const std::size_t row = first_row + j * Vec::lanes;
+    MOTE_UNROLL for (std::size_t j = 0; j < vectors; ++j) {
+      const std::size_t row = first_row + j * Vec::lanes;  // panels are consecutive rows
       const Vec sum = apply(activation, acc[i][j] + Vec::load(bias + row));
       float* destination = out + i * weights.rows() + row;
       if (row + Vec::lanes <= weights.rows()) sum.store(destination);
@@ -5586,9 +5597,14 @@ inline void dense_batch(const DenseF32& weights, const float* bias, const float*
                         std::size_t batch, Activation activation) noexcept {
   using namespace dense_detail;
   const std::size_t cols = weights.cols(), rows = weights.rows();
-  for (std::size_t p = 0; p < weights.panel_count(); ++p)
+  std::size_t p = 0;
+  for (; p + tile_panels <= weights.panel_count(); p += tile_panels)
     in_halving_blocks<tile_rows>(0, batch, [&](auto tile, std::size_t b) {
-      gemm_tile<decltype(tile)::value>(weights, p, bias, in + b * cols, out + b * rows, activation);
+      gemm_tile<decltype(tile)::value, tile_panels>(weights, p, bias, in + b * cols, out + b * rows, activation);
+    });
+  for (; p < weights.panel_count(); ++p)
+    in_halving_blocks<tile_rows>(0, batch, [&](auto tile, std::size_t b) {
+      gemm_tile<decltype(tile)::value, 1>(weights, p, bias, in + b * cols, out + b * rows, activation);
     });
 }
 
@@ -5692,7 +5708,7 @@ namespace dense_half_detail {
 
 constexpr std::size_t panel_rows = DenseF32::panel_rows;
 constexpr std::size_t per_panel = panel_rows / Vec::lanes;
-constexpr std::size_t tile_rows = dense_detail::tile_rows;
+constexpr std::size_t tile_rows = dense_detail::single_panel_rows;
 
 template <class V>
 concept LoadsBf16EvenOdd = requires(const std::uint16_t* p, V& v) {
@@ -9099,30 +9115,41 @@ namespace dense_detail {
 constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
 // Accumulator registers for a GEMM tile: 24 of 32 (AVX-512), 12 of 16 (AVX2, SSE4, NEON).
 constexpr std::size_t accumulators = Vec::lanes == 16 ? 24 : 12;
-constexpr std::size_t tile_rows = accumulators / per_panel > 0 ? accumulators / per_panel : 1;
+/// Samples of a one-panel tile (the bf16/f16 GEMM's, kernels/dense/half-inl.hpp).
+constexpr std::size_t single_panel_rows = accumulators / per_panel > 0 ? accumulators / per_panel : 1;
+// Panels per f32 GEMM tile. AVX-512 spreads its 24 accumulators over 3 panels x 8 samples: one
+// panel x 24 samples needs 24 sample offsets, more than the general registers, and GCC 12
+// reloaded most of them from the stack or from xmm registers on every k (seen on Sapphire
+// Rapids: W3b64 at 0.44x oneDNN's speed). 8 offsets fit, and each k loads 3 weight vectors and
+// 8 broadcasts for 24 FMAs instead of 1 and 24.
+constexpr std::size_t tile_panels = Vec::lanes == 16 ? 3 : 1;
+constexpr std::size_t tile_rows = single_panel_rows / tile_panels > 0 ? single_panel_rows / tile_panels : 1;
 
-/// Rows [0, Rows) of `in` times one panel: each weight vector is loaded once per k and reused
-/// by every row of the tile.
-template <std::size_t Rows, class Activation>
+/// Rows [0, Rows) of `in` times panels [p, p + Panels): each weight vector is loaded once per k
+/// and reused by every row of the tile, each input once per k for every panel.
+template <std::size_t Rows, std::size_t Panels, class Activation>
 inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias, const float* in, float* out,
                       Activation activation) noexcept {
+  constexpr std::size_t vectors = Panels * per_panel;
   const std::size_t cols = weights.cols();
   const float* panel = weights.panel(p);
-  Vec acc[Rows][per_panel];
+  const std::size_t panel_stride = cols * DenseF32::panel_rows;
+  Vec acc[Rows][vectors];
   MOTE_UNROLL for (std::size_t i = 0; i < Rows; ++i)
-    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::zero();
+    MOTE_UNROLL for (std::size_t j = 0; j < vectors; ++j) acc[i][j] = Vec::zero();
   for (std::size_t k = 0; k < cols; ++k) {
-    Vec w[per_panel];
-    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] = Vec::load(panel + k * DenseF32::panel_rows + j * Vec::lanes);
+    Vec w[vectors];
+    MOTE_UNROLL for (std::size_t j = 0; j < vectors; ++j)
+      w[j] = Vec::load(panel + (j / per_panel) * panel_stride + k * DenseF32::panel_rows + (j % per_panel) * Vec::lanes);
     MOTE_UNROLL for (std::size_t i = 0; i < Rows; ++i) {
       const Vec x = Vec::broadcast(in[i * cols + k]);
-      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::fma(x, w[j], acc[i][j]);
+      MOTE_UNROLL for (std::size_t j = 0; j < vectors; ++j) acc[i][j] = Vec::fma(x, w[j], acc[i][j]);
     }
   }
   const std::size_t first_row = p * DenseF32::panel_rows;
   MOTE_UNROLL for (std::size_t i = 0; i < Rows; ++i) {
-    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
-      const std::size_t row = first_row + j * Vec::lanes;
+    MOTE_UNROLL for (std::size_t j = 0; j < vectors; ++j) {
+      const std::size_t row = first_row + j * Vec::lanes;  // panels are consecutive rows
       const Vec sum = apply(activation, acc[i][j] + Vec::load(bias + row));
       float* destination = out + i * weights.rows() + row;
       if (row + Vec::lanes <= weights.rows()) sum.store(destination);
@@ -9140,9 +9167,14 @@ inline void dense_batch(const DenseF32& weights, const float* bias, const float*
                         std::size_t batch, Activation activation) noexcept {
   using namespace dense_detail;
   const std::size_t cols = weights.cols(), rows = weights.rows();
-  for (std::size_t p = 0; p < weights.panel_count(); ++p)
+  std::size_t p = 0;
+  for (; p + tile_panels <= weights.panel_count(); p += tile_panels)
     in_halving_blocks<tile_rows>(0, batch, [&](auto tile, std::size_t b) {
-      gemm_tile<decltype(tile)::value>(weights, p, bias, in + b * cols, out + b * rows, activation);
+      gemm_tile<decltype(tile)::value, tile_panels>(weights, p, bias, in + b * cols, out + b * rows, activation);
+    });
+  for (; p < weights.panel_count(); ++p)
+    in_halving_blocks<tile_rows>(0, batch, [&](auto tile, std::size_t b) {
+      gemm_tile<decltype(tile)::value, 1>(weights, p, bias, in + b * cols, out + b * rows, activation);
     });
 }
 
@@ -9246,7 +9278,7 @@ namespace dense_half_detail {
 
 constexpr std::size_t panel_rows = DenseF32::panel_rows;
 constexpr std::size_t per_panel = panel_rows / Vec::lanes;
-constexpr std::size_t tile_rows = dense_detail::tile_rows;
+constexpr std::size_t tile_rows = dense_detail::single_panel_rows;
 
 template <class V>
 concept LoadsBf16EvenOdd = requires(const std::uint16_t* p, V& v) {
@@ -14185,30 +14217,41 @@ namespace dense_detail {
 constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
 // Accumulator registers for a GEMM tile: 24 of 32 (AVX-512), 12 of 16 (AVX2, SSE4, NEON).
 constexpr std::size_t accumulators = Vec::lanes == 16 ? 24 : 12;
-constexpr std::size_t tile_rows = accumulators / per_panel > 0 ? accumulators / per_panel : 1;
+/// Samples of a one-panel tile (the bf16/f16 GEMM's, kernels/dense/half-inl.hpp).
+constexpr std::size_t single_panel_rows = accumulators / per_panel > 0 ? accumulators / per_panel : 1;
+// Panels per f32 GEMM tile. AVX-512 spreads its 24 accumulators over 3 panels x 8 samples: one
+// panel x 24 samples needs 24 sample offsets, more than the general registers, and GCC 12
+// reloaded most of them from the stack or from xmm registers on every k (seen on Sapphire
+// Rapids: W3b64 at 0.44x oneDNN's speed). 8 offsets fit, and each k loads 3 weight vectors and
+// 8 broadcasts for 24 FMAs instead of 1 and 24.
+constexpr std::size_t tile_panels = Vec::lanes == 16 ? 3 : 1;
+constexpr std::size_t tile_rows = single_panel_rows / tile_panels > 0 ? single_panel_rows / tile_panels : 1;
 
-/// Rows [0, Rows) of `in` times one panel: each weight vector is loaded once per k and reused
-/// by every row of the tile.
-template <std::size_t Rows, class Activation>
+/// Rows [0, Rows) of `in` times panels [p, p + Panels): each weight vector is loaded once per k
+/// and reused by every row of the tile, each input once per k for every panel.
+template <std::size_t Rows, std::size_t Panels, class Activation>
 inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias, const float* in, float* out,
                       Activation activation) noexcept {
+  constexpr std::size_t vectors = Panels * per_panel;
   const std::size_t cols = weights.cols();
   const float* panel = weights.panel(p);
-  Vec acc[Rows][per_panel];
+  const std::size_t panel_stride = cols * DenseF32::panel_rows;
+  Vec acc[Rows][vectors];
   MOTE_UNROLL for (std::size_t i = 0; i < Rows; ++i)
-    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::zero();
+    MOTE_UNROLL for (std::size_t j = 0; j < vectors; ++j) acc[i][j] = Vec::zero();
   for (std::size_t k = 0; k < cols; ++k) {
-    Vec w[per_panel];
-    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] = Vec::load(panel + k * DenseF32::panel_rows + j * Vec::lanes);
+    Vec w[vectors];
+    MOTE_UNROLL for (std::size_t j = 0; j < vectors; ++j)
+      w[j] = Vec::load(panel + (j / per_panel) * panel_stride + k * DenseF32::panel_rows + (j % per_panel) * Vec::lanes);
     MOTE_UNROLL for (std::size_t i = 0; i < Rows; ++i) {
       const Vec x = Vec::broadcast(in[i * cols + k]);
-      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::fma(x, w[j], acc[i][j]);
+      MOTE_UNROLL for (std::size_t j = 0; j < vectors; ++j) acc[i][j] = Vec::fma(x, w[j], acc[i][j]);
     }
   }
   const std::size_t first_row = p * DenseF32::panel_rows;
   MOTE_UNROLL for (std::size_t i = 0; i < Rows; ++i) {
-    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
-      const std::size_t row = first_row + j * Vec::lanes;
+    MOTE_UNROLL for (std::size_t j = 0; j < vectors; ++j) {
+      const std::size_t row = first_row + j * Vec::lanes;  // panels are consecutive rows
       const Vec sum = apply(activation, acc[i][j] + Vec::load(bias + row));
       float* destination = out + i * weights.rows() + row;
       if (row + Vec::lanes <= weights.rows()) sum.store(destination);
@@ -14226,9 +14269,14 @@ inline void dense_batch(const DenseF32& weights, const float* bias, const float*
                         std::size_t batch, Activation activation) noexcept {
   using namespace dense_detail;
   const std::size_t cols = weights.cols(), rows = weights.rows();
-  for (std::size_t p = 0; p < weights.panel_count(); ++p)
+  std::size_t p = 0;
+  for (; p + tile_panels <= weights.panel_count(); p += tile_panels)
     in_halving_blocks<tile_rows>(0, batch, [&](auto tile, std::size_t b) {
-      gemm_tile<decltype(tile)::value>(weights, p, bias, in + b * cols, out + b * rows, activation);
+      gemm_tile<decltype(tile)::value, tile_panels>(weights, p, bias, in + b * cols, out + b * rows, activation);
+    });
+  for (; p < weights.panel_count(); ++p)
+    in_halving_blocks<tile_rows>(0, batch, [&](auto tile, std::size_t b) {
+      gemm_tile<decltype(tile)::value, 1>(weights, p, bias, in + b * cols, out + b * rows, activation);
     });
 }
 
@@ -14332,7 +14380,7 @@ namespace dense_half_detail {
 
 constexpr std::size_t panel_rows = DenseF32::panel_rows;
 constexpr std::size_t per_panel = panel_rows / Vec::lanes;
-constexpr std::size_t tile_rows = dense_detail::tile_rows;
+constexpr std::size_t tile_rows = dense_detail::single_panel_rows;
 
 template <class V>
 concept LoadsBf16EvenOdd = requires(const std::uint16_t* p, V& v) {
@@ -19537,30 +19585,41 @@ namespace dense_detail {
 constexpr std::size_t per_panel = DenseF32::panel_rows / Vec::lanes;
 // Accumulator registers for a GEMM tile: 24 of 32 (AVX-512), 12 of 16 (AVX2, SSE4, NEON).
 constexpr std::size_t accumulators = Vec::lanes == 16 ? 24 : 12;
-constexpr std::size_t tile_rows = accumulators / per_panel > 0 ? accumulators / per_panel : 1;
+/// Samples of a one-panel tile (the bf16/f16 GEMM's, kernels/dense/half-inl.hpp).
+constexpr std::size_t single_panel_rows = accumulators / per_panel > 0 ? accumulators / per_panel : 1;
+// Panels per f32 GEMM tile. AVX-512 spreads its 24 accumulators over 3 panels x 8 samples: one
+// panel x 24 samples needs 24 sample offsets, more than the general registers, and GCC 12
+// reloaded most of them from the stack or from xmm registers on every k (seen on Sapphire
+// Rapids: W3b64 at 0.44x oneDNN's speed). 8 offsets fit, and each k loads 3 weight vectors and
+// 8 broadcasts for 24 FMAs instead of 1 and 24.
+constexpr std::size_t tile_panels = Vec::lanes == 16 ? 3 : 1;
+constexpr std::size_t tile_rows = single_panel_rows / tile_panels > 0 ? single_panel_rows / tile_panels : 1;
 
-/// Rows [0, Rows) of `in` times one panel: each weight vector is loaded once per k and reused
-/// by every row of the tile.
-template <std::size_t Rows, class Activation>
+/// Rows [0, Rows) of `in` times panels [p, p + Panels): each weight vector is loaded once per k
+/// and reused by every row of the tile, each input once per k for every panel.
+template <std::size_t Rows, std::size_t Panels, class Activation>
 inline void gemm_tile(const DenseF32& weights, std::size_t p, const float* bias, const float* in, float* out,
                       Activation activation) noexcept {
+  constexpr std::size_t vectors = Panels * per_panel;
   const std::size_t cols = weights.cols();
   const float* panel = weights.panel(p);
-  Vec acc[Rows][per_panel];
+  const std::size_t panel_stride = cols * DenseF32::panel_rows;
+  Vec acc[Rows][vectors];
   MOTE_UNROLL for (std::size_t i = 0; i < Rows; ++i)
-    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::zero();
+    MOTE_UNROLL for (std::size_t j = 0; j < vectors; ++j) acc[i][j] = Vec::zero();
   for (std::size_t k = 0; k < cols; ++k) {
-    Vec w[per_panel];
-    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] = Vec::load(panel + k * DenseF32::panel_rows + j * Vec::lanes);
+    Vec w[vectors];
+    MOTE_UNROLL for (std::size_t j = 0; j < vectors; ++j)
+      w[j] = Vec::load(panel + (j / per_panel) * panel_stride + k * DenseF32::panel_rows + (j % per_panel) * Vec::lanes);
     MOTE_UNROLL for (std::size_t i = 0; i < Rows; ++i) {
       const Vec x = Vec::broadcast(in[i * cols + k]);
-      MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] = Vec::fma(x, w[j], acc[i][j]);
+      MOTE_UNROLL for (std::size_t j = 0; j < vectors; ++j) acc[i][j] = Vec::fma(x, w[j], acc[i][j]);
     }
   }
   const std::size_t first_row = p * DenseF32::panel_rows;
   MOTE_UNROLL for (std::size_t i = 0; i < Rows; ++i) {
-    MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) {
-      const std::size_t row = first_row + j * Vec::lanes;
+    MOTE_UNROLL for (std::size_t j = 0; j < vectors; ++j) {
+      const std::size_t row = first_row + j * Vec::lanes;  // panels are consecutive rows
       const Vec sum = apply(activation, acc[i][j] + Vec::load(bias + row));
       float* destination = out + i * weights.rows() + row;
       if (row + Vec::lanes <= weights.rows()) sum.store(destination);
@@ -19578,9 +19637,14 @@ inline void dense_batch(const DenseF32& weights, const float* bias, const float*
                         std::size_t batch, Activation activation) noexcept {
   using namespace dense_detail;
   const std::size_t cols = weights.cols(), rows = weights.rows();
-  for (std::size_t p = 0; p < weights.panel_count(); ++p)
+  std::size_t p = 0;
+  for (; p + tile_panels <= weights.panel_count(); p += tile_panels)
     in_halving_blocks<tile_rows>(0, batch, [&](auto tile, std::size_t b) {
-      gemm_tile<decltype(tile)::value>(weights, p, bias, in + b * cols, out + b * rows, activation);
+      gemm_tile<decltype(tile)::value, tile_panels>(weights, p, bias, in + b * cols, out + b * rows, activation);
+    });
+  for (; p < weights.panel_count(); ++p)
+    in_halving_blocks<tile_rows>(0, batch, [&](auto tile, std::size_t b) {
+      gemm_tile<decltype(tile)::value, 1>(weights, p, bias, in + b * cols, out + b * rows, activation);
     });
 }
 
@@ -19684,7 +19748,7 @@ namespace dense_half_detail {
 
 constexpr std::size_t panel_rows = DenseF32::panel_rows;
 constexpr std::size_t per_panel = panel_rows / Vec::lanes;
-constexpr std::size_t tile_rows = dense_detail::tile_rows;
+constexpr std::size_t tile_rows = dense_detail::single_panel_rows;
 
 template <class V>
 concept LoadsBf16EvenOdd = requires(const std::uint16_t* p, V& v) {

@@ -13,7 +13,7 @@ namespace dense_half_detail {
 
 constexpr std::size_t panel_rows = DenseF32::panel_rows;
 constexpr std::size_t per_panel = panel_rows / Vec::lanes;
-constexpr std::size_t tile_rows = dense_detail::tile_rows;
+constexpr std::size_t tile_rows = dense_detail::single_panel_rows;
 
 template <class V>
 concept LoadsBf16EvenOdd = requires(const std::uint16_t* p, V& v) {
