@@ -3439,12 +3439,15 @@ inline constexpr bool options_unique_v =
 #else
 #define MOTE_ARCH_X86 0
 #endif
-#if MOTE_ARCH_X86 && defined(__linux__) && defined(__x86_64__)
-#define MOTE_ARCH_X86_LINUX 1
+// MOTE_NO_AMX: never ask for (or use) the AMX tile state. Asking changes the whole process
+// (Linux then saves 8 KiB more per thread at context switches and in signal frames), which a
+// host may want to decide itself.
+#if MOTE_ARCH_X86 && defined(__linux__) && defined(__x86_64__) && !defined(MOTE_NO_AMX)
+#define MOTE_AMX_REQUEST 1
 #include <sys/syscall.h>
 #include <unistd.h>
 #else
-#define MOTE_ARCH_X86_LINUX 0
+#define MOTE_AMX_REQUEST 0
 #endif
 #if defined(__aarch64__) && defined(__linux__)
 #define MOTE_ARCH_ARM64_LINUX 1
@@ -3528,9 +3531,10 @@ inline CpuFeatures detect_cpu() noexcept {
   // AMX: the CPU has the tiles (CPUID.7.0:EDX bits 24, 25), the OS saves them (XCR0 bits 17, 18),
   // and Linux, which hands the 8 KiB tile state out per process, has granted it to this one
   // (arch_prctl ARCH_REQ_XCOMP_PERM for XTILEDATA; asking again is harmless). Without the grant
-  // a tile instruction kills the process, so no grant means no AMX.
+  // a tile instruction kills the process, so no grant (or MOTE_NO_AMX, or another OS) means no
+  // AMX.
   const bool amx_cpu = ((d >> 24) & 1) && ((d >> 25) & 1) && (xcr0 & 0x60000) == 0x60000;
-#if MOTE_ARCH_X86_LINUX
+#if MOTE_AMX_REQUEST
   constexpr long request_permission = 0x1023, tile_data = 18;
   f.amx_int8 = amx_cpu && syscall(SYS_arch_prctl, request_permission, tile_data) == 0;
 #else
