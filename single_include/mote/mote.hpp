@@ -6954,6 +6954,9 @@ MOTE_KERNEL_ENTRY void dense_xnor(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary,
 // once per ISA that has integer dot-product primitives (arch/<family>/<isa>_int8.hpp), inside
 // that ISA's target region, with MOTE_SIMD_NS and MOTE_SIMD_TAG defined as for simd-inl.hpp, and
 // MOTE_SIMD_FLOAT_NS where the ISA's float kernels are its parent's (VNNI: AVX-512's).
+// MOTE_SIMD_INT8_GEMM_ONLY: the ISA changes only the GEMM (AMX), so only the kernels built on it
+// (Dense and Conv2D) are compiled again; the block-sparse and depthwise kernels stay its parent's
+// through the tags, which saves their instantiation in every translation unit.
 
 #if !defined(MOTE_UNROLL)
 #define MOTE_UNROLL _Pragma("GCC unroll 32")
@@ -7269,6 +7272,7 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   int8_dense_from_codes(weights, bias, codes, batch, input, activation, out, dots, spare);
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
+#if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
 // ----- begin mote/kernels/dense/sparse_int8-inl.hpp -----
 // int8 Dense on block-sparse weights (layout/sparse_int8.hpp): the dense int8 kernel's panel
 // loop (kernels/dense/int8-inl.hpp) over each panel's stored groups only, with the same input
@@ -7318,6 +7322,7 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::Sp
   int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
 }
 // ----- end mote/kernels/dense/sparse_int8-inl.hpp -----
+#endif
 // ----- begin mote/kernels/conv2d/int8-inl.hpp -----
 // int8 Conv2D, written once against Int8Ops like the int8 Dense kernels (included by
 // kernels/simd_int8-inl.hpp once per ISA). Each input value is quantised once, into an image
@@ -7556,6 +7561,7 @@ inline void conv2d_int8(
   }
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
+#if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
 // ----- begin mote/kernels/depthwise/int8-inl.hpp -----
 // int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA).
 //
@@ -7675,6 +7681,7 @@ inline void depthwise_int8(
   }
 }
 // ----- end mote/kernels/depthwise/int8-inl.hpp -----
+#endif
 #if defined(MOTE_SIMD_HAS_INT4)
 using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // ----- begin mote/kernels/dense/int4-inl.hpp -----
@@ -7863,6 +7870,7 @@ MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& win
   });
 }
 
+#if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
 /// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
 template <class G, class S, class Activation>
 MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
@@ -7873,6 +7881,7 @@ MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& 
     MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
   });
 }
+#endif
 
 #if defined(MOTE_SIMD_HAS_INT4)
 template <std::size_t G, class Activation>
@@ -10524,6 +10533,9 @@ MOTE_KERNEL_ENTRY void dense_xnor(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary,
 // once per ISA that has integer dot-product primitives (arch/<family>/<isa>_int8.hpp), inside
 // that ISA's target region, with MOTE_SIMD_NS and MOTE_SIMD_TAG defined as for simd-inl.hpp, and
 // MOTE_SIMD_FLOAT_NS where the ISA's float kernels are its parent's (VNNI: AVX-512's).
+// MOTE_SIMD_INT8_GEMM_ONLY: the ISA changes only the GEMM (AMX), so only the kernels built on it
+// (Dense and Conv2D) are compiled again; the block-sparse and depthwise kernels stay its parent's
+// through the tags, which saves their instantiation in every translation unit.
 
 #if !defined(MOTE_UNROLL)
 #define MOTE_UNROLL _Pragma("GCC unroll 32")
@@ -10839,6 +10851,7 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   int8_dense_from_codes(weights, bias, codes, batch, input, activation, out, dots, spare);
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
+#if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
 // ----- begin mote/kernels/dense/sparse_int8-inl.hpp -----
 // int8 Dense on block-sparse weights (layout/sparse_int8.hpp): the dense int8 kernel's panel
 // loop (kernels/dense/int8-inl.hpp) over each panel's stored groups only, with the same input
@@ -10888,6 +10901,7 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::Sp
   int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
 }
 // ----- end mote/kernels/dense/sparse_int8-inl.hpp -----
+#endif
 // ----- begin mote/kernels/conv2d/int8-inl.hpp -----
 // int8 Conv2D, written once against Int8Ops like the int8 Dense kernels (included by
 // kernels/simd_int8-inl.hpp once per ISA). Each input value is quantised once, into an image
@@ -11126,6 +11140,7 @@ inline void conv2d_int8(
   }
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
+#if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
 // ----- begin mote/kernels/depthwise/int8-inl.hpp -----
 // int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA).
 //
@@ -11245,6 +11260,7 @@ inline void depthwise_int8(
   }
 }
 // ----- end mote/kernels/depthwise/int8-inl.hpp -----
+#endif
 #if defined(MOTE_SIMD_HAS_INT4)
 using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // ----- begin mote/kernels/dense/int4-inl.hpp -----
@@ -11433,6 +11449,7 @@ MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& win
   });
 }
 
+#if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
 /// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
 template <class G, class S, class Activation>
 MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
@@ -11443,6 +11460,7 @@ MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& 
     MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
   });
 }
+#endif
 
 #if defined(MOTE_SIMD_HAS_INT4)
 template <std::size_t G, class Activation>
@@ -12177,6 +12195,9 @@ struct Int4Ops {
 // once per ISA that has integer dot-product primitives (arch/<family>/<isa>_int8.hpp), inside
 // that ISA's target region, with MOTE_SIMD_NS and MOTE_SIMD_TAG defined as for simd-inl.hpp, and
 // MOTE_SIMD_FLOAT_NS where the ISA's float kernels are its parent's (VNNI: AVX-512's).
+// MOTE_SIMD_INT8_GEMM_ONLY: the ISA changes only the GEMM (AMX), so only the kernels built on it
+// (Dense and Conv2D) are compiled again; the block-sparse and depthwise kernels stay its parent's
+// through the tags, which saves their instantiation in every translation unit.
 
 #if !defined(MOTE_UNROLL)
 #define MOTE_UNROLL _Pragma("GCC unroll 32")
@@ -12492,6 +12513,7 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   int8_dense_from_codes(weights, bias, codes, batch, input, activation, out, dots, spare);
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
+#if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
 // ----- begin mote/kernels/dense/sparse_int8-inl.hpp -----
 // int8 Dense on block-sparse weights (layout/sparse_int8.hpp): the dense int8 kernel's panel
 // loop (kernels/dense/int8-inl.hpp) over each panel's stored groups only, with the same input
@@ -12541,6 +12563,7 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::Sp
   int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
 }
 // ----- end mote/kernels/dense/sparse_int8-inl.hpp -----
+#endif
 // ----- begin mote/kernels/conv2d/int8-inl.hpp -----
 // int8 Conv2D, written once against Int8Ops like the int8 Dense kernels (included by
 // kernels/simd_int8-inl.hpp once per ISA). Each input value is quantised once, into an image
@@ -12779,6 +12802,7 @@ inline void conv2d_int8(
   }
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
+#if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
 // ----- begin mote/kernels/depthwise/int8-inl.hpp -----
 // int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA).
 //
@@ -12898,6 +12922,7 @@ inline void depthwise_int8(
   }
 }
 // ----- end mote/kernels/depthwise/int8-inl.hpp -----
+#endif
 #if defined(MOTE_SIMD_HAS_INT4)
 using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // ----- begin mote/kernels/dense/int4-inl.hpp -----
@@ -13086,6 +13111,7 @@ MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& win
   });
 }
 
+#if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
 /// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
 template <class G, class S, class Activation>
 MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
@@ -13096,6 +13122,7 @@ MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& 
     MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
   });
 }
+#endif
 
 #if defined(MOTE_SIMD_HAS_INT4)
 template <std::size_t G, class Activation>
@@ -15626,6 +15653,9 @@ MOTE_KERNEL_ENTRY void dense_xnor(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary,
 // once per ISA that has integer dot-product primitives (arch/<family>/<isa>_int8.hpp), inside
 // that ISA's target region, with MOTE_SIMD_NS and MOTE_SIMD_TAG defined as for simd-inl.hpp, and
 // MOTE_SIMD_FLOAT_NS where the ISA's float kernels are its parent's (VNNI: AVX-512's).
+// MOTE_SIMD_INT8_GEMM_ONLY: the ISA changes only the GEMM (AMX), so only the kernels built on it
+// (Dense and Conv2D) are compiled again; the block-sparse and depthwise kernels stay its parent's
+// through the tags, which saves their instantiation in every translation unit.
 
 #if !defined(MOTE_UNROLL)
 #define MOTE_UNROLL _Pragma("GCC unroll 32")
@@ -15941,6 +15971,7 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   int8_dense_from_codes(weights, bias, codes, batch, input, activation, out, dots, spare);
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
+#if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
 // ----- begin mote/kernels/dense/sparse_int8-inl.hpp -----
 // int8 Dense on block-sparse weights (layout/sparse_int8.hpp): the dense int8 kernel's panel
 // loop (kernels/dense/int8-inl.hpp) over each panel's stored groups only, with the same input
@@ -15990,6 +16021,7 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::Sp
   int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
 }
 // ----- end mote/kernels/dense/sparse_int8-inl.hpp -----
+#endif
 // ----- begin mote/kernels/conv2d/int8-inl.hpp -----
 // int8 Conv2D, written once against Int8Ops like the int8 Dense kernels (included by
 // kernels/simd_int8-inl.hpp once per ISA). Each input value is quantised once, into an image
@@ -16228,6 +16260,7 @@ inline void conv2d_int8(
   }
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
+#if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
 // ----- begin mote/kernels/depthwise/int8-inl.hpp -----
 // int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA).
 //
@@ -16347,6 +16380,7 @@ inline void depthwise_int8(
   }
 }
 // ----- end mote/kernels/depthwise/int8-inl.hpp -----
+#endif
 #if defined(MOTE_SIMD_HAS_INT4)
 using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // ----- begin mote/kernels/dense/int4-inl.hpp -----
@@ -16535,6 +16569,7 @@ MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& win
   });
 }
 
+#if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
 /// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
 template <class G, class S, class Activation>
 MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
@@ -16545,6 +16580,7 @@ MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& 
     MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
   });
 }
+#endif
 
 #if defined(MOTE_SIMD_HAS_INT4)
 template <std::size_t G, class Activation>
@@ -16680,6 +16716,9 @@ struct Int8Ops : ::mote::simd::avx2::Int8Conversions {
 // once per ISA that has integer dot-product primitives (arch/<family>/<isa>_int8.hpp), inside
 // that ISA's target region, with MOTE_SIMD_NS and MOTE_SIMD_TAG defined as for simd-inl.hpp, and
 // MOTE_SIMD_FLOAT_NS where the ISA's float kernels are its parent's (VNNI: AVX-512's).
+// MOTE_SIMD_INT8_GEMM_ONLY: the ISA changes only the GEMM (AMX), so only the kernels built on it
+// (Dense and Conv2D) are compiled again; the block-sparse and depthwise kernels stay its parent's
+// through the tags, which saves their instantiation in every translation unit.
 
 #if !defined(MOTE_UNROLL)
 #define MOTE_UNROLL _Pragma("GCC unroll 32")
@@ -16995,6 +17034,7 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   int8_dense_from_codes(weights, bias, codes, batch, input, activation, out, dots, spare);
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
+#if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
 // ----- begin mote/kernels/dense/sparse_int8-inl.hpp -----
 // int8 Dense on block-sparse weights (layout/sparse_int8.hpp): the dense int8 kernel's panel
 // loop (kernels/dense/int8-inl.hpp) over each panel's stored groups only, with the same input
@@ -17044,6 +17084,7 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::Sp
   int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
 }
 // ----- end mote/kernels/dense/sparse_int8-inl.hpp -----
+#endif
 // ----- begin mote/kernels/conv2d/int8-inl.hpp -----
 // int8 Conv2D, written once against Int8Ops like the int8 Dense kernels (included by
 // kernels/simd_int8-inl.hpp once per ISA). Each input value is quantised once, into an image
@@ -17282,6 +17323,7 @@ inline void conv2d_int8(
   }
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
+#if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
 // ----- begin mote/kernels/depthwise/int8-inl.hpp -----
 // int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA).
 //
@@ -17401,6 +17443,7 @@ inline void depthwise_int8(
   }
 }
 // ----- end mote/kernels/depthwise/int8-inl.hpp -----
+#endif
 #if defined(MOTE_SIMD_HAS_INT4)
 using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // ----- begin mote/kernels/dense/int4-inl.hpp -----
@@ -17589,6 +17632,7 @@ MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& win
   });
 }
 
+#if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
 /// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
 template <class G, class S, class Activation>
 MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
@@ -17599,6 +17643,7 @@ MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& 
     MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
   });
 }
+#endif
 
 #if defined(MOTE_SIMD_HAS_INT4)
 template <std::size_t G, class Activation>
@@ -17629,7 +17674,8 @@ MOTE_KERNEL_ENTRY void conv2d_int4(isa::MOTE_SIMD_TAG, const WindowGeometry& win
 #undef MOTE_SIMD_TAG
 MOTE_TARGET_REGION_END
 
-// AMX adds only the int8 GEMM on tiles (batches of 16 samples and more); the rest is VNNI's.
+// AMX adds only the int8 GEMM on tiles (batches of 16 samples and more), so only Dense and Conv2D
+// are compiled for it; the rest is VNNI's (tag inheritance).
 MOTE_TARGET_REGION_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,amx-tile,amx-int8,avx2,fma,bmi2,f16c")
 // ----- begin mote/arch/x86/avx512_amx_int8.hpp -----
 #ifndef MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX512_AMX_INT8_HPP_
@@ -17773,11 +17819,15 @@ struct Int8Ops : ::mote::simd::avx512_vnni::Int8Ops {
 #define MOTE_SIMD_NS avx512_amx
 #define MOTE_SIMD_TAG Avx512Amx
 #define MOTE_SIMD_FLOAT_NS avx512
+#define MOTE_SIMD_INT8_GEMM_ONLY
 // ----- begin mote/kernels/simd_int8-inl.hpp -----
 // The int8 kernels of one ISA. No include guard on purpose: arch/targets.hpp includes this file
 // once per ISA that has integer dot-product primitives (arch/<family>/<isa>_int8.hpp), inside
 // that ISA's target region, with MOTE_SIMD_NS and MOTE_SIMD_TAG defined as for simd-inl.hpp, and
 // MOTE_SIMD_FLOAT_NS where the ISA's float kernels are its parent's (VNNI: AVX-512's).
+// MOTE_SIMD_INT8_GEMM_ONLY: the ISA changes only the GEMM (AMX), so only the kernels built on it
+// (Dense and Conv2D) are compiled again; the block-sparse and depthwise kernels stay its parent's
+// through the tags, which saves their instantiation in every translation unit.
 
 #if !defined(MOTE_UNROLL)
 #define MOTE_UNROLL _Pragma("GCC unroll 32")
@@ -18093,6 +18143,7 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   int8_dense_from_codes(weights, bias, codes, batch, input, activation, out, dots, spare);
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
+#if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
 // ----- begin mote/kernels/dense/sparse_int8-inl.hpp -----
 // int8 Dense on block-sparse weights (layout/sparse_int8.hpp): the dense int8 kernel's panel
 // loop (kernels/dense/int8-inl.hpp) over each panel's stored groups only, with the same input
@@ -18142,6 +18193,7 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::Sp
   int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
 }
 // ----- end mote/kernels/dense/sparse_int8-inl.hpp -----
+#endif
 // ----- begin mote/kernels/conv2d/int8-inl.hpp -----
 // int8 Conv2D, written once against Int8Ops like the int8 Dense kernels (included by
 // kernels/simd_int8-inl.hpp once per ISA). Each input value is quantised once, into an image
@@ -18380,6 +18432,7 @@ inline void conv2d_int8(
   }
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
+#if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
 // ----- begin mote/kernels/depthwise/int8-inl.hpp -----
 // int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA).
 //
@@ -18499,6 +18552,7 @@ inline void depthwise_int8(
   }
 }
 // ----- end mote/kernels/depthwise/int8-inl.hpp -----
+#endif
 #if defined(MOTE_SIMD_HAS_INT4)
 using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // ----- begin mote/kernels/dense/int4-inl.hpp -----
@@ -18687,6 +18741,7 @@ MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& win
   });
 }
 
+#if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
 /// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
 template <class G, class S, class Activation>
 MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
@@ -18697,6 +18752,7 @@ MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& 
     MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
   });
 }
+#endif
 
 #if defined(MOTE_SIMD_HAS_INT4)
 template <std::size_t G, class Activation>
@@ -18722,6 +18778,7 @@ MOTE_KERNEL_ENTRY void conv2d_int4(isa::MOTE_SIMD_TAG, const WindowGeometry& win
 
 }  // namespace mote::kernels
 // ----- end mote/kernels/simd_int8-inl.hpp -----
+#undef MOTE_SIMD_INT8_GEMM_ONLY
 #undef MOTE_SIMD_FLOAT_NS
 #undef MOTE_SIMD_NS
 #undef MOTE_SIMD_TAG
@@ -20994,6 +21051,9 @@ MOTE_KERNEL_ENTRY void dense_xnor(isa::MOTE_SIMD_TAG, const WeightMatrix<Binary,
 // once per ISA that has integer dot-product primitives (arch/<family>/<isa>_int8.hpp), inside
 // that ISA's target region, with MOTE_SIMD_NS and MOTE_SIMD_TAG defined as for simd-inl.hpp, and
 // MOTE_SIMD_FLOAT_NS where the ISA's float kernels are its parent's (VNNI: AVX-512's).
+// MOTE_SIMD_INT8_GEMM_ONLY: the ISA changes only the GEMM (AMX), so only the kernels built on it
+// (Dense and Conv2D) are compiled again; the block-sparse and depthwise kernels stay its parent's
+// through the tags, which saves their instantiation in every translation unit.
 
 #if !defined(MOTE_UNROLL)
 #define MOTE_UNROLL _Pragma("GCC unroll 32")
@@ -21309,6 +21369,7 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   int8_dense_from_codes(weights, bias, codes, batch, input, activation, out, dots, spare);
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
+#if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
 // ----- begin mote/kernels/dense/sparse_int8-inl.hpp -----
 // int8 Dense on block-sparse weights (layout/sparse_int8.hpp): the dense int8 kernel's panel
 // loop (kernels/dense/int8-inl.hpp) over each panel's stored groups only, with the same input
@@ -21358,6 +21419,7 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::Sp
   int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
 }
 // ----- end mote/kernels/dense/sparse_int8-inl.hpp -----
+#endif
 // ----- begin mote/kernels/conv2d/int8-inl.hpp -----
 // int8 Conv2D, written once against Int8Ops like the int8 Dense kernels (included by
 // kernels/simd_int8-inl.hpp once per ISA). Each input value is quantised once, into an image
@@ -21596,6 +21658,7 @@ inline void conv2d_int8(
   }
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
+#if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
 // ----- begin mote/kernels/depthwise/int8-inl.hpp -----
 // int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA).
 //
@@ -21715,6 +21778,7 @@ inline void depthwise_int8(
   }
 }
 // ----- end mote/kernels/depthwise/int8-inl.hpp -----
+#endif
 #if defined(MOTE_SIMD_HAS_INT4)
 using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // ----- begin mote/kernels/dense/int4-inl.hpp -----
@@ -21903,6 +21967,7 @@ MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& win
   });
 }
 
+#if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
 /// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
 template <class G, class S, class Activation>
 MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
@@ -21913,6 +21978,7 @@ MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& 
     MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
   });
 }
+#endif
 
 #if defined(MOTE_SIMD_HAS_INT4)
 template <std::size_t G, class Activation>
@@ -22445,6 +22511,9 @@ struct Int8Ops {
 // once per ISA that has integer dot-product primitives (arch/<family>/<isa>_int8.hpp), inside
 // that ISA's target region, with MOTE_SIMD_NS and MOTE_SIMD_TAG defined as for simd-inl.hpp, and
 // MOTE_SIMD_FLOAT_NS where the ISA's float kernels are its parent's (VNNI: AVX-512's).
+// MOTE_SIMD_INT8_GEMM_ONLY: the ISA changes only the GEMM (AMX), so only the kernels built on it
+// (Dense and Conv2D) are compiled again; the block-sparse and depthwise kernels stay its parent's
+// through the tags, which saves their instantiation in every translation unit.
 
 #if !defined(MOTE_UNROLL)
 #define MOTE_UNROLL _Pragma("GCC unroll 32")
@@ -22760,6 +22829,7 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   int8_dense_from_codes(weights, bias, codes, batch, input, activation, out, dots, spare);
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
+#if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
 // ----- begin mote/kernels/dense/sparse_int8-inl.hpp -----
 // int8 Dense on block-sparse weights (layout/sparse_int8.hpp): the dense int8 kernel's panel
 // loop (kernels/dense/int8-inl.hpp) over each panel's stored groups only, with the same input
@@ -22809,6 +22879,7 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::Sp
   int8_symmetric_epilogue<Activation>(weights, bias, dots, padded_rows, batch, input, out);
 }
 // ----- end mote/kernels/dense/sparse_int8-inl.hpp -----
+#endif
 // ----- begin mote/kernels/conv2d/int8-inl.hpp -----
 // int8 Conv2D, written once against Int8Ops like the int8 Dense kernels (included by
 // kernels/simd_int8-inl.hpp once per ISA). Each input value is quantised once, into an image
@@ -23047,6 +23118,7 @@ inline void conv2d_int8(
   }
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
+#if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
 // ----- begin mote/kernels/depthwise/int8-inl.hpp -----
 // int8 depthwise Conv2D of one ISA (included by kernels/simd_int8-inl.hpp once per ISA).
 //
@@ -23166,6 +23238,7 @@ inline void depthwise_int8(
   }
 }
 // ----- end mote/kernels/depthwise/int8-inl.hpp -----
+#endif
 #if defined(MOTE_SIMD_HAS_INT4)
 using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // ----- begin mote/kernels/dense/int4-inl.hpp -----
@@ -23354,6 +23427,7 @@ MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& win
   });
 }
 
+#if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
 /// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
 template <class G, class S, class Activation>
 MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
@@ -23364,6 +23438,7 @@ MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& 
     MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
   });
 }
+#endif
 
 #if defined(MOTE_SIMD_HAS_INT4)
 template <std::size_t G, class Activation>

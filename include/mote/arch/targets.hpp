@@ -175,13 +175,16 @@ MOTE_TARGET_REGION_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma
 #undef MOTE_SIMD_TAG
 MOTE_TARGET_REGION_END
 
-// AMX adds only the int8 GEMM on tiles (batches of 16 samples and more); the rest is VNNI's.
+// AMX adds only the int8 GEMM on tiles (batches of 16 samples and more), so only Dense and Conv2D
+// are compiled for it; the rest is VNNI's (tag inheritance).
 MOTE_TARGET_REGION_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,amx-tile,amx-int8,avx2,fma,bmi2,f16c")
 #include "mote/arch/x86/avx512_amx_int8.hpp"
 #define MOTE_SIMD_NS avx512_amx
 #define MOTE_SIMD_TAG Avx512Amx
 #define MOTE_SIMD_FLOAT_NS avx512
+#define MOTE_SIMD_INT8_GEMM_ONLY
 #include "mote/kernels/simd_int8-inl.hpp"
+#undef MOTE_SIMD_INT8_GEMM_ONLY
 #undef MOTE_SIMD_FLOAT_NS
 #undef MOTE_SIMD_NS
 #undef MOTE_SIMD_TAG

@@ -2,6 +2,9 @@
 // once per ISA that has integer dot-product primitives (arch/<family>/<isa>_int8.hpp), inside
 // that ISA's target region, with MOTE_SIMD_NS and MOTE_SIMD_TAG defined as for simd-inl.hpp, and
 // MOTE_SIMD_FLOAT_NS where the ISA's float kernels are its parent's (VNNI: AVX-512's).
+// MOTE_SIMD_INT8_GEMM_ONLY: the ISA changes only the GEMM (AMX), so only the kernels built on it
+// (Dense and Conv2D) are compiled again; the block-sparse and depthwise kernels stay its parent's
+// through the tags, which saves their instantiation in every translation unit.
 
 #if !defined(MOTE_UNROLL)
 #define MOTE_UNROLL _Pragma("GCC unroll 32")
@@ -18,9 +21,13 @@ namespace float_kernels = ::mote::kernels::MOTE_SIMD_NS;
 #endif
 
 #include "mote/kernels/dense/int8-inl.hpp"
+#if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
 #include "mote/kernels/dense/sparse_int8-inl.hpp"
+#endif
 #include "mote/kernels/conv2d/int8-inl.hpp"
+#if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
 #include "mote/kernels/depthwise/int8-inl.hpp"
+#endif
 #if defined(MOTE_SIMD_HAS_INT4)
 using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 #include "mote/kernels/dense/int4-inl.hpp"
@@ -73,6 +80,7 @@ MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& win
   });
 }
 
+#if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
 /// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
 template <class G, class S, class Activation>
 MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
@@ -83,6 +91,7 @@ MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& 
     MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
   });
 }
+#endif
 
 #if defined(MOTE_SIMD_HAS_INT4)
 template <std::size_t G, class Activation>
