@@ -30,18 +30,22 @@ struct QuantizeCodes16 {
   }
 };
 
-/// u - zu as floats (exact integers), where u = mote::quantize(x): what the int8 kernels that sum
-/// in f32 multiply (kernels/conv2d/int8-inl.hpp), as AVX2's Int8Conversions computes them, 16 at
-/// a time (W5's depthwise input on Sapphire Rapids: 22.8 us, AVX2's 28.6).
-inline void quantize_centred_floats(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
-                                    std::int32_t high, float* out) {
-  const QuantizeCodes16 codes_of(QuantParams{p.scale, 0}, low - p.zero_point, high - p.zero_point);
-  std::size_t i = 0;
-  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, codes_of.floats(x + i));
-  for (; i < n; ++i) out[i] = static_cast<float>(::mote::quantize(x[i], p, low, high) - p.zero_point);
-}
+/// The float side of the AVX-512 int8 primitive sets (AVX-512, VNNI, AMX): AVX2's epilogue, and
+/// the centred float codes 16 at a time (W5's depthwise input on Sapphire Rapids: 22.8 us, AVX2's
+/// 28.6). Without AVX2's epilogue these sets converted every output in scalar code.
+struct Int8Conversions : ::mote::simd::avx2::Int8Conversions {
+  /// u - zu as floats (exact integers), where u = mote::quantize(x): what the int8 kernels that
+  /// sum in f32 multiply (kernels/conv2d/int8-inl.hpp).
+  static inline void quantize_centred_floats(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
+                                             std::int32_t high, float* out) {
+    const QuantizeCodes16 codes_of(QuantParams{p.scale, 0}, low - p.zero_point, high - p.zero_point);
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, codes_of.floats(x + i));
+    for (; i < n; ++i) out[i] = static_cast<float>(::mote::quantize(x[i], p, low, high) - p.zero_point);
+  }
+};
 
-struct Int8Ops : ::mote::simd::avx2::Int8Conversions {  // the float side: see avx512_vnni_int8.hpp
+struct Int8Ops : Int8Conversions {
   using Act = std::int16_t;
   static constexpr std::int32_t activation_offset = 0;
   static constexpr std::size_t gemm_cols = 4;
@@ -70,10 +74,6 @@ struct Int8Ops : ::mote::simd::avx2::Int8Conversions {  // the float side: see a
     const __m512i sums = _mm512_add_epi32(_mm512_permutex2var_epi32(acc.v[0], even, acc.v[1]),
                                           _mm512_permutex2var_epi32(acc.v[0], odd, acc.v[1]));
     _mm512_storeu_si512(out, sums);
-  }
-  static inline void quantize_centred_floats(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
-                                             std::int32_t high, float* out) {
-    ::mote::simd::avx512::quantize_centred_floats(x, n, p, low, high, out);
   }
   static inline void quantize(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
                               std::int32_t high, Act* out) {

@@ -71,47 +71,14 @@ struct Int8Ops : ::mote::simd::avx2::Int8Conversions {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8), acc.v[1]);
   }
 
-  /// The GEMM/GEMV microkernel: 16 rows x Cols samples. Fewer than 4 samples leave too few
-  /// accumulator chains to cover vpdpbusd's latency (5 cycles, 2 per cycle on Intel cores), so
-  /// the groups are split into `streams` interleaved runs with accumulators of their own, summed
-  /// at the end (integer sums: the order does not change them).
+  /// Accumulator streams per tile (kernels/dense/int8-inl.hpp, int8_streamed_panel_tile): fewer
+  /// than 4 samples leave too few chains to cover vpdpbusd's latency (5 cycles, 2 per cycle on
+  /// Intel cores); each accumulator is two registers, so 4 samples already make 8 chains.
   template <std::size_t Cols>
-  static inline __attribute__((always_inline)) void panel_tile(const std::int8_t* panel,
-                                                               std::size_t groups, const Act* act,
-                                                               std::size_t stride,
-                                                               std::int32_t* dots,
-                                                               std::size_t dots_stride) {
-    static_assert(Cols >= 1 && Cols <= gemm_cols, "the AVX-VNNI int8 tile covers 1 to 6 samples");
-    constexpr std::size_t streams = Cols >= 4 ? 1 : Cols >= 2 ? 2 : 4;
-    Acc acc[streams][Cols];
-#pragma GCC unroll 32
-    for (std::size_t s = 0; s < streams; ++s)
-#pragma GCC unroll 8
-      for (std::size_t c = 0; c < Cols; ++c) acc[s][c] = zero();
-    // Group g into stream s's accumulators.
-    const auto step = [&](std::size_t s, std::size_t g) __attribute__((always_inline)) {
-      const Panel w = load(panel + g * 64);
-#pragma GCC unroll 8
-      for (std::size_t c = 0; c < Cols; ++c) madd(acc[s][c], w, act + c * stride + g * 4);
-    };
-    // Unlike the AVX2 tiles, no empty asm pins the accumulators: with one per accumulator, GCC 12
-    // stored every accumulator to the stack on every pass (one store per vpdpbusd, seen in the
-    // disassembly); without, the 6-sample tile keeps all 12 in registers.
-    std::size_t g = 0;
-    for (; g + streams <= groups; g += streams) {
-#pragma GCC unroll 4
-      for (std::size_t s = 0; s < streams; ++s) step(s, g + s);
-    }
-    for (; g < groups; ++g) step(0, g);
-#pragma GCC unroll 8
-    for (std::size_t c = 0; c < Cols; ++c) {
-#pragma GCC unroll 4
-      for (std::size_t s = 1; s < streams; ++s)
-#pragma GCC unroll 2
-        for (std::size_t h = 0; h < 2; ++h)
-          acc[0][c].v[h] = _mm256_add_epi32(acc[0][c].v[h], acc[s][c].v[h]);
-      store(acc[0][c], dots + c * dots_stride);
-    }
+  static constexpr std::size_t tile_streams = Cols >= 4 ? 1 : Cols >= 2 ? 2 : 4;
+  static inline __attribute__((always_inline)) void add(Acc& acc, const Acc& other) {
+    acc.v[0] = _mm256_add_epi32(acc.v[0], other.v[0]);
+    acc.v[1] = _mm256_add_epi32(acc.v[1], other.v[1]);
   }
 
   /// float -> codes u in [low, high] (a subset of [0, 255]) as uint8, bit-identical to
