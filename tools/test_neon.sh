@@ -11,7 +11,8 @@
 #      and neon_dotprod, and the rejection of ISAs this CPU lacks (the x86 ones);
 #   3. on a CPU model without dot product (qemu -cpu cortex-a57): the [dispatch] test passes with
 #      the default choice (neon) and MOTE_FORCE_ISA=neon_dotprod is refused.
-# Compile-fail, single-header and packaging tests are not run here: they test the compiler and
+# The file readers' unit tests (tests/unit/io) are not built here: they run no kernel (see
+# tests/CMakeLists.txt). Compile-fail, single-header and packaging tests are not run here: they test the compiler and
 # CMake, not the target, and run in the native build (tools/test.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
