@@ -3,8 +3,12 @@
 //   W1/int8/mote, W2/int8/mote, W3b1/int8/mote, W3b64/int8/mote, W4/int8/mote, W5/int8/mote
 // with Int7<> weights (7-bit symmetric, same activations): the same six as <workload>/int7/mote
 // and with Int4<32> weights (same activations): W1/int4/mote, W3b1/int4/mote
-// Each network is calibrated (min/max) on the workload's own input before timing; the
-// timed forward quantises each layer's input, runs the integer kernel and dequantises. The
+// and with int8 weights and the integer hand-over off (Sequential::set_integer_handover(false):
+// every layer writes floats and the next quantises them, ONNX's QDQ semantics), where a network
+// has two int8 layers in a row: W1/int8-qdq/mote, W2, W4, W5 (and int7-qdq)
+// Each network is calibrated (min/max) on the workload's own input before timing; the timed
+// forward quantises the network's input, runs the integer kernels (adjacent int8 layers hand
+// codes to each other, model/chain.hpp) and dequantises the last layer's output. The
 // counter max_error_vs_f32 is the largest |output - f32 output| relative to the f32 output's
 // largest magnitude; a case whose error exceeds 0.1 (garbage, not quantisation noise) aborts.
 
@@ -62,7 +66,7 @@ class Int8Runner final : public Runner {
   static constexpr std::size_t out_size = Net::output_shape::size;
 
  public:
-  explicit Int8Runner(const Workload& w)
+  explicit Int8Runner(const Workload& w, bool handover = true)
       : net_(std::make_unique<Net>()), batch_(w.batch), input_(w.input.size()), output_(w.batch * out_size),
         workspace_(w.batch) {
     if (w.input.size() != batch_ * in_size || w.output_size != out_size)
@@ -75,6 +79,7 @@ class Int8Runner final : public Runner {
     }
     net_->load(refs, "random", mote::WeightNames::layer_index());
     net_->calibrate(w.input, mote::CalibrationMethod::min_max);
+    net_->set_integer_handover(handover);
     std::memcpy(input_.data(), w.input.data(), w.input.size() * sizeof(float));
   }
   void run() override {
@@ -96,14 +101,14 @@ class Int8Runner final : public Runner {
 };
 
 template <class Net>
-void register_int8_case(WorkloadId id, const char* precision = "int8") {
+void register_int8_case(WorkloadId id, const char* precision = "int8", bool handover = true) {
   const std::string name = workload(id).name + "/" + precision + "/mote";
   auto runner = std::make_shared<std::unique_ptr<Int8Runner<Net>>>();
   auto error = std::make_shared<double>(0.0);
-  benchmark::RegisterBenchmark(name.c_str(), [runner, error, id, name](benchmark::State& state) {
+  benchmark::RegisterBenchmark(name.c_str(), [runner, error, id, name, handover](benchmark::State& state) {
     const Workload& w = workload(id);
     if (!*runner) {
-      *runner = std::make_unique<Int8Runner<Net>>(w);
+      *runner = std::make_unique<Int8Runner<Net>>(w, handover);
       (*runner)->run();
       *error = checked_error_vs_f32(name, (*runner)->output(), id);
     }
@@ -132,6 +137,11 @@ void register_int8_case(WorkloadId id, const char* precision = "int8") {
   register_int8_case<W3Net<Q7>>(WorkloadId::W3b64, "int7");
   register_int8_case<W4Net<Q7>>(WorkloadId::W4, "int7");
   register_int8_case<W5Net<Q7>>(WorkloadId::W5, "int7");
+  register_int8_case<W1Net<Q8>>(WorkloadId::W1, "int8-qdq", false);
+  register_int8_case<W2Net<Q8>>(WorkloadId::W2, "int8-qdq", false);
+  register_int8_case<W4Net<Q8>>(WorkloadId::W4, "int8-qdq", false);
+  register_int8_case<W5Net<Q8>>(WorkloadId::W5, "int8-qdq", false);
+  register_int8_case<W5Net<Q7>>(WorkloadId::W5, "int7-qdq", false);
   register_int8_case<W1Net<Q4>>(WorkloadId::W1, "int4");
   register_int8_case<W3Net<Q4>>(WorkloadId::W3b1, "int4");
   return true;

@@ -1095,6 +1095,34 @@ inline std::int32_t requantize(std::int32_t acc, FixedPointMultiplier multiplier
   return static_cast<std::int32_t>(std::clamp<std::int64_t>(value, low, high));
 }
 
+/// How a layer's exact int32 sums become the next layer's input codes, one entry per output row
+/// (arrays, so that vector kernels load 8 or 16 rows at once): code_r = requantize(acc_r + bias[r],
+/// {mantissa[r], left[r] - right[r]}, zero_point, low, high). The bias is the layer's float bias in
+/// units of its sums (round(bias / (s_in * s_w,r)), saturated to +-2^30), the multiplier
+/// s_in * s_w,r / s_next. Codes are in the kernels' unsigned domain (code + 128 for int8
+/// activations), and [low, high] is the next layer's code range narrowed by a fused ReLU or
+/// ReLU6. Built by RequantizationTable (layers/weighted.hpp).
+struct RequantizationRows {
+  const std::int32_t* bias = nullptr;
+  const std::int32_t* mantissa = nullptr;
+  const std::int32_t* left = nullptr;   ///< left shift before the high multiply (exponent > 0)
+  const std::int32_t* right = nullptr;  ///< rounding right shift after it (exponent < 0)
+  std::int32_t zero_point = 0;
+  std::int32_t low = 0;
+  std::int32_t high = 255;
+};
+
+/// Largest magnitude of a requantised layer's bias in units of its sums: with |acc| < 2^30 (see
+/// int8_requantize_max_cols) the int32 sum acc + bias cannot overflow.
+inline constexpr std::int32_t requantize_max_bias = std::int32_t{1} << 30;
+
+/// Row r's code for the exact sum `acc` (see RequantizationRows): the definition every ISA's
+/// vector requantisation reproduces bit for bit.
+inline std::int32_t requantize_row(const RequantizationRows& rows, std::size_t r, std::int32_t acc) noexcept {
+  return requantize(acc + rows.bias[r], FixedPointMultiplier{rows.mantissa[r], rows.left[r] - rows.right[r]},
+                    rows.zero_point, rows.low, rows.high);
+}
+
 }  // namespace mote
 // ----- end mote/numeric/quantization.hpp -----
 // ----- begin mote/numeric/calibration.hpp -----
@@ -4229,6 +4257,34 @@ struct Int8InputQuant {
   std::int32_t high = 255; ///< largest code (u domain)
 };
 
+/// Where a requantising int8 kernel writes (integer hand-over between layers, model/chain.hpp):
+/// one code per output, in the next layer's unsigned domain, at `codes`, which starts an area
+/// that can hold one float per output (4-byte aligned): the kernels that sum in floats put their
+/// sums there first and turn them into codes in place.
+struct Int8CodesOut {
+  std::uint8_t* codes = nullptr;
+  RequantizationRows rows;
+};
+
+/// An integer kernel's output: floats (the layer's own quantisation undone) or the next layer's
+/// codes.
+template <class Out>
+inline constexpr bool is_codes_out_v = std::is_same_v<Out, Int8CodesOut>;
+
+/// Input value i as a code of `input` (u domain): floats are quantised (mote::quantize), codes
+/// handed over by the previous layer's requantisation are taken as they are.
+inline std::int32_t input_code(const float* in, std::size_t i, const Int8InputQuant& input) noexcept {
+  return quantize(in[i], input.params, input.low, input.high);
+}
+inline std::int32_t input_code(const std::uint8_t* in, std::size_t i, const Int8InputQuant&) noexcept {
+  return in[i];
+}
+
+/// Largest input length of a layer that requantises its sums: |acc| <= K x 128 x 255 < 2^30,
+/// so that acc plus a bias of at most 2^30 (requantize_max_bias) stays inside int32.
+inline constexpr std::size_t int8_requantize_max_cols = 32896;
+static_assert(int8_requantize_max_cols * 128 * 255 < (std::size_t{1} << 30));
+
 /// Scratch bytes an int8 dense kernel needs per sample (activation codes of at most 2 bytes, then
 /// int32 accumulators), for every ISA.
 constexpr std::size_t int8_dense_scratch_bytes(std::size_t padded_rows, std::size_t padded_cols) noexcept {
@@ -4257,18 +4313,34 @@ inline void int8_dense_epilogue(const Matrix& weights, const float* bias, const 
   }
 }
 
-/// The reference: quantise the input exactly as mote::quantize, multiply in int64, same epilogue.
-template <class G, class S, class Activation = activation::Identity>
+/// The requantising epilogue: code_r = requantize_row(acc_r), acc_r the exact sum of
+/// int8_dense_epilogue.
+template <class Matrix>
+inline void int8_dense_requantize(const Matrix& weights, const std::int32_t* dots, const Int8InputQuant& input,
+                                  std::int32_t activation_offset, std::int64_t sum_u, const RequantizationRows& rows,
+                                  std::uint8_t* out) noexcept {
+  const std::int64_t zu = input.params.zero_point;
+  const std::int64_t k = static_cast<std::int64_t>(weights.cols());
+  for (std::size_t r = 0; r < weights.rows(); ++r) {
+    std::int64_t acc = dots[r] + (activation_offset - zu) * weights.row_sum(r);
+    if constexpr (!Matrix::format::symmetric) acc += weights.params(r).zero_point * (zu * k - sum_u);
+    out[r] = static_cast<std::uint8_t>(requantize_row(rows, r, static_cast<std::int32_t>(acc)));
+  }
+}
+
+/// The reference: quantise the input exactly as mote::quantize (or take the codes handed over),
+/// multiply in int64, then the float epilogue or the requantising one.
+template <class G, class S, class In, class Out, class Activation = activation::Identity>
 inline void dense_int8(isa::Scalar, const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                       const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
+                       const In* in, Out out, std::size_t batch, const Int8InputQuant& input,
                        Activation activation, std::byte* scratch) noexcept {
   auto* dots = reinterpret_cast<std::int32_t*>(scratch);
   auto* codes = reinterpret_cast<std::int32_t*>(scratch + align_up(weights.padded_rows() * sizeof(std::int32_t)));
   for (std::size_t b = 0; b < batch; ++b) {
-    const float* x = in + b * weights.cols();
+    const In* x = in + b * weights.cols();
     std::int64_t sum_u = 0;
     for (std::size_t i = 0; i < weights.cols(); ++i) {
-      codes[i] = quantize(x[i], input.params, input.low, input.high);
+      codes[i] = input_code(x, i, input);
       sum_u += codes[i];
     }
     for (std::size_t r = 0; r < weights.rows(); ++r) {
@@ -4276,7 +4348,10 @@ inline void dense_int8(isa::Scalar, const WeightMatrix<Int8<G, S>, DenseStorage>
       for (std::size_t i = 0; i < weights.cols(); ++i) dot += std::int64_t{weights.at(r, i)} * codes[i];
       dots[r] = static_cast<std::int32_t>(dot);
     }
-    int8_dense_epilogue(weights, bias, dots, input, 0, sum_u, out + b * weights.rows(), activation);
+    if constexpr (is_codes_out_v<Out>)
+      int8_dense_requantize(weights, dots, input, 0, sum_u, out.rows, out.codes + b * weights.rows());
+    else
+      int8_dense_epilogue(weights, bias, dots, input, 0, sum_u, out + b * weights.rows(), activation);
   }
 }
 
@@ -4440,12 +4515,14 @@ constexpr std::size_t conv_int8_scratch_bytes(const WindowGeometry& g, std::size
   return std::max({simd, reference, conv_int8_float_scratch_bytes(g, padded_rows, padded_cols)});
 }
 
-/// The receptive field of output pixel (oy, ox) as floats in (ky, kx, c) order, 0 where the
-/// window covers padding (0 quantises to the input zero point, as ONNX pads): what the integer
-/// convolution references multiply.
-inline void conv_gather_float_patch(const WindowGeometry& g, const float* in, std::size_t oy,
-                                    std::size_t ox, float* patch) noexcept {
-  float* value = patch;
+/// The receptive field of output pixel (oy, ox) in (ky, kx, c) order, `padding` where the window
+/// covers padding: floats (0, which quantises to the input zero point, as ONNX pads) or the codes
+/// handed over by the previous layer (the code of 0). What the integer convolution references
+/// multiply.
+template <class Value>
+inline void conv_gather_patch(const WindowGeometry& g, const Value* in, std::size_t oy, std::size_t ox, Value padding,
+                              Value* patch) noexcept {
+  Value* value = patch;
   for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
     const long iy =
         static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
@@ -4453,41 +4530,56 @@ inline void conv_gather_float_patch(const WindowGeometry& g, const float* in, st
       const long ix =
           static_cast<long>(ox * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
       if (iy < 0 || ix < 0 || iy >= static_cast<long>(g.in_h) || ix >= static_cast<long>(g.in_w)) {
-        std::fill(value, value + g.in_c, 0.0f);
+        std::fill(value, value + g.in_c, padding);
       } else {
-        const float* source =
+        const Value* source =
             in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
         std::copy(source, source + g.in_c, value);
       }
     }
   }
 }
+inline void conv_gather_float_patch(const WindowGeometry& g, const float* in, std::size_t oy,
+                                    std::size_t ox, float* patch) noexcept {
+  conv_gather_patch(g, in, oy, ox, 0.0f, patch);
+}
 
-/// The integer convolution references: per output pixel, the float patch
-/// (conv_gather_float_patch) through the format's scalar Dense reference, which quantises it.
-template <class Matrix, class Activation>
+/// What padding contributes to an integer convolution's patch: a float 0, or its code.
+inline float conv_padding_value(const float*, const Int8InputQuant&) noexcept { return 0.0f; }
+inline std::uint8_t conv_padding_value(const std::uint8_t*, const Int8InputQuant& input) noexcept {
+  return static_cast<std::uint8_t>(quantize(0.0f, input.params, input.low, input.high));
+}
+
+/// Output pixel p's part of a convolution's output (floats or codes, one per output channel).
+inline float* conv_output_at(float* out, std::size_t offset) noexcept { return out + offset; }
+inline Int8CodesOut conv_output_at(const Int8CodesOut& out, std::size_t offset) noexcept {
+  return Int8CodesOut{out.codes + offset, out.rows};
+}
+
+/// The integer convolution references: per output pixel, the patch (conv_gather_patch) through
+/// the format's scalar Dense reference, which quantises it (or takes its codes).
+template <class Matrix, class In, class Out, class Activation>
 inline void conv_integer_reference(const WindowGeometry& g, const Matrix& weights,
-                                   const float* bias, const float* in, float* out,
+                                   const float* bias, const In* in, Out out,
                                    const Int8InputQuant& input, Activation activation,
                                    std::byte* scratch) noexcept {
-  auto* patch = reinterpret_cast<float*>(scratch);
+  auto* patch = reinterpret_cast<In*>(scratch);
   std::byte* dense_scratch = scratch + align_up(weights.padded_cols() * sizeof(float));
   for (std::size_t oy = 0; oy < g.out_h; ++oy)
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
-      conv_gather_float_patch(g, in, oy, ox, patch);
+      conv_gather_patch(g, in, oy, ox, conv_padding_value(in, input), patch);
+      const Out pixel_out = conv_output_at(out, (oy * g.out_w + ox) * weights.rows());
       if constexpr (is_int4_format_v<typename Matrix::format>)
-        dense_int4(isa::Scalar{}, weights, bias, patch, out + (oy * g.out_w + ox) * weights.rows(),
-                   1, input, activation, dense_scratch);
+        dense_int4(isa::Scalar{}, weights, bias, patch, pixel_out, 1, input, activation, dense_scratch);
       else
-        dense_int8(isa::Scalar{}, weights, bias, patch, out + (oy * g.out_w + ox) * weights.rows(),
-                   1, input, activation, dense_scratch);
+        dense_int8(isa::Scalar{}, weights, bias, patch, pixel_out, 1, input, activation, dense_scratch);
     }
 }
 
-template <class G, class S, class Activation = activation::Identity>
+template <class G, class S, class In, class Out, class Activation = activation::Identity>
 inline void conv2d_int8(isa::Scalar, const WindowGeometry& g,
                         const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                        const float* in, float* out, const Int8InputQuant& input,
+                        const In* in, Out out, const Int8InputQuant& input,
                         Activation activation, std::byte* scratch) noexcept {
   conv_integer_reference(g, weights, bias, in, out, input, activation, scratch);
 }
@@ -4526,16 +4618,16 @@ constexpr std::size_t depthwise_int8_scratch_bytes(const WindowGeometry& g) noex
   return std::max(in_floats, in_int32);
 }
 
-template <class G, class S, class Activation = activation::Identity>
+template <class G, class S, class In, class Out, class Activation = activation::Identity>
 inline void depthwise_int8(isa::Scalar, const WindowGeometry& g,
                            const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                           const float* in, float* out, const Int8InputQuant& input, Activation,
+                           const In* in, Out out, const Int8InputQuant& input, Activation,
                            std::byte*) noexcept {
   const std::size_t multiplier = g.out_c / g.in_c;
   const std::int32_t zu = input.params.zero_point;
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
-      float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
+      const std::size_t pixel = (oy * g.out_w + ox) * g.out_c;
       for (std::size_t oc = 0; oc < g.out_c; ++oc) {
         const std::size_t ic = oc / multiplier;
         const std::int32_t zw = weights.params(oc).zero_point;
@@ -4548,16 +4640,18 @@ inline void depthwise_int8(isa::Scalar, const WindowGeometry& g,
             const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) -
                             static_cast<long>(g.pad_left);
             if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
-            const float x =
-                in[(static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c +
-                   ic];
-            const std::int32_t u = quantize(x, input.params, input.low, input.high);
+            const std::int32_t u = input_code(
+                in, (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c + ic, input);
             acc += std::int64_t{weights.at(oc, ky * g.kernel_w + kx) - zw} * (u - zu);
           }
         }
-        const float multiplier_o = input.params.scale * weights.params(oc).scale;
-        out_pixel[oc] =
-            Activation::apply(std::fma(static_cast<float>(acc), multiplier_o, bias[oc]));
+        if constexpr (is_codes_out_v<Out>) {
+          out.codes[pixel + oc] =
+              static_cast<std::uint8_t>(requantize_row(out.rows, oc, static_cast<std::int32_t>(acc)));
+        } else {
+          const float multiplier_o = input.params.scale * weights.params(oc).scale;
+          out[pixel + oc] = Activation::apply(std::fma(static_cast<float>(acc), multiplier_o, bias[oc]));
+        }
       }
     }
   }
@@ -7180,6 +7274,63 @@ inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t 
   }
 }
 
+/// The same for codes handed over by the previous layer (u domain, model/chain.hpp): centred
+/// codes are u - 128 (the top bit flipped), the ISA's codes Int8Ops::encode(u).
+inline void int8_codes_centred(const std::uint8_t* u, std::size_t n, std::int8_t* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::int8_t>(u[i] ^ 0x80u);
+}
+inline void int8_codes_encoded(const std::uint8_t* u, std::size_t n, Int8Ops::Act* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = Int8Ops::encode(u[i]);
+}
+template <class Ops>
+inline void int8_quantize_centred_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols,
+                                         std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+                                         std::int8_t* codes) noexcept {
+  for (std::size_t b = 0; b < batch; ++b) {
+    int8_codes_centred(in + b * cols, cols, codes + b * padded_cols);
+    std::fill(codes + b * padded_cols + cols, codes + (b + 1) * padded_cols,
+              static_cast<std::int8_t>(input.params.zero_point - 128));
+  }
+}
+inline void int8_quantize_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
+                                 const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
+  for (std::size_t b = 0; b < batch; ++b) {
+    int8_codes_encoded(in + b * cols, cols, act + b * padded_cols);
+    std::fill(act + b * padded_cols + cols, act + (b + 1) * padded_cols, padding);
+  }
+}
+
+/// Codes from exact sums, the ISA's vectors where it has them (Int8Ops::requantize_rows), the
+/// scalar definition for the rest.
+template <class Ops = Int8Ops>
+inline void int8_requantize(const std::int32_t* acc, const ::mote::RequantizationRows& rows, std::size_t count,
+                            std::uint8_t* out) noexcept {
+  std::size_t r = 0;
+  if constexpr (requires { Ops::requantize_rows(acc, rows, count, out); }) r = Ops::requantize_rows(acc, rows, count, out);
+  for (; r < count; ++r) out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, acc[r]));
+}
+
+/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel: the
+/// codes are written over the floats they come from (one byte per float, never ahead of the
+/// floats still to read), through int32 copies of one block of sums at a time.
+inline void int8_requantize_float_sums(float* sums, std::size_t pixels, std::size_t channels,
+                                       const ::mote::RequantizationRows& rows) noexcept {
+  constexpr std::size_t block = 64;
+  alignas(64) std::int32_t acc[block];
+  auto* codes = reinterpret_cast<std::uint8_t*>(sums);
+  for (std::size_t p = 0; p < pixels; ++p) {
+    for (std::size_t first = 0; first < channels; first += block) {
+      const std::size_t count = std::min(block, channels - first);
+      const float* from = sums + p * channels + first;
+      for (std::size_t i = 0; i < count; ++i) acc[i] = static_cast<std::int32_t>(from[i]);  // exact integers
+      const ::mote::RequantizationRows part{rows.bias + first, rows.mantissa + first, rows.left + first,
+                                            rows.right + first, rows.zero_point, rows.low, rows.high};
+      int8_requantize(acc, part, count, codes + p * channels + first);
+    }
+  }
+}
+
 /// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
 /// as int8_dense_epilogue, lane by lane): `batch` rows of `padded_rows` dots to outputs.
 template <class Activation, class Matrix>
@@ -7239,6 +7390,35 @@ inline void int8_dense_epilogues(const Matrix& weights, const float* bias, const
   }
 }
 
+/// The requantising epilogue (integer hand-over): each sample's exact sums, in place of its dots
+/// (int8_dense_epilogue's acc), then the next layer's codes.
+template <class Code, class Matrix, class Activation>
+inline void int8_dense_epilogues(const Matrix& weights, const float*, std::int32_t* dots, const Code* codes,
+                                 std::size_t batch, const ::mote::kernels::Int8InputQuant& input, Activation,
+                                 const ::mote::kernels::Int8CodesOut& out) noexcept {
+  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
+  const std::int32_t* row_sums = weights.row_sums();
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int32_t* acc = dots + b * padded_rows;
+    if constexpr (Matrix::format::symmetric) {
+      // The int32 sum wraps in between but its final value fits (as in dequantize_rows).
+      for (std::size_t r = 0; r < rows; ++r)
+        acc[r] = static_cast<std::int32_t>(static_cast<std::uint32_t>(acc[r]) +
+                                           static_cast<std::uint32_t>(correction) * static_cast<std::uint32_t>(row_sums[r]));
+    } else {
+      std::int64_t sum_u = 0;
+      for (std::size_t k = 0; k < weights.cols(); ++k)
+        sum_u += codes[b * weights.padded_cols() + k] + Int8Ops::activation_offset;
+      const std::int64_t zu = input.params.zero_point, k = static_cast<std::int64_t>(weights.cols());
+      for (std::size_t r = 0; r < rows; ++r)
+        acc[r] = static_cast<std::int32_t>(acc[r] + std::int64_t{correction} * row_sums[r] +
+                                           weights.params(r).zero_point * (zu * k - sum_u));
+    }
+    int8_requantize(acc, out.rows, rows, out.codes + b * rows);
+  }
+}
+
 /// An ISA may run blocks of samples on matrix tiles (Int8Ops::gemm_tiles, AMX): it returns how
 /// many leading samples it did.
 template <class Ops>
@@ -7263,9 +7443,9 @@ using int8_code_t = std::conditional_t<int8_centred_codes<Matrix>, std::int8_t, 
 /// The dots and outputs of `batch` samples already in codes (stride padded_cols): Code is
 /// int8 centred codes (u - 128) for Ops' symmetric GEMM, else Int8Ops::Act. `spare` holds
 /// batch * padded_cols bytes (the GEMM's code magnitudes).
-template <class Matrix, class Code, class Activation>
+template <class Matrix, class Code, class Activation, class Out>
 inline void int8_dense_from_codes(const Matrix& weights, const float* bias, const Code* codes, std::size_t batch,
-                                  const ::mote::kernels::Int8InputQuant& input, Activation activation, float* out,
+                                  const ::mote::kernels::Int8InputQuant& input, Activation activation, Out out,
                                   std::int32_t* dots, std::byte* spare) noexcept {
   const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
   if constexpr (int8_centred_codes<Matrix>) {
@@ -7284,9 +7464,10 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
 }
 
 
-template <class G, class S, class Activation>
+/// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
+template <class G, class S, class In, class Out, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                       const float* bias, const float* in, float* out, std::size_t batch,
+                       const float* bias, const In* in, Out out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation activation,
                        std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
@@ -7447,6 +7628,16 @@ MOTE_NO_IPA inline void int8_quantize_row(const float* x, std::size_t n,
     Ops::quantize(x, n, input.params, input.low, input.high, out);
 }
 
+/// The same row handed over as codes (u domain): converted, not quantised.
+template <bool Centred, class Ops, class Code>
+inline void int8_quantize_row(const std::uint8_t* x, std::size_t n, const ::mote::kernels::Int8InputQuant&,
+                              Code* out) noexcept {
+  if constexpr (Centred)
+    int8_codes_centred(x, n, out);
+  else
+    int8_codes_encoded(x, n, out);
+}
+
 /// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
 template <class Ops>
 MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
@@ -7462,6 +7653,13 @@ MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
     for (std::size_t i = 0; i < n; ++i)
       row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
   }
+}
+
+template <class Ops>
+inline void int8_float_codes_row(const std::uint8_t* x, std::size_t n, const ::mote::kernels::Int8InputQuant& input,
+                                 typename Ops::Act*, float* row) noexcept {
+  const std::int32_t zero_point = input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_point);
 }
 
 /// What the f32 kernels multiply when an int8 convolution sums in floats (small receptive fields
@@ -7480,9 +7678,9 @@ struct Int8FloatOperands {
   const float*
       corrections;  ///< int4: (zu - 128) x the row's weight sum, what centring on zu leaves out
 };
-template <class Matrix>
+template <class Matrix, class In>
 inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
-                                             const Matrix& weights, const float* in,
+                                             const Matrix& weights, const In* in,
                                              const ::mote::kernels::Int8InputQuant& input,
                                              std::byte* scratch) noexcept {
   const std::size_t rows = weights.rows(), cols = weights.cols(),
@@ -7529,9 +7727,11 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
 /// rounding), then the activation. In the ISA's vectors where its fma rounds once as std::fma does
 /// and its activations are the scalar ones lane by lane (kernels/elementwise/simd-inl.hpp): GCC
 /// left this loop scalar, at about a third of the time of W5's int8 depthwise layer.
+/// Out of line (MOTE_NO_IPA), as int8_quantize_row: a layer's channel count propagated into the
+/// tail loop made GCC 12 at -O3 report -Waggressive-loop-optimizations on a loop that cannot run.
 template <class Activation>
-inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
-                                const float* multipliers, const float* bias) noexcept {
+MOTE_NO_IPA inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
+                                            const float* multipliers, const float* bias) noexcept {
   using Vec = float_kernels::Vec;
   for (std::size_t p = 0; p < pixels; ++p) {
     float* y = out + p * channels;
@@ -7544,24 +7744,43 @@ inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t chan
   }
 }
 
+/// Where the f32 kernels put the exact sums: the outputs themselves, or the area the codes will
+/// be written over (Int8CodesOut).
+inline float* int8_float_sums_area(float* out) noexcept { return out; }
+inline float* int8_float_sums_area(const ::mote::kernels::Int8CodesOut& out) noexcept {
+  return reinterpret_cast<float*>(out.codes);
+}
+/// The float epilogue of the exact sums in place, or their requantisation into codes.
+template <class Activation>
+inline void int8_finish_float_sums(float* out, std::size_t pixels, std::size_t channels, const float* multipliers,
+                                   const float* bias) noexcept {
+  int8_float_epilogue<Activation>(out, pixels, channels, multipliers, bias);
+}
+template <class Activation>
+inline void int8_finish_float_sums(const ::mote::kernels::Int8CodesOut& out, std::size_t pixels, std::size_t channels,
+                                   const float*, const float*) noexcept {
+  int8_requantize_float_sums(reinterpret_cast<float*>(out.codes), pixels, channels, out.rows);
+}
+
 /// Receptive fields of at most conv_int8_float_max_field values: the sums in the ISA's f32
 /// convolution kernel on integer-valued floats (exact, see conv_int8_float_max_field).
-template <class Matrix, class Activation>
+template <class Matrix, class In, class Out, class Activation>
 inline void conv2d_int8_in_floats(const ::mote::kernels::WindowGeometry& g, const Matrix& weights,
-                                  const float* bias, const float* in, float* out,
+                                  const float* bias, const In* in, Out out,
                                   const ::mote::kernels::Int8InputQuant& input, Activation,
                                   std::byte* scratch) noexcept {
   const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
-  float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, out,
+  float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out),
                         ::mote::activation::Identity{});
-  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
-template <class G, class S, class Activation>
+/// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
+template <class G, class S, class In, class Out, class Activation>
 inline void conv2d_int8(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    const float* bias, const In* in, Out out, const ::mote::kernels::Int8InputQuant& input,
     Activation activation, std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
   using Code = int8_code_t<Matrix>;
@@ -7595,7 +7814,7 @@ inline void conv2d_int8(
     const std::size_t count = std::min(chunk, pixels - first);
     int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
     int8_dense_from_codes(weights, bias, patches, count, input, activation,
-                          out + first * weights.rows(), dots, spare);
+                          ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
   }
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
@@ -7625,6 +7844,13 @@ MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n
   const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
   for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
 }
+template <class Ops>
+inline void depthwise_int8_centred_row(const std::uint8_t* x, std::size_t n,
+                                       const ::mote::kernels::Int8InputQuant& input, typename Ops::Act*,
+                                       std::int16_t* row) noexcept {
+  const std::int32_t zero_point = input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(static_cast<std::int32_t>(x[i]) - zero_point);
+}
 /// sums[o] for every output channel of one pixel, one channel at a time (output channel o
 /// filters input channel o / multiplier). Out of line: see depthwise_int8_centred_row.
 MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
@@ -7647,25 +7873,26 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
 
 /// The sums in f32 (see the top of this file): multiplier 1, at most
 /// depthwise_int8_float_max_taps taps.
-template <class G, class S, class Activation>
+template <class G, class S, class In, class Out, class Activation>
 inline void depthwise_int8_in_floats(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    const float* bias, const In* in, Out out, const ::mote::kernels::Int8InputQuant& input,
     Activation, std::byte* scratch) noexcept {
   static_assert(::mote::kernels::depthwise_int8_float_max_taps <=
                 float_kernels::depthwise_detail::max_listed_taps);
   const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
   float_kernels::depthwise_detail::depthwise_listed_taps(
-      g, operands.weights, operands.zeros, operands.image, out, ::mote::activation::Identity{});
-  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+      g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out), ::mote::activation::Identity{});
+  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
-template <class G, class S, class Activation>
+/// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
+template <class G, class S, class In, class Out, class Activation>
 inline void depthwise_int8(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    const float* bias, const In* in, Out out, const ::mote::kernels::Int8InputQuant& input,
     Activation activation, std::byte* scratch) noexcept {
   const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
   const std::size_t taps = g.kernel_h * g.kernel_w;
@@ -7703,9 +7930,12 @@ inline void depthwise_int8(
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
       const std::int16_t* window = image + (oy * g.stride_h * image_w + ox * g.stride_w) * channels;
-      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
       depthwise_int8_channel_sums(window, tap_weights, multiplier, g.kernel_h, g.kernel_w, row_step,
                                   tap_step, out_c, sums);
+      if constexpr (::mote::kernels::is_codes_out_v<Out>) {
+        int8_requantize(sums, out.rows, out_c, out.codes + (oy * g.out_w + ox) * out_c);
+      } else {
+      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
       // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
       // correction, the sums are already centred.
       std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
@@ -7715,6 +7945,7 @@ inline void depthwise_int8(
                                 input.params.scale * weights.scales()[o], bias[o]);
       if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
         for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
+      }
     }
   }
 }
@@ -7883,41 +8114,57 @@ inline void with_activation(Activation activation, float* out, std::size_t count
 }  // namespace MOTE_SIMD_NS
 
 /// Every int8 weight storage this ISA has a kernel for: dense (kernels/dense/int8-inl.hpp) and
-/// block-sparse (kernels/dense/sparse_int8-inl.hpp).
-template <class Matrix, class Activation>
+/// block-sparse (kernels/dense/sparse_int8-inl.hpp). The input is floats, or (dense storage) the
+/// codes the previous layer handed over; the output floats, or (dense storage) the next layer's
+/// codes (Int8CodesOut, whose requantisation holds the fused ReLU/ReLU6 as its code range).
+template <class Matrix, class In, class Out, class Activation>
   requires requires(const Matrix& weights, const Int8InputQuant& input, std::byte* scratch) {
-    MOTE_SIMD_NS::dense_int8(weights, nullptr, nullptr, nullptr, std::size_t{}, input,
-                             ::mote::activation::Identity{}, scratch);
+    MOTE_SIMD_NS::dense_int8(weights, nullptr, static_cast<const In*>(nullptr), std::declval<Out>(), std::size_t{},
+                             input, ::mote::activation::Identity{}, scratch);
   }
-MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in,
-                                  float* out, std::size_t batch, const Int8InputQuant& input, Activation activation,
+MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const In* in,
+                                  Out out, std::size_t batch, const Int8InputQuant& input, Activation activation,
                                   std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, fused, scratch);
-  });
+  if constexpr (is_codes_out_v<Out>) {
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
+  } else {
+    MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
+      MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, fused, scratch);
+    });
+  }
 }
 
-/// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp).
-template <class G, class S, class Activation>
+/// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp); In and Out as for
+/// dense_int8.
+template <class G, class S, class In, class Out, class Activation>
 MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
                                    const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                                   const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                   const In* in, Out out, const Int8InputQuant& input, Activation activation,
                                    std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
-    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, fused, scratch);
-  });
+  if constexpr (is_codes_out_v<Out>) {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+  } else {
+    MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
+      MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, fused, scratch);
+    });
+  }
 }
 
 #if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
-/// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
-template <class G, class S, class Activation>
+/// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp); In and Out as
+/// for dense_int8.
+template <class G, class S, class In, class Out, class Activation>
 MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
                                       const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                                      const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                      const In* in, Out out, const Int8InputQuant& input, Activation activation,
                                       std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * window.out_c, [&](auto fused) {
-    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
-  });
+  if constexpr (is_codes_out_v<Out>) {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+  } else {
+    MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * window.out_c, [&](auto fused) {
+      MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
+    });
+  }
 }
 #endif
 
@@ -8168,6 +8415,47 @@ struct Int8Conversions {
       }
     }
     return 8 * vectors;
+  }
+  /// out[r] = mote::requantize_row(rows, r, acc[r]) for 8 rows at a time, bit for bit (gemmlowp's
+  /// fixed-point arithmetic in int32 and int64 lanes). The multiplier is never negative, so
+  /// SaturatingRoundingDoublingHighMul's two nudges (+2^30 for a positive product, 1 - 2^30 for a
+  /// negative one, then division truncating toward zero) are one floor((p + 2^30) / 2^31), bits 31
+  /// to 62 of p + 2^30: a logical 64-bit shift gives them as well as an arithmetic one, which AVX2
+  /// lacks. The saturating left shift keeps x where shifting back returns it. Returns the rows
+  /// done.
+  static inline std::size_t requantize_rows(const std::int32_t* acc, const RequantizationRows& rows,
+                                            std::size_t count, std::uint8_t* out) {
+    const __m256i one = _mm256_set1_epi32(1), int_max = _mm256_set1_epi32(0x7fffffff);
+    const __m256i nudge = _mm256_set1_epi64x(std::int64_t{1} << 30);
+    const __m256i zero_point = _mm256_set1_epi32(rows.zero_point);
+    const __m256i low = _mm256_set1_epi32(rows.low - rows.zero_point);
+    const __m256i high = _mm256_set1_epi32(rows.high - rows.zero_point);
+    std::size_t r = 0;
+    for (; r + 8 <= count; r += 8) {
+      __m256i x = _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + r)), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows.bias + r)));
+      const __m256i left = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows.left + r));
+      const __m256i right = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows.right + r));
+      const __m256i m = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows.mantissa + r));
+      const __m256i shifted = _mm256_sllv_epi32(x, left);
+      const __m256i fits = _mm256_cmpeq_epi32(_mm256_srav_epi32(shifted, left), x);
+      const __m256i saturated = _mm256_xor_si256(_mm256_srai_epi32(x, 31), int_max);
+      x = _mm256_blendv_epi8(saturated, shifted, fits);
+      const __m256i even = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(x, m), nudge), 31);
+      const __m256i odd = _mm256_slli_epi64(
+          _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(m, 32)), nudge), 1);
+      const __m256i high_mul = _mm256_blend_epi32(even, odd, 0xAA);
+      // RoundingDivideByPOT: half away from zero.
+      const __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
+      const __m256i remainder = _mm256_and_si256(high_mul, mask);
+      const __m256i threshold =
+          _mm256_sub_epi32(_mm256_srai_epi32(mask, 1), _mm256_cmpgt_epi32(_mm256_setzero_si256(), high_mul));
+      __m256i q = _mm256_sub_epi32(_mm256_srav_epi32(high_mul, right), _mm256_cmpgt_epi32(remainder, threshold));
+      // clamp(q + zp, low, high) without overflowing q + zp.
+      q = _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(q, low), high), zero_point);
+      const __m128i words = _mm_packus_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(out + r), _mm_packus_epi16(words, words));
+    }
+    return r;
   }
   /// u - zu as floats (exact integers), where u = mote::quantize(x): the codes of the same scale
   /// with a zero point of 0 and the range shifted by -zu. What the int8 kernels that sum in f32
@@ -10797,6 +11085,63 @@ inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t 
   }
 }
 
+/// The same for codes handed over by the previous layer (u domain, model/chain.hpp): centred
+/// codes are u - 128 (the top bit flipped), the ISA's codes Int8Ops::encode(u).
+inline void int8_codes_centred(const std::uint8_t* u, std::size_t n, std::int8_t* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::int8_t>(u[i] ^ 0x80u);
+}
+inline void int8_codes_encoded(const std::uint8_t* u, std::size_t n, Int8Ops::Act* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = Int8Ops::encode(u[i]);
+}
+template <class Ops>
+inline void int8_quantize_centred_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols,
+                                         std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+                                         std::int8_t* codes) noexcept {
+  for (std::size_t b = 0; b < batch; ++b) {
+    int8_codes_centred(in + b * cols, cols, codes + b * padded_cols);
+    std::fill(codes + b * padded_cols + cols, codes + (b + 1) * padded_cols,
+              static_cast<std::int8_t>(input.params.zero_point - 128));
+  }
+}
+inline void int8_quantize_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
+                                 const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
+  for (std::size_t b = 0; b < batch; ++b) {
+    int8_codes_encoded(in + b * cols, cols, act + b * padded_cols);
+    std::fill(act + b * padded_cols + cols, act + (b + 1) * padded_cols, padding);
+  }
+}
+
+/// Codes from exact sums, the ISA's vectors where it has them (Int8Ops::requantize_rows), the
+/// scalar definition for the rest.
+template <class Ops = Int8Ops>
+inline void int8_requantize(const std::int32_t* acc, const ::mote::RequantizationRows& rows, std::size_t count,
+                            std::uint8_t* out) noexcept {
+  std::size_t r = 0;
+  if constexpr (requires { Ops::requantize_rows(acc, rows, count, out); }) r = Ops::requantize_rows(acc, rows, count, out);
+  for (; r < count; ++r) out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, acc[r]));
+}
+
+/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel: the
+/// codes are written over the floats they come from (one byte per float, never ahead of the
+/// floats still to read), through int32 copies of one block of sums at a time.
+inline void int8_requantize_float_sums(float* sums, std::size_t pixels, std::size_t channels,
+                                       const ::mote::RequantizationRows& rows) noexcept {
+  constexpr std::size_t block = 64;
+  alignas(64) std::int32_t acc[block];
+  auto* codes = reinterpret_cast<std::uint8_t*>(sums);
+  for (std::size_t p = 0; p < pixels; ++p) {
+    for (std::size_t first = 0; first < channels; first += block) {
+      const std::size_t count = std::min(block, channels - first);
+      const float* from = sums + p * channels + first;
+      for (std::size_t i = 0; i < count; ++i) acc[i] = static_cast<std::int32_t>(from[i]);  // exact integers
+      const ::mote::RequantizationRows part{rows.bias + first, rows.mantissa + first, rows.left + first,
+                                            rows.right + first, rows.zero_point, rows.low, rows.high};
+      int8_requantize(acc, part, count, codes + p * channels + first);
+    }
+  }
+}
+
 /// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
 /// as int8_dense_epilogue, lane by lane): `batch` rows of `padded_rows` dots to outputs.
 template <class Activation, class Matrix>
@@ -10856,6 +11201,35 @@ inline void int8_dense_epilogues(const Matrix& weights, const float* bias, const
   }
 }
 
+/// The requantising epilogue (integer hand-over): each sample's exact sums, in place of its dots
+/// (int8_dense_epilogue's acc), then the next layer's codes.
+template <class Code, class Matrix, class Activation>
+inline void int8_dense_epilogues(const Matrix& weights, const float*, std::int32_t* dots, const Code* codes,
+                                 std::size_t batch, const ::mote::kernels::Int8InputQuant& input, Activation,
+                                 const ::mote::kernels::Int8CodesOut& out) noexcept {
+  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
+  const std::int32_t* row_sums = weights.row_sums();
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int32_t* acc = dots + b * padded_rows;
+    if constexpr (Matrix::format::symmetric) {
+      // The int32 sum wraps in between but its final value fits (as in dequantize_rows).
+      for (std::size_t r = 0; r < rows; ++r)
+        acc[r] = static_cast<std::int32_t>(static_cast<std::uint32_t>(acc[r]) +
+                                           static_cast<std::uint32_t>(correction) * static_cast<std::uint32_t>(row_sums[r]));
+    } else {
+      std::int64_t sum_u = 0;
+      for (std::size_t k = 0; k < weights.cols(); ++k)
+        sum_u += codes[b * weights.padded_cols() + k] + Int8Ops::activation_offset;
+      const std::int64_t zu = input.params.zero_point, k = static_cast<std::int64_t>(weights.cols());
+      for (std::size_t r = 0; r < rows; ++r)
+        acc[r] = static_cast<std::int32_t>(acc[r] + std::int64_t{correction} * row_sums[r] +
+                                           weights.params(r).zero_point * (zu * k - sum_u));
+    }
+    int8_requantize(acc, out.rows, rows, out.codes + b * rows);
+  }
+}
+
 /// An ISA may run blocks of samples on matrix tiles (Int8Ops::gemm_tiles, AMX): it returns how
 /// many leading samples it did.
 template <class Ops>
@@ -10880,9 +11254,9 @@ using int8_code_t = std::conditional_t<int8_centred_codes<Matrix>, std::int8_t, 
 /// The dots and outputs of `batch` samples already in codes (stride padded_cols): Code is
 /// int8 centred codes (u - 128) for Ops' symmetric GEMM, else Int8Ops::Act. `spare` holds
 /// batch * padded_cols bytes (the GEMM's code magnitudes).
-template <class Matrix, class Code, class Activation>
+template <class Matrix, class Code, class Activation, class Out>
 inline void int8_dense_from_codes(const Matrix& weights, const float* bias, const Code* codes, std::size_t batch,
-                                  const ::mote::kernels::Int8InputQuant& input, Activation activation, float* out,
+                                  const ::mote::kernels::Int8InputQuant& input, Activation activation, Out out,
                                   std::int32_t* dots, std::byte* spare) noexcept {
   const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
   if constexpr (int8_centred_codes<Matrix>) {
@@ -10901,9 +11275,10 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
 }
 
 
-template <class G, class S, class Activation>
+/// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
+template <class G, class S, class In, class Out, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                       const float* bias, const float* in, float* out, std::size_t batch,
+                       const float* bias, const In* in, Out out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation activation,
                        std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
@@ -11064,6 +11439,16 @@ MOTE_NO_IPA inline void int8_quantize_row(const float* x, std::size_t n,
     Ops::quantize(x, n, input.params, input.low, input.high, out);
 }
 
+/// The same row handed over as codes (u domain): converted, not quantised.
+template <bool Centred, class Ops, class Code>
+inline void int8_quantize_row(const std::uint8_t* x, std::size_t n, const ::mote::kernels::Int8InputQuant&,
+                              Code* out) noexcept {
+  if constexpr (Centred)
+    int8_codes_centred(x, n, out);
+  else
+    int8_codes_encoded(x, n, out);
+}
+
 /// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
 template <class Ops>
 MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
@@ -11079,6 +11464,13 @@ MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
     for (std::size_t i = 0; i < n; ++i)
       row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
   }
+}
+
+template <class Ops>
+inline void int8_float_codes_row(const std::uint8_t* x, std::size_t n, const ::mote::kernels::Int8InputQuant& input,
+                                 typename Ops::Act*, float* row) noexcept {
+  const std::int32_t zero_point = input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_point);
 }
 
 /// What the f32 kernels multiply when an int8 convolution sums in floats (small receptive fields
@@ -11097,9 +11489,9 @@ struct Int8FloatOperands {
   const float*
       corrections;  ///< int4: (zu - 128) x the row's weight sum, what centring on zu leaves out
 };
-template <class Matrix>
+template <class Matrix, class In>
 inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
-                                             const Matrix& weights, const float* in,
+                                             const Matrix& weights, const In* in,
                                              const ::mote::kernels::Int8InputQuant& input,
                                              std::byte* scratch) noexcept {
   const std::size_t rows = weights.rows(), cols = weights.cols(),
@@ -11146,9 +11538,11 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
 /// rounding), then the activation. In the ISA's vectors where its fma rounds once as std::fma does
 /// and its activations are the scalar ones lane by lane (kernels/elementwise/simd-inl.hpp): GCC
 /// left this loop scalar, at about a third of the time of W5's int8 depthwise layer.
+/// Out of line (MOTE_NO_IPA), as int8_quantize_row: a layer's channel count propagated into the
+/// tail loop made GCC 12 at -O3 report -Waggressive-loop-optimizations on a loop that cannot run.
 template <class Activation>
-inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
-                                const float* multipliers, const float* bias) noexcept {
+MOTE_NO_IPA inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
+                                            const float* multipliers, const float* bias) noexcept {
   using Vec = float_kernels::Vec;
   for (std::size_t p = 0; p < pixels; ++p) {
     float* y = out + p * channels;
@@ -11161,24 +11555,43 @@ inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t chan
   }
 }
 
+/// Where the f32 kernels put the exact sums: the outputs themselves, or the area the codes will
+/// be written over (Int8CodesOut).
+inline float* int8_float_sums_area(float* out) noexcept { return out; }
+inline float* int8_float_sums_area(const ::mote::kernels::Int8CodesOut& out) noexcept {
+  return reinterpret_cast<float*>(out.codes);
+}
+/// The float epilogue of the exact sums in place, or their requantisation into codes.
+template <class Activation>
+inline void int8_finish_float_sums(float* out, std::size_t pixels, std::size_t channels, const float* multipliers,
+                                   const float* bias) noexcept {
+  int8_float_epilogue<Activation>(out, pixels, channels, multipliers, bias);
+}
+template <class Activation>
+inline void int8_finish_float_sums(const ::mote::kernels::Int8CodesOut& out, std::size_t pixels, std::size_t channels,
+                                   const float*, const float*) noexcept {
+  int8_requantize_float_sums(reinterpret_cast<float*>(out.codes), pixels, channels, out.rows);
+}
+
 /// Receptive fields of at most conv_int8_float_max_field values: the sums in the ISA's f32
 /// convolution kernel on integer-valued floats (exact, see conv_int8_float_max_field).
-template <class Matrix, class Activation>
+template <class Matrix, class In, class Out, class Activation>
 inline void conv2d_int8_in_floats(const ::mote::kernels::WindowGeometry& g, const Matrix& weights,
-                                  const float* bias, const float* in, float* out,
+                                  const float* bias, const In* in, Out out,
                                   const ::mote::kernels::Int8InputQuant& input, Activation,
                                   std::byte* scratch) noexcept {
   const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
-  float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, out,
+  float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out),
                         ::mote::activation::Identity{});
-  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
-template <class G, class S, class Activation>
+/// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
+template <class G, class S, class In, class Out, class Activation>
 inline void conv2d_int8(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    const float* bias, const In* in, Out out, const ::mote::kernels::Int8InputQuant& input,
     Activation activation, std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
   using Code = int8_code_t<Matrix>;
@@ -11212,7 +11625,7 @@ inline void conv2d_int8(
     const std::size_t count = std::min(chunk, pixels - first);
     int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
     int8_dense_from_codes(weights, bias, patches, count, input, activation,
-                          out + first * weights.rows(), dots, spare);
+                          ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
   }
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
@@ -11242,6 +11655,13 @@ MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n
   const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
   for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
 }
+template <class Ops>
+inline void depthwise_int8_centred_row(const std::uint8_t* x, std::size_t n,
+                                       const ::mote::kernels::Int8InputQuant& input, typename Ops::Act*,
+                                       std::int16_t* row) noexcept {
+  const std::int32_t zero_point = input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(static_cast<std::int32_t>(x[i]) - zero_point);
+}
 /// sums[o] for every output channel of one pixel, one channel at a time (output channel o
 /// filters input channel o / multiplier). Out of line: see depthwise_int8_centred_row.
 MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
@@ -11264,25 +11684,26 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
 
 /// The sums in f32 (see the top of this file): multiplier 1, at most
 /// depthwise_int8_float_max_taps taps.
-template <class G, class S, class Activation>
+template <class G, class S, class In, class Out, class Activation>
 inline void depthwise_int8_in_floats(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    const float* bias, const In* in, Out out, const ::mote::kernels::Int8InputQuant& input,
     Activation, std::byte* scratch) noexcept {
   static_assert(::mote::kernels::depthwise_int8_float_max_taps <=
                 float_kernels::depthwise_detail::max_listed_taps);
   const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
   float_kernels::depthwise_detail::depthwise_listed_taps(
-      g, operands.weights, operands.zeros, operands.image, out, ::mote::activation::Identity{});
-  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+      g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out), ::mote::activation::Identity{});
+  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
-template <class G, class S, class Activation>
+/// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
+template <class G, class S, class In, class Out, class Activation>
 inline void depthwise_int8(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    const float* bias, const In* in, Out out, const ::mote::kernels::Int8InputQuant& input,
     Activation activation, std::byte* scratch) noexcept {
   const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
   const std::size_t taps = g.kernel_h * g.kernel_w;
@@ -11320,9 +11741,12 @@ inline void depthwise_int8(
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
       const std::int16_t* window = image + (oy * g.stride_h * image_w + ox * g.stride_w) * channels;
-      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
       depthwise_int8_channel_sums(window, tap_weights, multiplier, g.kernel_h, g.kernel_w, row_step,
                                   tap_step, out_c, sums);
+      if constexpr (::mote::kernels::is_codes_out_v<Out>) {
+        int8_requantize(sums, out.rows, out_c, out.codes + (oy * g.out_w + ox) * out_c);
+      } else {
+      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
       // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
       // correction, the sums are already centred.
       std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
@@ -11332,6 +11756,7 @@ inline void depthwise_int8(
                                 input.params.scale * weights.scales()[o], bias[o]);
       if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
         for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
+      }
     }
   }
 }
@@ -11500,41 +11925,57 @@ inline void with_activation(Activation activation, float* out, std::size_t count
 }  // namespace MOTE_SIMD_NS
 
 /// Every int8 weight storage this ISA has a kernel for: dense (kernels/dense/int8-inl.hpp) and
-/// block-sparse (kernels/dense/sparse_int8-inl.hpp).
-template <class Matrix, class Activation>
+/// block-sparse (kernels/dense/sparse_int8-inl.hpp). The input is floats, or (dense storage) the
+/// codes the previous layer handed over; the output floats, or (dense storage) the next layer's
+/// codes (Int8CodesOut, whose requantisation holds the fused ReLU/ReLU6 as its code range).
+template <class Matrix, class In, class Out, class Activation>
   requires requires(const Matrix& weights, const Int8InputQuant& input, std::byte* scratch) {
-    MOTE_SIMD_NS::dense_int8(weights, nullptr, nullptr, nullptr, std::size_t{}, input,
-                             ::mote::activation::Identity{}, scratch);
+    MOTE_SIMD_NS::dense_int8(weights, nullptr, static_cast<const In*>(nullptr), std::declval<Out>(), std::size_t{},
+                             input, ::mote::activation::Identity{}, scratch);
   }
-MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in,
-                                  float* out, std::size_t batch, const Int8InputQuant& input, Activation activation,
+MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const In* in,
+                                  Out out, std::size_t batch, const Int8InputQuant& input, Activation activation,
                                   std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, fused, scratch);
-  });
+  if constexpr (is_codes_out_v<Out>) {
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
+  } else {
+    MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
+      MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, fused, scratch);
+    });
+  }
 }
 
-/// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp).
-template <class G, class S, class Activation>
+/// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp); In and Out as for
+/// dense_int8.
+template <class G, class S, class In, class Out, class Activation>
 MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
                                    const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                                   const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                   const In* in, Out out, const Int8InputQuant& input, Activation activation,
                                    std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
-    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, fused, scratch);
-  });
+  if constexpr (is_codes_out_v<Out>) {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+  } else {
+    MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
+      MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, fused, scratch);
+    });
+  }
 }
 
 #if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
-/// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
-template <class G, class S, class Activation>
+/// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp); In and Out as
+/// for dense_int8.
+template <class G, class S, class In, class Out, class Activation>
 MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
                                       const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                                      const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                      const In* in, Out out, const Int8InputQuant& input, Activation activation,
                                       std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * window.out_c, [&](auto fused) {
-    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
-  });
+  if constexpr (is_codes_out_v<Out>) {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+  } else {
+    MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * window.out_c, [&](auto fused) {
+      MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
+    });
+  }
 }
 #endif
 
@@ -12464,6 +12905,63 @@ inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t 
   }
 }
 
+/// The same for codes handed over by the previous layer (u domain, model/chain.hpp): centred
+/// codes are u - 128 (the top bit flipped), the ISA's codes Int8Ops::encode(u).
+inline void int8_codes_centred(const std::uint8_t* u, std::size_t n, std::int8_t* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::int8_t>(u[i] ^ 0x80u);
+}
+inline void int8_codes_encoded(const std::uint8_t* u, std::size_t n, Int8Ops::Act* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = Int8Ops::encode(u[i]);
+}
+template <class Ops>
+inline void int8_quantize_centred_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols,
+                                         std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+                                         std::int8_t* codes) noexcept {
+  for (std::size_t b = 0; b < batch; ++b) {
+    int8_codes_centred(in + b * cols, cols, codes + b * padded_cols);
+    std::fill(codes + b * padded_cols + cols, codes + (b + 1) * padded_cols,
+              static_cast<std::int8_t>(input.params.zero_point - 128));
+  }
+}
+inline void int8_quantize_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
+                                 const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
+  for (std::size_t b = 0; b < batch; ++b) {
+    int8_codes_encoded(in + b * cols, cols, act + b * padded_cols);
+    std::fill(act + b * padded_cols + cols, act + (b + 1) * padded_cols, padding);
+  }
+}
+
+/// Codes from exact sums, the ISA's vectors where it has them (Int8Ops::requantize_rows), the
+/// scalar definition for the rest.
+template <class Ops = Int8Ops>
+inline void int8_requantize(const std::int32_t* acc, const ::mote::RequantizationRows& rows, std::size_t count,
+                            std::uint8_t* out) noexcept {
+  std::size_t r = 0;
+  if constexpr (requires { Ops::requantize_rows(acc, rows, count, out); }) r = Ops::requantize_rows(acc, rows, count, out);
+  for (; r < count; ++r) out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, acc[r]));
+}
+
+/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel: the
+/// codes are written over the floats they come from (one byte per float, never ahead of the
+/// floats still to read), through int32 copies of one block of sums at a time.
+inline void int8_requantize_float_sums(float* sums, std::size_t pixels, std::size_t channels,
+                                       const ::mote::RequantizationRows& rows) noexcept {
+  constexpr std::size_t block = 64;
+  alignas(64) std::int32_t acc[block];
+  auto* codes = reinterpret_cast<std::uint8_t*>(sums);
+  for (std::size_t p = 0; p < pixels; ++p) {
+    for (std::size_t first = 0; first < channels; first += block) {
+      const std::size_t count = std::min(block, channels - first);
+      const float* from = sums + p * channels + first;
+      for (std::size_t i = 0; i < count; ++i) acc[i] = static_cast<std::int32_t>(from[i]);  // exact integers
+      const ::mote::RequantizationRows part{rows.bias + first, rows.mantissa + first, rows.left + first,
+                                            rows.right + first, rows.zero_point, rows.low, rows.high};
+      int8_requantize(acc, part, count, codes + p * channels + first);
+    }
+  }
+}
+
 /// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
 /// as int8_dense_epilogue, lane by lane): `batch` rows of `padded_rows` dots to outputs.
 template <class Activation, class Matrix>
@@ -12523,6 +13021,35 @@ inline void int8_dense_epilogues(const Matrix& weights, const float* bias, const
   }
 }
 
+/// The requantising epilogue (integer hand-over): each sample's exact sums, in place of its dots
+/// (int8_dense_epilogue's acc), then the next layer's codes.
+template <class Code, class Matrix, class Activation>
+inline void int8_dense_epilogues(const Matrix& weights, const float*, std::int32_t* dots, const Code* codes,
+                                 std::size_t batch, const ::mote::kernels::Int8InputQuant& input, Activation,
+                                 const ::mote::kernels::Int8CodesOut& out) noexcept {
+  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
+  const std::int32_t* row_sums = weights.row_sums();
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int32_t* acc = dots + b * padded_rows;
+    if constexpr (Matrix::format::symmetric) {
+      // The int32 sum wraps in between but its final value fits (as in dequantize_rows).
+      for (std::size_t r = 0; r < rows; ++r)
+        acc[r] = static_cast<std::int32_t>(static_cast<std::uint32_t>(acc[r]) +
+                                           static_cast<std::uint32_t>(correction) * static_cast<std::uint32_t>(row_sums[r]));
+    } else {
+      std::int64_t sum_u = 0;
+      for (std::size_t k = 0; k < weights.cols(); ++k)
+        sum_u += codes[b * weights.padded_cols() + k] + Int8Ops::activation_offset;
+      const std::int64_t zu = input.params.zero_point, k = static_cast<std::int64_t>(weights.cols());
+      for (std::size_t r = 0; r < rows; ++r)
+        acc[r] = static_cast<std::int32_t>(acc[r] + std::int64_t{correction} * row_sums[r] +
+                                           weights.params(r).zero_point * (zu * k - sum_u));
+    }
+    int8_requantize(acc, out.rows, rows, out.codes + b * rows);
+  }
+}
+
 /// An ISA may run blocks of samples on matrix tiles (Int8Ops::gemm_tiles, AMX): it returns how
 /// many leading samples it did.
 template <class Ops>
@@ -12547,9 +13074,9 @@ using int8_code_t = std::conditional_t<int8_centred_codes<Matrix>, std::int8_t, 
 /// The dots and outputs of `batch` samples already in codes (stride padded_cols): Code is
 /// int8 centred codes (u - 128) for Ops' symmetric GEMM, else Int8Ops::Act. `spare` holds
 /// batch * padded_cols bytes (the GEMM's code magnitudes).
-template <class Matrix, class Code, class Activation>
+template <class Matrix, class Code, class Activation, class Out>
 inline void int8_dense_from_codes(const Matrix& weights, const float* bias, const Code* codes, std::size_t batch,
-                                  const ::mote::kernels::Int8InputQuant& input, Activation activation, float* out,
+                                  const ::mote::kernels::Int8InputQuant& input, Activation activation, Out out,
                                   std::int32_t* dots, std::byte* spare) noexcept {
   const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
   if constexpr (int8_centred_codes<Matrix>) {
@@ -12568,9 +13095,10 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
 }
 
 
-template <class G, class S, class Activation>
+/// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
+template <class G, class S, class In, class Out, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                       const float* bias, const float* in, float* out, std::size_t batch,
+                       const float* bias, const In* in, Out out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation activation,
                        std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
@@ -12731,6 +13259,16 @@ MOTE_NO_IPA inline void int8_quantize_row(const float* x, std::size_t n,
     Ops::quantize(x, n, input.params, input.low, input.high, out);
 }
 
+/// The same row handed over as codes (u domain): converted, not quantised.
+template <bool Centred, class Ops, class Code>
+inline void int8_quantize_row(const std::uint8_t* x, std::size_t n, const ::mote::kernels::Int8InputQuant&,
+                              Code* out) noexcept {
+  if constexpr (Centred)
+    int8_codes_centred(x, n, out);
+  else
+    int8_codes_encoded(x, n, out);
+}
+
 /// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
 template <class Ops>
 MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
@@ -12746,6 +13284,13 @@ MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
     for (std::size_t i = 0; i < n; ++i)
       row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
   }
+}
+
+template <class Ops>
+inline void int8_float_codes_row(const std::uint8_t* x, std::size_t n, const ::mote::kernels::Int8InputQuant& input,
+                                 typename Ops::Act*, float* row) noexcept {
+  const std::int32_t zero_point = input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_point);
 }
 
 /// What the f32 kernels multiply when an int8 convolution sums in floats (small receptive fields
@@ -12764,9 +13309,9 @@ struct Int8FloatOperands {
   const float*
       corrections;  ///< int4: (zu - 128) x the row's weight sum, what centring on zu leaves out
 };
-template <class Matrix>
+template <class Matrix, class In>
 inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
-                                             const Matrix& weights, const float* in,
+                                             const Matrix& weights, const In* in,
                                              const ::mote::kernels::Int8InputQuant& input,
                                              std::byte* scratch) noexcept {
   const std::size_t rows = weights.rows(), cols = weights.cols(),
@@ -12813,9 +13358,11 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
 /// rounding), then the activation. In the ISA's vectors where its fma rounds once as std::fma does
 /// and its activations are the scalar ones lane by lane (kernels/elementwise/simd-inl.hpp): GCC
 /// left this loop scalar, at about a third of the time of W5's int8 depthwise layer.
+/// Out of line (MOTE_NO_IPA), as int8_quantize_row: a layer's channel count propagated into the
+/// tail loop made GCC 12 at -O3 report -Waggressive-loop-optimizations on a loop that cannot run.
 template <class Activation>
-inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
-                                const float* multipliers, const float* bias) noexcept {
+MOTE_NO_IPA inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
+                                            const float* multipliers, const float* bias) noexcept {
   using Vec = float_kernels::Vec;
   for (std::size_t p = 0; p < pixels; ++p) {
     float* y = out + p * channels;
@@ -12828,24 +13375,43 @@ inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t chan
   }
 }
 
+/// Where the f32 kernels put the exact sums: the outputs themselves, or the area the codes will
+/// be written over (Int8CodesOut).
+inline float* int8_float_sums_area(float* out) noexcept { return out; }
+inline float* int8_float_sums_area(const ::mote::kernels::Int8CodesOut& out) noexcept {
+  return reinterpret_cast<float*>(out.codes);
+}
+/// The float epilogue of the exact sums in place, or their requantisation into codes.
+template <class Activation>
+inline void int8_finish_float_sums(float* out, std::size_t pixels, std::size_t channels, const float* multipliers,
+                                   const float* bias) noexcept {
+  int8_float_epilogue<Activation>(out, pixels, channels, multipliers, bias);
+}
+template <class Activation>
+inline void int8_finish_float_sums(const ::mote::kernels::Int8CodesOut& out, std::size_t pixels, std::size_t channels,
+                                   const float*, const float*) noexcept {
+  int8_requantize_float_sums(reinterpret_cast<float*>(out.codes), pixels, channels, out.rows);
+}
+
 /// Receptive fields of at most conv_int8_float_max_field values: the sums in the ISA's f32
 /// convolution kernel on integer-valued floats (exact, see conv_int8_float_max_field).
-template <class Matrix, class Activation>
+template <class Matrix, class In, class Out, class Activation>
 inline void conv2d_int8_in_floats(const ::mote::kernels::WindowGeometry& g, const Matrix& weights,
-                                  const float* bias, const float* in, float* out,
+                                  const float* bias, const In* in, Out out,
                                   const ::mote::kernels::Int8InputQuant& input, Activation,
                                   std::byte* scratch) noexcept {
   const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
-  float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, out,
+  float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out),
                         ::mote::activation::Identity{});
-  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
-template <class G, class S, class Activation>
+/// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
+template <class G, class S, class In, class Out, class Activation>
 inline void conv2d_int8(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    const float* bias, const In* in, Out out, const ::mote::kernels::Int8InputQuant& input,
     Activation activation, std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
   using Code = int8_code_t<Matrix>;
@@ -12879,7 +13445,7 @@ inline void conv2d_int8(
     const std::size_t count = std::min(chunk, pixels - first);
     int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
     int8_dense_from_codes(weights, bias, patches, count, input, activation,
-                          out + first * weights.rows(), dots, spare);
+                          ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
   }
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
@@ -12909,6 +13475,13 @@ MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n
   const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
   for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
 }
+template <class Ops>
+inline void depthwise_int8_centred_row(const std::uint8_t* x, std::size_t n,
+                                       const ::mote::kernels::Int8InputQuant& input, typename Ops::Act*,
+                                       std::int16_t* row) noexcept {
+  const std::int32_t zero_point = input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(static_cast<std::int32_t>(x[i]) - zero_point);
+}
 /// sums[o] for every output channel of one pixel, one channel at a time (output channel o
 /// filters input channel o / multiplier). Out of line: see depthwise_int8_centred_row.
 MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
@@ -12931,25 +13504,26 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
 
 /// The sums in f32 (see the top of this file): multiplier 1, at most
 /// depthwise_int8_float_max_taps taps.
-template <class G, class S, class Activation>
+template <class G, class S, class In, class Out, class Activation>
 inline void depthwise_int8_in_floats(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    const float* bias, const In* in, Out out, const ::mote::kernels::Int8InputQuant& input,
     Activation, std::byte* scratch) noexcept {
   static_assert(::mote::kernels::depthwise_int8_float_max_taps <=
                 float_kernels::depthwise_detail::max_listed_taps);
   const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
   float_kernels::depthwise_detail::depthwise_listed_taps(
-      g, operands.weights, operands.zeros, operands.image, out, ::mote::activation::Identity{});
-  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+      g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out), ::mote::activation::Identity{});
+  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
-template <class G, class S, class Activation>
+/// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
+template <class G, class S, class In, class Out, class Activation>
 inline void depthwise_int8(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    const float* bias, const In* in, Out out, const ::mote::kernels::Int8InputQuant& input,
     Activation activation, std::byte* scratch) noexcept {
   const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
   const std::size_t taps = g.kernel_h * g.kernel_w;
@@ -12987,9 +13561,12 @@ inline void depthwise_int8(
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
       const std::int16_t* window = image + (oy * g.stride_h * image_w + ox * g.stride_w) * channels;
-      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
       depthwise_int8_channel_sums(window, tap_weights, multiplier, g.kernel_h, g.kernel_w, row_step,
                                   tap_step, out_c, sums);
+      if constexpr (::mote::kernels::is_codes_out_v<Out>) {
+        int8_requantize(sums, out.rows, out_c, out.codes + (oy * g.out_w + ox) * out_c);
+      } else {
+      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
       // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
       // correction, the sums are already centred.
       std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
@@ -12999,6 +13576,7 @@ inline void depthwise_int8(
                                 input.params.scale * weights.scales()[o], bias[o]);
       if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
         for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
+      }
     }
   }
 }
@@ -13167,41 +13745,57 @@ inline void with_activation(Activation activation, float* out, std::size_t count
 }  // namespace MOTE_SIMD_NS
 
 /// Every int8 weight storage this ISA has a kernel for: dense (kernels/dense/int8-inl.hpp) and
-/// block-sparse (kernels/dense/sparse_int8-inl.hpp).
-template <class Matrix, class Activation>
+/// block-sparse (kernels/dense/sparse_int8-inl.hpp). The input is floats, or (dense storage) the
+/// codes the previous layer handed over; the output floats, or (dense storage) the next layer's
+/// codes (Int8CodesOut, whose requantisation holds the fused ReLU/ReLU6 as its code range).
+template <class Matrix, class In, class Out, class Activation>
   requires requires(const Matrix& weights, const Int8InputQuant& input, std::byte* scratch) {
-    MOTE_SIMD_NS::dense_int8(weights, nullptr, nullptr, nullptr, std::size_t{}, input,
-                             ::mote::activation::Identity{}, scratch);
+    MOTE_SIMD_NS::dense_int8(weights, nullptr, static_cast<const In*>(nullptr), std::declval<Out>(), std::size_t{},
+                             input, ::mote::activation::Identity{}, scratch);
   }
-MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in,
-                                  float* out, std::size_t batch, const Int8InputQuant& input, Activation activation,
+MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const In* in,
+                                  Out out, std::size_t batch, const Int8InputQuant& input, Activation activation,
                                   std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, fused, scratch);
-  });
+  if constexpr (is_codes_out_v<Out>) {
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
+  } else {
+    MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
+      MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, fused, scratch);
+    });
+  }
 }
 
-/// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp).
-template <class G, class S, class Activation>
+/// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp); In and Out as for
+/// dense_int8.
+template <class G, class S, class In, class Out, class Activation>
 MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
                                    const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                                   const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                   const In* in, Out out, const Int8InputQuant& input, Activation activation,
                                    std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
-    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, fused, scratch);
-  });
+  if constexpr (is_codes_out_v<Out>) {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+  } else {
+    MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
+      MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, fused, scratch);
+    });
+  }
 }
 
 #if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
-/// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
-template <class G, class S, class Activation>
+/// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp); In and Out as
+/// for dense_int8.
+template <class G, class S, class In, class Out, class Activation>
 MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
                                       const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                                      const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                      const In* in, Out out, const Int8InputQuant& input, Activation activation,
                                       std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * window.out_c, [&](auto fused) {
-    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
-  });
+  if constexpr (is_codes_out_v<Out>) {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+  } else {
+    MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * window.out_c, [&](auto fused) {
+      MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
+    });
+  }
 }
 #endif
 
@@ -15960,6 +16554,63 @@ inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t 
   }
 }
 
+/// The same for codes handed over by the previous layer (u domain, model/chain.hpp): centred
+/// codes are u - 128 (the top bit flipped), the ISA's codes Int8Ops::encode(u).
+inline void int8_codes_centred(const std::uint8_t* u, std::size_t n, std::int8_t* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::int8_t>(u[i] ^ 0x80u);
+}
+inline void int8_codes_encoded(const std::uint8_t* u, std::size_t n, Int8Ops::Act* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = Int8Ops::encode(u[i]);
+}
+template <class Ops>
+inline void int8_quantize_centred_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols,
+                                         std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+                                         std::int8_t* codes) noexcept {
+  for (std::size_t b = 0; b < batch; ++b) {
+    int8_codes_centred(in + b * cols, cols, codes + b * padded_cols);
+    std::fill(codes + b * padded_cols + cols, codes + (b + 1) * padded_cols,
+              static_cast<std::int8_t>(input.params.zero_point - 128));
+  }
+}
+inline void int8_quantize_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
+                                 const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
+  for (std::size_t b = 0; b < batch; ++b) {
+    int8_codes_encoded(in + b * cols, cols, act + b * padded_cols);
+    std::fill(act + b * padded_cols + cols, act + (b + 1) * padded_cols, padding);
+  }
+}
+
+/// Codes from exact sums, the ISA's vectors where it has them (Int8Ops::requantize_rows), the
+/// scalar definition for the rest.
+template <class Ops = Int8Ops>
+inline void int8_requantize(const std::int32_t* acc, const ::mote::RequantizationRows& rows, std::size_t count,
+                            std::uint8_t* out) noexcept {
+  std::size_t r = 0;
+  if constexpr (requires { Ops::requantize_rows(acc, rows, count, out); }) r = Ops::requantize_rows(acc, rows, count, out);
+  for (; r < count; ++r) out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, acc[r]));
+}
+
+/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel: the
+/// codes are written over the floats they come from (one byte per float, never ahead of the
+/// floats still to read), through int32 copies of one block of sums at a time.
+inline void int8_requantize_float_sums(float* sums, std::size_t pixels, std::size_t channels,
+                                       const ::mote::RequantizationRows& rows) noexcept {
+  constexpr std::size_t block = 64;
+  alignas(64) std::int32_t acc[block];
+  auto* codes = reinterpret_cast<std::uint8_t*>(sums);
+  for (std::size_t p = 0; p < pixels; ++p) {
+    for (std::size_t first = 0; first < channels; first += block) {
+      const std::size_t count = std::min(block, channels - first);
+      const float* from = sums + p * channels + first;
+      for (std::size_t i = 0; i < count; ++i) acc[i] = static_cast<std::int32_t>(from[i]);  // exact integers
+      const ::mote::RequantizationRows part{rows.bias + first, rows.mantissa + first, rows.left + first,
+                                            rows.right + first, rows.zero_point, rows.low, rows.high};
+      int8_requantize(acc, part, count, codes + p * channels + first);
+    }
+  }
+}
+
 /// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
 /// as int8_dense_epilogue, lane by lane): `batch` rows of `padded_rows` dots to outputs.
 template <class Activation, class Matrix>
@@ -16019,6 +16670,35 @@ inline void int8_dense_epilogues(const Matrix& weights, const float* bias, const
   }
 }
 
+/// The requantising epilogue (integer hand-over): each sample's exact sums, in place of its dots
+/// (int8_dense_epilogue's acc), then the next layer's codes.
+template <class Code, class Matrix, class Activation>
+inline void int8_dense_epilogues(const Matrix& weights, const float*, std::int32_t* dots, const Code* codes,
+                                 std::size_t batch, const ::mote::kernels::Int8InputQuant& input, Activation,
+                                 const ::mote::kernels::Int8CodesOut& out) noexcept {
+  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
+  const std::int32_t* row_sums = weights.row_sums();
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int32_t* acc = dots + b * padded_rows;
+    if constexpr (Matrix::format::symmetric) {
+      // The int32 sum wraps in between but its final value fits (as in dequantize_rows).
+      for (std::size_t r = 0; r < rows; ++r)
+        acc[r] = static_cast<std::int32_t>(static_cast<std::uint32_t>(acc[r]) +
+                                           static_cast<std::uint32_t>(correction) * static_cast<std::uint32_t>(row_sums[r]));
+    } else {
+      std::int64_t sum_u = 0;
+      for (std::size_t k = 0; k < weights.cols(); ++k)
+        sum_u += codes[b * weights.padded_cols() + k] + Int8Ops::activation_offset;
+      const std::int64_t zu = input.params.zero_point, k = static_cast<std::int64_t>(weights.cols());
+      for (std::size_t r = 0; r < rows; ++r)
+        acc[r] = static_cast<std::int32_t>(acc[r] + std::int64_t{correction} * row_sums[r] +
+                                           weights.params(r).zero_point * (zu * k - sum_u));
+    }
+    int8_requantize(acc, out.rows, rows, out.codes + b * rows);
+  }
+}
+
 /// An ISA may run blocks of samples on matrix tiles (Int8Ops::gemm_tiles, AMX): it returns how
 /// many leading samples it did.
 template <class Ops>
@@ -16043,9 +16723,9 @@ using int8_code_t = std::conditional_t<int8_centred_codes<Matrix>, std::int8_t, 
 /// The dots and outputs of `batch` samples already in codes (stride padded_cols): Code is
 /// int8 centred codes (u - 128) for Ops' symmetric GEMM, else Int8Ops::Act. `spare` holds
 /// batch * padded_cols bytes (the GEMM's code magnitudes).
-template <class Matrix, class Code, class Activation>
+template <class Matrix, class Code, class Activation, class Out>
 inline void int8_dense_from_codes(const Matrix& weights, const float* bias, const Code* codes, std::size_t batch,
-                                  const ::mote::kernels::Int8InputQuant& input, Activation activation, float* out,
+                                  const ::mote::kernels::Int8InputQuant& input, Activation activation, Out out,
                                   std::int32_t* dots, std::byte* spare) noexcept {
   const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
   if constexpr (int8_centred_codes<Matrix>) {
@@ -16064,9 +16744,10 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
 }
 
 
-template <class G, class S, class Activation>
+/// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
+template <class G, class S, class In, class Out, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                       const float* bias, const float* in, float* out, std::size_t batch,
+                       const float* bias, const In* in, Out out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation activation,
                        std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
@@ -16227,6 +16908,16 @@ MOTE_NO_IPA inline void int8_quantize_row(const float* x, std::size_t n,
     Ops::quantize(x, n, input.params, input.low, input.high, out);
 }
 
+/// The same row handed over as codes (u domain): converted, not quantised.
+template <bool Centred, class Ops, class Code>
+inline void int8_quantize_row(const std::uint8_t* x, std::size_t n, const ::mote::kernels::Int8InputQuant&,
+                              Code* out) noexcept {
+  if constexpr (Centred)
+    int8_codes_centred(x, n, out);
+  else
+    int8_codes_encoded(x, n, out);
+}
+
 /// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
 template <class Ops>
 MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
@@ -16242,6 +16933,13 @@ MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
     for (std::size_t i = 0; i < n; ++i)
       row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
   }
+}
+
+template <class Ops>
+inline void int8_float_codes_row(const std::uint8_t* x, std::size_t n, const ::mote::kernels::Int8InputQuant& input,
+                                 typename Ops::Act*, float* row) noexcept {
+  const std::int32_t zero_point = input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_point);
 }
 
 /// What the f32 kernels multiply when an int8 convolution sums in floats (small receptive fields
@@ -16260,9 +16958,9 @@ struct Int8FloatOperands {
   const float*
       corrections;  ///< int4: (zu - 128) x the row's weight sum, what centring on zu leaves out
 };
-template <class Matrix>
+template <class Matrix, class In>
 inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
-                                             const Matrix& weights, const float* in,
+                                             const Matrix& weights, const In* in,
                                              const ::mote::kernels::Int8InputQuant& input,
                                              std::byte* scratch) noexcept {
   const std::size_t rows = weights.rows(), cols = weights.cols(),
@@ -16309,9 +17007,11 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
 /// rounding), then the activation. In the ISA's vectors where its fma rounds once as std::fma does
 /// and its activations are the scalar ones lane by lane (kernels/elementwise/simd-inl.hpp): GCC
 /// left this loop scalar, at about a third of the time of W5's int8 depthwise layer.
+/// Out of line (MOTE_NO_IPA), as int8_quantize_row: a layer's channel count propagated into the
+/// tail loop made GCC 12 at -O3 report -Waggressive-loop-optimizations on a loop that cannot run.
 template <class Activation>
-inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
-                                const float* multipliers, const float* bias) noexcept {
+MOTE_NO_IPA inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
+                                            const float* multipliers, const float* bias) noexcept {
   using Vec = float_kernels::Vec;
   for (std::size_t p = 0; p < pixels; ++p) {
     float* y = out + p * channels;
@@ -16324,24 +17024,43 @@ inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t chan
   }
 }
 
+/// Where the f32 kernels put the exact sums: the outputs themselves, or the area the codes will
+/// be written over (Int8CodesOut).
+inline float* int8_float_sums_area(float* out) noexcept { return out; }
+inline float* int8_float_sums_area(const ::mote::kernels::Int8CodesOut& out) noexcept {
+  return reinterpret_cast<float*>(out.codes);
+}
+/// The float epilogue of the exact sums in place, or their requantisation into codes.
+template <class Activation>
+inline void int8_finish_float_sums(float* out, std::size_t pixels, std::size_t channels, const float* multipliers,
+                                   const float* bias) noexcept {
+  int8_float_epilogue<Activation>(out, pixels, channels, multipliers, bias);
+}
+template <class Activation>
+inline void int8_finish_float_sums(const ::mote::kernels::Int8CodesOut& out, std::size_t pixels, std::size_t channels,
+                                   const float*, const float*) noexcept {
+  int8_requantize_float_sums(reinterpret_cast<float*>(out.codes), pixels, channels, out.rows);
+}
+
 /// Receptive fields of at most conv_int8_float_max_field values: the sums in the ISA's f32
 /// convolution kernel on integer-valued floats (exact, see conv_int8_float_max_field).
-template <class Matrix, class Activation>
+template <class Matrix, class In, class Out, class Activation>
 inline void conv2d_int8_in_floats(const ::mote::kernels::WindowGeometry& g, const Matrix& weights,
-                                  const float* bias, const float* in, float* out,
+                                  const float* bias, const In* in, Out out,
                                   const ::mote::kernels::Int8InputQuant& input, Activation,
                                   std::byte* scratch) noexcept {
   const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
-  float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, out,
+  float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out),
                         ::mote::activation::Identity{});
-  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
-template <class G, class S, class Activation>
+/// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
+template <class G, class S, class In, class Out, class Activation>
 inline void conv2d_int8(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    const float* bias, const In* in, Out out, const ::mote::kernels::Int8InputQuant& input,
     Activation activation, std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
   using Code = int8_code_t<Matrix>;
@@ -16375,7 +17094,7 @@ inline void conv2d_int8(
     const std::size_t count = std::min(chunk, pixels - first);
     int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
     int8_dense_from_codes(weights, bias, patches, count, input, activation,
-                          out + first * weights.rows(), dots, spare);
+                          ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
   }
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
@@ -16405,6 +17124,13 @@ MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n
   const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
   for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
 }
+template <class Ops>
+inline void depthwise_int8_centred_row(const std::uint8_t* x, std::size_t n,
+                                       const ::mote::kernels::Int8InputQuant& input, typename Ops::Act*,
+                                       std::int16_t* row) noexcept {
+  const std::int32_t zero_point = input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(static_cast<std::int32_t>(x[i]) - zero_point);
+}
 /// sums[o] for every output channel of one pixel, one channel at a time (output channel o
 /// filters input channel o / multiplier). Out of line: see depthwise_int8_centred_row.
 MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
@@ -16427,25 +17153,26 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
 
 /// The sums in f32 (see the top of this file): multiplier 1, at most
 /// depthwise_int8_float_max_taps taps.
-template <class G, class S, class Activation>
+template <class G, class S, class In, class Out, class Activation>
 inline void depthwise_int8_in_floats(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    const float* bias, const In* in, Out out, const ::mote::kernels::Int8InputQuant& input,
     Activation, std::byte* scratch) noexcept {
   static_assert(::mote::kernels::depthwise_int8_float_max_taps <=
                 float_kernels::depthwise_detail::max_listed_taps);
   const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
   float_kernels::depthwise_detail::depthwise_listed_taps(
-      g, operands.weights, operands.zeros, operands.image, out, ::mote::activation::Identity{});
-  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+      g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out), ::mote::activation::Identity{});
+  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
-template <class G, class S, class Activation>
+/// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
+template <class G, class S, class In, class Out, class Activation>
 inline void depthwise_int8(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    const float* bias, const In* in, Out out, const ::mote::kernels::Int8InputQuant& input,
     Activation activation, std::byte* scratch) noexcept {
   const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
   const std::size_t taps = g.kernel_h * g.kernel_w;
@@ -16483,9 +17210,12 @@ inline void depthwise_int8(
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
       const std::int16_t* window = image + (oy * g.stride_h * image_w + ox * g.stride_w) * channels;
-      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
       depthwise_int8_channel_sums(window, tap_weights, multiplier, g.kernel_h, g.kernel_w, row_step,
                                   tap_step, out_c, sums);
+      if constexpr (::mote::kernels::is_codes_out_v<Out>) {
+        int8_requantize(sums, out.rows, out_c, out.codes + (oy * g.out_w + ox) * out_c);
+      } else {
+      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
       // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
       // correction, the sums are already centred.
       std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
@@ -16495,6 +17225,7 @@ inline void depthwise_int8(
                                 input.params.scale * weights.scales()[o], bias[o]);
       if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
         for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
+      }
     }
   }
 }
@@ -16663,41 +17394,57 @@ inline void with_activation(Activation activation, float* out, std::size_t count
 }  // namespace MOTE_SIMD_NS
 
 /// Every int8 weight storage this ISA has a kernel for: dense (kernels/dense/int8-inl.hpp) and
-/// block-sparse (kernels/dense/sparse_int8-inl.hpp).
-template <class Matrix, class Activation>
+/// block-sparse (kernels/dense/sparse_int8-inl.hpp). The input is floats, or (dense storage) the
+/// codes the previous layer handed over; the output floats, or (dense storage) the next layer's
+/// codes (Int8CodesOut, whose requantisation holds the fused ReLU/ReLU6 as its code range).
+template <class Matrix, class In, class Out, class Activation>
   requires requires(const Matrix& weights, const Int8InputQuant& input, std::byte* scratch) {
-    MOTE_SIMD_NS::dense_int8(weights, nullptr, nullptr, nullptr, std::size_t{}, input,
-                             ::mote::activation::Identity{}, scratch);
+    MOTE_SIMD_NS::dense_int8(weights, nullptr, static_cast<const In*>(nullptr), std::declval<Out>(), std::size_t{},
+                             input, ::mote::activation::Identity{}, scratch);
   }
-MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in,
-                                  float* out, std::size_t batch, const Int8InputQuant& input, Activation activation,
+MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const In* in,
+                                  Out out, std::size_t batch, const Int8InputQuant& input, Activation activation,
                                   std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, fused, scratch);
-  });
+  if constexpr (is_codes_out_v<Out>) {
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
+  } else {
+    MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
+      MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, fused, scratch);
+    });
+  }
 }
 
-/// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp).
-template <class G, class S, class Activation>
+/// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp); In and Out as for
+/// dense_int8.
+template <class G, class S, class In, class Out, class Activation>
 MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
                                    const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                                   const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                   const In* in, Out out, const Int8InputQuant& input, Activation activation,
                                    std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
-    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, fused, scratch);
-  });
+  if constexpr (is_codes_out_v<Out>) {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+  } else {
+    MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
+      MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, fused, scratch);
+    });
+  }
 }
 
 #if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
-/// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
-template <class G, class S, class Activation>
+/// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp); In and Out as
+/// for dense_int8.
+template <class G, class S, class In, class Out, class Activation>
 MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
                                       const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                                      const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                      const In* in, Out out, const Int8InputQuant& input, Activation activation,
                                       std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * window.out_c, [&](auto fused) {
-    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
-  });
+  if constexpr (is_codes_out_v<Out>) {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+  } else {
+    MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * window.out_c, [&](auto fused) {
+      MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
+    });
+  }
 }
 #endif
 
@@ -17025,6 +17772,63 @@ inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t 
   }
 }
 
+/// The same for codes handed over by the previous layer (u domain, model/chain.hpp): centred
+/// codes are u - 128 (the top bit flipped), the ISA's codes Int8Ops::encode(u).
+inline void int8_codes_centred(const std::uint8_t* u, std::size_t n, std::int8_t* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::int8_t>(u[i] ^ 0x80u);
+}
+inline void int8_codes_encoded(const std::uint8_t* u, std::size_t n, Int8Ops::Act* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = Int8Ops::encode(u[i]);
+}
+template <class Ops>
+inline void int8_quantize_centred_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols,
+                                         std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+                                         std::int8_t* codes) noexcept {
+  for (std::size_t b = 0; b < batch; ++b) {
+    int8_codes_centred(in + b * cols, cols, codes + b * padded_cols);
+    std::fill(codes + b * padded_cols + cols, codes + (b + 1) * padded_cols,
+              static_cast<std::int8_t>(input.params.zero_point - 128));
+  }
+}
+inline void int8_quantize_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
+                                 const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
+  for (std::size_t b = 0; b < batch; ++b) {
+    int8_codes_encoded(in + b * cols, cols, act + b * padded_cols);
+    std::fill(act + b * padded_cols + cols, act + (b + 1) * padded_cols, padding);
+  }
+}
+
+/// Codes from exact sums, the ISA's vectors where it has them (Int8Ops::requantize_rows), the
+/// scalar definition for the rest.
+template <class Ops = Int8Ops>
+inline void int8_requantize(const std::int32_t* acc, const ::mote::RequantizationRows& rows, std::size_t count,
+                            std::uint8_t* out) noexcept {
+  std::size_t r = 0;
+  if constexpr (requires { Ops::requantize_rows(acc, rows, count, out); }) r = Ops::requantize_rows(acc, rows, count, out);
+  for (; r < count; ++r) out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, acc[r]));
+}
+
+/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel: the
+/// codes are written over the floats they come from (one byte per float, never ahead of the
+/// floats still to read), through int32 copies of one block of sums at a time.
+inline void int8_requantize_float_sums(float* sums, std::size_t pixels, std::size_t channels,
+                                       const ::mote::RequantizationRows& rows) noexcept {
+  constexpr std::size_t block = 64;
+  alignas(64) std::int32_t acc[block];
+  auto* codes = reinterpret_cast<std::uint8_t*>(sums);
+  for (std::size_t p = 0; p < pixels; ++p) {
+    for (std::size_t first = 0; first < channels; first += block) {
+      const std::size_t count = std::min(block, channels - first);
+      const float* from = sums + p * channels + first;
+      for (std::size_t i = 0; i < count; ++i) acc[i] = static_cast<std::int32_t>(from[i]);  // exact integers
+      const ::mote::RequantizationRows part{rows.bias + first, rows.mantissa + first, rows.left + first,
+                                            rows.right + first, rows.zero_point, rows.low, rows.high};
+      int8_requantize(acc, part, count, codes + p * channels + first);
+    }
+  }
+}
+
 /// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
 /// as int8_dense_epilogue, lane by lane): `batch` rows of `padded_rows` dots to outputs.
 template <class Activation, class Matrix>
@@ -17084,6 +17888,35 @@ inline void int8_dense_epilogues(const Matrix& weights, const float* bias, const
   }
 }
 
+/// The requantising epilogue (integer hand-over): each sample's exact sums, in place of its dots
+/// (int8_dense_epilogue's acc), then the next layer's codes.
+template <class Code, class Matrix, class Activation>
+inline void int8_dense_epilogues(const Matrix& weights, const float*, std::int32_t* dots, const Code* codes,
+                                 std::size_t batch, const ::mote::kernels::Int8InputQuant& input, Activation,
+                                 const ::mote::kernels::Int8CodesOut& out) noexcept {
+  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
+  const std::int32_t* row_sums = weights.row_sums();
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int32_t* acc = dots + b * padded_rows;
+    if constexpr (Matrix::format::symmetric) {
+      // The int32 sum wraps in between but its final value fits (as in dequantize_rows).
+      for (std::size_t r = 0; r < rows; ++r)
+        acc[r] = static_cast<std::int32_t>(static_cast<std::uint32_t>(acc[r]) +
+                                           static_cast<std::uint32_t>(correction) * static_cast<std::uint32_t>(row_sums[r]));
+    } else {
+      std::int64_t sum_u = 0;
+      for (std::size_t k = 0; k < weights.cols(); ++k)
+        sum_u += codes[b * weights.padded_cols() + k] + Int8Ops::activation_offset;
+      const std::int64_t zu = input.params.zero_point, k = static_cast<std::int64_t>(weights.cols());
+      for (std::size_t r = 0; r < rows; ++r)
+        acc[r] = static_cast<std::int32_t>(acc[r] + std::int64_t{correction} * row_sums[r] +
+                                           weights.params(r).zero_point * (zu * k - sum_u));
+    }
+    int8_requantize(acc, out.rows, rows, out.codes + b * rows);
+  }
+}
+
 /// An ISA may run blocks of samples on matrix tiles (Int8Ops::gemm_tiles, AMX): it returns how
 /// many leading samples it did.
 template <class Ops>
@@ -17108,9 +17941,9 @@ using int8_code_t = std::conditional_t<int8_centred_codes<Matrix>, std::int8_t, 
 /// The dots and outputs of `batch` samples already in codes (stride padded_cols): Code is
 /// int8 centred codes (u - 128) for Ops' symmetric GEMM, else Int8Ops::Act. `spare` holds
 /// batch * padded_cols bytes (the GEMM's code magnitudes).
-template <class Matrix, class Code, class Activation>
+template <class Matrix, class Code, class Activation, class Out>
 inline void int8_dense_from_codes(const Matrix& weights, const float* bias, const Code* codes, std::size_t batch,
-                                  const ::mote::kernels::Int8InputQuant& input, Activation activation, float* out,
+                                  const ::mote::kernels::Int8InputQuant& input, Activation activation, Out out,
                                   std::int32_t* dots, std::byte* spare) noexcept {
   const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
   if constexpr (int8_centred_codes<Matrix>) {
@@ -17129,9 +17962,10 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
 }
 
 
-template <class G, class S, class Activation>
+/// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
+template <class G, class S, class In, class Out, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                       const float* bias, const float* in, float* out, std::size_t batch,
+                       const float* bias, const In* in, Out out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation activation,
                        std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
@@ -17292,6 +18126,16 @@ MOTE_NO_IPA inline void int8_quantize_row(const float* x, std::size_t n,
     Ops::quantize(x, n, input.params, input.low, input.high, out);
 }
 
+/// The same row handed over as codes (u domain): converted, not quantised.
+template <bool Centred, class Ops, class Code>
+inline void int8_quantize_row(const std::uint8_t* x, std::size_t n, const ::mote::kernels::Int8InputQuant&,
+                              Code* out) noexcept {
+  if constexpr (Centred)
+    int8_codes_centred(x, n, out);
+  else
+    int8_codes_encoded(x, n, out);
+}
+
 /// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
 template <class Ops>
 MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
@@ -17307,6 +18151,13 @@ MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
     for (std::size_t i = 0; i < n; ++i)
       row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
   }
+}
+
+template <class Ops>
+inline void int8_float_codes_row(const std::uint8_t* x, std::size_t n, const ::mote::kernels::Int8InputQuant& input,
+                                 typename Ops::Act*, float* row) noexcept {
+  const std::int32_t zero_point = input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_point);
 }
 
 /// What the f32 kernels multiply when an int8 convolution sums in floats (small receptive fields
@@ -17325,9 +18176,9 @@ struct Int8FloatOperands {
   const float*
       corrections;  ///< int4: (zu - 128) x the row's weight sum, what centring on zu leaves out
 };
-template <class Matrix>
+template <class Matrix, class In>
 inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
-                                             const Matrix& weights, const float* in,
+                                             const Matrix& weights, const In* in,
                                              const ::mote::kernels::Int8InputQuant& input,
                                              std::byte* scratch) noexcept {
   const std::size_t rows = weights.rows(), cols = weights.cols(),
@@ -17374,9 +18225,11 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
 /// rounding), then the activation. In the ISA's vectors where its fma rounds once as std::fma does
 /// and its activations are the scalar ones lane by lane (kernels/elementwise/simd-inl.hpp): GCC
 /// left this loop scalar, at about a third of the time of W5's int8 depthwise layer.
+/// Out of line (MOTE_NO_IPA), as int8_quantize_row: a layer's channel count propagated into the
+/// tail loop made GCC 12 at -O3 report -Waggressive-loop-optimizations on a loop that cannot run.
 template <class Activation>
-inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
-                                const float* multipliers, const float* bias) noexcept {
+MOTE_NO_IPA inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
+                                            const float* multipliers, const float* bias) noexcept {
   using Vec = float_kernels::Vec;
   for (std::size_t p = 0; p < pixels; ++p) {
     float* y = out + p * channels;
@@ -17389,24 +18242,43 @@ inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t chan
   }
 }
 
+/// Where the f32 kernels put the exact sums: the outputs themselves, or the area the codes will
+/// be written over (Int8CodesOut).
+inline float* int8_float_sums_area(float* out) noexcept { return out; }
+inline float* int8_float_sums_area(const ::mote::kernels::Int8CodesOut& out) noexcept {
+  return reinterpret_cast<float*>(out.codes);
+}
+/// The float epilogue of the exact sums in place, or their requantisation into codes.
+template <class Activation>
+inline void int8_finish_float_sums(float* out, std::size_t pixels, std::size_t channels, const float* multipliers,
+                                   const float* bias) noexcept {
+  int8_float_epilogue<Activation>(out, pixels, channels, multipliers, bias);
+}
+template <class Activation>
+inline void int8_finish_float_sums(const ::mote::kernels::Int8CodesOut& out, std::size_t pixels, std::size_t channels,
+                                   const float*, const float*) noexcept {
+  int8_requantize_float_sums(reinterpret_cast<float*>(out.codes), pixels, channels, out.rows);
+}
+
 /// Receptive fields of at most conv_int8_float_max_field values: the sums in the ISA's f32
 /// convolution kernel on integer-valued floats (exact, see conv_int8_float_max_field).
-template <class Matrix, class Activation>
+template <class Matrix, class In, class Out, class Activation>
 inline void conv2d_int8_in_floats(const ::mote::kernels::WindowGeometry& g, const Matrix& weights,
-                                  const float* bias, const float* in, float* out,
+                                  const float* bias, const In* in, Out out,
                                   const ::mote::kernels::Int8InputQuant& input, Activation,
                                   std::byte* scratch) noexcept {
   const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
-  float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, out,
+  float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out),
                         ::mote::activation::Identity{});
-  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
-template <class G, class S, class Activation>
+/// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
+template <class G, class S, class In, class Out, class Activation>
 inline void conv2d_int8(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    const float* bias, const In* in, Out out, const ::mote::kernels::Int8InputQuant& input,
     Activation activation, std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
   using Code = int8_code_t<Matrix>;
@@ -17440,7 +18312,7 @@ inline void conv2d_int8(
     const std::size_t count = std::min(chunk, pixels - first);
     int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
     int8_dense_from_codes(weights, bias, patches, count, input, activation,
-                          out + first * weights.rows(), dots, spare);
+                          ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
   }
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
@@ -17470,6 +18342,13 @@ MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n
   const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
   for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
 }
+template <class Ops>
+inline void depthwise_int8_centred_row(const std::uint8_t* x, std::size_t n,
+                                       const ::mote::kernels::Int8InputQuant& input, typename Ops::Act*,
+                                       std::int16_t* row) noexcept {
+  const std::int32_t zero_point = input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(static_cast<std::int32_t>(x[i]) - zero_point);
+}
 /// sums[o] for every output channel of one pixel, one channel at a time (output channel o
 /// filters input channel o / multiplier). Out of line: see depthwise_int8_centred_row.
 MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
@@ -17492,25 +18371,26 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
 
 /// The sums in f32 (see the top of this file): multiplier 1, at most
 /// depthwise_int8_float_max_taps taps.
-template <class G, class S, class Activation>
+template <class G, class S, class In, class Out, class Activation>
 inline void depthwise_int8_in_floats(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    const float* bias, const In* in, Out out, const ::mote::kernels::Int8InputQuant& input,
     Activation, std::byte* scratch) noexcept {
   static_assert(::mote::kernels::depthwise_int8_float_max_taps <=
                 float_kernels::depthwise_detail::max_listed_taps);
   const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
   float_kernels::depthwise_detail::depthwise_listed_taps(
-      g, operands.weights, operands.zeros, operands.image, out, ::mote::activation::Identity{});
-  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+      g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out), ::mote::activation::Identity{});
+  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
-template <class G, class S, class Activation>
+/// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
+template <class G, class S, class In, class Out, class Activation>
 inline void depthwise_int8(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    const float* bias, const In* in, Out out, const ::mote::kernels::Int8InputQuant& input,
     Activation activation, std::byte* scratch) noexcept {
   const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
   const std::size_t taps = g.kernel_h * g.kernel_w;
@@ -17548,9 +18428,12 @@ inline void depthwise_int8(
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
       const std::int16_t* window = image + (oy * g.stride_h * image_w + ox * g.stride_w) * channels;
-      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
       depthwise_int8_channel_sums(window, tap_weights, multiplier, g.kernel_h, g.kernel_w, row_step,
                                   tap_step, out_c, sums);
+      if constexpr (::mote::kernels::is_codes_out_v<Out>) {
+        int8_requantize(sums, out.rows, out_c, out.codes + (oy * g.out_w + ox) * out_c);
+      } else {
+      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
       // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
       // correction, the sums are already centred.
       std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
@@ -17560,6 +18443,7 @@ inline void depthwise_int8(
                                 input.params.scale * weights.scales()[o], bias[o]);
       if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
         for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
+      }
     }
   }
 }
@@ -17728,41 +18612,57 @@ inline void with_activation(Activation activation, float* out, std::size_t count
 }  // namespace MOTE_SIMD_NS
 
 /// Every int8 weight storage this ISA has a kernel for: dense (kernels/dense/int8-inl.hpp) and
-/// block-sparse (kernels/dense/sparse_int8-inl.hpp).
-template <class Matrix, class Activation>
+/// block-sparse (kernels/dense/sparse_int8-inl.hpp). The input is floats, or (dense storage) the
+/// codes the previous layer handed over; the output floats, or (dense storage) the next layer's
+/// codes (Int8CodesOut, whose requantisation holds the fused ReLU/ReLU6 as its code range).
+template <class Matrix, class In, class Out, class Activation>
   requires requires(const Matrix& weights, const Int8InputQuant& input, std::byte* scratch) {
-    MOTE_SIMD_NS::dense_int8(weights, nullptr, nullptr, nullptr, std::size_t{}, input,
-                             ::mote::activation::Identity{}, scratch);
+    MOTE_SIMD_NS::dense_int8(weights, nullptr, static_cast<const In*>(nullptr), std::declval<Out>(), std::size_t{},
+                             input, ::mote::activation::Identity{}, scratch);
   }
-MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in,
-                                  float* out, std::size_t batch, const Int8InputQuant& input, Activation activation,
+MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const In* in,
+                                  Out out, std::size_t batch, const Int8InputQuant& input, Activation activation,
                                   std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, fused, scratch);
-  });
+  if constexpr (is_codes_out_v<Out>) {
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
+  } else {
+    MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
+      MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, fused, scratch);
+    });
+  }
 }
 
-/// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp).
-template <class G, class S, class Activation>
+/// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp); In and Out as for
+/// dense_int8.
+template <class G, class S, class In, class Out, class Activation>
 MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
                                    const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                                   const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                   const In* in, Out out, const Int8InputQuant& input, Activation activation,
                                    std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
-    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, fused, scratch);
-  });
+  if constexpr (is_codes_out_v<Out>) {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+  } else {
+    MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
+      MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, fused, scratch);
+    });
+  }
 }
 
 #if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
-/// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
-template <class G, class S, class Activation>
+/// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp); In and Out as
+/// for dense_int8.
+template <class G, class S, class In, class Out, class Activation>
 MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
                                       const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                                      const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                      const In* in, Out out, const Int8InputQuant& input, Activation activation,
                                       std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * window.out_c, [&](auto fused) {
-    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
-  });
+  if constexpr (is_codes_out_v<Out>) {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+  } else {
+    MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * window.out_c, [&](auto fused) {
+      MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
+    });
+  }
 }
 #endif
 
@@ -18172,6 +19072,63 @@ inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t 
   }
 }
 
+/// The same for codes handed over by the previous layer (u domain, model/chain.hpp): centred
+/// codes are u - 128 (the top bit flipped), the ISA's codes Int8Ops::encode(u).
+inline void int8_codes_centred(const std::uint8_t* u, std::size_t n, std::int8_t* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::int8_t>(u[i] ^ 0x80u);
+}
+inline void int8_codes_encoded(const std::uint8_t* u, std::size_t n, Int8Ops::Act* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = Int8Ops::encode(u[i]);
+}
+template <class Ops>
+inline void int8_quantize_centred_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols,
+                                         std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+                                         std::int8_t* codes) noexcept {
+  for (std::size_t b = 0; b < batch; ++b) {
+    int8_codes_centred(in + b * cols, cols, codes + b * padded_cols);
+    std::fill(codes + b * padded_cols + cols, codes + (b + 1) * padded_cols,
+              static_cast<std::int8_t>(input.params.zero_point - 128));
+  }
+}
+inline void int8_quantize_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
+                                 const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
+  for (std::size_t b = 0; b < batch; ++b) {
+    int8_codes_encoded(in + b * cols, cols, act + b * padded_cols);
+    std::fill(act + b * padded_cols + cols, act + (b + 1) * padded_cols, padding);
+  }
+}
+
+/// Codes from exact sums, the ISA's vectors where it has them (Int8Ops::requantize_rows), the
+/// scalar definition for the rest.
+template <class Ops = Int8Ops>
+inline void int8_requantize(const std::int32_t* acc, const ::mote::RequantizationRows& rows, std::size_t count,
+                            std::uint8_t* out) noexcept {
+  std::size_t r = 0;
+  if constexpr (requires { Ops::requantize_rows(acc, rows, count, out); }) r = Ops::requantize_rows(acc, rows, count, out);
+  for (; r < count; ++r) out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, acc[r]));
+}
+
+/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel: the
+/// codes are written over the floats they come from (one byte per float, never ahead of the
+/// floats still to read), through int32 copies of one block of sums at a time.
+inline void int8_requantize_float_sums(float* sums, std::size_t pixels, std::size_t channels,
+                                       const ::mote::RequantizationRows& rows) noexcept {
+  constexpr std::size_t block = 64;
+  alignas(64) std::int32_t acc[block];
+  auto* codes = reinterpret_cast<std::uint8_t*>(sums);
+  for (std::size_t p = 0; p < pixels; ++p) {
+    for (std::size_t first = 0; first < channels; first += block) {
+      const std::size_t count = std::min(block, channels - first);
+      const float* from = sums + p * channels + first;
+      for (std::size_t i = 0; i < count; ++i) acc[i] = static_cast<std::int32_t>(from[i]);  // exact integers
+      const ::mote::RequantizationRows part{rows.bias + first, rows.mantissa + first, rows.left + first,
+                                            rows.right + first, rows.zero_point, rows.low, rows.high};
+      int8_requantize(acc, part, count, codes + p * channels + first);
+    }
+  }
+}
+
 /// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
 /// as int8_dense_epilogue, lane by lane): `batch` rows of `padded_rows` dots to outputs.
 template <class Activation, class Matrix>
@@ -18231,6 +19188,35 @@ inline void int8_dense_epilogues(const Matrix& weights, const float* bias, const
   }
 }
 
+/// The requantising epilogue (integer hand-over): each sample's exact sums, in place of its dots
+/// (int8_dense_epilogue's acc), then the next layer's codes.
+template <class Code, class Matrix, class Activation>
+inline void int8_dense_epilogues(const Matrix& weights, const float*, std::int32_t* dots, const Code* codes,
+                                 std::size_t batch, const ::mote::kernels::Int8InputQuant& input, Activation,
+                                 const ::mote::kernels::Int8CodesOut& out) noexcept {
+  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
+  const std::int32_t* row_sums = weights.row_sums();
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int32_t* acc = dots + b * padded_rows;
+    if constexpr (Matrix::format::symmetric) {
+      // The int32 sum wraps in between but its final value fits (as in dequantize_rows).
+      for (std::size_t r = 0; r < rows; ++r)
+        acc[r] = static_cast<std::int32_t>(static_cast<std::uint32_t>(acc[r]) +
+                                           static_cast<std::uint32_t>(correction) * static_cast<std::uint32_t>(row_sums[r]));
+    } else {
+      std::int64_t sum_u = 0;
+      for (std::size_t k = 0; k < weights.cols(); ++k)
+        sum_u += codes[b * weights.padded_cols() + k] + Int8Ops::activation_offset;
+      const std::int64_t zu = input.params.zero_point, k = static_cast<std::int64_t>(weights.cols());
+      for (std::size_t r = 0; r < rows; ++r)
+        acc[r] = static_cast<std::int32_t>(acc[r] + std::int64_t{correction} * row_sums[r] +
+                                           weights.params(r).zero_point * (zu * k - sum_u));
+    }
+    int8_requantize(acc, out.rows, rows, out.codes + b * rows);
+  }
+}
+
 /// An ISA may run blocks of samples on matrix tiles (Int8Ops::gemm_tiles, AMX): it returns how
 /// many leading samples it did.
 template <class Ops>
@@ -18255,9 +19241,9 @@ using int8_code_t = std::conditional_t<int8_centred_codes<Matrix>, std::int8_t, 
 /// The dots and outputs of `batch` samples already in codes (stride padded_cols): Code is
 /// int8 centred codes (u - 128) for Ops' symmetric GEMM, else Int8Ops::Act. `spare` holds
 /// batch * padded_cols bytes (the GEMM's code magnitudes).
-template <class Matrix, class Code, class Activation>
+template <class Matrix, class Code, class Activation, class Out>
 inline void int8_dense_from_codes(const Matrix& weights, const float* bias, const Code* codes, std::size_t batch,
-                                  const ::mote::kernels::Int8InputQuant& input, Activation activation, float* out,
+                                  const ::mote::kernels::Int8InputQuant& input, Activation activation, Out out,
                                   std::int32_t* dots, std::byte* spare) noexcept {
   const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
   if constexpr (int8_centred_codes<Matrix>) {
@@ -18276,9 +19262,10 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
 }
 
 
-template <class G, class S, class Activation>
+/// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
+template <class G, class S, class In, class Out, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                       const float* bias, const float* in, float* out, std::size_t batch,
+                       const float* bias, const In* in, Out out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation activation,
                        std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
@@ -18439,6 +19426,16 @@ MOTE_NO_IPA inline void int8_quantize_row(const float* x, std::size_t n,
     Ops::quantize(x, n, input.params, input.low, input.high, out);
 }
 
+/// The same row handed over as codes (u domain): converted, not quantised.
+template <bool Centred, class Ops, class Code>
+inline void int8_quantize_row(const std::uint8_t* x, std::size_t n, const ::mote::kernels::Int8InputQuant&,
+                              Code* out) noexcept {
+  if constexpr (Centred)
+    int8_codes_centred(x, n, out);
+  else
+    int8_codes_encoded(x, n, out);
+}
+
 /// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
 template <class Ops>
 MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
@@ -18454,6 +19451,13 @@ MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
     for (std::size_t i = 0; i < n; ++i)
       row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
   }
+}
+
+template <class Ops>
+inline void int8_float_codes_row(const std::uint8_t* x, std::size_t n, const ::mote::kernels::Int8InputQuant& input,
+                                 typename Ops::Act*, float* row) noexcept {
+  const std::int32_t zero_point = input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_point);
 }
 
 /// What the f32 kernels multiply when an int8 convolution sums in floats (small receptive fields
@@ -18472,9 +19476,9 @@ struct Int8FloatOperands {
   const float*
       corrections;  ///< int4: (zu - 128) x the row's weight sum, what centring on zu leaves out
 };
-template <class Matrix>
+template <class Matrix, class In>
 inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
-                                             const Matrix& weights, const float* in,
+                                             const Matrix& weights, const In* in,
                                              const ::mote::kernels::Int8InputQuant& input,
                                              std::byte* scratch) noexcept {
   const std::size_t rows = weights.rows(), cols = weights.cols(),
@@ -18521,9 +19525,11 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
 /// rounding), then the activation. In the ISA's vectors where its fma rounds once as std::fma does
 /// and its activations are the scalar ones lane by lane (kernels/elementwise/simd-inl.hpp): GCC
 /// left this loop scalar, at about a third of the time of W5's int8 depthwise layer.
+/// Out of line (MOTE_NO_IPA), as int8_quantize_row: a layer's channel count propagated into the
+/// tail loop made GCC 12 at -O3 report -Waggressive-loop-optimizations on a loop that cannot run.
 template <class Activation>
-inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
-                                const float* multipliers, const float* bias) noexcept {
+MOTE_NO_IPA inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
+                                            const float* multipliers, const float* bias) noexcept {
   using Vec = float_kernels::Vec;
   for (std::size_t p = 0; p < pixels; ++p) {
     float* y = out + p * channels;
@@ -18536,24 +19542,43 @@ inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t chan
   }
 }
 
+/// Where the f32 kernels put the exact sums: the outputs themselves, or the area the codes will
+/// be written over (Int8CodesOut).
+inline float* int8_float_sums_area(float* out) noexcept { return out; }
+inline float* int8_float_sums_area(const ::mote::kernels::Int8CodesOut& out) noexcept {
+  return reinterpret_cast<float*>(out.codes);
+}
+/// The float epilogue of the exact sums in place, or their requantisation into codes.
+template <class Activation>
+inline void int8_finish_float_sums(float* out, std::size_t pixels, std::size_t channels, const float* multipliers,
+                                   const float* bias) noexcept {
+  int8_float_epilogue<Activation>(out, pixels, channels, multipliers, bias);
+}
+template <class Activation>
+inline void int8_finish_float_sums(const ::mote::kernels::Int8CodesOut& out, std::size_t pixels, std::size_t channels,
+                                   const float*, const float*) noexcept {
+  int8_requantize_float_sums(reinterpret_cast<float*>(out.codes), pixels, channels, out.rows);
+}
+
 /// Receptive fields of at most conv_int8_float_max_field values: the sums in the ISA's f32
 /// convolution kernel on integer-valued floats (exact, see conv_int8_float_max_field).
-template <class Matrix, class Activation>
+template <class Matrix, class In, class Out, class Activation>
 inline void conv2d_int8_in_floats(const ::mote::kernels::WindowGeometry& g, const Matrix& weights,
-                                  const float* bias, const float* in, float* out,
+                                  const float* bias, const In* in, Out out,
                                   const ::mote::kernels::Int8InputQuant& input, Activation,
                                   std::byte* scratch) noexcept {
   const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
-  float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, out,
+  float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out),
                         ::mote::activation::Identity{});
-  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
-template <class G, class S, class Activation>
+/// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
+template <class G, class S, class In, class Out, class Activation>
 inline void conv2d_int8(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    const float* bias, const In* in, Out out, const ::mote::kernels::Int8InputQuant& input,
     Activation activation, std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
   using Code = int8_code_t<Matrix>;
@@ -18587,7 +19612,7 @@ inline void conv2d_int8(
     const std::size_t count = std::min(chunk, pixels - first);
     int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
     int8_dense_from_codes(weights, bias, patches, count, input, activation,
-                          out + first * weights.rows(), dots, spare);
+                          ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
   }
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
@@ -18617,6 +19642,13 @@ MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n
   const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
   for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
 }
+template <class Ops>
+inline void depthwise_int8_centred_row(const std::uint8_t* x, std::size_t n,
+                                       const ::mote::kernels::Int8InputQuant& input, typename Ops::Act*,
+                                       std::int16_t* row) noexcept {
+  const std::int32_t zero_point = input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(static_cast<std::int32_t>(x[i]) - zero_point);
+}
 /// sums[o] for every output channel of one pixel, one channel at a time (output channel o
 /// filters input channel o / multiplier). Out of line: see depthwise_int8_centred_row.
 MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
@@ -18639,25 +19671,26 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
 
 /// The sums in f32 (see the top of this file): multiplier 1, at most
 /// depthwise_int8_float_max_taps taps.
-template <class G, class S, class Activation>
+template <class G, class S, class In, class Out, class Activation>
 inline void depthwise_int8_in_floats(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    const float* bias, const In* in, Out out, const ::mote::kernels::Int8InputQuant& input,
     Activation, std::byte* scratch) noexcept {
   static_assert(::mote::kernels::depthwise_int8_float_max_taps <=
                 float_kernels::depthwise_detail::max_listed_taps);
   const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
   float_kernels::depthwise_detail::depthwise_listed_taps(
-      g, operands.weights, operands.zeros, operands.image, out, ::mote::activation::Identity{});
-  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+      g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out), ::mote::activation::Identity{});
+  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
-template <class G, class S, class Activation>
+/// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
+template <class G, class S, class In, class Out, class Activation>
 inline void depthwise_int8(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    const float* bias, const In* in, Out out, const ::mote::kernels::Int8InputQuant& input,
     Activation activation, std::byte* scratch) noexcept {
   const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
   const std::size_t taps = g.kernel_h * g.kernel_w;
@@ -18695,9 +19728,12 @@ inline void depthwise_int8(
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
       const std::int16_t* window = image + (oy * g.stride_h * image_w + ox * g.stride_w) * channels;
-      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
       depthwise_int8_channel_sums(window, tap_weights, multiplier, g.kernel_h, g.kernel_w, row_step,
                                   tap_step, out_c, sums);
+      if constexpr (::mote::kernels::is_codes_out_v<Out>) {
+        int8_requantize(sums, out.rows, out_c, out.codes + (oy * g.out_w + ox) * out_c);
+      } else {
+      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
       // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
       // correction, the sums are already centred.
       std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
@@ -18707,6 +19743,7 @@ inline void depthwise_int8(
                                 input.params.scale * weights.scales()[o], bias[o]);
       if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
         for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
+      }
     }
   }
 }
@@ -18875,41 +19912,57 @@ inline void with_activation(Activation activation, float* out, std::size_t count
 }  // namespace MOTE_SIMD_NS
 
 /// Every int8 weight storage this ISA has a kernel for: dense (kernels/dense/int8-inl.hpp) and
-/// block-sparse (kernels/dense/sparse_int8-inl.hpp).
-template <class Matrix, class Activation>
+/// block-sparse (kernels/dense/sparse_int8-inl.hpp). The input is floats, or (dense storage) the
+/// codes the previous layer handed over; the output floats, or (dense storage) the next layer's
+/// codes (Int8CodesOut, whose requantisation holds the fused ReLU/ReLU6 as its code range).
+template <class Matrix, class In, class Out, class Activation>
   requires requires(const Matrix& weights, const Int8InputQuant& input, std::byte* scratch) {
-    MOTE_SIMD_NS::dense_int8(weights, nullptr, nullptr, nullptr, std::size_t{}, input,
-                             ::mote::activation::Identity{}, scratch);
+    MOTE_SIMD_NS::dense_int8(weights, nullptr, static_cast<const In*>(nullptr), std::declval<Out>(), std::size_t{},
+                             input, ::mote::activation::Identity{}, scratch);
   }
-MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in,
-                                  float* out, std::size_t batch, const Int8InputQuant& input, Activation activation,
+MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const In* in,
+                                  Out out, std::size_t batch, const Int8InputQuant& input, Activation activation,
                                   std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, fused, scratch);
-  });
+  if constexpr (is_codes_out_v<Out>) {
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
+  } else {
+    MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
+      MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, fused, scratch);
+    });
+  }
 }
 
-/// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp).
-template <class G, class S, class Activation>
+/// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp); In and Out as for
+/// dense_int8.
+template <class G, class S, class In, class Out, class Activation>
 MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
                                    const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                                   const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                   const In* in, Out out, const Int8InputQuant& input, Activation activation,
                                    std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
-    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, fused, scratch);
-  });
+  if constexpr (is_codes_out_v<Out>) {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+  } else {
+    MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
+      MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, fused, scratch);
+    });
+  }
 }
 
 #if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
-/// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
-template <class G, class S, class Activation>
+/// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp); In and Out as
+/// for dense_int8.
+template <class G, class S, class In, class Out, class Activation>
 MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
                                       const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                                      const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                      const In* in, Out out, const Int8InputQuant& input, Activation activation,
                                       std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * window.out_c, [&](auto fused) {
-    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
-  });
+  if constexpr (is_codes_out_v<Out>) {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+  } else {
+    MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * window.out_c, [&](auto fused) {
+      MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
+    });
+  }
 }
 #endif
 
@@ -21436,6 +22489,63 @@ inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t 
   }
 }
 
+/// The same for codes handed over by the previous layer (u domain, model/chain.hpp): centred
+/// codes are u - 128 (the top bit flipped), the ISA's codes Int8Ops::encode(u).
+inline void int8_codes_centred(const std::uint8_t* u, std::size_t n, std::int8_t* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::int8_t>(u[i] ^ 0x80u);
+}
+inline void int8_codes_encoded(const std::uint8_t* u, std::size_t n, Int8Ops::Act* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = Int8Ops::encode(u[i]);
+}
+template <class Ops>
+inline void int8_quantize_centred_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols,
+                                         std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+                                         std::int8_t* codes) noexcept {
+  for (std::size_t b = 0; b < batch; ++b) {
+    int8_codes_centred(in + b * cols, cols, codes + b * padded_cols);
+    std::fill(codes + b * padded_cols + cols, codes + (b + 1) * padded_cols,
+              static_cast<std::int8_t>(input.params.zero_point - 128));
+  }
+}
+inline void int8_quantize_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
+                                 const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
+  for (std::size_t b = 0; b < batch; ++b) {
+    int8_codes_encoded(in + b * cols, cols, act + b * padded_cols);
+    std::fill(act + b * padded_cols + cols, act + (b + 1) * padded_cols, padding);
+  }
+}
+
+/// Codes from exact sums, the ISA's vectors where it has them (Int8Ops::requantize_rows), the
+/// scalar definition for the rest.
+template <class Ops = Int8Ops>
+inline void int8_requantize(const std::int32_t* acc, const ::mote::RequantizationRows& rows, std::size_t count,
+                            std::uint8_t* out) noexcept {
+  std::size_t r = 0;
+  if constexpr (requires { Ops::requantize_rows(acc, rows, count, out); }) r = Ops::requantize_rows(acc, rows, count, out);
+  for (; r < count; ++r) out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, acc[r]));
+}
+
+/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel: the
+/// codes are written over the floats they come from (one byte per float, never ahead of the
+/// floats still to read), through int32 copies of one block of sums at a time.
+inline void int8_requantize_float_sums(float* sums, std::size_t pixels, std::size_t channels,
+                                       const ::mote::RequantizationRows& rows) noexcept {
+  constexpr std::size_t block = 64;
+  alignas(64) std::int32_t acc[block];
+  auto* codes = reinterpret_cast<std::uint8_t*>(sums);
+  for (std::size_t p = 0; p < pixels; ++p) {
+    for (std::size_t first = 0; first < channels; first += block) {
+      const std::size_t count = std::min(block, channels - first);
+      const float* from = sums + p * channels + first;
+      for (std::size_t i = 0; i < count; ++i) acc[i] = static_cast<std::int32_t>(from[i]);  // exact integers
+      const ::mote::RequantizationRows part{rows.bias + first, rows.mantissa + first, rows.left + first,
+                                            rows.right + first, rows.zero_point, rows.low, rows.high};
+      int8_requantize(acc, part, count, codes + p * channels + first);
+    }
+  }
+}
+
 /// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
 /// as int8_dense_epilogue, lane by lane): `batch` rows of `padded_rows` dots to outputs.
 template <class Activation, class Matrix>
@@ -21495,6 +22605,35 @@ inline void int8_dense_epilogues(const Matrix& weights, const float* bias, const
   }
 }
 
+/// The requantising epilogue (integer hand-over): each sample's exact sums, in place of its dots
+/// (int8_dense_epilogue's acc), then the next layer's codes.
+template <class Code, class Matrix, class Activation>
+inline void int8_dense_epilogues(const Matrix& weights, const float*, std::int32_t* dots, const Code* codes,
+                                 std::size_t batch, const ::mote::kernels::Int8InputQuant& input, Activation,
+                                 const ::mote::kernels::Int8CodesOut& out) noexcept {
+  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
+  const std::int32_t* row_sums = weights.row_sums();
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int32_t* acc = dots + b * padded_rows;
+    if constexpr (Matrix::format::symmetric) {
+      // The int32 sum wraps in between but its final value fits (as in dequantize_rows).
+      for (std::size_t r = 0; r < rows; ++r)
+        acc[r] = static_cast<std::int32_t>(static_cast<std::uint32_t>(acc[r]) +
+                                           static_cast<std::uint32_t>(correction) * static_cast<std::uint32_t>(row_sums[r]));
+    } else {
+      std::int64_t sum_u = 0;
+      for (std::size_t k = 0; k < weights.cols(); ++k)
+        sum_u += codes[b * weights.padded_cols() + k] + Int8Ops::activation_offset;
+      const std::int64_t zu = input.params.zero_point, k = static_cast<std::int64_t>(weights.cols());
+      for (std::size_t r = 0; r < rows; ++r)
+        acc[r] = static_cast<std::int32_t>(acc[r] + std::int64_t{correction} * row_sums[r] +
+                                           weights.params(r).zero_point * (zu * k - sum_u));
+    }
+    int8_requantize(acc, out.rows, rows, out.codes + b * rows);
+  }
+}
+
 /// An ISA may run blocks of samples on matrix tiles (Int8Ops::gemm_tiles, AMX): it returns how
 /// many leading samples it did.
 template <class Ops>
@@ -21519,9 +22658,9 @@ using int8_code_t = std::conditional_t<int8_centred_codes<Matrix>, std::int8_t, 
 /// The dots and outputs of `batch` samples already in codes (stride padded_cols): Code is
 /// int8 centred codes (u - 128) for Ops' symmetric GEMM, else Int8Ops::Act. `spare` holds
 /// batch * padded_cols bytes (the GEMM's code magnitudes).
-template <class Matrix, class Code, class Activation>
+template <class Matrix, class Code, class Activation, class Out>
 inline void int8_dense_from_codes(const Matrix& weights, const float* bias, const Code* codes, std::size_t batch,
-                                  const ::mote::kernels::Int8InputQuant& input, Activation activation, float* out,
+                                  const ::mote::kernels::Int8InputQuant& input, Activation activation, Out out,
                                   std::int32_t* dots, std::byte* spare) noexcept {
   const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
   if constexpr (int8_centred_codes<Matrix>) {
@@ -21540,9 +22679,10 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
 }
 
 
-template <class G, class S, class Activation>
+/// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
+template <class G, class S, class In, class Out, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                       const float* bias, const float* in, float* out, std::size_t batch,
+                       const float* bias, const In* in, Out out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation activation,
                        std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
@@ -21703,6 +22843,16 @@ MOTE_NO_IPA inline void int8_quantize_row(const float* x, std::size_t n,
     Ops::quantize(x, n, input.params, input.low, input.high, out);
 }
 
+/// The same row handed over as codes (u domain): converted, not quantised.
+template <bool Centred, class Ops, class Code>
+inline void int8_quantize_row(const std::uint8_t* x, std::size_t n, const ::mote::kernels::Int8InputQuant&,
+                              Code* out) noexcept {
+  if constexpr (Centred)
+    int8_codes_centred(x, n, out);
+  else
+    int8_codes_encoded(x, n, out);
+}
+
 /// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
 template <class Ops>
 MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
@@ -21718,6 +22868,13 @@ MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
     for (std::size_t i = 0; i < n; ++i)
       row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
   }
+}
+
+template <class Ops>
+inline void int8_float_codes_row(const std::uint8_t* x, std::size_t n, const ::mote::kernels::Int8InputQuant& input,
+                                 typename Ops::Act*, float* row) noexcept {
+  const std::int32_t zero_point = input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_point);
 }
 
 /// What the f32 kernels multiply when an int8 convolution sums in floats (small receptive fields
@@ -21736,9 +22893,9 @@ struct Int8FloatOperands {
   const float*
       corrections;  ///< int4: (zu - 128) x the row's weight sum, what centring on zu leaves out
 };
-template <class Matrix>
+template <class Matrix, class In>
 inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
-                                             const Matrix& weights, const float* in,
+                                             const Matrix& weights, const In* in,
                                              const ::mote::kernels::Int8InputQuant& input,
                                              std::byte* scratch) noexcept {
   const std::size_t rows = weights.rows(), cols = weights.cols(),
@@ -21785,9 +22942,11 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
 /// rounding), then the activation. In the ISA's vectors where its fma rounds once as std::fma does
 /// and its activations are the scalar ones lane by lane (kernels/elementwise/simd-inl.hpp): GCC
 /// left this loop scalar, at about a third of the time of W5's int8 depthwise layer.
+/// Out of line (MOTE_NO_IPA), as int8_quantize_row: a layer's channel count propagated into the
+/// tail loop made GCC 12 at -O3 report -Waggressive-loop-optimizations on a loop that cannot run.
 template <class Activation>
-inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
-                                const float* multipliers, const float* bias) noexcept {
+MOTE_NO_IPA inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
+                                            const float* multipliers, const float* bias) noexcept {
   using Vec = float_kernels::Vec;
   for (std::size_t p = 0; p < pixels; ++p) {
     float* y = out + p * channels;
@@ -21800,24 +22959,43 @@ inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t chan
   }
 }
 
+/// Where the f32 kernels put the exact sums: the outputs themselves, or the area the codes will
+/// be written over (Int8CodesOut).
+inline float* int8_float_sums_area(float* out) noexcept { return out; }
+inline float* int8_float_sums_area(const ::mote::kernels::Int8CodesOut& out) noexcept {
+  return reinterpret_cast<float*>(out.codes);
+}
+/// The float epilogue of the exact sums in place, or their requantisation into codes.
+template <class Activation>
+inline void int8_finish_float_sums(float* out, std::size_t pixels, std::size_t channels, const float* multipliers,
+                                   const float* bias) noexcept {
+  int8_float_epilogue<Activation>(out, pixels, channels, multipliers, bias);
+}
+template <class Activation>
+inline void int8_finish_float_sums(const ::mote::kernels::Int8CodesOut& out, std::size_t pixels, std::size_t channels,
+                                   const float*, const float*) noexcept {
+  int8_requantize_float_sums(reinterpret_cast<float*>(out.codes), pixels, channels, out.rows);
+}
+
 /// Receptive fields of at most conv_int8_float_max_field values: the sums in the ISA's f32
 /// convolution kernel on integer-valued floats (exact, see conv_int8_float_max_field).
-template <class Matrix, class Activation>
+template <class Matrix, class In, class Out, class Activation>
 inline void conv2d_int8_in_floats(const ::mote::kernels::WindowGeometry& g, const Matrix& weights,
-                                  const float* bias, const float* in, float* out,
+                                  const float* bias, const In* in, Out out,
                                   const ::mote::kernels::Int8InputQuant& input, Activation,
                                   std::byte* scratch) noexcept {
   const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
-  float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, out,
+  float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out),
                         ::mote::activation::Identity{});
-  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
-template <class G, class S, class Activation>
+/// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
+template <class G, class S, class In, class Out, class Activation>
 inline void conv2d_int8(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    const float* bias, const In* in, Out out, const ::mote::kernels::Int8InputQuant& input,
     Activation activation, std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
   using Code = int8_code_t<Matrix>;
@@ -21851,7 +23029,7 @@ inline void conv2d_int8(
     const std::size_t count = std::min(chunk, pixels - first);
     int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
     int8_dense_from_codes(weights, bias, patches, count, input, activation,
-                          out + first * weights.rows(), dots, spare);
+                          ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
   }
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
@@ -21881,6 +23059,13 @@ MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n
   const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
   for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
 }
+template <class Ops>
+inline void depthwise_int8_centred_row(const std::uint8_t* x, std::size_t n,
+                                       const ::mote::kernels::Int8InputQuant& input, typename Ops::Act*,
+                                       std::int16_t* row) noexcept {
+  const std::int32_t zero_point = input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(static_cast<std::int32_t>(x[i]) - zero_point);
+}
 /// sums[o] for every output channel of one pixel, one channel at a time (output channel o
 /// filters input channel o / multiplier). Out of line: see depthwise_int8_centred_row.
 MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
@@ -21903,25 +23088,26 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
 
 /// The sums in f32 (see the top of this file): multiplier 1, at most
 /// depthwise_int8_float_max_taps taps.
-template <class G, class S, class Activation>
+template <class G, class S, class In, class Out, class Activation>
 inline void depthwise_int8_in_floats(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    const float* bias, const In* in, Out out, const ::mote::kernels::Int8InputQuant& input,
     Activation, std::byte* scratch) noexcept {
   static_assert(::mote::kernels::depthwise_int8_float_max_taps <=
                 float_kernels::depthwise_detail::max_listed_taps);
   const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
   float_kernels::depthwise_detail::depthwise_listed_taps(
-      g, operands.weights, operands.zeros, operands.image, out, ::mote::activation::Identity{});
-  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+      g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out), ::mote::activation::Identity{});
+  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
-template <class G, class S, class Activation>
+/// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
+template <class G, class S, class In, class Out, class Activation>
 inline void depthwise_int8(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    const float* bias, const In* in, Out out, const ::mote::kernels::Int8InputQuant& input,
     Activation activation, std::byte* scratch) noexcept {
   const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
   const std::size_t taps = g.kernel_h * g.kernel_w;
@@ -21959,9 +23145,12 @@ inline void depthwise_int8(
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
       const std::int16_t* window = image + (oy * g.stride_h * image_w + ox * g.stride_w) * channels;
-      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
       depthwise_int8_channel_sums(window, tap_weights, multiplier, g.kernel_h, g.kernel_w, row_step,
                                   tap_step, out_c, sums);
+      if constexpr (::mote::kernels::is_codes_out_v<Out>) {
+        int8_requantize(sums, out.rows, out_c, out.codes + (oy * g.out_w + ox) * out_c);
+      } else {
+      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
       // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
       // correction, the sums are already centred.
       std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
@@ -21971,6 +23160,7 @@ inline void depthwise_int8(
                                 input.params.scale * weights.scales()[o], bias[o]);
       if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
         for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
+      }
     }
   }
 }
@@ -22139,41 +23329,57 @@ inline void with_activation(Activation activation, float* out, std::size_t count
 }  // namespace MOTE_SIMD_NS
 
 /// Every int8 weight storage this ISA has a kernel for: dense (kernels/dense/int8-inl.hpp) and
-/// block-sparse (kernels/dense/sparse_int8-inl.hpp).
-template <class Matrix, class Activation>
+/// block-sparse (kernels/dense/sparse_int8-inl.hpp). The input is floats, or (dense storage) the
+/// codes the previous layer handed over; the output floats, or (dense storage) the next layer's
+/// codes (Int8CodesOut, whose requantisation holds the fused ReLU/ReLU6 as its code range).
+template <class Matrix, class In, class Out, class Activation>
   requires requires(const Matrix& weights, const Int8InputQuant& input, std::byte* scratch) {
-    MOTE_SIMD_NS::dense_int8(weights, nullptr, nullptr, nullptr, std::size_t{}, input,
-                             ::mote::activation::Identity{}, scratch);
+    MOTE_SIMD_NS::dense_int8(weights, nullptr, static_cast<const In*>(nullptr), std::declval<Out>(), std::size_t{},
+                             input, ::mote::activation::Identity{}, scratch);
   }
-MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in,
-                                  float* out, std::size_t batch, const Int8InputQuant& input, Activation activation,
+MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const In* in,
+                                  Out out, std::size_t batch, const Int8InputQuant& input, Activation activation,
                                   std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, fused, scratch);
-  });
+  if constexpr (is_codes_out_v<Out>) {
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
+  } else {
+    MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
+      MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, fused, scratch);
+    });
+  }
 }
 
-/// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp).
-template <class G, class S, class Activation>
+/// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp); In and Out as for
+/// dense_int8.
+template <class G, class S, class In, class Out, class Activation>
 MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
                                    const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                                   const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                   const In* in, Out out, const Int8InputQuant& input, Activation activation,
                                    std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
-    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, fused, scratch);
-  });
+  if constexpr (is_codes_out_v<Out>) {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+  } else {
+    MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
+      MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, fused, scratch);
+    });
+  }
 }
 
 #if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
-/// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
-template <class G, class S, class Activation>
+/// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp); In and Out as
+/// for dense_int8.
+template <class G, class S, class In, class Out, class Activation>
 MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
                                       const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                                      const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                      const In* in, Out out, const Int8InputQuant& input, Activation activation,
                                       std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * window.out_c, [&](auto fused) {
-    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
-  });
+  if constexpr (is_codes_out_v<Out>) {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+  } else {
+    MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * window.out_c, [&](auto fused) {
+      MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
+    });
+  }
 }
 #endif
 
@@ -22934,6 +24140,63 @@ inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t 
   }
 }
 
+/// The same for codes handed over by the previous layer (u domain, model/chain.hpp): centred
+/// codes are u - 128 (the top bit flipped), the ISA's codes Int8Ops::encode(u).
+inline void int8_codes_centred(const std::uint8_t* u, std::size_t n, std::int8_t* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::int8_t>(u[i] ^ 0x80u);
+}
+inline void int8_codes_encoded(const std::uint8_t* u, std::size_t n, Int8Ops::Act* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = Int8Ops::encode(u[i]);
+}
+template <class Ops>
+inline void int8_quantize_centred_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols,
+                                         std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+                                         std::int8_t* codes) noexcept {
+  for (std::size_t b = 0; b < batch; ++b) {
+    int8_codes_centred(in + b * cols, cols, codes + b * padded_cols);
+    std::fill(codes + b * padded_cols + cols, codes + (b + 1) * padded_cols,
+              static_cast<std::int8_t>(input.params.zero_point - 128));
+  }
+}
+inline void int8_quantize_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
+                                 const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
+  for (std::size_t b = 0; b < batch; ++b) {
+    int8_codes_encoded(in + b * cols, cols, act + b * padded_cols);
+    std::fill(act + b * padded_cols + cols, act + (b + 1) * padded_cols, padding);
+  }
+}
+
+/// Codes from exact sums, the ISA's vectors where it has them (Int8Ops::requantize_rows), the
+/// scalar definition for the rest.
+template <class Ops = Int8Ops>
+inline void int8_requantize(const std::int32_t* acc, const ::mote::RequantizationRows& rows, std::size_t count,
+                            std::uint8_t* out) noexcept {
+  std::size_t r = 0;
+  if constexpr (requires { Ops::requantize_rows(acc, rows, count, out); }) r = Ops::requantize_rows(acc, rows, count, out);
+  for (; r < count; ++r) out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, acc[r]));
+}
+
+/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel: the
+/// codes are written over the floats they come from (one byte per float, never ahead of the
+/// floats still to read), through int32 copies of one block of sums at a time.
+inline void int8_requantize_float_sums(float* sums, std::size_t pixels, std::size_t channels,
+                                       const ::mote::RequantizationRows& rows) noexcept {
+  constexpr std::size_t block = 64;
+  alignas(64) std::int32_t acc[block];
+  auto* codes = reinterpret_cast<std::uint8_t*>(sums);
+  for (std::size_t p = 0; p < pixels; ++p) {
+    for (std::size_t first = 0; first < channels; first += block) {
+      const std::size_t count = std::min(block, channels - first);
+      const float* from = sums + p * channels + first;
+      for (std::size_t i = 0; i < count; ++i) acc[i] = static_cast<std::int32_t>(from[i]);  // exact integers
+      const ::mote::RequantizationRows part{rows.bias + first, rows.mantissa + first, rows.left + first,
+                                            rows.right + first, rows.zero_point, rows.low, rows.high};
+      int8_requantize(acc, part, count, codes + p * channels + first);
+    }
+  }
+}
+
 /// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
 /// as int8_dense_epilogue, lane by lane): `batch` rows of `padded_rows` dots to outputs.
 template <class Activation, class Matrix>
@@ -22993,6 +24256,35 @@ inline void int8_dense_epilogues(const Matrix& weights, const float* bias, const
   }
 }
 
+/// The requantising epilogue (integer hand-over): each sample's exact sums, in place of its dots
+/// (int8_dense_epilogue's acc), then the next layer's codes.
+template <class Code, class Matrix, class Activation>
+inline void int8_dense_epilogues(const Matrix& weights, const float*, std::int32_t* dots, const Code* codes,
+                                 std::size_t batch, const ::mote::kernels::Int8InputQuant& input, Activation,
+                                 const ::mote::kernels::Int8CodesOut& out) noexcept {
+  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
+  const std::int32_t* row_sums = weights.row_sums();
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int32_t* acc = dots + b * padded_rows;
+    if constexpr (Matrix::format::symmetric) {
+      // The int32 sum wraps in between but its final value fits (as in dequantize_rows).
+      for (std::size_t r = 0; r < rows; ++r)
+        acc[r] = static_cast<std::int32_t>(static_cast<std::uint32_t>(acc[r]) +
+                                           static_cast<std::uint32_t>(correction) * static_cast<std::uint32_t>(row_sums[r]));
+    } else {
+      std::int64_t sum_u = 0;
+      for (std::size_t k = 0; k < weights.cols(); ++k)
+        sum_u += codes[b * weights.padded_cols() + k] + Int8Ops::activation_offset;
+      const std::int64_t zu = input.params.zero_point, k = static_cast<std::int64_t>(weights.cols());
+      for (std::size_t r = 0; r < rows; ++r)
+        acc[r] = static_cast<std::int32_t>(acc[r] + std::int64_t{correction} * row_sums[r] +
+                                           weights.params(r).zero_point * (zu * k - sum_u));
+    }
+    int8_requantize(acc, out.rows, rows, out.codes + b * rows);
+  }
+}
+
 /// An ISA may run blocks of samples on matrix tiles (Int8Ops::gemm_tiles, AMX): it returns how
 /// many leading samples it did.
 template <class Ops>
@@ -23017,9 +24309,9 @@ using int8_code_t = std::conditional_t<int8_centred_codes<Matrix>, std::int8_t, 
 /// The dots and outputs of `batch` samples already in codes (stride padded_cols): Code is
 /// int8 centred codes (u - 128) for Ops' symmetric GEMM, else Int8Ops::Act. `spare` holds
 /// batch * padded_cols bytes (the GEMM's code magnitudes).
-template <class Matrix, class Code, class Activation>
+template <class Matrix, class Code, class Activation, class Out>
 inline void int8_dense_from_codes(const Matrix& weights, const float* bias, const Code* codes, std::size_t batch,
-                                  const ::mote::kernels::Int8InputQuant& input, Activation activation, float* out,
+                                  const ::mote::kernels::Int8InputQuant& input, Activation activation, Out out,
                                   std::int32_t* dots, std::byte* spare) noexcept {
   const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
   if constexpr (int8_centred_codes<Matrix>) {
@@ -23038,9 +24330,10 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
 }
 
 
-template <class G, class S, class Activation>
+/// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
+template <class G, class S, class In, class Out, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                       const float* bias, const float* in, float* out, std::size_t batch,
+                       const float* bias, const In* in, Out out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation activation,
                        std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
@@ -23201,6 +24494,16 @@ MOTE_NO_IPA inline void int8_quantize_row(const float* x, std::size_t n,
     Ops::quantize(x, n, input.params, input.low, input.high, out);
 }
 
+/// The same row handed over as codes (u domain): converted, not quantised.
+template <bool Centred, class Ops, class Code>
+inline void int8_quantize_row(const std::uint8_t* x, std::size_t n, const ::mote::kernels::Int8InputQuant&,
+                              Code* out) noexcept {
+  if constexpr (Centred)
+    int8_codes_centred(x, n, out);
+  else
+    int8_codes_encoded(x, n, out);
+}
+
 /// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
 template <class Ops>
 MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
@@ -23216,6 +24519,13 @@ MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
     for (std::size_t i = 0; i < n; ++i)
       row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
   }
+}
+
+template <class Ops>
+inline void int8_float_codes_row(const std::uint8_t* x, std::size_t n, const ::mote::kernels::Int8InputQuant& input,
+                                 typename Ops::Act*, float* row) noexcept {
+  const std::int32_t zero_point = input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_point);
 }
 
 /// What the f32 kernels multiply when an int8 convolution sums in floats (small receptive fields
@@ -23234,9 +24544,9 @@ struct Int8FloatOperands {
   const float*
       corrections;  ///< int4: (zu - 128) x the row's weight sum, what centring on zu leaves out
 };
-template <class Matrix>
+template <class Matrix, class In>
 inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
-                                             const Matrix& weights, const float* in,
+                                             const Matrix& weights, const In* in,
                                              const ::mote::kernels::Int8InputQuant& input,
                                              std::byte* scratch) noexcept {
   const std::size_t rows = weights.rows(), cols = weights.cols(),
@@ -23283,9 +24593,11 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
 /// rounding), then the activation. In the ISA's vectors where its fma rounds once as std::fma does
 /// and its activations are the scalar ones lane by lane (kernels/elementwise/simd-inl.hpp): GCC
 /// left this loop scalar, at about a third of the time of W5's int8 depthwise layer.
+/// Out of line (MOTE_NO_IPA), as int8_quantize_row: a layer's channel count propagated into the
+/// tail loop made GCC 12 at -O3 report -Waggressive-loop-optimizations on a loop that cannot run.
 template <class Activation>
-inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
-                                const float* multipliers, const float* bias) noexcept {
+MOTE_NO_IPA inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
+                                            const float* multipliers, const float* bias) noexcept {
   using Vec = float_kernels::Vec;
   for (std::size_t p = 0; p < pixels; ++p) {
     float* y = out + p * channels;
@@ -23298,24 +24610,43 @@ inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t chan
   }
 }
 
+/// Where the f32 kernels put the exact sums: the outputs themselves, or the area the codes will
+/// be written over (Int8CodesOut).
+inline float* int8_float_sums_area(float* out) noexcept { return out; }
+inline float* int8_float_sums_area(const ::mote::kernels::Int8CodesOut& out) noexcept {
+  return reinterpret_cast<float*>(out.codes);
+}
+/// The float epilogue of the exact sums in place, or their requantisation into codes.
+template <class Activation>
+inline void int8_finish_float_sums(float* out, std::size_t pixels, std::size_t channels, const float* multipliers,
+                                   const float* bias) noexcept {
+  int8_float_epilogue<Activation>(out, pixels, channels, multipliers, bias);
+}
+template <class Activation>
+inline void int8_finish_float_sums(const ::mote::kernels::Int8CodesOut& out, std::size_t pixels, std::size_t channels,
+                                   const float*, const float*) noexcept {
+  int8_requantize_float_sums(reinterpret_cast<float*>(out.codes), pixels, channels, out.rows);
+}
+
 /// Receptive fields of at most conv_int8_float_max_field values: the sums in the ISA's f32
 /// convolution kernel on integer-valued floats (exact, see conv_int8_float_max_field).
-template <class Matrix, class Activation>
+template <class Matrix, class In, class Out, class Activation>
 inline void conv2d_int8_in_floats(const ::mote::kernels::WindowGeometry& g, const Matrix& weights,
-                                  const float* bias, const float* in, float* out,
+                                  const float* bias, const In* in, Out out,
                                   const ::mote::kernels::Int8InputQuant& input, Activation,
                                   std::byte* scratch) noexcept {
   const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
-  float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, out,
+  float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out),
                         ::mote::activation::Identity{});
-  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
-template <class G, class S, class Activation>
+/// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
+template <class G, class S, class In, class Out, class Activation>
 inline void conv2d_int8(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    const float* bias, const In* in, Out out, const ::mote::kernels::Int8InputQuant& input,
     Activation activation, std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
   using Code = int8_code_t<Matrix>;
@@ -23349,7 +24680,7 @@ inline void conv2d_int8(
     const std::size_t count = std::min(chunk, pixels - first);
     int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
     int8_dense_from_codes(weights, bias, patches, count, input, activation,
-                          out + first * weights.rows(), dots, spare);
+                          ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
   }
 }
 // ----- end mote/kernels/conv2d/int8-inl.hpp -----
@@ -23379,6 +24710,13 @@ MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n
   const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
   for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
 }
+template <class Ops>
+inline void depthwise_int8_centred_row(const std::uint8_t* x, std::size_t n,
+                                       const ::mote::kernels::Int8InputQuant& input, typename Ops::Act*,
+                                       std::int16_t* row) noexcept {
+  const std::int32_t zero_point = input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(static_cast<std::int32_t>(x[i]) - zero_point);
+}
 /// sums[o] for every output channel of one pixel, one channel at a time (output channel o
 /// filters input channel o / multiplier). Out of line: see depthwise_int8_centred_row.
 MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
@@ -23401,25 +24739,26 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
 
 /// The sums in f32 (see the top of this file): multiplier 1, at most
 /// depthwise_int8_float_max_taps taps.
-template <class G, class S, class Activation>
+template <class G, class S, class In, class Out, class Activation>
 inline void depthwise_int8_in_floats(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    const float* bias, const In* in, Out out, const ::mote::kernels::Int8InputQuant& input,
     Activation, std::byte* scratch) noexcept {
   static_assert(::mote::kernels::depthwise_int8_float_max_taps <=
                 float_kernels::depthwise_detail::max_listed_taps);
   const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
   float_kernels::depthwise_detail::depthwise_listed_taps(
-      g, operands.weights, operands.zeros, operands.image, out, ::mote::activation::Identity{});
-  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+      g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out), ::mote::activation::Identity{});
+  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
-template <class G, class S, class Activation>
+/// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
+template <class G, class S, class In, class Out, class Activation>
 inline void depthwise_int8(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    const float* bias, const In* in, Out out, const ::mote::kernels::Int8InputQuant& input,
     Activation activation, std::byte* scratch) noexcept {
   const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
   const std::size_t taps = g.kernel_h * g.kernel_w;
@@ -23457,9 +24796,12 @@ inline void depthwise_int8(
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
       const std::int16_t* window = image + (oy * g.stride_h * image_w + ox * g.stride_w) * channels;
-      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
       depthwise_int8_channel_sums(window, tap_weights, multiplier, g.kernel_h, g.kernel_w, row_step,
                                   tap_step, out_c, sums);
+      if constexpr (::mote::kernels::is_codes_out_v<Out>) {
+        int8_requantize(sums, out.rows, out_c, out.codes + (oy * g.out_w + ox) * out_c);
+      } else {
+      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
       // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
       // correction, the sums are already centred.
       std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
@@ -23469,6 +24811,7 @@ inline void depthwise_int8(
                                 input.params.scale * weights.scales()[o], bias[o]);
       if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
         for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
+      }
     }
   }
 }
@@ -23637,41 +24980,57 @@ inline void with_activation(Activation activation, float* out, std::size_t count
 }  // namespace MOTE_SIMD_NS
 
 /// Every int8 weight storage this ISA has a kernel for: dense (kernels/dense/int8-inl.hpp) and
-/// block-sparse (kernels/dense/sparse_int8-inl.hpp).
-template <class Matrix, class Activation>
+/// block-sparse (kernels/dense/sparse_int8-inl.hpp). The input is floats, or (dense storage) the
+/// codes the previous layer handed over; the output floats, or (dense storage) the next layer's
+/// codes (Int8CodesOut, whose requantisation holds the fused ReLU/ReLU6 as its code range).
+template <class Matrix, class In, class Out, class Activation>
   requires requires(const Matrix& weights, const Int8InputQuant& input, std::byte* scratch) {
-    MOTE_SIMD_NS::dense_int8(weights, nullptr, nullptr, nullptr, std::size_t{}, input,
-                             ::mote::activation::Identity{}, scratch);
+    MOTE_SIMD_NS::dense_int8(weights, nullptr, static_cast<const In*>(nullptr), std::declval<Out>(), std::size_t{},
+                             input, ::mote::activation::Identity{}, scratch);
   }
-MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in,
-                                  float* out, std::size_t batch, const Int8InputQuant& input, Activation activation,
+MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const In* in,
+                                  Out out, std::size_t batch, const Int8InputQuant& input, Activation activation,
                                   std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, fused, scratch);
-  });
+  if constexpr (is_codes_out_v<Out>) {
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
+  } else {
+    MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
+      MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, fused, scratch);
+    });
+  }
 }
 
-/// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp).
-template <class G, class S, class Activation>
+/// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp); In and Out as for
+/// dense_int8.
+template <class G, class S, class In, class Out, class Activation>
 MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
                                    const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                                   const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                   const In* in, Out out, const Int8InputQuant& input, Activation activation,
                                    std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
-    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, fused, scratch);
-  });
+  if constexpr (is_codes_out_v<Out>) {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+  } else {
+    MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
+      MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, fused, scratch);
+    });
+  }
 }
 
 #if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
-/// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
-template <class G, class S, class Activation>
+/// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp); In and Out as
+/// for dense_int8.
+template <class G, class S, class In, class Out, class Activation>
 MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
                                       const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                                      const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                      const In* in, Out out, const Int8InputQuant& input, Activation activation,
                                       std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * window.out_c, [&](auto fused) {
-    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
-  });
+  if constexpr (is_codes_out_v<Out>) {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+  } else {
+    MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * window.out_c, [&](auto fused) {
+      MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
+    });
+  }
 }
 #endif
 
@@ -23955,6 +25314,8 @@ class InputQuantization {
     return QuantParams{quant_.params.scale, quant_.params.zero_point - codes::offset};
   }
   bool calibrated() const noexcept { return calibrated_; }
+  /// The calibrated parameters in the kernels' unsigned domain (meaningful when calibrated()).
+  const kernels::Int8InputQuant& calibrated_quant() const noexcept { return quant_; }
   /// The parameters to quantise `count` input values with.
   kernels::Int8InputQuant current(const float* in, std::size_t count) const noexcept {
     if (calibrated_) return quant_;
@@ -24004,6 +25365,8 @@ class MatrixWithBias {
 
   const WeightMatrix<Format, Layout>& matrix() const noexcept { return matrix_; }
   const float* bias() const noexcept { return bias_.data(); }
+  /// Counts the changes of weights or bias: what a requantisation built from them checks.
+  std::uint64_t version() const noexcept { return version_; }
   /// Sets the weights from a row-major Rows x Cols f32 array. Sparse layouts prune them first
   /// (set_pruning) and must then hold their pattern: check_matrix says so beforehand; a matrix
   /// that fails it anyway is an error thrown (or, without exceptions, reported before abort).
@@ -24017,6 +25380,7 @@ class MatrixWithBias {
     } else {
       matrix_.assign(row_major);
     }
+    ++version_;
   }
   /// Whether set_matrix(row_major) would succeed; `where` names the layer in the message.
   Status check_matrix(const float* row_major, const std::string& where) const {
@@ -24039,6 +25403,7 @@ class MatrixWithBias {
   const Pruning& pruning() const noexcept requires(sparse) { return pruning_; }
   void set_bias(const float* values) noexcept {
     for (std::size_t r = 0; r < Rows; ++r) bias_[r] = values[r];
+    ++version_;
   }
   /// y' = y * scale + shift per output channel, absorbed into weights and bias.
   void fold_channel_affine(const float* scale, const float* shift) noexcept {
@@ -24046,6 +25411,7 @@ class MatrixWithBias {
       matrix_.scale_row(r, scale[r]);
       bias_[r] = bias_[r] * scale[r] + shift[r];
     }
+    ++version_;
   }
   /// Bytes of weights and bias in memory.
   std::size_t bytes() const noexcept { return matrix_.bytes() + bias_.size() * sizeof(float); }
@@ -24061,7 +25427,112 @@ class MatrixWithBias {
 
   WeightMatrix<Format, Layout> matrix_;
   AlignedBuffer<float> bias_;
+  std::uint64_t version_ = 0;
   [[no_unique_address]] std::conditional_t<sparse, Pruning, Empty> pruning_{};
+};
+
+/// Whether an int8 layer with options `Opts` and `Cols` inputs per output can write the next
+/// layer's codes instead of floats (integer hand-over, model/chain.hpp): int8 weights in dense
+/// storage, a fused activation that is a clamp of the code range (none, ReLU or ReLU6), and
+/// sums short enough for an int32 bias (int8_requantize_max_cols).
+template <class Opts, std::size_t Cols>
+inline constexpr bool requantizes_output_v =
+    Opts::integer_compute && is_int8_format_v<typename Opts::format> &&
+    std::is_same_v<typename Opts::layout, DenseStorage> && Cols <= kernels::int8_requantize_max_cols &&
+    (std::is_same_v<typename Opts::activation, ::mote::activation::Identity> ||
+     std::is_same_v<typename Opts::activation, ::mote::activation::Relu> ||
+     std::is_same_v<typename Opts::activation, ::mote::activation::Relu6>);
+/// Whether an int8 layer can take the codes the previous layer hands over.
+template <class Opts>
+inline constexpr bool accepts_codes_v = Opts::integer_compute && is_int8_format_v<typename Opts::format> &&
+                                        std::is_same_v<typename Opts::layout, DenseStorage>;
+
+/// The requantisation an int8 layer built for the layer after it (RequantizationRows), with what
+/// it was built from: the layer's input scale, the next layer's input quantisation and the
+/// weights' version. forward() hands codes over only while all three still hold, so a change
+/// made after linking (new weights, a new calibration) falls back to floats, never to stale
+/// codes. Built once (it allocates); forward() only reads it.
+template <std::size_t Rows>
+class RequantizationTable {
+ public:
+  RequantizationTable() : bias_(Rows), mantissa_(Rows), left_(Rows), right_(Rows) {}
+
+  /// Builds the rows for weights with `scales` per row and `bias`, an input of scale
+  /// `input_scale` and the next layer's `next` quantisation, the code range narrowed by the
+  /// fused `Activation` (ReLU: codes of 0 and up; ReLU6: up to the code of 6).
+  template <class Activation>
+  void build(const float* scales, const float* bias, float input_scale, const kernels::Int8InputQuant& next,
+             std::uint64_t weights_version) {
+    for (std::size_t r = 0; r < Rows; ++r) {
+      const double sum_scale = static_cast<double>(input_scale) * static_cast<double>(scales[r]);
+      const FixedPointMultiplier m = make_fixed_point_multiplier(sum_scale / static_cast<double>(next.params.scale));
+      mantissa_[r] = m.mantissa;
+      left_[r] = std::max(m.exponent, 0);
+      right_[r] = std::max(-m.exponent, 0);
+      const double units = std::nearbyint(static_cast<double>(bias[r]) / sum_scale);
+      const double bound = static_cast<double>(requantize_max_bias);
+      bias_[r] = std::isfinite(units) ? static_cast<std::int32_t>(std::clamp(units, -bound, bound))
+                                      : (units > 0 ? requantize_max_bias : -requantize_max_bias);
+    }
+    low_ = next.low;
+    high_ = next.high;
+    const std::int32_t zero = std::clamp(next.params.zero_point, next.low, next.high);
+    if constexpr (std::is_same_v<Activation, ::mote::activation::Relu> ||
+                  std::is_same_v<Activation, ::mote::activation::Relu6>)
+      low_ = std::max(low_, zero);
+    if constexpr (std::is_same_v<Activation, ::mote::activation::Relu6>)
+      high_ = std::min(high_, quantize(6.0f, next.params, next.low, next.high));
+    input_scale_ = input_scale;
+    next_ = next;
+    version_ = weights_version;
+    built_ = true;
+  }
+  void clear() noexcept { built_ = false; }
+  /// Whether the rows were built from exactly these.
+  bool holds_for(float input_scale, const kernels::Int8InputQuant& next, std::uint64_t weights_version) const noexcept {
+    return built_ && input_scale == input_scale_ && next.params.scale == next_.params.scale &&
+           next.params.zero_point == next_.params.zero_point && next.low == next_.low && next.high == next_.high &&
+           weights_version == version_;
+  }
+  RequantizationRows rows() const noexcept {
+    return RequantizationRows{bias_.data(), mantissa_.data(), left_.data(), right_.data(), next_.params.zero_point,
+                              low_, high_};
+  }
+
+ private:
+  AlignedBuffer<std::int32_t> bias_, mantissa_, left_, right_;
+  std::int32_t low_ = 0, high_ = 255;
+  float input_scale_ = 0.0f;
+  kernels::Int8InputQuant next_{};
+  std::uint64_t version_ = 0;
+  bool built_ = false;
+};
+
+/// What an int8 layer adds for the integer hand-over: the table and the calls the chain makes.
+/// `Layer` has input_quant_ (InputQuantization), weights_ (MatrixWithBias) and opts.
+template <class Opts, std::size_t Rows, std::size_t Cols>
+class IntegerHandover {
+ public:
+  static constexpr bool requantizes_output = requantizes_output_v<Opts, Cols>;
+  static constexpr bool accepts_codes = accepts_codes_v<Opts>;
+
+  /// Builds the requantisation into `next` (the next layer's calibrated input quantisation), or
+  /// clears it when this layer's own input is not calibrated.
+  template <class Weights>
+  void link(const InputQuantization<Opts>& own, const Weights& weights, const kernels::Int8InputQuant* next) {
+    if (!own.calibrated() || next == nullptr) return table_.clear();
+    table_.template build<typename Opts::activation>(weights.matrix().scales(), weights.bias(),
+                                                     own.calibrated_quant().params.scale, *next, weights.version());
+  }
+  template <class Weights>
+  bool linked_to(const InputQuantization<Opts>& own, const Weights& weights,
+                 const kernels::Int8InputQuant& next) const noexcept {
+    return own.calibrated() && table_.holds_for(own.calibrated_quant().params.scale, next, weights.version());
+  }
+  kernels::Int8CodesOut codes_out(std::uint8_t* codes) const noexcept { return {codes, table_.rows()}; }
+
+ private:
+  RequantizationTable<Rows> table_;
 };
 
 inline ParamSpec param(const char* name, std::size_t d0) { return ParamSpec{name, {d0, 0, 0, 0}, 1}; }
@@ -24229,6 +25700,37 @@ class DenseLayer {
     }
   }
 
+  /// Integer hand-over (model/chain.hpp): whether this layer can write the next layer's codes,
+  /// and take the previous layer's.
+  static constexpr bool requantizes_output = detail::requantizes_output_v<opts, In::size>;
+  static constexpr bool accepts_codes = detail::accepts_codes_v<opts>;
+  /// Builds (or, with nullptr, drops) the requantisation into the next layer's input quantisation.
+  void link_output(const kernels::Int8InputQuant* next) requires(requantizes_output) {
+    handover_.link(input_quant_, weights_, next);
+  }
+  bool output_linked_to(const kernels::Int8InputQuant& next) const noexcept requires(requantizes_output) {
+    return handover_.linked_to(input_quant_, weights_, next);
+  }
+  /// The calibrated input quantisation the previous layer's codes must be in; nullptr if none.
+  const kernels::Int8InputQuant* codes_quantization() const noexcept requires(accepts_codes) {
+    return input_quant_.calibrated() ? &input_quant_.calibrated_quant() : nullptr;
+  }
+  /// forward_batch with the calibrated quantisation, the input floats or codes (InValue), the
+  /// output floats or (codes_out) the next layer's codes written at the start of `out`.
+  template <class InValue>
+  void forward_integer(const InValue* in, float* out, bool codes_out, std::size_t batch,
+                       std::byte* scratch) const noexcept requires(accepts_codes) {
+    const kernels::Int8InputQuant& quant = input_quant_.calibrated_quant();
+    if constexpr (requantizes_output) {
+      if (codes_out)
+        return kernels::dense_int8(typename opts::isa{}, weights_.matrix(), weights_.bias(), in,
+                                   handover_.codes_out(reinterpret_cast<std::uint8_t*>(out)), batch, quant,
+                                   ::mote::activation::Identity{}, scratch);
+    }
+    kernels::dense_int8(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, batch, quant,
+                        typename opts::activation{}, scratch);
+  }
+
   /// Fixes the input's quantisation (codes of the activation format): what calibration does.
   /// Until then (or after clear_input_quantization) each input is quantised with its own
   /// min/max range, like ONNX DynamicQuantizeLinear.
@@ -24256,6 +25758,8 @@ class DenseLayer {
   [[no_unique_address]] std::conditional_t<opts::integer_compute, detail::InputQuantization<opts>, detail::Empty>
       input_quant_;
   detail::MatrixWithBias<typename opts::format, typename opts::layout, Units, In::size> weights_;
+  [[no_unique_address]] std::conditional_t<requantizes_output, detail::IntegerHandover<opts, Units, In::size>,
+                                           detail::Empty> handover_;
 };
 
 /// Fully connected layer with `Units` outputs. Options: `Weights<Format, Layout>` (default
@@ -24541,6 +26045,39 @@ class ConvLayer {
     }
   }
 
+  /// Integer hand-over (model/chain.hpp), as for Dense.
+  static constexpr bool requantizes_output = detail::requantizes_output_v<opts, receptive_field>;
+  static constexpr bool accepts_codes = detail::accepts_codes_v<opts>;
+  void link_output(const kernels::Int8InputQuant* next) requires(requantizes_output) {
+    handover_.link(input_quant_, weights_, next);
+  }
+  bool output_linked_to(const kernels::Int8InputQuant& next) const noexcept requires(requantizes_output) {
+    return handover_.linked_to(input_quant_, weights_, next);
+  }
+  const kernels::Int8InputQuant* codes_quantization() const noexcept requires(accepts_codes) {
+    return input_quant_.calibrated() ? &input_quant_.calibrated_quant() : nullptr;
+  }
+  /// `batch` samples with the calibrated quantisation, the input floats or codes, the output
+  /// floats or (codes_out) the next layer's codes, sample b's at byte b x out_shape::size of `out`
+  /// (its float sums, where the kernel makes them, in the floats from there: they reach only the
+  /// codes of samples still to come).
+  template <class InValue>
+  void forward_integer(const InValue* in, float* out, bool codes_out, std::size_t batch,
+                       std::byte* scratch) const noexcept requires(accepts_codes) {
+    const kernels::Int8InputQuant& quant = input_quant_.calibrated_quant();
+    for (std::size_t b = 0; b < batch; ++b) {
+      const InValue* sample = in + b * In::size;
+      if constexpr (requantizes_output) {
+        if (codes_out) {
+          run_int8(sample, handover_.codes_out(reinterpret_cast<std::uint8_t*>(out) + b * out_shape::size), quant,
+                   ::mote::activation::Identity{}, scratch);
+          continue;
+        }
+      }
+      run_int8(sample, out + b * out_shape::size, quant, typename opts::activation{}, scratch);
+    }
+  }
+
   /// Fixes the input's quantisation (codes of the activation format): what calibration does.
   Status set_input_quantization(const QuantParams& params) requires(opts::integer_compute) {
     return input_quant_.set(params, "Conv2D input quantisation at layer " + Path::to_string());
@@ -24563,6 +26100,22 @@ class ConvLayer {
         rows = patches;
       }
       f(rows, first, count);
+    }
+  }
+
+  /// The int8 kernel of one sample: the convolution kernel, or (1x1) the Dense one over chunks
+  /// of pixels.
+  template <class InValue, class Out, class Activation>
+  void run_int8(const InValue* in, Out out, const kernels::Int8InputQuant& quant, Activation activation,
+                std::byte* scratch) const noexcept {
+    if constexpr (int8_window) {
+      kernels::conv2d_int8(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out, quant, activation,
+                           scratch);
+    } else {
+      for (std::size_t first = 0; first < out_pixels; first += pixel_chunk)
+        kernels::dense_int8(typename opts::isa{}, weights_.matrix(), weights_.bias(), in + first * geometry::in_c,
+                            kernels::conv_output_at(out, first * Filters), std::min(pixel_chunk, out_pixels - first),
+                            quant, activation, scratch + patch_bytes);
     }
   }
 
@@ -24604,6 +26157,8 @@ class ConvLayer {
   detail::MatrixWithBias<typename opts::format, typename opts::layout, Filters, receptive_field> weights_;
   [[no_unique_address]] std::conditional_t<opts::integer_compute, detail::InputQuantization<opts>, detail::Empty>
       input_quant_;
+  [[no_unique_address]] std::conditional_t<requantizes_output, detail::IntegerHandover<opts, Filters, receptive_field>,
+                                           detail::Empty> handover_;
 };
 
 /// 2-D convolution with `Filters` output channels and kernel `KernelSize` (a `Kernel<H, W>`).
@@ -24722,6 +26277,38 @@ class DepthwiseConvLayer {
     }
   }
 
+  /// Integer hand-over (model/chain.hpp), as for Dense and Conv2D.
+  static constexpr bool requantizes_output = detail::requantizes_output_v<opts, KernelH * KernelW>;
+  static constexpr bool accepts_codes = detail::accepts_codes_v<opts>;
+  void link_output(const kernels::Int8InputQuant* next) requires(requantizes_output) {
+    handover_.link(input_quant_, weights_, next);
+  }
+  bool output_linked_to(const kernels::Int8InputQuant& next) const noexcept requires(requantizes_output) {
+    return handover_.linked_to(input_quant_, weights_, next);
+  }
+  const kernels::Int8InputQuant* codes_quantization() const noexcept requires(accepts_codes) {
+    return input_quant_.calibrated() ? &input_quant_.calibrated_quant() : nullptr;
+  }
+  /// As Conv2D's forward_integer.
+  template <class InValue>
+  void forward_integer(const InValue* in, float* out, bool codes_out, std::size_t batch,
+                       std::byte* scratch) const noexcept requires(accepts_codes) {
+    const kernels::Int8InputQuant& quant = input_quant_.calibrated_quant();
+    for (std::size_t b = 0; b < batch; ++b) {
+      const InValue* sample = in + b * In::size;
+      if constexpr (requantizes_output) {
+        if (codes_out) {
+          kernels::depthwise_int8(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), sample,
+                                  handover_.codes_out(reinterpret_cast<std::uint8_t*>(out) + b * out_shape::size),
+                                  quant, ::mote::activation::Identity{}, scratch);
+          continue;
+        }
+      }
+      kernels::depthwise_int8(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), sample,
+                              out + b * out_shape::size, quant, typename opts::activation{}, scratch);
+    }
+  }
+
   /// Fixes the input's quantisation (codes of the activation format): what calibration does.
   Status set_input_quantization(const QuantParams& params) requires(opts::integer_compute) {
     return input_quant_.set(params, "DepthwiseConv2D input quantisation at layer " + Path::to_string());
@@ -24733,6 +26320,9 @@ class DepthwiseConvLayer {
   detail::MatrixWithBias<typename opts::format, typename opts::layout, out_channels, KernelH * KernelW> weights_;
   [[no_unique_address]] std::conditional_t<opts::integer_compute, detail::InputQuantization<opts>, detail::Empty>
       input_quant_;
+  [[no_unique_address]] std::conditional_t<requantizes_output,
+                                           detail::IntegerHandover<opts, out_channels, KernelH * KernelW>,
+                                           detail::Empty> handover_;
 };
 
 /// Depthwise 2-D convolution: each input channel is filtered on its own by `KernelSize`
@@ -25487,6 +27077,13 @@ struct NoInputHook {
 template <class L>
 constexpr bool quantizes_input_v = requires { requires L::quantizes_input; };
 
+/// A bound layer that can write the next layer's codes / take the previous layer's (Dense,
+/// Conv2D and DepthwiseConv2D with int8 weights, layers/weighted.hpp).
+template <class L>
+constexpr bool layer_requantizes_output_v = requires { requires L::requantizes_output; };
+template <class L>
+constexpr bool layer_accepts_codes_v = requires { requires L::accepts_codes; };
+
 template <class L>
 concept HasBody = requires(L& layer) { layer.body(); };
 
@@ -25570,6 +27167,34 @@ class Chain {
   /// nested bodies. Called after weights are set.
   void fold_batch_norms() noexcept { fold_from(std::make_index_sequence<layer_count>{}); }
 
+  /// Integer hand-over: where an int8 layer (whose fused activation is none, ReLU or ReLU6) is
+  /// followed, views aside, by another int8 layer, and both have a calibrated input quantisation,
+  /// the first writes the second's input codes (requantisation, gemmlowp semantics,
+  /// docs/quantization.md) instead of floats that the second would quantise again. This builds
+  /// each such pair's requantisation (it allocates); a pair whose weights or quantisation change
+  /// afterwards hands floats over until it is linked again. Sequential links after loading and
+  /// calibrating.
+  void link_integer_handover() {
+    [&]<std::size_t... I>(std::index_sequence<I...>) { (link_at<I>(), ...); }(std::make_index_sequence<layer_count>{});
+  }
+  /// On (the default) or off: off, every layer hands floats over (ONNX's QDQ semantics:
+  /// DequantizeLinear, the float op, QuantizeLinear), as before linking.
+  void set_integer_handover(bool enabled) {
+    handover_enabled_ = enabled;
+    link_integer_handover();
+  }
+  bool integer_handover_enabled() const noexcept { return handover_enabled_; }
+  /// Whether layer I hands codes to the next computing layer in the current state.
+  template <std::size_t I>
+  bool hands_over_codes() const noexcept {
+    if constexpr (pairs_with_next<I>) {
+      const auto* next = std::get<next_computing<I>>(layers_).codes_quantization();
+      return next != nullptr && std::get<I>(layers_).output_linked_to(*next);
+    } else {
+      return false;
+    }
+  }
+
  private:
   template <std::size_t... I, class Hook>
   void run(const float* in, float* out, std::byte* workspace, std::size_t batch, std::index_sequence<I...>,
@@ -25585,6 +27210,41 @@ class Chain {
     }(std::make_index_sequence<I>{});
     return count;
   }();
+  /// The first layer after I that computes (views pass their input through); layer_count if none.
+  template <std::size_t I>
+  static constexpr std::size_t next_computing = [] {
+    std::size_t next = layer_count;
+    [&]<std::size_t... J>(std::index_sequence<J...>) {
+      ((next = (next == layer_count && J > I && !detail::is_view_v<std::tuple_element_t<J, layers_type>>) ? J : next),
+       ...);
+    }(std::make_index_sequence<layer_count>{});
+    return next;
+  }();
+  /// The last layer before I that computes; layer_count if none.
+  template <std::size_t I>
+  static constexpr std::size_t previous_computing = [] {
+    std::size_t previous = layer_count;
+    [&]<std::size_t... J>(std::index_sequence<J...>) {
+      ((previous = (J < I && !detail::is_view_v<std::tuple_element_t<J, layers_type>>) ? J : previous), ...);
+    }(std::make_index_sequence<layer_count>{});
+    return previous;
+  }();
+  /// Layer I can hand codes to the next computing layer (the run-time conditions aside).
+  template <std::size_t I>
+  static constexpr bool pairs_with_next = [] {
+    if constexpr (next_computing<I> < layer_count)
+      return detail::layer_requantizes_output_v<std::tuple_element_t<I, layers_type>> &&
+             detail::layer_accepts_codes_v<std::tuple_element_t<next_computing<I>, layers_type>>;
+    else
+      return false;
+  }();
+  template <std::size_t I>
+  void link_at() {
+    if constexpr (pairs_with_next<I>)
+      std::get<I>(layers_).link_output(handover_enabled_ ? std::get<next_computing<I>>(layers_).codes_quantization()
+                                                         : nullptr);
+  }
+
   template <std::size_t I, class Hook>
   void step(const float* in, float* out, std::byte* workspace, std::size_t batch, const Hook& hook) const {
     constexpr detail::Slot out_slot = plan.steps[I].out_slot;
@@ -25604,6 +27264,17 @@ class Chain {
     using L = std::remove_cvref_t<decltype(layer)>;
     if constexpr (!std::is_same_v<Hook, detail::NoInputHook> && detail::quantizes_input_v<L>)
       hook(quantizing_before<I>, source);
+    // Integer hand-over (link_integer_handover); never while a hook observes the float inputs.
+    if constexpr (std::is_same_v<Hook, detail::NoInputHook> && detail::layer_accepts_codes_v<L>) {
+      bool codes_in = false, codes_out = false;
+      if constexpr (previous_computing<I> < layer_count) codes_in = hands_over_codes<previous_computing<I>>();
+      codes_out = hands_over_codes<I>();
+      if (codes_in) {
+        return layer.forward_integer(reinterpret_cast<const std::uint8_t*>(source), destination, codes_out, batch,
+                                     scratch);
+      }
+      if (codes_out) return layer.forward_integer(source, destination, true, batch, scratch);
+    }
     if (batch == 1) {
       layer.forward(source, destination, scratch);
     } else if constexpr (requires { layer.forward_batch(source, destination, batch, scratch); }) {
@@ -25633,6 +27304,7 @@ class Chain {
   }
 
   layers_type layers_;
+  bool handover_enabled_ = true;
 };
 
 }  // namespace mote
@@ -27439,6 +29111,18 @@ class Sequential {
     chain_.forward_batch(in.data(), out.data(), batch, workspace.bytes().data());
   }
 
+  /// Lets adjacent int8 layers pass codes instead of floats (model/chain.hpp,
+  /// Chain::link_integer_handover). load() and calibrate() do it; call it after setting weights
+  /// or a layer's input quantisation directly (set_param, set_input_quantization): until then
+  /// the layers changed hand floats over, which is correct but slower.
+  void link_integer_handover() { chain_.link_integer_handover(); }
+  /// Integer hand-over on (the default: TFLite's integer semantics between int8 layers) or off
+  /// (every layer hands floats over and the next quantises them: ONNX's QDQ semantics).
+  void set_integer_handover(bool enabled) { chain_.set_integer_handover(enabled); }
+  /// Whether layer I (a position in the network) currently hands codes to the next layer.
+  template <std::size_t I>
+  bool hands_over_codes() const noexcept { return chain_.template hands_over_codes<I>(); }
+
   /// Number of layers that quantise their input (integer layers), which calibrate() sets.
   static constexpr std::size_t quantizing_layer_count = chain_type::quantizing_layer_count;
 
@@ -27471,6 +29155,7 @@ class Sequential {
           if (previous[index]) (void)layer.set_input_quantization(*previous[index]);
           else layer.clear_input_quantization();
         });
+        chain_.link_integer_handover();
       };
       Workspace workspace;
       std::vector<float> output(output_shape::size);
@@ -27508,6 +29193,8 @@ class Sequential {
           restore();
           return set;
         }
+        // The next layers are observed as they will run: with the codes this one now takes.
+        chain_.link_integer_handover();
       }
       return Status::ok();
     }
@@ -27527,7 +29214,10 @@ class Sequential {
     std::vector<detail::LayerSlot> slots;
     detail::collect_slots(chain_, slots);
     Status status = detail::bind_tensors(slots, tensors, source_name, names);
-    if (status) chain_.fold_batch_norms();
+    if (status) {
+      chain_.fold_batch_norms();
+      chain_.link_integer_handover();
+    }
     return status;
   }
   /// Loads from a parsed .npz archive.
@@ -31682,6 +33372,7 @@ Status try_load_tensors(Net& net, std::span<const TensorRef> tensors,
     if (index < quantization.size() && quantization[index]) (void)layer.set_input_quantization(*quantization[index]);
     else layer.clear_input_quantization();
   });
+  net.link_integer_handover();
   return Status::ok();
 }
 

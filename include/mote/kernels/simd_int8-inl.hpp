@@ -55,41 +55,57 @@ inline void with_activation(Activation activation, float* out, std::size_t count
 }  // namespace MOTE_SIMD_NS
 
 /// Every int8 weight storage this ISA has a kernel for: dense (kernels/dense/int8-inl.hpp) and
-/// block-sparse (kernels/dense/sparse_int8-inl.hpp).
-template <class Matrix, class Activation>
+/// block-sparse (kernels/dense/sparse_int8-inl.hpp). The input is floats, or (dense storage) the
+/// codes the previous layer handed over; the output floats, or (dense storage) the next layer's
+/// codes (Int8CodesOut, whose requantisation holds the fused ReLU/ReLU6 as its code range).
+template <class Matrix, class In, class Out, class Activation>
   requires requires(const Matrix& weights, const Int8InputQuant& input, std::byte* scratch) {
-    MOTE_SIMD_NS::dense_int8(weights, nullptr, nullptr, nullptr, std::size_t{}, input,
-                             ::mote::activation::Identity{}, scratch);
+    MOTE_SIMD_NS::dense_int8(weights, nullptr, static_cast<const In*>(nullptr), std::declval<Out>(), std::size_t{},
+                             input, ::mote::activation::Identity{}, scratch);
   }
-MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const float* in,
-                                  float* out, std::size_t batch, const Int8InputQuant& input, Activation activation,
+MOTE_KERNEL_ENTRY void dense_int8(isa::MOTE_SIMD_TAG, const Matrix& weights, const float* bias, const In* in,
+                                  Out out, std::size_t batch, const Int8InputQuant& input, Activation activation,
                                   std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
-    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, fused, scratch);
-  });
+  if constexpr (is_codes_out_v<Out>) {
+    MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, ::mote::activation::Identity{}, scratch);
+  } else {
+    MOTE_SIMD_NS::with_activation(activation, out, batch * weights.rows(), [&](auto fused) {
+      MOTE_SIMD_NS::dense_int8(weights, bias, in, out, batch, input, fused, scratch);
+    });
+  }
 }
 
-/// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp).
-template <class G, class S, class Activation>
+/// int8 Conv2D over channels-last input (kernels/conv2d/int8-inl.hpp); In and Out as for
+/// dense_int8.
+template <class G, class S, class In, class Out, class Activation>
 MOTE_KERNEL_ENTRY void conv2d_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
                                    const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                                   const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                   const In* in, Out out, const Int8InputQuant& input, Activation activation,
                                    std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
-    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, fused, scratch);
-  });
+  if constexpr (is_codes_out_v<Out>) {
+    MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+  } else {
+    MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * weights.rows(), [&](auto fused) {
+      MOTE_SIMD_NS::conv2d_int8(window, weights, bias, in, out, input, fused, scratch);
+    });
+  }
 }
 
 #if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
-/// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp).
-template <class G, class S, class Activation>
+/// int8 depthwise Conv2D over channels-last input (kernels/depthwise/int8-inl.hpp); In and Out as
+/// for dense_int8.
+template <class G, class S, class In, class Out, class Activation>
 MOTE_KERNEL_ENTRY void depthwise_int8(isa::MOTE_SIMD_TAG, const WindowGeometry& window,
                                       const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                                      const float* in, float* out, const Int8InputQuant& input, Activation activation,
+                                      const In* in, Out out, const Int8InputQuant& input, Activation activation,
                                       std::byte* scratch) noexcept {
-  MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * window.out_c, [&](auto fused) {
-    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
-  });
+  if constexpr (is_codes_out_v<Out>) {
+    MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, ::mote::activation::Identity{}, scratch);
+  } else {
+    MOTE_SIMD_NS::with_activation(activation, out, window.out_h * window.out_w * window.out_c, [&](auto fused) {
+      MOTE_SIMD_NS::depthwise_int8(window, weights, bias, in, out, input, fused, scratch);
+    });
+  }
 }
 #endif
 

@@ -203,6 +203,39 @@ class ConvLayer {
     }
   }
 
+  /// Integer hand-over (model/chain.hpp), as for Dense.
+  static constexpr bool requantizes_output = detail::requantizes_output_v<opts, receptive_field>;
+  static constexpr bool accepts_codes = detail::accepts_codes_v<opts>;
+  void link_output(const kernels::Int8InputQuant* next) requires(requantizes_output) {
+    handover_.link(input_quant_, weights_, next);
+  }
+  bool output_linked_to(const kernels::Int8InputQuant& next) const noexcept requires(requantizes_output) {
+    return handover_.linked_to(input_quant_, weights_, next);
+  }
+  const kernels::Int8InputQuant* codes_quantization() const noexcept requires(accepts_codes) {
+    return input_quant_.calibrated() ? &input_quant_.calibrated_quant() : nullptr;
+  }
+  /// `batch` samples with the calibrated quantisation, the input floats or codes, the output
+  /// floats or (codes_out) the next layer's codes, sample b's at byte b x out_shape::size of `out`
+  /// (its float sums, where the kernel makes them, in the floats from there: they reach only the
+  /// codes of samples still to come).
+  template <class InValue>
+  void forward_integer(const InValue* in, float* out, bool codes_out, std::size_t batch,
+                       std::byte* scratch) const noexcept requires(accepts_codes) {
+    const kernels::Int8InputQuant& quant = input_quant_.calibrated_quant();
+    for (std::size_t b = 0; b < batch; ++b) {
+      const InValue* sample = in + b * In::size;
+      if constexpr (requantizes_output) {
+        if (codes_out) {
+          run_int8(sample, handover_.codes_out(reinterpret_cast<std::uint8_t*>(out) + b * out_shape::size), quant,
+                   ::mote::activation::Identity{}, scratch);
+          continue;
+        }
+      }
+      run_int8(sample, out + b * out_shape::size, quant, typename opts::activation{}, scratch);
+    }
+  }
+
   /// Fixes the input's quantisation (codes of the activation format): what calibration does.
   Status set_input_quantization(const QuantParams& params) requires(opts::integer_compute) {
     return input_quant_.set(params, "Conv2D input quantisation at layer " + Path::to_string());
@@ -225,6 +258,22 @@ class ConvLayer {
         rows = patches;
       }
       f(rows, first, count);
+    }
+  }
+
+  /// The int8 kernel of one sample: the convolution kernel, or (1x1) the Dense one over chunks
+  /// of pixels.
+  template <class InValue, class Out, class Activation>
+  void run_int8(const InValue* in, Out out, const kernels::Int8InputQuant& quant, Activation activation,
+                std::byte* scratch) const noexcept {
+    if constexpr (int8_window) {
+      kernels::conv2d_int8(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), in, out, quant, activation,
+                           scratch);
+    } else {
+      for (std::size_t first = 0; first < out_pixels; first += pixel_chunk)
+        kernels::dense_int8(typename opts::isa{}, weights_.matrix(), weights_.bias(), in + first * geometry::in_c,
+                            kernels::conv_output_at(out, first * Filters), std::min(pixel_chunk, out_pixels - first),
+                            quant, activation, scratch + patch_bytes);
     }
   }
 
@@ -266,6 +315,8 @@ class ConvLayer {
   detail::MatrixWithBias<typename opts::format, typename opts::layout, Filters, receptive_field> weights_;
   [[no_unique_address]] std::conditional_t<opts::integer_compute, detail::InputQuantization<opts>, detail::Empty>
       input_quant_;
+  [[no_unique_address]] std::conditional_t<requantizes_output, detail::IntegerHandover<opts, Filters, receptive_field>,
+                                           detail::Empty> handover_;
 };
 
 /// 2-D convolution with `Filters` output channels and kernel `KernelSize` (a `Kernel<H, W>`).
@@ -384,6 +435,38 @@ class DepthwiseConvLayer {
     }
   }
 
+  /// Integer hand-over (model/chain.hpp), as for Dense and Conv2D.
+  static constexpr bool requantizes_output = detail::requantizes_output_v<opts, KernelH * KernelW>;
+  static constexpr bool accepts_codes = detail::accepts_codes_v<opts>;
+  void link_output(const kernels::Int8InputQuant* next) requires(requantizes_output) {
+    handover_.link(input_quant_, weights_, next);
+  }
+  bool output_linked_to(const kernels::Int8InputQuant& next) const noexcept requires(requantizes_output) {
+    return handover_.linked_to(input_quant_, weights_, next);
+  }
+  const kernels::Int8InputQuant* codes_quantization() const noexcept requires(accepts_codes) {
+    return input_quant_.calibrated() ? &input_quant_.calibrated_quant() : nullptr;
+  }
+  /// As Conv2D's forward_integer.
+  template <class InValue>
+  void forward_integer(const InValue* in, float* out, bool codes_out, std::size_t batch,
+                       std::byte* scratch) const noexcept requires(accepts_codes) {
+    const kernels::Int8InputQuant& quant = input_quant_.calibrated_quant();
+    for (std::size_t b = 0; b < batch; ++b) {
+      const InValue* sample = in + b * In::size;
+      if constexpr (requantizes_output) {
+        if (codes_out) {
+          kernels::depthwise_int8(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), sample,
+                                  handover_.codes_out(reinterpret_cast<std::uint8_t*>(out) + b * out_shape::size),
+                                  quant, ::mote::activation::Identity{}, scratch);
+          continue;
+        }
+      }
+      kernels::depthwise_int8(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), sample,
+                              out + b * out_shape::size, quant, typename opts::activation{}, scratch);
+    }
+  }
+
   /// Fixes the input's quantisation (codes of the activation format): what calibration does.
   Status set_input_quantization(const QuantParams& params) requires(opts::integer_compute) {
     return input_quant_.set(params, "DepthwiseConv2D input quantisation at layer " + Path::to_string());
@@ -395,6 +478,9 @@ class DepthwiseConvLayer {
   detail::MatrixWithBias<typename opts::format, typename opts::layout, out_channels, KernelH * KernelW> weights_;
   [[no_unique_address]] std::conditional_t<opts::integer_compute, detail::InputQuantization<opts>, detail::Empty>
       input_quant_;
+  [[no_unique_address]] std::conditional_t<requantizes_output,
+                                           detail::IntegerHandover<opts, out_channels, KernelH * KernelW>,
+                                           detail::Empty> handover_;
 };
 
 /// Depthwise 2-D convolution: each input channel is filtered on its own by `KernelSize`

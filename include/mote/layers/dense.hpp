@@ -141,6 +141,37 @@ class DenseLayer {
     }
   }
 
+  /// Integer hand-over (model/chain.hpp): whether this layer can write the next layer's codes,
+  /// and take the previous layer's.
+  static constexpr bool requantizes_output = detail::requantizes_output_v<opts, In::size>;
+  static constexpr bool accepts_codes = detail::accepts_codes_v<opts>;
+  /// Builds (or, with nullptr, drops) the requantisation into the next layer's input quantisation.
+  void link_output(const kernels::Int8InputQuant* next) requires(requantizes_output) {
+    handover_.link(input_quant_, weights_, next);
+  }
+  bool output_linked_to(const kernels::Int8InputQuant& next) const noexcept requires(requantizes_output) {
+    return handover_.linked_to(input_quant_, weights_, next);
+  }
+  /// The calibrated input quantisation the previous layer's codes must be in; nullptr if none.
+  const kernels::Int8InputQuant* codes_quantization() const noexcept requires(accepts_codes) {
+    return input_quant_.calibrated() ? &input_quant_.calibrated_quant() : nullptr;
+  }
+  /// forward_batch with the calibrated quantisation, the input floats or codes (InValue), the
+  /// output floats or (codes_out) the next layer's codes written at the start of `out`.
+  template <class InValue>
+  void forward_integer(const InValue* in, float* out, bool codes_out, std::size_t batch,
+                       std::byte* scratch) const noexcept requires(accepts_codes) {
+    const kernels::Int8InputQuant& quant = input_quant_.calibrated_quant();
+    if constexpr (requantizes_output) {
+      if (codes_out)
+        return kernels::dense_int8(typename opts::isa{}, weights_.matrix(), weights_.bias(), in,
+                                   handover_.codes_out(reinterpret_cast<std::uint8_t*>(out)), batch, quant,
+                                   ::mote::activation::Identity{}, scratch);
+    }
+    kernels::dense_int8(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, batch, quant,
+                        typename opts::activation{}, scratch);
+  }
+
   /// Fixes the input's quantisation (codes of the activation format): what calibration does.
   /// Until then (or after clear_input_quantization) each input is quantised with its own
   /// min/max range, like ONNX DynamicQuantizeLinear.
@@ -168,6 +199,8 @@ class DenseLayer {
   [[no_unique_address]] std::conditional_t<opts::integer_compute, detail::InputQuantization<opts>, detail::Empty>
       input_quant_;
   detail::MatrixWithBias<typename opts::format, typename opts::layout, Units, In::size> weights_;
+  [[no_unique_address]] std::conditional_t<requantizes_output, detail::IntegerHandover<opts, Units, In::size>,
+                                           detail::Empty> handover_;
 };
 
 /// Fully connected layer with `Units` outputs. Options: `Weights<Format, Layout>` (default

@@ -84,6 +84,8 @@ class InputQuantization {
     return QuantParams{quant_.params.scale, quant_.params.zero_point - codes::offset};
   }
   bool calibrated() const noexcept { return calibrated_; }
+  /// The calibrated parameters in the kernels' unsigned domain (meaningful when calibrated()).
+  const kernels::Int8InputQuant& calibrated_quant() const noexcept { return quant_; }
   /// The parameters to quantise `count` input values with.
   kernels::Int8InputQuant current(const float* in, std::size_t count) const noexcept {
     if (calibrated_) return quant_;
@@ -133,6 +135,8 @@ class MatrixWithBias {
 
   const WeightMatrix<Format, Layout>& matrix() const noexcept { return matrix_; }
   const float* bias() const noexcept { return bias_.data(); }
+  /// Counts the changes of weights or bias: what a requantisation built from them checks.
+  std::uint64_t version() const noexcept { return version_; }
   /// Sets the weights from a row-major Rows x Cols f32 array. Sparse layouts prune them first
   /// (set_pruning) and must then hold their pattern: check_matrix says so beforehand; a matrix
   /// that fails it anyway is an error thrown (or, without exceptions, reported before abort).
@@ -146,6 +150,7 @@ class MatrixWithBias {
     } else {
       matrix_.assign(row_major);
     }
+    ++version_;
   }
   /// Whether set_matrix(row_major) would succeed; `where` names the layer in the message.
   Status check_matrix(const float* row_major, const std::string& where) const {
@@ -168,6 +173,7 @@ class MatrixWithBias {
   const Pruning& pruning() const noexcept requires(sparse) { return pruning_; }
   void set_bias(const float* values) noexcept {
     for (std::size_t r = 0; r < Rows; ++r) bias_[r] = values[r];
+    ++version_;
   }
   /// y' = y * scale + shift per output channel, absorbed into weights and bias.
   void fold_channel_affine(const float* scale, const float* shift) noexcept {
@@ -175,6 +181,7 @@ class MatrixWithBias {
       matrix_.scale_row(r, scale[r]);
       bias_[r] = bias_[r] * scale[r] + shift[r];
     }
+    ++version_;
   }
   /// Bytes of weights and bias in memory.
   std::size_t bytes() const noexcept { return matrix_.bytes() + bias_.size() * sizeof(float); }
@@ -190,7 +197,112 @@ class MatrixWithBias {
 
   WeightMatrix<Format, Layout> matrix_;
   AlignedBuffer<float> bias_;
+  std::uint64_t version_ = 0;
   [[no_unique_address]] std::conditional_t<sparse, Pruning, Empty> pruning_{};
+};
+
+/// Whether an int8 layer with options `Opts` and `Cols` inputs per output can write the next
+/// layer's codes instead of floats (integer hand-over, model/chain.hpp): int8 weights in dense
+/// storage, a fused activation that is a clamp of the code range (none, ReLU or ReLU6), and
+/// sums short enough for an int32 bias (int8_requantize_max_cols).
+template <class Opts, std::size_t Cols>
+inline constexpr bool requantizes_output_v =
+    Opts::integer_compute && is_int8_format_v<typename Opts::format> &&
+    std::is_same_v<typename Opts::layout, DenseStorage> && Cols <= kernels::int8_requantize_max_cols &&
+    (std::is_same_v<typename Opts::activation, ::mote::activation::Identity> ||
+     std::is_same_v<typename Opts::activation, ::mote::activation::Relu> ||
+     std::is_same_v<typename Opts::activation, ::mote::activation::Relu6>);
+/// Whether an int8 layer can take the codes the previous layer hands over.
+template <class Opts>
+inline constexpr bool accepts_codes_v = Opts::integer_compute && is_int8_format_v<typename Opts::format> &&
+                                        std::is_same_v<typename Opts::layout, DenseStorage>;
+
+/// The requantisation an int8 layer built for the layer after it (RequantizationRows), with what
+/// it was built from: the layer's input scale, the next layer's input quantisation and the
+/// weights' version. forward() hands codes over only while all three still hold, so a change
+/// made after linking (new weights, a new calibration) falls back to floats, never to stale
+/// codes. Built once (it allocates); forward() only reads it.
+template <std::size_t Rows>
+class RequantizationTable {
+ public:
+  RequantizationTable() : bias_(Rows), mantissa_(Rows), left_(Rows), right_(Rows) {}
+
+  /// Builds the rows for weights with `scales` per row and `bias`, an input of scale
+  /// `input_scale` and the next layer's `next` quantisation, the code range narrowed by the
+  /// fused `Activation` (ReLU: codes of 0 and up; ReLU6: up to the code of 6).
+  template <class Activation>
+  void build(const float* scales, const float* bias, float input_scale, const kernels::Int8InputQuant& next,
+             std::uint64_t weights_version) {
+    for (std::size_t r = 0; r < Rows; ++r) {
+      const double sum_scale = static_cast<double>(input_scale) * static_cast<double>(scales[r]);
+      const FixedPointMultiplier m = make_fixed_point_multiplier(sum_scale / static_cast<double>(next.params.scale));
+      mantissa_[r] = m.mantissa;
+      left_[r] = std::max(m.exponent, 0);
+      right_[r] = std::max(-m.exponent, 0);
+      const double units = std::nearbyint(static_cast<double>(bias[r]) / sum_scale);
+      const double bound = static_cast<double>(requantize_max_bias);
+      bias_[r] = std::isfinite(units) ? static_cast<std::int32_t>(std::clamp(units, -bound, bound))
+                                      : (units > 0 ? requantize_max_bias : -requantize_max_bias);
+    }
+    low_ = next.low;
+    high_ = next.high;
+    const std::int32_t zero = std::clamp(next.params.zero_point, next.low, next.high);
+    if constexpr (std::is_same_v<Activation, ::mote::activation::Relu> ||
+                  std::is_same_v<Activation, ::mote::activation::Relu6>)
+      low_ = std::max(low_, zero);
+    if constexpr (std::is_same_v<Activation, ::mote::activation::Relu6>)
+      high_ = std::min(high_, quantize(6.0f, next.params, next.low, next.high));
+    input_scale_ = input_scale;
+    next_ = next;
+    version_ = weights_version;
+    built_ = true;
+  }
+  void clear() noexcept { built_ = false; }
+  /// Whether the rows were built from exactly these.
+  bool holds_for(float input_scale, const kernels::Int8InputQuant& next, std::uint64_t weights_version) const noexcept {
+    return built_ && input_scale == input_scale_ && next.params.scale == next_.params.scale &&
+           next.params.zero_point == next_.params.zero_point && next.low == next_.low && next.high == next_.high &&
+           weights_version == version_;
+  }
+  RequantizationRows rows() const noexcept {
+    return RequantizationRows{bias_.data(), mantissa_.data(), left_.data(), right_.data(), next_.params.zero_point,
+                              low_, high_};
+  }
+
+ private:
+  AlignedBuffer<std::int32_t> bias_, mantissa_, left_, right_;
+  std::int32_t low_ = 0, high_ = 255;
+  float input_scale_ = 0.0f;
+  kernels::Int8InputQuant next_{};
+  std::uint64_t version_ = 0;
+  bool built_ = false;
+};
+
+/// What an int8 layer adds for the integer hand-over: the table and the calls the chain makes.
+/// `Layer` has input_quant_ (InputQuantization), weights_ (MatrixWithBias) and opts.
+template <class Opts, std::size_t Rows, std::size_t Cols>
+class IntegerHandover {
+ public:
+  static constexpr bool requantizes_output = requantizes_output_v<Opts, Cols>;
+  static constexpr bool accepts_codes = accepts_codes_v<Opts>;
+
+  /// Builds the requantisation into `next` (the next layer's calibrated input quantisation), or
+  /// clears it when this layer's own input is not calibrated.
+  template <class Weights>
+  void link(const InputQuantization<Opts>& own, const Weights& weights, const kernels::Int8InputQuant* next) {
+    if (!own.calibrated() || next == nullptr) return table_.clear();
+    table_.template build<typename Opts::activation>(weights.matrix().scales(), weights.bias(),
+                                                     own.calibrated_quant().params.scale, *next, weights.version());
+  }
+  template <class Weights>
+  bool linked_to(const InputQuantization<Opts>& own, const Weights& weights,
+                 const kernels::Int8InputQuant& next) const noexcept {
+    return own.calibrated() && table_.holds_for(own.calibrated_quant().params.scale, next, weights.version());
+  }
+  kernels::Int8CodesOut codes_out(std::uint8_t* codes) const noexcept { return {codes, table_.rows()}; }
+
+ private:
+  RequantizationTable<Rows> table_;
 };
 
 inline ParamSpec param(const char* name, std::size_t d0) { return ParamSpec{name, {d0, 0, 0, 0}, 1}; }

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -157,6 +158,13 @@ struct NoInputHook {
 template <class L>
 constexpr bool quantizes_input_v = requires { requires L::quantizes_input; };
 
+/// A bound layer that can write the next layer's codes / take the previous layer's (Dense,
+/// Conv2D and DepthwiseConv2D with int8 weights, layers/weighted.hpp).
+template <class L>
+constexpr bool layer_requantizes_output_v = requires { requires L::requantizes_output; };
+template <class L>
+constexpr bool layer_accepts_codes_v = requires { requires L::accepts_codes; };
+
 template <class L>
 concept HasBody = requires(L& layer) { layer.body(); };
 
@@ -240,6 +248,34 @@ class Chain {
   /// nested bodies. Called after weights are set.
   void fold_batch_norms() noexcept { fold_from(std::make_index_sequence<layer_count>{}); }
 
+  /// Integer hand-over: where an int8 layer (whose fused activation is none, ReLU or ReLU6) is
+  /// followed, views aside, by another int8 layer, and both have a calibrated input quantisation,
+  /// the first writes the second's input codes (requantisation, gemmlowp semantics,
+  /// docs/quantization.md) instead of floats that the second would quantise again. This builds
+  /// each such pair's requantisation (it allocates); a pair whose weights or quantisation change
+  /// afterwards hands floats over until it is linked again. Sequential links after loading and
+  /// calibrating.
+  void link_integer_handover() {
+    [&]<std::size_t... I>(std::index_sequence<I...>) { (link_at<I>(), ...); }(std::make_index_sequence<layer_count>{});
+  }
+  /// On (the default) or off: off, every layer hands floats over (ONNX's QDQ semantics:
+  /// DequantizeLinear, the float op, QuantizeLinear), as before linking.
+  void set_integer_handover(bool enabled) {
+    handover_enabled_ = enabled;
+    link_integer_handover();
+  }
+  bool integer_handover_enabled() const noexcept { return handover_enabled_; }
+  /// Whether layer I hands codes to the next computing layer in the current state.
+  template <std::size_t I>
+  bool hands_over_codes() const noexcept {
+    if constexpr (pairs_with_next<I>) {
+      const auto* next = std::get<next_computing<I>>(layers_).codes_quantization();
+      return next != nullptr && std::get<I>(layers_).output_linked_to(*next);
+    } else {
+      return false;
+    }
+  }
+
  private:
   template <std::size_t... I, class Hook>
   void run(const float* in, float* out, std::byte* workspace, std::size_t batch, std::index_sequence<I...>,
@@ -255,6 +291,41 @@ class Chain {
     }(std::make_index_sequence<I>{});
     return count;
   }();
+  /// The first layer after I that computes (views pass their input through); layer_count if none.
+  template <std::size_t I>
+  static constexpr std::size_t next_computing = [] {
+    std::size_t next = layer_count;
+    [&]<std::size_t... J>(std::index_sequence<J...>) {
+      ((next = (next == layer_count && J > I && !detail::is_view_v<std::tuple_element_t<J, layers_type>>) ? J : next),
+       ...);
+    }(std::make_index_sequence<layer_count>{});
+    return next;
+  }();
+  /// The last layer before I that computes; layer_count if none.
+  template <std::size_t I>
+  static constexpr std::size_t previous_computing = [] {
+    std::size_t previous = layer_count;
+    [&]<std::size_t... J>(std::index_sequence<J...>) {
+      ((previous = (J < I && !detail::is_view_v<std::tuple_element_t<J, layers_type>>) ? J : previous), ...);
+    }(std::make_index_sequence<layer_count>{});
+    return previous;
+  }();
+  /// Layer I can hand codes to the next computing layer (the run-time conditions aside).
+  template <std::size_t I>
+  static constexpr bool pairs_with_next = [] {
+    if constexpr (next_computing<I> < layer_count)
+      return detail::layer_requantizes_output_v<std::tuple_element_t<I, layers_type>> &&
+             detail::layer_accepts_codes_v<std::tuple_element_t<next_computing<I>, layers_type>>;
+    else
+      return false;
+  }();
+  template <std::size_t I>
+  void link_at() {
+    if constexpr (pairs_with_next<I>)
+      std::get<I>(layers_).link_output(handover_enabled_ ? std::get<next_computing<I>>(layers_).codes_quantization()
+                                                         : nullptr);
+  }
+
   template <std::size_t I, class Hook>
   void step(const float* in, float* out, std::byte* workspace, std::size_t batch, const Hook& hook) const {
     constexpr detail::Slot out_slot = plan.steps[I].out_slot;
@@ -274,6 +345,17 @@ class Chain {
     using L = std::remove_cvref_t<decltype(layer)>;
     if constexpr (!std::is_same_v<Hook, detail::NoInputHook> && detail::quantizes_input_v<L>)
       hook(quantizing_before<I>, source);
+    // Integer hand-over (link_integer_handover); never while a hook observes the float inputs.
+    if constexpr (std::is_same_v<Hook, detail::NoInputHook> && detail::layer_accepts_codes_v<L>) {
+      bool codes_in = false, codes_out = false;
+      if constexpr (previous_computing<I> < layer_count) codes_in = hands_over_codes<previous_computing<I>>();
+      codes_out = hands_over_codes<I>();
+      if (codes_in) {
+        return layer.forward_integer(reinterpret_cast<const std::uint8_t*>(source), destination, codes_out, batch,
+                                     scratch);
+      }
+      if (codes_out) return layer.forward_integer(source, destination, true, batch, scratch);
+    }
     if (batch == 1) {
       layer.forward(source, destination, scratch);
     } else if constexpr (requires { layer.forward_batch(source, destination, batch, scratch); }) {
@@ -303,6 +385,7 @@ class Chain {
   }
 
   layers_type layers_;
+  bool handover_enabled_ = true;
 };
 
 }  // namespace mote

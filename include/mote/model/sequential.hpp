@@ -132,6 +132,18 @@ class Sequential {
     chain_.forward_batch(in.data(), out.data(), batch, workspace.bytes().data());
   }
 
+  /// Lets adjacent int8 layers pass codes instead of floats (model/chain.hpp,
+  /// Chain::link_integer_handover). load() and calibrate() do it; call it after setting weights
+  /// or a layer's input quantisation directly (set_param, set_input_quantization): until then
+  /// the layers changed hand floats over, which is correct but slower.
+  void link_integer_handover() { chain_.link_integer_handover(); }
+  /// Integer hand-over on (the default: TFLite's integer semantics between int8 layers) or off
+  /// (every layer hands floats over and the next quantises them: ONNX's QDQ semantics).
+  void set_integer_handover(bool enabled) { chain_.set_integer_handover(enabled); }
+  /// Whether layer I (a position in the network) currently hands codes to the next layer.
+  template <std::size_t I>
+  bool hands_over_codes() const noexcept { return chain_.template hands_over_codes<I>(); }
+
   /// Number of layers that quantise their input (integer layers), which calibrate() sets.
   static constexpr std::size_t quantizing_layer_count = chain_type::quantizing_layer_count;
 
@@ -164,6 +176,7 @@ class Sequential {
           if (previous[index]) (void)layer.set_input_quantization(*previous[index]);
           else layer.clear_input_quantization();
         });
+        chain_.link_integer_handover();
       };
       Workspace workspace;
       std::vector<float> output(output_shape::size);
@@ -201,6 +214,8 @@ class Sequential {
           restore();
           return set;
         }
+        // The next layers are observed as they will run: with the codes this one now takes.
+        chain_.link_integer_handover();
       }
       return Status::ok();
     }
@@ -220,7 +235,10 @@ class Sequential {
     std::vector<detail::LayerSlot> slots;
     detail::collect_slots(chain_, slots);
     Status status = detail::bind_tensors(slots, tensors, source_name, names);
-    if (status) chain_.fold_batch_norms();
+    if (status) {
+      chain_.fold_batch_norms();
+      chain_.link_integer_handover();
+    }
     return status;
   }
   /// Loads from a parsed .npz archive.

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -153,6 +154,34 @@ inline std::int32_t requantize(std::int32_t acc, FixedPointMultiplier multiplier
                                std::int32_t low, std::int32_t high) noexcept {
   const std::int64_t value = static_cast<std::int64_t>(multiply_by_quantized_multiplier(acc, multiplier)) + zero_point;
   return static_cast<std::int32_t>(std::clamp<std::int64_t>(value, low, high));
+}
+
+/// How a layer's exact int32 sums become the next layer's input codes, one entry per output row
+/// (arrays, so that vector kernels load 8 or 16 rows at once): code_r = requantize(acc_r + bias[r],
+/// {mantissa[r], left[r] - right[r]}, zero_point, low, high). The bias is the layer's float bias in
+/// units of its sums (round(bias / (s_in * s_w,r)), saturated to +-2^30), the multiplier
+/// s_in * s_w,r / s_next. Codes are in the kernels' unsigned domain (code + 128 for int8
+/// activations), and [low, high] is the next layer's code range narrowed by a fused ReLU or
+/// ReLU6. Built by RequantizationTable (layers/weighted.hpp).
+struct RequantizationRows {
+  const std::int32_t* bias = nullptr;
+  const std::int32_t* mantissa = nullptr;
+  const std::int32_t* left = nullptr;   ///< left shift before the high multiply (exponent > 0)
+  const std::int32_t* right = nullptr;  ///< rounding right shift after it (exponent < 0)
+  std::int32_t zero_point = 0;
+  std::int32_t low = 0;
+  std::int32_t high = 255;
+};
+
+/// Largest magnitude of a requantised layer's bias in units of its sums: with |acc| < 2^30 (see
+/// int8_requantize_max_cols) the int32 sum acc + bias cannot overflow.
+inline constexpr std::int32_t requantize_max_bias = std::int32_t{1} << 30;
+
+/// Row r's code for the exact sum `acc` (see RequantizationRows): the definition every ISA's
+/// vector requantisation reproduces bit for bit.
+inline std::int32_t requantize_row(const RequantizationRows& rows, std::size_t r, std::int32_t acc) noexcept {
+  return requantize(acc + rows.bias[r], FixedPointMultiplier{rows.mantissa[r], rows.left[r] - rows.right[r]},
+                    rows.zero_point, rows.low, rows.high);
 }
 
 }  // namespace mote

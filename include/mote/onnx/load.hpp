@@ -176,6 +176,7 @@ Status try_load_tensors(Net& net, std::span<const TensorRef> tensors,
     if (index < quantization.size() && quantization[index]) (void)layer.set_input_quantization(*quantization[index]);
     else layer.clear_input_quantization();
   });
+  net.link_integer_handover();
   return Status::ok();
 }
 

@@ -101,6 +101,47 @@ struct Int8Conversions {
     }
     return 8 * vectors;
   }
+  /// out[r] = mote::requantize_row(rows, r, acc[r]) for 8 rows at a time, bit for bit (gemmlowp's
+  /// fixed-point arithmetic in int32 and int64 lanes). The multiplier is never negative, so
+  /// SaturatingRoundingDoublingHighMul's two nudges (+2^30 for a positive product, 1 - 2^30 for a
+  /// negative one, then division truncating toward zero) are one floor((p + 2^30) / 2^31), bits 31
+  /// to 62 of p + 2^30: a logical 64-bit shift gives them as well as an arithmetic one, which AVX2
+  /// lacks. The saturating left shift keeps x where shifting back returns it. Returns the rows
+  /// done.
+  static inline std::size_t requantize_rows(const std::int32_t* acc, const RequantizationRows& rows,
+                                            std::size_t count, std::uint8_t* out) {
+    const __m256i one = _mm256_set1_epi32(1), int_max = _mm256_set1_epi32(0x7fffffff);
+    const __m256i nudge = _mm256_set1_epi64x(std::int64_t{1} << 30);
+    const __m256i zero_point = _mm256_set1_epi32(rows.zero_point);
+    const __m256i low = _mm256_set1_epi32(rows.low - rows.zero_point);
+    const __m256i high = _mm256_set1_epi32(rows.high - rows.zero_point);
+    std::size_t r = 0;
+    for (; r + 8 <= count; r += 8) {
+      __m256i x = _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + r)), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows.bias + r)));
+      const __m256i left = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows.left + r));
+      const __m256i right = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows.right + r));
+      const __m256i m = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows.mantissa + r));
+      const __m256i shifted = _mm256_sllv_epi32(x, left);
+      const __m256i fits = _mm256_cmpeq_epi32(_mm256_srav_epi32(shifted, left), x);
+      const __m256i saturated = _mm256_xor_si256(_mm256_srai_epi32(x, 31), int_max);
+      x = _mm256_blendv_epi8(saturated, shifted, fits);
+      const __m256i even = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(x, m), nudge), 31);
+      const __m256i odd = _mm256_slli_epi64(
+          _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(m, 32)), nudge), 1);
+      const __m256i high_mul = _mm256_blend_epi32(even, odd, 0xAA);
+      // RoundingDivideByPOT: half away from zero.
+      const __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
+      const __m256i remainder = _mm256_and_si256(high_mul, mask);
+      const __m256i threshold =
+          _mm256_sub_epi32(_mm256_srai_epi32(mask, 1), _mm256_cmpgt_epi32(_mm256_setzero_si256(), high_mul));
+      __m256i q = _mm256_sub_epi32(_mm256_srav_epi32(high_mul, right), _mm256_cmpgt_epi32(remainder, threshold));
+      // clamp(q + zp, low, high) without overflowing q + zp.
+      q = _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(q, low), high), zero_point);
+      const __m128i words = _mm_packus_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(out + r), _mm_packus_epi16(words, words));
+    }
+    return r;
+  }
   /// u - zu as floats (exact integers), where u = mote::quantize(x): the codes of the same scale
   /// with a zero point of 0 and the range shifted by -zu. What the int8 kernels that sum in f32
   /// multiply (kernels/conv2d/int8-inl.hpp).

@@ -83,6 +83,16 @@ MOTE_NO_IPA inline void int8_quantize_row(const float* x, std::size_t n,
     Ops::quantize(x, n, input.params, input.low, input.high, out);
 }
 
+/// The same row handed over as codes (u domain): converted, not quantised.
+template <bool Centred, class Ops, class Code>
+inline void int8_quantize_row(const std::uint8_t* x, std::size_t n, const ::mote::kernels::Int8InputQuant&,
+                              Code* out) noexcept {
+  if constexpr (Centred)
+    int8_codes_centred(x, n, out);
+  else
+    int8_codes_encoded(x, n, out);
+}
+
 /// One input row as centred codes u - zu in floats (exact: |u - zu| <= 255).
 template <class Ops>
 MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
@@ -98,6 +108,13 @@ MOTE_NO_IPA inline void int8_float_codes_row(const float* x, std::size_t n,
     for (std::size_t i = 0; i < n; ++i)
       row[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) + shift);
   }
+}
+
+template <class Ops>
+inline void int8_float_codes_row(const std::uint8_t* x, std::size_t n, const ::mote::kernels::Int8InputQuant& input,
+                                 typename Ops::Act*, float* row) noexcept {
+  const std::int32_t zero_point = input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_point);
 }
 
 /// What the f32 kernels multiply when an int8 convolution sums in floats (small receptive fields
@@ -116,9 +133,9 @@ struct Int8FloatOperands {
   const float*
       corrections;  ///< int4: (zu - 128) x the row's weight sum, what centring on zu leaves out
 };
-template <class Matrix>
+template <class Matrix, class In>
 inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
-                                             const Matrix& weights, const float* in,
+                                             const Matrix& weights, const In* in,
                                              const ::mote::kernels::Int8InputQuant& input,
                                              std::byte* scratch) noexcept {
   const std::size_t rows = weights.rows(), cols = weights.cols(),
@@ -165,9 +182,11 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
 /// rounding), then the activation. In the ISA's vectors where its fma rounds once as std::fma does
 /// and its activations are the scalar ones lane by lane (kernels/elementwise/simd-inl.hpp): GCC
 /// left this loop scalar, at about a third of the time of W5's int8 depthwise layer.
+/// Out of line (MOTE_NO_IPA), as int8_quantize_row: a layer's channel count propagated into the
+/// tail loop made GCC 12 at -O3 report -Waggressive-loop-optimizations on a loop that cannot run.
 template <class Activation>
-inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
-                                const float* multipliers, const float* bias) noexcept {
+MOTE_NO_IPA inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t channels,
+                                            const float* multipliers, const float* bias) noexcept {
   using Vec = float_kernels::Vec;
   for (std::size_t p = 0; p < pixels; ++p) {
     float* y = out + p * channels;
@@ -180,24 +199,43 @@ inline void int8_float_epilogue(float* out, std::size_t pixels, std::size_t chan
   }
 }
 
+/// Where the f32 kernels put the exact sums: the outputs themselves, or the area the codes will
+/// be written over (Int8CodesOut).
+inline float* int8_float_sums_area(float* out) noexcept { return out; }
+inline float* int8_float_sums_area(const ::mote::kernels::Int8CodesOut& out) noexcept {
+  return reinterpret_cast<float*>(out.codes);
+}
+/// The float epilogue of the exact sums in place, or their requantisation into codes.
+template <class Activation>
+inline void int8_finish_float_sums(float* out, std::size_t pixels, std::size_t channels, const float* multipliers,
+                                   const float* bias) noexcept {
+  int8_float_epilogue<Activation>(out, pixels, channels, multipliers, bias);
+}
+template <class Activation>
+inline void int8_finish_float_sums(const ::mote::kernels::Int8CodesOut& out, std::size_t pixels, std::size_t channels,
+                                   const float*, const float*) noexcept {
+  int8_requantize_float_sums(reinterpret_cast<float*>(out.codes), pixels, channels, out.rows);
+}
+
 /// Receptive fields of at most conv_int8_float_max_field values: the sums in the ISA's f32
 /// convolution kernel on integer-valued floats (exact, see conv_int8_float_max_field).
-template <class Matrix, class Activation>
+template <class Matrix, class In, class Out, class Activation>
 inline void conv2d_int8_in_floats(const ::mote::kernels::WindowGeometry& g, const Matrix& weights,
-                                  const float* bias, const float* in, float* out,
+                                  const float* bias, const In* in, Out out,
                                   const ::mote::kernels::Int8InputQuant& input, Activation,
                                   std::byte* scratch) noexcept {
   const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
-  float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, out,
+  float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out),
                         ::mote::activation::Identity{});
-  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
-template <class G, class S, class Activation>
+/// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
+template <class G, class S, class In, class Out, class Activation>
 inline void conv2d_int8(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    const float* bias, const In* in, Out out, const ::mote::kernels::Int8InputQuant& input,
     Activation activation, std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;
   using Code = int8_code_t<Matrix>;
@@ -231,6 +269,6 @@ inline void conv2d_int8(
     const std::size_t count = std::min(chunk, pixels - first);
     int8_gather_patches(g, image, first, count, padded_cols, padding, patches);
     int8_dense_from_codes(weights, bias, patches, count, input, activation,
-                          out + first * weights.rows(), dots, spare);
+                          ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
   }
 }

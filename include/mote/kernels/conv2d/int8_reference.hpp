@@ -76,12 +76,14 @@ constexpr std::size_t conv_int8_scratch_bytes(const WindowGeometry& g, std::size
   return std::max({simd, reference, conv_int8_float_scratch_bytes(g, padded_rows, padded_cols)});
 }
 
-/// The receptive field of output pixel (oy, ox) as floats in (ky, kx, c) order, 0 where the
-/// window covers padding (0 quantises to the input zero point, as ONNX pads): what the integer
-/// convolution references multiply.
-inline void conv_gather_float_patch(const WindowGeometry& g, const float* in, std::size_t oy,
-                                    std::size_t ox, float* patch) noexcept {
-  float* value = patch;
+/// The receptive field of output pixel (oy, ox) in (ky, kx, c) order, `padding` where the window
+/// covers padding: floats (0, which quantises to the input zero point, as ONNX pads) or the codes
+/// handed over by the previous layer (the code of 0). What the integer convolution references
+/// multiply.
+template <class Value>
+inline void conv_gather_patch(const WindowGeometry& g, const Value* in, std::size_t oy, std::size_t ox, Value padding,
+                              Value* patch) noexcept {
+  Value* value = patch;
   for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
     const long iy =
         static_cast<long>(oy * g.stride_h + ky * g.dilation_h) - static_cast<long>(g.pad_top);
@@ -89,41 +91,56 @@ inline void conv_gather_float_patch(const WindowGeometry& g, const float* in, st
       const long ix =
           static_cast<long>(ox * g.stride_w + kx * g.dilation_w) - static_cast<long>(g.pad_left);
       if (iy < 0 || ix < 0 || iy >= static_cast<long>(g.in_h) || ix >= static_cast<long>(g.in_w)) {
-        std::fill(value, value + g.in_c, 0.0f);
+        std::fill(value, value + g.in_c, padding);
       } else {
-        const float* source =
+        const Value* source =
             in + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c;
         std::copy(source, source + g.in_c, value);
       }
     }
   }
 }
+inline void conv_gather_float_patch(const WindowGeometry& g, const float* in, std::size_t oy,
+                                    std::size_t ox, float* patch) noexcept {
+  conv_gather_patch(g, in, oy, ox, 0.0f, patch);
+}
 
-/// The integer convolution references: per output pixel, the float patch
-/// (conv_gather_float_patch) through the format's scalar Dense reference, which quantises it.
-template <class Matrix, class Activation>
+/// What padding contributes to an integer convolution's patch: a float 0, or its code.
+inline float conv_padding_value(const float*, const Int8InputQuant&) noexcept { return 0.0f; }
+inline std::uint8_t conv_padding_value(const std::uint8_t*, const Int8InputQuant& input) noexcept {
+  return static_cast<std::uint8_t>(quantize(0.0f, input.params, input.low, input.high));
+}
+
+/// Output pixel p's part of a convolution's output (floats or codes, one per output channel).
+inline float* conv_output_at(float* out, std::size_t offset) noexcept { return out + offset; }
+inline Int8CodesOut conv_output_at(const Int8CodesOut& out, std::size_t offset) noexcept {
+  return Int8CodesOut{out.codes + offset, out.rows};
+}
+
+/// The integer convolution references: per output pixel, the patch (conv_gather_patch) through
+/// the format's scalar Dense reference, which quantises it (or takes its codes).
+template <class Matrix, class In, class Out, class Activation>
 inline void conv_integer_reference(const WindowGeometry& g, const Matrix& weights,
-                                   const float* bias, const float* in, float* out,
+                                   const float* bias, const In* in, Out out,
                                    const Int8InputQuant& input, Activation activation,
                                    std::byte* scratch) noexcept {
-  auto* patch = reinterpret_cast<float*>(scratch);
+  auto* patch = reinterpret_cast<In*>(scratch);
   std::byte* dense_scratch = scratch + align_up(weights.padded_cols() * sizeof(float));
   for (std::size_t oy = 0; oy < g.out_h; ++oy)
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
-      conv_gather_float_patch(g, in, oy, ox, patch);
+      conv_gather_patch(g, in, oy, ox, conv_padding_value(in, input), patch);
+      const Out pixel_out = conv_output_at(out, (oy * g.out_w + ox) * weights.rows());
       if constexpr (is_int4_format_v<typename Matrix::format>)
-        dense_int4(isa::Scalar{}, weights, bias, patch, out + (oy * g.out_w + ox) * weights.rows(),
-                   1, input, activation, dense_scratch);
+        dense_int4(isa::Scalar{}, weights, bias, patch, pixel_out, 1, input, activation, dense_scratch);
       else
-        dense_int8(isa::Scalar{}, weights, bias, patch, out + (oy * g.out_w + ox) * weights.rows(),
-                   1, input, activation, dense_scratch);
+        dense_int8(isa::Scalar{}, weights, bias, patch, pixel_out, 1, input, activation, dense_scratch);
     }
 }
 
-template <class G, class S, class Activation = activation::Identity>
+template <class G, class S, class In, class Out, class Activation = activation::Identity>
 inline void conv2d_int8(isa::Scalar, const WindowGeometry& g,
                         const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                        const float* in, float* out, const Int8InputQuant& input,
+                        const In* in, Out out, const Int8InputQuant& input,
                         Activation activation, std::byte* scratch) noexcept {
   conv_integer_reference(g, weights, bias, in, out, input, activation, scratch);
 }

@@ -205,6 +205,63 @@ inline void int8_quantize_inputs(const float* in, std::size_t cols, std::size_t 
   }
 }
 
+/// The same for codes handed over by the previous layer (u domain, model/chain.hpp): centred
+/// codes are u - 128 (the top bit flipped), the ISA's codes Int8Ops::encode(u).
+inline void int8_codes_centred(const std::uint8_t* u, std::size_t n, std::int8_t* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::int8_t>(u[i] ^ 0x80u);
+}
+inline void int8_codes_encoded(const std::uint8_t* u, std::size_t n, Int8Ops::Act* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = Int8Ops::encode(u[i]);
+}
+template <class Ops>
+inline void int8_quantize_centred_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols,
+                                         std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
+                                         std::int8_t* codes) noexcept {
+  for (std::size_t b = 0; b < batch; ++b) {
+    int8_codes_centred(in + b * cols, cols, codes + b * padded_cols);
+    std::fill(codes + b * padded_cols + cols, codes + (b + 1) * padded_cols,
+              static_cast<std::int8_t>(input.params.zero_point - 128));
+  }
+}
+inline void int8_quantize_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
+                                 const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
+  for (std::size_t b = 0; b < batch; ++b) {
+    int8_codes_encoded(in + b * cols, cols, act + b * padded_cols);
+    std::fill(act + b * padded_cols + cols, act + (b + 1) * padded_cols, padding);
+  }
+}
+
+/// Codes from exact sums, the ISA's vectors where it has them (Int8Ops::requantize_rows), the
+/// scalar definition for the rest.
+template <class Ops = Int8Ops>
+inline void int8_requantize(const std::int32_t* acc, const ::mote::RequantizationRows& rows, std::size_t count,
+                            std::uint8_t* out) noexcept {
+  std::size_t r = 0;
+  if constexpr (requires { Ops::requantize_rows(acc, rows, count, out); }) r = Ops::requantize_rows(acc, rows, count, out);
+  for (; r < count; ++r) out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, acc[r]));
+}
+
+/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel: the
+/// codes are written over the floats they come from (one byte per float, never ahead of the
+/// floats still to read), through int32 copies of one block of sums at a time.
+inline void int8_requantize_float_sums(float* sums, std::size_t pixels, std::size_t channels,
+                                       const ::mote::RequantizationRows& rows) noexcept {
+  constexpr std::size_t block = 64;
+  alignas(64) std::int32_t acc[block];
+  auto* codes = reinterpret_cast<std::uint8_t*>(sums);
+  for (std::size_t p = 0; p < pixels; ++p) {
+    for (std::size_t first = 0; first < channels; first += block) {
+      const std::size_t count = std::min(block, channels - first);
+      const float* from = sums + p * channels + first;
+      for (std::size_t i = 0; i < count; ++i) acc[i] = static_cast<std::int32_t>(from[i]);  // exact integers
+      const ::mote::RequantizationRows part{rows.bias + first, rows.mantissa + first, rows.left + first,
+                                            rows.right + first, rows.zero_point, rows.low, rows.high};
+      int8_requantize(acc, part, count, codes + p * channels + first);
+    }
+  }
+}
+
 /// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
 /// as int8_dense_epilogue, lane by lane): `batch` rows of `padded_rows` dots to outputs.
 template <class Activation, class Matrix>
@@ -264,6 +321,35 @@ inline void int8_dense_epilogues(const Matrix& weights, const float* bias, const
   }
 }
 
+/// The requantising epilogue (integer hand-over): each sample's exact sums, in place of its dots
+/// (int8_dense_epilogue's acc), then the next layer's codes.
+template <class Code, class Matrix, class Activation>
+inline void int8_dense_epilogues(const Matrix& weights, const float*, std::int32_t* dots, const Code* codes,
+                                 std::size_t batch, const ::mote::kernels::Int8InputQuant& input, Activation,
+                                 const ::mote::kernels::Int8CodesOut& out) noexcept {
+  const std::size_t rows = weights.rows(), padded_rows = weights.padded_rows();
+  const std::int32_t correction = Int8Ops::activation_offset - input.params.zero_point;
+  const std::int32_t* row_sums = weights.row_sums();
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int32_t* acc = dots + b * padded_rows;
+    if constexpr (Matrix::format::symmetric) {
+      // The int32 sum wraps in between but its final value fits (as in dequantize_rows).
+      for (std::size_t r = 0; r < rows; ++r)
+        acc[r] = static_cast<std::int32_t>(static_cast<std::uint32_t>(acc[r]) +
+                                           static_cast<std::uint32_t>(correction) * static_cast<std::uint32_t>(row_sums[r]));
+    } else {
+      std::int64_t sum_u = 0;
+      for (std::size_t k = 0; k < weights.cols(); ++k)
+        sum_u += codes[b * weights.padded_cols() + k] + Int8Ops::activation_offset;
+      const std::int64_t zu = input.params.zero_point, k = static_cast<std::int64_t>(weights.cols());
+      for (std::size_t r = 0; r < rows; ++r)
+        acc[r] = static_cast<std::int32_t>(acc[r] + std::int64_t{correction} * row_sums[r] +
+                                           weights.params(r).zero_point * (zu * k - sum_u));
+    }
+    int8_requantize(acc, out.rows, rows, out.codes + b * rows);
+  }
+}
+
 /// An ISA may run blocks of samples on matrix tiles (Int8Ops::gemm_tiles, AMX): it returns how
 /// many leading samples it did.
 template <class Ops>
@@ -288,9 +374,9 @@ using int8_code_t = std::conditional_t<int8_centred_codes<Matrix>, std::int8_t, 
 /// The dots and outputs of `batch` samples already in codes (stride padded_cols): Code is
 /// int8 centred codes (u - 128) for Ops' symmetric GEMM, else Int8Ops::Act. `spare` holds
 /// batch * padded_cols bytes (the GEMM's code magnitudes).
-template <class Matrix, class Code, class Activation>
+template <class Matrix, class Code, class Activation, class Out>
 inline void int8_dense_from_codes(const Matrix& weights, const float* bias, const Code* codes, std::size_t batch,
-                                  const ::mote::kernels::Int8InputQuant& input, Activation activation, float* out,
+                                  const ::mote::kernels::Int8InputQuant& input, Activation activation, Out out,
                                   std::int32_t* dots, std::byte* spare) noexcept {
   const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
   if constexpr (int8_centred_codes<Matrix>) {
@@ -309,9 +395,10 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
 }
 
 
-template <class G, class S, class Activation>
+/// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
+template <class G, class S, class In, class Out, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-                       const float* bias, const float* in, float* out, std::size_t batch,
+                       const float* bias, const In* in, Out out, std::size_t batch,
                        const ::mote::kernels::Int8InputQuant& input, Activation activation,
                        std::byte* scratch) noexcept {
   using Matrix = ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>;

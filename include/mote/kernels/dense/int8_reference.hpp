@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "mote/arch/isa.hpp"
 #include "mote/core/aligned.hpp"
@@ -24,6 +25,34 @@ struct Int8InputQuant {
   std::int32_t low = 0;    ///< smallest code (u domain)
   std::int32_t high = 255; ///< largest code (u domain)
 };
+
+/// Where a requantising int8 kernel writes (integer hand-over between layers, model/chain.hpp):
+/// one code per output, in the next layer's unsigned domain, at `codes`, which starts an area
+/// that can hold one float per output (4-byte aligned): the kernels that sum in floats put their
+/// sums there first and turn them into codes in place.
+struct Int8CodesOut {
+  std::uint8_t* codes = nullptr;
+  RequantizationRows rows;
+};
+
+/// An integer kernel's output: floats (the layer's own quantisation undone) or the next layer's
+/// codes.
+template <class Out>
+inline constexpr bool is_codes_out_v = std::is_same_v<Out, Int8CodesOut>;
+
+/// Input value i as a code of `input` (u domain): floats are quantised (mote::quantize), codes
+/// handed over by the previous layer's requantisation are taken as they are.
+inline std::int32_t input_code(const float* in, std::size_t i, const Int8InputQuant& input) noexcept {
+  return quantize(in[i], input.params, input.low, input.high);
+}
+inline std::int32_t input_code(const std::uint8_t* in, std::size_t i, const Int8InputQuant&) noexcept {
+  return in[i];
+}
+
+/// Largest input length of a layer that requantises its sums: |acc| <= K x 128 x 255 < 2^30,
+/// so that acc plus a bias of at most 2^30 (requantize_max_bias) stays inside int32.
+inline constexpr std::size_t int8_requantize_max_cols = 32896;
+static_assert(int8_requantize_max_cols * 128 * 255 < (std::size_t{1} << 30));
 
 /// Scratch bytes an int8 dense kernel needs per sample (activation codes of at most 2 bytes, then
 /// int32 accumulators), for every ISA.
@@ -53,18 +82,34 @@ inline void int8_dense_epilogue(const Matrix& weights, const float* bias, const 
   }
 }
 
-/// The reference: quantise the input exactly as mote::quantize, multiply in int64, same epilogue.
-template <class G, class S, class Activation = activation::Identity>
+/// The requantising epilogue: code_r = requantize_row(acc_r), acc_r the exact sum of
+/// int8_dense_epilogue.
+template <class Matrix>
+inline void int8_dense_requantize(const Matrix& weights, const std::int32_t* dots, const Int8InputQuant& input,
+                                  std::int32_t activation_offset, std::int64_t sum_u, const RequantizationRows& rows,
+                                  std::uint8_t* out) noexcept {
+  const std::int64_t zu = input.params.zero_point;
+  const std::int64_t k = static_cast<std::int64_t>(weights.cols());
+  for (std::size_t r = 0; r < weights.rows(); ++r) {
+    std::int64_t acc = dots[r] + (activation_offset - zu) * weights.row_sum(r);
+    if constexpr (!Matrix::format::symmetric) acc += weights.params(r).zero_point * (zu * k - sum_u);
+    out[r] = static_cast<std::uint8_t>(requantize_row(rows, r, static_cast<std::int32_t>(acc)));
+  }
+}
+
+/// The reference: quantise the input exactly as mote::quantize (or take the codes handed over),
+/// multiply in int64, then the float epilogue or the requantising one.
+template <class G, class S, class In, class Out, class Activation = activation::Identity>
 inline void dense_int8(isa::Scalar, const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                       const float* in, float* out, std::size_t batch, const Int8InputQuant& input,
+                       const In* in, Out out, std::size_t batch, const Int8InputQuant& input,
                        Activation activation, std::byte* scratch) noexcept {
   auto* dots = reinterpret_cast<std::int32_t*>(scratch);
   auto* codes = reinterpret_cast<std::int32_t*>(scratch + align_up(weights.padded_rows() * sizeof(std::int32_t)));
   for (std::size_t b = 0; b < batch; ++b) {
-    const float* x = in + b * weights.cols();
+    const In* x = in + b * weights.cols();
     std::int64_t sum_u = 0;
     for (std::size_t i = 0; i < weights.cols(); ++i) {
-      codes[i] = quantize(x[i], input.params, input.low, input.high);
+      codes[i] = input_code(x, i, input);
       sum_u += codes[i];
     }
     for (std::size_t r = 0; r < weights.rows(); ++r) {
@@ -72,7 +117,10 @@ inline void dense_int8(isa::Scalar, const WeightMatrix<Int8<G, S>, DenseStorage>
       for (std::size_t i = 0; i < weights.cols(); ++i) dot += std::int64_t{weights.at(r, i)} * codes[i];
       dots[r] = static_cast<std::int32_t>(dot);
     }
-    int8_dense_epilogue(weights, bias, dots, input, 0, sum_u, out + b * weights.rows(), activation);
+    if constexpr (is_codes_out_v<Out>)
+      int8_dense_requantize(weights, dots, input, 0, sum_u, out.rows, out.codes + b * weights.rows());
+    else
+      int8_dense_epilogue(weights, bias, dots, input, 0, sum_u, out + b * weights.rows(), activation);
   }
 }
 

@@ -22,6 +22,13 @@ MOTE_NO_IPA inline void depthwise_int8_centred_row(const float* x, std::size_t n
   const auto shift = static_cast<std::int16_t>(Ops::activation_offset - input.params.zero_point);
   for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(codes[i] + shift);
 }
+template <class Ops>
+inline void depthwise_int8_centred_row(const std::uint8_t* x, std::size_t n,
+                                       const ::mote::kernels::Int8InputQuant& input, typename Ops::Act*,
+                                       std::int16_t* row) noexcept {
+  const std::int32_t zero_point = input.params.zero_point;
+  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<std::int16_t>(static_cast<std::int32_t>(x[i]) - zero_point);
+}
 /// sums[o] for every output channel of one pixel, one channel at a time (output channel o
 /// filters input channel o / multiplier). Out of line: see depthwise_int8_centred_row.
 MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
@@ -44,25 +51,26 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
 
 /// The sums in f32 (see the top of this file): multiplier 1, at most
 /// depthwise_int8_float_max_taps taps.
-template <class G, class S, class Activation>
+template <class G, class S, class In, class Out, class Activation>
 inline void depthwise_int8_in_floats(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    const float* bias, const In* in, Out out, const ::mote::kernels::Int8InputQuant& input,
     Activation, std::byte* scratch) noexcept {
   static_assert(::mote::kernels::depthwise_int8_float_max_taps <=
                 float_kernels::depthwise_detail::max_listed_taps);
   const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
   float_kernels::depthwise_detail::depthwise_listed_taps(
-      g, operands.weights, operands.zeros, operands.image, out, ::mote::activation::Identity{});
-  int8_float_epilogue<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+      g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out), ::mote::activation::Identity{});
+  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
-template <class G, class S, class Activation>
+/// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
+template <class G, class S, class In, class Out, class Activation>
 inline void depthwise_int8(
     const ::mote::kernels::WindowGeometry& g,
     const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
-    const float* bias, const float* in, float* out, const ::mote::kernels::Int8InputQuant& input,
+    const float* bias, const In* in, Out out, const ::mote::kernels::Int8InputQuant& input,
     Activation activation, std::byte* scratch) noexcept {
   const std::size_t channels = g.in_c, out_c = g.out_c, multiplier = out_c / channels;
   const std::size_t taps = g.kernel_h * g.kernel_w;
@@ -100,9 +108,12 @@ inline void depthwise_int8(
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
       const std::int16_t* window = image + (oy * g.stride_h * image_w + ox * g.stride_w) * channels;
-      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
       depthwise_int8_channel_sums(window, tap_weights, multiplier, g.kernel_h, g.kernel_w, row_step,
                                   tap_step, out_c, sums);
+      if constexpr (::mote::kernels::is_codes_out_v<Out>) {
+        int8_requantize(sums, out.rows, out_c, out.codes + (oy * g.out_w + ox) * out_c);
+      } else {
+      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
       // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
       // correction, the sums are already centred.
       std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
@@ -112,6 +123,7 @@ inline void depthwise_int8(
                                 input.params.scale * weights.scales()[o], bias[o]);
       if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
         for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
+      }
     }
   }
 }

@@ -39,16 +39,16 @@ constexpr std::size_t depthwise_int8_scratch_bytes(const WindowGeometry& g) noex
   return std::max(in_floats, in_int32);
 }
 
-template <class G, class S, class Activation = activation::Identity>
+template <class G, class S, class In, class Out, class Activation = activation::Identity>
 inline void depthwise_int8(isa::Scalar, const WindowGeometry& g,
                            const WeightMatrix<Int8<G, S>, DenseStorage>& weights, const float* bias,
-                           const float* in, float* out, const Int8InputQuant& input, Activation,
+                           const In* in, Out out, const Int8InputQuant& input, Activation,
                            std::byte*) noexcept {
   const std::size_t multiplier = g.out_c / g.in_c;
   const std::int32_t zu = input.params.zero_point;
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
-      float* out_pixel = out + (oy * g.out_w + ox) * g.out_c;
+      const std::size_t pixel = (oy * g.out_w + ox) * g.out_c;
       for (std::size_t oc = 0; oc < g.out_c; ++oc) {
         const std::size_t ic = oc / multiplier;
         const std::int32_t zw = weights.params(oc).zero_point;
@@ -61,16 +61,18 @@ inline void depthwise_int8(isa::Scalar, const WindowGeometry& g,
             const long ix = static_cast<long>(ox * g.stride_w + kx * g.dilation_w) -
                             static_cast<long>(g.pad_left);
             if (ix < 0 || ix >= static_cast<long>(g.in_w)) continue;
-            const float x =
-                in[(static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c +
-                   ic];
-            const std::int32_t u = quantize(x, input.params, input.low, input.high);
+            const std::int32_t u = input_code(
+                in, (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.in_c + ic, input);
             acc += std::int64_t{weights.at(oc, ky * g.kernel_w + kx) - zw} * (u - zu);
           }
         }
-        const float multiplier_o = input.params.scale * weights.params(oc).scale;
-        out_pixel[oc] =
-            Activation::apply(std::fma(static_cast<float>(acc), multiplier_o, bias[oc]));
+        if constexpr (is_codes_out_v<Out>) {
+          out.codes[pixel + oc] =
+              static_cast<std::uint8_t>(requantize_row(out.rows, oc, static_cast<std::int32_t>(acc)));
+        } else {
+          const float multiplier_o = input.params.scale * weights.params(oc).scale;
+          out[pixel + oc] = Activation::apply(std::fma(static_cast<float>(acc), multiplier_o, bias[oc]));
+        }
       }
     }
   }
