@@ -3,12 +3,12 @@
 //   W1/int8/mote, W2/int8/mote, W3b1/int8/mote, W3b64/int8/mote, W4/int8/mote, W5/int8/mote
 // with Int7<> weights (7-bit symmetric, same activations): the same six as <workload>/int7/mote
 // and with Int4<32> weights (same activations): W1/int4/mote, W3b1/int4/mote
-// and with int8 weights and the integer hand-over off (Sequential::set_integer_handover(false):
-// every layer writes floats and the next quantises them, ONNX's QDQ semantics), where a network
-// has two int8 layers in a row: W1/int8-qdq/mote, W2, W4, W5 (and int7-qdq)
+// and with the integer hand-over on (Sequential::set_integer_handover(true): adjacent int8 layers
+// pass requantised codes, model/chain.hpp) where a network has two int8 layers in a row:
+// W1/int8-codes/mote, W2, W5 (and W5/int7-codes; W4's layers have a pooling layer between them)
 // Each network is calibrated (min/max) on the workload's own input before timing; the timed
-// forward quantises the network's input, runs the integer kernels (adjacent int8 layers hand
-// codes to each other, model/chain.hpp) and dequantises the last layer's output. The
+// forward quantises each layer's input (or takes the codes handed over), runs the integer kernel
+// and dequantises. The
 // counter max_error_vs_f32 is the largest |output - f32 output| relative to the f32 output's
 // largest magnitude; a case whose error exceeds 0.1 (garbage, not quantisation noise) aborts.
 
@@ -66,7 +66,7 @@ class Int8Runner final : public Runner {
   static constexpr std::size_t out_size = Net::output_shape::size;
 
  public:
-  explicit Int8Runner(const Workload& w, bool handover = true)
+  explicit Int8Runner(const Workload& w, bool handover = false)
       : net_(std::make_unique<Net>()), batch_(w.batch), input_(w.input.size()), output_(w.batch * out_size),
         workspace_(w.batch) {
     if (w.input.size() != batch_ * in_size || w.output_size != out_size)
@@ -78,8 +78,8 @@ class Int8Runner final : public Runner {
       refs.push_back(mote::TensorRef::f32(prefix + ".bias", layer.bias.shape, layer.bias.values.data()));
     }
     net_->load(refs, "random", mote::WeightNames::layer_index());
-    net_->calibrate(w.input, mote::CalibrationMethod::min_max);
     net_->set_integer_handover(handover);
+    net_->calibrate(w.input, mote::CalibrationMethod::min_max);
     std::memcpy(input_.data(), w.input.data(), w.input.size() * sizeof(float));
   }
   void run() override {
@@ -101,7 +101,7 @@ class Int8Runner final : public Runner {
 };
 
 template <class Net>
-void register_int8_case(WorkloadId id, const char* precision = "int8", bool handover = true) {
+void register_int8_case(WorkloadId id, const char* precision = "int8", bool handover = false) {
   const std::string name = workload(id).name + "/" + precision + "/mote";
   auto runner = std::make_shared<std::unique_ptr<Int8Runner<Net>>>();
   auto error = std::make_shared<double>(0.0);
@@ -137,11 +137,10 @@ void register_int8_case(WorkloadId id, const char* precision = "int8", bool hand
   register_int8_case<W3Net<Q7>>(WorkloadId::W3b64, "int7");
   register_int8_case<W4Net<Q7>>(WorkloadId::W4, "int7");
   register_int8_case<W5Net<Q7>>(WorkloadId::W5, "int7");
-  register_int8_case<W1Net<Q8>>(WorkloadId::W1, "int8-qdq", false);
-  register_int8_case<W2Net<Q8>>(WorkloadId::W2, "int8-qdq", false);
-  register_int8_case<W4Net<Q8>>(WorkloadId::W4, "int8-qdq", false);
-  register_int8_case<W5Net<Q8>>(WorkloadId::W5, "int8-qdq", false);
-  register_int8_case<W5Net<Q7>>(WorkloadId::W5, "int7-qdq", false);
+  register_int8_case<W1Net<Q8>>(WorkloadId::W1, "int8-codes", true);
+  register_int8_case<W2Net<Q8>>(WorkloadId::W2, "int8-codes", true);
+  register_int8_case<W5Net<Q8>>(WorkloadId::W5, "int8-codes", true);
+  register_int8_case<W5Net<Q7>>(WorkloadId::W5, "int7-codes", true);
   register_int8_case<W1Net<Q4>>(WorkloadId::W1, "int4");
   register_int8_case<W3Net<Q4>>(WorkloadId::W3b1, "int4");
   return true;

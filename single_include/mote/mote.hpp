@@ -1110,6 +1110,7 @@ struct RequantizationRows {
   std::int32_t zero_point = 0;
   std::int32_t low = 0;
   std::int32_t high = 255;
+  bool any_left_shift = true;  ///< false: every left[r] is 0 (vector kernels skip that step)
 };
 
 /// Largest magnitude of a requantised layer's bias in units of its sums: with |acc| < 2^30 (see
@@ -7301,34 +7302,24 @@ inline void int8_quantize_inputs(const std::uint8_t* in, std::size_t cols, std::
   }
 }
 
-/// Codes from exact sums, the ISA's vectors where it has them (Int8Ops::requantize_rows), the
-/// scalar definition for the rest.
-template <class Ops = Int8Ops>
-inline void int8_requantize(const std::int32_t* acc, const ::mote::RequantizationRows& rows, std::size_t count,
+/// Codes from exact sums (int32, or integers held in floats), the ISA's vectors where it has
+/// them (Int8Ops::requantize_rows), the scalar definition for the rest.
+template <class Ops = Int8Ops, class Sum>
+inline void int8_requantize(const Sum* acc, const ::mote::RequantizationRows& rows, std::size_t count,
                             std::uint8_t* out) noexcept {
   std::size_t r = 0;
   if constexpr (requires { Ops::requantize_rows(acc, rows, count, out); }) r = Ops::requantize_rows(acc, rows, count, out);
-  for (; r < count; ++r) out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, acc[r]));
+  for (; r < count; ++r)
+    out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, static_cast<std::int32_t>(acc[r])));
 }
 
-/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel: the
-/// codes are written over the floats they come from (one byte per float, never ahead of the
-/// floats still to read), through int32 copies of one block of sums at a time.
+/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel,
+/// written over the floats they come from: a pixel's codes end before the floats still to read
+/// (one byte per float), and within a vector the floats are loaded before the codes are stored.
 inline void int8_requantize_float_sums(float* sums, std::size_t pixels, std::size_t channels,
                                        const ::mote::RequantizationRows& rows) noexcept {
-  constexpr std::size_t block = 64;
-  alignas(64) std::int32_t acc[block];
   auto* codes = reinterpret_cast<std::uint8_t*>(sums);
-  for (std::size_t p = 0; p < pixels; ++p) {
-    for (std::size_t first = 0; first < channels; first += block) {
-      const std::size_t count = std::min(block, channels - first);
-      const float* from = sums + p * channels + first;
-      for (std::size_t i = 0; i < count; ++i) acc[i] = static_cast<std::int32_t>(from[i]);  // exact integers
-      const ::mote::RequantizationRows part{rows.bias + first, rows.mantissa + first, rows.left + first,
-                                            rows.right + first, rows.zero_point, rows.low, rows.high};
-      int8_requantize(acc, part, count, codes + p * channels + first);
-    }
-  }
+  for (std::size_t p = 0; p < pixels; ++p) int8_requantize(sums + p * channels, rows, channels, codes + p * channels);
 }
 
 /// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
@@ -8423,8 +8414,22 @@ struct Int8Conversions {
   /// to 62 of p + 2^30: a logical 64-bit shift gives them as well as an arithmetic one, which AVX2
   /// lacks. The saturating left shift keeps x where shifting back returns it. Returns the rows
   /// done.
-  static inline std::size_t requantize_rows(const std::int32_t* acc, const RequantizationRows& rows,
-                                            std::size_t count, std::uint8_t* out) {
+  /// `acc` holds int32 sums, or exact integer sums in floats (the kernels that sum in f32: each
+  /// vector is loaded before its codes are stored, so the codes may be written over the floats).
+  /// Tables without left shifts (every multiplier below 1, the usual case) skip the saturating
+  /// shift.
+  template <class Sum>
+  static inline std::size_t requantize_rows(const Sum* acc, const RequantizationRows& rows, std::size_t count,
+                                            std::uint8_t* out) {
+    return rows.any_left_shift ? requantize_vectors<true>(acc, rows, count, out)
+                               : requantize_vectors<false>(acc, rows, count, out);
+  }
+  static inline __attribute__((always_inline)) __m256i load_words(const std::int32_t* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  }
+  template <bool LeftShifts, class Sum>
+  static inline std::size_t requantize_vectors(const Sum* acc, const RequantizationRows& rows, std::size_t count,
+                                               std::uint8_t* out) {
     const __m256i one = _mm256_set1_epi32(1), int_max = _mm256_set1_epi32(0x7fffffff);
     const __m256i nudge = _mm256_set1_epi64x(std::int64_t{1} << 30);
     const __m256i zero_point = _mm256_set1_epi32(rows.zero_point);
@@ -8432,14 +8437,20 @@ struct Int8Conversions {
     const __m256i high = _mm256_set1_epi32(rows.high - rows.zero_point);
     std::size_t r = 0;
     for (; r + 8 <= count; r += 8) {
-      __m256i x = _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + r)), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows.bias + r)));
-      const __m256i left = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows.left + r));
-      const __m256i right = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows.right + r));
-      const __m256i m = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows.mantissa + r));
-      const __m256i shifted = _mm256_sllv_epi32(x, left);
-      const __m256i fits = _mm256_cmpeq_epi32(_mm256_srav_epi32(shifted, left), x);
-      const __m256i saturated = _mm256_xor_si256(_mm256_srai_epi32(x, 31), int_max);
-      x = _mm256_blendv_epi8(saturated, shifted, fits);
+      __m256i x;
+      if constexpr (std::is_same_v<Sum, float>)
+        x = _mm256_cvttps_epi32(_mm256_loadu_ps(acc + r));
+      else
+        x = load_words(acc + r);
+      x = _mm256_add_epi32(x, load_words(rows.bias + r));
+      if constexpr (LeftShifts) {
+        const __m256i left = load_words(rows.left + r);
+        const __m256i shifted = _mm256_sllv_epi32(x, left);
+        const __m256i fits = _mm256_cmpeq_epi32(_mm256_srav_epi32(shifted, left), x);
+        const __m256i saturated = _mm256_xor_si256(_mm256_srai_epi32(x, 31), int_max);
+        x = _mm256_blendv_epi8(saturated, shifted, fits);
+      }
+      const __m256i m = load_words(rows.mantissa + r), right = load_words(rows.right + r);
       const __m256i even = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(x, m), nudge), 31);
       const __m256i odd = _mm256_slli_epi64(
           _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(m, 32)), nudge), 1);
@@ -11112,34 +11123,24 @@ inline void int8_quantize_inputs(const std::uint8_t* in, std::size_t cols, std::
   }
 }
 
-/// Codes from exact sums, the ISA's vectors where it has them (Int8Ops::requantize_rows), the
-/// scalar definition for the rest.
-template <class Ops = Int8Ops>
-inline void int8_requantize(const std::int32_t* acc, const ::mote::RequantizationRows& rows, std::size_t count,
+/// Codes from exact sums (int32, or integers held in floats), the ISA's vectors where it has
+/// them (Int8Ops::requantize_rows), the scalar definition for the rest.
+template <class Ops = Int8Ops, class Sum>
+inline void int8_requantize(const Sum* acc, const ::mote::RequantizationRows& rows, std::size_t count,
                             std::uint8_t* out) noexcept {
   std::size_t r = 0;
   if constexpr (requires { Ops::requantize_rows(acc, rows, count, out); }) r = Ops::requantize_rows(acc, rows, count, out);
-  for (; r < count; ++r) out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, acc[r]));
+  for (; r < count; ++r)
+    out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, static_cast<std::int32_t>(acc[r])));
 }
 
-/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel: the
-/// codes are written over the floats they come from (one byte per float, never ahead of the
-/// floats still to read), through int32 copies of one block of sums at a time.
+/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel,
+/// written over the floats they come from: a pixel's codes end before the floats still to read
+/// (one byte per float), and within a vector the floats are loaded before the codes are stored.
 inline void int8_requantize_float_sums(float* sums, std::size_t pixels, std::size_t channels,
                                        const ::mote::RequantizationRows& rows) noexcept {
-  constexpr std::size_t block = 64;
-  alignas(64) std::int32_t acc[block];
   auto* codes = reinterpret_cast<std::uint8_t*>(sums);
-  for (std::size_t p = 0; p < pixels; ++p) {
-    for (std::size_t first = 0; first < channels; first += block) {
-      const std::size_t count = std::min(block, channels - first);
-      const float* from = sums + p * channels + first;
-      for (std::size_t i = 0; i < count; ++i) acc[i] = static_cast<std::int32_t>(from[i]);  // exact integers
-      const ::mote::RequantizationRows part{rows.bias + first, rows.mantissa + first, rows.left + first,
-                                            rows.right + first, rows.zero_point, rows.low, rows.high};
-      int8_requantize(acc, part, count, codes + p * channels + first);
-    }
-  }
+  for (std::size_t p = 0; p < pixels; ++p) int8_requantize(sums + p * channels, rows, channels, codes + p * channels);
 }
 
 /// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
@@ -12932,34 +12933,24 @@ inline void int8_quantize_inputs(const std::uint8_t* in, std::size_t cols, std::
   }
 }
 
-/// Codes from exact sums, the ISA's vectors where it has them (Int8Ops::requantize_rows), the
-/// scalar definition for the rest.
-template <class Ops = Int8Ops>
-inline void int8_requantize(const std::int32_t* acc, const ::mote::RequantizationRows& rows, std::size_t count,
+/// Codes from exact sums (int32, or integers held in floats), the ISA's vectors where it has
+/// them (Int8Ops::requantize_rows), the scalar definition for the rest.
+template <class Ops = Int8Ops, class Sum>
+inline void int8_requantize(const Sum* acc, const ::mote::RequantizationRows& rows, std::size_t count,
                             std::uint8_t* out) noexcept {
   std::size_t r = 0;
   if constexpr (requires { Ops::requantize_rows(acc, rows, count, out); }) r = Ops::requantize_rows(acc, rows, count, out);
-  for (; r < count; ++r) out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, acc[r]));
+  for (; r < count; ++r)
+    out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, static_cast<std::int32_t>(acc[r])));
 }
 
-/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel: the
-/// codes are written over the floats they come from (one byte per float, never ahead of the
-/// floats still to read), through int32 copies of one block of sums at a time.
+/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel,
+/// written over the floats they come from: a pixel's codes end before the floats still to read
+/// (one byte per float), and within a vector the floats are loaded before the codes are stored.
 inline void int8_requantize_float_sums(float* sums, std::size_t pixels, std::size_t channels,
                                        const ::mote::RequantizationRows& rows) noexcept {
-  constexpr std::size_t block = 64;
-  alignas(64) std::int32_t acc[block];
   auto* codes = reinterpret_cast<std::uint8_t*>(sums);
-  for (std::size_t p = 0; p < pixels; ++p) {
-    for (std::size_t first = 0; first < channels; first += block) {
-      const std::size_t count = std::min(block, channels - first);
-      const float* from = sums + p * channels + first;
-      for (std::size_t i = 0; i < count; ++i) acc[i] = static_cast<std::int32_t>(from[i]);  // exact integers
-      const ::mote::RequantizationRows part{rows.bias + first, rows.mantissa + first, rows.left + first,
-                                            rows.right + first, rows.zero_point, rows.low, rows.high};
-      int8_requantize(acc, part, count, codes + p * channels + first);
-    }
-  }
+  for (std::size_t p = 0; p < pixels; ++p) int8_requantize(sums + p * channels, rows, channels, codes + p * channels);
 }
 
 /// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
@@ -16581,34 +16572,24 @@ inline void int8_quantize_inputs(const std::uint8_t* in, std::size_t cols, std::
   }
 }
 
-/// Codes from exact sums, the ISA's vectors where it has them (Int8Ops::requantize_rows), the
-/// scalar definition for the rest.
-template <class Ops = Int8Ops>
-inline void int8_requantize(const std::int32_t* acc, const ::mote::RequantizationRows& rows, std::size_t count,
+/// Codes from exact sums (int32, or integers held in floats), the ISA's vectors where it has
+/// them (Int8Ops::requantize_rows), the scalar definition for the rest.
+template <class Ops = Int8Ops, class Sum>
+inline void int8_requantize(const Sum* acc, const ::mote::RequantizationRows& rows, std::size_t count,
                             std::uint8_t* out) noexcept {
   std::size_t r = 0;
   if constexpr (requires { Ops::requantize_rows(acc, rows, count, out); }) r = Ops::requantize_rows(acc, rows, count, out);
-  for (; r < count; ++r) out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, acc[r]));
+  for (; r < count; ++r)
+    out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, static_cast<std::int32_t>(acc[r])));
 }
 
-/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel: the
-/// codes are written over the floats they come from (one byte per float, never ahead of the
-/// floats still to read), through int32 copies of one block of sums at a time.
+/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel,
+/// written over the floats they come from: a pixel's codes end before the floats still to read
+/// (one byte per float), and within a vector the floats are loaded before the codes are stored.
 inline void int8_requantize_float_sums(float* sums, std::size_t pixels, std::size_t channels,
                                        const ::mote::RequantizationRows& rows) noexcept {
-  constexpr std::size_t block = 64;
-  alignas(64) std::int32_t acc[block];
   auto* codes = reinterpret_cast<std::uint8_t*>(sums);
-  for (std::size_t p = 0; p < pixels; ++p) {
-    for (std::size_t first = 0; first < channels; first += block) {
-      const std::size_t count = std::min(block, channels - first);
-      const float* from = sums + p * channels + first;
-      for (std::size_t i = 0; i < count; ++i) acc[i] = static_cast<std::int32_t>(from[i]);  // exact integers
-      const ::mote::RequantizationRows part{rows.bias + first, rows.mantissa + first, rows.left + first,
-                                            rows.right + first, rows.zero_point, rows.low, rows.high};
-      int8_requantize(acc, part, count, codes + p * channels + first);
-    }
-  }
+  for (std::size_t p = 0; p < pixels; ++p) int8_requantize(sums + p * channels, rows, channels, codes + p * channels);
 }
 
 /// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
@@ -17799,34 +17780,24 @@ inline void int8_quantize_inputs(const std::uint8_t* in, std::size_t cols, std::
   }
 }
 
-/// Codes from exact sums, the ISA's vectors where it has them (Int8Ops::requantize_rows), the
-/// scalar definition for the rest.
-template <class Ops = Int8Ops>
-inline void int8_requantize(const std::int32_t* acc, const ::mote::RequantizationRows& rows, std::size_t count,
+/// Codes from exact sums (int32, or integers held in floats), the ISA's vectors where it has
+/// them (Int8Ops::requantize_rows), the scalar definition for the rest.
+template <class Ops = Int8Ops, class Sum>
+inline void int8_requantize(const Sum* acc, const ::mote::RequantizationRows& rows, std::size_t count,
                             std::uint8_t* out) noexcept {
   std::size_t r = 0;
   if constexpr (requires { Ops::requantize_rows(acc, rows, count, out); }) r = Ops::requantize_rows(acc, rows, count, out);
-  for (; r < count; ++r) out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, acc[r]));
+  for (; r < count; ++r)
+    out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, static_cast<std::int32_t>(acc[r])));
 }
 
-/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel: the
-/// codes are written over the floats they come from (one byte per float, never ahead of the
-/// floats still to read), through int32 copies of one block of sums at a time.
+/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel,
+/// written over the floats they come from: a pixel's codes end before the floats still to read
+/// (one byte per float), and within a vector the floats are loaded before the codes are stored.
 inline void int8_requantize_float_sums(float* sums, std::size_t pixels, std::size_t channels,
                                        const ::mote::RequantizationRows& rows) noexcept {
-  constexpr std::size_t block = 64;
-  alignas(64) std::int32_t acc[block];
   auto* codes = reinterpret_cast<std::uint8_t*>(sums);
-  for (std::size_t p = 0; p < pixels; ++p) {
-    for (std::size_t first = 0; first < channels; first += block) {
-      const std::size_t count = std::min(block, channels - first);
-      const float* from = sums + p * channels + first;
-      for (std::size_t i = 0; i < count; ++i) acc[i] = static_cast<std::int32_t>(from[i]);  // exact integers
-      const ::mote::RequantizationRows part{rows.bias + first, rows.mantissa + first, rows.left + first,
-                                            rows.right + first, rows.zero_point, rows.low, rows.high};
-      int8_requantize(acc, part, count, codes + p * channels + first);
-    }
-  }
+  for (std::size_t p = 0; p < pixels; ++p) int8_requantize(sums + p * channels, rows, channels, codes + p * channels);
 }
 
 /// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
@@ -19099,34 +19070,24 @@ inline void int8_quantize_inputs(const std::uint8_t* in, std::size_t cols, std::
   }
 }
 
-/// Codes from exact sums, the ISA's vectors where it has them (Int8Ops::requantize_rows), the
-/// scalar definition for the rest.
-template <class Ops = Int8Ops>
-inline void int8_requantize(const std::int32_t* acc, const ::mote::RequantizationRows& rows, std::size_t count,
+/// Codes from exact sums (int32, or integers held in floats), the ISA's vectors where it has
+/// them (Int8Ops::requantize_rows), the scalar definition for the rest.
+template <class Ops = Int8Ops, class Sum>
+inline void int8_requantize(const Sum* acc, const ::mote::RequantizationRows& rows, std::size_t count,
                             std::uint8_t* out) noexcept {
   std::size_t r = 0;
   if constexpr (requires { Ops::requantize_rows(acc, rows, count, out); }) r = Ops::requantize_rows(acc, rows, count, out);
-  for (; r < count; ++r) out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, acc[r]));
+  for (; r < count; ++r)
+    out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, static_cast<std::int32_t>(acc[r])));
 }
 
-/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel: the
-/// codes are written over the floats they come from (one byte per float, never ahead of the
-/// floats still to read), through int32 copies of one block of sums at a time.
+/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel,
+/// written over the floats they come from: a pixel's codes end before the floats still to read
+/// (one byte per float), and within a vector the floats are loaded before the codes are stored.
 inline void int8_requantize_float_sums(float* sums, std::size_t pixels, std::size_t channels,
                                        const ::mote::RequantizationRows& rows) noexcept {
-  constexpr std::size_t block = 64;
-  alignas(64) std::int32_t acc[block];
   auto* codes = reinterpret_cast<std::uint8_t*>(sums);
-  for (std::size_t p = 0; p < pixels; ++p) {
-    for (std::size_t first = 0; first < channels; first += block) {
-      const std::size_t count = std::min(block, channels - first);
-      const float* from = sums + p * channels + first;
-      for (std::size_t i = 0; i < count; ++i) acc[i] = static_cast<std::int32_t>(from[i]);  // exact integers
-      const ::mote::RequantizationRows part{rows.bias + first, rows.mantissa + first, rows.left + first,
-                                            rows.right + first, rows.zero_point, rows.low, rows.high};
-      int8_requantize(acc, part, count, codes + p * channels + first);
-    }
-  }
+  for (std::size_t p = 0; p < pixels; ++p) int8_requantize(sums + p * channels, rows, channels, codes + p * channels);
 }
 
 /// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
@@ -22516,34 +22477,24 @@ inline void int8_quantize_inputs(const std::uint8_t* in, std::size_t cols, std::
   }
 }
 
-/// Codes from exact sums, the ISA's vectors where it has them (Int8Ops::requantize_rows), the
-/// scalar definition for the rest.
-template <class Ops = Int8Ops>
-inline void int8_requantize(const std::int32_t* acc, const ::mote::RequantizationRows& rows, std::size_t count,
+/// Codes from exact sums (int32, or integers held in floats), the ISA's vectors where it has
+/// them (Int8Ops::requantize_rows), the scalar definition for the rest.
+template <class Ops = Int8Ops, class Sum>
+inline void int8_requantize(const Sum* acc, const ::mote::RequantizationRows& rows, std::size_t count,
                             std::uint8_t* out) noexcept {
   std::size_t r = 0;
   if constexpr (requires { Ops::requantize_rows(acc, rows, count, out); }) r = Ops::requantize_rows(acc, rows, count, out);
-  for (; r < count; ++r) out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, acc[r]));
+  for (; r < count; ++r)
+    out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, static_cast<std::int32_t>(acc[r])));
 }
 
-/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel: the
-/// codes are written over the floats they come from (one byte per float, never ahead of the
-/// floats still to read), through int32 copies of one block of sums at a time.
+/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel,
+/// written over the floats they come from: a pixel's codes end before the floats still to read
+/// (one byte per float), and within a vector the floats are loaded before the codes are stored.
 inline void int8_requantize_float_sums(float* sums, std::size_t pixels, std::size_t channels,
                                        const ::mote::RequantizationRows& rows) noexcept {
-  constexpr std::size_t block = 64;
-  alignas(64) std::int32_t acc[block];
   auto* codes = reinterpret_cast<std::uint8_t*>(sums);
-  for (std::size_t p = 0; p < pixels; ++p) {
-    for (std::size_t first = 0; first < channels; first += block) {
-      const std::size_t count = std::min(block, channels - first);
-      const float* from = sums + p * channels + first;
-      for (std::size_t i = 0; i < count; ++i) acc[i] = static_cast<std::int32_t>(from[i]);  // exact integers
-      const ::mote::RequantizationRows part{rows.bias + first, rows.mantissa + first, rows.left + first,
-                                            rows.right + first, rows.zero_point, rows.low, rows.high};
-      int8_requantize(acc, part, count, codes + p * channels + first);
-    }
-  }
+  for (std::size_t p = 0; p < pixels; ++p) int8_requantize(sums + p * channels, rows, channels, codes + p * channels);
 }
 
 /// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
@@ -24167,34 +24118,24 @@ inline void int8_quantize_inputs(const std::uint8_t* in, std::size_t cols, std::
   }
 }
 
-/// Codes from exact sums, the ISA's vectors where it has them (Int8Ops::requantize_rows), the
-/// scalar definition for the rest.
-template <class Ops = Int8Ops>
-inline void int8_requantize(const std::int32_t* acc, const ::mote::RequantizationRows& rows, std::size_t count,
+/// Codes from exact sums (int32, or integers held in floats), the ISA's vectors where it has
+/// them (Int8Ops::requantize_rows), the scalar definition for the rest.
+template <class Ops = Int8Ops, class Sum>
+inline void int8_requantize(const Sum* acc, const ::mote::RequantizationRows& rows, std::size_t count,
                             std::uint8_t* out) noexcept {
   std::size_t r = 0;
   if constexpr (requires { Ops::requantize_rows(acc, rows, count, out); }) r = Ops::requantize_rows(acc, rows, count, out);
-  for (; r < count; ++r) out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, acc[r]));
+  for (; r < count; ++r)
+    out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, static_cast<std::int32_t>(acc[r])));
 }
 
-/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel: the
-/// codes are written over the floats they come from (one byte per float, never ahead of the
-/// floats still to read), through int32 copies of one block of sums at a time.
+/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel,
+/// written over the floats they come from: a pixel's codes end before the floats still to read
+/// (one byte per float), and within a vector the floats are loaded before the codes are stored.
 inline void int8_requantize_float_sums(float* sums, std::size_t pixels, std::size_t channels,
                                        const ::mote::RequantizationRows& rows) noexcept {
-  constexpr std::size_t block = 64;
-  alignas(64) std::int32_t acc[block];
   auto* codes = reinterpret_cast<std::uint8_t*>(sums);
-  for (std::size_t p = 0; p < pixels; ++p) {
-    for (std::size_t first = 0; first < channels; first += block) {
-      const std::size_t count = std::min(block, channels - first);
-      const float* from = sums + p * channels + first;
-      for (std::size_t i = 0; i < count; ++i) acc[i] = static_cast<std::int32_t>(from[i]);  // exact integers
-      const ::mote::RequantizationRows part{rows.bias + first, rows.mantissa + first, rows.left + first,
-                                            rows.right + first, rows.zero_point, rows.low, rows.high};
-      int8_requantize(acc, part, count, codes + p * channels + first);
-    }
-  }
+  for (std::size_t p = 0; p < pixels; ++p) int8_requantize(sums + p * channels, rows, channels, codes + p * channels);
 }
 
 /// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
@@ -25474,6 +25415,7 @@ class RequantizationTable {
       bias_[r] = std::isfinite(units) ? static_cast<std::int32_t>(std::clamp(units, -bound, bound))
                                       : (units > 0 ? requantize_max_bias : -requantize_max_bias);
     }
+    any_left_shift_ = std::any_of(left_.begin(), left_.end(), [](std::int32_t shift) { return shift > 0; });
     low_ = next.low;
     high_ = next.high;
     const std::int32_t zero = std::clamp(next.params.zero_point, next.low, next.high);
@@ -25496,12 +25438,13 @@ class RequantizationTable {
   }
   RequantizationRows rows() const noexcept {
     return RequantizationRows{bias_.data(), mantissa_.data(), left_.data(), right_.data(), next_.params.zero_point,
-                              low_, high_};
+                              low_, high_, any_left_shift_};
   }
 
  private:
   AlignedBuffer<std::int32_t> bias_, mantissa_, left_, right_;
   std::int32_t low_ = 0, high_ = 255;
+  bool any_left_shift_ = true;
   float input_scale_ = 0.0f;
   kernels::Int8InputQuant next_{};
   std::uint64_t version_ = 0;
@@ -27173,12 +27116,12 @@ class Chain {
   /// docs/quantization.md) instead of floats that the second would quantise again. This builds
   /// each such pair's requantisation (it allocates); a pair whose weights or quantisation change
   /// afterwards hands floats over until it is linked again. Sequential links after loading and
-  /// calibrating.
+  /// calibrating. Only while enabled (set_integer_handover); otherwise it drops every pair's rows.
   void link_integer_handover() {
     [&]<std::size_t... I>(std::index_sequence<I...>) { (link_at<I>(), ...); }(std::make_index_sequence<layer_count>{});
   }
-  /// On (the default) or off: off, every layer hands floats over (ONNX's QDQ semantics:
-  /// DequantizeLinear, the float op, QuantizeLinear), as before linking.
+  /// On or off (the default): off, every layer hands floats over (ONNX's QDQ semantics:
+  /// DequantizeLinear, the float op, QuantizeLinear).
   void set_integer_handover(bool enabled) {
     handover_enabled_ = enabled;
     link_integer_handover();
@@ -27304,7 +27247,9 @@ class Chain {
   }
 
   layers_type layers_;
-  bool handover_enabled_ = true;
+  // Off by default: on the AVX2 host the requantisation costs more than the float hand-over and
+  // the next layer's quantisation together (docs/quantization.md, "Integer hand-over").
+  bool handover_enabled_ = false;
 };
 
 }  // namespace mote
@@ -29111,13 +29056,15 @@ class Sequential {
     chain_.forward_batch(in.data(), out.data(), batch, workspace.bytes().data());
   }
 
-  /// Lets adjacent int8 layers pass codes instead of floats (model/chain.hpp,
-  /// Chain::link_integer_handover). load() and calibrate() do it; call it after setting weights
-  /// or a layer's input quantisation directly (set_param, set_input_quantization): until then
-  /// the layers changed hand floats over, which is correct but slower.
+  /// With the integer hand-over on, lets adjacent int8 layers pass codes instead of floats
+  /// (model/chain.hpp, Chain::link_integer_handover). load(), calibrate() and
+  /// set_integer_handover(true) do it; call it after setting weights or a layer's input
+  /// quantisation directly (set_param, set_input_quantization): until then the layers changed
+  /// hand floats over.
   void link_integer_handover() { chain_.link_integer_handover(); }
-  /// Integer hand-over on (the default: TFLite's integer semantics between int8 layers) or off
-  /// (every layer hands floats over and the next quantises them: ONNX's QDQ semantics).
+  /// Integer hand-over on (TFLite's integer semantics between int8 layers: requantised codes) or
+  /// off, the default (every layer hands floats over and the next quantises them: ONNX's QDQ
+  /// semantics, and the faster of the two on AVX2, docs/quantization.md).
   void set_integer_handover(bool enabled) { chain_.set_integer_handover(enabled); }
   /// Whether layer I (a position in the network) currently hands codes to the next layer.
   template <std::size_t I>
@@ -29193,9 +29140,9 @@ class Sequential {
           restore();
           return set;
         }
-        // The next layers are observed as they will run: with the codes this one now takes.
-        chain_.link_integer_handover();
       }
+      // Observed inputs are floats (the observing forward hands floats over); the codes come now.
+      chain_.link_integer_handover();
       return Status::ok();
     }
   }

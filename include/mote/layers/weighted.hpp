@@ -244,6 +244,7 @@ class RequantizationTable {
       bias_[r] = std::isfinite(units) ? static_cast<std::int32_t>(std::clamp(units, -bound, bound))
                                       : (units > 0 ? requantize_max_bias : -requantize_max_bias);
     }
+    any_left_shift_ = std::any_of(left_.begin(), left_.end(), [](std::int32_t shift) { return shift > 0; });
     low_ = next.low;
     high_ = next.high;
     const std::int32_t zero = std::clamp(next.params.zero_point, next.low, next.high);
@@ -266,12 +267,13 @@ class RequantizationTable {
   }
   RequantizationRows rows() const noexcept {
     return RequantizationRows{bias_.data(), mantissa_.data(), left_.data(), right_.data(), next_.params.zero_point,
-                              low_, high_};
+                              low_, high_, any_left_shift_};
   }
 
  private:
   AlignedBuffer<std::int32_t> bias_, mantissa_, left_, right_;
   std::int32_t low_ = 0, high_ = 255;
+  bool any_left_shift_ = true;
   float input_scale_ = 0.0f;
   kernels::Int8InputQuant next_{};
   std::uint64_t version_ = 0;

@@ -254,12 +254,12 @@ class Chain {
   /// docs/quantization.md) instead of floats that the second would quantise again. This builds
   /// each such pair's requantisation (it allocates); a pair whose weights or quantisation change
   /// afterwards hands floats over until it is linked again. Sequential links after loading and
-  /// calibrating.
+  /// calibrating. Only while enabled (set_integer_handover); otherwise it drops every pair's rows.
   void link_integer_handover() {
     [&]<std::size_t... I>(std::index_sequence<I...>) { (link_at<I>(), ...); }(std::make_index_sequence<layer_count>{});
   }
-  /// On (the default) or off: off, every layer hands floats over (ONNX's QDQ semantics:
-  /// DequantizeLinear, the float op, QuantizeLinear), as before linking.
+  /// On or off (the default): off, every layer hands floats over (ONNX's QDQ semantics:
+  /// DequantizeLinear, the float op, QuantizeLinear).
   void set_integer_handover(bool enabled) {
     handover_enabled_ = enabled;
     link_integer_handover();
@@ -385,7 +385,9 @@ class Chain {
   }
 
   layers_type layers_;
-  bool handover_enabled_ = true;
+  // Off by default: on the AVX2 host the requantisation costs more than the float hand-over and
+  // the next layer's quantisation together (docs/quantization.md, "Integer hand-over").
+  bool handover_enabled_ = false;
 };
 
 }  // namespace mote

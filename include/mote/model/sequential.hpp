@@ -132,13 +132,15 @@ class Sequential {
     chain_.forward_batch(in.data(), out.data(), batch, workspace.bytes().data());
   }
 
-  /// Lets adjacent int8 layers pass codes instead of floats (model/chain.hpp,
-  /// Chain::link_integer_handover). load() and calibrate() do it; call it after setting weights
-  /// or a layer's input quantisation directly (set_param, set_input_quantization): until then
-  /// the layers changed hand floats over, which is correct but slower.
+  /// With the integer hand-over on, lets adjacent int8 layers pass codes instead of floats
+  /// (model/chain.hpp, Chain::link_integer_handover). load(), calibrate() and
+  /// set_integer_handover(true) do it; call it after setting weights or a layer's input
+  /// quantisation directly (set_param, set_input_quantization): until then the layers changed
+  /// hand floats over.
   void link_integer_handover() { chain_.link_integer_handover(); }
-  /// Integer hand-over on (the default: TFLite's integer semantics between int8 layers) or off
-  /// (every layer hands floats over and the next quantises them: ONNX's QDQ semantics).
+  /// Integer hand-over on (TFLite's integer semantics between int8 layers: requantised codes) or
+  /// off, the default (every layer hands floats over and the next quantises them: ONNX's QDQ
+  /// semantics, and the faster of the two on AVX2, docs/quantization.md).
   void set_integer_handover(bool enabled) { chain_.set_integer_handover(enabled); }
   /// Whether layer I (a position in the network) currently hands codes to the next layer.
   template <std::size_t I>
@@ -214,9 +216,9 @@ class Sequential {
           restore();
           return set;
         }
-        // The next layers are observed as they will run: with the codes this one now takes.
-        chain_.link_integer_handover();
       }
+      // Observed inputs are floats (the observing forward hands floats over); the codes come now.
+      chain_.link_integer_handover();
       return Status::ok();
     }
   }

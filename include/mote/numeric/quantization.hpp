@@ -171,6 +171,7 @@ struct RequantizationRows {
   std::int32_t zero_point = 0;
   std::int32_t low = 0;
   std::int32_t high = 255;
+  bool any_left_shift = true;  ///< false: every left[r] is 0 (vector kernels skip that step)
 };
 
 /// Largest magnitude of a requantised layer's bias in units of its sums: with |acc| < 2^30 (see

@@ -3,7 +3,8 @@
 // follow the definitions of numeric/quantization.hpp (computed here from them, independently of
 // the library's tables); every ISA equals the scalar reference bit for bit, codes in and out,
 // over extreme multipliers, shifts, biases and code ranges; networks that hand codes over are
-// bit-exact across ISAs, batched or not; and a change after linking falls back to floats.
+// bit-exact across ISAs, batched or not; it is off by default; and a change after linking falls
+// back to floats.
 
 #include <catch2/catch.hpp>
 #include <cstring>
@@ -40,6 +41,7 @@ template <class Net>
 std::unique_ptr<Net> calibrated(std::uint32_t seed, const std::vector<float>& calibration) {
   auto net = std::make_unique<Net>();
   mote_test::load_random_weights(*net, seed);
+  net->set_integer_handover(true);
   net->calibrate(calibration);
   return net;
 }
@@ -70,6 +72,22 @@ using MobileNetBlock =
 template <class Isa>
 using SmallCnn = Sequential<Input<8, 8, 1>, Conv2D<4, Kernel<3>, Q8, Isa>, ReLU,
                             Conv2D<8, Kernel<3>, Stride<2>, Q8, Isa>, Flatten, Dense<6, Q8, Isa>>;
+
+TEST_CASE("integer hand-over: off by default, on when asked", "[quantized][handover]") {
+  using Net = Mlp<isa::Default>;
+  auto net = std::make_unique<Net>();
+  mote_test::load_random_weights(*net, 2);
+  net->calibrate(normal_values(4 * 40, 3));
+  REQUIRE_FALSE(net->hands_over_codes<0>());
+  net->set_integer_handover(true);
+  REQUIRE(net->hands_over_codes<0>());
+  REQUIRE(net->hands_over_codes<2>());
+  // Only calibrated layers hand codes over: a dynamically quantised consumer takes floats.
+  net->layer<2>().clear_input_quantization();
+  net->link_integer_handover();
+  REQUIRE_FALSE(net->hands_over_codes<0>());
+  REQUIRE_FALSE(net->hands_over_codes<2>());
+}
 
 TEST_CASE("integer hand-over: the codes follow gemmlowp's requantisation", "[quantized][handover]") {
   // Dense -> ReLU -> Dense, computed from the definitions: the first layer's sums, its bias in

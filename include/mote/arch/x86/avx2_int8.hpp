@@ -108,8 +108,22 @@ struct Int8Conversions {
   /// to 62 of p + 2^30: a logical 64-bit shift gives them as well as an arithmetic one, which AVX2
   /// lacks. The saturating left shift keeps x where shifting back returns it. Returns the rows
   /// done.
-  static inline std::size_t requantize_rows(const std::int32_t* acc, const RequantizationRows& rows,
-                                            std::size_t count, std::uint8_t* out) {
+  /// `acc` holds int32 sums, or exact integer sums in floats (the kernels that sum in f32: each
+  /// vector is loaded before its codes are stored, so the codes may be written over the floats).
+  /// Tables without left shifts (every multiplier below 1, the usual case) skip the saturating
+  /// shift.
+  template <class Sum>
+  static inline std::size_t requantize_rows(const Sum* acc, const RequantizationRows& rows, std::size_t count,
+                                            std::uint8_t* out) {
+    return rows.any_left_shift ? requantize_vectors<true>(acc, rows, count, out)
+                               : requantize_vectors<false>(acc, rows, count, out);
+  }
+  static inline __attribute__((always_inline)) __m256i load_words(const std::int32_t* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  }
+  template <bool LeftShifts, class Sum>
+  static inline std::size_t requantize_vectors(const Sum* acc, const RequantizationRows& rows, std::size_t count,
+                                               std::uint8_t* out) {
     const __m256i one = _mm256_set1_epi32(1), int_max = _mm256_set1_epi32(0x7fffffff);
     const __m256i nudge = _mm256_set1_epi64x(std::int64_t{1} << 30);
     const __m256i zero_point = _mm256_set1_epi32(rows.zero_point);
@@ -117,14 +131,20 @@ struct Int8Conversions {
     const __m256i high = _mm256_set1_epi32(rows.high - rows.zero_point);
     std::size_t r = 0;
     for (; r + 8 <= count; r += 8) {
-      __m256i x = _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + r)), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows.bias + r)));
-      const __m256i left = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows.left + r));
-      const __m256i right = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows.right + r));
-      const __m256i m = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows.mantissa + r));
-      const __m256i shifted = _mm256_sllv_epi32(x, left);
-      const __m256i fits = _mm256_cmpeq_epi32(_mm256_srav_epi32(shifted, left), x);
-      const __m256i saturated = _mm256_xor_si256(_mm256_srai_epi32(x, 31), int_max);
-      x = _mm256_blendv_epi8(saturated, shifted, fits);
+      __m256i x;
+      if constexpr (std::is_same_v<Sum, float>)
+        x = _mm256_cvttps_epi32(_mm256_loadu_ps(acc + r));
+      else
+        x = load_words(acc + r);
+      x = _mm256_add_epi32(x, load_words(rows.bias + r));
+      if constexpr (LeftShifts) {
+        const __m256i left = load_words(rows.left + r);
+        const __m256i shifted = _mm256_sllv_epi32(x, left);
+        const __m256i fits = _mm256_cmpeq_epi32(_mm256_srav_epi32(shifted, left), x);
+        const __m256i saturated = _mm256_xor_si256(_mm256_srai_epi32(x, 31), int_max);
+        x = _mm256_blendv_epi8(saturated, shifted, fits);
+      }
+      const __m256i m = load_words(rows.mantissa + r), right = load_words(rows.right + r);
       const __m256i even = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(x, m), nudge), 31);
       const __m256i odd = _mm256_slli_epi64(
           _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(m, 32)), nudge), 1);

@@ -232,34 +232,24 @@ inline void int8_quantize_inputs(const std::uint8_t* in, std::size_t cols, std::
   }
 }
 
-/// Codes from exact sums, the ISA's vectors where it has them (Int8Ops::requantize_rows), the
-/// scalar definition for the rest.
-template <class Ops = Int8Ops>
-inline void int8_requantize(const std::int32_t* acc, const ::mote::RequantizationRows& rows, std::size_t count,
+/// Codes from exact sums (int32, or integers held in floats), the ISA's vectors where it has
+/// them (Int8Ops::requantize_rows), the scalar definition for the rest.
+template <class Ops = Int8Ops, class Sum>
+inline void int8_requantize(const Sum* acc, const ::mote::RequantizationRows& rows, std::size_t count,
                             std::uint8_t* out) noexcept {
   std::size_t r = 0;
   if constexpr (requires { Ops::requantize_rows(acc, rows, count, out); }) r = Ops::requantize_rows(acc, rows, count, out);
-  for (; r < count; ++r) out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, acc[r]));
+  for (; r < count; ++r)
+    out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, static_cast<std::int32_t>(acc[r])));
 }
 
-/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel: the
-/// codes are written over the floats they come from (one byte per float, never ahead of the
-/// floats still to read), through int32 copies of one block of sums at a time.
+/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel,
+/// written over the floats they come from: a pixel's codes end before the floats still to read
+/// (one byte per float), and within a vector the floats are loaded before the codes are stored.
 inline void int8_requantize_float_sums(float* sums, std::size_t pixels, std::size_t channels,
                                        const ::mote::RequantizationRows& rows) noexcept {
-  constexpr std::size_t block = 64;
-  alignas(64) std::int32_t acc[block];
   auto* codes = reinterpret_cast<std::uint8_t*>(sums);
-  for (std::size_t p = 0; p < pixels; ++p) {
-    for (std::size_t first = 0; first < channels; first += block) {
-      const std::size_t count = std::min(block, channels - first);
-      const float* from = sums + p * channels + first;
-      for (std::size_t i = 0; i < count; ++i) acc[i] = static_cast<std::int32_t>(from[i]);  // exact integers
-      const ::mote::RequantizationRows part{rows.bias + first, rows.mantissa + first, rows.left + first,
-                                            rows.right + first, rows.zero_point, rows.low, rows.high};
-      int8_requantize(acc, part, count, codes + p * channels + first);
-    }
-  }
+  for (std::size_t p = 0; p < pixels; ++p) int8_requantize(sums + p * channels, rows, channels, codes + p * channels);
 }
 
 /// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
