@@ -7926,16 +7926,16 @@ inline void depthwise_int8(
       if constexpr (::mote::kernels::is_codes_out_v<Out>) {
         int8_requantize(sums, out.rows, out_c, out.codes + (oy * g.out_w + ox) * out_c);
       } else {
-      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
-      // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
-      // correction, the sums are already centred.
-      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
-                                                    weights.scales(), bias, out_pixel, out_c);
-      for (; o < out_c; ++o)
-        out_pixel[o] = std::fma(static_cast<float>(sums[o]),
-                                input.params.scale * weights.scales()[o], bias[o]);
-      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-        for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
+        float* out_pixel = out + (oy * g.out_w + ox) * out_c;
+        // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
+        // correction, the sums are already centred.
+        std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
+                                                      weights.scales(), bias, out_pixel, out_c);
+        for (; o < out_c; ++o)
+          out_pixel[o] = std::fma(static_cast<float>(sums[o]),
+                                  input.params.scale * weights.scales()[o], bias[o]);
+        if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+          for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
       }
     }
   }
@@ -11747,16 +11747,16 @@ inline void depthwise_int8(
       if constexpr (::mote::kernels::is_codes_out_v<Out>) {
         int8_requantize(sums, out.rows, out_c, out.codes + (oy * g.out_w + ox) * out_c);
       } else {
-      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
-      // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
-      // correction, the sums are already centred.
-      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
-                                                    weights.scales(), bias, out_pixel, out_c);
-      for (; o < out_c; ++o)
-        out_pixel[o] = std::fma(static_cast<float>(sums[o]),
-                                input.params.scale * weights.scales()[o], bias[o]);
-      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-        for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
+        float* out_pixel = out + (oy * g.out_w + ox) * out_c;
+        // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
+        // correction, the sums are already centred.
+        std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
+                                                      weights.scales(), bias, out_pixel, out_c);
+        for (; o < out_c; ++o)
+          out_pixel[o] = std::fma(static_cast<float>(sums[o]),
+                                  input.params.scale * weights.scales()[o], bias[o]);
+        if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+          for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
       }
     }
   }
@@ -13557,16 +13557,16 @@ inline void depthwise_int8(
       if constexpr (::mote::kernels::is_codes_out_v<Out>) {
         int8_requantize(sums, out.rows, out_c, out.codes + (oy * g.out_w + ox) * out_c);
       } else {
-      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
-      // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
-      // correction, the sums are already centred.
-      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
-                                                    weights.scales(), bias, out_pixel, out_c);
-      for (; o < out_c; ++o)
-        out_pixel[o] = std::fma(static_cast<float>(sums[o]),
-                                input.params.scale * weights.scales()[o], bias[o]);
-      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-        for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
+        float* out_pixel = out + (oy * g.out_w + ox) * out_c;
+        // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
+        // correction, the sums are already centred.
+        std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
+                                                      weights.scales(), bias, out_pixel, out_c);
+        for (; o < out_c; ++o)
+          out_pixel[o] = std::fma(static_cast<float>(sums[o]),
+                                  input.params.scale * weights.scales()[o], bias[o]);
+        if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+          for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
       }
     }
   }
@@ -17196,16 +17196,16 @@ inline void depthwise_int8(
       if constexpr (::mote::kernels::is_codes_out_v<Out>) {
         int8_requantize(sums, out.rows, out_c, out.codes + (oy * g.out_w + ox) * out_c);
       } else {
-      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
-      // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
-      // correction, the sums are already centred.
-      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
-                                                    weights.scales(), bias, out_pixel, out_c);
-      for (; o < out_c; ++o)
-        out_pixel[o] = std::fma(static_cast<float>(sums[o]),
-                                input.params.scale * weights.scales()[o], bias[o]);
-      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-        for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
+        float* out_pixel = out + (oy * g.out_w + ox) * out_c;
+        // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
+        // correction, the sums are already centred.
+        std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
+                                                      weights.scales(), bias, out_pixel, out_c);
+        for (; o < out_c; ++o)
+          out_pixel[o] = std::fma(static_cast<float>(sums[o]),
+                                  input.params.scale * weights.scales()[o], bias[o]);
+        if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+          for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
       }
     }
   }
@@ -18404,16 +18404,16 @@ inline void depthwise_int8(
       if constexpr (::mote::kernels::is_codes_out_v<Out>) {
         int8_requantize(sums, out.rows, out_c, out.codes + (oy * g.out_w + ox) * out_c);
       } else {
-      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
-      // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
-      // correction, the sums are already centred.
-      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
-                                                    weights.scales(), bias, out_pixel, out_c);
-      for (; o < out_c; ++o)
-        out_pixel[o] = std::fma(static_cast<float>(sums[o]),
-                                input.params.scale * weights.scales()[o], bias[o]);
-      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-        for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
+        float* out_pixel = out + (oy * g.out_w + ox) * out_c;
+        // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
+        // correction, the sums are already centred.
+        std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
+                                                      weights.scales(), bias, out_pixel, out_c);
+        for (; o < out_c; ++o)
+          out_pixel[o] = std::fma(static_cast<float>(sums[o]),
+                                  input.params.scale * weights.scales()[o], bias[o]);
+        if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+          for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
       }
     }
   }
@@ -19694,16 +19694,16 @@ inline void depthwise_int8(
       if constexpr (::mote::kernels::is_codes_out_v<Out>) {
         int8_requantize(sums, out.rows, out_c, out.codes + (oy * g.out_w + ox) * out_c);
       } else {
-      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
-      // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
-      // correction, the sums are already centred.
-      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
-                                                    weights.scales(), bias, out_pixel, out_c);
-      for (; o < out_c; ++o)
-        out_pixel[o] = std::fma(static_cast<float>(sums[o]),
-                                input.params.scale * weights.scales()[o], bias[o]);
-      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-        for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
+        float* out_pixel = out + (oy * g.out_w + ox) * out_c;
+        // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
+        // correction, the sums are already centred.
+        std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
+                                                      weights.scales(), bias, out_pixel, out_c);
+        for (; o < out_c; ++o)
+          out_pixel[o] = std::fma(static_cast<float>(sums[o]),
+                                  input.params.scale * weights.scales()[o], bias[o]);
+        if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+          for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
       }
     }
   }
@@ -23101,16 +23101,16 @@ inline void depthwise_int8(
       if constexpr (::mote::kernels::is_codes_out_v<Out>) {
         int8_requantize(sums, out.rows, out_c, out.codes + (oy * g.out_w + ox) * out_c);
       } else {
-      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
-      // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
-      // correction, the sums are already centred.
-      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
-                                                    weights.scales(), bias, out_pixel, out_c);
-      for (; o < out_c; ++o)
-        out_pixel[o] = std::fma(static_cast<float>(sums[o]),
-                                input.params.scale * weights.scales()[o], bias[o]);
-      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-        for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
+        float* out_pixel = out + (oy * g.out_w + ox) * out_c;
+        // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
+        // correction, the sums are already centred.
+        std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
+                                                      weights.scales(), bias, out_pixel, out_c);
+        for (; o < out_c; ++o)
+          out_pixel[o] = std::fma(static_cast<float>(sums[o]),
+                                  input.params.scale * weights.scales()[o], bias[o]);
+        if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+          for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
       }
     }
   }
@@ -24742,16 +24742,16 @@ inline void depthwise_int8(
       if constexpr (::mote::kernels::is_codes_out_v<Out>) {
         int8_requantize(sums, out.rows, out_c, out.codes + (oy * g.out_w + ox) * out_c);
       } else {
-      float* out_pixel = out + (oy * g.out_w + ox) * out_c;
-      // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
-      // correction, the sums are already centred.
-      std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
-                                                    weights.scales(), bias, out_pixel, out_c);
-      for (; o < out_c; ++o)
-        out_pixel[o] = std::fma(static_cast<float>(sums[o]),
-                                input.params.scale * weights.scales()[o], bias[o]);
-      if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
-        for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
+        float* out_pixel = out + (oy * g.out_w + ox) * out_c;
+        // The Dense epilogue's operations (vectorised where the ISA has them): no zero-point
+        // correction, the sums are already centred.
+        std::size_t o = int8_vector_epilogue<Int8Ops>(sums, sums, 0, input.params.scale,
+                                                      weights.scales(), bias, out_pixel, out_c);
+        for (; o < out_c; ++o)
+          out_pixel[o] = std::fma(static_cast<float>(sums[o]),
+                                  input.params.scale * weights.scales()[o], bias[o]);
+        if constexpr (!std::is_same_v<Activation, ::mote::activation::Identity>)
+          for (o = 0; o < out_c; ++o) out_pixel[o] = Activation::apply(out_pixel[o]);
       }
     }
   }
