@@ -216,24 +216,15 @@ class ConvLayer {
     return input_quant_.calibrated() ? &input_quant_.calibrated_quant() : nullptr;
   }
   /// `batch` samples with the calibrated quantisation, the input floats or codes, the output
-  /// floats or (codes_out) the next layer's codes, sample b's at byte b x out_shape::size of `out`
-  /// (its float sums, where the kernel makes them, in the floats from there: they reach only the
-  /// codes of samples still to come).
+  /// floats or (codes_out) the next layer's codes (detail::for_each_integer_sample).
   template <class InValue>
   void forward_integer(const InValue* in, float* out, bool codes_out, std::size_t batch,
                        std::byte* scratch) const noexcept requires(accepts_codes) {
-    const kernels::Int8InputQuant& quant = input_quant_.calibrated_quant();
-    for (std::size_t b = 0; b < batch; ++b) {
-      const InValue* sample = in + b * In::size;
-      if constexpr (requantizes_output) {
-        if (codes_out) {
-          run_int8(sample, handover_.codes_out(reinterpret_cast<std::uint8_t*>(out) + b * out_shape::size), quant,
-                   ::mote::activation::Identity{}, scratch);
-          continue;
-        }
-      }
-      run_int8(sample, out + b * out_shape::size, quant, typename opts::activation{}, scratch);
-    }
+    detail::for_each_integer_sample<In::size, out_shape::size>(
+        handover_, in, out, codes_out, batch, typename opts::activation{},
+        [&](const InValue* sample, auto sample_out, auto activation) {
+          run_int8(sample, sample_out, input_quant_.calibrated_quant(), activation, scratch);
+        });
   }
 
   /// Fixes the input's quantisation (codes of the activation format): what calibration does.
@@ -315,7 +306,7 @@ class ConvLayer {
   detail::MatrixWithBias<typename opts::format, typename opts::layout, Filters, receptive_field> weights_;
   [[no_unique_address]] std::conditional_t<opts::integer_compute, detail::InputQuantization<opts>, detail::Empty>
       input_quant_;
-  [[no_unique_address]] std::conditional_t<requantizes_output, detail::IntegerHandover<opts, Filters, receptive_field>,
+  [[no_unique_address]] std::conditional_t<requantizes_output, detail::IntegerHandover<opts, Filters>,
                                            detail::Empty> handover_;
 };
 
@@ -451,20 +442,12 @@ class DepthwiseConvLayer {
   template <class InValue>
   void forward_integer(const InValue* in, float* out, bool codes_out, std::size_t batch,
                        std::byte* scratch) const noexcept requires(accepts_codes) {
-    const kernels::Int8InputQuant& quant = input_quant_.calibrated_quant();
-    for (std::size_t b = 0; b < batch; ++b) {
-      const InValue* sample = in + b * In::size;
-      if constexpr (requantizes_output) {
-        if (codes_out) {
-          kernels::depthwise_int8(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), sample,
-                                  handover_.codes_out(reinterpret_cast<std::uint8_t*>(out) + b * out_shape::size),
-                                  quant, ::mote::activation::Identity{}, scratch);
-          continue;
-        }
-      }
-      kernels::depthwise_int8(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), sample,
-                              out + b * out_shape::size, quant, typename opts::activation{}, scratch);
-    }
+    detail::for_each_integer_sample<In::size, out_shape::size>(
+        handover_, in, out, codes_out, batch, typename opts::activation{},
+        [&](const InValue* sample, auto sample_out, auto activation) {
+          kernels::depthwise_int8(typename opts::isa{}, window, weights_.matrix(), weights_.bias(), sample, sample_out,
+                                  input_quant_.calibrated_quant(), activation, scratch);
+        });
   }
 
   /// Fixes the input's quantisation (codes of the activation format): what calibration does.
@@ -479,7 +462,7 @@ class DepthwiseConvLayer {
   [[no_unique_address]] std::conditional_t<opts::integer_compute, detail::InputQuantization<opts>, detail::Empty>
       input_quant_;
   [[no_unique_address]] std::conditional_t<requantizes_output,
-                                           detail::IntegerHandover<opts, out_channels, KernelH * KernelW>,
+                                           detail::IntegerHandover<opts, out_channels>,
                                            detail::Empty> handover_;
 };
 

@@ -199,7 +199,7 @@ class DenseLayer {
   [[no_unique_address]] std::conditional_t<opts::integer_compute, detail::InputQuantization<opts>, detail::Empty>
       input_quant_;
   detail::MatrixWithBias<typename opts::format, typename opts::layout, Units, In::size> weights_;
-  [[no_unique_address]] std::conditional_t<requantizes_output, detail::IntegerHandover<opts, Units, In::size>,
+  [[no_unique_address]] std::conditional_t<requantizes_output, detail::IntegerHandover<opts, Units>,
                                            detail::Empty> handover_;
 };
 

@@ -217,57 +217,62 @@ template <class Opts>
 inline constexpr bool accepts_codes_v = Opts::integer_compute && is_int8_format_v<typename Opts::format> &&
                                         std::is_same_v<typename Opts::layout, DenseStorage>;
 
-/// The requantisation an int8 layer built for the layer after it (RequantizationRows), with what
-/// it was built from: the layer's input scale, the next layer's input quantisation and the
-/// weights' version. forward() hands codes over only while all three still hold, so a change
-/// made after linking (new weights, a new calibration) falls back to floats, never to stale
-/// codes. Built once (it allocates); forward() only reads it.
-template <std::size_t Rows>
-class RequantizationTable {
+/// The requantisation an int8 layer with options `Opts` and `Rows` outputs builds for the layer
+/// after it (RequantizationRows), with what it was built from: the layer's input scale, the next
+/// layer's input quantisation and the weights' version. forward() hands codes over only while all
+/// three still hold, so a change made after linking (new weights, a new calibration) falls back
+/// to floats, never to stale codes. Built once (it allocates); forward() only reads it.
+template <class Opts, std::size_t Rows>
+class IntegerHandover {
  public:
-  RequantizationTable() : bias_(Rows), mantissa_(Rows), left_(Rows), right_(Rows) {}
+  IntegerHandover() : bias_(Rows), mantissa_(Rows), left_(Rows), right_(Rows) {}
 
-  /// Builds the rows for weights with `scales` per row and `bias`, an input of scale
-  /// `input_scale` and the next layer's `next` quantisation, the code range narrowed by the
-  /// fused `Activation` (ReLU: codes of 0 and up; ReLU6: up to the code of 6).
-  template <class Activation>
-  void build(const float* scales, const float* bias, float input_scale, const kernels::Int8InputQuant& next,
-             std::uint64_t weights_version) {
+  /// Builds the rows for the layer's `weights` and calibrated input quantisation `own` into the
+  /// next layer's `next` quantisation, the code range narrowed by the fused activation (ReLU:
+  /// codes of 0 and up; ReLU6: up to the code of 6); drops them when `next` is null or `own` is
+  /// not calibrated.
+  template <class Weights>
+  void link(const InputQuantization<Opts>& own, const Weights& weights, const kernels::Int8InputQuant* next) {
+    built_ = false;
+    if (!own.calibrated() || next == nullptr) return;
+    const float input_scale = own.calibrated_quant().params.scale;
+    const float* scales = weights.matrix().scales();
     for (std::size_t r = 0; r < Rows; ++r) {
       const double sum_scale = static_cast<double>(input_scale) * static_cast<double>(scales[r]);
-      const FixedPointMultiplier m = make_fixed_point_multiplier(sum_scale / static_cast<double>(next.params.scale));
+      const FixedPointMultiplier m = make_fixed_point_multiplier(sum_scale / static_cast<double>(next->params.scale));
       mantissa_[r] = m.mantissa;
       left_[r] = std::max(m.exponent, 0);
       right_[r] = std::max(-m.exponent, 0);
-      const double units = std::nearbyint(static_cast<double>(bias[r]) / sum_scale);
+      const double units = std::nearbyint(static_cast<double>(weights.bias()[r]) / sum_scale);
       const double bound = static_cast<double>(requantize_max_bias);
       bias_[r] = std::isfinite(units) ? static_cast<std::int32_t>(std::clamp(units, -bound, bound))
                                       : (units > 0 ? requantize_max_bias : -requantize_max_bias);
     }
     any_left_shift_ = std::any_of(left_.begin(), left_.end(), [](std::int32_t shift) { return shift > 0; });
-    low_ = next.low;
-    high_ = next.high;
-    const std::int32_t zero = std::clamp(next.params.zero_point, next.low, next.high);
+    using Activation = typename Opts::activation;
+    low_ = next->low;
+    high_ = next->high;
     if constexpr (std::is_same_v<Activation, ::mote::activation::Relu> ||
                   std::is_same_v<Activation, ::mote::activation::Relu6>)
-      low_ = std::max(low_, zero);
+      low_ = std::max(low_, std::clamp(next->params.zero_point, next->low, next->high));
     if constexpr (std::is_same_v<Activation, ::mote::activation::Relu6>)
-      high_ = std::min(high_, quantize(6.0f, next.params, next.low, next.high));
+      high_ = std::min(high_, quantize(6.0f, next->params, next->low, next->high));
     input_scale_ = input_scale;
-    next_ = next;
-    version_ = weights_version;
+    next_ = *next;
+    version_ = weights.version();
     built_ = true;
   }
-  void clear() noexcept { built_ = false; }
   /// Whether the rows were built from exactly these.
-  bool holds_for(float input_scale, const kernels::Int8InputQuant& next, std::uint64_t weights_version) const noexcept {
-    return built_ && input_scale == input_scale_ && next.params.scale == next_.params.scale &&
-           next.params.zero_point == next_.params.zero_point && next.low == next_.low && next.high == next_.high &&
-           weights_version == version_;
+  template <class Weights>
+  bool linked_to(const InputQuantization<Opts>& own, const Weights& weights,
+                 const kernels::Int8InputQuant& next) const noexcept {
+    return built_ && own.calibrated() && own.calibrated_quant().params.scale == input_scale_ &&
+           next.params.scale == next_.params.scale && next.params.zero_point == next_.params.zero_point &&
+           next.low == next_.low && next.high == next_.high && weights.version() == version_;
   }
-  RequantizationRows rows() const noexcept {
-    return RequantizationRows{bias_.data(), mantissa_.data(), left_.data(), right_.data(), next_.params.zero_point,
-                              low_, high_, any_left_shift_};
+  kernels::Int8CodesOut codes_out(std::uint8_t* codes) const noexcept {
+    return {codes, RequantizationRows{bias_.data(), mantissa_.data(), left_.data(), right_.data(),
+                                      next_.params.zero_point, low_, high_, any_left_shift_}};
   }
 
  private:
@@ -280,32 +285,26 @@ class RequantizationTable {
   bool built_ = false;
 };
 
-/// What an int8 layer adds for the integer hand-over: the table and the calls the chain makes.
-/// `Layer` has input_quant_ (InputQuantization), weights_ (MatrixWithBias) and opts.
-template <class Opts, std::size_t Rows, std::size_t Cols>
-class IntegerHandover {
- public:
-  static constexpr bool requantizes_output = requantizes_output_v<Opts, Cols>;
-  static constexpr bool accepts_codes = accepts_codes_v<Opts>;
-
-  /// Builds the requantisation into `next` (the next layer's calibrated input quantisation), or
-  /// clears it when this layer's own input is not calibrated.
-  template <class Weights>
-  void link(const InputQuantization<Opts>& own, const Weights& weights, const kernels::Int8InputQuant* next) {
-    if (!own.calibrated() || next == nullptr) return table_.clear();
-    table_.template build<typename Opts::activation>(weights.matrix().scales(), weights.bias(),
-                                                     own.calibrated_quant().params.scale, *next, weights.version());
+/// The integer hand-over's forward for layers that run one sample at a time (Conv2D,
+/// DepthwiseConv2D): run(sample, out, activation) for each of `batch` samples, `out` the sample's
+/// floats, or with codes_out its codes at byte b x OutSize of `out` (its float sums, where the
+/// kernel makes them, in the floats from there: they reach only the codes of samples to come),
+/// the fused activation then being the codes' range.
+template <std::size_t InSize, std::size_t OutSize, class Handover, class InValue, class Activation, class Run>
+void for_each_integer_sample(const Handover& handover, const InValue* in, float* out, bool codes_out,
+                             std::size_t batch, Activation activation, Run&& run) noexcept {
+  for (std::size_t b = 0; b < batch; ++b) {
+    const InValue* sample = in + b * InSize;
+    if constexpr (!std::is_same_v<Handover, Empty>) {
+      if (codes_out) {
+        run(sample, handover.codes_out(reinterpret_cast<std::uint8_t*>(out) + b * OutSize),
+            ::mote::activation::Identity{});
+        continue;
+      }
+    }
+    run(sample, out + b * OutSize, activation);
   }
-  template <class Weights>
-  bool linked_to(const InputQuantization<Opts>& own, const Weights& weights,
-                 const kernels::Int8InputQuant& next) const noexcept {
-    return own.calibrated() && table_.holds_for(own.calibrated_quant().params.scale, next, weights.version());
-  }
-  kernels::Int8CodesOut codes_out(std::uint8_t* codes) const noexcept { return {codes, table_.rows()}; }
-
- private:
-  RequantizationTable<Rows> table_;
-};
+}
 
 inline ParamSpec param(const char* name, std::size_t d0) { return ParamSpec{name, {d0, 0, 0, 0}, 1}; }
 inline ParamSpec param(const char* name, std::size_t d0, std::size_t d1) {
