@@ -34,6 +34,27 @@ inline void conv_pixels(const WindowGeometry& g, const float* panel, const float
         Interior
             ? in + (static_cast<std::size_t>(iy) * g.in_w + ox * g.stride_w - g.pad_left) * g.in_c
             : nullptr;
+    if constexpr (Interior) {
+      // Undilated rows: a kernel row's kernel_w * in_c inputs are contiguous in the input and
+      // its columns contiguous in the panel, so one loop runs them (W4's first layer, one input
+      // channel, had three taps of one multiply-add each, and their pointer arithmetic cost
+      // more than the multiply-adds).
+      if (g.dilation_w == 1) {
+        const std::size_t span = g.kernel_w * g.in_c;
+        const float* taps = panel + ky * span * DenseF32::panel_rows;
+        for (std::size_t k = 0; k < span; ++k) {
+          Vec w[per_panel];
+          MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) w[j] =
+              Vec::load(taps + k * DenseF32::panel_rows + j * Vec::lanes);
+          MOTE_UNROLL for (std::size_t i = 0; i < Pixels; ++i) {
+            const Vec x = Vec::broadcast(row_in[i * g.stride_w * g.in_c + k]);
+            MOTE_UNROLL for (std::size_t j = 0; j < per_panel; ++j) acc[i][j] =
+                Vec::fma(x, w[j], acc[i][j]);
+          }
+        }
+        continue;
+      }
+    }
     for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
       const float* pixel_in[Pixels];
       if constexpr (Interior) {
