@@ -14370,25 +14370,56 @@ struct VecF32 {
 namespace mote::simd::avx512 {
 
 /// Float -> code conversion shared by the AVX-512, AVX-512 VNNI and AMX primitives: the codes of
-/// 16 values exactly as mote::quantize computes them (IEEE division, ties to even, plus the zero
-/// point, clamped; NaN to the clamped zero point). Multiplying by 1 / scale and dividing only the
-/// lanes near a half-integer was tried: on Sapphire Rapids it ran at the division's speed (26.2
-/// against 26.3 us for 100,352 values), since the test costs as many 512-bit operations (two
-/// ports) as the division's share, so the division stays.
+/// 16 values exactly as mote::quantize computes them (IEEE division x / scale, ties to even, plus
+/// the zero point, clamped; NaN to the clamped zero point).
+///
+/// The quotient is computed without the division where the scale allows it: Sapphire Rapids
+/// divides 16 floats per 10 cycles or so, and W5's two quantisations of 100,352 values took
+/// 24 us each (15.7 with what follows; docs/benchmarks.md, "An eleventh run"). With r = RN(1 /
+/// scale) (one correctly rounded division, once):
+///   q0 = RN(x r)                  within 2 ulps of x / scale
+///   q1 = RN(q0 + RN(x - q0 s) r)  within 1 ulp (the first correction's error is q0's times
+///                                 |1 - s r| <= 2^-24, plus one rounding)
+///   q2 = RN(q1 + (x - q1 s) r)    = RN(x / scale), by Markstein's theorem: r is within half an
+///                                 ulp of 1 / scale and q1 within one ulp of x / scale, so the
+///                                 remainder x - q1 s is exact (one FMA) and the corrected
+///                                 quotient rounds to the correctly rounded one.
+/// The theorem assumes no underflow or overflow. x is first clamped to +-2^22 scale (exact: a
+/// power-of-two multiple), past which every code is an end of the range anyway (|lo|, |hi|, the
+/// zero point < 2^9), so nothing overflows; a scale within [2^-100, 2^100] keeps r normal and the
+/// remainders of quotients above 1/4 normal; quotients below 1/4 give the zero point however
+/// they round (every error above is below 2^-40 there). Other scales divide. The test
+/// "quantisation without division" checks it against mote::quantize around every rounding
+/// boundary, and a one-off run checked all 2^32 inputs for 20 scales (docs/quantization.md).
+/// AVX2 keeps the division: on Zen 3 the five multiply-adds cost more than it (18.2 against 13.6
+/// us), and on Sapphire Rapids 256-bit ones gained nothing (31.4 against 30.5).
 struct QuantizeCodes16 {
-  __m512 scale, zero, lo, hi, nan_code;
+  __m512 scale, reciprocal, bound, zero, lo, hi, nan_code;
+  bool by_reciprocal;
   QuantizeCodes16(const QuantParams& p, std::int32_t low, std::int32_t high)
       : scale(_mm512_set1_ps(p.scale)),
+        reciprocal(_mm512_set1_ps(1.0f / p.scale)),
+        bound(_mm512_set1_ps(std::ldexp(p.scale, 22))),
         zero(_mm512_set1_ps(static_cast<float>(p.zero_point))),
         lo(_mm512_set1_ps(static_cast<float>(low))),
         hi(_mm512_set1_ps(static_cast<float>(high))),
-        nan_code(_mm512_set1_ps(static_cast<float>(std::clamp(p.zero_point, low, high)))) {}
+        nan_code(_mm512_set1_ps(static_cast<float>(std::clamp(p.zero_point, low, high)))),
+        by_reciprocal(p.scale >= 0x1p-100f && p.scale <= 0x1p100f) {}
+  /// RN(x / scale) for |x / scale| <= 2^22 (and for smaller quotients, something that rounds to
+  /// the same integer); +-2^22 beyond. NaN lanes give anything (the caller replaces them).
+  inline __attribute__((always_inline)) __m512 quotient(__m512 x) const {
+    const __m512 c = _mm512_min_ps(_mm512_max_ps(x, _mm512_sub_ps(_mm512_setzero_ps(), bound)), bound);
+    __m512 q = _mm512_mul_ps(c, reciprocal);
+    q = _mm512_fmadd_ps(_mm512_fnmadd_ps(q, scale, c), reciprocal, q);
+    return _mm512_fmadd_ps(_mm512_fnmadd_ps(q, scale, c), reciprocal, q);
+  }
   /// The codes as integer-valued floats.
   inline __attribute__((always_inline)) __m512 floats(const float* x) const {
-    const __m512 scaled = _mm512_div_ps(_mm512_loadu_ps(x), scale);
+    const __m512 value = _mm512_loadu_ps(x);
+    const __m512 scaled = by_reciprocal ? quotient(value) : _mm512_div_ps(value, scale);
     __m512 q = _mm512_add_ps(_mm512_roundscale_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zero);
     q = _mm512_min_ps(_mm512_max_ps(q, lo), hi);
-    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(scaled, scaled, _CMP_UNORD_Q), q, nan_code);
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(value, value, _CMP_UNORD_Q), q, nan_code);
   }
   inline __attribute__((always_inline)) __m512i operator()(const float* x) const {
     return _mm512_cvttps_epi32(floats(x));

@@ -193,6 +193,49 @@ TEST_CASE("int8 dense kernels: values a few ulps around every rounding boundary 
   }
 }
 
+TEST_CASE("int8 dense kernels: quantisation by reciprocal and two corrections equals the division",
+          "[int8][kernels]") {
+  // AVX-512 quantises with r = 1 / scale and two FMA corrections instead of dividing, for scales
+  // in [2^-100, 2^100] (arch/x86/avx512_int8.hpp). Here: 120 random scales and adversarial ones
+  // (significands of all ones, 1 + 1 ulp, powers of two, the ends of the range and just past
+  // them), each with values within 8 ulps of every rounding boundary from -260.5 to 260.5, the
+  // clamp at 2^22 scale and past it, infinities, NaN, zeros, subnormals and random values.
+  std::mt19937 rng(2026);
+  std::vector<float> scales = {0x1.fffffep-1f, 0x1.000002p+0f, 0x1.fffffep-8f, 0x1.000002p-7f, 0x1p-10f, 0x1.8p-3f,
+                               0x1p-100f,      0x1p100f,      0x1.fffffep-101f, 0x1.000002p100f, 3.0f / 255.0f, 0.1f};
+  std::uniform_real_distribution<float> exponent(-20.0f, 4.0f);
+  for (int i = 0; i < 120; ++i) scales.push_back(std::exp2(exponent(rng)));
+  const float inf = std::numeric_limits<float>::infinity();
+  for (float scale : scales) {
+    std::vector<float> values;
+    for (int half = -521; half <= 521; half += 2) {  // the boundaries (half / 2) * scale
+      const float boundary = static_cast<float>(half * 0.5 * static_cast<double>(scale));
+      float below = boundary, above = boundary;
+      values.push_back(boundary);
+      for (int k = 0; k < 8; ++k) {
+        below = std::nextafter(below, -inf);
+        above = std::nextafter(above, inf);
+        values.push_back(below);
+        values.push_back(above);
+      }
+    }
+    const float clamp = std::ldexp(scale, 22);
+    for (float x : {clamp, std::nextafter(clamp, inf), std::nextafter(clamp, 0.0f), -clamp, 2 * clamp, inf, -inf,
+                    std::numeric_limits<float>::quiet_NaN(), 0.0f, -0.0f, 1e-45f, -1e-40f, 0.25f * scale,
+                    std::nextafter(0.25f * scale, 0.0f), std::numeric_limits<float>::max()})
+      values.push_back(x);
+    std::uniform_real_distribution<float> spread(-300.0f, 300.0f);
+    while (values.size() % 64 != 0) values.push_back(spread(rng) * scale);
+    constexpr std::size_t cols = 64;  // whole 16-value vectors
+    auto c = random_case<mote::Int8<>>(rng, 6, cols, values.size() / cols, true);
+    c.input = values;
+    for (std::int32_t zero_point : {0, 128, 255}) {
+      c.quant = Int8InputQuant{mote::QuantParams{scale, zero_point}, 0, 255};
+      check_all_isas(c, "scale " + std::to_string(scale) + ", zero point " + std::to_string(zero_point));
+    }
+  }
+}
+
 TEST_CASE("int8 dense kernels: extreme codes and the largest K stay exact", "[int8][kernels]") {
   // Every product at its maximum magnitude, all of one sign: pmaddubsw would saturate at
   // 2 * 255 * 127 per pair; mote's kernels must not. K = int8_max_cols is the bound for which
