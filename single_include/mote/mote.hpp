@@ -6687,15 +6687,16 @@ inline void pixels_over_taps(std::size_t channels, const float* const* tap_in,
 /// Interior pixels per block: 8 accumulators (16 with AVX-512's 32 registers).
 constexpr std::size_t pixel_block = Vec::lanes == 16 ? 16 : 8;
 
-/// MobileNet's depthwise layer: 3x3, stride 1, no dilation, one pixel of padding on each side,
-/// whole channel vectors. The general path above rebuilds a tap list per pixel and reloads the
-/// weights per block; here one channel vector's nine weight vectors stay in registers for a
-/// whole output row (W5's depthwise layer: 70 -> 30 us). The sum is in the same order (bias,
-/// then taps row by row), so both paths give the same bits.
+/// MobileNet's depthwise layer: 3x3, stride 1, no dilation, one pixel of padding on the left and
+/// right, whole channel vectors; any rows (a band of a larger image, kernels/depthwise/int8-inl.hpp,
+/// has its own top padding and output height). The general path above rebuilds a tap list per
+/// pixel and reloads the weights per block; here one channel vector's nine weight vectors stay in
+/// registers for a whole output row (W5's depthwise layer: 70 -> 30 us). The sum is in the same
+/// order (bias, then taps row by row), so both paths give the same bits.
 inline bool is_3x3_same(const WindowGeometry& g) noexcept {
   return g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 && g.stride_w == 1 &&
-         g.dilation_h == 1 && g.dilation_w == 1 && g.pad_top == 1 && g.pad_left == 1 &&
-         g.out_h == g.in_h && g.out_w == g.in_w && g.in_w >= 2 && g.in_c % Vec::lanes == 0;
+         g.dilation_h == 1 && g.dilation_w == 1 && g.pad_left == 1 && g.out_w == g.in_w &&
+         g.in_w >= 2 && g.in_c % Vec::lanes == 0;
 }
 
 /// Pixels of one 3x3 row block: 4 accumulators with AVX2's 16 registers (9 hold the weights),
@@ -6735,9 +6736,13 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, 
       Vec w[9];
       MOTE_UNROLL for (std::size_t t = 0; t < 9; ++t) w[t] = Vec::load(panel + t * rows);
       const Vec b = Vec::load(bias + c);
-      const float* const row_in[3] = {oy > 0 ? in + (oy - 1) * row_size + c : nullptr,
-                                      in + oy * row_size + c,
-                                      oy + 1 < g.in_h ? in + (oy + 1) * row_size + c : nullptr};
+      // Input row oy + ky - pad_top, or null where that is padding.
+      const auto input_row = [&](std::size_t ky) -> const float* {
+        const std::size_t shifted = oy + ky;
+        return shifted >= g.pad_top && shifted - g.pad_top < g.in_h ? in + (shifted - g.pad_top) * row_size + c
+                                                                     : nullptr;
+      };
+      const float* const row_in[3] = {input_row(0), input_row(1), input_row(2)};
       float* row_out = out + oy * row_size + c;
       pixels_3x3<1, true, false>(row_in, 0, channels, w, b, row_out, activation);
       std::size_t x = 1;
@@ -7334,15 +7339,6 @@ inline void int8_requantize(const Sum* acc, const ::mote::RequantizationRows& ro
     out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, static_cast<std::int32_t>(acc[r])));
 }
 
-/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel,
-/// written over the floats they come from: a pixel's codes end before the floats still to read
-/// (one byte per float), and within a vector the floats are loaded before the codes are stored.
-inline void int8_requantize_float_sums(float* sums, std::size_t pixels, std::size_t channels,
-                                       const ::mote::RequantizationRows& rows) noexcept {
-  auto* codes = reinterpret_cast<std::uint8_t*>(sums);
-  for (std::size_t p = 0; p < pixels; ++p) int8_requantize(sums + p * channels, rows, channels, codes + p * channels);
-}
-
 /// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
 /// as int8_dense_epilogue, lane by lane): `batch` rows of `padded_rows` dots to outputs.
 template <class Activation, class Matrix>
@@ -7476,6 +7472,13 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
 }
 
 
+/// Samples per block of dense_int8: all of them for weights above 64 KiB, else blocks of 48
+/// (whole AMX tile blocks and AVX2 GEMM tiles) whose dots fill at most 32 KiB.
+inline std::size_t int8_sample_block(std::size_t weight_bytes, std::size_t padded_rows, std::size_t batch) noexcept {
+  if (weight_bytes > 64 * 1024) return batch;
+  return std::max<std::size_t>(48, 32 * 1024 / (padded_rows * sizeof(std::int32_t)) / 48 * 48);
+}
+
 /// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
 template <class G, class S, class In, class Out, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
@@ -7489,18 +7492,29 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   std::byte* spare = scratch + batch * padded_cols * sizeof(Code);  // within the 2 bytes per code of scratch
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
   if constexpr (int8_centred_codes<Matrix>) {
-    int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
     // One sample: the ISA's GEMV (AVX2: each broadcast serves two panels).
     if (batch == 1) {
+      int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
       int8_gemv_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4,
                                                            codes, weights.row_sums(), dots);
       int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
       return;
     }
-  } else {
-    int8_quantize_inputs(in, cols, padded_cols, batch, input, codes);
   }
-  int8_dense_from_codes(weights, bias, codes, batch, input, activation, out, dots, spare);
+  // Small weights and many samples (a 1x1 convolution's pixels): blocks of samples from codes to
+  // outputs, so that a block's dots stay in L1 instead of the whole batch's going through memory
+  // (W5's pointwise layer: 3,136 samples x 64 rows, 800 KB of dots written and read back). Large
+  // weights take the batch at once: each panel then streams from memory once.
+  const std::size_t block = int8_sample_block(weights.padded_rows() * padded_cols, weights.padded_rows(), batch);
+  for (std::size_t first = 0; first < batch; first += block) {
+    const std::size_t count = std::min(block, batch - first);
+    if constexpr (int8_centred_codes<Matrix>)
+      int8_quantize_centred_inputs<Int8Ops>(in + first * cols, cols, padded_cols, count, input, codes);
+    else
+      int8_quantize_inputs(in + first * cols, cols, padded_cols, count, input, codes);
+    int8_dense_from_codes(weights, bias, codes, count, input, activation,
+                          ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
+  }
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
 #if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
@@ -7689,12 +7703,14 @@ struct Int8FloatOperands {
   const float* multipliers;
   const float*
       corrections;  ///< int4: (zu - 128) x the row's weight sum, what centring on zu leaves out
+  typename Int8Ops::Act* row_codes;  ///< one row's codes, for ISAs that quantise to codes first
 };
+/// `whole_image` false leaves the image area unwritten, for a caller that converts it band by band.
 template <class Matrix, class In>
 inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
                                              const Matrix& weights, const In* in,
                                              const ::mote::kernels::Int8InputQuant& input,
-                                             std::byte* scratch) noexcept {
+                                             std::byte* scratch, bool whole_image = true) noexcept {
   const std::size_t rows = weights.rows(), cols = weights.cols(),
                     padded_rows = weights.padded_rows();
   auto* image = reinterpret_cast<float*>(scratch);
@@ -7729,10 +7745,10 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
     }
   }
   const std::size_t row_values = g.in_w * g.in_c;
-  for (std::size_t y = 0; y < g.in_h; ++y)
+  for (std::size_t y = 0; whole_image && y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections};
+  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections, row_codes};
 }
 
 /// The Dense epilogue's operations on exact sums held in floats, in place: std::fma (one
@@ -7762,16 +7778,21 @@ inline float* int8_float_sums_area(float* out) noexcept { return out; }
 inline float* int8_float_sums_area(const ::mote::kernels::Int8CodesOut& out) noexcept {
   return reinterpret_cast<float*>(out.codes);
 }
-/// The float epilogue of the exact sums in place, or their requantisation into codes.
+/// The float epilogue of the exact sums of pixels [first, first + pixels) in place, or their
+/// requantisation into codes written over the sums area: pixel p's codes (p x channels bytes on)
+/// end before any later pixel's sums (4 p x channels bytes on), and within a vector the sums are
+/// loaded before the codes are stored.
 template <class Activation>
-inline void int8_finish_float_sums(float* out, std::size_t pixels, std::size_t channels, const float* multipliers,
-                                   const float* bias) noexcept {
-  int8_float_epilogue<Activation>(out, pixels, channels, multipliers, bias);
+inline void int8_finish_float_sums(float* out, std::size_t first, std::size_t pixels, std::size_t channels,
+                                   const float* multipliers, const float* bias) noexcept {
+  int8_float_epilogue<Activation>(out + first * channels, pixels, channels, multipliers, bias);
 }
 template <class Activation>
-inline void int8_finish_float_sums(const ::mote::kernels::Int8CodesOut& out, std::size_t pixels, std::size_t channels,
-                                   const float*, const float*) noexcept {
-  int8_requantize_float_sums(reinterpret_cast<float*>(out.codes), pixels, channels, out.rows);
+inline void int8_finish_float_sums(const ::mote::kernels::Int8CodesOut& out, std::size_t first, std::size_t pixels,
+                                   std::size_t channels, const float*, const float*) noexcept {
+  const float* sums = reinterpret_cast<const float*>(out.codes) + first * channels;
+  for (std::size_t p = 0; p < pixels; ++p)
+    int8_requantize(sums + p * channels, out.rows, channels, out.codes + (first + p) * channels);
 }
 
 /// Receptive fields of at most conv_int8_float_max_field values: the sums in the ISA's f32
@@ -7784,7 +7805,7 @@ inline void conv2d_int8_in_floats(const ::mote::kernels::WindowGeometry& g, cons
   const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
   float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out),
                         ::mote::activation::Identity{});
-  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+  int8_finish_float_sums<Activation>(out, 0, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
 /// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
@@ -7883,8 +7904,19 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
   }
 }
 
+/// Output rows per band of depthwise_int8_in_floats: about 48 KiB of the input's float codes,
+/// at least 4 rows.
+inline std::size_t depthwise_int8_band_rows(const ::mote::kernels::WindowGeometry& g) noexcept {
+  const std::size_t row_bytes = g.in_w * g.in_c * sizeof(float);
+  return std::min(g.out_h, std::max<std::size_t>(4, 48 * 1024 / std::max<std::size_t>(row_bytes, 1)));
+}
+
 /// The sums in f32 (see the top of this file): multiplier 1, at most
-/// depthwise_int8_float_max_taps taps.
+/// depthwise_int8_float_max_taps taps. Band by band of output rows: the input rows a band needs
+/// are converted to float codes (the rows it shares with the previous band are moved, not
+/// converted again), summed by the f32 kernel and finished while they are in cache. The whole
+/// image's codes at once went through memory (W5: 400 KB written and read back, and the sums
+/// once more for the epilogue).
 template <class G, class S, class In, class Out, class Activation>
 inline void depthwise_int8_in_floats(
     const ::mote::kernels::WindowGeometry& g,
@@ -7893,10 +7925,40 @@ inline void depthwise_int8_in_floats(
     Activation, std::byte* scratch) noexcept {
   static_assert(::mote::kernels::depthwise_int8_float_max_taps <=
                 float_kernels::depthwise_detail::max_listed_taps);
-  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
-  float_kernels::depthwise_detail::depthwise_listed_taps(
-      g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out), ::mote::activation::Identity{});
-  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch, false);
+  // The image area holds the band's input rows [held_begin, held_end), from its start.
+  auto* codes = const_cast<float*>(operands.image);
+  const std::size_t row_values = g.in_w * g.in_c, band = depthwise_int8_band_rows(g);
+  const auto in_h = static_cast<long>(g.in_h);
+  std::size_t held_begin = 0, held_end = 0;
+  for (std::size_t first = 0; first < g.out_h; first += band) {
+    const std::size_t last = std::min(g.out_h, first + band);
+    const long top = static_cast<long>(first * g.stride_h) - static_cast<long>(g.pad_top);
+    const long bottom = static_cast<long>((last - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h) -
+                        static_cast<long>(g.pad_top) + 1;
+    const auto begin = static_cast<std::size_t>(std::clamp(top, 0L, in_h));
+    const auto end = static_cast<std::size_t>(std::clamp(bottom, 0L, in_h));
+    if (begin >= held_end)
+      held_end = begin;  // nothing shared
+    else if (begin > held_begin)
+      std::memmove(codes, codes + (begin - held_begin) * row_values, (held_end - begin) * row_values * sizeof(float));
+    held_begin = begin;
+    for (std::size_t y = held_end; y < end; ++y)
+      int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, operands.row_codes,
+                                    codes + (y - begin) * row_values);
+    held_end = std::max(held_end, end);
+    // The band as a geometry of its own: its input rows from `begin`, its top padding what is
+    // left of the layer's above them.
+    ::mote::kernels::WindowGeometry rows = g;
+    rows.in_h = end - begin;
+    rows.out_h = last - first;
+    rows.pad_top = static_cast<std::size_t>(std::max(0L, static_cast<long>(begin) - top));
+    float_kernels::depthwise_detail::depthwise_listed_taps(rows, operands.weights, operands.zeros, codes,
+                                                           int8_float_sums_area(out) + first * g.out_w * g.out_c,
+                                                           ::mote::activation::Identity{});
+    int8_finish_float_sums<Activation>(out, first * g.out_w, (last - first) * g.out_w, g.out_c,
+                                       operands.multipliers, bias);
+  }
 }
 
 /// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
@@ -10538,15 +10600,16 @@ inline void pixels_over_taps(std::size_t channels, const float* const* tap_in,
 /// Interior pixels per block: 8 accumulators (16 with AVX-512's 32 registers).
 constexpr std::size_t pixel_block = Vec::lanes == 16 ? 16 : 8;
 
-/// MobileNet's depthwise layer: 3x3, stride 1, no dilation, one pixel of padding on each side,
-/// whole channel vectors. The general path above rebuilds a tap list per pixel and reloads the
-/// weights per block; here one channel vector's nine weight vectors stay in registers for a
-/// whole output row (W5's depthwise layer: 70 -> 30 us). The sum is in the same order (bias,
-/// then taps row by row), so both paths give the same bits.
+/// MobileNet's depthwise layer: 3x3, stride 1, no dilation, one pixel of padding on the left and
+/// right, whole channel vectors; any rows (a band of a larger image, kernels/depthwise/int8-inl.hpp,
+/// has its own top padding and output height). The general path above rebuilds a tap list per
+/// pixel and reloads the weights per block; here one channel vector's nine weight vectors stay in
+/// registers for a whole output row (W5's depthwise layer: 70 -> 30 us). The sum is in the same
+/// order (bias, then taps row by row), so both paths give the same bits.
 inline bool is_3x3_same(const WindowGeometry& g) noexcept {
   return g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 && g.stride_w == 1 &&
-         g.dilation_h == 1 && g.dilation_w == 1 && g.pad_top == 1 && g.pad_left == 1 &&
-         g.out_h == g.in_h && g.out_w == g.in_w && g.in_w >= 2 && g.in_c % Vec::lanes == 0;
+         g.dilation_h == 1 && g.dilation_w == 1 && g.pad_left == 1 && g.out_w == g.in_w &&
+         g.in_w >= 2 && g.in_c % Vec::lanes == 0;
 }
 
 /// Pixels of one 3x3 row block: 4 accumulators with AVX2's 16 registers (9 hold the weights),
@@ -10586,9 +10649,13 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, 
       Vec w[9];
       MOTE_UNROLL for (std::size_t t = 0; t < 9; ++t) w[t] = Vec::load(panel + t * rows);
       const Vec b = Vec::load(bias + c);
-      const float* const row_in[3] = {oy > 0 ? in + (oy - 1) * row_size + c : nullptr,
-                                      in + oy * row_size + c,
-                                      oy + 1 < g.in_h ? in + (oy + 1) * row_size + c : nullptr};
+      // Input row oy + ky - pad_top, or null where that is padding.
+      const auto input_row = [&](std::size_t ky) -> const float* {
+        const std::size_t shifted = oy + ky;
+        return shifted >= g.pad_top && shifted - g.pad_top < g.in_h ? in + (shifted - g.pad_top) * row_size + c
+                                                                     : nullptr;
+      };
+      const float* const row_in[3] = {input_row(0), input_row(1), input_row(2)};
       float* row_out = out + oy * row_size + c;
       pixels_3x3<1, true, false>(row_in, 0, channels, w, b, row_out, activation);
       std::size_t x = 1;
@@ -11185,15 +11252,6 @@ inline void int8_requantize(const Sum* acc, const ::mote::RequantizationRows& ro
     out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, static_cast<std::int32_t>(acc[r])));
 }
 
-/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel,
-/// written over the floats they come from: a pixel's codes end before the floats still to read
-/// (one byte per float), and within a vector the floats are loaded before the codes are stored.
-inline void int8_requantize_float_sums(float* sums, std::size_t pixels, std::size_t channels,
-                                       const ::mote::RequantizationRows& rows) noexcept {
-  auto* codes = reinterpret_cast<std::uint8_t*>(sums);
-  for (std::size_t p = 0; p < pixels; ++p) int8_requantize(sums + p * channels, rows, channels, codes + p * channels);
-}
-
 /// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
 /// as int8_dense_epilogue, lane by lane): `batch` rows of `padded_rows` dots to outputs.
 template <class Activation, class Matrix>
@@ -11327,6 +11385,13 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
 }
 
 
+/// Samples per block of dense_int8: all of them for weights above 64 KiB, else blocks of 48
+/// (whole AMX tile blocks and AVX2 GEMM tiles) whose dots fill at most 32 KiB.
+inline std::size_t int8_sample_block(std::size_t weight_bytes, std::size_t padded_rows, std::size_t batch) noexcept {
+  if (weight_bytes > 64 * 1024) return batch;
+  return std::max<std::size_t>(48, 32 * 1024 / (padded_rows * sizeof(std::int32_t)) / 48 * 48);
+}
+
 /// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
 template <class G, class S, class In, class Out, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
@@ -11340,18 +11405,29 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   std::byte* spare = scratch + batch * padded_cols * sizeof(Code);  // within the 2 bytes per code of scratch
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
   if constexpr (int8_centred_codes<Matrix>) {
-    int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
     // One sample: the ISA's GEMV (AVX2: each broadcast serves two panels).
     if (batch == 1) {
+      int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
       int8_gemv_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4,
                                                            codes, weights.row_sums(), dots);
       int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
       return;
     }
-  } else {
-    int8_quantize_inputs(in, cols, padded_cols, batch, input, codes);
   }
-  int8_dense_from_codes(weights, bias, codes, batch, input, activation, out, dots, spare);
+  // Small weights and many samples (a 1x1 convolution's pixels): blocks of samples from codes to
+  // outputs, so that a block's dots stay in L1 instead of the whole batch's going through memory
+  // (W5's pointwise layer: 3,136 samples x 64 rows, 800 KB of dots written and read back). Large
+  // weights take the batch at once: each panel then streams from memory once.
+  const std::size_t block = int8_sample_block(weights.padded_rows() * padded_cols, weights.padded_rows(), batch);
+  for (std::size_t first = 0; first < batch; first += block) {
+    const std::size_t count = std::min(block, batch - first);
+    if constexpr (int8_centred_codes<Matrix>)
+      int8_quantize_centred_inputs<Int8Ops>(in + first * cols, cols, padded_cols, count, input, codes);
+    else
+      int8_quantize_inputs(in + first * cols, cols, padded_cols, count, input, codes);
+    int8_dense_from_codes(weights, bias, codes, count, input, activation,
+                          ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
+  }
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
 #if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
@@ -11540,12 +11616,14 @@ struct Int8FloatOperands {
   const float* multipliers;
   const float*
       corrections;  ///< int4: (zu - 128) x the row's weight sum, what centring on zu leaves out
+  typename Int8Ops::Act* row_codes;  ///< one row's codes, for ISAs that quantise to codes first
 };
+/// `whole_image` false leaves the image area unwritten, for a caller that converts it band by band.
 template <class Matrix, class In>
 inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
                                              const Matrix& weights, const In* in,
                                              const ::mote::kernels::Int8InputQuant& input,
-                                             std::byte* scratch) noexcept {
+                                             std::byte* scratch, bool whole_image = true) noexcept {
   const std::size_t rows = weights.rows(), cols = weights.cols(),
                     padded_rows = weights.padded_rows();
   auto* image = reinterpret_cast<float*>(scratch);
@@ -11580,10 +11658,10 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
     }
   }
   const std::size_t row_values = g.in_w * g.in_c;
-  for (std::size_t y = 0; y < g.in_h; ++y)
+  for (std::size_t y = 0; whole_image && y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections};
+  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections, row_codes};
 }
 
 /// The Dense epilogue's operations on exact sums held in floats, in place: std::fma (one
@@ -11613,16 +11691,21 @@ inline float* int8_float_sums_area(float* out) noexcept { return out; }
 inline float* int8_float_sums_area(const ::mote::kernels::Int8CodesOut& out) noexcept {
   return reinterpret_cast<float*>(out.codes);
 }
-/// The float epilogue of the exact sums in place, or their requantisation into codes.
+/// The float epilogue of the exact sums of pixels [first, first + pixels) in place, or their
+/// requantisation into codes written over the sums area: pixel p's codes (p x channels bytes on)
+/// end before any later pixel's sums (4 p x channels bytes on), and within a vector the sums are
+/// loaded before the codes are stored.
 template <class Activation>
-inline void int8_finish_float_sums(float* out, std::size_t pixels, std::size_t channels, const float* multipliers,
-                                   const float* bias) noexcept {
-  int8_float_epilogue<Activation>(out, pixels, channels, multipliers, bias);
+inline void int8_finish_float_sums(float* out, std::size_t first, std::size_t pixels, std::size_t channels,
+                                   const float* multipliers, const float* bias) noexcept {
+  int8_float_epilogue<Activation>(out + first * channels, pixels, channels, multipliers, bias);
 }
 template <class Activation>
-inline void int8_finish_float_sums(const ::mote::kernels::Int8CodesOut& out, std::size_t pixels, std::size_t channels,
-                                   const float*, const float*) noexcept {
-  int8_requantize_float_sums(reinterpret_cast<float*>(out.codes), pixels, channels, out.rows);
+inline void int8_finish_float_sums(const ::mote::kernels::Int8CodesOut& out, std::size_t first, std::size_t pixels,
+                                   std::size_t channels, const float*, const float*) noexcept {
+  const float* sums = reinterpret_cast<const float*>(out.codes) + first * channels;
+  for (std::size_t p = 0; p < pixels; ++p)
+    int8_requantize(sums + p * channels, out.rows, channels, out.codes + (first + p) * channels);
 }
 
 /// Receptive fields of at most conv_int8_float_max_field values: the sums in the ISA's f32
@@ -11635,7 +11718,7 @@ inline void conv2d_int8_in_floats(const ::mote::kernels::WindowGeometry& g, cons
   const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
   float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out),
                         ::mote::activation::Identity{});
-  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+  int8_finish_float_sums<Activation>(out, 0, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
 /// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
@@ -11734,8 +11817,19 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
   }
 }
 
+/// Output rows per band of depthwise_int8_in_floats: about 48 KiB of the input's float codes,
+/// at least 4 rows.
+inline std::size_t depthwise_int8_band_rows(const ::mote::kernels::WindowGeometry& g) noexcept {
+  const std::size_t row_bytes = g.in_w * g.in_c * sizeof(float);
+  return std::min(g.out_h, std::max<std::size_t>(4, 48 * 1024 / std::max<std::size_t>(row_bytes, 1)));
+}
+
 /// The sums in f32 (see the top of this file): multiplier 1, at most
-/// depthwise_int8_float_max_taps taps.
+/// depthwise_int8_float_max_taps taps. Band by band of output rows: the input rows a band needs
+/// are converted to float codes (the rows it shares with the previous band are moved, not
+/// converted again), summed by the f32 kernel and finished while they are in cache. The whole
+/// image's codes at once went through memory (W5: 400 KB written and read back, and the sums
+/// once more for the epilogue).
 template <class G, class S, class In, class Out, class Activation>
 inline void depthwise_int8_in_floats(
     const ::mote::kernels::WindowGeometry& g,
@@ -11744,10 +11838,40 @@ inline void depthwise_int8_in_floats(
     Activation, std::byte* scratch) noexcept {
   static_assert(::mote::kernels::depthwise_int8_float_max_taps <=
                 float_kernels::depthwise_detail::max_listed_taps);
-  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
-  float_kernels::depthwise_detail::depthwise_listed_taps(
-      g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out), ::mote::activation::Identity{});
-  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch, false);
+  // The image area holds the band's input rows [held_begin, held_end), from its start.
+  auto* codes = const_cast<float*>(operands.image);
+  const std::size_t row_values = g.in_w * g.in_c, band = depthwise_int8_band_rows(g);
+  const auto in_h = static_cast<long>(g.in_h);
+  std::size_t held_begin = 0, held_end = 0;
+  for (std::size_t first = 0; first < g.out_h; first += band) {
+    const std::size_t last = std::min(g.out_h, first + band);
+    const long top = static_cast<long>(first * g.stride_h) - static_cast<long>(g.pad_top);
+    const long bottom = static_cast<long>((last - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h) -
+                        static_cast<long>(g.pad_top) + 1;
+    const auto begin = static_cast<std::size_t>(std::clamp(top, 0L, in_h));
+    const auto end = static_cast<std::size_t>(std::clamp(bottom, 0L, in_h));
+    if (begin >= held_end)
+      held_end = begin;  // nothing shared
+    else if (begin > held_begin)
+      std::memmove(codes, codes + (begin - held_begin) * row_values, (held_end - begin) * row_values * sizeof(float));
+    held_begin = begin;
+    for (std::size_t y = held_end; y < end; ++y)
+      int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, operands.row_codes,
+                                    codes + (y - begin) * row_values);
+    held_end = std::max(held_end, end);
+    // The band as a geometry of its own: its input rows from `begin`, its top padding what is
+    // left of the layer's above them.
+    ::mote::kernels::WindowGeometry rows = g;
+    rows.in_h = end - begin;
+    rows.out_h = last - first;
+    rows.pad_top = static_cast<std::size_t>(std::max(0L, static_cast<long>(begin) - top));
+    float_kernels::depthwise_detail::depthwise_listed_taps(rows, operands.weights, operands.zeros, codes,
+                                                           int8_float_sums_area(out) + first * g.out_w * g.out_c,
+                                                           ::mote::activation::Identity{});
+    int8_finish_float_sums<Activation>(out, first * g.out_w, (last - first) * g.out_w, g.out_c,
+                                       operands.multipliers, bias);
+  }
 }
 
 /// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
@@ -12995,15 +13119,6 @@ inline void int8_requantize(const Sum* acc, const ::mote::RequantizationRows& ro
     out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, static_cast<std::int32_t>(acc[r])));
 }
 
-/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel,
-/// written over the floats they come from: a pixel's codes end before the floats still to read
-/// (one byte per float), and within a vector the floats are loaded before the codes are stored.
-inline void int8_requantize_float_sums(float* sums, std::size_t pixels, std::size_t channels,
-                                       const ::mote::RequantizationRows& rows) noexcept {
-  auto* codes = reinterpret_cast<std::uint8_t*>(sums);
-  for (std::size_t p = 0; p < pixels; ++p) int8_requantize(sums + p * channels, rows, channels, codes + p * channels);
-}
-
 /// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
 /// as int8_dense_epilogue, lane by lane): `batch` rows of `padded_rows` dots to outputs.
 template <class Activation, class Matrix>
@@ -13137,6 +13252,13 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
 }
 
 
+/// Samples per block of dense_int8: all of them for weights above 64 KiB, else blocks of 48
+/// (whole AMX tile blocks and AVX2 GEMM tiles) whose dots fill at most 32 KiB.
+inline std::size_t int8_sample_block(std::size_t weight_bytes, std::size_t padded_rows, std::size_t batch) noexcept {
+  if (weight_bytes > 64 * 1024) return batch;
+  return std::max<std::size_t>(48, 32 * 1024 / (padded_rows * sizeof(std::int32_t)) / 48 * 48);
+}
+
 /// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
 template <class G, class S, class In, class Out, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
@@ -13150,18 +13272,29 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   std::byte* spare = scratch + batch * padded_cols * sizeof(Code);  // within the 2 bytes per code of scratch
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
   if constexpr (int8_centred_codes<Matrix>) {
-    int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
     // One sample: the ISA's GEMV (AVX2: each broadcast serves two panels).
     if (batch == 1) {
+      int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
       int8_gemv_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4,
                                                            codes, weights.row_sums(), dots);
       int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
       return;
     }
-  } else {
-    int8_quantize_inputs(in, cols, padded_cols, batch, input, codes);
   }
-  int8_dense_from_codes(weights, bias, codes, batch, input, activation, out, dots, spare);
+  // Small weights and many samples (a 1x1 convolution's pixels): blocks of samples from codes to
+  // outputs, so that a block's dots stay in L1 instead of the whole batch's going through memory
+  // (W5's pointwise layer: 3,136 samples x 64 rows, 800 KB of dots written and read back). Large
+  // weights take the batch at once: each panel then streams from memory once.
+  const std::size_t block = int8_sample_block(weights.padded_rows() * padded_cols, weights.padded_rows(), batch);
+  for (std::size_t first = 0; first < batch; first += block) {
+    const std::size_t count = std::min(block, batch - first);
+    if constexpr (int8_centred_codes<Matrix>)
+      int8_quantize_centred_inputs<Int8Ops>(in + first * cols, cols, padded_cols, count, input, codes);
+    else
+      int8_quantize_inputs(in + first * cols, cols, padded_cols, count, input, codes);
+    int8_dense_from_codes(weights, bias, codes, count, input, activation,
+                          ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
+  }
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
 #if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
@@ -13350,12 +13483,14 @@ struct Int8FloatOperands {
   const float* multipliers;
   const float*
       corrections;  ///< int4: (zu - 128) x the row's weight sum, what centring on zu leaves out
+  typename Int8Ops::Act* row_codes;  ///< one row's codes, for ISAs that quantise to codes first
 };
+/// `whole_image` false leaves the image area unwritten, for a caller that converts it band by band.
 template <class Matrix, class In>
 inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
                                              const Matrix& weights, const In* in,
                                              const ::mote::kernels::Int8InputQuant& input,
-                                             std::byte* scratch) noexcept {
+                                             std::byte* scratch, bool whole_image = true) noexcept {
   const std::size_t rows = weights.rows(), cols = weights.cols(),
                     padded_rows = weights.padded_rows();
   auto* image = reinterpret_cast<float*>(scratch);
@@ -13390,10 +13525,10 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
     }
   }
   const std::size_t row_values = g.in_w * g.in_c;
-  for (std::size_t y = 0; y < g.in_h; ++y)
+  for (std::size_t y = 0; whole_image && y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections};
+  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections, row_codes};
 }
 
 /// The Dense epilogue's operations on exact sums held in floats, in place: std::fma (one
@@ -13423,16 +13558,21 @@ inline float* int8_float_sums_area(float* out) noexcept { return out; }
 inline float* int8_float_sums_area(const ::mote::kernels::Int8CodesOut& out) noexcept {
   return reinterpret_cast<float*>(out.codes);
 }
-/// The float epilogue of the exact sums in place, or their requantisation into codes.
+/// The float epilogue of the exact sums of pixels [first, first + pixels) in place, or their
+/// requantisation into codes written over the sums area: pixel p's codes (p x channels bytes on)
+/// end before any later pixel's sums (4 p x channels bytes on), and within a vector the sums are
+/// loaded before the codes are stored.
 template <class Activation>
-inline void int8_finish_float_sums(float* out, std::size_t pixels, std::size_t channels, const float* multipliers,
-                                   const float* bias) noexcept {
-  int8_float_epilogue<Activation>(out, pixels, channels, multipliers, bias);
+inline void int8_finish_float_sums(float* out, std::size_t first, std::size_t pixels, std::size_t channels,
+                                   const float* multipliers, const float* bias) noexcept {
+  int8_float_epilogue<Activation>(out + first * channels, pixels, channels, multipliers, bias);
 }
 template <class Activation>
-inline void int8_finish_float_sums(const ::mote::kernels::Int8CodesOut& out, std::size_t pixels, std::size_t channels,
-                                   const float*, const float*) noexcept {
-  int8_requantize_float_sums(reinterpret_cast<float*>(out.codes), pixels, channels, out.rows);
+inline void int8_finish_float_sums(const ::mote::kernels::Int8CodesOut& out, std::size_t first, std::size_t pixels,
+                                   std::size_t channels, const float*, const float*) noexcept {
+  const float* sums = reinterpret_cast<const float*>(out.codes) + first * channels;
+  for (std::size_t p = 0; p < pixels; ++p)
+    int8_requantize(sums + p * channels, out.rows, channels, out.codes + (first + p) * channels);
 }
 
 /// Receptive fields of at most conv_int8_float_max_field values: the sums in the ISA's f32
@@ -13445,7 +13585,7 @@ inline void conv2d_int8_in_floats(const ::mote::kernels::WindowGeometry& g, cons
   const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
   float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out),
                         ::mote::activation::Identity{});
-  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+  int8_finish_float_sums<Activation>(out, 0, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
 /// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
@@ -13544,8 +13684,19 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
   }
 }
 
+/// Output rows per band of depthwise_int8_in_floats: about 48 KiB of the input's float codes,
+/// at least 4 rows.
+inline std::size_t depthwise_int8_band_rows(const ::mote::kernels::WindowGeometry& g) noexcept {
+  const std::size_t row_bytes = g.in_w * g.in_c * sizeof(float);
+  return std::min(g.out_h, std::max<std::size_t>(4, 48 * 1024 / std::max<std::size_t>(row_bytes, 1)));
+}
+
 /// The sums in f32 (see the top of this file): multiplier 1, at most
-/// depthwise_int8_float_max_taps taps.
+/// depthwise_int8_float_max_taps taps. Band by band of output rows: the input rows a band needs
+/// are converted to float codes (the rows it shares with the previous band are moved, not
+/// converted again), summed by the f32 kernel and finished while they are in cache. The whole
+/// image's codes at once went through memory (W5: 400 KB written and read back, and the sums
+/// once more for the epilogue).
 template <class G, class S, class In, class Out, class Activation>
 inline void depthwise_int8_in_floats(
     const ::mote::kernels::WindowGeometry& g,
@@ -13554,10 +13705,40 @@ inline void depthwise_int8_in_floats(
     Activation, std::byte* scratch) noexcept {
   static_assert(::mote::kernels::depthwise_int8_float_max_taps <=
                 float_kernels::depthwise_detail::max_listed_taps);
-  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
-  float_kernels::depthwise_detail::depthwise_listed_taps(
-      g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out), ::mote::activation::Identity{});
-  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch, false);
+  // The image area holds the band's input rows [held_begin, held_end), from its start.
+  auto* codes = const_cast<float*>(operands.image);
+  const std::size_t row_values = g.in_w * g.in_c, band = depthwise_int8_band_rows(g);
+  const auto in_h = static_cast<long>(g.in_h);
+  std::size_t held_begin = 0, held_end = 0;
+  for (std::size_t first = 0; first < g.out_h; first += band) {
+    const std::size_t last = std::min(g.out_h, first + band);
+    const long top = static_cast<long>(first * g.stride_h) - static_cast<long>(g.pad_top);
+    const long bottom = static_cast<long>((last - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h) -
+                        static_cast<long>(g.pad_top) + 1;
+    const auto begin = static_cast<std::size_t>(std::clamp(top, 0L, in_h));
+    const auto end = static_cast<std::size_t>(std::clamp(bottom, 0L, in_h));
+    if (begin >= held_end)
+      held_end = begin;  // nothing shared
+    else if (begin > held_begin)
+      std::memmove(codes, codes + (begin - held_begin) * row_values, (held_end - begin) * row_values * sizeof(float));
+    held_begin = begin;
+    for (std::size_t y = held_end; y < end; ++y)
+      int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, operands.row_codes,
+                                    codes + (y - begin) * row_values);
+    held_end = std::max(held_end, end);
+    // The band as a geometry of its own: its input rows from `begin`, its top padding what is
+    // left of the layer's above them.
+    ::mote::kernels::WindowGeometry rows = g;
+    rows.in_h = end - begin;
+    rows.out_h = last - first;
+    rows.pad_top = static_cast<std::size_t>(std::max(0L, static_cast<long>(begin) - top));
+    float_kernels::depthwise_detail::depthwise_listed_taps(rows, operands.weights, operands.zeros, codes,
+                                                           int8_float_sums_area(out) + first * g.out_w * g.out_c,
+                                                           ::mote::activation::Identity{});
+    int8_finish_float_sums<Activation>(out, first * g.out_w, (last - first) * g.out_w, g.out_c,
+                                       operands.multipliers, bias);
+  }
 }
 
 /// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
@@ -16039,15 +16220,16 @@ inline void pixels_over_taps(std::size_t channels, const float* const* tap_in,
 /// Interior pixels per block: 8 accumulators (16 with AVX-512's 32 registers).
 constexpr std::size_t pixel_block = Vec::lanes == 16 ? 16 : 8;
 
-/// MobileNet's depthwise layer: 3x3, stride 1, no dilation, one pixel of padding on each side,
-/// whole channel vectors. The general path above rebuilds a tap list per pixel and reloads the
-/// weights per block; here one channel vector's nine weight vectors stay in registers for a
-/// whole output row (W5's depthwise layer: 70 -> 30 us). The sum is in the same order (bias,
-/// then taps row by row), so both paths give the same bits.
+/// MobileNet's depthwise layer: 3x3, stride 1, no dilation, one pixel of padding on the left and
+/// right, whole channel vectors; any rows (a band of a larger image, kernels/depthwise/int8-inl.hpp,
+/// has its own top padding and output height). The general path above rebuilds a tap list per
+/// pixel and reloads the weights per block; here one channel vector's nine weight vectors stay in
+/// registers for a whole output row (W5's depthwise layer: 70 -> 30 us). The sum is in the same
+/// order (bias, then taps row by row), so both paths give the same bits.
 inline bool is_3x3_same(const WindowGeometry& g) noexcept {
   return g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 && g.stride_w == 1 &&
-         g.dilation_h == 1 && g.dilation_w == 1 && g.pad_top == 1 && g.pad_left == 1 &&
-         g.out_h == g.in_h && g.out_w == g.in_w && g.in_w >= 2 && g.in_c % Vec::lanes == 0;
+         g.dilation_h == 1 && g.dilation_w == 1 && g.pad_left == 1 && g.out_w == g.in_w &&
+         g.in_w >= 2 && g.in_c % Vec::lanes == 0;
 }
 
 /// Pixels of one 3x3 row block: 4 accumulators with AVX2's 16 registers (9 hold the weights),
@@ -16087,9 +16269,13 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, 
       Vec w[9];
       MOTE_UNROLL for (std::size_t t = 0; t < 9; ++t) w[t] = Vec::load(panel + t * rows);
       const Vec b = Vec::load(bias + c);
-      const float* const row_in[3] = {oy > 0 ? in + (oy - 1) * row_size + c : nullptr,
-                                      in + oy * row_size + c,
-                                      oy + 1 < g.in_h ? in + (oy + 1) * row_size + c : nullptr};
+      // Input row oy + ky - pad_top, or null where that is padding.
+      const auto input_row = [&](std::size_t ky) -> const float* {
+        const std::size_t shifted = oy + ky;
+        return shifted >= g.pad_top && shifted - g.pad_top < g.in_h ? in + (shifted - g.pad_top) * row_size + c
+                                                                     : nullptr;
+      };
+      const float* const row_in[3] = {input_row(0), input_row(1), input_row(2)};
       float* row_out = out + oy * row_size + c;
       pixels_3x3<1, true, false>(row_in, 0, channels, w, b, row_out, activation);
       std::size_t x = 1;
@@ -16686,15 +16872,6 @@ inline void int8_requantize(const Sum* acc, const ::mote::RequantizationRows& ro
     out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, static_cast<std::int32_t>(acc[r])));
 }
 
-/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel,
-/// written over the floats they come from: a pixel's codes end before the floats still to read
-/// (one byte per float), and within a vector the floats are loaded before the codes are stored.
-inline void int8_requantize_float_sums(float* sums, std::size_t pixels, std::size_t channels,
-                                       const ::mote::RequantizationRows& rows) noexcept {
-  auto* codes = reinterpret_cast<std::uint8_t*>(sums);
-  for (std::size_t p = 0; p < pixels; ++p) int8_requantize(sums + p * channels, rows, channels, codes + p * channels);
-}
-
 /// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
 /// as int8_dense_epilogue, lane by lane): `batch` rows of `padded_rows` dots to outputs.
 template <class Activation, class Matrix>
@@ -16828,6 +17005,13 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
 }
 
 
+/// Samples per block of dense_int8: all of them for weights above 64 KiB, else blocks of 48
+/// (whole AMX tile blocks and AVX2 GEMM tiles) whose dots fill at most 32 KiB.
+inline std::size_t int8_sample_block(std::size_t weight_bytes, std::size_t padded_rows, std::size_t batch) noexcept {
+  if (weight_bytes > 64 * 1024) return batch;
+  return std::max<std::size_t>(48, 32 * 1024 / (padded_rows * sizeof(std::int32_t)) / 48 * 48);
+}
+
 /// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
 template <class G, class S, class In, class Out, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
@@ -16841,18 +17025,29 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   std::byte* spare = scratch + batch * padded_cols * sizeof(Code);  // within the 2 bytes per code of scratch
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
   if constexpr (int8_centred_codes<Matrix>) {
-    int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
     // One sample: the ISA's GEMV (AVX2: each broadcast serves two panels).
     if (batch == 1) {
+      int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
       int8_gemv_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4,
                                                            codes, weights.row_sums(), dots);
       int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
       return;
     }
-  } else {
-    int8_quantize_inputs(in, cols, padded_cols, batch, input, codes);
   }
-  int8_dense_from_codes(weights, bias, codes, batch, input, activation, out, dots, spare);
+  // Small weights and many samples (a 1x1 convolution's pixels): blocks of samples from codes to
+  // outputs, so that a block's dots stay in L1 instead of the whole batch's going through memory
+  // (W5's pointwise layer: 3,136 samples x 64 rows, 800 KB of dots written and read back). Large
+  // weights take the batch at once: each panel then streams from memory once.
+  const std::size_t block = int8_sample_block(weights.padded_rows() * padded_cols, weights.padded_rows(), batch);
+  for (std::size_t first = 0; first < batch; first += block) {
+    const std::size_t count = std::min(block, batch - first);
+    if constexpr (int8_centred_codes<Matrix>)
+      int8_quantize_centred_inputs<Int8Ops>(in + first * cols, cols, padded_cols, count, input, codes);
+    else
+      int8_quantize_inputs(in + first * cols, cols, padded_cols, count, input, codes);
+    int8_dense_from_codes(weights, bias, codes, count, input, activation,
+                          ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
+  }
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
 #if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
@@ -17041,12 +17236,14 @@ struct Int8FloatOperands {
   const float* multipliers;
   const float*
       corrections;  ///< int4: (zu - 128) x the row's weight sum, what centring on zu leaves out
+  typename Int8Ops::Act* row_codes;  ///< one row's codes, for ISAs that quantise to codes first
 };
+/// `whole_image` false leaves the image area unwritten, for a caller that converts it band by band.
 template <class Matrix, class In>
 inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
                                              const Matrix& weights, const In* in,
                                              const ::mote::kernels::Int8InputQuant& input,
-                                             std::byte* scratch) noexcept {
+                                             std::byte* scratch, bool whole_image = true) noexcept {
   const std::size_t rows = weights.rows(), cols = weights.cols(),
                     padded_rows = weights.padded_rows();
   auto* image = reinterpret_cast<float*>(scratch);
@@ -17081,10 +17278,10 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
     }
   }
   const std::size_t row_values = g.in_w * g.in_c;
-  for (std::size_t y = 0; y < g.in_h; ++y)
+  for (std::size_t y = 0; whole_image && y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections};
+  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections, row_codes};
 }
 
 /// The Dense epilogue's operations on exact sums held in floats, in place: std::fma (one
@@ -17114,16 +17311,21 @@ inline float* int8_float_sums_area(float* out) noexcept { return out; }
 inline float* int8_float_sums_area(const ::mote::kernels::Int8CodesOut& out) noexcept {
   return reinterpret_cast<float*>(out.codes);
 }
-/// The float epilogue of the exact sums in place, or their requantisation into codes.
+/// The float epilogue of the exact sums of pixels [first, first + pixels) in place, or their
+/// requantisation into codes written over the sums area: pixel p's codes (p x channels bytes on)
+/// end before any later pixel's sums (4 p x channels bytes on), and within a vector the sums are
+/// loaded before the codes are stored.
 template <class Activation>
-inline void int8_finish_float_sums(float* out, std::size_t pixels, std::size_t channels, const float* multipliers,
-                                   const float* bias) noexcept {
-  int8_float_epilogue<Activation>(out, pixels, channels, multipliers, bias);
+inline void int8_finish_float_sums(float* out, std::size_t first, std::size_t pixels, std::size_t channels,
+                                   const float* multipliers, const float* bias) noexcept {
+  int8_float_epilogue<Activation>(out + first * channels, pixels, channels, multipliers, bias);
 }
 template <class Activation>
-inline void int8_finish_float_sums(const ::mote::kernels::Int8CodesOut& out, std::size_t pixels, std::size_t channels,
-                                   const float*, const float*) noexcept {
-  int8_requantize_float_sums(reinterpret_cast<float*>(out.codes), pixels, channels, out.rows);
+inline void int8_finish_float_sums(const ::mote::kernels::Int8CodesOut& out, std::size_t first, std::size_t pixels,
+                                   std::size_t channels, const float*, const float*) noexcept {
+  const float* sums = reinterpret_cast<const float*>(out.codes) + first * channels;
+  for (std::size_t p = 0; p < pixels; ++p)
+    int8_requantize(sums + p * channels, out.rows, channels, out.codes + (first + p) * channels);
 }
 
 /// Receptive fields of at most conv_int8_float_max_field values: the sums in the ISA's f32
@@ -17136,7 +17338,7 @@ inline void conv2d_int8_in_floats(const ::mote::kernels::WindowGeometry& g, cons
   const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
   float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out),
                         ::mote::activation::Identity{});
-  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+  int8_finish_float_sums<Activation>(out, 0, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
 /// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
@@ -17235,8 +17437,19 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
   }
 }
 
+/// Output rows per band of depthwise_int8_in_floats: about 48 KiB of the input's float codes,
+/// at least 4 rows.
+inline std::size_t depthwise_int8_band_rows(const ::mote::kernels::WindowGeometry& g) noexcept {
+  const std::size_t row_bytes = g.in_w * g.in_c * sizeof(float);
+  return std::min(g.out_h, std::max<std::size_t>(4, 48 * 1024 / std::max<std::size_t>(row_bytes, 1)));
+}
+
 /// The sums in f32 (see the top of this file): multiplier 1, at most
-/// depthwise_int8_float_max_taps taps.
+/// depthwise_int8_float_max_taps taps. Band by band of output rows: the input rows a band needs
+/// are converted to float codes (the rows it shares with the previous band are moved, not
+/// converted again), summed by the f32 kernel and finished while they are in cache. The whole
+/// image's codes at once went through memory (W5: 400 KB written and read back, and the sums
+/// once more for the epilogue).
 template <class G, class S, class In, class Out, class Activation>
 inline void depthwise_int8_in_floats(
     const ::mote::kernels::WindowGeometry& g,
@@ -17245,10 +17458,40 @@ inline void depthwise_int8_in_floats(
     Activation, std::byte* scratch) noexcept {
   static_assert(::mote::kernels::depthwise_int8_float_max_taps <=
                 float_kernels::depthwise_detail::max_listed_taps);
-  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
-  float_kernels::depthwise_detail::depthwise_listed_taps(
-      g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out), ::mote::activation::Identity{});
-  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch, false);
+  // The image area holds the band's input rows [held_begin, held_end), from its start.
+  auto* codes = const_cast<float*>(operands.image);
+  const std::size_t row_values = g.in_w * g.in_c, band = depthwise_int8_band_rows(g);
+  const auto in_h = static_cast<long>(g.in_h);
+  std::size_t held_begin = 0, held_end = 0;
+  for (std::size_t first = 0; first < g.out_h; first += band) {
+    const std::size_t last = std::min(g.out_h, first + band);
+    const long top = static_cast<long>(first * g.stride_h) - static_cast<long>(g.pad_top);
+    const long bottom = static_cast<long>((last - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h) -
+                        static_cast<long>(g.pad_top) + 1;
+    const auto begin = static_cast<std::size_t>(std::clamp(top, 0L, in_h));
+    const auto end = static_cast<std::size_t>(std::clamp(bottom, 0L, in_h));
+    if (begin >= held_end)
+      held_end = begin;  // nothing shared
+    else if (begin > held_begin)
+      std::memmove(codes, codes + (begin - held_begin) * row_values, (held_end - begin) * row_values * sizeof(float));
+    held_begin = begin;
+    for (std::size_t y = held_end; y < end; ++y)
+      int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, operands.row_codes,
+                                    codes + (y - begin) * row_values);
+    held_end = std::max(held_end, end);
+    // The band as a geometry of its own: its input rows from `begin`, its top padding what is
+    // left of the layer's above them.
+    ::mote::kernels::WindowGeometry rows = g;
+    rows.in_h = end - begin;
+    rows.out_h = last - first;
+    rows.pad_top = static_cast<std::size_t>(std::max(0L, static_cast<long>(begin) - top));
+    float_kernels::depthwise_detail::depthwise_listed_taps(rows, operands.weights, operands.zeros, codes,
+                                                           int8_float_sums_area(out) + first * g.out_w * g.out_c,
+                                                           ::mote::activation::Identity{});
+    int8_finish_float_sums<Activation>(out, first * g.out_w, (last - first) * g.out_w, g.out_c,
+                                       operands.multipliers, bias);
+  }
 }
 
 /// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
@@ -17894,15 +18137,6 @@ inline void int8_requantize(const Sum* acc, const ::mote::RequantizationRows& ro
     out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, static_cast<std::int32_t>(acc[r])));
 }
 
-/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel,
-/// written over the floats they come from: a pixel's codes end before the floats still to read
-/// (one byte per float), and within a vector the floats are loaded before the codes are stored.
-inline void int8_requantize_float_sums(float* sums, std::size_t pixels, std::size_t channels,
-                                       const ::mote::RequantizationRows& rows) noexcept {
-  auto* codes = reinterpret_cast<std::uint8_t*>(sums);
-  for (std::size_t p = 0; p < pixels; ++p) int8_requantize(sums + p * channels, rows, channels, codes + p * channels);
-}
-
 /// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
 /// as int8_dense_epilogue, lane by lane): `batch` rows of `padded_rows` dots to outputs.
 template <class Activation, class Matrix>
@@ -18036,6 +18270,13 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
 }
 
 
+/// Samples per block of dense_int8: all of them for weights above 64 KiB, else blocks of 48
+/// (whole AMX tile blocks and AVX2 GEMM tiles) whose dots fill at most 32 KiB.
+inline std::size_t int8_sample_block(std::size_t weight_bytes, std::size_t padded_rows, std::size_t batch) noexcept {
+  if (weight_bytes > 64 * 1024) return batch;
+  return std::max<std::size_t>(48, 32 * 1024 / (padded_rows * sizeof(std::int32_t)) / 48 * 48);
+}
+
 /// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
 template <class G, class S, class In, class Out, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
@@ -18049,18 +18290,29 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   std::byte* spare = scratch + batch * padded_cols * sizeof(Code);  // within the 2 bytes per code of scratch
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
   if constexpr (int8_centred_codes<Matrix>) {
-    int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
     // One sample: the ISA's GEMV (AVX2: each broadcast serves two panels).
     if (batch == 1) {
+      int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
       int8_gemv_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4,
                                                            codes, weights.row_sums(), dots);
       int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
       return;
     }
-  } else {
-    int8_quantize_inputs(in, cols, padded_cols, batch, input, codes);
   }
-  int8_dense_from_codes(weights, bias, codes, batch, input, activation, out, dots, spare);
+  // Small weights and many samples (a 1x1 convolution's pixels): blocks of samples from codes to
+  // outputs, so that a block's dots stay in L1 instead of the whole batch's going through memory
+  // (W5's pointwise layer: 3,136 samples x 64 rows, 800 KB of dots written and read back). Large
+  // weights take the batch at once: each panel then streams from memory once.
+  const std::size_t block = int8_sample_block(weights.padded_rows() * padded_cols, weights.padded_rows(), batch);
+  for (std::size_t first = 0; first < batch; first += block) {
+    const std::size_t count = std::min(block, batch - first);
+    if constexpr (int8_centred_codes<Matrix>)
+      int8_quantize_centred_inputs<Int8Ops>(in + first * cols, cols, padded_cols, count, input, codes);
+    else
+      int8_quantize_inputs(in + first * cols, cols, padded_cols, count, input, codes);
+    int8_dense_from_codes(weights, bias, codes, count, input, activation,
+                          ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
+  }
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
 #if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
@@ -18249,12 +18501,14 @@ struct Int8FloatOperands {
   const float* multipliers;
   const float*
       corrections;  ///< int4: (zu - 128) x the row's weight sum, what centring on zu leaves out
+  typename Int8Ops::Act* row_codes;  ///< one row's codes, for ISAs that quantise to codes first
 };
+/// `whole_image` false leaves the image area unwritten, for a caller that converts it band by band.
 template <class Matrix, class In>
 inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
                                              const Matrix& weights, const In* in,
                                              const ::mote::kernels::Int8InputQuant& input,
-                                             std::byte* scratch) noexcept {
+                                             std::byte* scratch, bool whole_image = true) noexcept {
   const std::size_t rows = weights.rows(), cols = weights.cols(),
                     padded_rows = weights.padded_rows();
   auto* image = reinterpret_cast<float*>(scratch);
@@ -18289,10 +18543,10 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
     }
   }
   const std::size_t row_values = g.in_w * g.in_c;
-  for (std::size_t y = 0; y < g.in_h; ++y)
+  for (std::size_t y = 0; whole_image && y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections};
+  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections, row_codes};
 }
 
 /// The Dense epilogue's operations on exact sums held in floats, in place: std::fma (one
@@ -18322,16 +18576,21 @@ inline float* int8_float_sums_area(float* out) noexcept { return out; }
 inline float* int8_float_sums_area(const ::mote::kernels::Int8CodesOut& out) noexcept {
   return reinterpret_cast<float*>(out.codes);
 }
-/// The float epilogue of the exact sums in place, or their requantisation into codes.
+/// The float epilogue of the exact sums of pixels [first, first + pixels) in place, or their
+/// requantisation into codes written over the sums area: pixel p's codes (p x channels bytes on)
+/// end before any later pixel's sums (4 p x channels bytes on), and within a vector the sums are
+/// loaded before the codes are stored.
 template <class Activation>
-inline void int8_finish_float_sums(float* out, std::size_t pixels, std::size_t channels, const float* multipliers,
-                                   const float* bias) noexcept {
-  int8_float_epilogue<Activation>(out, pixels, channels, multipliers, bias);
+inline void int8_finish_float_sums(float* out, std::size_t first, std::size_t pixels, std::size_t channels,
+                                   const float* multipliers, const float* bias) noexcept {
+  int8_float_epilogue<Activation>(out + first * channels, pixels, channels, multipliers, bias);
 }
 template <class Activation>
-inline void int8_finish_float_sums(const ::mote::kernels::Int8CodesOut& out, std::size_t pixels, std::size_t channels,
-                                   const float*, const float*) noexcept {
-  int8_requantize_float_sums(reinterpret_cast<float*>(out.codes), pixels, channels, out.rows);
+inline void int8_finish_float_sums(const ::mote::kernels::Int8CodesOut& out, std::size_t first, std::size_t pixels,
+                                   std::size_t channels, const float*, const float*) noexcept {
+  const float* sums = reinterpret_cast<const float*>(out.codes) + first * channels;
+  for (std::size_t p = 0; p < pixels; ++p)
+    int8_requantize(sums + p * channels, out.rows, channels, out.codes + (first + p) * channels);
 }
 
 /// Receptive fields of at most conv_int8_float_max_field values: the sums in the ISA's f32
@@ -18344,7 +18603,7 @@ inline void conv2d_int8_in_floats(const ::mote::kernels::WindowGeometry& g, cons
   const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
   float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out),
                         ::mote::activation::Identity{});
-  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+  int8_finish_float_sums<Activation>(out, 0, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
 /// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
@@ -18443,8 +18702,19 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
   }
 }
 
+/// Output rows per band of depthwise_int8_in_floats: about 48 KiB of the input's float codes,
+/// at least 4 rows.
+inline std::size_t depthwise_int8_band_rows(const ::mote::kernels::WindowGeometry& g) noexcept {
+  const std::size_t row_bytes = g.in_w * g.in_c * sizeof(float);
+  return std::min(g.out_h, std::max<std::size_t>(4, 48 * 1024 / std::max<std::size_t>(row_bytes, 1)));
+}
+
 /// The sums in f32 (see the top of this file): multiplier 1, at most
-/// depthwise_int8_float_max_taps taps.
+/// depthwise_int8_float_max_taps taps. Band by band of output rows: the input rows a band needs
+/// are converted to float codes (the rows it shares with the previous band are moved, not
+/// converted again), summed by the f32 kernel and finished while they are in cache. The whole
+/// image's codes at once went through memory (W5: 400 KB written and read back, and the sums
+/// once more for the epilogue).
 template <class G, class S, class In, class Out, class Activation>
 inline void depthwise_int8_in_floats(
     const ::mote::kernels::WindowGeometry& g,
@@ -18453,10 +18723,40 @@ inline void depthwise_int8_in_floats(
     Activation, std::byte* scratch) noexcept {
   static_assert(::mote::kernels::depthwise_int8_float_max_taps <=
                 float_kernels::depthwise_detail::max_listed_taps);
-  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
-  float_kernels::depthwise_detail::depthwise_listed_taps(
-      g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out), ::mote::activation::Identity{});
-  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch, false);
+  // The image area holds the band's input rows [held_begin, held_end), from its start.
+  auto* codes = const_cast<float*>(operands.image);
+  const std::size_t row_values = g.in_w * g.in_c, band = depthwise_int8_band_rows(g);
+  const auto in_h = static_cast<long>(g.in_h);
+  std::size_t held_begin = 0, held_end = 0;
+  for (std::size_t first = 0; first < g.out_h; first += band) {
+    const std::size_t last = std::min(g.out_h, first + band);
+    const long top = static_cast<long>(first * g.stride_h) - static_cast<long>(g.pad_top);
+    const long bottom = static_cast<long>((last - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h) -
+                        static_cast<long>(g.pad_top) + 1;
+    const auto begin = static_cast<std::size_t>(std::clamp(top, 0L, in_h));
+    const auto end = static_cast<std::size_t>(std::clamp(bottom, 0L, in_h));
+    if (begin >= held_end)
+      held_end = begin;  // nothing shared
+    else if (begin > held_begin)
+      std::memmove(codes, codes + (begin - held_begin) * row_values, (held_end - begin) * row_values * sizeof(float));
+    held_begin = begin;
+    for (std::size_t y = held_end; y < end; ++y)
+      int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, operands.row_codes,
+                                    codes + (y - begin) * row_values);
+    held_end = std::max(held_end, end);
+    // The band as a geometry of its own: its input rows from `begin`, its top padding what is
+    // left of the layer's above them.
+    ::mote::kernels::WindowGeometry rows = g;
+    rows.in_h = end - begin;
+    rows.out_h = last - first;
+    rows.pad_top = static_cast<std::size_t>(std::max(0L, static_cast<long>(begin) - top));
+    float_kernels::depthwise_detail::depthwise_listed_taps(rows, operands.weights, operands.zeros, codes,
+                                                           int8_float_sums_area(out) + first * g.out_w * g.out_c,
+                                                           ::mote::activation::Identity{});
+    int8_finish_float_sums<Activation>(out, first * g.out_w, (last - first) * g.out_w, g.out_c,
+                                       operands.multipliers, bias);
+  }
 }
 
 /// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
@@ -19184,15 +19484,6 @@ inline void int8_requantize(const Sum* acc, const ::mote::RequantizationRows& ro
     out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, static_cast<std::int32_t>(acc[r])));
 }
 
-/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel,
-/// written over the floats they come from: a pixel's codes end before the floats still to read
-/// (one byte per float), and within a vector the floats are loaded before the codes are stored.
-inline void int8_requantize_float_sums(float* sums, std::size_t pixels, std::size_t channels,
-                                       const ::mote::RequantizationRows& rows) noexcept {
-  auto* codes = reinterpret_cast<std::uint8_t*>(sums);
-  for (std::size_t p = 0; p < pixels; ++p) int8_requantize(sums + p * channels, rows, channels, codes + p * channels);
-}
-
 /// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
 /// as int8_dense_epilogue, lane by lane): `batch` rows of `padded_rows` dots to outputs.
 template <class Activation, class Matrix>
@@ -19326,6 +19617,13 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
 }
 
 
+/// Samples per block of dense_int8: all of them for weights above 64 KiB, else blocks of 48
+/// (whole AMX tile blocks and AVX2 GEMM tiles) whose dots fill at most 32 KiB.
+inline std::size_t int8_sample_block(std::size_t weight_bytes, std::size_t padded_rows, std::size_t batch) noexcept {
+  if (weight_bytes > 64 * 1024) return batch;
+  return std::max<std::size_t>(48, 32 * 1024 / (padded_rows * sizeof(std::int32_t)) / 48 * 48);
+}
+
 /// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
 template <class G, class S, class In, class Out, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
@@ -19339,18 +19637,29 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   std::byte* spare = scratch + batch * padded_cols * sizeof(Code);  // within the 2 bytes per code of scratch
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
   if constexpr (int8_centred_codes<Matrix>) {
-    int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
     // One sample: the ISA's GEMV (AVX2: each broadcast serves two panels).
     if (batch == 1) {
+      int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
       int8_gemv_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4,
                                                            codes, weights.row_sums(), dots);
       int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
       return;
     }
-  } else {
-    int8_quantize_inputs(in, cols, padded_cols, batch, input, codes);
   }
-  int8_dense_from_codes(weights, bias, codes, batch, input, activation, out, dots, spare);
+  // Small weights and many samples (a 1x1 convolution's pixels): blocks of samples from codes to
+  // outputs, so that a block's dots stay in L1 instead of the whole batch's going through memory
+  // (W5's pointwise layer: 3,136 samples x 64 rows, 800 KB of dots written and read back). Large
+  // weights take the batch at once: each panel then streams from memory once.
+  const std::size_t block = int8_sample_block(weights.padded_rows() * padded_cols, weights.padded_rows(), batch);
+  for (std::size_t first = 0; first < batch; first += block) {
+    const std::size_t count = std::min(block, batch - first);
+    if constexpr (int8_centred_codes<Matrix>)
+      int8_quantize_centred_inputs<Int8Ops>(in + first * cols, cols, padded_cols, count, input, codes);
+    else
+      int8_quantize_inputs(in + first * cols, cols, padded_cols, count, input, codes);
+    int8_dense_from_codes(weights, bias, codes, count, input, activation,
+                          ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
+  }
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
 #if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
@@ -19539,12 +19848,14 @@ struct Int8FloatOperands {
   const float* multipliers;
   const float*
       corrections;  ///< int4: (zu - 128) x the row's weight sum, what centring on zu leaves out
+  typename Int8Ops::Act* row_codes;  ///< one row's codes, for ISAs that quantise to codes first
 };
+/// `whole_image` false leaves the image area unwritten, for a caller that converts it band by band.
 template <class Matrix, class In>
 inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
                                              const Matrix& weights, const In* in,
                                              const ::mote::kernels::Int8InputQuant& input,
-                                             std::byte* scratch) noexcept {
+                                             std::byte* scratch, bool whole_image = true) noexcept {
   const std::size_t rows = weights.rows(), cols = weights.cols(),
                     padded_rows = weights.padded_rows();
   auto* image = reinterpret_cast<float*>(scratch);
@@ -19579,10 +19890,10 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
     }
   }
   const std::size_t row_values = g.in_w * g.in_c;
-  for (std::size_t y = 0; y < g.in_h; ++y)
+  for (std::size_t y = 0; whole_image && y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections};
+  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections, row_codes};
 }
 
 /// The Dense epilogue's operations on exact sums held in floats, in place: std::fma (one
@@ -19612,16 +19923,21 @@ inline float* int8_float_sums_area(float* out) noexcept { return out; }
 inline float* int8_float_sums_area(const ::mote::kernels::Int8CodesOut& out) noexcept {
   return reinterpret_cast<float*>(out.codes);
 }
-/// The float epilogue of the exact sums in place, or their requantisation into codes.
+/// The float epilogue of the exact sums of pixels [first, first + pixels) in place, or their
+/// requantisation into codes written over the sums area: pixel p's codes (p x channels bytes on)
+/// end before any later pixel's sums (4 p x channels bytes on), and within a vector the sums are
+/// loaded before the codes are stored.
 template <class Activation>
-inline void int8_finish_float_sums(float* out, std::size_t pixels, std::size_t channels, const float* multipliers,
-                                   const float* bias) noexcept {
-  int8_float_epilogue<Activation>(out, pixels, channels, multipliers, bias);
+inline void int8_finish_float_sums(float* out, std::size_t first, std::size_t pixels, std::size_t channels,
+                                   const float* multipliers, const float* bias) noexcept {
+  int8_float_epilogue<Activation>(out + first * channels, pixels, channels, multipliers, bias);
 }
 template <class Activation>
-inline void int8_finish_float_sums(const ::mote::kernels::Int8CodesOut& out, std::size_t pixels, std::size_t channels,
-                                   const float*, const float*) noexcept {
-  int8_requantize_float_sums(reinterpret_cast<float*>(out.codes), pixels, channels, out.rows);
+inline void int8_finish_float_sums(const ::mote::kernels::Int8CodesOut& out, std::size_t first, std::size_t pixels,
+                                   std::size_t channels, const float*, const float*) noexcept {
+  const float* sums = reinterpret_cast<const float*>(out.codes) + first * channels;
+  for (std::size_t p = 0; p < pixels; ++p)
+    int8_requantize(sums + p * channels, out.rows, channels, out.codes + (first + p) * channels);
 }
 
 /// Receptive fields of at most conv_int8_float_max_field values: the sums in the ISA's f32
@@ -19634,7 +19950,7 @@ inline void conv2d_int8_in_floats(const ::mote::kernels::WindowGeometry& g, cons
   const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
   float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out),
                         ::mote::activation::Identity{});
-  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+  int8_finish_float_sums<Activation>(out, 0, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
 /// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
@@ -19733,8 +20049,19 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
   }
 }
 
+/// Output rows per band of depthwise_int8_in_floats: about 48 KiB of the input's float codes,
+/// at least 4 rows.
+inline std::size_t depthwise_int8_band_rows(const ::mote::kernels::WindowGeometry& g) noexcept {
+  const std::size_t row_bytes = g.in_w * g.in_c * sizeof(float);
+  return std::min(g.out_h, std::max<std::size_t>(4, 48 * 1024 / std::max<std::size_t>(row_bytes, 1)));
+}
+
 /// The sums in f32 (see the top of this file): multiplier 1, at most
-/// depthwise_int8_float_max_taps taps.
+/// depthwise_int8_float_max_taps taps. Band by band of output rows: the input rows a band needs
+/// are converted to float codes (the rows it shares with the previous band are moved, not
+/// converted again), summed by the f32 kernel and finished while they are in cache. The whole
+/// image's codes at once went through memory (W5: 400 KB written and read back, and the sums
+/// once more for the epilogue).
 template <class G, class S, class In, class Out, class Activation>
 inline void depthwise_int8_in_floats(
     const ::mote::kernels::WindowGeometry& g,
@@ -19743,10 +20070,40 @@ inline void depthwise_int8_in_floats(
     Activation, std::byte* scratch) noexcept {
   static_assert(::mote::kernels::depthwise_int8_float_max_taps <=
                 float_kernels::depthwise_detail::max_listed_taps);
-  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
-  float_kernels::depthwise_detail::depthwise_listed_taps(
-      g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out), ::mote::activation::Identity{});
-  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch, false);
+  // The image area holds the band's input rows [held_begin, held_end), from its start.
+  auto* codes = const_cast<float*>(operands.image);
+  const std::size_t row_values = g.in_w * g.in_c, band = depthwise_int8_band_rows(g);
+  const auto in_h = static_cast<long>(g.in_h);
+  std::size_t held_begin = 0, held_end = 0;
+  for (std::size_t first = 0; first < g.out_h; first += band) {
+    const std::size_t last = std::min(g.out_h, first + band);
+    const long top = static_cast<long>(first * g.stride_h) - static_cast<long>(g.pad_top);
+    const long bottom = static_cast<long>((last - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h) -
+                        static_cast<long>(g.pad_top) + 1;
+    const auto begin = static_cast<std::size_t>(std::clamp(top, 0L, in_h));
+    const auto end = static_cast<std::size_t>(std::clamp(bottom, 0L, in_h));
+    if (begin >= held_end)
+      held_end = begin;  // nothing shared
+    else if (begin > held_begin)
+      std::memmove(codes, codes + (begin - held_begin) * row_values, (held_end - begin) * row_values * sizeof(float));
+    held_begin = begin;
+    for (std::size_t y = held_end; y < end; ++y)
+      int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, operands.row_codes,
+                                    codes + (y - begin) * row_values);
+    held_end = std::max(held_end, end);
+    // The band as a geometry of its own: its input rows from `begin`, its top padding what is
+    // left of the layer's above them.
+    ::mote::kernels::WindowGeometry rows = g;
+    rows.in_h = end - begin;
+    rows.out_h = last - first;
+    rows.pad_top = static_cast<std::size_t>(std::max(0L, static_cast<long>(begin) - top));
+    float_kernels::depthwise_detail::depthwise_listed_taps(rows, operands.weights, operands.zeros, codes,
+                                                           int8_float_sums_area(out) + first * g.out_w * g.out_c,
+                                                           ::mote::activation::Identity{});
+    int8_finish_float_sums<Activation>(out, first * g.out_w, (last - first) * g.out_w, g.out_c,
+                                       operands.multipliers, bias);
+  }
 }
 
 /// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
@@ -21965,15 +22322,16 @@ inline void pixels_over_taps(std::size_t channels, const float* const* tap_in,
 /// Interior pixels per block: 8 accumulators (16 with AVX-512's 32 registers).
 constexpr std::size_t pixel_block = Vec::lanes == 16 ? 16 : 8;
 
-/// MobileNet's depthwise layer: 3x3, stride 1, no dilation, one pixel of padding on each side,
-/// whole channel vectors. The general path above rebuilds a tap list per pixel and reloads the
-/// weights per block; here one channel vector's nine weight vectors stay in registers for a
-/// whole output row (W5's depthwise layer: 70 -> 30 us). The sum is in the same order (bias,
-/// then taps row by row), so both paths give the same bits.
+/// MobileNet's depthwise layer: 3x3, stride 1, no dilation, one pixel of padding on the left and
+/// right, whole channel vectors; any rows (a band of a larger image, kernels/depthwise/int8-inl.hpp,
+/// has its own top padding and output height). The general path above rebuilds a tap list per
+/// pixel and reloads the weights per block; here one channel vector's nine weight vectors stay in
+/// registers for a whole output row (W5's depthwise layer: 70 -> 30 us). The sum is in the same
+/// order (bias, then taps row by row), so both paths give the same bits.
 inline bool is_3x3_same(const WindowGeometry& g) noexcept {
   return g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 && g.stride_w == 1 &&
-         g.dilation_h == 1 && g.dilation_w == 1 && g.pad_top == 1 && g.pad_left == 1 &&
-         g.out_h == g.in_h && g.out_w == g.in_w && g.in_w >= 2 && g.in_c % Vec::lanes == 0;
+         g.dilation_h == 1 && g.dilation_w == 1 && g.pad_left == 1 && g.out_w == g.in_w &&
+         g.in_w >= 2 && g.in_c % Vec::lanes == 0;
 }
 
 /// Pixels of one 3x3 row block: 4 accumulators with AVX2's 16 registers (9 hold the weights),
@@ -22013,9 +22371,13 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, 
       Vec w[9];
       MOTE_UNROLL for (std::size_t t = 0; t < 9; ++t) w[t] = Vec::load(panel + t * rows);
       const Vec b = Vec::load(bias + c);
-      const float* const row_in[3] = {oy > 0 ? in + (oy - 1) * row_size + c : nullptr,
-                                      in + oy * row_size + c,
-                                      oy + 1 < g.in_h ? in + (oy + 1) * row_size + c : nullptr};
+      // Input row oy + ky - pad_top, or null where that is padding.
+      const auto input_row = [&](std::size_t ky) -> const float* {
+        const std::size_t shifted = oy + ky;
+        return shifted >= g.pad_top && shifted - g.pad_top < g.in_h ? in + (shifted - g.pad_top) * row_size + c
+                                                                     : nullptr;
+      };
+      const float* const row_in[3] = {input_row(0), input_row(1), input_row(2)};
       float* row_out = out + oy * row_size + c;
       pixels_3x3<1, true, false>(row_in, 0, channels, w, b, row_out, activation);
       std::size_t x = 1;
@@ -22612,15 +22974,6 @@ inline void int8_requantize(const Sum* acc, const ::mote::RequantizationRows& ro
     out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, static_cast<std::int32_t>(acc[r])));
 }
 
-/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel,
-/// written over the floats they come from: a pixel's codes end before the floats still to read
-/// (one byte per float), and within a vector the floats are loaded before the codes are stored.
-inline void int8_requantize_float_sums(float* sums, std::size_t pixels, std::size_t channels,
-                                       const ::mote::RequantizationRows& rows) noexcept {
-  auto* codes = reinterpret_cast<std::uint8_t*>(sums);
-  for (std::size_t p = 0; p < pixels; ++p) int8_requantize(sums + p * channels, rows, channels, codes + p * channels);
-}
-
 /// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
 /// as int8_dense_epilogue, lane by lane): `batch` rows of `padded_rows` dots to outputs.
 template <class Activation, class Matrix>
@@ -22754,6 +23107,13 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
 }
 
 
+/// Samples per block of dense_int8: all of them for weights above 64 KiB, else blocks of 48
+/// (whole AMX tile blocks and AVX2 GEMM tiles) whose dots fill at most 32 KiB.
+inline std::size_t int8_sample_block(std::size_t weight_bytes, std::size_t padded_rows, std::size_t batch) noexcept {
+  if (weight_bytes > 64 * 1024) return batch;
+  return std::max<std::size_t>(48, 32 * 1024 / (padded_rows * sizeof(std::int32_t)) / 48 * 48);
+}
+
 /// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
 template <class G, class S, class In, class Out, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
@@ -22767,18 +23127,29 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   std::byte* spare = scratch + batch * padded_cols * sizeof(Code);  // within the 2 bytes per code of scratch
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
   if constexpr (int8_centred_codes<Matrix>) {
-    int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
     // One sample: the ISA's GEMV (AVX2: each broadcast serves two panels).
     if (batch == 1) {
+      int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
       int8_gemv_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4,
                                                            codes, weights.row_sums(), dots);
       int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
       return;
     }
-  } else {
-    int8_quantize_inputs(in, cols, padded_cols, batch, input, codes);
   }
-  int8_dense_from_codes(weights, bias, codes, batch, input, activation, out, dots, spare);
+  // Small weights and many samples (a 1x1 convolution's pixels): blocks of samples from codes to
+  // outputs, so that a block's dots stay in L1 instead of the whole batch's going through memory
+  // (W5's pointwise layer: 3,136 samples x 64 rows, 800 KB of dots written and read back). Large
+  // weights take the batch at once: each panel then streams from memory once.
+  const std::size_t block = int8_sample_block(weights.padded_rows() * padded_cols, weights.padded_rows(), batch);
+  for (std::size_t first = 0; first < batch; first += block) {
+    const std::size_t count = std::min(block, batch - first);
+    if constexpr (int8_centred_codes<Matrix>)
+      int8_quantize_centred_inputs<Int8Ops>(in + first * cols, cols, padded_cols, count, input, codes);
+    else
+      int8_quantize_inputs(in + first * cols, cols, padded_cols, count, input, codes);
+    int8_dense_from_codes(weights, bias, codes, count, input, activation,
+                          ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
+  }
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
 #if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
@@ -22967,12 +23338,14 @@ struct Int8FloatOperands {
   const float* multipliers;
   const float*
       corrections;  ///< int4: (zu - 128) x the row's weight sum, what centring on zu leaves out
+  typename Int8Ops::Act* row_codes;  ///< one row's codes, for ISAs that quantise to codes first
 };
+/// `whole_image` false leaves the image area unwritten, for a caller that converts it band by band.
 template <class Matrix, class In>
 inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
                                              const Matrix& weights, const In* in,
                                              const ::mote::kernels::Int8InputQuant& input,
-                                             std::byte* scratch) noexcept {
+                                             std::byte* scratch, bool whole_image = true) noexcept {
   const std::size_t rows = weights.rows(), cols = weights.cols(),
                     padded_rows = weights.padded_rows();
   auto* image = reinterpret_cast<float*>(scratch);
@@ -23007,10 +23380,10 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
     }
   }
   const std::size_t row_values = g.in_w * g.in_c;
-  for (std::size_t y = 0; y < g.in_h; ++y)
+  for (std::size_t y = 0; whole_image && y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections};
+  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections, row_codes};
 }
 
 /// The Dense epilogue's operations on exact sums held in floats, in place: std::fma (one
@@ -23040,16 +23413,21 @@ inline float* int8_float_sums_area(float* out) noexcept { return out; }
 inline float* int8_float_sums_area(const ::mote::kernels::Int8CodesOut& out) noexcept {
   return reinterpret_cast<float*>(out.codes);
 }
-/// The float epilogue of the exact sums in place, or their requantisation into codes.
+/// The float epilogue of the exact sums of pixels [first, first + pixels) in place, or their
+/// requantisation into codes written over the sums area: pixel p's codes (p x channels bytes on)
+/// end before any later pixel's sums (4 p x channels bytes on), and within a vector the sums are
+/// loaded before the codes are stored.
 template <class Activation>
-inline void int8_finish_float_sums(float* out, std::size_t pixels, std::size_t channels, const float* multipliers,
-                                   const float* bias) noexcept {
-  int8_float_epilogue<Activation>(out, pixels, channels, multipliers, bias);
+inline void int8_finish_float_sums(float* out, std::size_t first, std::size_t pixels, std::size_t channels,
+                                   const float* multipliers, const float* bias) noexcept {
+  int8_float_epilogue<Activation>(out + first * channels, pixels, channels, multipliers, bias);
 }
 template <class Activation>
-inline void int8_finish_float_sums(const ::mote::kernels::Int8CodesOut& out, std::size_t pixels, std::size_t channels,
-                                   const float*, const float*) noexcept {
-  int8_requantize_float_sums(reinterpret_cast<float*>(out.codes), pixels, channels, out.rows);
+inline void int8_finish_float_sums(const ::mote::kernels::Int8CodesOut& out, std::size_t first, std::size_t pixels,
+                                   std::size_t channels, const float*, const float*) noexcept {
+  const float* sums = reinterpret_cast<const float*>(out.codes) + first * channels;
+  for (std::size_t p = 0; p < pixels; ++p)
+    int8_requantize(sums + p * channels, out.rows, channels, out.codes + (first + p) * channels);
 }
 
 /// Receptive fields of at most conv_int8_float_max_field values: the sums in the ISA's f32
@@ -23062,7 +23440,7 @@ inline void conv2d_int8_in_floats(const ::mote::kernels::WindowGeometry& g, cons
   const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
   float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out),
                         ::mote::activation::Identity{});
-  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+  int8_finish_float_sums<Activation>(out, 0, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
 /// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
@@ -23161,8 +23539,19 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
   }
 }
 
+/// Output rows per band of depthwise_int8_in_floats: about 48 KiB of the input's float codes,
+/// at least 4 rows.
+inline std::size_t depthwise_int8_band_rows(const ::mote::kernels::WindowGeometry& g) noexcept {
+  const std::size_t row_bytes = g.in_w * g.in_c * sizeof(float);
+  return std::min(g.out_h, std::max<std::size_t>(4, 48 * 1024 / std::max<std::size_t>(row_bytes, 1)));
+}
+
 /// The sums in f32 (see the top of this file): multiplier 1, at most
-/// depthwise_int8_float_max_taps taps.
+/// depthwise_int8_float_max_taps taps. Band by band of output rows: the input rows a band needs
+/// are converted to float codes (the rows it shares with the previous band are moved, not
+/// converted again), summed by the f32 kernel and finished while they are in cache. The whole
+/// image's codes at once went through memory (W5: 400 KB written and read back, and the sums
+/// once more for the epilogue).
 template <class G, class S, class In, class Out, class Activation>
 inline void depthwise_int8_in_floats(
     const ::mote::kernels::WindowGeometry& g,
@@ -23171,10 +23560,40 @@ inline void depthwise_int8_in_floats(
     Activation, std::byte* scratch) noexcept {
   static_assert(::mote::kernels::depthwise_int8_float_max_taps <=
                 float_kernels::depthwise_detail::max_listed_taps);
-  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
-  float_kernels::depthwise_detail::depthwise_listed_taps(
-      g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out), ::mote::activation::Identity{});
-  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch, false);
+  // The image area holds the band's input rows [held_begin, held_end), from its start.
+  auto* codes = const_cast<float*>(operands.image);
+  const std::size_t row_values = g.in_w * g.in_c, band = depthwise_int8_band_rows(g);
+  const auto in_h = static_cast<long>(g.in_h);
+  std::size_t held_begin = 0, held_end = 0;
+  for (std::size_t first = 0; first < g.out_h; first += band) {
+    const std::size_t last = std::min(g.out_h, first + band);
+    const long top = static_cast<long>(first * g.stride_h) - static_cast<long>(g.pad_top);
+    const long bottom = static_cast<long>((last - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h) -
+                        static_cast<long>(g.pad_top) + 1;
+    const auto begin = static_cast<std::size_t>(std::clamp(top, 0L, in_h));
+    const auto end = static_cast<std::size_t>(std::clamp(bottom, 0L, in_h));
+    if (begin >= held_end)
+      held_end = begin;  // nothing shared
+    else if (begin > held_begin)
+      std::memmove(codes, codes + (begin - held_begin) * row_values, (held_end - begin) * row_values * sizeof(float));
+    held_begin = begin;
+    for (std::size_t y = held_end; y < end; ++y)
+      int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, operands.row_codes,
+                                    codes + (y - begin) * row_values);
+    held_end = std::max(held_end, end);
+    // The band as a geometry of its own: its input rows from `begin`, its top padding what is
+    // left of the layer's above them.
+    ::mote::kernels::WindowGeometry rows = g;
+    rows.in_h = end - begin;
+    rows.out_h = last - first;
+    rows.pad_top = static_cast<std::size_t>(std::max(0L, static_cast<long>(begin) - top));
+    float_kernels::depthwise_detail::depthwise_listed_taps(rows, operands.weights, operands.zeros, codes,
+                                                           int8_float_sums_area(out) + first * g.out_w * g.out_c,
+                                                           ::mote::activation::Identity{});
+    int8_finish_float_sums<Activation>(out, first * g.out_w, (last - first) * g.out_w, g.out_c,
+                                       operands.multipliers, bias);
+  }
 }
 
 /// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
@@ -24253,15 +24672,6 @@ inline void int8_requantize(const Sum* acc, const ::mote::RequantizationRows& ro
     out[r] = static_cast<std::uint8_t>(::mote::requantize_row(rows, r, static_cast<std::int32_t>(acc[r])));
 }
 
-/// Codes from exact sums held in floats (the kernels that sum in f32), `channels` per pixel,
-/// written over the floats they come from: a pixel's codes end before the floats still to read
-/// (one byte per float), and within a vector the floats are loaded before the codes are stored.
-inline void int8_requantize_float_sums(float* sums, std::size_t pixels, std::size_t channels,
-                                       const ::mote::RequantizationRows& rows) noexcept {
-  auto* codes = reinterpret_cast<std::uint8_t*>(sums);
-  for (std::size_t p = 0; p < pixels; ++p) int8_requantize(sums + p * channels, rows, channels, codes + p * channels);
-}
-
 /// The epilogue of symmetric weights, vectorised where the ISA provides it (the same operations
 /// as int8_dense_epilogue, lane by lane): `batch` rows of `padded_rows` dots to outputs.
 template <class Activation, class Matrix>
@@ -24395,6 +24805,13 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
 }
 
 
+/// Samples per block of dense_int8: all of them for weights above 64 KiB, else blocks of 48
+/// (whole AMX tile blocks and AVX2 GEMM tiles) whose dots fill at most 32 KiB.
+inline std::size_t int8_sample_block(std::size_t weight_bytes, std::size_t padded_rows, std::size_t batch) noexcept {
+  if (weight_bytes > 64 * 1024) return batch;
+  return std::max<std::size_t>(48, 32 * 1024 / (padded_rows * sizeof(std::int32_t)) / 48 * 48);
+}
+
 /// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
 template <class G, class S, class In, class Out, class Activation>
 inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::DenseStorage>& weights,
@@ -24408,18 +24825,29 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   std::byte* spare = scratch + batch * padded_cols * sizeof(Code);  // within the 2 bytes per code of scratch
   auto* dots = reinterpret_cast<std::int32_t*>(scratch + batch * align_up(padded_cols * sizeof(std::int16_t)));
   if constexpr (int8_centred_codes<Matrix>) {
-    int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
     // One sample: the ISA's GEMV (AVX2: each broadcast serves two panels).
     if (batch == 1) {
+      int8_quantize_centred_inputs<Int8Ops>(in, cols, padded_cols, batch, input, codes);
       int8_gemv_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4,
                                                            codes, weights.row_sums(), dots);
       int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
       return;
     }
-  } else {
-    int8_quantize_inputs(in, cols, padded_cols, batch, input, codes);
   }
-  int8_dense_from_codes(weights, bias, codes, batch, input, activation, out, dots, spare);
+  // Small weights and many samples (a 1x1 convolution's pixels): blocks of samples from codes to
+  // outputs, so that a block's dots stay in L1 instead of the whole batch's going through memory
+  // (W5's pointwise layer: 3,136 samples x 64 rows, 800 KB of dots written and read back). Large
+  // weights take the batch at once: each panel then streams from memory once.
+  const std::size_t block = int8_sample_block(weights.padded_rows() * padded_cols, weights.padded_rows(), batch);
+  for (std::size_t first = 0; first < batch; first += block) {
+    const std::size_t count = std::min(block, batch - first);
+    if constexpr (int8_centred_codes<Matrix>)
+      int8_quantize_centred_inputs<Int8Ops>(in + first * cols, cols, padded_cols, count, input, codes);
+    else
+      int8_quantize_inputs(in + first * cols, cols, padded_cols, count, input, codes);
+    int8_dense_from_codes(weights, bias, codes, count, input, activation,
+                          ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
+  }
 }
 // ----- end mote/kernels/dense/int8-inl.hpp -----
 #if !defined(MOTE_SIMD_INT8_GEMM_ONLY)
@@ -24608,12 +25036,14 @@ struct Int8FloatOperands {
   const float* multipliers;
   const float*
       corrections;  ///< int4: (zu - 128) x the row's weight sum, what centring on zu leaves out
+  typename Int8Ops::Act* row_codes;  ///< one row's codes, for ISAs that quantise to codes first
 };
+/// `whole_image` false leaves the image area unwritten, for a caller that converts it band by band.
 template <class Matrix, class In>
 inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
                                              const Matrix& weights, const In* in,
                                              const ::mote::kernels::Int8InputQuant& input,
-                                             std::byte* scratch) noexcept {
+                                             std::byte* scratch, bool whole_image = true) noexcept {
   const std::size_t rows = weights.rows(), cols = weights.cols(),
                     padded_rows = weights.padded_rows();
   auto* image = reinterpret_cast<float*>(scratch);
@@ -24648,10 +25078,10 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
     }
   }
   const std::size_t row_values = g.in_w * g.in_c;
-  for (std::size_t y = 0; y < g.in_h; ++y)
+  for (std::size_t y = 0; whole_image && y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections};
+  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections, row_codes};
 }
 
 /// The Dense epilogue's operations on exact sums held in floats, in place: std::fma (one
@@ -24681,16 +25111,21 @@ inline float* int8_float_sums_area(float* out) noexcept { return out; }
 inline float* int8_float_sums_area(const ::mote::kernels::Int8CodesOut& out) noexcept {
   return reinterpret_cast<float*>(out.codes);
 }
-/// The float epilogue of the exact sums in place, or their requantisation into codes.
+/// The float epilogue of the exact sums of pixels [first, first + pixels) in place, or their
+/// requantisation into codes written over the sums area: pixel p's codes (p x channels bytes on)
+/// end before any later pixel's sums (4 p x channels bytes on), and within a vector the sums are
+/// loaded before the codes are stored.
 template <class Activation>
-inline void int8_finish_float_sums(float* out, std::size_t pixels, std::size_t channels, const float* multipliers,
-                                   const float* bias) noexcept {
-  int8_float_epilogue<Activation>(out, pixels, channels, multipliers, bias);
+inline void int8_finish_float_sums(float* out, std::size_t first, std::size_t pixels, std::size_t channels,
+                                   const float* multipliers, const float* bias) noexcept {
+  int8_float_epilogue<Activation>(out + first * channels, pixels, channels, multipliers, bias);
 }
 template <class Activation>
-inline void int8_finish_float_sums(const ::mote::kernels::Int8CodesOut& out, std::size_t pixels, std::size_t channels,
-                                   const float*, const float*) noexcept {
-  int8_requantize_float_sums(reinterpret_cast<float*>(out.codes), pixels, channels, out.rows);
+inline void int8_finish_float_sums(const ::mote::kernels::Int8CodesOut& out, std::size_t first, std::size_t pixels,
+                                   std::size_t channels, const float*, const float*) noexcept {
+  const float* sums = reinterpret_cast<const float*>(out.codes) + first * channels;
+  for (std::size_t p = 0; p < pixels; ++p)
+    int8_requantize(sums + p * channels, out.rows, channels, out.codes + (first + p) * channels);
 }
 
 /// Receptive fields of at most conv_int8_float_max_field values: the sums in the ISA's f32
@@ -24703,7 +25138,7 @@ inline void conv2d_int8_in_floats(const ::mote::kernels::WindowGeometry& g, cons
   const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
   float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out),
                         ::mote::activation::Identity{});
-  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+  int8_finish_float_sums<Activation>(out, 0, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
 /// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.
@@ -24802,8 +25237,19 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
   }
 }
 
+/// Output rows per band of depthwise_int8_in_floats: about 48 KiB of the input's float codes,
+/// at least 4 rows.
+inline std::size_t depthwise_int8_band_rows(const ::mote::kernels::WindowGeometry& g) noexcept {
+  const std::size_t row_bytes = g.in_w * g.in_c * sizeof(float);
+  return std::min(g.out_h, std::max<std::size_t>(4, 48 * 1024 / std::max<std::size_t>(row_bytes, 1)));
+}
+
 /// The sums in f32 (see the top of this file): multiplier 1, at most
-/// depthwise_int8_float_max_taps taps.
+/// depthwise_int8_float_max_taps taps. Band by band of output rows: the input rows a band needs
+/// are converted to float codes (the rows it shares with the previous band are moved, not
+/// converted again), summed by the f32 kernel and finished while they are in cache. The whole
+/// image's codes at once went through memory (W5: 400 KB written and read back, and the sums
+/// once more for the epilogue).
 template <class G, class S, class In, class Out, class Activation>
 inline void depthwise_int8_in_floats(
     const ::mote::kernels::WindowGeometry& g,
@@ -24812,10 +25258,40 @@ inline void depthwise_int8_in_floats(
     Activation, std::byte* scratch) noexcept {
   static_assert(::mote::kernels::depthwise_int8_float_max_taps <=
                 float_kernels::depthwise_detail::max_listed_taps);
-  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
-  float_kernels::depthwise_detail::depthwise_listed_taps(
-      g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out), ::mote::activation::Identity{});
-  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch, false);
+  // The image area holds the band's input rows [held_begin, held_end), from its start.
+  auto* codes = const_cast<float*>(operands.image);
+  const std::size_t row_values = g.in_w * g.in_c, band = depthwise_int8_band_rows(g);
+  const auto in_h = static_cast<long>(g.in_h);
+  std::size_t held_begin = 0, held_end = 0;
+  for (std::size_t first = 0; first < g.out_h; first += band) {
+    const std::size_t last = std::min(g.out_h, first + band);
+    const long top = static_cast<long>(first * g.stride_h) - static_cast<long>(g.pad_top);
+    const long bottom = static_cast<long>((last - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h) -
+                        static_cast<long>(g.pad_top) + 1;
+    const auto begin = static_cast<std::size_t>(std::clamp(top, 0L, in_h));
+    const auto end = static_cast<std::size_t>(std::clamp(bottom, 0L, in_h));
+    if (begin >= held_end)
+      held_end = begin;  // nothing shared
+    else if (begin > held_begin)
+      std::memmove(codes, codes + (begin - held_begin) * row_values, (held_end - begin) * row_values * sizeof(float));
+    held_begin = begin;
+    for (std::size_t y = held_end; y < end; ++y)
+      int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, operands.row_codes,
+                                    codes + (y - begin) * row_values);
+    held_end = std::max(held_end, end);
+    // The band as a geometry of its own: its input rows from `begin`, its top padding what is
+    // left of the layer's above them.
+    ::mote::kernels::WindowGeometry rows = g;
+    rows.in_h = end - begin;
+    rows.out_h = last - first;
+    rows.pad_top = static_cast<std::size_t>(std::max(0L, static_cast<long>(begin) - top));
+    float_kernels::depthwise_detail::depthwise_listed_taps(rows, operands.weights, operands.zeros, codes,
+                                                           int8_float_sums_area(out) + first * g.out_w * g.out_c,
+                                                           ::mote::activation::Identity{});
+    int8_finish_float_sums<Activation>(out, first * g.out_w, (last - first) * g.out_w, g.out_c,
+                                       operands.multipliers, bias);
+  }
 }
 
 /// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.

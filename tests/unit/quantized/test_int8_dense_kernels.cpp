@@ -129,6 +129,14 @@ TEST_CASE("int8 dense kernels: large batches of short rows (1x1 convolutions) ma
         check_all_isas(c, "identity");
         check_all_isas(c, "relu6", mote::activation::Relu6{});
       }
+  // Weights under 64 KiB run the batch in blocks of samples (dense_int8): block edges for
+  // asymmetric and 7-bit weights too.
+  for (std::size_t batch : {95u, 97u, 200u}) {
+    auto asymmetric = random_case<mote::Int8<mote::PerChannel, mote::Asymmetric>>(rng, 64, 32, batch, true);
+    check_all_isas(asymmetric, "asymmetric, blocks of samples");
+    auto narrow = random_case<mote::Int7<>>(rng, 64, 32, batch, false);
+    check_all_isas(narrow, "int7, blocks of samples", mote::activation::Relu{});
+  }
 }
 
 TEST_CASE("int8 dense kernels: batches of 16 samples and more (AMX tiles) match the reference", "[int8][kernels]") {

@@ -68,6 +68,11 @@ using MobileNetBlock =
     Sequential<Input<7, 9, 16>, DepthwiseConv2D<Kernel<3>, Pad::same, Q8, Isa>, ReLU6, Conv2D<24, Kernel<1>, Q8, Isa>,
                ReLU6, Conv2D<16, Kernel<3>, Pad::same, Q8, Isa>, DepthwiseConv2D<Kernel<3>, Multiplier<2>, Q8, Isa>,
                Flatten, Dense<5, Q8, Isa>>;
+// Rows of 25.6 KB of float codes: the depthwise layer runs in bands of 4 output rows (4, 4, 4, 1),
+// and requantises each band's sums into codes.
+template <class Isa>
+using WideBlock = Sequential<Input<13, 400, 16>, DepthwiseConv2D<Kernel<3>, Pad::same, Q8, Isa>, ReLU6,
+                             Conv2D<8, Kernel<1>, Q8, Isa>>;
 // A first convolution of 9 columns (sums in floats) into one of 36 (the GEMM), then Dense.
 template <class Isa>
 using SmallCnn = Sequential<Input<8, 8, 1>, Conv2D<4, Kernel<3>, Q8, Isa>, ReLU,
@@ -153,6 +158,7 @@ TEST_CASE("integer hand-over: networks are bit-exact across ISAs", "[quantized][
   }
   // Batches of Dense run the GEMM (and AMX's tiles from 16 samples): codes in and out.
   check_bit_exact_across_isas<Mlp>("Dense GEMM", 37);
+  check_bit_exact_across_isas<WideBlock>("depthwise in bands -> 1x1", 2);
 }
 
 TEST_CASE("integer hand-over: a change after linking hands floats over", "[quantized][handover]") {

@@ -132,12 +132,14 @@ struct Int8FloatOperands {
   const float* multipliers;
   const float*
       corrections;  ///< int4: (zu - 128) x the row's weight sum, what centring on zu leaves out
+  typename Int8Ops::Act* row_codes;  ///< one row's codes, for ISAs that quantise to codes first
 };
+/// `whole_image` false leaves the image area unwritten, for a caller that converts it band by band.
 template <class Matrix, class In>
 inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeometry& g,
                                              const Matrix& weights, const In* in,
                                              const ::mote::kernels::Int8InputQuant& input,
-                                             std::byte* scratch) noexcept {
+                                             std::byte* scratch, bool whole_image = true) noexcept {
   const std::size_t rows = weights.rows(), cols = weights.cols(),
                     padded_rows = weights.padded_rows();
   auto* image = reinterpret_cast<float*>(scratch);
@@ -172,10 +174,10 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
     }
   }
   const std::size_t row_values = g.in_w * g.in_c;
-  for (std::size_t y = 0; y < g.in_h; ++y)
+  for (std::size_t y = 0; whole_image && y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections};
+  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections, row_codes};
 }
 
 /// The Dense epilogue's operations on exact sums held in floats, in place: std::fma (one
@@ -205,16 +207,21 @@ inline float* int8_float_sums_area(float* out) noexcept { return out; }
 inline float* int8_float_sums_area(const ::mote::kernels::Int8CodesOut& out) noexcept {
   return reinterpret_cast<float*>(out.codes);
 }
-/// The float epilogue of the exact sums in place, or their requantisation into codes.
+/// The float epilogue of the exact sums of pixels [first, first + pixels) in place, or their
+/// requantisation into codes written over the sums area: pixel p's codes (p x channels bytes on)
+/// end before any later pixel's sums (4 p x channels bytes on), and within a vector the sums are
+/// loaded before the codes are stored.
 template <class Activation>
-inline void int8_finish_float_sums(float* out, std::size_t pixels, std::size_t channels, const float* multipliers,
-                                   const float* bias) noexcept {
-  int8_float_epilogue<Activation>(out, pixels, channels, multipliers, bias);
+inline void int8_finish_float_sums(float* out, std::size_t first, std::size_t pixels, std::size_t channels,
+                                   const float* multipliers, const float* bias) noexcept {
+  int8_float_epilogue<Activation>(out + first * channels, pixels, channels, multipliers, bias);
 }
 template <class Activation>
-inline void int8_finish_float_sums(const ::mote::kernels::Int8CodesOut& out, std::size_t pixels, std::size_t channels,
-                                   const float*, const float*) noexcept {
-  int8_requantize_float_sums(reinterpret_cast<float*>(out.codes), pixels, channels, out.rows);
+inline void int8_finish_float_sums(const ::mote::kernels::Int8CodesOut& out, std::size_t first, std::size_t pixels,
+                                   std::size_t channels, const float*, const float*) noexcept {
+  const float* sums = reinterpret_cast<const float*>(out.codes) + first * channels;
+  for (std::size_t p = 0; p < pixels; ++p)
+    int8_requantize(sums + p * channels, out.rows, channels, out.codes + (first + p) * channels);
 }
 
 /// Receptive fields of at most conv_int8_float_max_field values: the sums in the ISA's f32
@@ -227,7 +234,7 @@ inline void conv2d_int8_in_floats(const ::mote::kernels::WindowGeometry& g, cons
   const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
   float_kernels::conv2d(g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out),
                         ::mote::activation::Identity{});
-  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+  int8_finish_float_sums<Activation>(out, 0, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
 }
 
 /// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.

@@ -49,8 +49,19 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
   }
 }
 
+/// Output rows per band of depthwise_int8_in_floats: about 48 KiB of the input's float codes,
+/// at least 4 rows.
+inline std::size_t depthwise_int8_band_rows(const ::mote::kernels::WindowGeometry& g) noexcept {
+  const std::size_t row_bytes = g.in_w * g.in_c * sizeof(float);
+  return std::min(g.out_h, std::max<std::size_t>(4, 48 * 1024 / std::max<std::size_t>(row_bytes, 1)));
+}
+
 /// The sums in f32 (see the top of this file): multiplier 1, at most
-/// depthwise_int8_float_max_taps taps.
+/// depthwise_int8_float_max_taps taps. Band by band of output rows: the input rows a band needs
+/// are converted to float codes (the rows it shares with the previous band are moved, not
+/// converted again), summed by the f32 kernel and finished while they are in cache. The whole
+/// image's codes at once went through memory (W5: 400 KB written and read back, and the sums
+/// once more for the epilogue).
 template <class G, class S, class In, class Out, class Activation>
 inline void depthwise_int8_in_floats(
     const ::mote::kernels::WindowGeometry& g,
@@ -59,10 +70,40 @@ inline void depthwise_int8_in_floats(
     Activation, std::byte* scratch) noexcept {
   static_assert(::mote::kernels::depthwise_int8_float_max_taps <=
                 float_kernels::depthwise_detail::max_listed_taps);
-  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch);
-  float_kernels::depthwise_detail::depthwise_listed_taps(
-      g, operands.weights, operands.zeros, operands.image, int8_float_sums_area(out), ::mote::activation::Identity{});
-  int8_finish_float_sums<Activation>(out, g.out_h * g.out_w, g.out_c, operands.multipliers, bias);
+  const Int8FloatOperands operands = int8_float_operands(g, weights, in, input, scratch, false);
+  // The image area holds the band's input rows [held_begin, held_end), from its start.
+  auto* codes = const_cast<float*>(operands.image);
+  const std::size_t row_values = g.in_w * g.in_c, band = depthwise_int8_band_rows(g);
+  const auto in_h = static_cast<long>(g.in_h);
+  std::size_t held_begin = 0, held_end = 0;
+  for (std::size_t first = 0; first < g.out_h; first += band) {
+    const std::size_t last = std::min(g.out_h, first + band);
+    const long top = static_cast<long>(first * g.stride_h) - static_cast<long>(g.pad_top);
+    const long bottom = static_cast<long>((last - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h) -
+                        static_cast<long>(g.pad_top) + 1;
+    const auto begin = static_cast<std::size_t>(std::clamp(top, 0L, in_h));
+    const auto end = static_cast<std::size_t>(std::clamp(bottom, 0L, in_h));
+    if (begin >= held_end)
+      held_end = begin;  // nothing shared
+    else if (begin > held_begin)
+      std::memmove(codes, codes + (begin - held_begin) * row_values, (held_end - begin) * row_values * sizeof(float));
+    held_begin = begin;
+    for (std::size_t y = held_end; y < end; ++y)
+      int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, operands.row_codes,
+                                    codes + (y - begin) * row_values);
+    held_end = std::max(held_end, end);
+    // The band as a geometry of its own: its input rows from `begin`, its top padding what is
+    // left of the layer's above them.
+    ::mote::kernels::WindowGeometry rows = g;
+    rows.in_h = end - begin;
+    rows.out_h = last - first;
+    rows.pad_top = static_cast<std::size_t>(std::max(0L, static_cast<long>(begin) - top));
+    float_kernels::depthwise_detail::depthwise_listed_taps(rows, operands.weights, operands.zeros, codes,
+                                                           int8_float_sums_area(out) + first * g.out_w * g.out_c,
+                                                           ::mote::activation::Identity{});
+    int8_finish_float_sums<Activation>(out, first * g.out_w, (last - first) * g.out_w, g.out_c,
+                                       operands.multipliers, bias);
+  }
 }
 
 /// In: float (quantised here) or std::uint8_t (codes handed over); Out: float* or Int8CodesOut.

@@ -88,15 +88,16 @@ inline void pixels_over_taps(std::size_t channels, const float* const* tap_in,
 /// Interior pixels per block: 8 accumulators (16 with AVX-512's 32 registers).
 constexpr std::size_t pixel_block = Vec::lanes == 16 ? 16 : 8;
 
-/// MobileNet's depthwise layer: 3x3, stride 1, no dilation, one pixel of padding on each side,
-/// whole channel vectors. The general path above rebuilds a tap list per pixel and reloads the
-/// weights per block; here one channel vector's nine weight vectors stay in registers for a
-/// whole output row (W5's depthwise layer: 70 -> 30 us). The sum is in the same order (bias,
-/// then taps row by row), so both paths give the same bits.
+/// MobileNet's depthwise layer: 3x3, stride 1, no dilation, one pixel of padding on the left and
+/// right, whole channel vectors; any rows (a band of a larger image, kernels/depthwise/int8-inl.hpp,
+/// has its own top padding and output height). The general path above rebuilds a tap list per
+/// pixel and reloads the weights per block; here one channel vector's nine weight vectors stay in
+/// registers for a whole output row (W5's depthwise layer: 70 -> 30 us). The sum is in the same
+/// order (bias, then taps row by row), so both paths give the same bits.
 inline bool is_3x3_same(const WindowGeometry& g) noexcept {
   return g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 && g.stride_w == 1 &&
-         g.dilation_h == 1 && g.dilation_w == 1 && g.pad_top == 1 && g.pad_left == 1 &&
-         g.out_h == g.in_h && g.out_w == g.in_w && g.in_w >= 2 && g.in_c % Vec::lanes == 0;
+         g.dilation_h == 1 && g.dilation_w == 1 && g.pad_left == 1 && g.out_w == g.in_w &&
+         g.in_w >= 2 && g.in_c % Vec::lanes == 0;
 }
 
 /// Pixels of one 3x3 row block: 4 accumulators with AVX2's 16 registers (9 hold the weights),
@@ -136,9 +137,13 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, 
       Vec w[9];
       MOTE_UNROLL for (std::size_t t = 0; t < 9; ++t) w[t] = Vec::load(panel + t * rows);
       const Vec b = Vec::load(bias + c);
-      const float* const row_in[3] = {oy > 0 ? in + (oy - 1) * row_size + c : nullptr,
-                                      in + oy * row_size + c,
-                                      oy + 1 < g.in_h ? in + (oy + 1) * row_size + c : nullptr};
+      // Input row oy + ky - pad_top, or null where that is padding.
+      const auto input_row = [&](std::size_t ky) -> const float* {
+        const std::size_t shifted = oy + ky;
+        return shifted >= g.pad_top && shifted - g.pad_top < g.in_h ? in + (shifted - g.pad_top) * row_size + c
+                                                                     : nullptr;
+      };
+      const float* const row_in[3] = {input_row(0), input_row(1), input_row(2)};
       float* row_out = out + oy * row_size + c;
       pixels_3x3<1, true, false>(row_in, 0, channels, w, b, row_out, activation);
       std::size_t x = 1;
