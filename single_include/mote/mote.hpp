@@ -14570,8 +14570,9 @@ namespace mote::simd::avx512 {
 /// zero point < 2^9), so nothing overflows; a scale within [2^-100, 2^100] keeps r normal and the
 /// remainders of quotients above 1/4 normal; quotients below 1/4 give the zero point however
 /// they round (every error above is below 2^-40 there). Other scales divide. The test
-/// "quantisation without division" checks it against mote::quantize around every rounding
-/// boundary, and a one-off run checked all 2^32 inputs for 20 scales (docs/quantization.md).
+/// "quantisation by reciprocal and two corrections equals the division" checks it against
+/// mote::quantize around every rounding boundary for 132 scales, and
+/// tools/check_reciprocal_quantize.cpp over all 2^32 inputs (docs/quantization.md).
 /// AVX2 keeps the division: on Zen 3 the five multiply-adds cost more than it (18.2 against 13.6
 /// us), and on Sapphire Rapids 256-bit ones gained nothing (31.4 against 30.5).
 struct QuantizeCodes16 {
