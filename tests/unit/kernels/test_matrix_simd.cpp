@@ -153,16 +153,18 @@ TEST_CASE("SIMD depthwise on wide rows (pixel blocks) matches the scalar referen
   mote_test::for_each_simd_isa([&](auto tag, const std::string& isa_name) {
     // Stride 1 with whole channel vectors takes the 3x3 "same" path (weights in registers per
     // row): widths 2 and 3 have no interior block, 6 ends a block exactly; heights 1 and 2 have
-    // no row above and/or below.
+    // no row above and/or below. That path takes any top and bottom padding (the int8 layer's
+    // bands have their own): 0 and 2 rows above as well as 1.
     for (std::size_t channels : {3, 8, 13, 16, 32, 35}) {
       for (std::size_t width : {2, 3, 6, 17, 23, 40}) {
         for (std::size_t stride : {1, 2}) {
-          for (std::size_t height : {1, 2, 4}) {
+          for (std::size_t height : {1, 2, 4})
+          for (std::size_t pad_top : {1, 0, 2}) {
           kernels::WindowGeometry g;
           g.in_h = height, g.in_w = width, g.in_c = channels, g.out_c = channels;
           g.kernel_h = g.kernel_w = 3;
           g.stride_h = g.stride_w = stride;
-          g.pad_top = g.pad_left = 1;  // and 1 at the bottom/right: "same" for stride 1
+          g.pad_top = pad_top, g.pad_left = 1;  // and 2 - pad_top at the bottom, 1 at the right
           g.out_h = (g.in_h + 2 - 3) / stride + 1;
           g.out_w = (g.in_w + 2 - 3) / stride + 1;
           const Problem p = random_problem(rng, channels, 9, g.in_h * g.in_w * channels);
@@ -174,7 +176,7 @@ TEST_CASE("SIMD depthwise on wide rows (pixel blocks) matches the scalar referen
           REQUIRE(actual[out_size] == -7.0f);
           for (std::size_t i = 0; i < out_size; ++i) {
             INFO(isa_name << ": channels " << channels << ", " << height << "x" << width << ", stride " << stride
-                          << ", output " << i);
+                          << ", top padding " << pad_top << ", output " << i);
             REQUIRE(agrees(actual[i], expected[i], dot_bound(9, 4.0 * 9 + 1.0)));
           }
           }
