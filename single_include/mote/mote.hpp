@@ -25911,6 +25911,9 @@ class InputQuantization {
   bool calibrated() const noexcept { return calibrated_; }
   /// The calibrated parameters in the kernels' unsigned domain (meaningful when calibrated()).
   const kernels::Int8InputQuant& calibrated_quant() const noexcept { return quant_; }
+  /// The calibrated parameters, or nullptr before calibration: the quantisation a previous layer's
+  /// codes must be in to be handed over (model/chain.hpp).
+  const kernels::Int8InputQuant* calibrated_or_null() const noexcept { return calibrated_ ? &quant_ : nullptr; }
   /// The parameters to quantise `count` input values with.
   kernels::Int8InputQuant current(const float* in, std::size_t count) const noexcept {
     if (calibrated_) return quant_;
@@ -26309,7 +26312,7 @@ class DenseLayer {
   }
   /// The calibrated input quantisation the previous layer's codes must be in; nullptr if none.
   const kernels::Int8InputQuant* codes_quantization() const noexcept requires(accepts_codes) {
-    return input_quant_.calibrated() ? &input_quant_.calibrated_quant() : nullptr;
+    return input_quant_.calibrated_or_null();
   }
   /// forward_batch with the calibrated quantisation, the input floats or codes (InValue), the
   /// output floats or (codes_out) the next layer's codes written at the start of `out`.
@@ -26651,7 +26654,7 @@ class ConvLayer {
     return handover_.linked_to(input_quant_, weights_, next);
   }
   const kernels::Int8InputQuant* codes_quantization() const noexcept requires(accepts_codes) {
-    return input_quant_.calibrated() ? &input_quant_.calibrated_quant() : nullptr;
+    return input_quant_.calibrated_or_null();
   }
   /// `batch` samples with the calibrated quantisation, the input floats or codes, the output
   /// floats or (codes_out) the next layer's codes (detail::for_each_integer_sample).
@@ -26874,7 +26877,7 @@ class DepthwiseConvLayer {
     return handover_.linked_to(input_quant_, weights_, next);
   }
   const kernels::Int8InputQuant* codes_quantization() const noexcept requires(accepts_codes) {
-    return input_quant_.calibrated() ? &input_quant_.calibrated_quant() : nullptr;
+    return input_quant_.calibrated_or_null();
   }
   /// As Conv2D's forward_integer.
   template <class InValue>

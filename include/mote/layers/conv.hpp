@@ -213,7 +213,7 @@ class ConvLayer {
     return handover_.linked_to(input_quant_, weights_, next);
   }
   const kernels::Int8InputQuant* codes_quantization() const noexcept requires(accepts_codes) {
-    return input_quant_.calibrated() ? &input_quant_.calibrated_quant() : nullptr;
+    return input_quant_.calibrated_or_null();
   }
   /// `batch` samples with the calibrated quantisation, the input floats or codes, the output
   /// floats or (codes_out) the next layer's codes (detail::for_each_integer_sample).
@@ -436,7 +436,7 @@ class DepthwiseConvLayer {
     return handover_.linked_to(input_quant_, weights_, next);
   }
   const kernels::Int8InputQuant* codes_quantization() const noexcept requires(accepts_codes) {
-    return input_quant_.calibrated() ? &input_quant_.calibrated_quant() : nullptr;
+    return input_quant_.calibrated_or_null();
   }
   /// As Conv2D's forward_integer.
   template <class InValue>

@@ -154,7 +154,7 @@ class DenseLayer {
   }
   /// The calibrated input quantisation the previous layer's codes must be in; nullptr if none.
   const kernels::Int8InputQuant* codes_quantization() const noexcept requires(accepts_codes) {
-    return input_quant_.calibrated() ? &input_quant_.calibrated_quant() : nullptr;
+    return input_quant_.calibrated_or_null();
   }
   /// forward_batch with the calibrated quantisation, the input floats or codes (InValue), the
   /// output floats or (codes_out) the next layer's codes written at the start of `out`.

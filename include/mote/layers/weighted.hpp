@@ -86,6 +86,9 @@ class InputQuantization {
   bool calibrated() const noexcept { return calibrated_; }
   /// The calibrated parameters in the kernels' unsigned domain (meaningful when calibrated()).
   const kernels::Int8InputQuant& calibrated_quant() const noexcept { return quant_; }
+  /// The calibrated parameters, or nullptr before calibration: the quantisation a previous layer's
+  /// codes must be in to be handed over (model/chain.hpp).
+  const kernels::Int8InputQuant* calibrated_or_null() const noexcept { return calibrated_ ? &quant_ : nullptr; }
   /// The parameters to quantise `count` input values with.
   kernels::Int8InputQuant current(const float* in, std::size_t count) const noexcept {
     if (calibrated_) return quant_;
