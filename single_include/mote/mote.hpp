@@ -7264,6 +7264,26 @@ template <class Ops, bool Narrow, class... Args>
 inline void int8_gemm_symmetric(const Args&... args) noexcept {
   if constexpr (int8_has_symmetric_gemm<Ops>) Ops::template gemm_symmetric<Narrow>(args...);
 }
+// An ISA may apply the symmetric epilogue to the GEMM's register tiles
+// (Int8Ops::gemm_symmetric_dequantize: the same operations as gemm_symmetric then
+// dequantize_samples), for whole 16-row panels up to Ops::fused_epilogue_max_rows rows.
+template <class Ops, bool Narrow, class Activation>
+inline constexpr bool int8_has_fused_symmetric_epilogue =
+    int8_has_symmetric_gemm<Ops> && requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums,
+                                             const float* f, float* o, std::uint8_t* m) {
+      Ops::template gemm_symmetric_dequantize<Narrow>(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4},
+                                                      std::size_t{1}, sums, 0, 0.0f, f, f, o, Activation{}, m);
+    };
+template <class Ops>
+inline constexpr std::size_t int8_fused_epilogue_max_rows = [] {
+  if constexpr (requires { Ops::fused_epilogue_max_rows; }) return std::size_t{Ops::fused_epilogue_max_rows};
+  else return std::size_t{0};
+}();
+template <class Ops, bool Narrow, class Activation, class... Args>
+inline void int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
+  if constexpr (int8_has_fused_symmetric_epilogue<Ops, Narrow, Activation>)
+    Ops::template gemm_symmetric_dequantize<Narrow>(args...);
+}
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
   if constexpr (int8_has_symmetric_gemv<Ops>) Ops::quantize_centred(args...);
@@ -7456,6 +7476,18 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                                   const ::mote::kernels::Int8InputQuant& input, Activation activation, Out out,
                                   std::int32_t* dots, std::byte* spare) noexcept {
   const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
+  if constexpr (int8_centred_codes<Matrix> && !::mote::kernels::is_codes_out_v<Out> &&
+                int8_has_fused_symmetric_epilogue<Int8Ops, Matrix::format::narrow, Activation>) {
+    // Many samples of whole panels (a 1x1 convolution's pixels): the epilogue on the register
+    // tiles, no dots in memory.
+    if (batch > 1 && weights.rows() == padded_rows && padded_rows <= int8_fused_epilogue_max_rows<Int8Ops>) {
+      int8_gemm_symmetric_dequantize<Int8Ops, Matrix::format::narrow, Activation>(
+          weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch, weights.row_sums(),
+          Int8Ops::activation_offset - input.params.zero_point, input.params.scale, weights.scales(), bias, out,
+          activation, reinterpret_cast<std::uint8_t*>(spare));
+      return;
+    }
+  }
   if constexpr (int8_centred_codes<Matrix>) {
     int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
                                                          padded_cols, batch, weights.row_sums(), dots, padded_rows,
@@ -8716,6 +8748,79 @@ struct Int8Ops : Int8Conversions {
                                     const std::int8_t* signed_codes, std::size_t stride, std::size_t columns,
                                     const std::int32_t* row_sums, std::int32_t* dots, std::size_t dots_stride,
                                     std::uint8_t* magnitudes) {
+    gemm_symmetric_panels<Narrow>(
+        panels, panel_count, groups, signed_codes, magnitudes, stride, columns,
+        [&](std::size_t p) {
+          // Narrow tiles summed w u already; the others w a = w u - 128 w.
+          if constexpr (Narrow) return RowVectors{_mm256_setzero_si256(), _mm256_setzero_si256()};
+          return RowVectors{_mm256_slli_epi32(load_words(row_sums + p * 16), 7),
+                            _mm256_slli_epi32(load_words(row_sums + p * 16 + 8), 7)};
+        },
+        [&](std::size_t p, std::size_t c, __m256i acc0, __m256i acc1) {
+          std::int32_t* d = dots + c * dots_stride + p * 16;
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(d), acc0);
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + 8), acc1);
+        });
+  }
+  /// Rows per call of gemm_symmetric_dequantize (its per-row operands live on the stack).
+  static constexpr std::size_t fused_epilogue_max_rows = 256;
+  /// gemm_symmetric followed by dequantize_samples, the epilogue applied to each register tile
+  /// instead of to dots stored and loaded again (a 1x1 convolution's pixels: W5's pointwise layer
+  /// wrote and read back 16 dots per pixel and panel). Whole panels only: rows = 16 x panel_count,
+  /// at most fused_epilogue_max_rows. The same operations lane by lane: the int32 offsets
+  /// (128 row_sums for the sign trick, correction row_sums) are summed first, which wrapping
+  /// addition allows, then the float multiply-add and the activation.
+  template <bool Narrow, class Activation>
+    requires requires(Activation a, __m256 x) { activate(a, x); }
+  static inline void gemm_symmetric_dequantize(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
+                                               const std::int8_t* signed_codes, std::size_t stride,
+                                               std::size_t columns, const std::int32_t* row_sums,
+                                               std::int32_t correction, float input_scale, const float* scales,
+                                               const float* bias, float* out, Activation activation,
+                                               std::uint8_t* magnitudes) {
+    const std::size_t rows = panel_count * 16;
+    alignas(32) std::int32_t offsets[fused_epilogue_max_rows];
+    alignas(32) float multipliers[fused_epilogue_max_rows];
+    const __m256i c = _mm256_set1_epi32(correction);
+    const __m256 s = _mm256_set1_ps(input_scale);
+    for (std::size_t r = 0; r < rows; r += 8) {
+      const __m256i sums = load_words(row_sums + r);
+      __m256i offset = _mm256_mullo_epi32(c, sums);
+      if constexpr (!Narrow) offset = _mm256_add_epi32(offset, _mm256_slli_epi32(sums, 7));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(offsets + r), offset);
+      _mm256_store_ps(multipliers + r, _mm256_mul_ps(s, _mm256_loadu_ps(scales + r)));
+    }
+    gemm_symmetric_panels<Narrow>(
+        panels, panel_count, groups, signed_codes, magnitudes, stride, columns,
+        [&](std::size_t p) {
+          return RowVectors{_mm256_load_si256(reinterpret_cast<const __m256i*>(offsets + p * 16)),
+                            _mm256_load_si256(reinterpret_cast<const __m256i*>(offsets + p * 16 + 8))};
+        },
+        [&](std::size_t p, std::size_t col, __m256i acc0, __m256i acc1) {
+          const std::size_t r = p * 16;
+          float* y = out + col * rows + r;
+          _mm256_storeu_ps(y, activate(activation, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc0),
+                                                                   _mm256_load_ps(multipliers + r),
+                                                                   _mm256_loadu_ps(bias + r))));
+          _mm256_storeu_ps(y + 8, activate(activation, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc1),
+                                                                       _mm256_load_ps(multipliers + r + 8),
+                                                                       _mm256_loadu_ps(bias + r + 8))));
+        });
+  }
+  /// A panel's 16 rows as two vectors of 8.
+  struct RowVectors {
+    __m256i low, high;
+  };
+  /// The register tiles of gemm_symmetric: each tile's 16 row sums of sample `col` of panel p
+  /// (w u for Narrow weights, else w a), plus offsets_of(p) (RowVectors of int32), handed to
+  /// sink(p, col, rows 0-7, rows 8-15).
+  template <bool Narrow, class Offsets, class Sink>
+  static inline __attribute__((always_inline)) void gemm_symmetric_panels(const std::int8_t* panels,
+                                                                          std::size_t panel_count, std::size_t groups,
+                                                                          const std::int8_t* signed_codes,
+                                                                          std::uint8_t* magnitudes, std::size_t stride,
+                                                                          std::size_t columns,
+                                                                          const Offsets& offsets_of, const Sink& sink) {
     // |a| (Narrow: u = a + 128) once per code instead of once per broadcast in the tiles: the
     // vector ALUs, not the multipliers, are the tiles' limit.
     const std::size_t code_count = columns * stride;
@@ -8730,27 +8835,30 @@ struct Int8Ops : Int8Conversions {
     const std::size_t panel_bytes = groups * 64;
     for (std::size_t p = 0; p < panel_count; ++p) {
       const std::int8_t* panel = panels + p * panel_bytes;
+      const RowVectors offsets = offsets_of(p);
+      const __m256i offset0 = offsets.low, offset1 = offsets.high;
+      const auto tile_sink = [&](std::size_t col, __m256i sum0, __m256i sum1) __attribute__((always_inline)) {
+        sink(p, col, _mm256_add_epi32(sum0, offset0), _mm256_add_epi32(sum1, offset1));
+      };
       std::size_t c = 0;
       for (; c + 4 <= columns; c += 4)
-        gemm_symmetric_tile<4, Narrow>(panel, groups, signed_codes + c * stride, magnitudes + c * stride, stride,
-                                       row_sums + p * 16, dots + c * dots_stride + p * 16, dots_stride);
+        gemm_symmetric_tile<4, Narrow>(panel, groups, signed_codes + c * stride, magnitudes + c * stride, stride, c,
+                                       tile_sink);
       const std::int8_t* codes = signed_codes + c * stride;
       const std::uint8_t* mags = magnitudes + c * stride;
-      std::int32_t* out = dots + c * dots_stride + p * 16;
       switch (columns - c) {
-        case 3: gemm_symmetric_tile<3, Narrow>(panel, groups, codes, mags, stride, row_sums + p * 16, out, dots_stride); break;
-        case 2: gemm_symmetric_tile<2, Narrow>(panel, groups, codes, mags, stride, row_sums + p * 16, out, dots_stride); break;
-        case 1: gemm_symmetric_tile<1, Narrow>(panel, groups, codes, mags, stride, row_sums + p * 16, out, dots_stride); break;
+        case 3: gemm_symmetric_tile<3, Narrow>(panel, groups, codes, mags, stride, c, tile_sink); break;
+        case 2: gemm_symmetric_tile<2, Narrow>(panel, groups, codes, mags, stride, c, tile_sink); break;
+        case 1: gemm_symmetric_tile<1, Narrow>(panel, groups, codes, mags, stride, c, tile_sink); break;
         default: break;
       }
     }
   }
-  template <std::size_t Cols, bool Narrow>
+  template <std::size_t Cols, bool Narrow, class Sink>
   static inline __attribute__((always_inline)) void gemm_symmetric_tile(const std::int8_t* panel, std::size_t groups,
                                                                         const std::int8_t* codes,
                                                                         const std::uint8_t* mags, std::size_t stride,
-                                                                        const std::int32_t* row_sums,
-                                                                        std::int32_t* dots, std::size_t dots_stride) {
+                                                                        std::size_t first_col, const Sink& sink) {
     const __m256i ones = _mm256_set1_epi16(1);
     __m256i acc[Cols][2];
 #pragma GCC unroll 8
@@ -8779,17 +8887,8 @@ struct Int8Ops : Int8Conversions {
 #pragma GCC unroll 8
       for (std::size_t c = 0; c < Cols; ++c) __asm__("" : "+x"(acc[c][0]), "+x"(acc[c][1]));
     }
-    // Narrow tiles summed w u already; the others w a = w u - 128 w.
-    __m256i offset0 = _mm256_setzero_si256(), offset1 = _mm256_setzero_si256();
-    if constexpr (!Narrow) {
-      offset0 = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums)), 7);
-      offset1 = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums + 8)), 7);
-    }
 #pragma GCC unroll 8
-    for (std::size_t c = 0; c < Cols; ++c) {
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dots + c * dots_stride), _mm256_add_epi32(acc[c][0], offset0));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dots + c * dots_stride + 8), _mm256_add_epi32(acc[c][1], offset1));
-    }
+    for (std::size_t c = 0; c < Cols; ++c) sink(first_col + c, acc[c][0], acc[c][1]);
   }
   static inline void quantize(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
                               std::int32_t high, Act* out) {
@@ -11177,6 +11276,26 @@ template <class Ops, bool Narrow, class... Args>
 inline void int8_gemm_symmetric(const Args&... args) noexcept {
   if constexpr (int8_has_symmetric_gemm<Ops>) Ops::template gemm_symmetric<Narrow>(args...);
 }
+// An ISA may apply the symmetric epilogue to the GEMM's register tiles
+// (Int8Ops::gemm_symmetric_dequantize: the same operations as gemm_symmetric then
+// dequantize_samples), for whole 16-row panels up to Ops::fused_epilogue_max_rows rows.
+template <class Ops, bool Narrow, class Activation>
+inline constexpr bool int8_has_fused_symmetric_epilogue =
+    int8_has_symmetric_gemm<Ops> && requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums,
+                                             const float* f, float* o, std::uint8_t* m) {
+      Ops::template gemm_symmetric_dequantize<Narrow>(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4},
+                                                      std::size_t{1}, sums, 0, 0.0f, f, f, o, Activation{}, m);
+    };
+template <class Ops>
+inline constexpr std::size_t int8_fused_epilogue_max_rows = [] {
+  if constexpr (requires { Ops::fused_epilogue_max_rows; }) return std::size_t{Ops::fused_epilogue_max_rows};
+  else return std::size_t{0};
+}();
+template <class Ops, bool Narrow, class Activation, class... Args>
+inline void int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
+  if constexpr (int8_has_fused_symmetric_epilogue<Ops, Narrow, Activation>)
+    Ops::template gemm_symmetric_dequantize<Narrow>(args...);
+}
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
   if constexpr (int8_has_symmetric_gemv<Ops>) Ops::quantize_centred(args...);
@@ -11369,6 +11488,18 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                                   const ::mote::kernels::Int8InputQuant& input, Activation activation, Out out,
                                   std::int32_t* dots, std::byte* spare) noexcept {
   const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
+  if constexpr (int8_centred_codes<Matrix> && !::mote::kernels::is_codes_out_v<Out> &&
+                int8_has_fused_symmetric_epilogue<Int8Ops, Matrix::format::narrow, Activation>) {
+    // Many samples of whole panels (a 1x1 convolution's pixels): the epilogue on the register
+    // tiles, no dots in memory.
+    if (batch > 1 && weights.rows() == padded_rows && padded_rows <= int8_fused_epilogue_max_rows<Int8Ops>) {
+      int8_gemm_symmetric_dequantize<Int8Ops, Matrix::format::narrow, Activation>(
+          weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch, weights.row_sums(),
+          Int8Ops::activation_offset - input.params.zero_point, input.params.scale, weights.scales(), bias, out,
+          activation, reinterpret_cast<std::uint8_t*>(spare));
+      return;
+    }
+  }
   if constexpr (int8_centred_codes<Matrix>) {
     int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
                                                          padded_cols, batch, weights.row_sums(), dots, padded_rows,
@@ -13044,6 +13175,26 @@ template <class Ops, bool Narrow, class... Args>
 inline void int8_gemm_symmetric(const Args&... args) noexcept {
   if constexpr (int8_has_symmetric_gemm<Ops>) Ops::template gemm_symmetric<Narrow>(args...);
 }
+// An ISA may apply the symmetric epilogue to the GEMM's register tiles
+// (Int8Ops::gemm_symmetric_dequantize: the same operations as gemm_symmetric then
+// dequantize_samples), for whole 16-row panels up to Ops::fused_epilogue_max_rows rows.
+template <class Ops, bool Narrow, class Activation>
+inline constexpr bool int8_has_fused_symmetric_epilogue =
+    int8_has_symmetric_gemm<Ops> && requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums,
+                                             const float* f, float* o, std::uint8_t* m) {
+      Ops::template gemm_symmetric_dequantize<Narrow>(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4},
+                                                      std::size_t{1}, sums, 0, 0.0f, f, f, o, Activation{}, m);
+    };
+template <class Ops>
+inline constexpr std::size_t int8_fused_epilogue_max_rows = [] {
+  if constexpr (requires { Ops::fused_epilogue_max_rows; }) return std::size_t{Ops::fused_epilogue_max_rows};
+  else return std::size_t{0};
+}();
+template <class Ops, bool Narrow, class Activation, class... Args>
+inline void int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
+  if constexpr (int8_has_fused_symmetric_epilogue<Ops, Narrow, Activation>)
+    Ops::template gemm_symmetric_dequantize<Narrow>(args...);
+}
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
   if constexpr (int8_has_symmetric_gemv<Ops>) Ops::quantize_centred(args...);
@@ -13236,6 +13387,18 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                                   const ::mote::kernels::Int8InputQuant& input, Activation activation, Out out,
                                   std::int32_t* dots, std::byte* spare) noexcept {
   const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
+  if constexpr (int8_centred_codes<Matrix> && !::mote::kernels::is_codes_out_v<Out> &&
+                int8_has_fused_symmetric_epilogue<Int8Ops, Matrix::format::narrow, Activation>) {
+    // Many samples of whole panels (a 1x1 convolution's pixels): the epilogue on the register
+    // tiles, no dots in memory.
+    if (batch > 1 && weights.rows() == padded_rows && padded_rows <= int8_fused_epilogue_max_rows<Int8Ops>) {
+      int8_gemm_symmetric_dequantize<Int8Ops, Matrix::format::narrow, Activation>(
+          weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch, weights.row_sums(),
+          Int8Ops::activation_offset - input.params.zero_point, input.params.scale, weights.scales(), bias, out,
+          activation, reinterpret_cast<std::uint8_t*>(spare));
+      return;
+    }
+  }
   if constexpr (int8_centred_codes<Matrix>) {
     int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
                                                          padded_cols, batch, weights.row_sums(), dots, padded_rows,
@@ -16851,6 +17014,26 @@ template <class Ops, bool Narrow, class... Args>
 inline void int8_gemm_symmetric(const Args&... args) noexcept {
   if constexpr (int8_has_symmetric_gemm<Ops>) Ops::template gemm_symmetric<Narrow>(args...);
 }
+// An ISA may apply the symmetric epilogue to the GEMM's register tiles
+// (Int8Ops::gemm_symmetric_dequantize: the same operations as gemm_symmetric then
+// dequantize_samples), for whole 16-row panels up to Ops::fused_epilogue_max_rows rows.
+template <class Ops, bool Narrow, class Activation>
+inline constexpr bool int8_has_fused_symmetric_epilogue =
+    int8_has_symmetric_gemm<Ops> && requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums,
+                                             const float* f, float* o, std::uint8_t* m) {
+      Ops::template gemm_symmetric_dequantize<Narrow>(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4},
+                                                      std::size_t{1}, sums, 0, 0.0f, f, f, o, Activation{}, m);
+    };
+template <class Ops>
+inline constexpr std::size_t int8_fused_epilogue_max_rows = [] {
+  if constexpr (requires { Ops::fused_epilogue_max_rows; }) return std::size_t{Ops::fused_epilogue_max_rows};
+  else return std::size_t{0};
+}();
+template <class Ops, bool Narrow, class Activation, class... Args>
+inline void int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
+  if constexpr (int8_has_fused_symmetric_epilogue<Ops, Narrow, Activation>)
+    Ops::template gemm_symmetric_dequantize<Narrow>(args...);
+}
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
   if constexpr (int8_has_symmetric_gemv<Ops>) Ops::quantize_centred(args...);
@@ -17043,6 +17226,18 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                                   const ::mote::kernels::Int8InputQuant& input, Activation activation, Out out,
                                   std::int32_t* dots, std::byte* spare) noexcept {
   const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
+  if constexpr (int8_centred_codes<Matrix> && !::mote::kernels::is_codes_out_v<Out> &&
+                int8_has_fused_symmetric_epilogue<Int8Ops, Matrix::format::narrow, Activation>) {
+    // Many samples of whole panels (a 1x1 convolution's pixels): the epilogue on the register
+    // tiles, no dots in memory.
+    if (batch > 1 && weights.rows() == padded_rows && padded_rows <= int8_fused_epilogue_max_rows<Int8Ops>) {
+      int8_gemm_symmetric_dequantize<Int8Ops, Matrix::format::narrow, Activation>(
+          weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch, weights.row_sums(),
+          Int8Ops::activation_offset - input.params.zero_point, input.params.scale, weights.scales(), bias, out,
+          activation, reinterpret_cast<std::uint8_t*>(spare));
+      return;
+    }
+  }
   if constexpr (int8_centred_codes<Matrix>) {
     int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
                                                          padded_cols, batch, weights.row_sums(), dots, padded_rows,
@@ -18116,6 +18311,26 @@ template <class Ops, bool Narrow, class... Args>
 inline void int8_gemm_symmetric(const Args&... args) noexcept {
   if constexpr (int8_has_symmetric_gemm<Ops>) Ops::template gemm_symmetric<Narrow>(args...);
 }
+// An ISA may apply the symmetric epilogue to the GEMM's register tiles
+// (Int8Ops::gemm_symmetric_dequantize: the same operations as gemm_symmetric then
+// dequantize_samples), for whole 16-row panels up to Ops::fused_epilogue_max_rows rows.
+template <class Ops, bool Narrow, class Activation>
+inline constexpr bool int8_has_fused_symmetric_epilogue =
+    int8_has_symmetric_gemm<Ops> && requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums,
+                                             const float* f, float* o, std::uint8_t* m) {
+      Ops::template gemm_symmetric_dequantize<Narrow>(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4},
+                                                      std::size_t{1}, sums, 0, 0.0f, f, f, o, Activation{}, m);
+    };
+template <class Ops>
+inline constexpr std::size_t int8_fused_epilogue_max_rows = [] {
+  if constexpr (requires { Ops::fused_epilogue_max_rows; }) return std::size_t{Ops::fused_epilogue_max_rows};
+  else return std::size_t{0};
+}();
+template <class Ops, bool Narrow, class Activation, class... Args>
+inline void int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
+  if constexpr (int8_has_fused_symmetric_epilogue<Ops, Narrow, Activation>)
+    Ops::template gemm_symmetric_dequantize<Narrow>(args...);
+}
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
   if constexpr (int8_has_symmetric_gemv<Ops>) Ops::quantize_centred(args...);
@@ -18308,6 +18523,18 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                                   const ::mote::kernels::Int8InputQuant& input, Activation activation, Out out,
                                   std::int32_t* dots, std::byte* spare) noexcept {
   const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
+  if constexpr (int8_centred_codes<Matrix> && !::mote::kernels::is_codes_out_v<Out> &&
+                int8_has_fused_symmetric_epilogue<Int8Ops, Matrix::format::narrow, Activation>) {
+    // Many samples of whole panels (a 1x1 convolution's pixels): the epilogue on the register
+    // tiles, no dots in memory.
+    if (batch > 1 && weights.rows() == padded_rows && padded_rows <= int8_fused_epilogue_max_rows<Int8Ops>) {
+      int8_gemm_symmetric_dequantize<Int8Ops, Matrix::format::narrow, Activation>(
+          weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch, weights.row_sums(),
+          Int8Ops::activation_offset - input.params.zero_point, input.params.scale, weights.scales(), bias, out,
+          activation, reinterpret_cast<std::uint8_t*>(spare));
+      return;
+    }
+  }
   if constexpr (int8_centred_codes<Matrix>) {
     int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
                                                          padded_cols, batch, weights.row_sums(), dots, padded_rows,
@@ -19463,6 +19690,26 @@ template <class Ops, bool Narrow, class... Args>
 inline void int8_gemm_symmetric(const Args&... args) noexcept {
   if constexpr (int8_has_symmetric_gemm<Ops>) Ops::template gemm_symmetric<Narrow>(args...);
 }
+// An ISA may apply the symmetric epilogue to the GEMM's register tiles
+// (Int8Ops::gemm_symmetric_dequantize: the same operations as gemm_symmetric then
+// dequantize_samples), for whole 16-row panels up to Ops::fused_epilogue_max_rows rows.
+template <class Ops, bool Narrow, class Activation>
+inline constexpr bool int8_has_fused_symmetric_epilogue =
+    int8_has_symmetric_gemm<Ops> && requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums,
+                                             const float* f, float* o, std::uint8_t* m) {
+      Ops::template gemm_symmetric_dequantize<Narrow>(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4},
+                                                      std::size_t{1}, sums, 0, 0.0f, f, f, o, Activation{}, m);
+    };
+template <class Ops>
+inline constexpr std::size_t int8_fused_epilogue_max_rows = [] {
+  if constexpr (requires { Ops::fused_epilogue_max_rows; }) return std::size_t{Ops::fused_epilogue_max_rows};
+  else return std::size_t{0};
+}();
+template <class Ops, bool Narrow, class Activation, class... Args>
+inline void int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
+  if constexpr (int8_has_fused_symmetric_epilogue<Ops, Narrow, Activation>)
+    Ops::template gemm_symmetric_dequantize<Narrow>(args...);
+}
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
   if constexpr (int8_has_symmetric_gemv<Ops>) Ops::quantize_centred(args...);
@@ -19655,6 +19902,18 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                                   const ::mote::kernels::Int8InputQuant& input, Activation activation, Out out,
                                   std::int32_t* dots, std::byte* spare) noexcept {
   const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
+  if constexpr (int8_centred_codes<Matrix> && !::mote::kernels::is_codes_out_v<Out> &&
+                int8_has_fused_symmetric_epilogue<Int8Ops, Matrix::format::narrow, Activation>) {
+    // Many samples of whole panels (a 1x1 convolution's pixels): the epilogue on the register
+    // tiles, no dots in memory.
+    if (batch > 1 && weights.rows() == padded_rows && padded_rows <= int8_fused_epilogue_max_rows<Int8Ops>) {
+      int8_gemm_symmetric_dequantize<Int8Ops, Matrix::format::narrow, Activation>(
+          weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch, weights.row_sums(),
+          Int8Ops::activation_offset - input.params.zero_point, input.params.scale, weights.scales(), bias, out,
+          activation, reinterpret_cast<std::uint8_t*>(spare));
+      return;
+    }
+  }
   if constexpr (int8_centred_codes<Matrix>) {
     int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
                                                          padded_cols, batch, weights.row_sums(), dots, padded_rows,
@@ -22953,6 +23212,26 @@ template <class Ops, bool Narrow, class... Args>
 inline void int8_gemm_symmetric(const Args&... args) noexcept {
   if constexpr (int8_has_symmetric_gemm<Ops>) Ops::template gemm_symmetric<Narrow>(args...);
 }
+// An ISA may apply the symmetric epilogue to the GEMM's register tiles
+// (Int8Ops::gemm_symmetric_dequantize: the same operations as gemm_symmetric then
+// dequantize_samples), for whole 16-row panels up to Ops::fused_epilogue_max_rows rows.
+template <class Ops, bool Narrow, class Activation>
+inline constexpr bool int8_has_fused_symmetric_epilogue =
+    int8_has_symmetric_gemm<Ops> && requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums,
+                                             const float* f, float* o, std::uint8_t* m) {
+      Ops::template gemm_symmetric_dequantize<Narrow>(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4},
+                                                      std::size_t{1}, sums, 0, 0.0f, f, f, o, Activation{}, m);
+    };
+template <class Ops>
+inline constexpr std::size_t int8_fused_epilogue_max_rows = [] {
+  if constexpr (requires { Ops::fused_epilogue_max_rows; }) return std::size_t{Ops::fused_epilogue_max_rows};
+  else return std::size_t{0};
+}();
+template <class Ops, bool Narrow, class Activation, class... Args>
+inline void int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
+  if constexpr (int8_has_fused_symmetric_epilogue<Ops, Narrow, Activation>)
+    Ops::template gemm_symmetric_dequantize<Narrow>(args...);
+}
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
   if constexpr (int8_has_symmetric_gemv<Ops>) Ops::quantize_centred(args...);
@@ -23145,6 +23424,18 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                                   const ::mote::kernels::Int8InputQuant& input, Activation activation, Out out,
                                   std::int32_t* dots, std::byte* spare) noexcept {
   const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
+  if constexpr (int8_centred_codes<Matrix> && !::mote::kernels::is_codes_out_v<Out> &&
+                int8_has_fused_symmetric_epilogue<Int8Ops, Matrix::format::narrow, Activation>) {
+    // Many samples of whole panels (a 1x1 convolution's pixels): the epilogue on the register
+    // tiles, no dots in memory.
+    if (batch > 1 && weights.rows() == padded_rows && padded_rows <= int8_fused_epilogue_max_rows<Int8Ops>) {
+      int8_gemm_symmetric_dequantize<Int8Ops, Matrix::format::narrow, Activation>(
+          weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch, weights.row_sums(),
+          Int8Ops::activation_offset - input.params.zero_point, input.params.scale, weights.scales(), bias, out,
+          activation, reinterpret_cast<std::uint8_t*>(spare));
+      return;
+    }
+  }
   if constexpr (int8_centred_codes<Matrix>) {
     int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
                                                          padded_cols, batch, weights.row_sums(), dots, padded_rows,
@@ -24651,6 +24942,26 @@ template <class Ops, bool Narrow, class... Args>
 inline void int8_gemm_symmetric(const Args&... args) noexcept {
   if constexpr (int8_has_symmetric_gemm<Ops>) Ops::template gemm_symmetric<Narrow>(args...);
 }
+// An ISA may apply the symmetric epilogue to the GEMM's register tiles
+// (Int8Ops::gemm_symmetric_dequantize: the same operations as gemm_symmetric then
+// dequantize_samples), for whole 16-row panels up to Ops::fused_epilogue_max_rows rows.
+template <class Ops, bool Narrow, class Activation>
+inline constexpr bool int8_has_fused_symmetric_epilogue =
+    int8_has_symmetric_gemm<Ops> && requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums,
+                                             const float* f, float* o, std::uint8_t* m) {
+      Ops::template gemm_symmetric_dequantize<Narrow>(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4},
+                                                      std::size_t{1}, sums, 0, 0.0f, f, f, o, Activation{}, m);
+    };
+template <class Ops>
+inline constexpr std::size_t int8_fused_epilogue_max_rows = [] {
+  if constexpr (requires { Ops::fused_epilogue_max_rows; }) return std::size_t{Ops::fused_epilogue_max_rows};
+  else return std::size_t{0};
+}();
+template <class Ops, bool Narrow, class Activation, class... Args>
+inline void int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
+  if constexpr (int8_has_fused_symmetric_epilogue<Ops, Narrow, Activation>)
+    Ops::template gemm_symmetric_dequantize<Narrow>(args...);
+}
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
   if constexpr (int8_has_symmetric_gemv<Ops>) Ops::quantize_centred(args...);
@@ -24843,6 +25154,18 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                                   const ::mote::kernels::Int8InputQuant& input, Activation activation, Out out,
                                   std::int32_t* dots, std::byte* spare) noexcept {
   const std::size_t padded_cols = weights.padded_cols(), padded_rows = weights.padded_rows();
+  if constexpr (int8_centred_codes<Matrix> && !::mote::kernels::is_codes_out_v<Out> &&
+                int8_has_fused_symmetric_epilogue<Int8Ops, Matrix::format::narrow, Activation>) {
+    // Many samples of whole panels (a 1x1 convolution's pixels): the epilogue on the register
+    // tiles, no dots in memory.
+    if (batch > 1 && weights.rows() == padded_rows && padded_rows <= int8_fused_epilogue_max_rows<Int8Ops>) {
+      int8_gemm_symmetric_dequantize<Int8Ops, Matrix::format::narrow, Activation>(
+          weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch, weights.row_sums(),
+          Int8Ops::activation_offset - input.params.zero_point, input.params.scale, weights.scales(), bias, out,
+          activation, reinterpret_cast<std::uint8_t*>(spare));
+      return;
+    }
+  }
   if constexpr (int8_centred_codes<Matrix>) {
     int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
                                                          padded_cols, batch, weights.row_sums(), dots, padded_rows,

@@ -114,6 +114,18 @@ TEST_CASE("int8 dense kernels: fused activations in the epilogue match the refer
   check_all_isas(c, "leaky relu", mote::activation::LeakyRelu<1, 10>{});
   check_all_isas(c, "tanh", mote::activation::Tanh{}, 4);
   check_all_isas(c, "sigmoid", mote::activation::Sigmoid{}, 6);
+  // Whole 16-row panels and several samples: AVX2 applies the epilogue (and the activations it
+  // has in registers) to the GEMM's register tiles; 4-sample tiles and a tail of 1 to 3.
+  for (std::size_t batch : {2u, 4u, 7u}) {
+    auto panels = random_case<mote::Int8<>>(rng, 48, 29, batch, batch != 4);
+    check_all_isas(panels, "whole panels, identity");
+    check_all_isas(panels, "whole panels, relu", mote::activation::Relu{});
+    check_all_isas(panels, "whole panels, relu6", mote::activation::Relu6{});
+    check_all_isas(panels, "whole panels, leaky relu", mote::activation::LeakyRelu<1, 10>{});
+    check_all_isas(panels, "whole panels, tanh", mote::activation::Tanh{}, 4);
+    auto narrow = random_case<mote::Int7<>>(rng, 32, 40, batch, batch == 4);
+    check_all_isas(narrow, "int7 whole panels, relu6", mote::activation::Relu6{});
+  }
 }
 
 TEST_CASE("int8 dense kernels: large batches of short rows (1x1 convolutions) match the reference",
