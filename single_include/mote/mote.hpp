@@ -6705,12 +6705,13 @@ constexpr std::size_t row_block_3x3 = Vec::lanes == 16 ? 8 : 4;
 
 /// Output pixels [x, x + Pixels) of one channel vector; `rows` are the input rows above, at and
 /// below the output row (null where padding), already offset to the channel vector. Left/Right
-/// drop the taps of the padded column at the row's ends.
-template <std::size_t Pixels, bool Left, bool Right, class Activation>
+/// drop the taps of the padded column at the row's ends. Scaled: the sums start from 0 and end
+/// as fma(sum, m, b) (the int8 layer's epilogue on its exact sums, kernels/depthwise/int8-inl.hpp).
+template <std::size_t Pixels, bool Left, bool Right, bool Scaled, class Activation>
 inline void pixels_3x3(const float* const (&rows)[3], std::size_t x, std::size_t channels,
-                       const Vec (&w)[9], Vec b, float* out, Activation activation) noexcept {
+                       const Vec (&w)[9], Vec b, Vec m, float* out, Activation activation) noexcept {
   Vec acc[Pixels];
-  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = b;
+  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = Scaled ? Vec::zero() : b;
   MOTE_UNROLL for (std::size_t ky = 0; ky < 3; ++ky) {
     if (rows[ky] == nullptr) continue;
     MOTE_UNROLL for (std::size_t kx = 0; kx < 3; ++kx) {
@@ -6721,13 +6722,16 @@ inline void pixels_3x3(const float* const (&rows)[3], std::size_t x, std::size_t
       }
     }
   }
-  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q])
+  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, Scaled ? Vec::fma(acc[q], m, b) : acc[q])
       .store(out + (x + q) * channels);
 }
 
-template <class Weights, class Activation>
+/// Scaled (multipliers not null): out = activation(fma(sum, multipliers[c], bias[c])), the sums
+/// from 0; the int8 layer's exact sums finished in registers instead of in a pass of their own.
+template <bool Scaled, class Weights, class Activation>
 inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, const float* bias,
-                               const float* in, float* out, Activation activation) noexcept {
+                               const float* multipliers, const float* in, float* out,
+                               Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows, block = row_block_3x3;
   const std::size_t width = g.in_w, channels = g.in_c, row_size = width * channels;
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
@@ -6736,6 +6740,7 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, 
       Vec w[9];
       MOTE_UNROLL for (std::size_t t = 0; t < 9; ++t) w[t] = Vec::load(panel + t * rows);
       const Vec b = Vec::load(bias + c);
+      const Vec m = Scaled ? Vec::load(multipliers + c) : Vec::zero();
       // Input row oy + ky - pad_top, or null where that is padding.
       const auto input_row = [&](std::size_t ky) -> const float* {
         const std::size_t shifted = oy + ky;
@@ -6744,13 +6749,13 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, 
       };
       const float* const row_in[3] = {input_row(0), input_row(1), input_row(2)};
       float* row_out = out + oy * row_size + c;
-      pixels_3x3<1, true, false>(row_in, 0, channels, w, b, row_out, activation);
+      pixels_3x3<1, true, false, Scaled>(row_in, 0, channels, w, b, m, row_out, activation);
       std::size_t x = 1;
       for (; x + block < width; x += block)
-        pixels_3x3<block, false, false>(row_in, x, channels, w, b, row_out, activation);
+        pixels_3x3<block, false, false, Scaled>(row_in, x, channels, w, b, m, row_out, activation);
       for (; x + 1 < width; ++x)
-        pixels_3x3<1, false, false>(row_in, x, channels, w, b, row_out, activation);
-      pixels_3x3<1, false, true>(row_in, width - 1, channels, w, b, row_out, activation);
+        pixels_3x3<1, false, false, Scaled>(row_in, x, channels, w, b, m, row_out, activation);
+      pixels_3x3<1, false, true, Scaled>(row_in, width - 1, channels, w, b, m, row_out, activation);
     }
   }
 }
@@ -6762,7 +6767,7 @@ inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weight
                                   const float* bias, const float* in, float* out,
                                   Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows;
-  if (is_3x3_same(g)) return depthwise_3x3_same(g, weights, bias, in, out, activation);
+  if (is_3x3_same(g)) return depthwise_3x3_same<false>(g, weights, bias, nullptr, in, out, activation);
   // Output columns whose every tap lies inside the input: their tap list is the row's list
   // shifted by the stride, so it is built once per row.
   const ::mote::kernels::ColumnRange interior = ::mote::kernels::interior_columns(g);
@@ -7333,6 +7338,7 @@ template <class Ops>
 inline void int8_quantize_centred_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols,
                                          std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
                                          std::int8_t* codes) noexcept {
+  if (cols == padded_cols) return int8_codes_centred(in, batch * cols, codes);  // one run, as for floats
   for (std::size_t b = 0; b < batch; ++b) {
     int8_codes_centred(in + b * cols, cols, codes + b * padded_cols);
     std::fill(codes + b * padded_cols + cols, codes + (b + 1) * padded_cols,
@@ -7341,6 +7347,7 @@ inline void int8_quantize_centred_inputs(const std::uint8_t* in, std::size_t col
 }
 inline void int8_quantize_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                  const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  if (cols == padded_cols) return int8_codes_encoded(in, batch * cols, act);
   const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
   for (std::size_t b = 0; b < batch; ++b) {
     int8_codes_encoded(in + b * cols, cols, act + b * padded_cols);
@@ -7985,6 +7992,16 @@ inline void depthwise_int8_in_floats(
     rows.in_h = end - begin;
     rows.out_h = last - first;
     rows.pad_top = static_cast<std::size_t>(std::max(0L, static_cast<long>(begin) - top));
+    if constexpr (!::mote::kernels::is_codes_out_v<Out> && float_kernels::Vec::fused_fma) {
+      // MobileNet's 3x3: the epilogue in registers as the sums are made (W5's depthwise layer on
+      // Zen 3: a pass over its 400 KB of sums less); the same fma and activation.
+      if (float_kernels::depthwise_detail::is_3x3_same(rows)) {
+        float_kernels::depthwise_detail::depthwise_3x3_same<true>(rows, operands.weights, bias, operands.multipliers,
+                                                                  codes, out + first * g.out_w * g.out_c,
+                                                                  Activation{});
+        continue;
+      }
+    }
     float_kernels::depthwise_detail::depthwise_listed_taps(rows, operands.weights, operands.zeros, codes,
                                                            int8_float_sums_area(out) + first * g.out_w * g.out_c,
                                                            ::mote::activation::Identity{});
@@ -10717,12 +10734,13 @@ constexpr std::size_t row_block_3x3 = Vec::lanes == 16 ? 8 : 4;
 
 /// Output pixels [x, x + Pixels) of one channel vector; `rows` are the input rows above, at and
 /// below the output row (null where padding), already offset to the channel vector. Left/Right
-/// drop the taps of the padded column at the row's ends.
-template <std::size_t Pixels, bool Left, bool Right, class Activation>
+/// drop the taps of the padded column at the row's ends. Scaled: the sums start from 0 and end
+/// as fma(sum, m, b) (the int8 layer's epilogue on its exact sums, kernels/depthwise/int8-inl.hpp).
+template <std::size_t Pixels, bool Left, bool Right, bool Scaled, class Activation>
 inline void pixels_3x3(const float* const (&rows)[3], std::size_t x, std::size_t channels,
-                       const Vec (&w)[9], Vec b, float* out, Activation activation) noexcept {
+                       const Vec (&w)[9], Vec b, Vec m, float* out, Activation activation) noexcept {
   Vec acc[Pixels];
-  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = b;
+  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = Scaled ? Vec::zero() : b;
   MOTE_UNROLL for (std::size_t ky = 0; ky < 3; ++ky) {
     if (rows[ky] == nullptr) continue;
     MOTE_UNROLL for (std::size_t kx = 0; kx < 3; ++kx) {
@@ -10733,13 +10751,16 @@ inline void pixels_3x3(const float* const (&rows)[3], std::size_t x, std::size_t
       }
     }
   }
-  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q])
+  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, Scaled ? Vec::fma(acc[q], m, b) : acc[q])
       .store(out + (x + q) * channels);
 }
 
-template <class Weights, class Activation>
+/// Scaled (multipliers not null): out = activation(fma(sum, multipliers[c], bias[c])), the sums
+/// from 0; the int8 layer's exact sums finished in registers instead of in a pass of their own.
+template <bool Scaled, class Weights, class Activation>
 inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, const float* bias,
-                               const float* in, float* out, Activation activation) noexcept {
+                               const float* multipliers, const float* in, float* out,
+                               Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows, block = row_block_3x3;
   const std::size_t width = g.in_w, channels = g.in_c, row_size = width * channels;
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
@@ -10748,6 +10769,7 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, 
       Vec w[9];
       MOTE_UNROLL for (std::size_t t = 0; t < 9; ++t) w[t] = Vec::load(panel + t * rows);
       const Vec b = Vec::load(bias + c);
+      const Vec m = Scaled ? Vec::load(multipliers + c) : Vec::zero();
       // Input row oy + ky - pad_top, or null where that is padding.
       const auto input_row = [&](std::size_t ky) -> const float* {
         const std::size_t shifted = oy + ky;
@@ -10756,13 +10778,13 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, 
       };
       const float* const row_in[3] = {input_row(0), input_row(1), input_row(2)};
       float* row_out = out + oy * row_size + c;
-      pixels_3x3<1, true, false>(row_in, 0, channels, w, b, row_out, activation);
+      pixels_3x3<1, true, false, Scaled>(row_in, 0, channels, w, b, m, row_out, activation);
       std::size_t x = 1;
       for (; x + block < width; x += block)
-        pixels_3x3<block, false, false>(row_in, x, channels, w, b, row_out, activation);
+        pixels_3x3<block, false, false, Scaled>(row_in, x, channels, w, b, m, row_out, activation);
       for (; x + 1 < width; ++x)
-        pixels_3x3<1, false, false>(row_in, x, channels, w, b, row_out, activation);
-      pixels_3x3<1, false, true>(row_in, width - 1, channels, w, b, row_out, activation);
+        pixels_3x3<1, false, false, Scaled>(row_in, x, channels, w, b, m, row_out, activation);
+      pixels_3x3<1, false, true, Scaled>(row_in, width - 1, channels, w, b, m, row_out, activation);
     }
   }
 }
@@ -10774,7 +10796,7 @@ inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weight
                                   const float* bias, const float* in, float* out,
                                   Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows;
-  if (is_3x3_same(g)) return depthwise_3x3_same(g, weights, bias, in, out, activation);
+  if (is_3x3_same(g)) return depthwise_3x3_same<false>(g, weights, bias, nullptr, in, out, activation);
   // Output columns whose every tap lies inside the input: their tap list is the row's list
   // shifted by the stride, so it is built once per row.
   const ::mote::kernels::ColumnRange interior = ::mote::kernels::interior_columns(g);
@@ -11345,6 +11367,7 @@ template <class Ops>
 inline void int8_quantize_centred_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols,
                                          std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
                                          std::int8_t* codes) noexcept {
+  if (cols == padded_cols) return int8_codes_centred(in, batch * cols, codes);  // one run, as for floats
   for (std::size_t b = 0; b < batch; ++b) {
     int8_codes_centred(in + b * cols, cols, codes + b * padded_cols);
     std::fill(codes + b * padded_cols + cols, codes + (b + 1) * padded_cols,
@@ -11353,6 +11376,7 @@ inline void int8_quantize_centred_inputs(const std::uint8_t* in, std::size_t col
 }
 inline void int8_quantize_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                  const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  if (cols == padded_cols) return int8_codes_encoded(in, batch * cols, act);
   const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
   for (std::size_t b = 0; b < batch; ++b) {
     int8_codes_encoded(in + b * cols, cols, act + b * padded_cols);
@@ -11997,6 +12021,16 @@ inline void depthwise_int8_in_floats(
     rows.in_h = end - begin;
     rows.out_h = last - first;
     rows.pad_top = static_cast<std::size_t>(std::max(0L, static_cast<long>(begin) - top));
+    if constexpr (!::mote::kernels::is_codes_out_v<Out> && float_kernels::Vec::fused_fma) {
+      // MobileNet's 3x3: the epilogue in registers as the sums are made (W5's depthwise layer on
+      // Zen 3: a pass over its 400 KB of sums less); the same fma and activation.
+      if (float_kernels::depthwise_detail::is_3x3_same(rows)) {
+        float_kernels::depthwise_detail::depthwise_3x3_same<true>(rows, operands.weights, bias, operands.multipliers,
+                                                                  codes, out + first * g.out_w * g.out_c,
+                                                                  Activation{});
+        continue;
+      }
+    }
     float_kernels::depthwise_detail::depthwise_listed_taps(rows, operands.weights, operands.zeros, codes,
                                                            int8_float_sums_area(out) + first * g.out_w * g.out_c,
                                                            ::mote::activation::Identity{});
@@ -13244,6 +13278,7 @@ template <class Ops>
 inline void int8_quantize_centred_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols,
                                          std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
                                          std::int8_t* codes) noexcept {
+  if (cols == padded_cols) return int8_codes_centred(in, batch * cols, codes);  // one run, as for floats
   for (std::size_t b = 0; b < batch; ++b) {
     int8_codes_centred(in + b * cols, cols, codes + b * padded_cols);
     std::fill(codes + b * padded_cols + cols, codes + (b + 1) * padded_cols,
@@ -13252,6 +13287,7 @@ inline void int8_quantize_centred_inputs(const std::uint8_t* in, std::size_t col
 }
 inline void int8_quantize_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                  const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  if (cols == padded_cols) return int8_codes_encoded(in, batch * cols, act);
   const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
   for (std::size_t b = 0; b < batch; ++b) {
     int8_codes_encoded(in + b * cols, cols, act + b * padded_cols);
@@ -13896,6 +13932,16 @@ inline void depthwise_int8_in_floats(
     rows.in_h = end - begin;
     rows.out_h = last - first;
     rows.pad_top = static_cast<std::size_t>(std::max(0L, static_cast<long>(begin) - top));
+    if constexpr (!::mote::kernels::is_codes_out_v<Out> && float_kernels::Vec::fused_fma) {
+      // MobileNet's 3x3: the epilogue in registers as the sums are made (W5's depthwise layer on
+      // Zen 3: a pass over its 400 KB of sums less); the same fma and activation.
+      if (float_kernels::depthwise_detail::is_3x3_same(rows)) {
+        float_kernels::depthwise_detail::depthwise_3x3_same<true>(rows, operands.weights, bias, operands.multipliers,
+                                                                  codes, out + first * g.out_w * g.out_c,
+                                                                  Activation{});
+        continue;
+      }
+    }
     float_kernels::depthwise_detail::depthwise_listed_taps(rows, operands.weights, operands.zeros, codes,
                                                            int8_float_sums_area(out) + first * g.out_w * g.out_c,
                                                            ::mote::activation::Identity{});
@@ -16455,12 +16501,13 @@ constexpr std::size_t row_block_3x3 = Vec::lanes == 16 ? 8 : 4;
 
 /// Output pixels [x, x + Pixels) of one channel vector; `rows` are the input rows above, at and
 /// below the output row (null where padding), already offset to the channel vector. Left/Right
-/// drop the taps of the padded column at the row's ends.
-template <std::size_t Pixels, bool Left, bool Right, class Activation>
+/// drop the taps of the padded column at the row's ends. Scaled: the sums start from 0 and end
+/// as fma(sum, m, b) (the int8 layer's epilogue on its exact sums, kernels/depthwise/int8-inl.hpp).
+template <std::size_t Pixels, bool Left, bool Right, bool Scaled, class Activation>
 inline void pixels_3x3(const float* const (&rows)[3], std::size_t x, std::size_t channels,
-                       const Vec (&w)[9], Vec b, float* out, Activation activation) noexcept {
+                       const Vec (&w)[9], Vec b, Vec m, float* out, Activation activation) noexcept {
   Vec acc[Pixels];
-  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = b;
+  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = Scaled ? Vec::zero() : b;
   MOTE_UNROLL for (std::size_t ky = 0; ky < 3; ++ky) {
     if (rows[ky] == nullptr) continue;
     MOTE_UNROLL for (std::size_t kx = 0; kx < 3; ++kx) {
@@ -16471,13 +16518,16 @@ inline void pixels_3x3(const float* const (&rows)[3], std::size_t x, std::size_t
       }
     }
   }
-  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q])
+  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, Scaled ? Vec::fma(acc[q], m, b) : acc[q])
       .store(out + (x + q) * channels);
 }
 
-template <class Weights, class Activation>
+/// Scaled (multipliers not null): out = activation(fma(sum, multipliers[c], bias[c])), the sums
+/// from 0; the int8 layer's exact sums finished in registers instead of in a pass of their own.
+template <bool Scaled, class Weights, class Activation>
 inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, const float* bias,
-                               const float* in, float* out, Activation activation) noexcept {
+                               const float* multipliers, const float* in, float* out,
+                               Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows, block = row_block_3x3;
   const std::size_t width = g.in_w, channels = g.in_c, row_size = width * channels;
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
@@ -16486,6 +16536,7 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, 
       Vec w[9];
       MOTE_UNROLL for (std::size_t t = 0; t < 9; ++t) w[t] = Vec::load(panel + t * rows);
       const Vec b = Vec::load(bias + c);
+      const Vec m = Scaled ? Vec::load(multipliers + c) : Vec::zero();
       // Input row oy + ky - pad_top, or null where that is padding.
       const auto input_row = [&](std::size_t ky) -> const float* {
         const std::size_t shifted = oy + ky;
@@ -16494,13 +16545,13 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, 
       };
       const float* const row_in[3] = {input_row(0), input_row(1), input_row(2)};
       float* row_out = out + oy * row_size + c;
-      pixels_3x3<1, true, false>(row_in, 0, channels, w, b, row_out, activation);
+      pixels_3x3<1, true, false, Scaled>(row_in, 0, channels, w, b, m, row_out, activation);
       std::size_t x = 1;
       for (; x + block < width; x += block)
-        pixels_3x3<block, false, false>(row_in, x, channels, w, b, row_out, activation);
+        pixels_3x3<block, false, false, Scaled>(row_in, x, channels, w, b, m, row_out, activation);
       for (; x + 1 < width; ++x)
-        pixels_3x3<1, false, false>(row_in, x, channels, w, b, row_out, activation);
-      pixels_3x3<1, false, true>(row_in, width - 1, channels, w, b, row_out, activation);
+        pixels_3x3<1, false, false, Scaled>(row_in, x, channels, w, b, m, row_out, activation);
+      pixels_3x3<1, false, true, Scaled>(row_in, width - 1, channels, w, b, m, row_out, activation);
     }
   }
 }
@@ -16512,7 +16563,7 @@ inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weight
                                   const float* bias, const float* in, float* out,
                                   Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows;
-  if (is_3x3_same(g)) return depthwise_3x3_same(g, weights, bias, in, out, activation);
+  if (is_3x3_same(g)) return depthwise_3x3_same<false>(g, weights, bias, nullptr, in, out, activation);
   // Output columns whose every tap lies inside the input: their tap list is the row's list
   // shifted by the stride, so it is built once per row.
   const ::mote::kernels::ColumnRange interior = ::mote::kernels::interior_columns(g);
@@ -17083,6 +17134,7 @@ template <class Ops>
 inline void int8_quantize_centred_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols,
                                          std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
                                          std::int8_t* codes) noexcept {
+  if (cols == padded_cols) return int8_codes_centred(in, batch * cols, codes);  // one run, as for floats
   for (std::size_t b = 0; b < batch; ++b) {
     int8_codes_centred(in + b * cols, cols, codes + b * padded_cols);
     std::fill(codes + b * padded_cols + cols, codes + (b + 1) * padded_cols,
@@ -17091,6 +17143,7 @@ inline void int8_quantize_centred_inputs(const std::uint8_t* in, std::size_t col
 }
 inline void int8_quantize_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                  const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  if (cols == padded_cols) return int8_codes_encoded(in, batch * cols, act);
   const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
   for (std::size_t b = 0; b < batch; ++b) {
     int8_codes_encoded(in + b * cols, cols, act + b * padded_cols);
@@ -17735,6 +17788,16 @@ inline void depthwise_int8_in_floats(
     rows.in_h = end - begin;
     rows.out_h = last - first;
     rows.pad_top = static_cast<std::size_t>(std::max(0L, static_cast<long>(begin) - top));
+    if constexpr (!::mote::kernels::is_codes_out_v<Out> && float_kernels::Vec::fused_fma) {
+      // MobileNet's 3x3: the epilogue in registers as the sums are made (W5's depthwise layer on
+      // Zen 3: a pass over its 400 KB of sums less); the same fma and activation.
+      if (float_kernels::depthwise_detail::is_3x3_same(rows)) {
+        float_kernels::depthwise_detail::depthwise_3x3_same<true>(rows, operands.weights, bias, operands.multipliers,
+                                                                  codes, out + first * g.out_w * g.out_c,
+                                                                  Activation{});
+        continue;
+      }
+    }
     float_kernels::depthwise_detail::depthwise_listed_taps(rows, operands.weights, operands.zeros, codes,
                                                            int8_float_sums_area(out) + first * g.out_w * g.out_c,
                                                            ::mote::activation::Identity{});
@@ -18380,6 +18443,7 @@ template <class Ops>
 inline void int8_quantize_centred_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols,
                                          std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
                                          std::int8_t* codes) noexcept {
+  if (cols == padded_cols) return int8_codes_centred(in, batch * cols, codes);  // one run, as for floats
   for (std::size_t b = 0; b < batch; ++b) {
     int8_codes_centred(in + b * cols, cols, codes + b * padded_cols);
     std::fill(codes + b * padded_cols + cols, codes + (b + 1) * padded_cols,
@@ -18388,6 +18452,7 @@ inline void int8_quantize_centred_inputs(const std::uint8_t* in, std::size_t col
 }
 inline void int8_quantize_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                  const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  if (cols == padded_cols) return int8_codes_encoded(in, batch * cols, act);
   const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
   for (std::size_t b = 0; b < batch; ++b) {
     int8_codes_encoded(in + b * cols, cols, act + b * padded_cols);
@@ -19032,6 +19097,16 @@ inline void depthwise_int8_in_floats(
     rows.in_h = end - begin;
     rows.out_h = last - first;
     rows.pad_top = static_cast<std::size_t>(std::max(0L, static_cast<long>(begin) - top));
+    if constexpr (!::mote::kernels::is_codes_out_v<Out> && float_kernels::Vec::fused_fma) {
+      // MobileNet's 3x3: the epilogue in registers as the sums are made (W5's depthwise layer on
+      // Zen 3: a pass over its 400 KB of sums less); the same fma and activation.
+      if (float_kernels::depthwise_detail::is_3x3_same(rows)) {
+        float_kernels::depthwise_detail::depthwise_3x3_same<true>(rows, operands.weights, bias, operands.multipliers,
+                                                                  codes, out + first * g.out_w * g.out_c,
+                                                                  Activation{});
+        continue;
+      }
+    }
     float_kernels::depthwise_detail::depthwise_listed_taps(rows, operands.weights, operands.zeros, codes,
                                                            int8_float_sums_area(out) + first * g.out_w * g.out_c,
                                                            ::mote::activation::Identity{});
@@ -19759,6 +19834,7 @@ template <class Ops>
 inline void int8_quantize_centred_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols,
                                          std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
                                          std::int8_t* codes) noexcept {
+  if (cols == padded_cols) return int8_codes_centred(in, batch * cols, codes);  // one run, as for floats
   for (std::size_t b = 0; b < batch; ++b) {
     int8_codes_centred(in + b * cols, cols, codes + b * padded_cols);
     std::fill(codes + b * padded_cols + cols, codes + (b + 1) * padded_cols,
@@ -19767,6 +19843,7 @@ inline void int8_quantize_centred_inputs(const std::uint8_t* in, std::size_t col
 }
 inline void int8_quantize_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                  const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  if (cols == padded_cols) return int8_codes_encoded(in, batch * cols, act);
   const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
   for (std::size_t b = 0; b < batch; ++b) {
     int8_codes_encoded(in + b * cols, cols, act + b * padded_cols);
@@ -20411,6 +20488,16 @@ inline void depthwise_int8_in_floats(
     rows.in_h = end - begin;
     rows.out_h = last - first;
     rows.pad_top = static_cast<std::size_t>(std::max(0L, static_cast<long>(begin) - top));
+    if constexpr (!::mote::kernels::is_codes_out_v<Out> && float_kernels::Vec::fused_fma) {
+      // MobileNet's 3x3: the epilogue in registers as the sums are made (W5's depthwise layer on
+      // Zen 3: a pass over its 400 KB of sums less); the same fma and activation.
+      if (float_kernels::depthwise_detail::is_3x3_same(rows)) {
+        float_kernels::depthwise_detail::depthwise_3x3_same<true>(rows, operands.weights, bias, operands.multipliers,
+                                                                  codes, out + first * g.out_w * g.out_c,
+                                                                  Activation{});
+        continue;
+      }
+    }
     float_kernels::depthwise_detail::depthwise_listed_taps(rows, operands.weights, operands.zeros, codes,
                                                            int8_float_sums_area(out) + first * g.out_w * g.out_c,
                                                            ::mote::activation::Identity{});
@@ -22653,12 +22740,13 @@ constexpr std::size_t row_block_3x3 = Vec::lanes == 16 ? 8 : 4;
 
 /// Output pixels [x, x + Pixels) of one channel vector; `rows` are the input rows above, at and
 /// below the output row (null where padding), already offset to the channel vector. Left/Right
-/// drop the taps of the padded column at the row's ends.
-template <std::size_t Pixels, bool Left, bool Right, class Activation>
+/// drop the taps of the padded column at the row's ends. Scaled: the sums start from 0 and end
+/// as fma(sum, m, b) (the int8 layer's epilogue on its exact sums, kernels/depthwise/int8-inl.hpp).
+template <std::size_t Pixels, bool Left, bool Right, bool Scaled, class Activation>
 inline void pixels_3x3(const float* const (&rows)[3], std::size_t x, std::size_t channels,
-                       const Vec (&w)[9], Vec b, float* out, Activation activation) noexcept {
+                       const Vec (&w)[9], Vec b, Vec m, float* out, Activation activation) noexcept {
   Vec acc[Pixels];
-  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = b;
+  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = Scaled ? Vec::zero() : b;
   MOTE_UNROLL for (std::size_t ky = 0; ky < 3; ++ky) {
     if (rows[ky] == nullptr) continue;
     MOTE_UNROLL for (std::size_t kx = 0; kx < 3; ++kx) {
@@ -22669,13 +22757,16 @@ inline void pixels_3x3(const float* const (&rows)[3], std::size_t x, std::size_t
       }
     }
   }
-  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q])
+  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, Scaled ? Vec::fma(acc[q], m, b) : acc[q])
       .store(out + (x + q) * channels);
 }
 
-template <class Weights, class Activation>
+/// Scaled (multipliers not null): out = activation(fma(sum, multipliers[c], bias[c])), the sums
+/// from 0; the int8 layer's exact sums finished in registers instead of in a pass of their own.
+template <bool Scaled, class Weights, class Activation>
 inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, const float* bias,
-                               const float* in, float* out, Activation activation) noexcept {
+                               const float* multipliers, const float* in, float* out,
+                               Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows, block = row_block_3x3;
   const std::size_t width = g.in_w, channels = g.in_c, row_size = width * channels;
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
@@ -22684,6 +22775,7 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, 
       Vec w[9];
       MOTE_UNROLL for (std::size_t t = 0; t < 9; ++t) w[t] = Vec::load(panel + t * rows);
       const Vec b = Vec::load(bias + c);
+      const Vec m = Scaled ? Vec::load(multipliers + c) : Vec::zero();
       // Input row oy + ky - pad_top, or null where that is padding.
       const auto input_row = [&](std::size_t ky) -> const float* {
         const std::size_t shifted = oy + ky;
@@ -22692,13 +22784,13 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, 
       };
       const float* const row_in[3] = {input_row(0), input_row(1), input_row(2)};
       float* row_out = out + oy * row_size + c;
-      pixels_3x3<1, true, false>(row_in, 0, channels, w, b, row_out, activation);
+      pixels_3x3<1, true, false, Scaled>(row_in, 0, channels, w, b, m, row_out, activation);
       std::size_t x = 1;
       for (; x + block < width; x += block)
-        pixels_3x3<block, false, false>(row_in, x, channels, w, b, row_out, activation);
+        pixels_3x3<block, false, false, Scaled>(row_in, x, channels, w, b, m, row_out, activation);
       for (; x + 1 < width; ++x)
-        pixels_3x3<1, false, false>(row_in, x, channels, w, b, row_out, activation);
-      pixels_3x3<1, false, true>(row_in, width - 1, channels, w, b, row_out, activation);
+        pixels_3x3<1, false, false, Scaled>(row_in, x, channels, w, b, m, row_out, activation);
+      pixels_3x3<1, false, true, Scaled>(row_in, width - 1, channels, w, b, m, row_out, activation);
     }
   }
 }
@@ -22710,7 +22802,7 @@ inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weight
                                   const float* bias, const float* in, float* out,
                                   Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows;
-  if (is_3x3_same(g)) return depthwise_3x3_same(g, weights, bias, in, out, activation);
+  if (is_3x3_same(g)) return depthwise_3x3_same<false>(g, weights, bias, nullptr, in, out, activation);
   // Output columns whose every tap lies inside the input: their tap list is the row's list
   // shifted by the stride, so it is built once per row.
   const ::mote::kernels::ColumnRange interior = ::mote::kernels::interior_columns(g);
@@ -23281,6 +23373,7 @@ template <class Ops>
 inline void int8_quantize_centred_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols,
                                          std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
                                          std::int8_t* codes) noexcept {
+  if (cols == padded_cols) return int8_codes_centred(in, batch * cols, codes);  // one run, as for floats
   for (std::size_t b = 0; b < batch; ++b) {
     int8_codes_centred(in + b * cols, cols, codes + b * padded_cols);
     std::fill(codes + b * padded_cols + cols, codes + (b + 1) * padded_cols,
@@ -23289,6 +23382,7 @@ inline void int8_quantize_centred_inputs(const std::uint8_t* in, std::size_t col
 }
 inline void int8_quantize_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                  const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  if (cols == padded_cols) return int8_codes_encoded(in, batch * cols, act);
   const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
   for (std::size_t b = 0; b < batch; ++b) {
     int8_codes_encoded(in + b * cols, cols, act + b * padded_cols);
@@ -23933,6 +24027,16 @@ inline void depthwise_int8_in_floats(
     rows.in_h = end - begin;
     rows.out_h = last - first;
     rows.pad_top = static_cast<std::size_t>(std::max(0L, static_cast<long>(begin) - top));
+    if constexpr (!::mote::kernels::is_codes_out_v<Out> && float_kernels::Vec::fused_fma) {
+      // MobileNet's 3x3: the epilogue in registers as the sums are made (W5's depthwise layer on
+      // Zen 3: a pass over its 400 KB of sums less); the same fma and activation.
+      if (float_kernels::depthwise_detail::is_3x3_same(rows)) {
+        float_kernels::depthwise_detail::depthwise_3x3_same<true>(rows, operands.weights, bias, operands.multipliers,
+                                                                  codes, out + first * g.out_w * g.out_c,
+                                                                  Activation{});
+        continue;
+      }
+    }
     float_kernels::depthwise_detail::depthwise_listed_taps(rows, operands.weights, operands.zeros, codes,
                                                            int8_float_sums_area(out) + first * g.out_w * g.out_c,
                                                            ::mote::activation::Identity{});
@@ -25011,6 +25115,7 @@ template <class Ops>
 inline void int8_quantize_centred_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols,
                                          std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
                                          std::int8_t* codes) noexcept {
+  if (cols == padded_cols) return int8_codes_centred(in, batch * cols, codes);  // one run, as for floats
   for (std::size_t b = 0; b < batch; ++b) {
     int8_codes_centred(in + b * cols, cols, codes + b * padded_cols);
     std::fill(codes + b * padded_cols + cols, codes + (b + 1) * padded_cols,
@@ -25019,6 +25124,7 @@ inline void int8_quantize_centred_inputs(const std::uint8_t* in, std::size_t col
 }
 inline void int8_quantize_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                  const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  if (cols == padded_cols) return int8_codes_encoded(in, batch * cols, act);
   const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
   for (std::size_t b = 0; b < batch; ++b) {
     int8_codes_encoded(in + b * cols, cols, act + b * padded_cols);
@@ -25663,6 +25769,16 @@ inline void depthwise_int8_in_floats(
     rows.in_h = end - begin;
     rows.out_h = last - first;
     rows.pad_top = static_cast<std::size_t>(std::max(0L, static_cast<long>(begin) - top));
+    if constexpr (!::mote::kernels::is_codes_out_v<Out> && float_kernels::Vec::fused_fma) {
+      // MobileNet's 3x3: the epilogue in registers as the sums are made (W5's depthwise layer on
+      // Zen 3: a pass over its 400 KB of sums less); the same fma and activation.
+      if (float_kernels::depthwise_detail::is_3x3_same(rows)) {
+        float_kernels::depthwise_detail::depthwise_3x3_same<true>(rows, operands.weights, bias, operands.multipliers,
+                                                                  codes, out + first * g.out_w * g.out_c,
+                                                                  Activation{});
+        continue;
+      }
+    }
     float_kernels::depthwise_detail::depthwise_listed_taps(rows, operands.weights, operands.zeros, codes,
                                                            int8_float_sums_area(out) + first * g.out_w * g.out_c,
                                                            ::mote::activation::Identity{});

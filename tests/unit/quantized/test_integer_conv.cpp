@@ -402,3 +402,52 @@ TEST_CASE("integer convolution kernels equal the reference over random geometrie
     }
   });
 }
+
+TEST_CASE("integer DepthwiseConv2D: MobileNet's 3x3 with its activation in registers, on every ISA",
+          "[int8][depthwise]") {
+  // 3x3, stride 1, 'same', whole channel vectors: the f32 path finishes each band's sums in the
+  // kernel's registers (fma with the multiplier and bias, then the activation) instead of a pass
+  // of its own. One band and several (rows of 40 KB of float codes), symmetric and asymmetric
+  // weights, every piecewise-linear activation the kernel fuses.
+  std::mt19937 rng(29);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const kernels::Int8InputQuant quant{{0.02f, 7 + 128}, 0, 255};
+  struct Shape {
+    std::size_t h, w, c;
+  };
+  for (const Shape shape : {Shape{6, 9, 16}, Shape{5, 2, 32}, Shape{11, 320, 32}}) {
+    kernels::WindowGeometry g;
+    g.in_h = g.out_h = shape.h;
+    g.in_w = g.out_w = shape.w;
+    g.in_c = g.out_c = shape.c;
+    g.kernel_h = g.kernel_w = 3;
+    g.pad_top = g.pad_left = 1;
+    std::vector<float> weights(shape.c * 9), bias(shape.c + 16), input(shape.h * shape.w * shape.c);
+    for (float& v : weights) v = normal(rng);
+    for (float& v : bias) v = normal(rng);
+    for (float& v : input) v = 2.5f * normal(rng);
+    const std::size_t out_size = shape.h * shape.w * shape.c;
+    auto check = [&](const auto& matrix, auto activation, const char* label) {
+      AlignedBuffer<std::byte> scratch(kernels::depthwise_int8_scratch_bytes(g));
+      std::vector<float> expected(out_size), actual(out_size);
+      kernels::depthwise_int8(isa::Scalar{}, g, matrix, bias.data(), input.data(), expected.data(), quant, activation,
+                              scratch.data());
+      mote_test::for_each_simd_isa([&](auto tag, const std::string& isa_name) {
+        std::fill(actual.begin(), actual.end(), -7.0f);
+        kernels::depthwise_int8(tag, g, matrix, bias.data(), input.data(), actual.data(), quant, activation,
+                                scratch.data());
+        INFO(isa_name << ": " << label << ", " << shape.h << "x" << shape.w << "x" << shape.c);
+        REQUIRE(std::memcmp(actual.data(), expected.data(), out_size * sizeof(float)) == 0);
+      });
+    };
+    WeightMatrix<Int8<>, DenseStorage> symmetric(shape.c, 9);
+    symmetric.assign(weights.data());
+    WeightMatrix<Int8<PerTensor, Asymmetric>, DenseStorage> asymmetric(shape.c, 9);
+    asymmetric.assign(weights.data());
+    check(symmetric, activation::Identity{}, "identity");
+    check(symmetric, activation::Relu{}, "relu");
+    check(symmetric, activation::Relu6{}, "relu6");
+    check(symmetric, activation::LeakyRelu<1, 10>{}, "leaky relu");
+    check(asymmetric, activation::Relu6{}, "asymmetric, relu6");
+  }
+}

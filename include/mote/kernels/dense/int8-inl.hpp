@@ -237,6 +237,7 @@ template <class Ops>
 inline void int8_quantize_centred_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols,
                                          std::size_t batch, const ::mote::kernels::Int8InputQuant& input,
                                          std::int8_t* codes) noexcept {
+  if (cols == padded_cols) return int8_codes_centred(in, batch * cols, codes);  // one run, as for floats
   for (std::size_t b = 0; b < batch; ++b) {
     int8_codes_centred(in + b * cols, cols, codes + b * padded_cols);
     std::fill(codes + b * padded_cols + cols, codes + (b + 1) * padded_cols,
@@ -245,6 +246,7 @@ inline void int8_quantize_centred_inputs(const std::uint8_t* in, std::size_t col
 }
 inline void int8_quantize_inputs(const std::uint8_t* in, std::size_t cols, std::size_t padded_cols, std::size_t batch,
                                  const ::mote::kernels::Int8InputQuant& input, Int8Ops::Act* act) noexcept {
+  if (cols == padded_cols) return int8_codes_encoded(in, batch * cols, act);
   const typename Int8Ops::Act padding = Int8Ops::encode(input.params.zero_point);
   for (std::size_t b = 0; b < batch; ++b) {
     int8_codes_encoded(in + b * cols, cols, act + b * padded_cols);

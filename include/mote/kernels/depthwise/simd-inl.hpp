@@ -106,12 +106,13 @@ constexpr std::size_t row_block_3x3 = Vec::lanes == 16 ? 8 : 4;
 
 /// Output pixels [x, x + Pixels) of one channel vector; `rows` are the input rows above, at and
 /// below the output row (null where padding), already offset to the channel vector. Left/Right
-/// drop the taps of the padded column at the row's ends.
-template <std::size_t Pixels, bool Left, bool Right, class Activation>
+/// drop the taps of the padded column at the row's ends. Scaled: the sums start from 0 and end
+/// as fma(sum, m, b) (the int8 layer's epilogue on its exact sums, kernels/depthwise/int8-inl.hpp).
+template <std::size_t Pixels, bool Left, bool Right, bool Scaled, class Activation>
 inline void pixels_3x3(const float* const (&rows)[3], std::size_t x, std::size_t channels,
-                       const Vec (&w)[9], Vec b, float* out, Activation activation) noexcept {
+                       const Vec (&w)[9], Vec b, Vec m, float* out, Activation activation) noexcept {
   Vec acc[Pixels];
-  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = b;
+  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) acc[q] = Scaled ? Vec::zero() : b;
   MOTE_UNROLL for (std::size_t ky = 0; ky < 3; ++ky) {
     if (rows[ky] == nullptr) continue;
     MOTE_UNROLL for (std::size_t kx = 0; kx < 3; ++kx) {
@@ -122,13 +123,16 @@ inline void pixels_3x3(const float* const (&rows)[3], std::size_t x, std::size_t
       }
     }
   }
-  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, acc[q])
+  MOTE_UNROLL for (std::size_t q = 0; q < Pixels; ++q) apply(activation, Scaled ? Vec::fma(acc[q], m, b) : acc[q])
       .store(out + (x + q) * channels);
 }
 
-template <class Weights, class Activation>
+/// Scaled (multipliers not null): out = activation(fma(sum, multipliers[c], bias[c])), the sums
+/// from 0; the int8 layer's exact sums finished in registers instead of in a pass of their own.
+template <bool Scaled, class Weights, class Activation>
 inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, const float* bias,
-                               const float* in, float* out, Activation activation) noexcept {
+                               const float* multipliers, const float* in, float* out,
+                               Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows, block = row_block_3x3;
   const std::size_t width = g.in_w, channels = g.in_c, row_size = width * channels;
   for (std::size_t oy = 0; oy < g.out_h; ++oy) {
@@ -137,6 +141,7 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, 
       Vec w[9];
       MOTE_UNROLL for (std::size_t t = 0; t < 9; ++t) w[t] = Vec::load(panel + t * rows);
       const Vec b = Vec::load(bias + c);
+      const Vec m = Scaled ? Vec::load(multipliers + c) : Vec::zero();
       // Input row oy + ky - pad_top, or null where that is padding.
       const auto input_row = [&](std::size_t ky) -> const float* {
         const std::size_t shifted = oy + ky;
@@ -145,13 +150,13 @@ inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, 
       };
       const float* const row_in[3] = {input_row(0), input_row(1), input_row(2)};
       float* row_out = out + oy * row_size + c;
-      pixels_3x3<1, true, false>(row_in, 0, channels, w, b, row_out, activation);
+      pixels_3x3<1, true, false, Scaled>(row_in, 0, channels, w, b, m, row_out, activation);
       std::size_t x = 1;
       for (; x + block < width; x += block)
-        pixels_3x3<block, false, false>(row_in, x, channels, w, b, row_out, activation);
+        pixels_3x3<block, false, false, Scaled>(row_in, x, channels, w, b, m, row_out, activation);
       for (; x + 1 < width; ++x)
-        pixels_3x3<1, false, false>(row_in, x, channels, w, b, row_out, activation);
-      pixels_3x3<1, false, true>(row_in, width - 1, channels, w, b, row_out, activation);
+        pixels_3x3<1, false, false, Scaled>(row_in, x, channels, w, b, m, row_out, activation);
+      pixels_3x3<1, false, true, Scaled>(row_in, width - 1, channels, w, b, m, row_out, activation);
     }
   }
 }
@@ -163,7 +168,7 @@ inline void depthwise_listed_taps(const WindowGeometry& g, const Weights& weight
                                   const float* bias, const float* in, float* out,
                                   Activation activation) noexcept {
   constexpr std::size_t rows = Weights::panel_rows;
-  if (is_3x3_same(g)) return depthwise_3x3_same(g, weights, bias, in, out, activation);
+  if (is_3x3_same(g)) return depthwise_3x3_same<false>(g, weights, bias, nullptr, in, out, activation);
   // Output columns whose every tap lies inside the input: their tap list is the row's list
   // shifted by the stride, so it is built once per row.
   const ::mote::kernels::ColumnRange interior = ::mote::kernels::interior_columns(g);
