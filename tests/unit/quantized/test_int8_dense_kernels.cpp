@@ -125,6 +125,11 @@ TEST_CASE("int8 dense kernels: fused activations in the epilogue match the refer
     check_all_isas(panels, "whole panels, tanh", mote::activation::Tanh{}, 4);
     auto narrow = random_case<mote::Int7<>>(rng, 32, 40, batch, batch == 4);
     check_all_isas(narrow, "int7 whole panels, relu6", mote::activation::Relu6{});
+    // More rows than the tile epilogue takes (256): the dots, then the per-sample epilogue.
+    auto tall = random_case<mote::Int8<>>(rng, 320, 100, batch, batch == 2);
+    check_all_isas(tall, "20 panels, relu", mote::activation::Relu{});
+    auto tall_narrow = random_case<mote::Int7<>>(rng, 320, 36, batch, batch == 7);
+    check_all_isas(tall_narrow, "int7, 20 panels");
   }
 }
 
