@@ -127,8 +127,9 @@ inline void pixels_3x3(const float* const (&rows)[3], std::size_t x, std::size_t
       .store(out + (x + q) * channels);
 }
 
-/// Scaled (multipliers not null): out = activation(fma(sum, multipliers[c], bias[c])), the sums
-/// from 0; the int8 layer's exact sums finished in registers instead of in a pass of their own.
+/// Scaled: out = activation(fma(sum, multipliers[c], bias[c])), the sums from 0 (the int8
+/// layer's exact sums, finished in registers instead of in a pass of their own); otherwise the
+/// sums start from the bias and `multipliers` is not read.
 template <bool Scaled, class Weights, class Activation>
 inline void depthwise_3x3_same(const WindowGeometry& g, const Weights& weights, const float* bias,
                                const float* multipliers, const float* in, float* out,
