@@ -7272,7 +7272,8 @@ inline void int8_gemm_symmetric(const Args&... args) noexcept {
 }
 // An ISA may apply the symmetric epilogue to the GEMM's register tiles
 // (Int8Ops::gemm_symmetric_dequantize: the same operations as gemm_symmetric then
-// dequantize_samples), for whole 16-row panels up to Ops::fused_epilogue_max_rows rows.
+// dequantize_samples), for whole 16-row panels; it returns false where it leaves the call to the
+// dots (rows above its limit).
 template <class Ops, bool Narrow, class Activation>
 inline constexpr bool int8_has_fused_symmetric_epilogue =
     int8_has_symmetric_gemm<Ops> && requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums,
@@ -7280,15 +7281,12 @@ inline constexpr bool int8_has_fused_symmetric_epilogue =
       Ops::template gemm_symmetric_dequantize<Narrow>(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4},
                                                       std::size_t{1}, sums, 0, 0.0f, f, f, o, Activation{}, m);
     };
-template <class Ops>
-inline constexpr std::size_t int8_fused_epilogue_max_rows = [] {
-  if constexpr (requires { Ops::fused_epilogue_max_rows; }) return std::size_t{Ops::fused_epilogue_max_rows};
-  else return std::size_t{0};
-}();
 template <class Ops, bool Narrow, class Activation, class... Args>
-inline void int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
+inline bool int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
   if constexpr (int8_has_fused_symmetric_epilogue<Ops, Narrow, Activation>)
-    Ops::template gemm_symmetric_dequantize<Narrow>(args...);
+    return Ops::template gemm_symmetric_dequantize<Narrow>(args...);
+  else
+    return false;
 }
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
@@ -7488,13 +7486,12 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                 int8_has_fused_symmetric_epilogue<Int8Ops, Matrix::format::narrow, Activation>) {
     // Many samples of whole panels (a 1x1 convolution's pixels): the epilogue on the register
     // tiles, no dots in memory.
-    if (batch > 1 && weights.rows() == padded_rows && padded_rows <= int8_fused_epilogue_max_rows<Int8Ops>) {
-      int8_gemm_symmetric_dequantize<Int8Ops, Matrix::format::narrow, Activation>(
-          weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch, weights.row_sums(),
-          Int8Ops::activation_offset - input.params.zero_point, input.params.scale, weights.scales(), bias, out,
-          activation, reinterpret_cast<std::uint8_t*>(spare));
+    if (batch > 1 && weights.rows() == padded_rows &&
+        int8_gemm_symmetric_dequantize<Int8Ops, Matrix::format::narrow, Activation>(
+            weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch, weights.row_sums(),
+            Int8Ops::activation_offset - input.params.zero_point, input.params.scale, weights.scales(), bias, out,
+            activation, reinterpret_cast<std::uint8_t*>(spare)))
       return;
-    }
   }
   if constexpr (int8_centred_codes<Matrix>) {
     int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
@@ -8506,6 +8503,13 @@ struct Int8Conversions {
   static inline __m256 activate(::mote::activation::Relu6, __m256 x) {
     return _mm256_min_ps(_mm256_set1_ps(6.0f), activate(::mote::activation::Relu{}, x));
   }
+  /// One vector of the epilogue: Activation(fma(float(acc), multiplier, bias)), each lane as the
+  /// scalar epilogue computes it.
+  template <class Activation>
+  static inline __attribute__((always_inline)) __m256 dequantized(__m256i acc, __m256 multiplier, __m256 bias,
+                                                                  Activation activation) {
+    return activate(activation, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), multiplier, bias));
+  }
   /// out[r] = Activation(fma(float(dots[r] + correction * row_sums[r]), input_scale * scales[r],
   /// bias[r])) for 8 rows at a time: the scalar epilogue's operations, lane by lane (the int32 sum
   /// wraps in between but its final value fits, so it is exact). Returns the rows done.
@@ -8543,7 +8547,7 @@ struct Int8Conversions {
           const __m256i acc =
               _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(dots + i * dots_stride + r)), offset);
           _mm256_storeu_ps(out + i * rows + r,
-                           activate(activation, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), multiplier, b)));
+                           dequantized(acc, multiplier, b, activation));
         }
       }
     }
@@ -8780,25 +8784,27 @@ struct Int8Ops : Int8Conversions {
           _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + 8), acc1);
         });
   }
-  /// Rows per call of gemm_symmetric_dequantize (its per-row operands live on the stack).
-  static constexpr std::size_t fused_epilogue_max_rows = 256;
   /// gemm_symmetric followed by dequantize_samples, the epilogue applied to each register tile
   /// instead of to dots stored and loaded again (a 1x1 convolution's pixels: W5's pointwise layer
   /// wrote and read back 16 dots per pixel and panel). Whole panels only: rows = 16 x panel_count,
-  /// at most fused_epilogue_max_rows. The same operations lane by lane: the int32 offsets
-  /// (128 row_sums for the sign trick, correction row_sums) are summed first, which wrapping
-  /// addition allows, then the float multiply-add and the activation.
+  /// at most max_rows (the per-row operands live on the stack; above that it does nothing and
+  /// returns false). The same operations lane by lane: the int32 offsets (128 row_sums for the
+  /// sign trick, correction row_sums) are summed first, which wrapping addition allows, then the
+  /// float multiply-add and the activation. (Above 256 rows, W3b64's 1,024, the per-panel variant
+  /// made the 8-bit tile slower: docs/benchmarks.md.)
   template <bool Narrow, class Activation>
     requires requires(Activation a, __m256 x) { activate(a, x); }
-  static inline void gemm_symmetric_dequantize(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
+  static inline bool gemm_symmetric_dequantize(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
                                                const std::int8_t* signed_codes, std::size_t stride,
                                                std::size_t columns, const std::int32_t* row_sums,
                                                std::int32_t correction, float input_scale, const float* scales,
                                                const float* bias, float* out, Activation activation,
                                                std::uint8_t* magnitudes) {
+    constexpr std::size_t max_rows = 256;
     const std::size_t rows = panel_count * 16;
-    alignas(32) std::int32_t offsets[fused_epilogue_max_rows];
-    alignas(32) float multipliers[fused_epilogue_max_rows];
+    if (rows > max_rows) return false;
+    alignas(32) std::int32_t offsets[max_rows];
+    alignas(32) float multipliers[max_rows];
     const __m256i c = _mm256_set1_epi32(correction);
     const __m256 s = _mm256_set1_ps(input_scale);
     for (std::size_t r = 0; r < rows; r += 8) {
@@ -8817,13 +8823,11 @@ struct Int8Ops : Int8Conversions {
         [&](std::size_t p, std::size_t col, __m256i acc0, __m256i acc1) {
           const std::size_t r = p * 16;
           float* y = out + col * rows + r;
-          _mm256_storeu_ps(y, activate(activation, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc0),
-                                                                   _mm256_load_ps(multipliers + r),
-                                                                   _mm256_loadu_ps(bias + r))));
-          _mm256_storeu_ps(y + 8, activate(activation, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc1),
-                                                                       _mm256_load_ps(multipliers + r + 8),
-                                                                       _mm256_loadu_ps(bias + r + 8))));
+          _mm256_storeu_ps(y, dequantized(acc0, _mm256_load_ps(multipliers + r), _mm256_loadu_ps(bias + r), activation));
+          _mm256_storeu_ps(y + 8, dequantized(acc1, _mm256_load_ps(multipliers + r + 8), _mm256_loadu_ps(bias + r + 8),
+                                              activation));
         });
+    return true;
   }
   /// A panel's 16 rows as two vectors of 8.
   struct RowVectors {
@@ -11302,7 +11306,8 @@ inline void int8_gemm_symmetric(const Args&... args) noexcept {
 }
 // An ISA may apply the symmetric epilogue to the GEMM's register tiles
 // (Int8Ops::gemm_symmetric_dequantize: the same operations as gemm_symmetric then
-// dequantize_samples), for whole 16-row panels up to Ops::fused_epilogue_max_rows rows.
+// dequantize_samples), for whole 16-row panels; it returns false where it leaves the call to the
+// dots (rows above its limit).
 template <class Ops, bool Narrow, class Activation>
 inline constexpr bool int8_has_fused_symmetric_epilogue =
     int8_has_symmetric_gemm<Ops> && requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums,
@@ -11310,15 +11315,12 @@ inline constexpr bool int8_has_fused_symmetric_epilogue =
       Ops::template gemm_symmetric_dequantize<Narrow>(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4},
                                                       std::size_t{1}, sums, 0, 0.0f, f, f, o, Activation{}, m);
     };
-template <class Ops>
-inline constexpr std::size_t int8_fused_epilogue_max_rows = [] {
-  if constexpr (requires { Ops::fused_epilogue_max_rows; }) return std::size_t{Ops::fused_epilogue_max_rows};
-  else return std::size_t{0};
-}();
 template <class Ops, bool Narrow, class Activation, class... Args>
-inline void int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
+inline bool int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
   if constexpr (int8_has_fused_symmetric_epilogue<Ops, Narrow, Activation>)
-    Ops::template gemm_symmetric_dequantize<Narrow>(args...);
+    return Ops::template gemm_symmetric_dequantize<Narrow>(args...);
+  else
+    return false;
 }
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
@@ -11518,13 +11520,12 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                 int8_has_fused_symmetric_epilogue<Int8Ops, Matrix::format::narrow, Activation>) {
     // Many samples of whole panels (a 1x1 convolution's pixels): the epilogue on the register
     // tiles, no dots in memory.
-    if (batch > 1 && weights.rows() == padded_rows && padded_rows <= int8_fused_epilogue_max_rows<Int8Ops>) {
-      int8_gemm_symmetric_dequantize<Int8Ops, Matrix::format::narrow, Activation>(
-          weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch, weights.row_sums(),
-          Int8Ops::activation_offset - input.params.zero_point, input.params.scale, weights.scales(), bias, out,
-          activation, reinterpret_cast<std::uint8_t*>(spare));
+    if (batch > 1 && weights.rows() == padded_rows &&
+        int8_gemm_symmetric_dequantize<Int8Ops, Matrix::format::narrow, Activation>(
+            weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch, weights.row_sums(),
+            Int8Ops::activation_offset - input.params.zero_point, input.params.scale, weights.scales(), bias, out,
+            activation, reinterpret_cast<std::uint8_t*>(spare)))
       return;
-    }
   }
   if constexpr (int8_centred_codes<Matrix>) {
     int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
@@ -13213,7 +13214,8 @@ inline void int8_gemm_symmetric(const Args&... args) noexcept {
 }
 // An ISA may apply the symmetric epilogue to the GEMM's register tiles
 // (Int8Ops::gemm_symmetric_dequantize: the same operations as gemm_symmetric then
-// dequantize_samples), for whole 16-row panels up to Ops::fused_epilogue_max_rows rows.
+// dequantize_samples), for whole 16-row panels; it returns false where it leaves the call to the
+// dots (rows above its limit).
 template <class Ops, bool Narrow, class Activation>
 inline constexpr bool int8_has_fused_symmetric_epilogue =
     int8_has_symmetric_gemm<Ops> && requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums,
@@ -13221,15 +13223,12 @@ inline constexpr bool int8_has_fused_symmetric_epilogue =
       Ops::template gemm_symmetric_dequantize<Narrow>(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4},
                                                       std::size_t{1}, sums, 0, 0.0f, f, f, o, Activation{}, m);
     };
-template <class Ops>
-inline constexpr std::size_t int8_fused_epilogue_max_rows = [] {
-  if constexpr (requires { Ops::fused_epilogue_max_rows; }) return std::size_t{Ops::fused_epilogue_max_rows};
-  else return std::size_t{0};
-}();
 template <class Ops, bool Narrow, class Activation, class... Args>
-inline void int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
+inline bool int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
   if constexpr (int8_has_fused_symmetric_epilogue<Ops, Narrow, Activation>)
-    Ops::template gemm_symmetric_dequantize<Narrow>(args...);
+    return Ops::template gemm_symmetric_dequantize<Narrow>(args...);
+  else
+    return false;
 }
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
@@ -13429,13 +13428,12 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                 int8_has_fused_symmetric_epilogue<Int8Ops, Matrix::format::narrow, Activation>) {
     // Many samples of whole panels (a 1x1 convolution's pixels): the epilogue on the register
     // tiles, no dots in memory.
-    if (batch > 1 && weights.rows() == padded_rows && padded_rows <= int8_fused_epilogue_max_rows<Int8Ops>) {
-      int8_gemm_symmetric_dequantize<Int8Ops, Matrix::format::narrow, Activation>(
-          weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch, weights.row_sums(),
-          Int8Ops::activation_offset - input.params.zero_point, input.params.scale, weights.scales(), bias, out,
-          activation, reinterpret_cast<std::uint8_t*>(spare));
+    if (batch > 1 && weights.rows() == padded_rows &&
+        int8_gemm_symmetric_dequantize<Int8Ops, Matrix::format::narrow, Activation>(
+            weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch, weights.row_sums(),
+            Int8Ops::activation_offset - input.params.zero_point, input.params.scale, weights.scales(), bias, out,
+            activation, reinterpret_cast<std::uint8_t*>(spare)))
       return;
-    }
   }
   if constexpr (int8_centred_codes<Matrix>) {
     int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
@@ -17070,7 +17068,8 @@ inline void int8_gemm_symmetric(const Args&... args) noexcept {
 }
 // An ISA may apply the symmetric epilogue to the GEMM's register tiles
 // (Int8Ops::gemm_symmetric_dequantize: the same operations as gemm_symmetric then
-// dequantize_samples), for whole 16-row panels up to Ops::fused_epilogue_max_rows rows.
+// dequantize_samples), for whole 16-row panels; it returns false where it leaves the call to the
+// dots (rows above its limit).
 template <class Ops, bool Narrow, class Activation>
 inline constexpr bool int8_has_fused_symmetric_epilogue =
     int8_has_symmetric_gemm<Ops> && requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums,
@@ -17078,15 +17077,12 @@ inline constexpr bool int8_has_fused_symmetric_epilogue =
       Ops::template gemm_symmetric_dequantize<Narrow>(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4},
                                                       std::size_t{1}, sums, 0, 0.0f, f, f, o, Activation{}, m);
     };
-template <class Ops>
-inline constexpr std::size_t int8_fused_epilogue_max_rows = [] {
-  if constexpr (requires { Ops::fused_epilogue_max_rows; }) return std::size_t{Ops::fused_epilogue_max_rows};
-  else return std::size_t{0};
-}();
 template <class Ops, bool Narrow, class Activation, class... Args>
-inline void int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
+inline bool int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
   if constexpr (int8_has_fused_symmetric_epilogue<Ops, Narrow, Activation>)
-    Ops::template gemm_symmetric_dequantize<Narrow>(args...);
+    return Ops::template gemm_symmetric_dequantize<Narrow>(args...);
+  else
+    return false;
 }
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
@@ -17286,13 +17282,12 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                 int8_has_fused_symmetric_epilogue<Int8Ops, Matrix::format::narrow, Activation>) {
     // Many samples of whole panels (a 1x1 convolution's pixels): the epilogue on the register
     // tiles, no dots in memory.
-    if (batch > 1 && weights.rows() == padded_rows && padded_rows <= int8_fused_epilogue_max_rows<Int8Ops>) {
-      int8_gemm_symmetric_dequantize<Int8Ops, Matrix::format::narrow, Activation>(
-          weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch, weights.row_sums(),
-          Int8Ops::activation_offset - input.params.zero_point, input.params.scale, weights.scales(), bias, out,
-          activation, reinterpret_cast<std::uint8_t*>(spare));
+    if (batch > 1 && weights.rows() == padded_rows &&
+        int8_gemm_symmetric_dequantize<Int8Ops, Matrix::format::narrow, Activation>(
+            weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch, weights.row_sums(),
+            Int8Ops::activation_offset - input.params.zero_point, input.params.scale, weights.scales(), bias, out,
+            activation, reinterpret_cast<std::uint8_t*>(spare)))
       return;
-    }
   }
   if constexpr (int8_centred_codes<Matrix>) {
     int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
@@ -18379,7 +18374,8 @@ inline void int8_gemm_symmetric(const Args&... args) noexcept {
 }
 // An ISA may apply the symmetric epilogue to the GEMM's register tiles
 // (Int8Ops::gemm_symmetric_dequantize: the same operations as gemm_symmetric then
-// dequantize_samples), for whole 16-row panels up to Ops::fused_epilogue_max_rows rows.
+// dequantize_samples), for whole 16-row panels; it returns false where it leaves the call to the
+// dots (rows above its limit).
 template <class Ops, bool Narrow, class Activation>
 inline constexpr bool int8_has_fused_symmetric_epilogue =
     int8_has_symmetric_gemm<Ops> && requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums,
@@ -18387,15 +18383,12 @@ inline constexpr bool int8_has_fused_symmetric_epilogue =
       Ops::template gemm_symmetric_dequantize<Narrow>(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4},
                                                       std::size_t{1}, sums, 0, 0.0f, f, f, o, Activation{}, m);
     };
-template <class Ops>
-inline constexpr std::size_t int8_fused_epilogue_max_rows = [] {
-  if constexpr (requires { Ops::fused_epilogue_max_rows; }) return std::size_t{Ops::fused_epilogue_max_rows};
-  else return std::size_t{0};
-}();
 template <class Ops, bool Narrow, class Activation, class... Args>
-inline void int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
+inline bool int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
   if constexpr (int8_has_fused_symmetric_epilogue<Ops, Narrow, Activation>)
-    Ops::template gemm_symmetric_dequantize<Narrow>(args...);
+    return Ops::template gemm_symmetric_dequantize<Narrow>(args...);
+  else
+    return false;
 }
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
@@ -18595,13 +18588,12 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                 int8_has_fused_symmetric_epilogue<Int8Ops, Matrix::format::narrow, Activation>) {
     // Many samples of whole panels (a 1x1 convolution's pixels): the epilogue on the register
     // tiles, no dots in memory.
-    if (batch > 1 && weights.rows() == padded_rows && padded_rows <= int8_fused_epilogue_max_rows<Int8Ops>) {
-      int8_gemm_symmetric_dequantize<Int8Ops, Matrix::format::narrow, Activation>(
-          weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch, weights.row_sums(),
-          Int8Ops::activation_offset - input.params.zero_point, input.params.scale, weights.scales(), bias, out,
-          activation, reinterpret_cast<std::uint8_t*>(spare));
+    if (batch > 1 && weights.rows() == padded_rows &&
+        int8_gemm_symmetric_dequantize<Int8Ops, Matrix::format::narrow, Activation>(
+            weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch, weights.row_sums(),
+            Int8Ops::activation_offset - input.params.zero_point, input.params.scale, weights.scales(), bias, out,
+            activation, reinterpret_cast<std::uint8_t*>(spare)))
       return;
-    }
   }
   if constexpr (int8_centred_codes<Matrix>) {
     int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
@@ -19770,7 +19762,8 @@ inline void int8_gemm_symmetric(const Args&... args) noexcept {
 }
 // An ISA may apply the symmetric epilogue to the GEMM's register tiles
 // (Int8Ops::gemm_symmetric_dequantize: the same operations as gemm_symmetric then
-// dequantize_samples), for whole 16-row panels up to Ops::fused_epilogue_max_rows rows.
+// dequantize_samples), for whole 16-row panels; it returns false where it leaves the call to the
+// dots (rows above its limit).
 template <class Ops, bool Narrow, class Activation>
 inline constexpr bool int8_has_fused_symmetric_epilogue =
     int8_has_symmetric_gemm<Ops> && requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums,
@@ -19778,15 +19771,12 @@ inline constexpr bool int8_has_fused_symmetric_epilogue =
       Ops::template gemm_symmetric_dequantize<Narrow>(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4},
                                                       std::size_t{1}, sums, 0, 0.0f, f, f, o, Activation{}, m);
     };
-template <class Ops>
-inline constexpr std::size_t int8_fused_epilogue_max_rows = [] {
-  if constexpr (requires { Ops::fused_epilogue_max_rows; }) return std::size_t{Ops::fused_epilogue_max_rows};
-  else return std::size_t{0};
-}();
 template <class Ops, bool Narrow, class Activation, class... Args>
-inline void int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
+inline bool int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
   if constexpr (int8_has_fused_symmetric_epilogue<Ops, Narrow, Activation>)
-    Ops::template gemm_symmetric_dequantize<Narrow>(args...);
+    return Ops::template gemm_symmetric_dequantize<Narrow>(args...);
+  else
+    return false;
 }
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
@@ -19986,13 +19976,12 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                 int8_has_fused_symmetric_epilogue<Int8Ops, Matrix::format::narrow, Activation>) {
     // Many samples of whole panels (a 1x1 convolution's pixels): the epilogue on the register
     // tiles, no dots in memory.
-    if (batch > 1 && weights.rows() == padded_rows && padded_rows <= int8_fused_epilogue_max_rows<Int8Ops>) {
-      int8_gemm_symmetric_dequantize<Int8Ops, Matrix::format::narrow, Activation>(
-          weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch, weights.row_sums(),
-          Int8Ops::activation_offset - input.params.zero_point, input.params.scale, weights.scales(), bias, out,
-          activation, reinterpret_cast<std::uint8_t*>(spare));
+    if (batch > 1 && weights.rows() == padded_rows &&
+        int8_gemm_symmetric_dequantize<Int8Ops, Matrix::format::narrow, Activation>(
+            weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch, weights.row_sums(),
+            Int8Ops::activation_offset - input.params.zero_point, input.params.scale, weights.scales(), bias, out,
+            activation, reinterpret_cast<std::uint8_t*>(spare)))
       return;
-    }
   }
   if constexpr (int8_centred_codes<Matrix>) {
     int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
@@ -23310,7 +23299,8 @@ inline void int8_gemm_symmetric(const Args&... args) noexcept {
 }
 // An ISA may apply the symmetric epilogue to the GEMM's register tiles
 // (Int8Ops::gemm_symmetric_dequantize: the same operations as gemm_symmetric then
-// dequantize_samples), for whole 16-row panels up to Ops::fused_epilogue_max_rows rows.
+// dequantize_samples), for whole 16-row panels; it returns false where it leaves the call to the
+// dots (rows above its limit).
 template <class Ops, bool Narrow, class Activation>
 inline constexpr bool int8_has_fused_symmetric_epilogue =
     int8_has_symmetric_gemm<Ops> && requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums,
@@ -23318,15 +23308,12 @@ inline constexpr bool int8_has_fused_symmetric_epilogue =
       Ops::template gemm_symmetric_dequantize<Narrow>(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4},
                                                       std::size_t{1}, sums, 0, 0.0f, f, f, o, Activation{}, m);
     };
-template <class Ops>
-inline constexpr std::size_t int8_fused_epilogue_max_rows = [] {
-  if constexpr (requires { Ops::fused_epilogue_max_rows; }) return std::size_t{Ops::fused_epilogue_max_rows};
-  else return std::size_t{0};
-}();
 template <class Ops, bool Narrow, class Activation, class... Args>
-inline void int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
+inline bool int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
   if constexpr (int8_has_fused_symmetric_epilogue<Ops, Narrow, Activation>)
-    Ops::template gemm_symmetric_dequantize<Narrow>(args...);
+    return Ops::template gemm_symmetric_dequantize<Narrow>(args...);
+  else
+    return false;
 }
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
@@ -23526,13 +23513,12 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                 int8_has_fused_symmetric_epilogue<Int8Ops, Matrix::format::narrow, Activation>) {
     // Many samples of whole panels (a 1x1 convolution's pixels): the epilogue on the register
     // tiles, no dots in memory.
-    if (batch > 1 && weights.rows() == padded_rows && padded_rows <= int8_fused_epilogue_max_rows<Int8Ops>) {
-      int8_gemm_symmetric_dequantize<Int8Ops, Matrix::format::narrow, Activation>(
-          weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch, weights.row_sums(),
-          Int8Ops::activation_offset - input.params.zero_point, input.params.scale, weights.scales(), bias, out,
-          activation, reinterpret_cast<std::uint8_t*>(spare));
+    if (batch > 1 && weights.rows() == padded_rows &&
+        int8_gemm_symmetric_dequantize<Int8Ops, Matrix::format::narrow, Activation>(
+            weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch, weights.row_sums(),
+            Int8Ops::activation_offset - input.params.zero_point, input.params.scale, weights.scales(), bias, out,
+            activation, reinterpret_cast<std::uint8_t*>(spare)))
       return;
-    }
   }
   if constexpr (int8_centred_codes<Matrix>) {
     int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
@@ -25052,7 +25038,8 @@ inline void int8_gemm_symmetric(const Args&... args) noexcept {
 }
 // An ISA may apply the symmetric epilogue to the GEMM's register tiles
 // (Int8Ops::gemm_symmetric_dequantize: the same operations as gemm_symmetric then
-// dequantize_samples), for whole 16-row panels up to Ops::fused_epilogue_max_rows rows.
+// dequantize_samples), for whole 16-row panels; it returns false where it leaves the call to the
+// dots (rows above its limit).
 template <class Ops, bool Narrow, class Activation>
 inline constexpr bool int8_has_fused_symmetric_epilogue =
     int8_has_symmetric_gemm<Ops> && requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums,
@@ -25060,15 +25047,12 @@ inline constexpr bool int8_has_fused_symmetric_epilogue =
       Ops::template gemm_symmetric_dequantize<Narrow>(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4},
                                                       std::size_t{1}, sums, 0, 0.0f, f, f, o, Activation{}, m);
     };
-template <class Ops>
-inline constexpr std::size_t int8_fused_epilogue_max_rows = [] {
-  if constexpr (requires { Ops::fused_epilogue_max_rows; }) return std::size_t{Ops::fused_epilogue_max_rows};
-  else return std::size_t{0};
-}();
 template <class Ops, bool Narrow, class Activation, class... Args>
-inline void int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
+inline bool int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
   if constexpr (int8_has_fused_symmetric_epilogue<Ops, Narrow, Activation>)
-    Ops::template gemm_symmetric_dequantize<Narrow>(args...);
+    return Ops::template gemm_symmetric_dequantize<Narrow>(args...);
+  else
+    return false;
 }
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
@@ -25268,13 +25252,12 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                 int8_has_fused_symmetric_epilogue<Int8Ops, Matrix::format::narrow, Activation>) {
     // Many samples of whole panels (a 1x1 convolution's pixels): the epilogue on the register
     // tiles, no dots in memory.
-    if (batch > 1 && weights.rows() == padded_rows && padded_rows <= int8_fused_epilogue_max_rows<Int8Ops>) {
-      int8_gemm_symmetric_dequantize<Int8Ops, Matrix::format::narrow, Activation>(
-          weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch, weights.row_sums(),
-          Int8Ops::activation_offset - input.params.zero_point, input.params.scale, weights.scales(), bias, out,
-          activation, reinterpret_cast<std::uint8_t*>(spare));
+    if (batch > 1 && weights.rows() == padded_rows &&
+        int8_gemm_symmetric_dequantize<Int8Ops, Matrix::format::narrow, Activation>(
+            weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch, weights.row_sums(),
+            Int8Ops::activation_offset - input.params.zero_point, input.params.scale, weights.scales(), bias, out,
+            activation, reinterpret_cast<std::uint8_t*>(spare)))
       return;
-    }
   }
   if constexpr (int8_centred_codes<Matrix>) {
     int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,

@@ -67,6 +67,13 @@ struct Int8Conversions {
   static inline __m256 activate(::mote::activation::Relu6, __m256 x) {
     return _mm256_min_ps(_mm256_set1_ps(6.0f), activate(::mote::activation::Relu{}, x));
   }
+  /// One vector of the epilogue: Activation(fma(float(acc), multiplier, bias)), each lane as the
+  /// scalar epilogue computes it.
+  template <class Activation>
+  static inline __attribute__((always_inline)) __m256 dequantized(__m256i acc, __m256 multiplier, __m256 bias,
+                                                                  Activation activation) {
+    return activate(activation, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), multiplier, bias));
+  }
   /// out[r] = Activation(fma(float(dots[r] + correction * row_sums[r]), input_scale * scales[r],
   /// bias[r])) for 8 rows at a time: the scalar epilogue's operations, lane by lane (the int32 sum
   /// wraps in between but its final value fits, so it is exact). Returns the rows done.
@@ -104,7 +111,7 @@ struct Int8Conversions {
           const __m256i acc =
               _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(dots + i * dots_stride + r)), offset);
           _mm256_storeu_ps(out + i * rows + r,
-                           activate(activation, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), multiplier, b)));
+                           dequantized(acc, multiplier, b, activation));
         }
       }
     }
@@ -341,25 +348,27 @@ struct Int8Ops : Int8Conversions {
           _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + 8), acc1);
         });
   }
-  /// Rows per call of gemm_symmetric_dequantize (its per-row operands live on the stack).
-  static constexpr std::size_t fused_epilogue_max_rows = 256;
   /// gemm_symmetric followed by dequantize_samples, the epilogue applied to each register tile
   /// instead of to dots stored and loaded again (a 1x1 convolution's pixels: W5's pointwise layer
   /// wrote and read back 16 dots per pixel and panel). Whole panels only: rows = 16 x panel_count,
-  /// at most fused_epilogue_max_rows. The same operations lane by lane: the int32 offsets
-  /// (128 row_sums for the sign trick, correction row_sums) are summed first, which wrapping
-  /// addition allows, then the float multiply-add and the activation.
+  /// at most max_rows (the per-row operands live on the stack; above that it does nothing and
+  /// returns false). The same operations lane by lane: the int32 offsets (128 row_sums for the
+  /// sign trick, correction row_sums) are summed first, which wrapping addition allows, then the
+  /// float multiply-add and the activation. (Above 256 rows, W3b64's 1,024, the per-panel variant
+  /// made the 8-bit tile slower: docs/benchmarks.md.)
   template <bool Narrow, class Activation>
     requires requires(Activation a, __m256 x) { activate(a, x); }
-  static inline void gemm_symmetric_dequantize(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
+  static inline bool gemm_symmetric_dequantize(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
                                                const std::int8_t* signed_codes, std::size_t stride,
                                                std::size_t columns, const std::int32_t* row_sums,
                                                std::int32_t correction, float input_scale, const float* scales,
                                                const float* bias, float* out, Activation activation,
                                                std::uint8_t* magnitudes) {
+    constexpr std::size_t max_rows = 256;
     const std::size_t rows = panel_count * 16;
-    alignas(32) std::int32_t offsets[fused_epilogue_max_rows];
-    alignas(32) float multipliers[fused_epilogue_max_rows];
+    if (rows > max_rows) return false;
+    alignas(32) std::int32_t offsets[max_rows];
+    alignas(32) float multipliers[max_rows];
     const __m256i c = _mm256_set1_epi32(correction);
     const __m256 s = _mm256_set1_ps(input_scale);
     for (std::size_t r = 0; r < rows; r += 8) {
@@ -378,13 +387,11 @@ struct Int8Ops : Int8Conversions {
         [&](std::size_t p, std::size_t col, __m256i acc0, __m256i acc1) {
           const std::size_t r = p * 16;
           float* y = out + col * rows + r;
-          _mm256_storeu_ps(y, activate(activation, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc0),
-                                                                   _mm256_load_ps(multipliers + r),
-                                                                   _mm256_loadu_ps(bias + r))));
-          _mm256_storeu_ps(y + 8, activate(activation, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc1),
-                                                                       _mm256_load_ps(multipliers + r + 8),
-                                                                       _mm256_loadu_ps(bias + r + 8))));
+          _mm256_storeu_ps(y, dequantized(acc0, _mm256_load_ps(multipliers + r), _mm256_loadu_ps(bias + r), activation));
+          _mm256_storeu_ps(y + 8, dequantized(acc1, _mm256_load_ps(multipliers + r + 8), _mm256_loadu_ps(bias + r + 8),
+                                              activation));
         });
+    return true;
   }
   /// A panel's 16 rows as two vectors of 8.
   struct RowVectors {

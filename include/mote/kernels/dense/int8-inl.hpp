@@ -170,7 +170,8 @@ inline void int8_gemm_symmetric(const Args&... args) noexcept {
 }
 // An ISA may apply the symmetric epilogue to the GEMM's register tiles
 // (Int8Ops::gemm_symmetric_dequantize: the same operations as gemm_symmetric then
-// dequantize_samples), for whole 16-row panels up to Ops::fused_epilogue_max_rows rows.
+// dequantize_samples), for whole 16-row panels; it returns false where it leaves the call to the
+// dots (rows above its limit).
 template <class Ops, bool Narrow, class Activation>
 inline constexpr bool int8_has_fused_symmetric_epilogue =
     int8_has_symmetric_gemm<Ops> && requires(const std::int8_t* w, const std::int8_t* a, const std::int32_t* sums,
@@ -178,15 +179,12 @@ inline constexpr bool int8_has_fused_symmetric_epilogue =
       Ops::template gemm_symmetric_dequantize<Narrow>(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4},
                                                       std::size_t{1}, sums, 0, 0.0f, f, f, o, Activation{}, m);
     };
-template <class Ops>
-inline constexpr std::size_t int8_fused_epilogue_max_rows = [] {
-  if constexpr (requires { Ops::fused_epilogue_max_rows; }) return std::size_t{Ops::fused_epilogue_max_rows};
-  else return std::size_t{0};
-}();
 template <class Ops, bool Narrow, class Activation, class... Args>
-inline void int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
+inline bool int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
   if constexpr (int8_has_fused_symmetric_epilogue<Ops, Narrow, Activation>)
-    Ops::template gemm_symmetric_dequantize<Narrow>(args...);
+    return Ops::template gemm_symmetric_dequantize<Narrow>(args...);
+  else
+    return false;
 }
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
@@ -386,13 +384,12 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                 int8_has_fused_symmetric_epilogue<Int8Ops, Matrix::format::narrow, Activation>) {
     // Many samples of whole panels (a 1x1 convolution's pixels): the epilogue on the register
     // tiles, no dots in memory.
-    if (batch > 1 && weights.rows() == padded_rows && padded_rows <= int8_fused_epilogue_max_rows<Int8Ops>) {
-      int8_gemm_symmetric_dequantize<Int8Ops, Matrix::format::narrow, Activation>(
-          weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch, weights.row_sums(),
-          Int8Ops::activation_offset - input.params.zero_point, input.params.scale, weights.scales(), bias, out,
-          activation, reinterpret_cast<std::uint8_t*>(spare));
+    if (batch > 1 && weights.rows() == padded_rows &&
+        int8_gemm_symmetric_dequantize<Int8Ops, Matrix::format::narrow, Activation>(
+            weights.panel(0), weights.panel_count(), padded_cols / 4, codes, padded_cols, batch, weights.row_sums(),
+            Int8Ops::activation_offset - input.params.zero_point, input.params.scale, weights.scales(), bias, out,
+            activation, reinterpret_cast<std::uint8_t*>(spare)))
       return;
-    }
   }
   if constexpr (int8_centred_codes<Matrix>) {
     int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
