@@ -189,7 +189,13 @@ __attribute__((noinline)) float sum_floats(const float* data, std::size_t count)
   for (std::size_t i = 0; i < count; i += 128)
     for (int k = 0; k < 8; ++k) acc[k] = _mm512_add_ps(acc[k], _mm512_load_ps(data + i + 16 * k));
   for (int k = 1; k < 8; ++k) acc[0] = _mm512_add_ps(acc[0], acc[k]);
-  return _mm512_reduce_add_ps(acc[0]);
+  // Not _mm512_reduce_add_ps: GCC 12's header trips -Werror=uninitialized at -O3 (its
+  // _mm512_extractf64x4_pd starts from an uninitialised __m256d).
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, acc[0]);
+  float sum = 0.0f;
+  for (float lane : lanes) sum += lane;
+  return sum;
 #elif defined(__AVX__)
   __m256 acc[8];
   for (__m256& v : acc) v = _mm256_setzero_ps();
