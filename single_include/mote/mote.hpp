@@ -7288,6 +7288,28 @@ inline bool int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
   else
     return false;
 }
+// An ISA may provide a batched GEMM of its own (Ops::gemm: every panel, many samples) in place
+// of int8_panel_columns, and with it the symmetric epilogue on its register tiles
+// (Ops::gemm_dequantize: the same operations as gemm then dequantize_samples).
+template <class Ops>
+inline constexpr bool int8_has_panel_gemm = requires(const std::int8_t* w, const typename Ops::Act* a, std::int32_t* d) {
+  Ops::gemm(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, d, std::size_t{16});
+};
+template <class Ops, class Activation>
+inline constexpr bool int8_has_fused_epilogue =
+    int8_has_panel_gemm<Ops> && requires(const std::int8_t* w, const typename Ops::Act* a, const std::int32_t* sums,
+                                         const float* f, float* o) {
+      Ops::gemm_dequantize(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, sums, 0, 0.0f, f, f,
+                           o, Activation{});
+    };
+template <class Ops, class... Args>
+inline void int8_panel_gemm(const Args&... args) noexcept {
+  if constexpr (int8_has_panel_gemm<Ops>) Ops::gemm(args...);
+}
+template <class Ops, class Activation, class... Args>
+inline void int8_gemm_dequantize(const Args&... args) noexcept {
+  if constexpr (int8_has_fused_epilogue<Ops, Activation>) Ops::gemm_dequantize(args...);
+}
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
   if constexpr (int8_has_symmetric_gemv<Ops>) Ops::quantize_centred(args...);
@@ -7493,6 +7515,17 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
             activation, reinterpret_cast<std::uint8_t*>(spare)))
       return;
   }
+  if constexpr (!int8_centred_codes<Matrix> && Matrix::format::symmetric && !::mote::kernels::is_codes_out_v<Out> &&
+                int8_has_fused_epilogue<Int8Ops, Activation> && !int8_has_tile_gemm<Int8Ops>) {
+    // The same for the ISA's own codes (VNNI); not where matrix tiles (AMX) take the samples.
+    if (batch > 1 && weights.rows() == padded_rows) {
+      int8_gemm_dequantize<Int8Ops, Activation>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                                padded_cols, batch, weights.row_sums(),
+                                                Int8Ops::activation_offset - input.params.zero_point,
+                                                input.params.scale, weights.scales(), bias, out, activation);
+      return;
+    }
+  }
   if constexpr (int8_centred_codes<Matrix>) {
     int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
                                                          padded_cols, batch, weights.row_sums(), dots, padded_rows,
@@ -7501,9 +7534,13 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
     // Blocks of 16 samples on the ISA's matrix tiles where it has them (AMX), the rest in vectors.
     const std::size_t tiled = int8_gemm_tiles<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4,
                                                         codes, padded_cols, batch, dots, padded_rows);
-    for (std::size_t p = 0; p < weights.panel_count(); ++p)
-      int8_panel_columns(weights.panel(p), padded_cols / 4, codes + tiled * padded_cols, padded_cols,
-                         dots + tiled * padded_rows + p * 16, padded_rows, batch - tiled);
+    if (int8_has_panel_gemm<Int8Ops> && batch - tiled > 1)
+      int8_panel_gemm<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes + tiled * padded_cols,
+                               padded_cols, batch - tiled, dots + tiled * padded_rows, padded_rows);
+    else
+      for (std::size_t p = 0; p < weights.panel_count(); ++p)
+        int8_panel_columns(weights.panel(p), padded_cols / 4, codes + tiled * padded_cols, padded_cols,
+                           dots + tiled * padded_rows + p * 16, padded_rows, batch - tiled);
   }
   int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
 }
@@ -11322,6 +11359,28 @@ inline bool int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
   else
     return false;
 }
+// An ISA may provide a batched GEMM of its own (Ops::gemm: every panel, many samples) in place
+// of int8_panel_columns, and with it the symmetric epilogue on its register tiles
+// (Ops::gemm_dequantize: the same operations as gemm then dequantize_samples).
+template <class Ops>
+inline constexpr bool int8_has_panel_gemm = requires(const std::int8_t* w, const typename Ops::Act* a, std::int32_t* d) {
+  Ops::gemm(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, d, std::size_t{16});
+};
+template <class Ops, class Activation>
+inline constexpr bool int8_has_fused_epilogue =
+    int8_has_panel_gemm<Ops> && requires(const std::int8_t* w, const typename Ops::Act* a, const std::int32_t* sums,
+                                         const float* f, float* o) {
+      Ops::gemm_dequantize(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, sums, 0, 0.0f, f, f,
+                           o, Activation{});
+    };
+template <class Ops, class... Args>
+inline void int8_panel_gemm(const Args&... args) noexcept {
+  if constexpr (int8_has_panel_gemm<Ops>) Ops::gemm(args...);
+}
+template <class Ops, class Activation, class... Args>
+inline void int8_gemm_dequantize(const Args&... args) noexcept {
+  if constexpr (int8_has_fused_epilogue<Ops, Activation>) Ops::gemm_dequantize(args...);
+}
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
   if constexpr (int8_has_symmetric_gemv<Ops>) Ops::quantize_centred(args...);
@@ -11527,6 +11586,17 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
             activation, reinterpret_cast<std::uint8_t*>(spare)))
       return;
   }
+  if constexpr (!int8_centred_codes<Matrix> && Matrix::format::symmetric && !::mote::kernels::is_codes_out_v<Out> &&
+                int8_has_fused_epilogue<Int8Ops, Activation> && !int8_has_tile_gemm<Int8Ops>) {
+    // The same for the ISA's own codes (VNNI); not where matrix tiles (AMX) take the samples.
+    if (batch > 1 && weights.rows() == padded_rows) {
+      int8_gemm_dequantize<Int8Ops, Activation>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                                padded_cols, batch, weights.row_sums(),
+                                                Int8Ops::activation_offset - input.params.zero_point,
+                                                input.params.scale, weights.scales(), bias, out, activation);
+      return;
+    }
+  }
   if constexpr (int8_centred_codes<Matrix>) {
     int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
                                                          padded_cols, batch, weights.row_sums(), dots, padded_rows,
@@ -11535,9 +11605,13 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
     // Blocks of 16 samples on the ISA's matrix tiles where it has them (AMX), the rest in vectors.
     const std::size_t tiled = int8_gemm_tiles<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4,
                                                         codes, padded_cols, batch, dots, padded_rows);
-    for (std::size_t p = 0; p < weights.panel_count(); ++p)
-      int8_panel_columns(weights.panel(p), padded_cols / 4, codes + tiled * padded_cols, padded_cols,
-                         dots + tiled * padded_rows + p * 16, padded_rows, batch - tiled);
+    if (int8_has_panel_gemm<Int8Ops> && batch - tiled > 1)
+      int8_panel_gemm<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes + tiled * padded_cols,
+                               padded_cols, batch - tiled, dots + tiled * padded_rows, padded_rows);
+    else
+      for (std::size_t p = 0; p < weights.panel_count(); ++p)
+        int8_panel_columns(weights.panel(p), padded_cols / 4, codes + tiled * padded_cols, padded_cols,
+                           dots + tiled * padded_rows + p * 16, padded_rows, batch - tiled);
   }
   int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
 }
@@ -13230,6 +13304,28 @@ inline bool int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
   else
     return false;
 }
+// An ISA may provide a batched GEMM of its own (Ops::gemm: every panel, many samples) in place
+// of int8_panel_columns, and with it the symmetric epilogue on its register tiles
+// (Ops::gemm_dequantize: the same operations as gemm then dequantize_samples).
+template <class Ops>
+inline constexpr bool int8_has_panel_gemm = requires(const std::int8_t* w, const typename Ops::Act* a, std::int32_t* d) {
+  Ops::gemm(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, d, std::size_t{16});
+};
+template <class Ops, class Activation>
+inline constexpr bool int8_has_fused_epilogue =
+    int8_has_panel_gemm<Ops> && requires(const std::int8_t* w, const typename Ops::Act* a, const std::int32_t* sums,
+                                         const float* f, float* o) {
+      Ops::gemm_dequantize(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, sums, 0, 0.0f, f, f,
+                           o, Activation{});
+    };
+template <class Ops, class... Args>
+inline void int8_panel_gemm(const Args&... args) noexcept {
+  if constexpr (int8_has_panel_gemm<Ops>) Ops::gemm(args...);
+}
+template <class Ops, class Activation, class... Args>
+inline void int8_gemm_dequantize(const Args&... args) noexcept {
+  if constexpr (int8_has_fused_epilogue<Ops, Activation>) Ops::gemm_dequantize(args...);
+}
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
   if constexpr (int8_has_symmetric_gemv<Ops>) Ops::quantize_centred(args...);
@@ -13435,6 +13531,17 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
             activation, reinterpret_cast<std::uint8_t*>(spare)))
       return;
   }
+  if constexpr (!int8_centred_codes<Matrix> && Matrix::format::symmetric && !::mote::kernels::is_codes_out_v<Out> &&
+                int8_has_fused_epilogue<Int8Ops, Activation> && !int8_has_tile_gemm<Int8Ops>) {
+    // The same for the ISA's own codes (VNNI); not where matrix tiles (AMX) take the samples.
+    if (batch > 1 && weights.rows() == padded_rows) {
+      int8_gemm_dequantize<Int8Ops, Activation>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                                padded_cols, batch, weights.row_sums(),
+                                                Int8Ops::activation_offset - input.params.zero_point,
+                                                input.params.scale, weights.scales(), bias, out, activation);
+      return;
+    }
+  }
   if constexpr (int8_centred_codes<Matrix>) {
     int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
                                                          padded_cols, batch, weights.row_sums(), dots, padded_rows,
@@ -13443,9 +13550,13 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
     // Blocks of 16 samples on the ISA's matrix tiles where it has them (AMX), the rest in vectors.
     const std::size_t tiled = int8_gemm_tiles<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4,
                                                         codes, padded_cols, batch, dots, padded_rows);
-    for (std::size_t p = 0; p < weights.panel_count(); ++p)
-      int8_panel_columns(weights.panel(p), padded_cols / 4, codes + tiled * padded_cols, padded_cols,
-                         dots + tiled * padded_rows + p * 16, padded_rows, batch - tiled);
+    if (int8_has_panel_gemm<Int8Ops> && batch - tiled > 1)
+      int8_panel_gemm<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes + tiled * padded_cols,
+                               padded_cols, batch - tiled, dots + tiled * padded_rows, padded_rows);
+    else
+      for (std::size_t p = 0; p < weights.panel_count(); ++p)
+        int8_panel_columns(weights.panel(p), padded_cols / 4, codes + tiled * padded_cols, padded_cols,
+                           dots + tiled * padded_rows + p * 16, padded_rows, batch - tiled);
   }
   int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
 }
@@ -17084,6 +17195,28 @@ inline bool int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
   else
     return false;
 }
+// An ISA may provide a batched GEMM of its own (Ops::gemm: every panel, many samples) in place
+// of int8_panel_columns, and with it the symmetric epilogue on its register tiles
+// (Ops::gemm_dequantize: the same operations as gemm then dequantize_samples).
+template <class Ops>
+inline constexpr bool int8_has_panel_gemm = requires(const std::int8_t* w, const typename Ops::Act* a, std::int32_t* d) {
+  Ops::gemm(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, d, std::size_t{16});
+};
+template <class Ops, class Activation>
+inline constexpr bool int8_has_fused_epilogue =
+    int8_has_panel_gemm<Ops> && requires(const std::int8_t* w, const typename Ops::Act* a, const std::int32_t* sums,
+                                         const float* f, float* o) {
+      Ops::gemm_dequantize(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, sums, 0, 0.0f, f, f,
+                           o, Activation{});
+    };
+template <class Ops, class... Args>
+inline void int8_panel_gemm(const Args&... args) noexcept {
+  if constexpr (int8_has_panel_gemm<Ops>) Ops::gemm(args...);
+}
+template <class Ops, class Activation, class... Args>
+inline void int8_gemm_dequantize(const Args&... args) noexcept {
+  if constexpr (int8_has_fused_epilogue<Ops, Activation>) Ops::gemm_dequantize(args...);
+}
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
   if constexpr (int8_has_symmetric_gemv<Ops>) Ops::quantize_centred(args...);
@@ -17289,6 +17422,17 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
             activation, reinterpret_cast<std::uint8_t*>(spare)))
       return;
   }
+  if constexpr (!int8_centred_codes<Matrix> && Matrix::format::symmetric && !::mote::kernels::is_codes_out_v<Out> &&
+                int8_has_fused_epilogue<Int8Ops, Activation> && !int8_has_tile_gemm<Int8Ops>) {
+    // The same for the ISA's own codes (VNNI); not where matrix tiles (AMX) take the samples.
+    if (batch > 1 && weights.rows() == padded_rows) {
+      int8_gemm_dequantize<Int8Ops, Activation>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                                padded_cols, batch, weights.row_sums(),
+                                                Int8Ops::activation_offset - input.params.zero_point,
+                                                input.params.scale, weights.scales(), bias, out, activation);
+      return;
+    }
+  }
   if constexpr (int8_centred_codes<Matrix>) {
     int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
                                                          padded_cols, batch, weights.row_sums(), dots, padded_rows,
@@ -17297,9 +17441,13 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
     // Blocks of 16 samples on the ISA's matrix tiles where it has them (AMX), the rest in vectors.
     const std::size_t tiled = int8_gemm_tiles<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4,
                                                         codes, padded_cols, batch, dots, padded_rows);
-    for (std::size_t p = 0; p < weights.panel_count(); ++p)
-      int8_panel_columns(weights.panel(p), padded_cols / 4, codes + tiled * padded_cols, padded_cols,
-                         dots + tiled * padded_rows + p * 16, padded_rows, batch - tiled);
+    if (int8_has_panel_gemm<Int8Ops> && batch - tiled > 1)
+      int8_panel_gemm<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes + tiled * padded_cols,
+                               padded_cols, batch - tiled, dots + tiled * padded_rows, padded_rows);
+    else
+      for (std::size_t p = 0; p < weights.panel_count(); ++p)
+        int8_panel_columns(weights.panel(p), padded_cols / 4, codes + tiled * padded_cols, padded_cols,
+                           dots + tiled * padded_rows + p * 16, padded_rows, batch - tiled);
   }
   int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
 }
@@ -18161,6 +18309,157 @@ struct Int8Ops : ::mote::simd::avx512::Int8Conversions {
   static inline __attribute__((always_inline)) void add(Acc& acc, const Acc& other) {
     acc.v = _mm512_add_epi32(acc.v, other.v);
   }
+  /// AVX2's activations (Int8Conversions::activate) on 16 lanes, each exactly its scalar
+  /// definition.
+  static inline __m512 activate512(::mote::activation::Identity, __m512 x) { return x; }
+  static inline __m512 activate512(::mote::activation::Relu, __m512 x) { return _mm512_max_ps(_mm512_setzero_ps(), x); }
+  static inline __m512 activate512(::mote::activation::Relu6, __m512 x) {
+    return _mm512_min_ps(_mm512_set1_ps(6.0f), activate512(::mote::activation::Relu{}, x));
+  }
+  /// The batched GEMM: `columns` samples of codes (sample c at act + c * stride) times every
+  /// panel, the dots of sample c at dots + c * dots_stride. Register tiles of gemm_tile_panels
+  /// panels x gemm_tile_samples samples: 24 accumulators, so that vpdpbusd's latency (5 cycles,
+  /// 2 per cycle) is covered, and each group costs 4 weight loads and 6 broadcasts for 24
+  /// vpdpbusd, where the 16-row x 8-sample tile paid 9 loads for 8 on 8 chains (W3b64 at 45% of
+  /// the VNNI peak on Emerald Rapids).
+  static inline void gemm(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
+                          const std::uint8_t* act, std::size_t stride, std::size_t columns, std::int32_t* dots,
+                          std::size_t dots_stride) {
+    gemm_panels(
+        panels, panel_count, groups, act, stride, columns, [](std::size_t) { return Acc{_mm512_setzero_si512()}; },
+        [dots, dots_stride](std::size_t p, std::size_t c, __m512i acc) {
+          _mm512_storeu_si512(dots + c * dots_stride + p * 16, acc);
+        });
+  }
+  /// gemm followed by dequantize_samples (symmetric weights), the epilogue applied to each
+  /// register tile: out[c * rows + r] = Activation(fma(float(dot + correction row_sums[r]),
+  /// input_scale scales[r], bias[r])), the same operations lane by lane as the scalar epilogue.
+  /// The int32 offsets start the accumulators (wrapping addition: the same final sums). Whole
+  /// panels only (rows = 16 x panel_count). Dots written and read back in a separate pass cost
+  /// W5's pointwise layer more than its GEMM: the pass over 64 samples' rows at a time stored
+  /// 32 bytes per sample row (docs/benchmarks.md, "A thirteenth run").
+  template <class Activation>
+    requires requires(Activation a, __m512 x) { activate512(a, x); }
+  static inline void gemm_dequantize(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
+                                     const std::uint8_t* act, std::size_t stride, std::size_t columns,
+                                     const std::int32_t* row_sums, std::int32_t correction, float input_scale,
+                                     const float* scales, const float* bias, float* out, Activation activation) {
+    // The per-row operands in memory, a chunk of rows at a time: kept in registers (the
+    // broadcast correction and scale) they left the tile none for its 24 accumulators, and GCC
+    // rotated one through a copy every group.
+    constexpr std::size_t chunk_rows = 512;
+    alignas(64) std::int32_t offsets[chunk_rows];
+    alignas(64) float multipliers[chunk_rows];
+    const std::size_t rows = panel_count * 16, panel_bytes = groups * 64;
+    for (std::size_t first = 0; first < rows; first += chunk_rows) {
+      const std::size_t count = std::min(chunk_rows, rows - first);
+      const __m512i c = _mm512_set1_epi32(correction);
+      const __m512 s = _mm512_set1_ps(input_scale);
+      for (std::size_t r = 0; r < count; r += 16) {
+        _mm512_store_si512(offsets + r, _mm512_mullo_epi32(c, _mm512_loadu_si512(row_sums + first + r)));
+        _mm512_store_ps(multipliers + r, _mm512_mul_ps(s, _mm512_loadu_ps(scales + first + r)));
+      }
+      // The sink by value (pointers, no references to locals): the out-of-line tile keeps its
+      // copy in registers, where through references it reloaded them after every store.
+      const float* chunk_multipliers = multipliers;
+      const float* chunk_bias = bias + first;
+      float* chunk_out = out + first;
+      gemm_panels(
+          panels + first / 16 * panel_bytes, count / 16, groups, act, stride, columns,
+          [&](std::size_t p) { return Acc{_mm512_load_si512(offsets + p * 16)}; },
+          [chunk_multipliers, chunk_bias, chunk_out, rows, activation](std::size_t p, std::size_t col, __m512i acc) {
+            const std::size_t r = p * 16;
+            const __m512 y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_load_ps(chunk_multipliers + r),
+                                             _mm512_loadu_ps(chunk_bias + r));
+            _mm512_storeu_ps(chunk_out + col * rows + r, activate512(activation, y));
+          });
+    }
+  }
+  static constexpr std::size_t gemm_tile_panels = 4, gemm_tile_samples = 6;
+  /// The register tiles of gemm: panels in blocks of gemm_tile_panels (a block's weights stay in
+  /// cache while every sample passes), samples in blocks of gemm_tile_samples; each tile's
+  /// accumulators start from offsets_of(p) (an Acc: panel p's 16 rows) and end in
+  /// sink(p, sample, sums).
+  template <class Offsets, class Sink>
+  static inline __attribute__((always_inline)) void gemm_panels(const std::int8_t* panels, std::size_t panel_count,
+                                                                std::size_t groups, const std::uint8_t* act,
+                                                                std::size_t stride, std::size_t columns,
+                                                                const Offsets& offsets_of, const Sink& sink) {
+    std::size_t p = 0;
+    for (; p + gemm_tile_panels <= panel_count; p += gemm_tile_panels)
+      gemm_panel_block<gemm_tile_panels>(panels, p, groups, act, stride, columns, offsets_of, sink);
+    for (; p + 2 <= panel_count; p += 2) gemm_panel_block<2>(panels, p, groups, act, stride, columns, offsets_of, sink);
+    for (; p < panel_count; ++p) gemm_panel_block<1>(panels, p, groups, act, stride, columns, offsets_of, sink);
+  }
+  template <std::size_t Panels, class Offsets, class Sink>
+  static inline __attribute__((always_inline)) void gemm_panel_block(const std::int8_t* panels, std::size_t first_panel,
+                                                                     std::size_t groups, const std::uint8_t* act,
+                                                                     std::size_t stride, std::size_t columns,
+                                                                     const Offsets& offsets_of, const Sink& sink) {
+    const std::size_t panel_bytes = groups * 64;
+    const std::int8_t* block = panels + first_panel * panel_bytes;
+    // In memory, not registers: the tile's 24 accumulators, 4 weights and a broadcast leave no
+    // room for them (register copies in the group loop cost about a tenth of W3b64's time).
+    alignas(64) std::int32_t init[Panels][16];
+    for (std::size_t i = 0; i < Panels; ++i) _mm512_store_si512(init[i], offsets_of(first_panel + i).v);
+    const auto tile_sink = [sink, first_panel](std::size_t i, std::size_t c, __m512i acc) __attribute__((always_inline)) {
+      sink(first_panel + i, c, acc);
+    };
+    // Six samples per tile for one panel's 16 rows too few chains: twelve there.
+    constexpr std::size_t samples = Panels >= 4 ? gemm_tile_samples : Panels == 2 ? 12 : 16;
+    std::size_t c = 0;
+    for (; c + samples <= columns; c += samples)
+      gemm_tile<Panels, samples>(block, panel_bytes, groups, act + c * stride, stride, c, init, tile_sink);
+    gemm_tile_tail<Panels, samples - 1>(block, panel_bytes, groups, act + c * stride, stride, c, columns - c, init,
+                                        tile_sink);
+  }
+  template <std::size_t Panels, std::size_t Samples, class Sink>
+  static inline __attribute__((always_inline)) void gemm_tile_tail(const std::int8_t* block, std::size_t panel_bytes,
+                                                                   std::size_t groups, const std::uint8_t* act,
+                                                                   std::size_t stride, std::size_t first,
+                                                                   std::size_t count, const std::int32_t (&init)[Panels][16],
+                                                                   const Sink& sink) {
+    if constexpr (Samples > 0) {
+      if (count == Samples) return gemm_tile<Panels, Samples>(block, panel_bytes, groups, act, stride, first, init, sink);
+      gemm_tile_tail<Panels, Samples - 1>(block, panel_bytes, groups, act, stride, first, count, init, sink);
+    }
+  }
+  /// Panels x Samples accumulators over every group; sink(panel in block, sample, sums). Out of
+  /// line: inlined into the loops around it, GCC 12 kept the accumulators in memory.
+  template <std::size_t Panels, std::size_t Samples, class Sink>
+  [[gnu::noinline]] static void gemm_tile(const std::int8_t* block, std::size_t panel_bytes,
+                                                              std::size_t groups, const std::uint8_t* act,
+                                                              std::size_t stride, std::size_t first,
+                                                              const std::int32_t (&init)[Panels][16], Sink sink) {
+    __m512i acc[Samples][Panels];
+#pragma GCC unroll 16
+    for (std::size_t c = 0; c < Samples; ++c)
+#pragma GCC unroll 4
+      for (std::size_t i = 0; i < Panels; ++i) acc[c][i] = _mm512_load_si512(init[i]);
+    const std::int8_t* w = block;
+    for (std::size_t g = 0; g < groups; ++g, w += 64) {
+      __m512i weights[Panels];
+#pragma GCC unroll 4
+      for (std::size_t i = 0; i < Panels; ++i) weights[i] = _mm512_loadu_si512(w + i * panel_bytes);
+#pragma GCC unroll 16
+      for (std::size_t c = 0; c < Samples; ++c) {
+        std::int32_t quad;
+        std::memcpy(&quad, act + c * stride + 4 * g, sizeof(quad));
+        const __m512i codes = _mm512_set1_epi32(quad);
+#pragma GCC unroll 4
+        for (std::size_t i = 0; i < Panels; ++i) acc[c][i] = _mm512_dpbusd_epi32(acc[c][i], codes, weights[i]);
+      }
+      // Pins each accumulator to one register across iterations (as AVX2's tiles).
+#pragma GCC unroll 16
+      for (std::size_t c = 0; c < Samples; ++c)
+#pragma GCC unroll 4
+        for (std::size_t i = 0; i < Panels; ++i) __asm__("" : "+v"(acc[c][i]));
+    }
+#pragma GCC unroll 16
+    for (std::size_t c = 0; c < Samples; ++c)
+#pragma GCC unroll 4
+      for (std::size_t i = 0; i < Panels; ++i) sink(i, first + c, acc[c][i]);
+  }
   static inline void quantize(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
                               std::int32_t high, Act* out) {
     const ::mote::simd::avx512::QuantizeCodes16 codes_of(p, low, high);
@@ -18390,6 +18689,28 @@ inline bool int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
   else
     return false;
 }
+// An ISA may provide a batched GEMM of its own (Ops::gemm: every panel, many samples) in place
+// of int8_panel_columns, and with it the symmetric epilogue on its register tiles
+// (Ops::gemm_dequantize: the same operations as gemm then dequantize_samples).
+template <class Ops>
+inline constexpr bool int8_has_panel_gemm = requires(const std::int8_t* w, const typename Ops::Act* a, std::int32_t* d) {
+  Ops::gemm(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, d, std::size_t{16});
+};
+template <class Ops, class Activation>
+inline constexpr bool int8_has_fused_epilogue =
+    int8_has_panel_gemm<Ops> && requires(const std::int8_t* w, const typename Ops::Act* a, const std::int32_t* sums,
+                                         const float* f, float* o) {
+      Ops::gemm_dequantize(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, sums, 0, 0.0f, f, f,
+                           o, Activation{});
+    };
+template <class Ops, class... Args>
+inline void int8_panel_gemm(const Args&... args) noexcept {
+  if constexpr (int8_has_panel_gemm<Ops>) Ops::gemm(args...);
+}
+template <class Ops, class Activation, class... Args>
+inline void int8_gemm_dequantize(const Args&... args) noexcept {
+  if constexpr (int8_has_fused_epilogue<Ops, Activation>) Ops::gemm_dequantize(args...);
+}
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
   if constexpr (int8_has_symmetric_gemv<Ops>) Ops::quantize_centred(args...);
@@ -18595,6 +18916,17 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
             activation, reinterpret_cast<std::uint8_t*>(spare)))
       return;
   }
+  if constexpr (!int8_centred_codes<Matrix> && Matrix::format::symmetric && !::mote::kernels::is_codes_out_v<Out> &&
+                int8_has_fused_epilogue<Int8Ops, Activation> && !int8_has_tile_gemm<Int8Ops>) {
+    // The same for the ISA's own codes (VNNI); not where matrix tiles (AMX) take the samples.
+    if (batch > 1 && weights.rows() == padded_rows) {
+      int8_gemm_dequantize<Int8Ops, Activation>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                                padded_cols, batch, weights.row_sums(),
+                                                Int8Ops::activation_offset - input.params.zero_point,
+                                                input.params.scale, weights.scales(), bias, out, activation);
+      return;
+    }
+  }
   if constexpr (int8_centred_codes<Matrix>) {
     int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
                                                          padded_cols, batch, weights.row_sums(), dots, padded_rows,
@@ -18603,9 +18935,13 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
     // Blocks of 16 samples on the ISA's matrix tiles where it has them (AMX), the rest in vectors.
     const std::size_t tiled = int8_gemm_tiles<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4,
                                                         codes, padded_cols, batch, dots, padded_rows);
-    for (std::size_t p = 0; p < weights.panel_count(); ++p)
-      int8_panel_columns(weights.panel(p), padded_cols / 4, codes + tiled * padded_cols, padded_cols,
-                         dots + tiled * padded_rows + p * 16, padded_rows, batch - tiled);
+    if (int8_has_panel_gemm<Int8Ops> && batch - tiled > 1)
+      int8_panel_gemm<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes + tiled * padded_cols,
+                               padded_cols, batch - tiled, dots + tiled * padded_rows, padded_rows);
+    else
+      for (std::size_t p = 0; p < weights.panel_count(); ++p)
+        int8_panel_columns(weights.panel(p), padded_cols / 4, codes + tiled * padded_cols, padded_cols,
+                           dots + tiled * padded_rows + p * 16, padded_rows, batch - tiled);
   }
   int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
 }
@@ -19778,6 +20114,28 @@ inline bool int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
   else
     return false;
 }
+// An ISA may provide a batched GEMM of its own (Ops::gemm: every panel, many samples) in place
+// of int8_panel_columns, and with it the symmetric epilogue on its register tiles
+// (Ops::gemm_dequantize: the same operations as gemm then dequantize_samples).
+template <class Ops>
+inline constexpr bool int8_has_panel_gemm = requires(const std::int8_t* w, const typename Ops::Act* a, std::int32_t* d) {
+  Ops::gemm(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, d, std::size_t{16});
+};
+template <class Ops, class Activation>
+inline constexpr bool int8_has_fused_epilogue =
+    int8_has_panel_gemm<Ops> && requires(const std::int8_t* w, const typename Ops::Act* a, const std::int32_t* sums,
+                                         const float* f, float* o) {
+      Ops::gemm_dequantize(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, sums, 0, 0.0f, f, f,
+                           o, Activation{});
+    };
+template <class Ops, class... Args>
+inline void int8_panel_gemm(const Args&... args) noexcept {
+  if constexpr (int8_has_panel_gemm<Ops>) Ops::gemm(args...);
+}
+template <class Ops, class Activation, class... Args>
+inline void int8_gemm_dequantize(const Args&... args) noexcept {
+  if constexpr (int8_has_fused_epilogue<Ops, Activation>) Ops::gemm_dequantize(args...);
+}
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
   if constexpr (int8_has_symmetric_gemv<Ops>) Ops::quantize_centred(args...);
@@ -19983,6 +20341,17 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
             activation, reinterpret_cast<std::uint8_t*>(spare)))
       return;
   }
+  if constexpr (!int8_centred_codes<Matrix> && Matrix::format::symmetric && !::mote::kernels::is_codes_out_v<Out> &&
+                int8_has_fused_epilogue<Int8Ops, Activation> && !int8_has_tile_gemm<Int8Ops>) {
+    // The same for the ISA's own codes (VNNI); not where matrix tiles (AMX) take the samples.
+    if (batch > 1 && weights.rows() == padded_rows) {
+      int8_gemm_dequantize<Int8Ops, Activation>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                                padded_cols, batch, weights.row_sums(),
+                                                Int8Ops::activation_offset - input.params.zero_point,
+                                                input.params.scale, weights.scales(), bias, out, activation);
+      return;
+    }
+  }
   if constexpr (int8_centred_codes<Matrix>) {
     int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
                                                          padded_cols, batch, weights.row_sums(), dots, padded_rows,
@@ -19991,9 +20360,13 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
     // Blocks of 16 samples on the ISA's matrix tiles where it has them (AMX), the rest in vectors.
     const std::size_t tiled = int8_gemm_tiles<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4,
                                                         codes, padded_cols, batch, dots, padded_rows);
-    for (std::size_t p = 0; p < weights.panel_count(); ++p)
-      int8_panel_columns(weights.panel(p), padded_cols / 4, codes + tiled * padded_cols, padded_cols,
-                         dots + tiled * padded_rows + p * 16, padded_rows, batch - tiled);
+    if (int8_has_panel_gemm<Int8Ops> && batch - tiled > 1)
+      int8_panel_gemm<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes + tiled * padded_cols,
+                               padded_cols, batch - tiled, dots + tiled * padded_rows, padded_rows);
+    else
+      for (std::size_t p = 0; p < weights.panel_count(); ++p)
+        int8_panel_columns(weights.panel(p), padded_cols / 4, codes + tiled * padded_cols, padded_cols,
+                           dots + tiled * padded_rows + p * 16, padded_rows, batch - tiled);
   }
   int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
 }
@@ -23315,6 +23688,28 @@ inline bool int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
   else
     return false;
 }
+// An ISA may provide a batched GEMM of its own (Ops::gemm: every panel, many samples) in place
+// of int8_panel_columns, and with it the symmetric epilogue on its register tiles
+// (Ops::gemm_dequantize: the same operations as gemm then dequantize_samples).
+template <class Ops>
+inline constexpr bool int8_has_panel_gemm = requires(const std::int8_t* w, const typename Ops::Act* a, std::int32_t* d) {
+  Ops::gemm(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, d, std::size_t{16});
+};
+template <class Ops, class Activation>
+inline constexpr bool int8_has_fused_epilogue =
+    int8_has_panel_gemm<Ops> && requires(const std::int8_t* w, const typename Ops::Act* a, const std::int32_t* sums,
+                                         const float* f, float* o) {
+      Ops::gemm_dequantize(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, sums, 0, 0.0f, f, f,
+                           o, Activation{});
+    };
+template <class Ops, class... Args>
+inline void int8_panel_gemm(const Args&... args) noexcept {
+  if constexpr (int8_has_panel_gemm<Ops>) Ops::gemm(args...);
+}
+template <class Ops, class Activation, class... Args>
+inline void int8_gemm_dequantize(const Args&... args) noexcept {
+  if constexpr (int8_has_fused_epilogue<Ops, Activation>) Ops::gemm_dequantize(args...);
+}
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
   if constexpr (int8_has_symmetric_gemv<Ops>) Ops::quantize_centred(args...);
@@ -23520,6 +23915,17 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
             activation, reinterpret_cast<std::uint8_t*>(spare)))
       return;
   }
+  if constexpr (!int8_centred_codes<Matrix> && Matrix::format::symmetric && !::mote::kernels::is_codes_out_v<Out> &&
+                int8_has_fused_epilogue<Int8Ops, Activation> && !int8_has_tile_gemm<Int8Ops>) {
+    // The same for the ISA's own codes (VNNI); not where matrix tiles (AMX) take the samples.
+    if (batch > 1 && weights.rows() == padded_rows) {
+      int8_gemm_dequantize<Int8Ops, Activation>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                                padded_cols, batch, weights.row_sums(),
+                                                Int8Ops::activation_offset - input.params.zero_point,
+                                                input.params.scale, weights.scales(), bias, out, activation);
+      return;
+    }
+  }
   if constexpr (int8_centred_codes<Matrix>) {
     int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
                                                          padded_cols, batch, weights.row_sums(), dots, padded_rows,
@@ -23528,9 +23934,13 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
     // Blocks of 16 samples on the ISA's matrix tiles where it has them (AMX), the rest in vectors.
     const std::size_t tiled = int8_gemm_tiles<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4,
                                                         codes, padded_cols, batch, dots, padded_rows);
-    for (std::size_t p = 0; p < weights.panel_count(); ++p)
-      int8_panel_columns(weights.panel(p), padded_cols / 4, codes + tiled * padded_cols, padded_cols,
-                         dots + tiled * padded_rows + p * 16, padded_rows, batch - tiled);
+    if (int8_has_panel_gemm<Int8Ops> && batch - tiled > 1)
+      int8_panel_gemm<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes + tiled * padded_cols,
+                               padded_cols, batch - tiled, dots + tiled * padded_rows, padded_rows);
+    else
+      for (std::size_t p = 0; p < weights.panel_count(); ++p)
+        int8_panel_columns(weights.panel(p), padded_cols / 4, codes + tiled * padded_cols, padded_cols,
+                           dots + tiled * padded_rows + p * 16, padded_rows, batch - tiled);
   }
   int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
 }
@@ -25054,6 +25464,28 @@ inline bool int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
   else
     return false;
 }
+// An ISA may provide a batched GEMM of its own (Ops::gemm: every panel, many samples) in place
+// of int8_panel_columns, and with it the symmetric epilogue on its register tiles
+// (Ops::gemm_dequantize: the same operations as gemm then dequantize_samples).
+template <class Ops>
+inline constexpr bool int8_has_panel_gemm = requires(const std::int8_t* w, const typename Ops::Act* a, std::int32_t* d) {
+  Ops::gemm(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, d, std::size_t{16});
+};
+template <class Ops, class Activation>
+inline constexpr bool int8_has_fused_epilogue =
+    int8_has_panel_gemm<Ops> && requires(const std::int8_t* w, const typename Ops::Act* a, const std::int32_t* sums,
+                                         const float* f, float* o) {
+      Ops::gemm_dequantize(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, sums, 0, 0.0f, f, f,
+                           o, Activation{});
+    };
+template <class Ops, class... Args>
+inline void int8_panel_gemm(const Args&... args) noexcept {
+  if constexpr (int8_has_panel_gemm<Ops>) Ops::gemm(args...);
+}
+template <class Ops, class Activation, class... Args>
+inline void int8_gemm_dequantize(const Args&... args) noexcept {
+  if constexpr (int8_has_fused_epilogue<Ops, Activation>) Ops::gemm_dequantize(args...);
+}
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
   if constexpr (int8_has_symmetric_gemv<Ops>) Ops::quantize_centred(args...);
@@ -25259,6 +25691,17 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
             activation, reinterpret_cast<std::uint8_t*>(spare)))
       return;
   }
+  if constexpr (!int8_centred_codes<Matrix> && Matrix::format::symmetric && !::mote::kernels::is_codes_out_v<Out> &&
+                int8_has_fused_epilogue<Int8Ops, Activation> && !int8_has_tile_gemm<Int8Ops>) {
+    // The same for the ISA's own codes (VNNI); not where matrix tiles (AMX) take the samples.
+    if (batch > 1 && weights.rows() == padded_rows) {
+      int8_gemm_dequantize<Int8Ops, Activation>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                                padded_cols, batch, weights.row_sums(),
+                                                Int8Ops::activation_offset - input.params.zero_point,
+                                                input.params.scale, weights.scales(), bias, out, activation);
+      return;
+    }
+  }
   if constexpr (int8_centred_codes<Matrix>) {
     int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
                                                          padded_cols, batch, weights.row_sums(), dots, padded_rows,
@@ -25267,9 +25710,13 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
     // Blocks of 16 samples on the ISA's matrix tiles where it has them (AMX), the rest in vectors.
     const std::size_t tiled = int8_gemm_tiles<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4,
                                                         codes, padded_cols, batch, dots, padded_rows);
-    for (std::size_t p = 0; p < weights.panel_count(); ++p)
-      int8_panel_columns(weights.panel(p), padded_cols / 4, codes + tiled * padded_cols, padded_cols,
-                         dots + tiled * padded_rows + p * 16, padded_rows, batch - tiled);
+    if (int8_has_panel_gemm<Int8Ops> && batch - tiled > 1)
+      int8_panel_gemm<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes + tiled * padded_cols,
+                               padded_cols, batch - tiled, dots + tiled * padded_rows, padded_rows);
+    else
+      for (std::size_t p = 0; p < weights.panel_count(); ++p)
+        int8_panel_columns(weights.panel(p), padded_cols / 4, codes + tiled * padded_cols, padded_cols,
+                           dots + tiled * padded_rows + p * 16, padded_rows, batch - tiled);
   }
   int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
 }

@@ -131,6 +131,17 @@ TEST_CASE("int8 dense kernels: fused activations in the epilogue match the refer
     auto tall_narrow = random_case<mote::Int7<>>(rng, 320, 36, batch, batch == 7);
     check_all_isas(tall_narrow, "int7, 20 panels");
   }
+  // AVX-512 VNNI's tiles of 4 panels x 6 samples (2 x 12, 1 x 16 for the panels left over), its
+  // epilogue in chunks of 512 rows: 6 panels (a block of 4 and one of 2) and 33 (a chunk of 32
+  // panels, then one), whole tiles and every kind of tail.
+  for (std::size_t batch : {6u, 13u, 17u}) {
+    auto six = random_case<mote::Int8<>>(rng, 96, 20, batch, batch == 13);
+    check_all_isas(six, "6 panels, relu6", mote::activation::Relu6{});
+    auto chunks = random_case<mote::Int8<>>(rng, 528, 12, batch, batch != 13);
+    check_all_isas(chunks, "33 panels, relu", mote::activation::Relu{});
+    auto asymmetric = random_case<mote::Int8<mote::PerChannel, mote::Asymmetric>>(rng, 96, 20, batch, true);
+    check_all_isas(asymmetric, "6 panels, asymmetric (the dots)");
+  }
 }
 
 TEST_CASE("int8 dense kernels: large batches of short rows (1x1 convolutions) match the reference",

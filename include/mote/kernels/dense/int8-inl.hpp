@@ -186,6 +186,28 @@ inline bool int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
   else
     return false;
 }
+// An ISA may provide a batched GEMM of its own (Ops::gemm: every panel, many samples) in place
+// of int8_panel_columns, and with it the symmetric epilogue on its register tiles
+// (Ops::gemm_dequantize: the same operations as gemm then dequantize_samples).
+template <class Ops>
+inline constexpr bool int8_has_panel_gemm = requires(const std::int8_t* w, const typename Ops::Act* a, std::int32_t* d) {
+  Ops::gemm(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, d, std::size_t{16});
+};
+template <class Ops, class Activation>
+inline constexpr bool int8_has_fused_epilogue =
+    int8_has_panel_gemm<Ops> && requires(const std::int8_t* w, const typename Ops::Act* a, const std::int32_t* sums,
+                                         const float* f, float* o) {
+      Ops::gemm_dequantize(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, sums, 0, 0.0f, f, f,
+                           o, Activation{});
+    };
+template <class Ops, class... Args>
+inline void int8_panel_gemm(const Args&... args) noexcept {
+  if constexpr (int8_has_panel_gemm<Ops>) Ops::gemm(args...);
+}
+template <class Ops, class Activation, class... Args>
+inline void int8_gemm_dequantize(const Args&... args) noexcept {
+  if constexpr (int8_has_fused_epilogue<Ops, Activation>) Ops::gemm_dequantize(args...);
+}
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
   if constexpr (int8_has_symmetric_gemv<Ops>) Ops::quantize_centred(args...);
@@ -391,6 +413,17 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
             activation, reinterpret_cast<std::uint8_t*>(spare)))
       return;
   }
+  if constexpr (!int8_centred_codes<Matrix> && Matrix::format::symmetric && !::mote::kernels::is_codes_out_v<Out> &&
+                int8_has_fused_epilogue<Int8Ops, Activation> && !int8_has_tile_gemm<Int8Ops>) {
+    // The same for the ISA's own codes (VNNI); not where matrix tiles (AMX) take the samples.
+    if (batch > 1 && weights.rows() == padded_rows) {
+      int8_gemm_dequantize<Int8Ops, Activation>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                                padded_cols, batch, weights.row_sums(),
+                                                Int8Ops::activation_offset - input.params.zero_point,
+                                                input.params.scale, weights.scales(), bias, out, activation);
+      return;
+    }
+  }
   if constexpr (int8_centred_codes<Matrix>) {
     int8_gemm_symmetric<Int8Ops, Matrix::format::narrow>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
                                                          padded_cols, batch, weights.row_sums(), dots, padded_rows,
@@ -399,9 +432,13 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
     // Blocks of 16 samples on the ISA's matrix tiles where it has them (AMX), the rest in vectors.
     const std::size_t tiled = int8_gemm_tiles<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4,
                                                         codes, padded_cols, batch, dots, padded_rows);
-    for (std::size_t p = 0; p < weights.panel_count(); ++p)
-      int8_panel_columns(weights.panel(p), padded_cols / 4, codes + tiled * padded_cols, padded_cols,
-                         dots + tiled * padded_rows + p * 16, padded_rows, batch - tiled);
+    if (int8_has_panel_gemm<Int8Ops> && batch - tiled > 1)
+      int8_panel_gemm<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes + tiled * padded_cols,
+                               padded_cols, batch - tiled, dots + tiled * padded_rows, padded_rows);
+    else
+      for (std::size_t p = 0; p < weights.panel_count(); ++p)
+        int8_panel_columns(weights.panel(p), padded_cols / 4, codes + tiled * padded_cols, padded_cols,
+                           dots + tiled * padded_rows + p * 16, padded_rows, batch - tiled);
   }
   int8_dense_epilogues(weights, bias, dots, codes, batch, input, activation, out);
 }
