@@ -19,7 +19,8 @@
 namespace {
 
 // The vector sequence, one lane. fmin/fmax stand for vminps/vmaxps, which they equal on
-// non-NaN operands; a NaN input is the zero point clamped, as in the vector code's final blend.
+// non-NaN operands; a NaN input is the zero point clamped, as in the vector code (which maps NaN
+// to +0 first, with vfixupimmps).
 std::int32_t quantize_by_reciprocal(float x, float scale, std::int32_t zero_point, std::int32_t low,
                                     std::int32_t high) {
   if (std::isnan(x)) return std::clamp(zero_point, low, high);

@@ -14896,7 +14896,8 @@ namespace mote::simd::avx512 {
 /// AVX2 keeps the division: on Zen 3 the five multiply-adds cost more than it (18.2 against 13.6
 /// us), and on Sapphire Rapids 256-bit ones gained nothing (31.4 against 30.5).
 struct QuantizeCodes16 {
-  __m512 scale, reciprocal, bound, zero, lo, hi, nan_code;
+  __m512 scale, reciprocal, bound, zero, lo, hi;
+  __m512i zero_point;
   bool by_reciprocal;
   QuantizeCodes16(const QuantParams& p, std::int32_t low, std::int32_t high)
       : scale(_mm512_set1_ps(p.scale)),
@@ -14905,23 +14906,42 @@ struct QuantizeCodes16 {
         zero(_mm512_set1_ps(static_cast<float>(p.zero_point))),
         lo(_mm512_set1_ps(static_cast<float>(low))),
         hi(_mm512_set1_ps(static_cast<float>(high))),
-        nan_code(_mm512_set1_ps(static_cast<float>(std::clamp(p.zero_point, low, high)))),
+        zero_point(_mm512_set1_epi32(p.zero_point)),
         by_reciprocal(p.scale >= 0x1p-100f && p.scale <= 0x1p100f) {}
-  /// RN(x / scale) for |x / scale| <= 2^22 (and for smaller quotients, something that rounds to
-  /// the same integer); +-2^22 beyond. NaN lanes give anything (the caller replaces them).
-  inline __attribute__((always_inline)) __m512 quotient(__m512 x) const {
-    const __m512 c = _mm512_min_ps(_mm512_max_ps(x, _mm512_sub_ps(_mm512_setzero_ps(), bound)), bound);
+  /// x clamped to +-2^22 scale, NaN to +0 (whose code is the zero point's, as mote::quantize
+  /// gives NaN): vfixupimmps maps NaN to +0 and passes every other value, vrangeps keeps the
+  /// smaller magnitude with x's sign. Two instructions where a clamp and a NaN compare and blend
+  /// took four.
+  inline __attribute__((always_inline)) __m512 clamped(__m512 x) const {
+    // fixupimm's table: a 4-bit response per class of x; QNaN and SNaN (classes 0, 1) give +0
+    // (response 8), the others x itself (response 1).
+    const __m512 finite = _mm512_fixupimm_ps(x, x, _mm512_set1_epi32(0x11111188), 0);
+    return _mm512_range_ps(finite, bound, 0x02);  // imm 0b0010: the smaller |.|, sign of the first operand
+  }
+  /// RN(x / scale) for x clamped as above.
+  inline __attribute__((always_inline)) __m512 quotient(__m512 c) const {
+    if (!by_reciprocal) return _mm512_div_ps(c, scale);
     __m512 q = _mm512_mul_ps(c, reciprocal);
     q = _mm512_fmadd_ps(_mm512_fnmadd_ps(q, scale, c), reciprocal, q);
     return _mm512_fmadd_ps(_mm512_fnmadd_ps(q, scale, c), reciprocal, q);
   }
   /// The codes as integer-valued floats.
   inline __attribute__((always_inline)) __m512 floats(const float* x) const {
-    const __m512 value = _mm512_loadu_ps(x);
-    const __m512 scaled = by_reciprocal ? quotient(value) : _mm512_div_ps(value, scale);
-    __m512 q = _mm512_add_ps(_mm512_roundscale_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zero);
-    q = _mm512_min_ps(_mm512_max_ps(q, lo), hi);
-    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(value, value, _CMP_UNORD_Q), q, nan_code);
+    const __m512 rounded = _mm512_roundscale_ps(quotient(clamped(_mm512_loadu_ps(x))),
+                                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    return _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(rounded, zero), lo), hi);
+  }
+  /// The codes before the clamp to [low, high], as int32: the quotient converted with ties to
+  /// even (the rounding and the conversion in one instruction), plus the zero point. Within
+  /// +-(2^22 + 2^9) (or already clamped), so the caller's saturating packs or integer clamp
+  /// finish the codes.
+  inline __attribute__((always_inline)) __m512i unclamped(const float* x) const {
+    // Scales above 2^105 put the bound at infinity, which converts to no integer: their codes
+    // come clamped in floats.
+    if (!by_reciprocal) return _mm512_cvttps_epi32(floats(x));
+    return _mm512_add_epi32(
+        _mm512_cvt_roundps_epi32(quotient(clamped(_mm512_loadu_ps(x))), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
+        zero_point);
   }
   inline __attribute__((always_inline)) __m512i operator()(const float* x) const {
     return _mm512_cvttps_epi32(floats(x));
@@ -18464,6 +18484,17 @@ struct Int8Ops : ::mote::simd::avx512::Int8Conversions {
                               std::int32_t high, Act* out) {
     const ::mote::simd::avx512::QuantizeCodes16 codes_of(p, low, high);
     std::size_t i = 0;
+    if (low == 0 && high == 255) {
+      // 64 codes per step, the clamp to [0, 255] in the saturating packs (signed int32 -> int16
+      // -> unsigned bytes): 3 shuffles per 64 codes where vpmovusdb took 2 per 16 and the float
+      // clamp 2 more (W5's pointwise input, 100,352 codes: docs/benchmarks.md).
+      const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+      for (; i + 64 <= n; i += 64) {
+        const __m512i words0 = _mm512_packs_epi32(codes_of.unclamped(x + i), codes_of.unclamped(x + i + 16));
+        const __m512i words1 = _mm512_packs_epi32(codes_of.unclamped(x + i + 32), codes_of.unclamped(x + i + 48));
+        _mm512_storeu_si512(out + i, _mm512_permutexvar_epi32(order, _mm512_packus_epi16(words0, words1)));
+      }
+    }
     for (; i + 16 <= n; i += 16)
       _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm512_cvtusepi32_epi8(codes_of(x + i)));
     for (; i < n; ++i) out[i] = encode(::mote::quantize(x[i], p, low, high));
