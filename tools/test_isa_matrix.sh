@@ -15,6 +15,9 @@
 #   MOTE_TEST_EMULATOR  command prefix the binaries run under (e.g. "qemu-aarch64 -L ... -cpu max")
 #   MOTE_CPU_FLAGS      the CPU flags to assume instead of /proc/cpuinfo's (e.g. "asimd asimddp")
 #   MOTE_MATRIX_NAME    the name in the output lines (default "isa matrix")
+#   MOTE_MATRIX_SKIP_BEST=1  skip the best ISA the CPU supports, the one default dispatch picks,
+#                       when CTest has just run the same binaries with it (.ci/run, test_neon.sh)
+#   MOTE_MATRIX_JOBS    ISAs run at once (default nproc): each run is one single-threaded process
 # Output: one line per ISA and per rejection check, then `<name>: N passed, M failed`; the exit
 # status is non-zero when anything failed. Full logs: BUILD_DIR/isa-matrix/.
 set -euo pipefail
@@ -75,6 +78,12 @@ for isa in "${all_isas[@]}"; do
 done
 echo "$name: binaries: ${binaries[*]#"$build_dir/tests/"}"
 echo "$name: CPU supports: ${supported[*]}${emulator[0]:+ (run under ${emulator[*]})}"
+forced=("${supported[@]}")
+if [ "${MOTE_MATRIX_SKIP_BEST:-0}" = 1 ] && [ "${#supported[@]}" -gt 1 ]; then
+  best=${supported[${#supported[@]} - 1]}
+  unset 'forced[${#forced[@]}-1]'
+  echo "$name: $best skipped: default dispatch picks it, and CTest ran every binary with it"
+fi
 
 passed=0
 failed=0
@@ -97,10 +106,13 @@ failed_cases() {
 }
 
 # ---- each supported ISA: every binary passes -------------------------------------------------
-for isa in "${supported[@]}"; do
-  start=$SECONDS
-  ok=1
-  details=()
+# One background job per ISA, at most MOTE_MATRIX_JOBS at once (the tests are single-threaded, so
+# two cores halve the wall time); each job writes what it prints to $log_dir/<isa>.out and its
+# failures to $log_dir/<isa>.failures, and "ok" to $log_dir/<isa>.status where every binary
+# passed; read back in order below.
+run_isa() {  # run_isa <isa>
+  local isa=$1 start=$SECONDS ok=1 details=() binary stem log status cases summary
+  : >"$log_dir/$isa.failures"
   for binary in "${binaries[@]}"; do
     stem=$(basename "$binary")
     log="$log_dir/$isa.$stem.log"
@@ -113,7 +125,7 @@ for isa in "${supported[@]}"; do
       ok=0
       details+=("$stem FAILED (exit $status)")
       cases=$(failed_cases "$log")
-      failures+=("MOTE_FORCE_ISA=$isa $stem${cases:+ (test cases: $cases)}")
+      echo "MOTE_FORCE_ISA=$isa $stem${cases:+ (test cases: $cases)}" >>"$log_dir/$isa.failures"
       echo "---- $name: MOTE_FORCE_ISA=$isa ${emulator[*]:+${emulator[*]} }$binary (exit $status); output:"
       cat "$log"
       echo "---- end of output"
@@ -121,11 +133,27 @@ for isa in "${supported[@]}"; do
   done
   summary=$(IFS=,; echo "${details[*]}")
   if [ "$ok" -eq 1 ]; then
-    passed=$((passed + 1))
     printf '%s: %-12s ok      %s (%d s)\n' "$name" "$isa" "${summary//,/, }" $((SECONDS - start))
+    echo ok >"$log_dir/$isa.status"
   else
-    failed=$((failed + 1))
     printf '%s: %-12s FAILED  %s (%d s)\n' "$name" "$isa" "${summary//,/, }" $((SECONDS - start))
+  fi
+}
+jobs_max=${MOTE_MATRIX_JOBS:-$(nproc)}
+for isa in "${forced[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n || true; done
+  run_isa "$isa" >"$log_dir/$isa.out" 2>&1 &
+done
+wait
+for isa in "${forced[@]}"; do
+  cat "$log_dir/$isa.out"
+  if [ "$(cat "$log_dir/$isa.status" 2>/dev/null)" != ok ]; then
+    failed=$((failed + 1))
+    mapfile -t isa_failures <"$log_dir/$isa.failures"
+    [ "${#isa_failures[@]}" -gt 0 ] || isa_failures=("MOTE_FORCE_ISA=$isa: the run ended without a result")
+    failures+=("${isa_failures[@]}")
+  else
+    passed=$((passed + 1))
   fi
 done
 

@@ -7118,7 +7118,8 @@ namespace float_kernels = ::mote::kernels::MOTE_SIMD_NS;
 // generic one), dequantize_rows (vector epilogue),
 // quantize_centred + gemv_symmetric + gemm_symmetric (symmetric weights on centred codes),
 // quantize_centred_floats (the f32 paths of kernels/conv2d/int8-inl.hpp), gemm_tiles (blocks of
-// samples on matrix tiles).
+// samples on matrix tiles), gemm + gemm_dequantize (a batched GEMM of the ISA's own, with the
+// symmetric epilogue on its register tiles).
 
 // The panel tile of an ISA whose dot product has a latency that few samples cannot cover (VNNI's
 // vpdpbusd: 5 cycles, 2 per cycle): Ops::tile_streams<Cols> interleaved runs of the groups, each
@@ -11189,7 +11190,8 @@ namespace float_kernels = ::mote::kernels::MOTE_SIMD_NS;
 // generic one), dequantize_rows (vector epilogue),
 // quantize_centred + gemv_symmetric + gemm_symmetric (symmetric weights on centred codes),
 // quantize_centred_floats (the f32 paths of kernels/conv2d/int8-inl.hpp), gemm_tiles (blocks of
-// samples on matrix tiles).
+// samples on matrix tiles), gemm + gemm_dequantize (a batched GEMM of the ISA's own, with the
+// symmetric epilogue on its register tiles).
 
 // The panel tile of an ISA whose dot product has a latency that few samples cannot cover (VNNI's
 // vpdpbusd: 5 cycles, 2 per cycle): Ops::tile_streams<Cols> interleaved runs of the groups, each
@@ -13134,7 +13136,8 @@ namespace float_kernels = ::mote::kernels::MOTE_SIMD_NS;
 // generic one), dequantize_rows (vector epilogue),
 // quantize_centred + gemv_symmetric + gemm_symmetric (symmetric weights on centred codes),
 // quantize_centred_floats (the f32 paths of kernels/conv2d/int8-inl.hpp), gemm_tiles (blocks of
-// samples on matrix tiles).
+// samples on matrix tiles), gemm + gemm_dequantize (a batched GEMM of the ISA's own, with the
+// symmetric epilogue on its register tiles).
 
 // The panel tile of an ISA whose dot product has a latency that few samples cannot cover (VNNI's
 // vpdpbusd: 5 cycles, 2 per cycle): Ops::tile_streams<Cols> interleaved runs of the groups, each
@@ -17045,7 +17048,8 @@ namespace float_kernels = ::mote::kernels::MOTE_SIMD_NS;
 // generic one), dequantize_rows (vector epilogue),
 // quantize_centred + gemv_symmetric + gemm_symmetric (symmetric weights on centred codes),
 // quantize_centred_floats (the f32 paths of kernels/conv2d/int8-inl.hpp), gemm_tiles (blocks of
-// samples on matrix tiles).
+// samples on matrix tiles), gemm + gemm_dequantize (a batched GEMM of the ISA's own, with the
+// symmetric epilogue on its register tiles).
 
 // The panel tile of an ISA whose dot product has a latency that few samples cannot cover (VNNI's
 // vpdpbusd: 5 cycles, 2 per cycle): Ops::tile_streams<Cols> interleaved runs of the groups, each
@@ -18550,7 +18554,8 @@ namespace float_kernels = ::mote::kernels::MOTE_SIMD_NS;
 // generic one), dequantize_rows (vector epilogue),
 // quantize_centred + gemv_symmetric + gemm_symmetric (symmetric weights on centred codes),
 // quantize_centred_floats (the f32 paths of kernels/conv2d/int8-inl.hpp), gemm_tiles (blocks of
-// samples on matrix tiles).
+// samples on matrix tiles), gemm + gemm_dequantize (a batched GEMM of the ISA's own, with the
+// symmetric epilogue on its register tiles).
 
 // The panel tile of an ISA whose dot product has a latency that few samples cannot cover (VNNI's
 // vpdpbusd: 5 cycles, 2 per cycle): Ops::tile_streams<Cols> interleaved runs of the groups, each
@@ -19975,7 +19980,8 @@ namespace float_kernels = ::mote::kernels::MOTE_SIMD_NS;
 // generic one), dequantize_rows (vector epilogue),
 // quantize_centred + gemv_symmetric + gemm_symmetric (symmetric weights on centred codes),
 // quantize_centred_floats (the f32 paths of kernels/conv2d/int8-inl.hpp), gemm_tiles (blocks of
-// samples on matrix tiles).
+// samples on matrix tiles), gemm + gemm_dequantize (a batched GEMM of the ISA's own, with the
+// symmetric epilogue on its register tiles).
 
 // The panel tile of an ISA whose dot product has a latency that few samples cannot cover (VNNI's
 // vpdpbusd: 5 cycles, 2 per cycle): Ops::tile_streams<Cols> interleaved runs of the groups, each
@@ -23549,7 +23555,8 @@ namespace float_kernels = ::mote::kernels::MOTE_SIMD_NS;
 // generic one), dequantize_rows (vector epilogue),
 // quantize_centred + gemv_symmetric + gemm_symmetric (symmetric weights on centred codes),
 // quantize_centred_floats (the f32 paths of kernels/conv2d/int8-inl.hpp), gemm_tiles (blocks of
-// samples on matrix tiles).
+// samples on matrix tiles), gemm + gemm_dequantize (a batched GEMM of the ISA's own, with the
+// symmetric epilogue on its register tiles).
 
 // The panel tile of an ISA whose dot product has a latency that few samples cannot cover (VNNI's
 // vpdpbusd: 5 cycles, 2 per cycle): Ops::tile_streams<Cols> interleaved runs of the groups, each
@@ -25325,7 +25332,8 @@ namespace float_kernels = ::mote::kernels::MOTE_SIMD_NS;
 // generic one), dequantize_rows (vector epilogue),
 // quantize_centred + gemv_symmetric + gemm_symmetric (symmetric weights on centred codes),
 // quantize_centred_floats (the f32 paths of kernels/conv2d/int8-inl.hpp), gemm_tiles (blocks of
-// samples on matrix tiles).
+// samples on matrix tiles), gemm + gemm_dequantize (a batched GEMM of the ISA's own, with the
+// symmetric epilogue on its register tiles).
 
 // The panel tile of an ISA whose dot product has a latency that few samples cannot cover (VNNI's
 // vpdpbusd: 5 cycles, 2 per cycle): Ops::tile_streams<Cols> interleaved runs of the groups, each

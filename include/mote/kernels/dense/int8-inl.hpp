@@ -16,7 +16,8 @@
 // generic one), dequantize_rows (vector epilogue),
 // quantize_centred + gemv_symmetric + gemm_symmetric (symmetric weights on centred codes),
 // quantize_centred_floats (the f32 paths of kernels/conv2d/int8-inl.hpp), gemm_tiles (blocks of
-// samples on matrix tiles).
+// samples on matrix tiles), gemm + gemm_dequantize (a batched GEMM of the ISA's own, with the
+// symmetric epilogue on its register tiles).
 
 // The panel tile of an ISA whose dot product has a latency that few samples cannot cover (VNNI's
 // vpdpbusd: 5 cycles, 2 per cycle): Ops::tile_streams<Cols> interleaved runs of the groups, each
