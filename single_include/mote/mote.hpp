@@ -7535,6 +7535,8 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
     // Blocks of 16 samples on the ISA's matrix tiles where it has them (AMX), the rest in vectors.
     const std::size_t tiled = int8_gemm_tiles<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4,
                                                         codes, padded_cols, batch, dots, padded_rows);
+    // One sample left: the streamed tile, whose split groups cover the latency a tile of one
+    // sample's few accumulators cannot.
     if (int8_has_panel_gemm<Int8Ops> && batch - tiled > 1)
       int8_panel_gemm<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes + tiled * padded_cols,
                                padded_cols, batch - tiled, dots + tiled * padded_rows, padded_rows);
@@ -11607,6 +11609,8 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
     // Blocks of 16 samples on the ISA's matrix tiles where it has them (AMX), the rest in vectors.
     const std::size_t tiled = int8_gemm_tiles<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4,
                                                         codes, padded_cols, batch, dots, padded_rows);
+    // One sample left: the streamed tile, whose split groups cover the latency a tile of one
+    // sample's few accumulators cannot.
     if (int8_has_panel_gemm<Int8Ops> && batch - tiled > 1)
       int8_panel_gemm<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes + tiled * padded_cols,
                                padded_cols, batch - tiled, dots + tiled * padded_rows, padded_rows);
@@ -13553,6 +13557,8 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
     // Blocks of 16 samples on the ISA's matrix tiles where it has them (AMX), the rest in vectors.
     const std::size_t tiled = int8_gemm_tiles<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4,
                                                         codes, padded_cols, batch, dots, padded_rows);
+    // One sample left: the streamed tile, whose split groups cover the latency a tile of one
+    // sample's few accumulators cannot.
     if (int8_has_panel_gemm<Int8Ops> && batch - tiled > 1)
       int8_panel_gemm<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes + tiled * padded_cols,
                                padded_cols, batch - tiled, dots + tiled * padded_rows, padded_rows);
@@ -17465,6 +17471,8 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
     // Blocks of 16 samples on the ISA's matrix tiles where it has them (AMX), the rest in vectors.
     const std::size_t tiled = int8_gemm_tiles<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4,
                                                         codes, padded_cols, batch, dots, padded_rows);
+    // One sample left: the streamed tile, whose split groups cover the latency a tile of one
+    // sample's few accumulators cannot.
     if (int8_has_panel_gemm<Int8Ops> && batch - tiled > 1)
       int8_panel_gemm<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes + tiled * padded_cols,
                                padded_cols, batch - tiled, dots + tiled * padded_rows, padded_rows);
@@ -18971,6 +18979,8 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
     // Blocks of 16 samples on the ISA's matrix tiles where it has them (AMX), the rest in vectors.
     const std::size_t tiled = int8_gemm_tiles<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4,
                                                         codes, padded_cols, batch, dots, padded_rows);
+    // One sample left: the streamed tile, whose split groups cover the latency a tile of one
+    // sample's few accumulators cannot.
     if (int8_has_panel_gemm<Int8Ops> && batch - tiled > 1)
       int8_panel_gemm<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes + tiled * padded_cols,
                                padded_cols, batch - tiled, dots + tiled * padded_rows, padded_rows);
@@ -20397,6 +20407,8 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
     // Blocks of 16 samples on the ISA's matrix tiles where it has them (AMX), the rest in vectors.
     const std::size_t tiled = int8_gemm_tiles<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4,
                                                         codes, padded_cols, batch, dots, padded_rows);
+    // One sample left: the streamed tile, whose split groups cover the latency a tile of one
+    // sample's few accumulators cannot.
     if (int8_has_panel_gemm<Int8Ops> && batch - tiled > 1)
       int8_panel_gemm<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes + tiled * padded_cols,
                                padded_cols, batch - tiled, dots + tiled * padded_rows, padded_rows);
@@ -23972,6 +23984,8 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
     // Blocks of 16 samples on the ISA's matrix tiles where it has them (AMX), the rest in vectors.
     const std::size_t tiled = int8_gemm_tiles<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4,
                                                         codes, padded_cols, batch, dots, padded_rows);
+    // One sample left: the streamed tile, whose split groups cover the latency a tile of one
+    // sample's few accumulators cannot.
     if (int8_has_panel_gemm<Int8Ops> && batch - tiled > 1)
       int8_panel_gemm<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes + tiled * padded_cols,
                                padded_cols, batch - tiled, dots + tiled * padded_rows, padded_rows);
@@ -25749,6 +25763,8 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
     // Blocks of 16 samples on the ISA's matrix tiles where it has them (AMX), the rest in vectors.
     const std::size_t tiled = int8_gemm_tiles<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4,
                                                         codes, padded_cols, batch, dots, padded_rows);
+    // One sample left: the streamed tile, whose split groups cover the latency a tile of one
+    // sample's few accumulators cannot.
     if (int8_has_panel_gemm<Int8Ops> && batch - tiled > 1)
       int8_panel_gemm<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes + tiled * padded_cols,
                                padded_cols, batch - tiled, dots + tiled * padded_rows, padded_rows);

@@ -433,6 +433,8 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
     // Blocks of 16 samples on the ISA's matrix tiles where it has them (AMX), the rest in vectors.
     const std::size_t tiled = int8_gemm_tiles<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4,
                                                         codes, padded_cols, batch, dots, padded_rows);
+    // One sample left: the streamed tile, whose split groups cover the latency a tile of one
+    // sample's few accumulators cannot.
     if (int8_has_panel_gemm<Int8Ops> && batch - tiled > 1)
       int8_panel_gemm<Int8Ops>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes + tiled * padded_cols,
                                padded_cols, batch - tiled, dots + tiled * padded_rows, padded_rows);
