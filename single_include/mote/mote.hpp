@@ -7654,7 +7654,7 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::Sp
 // one integer GEMM over their gathered codes, and the Dense epilogue. Bit-exact with the
 // reference (kernels/conv2d/int8_reference.hpp): the same codes, the same exact sums.
 
-/// Copies n codes with one fixed-size copy where they fit in 16 or 32 bytes (a tap row of a
+/// Copies n codes with one fixed-size copy where they fit in 16, 32 or 64 bytes (a tap row of a
 /// small kernel is a handful of codes; a libc call per row cost more than the GEMM). It may read
 /// and write up to 31 bytes past the n codes: the reads stay inside the scratch (the image is
 /// followed by the patches), and the writes land on codes gathered or padded after it or on
@@ -7667,6 +7667,8 @@ inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, st
     std::memcpy(to, from, 16);
   else if (bytes <= 32)
     std::memcpy(to, from, 32);
+  else if (bytes <= 64)  // W4's 3 x 16 channels: 48 bytes per kernel row
+    std::memcpy(to, from, 64);
   else
     std::memcpy(to, from, bytes);
   return to + n;
@@ -11728,7 +11730,7 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::Sp
 // one integer GEMM over their gathered codes, and the Dense epilogue. Bit-exact with the
 // reference (kernels/conv2d/int8_reference.hpp): the same codes, the same exact sums.
 
-/// Copies n codes with one fixed-size copy where they fit in 16 or 32 bytes (a tap row of a
+/// Copies n codes with one fixed-size copy where they fit in 16, 32 or 64 bytes (a tap row of a
 /// small kernel is a handful of codes; a libc call per row cost more than the GEMM). It may read
 /// and write up to 31 bytes past the n codes: the reads stay inside the scratch (the image is
 /// followed by the patches), and the writes land on codes gathered or padded after it or on
@@ -11741,6 +11743,8 @@ inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, st
     std::memcpy(to, from, 16);
   else if (bytes <= 32)
     std::memcpy(to, from, 32);
+  else if (bytes <= 64)  // W4's 3 x 16 channels: 48 bytes per kernel row
+    std::memcpy(to, from, 64);
   else
     std::memcpy(to, from, bytes);
   return to + n;
@@ -13676,7 +13680,7 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::Sp
 // one integer GEMM over their gathered codes, and the Dense epilogue. Bit-exact with the
 // reference (kernels/conv2d/int8_reference.hpp): the same codes, the same exact sums.
 
-/// Copies n codes with one fixed-size copy where they fit in 16 or 32 bytes (a tap row of a
+/// Copies n codes with one fixed-size copy where they fit in 16, 32 or 64 bytes (a tap row of a
 /// small kernel is a handful of codes; a libc call per row cost more than the GEMM). It may read
 /// and write up to 31 bytes past the n codes: the reads stay inside the scratch (the image is
 /// followed by the patches), and the writes land on codes gathered or padded after it or on
@@ -13689,6 +13693,8 @@ inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, st
     std::memcpy(to, from, 16);
   else if (bytes <= 32)
     std::memcpy(to, from, 32);
+  else if (bytes <= 64)  // W4's 3 x 16 channels: 48 bytes per kernel row
+    std::memcpy(to, from, 64);
   else
     std::memcpy(to, from, bytes);
   return to + n;
@@ -17590,7 +17596,7 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::Sp
 // one integer GEMM over their gathered codes, and the Dense epilogue. Bit-exact with the
 // reference (kernels/conv2d/int8_reference.hpp): the same codes, the same exact sums.
 
-/// Copies n codes with one fixed-size copy where they fit in 16 or 32 bytes (a tap row of a
+/// Copies n codes with one fixed-size copy where they fit in 16, 32 or 64 bytes (a tap row of a
 /// small kernel is a handful of codes; a libc call per row cost more than the GEMM). It may read
 /// and write up to 31 bytes past the n codes: the reads stay inside the scratch (the image is
 /// followed by the patches), and the writes land on codes gathered or padded after it or on
@@ -17603,6 +17609,8 @@ inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, st
     std::memcpy(to, from, 16);
   else if (bytes <= 32)
     std::memcpy(to, from, 32);
+  else if (bytes <= 64)  // W4's 3 x 16 channels: 48 bytes per kernel row
+    std::memcpy(to, from, 64);
   else
     std::memcpy(to, from, bytes);
   return to + n;
@@ -19098,7 +19106,7 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::Sp
 // one integer GEMM over their gathered codes, and the Dense epilogue. Bit-exact with the
 // reference (kernels/conv2d/int8_reference.hpp): the same codes, the same exact sums.
 
-/// Copies n codes with one fixed-size copy where they fit in 16 or 32 bytes (a tap row of a
+/// Copies n codes with one fixed-size copy where they fit in 16, 32 or 64 bytes (a tap row of a
 /// small kernel is a handful of codes; a libc call per row cost more than the GEMM). It may read
 /// and write up to 31 bytes past the n codes: the reads stay inside the scratch (the image is
 /// followed by the patches), and the writes land on codes gathered or padded after it or on
@@ -19111,6 +19119,8 @@ inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, st
     std::memcpy(to, from, 16);
   else if (bytes <= 32)
     std::memcpy(to, from, 32);
+  else if (bytes <= 64)  // W4's 3 x 16 channels: 48 bytes per kernel row
+    std::memcpy(to, from, 64);
   else
     std::memcpy(to, from, bytes);
   return to + n;
@@ -20526,7 +20536,7 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::Sp
 // one integer GEMM over their gathered codes, and the Dense epilogue. Bit-exact with the
 // reference (kernels/conv2d/int8_reference.hpp): the same codes, the same exact sums.
 
-/// Copies n codes with one fixed-size copy where they fit in 16 or 32 bytes (a tap row of a
+/// Copies n codes with one fixed-size copy where they fit in 16, 32 or 64 bytes (a tap row of a
 /// small kernel is a handful of codes; a libc call per row cost more than the GEMM). It may read
 /// and write up to 31 bytes past the n codes: the reads stay inside the scratch (the image is
 /// followed by the patches), and the writes land on codes gathered or padded after it or on
@@ -20539,6 +20549,8 @@ inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, st
     std::memcpy(to, from, 16);
   else if (bytes <= 32)
     std::memcpy(to, from, 32);
+  else if (bytes <= 64)  // W4's 3 x 16 channels: 48 bytes per kernel row
+    std::memcpy(to, from, 64);
   else
     std::memcpy(to, from, bytes);
   return to + n;
@@ -24103,7 +24115,7 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::Sp
 // one integer GEMM over their gathered codes, and the Dense epilogue. Bit-exact with the
 // reference (kernels/conv2d/int8_reference.hpp): the same codes, the same exact sums.
 
-/// Copies n codes with one fixed-size copy where they fit in 16 or 32 bytes (a tap row of a
+/// Copies n codes with one fixed-size copy where they fit in 16, 32 or 64 bytes (a tap row of a
 /// small kernel is a handful of codes; a libc call per row cost more than the GEMM). It may read
 /// and write up to 31 bytes past the n codes: the reads stay inside the scratch (the image is
 /// followed by the patches), and the writes land on codes gathered or padded after it or on
@@ -24116,6 +24128,8 @@ inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, st
     std::memcpy(to, from, 16);
   else if (bytes <= 32)
     std::memcpy(to, from, 32);
+  else if (bytes <= 64)  // W4's 3 x 16 channels: 48 bytes per kernel row
+    std::memcpy(to, from, 64);
   else
     std::memcpy(to, from, bytes);
   return to + n;
@@ -25882,7 +25896,7 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::Sp
 // one integer GEMM over their gathered codes, and the Dense epilogue. Bit-exact with the
 // reference (kernels/conv2d/int8_reference.hpp): the same codes, the same exact sums.
 
-/// Copies n codes with one fixed-size copy where they fit in 16 or 32 bytes (a tap row of a
+/// Copies n codes with one fixed-size copy where they fit in 16, 32 or 64 bytes (a tap row of a
 /// small kernel is a handful of codes; a libc call per row cost more than the GEMM). It may read
 /// and write up to 31 bytes past the n codes: the reads stay inside the scratch (the image is
 /// followed by the patches), and the writes land on codes gathered or padded after it or on
@@ -25895,6 +25909,8 @@ inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, st
     std::memcpy(to, from, 16);
   else if (bytes <= 32)
     std::memcpy(to, from, 32);
+  else if (bytes <= 64)  // W4's 3 x 16 channels: 48 bytes per kernel row
+    std::memcpy(to, from, 64);
   else
     std::memcpy(to, from, bytes);
   return to + n;

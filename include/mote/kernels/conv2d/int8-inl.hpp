@@ -6,7 +6,7 @@
 // one integer GEMM over their gathered codes, and the Dense epilogue. Bit-exact with the
 // reference (kernels/conv2d/int8_reference.hpp): the same codes, the same exact sums.
 
-/// Copies n codes with one fixed-size copy where they fit in 16 or 32 bytes (a tap row of a
+/// Copies n codes with one fixed-size copy where they fit in 16, 32 or 64 bytes (a tap row of a
 /// small kernel is a handful of codes; a libc call per row cost more than the GEMM). It may read
 /// and write up to 31 bytes past the n codes: the reads stay inside the scratch (the image is
 /// followed by the patches), and the writes land on codes gathered or padded after it or on
@@ -19,6 +19,8 @@ inline __attribute__((always_inline)) Code* int8_copy_codes(const Code* from, st
     std::memcpy(to, from, 16);
   else if (bytes <= 32)
     std::memcpy(to, from, 32);
+  else if (bytes <= 64)  // W4's 3 x 16 channels: 48 bytes per kernel row
+    std::memcpy(to, from, 64);
   else
     std::memcpy(to, from, bytes);
   return to + n;
