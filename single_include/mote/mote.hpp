@@ -7291,25 +7291,27 @@ inline bool int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
 }
 // An ISA may provide a batched GEMM of its own (Ops::gemm: every panel, many samples) in place
 // of int8_panel_columns, and with it the symmetric epilogue on its register tiles
-// (Ops::gemm_dequantize: the same operations as gemm then dequantize_samples).
+// (Ops::gemm_dequantize: the same operations as gemm then dequantize_samples, the activation
+// being the float kernels' own, for the piecewise-linear ones, which are exact lane by lane).
 template <class Ops>
 inline constexpr bool int8_has_panel_gemm = requires(const std::int8_t* w, const typename Ops::Act* a, std::int32_t* d) {
   Ops::gemm(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, d, std::size_t{16});
 };
 template <class Ops, class Activation>
 inline constexpr bool int8_has_fused_epilogue =
-    int8_has_panel_gemm<Ops> && requires(const std::int8_t* w, const typename Ops::Act* a, const std::int32_t* sums,
-                                         const float* f, float* o) {
+    int8_has_panel_gemm<Ops> && ::mote::activation::is_piecewise_linear_v<Activation> &&
+    requires(const std::int8_t* w, const typename Ops::Act* a, const std::int32_t* sums, const float* f, float* o) {
       Ops::gemm_dequantize(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, sums, 0, 0.0f, f, f,
-                           o, Activation{});
+                           o, [](float_kernels::Vec y) { return y; });
     };
 template <class Ops, class... Args>
 inline void int8_panel_gemm(const Args&... args) noexcept {
   if constexpr (int8_has_panel_gemm<Ops>) Ops::gemm(args...);
 }
 template <class Ops, class Activation, class... Args>
-inline void int8_gemm_dequantize(const Args&... args) noexcept {
-  if constexpr (int8_has_fused_epilogue<Ops, Activation>) Ops::gemm_dequantize(args...);
+inline void int8_gemm_dequantize(Activation activation, const Args&... args) noexcept {
+  if constexpr (int8_has_fused_epilogue<Ops, Activation>)
+    Ops::gemm_dequantize(args..., [activation](float_kernels::Vec y) { return float_kernels::apply(activation, y); });
 }
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
@@ -7520,10 +7522,10 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                 int8_has_fused_epilogue<Int8Ops, Activation> && !int8_has_tile_gemm<Int8Ops>) {
     // The same for the ISA's own codes (VNNI); not where matrix tiles (AMX) take the samples.
     if (batch > 1 && weights.rows() == padded_rows) {
-      int8_gemm_dequantize<Int8Ops, Activation>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
-                                                padded_cols, batch, weights.row_sums(),
-                                                Int8Ops::activation_offset - input.params.zero_point,
-                                                input.params.scale, weights.scales(), bias, out, activation);
+      int8_gemm_dequantize<Int8Ops>(activation, weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                    padded_cols, batch, weights.row_sums(),
+                                    Int8Ops::activation_offset - input.params.zero_point, input.params.scale,
+                                    weights.scales(), bias, out);
       return;
     }
   }
@@ -11367,25 +11369,27 @@ inline bool int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
 }
 // An ISA may provide a batched GEMM of its own (Ops::gemm: every panel, many samples) in place
 // of int8_panel_columns, and with it the symmetric epilogue on its register tiles
-// (Ops::gemm_dequantize: the same operations as gemm then dequantize_samples).
+// (Ops::gemm_dequantize: the same operations as gemm then dequantize_samples, the activation
+// being the float kernels' own, for the piecewise-linear ones, which are exact lane by lane).
 template <class Ops>
 inline constexpr bool int8_has_panel_gemm = requires(const std::int8_t* w, const typename Ops::Act* a, std::int32_t* d) {
   Ops::gemm(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, d, std::size_t{16});
 };
 template <class Ops, class Activation>
 inline constexpr bool int8_has_fused_epilogue =
-    int8_has_panel_gemm<Ops> && requires(const std::int8_t* w, const typename Ops::Act* a, const std::int32_t* sums,
-                                         const float* f, float* o) {
+    int8_has_panel_gemm<Ops> && ::mote::activation::is_piecewise_linear_v<Activation> &&
+    requires(const std::int8_t* w, const typename Ops::Act* a, const std::int32_t* sums, const float* f, float* o) {
       Ops::gemm_dequantize(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, sums, 0, 0.0f, f, f,
-                           o, Activation{});
+                           o, [](float_kernels::Vec y) { return y; });
     };
 template <class Ops, class... Args>
 inline void int8_panel_gemm(const Args&... args) noexcept {
   if constexpr (int8_has_panel_gemm<Ops>) Ops::gemm(args...);
 }
 template <class Ops, class Activation, class... Args>
-inline void int8_gemm_dequantize(const Args&... args) noexcept {
-  if constexpr (int8_has_fused_epilogue<Ops, Activation>) Ops::gemm_dequantize(args...);
+inline void int8_gemm_dequantize(Activation activation, const Args&... args) noexcept {
+  if constexpr (int8_has_fused_epilogue<Ops, Activation>)
+    Ops::gemm_dequantize(args..., [activation](float_kernels::Vec y) { return float_kernels::apply(activation, y); });
 }
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
@@ -11596,10 +11600,10 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                 int8_has_fused_epilogue<Int8Ops, Activation> && !int8_has_tile_gemm<Int8Ops>) {
     // The same for the ISA's own codes (VNNI); not where matrix tiles (AMX) take the samples.
     if (batch > 1 && weights.rows() == padded_rows) {
-      int8_gemm_dequantize<Int8Ops, Activation>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
-                                                padded_cols, batch, weights.row_sums(),
-                                                Int8Ops::activation_offset - input.params.zero_point,
-                                                input.params.scale, weights.scales(), bias, out, activation);
+      int8_gemm_dequantize<Int8Ops>(activation, weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                    padded_cols, batch, weights.row_sums(),
+                                    Int8Ops::activation_offset - input.params.zero_point, input.params.scale,
+                                    weights.scales(), bias, out);
       return;
     }
   }
@@ -13317,25 +13321,27 @@ inline bool int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
 }
 // An ISA may provide a batched GEMM of its own (Ops::gemm: every panel, many samples) in place
 // of int8_panel_columns, and with it the symmetric epilogue on its register tiles
-// (Ops::gemm_dequantize: the same operations as gemm then dequantize_samples).
+// (Ops::gemm_dequantize: the same operations as gemm then dequantize_samples, the activation
+// being the float kernels' own, for the piecewise-linear ones, which are exact lane by lane).
 template <class Ops>
 inline constexpr bool int8_has_panel_gemm = requires(const std::int8_t* w, const typename Ops::Act* a, std::int32_t* d) {
   Ops::gemm(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, d, std::size_t{16});
 };
 template <class Ops, class Activation>
 inline constexpr bool int8_has_fused_epilogue =
-    int8_has_panel_gemm<Ops> && requires(const std::int8_t* w, const typename Ops::Act* a, const std::int32_t* sums,
-                                         const float* f, float* o) {
+    int8_has_panel_gemm<Ops> && ::mote::activation::is_piecewise_linear_v<Activation> &&
+    requires(const std::int8_t* w, const typename Ops::Act* a, const std::int32_t* sums, const float* f, float* o) {
       Ops::gemm_dequantize(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, sums, 0, 0.0f, f, f,
-                           o, Activation{});
+                           o, [](float_kernels::Vec y) { return y; });
     };
 template <class Ops, class... Args>
 inline void int8_panel_gemm(const Args&... args) noexcept {
   if constexpr (int8_has_panel_gemm<Ops>) Ops::gemm(args...);
 }
 template <class Ops, class Activation, class... Args>
-inline void int8_gemm_dequantize(const Args&... args) noexcept {
-  if constexpr (int8_has_fused_epilogue<Ops, Activation>) Ops::gemm_dequantize(args...);
+inline void int8_gemm_dequantize(Activation activation, const Args&... args) noexcept {
+  if constexpr (int8_has_fused_epilogue<Ops, Activation>)
+    Ops::gemm_dequantize(args..., [activation](float_kernels::Vec y) { return float_kernels::apply(activation, y); });
 }
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
@@ -13546,10 +13552,10 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                 int8_has_fused_epilogue<Int8Ops, Activation> && !int8_has_tile_gemm<Int8Ops>) {
     // The same for the ISA's own codes (VNNI); not where matrix tiles (AMX) take the samples.
     if (batch > 1 && weights.rows() == padded_rows) {
-      int8_gemm_dequantize<Int8Ops, Activation>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
-                                                padded_cols, batch, weights.row_sums(),
-                                                Int8Ops::activation_offset - input.params.zero_point,
-                                                input.params.scale, weights.scales(), bias, out, activation);
+      int8_gemm_dequantize<Int8Ops>(activation, weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                    padded_cols, batch, weights.row_sums(),
+                                    Int8Ops::activation_offset - input.params.zero_point, input.params.scale,
+                                    weights.scales(), bias, out);
       return;
     }
   }
@@ -17233,25 +17239,27 @@ inline bool int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
 }
 // An ISA may provide a batched GEMM of its own (Ops::gemm: every panel, many samples) in place
 // of int8_panel_columns, and with it the symmetric epilogue on its register tiles
-// (Ops::gemm_dequantize: the same operations as gemm then dequantize_samples).
+// (Ops::gemm_dequantize: the same operations as gemm then dequantize_samples, the activation
+// being the float kernels' own, for the piecewise-linear ones, which are exact lane by lane).
 template <class Ops>
 inline constexpr bool int8_has_panel_gemm = requires(const std::int8_t* w, const typename Ops::Act* a, std::int32_t* d) {
   Ops::gemm(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, d, std::size_t{16});
 };
 template <class Ops, class Activation>
 inline constexpr bool int8_has_fused_epilogue =
-    int8_has_panel_gemm<Ops> && requires(const std::int8_t* w, const typename Ops::Act* a, const std::int32_t* sums,
-                                         const float* f, float* o) {
+    int8_has_panel_gemm<Ops> && ::mote::activation::is_piecewise_linear_v<Activation> &&
+    requires(const std::int8_t* w, const typename Ops::Act* a, const std::int32_t* sums, const float* f, float* o) {
       Ops::gemm_dequantize(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, sums, 0, 0.0f, f, f,
-                           o, Activation{});
+                           o, [](float_kernels::Vec y) { return y; });
     };
 template <class Ops, class... Args>
 inline void int8_panel_gemm(const Args&... args) noexcept {
   if constexpr (int8_has_panel_gemm<Ops>) Ops::gemm(args...);
 }
 template <class Ops, class Activation, class... Args>
-inline void int8_gemm_dequantize(const Args&... args) noexcept {
-  if constexpr (int8_has_fused_epilogue<Ops, Activation>) Ops::gemm_dequantize(args...);
+inline void int8_gemm_dequantize(Activation activation, const Args&... args) noexcept {
+  if constexpr (int8_has_fused_epilogue<Ops, Activation>)
+    Ops::gemm_dequantize(args..., [activation](float_kernels::Vec y) { return float_kernels::apply(activation, y); });
 }
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
@@ -17462,10 +17470,10 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                 int8_has_fused_epilogue<Int8Ops, Activation> && !int8_has_tile_gemm<Int8Ops>) {
     // The same for the ISA's own codes (VNNI); not where matrix tiles (AMX) take the samples.
     if (batch > 1 && weights.rows() == padded_rows) {
-      int8_gemm_dequantize<Int8Ops, Activation>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
-                                                padded_cols, batch, weights.row_sums(),
-                                                Int8Ops::activation_offset - input.params.zero_point,
-                                                input.params.scale, weights.scales(), bias, out, activation);
+      int8_gemm_dequantize<Int8Ops>(activation, weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                    padded_cols, batch, weights.row_sums(),
+                                    Int8Ops::activation_offset - input.params.zero_point, input.params.scale,
+                                    weights.scales(), bias, out);
       return;
     }
   }
@@ -18349,13 +18357,6 @@ struct Int8Ops : ::mote::simd::avx512::Int8Conversions {
   static inline __attribute__((always_inline)) void add(Acc& acc, const Acc& other) {
     acc.v = _mm512_add_epi32(acc.v, other.v);
   }
-  /// AVX2's activations (Int8Conversions::activate) on 16 lanes, each exactly its scalar
-  /// definition.
-  static inline __m512 activate512(::mote::activation::Identity, __m512 x) { return x; }
-  static inline __m512 activate512(::mote::activation::Relu, __m512 x) { return _mm512_max_ps(_mm512_setzero_ps(), x); }
-  static inline __m512 activate512(::mote::activation::Relu6, __m512 x) {
-    return _mm512_min_ps(_mm512_set1_ps(6.0f), activate512(::mote::activation::Relu{}, x));
-  }
   /// The batched GEMM: `columns` samples of codes (sample c at act + c * stride) times every
   /// panel, the dots of sample c at dots + c * dots_stride. Register tiles of gemm_tile_panels
   /// panels x gemm_tile_samples samples: 24 accumulators, so that vpdpbusd's latency (5 cycles,
@@ -18372,18 +18373,19 @@ struct Int8Ops : ::mote::simd::avx512::Int8Conversions {
         });
   }
   /// gemm followed by dequantize_samples (symmetric weights), the epilogue applied to each
-  /// register tile: out[c * rows + r] = Activation(fma(float(dot + correction row_sums[r]),
-  /// input_scale scales[r], bias[r])), the same operations lane by lane as the scalar epilogue.
+  /// register tile: out[c * rows + r] = activate(fma(float(dot + correction row_sums[r]),
+  /// input_scale scales[r], bias[r])), the same operations lane by lane as the scalar epilogue;
+  /// `activate` maps a VecF32 to a VecF32 (the float kernels' activation, which the caller
+  /// passes only where it is exact lane by lane).
   /// The int32 offsets start the accumulators (wrapping addition: the same final sums). Whole
   /// panels only (rows = 16 x panel_count). Dots written and read back in a separate pass cost
   /// W5's pointwise layer more than its GEMM: the pass over 64 samples' rows at a time stored
   /// 32 bytes per sample row (docs/benchmarks.md, "A thirteenth run").
-  template <class Activation>
-    requires requires(Activation a, __m512 x) { activate512(a, x); }
+  template <class Activate>
   static inline void gemm_dequantize(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
                                      const std::uint8_t* act, std::size_t stride, std::size_t columns,
                                      const std::int32_t* row_sums, std::int32_t correction, float input_scale,
-                                     const float* scales, const float* bias, float* out, Activation activation) {
+                                     const float* scales, const float* bias, float* out, Activate activate) {
     // The per-row operands in memory, a chunk of rows at a time: kept in registers (the
     // broadcast correction and scale) they left the tile none for its 24 accumulators, and GCC
     // rotated one through a copy every group.
@@ -18407,11 +18409,11 @@ struct Int8Ops : ::mote::simd::avx512::Int8Conversions {
       gemm_panels(
           panels + first / 16 * panel_bytes, count / 16, groups, act, stride, columns,
           [&](std::size_t p) { return Acc{_mm512_load_si512(offsets + p * 16)}; },
-          [chunk_multipliers, chunk_bias, chunk_out, rows, activation](std::size_t p, std::size_t col, __m512i acc) {
+          [chunk_multipliers, chunk_bias, chunk_out, rows, activate](std::size_t p, std::size_t col, __m512i acc) {
             const std::size_t r = p * 16;
             const __m512 y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_load_ps(chunk_multipliers + r),
                                              _mm512_loadu_ps(chunk_bias + r));
-            _mm512_storeu_ps(chunk_out + col * rows + r, activate512(activation, y));
+            _mm512_storeu_ps(chunk_out + col * rows + r, activate(VecF32{y}).v);
           });
     }
   }
@@ -18743,25 +18745,27 @@ inline bool int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
 }
 // An ISA may provide a batched GEMM of its own (Ops::gemm: every panel, many samples) in place
 // of int8_panel_columns, and with it the symmetric epilogue on its register tiles
-// (Ops::gemm_dequantize: the same operations as gemm then dequantize_samples).
+// (Ops::gemm_dequantize: the same operations as gemm then dequantize_samples, the activation
+// being the float kernels' own, for the piecewise-linear ones, which are exact lane by lane).
 template <class Ops>
 inline constexpr bool int8_has_panel_gemm = requires(const std::int8_t* w, const typename Ops::Act* a, std::int32_t* d) {
   Ops::gemm(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, d, std::size_t{16});
 };
 template <class Ops, class Activation>
 inline constexpr bool int8_has_fused_epilogue =
-    int8_has_panel_gemm<Ops> && requires(const std::int8_t* w, const typename Ops::Act* a, const std::int32_t* sums,
-                                         const float* f, float* o) {
+    int8_has_panel_gemm<Ops> && ::mote::activation::is_piecewise_linear_v<Activation> &&
+    requires(const std::int8_t* w, const typename Ops::Act* a, const std::int32_t* sums, const float* f, float* o) {
       Ops::gemm_dequantize(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, sums, 0, 0.0f, f, f,
-                           o, Activation{});
+                           o, [](float_kernels::Vec y) { return y; });
     };
 template <class Ops, class... Args>
 inline void int8_panel_gemm(const Args&... args) noexcept {
   if constexpr (int8_has_panel_gemm<Ops>) Ops::gemm(args...);
 }
 template <class Ops, class Activation, class... Args>
-inline void int8_gemm_dequantize(const Args&... args) noexcept {
-  if constexpr (int8_has_fused_epilogue<Ops, Activation>) Ops::gemm_dequantize(args...);
+inline void int8_gemm_dequantize(Activation activation, const Args&... args) noexcept {
+  if constexpr (int8_has_fused_epilogue<Ops, Activation>)
+    Ops::gemm_dequantize(args..., [activation](float_kernels::Vec y) { return float_kernels::apply(activation, y); });
 }
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
@@ -18972,10 +18976,10 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                 int8_has_fused_epilogue<Int8Ops, Activation> && !int8_has_tile_gemm<Int8Ops>) {
     // The same for the ISA's own codes (VNNI); not where matrix tiles (AMX) take the samples.
     if (batch > 1 && weights.rows() == padded_rows) {
-      int8_gemm_dequantize<Int8Ops, Activation>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
-                                                padded_cols, batch, weights.row_sums(),
-                                                Int8Ops::activation_offset - input.params.zero_point,
-                                                input.params.scale, weights.scales(), bias, out, activation);
+      int8_gemm_dequantize<Int8Ops>(activation, weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                    padded_cols, batch, weights.row_sums(),
+                                    Int8Ops::activation_offset - input.params.zero_point, input.params.scale,
+                                    weights.scales(), bias, out);
       return;
     }
   }
@@ -20173,25 +20177,27 @@ inline bool int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
 }
 // An ISA may provide a batched GEMM of its own (Ops::gemm: every panel, many samples) in place
 // of int8_panel_columns, and with it the symmetric epilogue on its register tiles
-// (Ops::gemm_dequantize: the same operations as gemm then dequantize_samples).
+// (Ops::gemm_dequantize: the same operations as gemm then dequantize_samples, the activation
+// being the float kernels' own, for the piecewise-linear ones, which are exact lane by lane).
 template <class Ops>
 inline constexpr bool int8_has_panel_gemm = requires(const std::int8_t* w, const typename Ops::Act* a, std::int32_t* d) {
   Ops::gemm(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, d, std::size_t{16});
 };
 template <class Ops, class Activation>
 inline constexpr bool int8_has_fused_epilogue =
-    int8_has_panel_gemm<Ops> && requires(const std::int8_t* w, const typename Ops::Act* a, const std::int32_t* sums,
-                                         const float* f, float* o) {
+    int8_has_panel_gemm<Ops> && ::mote::activation::is_piecewise_linear_v<Activation> &&
+    requires(const std::int8_t* w, const typename Ops::Act* a, const std::int32_t* sums, const float* f, float* o) {
       Ops::gemm_dequantize(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, sums, 0, 0.0f, f, f,
-                           o, Activation{});
+                           o, [](float_kernels::Vec y) { return y; });
     };
 template <class Ops, class... Args>
 inline void int8_panel_gemm(const Args&... args) noexcept {
   if constexpr (int8_has_panel_gemm<Ops>) Ops::gemm(args...);
 }
 template <class Ops, class Activation, class... Args>
-inline void int8_gemm_dequantize(const Args&... args) noexcept {
-  if constexpr (int8_has_fused_epilogue<Ops, Activation>) Ops::gemm_dequantize(args...);
+inline void int8_gemm_dequantize(Activation activation, const Args&... args) noexcept {
+  if constexpr (int8_has_fused_epilogue<Ops, Activation>)
+    Ops::gemm_dequantize(args..., [activation](float_kernels::Vec y) { return float_kernels::apply(activation, y); });
 }
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
@@ -20402,10 +20408,10 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                 int8_has_fused_epilogue<Int8Ops, Activation> && !int8_has_tile_gemm<Int8Ops>) {
     // The same for the ISA's own codes (VNNI); not where matrix tiles (AMX) take the samples.
     if (batch > 1 && weights.rows() == padded_rows) {
-      int8_gemm_dequantize<Int8Ops, Activation>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
-                                                padded_cols, batch, weights.row_sums(),
-                                                Int8Ops::activation_offset - input.params.zero_point,
-                                                input.params.scale, weights.scales(), bias, out, activation);
+      int8_gemm_dequantize<Int8Ops>(activation, weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                    padded_cols, batch, weights.row_sums(),
+                                    Int8Ops::activation_offset - input.params.zero_point, input.params.scale,
+                                    weights.scales(), bias, out);
       return;
     }
   }
@@ -23752,25 +23758,27 @@ inline bool int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
 }
 // An ISA may provide a batched GEMM of its own (Ops::gemm: every panel, many samples) in place
 // of int8_panel_columns, and with it the symmetric epilogue on its register tiles
-// (Ops::gemm_dequantize: the same operations as gemm then dequantize_samples).
+// (Ops::gemm_dequantize: the same operations as gemm then dequantize_samples, the activation
+// being the float kernels' own, for the piecewise-linear ones, which are exact lane by lane).
 template <class Ops>
 inline constexpr bool int8_has_panel_gemm = requires(const std::int8_t* w, const typename Ops::Act* a, std::int32_t* d) {
   Ops::gemm(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, d, std::size_t{16});
 };
 template <class Ops, class Activation>
 inline constexpr bool int8_has_fused_epilogue =
-    int8_has_panel_gemm<Ops> && requires(const std::int8_t* w, const typename Ops::Act* a, const std::int32_t* sums,
-                                         const float* f, float* o) {
+    int8_has_panel_gemm<Ops> && ::mote::activation::is_piecewise_linear_v<Activation> &&
+    requires(const std::int8_t* w, const typename Ops::Act* a, const std::int32_t* sums, const float* f, float* o) {
       Ops::gemm_dequantize(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, sums, 0, 0.0f, f, f,
-                           o, Activation{});
+                           o, [](float_kernels::Vec y) { return y; });
     };
 template <class Ops, class... Args>
 inline void int8_panel_gemm(const Args&... args) noexcept {
   if constexpr (int8_has_panel_gemm<Ops>) Ops::gemm(args...);
 }
 template <class Ops, class Activation, class... Args>
-inline void int8_gemm_dequantize(const Args&... args) noexcept {
-  if constexpr (int8_has_fused_epilogue<Ops, Activation>) Ops::gemm_dequantize(args...);
+inline void int8_gemm_dequantize(Activation activation, const Args&... args) noexcept {
+  if constexpr (int8_has_fused_epilogue<Ops, Activation>)
+    Ops::gemm_dequantize(args..., [activation](float_kernels::Vec y) { return float_kernels::apply(activation, y); });
 }
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
@@ -23981,10 +23989,10 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                 int8_has_fused_epilogue<Int8Ops, Activation> && !int8_has_tile_gemm<Int8Ops>) {
     // The same for the ISA's own codes (VNNI); not where matrix tiles (AMX) take the samples.
     if (batch > 1 && weights.rows() == padded_rows) {
-      int8_gemm_dequantize<Int8Ops, Activation>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
-                                                padded_cols, batch, weights.row_sums(),
-                                                Int8Ops::activation_offset - input.params.zero_point,
-                                                input.params.scale, weights.scales(), bias, out, activation);
+      int8_gemm_dequantize<Int8Ops>(activation, weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                    padded_cols, batch, weights.row_sums(),
+                                    Int8Ops::activation_offset - input.params.zero_point, input.params.scale,
+                                    weights.scales(), bias, out);
       return;
     }
   }
@@ -25533,25 +25541,27 @@ inline bool int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
 }
 // An ISA may provide a batched GEMM of its own (Ops::gemm: every panel, many samples) in place
 // of int8_panel_columns, and with it the symmetric epilogue on its register tiles
-// (Ops::gemm_dequantize: the same operations as gemm then dequantize_samples).
+// (Ops::gemm_dequantize: the same operations as gemm then dequantize_samples, the activation
+// being the float kernels' own, for the piecewise-linear ones, which are exact lane by lane).
 template <class Ops>
 inline constexpr bool int8_has_panel_gemm = requires(const std::int8_t* w, const typename Ops::Act* a, std::int32_t* d) {
   Ops::gemm(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, d, std::size_t{16});
 };
 template <class Ops, class Activation>
 inline constexpr bool int8_has_fused_epilogue =
-    int8_has_panel_gemm<Ops> && requires(const std::int8_t* w, const typename Ops::Act* a, const std::int32_t* sums,
-                                         const float* f, float* o) {
+    int8_has_panel_gemm<Ops> && ::mote::activation::is_piecewise_linear_v<Activation> &&
+    requires(const std::int8_t* w, const typename Ops::Act* a, const std::int32_t* sums, const float* f, float* o) {
       Ops::gemm_dequantize(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, sums, 0, 0.0f, f, f,
-                           o, Activation{});
+                           o, [](float_kernels::Vec y) { return y; });
     };
 template <class Ops, class... Args>
 inline void int8_panel_gemm(const Args&... args) noexcept {
   if constexpr (int8_has_panel_gemm<Ops>) Ops::gemm(args...);
 }
 template <class Ops, class Activation, class... Args>
-inline void int8_gemm_dequantize(const Args&... args) noexcept {
-  if constexpr (int8_has_fused_epilogue<Ops, Activation>) Ops::gemm_dequantize(args...);
+inline void int8_gemm_dequantize(Activation activation, const Args&... args) noexcept {
+  if constexpr (int8_has_fused_epilogue<Ops, Activation>)
+    Ops::gemm_dequantize(args..., [activation](float_kernels::Vec y) { return float_kernels::apply(activation, y); });
 }
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
@@ -25762,10 +25772,10 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                 int8_has_fused_epilogue<Int8Ops, Activation> && !int8_has_tile_gemm<Int8Ops>) {
     // The same for the ISA's own codes (VNNI); not where matrix tiles (AMX) take the samples.
     if (batch > 1 && weights.rows() == padded_rows) {
-      int8_gemm_dequantize<Int8Ops, Activation>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
-                                                padded_cols, batch, weights.row_sums(),
-                                                Int8Ops::activation_offset - input.params.zero_point,
-                                                input.params.scale, weights.scales(), bias, out, activation);
+      int8_gemm_dequantize<Int8Ops>(activation, weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                    padded_cols, batch, weights.row_sums(),
+                                    Int8Ops::activation_offset - input.params.zero_point, input.params.scale,
+                                    weights.scales(), bias, out);
       return;
     }
   }

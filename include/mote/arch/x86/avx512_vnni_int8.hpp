@@ -41,13 +41,6 @@ struct Int8Ops : ::mote::simd::avx512::Int8Conversions {
   static inline __attribute__((always_inline)) void add(Acc& acc, const Acc& other) {
     acc.v = _mm512_add_epi32(acc.v, other.v);
   }
-  /// AVX2's activations (Int8Conversions::activate) on 16 lanes, each exactly its scalar
-  /// definition.
-  static inline __m512 activate512(::mote::activation::Identity, __m512 x) { return x; }
-  static inline __m512 activate512(::mote::activation::Relu, __m512 x) { return _mm512_max_ps(_mm512_setzero_ps(), x); }
-  static inline __m512 activate512(::mote::activation::Relu6, __m512 x) {
-    return _mm512_min_ps(_mm512_set1_ps(6.0f), activate512(::mote::activation::Relu{}, x));
-  }
   /// The batched GEMM: `columns` samples of codes (sample c at act + c * stride) times every
   /// panel, the dots of sample c at dots + c * dots_stride. Register tiles of gemm_tile_panels
   /// panels x gemm_tile_samples samples: 24 accumulators, so that vpdpbusd's latency (5 cycles,
@@ -64,18 +57,19 @@ struct Int8Ops : ::mote::simd::avx512::Int8Conversions {
         });
   }
   /// gemm followed by dequantize_samples (symmetric weights), the epilogue applied to each
-  /// register tile: out[c * rows + r] = Activation(fma(float(dot + correction row_sums[r]),
-  /// input_scale scales[r], bias[r])), the same operations lane by lane as the scalar epilogue.
+  /// register tile: out[c * rows + r] = activate(fma(float(dot + correction row_sums[r]),
+  /// input_scale scales[r], bias[r])), the same operations lane by lane as the scalar epilogue;
+  /// `activate` maps a VecF32 to a VecF32 (the float kernels' activation, which the caller
+  /// passes only where it is exact lane by lane).
   /// The int32 offsets start the accumulators (wrapping addition: the same final sums). Whole
   /// panels only (rows = 16 x panel_count). Dots written and read back in a separate pass cost
   /// W5's pointwise layer more than its GEMM: the pass over 64 samples' rows at a time stored
   /// 32 bytes per sample row (docs/benchmarks.md, "A thirteenth run").
-  template <class Activation>
-    requires requires(Activation a, __m512 x) { activate512(a, x); }
+  template <class Activate>
   static inline void gemm_dequantize(const std::int8_t* panels, std::size_t panel_count, std::size_t groups,
                                      const std::uint8_t* act, std::size_t stride, std::size_t columns,
                                      const std::int32_t* row_sums, std::int32_t correction, float input_scale,
-                                     const float* scales, const float* bias, float* out, Activation activation) {
+                                     const float* scales, const float* bias, float* out, Activate activate) {
     // The per-row operands in memory, a chunk of rows at a time: kept in registers (the
     // broadcast correction and scale) they left the tile none for its 24 accumulators, and GCC
     // rotated one through a copy every group.
@@ -99,11 +93,11 @@ struct Int8Ops : ::mote::simd::avx512::Int8Conversions {
       gemm_panels(
           panels + first / 16 * panel_bytes, count / 16, groups, act, stride, columns,
           [&](std::size_t p) { return Acc{_mm512_load_si512(offsets + p * 16)}; },
-          [chunk_multipliers, chunk_bias, chunk_out, rows, activation](std::size_t p, std::size_t col, __m512i acc) {
+          [chunk_multipliers, chunk_bias, chunk_out, rows, activate](std::size_t p, std::size_t col, __m512i acc) {
             const std::size_t r = p * 16;
             const __m512 y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_load_ps(chunk_multipliers + r),
                                              _mm512_loadu_ps(chunk_bias + r));
-            _mm512_storeu_ps(chunk_out + col * rows + r, activate512(activation, y));
+            _mm512_storeu_ps(chunk_out + col * rows + r, activate(VecF32{y}).v);
           });
     }
   }

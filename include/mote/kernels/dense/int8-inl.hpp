@@ -189,25 +189,27 @@ inline bool int8_gemm_symmetric_dequantize(const Args&... args) noexcept {
 }
 // An ISA may provide a batched GEMM of its own (Ops::gemm: every panel, many samples) in place
 // of int8_panel_columns, and with it the symmetric epilogue on its register tiles
-// (Ops::gemm_dequantize: the same operations as gemm then dequantize_samples).
+// (Ops::gemm_dequantize: the same operations as gemm then dequantize_samples, the activation
+// being the float kernels' own, for the piecewise-linear ones, which are exact lane by lane).
 template <class Ops>
 inline constexpr bool int8_has_panel_gemm = requires(const std::int8_t* w, const typename Ops::Act* a, std::int32_t* d) {
   Ops::gemm(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, d, std::size_t{16});
 };
 template <class Ops, class Activation>
 inline constexpr bool int8_has_fused_epilogue =
-    int8_has_panel_gemm<Ops> && requires(const std::int8_t* w, const typename Ops::Act* a, const std::int32_t* sums,
-                                         const float* f, float* o) {
+    int8_has_panel_gemm<Ops> && ::mote::activation::is_piecewise_linear_v<Activation> &&
+    requires(const std::int8_t* w, const typename Ops::Act* a, const std::int32_t* sums, const float* f, float* o) {
       Ops::gemm_dequantize(w, std::size_t{1}, std::size_t{1}, a, std::size_t{4}, std::size_t{1}, sums, 0, 0.0f, f, f,
-                           o, Activation{});
+                           o, [](float_kernels::Vec y) { return y; });
     };
 template <class Ops, class... Args>
 inline void int8_panel_gemm(const Args&... args) noexcept {
   if constexpr (int8_has_panel_gemm<Ops>) Ops::gemm(args...);
 }
 template <class Ops, class Activation, class... Args>
-inline void int8_gemm_dequantize(const Args&... args) noexcept {
-  if constexpr (int8_has_fused_epilogue<Ops, Activation>) Ops::gemm_dequantize(args...);
+inline void int8_gemm_dequantize(Activation activation, const Args&... args) noexcept {
+  if constexpr (int8_has_fused_epilogue<Ops, Activation>)
+    Ops::gemm_dequantize(args..., [activation](float_kernels::Vec y) { return float_kernels::apply(activation, y); });
 }
 template <class Ops, class... Args>
 inline void int8_quantize_centred(const Args&... args) noexcept {
@@ -418,10 +420,10 @@ inline void int8_dense_from_codes(const Matrix& weights, const float* bias, cons
                 int8_has_fused_epilogue<Int8Ops, Activation> && !int8_has_tile_gemm<Int8Ops>) {
     // The same for the ISA's own codes (VNNI); not where matrix tiles (AMX) take the samples.
     if (batch > 1 && weights.rows() == padded_rows) {
-      int8_gemm_dequantize<Int8Ops, Activation>(weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
-                                                padded_cols, batch, weights.row_sums(),
-                                                Int8Ops::activation_offset - input.params.zero_point,
-                                                input.params.scale, weights.scales(), bias, out, activation);
+      int8_gemm_dequantize<Int8Ops>(activation, weights.panel(0), weights.panel_count(), padded_cols / 4, codes,
+                                    padded_cols, batch, weights.row_sums(),
+                                    Int8Ops::activation_offset - input.params.zero_point, input.params.scale,
+                                    weights.scales(), bias, out);
       return;
     }
   }
