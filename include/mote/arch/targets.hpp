@@ -166,10 +166,13 @@ MOTE_TARGET_REGION_END
 // VNNI adds only integer kernels; its float kernels are the AVX-512 ones (tag inheritance).
 MOTE_TARGET_REGION_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma,bmi2,f16c")
 #include "mote/arch/x86/avx512_vnni_int8.hpp"
+#include "mote/arch/x86/avx512_vnni_int4.hpp"
 #define MOTE_SIMD_NS avx512_vnni
 #define MOTE_SIMD_TAG Avx512Vnni
 #define MOTE_SIMD_FLOAT_NS avx512
+#define MOTE_SIMD_HAS_INT4
 #include "mote/kernels/simd_int8-inl.hpp"
+#undef MOTE_SIMD_HAS_INT4
 #undef MOTE_SIMD_FLOAT_NS
 #undef MOTE_SIMD_NS
 #undef MOTE_SIMD_TAG

@@ -67,7 +67,8 @@ Int4Case<G> random_case(std::mt19937& rng, std::size_t rows, std::size_t cols, s
 template <std::size_t G>
 void random_shapes() {
   std::mt19937 rng(99);
-  for (std::size_t rows : {1u, 15u, 16u, 17u, 33u})
+  // Up to 7 panels: AVX-512 VNNI's passes of 4 panels, then 3; AVX2's of 2, then 1.
+  for (std::size_t rows : {1u, 15u, 16u, 17u, 33u, 64u, 100u})
     for (std::size_t cols : {1u, 7u, 31u, 32u, 33u, 64u, 65u, 96u, 130u, 257u})
       for (std::size_t batch : {1u, 2u, 5u})
         for (bool u8 : {false, true}) check_all_isas(random_case<G>(rng, rows, cols, batch, u8), "random");
@@ -153,6 +154,29 @@ TEST_CASE("int4 dense kernels: the 16-bit block accumulation cannot overflow", "
     // F = sum w s = 256 * 7 * (-128) * scale(1/7) and the centre term 128 * sum w.
     REQUIRE(out[0] == Approx(0.0).margin(1e-3));
   }
+}
+
+TEST_CASE("int4 dense kernels: int32 sums at the longest input a layer accepts", "[int4][kernels]") {
+  // K = int8_max_cols, every weight at +7 or -7 and every activation at -128 or +127: AVX-512
+  // VNNI's sums of whole bytes (up to 255 x 128 per column) and of high nibbles (16 x 15 x 128)
+  // are then at their largest, and must still give the reference's exact dots.
+  constexpr std::size_t cols = mote::kernels::int8_max_cols;
+  auto run = [](auto group_tag, float weight, float input) {
+    constexpr std::size_t G = decltype(group_tag)::value;
+    Int4Case<G> c(20, cols, 1);
+    std::vector<float> w(20 * cols);
+    for (std::size_t r = 0; r < 20; ++r)
+      for (std::size_t k = 0; k < cols; ++k) w[r * cols + k] = r % 3 == 2 ? -weight : weight;
+    c.weights.assign(w.data());
+    std::fill(c.input.begin(), c.input.end(), input);
+    c.quant = Int8InputQuant{{1.0f, 0}, 0, 255};
+    check_all_isas(c, "longest input");
+  };
+  for (float weight : {1.0f, -1.0f})
+    for (float input : {-1e9f, 1e9f}) {
+      run(std::integral_constant<std::size_t, 0>{}, weight, input);
+      run(std::integral_constant<std::size_t, 32>{}, weight, input);
+    }
 }
 
 TEST_CASE("int4 weights: quantisation, bytes and a network against its dequantised float twin", "[int4]") {
