@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "mote/arch/cpu.hpp"
 #include "mote/arch/isa.hpp"

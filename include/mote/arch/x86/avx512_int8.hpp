@@ -82,6 +82,25 @@ struct QuantizeCodes16 {
   }
 };
 
+/// Codes whose range is the whole of the byte type (uint8 [0, 255] or int8 [-128, 127]), 64 at a
+/// time: the saturating packs (int32 -> int16 -> bytes) are the clamp, so 64 codes cost 3 shuffles
+/// where a saturating narrowing took 2 per 16 and the float clamp 2 more (W5's pointwise input,
+/// 100,352 codes: docs/benchmarks.md). Returns how many codes it wrote: n rounded down to 64.
+template <class Byte>
+inline std::size_t whole_range_codes(const QuantizeCodes16& codes_of, const float* x, std::size_t n, Byte* out) {
+  static_assert(sizeof(Byte) == 1, "whole_range_codes writes bytes");
+  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  std::size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    const __m512i words0 = _mm512_packs_epi32(codes_of.unclamped(x + i), codes_of.unclamped(x + i + 16));
+    const __m512i words1 = _mm512_packs_epi32(codes_of.unclamped(x + i + 32), codes_of.unclamped(x + i + 48));
+    const __m512i bytes =
+        std::is_signed_v<Byte> ? _mm512_packs_epi16(words0, words1) : _mm512_packus_epi16(words0, words1);
+    _mm512_storeu_si512(out + i, _mm512_permutexvar_epi32(order, bytes));
+  }
+  return i;
+}
+
 /// The float side of the AVX-512 int8 primitive sets (AVX-512, VNNI, AMX): AVX2's epilogue, and
 /// the centred float codes 16 at a time (W5's depthwise input on Sapphire Rapids: 22.8 us, AVX2's
 /// 28.6). Without AVX2's epilogue these sets converted every output in scalar code.

@@ -20,21 +20,13 @@
 namespace mote::simd::avx512_vnni {
 
 struct Int4Ops {
-  /// s = quantize(x) - 128 for n values: the codes of the centred zero point, 64 at a time
-  /// with the clamp in the saturating packs when the range is the whole of int8.
+  /// s = quantize(x) - 128 for n values: the codes of the zero point less 128, in int8.
   static inline void centre(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
                             std::int32_t high, std::int8_t* out) {
     const ::mote::simd::avx512::QuantizeCodes16 codes_of(QuantParams{p.scale, p.zero_point - 128}, low - 128,
                                                          high - 128);
     std::size_t i = 0;
-    if (low == 0 && high == 255) {
-      const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-      for (; i + 64 <= n; i += 64) {
-        const __m512i words0 = _mm512_packs_epi32(codes_of.unclamped(x + i), codes_of.unclamped(x + i + 16));
-        const __m512i words1 = _mm512_packs_epi32(codes_of.unclamped(x + i + 32), codes_of.unclamped(x + i + 48));
-        _mm512_storeu_si512(out + i, _mm512_permutexvar_epi32(order, _mm512_packs_epi16(words0, words1)));
-      }
-    }
+    if (low == 0 && high == 255) i = ::mote::simd::avx512::whole_range_codes(codes_of, x, n, out);
     for (; i + 16 <= n; i += 16)
       _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm512_cvtsepi32_epi8(codes_of(x + i)));
     for (; i < n; ++i) out[i] = static_cast<std::int8_t>(::mote::quantize(x[i], p, low, high) - 128);

@@ -190,17 +190,7 @@ struct Int8Ops : ::mote::simd::avx512::Int8Conversions {
                               std::int32_t high, Act* out) {
     const ::mote::simd::avx512::QuantizeCodes16 codes_of(p, low, high);
     std::size_t i = 0;
-    if (low == 0 && high == 255) {
-      // 64 codes per step, the clamp to [0, 255] in the saturating packs (signed int32 -> int16
-      // -> unsigned bytes): 3 shuffles per 64 codes where vpmovusdb took 2 per 16 and the float
-      // clamp 2 more (W5's pointwise input, 100,352 codes: docs/benchmarks.md).
-      const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-      for (; i + 64 <= n; i += 64) {
-        const __m512i words0 = _mm512_packs_epi32(codes_of.unclamped(x + i), codes_of.unclamped(x + i + 16));
-        const __m512i words1 = _mm512_packs_epi32(codes_of.unclamped(x + i + 32), codes_of.unclamped(x + i + 48));
-        _mm512_storeu_si512(out + i, _mm512_permutexvar_epi32(order, _mm512_packus_epi16(words0, words1)));
-      }
-    }
+    if (low == 0 && high == 255) i = ::mote::simd::avx512::whole_range_codes(codes_of, x, n, out);
     for (; i + 16 <= n; i += 16)
       _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm512_cvtusepi32_epi8(codes_of(x + i)));
     for (; i < n; ++i) out[i] = encode(::mote::quantize(x[i], p, low, high));
