@@ -7766,7 +7766,11 @@ template <class Ops>
 inline void int8_float_codes_row(const std::uint8_t* x, std::size_t n, const ::mote::kernels::Int8InputQuant& input,
                                  typename Ops::Act*, float* row) noexcept {
   const std::int32_t zero_point = input.params.zero_point;
-  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_point);
+  if constexpr (requires { Ops::centred_floats_of_codes(x, n, zero_point, row); }) {
+    Ops::centred_floats_of_codes(x, n, zero_point, row);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_point);
+  }
 }
 
 /// What the f32 kernels multiply when an int8 convolution sums in floats (small receptive fields
@@ -8667,6 +8671,16 @@ struct Int8Conversions {
     std::size_t i = 0;
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, codes_of.floats(x + i));
     for (; i < n; ++i) out[i] = static_cast<float>(::mote::quantize(x[i], p, low, high) - p.zero_point);
+  }
+  /// u - zu as floats for codes u given as input (Sequential::forward_codes, the hand-over).
+  static inline void centred_floats_of_codes(const std::uint8_t* codes, std::size_t n, std::int32_t zero_point,
+                                             float* out) {
+    const __m256i zero = _mm256_set1_epi32(zero_point);
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+      _mm256_storeu_ps(out + i, _mm256_cvtepi32_ps(_mm256_sub_epi32(
+                                    _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(codes + i))), zero)));
+    for (; i < n; ++i) out[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) - zero_point);
   }
 };
 
@@ -11844,7 +11858,11 @@ template <class Ops>
 inline void int8_float_codes_row(const std::uint8_t* x, std::size_t n, const ::mote::kernels::Int8InputQuant& input,
                                  typename Ops::Act*, float* row) noexcept {
   const std::int32_t zero_point = input.params.zero_point;
-  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_point);
+  if constexpr (requires { Ops::centred_floats_of_codes(x, n, zero_point, row); }) {
+    Ops::centred_floats_of_codes(x, n, zero_point, row);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_point);
+  }
 }
 
 /// What the f32 kernels multiply when an int8 convolution sums in floats (small receptive fields
@@ -13796,7 +13814,11 @@ template <class Ops>
 inline void int8_float_codes_row(const std::uint8_t* x, std::size_t n, const ::mote::kernels::Int8InputQuant& input,
                                  typename Ops::Act*, float* row) noexcept {
   const std::int32_t zero_point = input.params.zero_point;
-  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_point);
+  if constexpr (requires { Ops::centred_floats_of_codes(x, n, zero_point, row); }) {
+    Ops::centred_floats_of_codes(x, n, zero_point, row);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_point);
+  }
 }
 
 /// What the f32 kernels multiply when an int8 convolution sums in floats (small receptive fields
@@ -15053,6 +15075,16 @@ struct Int8Conversions : ::mote::simd::avx2::Int8Conversions {
     std::size_t i = 0;
     for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, codes_of.floats(x + i));
     for (; i < n; ++i) out[i] = static_cast<float>(::mote::quantize(x[i], p, low, high) - p.zero_point);
+  }
+  /// u - zu as floats for codes u given as input, 16 at a time.
+  static inline void centred_floats_of_codes(const std::uint8_t* codes, std::size_t n, std::int32_t zero_point,
+                                             float* out) {
+    const __m512i zero = _mm512_set1_epi32(zero_point);
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+      _mm512_storeu_ps(out + i, _mm512_cvtepi32_ps(_mm512_sub_epi32(
+                                    _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + i))), zero)));
+    for (; i < n; ++i) out[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) - zero_point);
   }
 };
 
@@ -17733,7 +17765,11 @@ template <class Ops>
 inline void int8_float_codes_row(const std::uint8_t* x, std::size_t n, const ::mote::kernels::Int8InputQuant& input,
                                  typename Ops::Act*, float* row) noexcept {
   const std::int32_t zero_point = input.params.zero_point;
-  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_point);
+  if constexpr (requires { Ops::centred_floats_of_codes(x, n, zero_point, row); }) {
+    Ops::centred_floats_of_codes(x, n, zero_point, row);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_point);
+  }
 }
 
 /// What the f32 kernels multiply when an int8 convolution sums in floats (small receptive fields
@@ -19342,7 +19378,11 @@ template <class Ops>
 inline void int8_float_codes_row(const std::uint8_t* x, std::size_t n, const ::mote::kernels::Int8InputQuant& input,
                                  typename Ops::Act*, float* row) noexcept {
   const std::int32_t zero_point = input.params.zero_point;
-  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_point);
+  if constexpr (requires { Ops::centred_floats_of_codes(x, n, zero_point, row); }) {
+    Ops::centred_floats_of_codes(x, n, zero_point, row);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_point);
+  }
 }
 
 /// What the f32 kernels multiply when an int8 convolution sums in floats (small receptive fields
@@ -20775,7 +20815,11 @@ template <class Ops>
 inline void int8_float_codes_row(const std::uint8_t* x, std::size_t n, const ::mote::kernels::Int8InputQuant& input,
                                  typename Ops::Act*, float* row) noexcept {
   const std::int32_t zero_point = input.params.zero_point;
-  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_point);
+  if constexpr (requires { Ops::centred_floats_of_codes(x, n, zero_point, row); }) {
+    Ops::centred_floats_of_codes(x, n, zero_point, row);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_point);
+  }
 }
 
 /// What the f32 kernels multiply when an int8 convolution sums in floats (small receptive fields
@@ -24356,7 +24400,11 @@ template <class Ops>
 inline void int8_float_codes_row(const std::uint8_t* x, std::size_t n, const ::mote::kernels::Int8InputQuant& input,
                                  typename Ops::Act*, float* row) noexcept {
   const std::int32_t zero_point = input.params.zero_point;
-  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_point);
+  if constexpr (requires { Ops::centred_floats_of_codes(x, n, zero_point, row); }) {
+    Ops::centred_floats_of_codes(x, n, zero_point, row);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_point);
+  }
 }
 
 /// What the f32 kernels multiply when an int8 convolution sums in floats (small receptive fields
@@ -26139,7 +26187,11 @@ template <class Ops>
 inline void int8_float_codes_row(const std::uint8_t* x, std::size_t n, const ::mote::kernels::Int8InputQuant& input,
                                  typename Ops::Act*, float* row) noexcept {
   const std::int32_t zero_point = input.params.zero_point;
-  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_point);
+  if constexpr (requires { Ops::centred_floats_of_codes(x, n, zero_point, row); }) {
+    Ops::centred_floats_of_codes(x, n, zero_point, row);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_point);
+  }
 }
 
 /// What the f32 kernels multiply when an int8 convolution sums in floats (small receptive fields
@@ -28798,6 +28850,29 @@ class Chain {
     run(in, out, workspace, batch, std::make_index_sequence<layer_count>{}, detail::NoInputHook{});
   }
 
+  /// Whether the first layer takes input codes (an int8 Dense, Conv2D or DepthwiseConv2D with
+  /// dense weights): what forward_codes_batch needs.
+  static constexpr bool takes_input_codes =
+      detail::layer_accepts_codes_v<std::tuple_element_t<0, layers_type>>;
+  /// The quantisation forward_codes_batch's input codes are in: the first layer's calibrated (or
+  /// set) input quantisation; nullptr while it has none.
+  const kernels::Int8InputQuant* input_codes_quantization() const noexcept {
+    static_assert(takes_input_codes,
+                  "forward_codes: the network's first layer must take int8 codes (a Dense, Conv2D or "
+                  "DepthwiseConv2D layer with int8 weights in dense storage).");
+    if constexpr (takes_input_codes) return std::get<0>(layers_).codes_quantization();
+    else return nullptr;
+  }
+  /// forward_batch() on the first layer's input codes (input_codes_quantization() must not be
+  /// null): `batch` samples of uint8 codes one after the other, the first layer's input
+  /// quantisation skipped. The layers after it run as in forward_batch().
+  void forward_codes_batch(const std::uint8_t* in, float* out, std::size_t batch, std::byte* workspace) const noexcept {
+    static_assert(takes_input_codes,
+                  "forward_codes: the network's first layer must take int8 codes (a Dense, Conv2D or "
+                  "DepthwiseConv2D layer with int8 weights in dense storage).");
+    if constexpr (takes_input_codes) run_from_codes(in, out, workspace, batch, std::make_index_sequence<layer_count>{});
+  }
+
   template <std::size_t I>
   auto& layer() noexcept { return std::get<I>(layers_); }
   template <std::size_t I>
@@ -28859,6 +28934,19 @@ class Chain {
   void run(const float* in, float* out, std::byte* workspace, std::size_t batch, std::index_sequence<I...>,
            const Hook& hook) const {
     (step<I>(in, out, workspace, batch, hook), ...);
+  }
+  /// The first layer on codes, then the others as run() does (none of them reads the caller's
+  /// input: the first layer computes, so theirs comes from the workspace).
+  template <std::size_t... I>
+  void run_from_codes(const std::uint8_t* in, float* out, std::byte* workspace, std::size_t batch,
+                      std::index_sequence<0, I...>) const {
+    constexpr detail::Slot out_slot = plan.steps[0].out_slot;
+    float* destination = out;
+    if constexpr (out_slot != detail::Slot::output)
+      destination = reinterpret_cast<float*>(workspace + batch * plan.steps[0].out_offset);
+    std::get<0>(layers_).forward_integer(in, destination, hands_over_codes<0>(), batch,
+                                         workspace + batch * plan.steps[0].scratch_offset);
+    (step<I>(nullptr, out, workspace, batch, detail::NoInputHook{}), ...);
   }
   /// How many layers before position I quantise their input.
   template <std::size_t I>
@@ -30770,6 +30858,47 @@ class Sequential {
     assert(in.size() == batch * input_shape::size && out.size() == batch * output_shape::size);
     assert(batch <= workspace.max_batch());
     chain_.forward_batch(in.data(), out.data(), batch, workspace.bytes().data());
+  }
+
+  /// Whether forward_codes() applies: the first layer is an int8 Dense, Conv2D or
+  /// DepthwiseConv2D with dense weights, which can take its input as codes.
+  static constexpr bool takes_input_codes = chain_type::takes_input_codes;
+  /// The quantisation of forward_codes()' input: code u in [low, high] stands for
+  /// params.scale * (u - params.zero_point), as mote::quantize(x, params, low, high) makes it
+  /// from a float. It is the first layer's input quantisation (from calibrate() or
+  /// layer<0>().set_input_quantization(), in uint8 codes: signed activation formats are offset by
+  /// 128); nullopt until one is set.
+  std::optional<kernels::Int8InputQuant> input_codes_quantization() const noexcept {
+    const kernels::Int8InputQuant* quant = chain_.input_codes_quantization();
+    return quant != nullptr ? std::optional<kernels::Int8InputQuant>(*quant) : std::nullopt;
+  }
+  /// Runs the network on input codes instead of floats (a camera's uint8 pixels, a TFLite
+  /// model's quantised input), skipping the first layer's quantisation: the same outputs as
+  /// forward() on floats that quantise to these codes. Allocation-free when it succeeds. Fails,
+  /// writing nothing, while the first layer has no input quantisation (input_codes_quantization()).
+  Status forward_codes(std::span<const std::uint8_t, input_shape::size> in, std::span<float, output_shape::size> out,
+                       Workspace& workspace) const {
+    return forward_codes_batch(in, out, workspace);
+  }
+  /// forward_codes() on `in.size() / input_shape::size` samples stored one after the other; the
+  /// workspace must have been made for at least that many.
+  Status forward_codes_batch(std::span<const std::uint8_t> in, std::span<float> out, Workspace& workspace) const {
+    const std::size_t batch = in.size() / input_shape::size;
+    if (chain_.input_codes_quantization() == nullptr)
+      return make_error(ErrorCode::invalid_value,
+                        "forward_codes: layer 0 has no input quantisation for the codes to be in; call calibrate() "
+                        "or layer<0>().set_input_quantization() first");
+    if (in.size() != batch * input_shape::size || out.size() != batch * output_shape::size)
+      return make_error(ErrorCode::shape_mismatch,
+                        "forward_codes: " + std::to_string(in.size()) + " input codes and " +
+                            std::to_string(out.size()) + " outputs are not whole samples of " +
+                            std::to_string(input_shape::size) + " -> " + std::to_string(output_shape::size));
+    if (batch > workspace.max_batch())
+      return make_error(ErrorCode::shape_mismatch, "forward_codes: " + std::to_string(batch) +
+                                                       " samples, but the workspace was made for " +
+                                                       std::to_string(workspace.max_batch()));
+    chain_.forward_codes_batch(in.data(), out.data(), batch, workspace.bytes().data());
+    return Status::ok();
   }
 
   /// With the integer hand-over on, lets adjacent int8 layers pass codes instead of floats

@@ -220,6 +220,29 @@ class Chain {
     run(in, out, workspace, batch, std::make_index_sequence<layer_count>{}, detail::NoInputHook{});
   }
 
+  /// Whether the first layer takes input codes (an int8 Dense, Conv2D or DepthwiseConv2D with
+  /// dense weights): what forward_codes_batch needs.
+  static constexpr bool takes_input_codes =
+      detail::layer_accepts_codes_v<std::tuple_element_t<0, layers_type>>;
+  /// The quantisation forward_codes_batch's input codes are in: the first layer's calibrated (or
+  /// set) input quantisation; nullptr while it has none.
+  const kernels::Int8InputQuant* input_codes_quantization() const noexcept {
+    static_assert(takes_input_codes,
+                  "forward_codes: the network's first layer must take int8 codes (a Dense, Conv2D or "
+                  "DepthwiseConv2D layer with int8 weights in dense storage).");
+    if constexpr (takes_input_codes) return std::get<0>(layers_).codes_quantization();
+    else return nullptr;
+  }
+  /// forward_batch() on the first layer's input codes (input_codes_quantization() must not be
+  /// null): `batch` samples of uint8 codes one after the other, the first layer's input
+  /// quantisation skipped. The layers after it run as in forward_batch().
+  void forward_codes_batch(const std::uint8_t* in, float* out, std::size_t batch, std::byte* workspace) const noexcept {
+    static_assert(takes_input_codes,
+                  "forward_codes: the network's first layer must take int8 codes (a Dense, Conv2D or "
+                  "DepthwiseConv2D layer with int8 weights in dense storage).");
+    if constexpr (takes_input_codes) run_from_codes(in, out, workspace, batch, std::make_index_sequence<layer_count>{});
+  }
+
   template <std::size_t I>
   auto& layer() noexcept { return std::get<I>(layers_); }
   template <std::size_t I>
@@ -281,6 +304,19 @@ class Chain {
   void run(const float* in, float* out, std::byte* workspace, std::size_t batch, std::index_sequence<I...>,
            const Hook& hook) const {
     (step<I>(in, out, workspace, batch, hook), ...);
+  }
+  /// The first layer on codes, then the others as run() does (none of them reads the caller's
+  /// input: the first layer computes, so theirs comes from the workspace).
+  template <std::size_t... I>
+  void run_from_codes(const std::uint8_t* in, float* out, std::byte* workspace, std::size_t batch,
+                      std::index_sequence<0, I...>) const {
+    constexpr detail::Slot out_slot = plan.steps[0].out_slot;
+    float* destination = out;
+    if constexpr (out_slot != detail::Slot::output)
+      destination = reinterpret_cast<float*>(workspace + batch * plan.steps[0].out_offset);
+    std::get<0>(layers_).forward_integer(in, destination, hands_over_codes<0>(), batch,
+                                         workspace + batch * plan.steps[0].scratch_offset);
+    (step<I>(nullptr, out, workspace, batch, detail::NoInputHook{}), ...);
   }
   /// How many layers before position I quantise their input.
   template <std::size_t I>

@@ -132,6 +132,47 @@ class Sequential {
     chain_.forward_batch(in.data(), out.data(), batch, workspace.bytes().data());
   }
 
+  /// Whether forward_codes() applies: the first layer is an int8 Dense, Conv2D or
+  /// DepthwiseConv2D with dense weights, which can take its input as codes.
+  static constexpr bool takes_input_codes = chain_type::takes_input_codes;
+  /// The quantisation of forward_codes()' input: code u in [low, high] stands for
+  /// params.scale * (u - params.zero_point), as mote::quantize(x, params, low, high) makes it
+  /// from a float. It is the first layer's input quantisation (from calibrate() or
+  /// layer<0>().set_input_quantization(), in uint8 codes: signed activation formats are offset by
+  /// 128); nullopt until one is set.
+  std::optional<kernels::Int8InputQuant> input_codes_quantization() const noexcept {
+    const kernels::Int8InputQuant* quant = chain_.input_codes_quantization();
+    return quant != nullptr ? std::optional<kernels::Int8InputQuant>(*quant) : std::nullopt;
+  }
+  /// Runs the network on input codes instead of floats (a camera's uint8 pixels, a TFLite
+  /// model's quantised input), skipping the first layer's quantisation: the same outputs as
+  /// forward() on floats that quantise to these codes. Allocation-free when it succeeds. Fails,
+  /// writing nothing, while the first layer has no input quantisation (input_codes_quantization()).
+  Status forward_codes(std::span<const std::uint8_t, input_shape::size> in, std::span<float, output_shape::size> out,
+                       Workspace& workspace) const {
+    return forward_codes_batch(in, out, workspace);
+  }
+  /// forward_codes() on `in.size() / input_shape::size` samples stored one after the other; the
+  /// workspace must have been made for at least that many.
+  Status forward_codes_batch(std::span<const std::uint8_t> in, std::span<float> out, Workspace& workspace) const {
+    const std::size_t batch = in.size() / input_shape::size;
+    if (chain_.input_codes_quantization() == nullptr)
+      return make_error(ErrorCode::invalid_value,
+                        "forward_codes: layer 0 has no input quantisation for the codes to be in; call calibrate() "
+                        "or layer<0>().set_input_quantization() first");
+    if (in.size() != batch * input_shape::size || out.size() != batch * output_shape::size)
+      return make_error(ErrorCode::shape_mismatch,
+                        "forward_codes: " + std::to_string(in.size()) + " input codes and " +
+                            std::to_string(out.size()) + " outputs are not whole samples of " +
+                            std::to_string(input_shape::size) + " -> " + std::to_string(output_shape::size));
+    if (batch > workspace.max_batch())
+      return make_error(ErrorCode::shape_mismatch, "forward_codes: " + std::to_string(batch) +
+                                                       " samples, but the workspace was made for " +
+                                                       std::to_string(workspace.max_batch()));
+    chain_.forward_codes_batch(in.data(), out.data(), batch, workspace.bytes().data());
+    return Status::ok();
+  }
+
   /// With the integer hand-over on, lets adjacent int8 layers pass codes instead of floats
   /// (model/chain.hpp, Chain::link_integer_handover). load(), calibrate() and
   /// set_integer_handover(true) do it; call it after setting weights or a layer's input

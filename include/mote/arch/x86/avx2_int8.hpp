@@ -188,6 +188,16 @@ struct Int8Conversions {
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, codes_of.floats(x + i));
     for (; i < n; ++i) out[i] = static_cast<float>(::mote::quantize(x[i], p, low, high) - p.zero_point);
   }
+  /// u - zu as floats for codes u given as input (Sequential::forward_codes, the hand-over).
+  static inline void centred_floats_of_codes(const std::uint8_t* codes, std::size_t n, std::int32_t zero_point,
+                                             float* out) {
+    const __m256i zero = _mm256_set1_epi32(zero_point);
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+      _mm256_storeu_ps(out + i, _mm256_cvtepi32_ps(_mm256_sub_epi32(
+                                    _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(codes + i))), zero)));
+    for (; i < n; ++i) out[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) - zero_point);
+  }
 };
 
 struct Int8Ops : Int8Conversions {

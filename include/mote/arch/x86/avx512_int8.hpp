@@ -167,6 +167,16 @@ struct Int8Conversions : ::mote::simd::avx2::Int8Conversions {
     for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, codes_of.floats(x + i));
     for (; i < n; ++i) out[i] = static_cast<float>(::mote::quantize(x[i], p, low, high) - p.zero_point);
   }
+  /// u - zu as floats for codes u given as input, 16 at a time.
+  static inline void centred_floats_of_codes(const std::uint8_t* codes, std::size_t n, std::int32_t zero_point,
+                                             float* out) {
+    const __m512i zero = _mm512_set1_epi32(zero_point);
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+      _mm512_storeu_ps(out + i, _mm512_cvtepi32_ps(_mm512_sub_epi32(
+                                    _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + i))), zero)));
+    for (; i < n; ++i) out[i] = static_cast<float>(static_cast<std::int32_t>(codes[i]) - zero_point);
+  }
 };
 
 struct Int8Ops : Int8Conversions {

@@ -116,7 +116,11 @@ template <class Ops>
 inline void int8_float_codes_row(const std::uint8_t* x, std::size_t n, const ::mote::kernels::Int8InputQuant& input,
                                  typename Ops::Act*, float* row) noexcept {
   const std::int32_t zero_point = input.params.zero_point;
-  for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_point);
+  if constexpr (requires { Ops::centred_floats_of_codes(x, n, zero_point, row); }) {
+    Ops::centred_floats_of_codes(x, n, zero_point, row);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_point);
+  }
 }
 
 /// What the f32 kernels multiply when an int8 convolution sums in floats (small receptive fields
