@@ -6,6 +6,9 @@
 // and with the integer hand-over on (Sequential::set_integer_handover(true): adjacent int8 layers
 // pass requantised codes, model/chain.hpp) where a network has two int8 layers in a row:
 // W1/int8-codes/mote, W2, W5 (and W5/int7-codes; W4's layers have a pooling layer between them)
+// and with the input given as codes (Sequential::forward_codes: the workload's input quantised
+// once, before timing, with the first layer's calibrated quantisation, as the oneDNN cases take
+// theirs): W1/int8-u8in/mote, W2, W3b1, W3b64, W4, W5
 // Each network is calibrated (min/max) on the workload's own input before timing; the timed
 // forward quantises each layer's input (or takes the codes handed over), runs the integer kernel
 // and dequantises. The
@@ -66,7 +69,7 @@ class Int8Runner final : public Runner {
   static constexpr std::size_t out_size = Net::output_shape::size;
 
  public:
-  explicit Int8Runner(const Workload& w, bool handover = false)
+  explicit Int8Runner(const Workload& w, bool handover = false, bool codes_input = false)
       : net_(std::make_unique<Net>()), batch_(w.batch), input_(w.input.size()), output_(w.batch * out_size),
         workspace_(w.batch) {
     if (w.input.size() != batch_ * in_size || w.output_size != out_size)
@@ -81,8 +84,23 @@ class Int8Runner final : public Runner {
     net_->set_integer_handover(handover);
     net_->calibrate(w.input, mote::CalibrationMethod::min_max);
     std::memcpy(input_.data(), w.input.data(), w.input.size() * sizeof(float));
+    if constexpr (Net::takes_input_codes) {
+      if (codes_input) {
+        const auto quant = net_->input_codes_quantization();
+        codes_.resize(w.input.size());
+        for (std::size_t i = 0; i < codes_.size(); ++i)
+          codes_[i] = static_cast<std::uint8_t>(mote::quantize(w.input[i], quant->params, quant->low, quant->high));
+      }
+    }
   }
   void run() override {
+    if constexpr (Net::takes_input_codes) {
+      if (!codes_.empty()) {
+        if (!net_->forward_codes_batch(codes_, output_.span(), workspace_))
+          throw std::logic_error("forward_codes failed");
+        return;
+      }
+    }
     if (batch_ == 1)
       net_->forward(mote::TensorView<typename Net::input_shape, const float>(input_.data()),
                     mote::TensorView<typename Net::output_shape, float>(output_.data()), workspace_);
@@ -96,19 +114,21 @@ class Int8Runner final : public Runner {
   std::unique_ptr<Net> net_;
   std::size_t batch_;
   mote::AlignedBuffer<float> input_;
+  std::vector<std::uint8_t> codes_;  // the input as codes, for forward_codes; empty otherwise
   mote::AlignedBuffer<float> output_;
   typename Net::Workspace workspace_;
 };
 
 template <class Net>
-void register_int8_case(WorkloadId id, const char* precision = "int8", bool handover = false) {
+void register_int8_case(WorkloadId id, const char* precision = "int8", bool handover = false,
+                        bool codes_input = false) {
   const std::string name = workload(id).name + "/" + precision + "/mote";
   auto runner = std::make_shared<std::unique_ptr<Int8Runner<Net>>>();
   auto error = std::make_shared<double>(0.0);
-  benchmark::RegisterBenchmark(name.c_str(), [runner, error, id, name, handover](benchmark::State& state) {
+  benchmark::RegisterBenchmark(name.c_str(), [runner, error, id, name, handover, codes_input](benchmark::State& state) {
     const Workload& w = workload(id);
     if (!*runner) {
-      *runner = std::make_unique<Int8Runner<Net>>(w, handover);
+      *runner = std::make_unique<Int8Runner<Net>>(w, handover, codes_input);
       (*runner)->run();
       *error = checked_error_vs_f32(name, (*runner)->output(), id);
     }
@@ -141,6 +161,12 @@ void register_int8_case(WorkloadId id, const char* precision = "int8", bool hand
   register_int8_case<W2Net<Q8>>(WorkloadId::W2, "int8-codes", true);
   register_int8_case<W5Net<Q8>>(WorkloadId::W5, "int8-codes", true);
   register_int8_case<W5Net<Q7>>(WorkloadId::W5, "int7-codes", true);
+  register_int8_case<W1Net<Q8>>(WorkloadId::W1, "int8-u8in", false, true);
+  register_int8_case<W2Net<Q8>>(WorkloadId::W2, "int8-u8in", false, true);
+  register_int8_case<W3Net<Q8>>(WorkloadId::W3b1, "int8-u8in", false, true);
+  register_int8_case<W3Net<Q8>>(WorkloadId::W3b64, "int8-u8in", false, true);
+  register_int8_case<W4Net<Q8>>(WorkloadId::W4, "int8-u8in", false, true);
+  register_int8_case<W5Net<Q8>>(WorkloadId::W5, "int8-u8in", false, true);
   register_int8_case<W1Net<Q4>>(WorkloadId::W1, "int4");
   register_int8_case<W3Net<Q4>>(WorkloadId::W3b1, "int4");
   return true;
