@@ -1,7 +1,8 @@
 // Sequential::forward_codes: a network whose first layer is int8 runs on input codes instead of
 // floats. Checked: the outputs equal forward() on floats that quantise to those codes, bit for
 // bit, on every ISA, batched or not, with the integer hand-over off and on, for a first Dense,
-// Conv2D (both of its paths) and DepthwiseConv2D layer and for signed activation codes; and a
+// Conv2D (both of its paths) and DepthwiseConv2D layer (rows of whole vectors and with tails)
+// and for signed activation codes; and a
 // network without an input quantisation, or given partial samples, gets an error and no output.
 
 #include <catch2/catch.hpp>
@@ -30,6 +31,10 @@ using MobileNetBlock = Sequential<Input<7, 9, 16>, DepthwiseConv2D<Kernel<3>, Pa
 template <class Isa>
 using SmallCnn = Sequential<Input<8, 8, 1>, Conv2D<4, Kernel<3>, Q8, Isa>, ReLU, Conv2D<8, Kernel<3>, Stride<2>, Q8, Isa>,
                             Flatten, Dense<6, Q8, Isa>>;
+// Input rows of 21 values: the code conversion's tails (5 after 16 on AVX-512, after 2 x 8 on AVX2).
+template <class Isa>
+using OddDepthwise = Sequential<Input<5, 7, 3>, DepthwiseConv2D<Kernel<3>, Pad::same, Q8, Isa>, ReLU, Flatten,
+                                Dense<4, Q8, Isa>>;
 template <class Isa>
 using WideCnn = Sequential<Input<6, 6, 4>, Conv2D<8, Kernel<3>, Pad::same, Q8, Isa>, ReLU, Flatten, Dense<3, Q8, Isa>>;
 
@@ -82,6 +87,7 @@ TEST_CASE("forward_codes: the same outputs as forward() on the floats the codes 
   check_codes_equal_floats<Mlp>("mlp");
   check_codes_equal_floats<SignedMlp>("signed activation codes");
   check_codes_equal_floats<MobileNetBlock>("depthwise first");
+  check_codes_equal_floats<OddDepthwise>("depthwise first, rows of 21 codes");
   check_codes_equal_floats<SmallCnn>("convolution of 9 columns first");
   check_codes_equal_floats<WideCnn>("convolution of 36 columns first");
 }
