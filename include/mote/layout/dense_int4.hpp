@@ -106,7 +106,9 @@ class WeightMatrix<Int4<GroupSize>, DenseStorage> {
   static constexpr std::size_t padded_cols_of(std::size_t cols) noexcept { return (cols + 31) / 32 * 32; }
   std::size_t group_cols() const noexcept { return GroupSize == 0 ? padded_cols() : GroupSize; }
   static constexpr std::size_t group_count_of(std::size_t cols) noexcept {
-    return GroupSize == 0 ? 1 : (padded_cols_of(cols) + GroupSize - 1) / GroupSize;
+    // if constexpr, not ?:, so that Int4<0> has no division by its zero (clang's -Wdivision-by-zero).
+    if constexpr (GroupSize == 0) return 1;
+    else return (padded_cols_of(cols) + GroupSize - 1) / GroupSize;
   }
   std::size_t byte_offset(std::size_t r, std::size_t k) const noexcept {
     const std::size_t position = (r % panel_rows) * 4 + k % 4;  // in the quad's 64 codes

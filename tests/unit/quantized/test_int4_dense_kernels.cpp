@@ -160,9 +160,9 @@ TEST_CASE("int4 dense kernels: int32 sums at the longest input a layer accepts",
   // K = int8_max_cols, every weight at +7 or -7 and every activation at -128 or +127: AVX-512
   // VNNI's sums of whole bytes (up to 255 x 128 per column) and of high nibbles (16 x 15 x 128)
   // are then at their largest, and must still give the reference's exact dots.
-  constexpr std::size_t cols = mote::kernels::int8_max_cols;
   auto run = [](auto group_tag, float weight, float input) {
     constexpr std::size_t G = decltype(group_tag)::value;
+    constexpr std::size_t cols = mote::kernels::int8_max_cols;
     Int4Case<G> c(20, cols, 1);
     std::vector<float> w(20 * cols);
     for (std::size_t r = 0; r < 20; ++r)
