@@ -7991,11 +7991,14 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
   }
 }
 
-/// Output rows per band of depthwise_int8_in_floats: about 48 KiB of the input's float codes,
-/// at least 4 rows.
+/// Output rows per band of depthwise_int8_in_floats: about 16 KiB of the input's float codes,
+/// at least 2 rows, so that a band's rows with the kernel's extra ones stay in L1 while the f32
+/// kernel reads each of them three times. W5's depthwise layer (rows of 7 KiB) on the Emerald
+/// Rapids (48 KiB L1): bands of 2 rows 22 us, 3 rows 24, 6 rows (the former 48 KiB) 27, 1 row 24
+/// (the rows it shares with the previous band are moved: twice the image).
 inline std::size_t depthwise_int8_band_rows(const ::mote::kernels::WindowGeometry& g) noexcept {
   const std::size_t row_bytes = g.in_w * g.in_c * sizeof(float);
-  return std::min(g.out_h, std::max<std::size_t>(4, 48 * 1024 / std::max<std::size_t>(row_bytes, 1)));
+  return std::min(g.out_h, std::max<std::size_t>(2, 16 * 1024 / std::max<std::size_t>(row_bytes, 1)));
 }
 
 /// The sums in f32 (see the top of this file): multiplier 1, at most
@@ -12093,11 +12096,14 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
   }
 }
 
-/// Output rows per band of depthwise_int8_in_floats: about 48 KiB of the input's float codes,
-/// at least 4 rows.
+/// Output rows per band of depthwise_int8_in_floats: about 16 KiB of the input's float codes,
+/// at least 2 rows, so that a band's rows with the kernel's extra ones stay in L1 while the f32
+/// kernel reads each of them three times. W5's depthwise layer (rows of 7 KiB) on the Emerald
+/// Rapids (48 KiB L1): bands of 2 rows 22 us, 3 rows 24, 6 rows (the former 48 KiB) 27, 1 row 24
+/// (the rows it shares with the previous band are moved: twice the image).
 inline std::size_t depthwise_int8_band_rows(const ::mote::kernels::WindowGeometry& g) noexcept {
   const std::size_t row_bytes = g.in_w * g.in_c * sizeof(float);
-  return std::min(g.out_h, std::max<std::size_t>(4, 48 * 1024 / std::max<std::size_t>(row_bytes, 1)));
+  return std::min(g.out_h, std::max<std::size_t>(2, 16 * 1024 / std::max<std::size_t>(row_bytes, 1)));
 }
 
 /// The sums in f32 (see the top of this file): multiplier 1, at most
@@ -14049,11 +14055,14 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
   }
 }
 
-/// Output rows per band of depthwise_int8_in_floats: about 48 KiB of the input's float codes,
-/// at least 4 rows.
+/// Output rows per band of depthwise_int8_in_floats: about 16 KiB of the input's float codes,
+/// at least 2 rows, so that a band's rows with the kernel's extra ones stay in L1 while the f32
+/// kernel reads each of them three times. W5's depthwise layer (rows of 7 KiB) on the Emerald
+/// Rapids (48 KiB L1): bands of 2 rows 22 us, 3 rows 24, 6 rows (the former 48 KiB) 27, 1 row 24
+/// (the rows it shares with the previous band are moved: twice the image).
 inline std::size_t depthwise_int8_band_rows(const ::mote::kernels::WindowGeometry& g) noexcept {
   const std::size_t row_bytes = g.in_w * g.in_c * sizeof(float);
-  return std::min(g.out_h, std::max<std::size_t>(4, 48 * 1024 / std::max<std::size_t>(row_bytes, 1)));
+  return std::min(g.out_h, std::max<std::size_t>(2, 16 * 1024 / std::max<std::size_t>(row_bytes, 1)));
 }
 
 /// The sums in f32 (see the top of this file): multiplier 1, at most
@@ -18005,11 +18014,14 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
   }
 }
 
-/// Output rows per band of depthwise_int8_in_floats: about 48 KiB of the input's float codes,
-/// at least 4 rows.
+/// Output rows per band of depthwise_int8_in_floats: about 16 KiB of the input's float codes,
+/// at least 2 rows, so that a band's rows with the kernel's extra ones stay in L1 while the f32
+/// kernel reads each of them three times. W5's depthwise layer (rows of 7 KiB) on the Emerald
+/// Rapids (48 KiB L1): bands of 2 rows 22 us, 3 rows 24, 6 rows (the former 48 KiB) 27, 1 row 24
+/// (the rows it shares with the previous band are moved: twice the image).
 inline std::size_t depthwise_int8_band_rows(const ::mote::kernels::WindowGeometry& g) noexcept {
   const std::size_t row_bytes = g.in_w * g.in_c * sizeof(float);
-  return std::min(g.out_h, std::max<std::size_t>(4, 48 * 1024 / std::max<std::size_t>(row_bytes, 1)));
+  return std::min(g.out_h, std::max<std::size_t>(2, 16 * 1024 / std::max<std::size_t>(row_bytes, 1)));
 }
 
 /// The sums in f32 (see the top of this file): multiplier 1, at most
@@ -19618,11 +19630,14 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
   }
 }
 
-/// Output rows per band of depthwise_int8_in_floats: about 48 KiB of the input's float codes,
-/// at least 4 rows.
+/// Output rows per band of depthwise_int8_in_floats: about 16 KiB of the input's float codes,
+/// at least 2 rows, so that a band's rows with the kernel's extra ones stay in L1 while the f32
+/// kernel reads each of them three times. W5's depthwise layer (rows of 7 KiB) on the Emerald
+/// Rapids (48 KiB L1): bands of 2 rows 22 us, 3 rows 24, 6 rows (the former 48 KiB) 27, 1 row 24
+/// (the rows it shares with the previous band are moved: twice the image).
 inline std::size_t depthwise_int8_band_rows(const ::mote::kernels::WindowGeometry& g) noexcept {
   const std::size_t row_bytes = g.in_w * g.in_c * sizeof(float);
-  return std::min(g.out_h, std::max<std::size_t>(4, 48 * 1024 / std::max<std::size_t>(row_bytes, 1)));
+  return std::min(g.out_h, std::max<std::size_t>(2, 16 * 1024 / std::max<std::size_t>(row_bytes, 1)));
 }
 
 /// The sums in f32 (see the top of this file): multiplier 1, at most
@@ -21055,11 +21070,14 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
   }
 }
 
-/// Output rows per band of depthwise_int8_in_floats: about 48 KiB of the input's float codes,
-/// at least 4 rows.
+/// Output rows per band of depthwise_int8_in_floats: about 16 KiB of the input's float codes,
+/// at least 2 rows, so that a band's rows with the kernel's extra ones stay in L1 while the f32
+/// kernel reads each of them three times. W5's depthwise layer (rows of 7 KiB) on the Emerald
+/// Rapids (48 KiB L1): bands of 2 rows 22 us, 3 rows 24, 6 rows (the former 48 KiB) 27, 1 row 24
+/// (the rows it shares with the previous band are moved: twice the image).
 inline std::size_t depthwise_int8_band_rows(const ::mote::kernels::WindowGeometry& g) noexcept {
   const std::size_t row_bytes = g.in_w * g.in_c * sizeof(float);
-  return std::min(g.out_h, std::max<std::size_t>(4, 48 * 1024 / std::max<std::size_t>(row_bytes, 1)));
+  return std::min(g.out_h, std::max<std::size_t>(2, 16 * 1024 / std::max<std::size_t>(row_bytes, 1)));
 }
 
 /// The sums in f32 (see the top of this file): multiplier 1, at most
@@ -24640,11 +24658,14 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
   }
 }
 
-/// Output rows per band of depthwise_int8_in_floats: about 48 KiB of the input's float codes,
-/// at least 4 rows.
+/// Output rows per band of depthwise_int8_in_floats: about 16 KiB of the input's float codes,
+/// at least 2 rows, so that a band's rows with the kernel's extra ones stay in L1 while the f32
+/// kernel reads each of them three times. W5's depthwise layer (rows of 7 KiB) on the Emerald
+/// Rapids (48 KiB L1): bands of 2 rows 22 us, 3 rows 24, 6 rows (the former 48 KiB) 27, 1 row 24
+/// (the rows it shares with the previous band are moved: twice the image).
 inline std::size_t depthwise_int8_band_rows(const ::mote::kernels::WindowGeometry& g) noexcept {
   const std::size_t row_bytes = g.in_w * g.in_c * sizeof(float);
-  return std::min(g.out_h, std::max<std::size_t>(4, 48 * 1024 / std::max<std::size_t>(row_bytes, 1)));
+  return std::min(g.out_h, std::max<std::size_t>(2, 16 * 1024 / std::max<std::size_t>(row_bytes, 1)));
 }
 
 /// The sums in f32 (see the top of this file): multiplier 1, at most
@@ -26427,11 +26448,14 @@ MOTE_NO_IPA inline void depthwise_int8_channel_sums(const std::int16_t* window,
   }
 }
 
-/// Output rows per band of depthwise_int8_in_floats: about 48 KiB of the input's float codes,
-/// at least 4 rows.
+/// Output rows per band of depthwise_int8_in_floats: about 16 KiB of the input's float codes,
+/// at least 2 rows, so that a band's rows with the kernel's extra ones stay in L1 while the f32
+/// kernel reads each of them three times. W5's depthwise layer (rows of 7 KiB) on the Emerald
+/// Rapids (48 KiB L1): bands of 2 rows 22 us, 3 rows 24, 6 rows (the former 48 KiB) 27, 1 row 24
+/// (the rows it shares with the previous band are moved: twice the image).
 inline std::size_t depthwise_int8_band_rows(const ::mote::kernels::WindowGeometry& g) noexcept {
   const std::size_t row_bytes = g.in_w * g.in_c * sizeof(float);
-  return std::min(g.out_h, std::max<std::size_t>(4, 48 * 1024 / std::max<std::size_t>(row_bytes, 1)));
+  return std::min(g.out_h, std::max<std::size_t>(2, 16 * 1024 / std::max<std::size_t>(row_bytes, 1)));
 }
 
 /// The sums in f32 (see the top of this file): multiplier 1, at most

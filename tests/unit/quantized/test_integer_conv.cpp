@@ -210,14 +210,14 @@ TEST_CASE(
   check_isas_and_float_twin<
       Input<7, 8, 5>, AnyDepthwise<3, 3, Int8<>, Multiplier<3>, Pad::same>::template type, true>(
       "depthwise int8 multiplier 3");
-  // Rows of at least 12 KB of float codes: the f32 path runs in bands of 4 output rows, each
+  // Rows of at least 12 KB of float codes: the f32 path runs in bands of 2 output rows, each
   // converting only the input rows the previous band did not (kernels/depthwise/int8-inl.hpp).
   check_isas_and_float_twin<Input<19, 130, 32>, AnyDepthwise<3, 3, Int8<>, Pad::same>::template type, true>(
-      "depthwise int8 3x3 same in 5 bands");
+      "depthwise int8 3x3 same in 10 bands");
   check_isas_and_float_twin<
       Input<17, 90, 37>,
       AnyDepthwise<3, 3, Int8<PerChannel, Asymmetric>, Stride<2>, Pad::same>::template type, true>(
-      "depthwise int8 3x3 stride 2 in 3 bands");
+      "depthwise int8 3x3 stride 2 in 5 bands");
   check_isas_and_float_twin<Input<23, 1100, 3>,
                             AnyDepthwise<5, 3, Int8<PerTensor, Symmetric>, Dilation<2, 1>,
                                          Padding<3, 1, 0, 2>>::template type,
