@@ -227,20 +227,15 @@ class Chain {
   /// The quantisation forward_codes_batch's input codes are in: the first layer's calibrated (or
   /// set) input quantisation; nullptr while it has none.
   const kernels::Int8InputQuant* input_codes_quantization() const noexcept {
-    static_assert(takes_input_codes,
-                  "forward_codes: the network's first layer must take int8 codes (a Dense, Conv2D or "
-                  "DepthwiseConv2D layer with int8 weights in dense storage).");
-    if constexpr (takes_input_codes) return std::get<0>(layers_).codes_quantization();
+    if constexpr (require_input_codes()) return std::get<0>(layers_).codes_quantization();
     else return nullptr;
   }
   /// forward_batch() on the first layer's input codes (input_codes_quantization() must not be
   /// null): `batch` samples of uint8 codes one after the other, the first layer's input
   /// quantisation skipped. The layers after it run as in forward_batch().
   void forward_codes_batch(const std::uint8_t* in, float* out, std::size_t batch, std::byte* workspace) const noexcept {
-    static_assert(takes_input_codes,
-                  "forward_codes: the network's first layer must take int8 codes (a Dense, Conv2D or "
-                  "DepthwiseConv2D layer with int8 weights in dense storage).");
-    if constexpr (takes_input_codes) run_from_codes(in, out, workspace, batch, std::make_index_sequence<layer_count>{});
+    if constexpr (require_input_codes())
+      run_from_codes(in, out, workspace, batch, std::make_index_sequence<layer_count>{});
   }
 
   template <std::size_t I>
@@ -305,17 +300,31 @@ class Chain {
            const Hook& hook) const {
     (step<I>(in, out, workspace, batch, hook), ...);
   }
+  /// The readable sentence of every codes-input entry point, once; its value for if constexpr.
+  static constexpr bool require_input_codes() {
+    static_assert(takes_input_codes,
+                  "forward_codes: the network's first layer must take int8 codes (a Dense, Conv2D or "
+                  "DepthwiseConv2D layer with int8 weights in dense storage).");
+    return takes_input_codes;
+  }
+  /// Where layer I writes its output (the caller's `out` or its slot in the workspace) and its
+  /// scratch, the plan's offsets scaled by `batch`.
+  template <std::size_t I>
+  static float* output_of(float* out, std::byte* workspace, std::size_t batch) noexcept {
+    if constexpr (plan.steps[I].out_slot == detail::Slot::output) return out;
+    else return reinterpret_cast<float*>(workspace + batch * plan.steps[I].out_offset);
+  }
+  template <std::size_t I>
+  static std::byte* scratch_of(std::byte* workspace, std::size_t batch) noexcept {
+    return workspace + batch * plan.steps[I].scratch_offset;
+  }
   /// The first layer on codes, then the others as run() does (none of them reads the caller's
   /// input: the first layer computes, so theirs comes from the workspace).
   template <std::size_t... I>
   void run_from_codes(const std::uint8_t* in, float* out, std::byte* workspace, std::size_t batch,
                       std::index_sequence<0, I...>) const {
-    constexpr detail::Slot out_slot = plan.steps[0].out_slot;
-    float* destination = out;
-    if constexpr (out_slot != detail::Slot::output)
-      destination = reinterpret_cast<float*>(workspace + batch * plan.steps[0].out_offset);
-    std::get<0>(layers_).forward_integer(in, destination, hands_over_codes<0>(), batch,
-                                         workspace + batch * plan.steps[0].scratch_offset);
+    std::get<0>(layers_).forward_integer(in, output_of<0>(out, workspace, batch), hands_over_codes<0>(), batch,
+                                         scratch_of<0>(workspace, batch));
     (step<I>(nullptr, out, workspace, batch, detail::NoInputHook{}), ...);
   }
   /// How many layers before position I quantise their input.
@@ -373,10 +382,8 @@ class Chain {
       if constexpr (in_slot != detail::Slot::input)
         source = reinterpret_cast<const float*>(workspace + batch * plan.steps[I - 1].out_offset);
     }
-    float* destination = out;
-    if constexpr (out_slot != detail::Slot::output)
-      destination = reinterpret_cast<float*>(workspace + batch * plan.steps[I].out_offset);
-    std::byte* scratch = workspace + batch * plan.steps[I].scratch_offset;
+    float* destination = output_of<I>(out, workspace, batch);
+    std::byte* scratch = scratch_of<I>(workspace, batch);
     const auto& layer = std::get<I>(layers_);
     using L = std::remove_cvref_t<decltype(layer)>;
     if constexpr (!std::is_same_v<Hook, detail::NoInputHook> && detail::quantizes_input_v<L>)
