@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "mote/kernels/dense/ternary.hpp"
 #include "mote/kernels/dispatch.hpp"
 #include "mote/layers/weighted.hpp"
 #include "mote/numeric/quantization.hpp"
@@ -39,12 +40,14 @@ class DenseLayer {
                 "Dense: mote has no kernel multiplying these Weights<...> by these Activations<...>: "
                 "f32 weights take Activations<F32>; int8 weights take Activations<Int8<...>> or "
                 "Activations<UInt8> (weight-only int8 with float activations is not implemented); binary "
-                "weights take Activations<F32> or Activations<Binary>.");
+                "and ternary weights take Activations<F32> or Activations<Binary>.");
   static_assert(!opts::integer_compute || In::size <= kernels::int8_max_cols,
                 "Dense: an int8 layer's input is limited to 33025 values, the length for which every "
                 "int32 accumulator provably cannot overflow.");
   /// Binary weights and activations: XNOR-popcount kernels (kernels/dense/binary-inl.hpp).
   static constexpr bool binary_activations = std::is_same_v<typename opts::activation_format, Binary>;
+  /// Ternary weights: Binary's kernels on two sign planes (kernels/dense/ternary.hpp).
+  static constexpr bool ternary_weights = std::is_same_v<typename opts::format, Ternary>;
 
  public:
   using in_shape = In;
@@ -57,6 +60,7 @@ class DenseLayer {
   /// workspace reserves per sample (the chain multiplies scratch by the batch).
   static constexpr std::size_t scratch_bytes =
       opts::integer_compute ? detail::integer_dense_scratch_bytes(Units, In::size)
+      : ternary_weights     ? kernels::ternary_dense_scratch_bytes(Units, In::size, binary_activations)
       : binary_activations  ? kernels::binary_xnor_scratch_bytes(In::size)
       : is_sparse_layout_v<typename opts::layout> ? kernels::sparse_batch_scratch_bytes_per_sample(In::size)
                             : 0;
@@ -112,6 +116,8 @@ class DenseLayer {
     if constexpr (opts::integer_compute) {
       detail::integer_dense_kernel<opts>(weights_.matrix(), weights_.bias(), in, out, std::size_t{1},
                                          input_quant_.current(in, In::size), typename opts::activation{}, scratch);
+    } else if constexpr (ternary_weights) {
+      forward_ternary(in, out, 1, scratch);
     } else if constexpr (binary_activations) {
       kernels::dense_xnor(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, std::size_t{1},
                           typename opts::activation{}, scratch);
@@ -128,6 +134,8 @@ class DenseLayer {
       } else {
         for (std::size_t b = 0; b < batch; ++b) forward(in + b * In::size, out + b * Units, scratch);
       }
+    } else if constexpr (ternary_weights) {
+      forward_ternary(in, out, batch, scratch);
     } else if constexpr (binary_activations) {
       kernels::dense_xnor(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, batch,
                           typename opts::activation{}, scratch);
@@ -183,6 +191,15 @@ class DenseLayer {
   std::optional<QuantParams> input_quantization() const requires(opts::integer_compute) { return input_quant_.get(); }
 
  private:
+  void forward_ternary(const float* in, float* out, std::size_t batch, std::byte* scratch) const noexcept
+      requires(ternary_weights) {
+    if constexpr (binary_activations)
+      kernels::dense_ternary_xnor(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, batch,
+                                  typename opts::activation{}, scratch);
+    else
+      kernels::dense_ternary(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, batch,
+                             typename opts::activation{}, scratch);
+  }
   /// PyTorch's (C, H, W) columns after a Flatten of a feature map, in mote's (H, W, C) order.
   static std::vector<float> mote_order(const float* values) {
     using Origin = flat_origin_t<In>;

@@ -44,7 +44,7 @@ struct WeightOptions {
   static constexpr bool kernel_exists =
       (std::is_same_v<activation_format, F32> && !integer_compute) ||
       (integer_compute && (std::is_same_v<activation_format, UInt8> || is_int8_format_v<activation_format>)) ||
-      (std::is_same_v<format, Binary> && std::is_same_v<activation_format, Binary>);
+      ((std::is_same_v<format, Binary> || std::is_same_v<format, Ternary>) && std::is_same_v<activation_format, Binary>);
 };
 
 /// The code range and offset into the kernels' unsigned domain of an integer activation format.

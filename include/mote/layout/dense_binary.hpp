@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "mote/core/aligned.hpp"
 #include "mote/layout/dense.hpp"
@@ -73,17 +74,25 @@ class WeightMatrix<Binary, DenseStorage> {
     for (std::size_t r = 0; r < rows_; ++r) {
       const float* row = row_major + r * cols_;
       double magnitude = 0.0;
-      for (std::size_t g = 0; g < group_count(); ++g) {
-        std::uint32_t bits = 0;
-        for (std::size_t t = 0; t < group_cols && g * group_cols + t < cols_; ++t) {
-          const float value = row[g * group_cols + t];
-          if (Binary::negative(value)) bits |= std::uint32_t{1} << t;
-          if (std::isfinite(value)) magnitude += std::fabs(static_cast<double>(value));
-        }
-        words_[offset(r, g)] = bits;
-      }
-      scales_[r] = cols_ == 0 ? 0.0f : static_cast<float>(magnitude / static_cast<double>(cols_));
+      for (std::size_t k = 0; k < cols_; ++k)
+        if (std::isfinite(row[k])) magnitude += std::fabs(static_cast<double>(row[k]));
+      assign_row(r, row, cols_ == 0 ? 0.0f : static_cast<float>(magnitude / static_cast<double>(cols_)));
     }
+  }
+  /// Sets row r alone: the signs of its `cols()` values (Binary::negative) and its scale, as
+  /// given. Formats built on sign planes (layout/dense_ternary.hpp) choose their own scales.
+  void assign_row(std::size_t r, const float* row, float scale) noexcept {
+    for (std::size_t g = 0; g < group_count(); ++g) {
+      std::uint32_t bits = 0;
+      for (std::size_t t = 0; t < group_cols && g * group_cols + t < cols_; ++t)
+        if (Binary::negative(row[g * group_cols + t])) bits |= std::uint32_t{1} << t;
+      words_[offset(r, g)] = bits;
+    }
+    scales_[r] = scale;
+  }
+  /// Exchanges row r's signs with row r of `other` (a matrix of the same shape); scales stay.
+  void swap_row_signs(WeightMatrix& other, std::size_t r) noexcept {
+    for (std::size_t g = 0; g < group_count(); ++g) std::swap(words_[offset(r, g)], other.words_[offset(r, g)]);
   }
   /// Multiplies row r by `factor` (BatchNorm folding): the scale by |factor|, and a negative
   /// factor flips the row's signs (padding columns stay +1). Exact but for the scale's rounding.

@@ -10,6 +10,7 @@
 #include "mote/layout/dense_int8.hpp"
 #include "mote/layout/dense_int4.hpp"
 #include "mote/layout/dense_binary.hpp"
+#include "mote/layout/dense_ternary.hpp"
 #include "mote/layout/dense_codebook.hpp"
 #include "mote/layout/sparse.hpp"
 #include "mote/layout/sparse_int8.hpp"

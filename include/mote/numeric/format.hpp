@@ -11,6 +11,7 @@
 #include "mote/numeric/int8.hpp"
 #include "mote/numeric/int4.hpp"
 #include "mote/numeric/binary.hpp"
+#include "mote/numeric/ternary.hpp"
 #include "mote/numeric/codebook.hpp"
 
 namespace mote {
