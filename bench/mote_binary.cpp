@@ -3,8 +3,12 @@
 //   W3b1/binary-xnor/mote   the same with binary activations too (Activations<Binary>): the
 //                           input's signs, XNOR-popcount dot products
 //   W1/binary/mote          the MLP with binary weights and f32 activations
+// and with ternary weights (Weights<Ternary>: -1/0/+1 per weight as two sign planes, one f32
+// scale per row; Binary's kernels run each plane):
+//   W3b1/ternary/mote, W3b1/ternary-xnor/mote, W1/ternary/mote   the same three cases
 // Checked before timing: each network must compute what the f32 network computes with the
-// dequantised weights (sign times the row's mean |w|), on the input binarised to +-1 for the
+// dequantised weights (sign times the row's mean |w|; for ternary, what the ternary matrix
+// stands for, WeightMatrix<Ternary>::at), on the input binarised to +-1 for the
 // XNOR case (within 1e-3 of the output's magnitude, as main.cpp checks peers). The counter
 // max_error_vs_f32 shows how far binarising moved the output from W<n>/f32/mote's, relative to
 // its largest value: large, as expected without binary-aware training.
@@ -22,6 +26,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "harness.hpp"
@@ -36,17 +41,25 @@ template <class... Options>
 using W3Net = mote::Sequential<mote::Input<1024>, mote::Dense<1024, Options...>>;
 
 using B = mote::Weights<mote::Binary>;
+using T = mote::Weights<mote::Ternary>;
 using BinaryActivations = mote::Activations<mote::Binary>;
 
 /// The workload's weights under their nn.Sequential names; with `dequantise`, each weight matrix
-/// (not the biases) replaced by what binary storage stands for.
+/// (not the biases) replaced by what `Format`'s storage stands for.
+template <class Format = mote::Binary>
 std::vector<mote::TensorRef> weight_refs(const Workload& w, bool dequantise, std::vector<std::vector<float>>& storage) {
   std::vector<mote::TensorRef> refs;
   storage.clear();
   storage.reserve(w.layers.size());
   for (const WeightedLayer& layer : w.layers) {
     storage.push_back(layer.weight.values);
-    if (dequantise) {
+    if (dequantise && std::is_same_v<Format, mote::Ternary>) {
+      const std::size_t rows = layer.weight.shape[0], cols = storage.back().size() / rows;
+      mote::WeightMatrix<mote::Ternary, mote::DenseStorage> ternary(rows, cols);
+      ternary.assign(storage.back().data());
+      for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t k = 0; k < cols; ++k) storage.back()[r * cols + k] = ternary.at(r, k);
+    } else if (dequantise) {
       const std::size_t rows = layer.weight.shape[0], cols = storage.back().size() / rows;
       for (std::size_t r = 0; r < rows; ++r) {
         float* row = storage.back().data() + r * cols;
@@ -91,7 +104,7 @@ class BinaryRunner final : public Runner {
 
 /// Registers `<workload>/<variant>/mote` for `BinaryNet`, checked against `F32Net` (the same
 /// network in f32) holding the dequantised weights, on the binarised input when `xnor`.
-template <class BinaryNet, class F32Net>
+template <class BinaryNet, class F32Net, class Format = mote::Binary>
 void register_binary_case(WorkloadId id, const char* variant, bool xnor) {
   std::string name = workload(id).name;
   name += "/";
@@ -104,7 +117,7 @@ void register_binary_case(WorkloadId id, const char* variant, bool xnor) {
     if (!*runner) {  // built on the first call, so a filter skips the setup of excluded cases
       std::vector<std::vector<float>> exact, dequantised;
       *runner = std::make_unique<BinaryRunner<BinaryNet>>(w, weight_refs(w, false, exact), false);
-      BinaryRunner<F32Net> check(w, weight_refs(w, true, dequantised), xnor);
+      BinaryRunner<F32Net> check(w, weight_refs<Format>(w, true, dequantised), xnor);
       (*runner)->run();
       check.run();
       const double error = relative_error((*runner)->output(), check.output());
@@ -134,6 +147,9 @@ void register_binary_case(WorkloadId id, const char* variant, bool xnor) {
   register_binary_case<W3Net<B>, W3Net<>>(WorkloadId::W3b1, "binary", false);
   register_binary_case<W3Net<B, BinaryActivations>, W3Net<>>(WorkloadId::W3b1, "binary-xnor", true);
   register_binary_case<W1Net<B>, W1Net<>>(WorkloadId::W1, "binary", false);
+  register_binary_case<W3Net<T>, W3Net<>, mote::Ternary>(WorkloadId::W3b1, "ternary", false);
+  register_binary_case<W3Net<T, BinaryActivations>, W3Net<>, mote::Ternary>(WorkloadId::W3b1, "ternary-xnor", true);
+  register_binary_case<W1Net<T>, W1Net<>, mote::Ternary>(WorkloadId::W1, "ternary", false);
   return true;
 }();
 

@@ -138,6 +138,8 @@ int run(const std::string& weights_dir, const std::string& data_dir) {
                 fashion::mlp_names(), Method::min_max, mlp_float, mlp_predictions);
   quantised_row("MLP binary weights, f32 act.", *std::make_unique<fashion::MlpBinary>(), "mlp.npz",
                 fashion::mlp_names(), Method::min_max, mlp_float, mlp_predictions);
+  quantised_row("MLP ternary weights, f32 act.", *std::make_unique<fashion::MlpTernary>(), "mlp.npz",
+                fashion::mlp_names(), Method::min_max, mlp_float, mlp_predictions);
   quantised_row("MLP int4 groups of 32, int8 act.", *std::make_unique<fashion::MlpInt4Group32>(), "mlp.npz",
                 fashion::mlp_names(), Method::min_max, mlp_float, mlp_predictions);
   quantised_row("MLP int4 per-channel, int8 act.", *std::make_unique<fashion::MlpInt4PerChannel>(), "mlp.npz",

@@ -30,6 +30,7 @@ using MlpCodebook2 = MlpAs<Codebook<2>>;
 using MlpInt4Group32 = MlpAs<Int4<32>>;
 using MlpInt4PerChannel = MlpAs<Int4<0>>;
 using MlpBinary = MlpAs<Binary>;
+using MlpTernary = MlpAs<Ternary>;
 
 /// The CNN with int8 (or int4) convolutions and classifier: one type parameter per layer.
 template <class WeightFormat>
