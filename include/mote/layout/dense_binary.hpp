@@ -82,10 +82,16 @@ class WeightMatrix<Binary, DenseStorage> {
   /// Sets row r alone: the signs of its `cols()` values (Binary::negative) and its scale, as
   /// given. Formats built on sign planes (layout/dense_ternary.hpp) choose their own scales.
   void assign_row(std::size_t r, const float* row, float scale) noexcept {
+    assign_row_signs(r, [row](std::size_t k) { return Binary::negative(row[k]); }, scale);
+  }
+  /// Sets row r alone from a predicate: weight (r, k) is -1 where negative_at(k), for k below
+  /// cols(); and its scale.
+  template <class NegativeAt>
+  void assign_row_signs(std::size_t r, NegativeAt negative_at, float scale) noexcept {
     for (std::size_t g = 0; g < group_count(); ++g) {
       std::uint32_t bits = 0;
       for (std::size_t t = 0; t < group_cols && g * group_cols + t < cols_; ++t)
-        if (Binary::negative(row[g * group_cols + t])) bits |= std::uint32_t{1} << t;
+        if (negative_at(g * group_cols + t)) bits |= std::uint32_t{1} << t;
       words_[offset(r, g)] = bits;
     }
     scales_[r] = scale;

@@ -11,7 +11,6 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <vector>
 
 #include "mote/core/aligned.hpp"
 #include "mote/layout/dense.hpp"
@@ -35,8 +34,7 @@ class WeightMatrix<Ternary, DenseStorage> {
   WeightMatrix(std::size_t rows, std::size_t cols)
       : first_(rows, cols), second_(rows, cols), scales_(first_.padded_rows()), zeros_(first_.padded_rows()),
         rows_(rows), cols_(cols) {
-    const std::vector<float> zero_row(cols, 0.0f);
-    for (std::size_t r = 0; r < rows; ++r) set_codes(r, zero_row.data());
+    for (std::size_t r = 0; r < rows; ++r) set_codes(r, [](std::size_t) { return 0; });
   }
 
   std::size_t rows() const noexcept { return rows_; }
@@ -65,25 +63,26 @@ class WeightMatrix<Ternary, DenseStorage> {
   /// Sets all weights from a row-major rows x cols f32 array (numeric/ternary.hpp): per row the
   /// threshold 0.7 mean |w|, the codes, and the mean |w| of the non-zero codes as the scale, in
   /// double, rounded once; non-finite weights count 0 in both means.
-  void assign(const float* row_major) {
-    std::vector<float> codes(cols_);
+  void assign(const float* row_major) noexcept {
     for (std::size_t r = 0; r < rows_; ++r) {
       const float* row = row_major + r * cols_;
       double magnitude = 0.0;
       for (std::size_t k = 0; k < cols_; ++k)
         if (std::isfinite(row[k])) magnitude += std::fabs(static_cast<double>(row[k]));
       const double threshold = cols_ == 0 ? 0.0 : Ternary::threshold_ratio * magnitude / static_cast<double>(cols_);
+      // NaN compares false both ways: code 0.
+      const auto code_of = [row, threshold](std::size_t k) {
+        const double value = row[k];
+        return value > threshold ? 1 : value < -threshold ? -1 : 0;
+      };
       double kept = 0.0;
       std::size_t count = 0;
       for (std::size_t k = 0; k < cols_; ++k) {
-        const double value = row[k];  // NaN compares false both ways: code 0
-        codes[k] = value > threshold ? 1.0f : value < -threshold ? -1.0f : 0.0f;
-        if (codes[k] != 0.0f) {
-          ++count;
-          if (std::isfinite(value)) kept += std::fabs(value);
-        }
+        if (code_of(k) == 0) continue;
+        ++count;
+        if (std::isfinite(row[k])) kept += std::fabs(static_cast<double>(row[k]));
       }
-      set_codes(r, codes.data());
+      set_codes(r, code_of);
       scales_[r] = count == 0 ? 0.0f : static_cast<float>(kept / static_cast<double>(count));
     }
   }
@@ -102,13 +101,13 @@ class WeightMatrix<Ternary, DenseStorage> {
   }
 
  private:
-  /// Row r's planes from its codes (-1, 0, +1 as floats).
-  void set_codes(std::size_t r, const float* codes) {
-    std::vector<float> signs(cols_);
-    for (std::size_t k = 0; k < cols_; ++k) signs[k] = codes[k] < 0.0f ? -1.0f : 1.0f;
-    first_.assign_row(r, signs.data(), plane_scale);
-    for (std::size_t k = 0; k < cols_; ++k) signs[k] = codes[k] > 0.0f ? 1.0f : -1.0f;
-    second_.assign_row(r, signs.data(), plane_scale);
+  /// Row r's planes from its codes, code_of(k) in {-1, 0, +1}. No allocation: the constructor
+  /// and assign() stay free of std::vector, whose inlined destructor GCC 12 at -O3 misreports
+  /// (-Wfree-nonheap-object) for fixed shapes.
+  template <class CodeOf>
+  void set_codes(std::size_t r, CodeOf code_of) noexcept {
+    first_.assign_row_signs(r, [&](std::size_t k) { return code_of(k) < 0; }, plane_scale);
+    second_.assign_row_signs(r, [&](std::size_t k) { return code_of(k) <= 0; }, plane_scale);
   }
 
   Plane first_, second_;

@@ -8,8 +8,9 @@
 //              0 otherwise (NaN gives 0; +-inf give +-1). The scale s_r is the mean |w_rk| over
 //              the row's non-zero codes (non-finite weights count 0), TWN's L2-optimal scale for
 //              that threshold; 0 when every code is 0. The weight (r, k) stands for s_r * c_rk.
-//   Activations<F32> (the default): y_r = fma(sum_k c_rk x_k, s_r, b_r), summed in f32 without
-//              a multiplication (codes only pick, flip or drop x_k).
+//   Activations<F32> (the default): y_r = s_r * sum_k c_rk x_k + b_r, summed in f32 without a
+//              multiplication (codes only pick, flip or drop x_k), then scaled and biased by the
+//              ISA's multiply-add (fused or not: the f32 dense bound holds either way).
 //   Activations<Binary>: y_r = fma(float(d_r), s_r, b_r) with the exact integer
 //              d_r = sum_k c_rk sign(x_k) (sign as numeric/binary.hpp): bit-identical on every ISA.
 //

@@ -2,10 +2,12 @@
 // Dense with ternary weights (layout/dense_ternary.hpp; semantics: numeric/ternary.hpp) on
 // Binary's kernels, for every ISA tag (isa::Dynamic included): each sign plane is a binary
 // matrix whose scale, 1/2, halves its sums exactly, and the two halves add up to the ternary
-// sum; then one fma with the row's scale and bias, and the activation. With binary activations
-// the planes' XNOR sums are exact integers, their halves too (|d| < 2^24), so the result is
-// fma(float(d), s, b) with the exact ternary integer d: bit-identical on every ISA. With f32
-// activations each plane sums +-x_k in f32 in its own order; the rounding is that of two sums.
+// sum; then the row's scale and bias, and the activation. With binary activations the planes'
+// XNOR sums are exact integers, their halves too (|d| < 2^24), so the result is
+// fma(float(d), s, b) with the exact ternary integer d, one scalar std::fma: bit-identical on
+// every ISA. With f32 activations each plane sums +-x_k in f32 in its own order, and the ISA's
+// element-wise kernels add the halves and apply scale, bias and activation: the rounding of two
+// sums, an addition and a multiply-add.
 
 #include <cmath>
 #include <cstddef>
