@@ -670,6 +670,44 @@ struct Binary {
 
 }  // namespace mote
 // ----- end mote/numeric/binary.hpp -----
+// ----- begin mote/numeric/ternary.hpp -----
+// Ternary weights: each weight is -1, 0 or +1 times one f32 scale per output channel (Ternary
+// Weight Networks, Li and Liu 2016). The storage is layout/dense_ternary.hpp, the kernels
+// kernels/dense/ternary.hpp. The semantics, shared by every kernel:
+//
+//   weights  : row r's threshold is t_r = 0.7 * mean_k |w_rk| (non-finite weights count 0 in
+//              the mean, as for Binary); code c_rk = +1 where w_rk > t_r, -1 where w_rk < -t_r,
+//              0 otherwise (NaN gives 0; +-inf give +-1). The scale s_r is the mean |w_rk| over
+//              the row's non-zero codes (non-finite weights count 0), TWN's L2-optimal scale for
+//              that threshold; 0 when every code is 0. The weight (r, k) stands for s_r * c_rk.
+//   Activations<F32> (the default): y_r = s_r * sum_k c_rk x_k + b_r, summed in f32 without a
+//              multiplication (codes only pick, flip or drop x_k), then scaled and biased by the
+//              ISA's multiply-add (fused or not: the f32 dense bound holds either way).
+//   Activations<Binary>: y_r = fma(float(d_r), s_r, b_r) with the exact integer
+//              d_r = sum_k c_rk sign(x_k) (sign as numeric/binary.hpp): bit-identical on every ISA.
+//
+// The kernels run Binary's: a ternary code is the mean of two signs, c = (a + b) / 2 with
+// a = b = c where c is +-1, and a = +1, b = -1 where c is 0. So a ternary matrix is two sign
+// planes, and each product is half the sum of two binary products: 2 bits per weight, and twice
+// the work of binary weights, on every ISA that has binary kernels.
+
+
+namespace mote {
+
+/// Ternary weights: -1, 0 or +1 (2 bits) per weight and one f32 scale per output channel, with
+/// f32 or binary activations. See the top of this file.
+struct Ternary {
+  /// Two sign planes of 32 values per word (layout/dense_ternary.hpp).
+  using storage_type = std::uint32_t;
+  using accumulator_type = std::int32_t;
+  static constexpr const char* name = "ternary";
+  static constexpr std::size_t bits_per_weight = 2;
+  /// The threshold is this fraction of the row's mean |w| (TWN's choice for normal weights).
+  static constexpr double threshold_ratio = 0.7;
+};
+
+}  // namespace mote
+// ----- end mote/numeric/ternary.hpp -----
 // ----- begin mote/numeric/codebook.hpp -----
 // Codebook (palettised) weights: each weight is a Bits-bit index into a table of 2^Bits floats,
 // one table per output channel (PerChannel) or one for the whole layer (PerTensor). The tables
@@ -1897,27 +1935,59 @@ class WeightMatrix<Int8<Granularity, Symmetry>, DenseStorage> {
 }  // namespace mote
 // ----- end mote/layout/dense_int8.hpp -----
 // ----- begin mote/layout/dense_int4.hpp -----
-// Dense int4 weight storage, quantised once when set. Rows in 16-row panels, columns in blocks
-// of 32 (padded with zero weights). Inside a block, 8 quads of 4 columns; a quad is 32 bytes
-// holding the 64 codes (16 rows x 4 columns) of the int8 layout (layout/dense_int8.hpp):
-// byte i's low nibble is code i (rows 0-7), its high nibble code i + 32 (rows 8-15), so one
-// AND and one shift unpack a quad into two vectors of 32 codes. Codes are stored offset-binary
+// Dense int4 weight storage, quantised once when set. Rows in 16-row panels, and panels in
+// pairs (32 rows); columns in blocks of 32 (padded with zero weights). Inside a block, 8 quads
+// of 4 columns; a panel's quad is 32 bytes holding the 64 codes (16 rows x 4 columns) of the
+// int8 layout (layout/dense_int8.hpp): byte i's low nibble is code i (rows 0-7), its high
+// nibble code i + 32 (rows 8-15), so one AND and one shift unpack a quad into two vectors of 32
+// codes. The two panels of a pair interleave quad by quad: quad q of the even panel, then quad q
+// of the odd one (Int4Packing below), so that 64 bytes hold the same 4 columns of 32 rows. That
+// is the operand of one AVX-512 vpdpbusd whose 16 lanes are 16 different row pairs (every lane
+// a row of its own, no halves to add per scale group: arch/x86/avx512_vnni_int4.hpp); the
+// 32-byte kernels read one panel's quads 64 bytes apart. Codes are stored offset-binary
 // (w + 8, in [1, 15]): the kernels multiply them as unsigned bytes by signed activations
 // (pmaddubsw), and subtract 8 * (sum of the activations) once per block. Scales are stored per
-// panel and group, 16 floats (one per row of the panel) at a time, in the order kernels read them.
+// pair and group, 32 floats in the order the AVX-512 lanes read them: rows 0-7 of the even
+// panel, rows 0-7 of the odd one, rows 8-15 of the even one, rows 8-15 of the odd one.
 
 
 
 namespace mote {
 
+/// Where int4 kernels find a panel's bytes and scales (see the top of this file); the same for
+/// every group size.
+struct Int4Packing {
+  static constexpr std::size_t panel_rows = 16;
+  static constexpr std::size_t pair_rows = 2 * panel_rows;
+  static constexpr std::size_t block_cols = 32;
+  static constexpr std::size_t quad_bytes = 32;  ///< one panel's 4 columns
+  /// Bytes from a panel's quad to its next quad, and from a panel's block to its next block.
+  static constexpr std::size_t quad_stride = 2 * quad_bytes;
+  static constexpr std::size_t block_stride = 8 * quad_stride;
+  /// Floats from a pair's scales of one group to the next group's, and the offsets in them of the
+  /// odd panel's rows and of rows 8-15.
+  static constexpr std::size_t scale_group_stride = pair_rows;
+  static constexpr std::size_t odd_panel_scales = 8;
+  static constexpr std::size_t high_rows_scales = 16;
+  /// Panel i's bytes, from panel 0's (p), when panel 0 is even or alone (i = 0): kernels run
+  /// whole pairs, or one panel.
+  static constexpr std::size_t panel_offset(std::size_t i, std::size_t blocks) noexcept {
+    return (i / 2) * blocks * block_stride + (i % 2) * quad_bytes;
+  }
+  /// Panel i's scales of group 0, from panel 0's, as panel_offset.
+  static constexpr std::size_t scales_offset(std::size_t i, std::size_t groups) noexcept {
+    return (i / 2) * groups * scale_group_stride + (i % 2) * odd_panel_scales;
+  }
+  /// Rows as stored: whole pairs of panels (what scratch for the kernels' sums is sized by).
+  static constexpr std::size_t padded_rows(std::size_t rows) noexcept { return (rows + pair_rows - 1) / pair_rows * pair_rows; }
+};
+
 template <std::size_t GroupSize>
 class WeightMatrix<Int4<GroupSize>, DenseStorage> {
  public:
   using format = Int4<GroupSize>;
-  static constexpr std::size_t panel_rows = 16;
-  static constexpr std::size_t block_cols = 32;
-  static constexpr std::size_t quad_bytes = 32;
-  static constexpr std::size_t block_bytes = 8 * quad_bytes;
+  static constexpr std::size_t panel_rows = Int4Packing::panel_rows;
+  static constexpr std::size_t block_cols = Int4Packing::block_cols;
 
   WeightMatrix() = default;
   WeightMatrix(std::size_t rows, std::size_t cols)
@@ -1938,10 +2008,14 @@ class WeightMatrix<Int4<GroupSize>, DenseStorage> {
   std::size_t group_count() const noexcept { return group_count_of(cols_); }
   /// Blocks of 32 columns per scale group.
   std::size_t blocks_per_group() const noexcept { return GroupSize == 0 ? block_count() : GroupSize / block_cols; }
-  const std::uint8_t* panel(std::size_t p) const noexcept { return packed_.data() + p * padded_cols() * panel_rows / 2; }
-  /// The 16 scales of panel p, group g.
+  /// Panel p's first quad (Int4Packing: its next quad 64 bytes on, its next block 512).
+  const std::uint8_t* panel(std::size_t p) const noexcept {
+    return packed_.data() + p / 2 * block_count() * Int4Packing::block_stride + p % 2 * Int4Packing::quad_bytes;
+  }
+  /// Panel p's scales of group g: rows 0-7 there, rows 8-15 16 floats on (Int4Packing).
   const float* panel_scales(std::size_t p, std::size_t g) const noexcept {
-    return scales_.data() + (p * group_count() + g) * panel_rows;
+    return scales_.data() + (p / 2 * group_count() + g) * Int4Packing::scale_group_stride +
+           p % 2 * Int4Packing::odd_panel_scales;
   }
   /// sum over groups g of scale(r, g) * sum of row r's codes in g: the weight term of a
   /// non-zero activation zero point.
@@ -1955,9 +2029,7 @@ class WeightMatrix<Int4<GroupSize>, DenseStorage> {
     const std::uint8_t value = packed_[byte];
     return static_cast<std::int32_t>((r % panel_rows) < 8 ? (value & 0x0F) : (value >> 4)) - 8;
   }
-  float scale(std::size_t r, std::size_t k) const noexcept {
-    return scales_[(r / panel_rows * group_count() + k / group_cols()) * panel_rows + r % panel_rows];
-  }
+  float scale(std::size_t r, std::size_t k) const noexcept { return scales_[scale_offset(r, k / group_cols())]; }
   float dequantized(std::size_t r, std::size_t k) const noexcept { return scale(r, k) * static_cast<float>(at(r, k)); }
 
   /// Quantises a row-major rows x cols f32 array: per group, scale = max|w| / 7 and
@@ -1992,7 +2064,7 @@ class WeightMatrix<Int4<GroupSize>, DenseStorage> {
   }
 
  private:
-  static constexpr std::size_t padded_rows_of(std::size_t rows) noexcept { return (rows + 15) / 16 * 16; }
+  static constexpr std::size_t padded_rows_of(std::size_t rows) noexcept { return Int4Packing::padded_rows(rows); }
   static constexpr std::size_t padded_cols_of(std::size_t cols) noexcept { return (cols + 31) / 32 * 32; }
   std::size_t group_cols() const noexcept { return GroupSize == 0 ? padded_cols() : GroupSize; }
   static constexpr std::size_t group_count_of(std::size_t cols) noexcept {
@@ -2002,8 +2074,12 @@ class WeightMatrix<Int4<GroupSize>, DenseStorage> {
   }
   std::size_t byte_offset(std::size_t r, std::size_t k) const noexcept {
     const std::size_t position = (r % panel_rows) * 4 + k % 4;  // in the quad's 64 codes
-    return (r / panel_rows) * padded_cols() * panel_rows / 2 + (k / block_cols) * block_bytes +
-           ((k % block_cols) / 4) * quad_bytes + position % 32;
+    return static_cast<std::size_t>(panel(r / panel_rows) - packed_.data()) + (k / block_cols) * Int4Packing::block_stride +
+           ((k % block_cols) / 4) * Int4Packing::quad_stride + position % 32;
+  }
+  std::size_t scale_offset(std::size_t r, std::size_t g) const noexcept {
+    return static_cast<std::size_t>(panel_scales(r / panel_rows, g) - scales_.data()) +
+           (r % panel_rows) / 8 * Int4Packing::high_rows_scales + r % 8;
   }
   void set_code(std::size_t r, std::size_t k, std::int32_t code) noexcept {
     std::uint8_t& byte = packed_[byte_offset(r, k)];
@@ -2011,9 +2087,7 @@ class WeightMatrix<Int4<GroupSize>, DenseStorage> {
     byte = (r % panel_rows) < 8 ? static_cast<std::uint8_t>((byte & 0xF0) | nibble)
                                 : static_cast<std::uint8_t>((byte & 0x0F) | (nibble << 4));
   }
-  void set_scale(std::size_t r, std::size_t g, float value) noexcept {
-    scales_[(r / panel_rows * group_count() + g) * panel_rows + r % panel_rows] = value;
-  }
+  void set_scale(std::size_t r, std::size_t g, float value) noexcept { scales_[scale_offset(r, g)] = value; }
   void update_row_sums() noexcept {
     for (std::size_t r = 0; r < rows_; ++r) {
       double sum = 0.0;
@@ -2100,17 +2174,31 @@ class WeightMatrix<Binary, DenseStorage> {
     for (std::size_t r = 0; r < rows_; ++r) {
       const float* row = row_major + r * cols_;
       double magnitude = 0.0;
-      for (std::size_t g = 0; g < group_count(); ++g) {
-        std::uint32_t bits = 0;
-        for (std::size_t t = 0; t < group_cols && g * group_cols + t < cols_; ++t) {
-          const float value = row[g * group_cols + t];
-          if (Binary::negative(value)) bits |= std::uint32_t{1} << t;
-          if (std::isfinite(value)) magnitude += std::fabs(static_cast<double>(value));
-        }
-        words_[offset(r, g)] = bits;
-      }
-      scales_[r] = cols_ == 0 ? 0.0f : static_cast<float>(magnitude / static_cast<double>(cols_));
+      for (std::size_t k = 0; k < cols_; ++k)
+        if (std::isfinite(row[k])) magnitude += std::fabs(static_cast<double>(row[k]));
+      assign_row(r, row, cols_ == 0 ? 0.0f : static_cast<float>(magnitude / static_cast<double>(cols_)));
     }
+  }
+  /// Sets row r alone: the signs of its `cols()` values (Binary::negative) and its scale, as
+  /// given. Formats built on sign planes (layout/dense_ternary.hpp) choose their own scales.
+  void assign_row(std::size_t r, const float* row, float scale) noexcept {
+    assign_row_signs(r, [row](std::size_t k) { return Binary::negative(row[k]); }, scale);
+  }
+  /// Sets row r alone from a predicate: weight (r, k) is -1 where negative_at(k), for k below
+  /// cols(); and its scale.
+  template <class NegativeAt>
+  void assign_row_signs(std::size_t r, NegativeAt negative_at, float scale) noexcept {
+    for (std::size_t g = 0; g < group_count(); ++g) {
+      std::uint32_t bits = 0;
+      for (std::size_t t = 0; t < group_cols && g * group_cols + t < cols_; ++t)
+        if (negative_at(g * group_cols + t)) bits |= std::uint32_t{1} << t;
+      words_[offset(r, g)] = bits;
+    }
+    scales_[r] = scale;
+  }
+  /// Exchanges row r's signs with row r of `other` (a matrix of the same shape); scales stay.
+  void swap_row_signs(WeightMatrix& other, std::size_t r) noexcept {
+    for (std::size_t g = 0; g < group_count(); ++g) std::swap(words_[offset(r, g)], other.words_[offset(r, g)]);
   }
   /// Multiplies row r by `factor` (BatchNorm folding): the scale by |factor|, and a negative
   /// factor flips the row's signs (padding columns stay +1). Exact but for the scale's rounding.
@@ -2142,6 +2230,119 @@ class WeightMatrix<Binary, DenseStorage> {
 
 }  // namespace mote
 // ----- end mote/layout/dense_binary.hpp -----
+// ----- begin mote/layout/dense_ternary.hpp -----
+// Dense ternary weight storage (numeric/ternary.hpp defines the codes and scales): two binary
+// sign planes in Binary's layout (layout/dense_binary.hpp: 16-row x 32-column groups of sign
+// words), so that Binary's kernels on every ISA compute with them, plus one f32 scale per row.
+// A code c is the mean of its two signs: plane A holds c's sign with 0 as +1, plane B c's sign
+// with 0 as -1, so A + B = 2c, and a row's dot product is half the sum of the planes' (each
+// plane's scale is 1/2, an exact halving). Codes are never stored otherwise: code(r, k) reads
+// them back from the two bits.
+
+
+
+namespace mote {
+
+/// Ternary weights of `rows` output channels by `cols` inputs: two sign planes (see above) and
+/// one f32 scale per row; 1/16 of the bytes of f32 weights, plus the scales.
+template <>
+class WeightMatrix<Ternary, DenseStorage> {
+ public:
+  using format = Ternary;
+  using Plane = WeightMatrix<Binary, DenseStorage>;
+  static constexpr std::size_t panel_rows = Plane::panel_rows;
+  /// Each plane's scale: the product of two signs' sum by 1/2 is the code, exactly.
+  static constexpr float plane_scale = 0.5f;
+
+  WeightMatrix() = default;
+  WeightMatrix(std::size_t rows, std::size_t cols)
+      : first_(rows, cols), second_(rows, cols), scales_(first_.padded_rows()), zeros_(first_.padded_rows()),
+        rows_(rows), cols_(cols) {
+    for (std::size_t r = 0; r < rows; ++r) set_codes(r, [](std::size_t) { return 0; });
+  }
+
+  std::size_t rows() const noexcept { return rows_; }
+  std::size_t cols() const noexcept { return cols_; }
+  std::size_t padded_rows() const noexcept { return first_.padded_rows(); }
+  /// Plane A (0 as +1) and plane B (0 as -1), each with scale 1/2 on every row.
+  const Plane& first_plane() const noexcept { return first_; }
+  const Plane& second_plane() const noexcept { return second_; }
+  /// The row scales s_r, padded with zeros to padded_rows().
+  const float* scales() const noexcept { return scales_.data(); }
+  float scale(std::size_t r) const noexcept { return scales_[r]; }
+  /// padded_rows() zeros: the bias of plane A's pass, so that the bias is added once.
+  const float* zero_bias() const noexcept { return zeros_.data(); }
+  /// Bytes in memory: both planes (with their scales), the row scales and the zero bias.
+  std::size_t bytes() const noexcept {
+    return first_.bytes() + second_.bytes() + (scales_.size() + zeros_.size()) * sizeof(float);
+  }
+  /// Weight (r, k)'s code: -1, 0 or +1.
+  std::int32_t code(std::size_t r, std::size_t k) const noexcept {
+    if (first_.negative(r, k)) return -1;
+    return second_.negative(r, k) ? 0 : 1;
+  }
+  /// The real value weight (r, k) stands for: scale(r) * code(r, k).
+  float at(std::size_t r, std::size_t k) const noexcept { return scales_[r] * static_cast<float>(code(r, k)); }
+
+  /// Sets all weights from a row-major rows x cols f32 array (numeric/ternary.hpp): per row the
+  /// threshold 0.7 mean |w|, the codes, and the mean |w| of the non-zero codes as the scale, in
+  /// double, rounded once; non-finite weights count 0 in both means.
+  void assign(const float* row_major) noexcept {
+    for (std::size_t r = 0; r < rows_; ++r) {
+      const float* row = row_major + r * cols_;
+      double magnitude = 0.0;
+      for (std::size_t k = 0; k < cols_; ++k)
+        if (std::isfinite(row[k])) magnitude += std::fabs(static_cast<double>(row[k]));
+      const double threshold = cols_ == 0 ? 0.0 : Ternary::threshold_ratio * magnitude / static_cast<double>(cols_);
+      // NaN compares false both ways: code 0.
+      const auto code_of = [row, threshold](std::size_t k) {
+        const double value = row[k];
+        return value > threshold ? 1 : value < -threshold ? -1 : 0;
+      };
+      double kept = 0.0;
+      std::size_t count = 0;
+      for (std::size_t k = 0; k < cols_; ++k) {
+        if (code_of(k) == 0) continue;
+        ++count;
+        if (std::isfinite(row[k])) kept += std::fabs(static_cast<double>(row[k]));
+      }
+      set_codes(r, code_of);
+      scales_[r] = count == 0 ? 0.0f : static_cast<float>(kept / static_cast<double>(count));
+    }
+  }
+  /// Multiplies row r by `factor` (BatchNorm folding): the scale by |factor|, and a negative
+  /// factor negates the row's codes. Exact but for the scale's rounding.
+  void scale_row(std::size_t r, float factor) noexcept {
+    if (factor < 0.0f) {
+      // -c is negative where c is positive (B's sign flipped) and non-positive where c is
+      // non-negative (A's flipped): the planes' signs exchanged, then flipped (a factor of -1,
+      // which leaves the planes' scales and padding as they are).
+      first_.swap_row_signs(second_, r);
+      first_.scale_row(r, -1.0f);
+      second_.scale_row(r, -1.0f);
+    }
+    scales_[r] *= std::fabs(factor);
+  }
+
+ private:
+  /// Row r's planes from its codes, code_of(k) in {-1, 0, +1}. No allocation: the constructor
+  /// and assign() stay free of std::vector, whose inlined destructor GCC 12 at -O3 misreports
+  /// (-Wfree-nonheap-object) for fixed shapes.
+  template <class CodeOf>
+  void set_codes(std::size_t r, CodeOf code_of) noexcept {
+    first_.assign_row_signs(r, [&](std::size_t k) { return code_of(k) < 0; }, plane_scale);
+    second_.assign_row_signs(r, [&](std::size_t k) { return code_of(k) <= 0; }, plane_scale);
+  }
+
+  Plane first_, second_;
+  AlignedBuffer<float> scales_;
+  AlignedBuffer<float> zeros_;
+  std::size_t rows_ = 0;
+  std::size_t cols_ = 0;
+};
+
+}  // namespace mote
+// ----- end mote/layout/dense_ternary.hpp -----
 // ----- begin mote/layout/dense_codebook.hpp -----
 // Dense codebook weight storage: each weight is a Bits-bit index into a table of 2^Bits floats
 // (one table per row, or one for the matrix), fitted by k-means when the weights are set
@@ -3434,6 +3635,18 @@ inline constexpr bool options_unique_v =
 // Dense (fully connected): y = W x + b on a 1-D input.
 
 #include <optional>
+
+// ----- begin mote/kernels/dense/ternary.hpp -----
+// Dense with ternary weights (layout/dense_ternary.hpp; semantics: numeric/ternary.hpp) on
+// Binary's kernels, for every ISA tag (isa::Dynamic included): each sign plane is a binary
+// matrix whose scale, 1/2, halves its sums exactly, and the two halves add up to the ternary
+// sum; then the row's scale and bias, and the activation. With binary activations the planes'
+// XNOR sums are exact integers, their halves too (|d| < 2^24), so the result is
+// fma(float(d), s, b) with the exact ternary integer d, one scalar std::fma: bit-identical on
+// every ISA. With f32 activations each plane sums +-x_k in f32 in its own order, and the ISA's
+// element-wise kernels add the halves and apply scale, bias and activation: the rounding of two
+// sums, an addition and a multiply-add.
+
 
 // ----- begin mote/kernels/dispatch.hpp -----
 // Kernel entry points for isa::Dynamic: each forwards to the overload of the ISA selected at run
@@ -5073,21 +5286,22 @@ struct Int4Ops {
     panel(packed, scales, blocks, blocks_per_group, act, block_sums, f);
   }
 
+  using Packing = ::mote::Int4Packing;
   static inline void panel(const std::uint8_t* packed, const float* scales, std::size_t blocks,
                            std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
                            float* f) {
     const __m128i nibble = _mm_set1_epi8(0x0F);
     const __m128i ones = _mm_set1_epi16(1);
     float sums_f[16] = {};
-    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += 16) {
+    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += Packing::scale_group_stride) {
       const std::size_t last = std::min(blocks, first + blocks_per_group);
       __m128i sum[4] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
       for (std::size_t b = first; b < last; ++b) {
-        const std::uint8_t* block = packed + b * 256;
+        const std::uint8_t* block = packed + b * Packing::block_stride;
         __m128i acc[4] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
         for (std::size_t q = 0; q < 8; ++q) {
-          const __m128i first_half = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + q * 32));
-          const __m128i second_half = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + q * 32 + 16));
+          const __m128i first_half = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + q * Packing::quad_stride));
+          const __m128i second_half = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + q * Packing::quad_stride + 16));
           std::int32_t pattern;
           std::memcpy(&pattern, act + b * 32 + q * 4, sizeof(pattern));
           const __m128i x = _mm_set1_epi32(pattern);
@@ -5103,7 +5317,8 @@ struct Int4Ops {
       }
       alignas(16) std::int32_t lanes[16];
       for (int j = 0; j < 4; ++j) _mm_store_si128(reinterpret_cast<__m128i*>(lanes + 4 * j), sum[j]);
-      for (int r = 0; r < 16; ++r) sums_f[r] = std::fma(static_cast<float>(lanes[r]), scales[r], sums_f[r]);
+      for (int r = 0; r < 16; ++r)
+        sums_f[r] = std::fma(static_cast<float>(lanes[r]), scales[r / 8 * Packing::high_rows_scales + r % 8], sums_f[r]);
     }
     std::memcpy(f, sums_f, sizeof(sums_f));
   }
@@ -7835,7 +8050,9 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   for (std::size_t y = 0; whole_image && y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections, row_codes};
+  // The f32 kernels run every panel of the view: only those with rows (int4 pads rows to pairs
+  // of panels, and a second panel of padding would be written past the outputs).
+  return {{panels, cols, (rows + 15) / 16}, image, zeros, multipliers, corrections, row_codes};
 }
 
 /// The Dense epilogue's operations on exact sums held in floats, in place: std::fma (one
@@ -9031,8 +9248,8 @@ struct Int4Ops {
   /// Blocks whose int16 sums are kept (in L1) before they are widened and scaled.
   static constexpr std::size_t chunk_blocks = 8;
 
-  /// F for `count` (1 to panels_per_pass) consecutive 16-row panels: panel i's packed weights
-  /// at packed + i * blocks * 256, its scales at scales + i * groups * 16, its F at f + 16 i.
+  /// F for `count` (1 to panels_per_pass) consecutive 16-row panels, a pair or one panel
+  /// (Int4Packing: panel i's bytes and scales at panel_offset and scales_offset), its F at f + 16 i.
   static inline void panels(std::size_t count, const std::uint8_t* packed, const float* scales, std::size_t blocks,
                             std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
                             float* f) {
@@ -9052,8 +9269,8 @@ struct Int4Ops {
                                                                 float* f) {
     const __m256i nibble = _mm256_set1_epi8(0x0F);
     const __m256i ones = _mm256_set1_epi16(1);
-    const std::size_t panel_bytes = blocks * 256;
-    const std::size_t scale_stride = (blocks + blocks_per_group - 1) / blocks_per_group * 16;
+    using Packing = ::mote::Int4Packing;
+    const std::size_t groups = (blocks + blocks_per_group - 1) / blocks_per_group;
     __m256 sums[P][2];
     __m256i group[P][2];
 #pragma GCC unroll 4
@@ -9073,9 +9290,9 @@ struct Int4Ops {
 #pragma GCC unroll 4
         for (std::size_t i = 0; i < P; ++i)
           _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(scales) +
-                                                     (i * scale_stride + (chunk_blocks + c) * 16) * sizeof(float)),
+                                                     (Packing::scales_offset(i, groups) + (chunk_blocks + c) * Packing::scale_group_stride) * sizeof(float)),
                        _MM_HINT_T0);
-        const std::uint8_t* block = packed + (first + c) * 256;
+        const std::uint8_t* block = packed + (first + c) * Packing::block_stride;
         const std::int8_t* x_codes = act + (first + c) * 32;
         __m256i acc[P][2];
 #pragma GCC unroll 8
@@ -9085,7 +9302,8 @@ struct Int4Ops {
           const __m256i x = _mm256_set1_epi32(pattern);
 #pragma GCC unroll 4
           for (std::size_t i = 0; i < P; ++i) {
-            const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + i * panel_bytes + q * 32));
+            const __m256i bytes = _mm256_loadu_si256(
+                reinterpret_cast<const __m256i*>(block + Packing::panel_offset(i, blocks) + q * Packing::quad_stride));
             const __m256i low = _mm256_maddubs_epi16(_mm256_and_si256(bytes, nibble), x);
             const __m256i high = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble), x);
             acc[i][0] = q == 0 ? low : _mm256_add_epi16(acc[i][0], low);
@@ -9123,10 +9341,11 @@ struct Int4Ops {
 #pragma GCC unroll 2
             for (std::size_t h = 0; h < 2; ++h) {
               sums[i][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(group[i][h]),
-                                           _mm256_loadu_ps(scales + i * scale_stride + h * 8), sums[i][h]);
+                                           _mm256_loadu_ps(scales + Packing::scales_offset(i, groups) + h * Packing::high_rows_scales),
+                                           sums[i][h]);
               group[i][h] = _mm256_setzero_si256();
             }
-          scales += 16;
+          scales += Packing::scale_group_stride;
           in_group = 0;
         }
       }
@@ -11940,7 +12159,9 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   for (std::size_t y = 0; whole_image && y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections, row_codes};
+  // The f32 kernels run every panel of the view: only those with rows (int4 pads rows to pairs
+  // of panels, and a second panel of padding would be written past the outputs).
+  return {{panels, cols, (rows + 15) / 16}, image, zeros, multipliers, corrections, row_codes};
 }
 
 /// The Dense epilogue's operations on exact sums held in floats, in place: std::fma (one
@@ -13055,8 +13276,8 @@ struct Int4Ops {
   /// Two panels per pass: each broadcast of 4 activation codes serves 4 weight vectors.
   static constexpr std::size_t panels_per_pass = 2;
 
-  /// F for `count` (1 or 2) consecutive 16-row panels: panel i's packed weights at
-  /// packed + i * blocks * 256, its scales at scales + i * groups * 16, its F at f + 16 i.
+  /// F for `count` (1 or 2) consecutive 16-row panels, a pair or one panel (Int4Packing: panel
+  /// i's bytes and scales at panel_offset and scales_offset), its F at f + 16 i.
   static inline void panels(std::size_t count, const std::uint8_t* packed, const float* scales,
                             std::size_t blocks, std::size_t blocks_per_group,
                             const std::int8_t* act, const std::int32_t* block_sums, float* f) {
@@ -13074,12 +13295,12 @@ struct Int4Ops {
       std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
       float* f) {
     const __m256i nibble = _mm256_set1_epi8(0x0F);
-    const std::size_t panel_bytes = blocks * 256;
-    const std::size_t scale_stride = (blocks + blocks_per_group - 1) / blocks_per_group * 16;
+    using Packing = ::mote::Int4Packing;
+    const std::size_t groups = (blocks + blocks_per_group - 1) / blocks_per_group;
     __m256 sums[P][2];
 #pragma GCC unroll 4
     for (std::size_t i = 0; i < P; ++i) sums[i][0] = sums[i][1] = _mm256_setzero_ps();
-    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += 16) {
+    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += Packing::scale_group_stride) {
       const std::size_t last = std::min(blocks, first + blocks_per_group);
       __m256i acc[2][P][2];
 #pragma GCC unroll 4
@@ -13089,7 +13310,7 @@ struct Int4Ops {
       std::int32_t group_sum = 0;
       for (std::size_t b = first; b < last; ++b) {
         group_sum += block_sums[b];
-        const std::uint8_t* block = packed + b * 256;
+        const std::uint8_t* block = packed + b * Packing::block_stride;
         const std::int8_t* x_codes = act + b * 32;
 #pragma GCC unroll 8
         for (std::size_t q = 0; q < 8; ++q) {
@@ -13097,7 +13318,7 @@ struct Int4Ops {
 #pragma GCC unroll 4
           for (std::size_t i = 0; i < P; ++i) {
             const __m256i bytes = _mm256_loadu_si256(
-                reinterpret_cast<const __m256i*>(block + i * panel_bytes + q * 32));
+                reinterpret_cast<const __m256i*>(block + Packing::panel_offset(i, blocks) + q * Packing::quad_stride));
             acc[q % 2][i][0] = dot_u8_s8(acc[q % 2][i][0], _mm256_and_si256(bytes, nibble), x);
             acc[q % 2][i][1] = dot_u8_s8(acc[q % 2][i][1],
                                          _mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble), x);
@@ -13123,7 +13344,8 @@ struct Int4Ops {
               _mm256_sub_epi32(_mm256_add_epi32(acc[0][i][h], acc[1][i][h]), offset);
           sums[i][h] =
               _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot),
-                              _mm256_loadu_ps(scales + i * scale_stride + h * 8), sums[i][h]);
+                              _mm256_loadu_ps(scales + Packing::scales_offset(i, groups) + h * Packing::high_rows_scales),
+                              sums[i][h]);
         }
     }
 #pragma GCC unroll 4
@@ -13899,7 +14121,9 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   for (std::size_t y = 0; whole_image && y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections, row_codes};
+  // The f32 kernels run every panel of the view: only those with rows (int4 pads rows to pairs
+  // of panels, and a second panel of padding would be written past the outputs).
+  return {{panels, cols, (rows + 15) / 16}, image, zeros, multipliers, corrections, row_codes};
 }
 
 /// The Dense epilogue's operations on exact sums held in floats, in place: std::fma (one
@@ -17858,7 +18082,9 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   for (std::size_t y = 0; whole_image && y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections, row_codes};
+  // The f32 kernels run every panel of the view: only those with rows (int4 pads rows to pairs
+  // of panels, and a second panel of padding would be written past the outputs).
+  return {{panels, cols, (rows + 15) / 16}, image, zeros, multipliers, corrections, row_codes};
 }
 
 /// The Dense epilogue's operations on exact sums held in floats, in place: std::fma (one
@@ -18605,21 +18831,26 @@ struct Int8Ops : ::mote::simd::avx512::Int8Conversions {
 #ifndef MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX512_VNNI_INT4_HPP_
 #define MOTE_SINGLE_INCLUDE_MOTE_ARCH_X86_AVX512_VNNI_INT4_HPP_
 // AVX-512 VNNI int4 primitives (contract: kernels/dense/int4-inl.hpp), on the packing every ISA
-// reads (layout/dense_int4.hpp): offset-binary nibbles w + 8, byte i of a 32-byte quad holding
-// row i / 4 in its low nibble and row i / 4 + 8 in its high one, 4 columns per row.
+// reads (layout/dense_int4.hpp): offset-binary nibbles w + 8; a pair of 16-row panels keeps
+// its two 32-byte quads of 4 columns side by side, so one 64-byte load holds 4 columns of 32
+// rows: lane j (j < 8) rows j (low nibbles) and j + 8 (high) of the even panel, lane 8 + j the
+// same rows of the odd panel. Every lane is a row pair of its own.
 //
-// One 64-byte load is two quads (8 columns). The bytes are not unpacked: with b = lo + 16 hi,
+// The bytes are not unpacked: with b = lo + 16 hi,
 //   A = sum b s          = sum lo s + 16 sum hi s
 //   C = sum (b & 0xF0) s =            16 sum hi s
 // so A - C is the low rows' dot and C / 16 the high rows' (C is a multiple of 16: an exact
 // arithmetic shift). One AND and two vpdpbusd per 128 multiply-adds, where unpacking both
-// nibbles (AVX-VNNI's method) takes three operations before the two vpdpbusd. The lanes of the
-// second quad sum other columns of the same rows; the two halves are added per scale group,
-// then 8 * (the group's activation sum) is subtracted, and F accumulates
-// fma(float(dot), scale, F) in group order, exactly the reference's operations.
+// nibbles (AVX-VNNI's method) takes three operations before the two vpdpbusd. The offset of
+// the nibbles (8 x the group's activation sum S) is folded into the accumulators' start:
+// A from -136 S, C from -128 S, so that A - C and C / 16 come out less 8 S each. Per scale group
+// and pair of panels that leaves a subtraction, a shift, two conversions and two FMAs, and F
+// accumulates fma(float(dot), scale, F) in group order, exactly the reference's operations. (With
+// 16-row panels in separate places, a load held 8 columns of 16 rows, and the two halves had to
+// be added per group: 8 operations per group and 16 rows instead of 3; W3b1 int4 7.97 us then.)
 //
-// int32 bounds: |C| <= 16 x 15 x 128 = 30,720 per column, and A's lanes, holding half the
-// columns, 255 x 128 per column: below 2^31 for every K up to int8_max_cols (33,025).
+// int32 bounds, per column of a group: |A| <= 255 x 128 + 17 x 8 x 128 = 50,048 and
+// |C| <= 240 x 128 + 16 x 8 x 128 = 47,104: below 2^31 for every K up to int8_max_cols (33,025).
 // No include guard on purpose: see arch/targets.hpp.
 #if !defined(MOTE_ARCH_X86_AVX512_VNNI_INT4)
 #define MOTE_ARCH_X86_AVX512_VNNI_INT4
@@ -18638,74 +18869,89 @@ struct Int4Ops {
     for (; i < n; ++i) out[i] = static_cast<std::int8_t>(::mote::quantize(x[i], p, low, high) - 128);
   }
 
-  /// Four panels per pass: 8 accumulator chains (vpdpbusd: 5 cycles, 2 per cycle), and each
-  /// sample's codes, rearranged for the two quads of a load, serve 8 vpdpbusd.
-  static constexpr std::size_t panels_per_pass = 4;
+  /// Four pairs of panels (128 rows) per pass: 8 accumulator chains (vpdpbusd: 5 cycles, 2 per
+  /// cycle), and each broadcast of 4 activation codes serves 8 vpdpbusd.
+  static constexpr std::size_t panels_per_pass = 8;
 
-  /// F for `count` (1 to panels_per_pass) consecutive 16-row panels: panel i's packed weights
-  /// at packed + i * blocks * 256, its scales at scales + i * groups * 16, its F at f + 16 i.
+  /// F for `count` consecutive 16-row panels, whole pairs (the layout pads rows to pairs, and
+  /// passes start at a multiple of panels_per_pass): pair j's bytes and scales at
+  /// Int4Packing::panel_offset(2 j) and scales_offset(2 j), its F at f + 32 j.
   static inline void panels(std::size_t count, const std::uint8_t* packed, const float* scales,
                             std::size_t blocks, std::size_t blocks_per_group, const std::int8_t* act,
                             const std::int32_t* block_sums, float* f) {
-    switch (count) {
-      case 4: return panels_impl<4>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
-      case 3: return panels_impl<3>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
-      case 2: return panels_impl<2>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
-      default: return panels_impl<1>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+    switch (count / 2) {
+      case 4: return pairs<4>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+      case 3: return pairs<3>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+      case 2: return pairs<2>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+      default: return pairs<1>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
     }
   }
 
   template <std::size_t P>
-  static inline __attribute__((always_inline)) void panels_impl(
+  static inline void pairs(const std::uint8_t* packed, const float* scales, std::size_t blocks,
+                           std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
+                           float* f) {
+    // Int4<32>: one block per group, each group's code without a loop over its blocks (GCC 12
+    // otherwise copies the accumulators around that loop: W3b1 6.2 against 5.8 us in a harness).
+    if (blocks_per_group == 1) return pairs_impl<P, true>(packed, scales, blocks, 1, act, block_sums, f);
+    pairs_impl<P, false>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+  }
+
+  template <std::size_t P, bool OneBlockGroups>
+  static inline __attribute__((always_inline)) void pairs_impl(
       const std::uint8_t* packed, const float* scales, std::size_t blocks,
       std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
       float* f) {
+    using Packing = ::mote::Int4Packing;
     const __m512i high_nibbles = _mm512_set1_epi8(static_cast<char>(0xF0));
-    // Lanes 0-7 (the first quad) take the codes of columns 8q to 8q + 3, lanes 8-15 the next 4.
-    const __m512i first_pair = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
-    const __m512i next_pair = _mm512_set1_epi32(2);
-    const std::size_t panel_bytes = blocks * 256;
-    const std::size_t scale_stride = (blocks + blocks_per_group - 1) / blocks_per_group * 16;
-    __m512 sums[P];
+    const std::size_t groups = (blocks + blocks_per_group - 1) / blocks_per_group;
+    // low[i]: rows 0-7 of pair i's even panel, then rows 0-7 of its odd one; high[i]: rows 8-15.
+    __m512 low[P], high[P];
 #pragma GCC unroll 4
-    for (std::size_t i = 0; i < P; ++i) sums[i] = _mm512_setzero_ps();
-    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += 16) {
-      const std::size_t last = std::min(blocks, first + blocks_per_group);
+    for (std::size_t i = 0; i < P; ++i) low[i] = high[i] = _mm512_setzero_ps();
+    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += Packing::scale_group_stride) {
+      const std::size_t last = OneBlockGroups ? first + 1 : std::min(blocks, first + blocks_per_group);
+      std::int32_t group_sum = 0;
+      for (std::size_t b = first; b < last; ++b) group_sum += block_sums[b];
+      const __m512i with_low_start = _mm512_set1_epi32(-136 * group_sum);
+      const __m512i high_only_start = _mm512_set1_epi32(-128 * group_sum);
       __m512i with_low[P], high_only[P];
 #pragma GCC unroll 4
-      for (std::size_t i = 0; i < P; ++i) with_low[i] = high_only[i] = _mm512_setzero_si512();
-      std::int32_t group_sum = 0;
+      for (std::size_t i = 0; i < P; ++i) {
+        with_low[i] = with_low_start;
+        high_only[i] = high_only_start;
+      }
       for (std::size_t b = first; b < last; ++b) {
-        group_sum += block_sums[b];
-        const __m512i codes = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(act + b * 32)));
-        const std::uint8_t* block = packed + b * 256;
-        __m512i pair = first_pair;
-#pragma GCC unroll 4
-        for (std::size_t q = 0; q < 4; ++q, pair = _mm512_add_epi32(pair, next_pair)) {
-          const __m512i x = _mm512_permutexvar_epi32(pair, codes);
+        const std::uint8_t* block = packed + b * Packing::block_stride;
+#pragma GCC unroll 8
+        for (std::size_t q = 0; q < 8; ++q) {
+          std::int32_t four_codes;
+          std::memcpy(&four_codes, act + b * 32 + q * 4, sizeof(four_codes));
+          const __m512i x = _mm512_set1_epi32(four_codes);
 #pragma GCC unroll 4
           for (std::size_t i = 0; i < P; ++i) {
-            const __m512i bytes = _mm512_loadu_si512(block + i * panel_bytes + q * 64);
+            const __m512i bytes =
+                _mm512_loadu_si512(block + Packing::panel_offset(2 * i, blocks) + q * Packing::quad_stride);
             with_low[i] = _mm512_dpbusd_epi32(with_low[i], bytes, x);
             high_only[i] = _mm512_dpbusd_epi32(high_only[i], _mm512_and_si512(bytes, high_nibbles), x);
           }
         }
       }
-      const __m512i offset = _mm512_set1_epi32(8 * group_sum);
 #pragma GCC unroll 4
       for (std::size_t i = 0; i < P; ++i) {
-        // [low rows' dots of both quads | high rows' 16 x dots of both quads], then the halves
-        // added: rows 0-7 and 8-15 in order.
-        const __m512i low = _mm512_sub_epi32(with_low[i], high_only[i]);
-        __m512i dot = _mm512_add_epi32(_mm512_shuffle_i64x2(low, high_only[i], 0x44),
-                                       _mm512_shuffle_i64x2(low, high_only[i], 0xEE));
-        dot = _mm512_mask_srai_epi32(dot, 0xFF00, dot, 4);
-        sums[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(dot, offset)),
-                                  _mm512_loadu_ps(scales + i * scale_stride), sums[i]);
+        const float* pair_scales = scales + Packing::scales_offset(2 * i, groups);
+        low[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(with_low[i], high_only[i])),
+                                 _mm512_loadu_ps(pair_scales), low[i]);
+        high[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_srai_epi32(high_only[i], 4)),
+                                  _mm512_loadu_ps(pair_scales + Packing::high_rows_scales), high[i]);
       }
     }
+    // Each panel's 16 rows in order: its low rows' lanes, then its high rows'.
 #pragma GCC unroll 4
-    for (std::size_t i = 0; i < P; ++i) _mm512_storeu_ps(f + 16 * i, sums[i]);
+    for (std::size_t i = 0; i < P; ++i) {
+      _mm512_storeu_ps(f + 32 * i, _mm512_shuffle_f32x4(low[i], high[i], 0x44));
+      _mm512_storeu_ps(f + 32 * i + 16, _mm512_shuffle_f32x4(low[i], high[i], 0xEE));
+    }
   }
 };
 
@@ -19474,7 +19720,9 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   for (std::size_t y = 0; whole_image && y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections, row_codes};
+  // The f32 kernels run every panel of the view: only those with rows (int4 pads rows to pairs
+  // of panels, and a second panel of padding would be written past the outputs).
+  return {{panels, cols, (rows + 15) / 16}, image, zeros, multipliers, corrections, row_codes};
 }
 
 /// The Dense epilogue's operations on exact sums held in floats, in place: std::fma (one
@@ -20914,7 +21162,9 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   for (std::size_t y = 0; whole_image && y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections, row_codes};
+  // The f32 kernels run every panel of the view: only those with rows (int4 pads rows to pairs
+  // of panels, and a second panel of padding would be written past the outputs).
+  return {{panels, cols, (rows + 15) / 16}, image, zeros, multipliers, corrections, row_codes};
 }
 
 /// The Dense epilogue's operations on exact sums held in floats, in place: std::fma (one
@@ -21659,21 +21909,23 @@ struct Int4Ops {
 
   /// F for the 16 rows of one panel: groups of `blocks_per_group` blocks (the last may be
   /// shorter), `block_sums[b]` = sum of act over block b.
+  using Packing = ::mote::Int4Packing;
   static inline void panel(const std::uint8_t* packed, const float* scales, std::size_t blocks,
                            std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
                            float* f) {
     const uint8x16_t nibble = vdupq_n_u8(0x0F);
     float32x4_t sums_f[4] = {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)};
-    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += 16) {
+    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += Packing::scale_group_stride) {
       const std::size_t last = std::min(blocks, first + blocks_per_group);
       int32x4_t group[4] = {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0)};
       for (std::size_t b = first; b < last; ++b) {
-        const std::uint8_t* block = packed + b * 256;
+        const std::uint8_t* block = packed + b * Packing::block_stride;
         // acc[j][h]: rows 4j + 2h and 4j + 2h + 1, lanes (row, k01), (row, k23), (row + 1, k01), (row + 1, k23)
         int32x4_t acc[4][2];
         for (int j = 0; j < 4; ++j) acc[j][0] = acc[j][1] = vdupq_n_s32(0);
         for (std::size_t q = 0; q < 8; ++q) {
-          const uint8x16_t bytes0 = vld1q_u8(block + q * 32), bytes1 = vld1q_u8(block + q * 32 + 16);
+          const uint8x16_t bytes0 = vld1q_u8(block + q * Packing::quad_stride),
+                          bytes1 = vld1q_u8(block + q * Packing::quad_stride + 16);
           std::int32_t pattern;
           std::memcpy(&pattern, act + b * 32 + q * 4, sizeof(pattern));
           const int8x16_t a = vreinterpretq_s8_s32(vdupq_n_s32(pattern));
@@ -21689,7 +21941,9 @@ struct Int4Ops {
         const int32x4_t offset = vdupq_n_s32(8 * block_sums[b]);
         for (int j = 0; j < 4; ++j) group[j] = vaddq_s32(group[j], vsubq_s32(vpaddq_s32(acc[j][0], acc[j][1]), offset));
       }
-      for (int j = 0; j < 4; ++j) sums_f[j] = vfmaq_f32(sums_f[j], vcvtq_f32_s32(group[j]), vld1q_f32(scales + 4 * j));
+      for (int j = 0; j < 4; ++j)
+        sums_f[j] = vfmaq_f32(sums_f[j], vcvtq_f32_s32(group[j]),
+                              vld1q_f32(scales + j / 2 * Packing::high_rows_scales + j % 2 * 4));
     }
     for (int j = 0; j < 4; ++j) vst1q_f32(f + 4 * j, sums_f[j]);
   }
@@ -24502,7 +24756,9 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   for (std::size_t y = 0; whole_image && y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections, row_codes};
+  // The f32 kernels run every panel of the view: only those with rows (int4 pads rows to pairs
+  // of panels, and a second panel of padding would be written past the outputs).
+  return {{panels, cols, (rows + 15) / 16}, image, zeros, multipliers, corrections, row_codes};
 }
 
 /// The Dense epilogue's operations on exact sums held in floats, in place: std::fma (one
@@ -26292,7 +26548,9 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   for (std::size_t y = 0; whole_image && y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections, row_codes};
+  // The f32 kernels run every panel of the view: only those with rows (int4 pads rows to pairs
+  // of panels, and a second panel of padding would be written past the outputs).
+  return {{panels, cols, (rows + 15) / 16}, image, zeros, multipliers, corrections, row_codes};
 }
 
 /// The Dense epilogue's operations on exact sums held in floats, in place: std::fma (one
@@ -26929,6 +27187,71 @@ inline void global_avg_pool(isa::Dynamic, const Args&... args) noexcept {
 
 }  // namespace mote::kernels
 // ----- end mote/kernels/dispatch.hpp -----
+
+namespace mote::kernels {
+
+using TernaryMatrix = WeightMatrix<Ternary, DenseStorage>;
+
+/// Scratch bytes per sample of the ternary kernels: plane A's outputs, then, with binary
+/// activations, the XNOR kernels' input signs.
+constexpr std::size_t ternary_dense_scratch_bytes(std::size_t rows, std::size_t cols,
+                                                  bool binary_activations) noexcept {
+  return align_up(rows * sizeof(float)) + (binary_activations ? binary_xnor_scratch_bytes(cols) : 0);
+}
+
+namespace ternary_detail {
+
+/// out = Activation(fma(first + out, s_r, b_r)) for `batch` rows of outputs, in scalar code: the
+/// same operations on every ISA, as Binary's XNOR epilogue (binary_reference.hpp).
+template <class Activation>
+inline void exact_combine(const TernaryMatrix& weights, const float* bias, const float* first, float* out,
+                          std::size_t batch) noexcept {
+  const std::size_t rows = weights.rows();
+  for (std::size_t b = 0; b < batch; ++b)
+    for (std::size_t r = 0; r < rows; ++r)
+      out[b * rows + r] =
+          Activation::apply(std::fma(first[b * rows + r] + out[b * rows + r], weights.scale(r), bias[r]));
+}
+
+}  // namespace ternary_detail
+
+/// f32 activations: `batch` rows of inputs (cols() each) to `batch` rows of outputs; `scratch`
+/// holds ternary_dense_scratch_bytes(rows, cols, false) per sample. The halves are added, scaled,
+/// biased and activated by the ISA's element-wise kernels (a scalar std::fma is a library call
+/// in a baseline build: W1's 394 outputs cost 2.8 us that way).
+template <class Isa, class Activation = activation::Identity>
+inline void dense_ternary(Isa isa, const TernaryMatrix& weights, const float* bias, const float* in, float* out,
+                          std::size_t batch, Activation activation, std::byte* scratch) noexcept {
+  auto* first = reinterpret_cast<float*>(scratch);
+  const std::size_t rows = weights.rows();
+  dense_batch(isa, weights.first_plane(), weights.zero_bias(), in, first, batch, activation::Identity{});
+  dense_batch(isa, weights.second_plane(), weights.zero_bias(), in, out, batch, activation::Identity{});
+  add(isa, first, out, out, batch * rows);
+  channel_affine(isa, weights.scales(), bias, out, out, batch, rows);
+  if constexpr (!std::is_same_v<Activation, activation::Identity>) activate(isa, activation, out, out, batch * rows);
+}
+
+/// Binary activations (the inputs' signs): exact integer sums, bit-identical on every ISA;
+/// `scratch` holds ternary_dense_scratch_bytes(rows, cols, true) per sample. Piecewise-linear
+/// activations are applied in the exact epilogue; others (tanh, sigmoid) by the ISA's
+/// element-wise kernel afterwards, as for Binary.
+template <class Isa, class Activation = activation::Identity>
+inline void dense_ternary_xnor(Isa isa, const TernaryMatrix& weights, const float* bias, const float* in,
+                               float* out, std::size_t batch, Activation activation, std::byte* scratch) noexcept {
+  auto* first = reinterpret_cast<float*>(scratch);
+  std::byte* signs = scratch + align_up(batch * weights.rows() * sizeof(float));
+  dense_xnor(isa, weights.first_plane(), weights.zero_bias(), in, first, batch, activation::Identity{}, signs);
+  dense_xnor(isa, weights.second_plane(), weights.zero_bias(), in, out, batch, activation::Identity{}, signs);
+  if constexpr (activation::is_piecewise_linear_v<Activation>) {
+    ternary_detail::exact_combine<Activation>(weights, bias, first, out, batch);
+  } else {
+    ternary_detail::exact_combine<activation::Identity>(weights, bias, first, out, batch);
+    activate(isa, activation, out, out, batch * weights.rows());
+  }
+}
+
+}  // namespace mote::kernels
+// ----- end mote/kernels/dense/ternary.hpp -----
 // ----- begin mote/layers/weighted.hpp -----
 // Storage shared by the layers that multiply by a weight matrix (Dense, Conv2D, Conv1D,
 // DepthwiseConv2D): the matrix in the chosen format/layout, an f32 bias, and BatchNorm folding.
@@ -27039,7 +27362,7 @@ struct WeightOptions {
   static constexpr bool kernel_exists =
       (std::is_same_v<activation_format, F32> && !integer_compute) ||
       (integer_compute && (std::is_same_v<activation_format, UInt8> || is_int8_format_v<activation_format>)) ||
-      (std::is_same_v<format, Binary> && std::is_same_v<activation_format, Binary>);
+      ((std::is_same_v<format, Binary> || std::is_same_v<format, Ternary>) && std::is_same_v<activation_format, Binary>);
 };
 
 /// The code range and offset into the kernels' unsigned domain of an integer activation format.
@@ -27118,7 +27441,7 @@ constexpr std::size_t integer_dense_scratch_bytes(std::size_t rows, std::size_t 
   const std::size_t padded_rows = (rows + 15) / 16 * 16;
   return std::max({kernels::int8_dense_scratch_bytes(padded_rows, (cols + 3) / 4 * 4),
                    kernels::int8_dense_reference_scratch_bytes(padded_rows, (cols + 3) / 4 * 4),
-                   kernels::int4_dense_scratch_bytes(padded_rows, (cols + 31) / 32 * 32)});
+                   kernels::int4_dense_scratch_bytes(Int4Packing::padded_rows(rows), (cols + 31) / 32 * 32)});
 }
 
 /// A weight matrix of `Rows` output channels by `Cols` inputs, plus a bias (always stored: a
@@ -27367,12 +27690,14 @@ class DenseLayer {
                 "Dense: mote has no kernel multiplying these Weights<...> by these Activations<...>: "
                 "f32 weights take Activations<F32>; int8 weights take Activations<Int8<...>> or "
                 "Activations<UInt8> (weight-only int8 with float activations is not implemented); binary "
-                "weights take Activations<F32> or Activations<Binary>.");
+                "and ternary weights take Activations<F32> or Activations<Binary>.");
   static_assert(!opts::integer_compute || In::size <= kernels::int8_max_cols,
                 "Dense: an int8 layer's input is limited to 33025 values, the length for which every "
                 "int32 accumulator provably cannot overflow.");
   /// Binary weights and activations: XNOR-popcount kernels (kernels/dense/binary-inl.hpp).
   static constexpr bool binary_activations = std::is_same_v<typename opts::activation_format, Binary>;
+  /// Ternary weights: Binary's kernels on two sign planes (kernels/dense/ternary.hpp).
+  static constexpr bool ternary_weights = std::is_same_v<typename opts::format, Ternary>;
 
  public:
   using in_shape = In;
@@ -27385,6 +27710,7 @@ class DenseLayer {
   /// workspace reserves per sample (the chain multiplies scratch by the batch).
   static constexpr std::size_t scratch_bytes =
       opts::integer_compute ? detail::integer_dense_scratch_bytes(Units, In::size)
+      : ternary_weights     ? kernels::ternary_dense_scratch_bytes(Units, In::size, binary_activations)
       : binary_activations  ? kernels::binary_xnor_scratch_bytes(In::size)
       : is_sparse_layout_v<typename opts::layout> ? kernels::sparse_batch_scratch_bytes_per_sample(In::size)
                             : 0;
@@ -27440,6 +27766,8 @@ class DenseLayer {
     if constexpr (opts::integer_compute) {
       detail::integer_dense_kernel<opts>(weights_.matrix(), weights_.bias(), in, out, std::size_t{1},
                                          input_quant_.current(in, In::size), typename opts::activation{}, scratch);
+    } else if constexpr (ternary_weights) {
+      forward_ternary(in, out, 1, scratch);
     } else if constexpr (binary_activations) {
       kernels::dense_xnor(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, std::size_t{1},
                           typename opts::activation{}, scratch);
@@ -27456,6 +27784,8 @@ class DenseLayer {
       } else {
         for (std::size_t b = 0; b < batch; ++b) forward(in + b * In::size, out + b * Units, scratch);
       }
+    } else if constexpr (ternary_weights) {
+      forward_ternary(in, out, batch, scratch);
     } else if constexpr (binary_activations) {
       kernels::dense_xnor(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, batch,
                           typename opts::activation{}, scratch);
@@ -27511,6 +27841,15 @@ class DenseLayer {
   std::optional<QuantParams> input_quantization() const requires(opts::integer_compute) { return input_quant_.get(); }
 
  private:
+  void forward_ternary(const float* in, float* out, std::size_t batch, std::byte* scratch) const noexcept
+      requires(ternary_weights) {
+    if constexpr (binary_activations)
+      kernels::dense_ternary_xnor(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, batch,
+                                  typename opts::activation{}, scratch);
+    else
+      kernels::dense_ternary(typename opts::isa{}, weights_.matrix(), weights_.bias(), in, out, batch,
+                             typename opts::activation{}, scratch);
+  }
   /// PyTorch's (C, H, W) columns after a Flatten of a feature map, in mote's (H, W, C) order.
   static std::vector<float> mote_order(const float* values) {
     using Origin = flat_origin_t<In>;
@@ -27746,7 +28085,7 @@ class ConvLayer {
   /// Integer and sparse convolutions run as matrix products over gathered receptive fields.
   static constexpr std::size_t scratch_bytes =
       int8_window ? kernels::conv_int8_scratch_bytes(window, (Filters + 15) / 16 * 16, (receptive_field + 3) / 4 * 4)
-      : int4_window ? kernels::conv_int4_scratch_bytes(window, (Filters + 15) / 16 * 16, (receptive_field + 31) / 32 * 32)
+      : int4_window ? kernels::conv_int4_scratch_bytes(window, Int4Packing::padded_rows(Filters), (receptive_field + 31) / 32 * 32)
       : opts::integer_compute ? patch_bytes + pixel_chunk * detail::integer_dense_scratch_bytes(Filters, receptive_field)
       : sparse              ? patch_bytes + kernels::sparse_batch_scratch_bytes(receptive_field, pixel_chunk)
                             : 0;

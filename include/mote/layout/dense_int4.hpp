@@ -1,12 +1,18 @@
 #pragma once
-// Dense int4 weight storage, quantised once when set. Rows in 16-row panels, columns in blocks
-// of 32 (padded with zero weights). Inside a block, 8 quads of 4 columns; a quad is 32 bytes
-// holding the 64 codes (16 rows x 4 columns) of the int8 layout (layout/dense_int8.hpp):
-// byte i's low nibble is code i (rows 0-7), its high nibble code i + 32 (rows 8-15), so one
-// AND and one shift unpack a quad into two vectors of 32 codes. Codes are stored offset-binary
+// Dense int4 weight storage, quantised once when set. Rows in 16-row panels, and panels in
+// pairs (32 rows); columns in blocks of 32 (padded with zero weights). Inside a block, 8 quads
+// of 4 columns; a panel's quad is 32 bytes holding the 64 codes (16 rows x 4 columns) of the
+// int8 layout (layout/dense_int8.hpp): byte i's low nibble is code i (rows 0-7), its high
+// nibble code i + 32 (rows 8-15), so one AND and one shift unpack a quad into two vectors of 32
+// codes. The two panels of a pair interleave quad by quad: quad q of the even panel, then quad q
+// of the odd one (Int4Packing below), so that 64 bytes hold the same 4 columns of 32 rows. That
+// is the operand of one AVX-512 vpdpbusd whose 16 lanes are 16 different row pairs (every lane
+// a row of its own, no halves to add per scale group: arch/x86/avx512_vnni_int4.hpp); the
+// 32-byte kernels read one panel's quads 64 bytes apart. Codes are stored offset-binary
 // (w + 8, in [1, 15]): the kernels multiply them as unsigned bytes by signed activations
 // (pmaddubsw), and subtract 8 * (sum of the activations) once per block. Scales are stored per
-// panel and group, 16 floats (one per row of the panel) at a time, in the order kernels read them.
+// pair and group, 32 floats in the order the AVX-512 lanes read them: rows 0-7 of the even
+// panel, rows 0-7 of the odd one, rows 8-15 of the even one, rows 8-15 of the odd one.
 
 #include <algorithm>
 #include <cmath>
@@ -20,14 +26,40 @@
 
 namespace mote {
 
+/// Where int4 kernels find a panel's bytes and scales (see the top of this file); the same for
+/// every group size.
+struct Int4Packing {
+  static constexpr std::size_t panel_rows = 16;
+  static constexpr std::size_t pair_rows = 2 * panel_rows;
+  static constexpr std::size_t block_cols = 32;
+  static constexpr std::size_t quad_bytes = 32;  ///< one panel's 4 columns
+  /// Bytes from a panel's quad to its next quad, and from a panel's block to its next block.
+  static constexpr std::size_t quad_stride = 2 * quad_bytes;
+  static constexpr std::size_t block_stride = 8 * quad_stride;
+  /// Floats from a pair's scales of one group to the next group's, and the offsets in them of the
+  /// odd panel's rows and of rows 8-15.
+  static constexpr std::size_t scale_group_stride = pair_rows;
+  static constexpr std::size_t odd_panel_scales = 8;
+  static constexpr std::size_t high_rows_scales = 16;
+  /// Panel i's bytes, from panel 0's (p), when panel 0 is even or alone (i = 0): kernels run
+  /// whole pairs, or one panel.
+  static constexpr std::size_t panel_offset(std::size_t i, std::size_t blocks) noexcept {
+    return (i / 2) * blocks * block_stride + (i % 2) * quad_bytes;
+  }
+  /// Panel i's scales of group 0, from panel 0's, as panel_offset.
+  static constexpr std::size_t scales_offset(std::size_t i, std::size_t groups) noexcept {
+    return (i / 2) * groups * scale_group_stride + (i % 2) * odd_panel_scales;
+  }
+  /// Rows as stored: whole pairs of panels (what scratch for the kernels' sums is sized by).
+  static constexpr std::size_t padded_rows(std::size_t rows) noexcept { return (rows + pair_rows - 1) / pair_rows * pair_rows; }
+};
+
 template <std::size_t GroupSize>
 class WeightMatrix<Int4<GroupSize>, DenseStorage> {
  public:
   using format = Int4<GroupSize>;
-  static constexpr std::size_t panel_rows = 16;
-  static constexpr std::size_t block_cols = 32;
-  static constexpr std::size_t quad_bytes = 32;
-  static constexpr std::size_t block_bytes = 8 * quad_bytes;
+  static constexpr std::size_t panel_rows = Int4Packing::panel_rows;
+  static constexpr std::size_t block_cols = Int4Packing::block_cols;
 
   WeightMatrix() = default;
   WeightMatrix(std::size_t rows, std::size_t cols)
@@ -48,10 +80,14 @@ class WeightMatrix<Int4<GroupSize>, DenseStorage> {
   std::size_t group_count() const noexcept { return group_count_of(cols_); }
   /// Blocks of 32 columns per scale group.
   std::size_t blocks_per_group() const noexcept { return GroupSize == 0 ? block_count() : GroupSize / block_cols; }
-  const std::uint8_t* panel(std::size_t p) const noexcept { return packed_.data() + p * padded_cols() * panel_rows / 2; }
-  /// The 16 scales of panel p, group g.
+  /// Panel p's first quad (Int4Packing: its next quad 64 bytes on, its next block 512).
+  const std::uint8_t* panel(std::size_t p) const noexcept {
+    return packed_.data() + p / 2 * block_count() * Int4Packing::block_stride + p % 2 * Int4Packing::quad_bytes;
+  }
+  /// Panel p's scales of group g: rows 0-7 there, rows 8-15 16 floats on (Int4Packing).
   const float* panel_scales(std::size_t p, std::size_t g) const noexcept {
-    return scales_.data() + (p * group_count() + g) * panel_rows;
+    return scales_.data() + (p / 2 * group_count() + g) * Int4Packing::scale_group_stride +
+           p % 2 * Int4Packing::odd_panel_scales;
   }
   /// sum over groups g of scale(r, g) * sum of row r's codes in g: the weight term of a
   /// non-zero activation zero point.
@@ -65,9 +101,7 @@ class WeightMatrix<Int4<GroupSize>, DenseStorage> {
     const std::uint8_t value = packed_[byte];
     return static_cast<std::int32_t>((r % panel_rows) < 8 ? (value & 0x0F) : (value >> 4)) - 8;
   }
-  float scale(std::size_t r, std::size_t k) const noexcept {
-    return scales_[(r / panel_rows * group_count() + k / group_cols()) * panel_rows + r % panel_rows];
-  }
+  float scale(std::size_t r, std::size_t k) const noexcept { return scales_[scale_offset(r, k / group_cols())]; }
   float dequantized(std::size_t r, std::size_t k) const noexcept { return scale(r, k) * static_cast<float>(at(r, k)); }
 
   /// Quantises a row-major rows x cols f32 array: per group, scale = max|w| / 7 and
@@ -102,7 +136,7 @@ class WeightMatrix<Int4<GroupSize>, DenseStorage> {
   }
 
  private:
-  static constexpr std::size_t padded_rows_of(std::size_t rows) noexcept { return (rows + 15) / 16 * 16; }
+  static constexpr std::size_t padded_rows_of(std::size_t rows) noexcept { return Int4Packing::padded_rows(rows); }
   static constexpr std::size_t padded_cols_of(std::size_t cols) noexcept { return (cols + 31) / 32 * 32; }
   std::size_t group_cols() const noexcept { return GroupSize == 0 ? padded_cols() : GroupSize; }
   static constexpr std::size_t group_count_of(std::size_t cols) noexcept {
@@ -112,8 +146,12 @@ class WeightMatrix<Int4<GroupSize>, DenseStorage> {
   }
   std::size_t byte_offset(std::size_t r, std::size_t k) const noexcept {
     const std::size_t position = (r % panel_rows) * 4 + k % 4;  // in the quad's 64 codes
-    return (r / panel_rows) * padded_cols() * panel_rows / 2 + (k / block_cols) * block_bytes +
-           ((k % block_cols) / 4) * quad_bytes + position % 32;
+    return static_cast<std::size_t>(panel(r / panel_rows) - packed_.data()) + (k / block_cols) * Int4Packing::block_stride +
+           ((k % block_cols) / 4) * Int4Packing::quad_stride + position % 32;
+  }
+  std::size_t scale_offset(std::size_t r, std::size_t g) const noexcept {
+    return static_cast<std::size_t>(panel_scales(r / panel_rows, g) - scales_.data()) +
+           (r % panel_rows) / 8 * Int4Packing::high_rows_scales + r % 8;
   }
   void set_code(std::size_t r, std::size_t k, std::int32_t code) noexcept {
     std::uint8_t& byte = packed_[byte_offset(r, k)];
@@ -121,9 +159,7 @@ class WeightMatrix<Int4<GroupSize>, DenseStorage> {
     byte = (r % panel_rows) < 8 ? static_cast<std::uint8_t>((byte & 0xF0) | nibble)
                                 : static_cast<std::uint8_t>((byte & 0x0F) | (nibble << 4));
   }
-  void set_scale(std::size_t r, std::size_t g, float value) noexcept {
-    scales_[(r / panel_rows * group_count() + g) * panel_rows + r % panel_rows] = value;
-  }
+  void set_scale(std::size_t r, std::size_t g, float value) noexcept { scales_[scale_offset(r, g)] = value; }
   void update_row_sums() noexcept {
     for (std::size_t r = 0; r < rows_; ++r) {
       double sum = 0.0;

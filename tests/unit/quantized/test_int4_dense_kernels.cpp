@@ -67,8 +67,9 @@ Int4Case<G> random_case(std::mt19937& rng, std::size_t rows, std::size_t cols, s
 template <std::size_t G>
 void random_shapes() {
   std::mt19937 rng(99);
-  // Up to 7 panels: AVX-512 VNNI's passes of 4 panels, then 3; AVX2's of 2, then 1.
-  for (std::size_t rows : {1u, 15u, 16u, 17u, 33u, 64u, 100u})
+  // Up to 7 pairs of panels: AVX-512 VNNI's passes of 4 pairs, then 3 (200 rows), 2 (190) or 1
+  // (130); AVX2's of 2 panels, SSE4's and NEON's of 1.
+  for (std::size_t rows : {1u, 15u, 16u, 17u, 33u, 64u, 100u, 130u, 190u, 200u})
     for (std::size_t cols : {1u, 7u, 31u, 32u, 33u, 64u, 65u, 96u, 130u, 257u})
       for (std::size_t batch : {1u, 2u, 5u})
         for (bool u8 : {false, true}) check_all_isas(random_case<G>(rng, rows, cols, batch, u8), "random");
@@ -147,7 +148,7 @@ TEST_CASE("int4 dense kernels: the 16-bit block accumulation cannot overflow", "
     c.quant = Int8InputQuant{{1.0f, 0}, 0, 255};
     check_all_isas(c, "extremes");
     std::vector<float> out(16);
-    mote::AlignedBuffer<std::byte> scratch(mote::kernels::int4_dense_scratch_bytes(16, 256));
+    mote::AlignedBuffer<std::byte> scratch(mote::kernels::int4_dense_scratch_bytes(c.weights.padded_rows(), 256));
     mote::kernels::dense_int4(mote::isa::Dynamic{}, c.weights, c.bias.data(), c.input.data(), out.data(), 1, c.quant,
                               mote::activation::Identity{}, scratch.data());
     // y = scale_in * sum_k w * (u - zu) = 1 * 256 * (sign * 1.0) * (0 - 0) = 0, through
@@ -203,9 +204,9 @@ TEST_CASE("int4 weights: quantisation, bytes and a network against its dequantis
       REQUIRE(m.at(r, k) <= 7);
       REQUIRE(std::fabs(m.dequantized(r, k) - tensors[0][r * 100 + k]) <= m.scale(r, k) * 0.5f + 1e-7f);
     }
-  // 0.5 byte per weight (padded to 48 rows x 128 columns), a float scale per 32 columns of a row,
-  // one float per row for the zero-point term; biases in f32.
-  REQUIRE(q->layer<0>().weight_bytes() == 48 * 128 / 2 + 48 * 4 * 4 + 48 * 4 + 48 * 4);
+  // 0.5 byte per weight (padded to 64 rows, whole pairs of 16-row panels, x 128 columns), a
+  // float scale per 32 columns of a row, one float per row for the zero-point term; biases in f32.
+  REQUIRE(q->layer<0>().weight_bytes() == 64 * 128 / 2 + 64 * 4 * 4 + 64 * 4 + 64 * 4);
   // Against the float network holding the dequantised weights: the difference is the input
   // quantisation only (calibrated on the inputs themselves). Layer 2's input (ReLU outputs up to
   // about 10, 40 of them) is rounded with a step of about 0.04: an rms error of about 0.012 per

@@ -24,8 +24,8 @@ struct Int4Ops {
   /// Blocks whose int16 sums are kept (in L1) before they are widened and scaled.
   static constexpr std::size_t chunk_blocks = 8;
 
-  /// F for `count` (1 to panels_per_pass) consecutive 16-row panels: panel i's packed weights
-  /// at packed + i * blocks * 256, its scales at scales + i * groups * 16, its F at f + 16 i.
+  /// F for `count` (1 to panels_per_pass) consecutive 16-row panels, a pair or one panel
+  /// (Int4Packing: panel i's bytes and scales at panel_offset and scales_offset), its F at f + 16 i.
   static inline void panels(std::size_t count, const std::uint8_t* packed, const float* scales, std::size_t blocks,
                             std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
                             float* f) {
@@ -45,8 +45,8 @@ struct Int4Ops {
                                                                 float* f) {
     const __m256i nibble = _mm256_set1_epi8(0x0F);
     const __m256i ones = _mm256_set1_epi16(1);
-    const std::size_t panel_bytes = blocks * 256;
-    const std::size_t scale_stride = (blocks + blocks_per_group - 1) / blocks_per_group * 16;
+    using Packing = ::mote::Int4Packing;
+    const std::size_t groups = (blocks + blocks_per_group - 1) / blocks_per_group;
     __m256 sums[P][2];
     __m256i group[P][2];
 #pragma GCC unroll 4
@@ -66,9 +66,9 @@ struct Int4Ops {
 #pragma GCC unroll 4
         for (std::size_t i = 0; i < P; ++i)
           _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(scales) +
-                                                     (i * scale_stride + (chunk_blocks + c) * 16) * sizeof(float)),
+                                                     (Packing::scales_offset(i, groups) + (chunk_blocks + c) * Packing::scale_group_stride) * sizeof(float)),
                        _MM_HINT_T0);
-        const std::uint8_t* block = packed + (first + c) * 256;
+        const std::uint8_t* block = packed + (first + c) * Packing::block_stride;
         const std::int8_t* x_codes = act + (first + c) * 32;
         __m256i acc[P][2];
 #pragma GCC unroll 8
@@ -78,7 +78,8 @@ struct Int4Ops {
           const __m256i x = _mm256_set1_epi32(pattern);
 #pragma GCC unroll 4
           for (std::size_t i = 0; i < P; ++i) {
-            const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + i * panel_bytes + q * 32));
+            const __m256i bytes = _mm256_loadu_si256(
+                reinterpret_cast<const __m256i*>(block + Packing::panel_offset(i, blocks) + q * Packing::quad_stride));
             const __m256i low = _mm256_maddubs_epi16(_mm256_and_si256(bytes, nibble), x);
             const __m256i high = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble), x);
             acc[i][0] = q == 0 ? low : _mm256_add_epi16(acc[i][0], low);
@@ -116,10 +117,11 @@ struct Int4Ops {
 #pragma GCC unroll 2
             for (std::size_t h = 0; h < 2; ++h) {
               sums[i][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(group[i][h]),
-                                           _mm256_loadu_ps(scales + i * scale_stride + h * 8), sums[i][h]);
+                                           _mm256_loadu_ps(scales + Packing::scales_offset(i, groups) + h * Packing::high_rows_scales),
+                                           sums[i][h]);
               group[i][h] = _mm256_setzero_si256();
             }
-          scales += 16;
+          scales += Packing::scale_group_stride;
           in_group = 0;
         }
       }

@@ -1,19 +1,24 @@
 // AVX-512 VNNI int4 primitives (contract: kernels/dense/int4-inl.hpp), on the packing every ISA
-// reads (layout/dense_int4.hpp): offset-binary nibbles w + 8, byte i of a 32-byte quad holding
-// row i / 4 in its low nibble and row i / 4 + 8 in its high one, 4 columns per row.
+// reads (layout/dense_int4.hpp): offset-binary nibbles w + 8; a pair of 16-row panels keeps
+// its two 32-byte quads of 4 columns side by side, so one 64-byte load holds 4 columns of 32
+// rows: lane j (j < 8) rows j (low nibbles) and j + 8 (high) of the even panel, lane 8 + j the
+// same rows of the odd panel. Every lane is a row pair of its own.
 //
-// One 64-byte load is two quads (8 columns). The bytes are not unpacked: with b = lo + 16 hi,
+// The bytes are not unpacked: with b = lo + 16 hi,
 //   A = sum b s          = sum lo s + 16 sum hi s
 //   C = sum (b & 0xF0) s =            16 sum hi s
 // so A - C is the low rows' dot and C / 16 the high rows' (C is a multiple of 16: an exact
 // arithmetic shift). One AND and two vpdpbusd per 128 multiply-adds, where unpacking both
-// nibbles (AVX-VNNI's method) takes three operations before the two vpdpbusd. The lanes of the
-// second quad sum other columns of the same rows; the two halves are added per scale group,
-// then 8 * (the group's activation sum) is subtracted, and F accumulates
-// fma(float(dot), scale, F) in group order, exactly the reference's operations.
+// nibbles (AVX-VNNI's method) takes three operations before the two vpdpbusd. The offset of
+// the nibbles (8 x the group's activation sum S) is folded into the accumulators' start:
+// A from -136 S, C from -128 S, so that A - C and C / 16 come out less 8 S each. Per scale group
+// and pair of panels that leaves a subtraction, a shift, two conversions and two FMAs, and F
+// accumulates fma(float(dot), scale, F) in group order, exactly the reference's operations. (With
+// 16-row panels in separate places, a load held 8 columns of 16 rows, and the two halves had to
+// be added per group: 8 operations per group and 16 rows instead of 3; W3b1 int4 7.97 us then.)
 //
-// int32 bounds: |C| <= 16 x 15 x 128 = 30,720 per column, and A's lanes, holding half the
-// columns, 255 x 128 per column: below 2^31 for every K up to int8_max_cols (33,025).
+// int32 bounds, per column of a group: |A| <= 255 x 128 + 17 x 8 x 128 = 50,048 and
+// |C| <= 240 x 128 + 16 x 8 x 128 = 47,104: below 2^31 for every K up to int8_max_cols (33,025).
 // No include guard on purpose: see arch/targets.hpp.
 #if !defined(MOTE_ARCH_X86_AVX512_VNNI_INT4)
 #define MOTE_ARCH_X86_AVX512_VNNI_INT4
@@ -32,74 +37,89 @@ struct Int4Ops {
     for (; i < n; ++i) out[i] = static_cast<std::int8_t>(::mote::quantize(x[i], p, low, high) - 128);
   }
 
-  /// Four panels per pass: 8 accumulator chains (vpdpbusd: 5 cycles, 2 per cycle), and each
-  /// sample's codes, rearranged for the two quads of a load, serve 8 vpdpbusd.
-  static constexpr std::size_t panels_per_pass = 4;
+  /// Four pairs of panels (128 rows) per pass: 8 accumulator chains (vpdpbusd: 5 cycles, 2 per
+  /// cycle), and each broadcast of 4 activation codes serves 8 vpdpbusd.
+  static constexpr std::size_t panels_per_pass = 8;
 
-  /// F for `count` (1 to panels_per_pass) consecutive 16-row panels: panel i's packed weights
-  /// at packed + i * blocks * 256, its scales at scales + i * groups * 16, its F at f + 16 i.
+  /// F for `count` consecutive 16-row panels, whole pairs (the layout pads rows to pairs, and
+  /// passes start at a multiple of panels_per_pass): pair j's bytes and scales at
+  /// Int4Packing::panel_offset(2 j) and scales_offset(2 j), its F at f + 32 j.
   static inline void panels(std::size_t count, const std::uint8_t* packed, const float* scales,
                             std::size_t blocks, std::size_t blocks_per_group, const std::int8_t* act,
                             const std::int32_t* block_sums, float* f) {
-    switch (count) {
-      case 4: return panels_impl<4>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
-      case 3: return panels_impl<3>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
-      case 2: return panels_impl<2>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
-      default: return panels_impl<1>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+    switch (count / 2) {
+      case 4: return pairs<4>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+      case 3: return pairs<3>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+      case 2: return pairs<2>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+      default: return pairs<1>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
     }
   }
 
   template <std::size_t P>
-  static inline __attribute__((always_inline)) void panels_impl(
+  static inline void pairs(const std::uint8_t* packed, const float* scales, std::size_t blocks,
+                           std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
+                           float* f) {
+    // Int4<32>: one block per group, each group's code without a loop over its blocks (GCC 12
+    // otherwise copies the accumulators around that loop: W3b1 6.2 against 5.8 us in a harness).
+    if (blocks_per_group == 1) return pairs_impl<P, true>(packed, scales, blocks, 1, act, block_sums, f);
+    pairs_impl<P, false>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+  }
+
+  template <std::size_t P, bool OneBlockGroups>
+  static inline __attribute__((always_inline)) void pairs_impl(
       const std::uint8_t* packed, const float* scales, std::size_t blocks,
       std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
       float* f) {
+    using Packing = ::mote::Int4Packing;
     const __m512i high_nibbles = _mm512_set1_epi8(static_cast<char>(0xF0));
-    // Lanes 0-7 (the first quad) take the codes of columns 8q to 8q + 3, lanes 8-15 the next 4.
-    const __m512i first_pair = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
-    const __m512i next_pair = _mm512_set1_epi32(2);
-    const std::size_t panel_bytes = blocks * 256;
-    const std::size_t scale_stride = (blocks + blocks_per_group - 1) / blocks_per_group * 16;
-    __m512 sums[P];
+    const std::size_t groups = (blocks + blocks_per_group - 1) / blocks_per_group;
+    // low[i]: rows 0-7 of pair i's even panel, then rows 0-7 of its odd one; high[i]: rows 8-15.
+    __m512 low[P], high[P];
 #pragma GCC unroll 4
-    for (std::size_t i = 0; i < P; ++i) sums[i] = _mm512_setzero_ps();
-    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += 16) {
-      const std::size_t last = std::min(blocks, first + blocks_per_group);
+    for (std::size_t i = 0; i < P; ++i) low[i] = high[i] = _mm512_setzero_ps();
+    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += Packing::scale_group_stride) {
+      const std::size_t last = OneBlockGroups ? first + 1 : std::min(blocks, first + blocks_per_group);
+      std::int32_t group_sum = 0;
+      for (std::size_t b = first; b < last; ++b) group_sum += block_sums[b];
+      const __m512i with_low_start = _mm512_set1_epi32(-136 * group_sum);
+      const __m512i high_only_start = _mm512_set1_epi32(-128 * group_sum);
       __m512i with_low[P], high_only[P];
 #pragma GCC unroll 4
-      for (std::size_t i = 0; i < P; ++i) with_low[i] = high_only[i] = _mm512_setzero_si512();
-      std::int32_t group_sum = 0;
+      for (std::size_t i = 0; i < P; ++i) {
+        with_low[i] = with_low_start;
+        high_only[i] = high_only_start;
+      }
       for (std::size_t b = first; b < last; ++b) {
-        group_sum += block_sums[b];
-        const __m512i codes = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(act + b * 32)));
-        const std::uint8_t* block = packed + b * 256;
-        __m512i pair = first_pair;
-#pragma GCC unroll 4
-        for (std::size_t q = 0; q < 4; ++q, pair = _mm512_add_epi32(pair, next_pair)) {
-          const __m512i x = _mm512_permutexvar_epi32(pair, codes);
+        const std::uint8_t* block = packed + b * Packing::block_stride;
+#pragma GCC unroll 8
+        for (std::size_t q = 0; q < 8; ++q) {
+          std::int32_t four_codes;
+          std::memcpy(&four_codes, act + b * 32 + q * 4, sizeof(four_codes));
+          const __m512i x = _mm512_set1_epi32(four_codes);
 #pragma GCC unroll 4
           for (std::size_t i = 0; i < P; ++i) {
-            const __m512i bytes = _mm512_loadu_si512(block + i * panel_bytes + q * 64);
+            const __m512i bytes =
+                _mm512_loadu_si512(block + Packing::panel_offset(2 * i, blocks) + q * Packing::quad_stride);
             with_low[i] = _mm512_dpbusd_epi32(with_low[i], bytes, x);
             high_only[i] = _mm512_dpbusd_epi32(high_only[i], _mm512_and_si512(bytes, high_nibbles), x);
           }
         }
       }
-      const __m512i offset = _mm512_set1_epi32(8 * group_sum);
 #pragma GCC unroll 4
       for (std::size_t i = 0; i < P; ++i) {
-        // [low rows' dots of both quads | high rows' 16 x dots of both quads], then the halves
-        // added: rows 0-7 and 8-15 in order.
-        const __m512i low = _mm512_sub_epi32(with_low[i], high_only[i]);
-        __m512i dot = _mm512_add_epi32(_mm512_shuffle_i64x2(low, high_only[i], 0x44),
-                                       _mm512_shuffle_i64x2(low, high_only[i], 0xEE));
-        dot = _mm512_mask_srai_epi32(dot, 0xFF00, dot, 4);
-        sums[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(dot, offset)),
-                                  _mm512_loadu_ps(scales + i * scale_stride), sums[i]);
+        const float* pair_scales = scales + Packing::scales_offset(2 * i, groups);
+        low[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(with_low[i], high_only[i])),
+                                 _mm512_loadu_ps(pair_scales), low[i]);
+        high[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_srai_epi32(high_only[i], 4)),
+                                  _mm512_loadu_ps(pair_scales + Packing::high_rows_scales), high[i]);
       }
     }
+    // Each panel's 16 rows in order: its low rows' lanes, then its high rows'.
 #pragma GCC unroll 4
-    for (std::size_t i = 0; i < P; ++i) _mm512_storeu_ps(f + 16 * i, sums[i]);
+    for (std::size_t i = 0; i < P; ++i) {
+      _mm512_storeu_ps(f + 32 * i, _mm512_shuffle_f32x4(low[i], high[i], 0x44));
+      _mm512_storeu_ps(f + 32 * i + 16, _mm512_shuffle_f32x4(low[i], high[i], 0xEE));
+    }
   }
 };
 

@@ -21,8 +21,8 @@ struct Int4Ops {
   /// Two panels per pass: each broadcast of 4 activation codes serves 4 weight vectors.
   static constexpr std::size_t panels_per_pass = 2;
 
-  /// F for `count` (1 or 2) consecutive 16-row panels: panel i's packed weights at
-  /// packed + i * blocks * 256, its scales at scales + i * groups * 16, its F at f + 16 i.
+  /// F for `count` (1 or 2) consecutive 16-row panels, a pair or one panel (Int4Packing: panel
+  /// i's bytes and scales at panel_offset and scales_offset), its F at f + 16 i.
   static inline void panels(std::size_t count, const std::uint8_t* packed, const float* scales,
                             std::size_t blocks, std::size_t blocks_per_group,
                             const std::int8_t* act, const std::int32_t* block_sums, float* f) {
@@ -40,12 +40,12 @@ struct Int4Ops {
       std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
       float* f) {
     const __m256i nibble = _mm256_set1_epi8(0x0F);
-    const std::size_t panel_bytes = blocks * 256;
-    const std::size_t scale_stride = (blocks + blocks_per_group - 1) / blocks_per_group * 16;
+    using Packing = ::mote::Int4Packing;
+    const std::size_t groups = (blocks + blocks_per_group - 1) / blocks_per_group;
     __m256 sums[P][2];
 #pragma GCC unroll 4
     for (std::size_t i = 0; i < P; ++i) sums[i][0] = sums[i][1] = _mm256_setzero_ps();
-    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += 16) {
+    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += Packing::scale_group_stride) {
       const std::size_t last = std::min(blocks, first + blocks_per_group);
       __m256i acc[2][P][2];
 #pragma GCC unroll 4
@@ -55,7 +55,7 @@ struct Int4Ops {
       std::int32_t group_sum = 0;
       for (std::size_t b = first; b < last; ++b) {
         group_sum += block_sums[b];
-        const std::uint8_t* block = packed + b * 256;
+        const std::uint8_t* block = packed + b * Packing::block_stride;
         const std::int8_t* x_codes = act + b * 32;
 #pragma GCC unroll 8
         for (std::size_t q = 0; q < 8; ++q) {
@@ -63,7 +63,7 @@ struct Int4Ops {
 #pragma GCC unroll 4
           for (std::size_t i = 0; i < P; ++i) {
             const __m256i bytes = _mm256_loadu_si256(
-                reinterpret_cast<const __m256i*>(block + i * panel_bytes + q * 32));
+                reinterpret_cast<const __m256i*>(block + Packing::panel_offset(i, blocks) + q * Packing::quad_stride));
             acc[q % 2][i][0] = dot_u8_s8(acc[q % 2][i][0], _mm256_and_si256(bytes, nibble), x);
             acc[q % 2][i][1] = dot_u8_s8(acc[q % 2][i][1],
                                          _mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble), x);
@@ -89,7 +89,8 @@ struct Int4Ops {
               _mm256_sub_epi32(_mm256_add_epi32(acc[0][i][h], acc[1][i][h]), offset);
           sums[i][h] =
               _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot),
-                              _mm256_loadu_ps(scales + i * scale_stride + h * 8), sums[i][h]);
+                              _mm256_loadu_ps(scales + Packing::scales_offset(i, groups) + h * Packing::high_rows_scales),
+                              sums[i][h]);
         }
     }
 #pragma GCC unroll 4

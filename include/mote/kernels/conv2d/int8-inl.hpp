@@ -183,7 +183,9 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   for (std::size_t y = 0; whole_image && y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  return {{panels, cols, padded_rows / 16}, image, zeros, multipliers, corrections, row_codes};
+  // The f32 kernels run every panel of the view: only those with rows (int4 pads rows to pairs
+  // of panels, and a second panel of padding would be written past the outputs).
+  return {{panels, cols, (rows + 15) / 16}, image, zeros, multipliers, corrections, row_codes};
 }
 
 /// The Dense epilogue's operations on exact sums held in floats, in place: std::fma (one
