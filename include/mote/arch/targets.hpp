@@ -156,10 +156,13 @@ MOTE_TARGET_REGION_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi2,f16c"
 #include "mote/arch/x86/avx512_int8.hpp"
 #include "mote/arch/x86/avx512_binary.hpp"
 #include "mote/arch/x86/avx512_codebook.hpp"
+#include "mote/arch/x86/avx512_int4.hpp"
 #define MOTE_SIMD_NS avx512
 #define MOTE_SIMD_TAG Avx512
+#define MOTE_SIMD_HAS_INT4
 #include "mote/kernels/simd-inl.hpp"
 #include "mote/kernels/simd_int8-inl.hpp"
+#undef MOTE_SIMD_HAS_INT4
 #undef MOTE_SIMD_NS
 #undef MOTE_SIMD_TAG
 MOTE_TARGET_REGION_END

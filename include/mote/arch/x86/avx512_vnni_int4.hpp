@@ -24,19 +24,9 @@
 #define MOTE_ARCH_X86_AVX512_VNNI_INT4
 namespace mote::simd::avx512_vnni {
 
-struct Int4Ops {
-  /// s = quantize(x) - 128 for n values: the codes of the zero point less 128, in int8.
-  static inline void centre(const float* x, std::size_t n, const QuantParams& p, std::int32_t low,
-                            std::int32_t high, std::int8_t* out) {
-    const ::mote::simd::avx512::QuantizeCodes16 codes_of(QuantParams{p.scale, p.zero_point - 128}, low - 128,
-                                                         high - 128);
-    std::size_t i = 0;
-    if (low == 0 && high == 255) i = ::mote::simd::avx512::whole_range_codes(codes_of, x, n, out);
-    for (; i + 16 <= n; i += 16)
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm512_cvtsepi32_epi8(codes_of(x + i)));
-    for (; i < n; ++i) out[i] = static_cast<std::int8_t>(::mote::quantize(x[i], p, low, high) - 128);
-  }
-
+/// The input's centring and the groups' epilogue are AVX-512's (avx512_int4.hpp); the products
+/// are VNNI's.
+struct Int4Ops : ::mote::simd::avx512::Int4Ops {
   /// Four pairs of panels (128 rows) per pass: 8 accumulator chains (vpdpbusd: 5 cycles, 2 per
   /// cycle), and each broadcast of 4 activation codes serves 8 vpdpbusd.
   static constexpr std::size_t panels_per_pass = 8;
@@ -106,20 +96,12 @@ struct Int4Ops {
         }
       }
 #pragma GCC unroll 4
-      for (std::size_t i = 0; i < P; ++i) {
-        const float* pair_scales = scales + Packing::scales_offset(2 * i, groups);
-        low[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(with_low[i], high_only[i])),
-                                 _mm512_loadu_ps(pair_scales), low[i]);
-        high[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_srai_epi32(high_only[i], 4)),
-                                  _mm512_loadu_ps(pair_scales + Packing::high_rows_scales), high[i]);
-      }
+      for (std::size_t i = 0; i < P; ++i)
+        add_group(_mm512_sub_epi32(with_low[i], high_only[i]), _mm512_srai_epi32(high_only[i], 4),
+                  scales + Packing::scales_offset(2 * i, groups), low[i], high[i]);
     }
-    // Each panel's 16 rows in order: its low rows' lanes, then its high rows'.
 #pragma GCC unroll 4
-    for (std::size_t i = 0; i < P; ++i) {
-      _mm512_storeu_ps(f + 32 * i, _mm512_shuffle_f32x4(low[i], high[i], 0x44));
-      _mm512_storeu_ps(f + 32 * i + 16, _mm512_shuffle_f32x4(low[i], high[i], 0xEE));
-    }
+    for (std::size_t i = 0; i < P; ++i) store_pair(low[i], high[i], f + 32 * i);
   }
 };
 
