@@ -1944,11 +1944,13 @@ class WeightMatrix<Int8<Granularity, Symmetry>, DenseStorage> {
 // of the odd one (Int4Packing below), so that 64 bytes hold the same 4 columns of 32 rows. That
 // is the operand of one AVX-512 vpdpbusd whose 16 lanes are 16 different row pairs (every lane
 // a row of its own, no halves to add per scale group: arch/x86/avx512_vnni_int4.hpp); the
-// 32-byte kernels read one panel's quads 64 bytes apart. Codes are stored offset-binary
-// (w + 8, in [1, 15]): the kernels multiply them as unsigned bytes by signed activations
-// (pmaddubsw), and subtract 8 * (sum of the activations) once per block. Scales are stored per
-// pair and group, 32 floats in the order the AVX-512 lanes read them: rows 0-7 of the even
-// panel, rows 0-7 of the odd one, rows 8-15 of the even one, rows 8-15 of the odd one.
+// 32-byte kernels read one panel's quads 64 bytes apart. An odd last panel is stored alone,
+// its quads 32 bytes apart (Int4Packing::lone): padding it to a pair would double the bytes of
+// a 10-output classifier over a long input. Codes are stored offset-binary (w + 8, in [1, 15]):
+// the kernels multiply them as unsigned bytes by signed activations (pmaddubsw), and subtract
+// 8 * (sum of the activations) once per block. Scales are stored per pair and group, 32 floats
+// in the order the AVX-512 lanes read them: rows 0-7 of the even panel, rows 0-7 of the odd
+// one, rows 8-15 of the even one, rows 8-15 of the odd one (a lone panel: rows 0-7, rows 8-15).
 
 
 
@@ -1958,28 +1960,29 @@ namespace mote {
 /// every group size.
 struct Int4Packing {
   static constexpr std::size_t panel_rows = 16;
-  static constexpr std::size_t pair_rows = 2 * panel_rows;
   static constexpr std::size_t block_cols = 32;
   static constexpr std::size_t quad_bytes = 32;  ///< one panel's 4 columns
-  /// Bytes from a panel's quad to its next quad, and from a panel's block to its next block.
-  static constexpr std::size_t quad_stride = 2 * quad_bytes;
-  static constexpr std::size_t block_stride = 8 * quad_stride;
-  /// Floats from a pair's scales of one group to the next group's, and the offsets in them of the
-  /// odd panel's rows and of rows 8-15.
-  static constexpr std::size_t scale_group_stride = pair_rows;
-  static constexpr std::size_t odd_panel_scales = 8;
-  static constexpr std::size_t high_rows_scales = 16;
-  /// Panel i's bytes, from panel 0's (p), when panel 0 is even or alone (i = 0): kernels run
-  /// whole pairs, or one panel.
+  /// A panel's steps, from its first quad and its scales of group 0.
+  struct Strides {
+    std::size_t quad;         ///< bytes from a quad to the panel's next quad
+    std::size_t block;        ///< bytes from a block to the panel's next block
+    std::size_t scale_group;  ///< floats from a group's scales to the next group's
+    std::size_t high_rows;    ///< floats from rows 0-7's scales to rows 8-15's
+  };
+  /// A panel of a pair, and an odd last panel stored alone.
+  static constexpr Strides paired{2 * quad_bytes, 16 * quad_bytes, 2 * panel_rows, panel_rows};
+  static constexpr Strides lone{quad_bytes, 8 * quad_bytes, panel_rows, panel_rows / 2};
+  /// The offset of a pair's odd panel: its quads' bytes, and its scales' floats.
+  static constexpr std::size_t odd_panel_bytes = quad_bytes;
+  static constexpr std::size_t odd_panel_scales = panel_rows / 2;
+  /// Panel i's bytes, from panel 0's, where panel 0 is even (the first of a pair, or alone).
   static constexpr std::size_t panel_offset(std::size_t i, std::size_t blocks) noexcept {
-    return (i / 2) * blocks * block_stride + (i % 2) * quad_bytes;
+    return (i / 2) * blocks * paired.block + (i % 2) * odd_panel_bytes;
   }
   /// Panel i's scales of group 0, from panel 0's, as panel_offset.
   static constexpr std::size_t scales_offset(std::size_t i, std::size_t groups) noexcept {
-    return (i / 2) * groups * scale_group_stride + (i % 2) * odd_panel_scales;
+    return (i / 2) * groups * paired.scale_group + (i % 2) * odd_panel_scales;
   }
-  /// Rows as stored: whole pairs of panels (what scratch for the kernels' sums is sized by).
-  static constexpr std::size_t padded_rows(std::size_t rows) noexcept { return (rows + pair_rows - 1) / pair_rows * pair_rows; }
 };
 
 template <std::size_t GroupSize>
@@ -2008,14 +2011,18 @@ class WeightMatrix<Int4<GroupSize>, DenseStorage> {
   std::size_t group_count() const noexcept { return group_count_of(cols_); }
   /// Blocks of 32 columns per scale group.
   std::size_t blocks_per_group() const noexcept { return GroupSize == 0 ? block_count() : GroupSize / block_cols; }
-  /// Panel p's first quad (Int4Packing: its next quad 64 bytes on, its next block 512).
+  /// Panel p's first quad (its next quad and block at strides(p)).
   const std::uint8_t* panel(std::size_t p) const noexcept {
-    return packed_.data() + p / 2 * block_count() * Int4Packing::block_stride + p % 2 * Int4Packing::quad_bytes;
+    return packed_.data() + Int4Packing::panel_offset(p, block_count());
   }
-  /// Panel p's scales of group g: rows 0-7 there, rows 8-15 16 floats on (Int4Packing).
+  /// Panel p's scales of group g: rows 0-7 there, rows 8-15 strides(p).high_rows floats on.
   const float* panel_scales(std::size_t p, std::size_t g) const noexcept {
-    return scales_.data() + (p / 2 * group_count() + g) * Int4Packing::scale_group_stride +
-           p % 2 * Int4Packing::odd_panel_scales;
+    return scales_.data() + Int4Packing::scales_offset(p, group_count()) + g * strides(p).scale_group;
+  }
+  /// True for an odd last panel, stored alone (Int4Packing::lone).
+  bool lone_panel(std::size_t p) const noexcept { return panel_count() % 2 == 1 && p + 1 == panel_count(); }
+  const Int4Packing::Strides& strides(std::size_t p) const noexcept {
+    return lone_panel(p) ? Int4Packing::lone : Int4Packing::paired;
   }
   /// sum over groups g of scale(r, g) * sum of row r's codes in g: the weight term of a
   /// non-zero activation zero point.
@@ -2064,7 +2071,7 @@ class WeightMatrix<Int4<GroupSize>, DenseStorage> {
   }
 
  private:
-  static constexpr std::size_t padded_rows_of(std::size_t rows) noexcept { return Int4Packing::padded_rows(rows); }
+  static constexpr std::size_t padded_rows_of(std::size_t rows) noexcept { return (rows + 15) / 16 * 16; }
   static constexpr std::size_t padded_cols_of(std::size_t cols) noexcept { return (cols + 31) / 32 * 32; }
   std::size_t group_cols() const noexcept { return GroupSize == 0 ? padded_cols() : GroupSize; }
   static constexpr std::size_t group_count_of(std::size_t cols) noexcept {
@@ -2074,12 +2081,13 @@ class WeightMatrix<Int4<GroupSize>, DenseStorage> {
   }
   std::size_t byte_offset(std::size_t r, std::size_t k) const noexcept {
     const std::size_t position = (r % panel_rows) * 4 + k % 4;  // in the quad's 64 codes
-    return static_cast<std::size_t>(panel(r / panel_rows) - packed_.data()) + (k / block_cols) * Int4Packing::block_stride +
-           ((k % block_cols) / 4) * Int4Packing::quad_stride + position % 32;
+    const Int4Packing::Strides& step = strides(r / panel_rows);
+    return static_cast<std::size_t>(panel(r / panel_rows) - packed_.data()) + (k / block_cols) * step.block +
+           ((k % block_cols) / 4) * step.quad + position % 32;
   }
   std::size_t scale_offset(std::size_t r, std::size_t g) const noexcept {
     return static_cast<std::size_t>(panel_scales(r / panel_rows, g) - scales_.data()) +
-           (r % panel_rows) / 8 * Int4Packing::high_rows_scales + r % 8;
+           (r % panel_rows) / 8 * strides(r / panel_rows).high_rows + r % 8;
   }
   void set_code(std::size_t r, std::size_t k, std::int32_t code) noexcept {
     std::uint8_t& byte = packed_[byte_offset(r, k)];
@@ -5282,26 +5290,27 @@ struct Int4Ops {
   static constexpr std::size_t panels_per_pass = 1;
   static inline void panels(std::size_t, const std::uint8_t* packed, const float* scales, std::size_t blocks,
                             std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
-                            float* f) {
-    panel(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+                            float* f, bool lone) {
+    panel(packed, scales, blocks, blocks_per_group, act, block_sums, f,
+          lone ? ::mote::Int4Packing::lone : ::mote::Int4Packing::paired);
   }
 
-  using Packing = ::mote::Int4Packing;
   static inline void panel(const std::uint8_t* packed, const float* scales, std::size_t blocks,
                            std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
-                           float* f) {
+                           float* f,
+                           const ::mote::Int4Packing::Strides& step) {
     const __m128i nibble = _mm_set1_epi8(0x0F);
     const __m128i ones = _mm_set1_epi16(1);
     float sums_f[16] = {};
-    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += Packing::scale_group_stride) {
+    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += step.scale_group) {
       const std::size_t last = std::min(blocks, first + blocks_per_group);
       __m128i sum[4] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
       for (std::size_t b = first; b < last; ++b) {
-        const std::uint8_t* block = packed + b * Packing::block_stride;
+        const std::uint8_t* block = packed + b * step.block;
         __m128i acc[4] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
         for (std::size_t q = 0; q < 8; ++q) {
-          const __m128i first_half = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + q * Packing::quad_stride));
-          const __m128i second_half = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + q * Packing::quad_stride + 16));
+          const __m128i first_half = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + q * step.quad));
+          const __m128i second_half = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + q * step.quad + 16));
           std::int32_t pattern;
           std::memcpy(&pattern, act + b * 32 + q * 4, sizeof(pattern));
           const __m128i x = _mm_set1_epi32(pattern);
@@ -5318,7 +5327,7 @@ struct Int4Ops {
       alignas(16) std::int32_t lanes[16];
       for (int j = 0; j < 4; ++j) _mm_store_si128(reinterpret_cast<__m128i*>(lanes + 4 * j), sum[j]);
       for (int r = 0; r < 16; ++r)
-        sums_f[r] = std::fma(static_cast<float>(lanes[r]), scales[r / 8 * Packing::high_rows_scales + r % 8], sums_f[r]);
+        sums_f[r] = std::fma(static_cast<float>(lanes[r]), scales[r / 8 * step.high_rows + r % 8], sums_f[r]);
     }
     std::memcpy(f, sums_f, sizeof(sums_f));
   }
@@ -8050,8 +8059,8 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   for (std::size_t y = 0; whole_image && y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  // The f32 kernels run every panel of the view: only those with rows (int4 pads rows to pairs
-  // of panels, and a second panel of padding would be written past the outputs).
+  // The f32 kernels run every panel of the view and write its 16 channels' outputs: only the
+  // panels with rows, whatever a format pads its rows to.
   return {{panels, cols, (rows + 15) / 16}, image, zeros, multipliers, corrections, row_codes};
 }
 
@@ -8349,9 +8358,12 @@ using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
 //   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
 //   panels_per_pass                         16-row panels one call computes (at most)
-//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
+//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f, last_lone)
 //                                           F of `count` consecutive panels (1 to panels_per_pass),
-//                                           panel i's F at f + 16 i
+//                                           the first even (layout/dense_int4.hpp: panel i at
+//                                           Int4Packing::panel_offset(i) and scales_offset(i), a
+//                                           pair's panels at paired strides; with last_lone, the
+//                                           last panel alone, at lone strides), panel i's F at f + 16 i
 // Samples run pass by pass so that a pass's packed weights stay in L1 across the batch.
 
 /// The GEMM and epilogue of `batch` rows of centred codes s = u - 128 (row b at act + b *
@@ -8381,7 +8393,7 @@ inline void dense_int4_from_codes(
       Int4Ops::panels(count, weights.panel(p), weights.panel_scales(p, 0), blocks,
                       weights.blocks_per_group(), act + b * padded_cols,
                       reinterpret_cast<const std::int32_t*>(scratch + b * sums_bytes),
-                      f + b * padded_rows + p * 16);
+                      f + b * padded_rows + p * 16, weights.lone_panel(p + count - 1));
   }
   for (std::size_t b = 0; b < batch; ++b)
     ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows,
@@ -9252,13 +9264,17 @@ struct Int4Ops {
   /// (Int4Packing: panel i's bytes and scales at panel_offset and scales_offset), its F at f + 16 i.
   static inline void panels(std::size_t count, const std::uint8_t* packed, const float* scales, std::size_t blocks,
                             std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
-                            float* f) {
+                            float* f, bool last_lone) {
+    // A pass of 2 is a pair; a pass of 1 is an odd last panel (lone) or, from AVX-512's kernels,
+    // either.
+    const ::mote::Int4Packing::Strides& one = last_lone ? ::mote::Int4Packing::lone : ::mote::Int4Packing::paired;
     if (blocks_per_group == 1) {
-      if (count == 2) return panels_impl<2, true>(packed, scales, blocks, 1, act, block_sums, f);
-      return panels_impl<1, true>(packed, scales, blocks, 1, act, block_sums, f);
+      if (count == 2) return panels_impl<2, true>(packed, scales, blocks, 1, act, block_sums, f, ::mote::Int4Packing::paired);
+      return panels_impl<1, true>(packed, scales, blocks, 1, act, block_sums, f, one);
     }
-    if (count == 2) return panels_impl<2, false>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
-    return panels_impl<1, false>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+    if (count == 2)
+      return panels_impl<2, false>(packed, scales, blocks, blocks_per_group, act, block_sums, f, ::mote::Int4Packing::paired);
+    return panels_impl<1, false>(packed, scales, blocks, blocks_per_group, act, block_sums, f, one);
   }
 
   /// P panels; OneBlockGroups: Int4<32>, one block per scale group (no int32 group sums).
@@ -9266,7 +9282,8 @@ struct Int4Ops {
   static inline __attribute__((always_inline)) void panels_impl(const std::uint8_t* packed, const float* scales,
                                                                 std::size_t blocks, std::size_t blocks_per_group,
                                                                 const std::int8_t* act, const std::int32_t* block_sums,
-                                                                float* f) {
+                                                                float* f,
+                                                                const ::mote::Int4Packing::Strides& step) {
     const __m256i nibble = _mm256_set1_epi8(0x0F);
     const __m256i ones = _mm256_set1_epi16(1);
     using Packing = ::mote::Int4Packing;
@@ -9290,9 +9307,9 @@ struct Int4Ops {
 #pragma GCC unroll 4
         for (std::size_t i = 0; i < P; ++i)
           _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(scales) +
-                                                     (Packing::scales_offset(i, groups) + (chunk_blocks + c) * Packing::scale_group_stride) * sizeof(float)),
+                                                     (Packing::scales_offset(i, groups) + (chunk_blocks + c) * step.scale_group) * sizeof(float)),
                        _MM_HINT_T0);
-        const std::uint8_t* block = packed + (first + c) * Packing::block_stride;
+        const std::uint8_t* block = packed + (first + c) * step.block;
         const std::int8_t* x_codes = act + (first + c) * 32;
         __m256i acc[P][2];
 #pragma GCC unroll 8
@@ -9303,7 +9320,7 @@ struct Int4Ops {
 #pragma GCC unroll 4
           for (std::size_t i = 0; i < P; ++i) {
             const __m256i bytes = _mm256_loadu_si256(
-                reinterpret_cast<const __m256i*>(block + Packing::panel_offset(i, blocks) + q * Packing::quad_stride));
+                reinterpret_cast<const __m256i*>(block + Packing::panel_offset(i, blocks) + q * step.quad));
             const __m256i low = _mm256_maddubs_epi16(_mm256_and_si256(bytes, nibble), x);
             const __m256i high = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble), x);
             acc[i][0] = q == 0 ? low : _mm256_add_epi16(acc[i][0], low);
@@ -9341,11 +9358,11 @@ struct Int4Ops {
 #pragma GCC unroll 2
             for (std::size_t h = 0; h < 2; ++h) {
               sums[i][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(group[i][h]),
-                                           _mm256_loadu_ps(scales + Packing::scales_offset(i, groups) + h * Packing::high_rows_scales),
+                                           _mm256_loadu_ps(scales + Packing::scales_offset(i, groups) + h * step.high_rows),
                                            sums[i][h]);
               group[i][h] = _mm256_setzero_si256();
             }
-          scales += Packing::scale_group_stride;
+          scales += step.scale_group;
           in_group = 0;
         }
       }
@@ -12159,8 +12176,8 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   for (std::size_t y = 0; whole_image && y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  // The f32 kernels run every panel of the view: only those with rows (int4 pads rows to pairs
-  // of panels, and a second panel of padding would be written past the outputs).
+  // The f32 kernels run every panel of the view and write its 16 channels' outputs: only the
+  // panels with rows, whatever a format pads its rows to.
   return {{panels, cols, (rows + 15) / 16}, image, zeros, multipliers, corrections, row_codes};
 }
 
@@ -12458,9 +12475,12 @@ using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
 //   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
 //   panels_per_pass                         16-row panels one call computes (at most)
-//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
+//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f, last_lone)
 //                                           F of `count` consecutive panels (1 to panels_per_pass),
-//                                           panel i's F at f + 16 i
+//                                           the first even (layout/dense_int4.hpp: panel i at
+//                                           Int4Packing::panel_offset(i) and scales_offset(i), a
+//                                           pair's panels at paired strides; with last_lone, the
+//                                           last panel alone, at lone strides), panel i's F at f + 16 i
 // Samples run pass by pass so that a pass's packed weights stay in L1 across the batch.
 
 /// The GEMM and epilogue of `batch` rows of centred codes s = u - 128 (row b at act + b *
@@ -12490,7 +12510,7 @@ inline void dense_int4_from_codes(
       Int4Ops::panels(count, weights.panel(p), weights.panel_scales(p, 0), blocks,
                       weights.blocks_per_group(), act + b * padded_cols,
                       reinterpret_cast<const std::int32_t*>(scratch + b * sums_bytes),
-                      f + b * padded_rows + p * 16);
+                      f + b * padded_rows + p * 16, weights.lone_panel(p + count - 1));
   }
   for (std::size_t b = 0; b < batch; ++b)
     ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows,
@@ -13280,10 +13300,13 @@ struct Int4Ops {
   /// i's bytes and scales at panel_offset and scales_offset), its F at f + 16 i.
   static inline void panels(std::size_t count, const std::uint8_t* packed, const float* scales,
                             std::size_t blocks, std::size_t blocks_per_group,
-                            const std::int8_t* act, const std::int32_t* block_sums, float* f) {
+                            const std::int8_t* act, const std::int32_t* block_sums, float* f,
+                            bool last_lone) {
     if (count == 2)
-      return panels_impl<2>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
-    return panels_impl<1>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+      return panels_impl<2>(packed, scales, blocks, blocks_per_group, act, block_sums, f,
+                            ::mote::Int4Packing::paired);
+    return panels_impl<1>(packed, scales, blocks, blocks_per_group, act, block_sums, f,
+                          last_lone ? ::mote::Int4Packing::lone : ::mote::Int4Packing::paired);
   }
 
   /// The groups' multiply-adds alternate between two sets of accumulators (even and odd
@@ -13293,14 +13316,14 @@ struct Int4Ops {
   static inline __attribute__((always_inline)) void panels_impl(
       const std::uint8_t* packed, const float* scales, std::size_t blocks,
       std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
-      float* f) {
+      float* f, const ::mote::Int4Packing::Strides& step) {
     const __m256i nibble = _mm256_set1_epi8(0x0F);
     using Packing = ::mote::Int4Packing;
     const std::size_t groups = (blocks + blocks_per_group - 1) / blocks_per_group;
     __m256 sums[P][2];
 #pragma GCC unroll 4
     for (std::size_t i = 0; i < P; ++i) sums[i][0] = sums[i][1] = _mm256_setzero_ps();
-    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += Packing::scale_group_stride) {
+    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += step.scale_group) {
       const std::size_t last = std::min(blocks, first + blocks_per_group);
       __m256i acc[2][P][2];
 #pragma GCC unroll 4
@@ -13310,7 +13333,7 @@ struct Int4Ops {
       std::int32_t group_sum = 0;
       for (std::size_t b = first; b < last; ++b) {
         group_sum += block_sums[b];
-        const std::uint8_t* block = packed + b * Packing::block_stride;
+        const std::uint8_t* block = packed + b * step.block;
         const std::int8_t* x_codes = act + b * 32;
 #pragma GCC unroll 8
         for (std::size_t q = 0; q < 8; ++q) {
@@ -13318,7 +13341,7 @@ struct Int4Ops {
 #pragma GCC unroll 4
           for (std::size_t i = 0; i < P; ++i) {
             const __m256i bytes = _mm256_loadu_si256(
-                reinterpret_cast<const __m256i*>(block + Packing::panel_offset(i, blocks) + q * Packing::quad_stride));
+                reinterpret_cast<const __m256i*>(block + Packing::panel_offset(i, blocks) + q * step.quad));
             acc[q % 2][i][0] = dot_u8_s8(acc[q % 2][i][0], _mm256_and_si256(bytes, nibble), x);
             acc[q % 2][i][1] = dot_u8_s8(acc[q % 2][i][1],
                                          _mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble), x);
@@ -13344,7 +13367,7 @@ struct Int4Ops {
               _mm256_sub_epi32(_mm256_add_epi32(acc[0][i][h], acc[1][i][h]), offset);
           sums[i][h] =
               _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot),
-                              _mm256_loadu_ps(scales + Packing::scales_offset(i, groups) + h * Packing::high_rows_scales),
+                              _mm256_loadu_ps(scales + Packing::scales_offset(i, groups) + h * step.high_rows),
                               sums[i][h]);
         }
     }
@@ -14121,8 +14144,8 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   for (std::size_t y = 0; whole_image && y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  // The f32 kernels run every panel of the view: only those with rows (int4 pads rows to pairs
-  // of panels, and a second panel of padding would be written past the outputs).
+  // The f32 kernels run every panel of the view and write its 16 channels' outputs: only the
+  // panels with rows, whatever a format pads its rows to.
   return {{panels, cols, (rows + 15) / 16}, image, zeros, multipliers, corrections, row_codes};
 }
 
@@ -14420,9 +14443,12 @@ using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
 //   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
 //   panels_per_pass                         16-row panels one call computes (at most)
-//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
+//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f, last_lone)
 //                                           F of `count` consecutive panels (1 to panels_per_pass),
-//                                           panel i's F at f + 16 i
+//                                           the first even (layout/dense_int4.hpp: panel i at
+//                                           Int4Packing::panel_offset(i) and scales_offset(i), a
+//                                           pair's panels at paired strides; with last_lone, the
+//                                           last panel alone, at lone strides), panel i's F at f + 16 i
 // Samples run pass by pass so that a pass's packed weights stay in L1 across the batch.
 
 /// The GEMM and epilogue of `batch` rows of centred codes s = u - 128 (row b at act + b *
@@ -14452,7 +14478,7 @@ inline void dense_int4_from_codes(
       Int4Ops::panels(count, weights.panel(p), weights.panel_scales(p, 0), blocks,
                       weights.blocks_per_group(), act + b * padded_cols,
                       reinterpret_cast<const std::int32_t*>(scratch + b * sums_bytes),
-                      f + b * padded_rows + p * 16);
+                      f + b * padded_rows + p * 16, weights.lone_panel(p + count - 1));
   }
   for (std::size_t b = 0; b < batch; ++b)
     ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows,
@@ -15572,7 +15598,7 @@ struct Int4Ops {
                                                               __m512& high) {
     low = _mm512_fmadd_ps(_mm512_cvtepi32_ps(low_dot), _mm512_loadu_ps(pair_scales), low);
     high = _mm512_fmadd_ps(_mm512_cvtepi32_ps(high_dot),
-                           _mm512_loadu_ps(pair_scales + ::mote::Int4Packing::high_rows_scales), high);
+                           _mm512_loadu_ps(pair_scales + ::mote::Int4Packing::paired.high_rows), high);
   }
   /// A pair's F as its two panels' 16 rows each, in order (f, then f + 16).
   static inline __attribute__((always_inline)) void store_pair(__m512 low, __m512 high, float* f) {
@@ -15584,16 +15610,28 @@ struct Int4Ops {
   /// pmaddubsw.
   static constexpr std::size_t panels_per_pass = 4;
 
-  /// F for `count` consecutive 16-row panels, whole pairs (see avx512_vnni_int4.hpp's panels).
+  /// F for `count` consecutive 16-row panels: its pairs here, an odd last panel (stored alone,
+  /// 16 rows per 32-byte quad) by AVX2's kernel.
   static inline void panels(std::size_t count, const std::uint8_t* packed, const float* scales,
                             std::size_t blocks, std::size_t blocks_per_group, const std::int8_t* act,
-                            const std::int32_t* block_sums, float* f) {
+                            const std::int32_t* block_sums, float* f, bool last_lone) {
     if (count / 2 == 2) {
-      if (blocks_per_group == 1) return pairs_impl<2, true>(packed, scales, blocks, 1, act, block_sums, f);
-      return pairs_impl<2, false>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+      if (blocks_per_group == 1) pairs_impl<2, true>(packed, scales, blocks, 1, act, block_sums, f);
+      else pairs_impl<2, false>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+    } else if (count / 2 == 1) {
+      if (blocks_per_group == 1) pairs_impl<1, true>(packed, scales, blocks, 1, act, block_sums, f);
+      else pairs_impl<1, false>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
     }
-    if (blocks_per_group == 1) return pairs_impl<1, true>(packed, scales, blocks, 1, act, block_sums, f);
-    pairs_impl<1, false>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+    if (last_lone) lone_panel(count - 1, packed, scales, blocks, blocks_per_group, act, block_sums, f);
+  }
+  /// Panel i of a pass, stored alone (the layer's odd last panel): AVX2's kernel.
+  static inline void lone_panel(std::size_t i, const std::uint8_t* packed, const float* scales, std::size_t blocks,
+                                std::size_t blocks_per_group, const std::int8_t* act,
+                                const std::int32_t* block_sums, float* f) {
+    const std::size_t groups = (blocks + blocks_per_group - 1) / blocks_per_group;
+    ::mote::simd::avx2::Int4Ops::panels(1, packed + ::mote::Int4Packing::panel_offset(i, blocks),
+                                        scales + ::mote::Int4Packing::scales_offset(i, groups), blocks,
+                                        blocks_per_group, act, block_sums, f + 16 * i, true);
   }
 
   template <std::size_t P, bool OneBlockGroups>
@@ -15609,13 +15647,13 @@ struct Int4Ops {
     __m512 low[P], high[P];
 #pragma GCC unroll 4
     for (std::size_t i = 0; i < P; ++i) low[i] = high[i] = _mm512_setzero_ps();
-    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += Packing::scale_group_stride) {
+    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += Packing::paired.scale_group) {
       const std::size_t last = OneBlockGroups ? first + 1 : std::min(blocks, first + blocks_per_group);
       __m512i low_dot[P], high_dot[P];
       std::int32_t group_sum = 0;
       for (std::size_t b = first; b < last; ++b) {
         group_sum += block_sums[b];
-        const std::uint8_t* block = packed + b * Packing::block_stride;
+        const std::uint8_t* block = packed + b * Packing::paired.block;
         __m512i low16[P], high16[P];
 #pragma GCC unroll 8
         for (std::size_t q = 0; q < 8; ++q) {
@@ -15625,7 +15663,7 @@ struct Int4Ops {
 #pragma GCC unroll 4
           for (std::size_t i = 0; i < P; ++i) {
             const __m512i bytes =
-                _mm512_loadu_si512(block + Packing::panel_offset(2 * i, blocks) + q * Packing::quad_stride);
+                _mm512_loadu_si512(block + Packing::panel_offset(2 * i, blocks) + q * Packing::paired.quad);
             const __m512i lo = _mm512_maddubs_epi16(_mm512_and_si512(bytes, nibble), x);
             const __m512i hi = _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(bytes, 4), nibble), x);
             low16[i] = q == 0 ? lo : _mm512_add_epi16(low16[i], lo);
@@ -18204,8 +18242,8 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   for (std::size_t y = 0; whole_image && y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  // The f32 kernels run every panel of the view: only those with rows (int4 pads rows to pairs
-  // of panels, and a second panel of padding would be written past the outputs).
+  // The f32 kernels run every panel of the view and write its 16 channels' outputs: only the
+  // panels with rows, whatever a format pads its rows to.
   return {{panels, cols, (rows + 15) / 16}, image, zeros, multipliers, corrections, row_codes};
 }
 
@@ -18503,9 +18541,12 @@ using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
 //   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
 //   panels_per_pass                         16-row panels one call computes (at most)
-//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
+//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f, last_lone)
 //                                           F of `count` consecutive panels (1 to panels_per_pass),
-//                                           panel i's F at f + 16 i
+//                                           the first even (layout/dense_int4.hpp: panel i at
+//                                           Int4Packing::panel_offset(i) and scales_offset(i), a
+//                                           pair's panels at paired strides; with last_lone, the
+//                                           last panel alone, at lone strides), panel i's F at f + 16 i
 // Samples run pass by pass so that a pass's packed weights stay in L1 across the batch.
 
 /// The GEMM and epilogue of `batch` rows of centred codes s = u - 128 (row b at act + b *
@@ -18535,7 +18576,7 @@ inline void dense_int4_from_codes(
       Int4Ops::panels(count, weights.panel(p), weights.panel_scales(p, 0), blocks,
                       weights.blocks_per_group(), act + b * padded_cols,
                       reinterpret_cast<const std::int32_t*>(scratch + b * sums_bytes),
-                      f + b * padded_rows + p * 16);
+                      f + b * padded_rows + p * 16, weights.lone_panel(p + count - 1));
   }
   for (std::size_t b = 0; b < batch; ++b)
     ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows,
@@ -18986,18 +19027,20 @@ struct Int4Ops : ::mote::simd::avx512::Int4Ops {
   /// cycle), and each broadcast of 4 activation codes serves 8 vpdpbusd.
   static constexpr std::size_t panels_per_pass = 8;
 
-  /// F for `count` consecutive 16-row panels, whole pairs (the layout pads rows to pairs, and
-  /// passes start at a multiple of panels_per_pass): pair j's bytes and scales at
-  /// Int4Packing::panel_offset(2 j) and scales_offset(2 j), its F at f + 32 j.
+  /// F for `count` consecutive 16-row panels (passes start at a multiple of panels_per_pass,
+  /// an even panel): pair j's bytes and scales at Int4Packing::panel_offset(2 j) and
+  /// scales_offset(2 j), its F at f + 32 j; an odd last panel, stored alone, by AVX2's kernel.
   static inline void panels(std::size_t count, const std::uint8_t* packed, const float* scales,
                             std::size_t blocks, std::size_t blocks_per_group, const std::int8_t* act,
-                            const std::int32_t* block_sums, float* f) {
+                            const std::int32_t* block_sums, float* f, bool last_lone) {
     switch (count / 2) {
-      case 4: return pairs<4>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
-      case 3: return pairs<3>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
-      case 2: return pairs<2>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
-      default: return pairs<1>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+      case 4: pairs<4>(packed, scales, blocks, blocks_per_group, act, block_sums, f); break;
+      case 3: pairs<3>(packed, scales, blocks, blocks_per_group, act, block_sums, f); break;
+      case 2: pairs<2>(packed, scales, blocks, blocks_per_group, act, block_sums, f); break;
+      case 1: pairs<1>(packed, scales, blocks, blocks_per_group, act, block_sums, f); break;
+      default: break;
     }
+    if (last_lone) lone_panel(count - 1, packed, scales, blocks, blocks_per_group, act, block_sums, f);
   }
 
   template <std::size_t P>
@@ -19022,7 +19065,7 @@ struct Int4Ops : ::mote::simd::avx512::Int4Ops {
     __m512 low[P], high[P];
 #pragma GCC unroll 4
     for (std::size_t i = 0; i < P; ++i) low[i] = high[i] = _mm512_setzero_ps();
-    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += Packing::scale_group_stride) {
+    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += Packing::paired.scale_group) {
       const std::size_t last = OneBlockGroups ? first + 1 : std::min(blocks, first + blocks_per_group);
       std::int32_t group_sum = 0;
       for (std::size_t b = first; b < last; ++b) group_sum += block_sums[b];
@@ -19035,7 +19078,7 @@ struct Int4Ops : ::mote::simd::avx512::Int4Ops {
         high_only[i] = high_only_start;
       }
       for (std::size_t b = first; b < last; ++b) {
-        const std::uint8_t* block = packed + b * Packing::block_stride;
+        const std::uint8_t* block = packed + b * Packing::paired.block;
 #pragma GCC unroll 8
         for (std::size_t q = 0; q < 8; ++q) {
           std::int32_t four_codes;
@@ -19044,7 +19087,7 @@ struct Int4Ops : ::mote::simd::avx512::Int4Ops {
 #pragma GCC unroll 4
           for (std::size_t i = 0; i < P; ++i) {
             const __m512i bytes =
-                _mm512_loadu_si512(block + Packing::panel_offset(2 * i, blocks) + q * Packing::quad_stride);
+                _mm512_loadu_si512(block + Packing::panel_offset(2 * i, blocks) + q * Packing::paired.quad);
             with_low[i] = _mm512_dpbusd_epi32(with_low[i], bytes, x);
             high_only[i] = _mm512_dpbusd_epi32(high_only[i], _mm512_and_si512(bytes, high_nibbles), x);
           }
@@ -19825,8 +19868,8 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   for (std::size_t y = 0; whole_image && y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  // The f32 kernels run every panel of the view: only those with rows (int4 pads rows to pairs
-  // of panels, and a second panel of padding would be written past the outputs).
+  // The f32 kernels run every panel of the view and write its 16 channels' outputs: only the
+  // panels with rows, whatever a format pads its rows to.
   return {{panels, cols, (rows + 15) / 16}, image, zeros, multipliers, corrections, row_codes};
 }
 
@@ -20124,9 +20167,12 @@ using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
 //   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
 //   panels_per_pass                         16-row panels one call computes (at most)
-//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
+//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f, last_lone)
 //                                           F of `count` consecutive panels (1 to panels_per_pass),
-//                                           panel i's F at f + 16 i
+//                                           the first even (layout/dense_int4.hpp: panel i at
+//                                           Int4Packing::panel_offset(i) and scales_offset(i), a
+//                                           pair's panels at paired strides; with last_lone, the
+//                                           last panel alone, at lone strides), panel i's F at f + 16 i
 // Samples run pass by pass so that a pass's packed weights stay in L1 across the batch.
 
 /// The GEMM and epilogue of `batch` rows of centred codes s = u - 128 (row b at act + b *
@@ -20156,7 +20202,7 @@ inline void dense_int4_from_codes(
       Int4Ops::panels(count, weights.panel(p), weights.panel_scales(p, 0), blocks,
                       weights.blocks_per_group(), act + b * padded_cols,
                       reinterpret_cast<const std::int32_t*>(scratch + b * sums_bytes),
-                      f + b * padded_rows + p * 16);
+                      f + b * padded_rows + p * 16, weights.lone_panel(p + count - 1));
   }
   for (std::size_t b = 0; b < batch; ++b)
     ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows,
@@ -21267,8 +21313,8 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   for (std::size_t y = 0; whole_image && y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  // The f32 kernels run every panel of the view: only those with rows (int4 pads rows to pairs
-  // of panels, and a second panel of padding would be written past the outputs).
+  // The f32 kernels run every panel of the view and write its 16 channels' outputs: only the
+  // panels with rows, whatever a format pads its rows to.
   return {{panels, cols, (rows + 15) / 16}, image, zeros, multipliers, corrections, row_codes};
 }
 
@@ -21566,9 +21612,12 @@ using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
 //   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
 //   panels_per_pass                         16-row panels one call computes (at most)
-//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
+//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f, last_lone)
 //                                           F of `count` consecutive panels (1 to panels_per_pass),
-//                                           panel i's F at f + 16 i
+//                                           the first even (layout/dense_int4.hpp: panel i at
+//                                           Int4Packing::panel_offset(i) and scales_offset(i), a
+//                                           pair's panels at paired strides; with last_lone, the
+//                                           last panel alone, at lone strides), panel i's F at f + 16 i
 // Samples run pass by pass so that a pass's packed weights stay in L1 across the batch.
 
 /// The GEMM and epilogue of `batch` rows of centred codes s = u - 128 (row b at act + b *
@@ -21598,7 +21647,7 @@ inline void dense_int4_from_codes(
       Int4Ops::panels(count, weights.panel(p), weights.panel_scales(p, 0), blocks,
                       weights.blocks_per_group(), act + b * padded_cols,
                       reinterpret_cast<const std::int32_t*>(scratch + b * sums_bytes),
-                      f + b * padded_rows + p * 16);
+                      f + b * padded_rows + p * 16, weights.lone_panel(p + count - 1));
   }
   for (std::size_t b = 0; b < batch; ++b)
     ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows,
@@ -22008,29 +22057,30 @@ struct Int4Ops {
   static constexpr std::size_t panels_per_pass = 1;
   static inline void panels(std::size_t, const std::uint8_t* packed, const float* scales, std::size_t blocks,
                             std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
-                            float* f) {
-    panel(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+                            float* f, bool lone) {
+    panel(packed, scales, blocks, blocks_per_group, act, block_sums, f,
+          lone ? ::mote::Int4Packing::lone : ::mote::Int4Packing::paired);
   }
 
   /// F for the 16 rows of one panel: groups of `blocks_per_group` blocks (the last may be
   /// shorter), `block_sums[b]` = sum of act over block b.
-  using Packing = ::mote::Int4Packing;
   static inline void panel(const std::uint8_t* packed, const float* scales, std::size_t blocks,
                            std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
-                           float* f) {
+                           float* f,
+                           const ::mote::Int4Packing::Strides& step) {
     const uint8x16_t nibble = vdupq_n_u8(0x0F);
     float32x4_t sums_f[4] = {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)};
-    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += Packing::scale_group_stride) {
+    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += step.scale_group) {
       const std::size_t last = std::min(blocks, first + blocks_per_group);
       int32x4_t group[4] = {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0)};
       for (std::size_t b = first; b < last; ++b) {
-        const std::uint8_t* block = packed + b * Packing::block_stride;
+        const std::uint8_t* block = packed + b * step.block;
         // acc[j][h]: rows 4j + 2h and 4j + 2h + 1, lanes (row, k01), (row, k23), (row + 1, k01), (row + 1, k23)
         int32x4_t acc[4][2];
         for (int j = 0; j < 4; ++j) acc[j][0] = acc[j][1] = vdupq_n_s32(0);
         for (std::size_t q = 0; q < 8; ++q) {
-          const uint8x16_t bytes0 = vld1q_u8(block + q * Packing::quad_stride),
-                          bytes1 = vld1q_u8(block + q * Packing::quad_stride + 16);
+          const uint8x16_t bytes0 = vld1q_u8(block + q * step.quad),
+                          bytes1 = vld1q_u8(block + q * step.quad + 16);
           std::int32_t pattern;
           std::memcpy(&pattern, act + b * 32 + q * 4, sizeof(pattern));
           const int8x16_t a = vreinterpretq_s8_s32(vdupq_n_s32(pattern));
@@ -22048,7 +22098,7 @@ struct Int4Ops {
       }
       for (int j = 0; j < 4; ++j)
         sums_f[j] = vfmaq_f32(sums_f[j], vcvtq_f32_s32(group[j]),
-                              vld1q_f32(scales + j / 2 * Packing::high_rows_scales + j % 2 * 4));
+                              vld1q_f32(scales + j / 2 * step.high_rows + j % 2 * 4));
     }
     for (int j = 0; j < 4; ++j) vst1q_f32(f + 4 * j, sums_f[j]);
   }
@@ -24861,8 +24911,8 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   for (std::size_t y = 0; whole_image && y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  // The f32 kernels run every panel of the view: only those with rows (int4 pads rows to pairs
-  // of panels, and a second panel of padding would be written past the outputs).
+  // The f32 kernels run every panel of the view and write its 16 channels' outputs: only the
+  // panels with rows, whatever a format pads its rows to.
   return {{panels, cols, (rows + 15) / 16}, image, zeros, multipliers, corrections, row_codes};
 }
 
@@ -25160,9 +25210,12 @@ using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
 //   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
 //   panels_per_pass                         16-row panels one call computes (at most)
-//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
+//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f, last_lone)
 //                                           F of `count` consecutive panels (1 to panels_per_pass),
-//                                           panel i's F at f + 16 i
+//                                           the first even (layout/dense_int4.hpp: panel i at
+//                                           Int4Packing::panel_offset(i) and scales_offset(i), a
+//                                           pair's panels at paired strides; with last_lone, the
+//                                           last panel alone, at lone strides), panel i's F at f + 16 i
 // Samples run pass by pass so that a pass's packed weights stay in L1 across the batch.
 
 /// The GEMM and epilogue of `batch` rows of centred codes s = u - 128 (row b at act + b *
@@ -25192,7 +25245,7 @@ inline void dense_int4_from_codes(
       Int4Ops::panels(count, weights.panel(p), weights.panel_scales(p, 0), blocks,
                       weights.blocks_per_group(), act + b * padded_cols,
                       reinterpret_cast<const std::int32_t*>(scratch + b * sums_bytes),
-                      f + b * padded_rows + p * 16);
+                      f + b * padded_rows + p * 16, weights.lone_panel(p + count - 1));
   }
   for (std::size_t b = 0; b < batch; ++b)
     ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows,
@@ -26653,8 +26706,8 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   for (std::size_t y = 0; whole_image && y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  // The f32 kernels run every panel of the view: only those with rows (int4 pads rows to pairs
-  // of panels, and a second panel of padding would be written past the outputs).
+  // The f32 kernels run every panel of the view and write its 16 channels' outputs: only the
+  // panels with rows, whatever a format pads its rows to.
   return {{panels, cols, (rows + 15) / 16}, image, zeros, multipliers, corrections, row_codes};
 }
 
@@ -26952,9 +27005,12 @@ using Int4Ops = ::mote::simd::MOTE_SIMD_NS::Int4Ops;
 // (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
 //   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
 //   panels_per_pass                         16-row panels one call computes (at most)
-//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
+//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f, last_lone)
 //                                           F of `count` consecutive panels (1 to panels_per_pass),
-//                                           panel i's F at f + 16 i
+//                                           the first even (layout/dense_int4.hpp: panel i at
+//                                           Int4Packing::panel_offset(i) and scales_offset(i), a
+//                                           pair's panels at paired strides; with last_lone, the
+//                                           last panel alone, at lone strides), panel i's F at f + 16 i
 // Samples run pass by pass so that a pass's packed weights stay in L1 across the batch.
 
 /// The GEMM and epilogue of `batch` rows of centred codes s = u - 128 (row b at act + b *
@@ -26984,7 +27040,7 @@ inline void dense_int4_from_codes(
       Int4Ops::panels(count, weights.panel(p), weights.panel_scales(p, 0), blocks,
                       weights.blocks_per_group(), act + b * padded_cols,
                       reinterpret_cast<const std::int32_t*>(scratch + b * sums_bytes),
-                      f + b * padded_rows + p * 16);
+                      f + b * padded_rows + p * 16, weights.lone_panel(p + count - 1));
   }
   for (std::size_t b = 0; b < batch; ++b)
     ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows,
@@ -27546,7 +27602,7 @@ constexpr std::size_t integer_dense_scratch_bytes(std::size_t rows, std::size_t 
   const std::size_t padded_rows = (rows + 15) / 16 * 16;
   return std::max({kernels::int8_dense_scratch_bytes(padded_rows, (cols + 3) / 4 * 4),
                    kernels::int8_dense_reference_scratch_bytes(padded_rows, (cols + 3) / 4 * 4),
-                   kernels::int4_dense_scratch_bytes(Int4Packing::padded_rows(rows), (cols + 31) / 32 * 32)});
+                   kernels::int4_dense_scratch_bytes(padded_rows, (cols + 31) / 32 * 32)});
 }
 
 /// A weight matrix of `Rows` output channels by `Cols` inputs, plus a bias (always stored: a
@@ -28190,7 +28246,7 @@ class ConvLayer {
   /// Integer and sparse convolutions run as matrix products over gathered receptive fields.
   static constexpr std::size_t scratch_bytes =
       int8_window ? kernels::conv_int8_scratch_bytes(window, (Filters + 15) / 16 * 16, (receptive_field + 3) / 4 * 4)
-      : int4_window ? kernels::conv_int4_scratch_bytes(window, Int4Packing::padded_rows(Filters), (receptive_field + 31) / 32 * 32)
+      : int4_window ? kernels::conv_int4_scratch_bytes(window, (Filters + 15) / 16 * 16, (receptive_field + 31) / 32 * 32)
       : opts::integer_compute ? patch_bytes + pixel_chunk * detail::integer_dense_scratch_bytes(Filters, receptive_field)
       : sparse              ? patch_bytes + kernels::sparse_batch_scratch_bytes(receptive_field, pixel_chunk)
                             : 0;

@@ -135,7 +135,7 @@ class ConvLayer {
   /// Integer and sparse convolutions run as matrix products over gathered receptive fields.
   static constexpr std::size_t scratch_bytes =
       int8_window ? kernels::conv_int8_scratch_bytes(window, (Filters + 15) / 16 * 16, (receptive_field + 3) / 4 * 4)
-      : int4_window ? kernels::conv_int4_scratch_bytes(window, Int4Packing::padded_rows(Filters), (receptive_field + 31) / 32 * 32)
+      : int4_window ? kernels::conv_int4_scratch_bytes(window, (Filters + 15) / 16 * 16, (receptive_field + 31) / 32 * 32)
       : opts::integer_compute ? patch_bytes + pixel_chunk * detail::integer_dense_scratch_bytes(Filters, receptive_field)
       : sparse              ? patch_bytes + kernels::sparse_batch_scratch_bytes(receptive_field, pixel_chunk)
                             : 0;

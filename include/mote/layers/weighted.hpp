@@ -123,7 +123,7 @@ constexpr std::size_t integer_dense_scratch_bytes(std::size_t rows, std::size_t 
   const std::size_t padded_rows = (rows + 15) / 16 * 16;
   return std::max({kernels::int8_dense_scratch_bytes(padded_rows, (cols + 3) / 4 * 4),
                    kernels::int8_dense_reference_scratch_bytes(padded_rows, (cols + 3) / 4 * 4),
-                   kernels::int4_dense_scratch_bytes(Int4Packing::padded_rows(rows), (cols + 31) / 32 * 32)});
+                   kernels::int4_dense_scratch_bytes(padded_rows, (cols + 31) / 32 * 32)});
 }
 
 /// A weight matrix of `Rows` output channels by `Cols` inputs, plus a bias (always stored: a

@@ -8,11 +8,13 @@
 // of the odd one (Int4Packing below), so that 64 bytes hold the same 4 columns of 32 rows. That
 // is the operand of one AVX-512 vpdpbusd whose 16 lanes are 16 different row pairs (every lane
 // a row of its own, no halves to add per scale group: arch/x86/avx512_vnni_int4.hpp); the
-// 32-byte kernels read one panel's quads 64 bytes apart. Codes are stored offset-binary
-// (w + 8, in [1, 15]): the kernels multiply them as unsigned bytes by signed activations
-// (pmaddubsw), and subtract 8 * (sum of the activations) once per block. Scales are stored per
-// pair and group, 32 floats in the order the AVX-512 lanes read them: rows 0-7 of the even
-// panel, rows 0-7 of the odd one, rows 8-15 of the even one, rows 8-15 of the odd one.
+// 32-byte kernels read one panel's quads 64 bytes apart. An odd last panel is stored alone,
+// its quads 32 bytes apart (Int4Packing::lone): padding it to a pair would double the bytes of
+// a 10-output classifier over a long input. Codes are stored offset-binary (w + 8, in [1, 15]):
+// the kernels multiply them as unsigned bytes by signed activations (pmaddubsw), and subtract
+// 8 * (sum of the activations) once per block. Scales are stored per pair and group, 32 floats
+// in the order the AVX-512 lanes read them: rows 0-7 of the even panel, rows 0-7 of the odd
+// one, rows 8-15 of the even one, rows 8-15 of the odd one (a lone panel: rows 0-7, rows 8-15).
 
 #include <algorithm>
 #include <cmath>
@@ -30,28 +32,29 @@ namespace mote {
 /// every group size.
 struct Int4Packing {
   static constexpr std::size_t panel_rows = 16;
-  static constexpr std::size_t pair_rows = 2 * panel_rows;
   static constexpr std::size_t block_cols = 32;
   static constexpr std::size_t quad_bytes = 32;  ///< one panel's 4 columns
-  /// Bytes from a panel's quad to its next quad, and from a panel's block to its next block.
-  static constexpr std::size_t quad_stride = 2 * quad_bytes;
-  static constexpr std::size_t block_stride = 8 * quad_stride;
-  /// Floats from a pair's scales of one group to the next group's, and the offsets in them of the
-  /// odd panel's rows and of rows 8-15.
-  static constexpr std::size_t scale_group_stride = pair_rows;
-  static constexpr std::size_t odd_panel_scales = 8;
-  static constexpr std::size_t high_rows_scales = 16;
-  /// Panel i's bytes, from panel 0's (p), when panel 0 is even or alone (i = 0): kernels run
-  /// whole pairs, or one panel.
+  /// A panel's steps, from its first quad and its scales of group 0.
+  struct Strides {
+    std::size_t quad;         ///< bytes from a quad to the panel's next quad
+    std::size_t block;        ///< bytes from a block to the panel's next block
+    std::size_t scale_group;  ///< floats from a group's scales to the next group's
+    std::size_t high_rows;    ///< floats from rows 0-7's scales to rows 8-15's
+  };
+  /// A panel of a pair, and an odd last panel stored alone.
+  static constexpr Strides paired{2 * quad_bytes, 16 * quad_bytes, 2 * panel_rows, panel_rows};
+  static constexpr Strides lone{quad_bytes, 8 * quad_bytes, panel_rows, panel_rows / 2};
+  /// The offset of a pair's odd panel: its quads' bytes, and its scales' floats.
+  static constexpr std::size_t odd_panel_bytes = quad_bytes;
+  static constexpr std::size_t odd_panel_scales = panel_rows / 2;
+  /// Panel i's bytes, from panel 0's, where panel 0 is even (the first of a pair, or alone).
   static constexpr std::size_t panel_offset(std::size_t i, std::size_t blocks) noexcept {
-    return (i / 2) * blocks * block_stride + (i % 2) * quad_bytes;
+    return (i / 2) * blocks * paired.block + (i % 2) * odd_panel_bytes;
   }
   /// Panel i's scales of group 0, from panel 0's, as panel_offset.
   static constexpr std::size_t scales_offset(std::size_t i, std::size_t groups) noexcept {
-    return (i / 2) * groups * scale_group_stride + (i % 2) * odd_panel_scales;
+    return (i / 2) * groups * paired.scale_group + (i % 2) * odd_panel_scales;
   }
-  /// Rows as stored: whole pairs of panels (what scratch for the kernels' sums is sized by).
-  static constexpr std::size_t padded_rows(std::size_t rows) noexcept { return (rows + pair_rows - 1) / pair_rows * pair_rows; }
 };
 
 template <std::size_t GroupSize>
@@ -80,14 +83,18 @@ class WeightMatrix<Int4<GroupSize>, DenseStorage> {
   std::size_t group_count() const noexcept { return group_count_of(cols_); }
   /// Blocks of 32 columns per scale group.
   std::size_t blocks_per_group() const noexcept { return GroupSize == 0 ? block_count() : GroupSize / block_cols; }
-  /// Panel p's first quad (Int4Packing: its next quad 64 bytes on, its next block 512).
+  /// Panel p's first quad (its next quad and block at strides(p)).
   const std::uint8_t* panel(std::size_t p) const noexcept {
-    return packed_.data() + p / 2 * block_count() * Int4Packing::block_stride + p % 2 * Int4Packing::quad_bytes;
+    return packed_.data() + Int4Packing::panel_offset(p, block_count());
   }
-  /// Panel p's scales of group g: rows 0-7 there, rows 8-15 16 floats on (Int4Packing).
+  /// Panel p's scales of group g: rows 0-7 there, rows 8-15 strides(p).high_rows floats on.
   const float* panel_scales(std::size_t p, std::size_t g) const noexcept {
-    return scales_.data() + (p / 2 * group_count() + g) * Int4Packing::scale_group_stride +
-           p % 2 * Int4Packing::odd_panel_scales;
+    return scales_.data() + Int4Packing::scales_offset(p, group_count()) + g * strides(p).scale_group;
+  }
+  /// True for an odd last panel, stored alone (Int4Packing::lone).
+  bool lone_panel(std::size_t p) const noexcept { return panel_count() % 2 == 1 && p + 1 == panel_count(); }
+  const Int4Packing::Strides& strides(std::size_t p) const noexcept {
+    return lone_panel(p) ? Int4Packing::lone : Int4Packing::paired;
   }
   /// sum over groups g of scale(r, g) * sum of row r's codes in g: the weight term of a
   /// non-zero activation zero point.
@@ -136,7 +143,7 @@ class WeightMatrix<Int4<GroupSize>, DenseStorage> {
   }
 
  private:
-  static constexpr std::size_t padded_rows_of(std::size_t rows) noexcept { return Int4Packing::padded_rows(rows); }
+  static constexpr std::size_t padded_rows_of(std::size_t rows) noexcept { return (rows + 15) / 16 * 16; }
   static constexpr std::size_t padded_cols_of(std::size_t cols) noexcept { return (cols + 31) / 32 * 32; }
   std::size_t group_cols() const noexcept { return GroupSize == 0 ? padded_cols() : GroupSize; }
   static constexpr std::size_t group_count_of(std::size_t cols) noexcept {
@@ -146,12 +153,13 @@ class WeightMatrix<Int4<GroupSize>, DenseStorage> {
   }
   std::size_t byte_offset(std::size_t r, std::size_t k) const noexcept {
     const std::size_t position = (r % panel_rows) * 4 + k % 4;  // in the quad's 64 codes
-    return static_cast<std::size_t>(panel(r / panel_rows) - packed_.data()) + (k / block_cols) * Int4Packing::block_stride +
-           ((k % block_cols) / 4) * Int4Packing::quad_stride + position % 32;
+    const Int4Packing::Strides& step = strides(r / panel_rows);
+    return static_cast<std::size_t>(panel(r / panel_rows) - packed_.data()) + (k / block_cols) * step.block +
+           ((k % block_cols) / 4) * step.quad + position % 32;
   }
   std::size_t scale_offset(std::size_t r, std::size_t g) const noexcept {
     return static_cast<std::size_t>(panel_scales(r / panel_rows, g) - scales_.data()) +
-           (r % panel_rows) / 8 * Int4Packing::high_rows_scales + r % 8;
+           (r % panel_rows) / 8 * strides(r / panel_rows).high_rows + r % 8;
   }
   void set_code(std::size_t r, std::size_t k, std::int32_t code) noexcept {
     std::uint8_t& byte = packed_[byte_offset(r, k)];

@@ -22,29 +22,30 @@ struct Int4Ops {
   static constexpr std::size_t panels_per_pass = 1;
   static inline void panels(std::size_t, const std::uint8_t* packed, const float* scales, std::size_t blocks,
                             std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
-                            float* f) {
-    panel(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+                            float* f, bool lone) {
+    panel(packed, scales, blocks, blocks_per_group, act, block_sums, f,
+          lone ? ::mote::Int4Packing::lone : ::mote::Int4Packing::paired);
   }
 
   /// F for the 16 rows of one panel: groups of `blocks_per_group` blocks (the last may be
   /// shorter), `block_sums[b]` = sum of act over block b.
-  using Packing = ::mote::Int4Packing;
   static inline void panel(const std::uint8_t* packed, const float* scales, std::size_t blocks,
                            std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
-                           float* f) {
+                           float* f,
+                           const ::mote::Int4Packing::Strides& step) {
     const uint8x16_t nibble = vdupq_n_u8(0x0F);
     float32x4_t sums_f[4] = {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)};
-    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += Packing::scale_group_stride) {
+    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += step.scale_group) {
       const std::size_t last = std::min(blocks, first + blocks_per_group);
       int32x4_t group[4] = {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0)};
       for (std::size_t b = first; b < last; ++b) {
-        const std::uint8_t* block = packed + b * Packing::block_stride;
+        const std::uint8_t* block = packed + b * step.block;
         // acc[j][h]: rows 4j + 2h and 4j + 2h + 1, lanes (row, k01), (row, k23), (row + 1, k01), (row + 1, k23)
         int32x4_t acc[4][2];
         for (int j = 0; j < 4; ++j) acc[j][0] = acc[j][1] = vdupq_n_s32(0);
         for (std::size_t q = 0; q < 8; ++q) {
-          const uint8x16_t bytes0 = vld1q_u8(block + q * Packing::quad_stride),
-                          bytes1 = vld1q_u8(block + q * Packing::quad_stride + 16);
+          const uint8x16_t bytes0 = vld1q_u8(block + q * step.quad),
+                          bytes1 = vld1q_u8(block + q * step.quad + 16);
           std::int32_t pattern;
           std::memcpy(&pattern, act + b * 32 + q * 4, sizeof(pattern));
           const int8x16_t a = vreinterpretq_s8_s32(vdupq_n_s32(pattern));
@@ -62,7 +63,7 @@ struct Int4Ops {
       }
       for (int j = 0; j < 4; ++j)
         sums_f[j] = vfmaq_f32(sums_f[j], vcvtq_f32_s32(group[j]),
-                              vld1q_f32(scales + j / 2 * Packing::high_rows_scales + j % 2 * 4));
+                              vld1q_f32(scales + j / 2 * step.high_rows + j % 2 * 4));
     }
     for (int j = 0; j < 4; ++j) vst1q_f32(f + 4 * j, sums_f[j]);
   }

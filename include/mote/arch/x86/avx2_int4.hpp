@@ -28,13 +28,17 @@ struct Int4Ops {
   /// (Int4Packing: panel i's bytes and scales at panel_offset and scales_offset), its F at f + 16 i.
   static inline void panels(std::size_t count, const std::uint8_t* packed, const float* scales, std::size_t blocks,
                             std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
-                            float* f) {
+                            float* f, bool last_lone) {
+    // A pass of 2 is a pair; a pass of 1 is an odd last panel (lone) or, from AVX-512's kernels,
+    // either.
+    const ::mote::Int4Packing::Strides& one = last_lone ? ::mote::Int4Packing::lone : ::mote::Int4Packing::paired;
     if (blocks_per_group == 1) {
-      if (count == 2) return panels_impl<2, true>(packed, scales, blocks, 1, act, block_sums, f);
-      return panels_impl<1, true>(packed, scales, blocks, 1, act, block_sums, f);
+      if (count == 2) return panels_impl<2, true>(packed, scales, blocks, 1, act, block_sums, f, ::mote::Int4Packing::paired);
+      return panels_impl<1, true>(packed, scales, blocks, 1, act, block_sums, f, one);
     }
-    if (count == 2) return panels_impl<2, false>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
-    return panels_impl<1, false>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+    if (count == 2)
+      return panels_impl<2, false>(packed, scales, blocks, blocks_per_group, act, block_sums, f, ::mote::Int4Packing::paired);
+    return panels_impl<1, false>(packed, scales, blocks, blocks_per_group, act, block_sums, f, one);
   }
 
   /// P panels; OneBlockGroups: Int4<32>, one block per scale group (no int32 group sums).
@@ -42,7 +46,8 @@ struct Int4Ops {
   static inline __attribute__((always_inline)) void panels_impl(const std::uint8_t* packed, const float* scales,
                                                                 std::size_t blocks, std::size_t blocks_per_group,
                                                                 const std::int8_t* act, const std::int32_t* block_sums,
-                                                                float* f) {
+                                                                float* f,
+                                                                const ::mote::Int4Packing::Strides& step) {
     const __m256i nibble = _mm256_set1_epi8(0x0F);
     const __m256i ones = _mm256_set1_epi16(1);
     using Packing = ::mote::Int4Packing;
@@ -66,9 +71,9 @@ struct Int4Ops {
 #pragma GCC unroll 4
         for (std::size_t i = 0; i < P; ++i)
           _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(scales) +
-                                                     (Packing::scales_offset(i, groups) + (chunk_blocks + c) * Packing::scale_group_stride) * sizeof(float)),
+                                                     (Packing::scales_offset(i, groups) + (chunk_blocks + c) * step.scale_group) * sizeof(float)),
                        _MM_HINT_T0);
-        const std::uint8_t* block = packed + (first + c) * Packing::block_stride;
+        const std::uint8_t* block = packed + (first + c) * step.block;
         const std::int8_t* x_codes = act + (first + c) * 32;
         __m256i acc[P][2];
 #pragma GCC unroll 8
@@ -79,7 +84,7 @@ struct Int4Ops {
 #pragma GCC unroll 4
           for (std::size_t i = 0; i < P; ++i) {
             const __m256i bytes = _mm256_loadu_si256(
-                reinterpret_cast<const __m256i*>(block + Packing::panel_offset(i, blocks) + q * Packing::quad_stride));
+                reinterpret_cast<const __m256i*>(block + Packing::panel_offset(i, blocks) + q * step.quad));
             const __m256i low = _mm256_maddubs_epi16(_mm256_and_si256(bytes, nibble), x);
             const __m256i high = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble), x);
             acc[i][0] = q == 0 ? low : _mm256_add_epi16(acc[i][0], low);
@@ -117,11 +122,11 @@ struct Int4Ops {
 #pragma GCC unroll 2
             for (std::size_t h = 0; h < 2; ++h) {
               sums[i][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(group[i][h]),
-                                           _mm256_loadu_ps(scales + Packing::scales_offset(i, groups) + h * Packing::high_rows_scales),
+                                           _mm256_loadu_ps(scales + Packing::scales_offset(i, groups) + h * step.high_rows),
                                            sums[i][h]);
               group[i][h] = _mm256_setzero_si256();
             }
-          scales += Packing::scale_group_stride;
+          scales += step.scale_group;
           in_group = 0;
         }
       }

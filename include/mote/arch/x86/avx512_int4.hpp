@@ -33,7 +33,7 @@ struct Int4Ops {
                                                               __m512& high) {
     low = _mm512_fmadd_ps(_mm512_cvtepi32_ps(low_dot), _mm512_loadu_ps(pair_scales), low);
     high = _mm512_fmadd_ps(_mm512_cvtepi32_ps(high_dot),
-                           _mm512_loadu_ps(pair_scales + ::mote::Int4Packing::high_rows_scales), high);
+                           _mm512_loadu_ps(pair_scales + ::mote::Int4Packing::paired.high_rows), high);
   }
   /// A pair's F as its two panels' 16 rows each, in order (f, then f + 16).
   static inline __attribute__((always_inline)) void store_pair(__m512 low, __m512 high, float* f) {
@@ -45,16 +45,28 @@ struct Int4Ops {
   /// pmaddubsw.
   static constexpr std::size_t panels_per_pass = 4;
 
-  /// F for `count` consecutive 16-row panels, whole pairs (see avx512_vnni_int4.hpp's panels).
+  /// F for `count` consecutive 16-row panels: its pairs here, an odd last panel (stored alone,
+  /// 16 rows per 32-byte quad) by AVX2's kernel.
   static inline void panels(std::size_t count, const std::uint8_t* packed, const float* scales,
                             std::size_t blocks, std::size_t blocks_per_group, const std::int8_t* act,
-                            const std::int32_t* block_sums, float* f) {
+                            const std::int32_t* block_sums, float* f, bool last_lone) {
     if (count / 2 == 2) {
-      if (blocks_per_group == 1) return pairs_impl<2, true>(packed, scales, blocks, 1, act, block_sums, f);
-      return pairs_impl<2, false>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+      if (blocks_per_group == 1) pairs_impl<2, true>(packed, scales, blocks, 1, act, block_sums, f);
+      else pairs_impl<2, false>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+    } else if (count / 2 == 1) {
+      if (blocks_per_group == 1) pairs_impl<1, true>(packed, scales, blocks, 1, act, block_sums, f);
+      else pairs_impl<1, false>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
     }
-    if (blocks_per_group == 1) return pairs_impl<1, true>(packed, scales, blocks, 1, act, block_sums, f);
-    pairs_impl<1, false>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+    if (last_lone) lone_panel(count - 1, packed, scales, blocks, blocks_per_group, act, block_sums, f);
+  }
+  /// Panel i of a pass, stored alone (the layer's odd last panel): AVX2's kernel.
+  static inline void lone_panel(std::size_t i, const std::uint8_t* packed, const float* scales, std::size_t blocks,
+                                std::size_t blocks_per_group, const std::int8_t* act,
+                                const std::int32_t* block_sums, float* f) {
+    const std::size_t groups = (blocks + blocks_per_group - 1) / blocks_per_group;
+    ::mote::simd::avx2::Int4Ops::panels(1, packed + ::mote::Int4Packing::panel_offset(i, blocks),
+                                        scales + ::mote::Int4Packing::scales_offset(i, groups), blocks,
+                                        blocks_per_group, act, block_sums, f + 16 * i, true);
   }
 
   template <std::size_t P, bool OneBlockGroups>
@@ -70,13 +82,13 @@ struct Int4Ops {
     __m512 low[P], high[P];
 #pragma GCC unroll 4
     for (std::size_t i = 0; i < P; ++i) low[i] = high[i] = _mm512_setzero_ps();
-    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += Packing::scale_group_stride) {
+    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += Packing::paired.scale_group) {
       const std::size_t last = OneBlockGroups ? first + 1 : std::min(blocks, first + blocks_per_group);
       __m512i low_dot[P], high_dot[P];
       std::int32_t group_sum = 0;
       for (std::size_t b = first; b < last; ++b) {
         group_sum += block_sums[b];
-        const std::uint8_t* block = packed + b * Packing::block_stride;
+        const std::uint8_t* block = packed + b * Packing::paired.block;
         __m512i low16[P], high16[P];
 #pragma GCC unroll 8
         for (std::size_t q = 0; q < 8; ++q) {
@@ -86,7 +98,7 @@ struct Int4Ops {
 #pragma GCC unroll 4
           for (std::size_t i = 0; i < P; ++i) {
             const __m512i bytes =
-                _mm512_loadu_si512(block + Packing::panel_offset(2 * i, blocks) + q * Packing::quad_stride);
+                _mm512_loadu_si512(block + Packing::panel_offset(2 * i, blocks) + q * Packing::paired.quad);
             const __m512i lo = _mm512_maddubs_epi16(_mm512_and_si512(bytes, nibble), x);
             const __m512i hi = _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(bytes, 4), nibble), x);
             low16[i] = q == 0 ? lo : _mm512_add_epi16(low16[i], lo);

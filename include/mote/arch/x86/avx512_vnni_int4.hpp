@@ -31,18 +31,20 @@ struct Int4Ops : ::mote::simd::avx512::Int4Ops {
   /// cycle), and each broadcast of 4 activation codes serves 8 vpdpbusd.
   static constexpr std::size_t panels_per_pass = 8;
 
-  /// F for `count` consecutive 16-row panels, whole pairs (the layout pads rows to pairs, and
-  /// passes start at a multiple of panels_per_pass): pair j's bytes and scales at
-  /// Int4Packing::panel_offset(2 j) and scales_offset(2 j), its F at f + 32 j.
+  /// F for `count` consecutive 16-row panels (passes start at a multiple of panels_per_pass,
+  /// an even panel): pair j's bytes and scales at Int4Packing::panel_offset(2 j) and
+  /// scales_offset(2 j), its F at f + 32 j; an odd last panel, stored alone, by AVX2's kernel.
   static inline void panels(std::size_t count, const std::uint8_t* packed, const float* scales,
                             std::size_t blocks, std::size_t blocks_per_group, const std::int8_t* act,
-                            const std::int32_t* block_sums, float* f) {
+                            const std::int32_t* block_sums, float* f, bool last_lone) {
     switch (count / 2) {
-      case 4: return pairs<4>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
-      case 3: return pairs<3>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
-      case 2: return pairs<2>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
-      default: return pairs<1>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+      case 4: pairs<4>(packed, scales, blocks, blocks_per_group, act, block_sums, f); break;
+      case 3: pairs<3>(packed, scales, blocks, blocks_per_group, act, block_sums, f); break;
+      case 2: pairs<2>(packed, scales, blocks, blocks_per_group, act, block_sums, f); break;
+      case 1: pairs<1>(packed, scales, blocks, blocks_per_group, act, block_sums, f); break;
+      default: break;
     }
+    if (last_lone) lone_panel(count - 1, packed, scales, blocks, blocks_per_group, act, block_sums, f);
   }
 
   template <std::size_t P>
@@ -67,7 +69,7 @@ struct Int4Ops : ::mote::simd::avx512::Int4Ops {
     __m512 low[P], high[P];
 #pragma GCC unroll 4
     for (std::size_t i = 0; i < P; ++i) low[i] = high[i] = _mm512_setzero_ps();
-    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += Packing::scale_group_stride) {
+    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += Packing::paired.scale_group) {
       const std::size_t last = OneBlockGroups ? first + 1 : std::min(blocks, first + blocks_per_group);
       std::int32_t group_sum = 0;
       for (std::size_t b = first; b < last; ++b) group_sum += block_sums[b];
@@ -80,7 +82,7 @@ struct Int4Ops : ::mote::simd::avx512::Int4Ops {
         high_only[i] = high_only_start;
       }
       for (std::size_t b = first; b < last; ++b) {
-        const std::uint8_t* block = packed + b * Packing::block_stride;
+        const std::uint8_t* block = packed + b * Packing::paired.block;
 #pragma GCC unroll 8
         for (std::size_t q = 0; q < 8; ++q) {
           std::int32_t four_codes;
@@ -89,7 +91,7 @@ struct Int4Ops : ::mote::simd::avx512::Int4Ops {
 #pragma GCC unroll 4
           for (std::size_t i = 0; i < P; ++i) {
             const __m512i bytes =
-                _mm512_loadu_si512(block + Packing::panel_offset(2 * i, blocks) + q * Packing::quad_stride);
+                _mm512_loadu_si512(block + Packing::panel_offset(2 * i, blocks) + q * Packing::paired.quad);
             with_low[i] = _mm512_dpbusd_epi32(with_low[i], bytes, x);
             high_only[i] = _mm512_dpbusd_epi32(high_only[i], _mm512_and_si512(bytes, high_nibbles), x);
           }

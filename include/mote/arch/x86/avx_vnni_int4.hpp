@@ -25,10 +25,13 @@ struct Int4Ops {
   /// i's bytes and scales at panel_offset and scales_offset), its F at f + 16 i.
   static inline void panels(std::size_t count, const std::uint8_t* packed, const float* scales,
                             std::size_t blocks, std::size_t blocks_per_group,
-                            const std::int8_t* act, const std::int32_t* block_sums, float* f) {
+                            const std::int8_t* act, const std::int32_t* block_sums, float* f,
+                            bool last_lone) {
     if (count == 2)
-      return panels_impl<2>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
-    return panels_impl<1>(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+      return panels_impl<2>(packed, scales, blocks, blocks_per_group, act, block_sums, f,
+                            ::mote::Int4Packing::paired);
+    return panels_impl<1>(packed, scales, blocks, blocks_per_group, act, block_sums, f,
+                          last_lone ? ::mote::Int4Packing::lone : ::mote::Int4Packing::paired);
   }
 
   /// The groups' multiply-adds alternate between two sets of accumulators (even and odd
@@ -38,14 +41,14 @@ struct Int4Ops {
   static inline __attribute__((always_inline)) void panels_impl(
       const std::uint8_t* packed, const float* scales, std::size_t blocks,
       std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
-      float* f) {
+      float* f, const ::mote::Int4Packing::Strides& step) {
     const __m256i nibble = _mm256_set1_epi8(0x0F);
     using Packing = ::mote::Int4Packing;
     const std::size_t groups = (blocks + blocks_per_group - 1) / blocks_per_group;
     __m256 sums[P][2];
 #pragma GCC unroll 4
     for (std::size_t i = 0; i < P; ++i) sums[i][0] = sums[i][1] = _mm256_setzero_ps();
-    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += Packing::scale_group_stride) {
+    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += step.scale_group) {
       const std::size_t last = std::min(blocks, first + blocks_per_group);
       __m256i acc[2][P][2];
 #pragma GCC unroll 4
@@ -55,7 +58,7 @@ struct Int4Ops {
       std::int32_t group_sum = 0;
       for (std::size_t b = first; b < last; ++b) {
         group_sum += block_sums[b];
-        const std::uint8_t* block = packed + b * Packing::block_stride;
+        const std::uint8_t* block = packed + b * step.block;
         const std::int8_t* x_codes = act + b * 32;
 #pragma GCC unroll 8
         for (std::size_t q = 0; q < 8; ++q) {
@@ -63,7 +66,7 @@ struct Int4Ops {
 #pragma GCC unroll 4
           for (std::size_t i = 0; i < P; ++i) {
             const __m256i bytes = _mm256_loadu_si256(
-                reinterpret_cast<const __m256i*>(block + Packing::panel_offset(i, blocks) + q * Packing::quad_stride));
+                reinterpret_cast<const __m256i*>(block + Packing::panel_offset(i, blocks) + q * step.quad));
             acc[q % 2][i][0] = dot_u8_s8(acc[q % 2][i][0], _mm256_and_si256(bytes, nibble), x);
             acc[q % 2][i][1] = dot_u8_s8(acc[q % 2][i][1],
                                          _mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble), x);
@@ -89,7 +92,7 @@ struct Int4Ops {
               _mm256_sub_epi32(_mm256_add_epi32(acc[0][i][h], acc[1][i][h]), offset);
           sums[i][h] =
               _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot),
-                              _mm256_loadu_ps(scales + Packing::scales_offset(i, groups) + h * Packing::high_rows_scales),
+                              _mm256_loadu_ps(scales + Packing::scales_offset(i, groups) + h * step.high_rows),
                               sums[i][h]);
         }
     }

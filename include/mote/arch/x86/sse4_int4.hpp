@@ -23,26 +23,27 @@ struct Int4Ops {
   static constexpr std::size_t panels_per_pass = 1;
   static inline void panels(std::size_t, const std::uint8_t* packed, const float* scales, std::size_t blocks,
                             std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
-                            float* f) {
-    panel(packed, scales, blocks, blocks_per_group, act, block_sums, f);
+                            float* f, bool lone) {
+    panel(packed, scales, blocks, blocks_per_group, act, block_sums, f,
+          lone ? ::mote::Int4Packing::lone : ::mote::Int4Packing::paired);
   }
 
-  using Packing = ::mote::Int4Packing;
   static inline void panel(const std::uint8_t* packed, const float* scales, std::size_t blocks,
                            std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
-                           float* f) {
+                           float* f,
+                           const ::mote::Int4Packing::Strides& step) {
     const __m128i nibble = _mm_set1_epi8(0x0F);
     const __m128i ones = _mm_set1_epi16(1);
     float sums_f[16] = {};
-    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += Packing::scale_group_stride) {
+    for (std::size_t first = 0; first < blocks; first += blocks_per_group, scales += step.scale_group) {
       const std::size_t last = std::min(blocks, first + blocks_per_group);
       __m128i sum[4] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
       for (std::size_t b = first; b < last; ++b) {
-        const std::uint8_t* block = packed + b * Packing::block_stride;
+        const std::uint8_t* block = packed + b * step.block;
         __m128i acc[4] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
         for (std::size_t q = 0; q < 8; ++q) {
-          const __m128i first_half = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + q * Packing::quad_stride));
-          const __m128i second_half = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + q * Packing::quad_stride + 16));
+          const __m128i first_half = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + q * step.quad));
+          const __m128i second_half = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + q * step.quad + 16));
           std::int32_t pattern;
           std::memcpy(&pattern, act + b * 32 + q * 4, sizeof(pattern));
           const __m128i x = _mm_set1_epi32(pattern);
@@ -59,7 +60,7 @@ struct Int4Ops {
       alignas(16) std::int32_t lanes[16];
       for (int j = 0; j < 4; ++j) _mm_store_si128(reinterpret_cast<__m128i*>(lanes + 4 * j), sum[j]);
       for (int r = 0; r < 16; ++r)
-        sums_f[r] = std::fma(static_cast<float>(lanes[r]), scales[r / 8 * Packing::high_rows_scales + r % 8], sums_f[r]);
+        sums_f[r] = std::fma(static_cast<float>(lanes[r]), scales[r / 8 * step.high_rows + r % 8], sums_f[r]);
     }
     std::memcpy(f, sums_f, sizeof(sums_f));
   }

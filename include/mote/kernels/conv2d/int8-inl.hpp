@@ -183,8 +183,8 @@ inline Int8FloatOperands int8_float_operands(const ::mote::kernels::WindowGeomet
   for (std::size_t y = 0; whole_image && y < g.in_h; ++y)
     int8_float_codes_row<Int8Ops>(in + y * row_values, row_values, input, row_codes,
                                   image + y * row_values);
-  // The f32 kernels run every panel of the view: only those with rows (int4 pads rows to pairs
-  // of panels, and a second panel of padding would be written past the outputs).
+  // The f32 kernels run every panel of the view and write its 16 channels' outputs: only the
+  // panels with rows, whatever a format pads its rows to.
   return {{panels, cols, (rows + 15) / 16}, image, zeros, multipliers, corrections, row_codes};
 }
 

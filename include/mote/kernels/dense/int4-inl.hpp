@@ -2,9 +2,12 @@
 // (arch/<family>/<isa>_int4.hpp). Included by kernels/simd_int8-inl.hpp for ISAs that have them.
 //   centre(x, n, params, low, high, out)   s = quantize(x) - 128 as int8, bit-identical to mote::quantize
 //   panels_per_pass                         16-row panels one call computes (at most)
-//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f)
+//   panels(count, packed, scales, blocks, blocks_per_group, act, block_sums, f, last_lone)
 //                                           F of `count` consecutive panels (1 to panels_per_pass),
-//                                           panel i's F at f + 16 i
+//                                           the first even (layout/dense_int4.hpp: panel i at
+//                                           Int4Packing::panel_offset(i) and scales_offset(i), a
+//                                           pair's panels at paired strides; with last_lone, the
+//                                           last panel alone, at lone strides), panel i's F at f + 16 i
 // Samples run pass by pass so that a pass's packed weights stay in L1 across the batch.
 
 /// The GEMM and epilogue of `batch` rows of centred codes s = u - 128 (row b at act + b *
@@ -34,7 +37,7 @@ inline void dense_int4_from_codes(
       Int4Ops::panels(count, weights.panel(p), weights.panel_scales(p, 0), blocks,
                       weights.blocks_per_group(), act + b * padded_cols,
                       reinterpret_cast<const std::int32_t*>(scratch + b * sums_bytes),
-                      f + b * padded_rows + p * 16);
+                      f + b * padded_rows + p * 16, weights.lone_panel(p + count - 1));
   }
   for (std::size_t b = 0; b < batch; ++b)
     ::mote::kernels::int4_dense_epilogue(weights, bias, f + b * padded_rows, input, out + b * rows,
