@@ -8387,6 +8387,9 @@ inline void dense_int4_from_codes(
       block_sums[block] = sum;
     }
   }
+  static_assert(Int4Ops::panels_per_pass == 1 || Int4Ops::panels_per_pass % 2 == 0,
+                "Int4Ops::panels_per_pass: passes of several panels must start at even panels (a pair's first), "
+                "so a pass holds whole pairs of panels, and at most one lone last panel.");
   for (std::size_t p = 0; p < weights.panel_count(); p += Int4Ops::panels_per_pass) {
     const std::size_t count = std::min(Int4Ops::panels_per_pass, weights.panel_count() - p);
     for (std::size_t b = 0; b < batch; ++b)
@@ -12504,6 +12507,9 @@ inline void dense_int4_from_codes(
       block_sums[block] = sum;
     }
   }
+  static_assert(Int4Ops::panels_per_pass == 1 || Int4Ops::panels_per_pass % 2 == 0,
+                "Int4Ops::panels_per_pass: passes of several panels must start at even panels (a pair's first), "
+                "so a pass holds whole pairs of panels, and at most one lone last panel.");
   for (std::size_t p = 0; p < weights.panel_count(); p += Int4Ops::panels_per_pass) {
     const std::size_t count = std::min(Int4Ops::panels_per_pass, weights.panel_count() - p);
     for (std::size_t b = 0; b < batch; ++b)
@@ -14472,6 +14478,9 @@ inline void dense_int4_from_codes(
       block_sums[block] = sum;
     }
   }
+  static_assert(Int4Ops::panels_per_pass == 1 || Int4Ops::panels_per_pass % 2 == 0,
+                "Int4Ops::panels_per_pass: passes of several panels must start at even panels (a pair's first), "
+                "so a pass holds whole pairs of panels, and at most one lone last panel.");
   for (std::size_t p = 0; p < weights.panel_count(); p += Int4Ops::panels_per_pass) {
     const std::size_t count = std::min(Int4Ops::panels_per_pass, weights.panel_count() - p);
     for (std::size_t b = 0; b < batch; ++b)
@@ -18570,6 +18579,9 @@ inline void dense_int4_from_codes(
       block_sums[block] = sum;
     }
   }
+  static_assert(Int4Ops::panels_per_pass == 1 || Int4Ops::panels_per_pass % 2 == 0,
+                "Int4Ops::panels_per_pass: passes of several panels must start at even panels (a pair's first), "
+                "so a pass holds whole pairs of panels, and at most one lone last panel.");
   for (std::size_t p = 0; p < weights.panel_count(); p += Int4Ops::panels_per_pass) {
     const std::size_t count = std::min(Int4Ops::panels_per_pass, weights.panel_count() - p);
     for (std::size_t b = 0; b < batch; ++b)
@@ -20196,6 +20208,9 @@ inline void dense_int4_from_codes(
       block_sums[block] = sum;
     }
   }
+  static_assert(Int4Ops::panels_per_pass == 1 || Int4Ops::panels_per_pass % 2 == 0,
+                "Int4Ops::panels_per_pass: passes of several panels must start at even panels (a pair's first), "
+                "so a pass holds whole pairs of panels, and at most one lone last panel.");
   for (std::size_t p = 0; p < weights.panel_count(); p += Int4Ops::panels_per_pass) {
     const std::size_t count = std::min(Int4Ops::panels_per_pass, weights.panel_count() - p);
     for (std::size_t b = 0; b < batch; ++b)
@@ -21641,6 +21656,9 @@ inline void dense_int4_from_codes(
       block_sums[block] = sum;
     }
   }
+  static_assert(Int4Ops::panels_per_pass == 1 || Int4Ops::panels_per_pass % 2 == 0,
+                "Int4Ops::panels_per_pass: passes of several panels must start at even panels (a pair's first), "
+                "so a pass holds whole pairs of panels, and at most one lone last panel.");
   for (std::size_t p = 0; p < weights.panel_count(); p += Int4Ops::panels_per_pass) {
     const std::size_t count = std::min(Int4Ops::panels_per_pass, weights.panel_count() - p);
     for (std::size_t b = 0; b < batch; ++b)
@@ -25239,6 +25257,9 @@ inline void dense_int4_from_codes(
       block_sums[block] = sum;
     }
   }
+  static_assert(Int4Ops::panels_per_pass == 1 || Int4Ops::panels_per_pass % 2 == 0,
+                "Int4Ops::panels_per_pass: passes of several panels must start at even panels (a pair's first), "
+                "so a pass holds whole pairs of panels, and at most one lone last panel.");
   for (std::size_t p = 0; p < weights.panel_count(); p += Int4Ops::panels_per_pass) {
     const std::size_t count = std::min(Int4Ops::panels_per_pass, weights.panel_count() - p);
     for (std::size_t b = 0; b < batch; ++b)
@@ -27034,6 +27055,9 @@ inline void dense_int4_from_codes(
       block_sums[block] = sum;
     }
   }
+  static_assert(Int4Ops::panels_per_pass == 1 || Int4Ops::panels_per_pass % 2 == 0,
+                "Int4Ops::panels_per_pass: passes of several panels must start at even panels (a pair's first), "
+                "so a pass holds whole pairs of panels, and at most one lone last panel.");
   for (std::size_t p = 0; p < weights.panel_count(); p += Int4Ops::panels_per_pass) {
     const std::size_t count = std::min(Int4Ops::panels_per_pass, weights.panel_count() - p);
     for (std::size_t b = 0; b < batch; ++b)

@@ -31,6 +31,9 @@ inline void dense_int4_from_codes(
       block_sums[block] = sum;
     }
   }
+  static_assert(Int4Ops::panels_per_pass == 1 || Int4Ops::panels_per_pass % 2 == 0,
+                "Int4Ops::panels_per_pass: passes of several panels must start at even panels (a pair's first), "
+                "so a pass holds whole pairs of panels, and at most one lone last panel.");
   for (std::size_t p = 0; p < weights.panel_count(); p += Int4Ops::panels_per_pass) {
     const std::size_t count = std::min(Int4Ops::panels_per_pass, weights.panel_count() - p);
     for (std::size_t b = 0; b < batch; ++b)
