@@ -2132,6 +2132,17 @@ class WeightMatrix<Int4<GroupSize>, DenseStorage> {
 
 namespace mote {
 
+namespace detail {
+/// sum |v| over n values in double, non-finite values counting 0: the magnitude behind the
+/// sign-plane formats' row scales (Binary, Ternary), so one inf or NaN cannot void a row's scale.
+inline double finite_magnitude(const float* v, std::size_t n) noexcept {
+  double sum = 0.0;
+  for (std::size_t k = 0; k < n; ++k)
+    if (std::isfinite(v[k])) sum += std::fabs(static_cast<double>(v[k]));
+  return sum;
+}
+}  // namespace detail
+
 /// Binary weights of `rows` output channels by `cols` inputs: sign bits in 16-row x 32-column
 /// groups (see above) plus one f32 scale per row. 1/32 of the bytes of f32 weights, plus the
 /// scales.
@@ -2181,9 +2192,7 @@ class WeightMatrix<Binary, DenseStorage> {
   void assign(const float* row_major) noexcept {
     for (std::size_t r = 0; r < rows_; ++r) {
       const float* row = row_major + r * cols_;
-      double magnitude = 0.0;
-      for (std::size_t k = 0; k < cols_; ++k)
-        if (std::isfinite(row[k])) magnitude += std::fabs(static_cast<double>(row[k]));
+      const double magnitude = detail::finite_magnitude(row, cols_);
       assign_row(r, row, cols_ == 0 ? 0.0f : static_cast<float>(magnitude / static_cast<double>(cols_)));
     }
   }
@@ -2298,9 +2307,7 @@ class WeightMatrix<Ternary, DenseStorage> {
   void assign(const float* row_major) noexcept {
     for (std::size_t r = 0; r < rows_; ++r) {
       const float* row = row_major + r * cols_;
-      double magnitude = 0.0;
-      for (std::size_t k = 0; k < cols_; ++k)
-        if (std::isfinite(row[k])) magnitude += std::fabs(static_cast<double>(row[k]));
+      const double magnitude = detail::finite_magnitude(row, cols_);
       const double threshold = cols_ == 0 ? 0.0 : Ternary::threshold_ratio * magnitude / static_cast<double>(cols_);
       // NaN compares false both ways: code 0.
       const auto code_of = [row, threshold](std::size_t k) {

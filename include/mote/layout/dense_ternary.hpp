@@ -66,9 +66,7 @@ class WeightMatrix<Ternary, DenseStorage> {
   void assign(const float* row_major) noexcept {
     for (std::size_t r = 0; r < rows_; ++r) {
       const float* row = row_major + r * cols_;
-      double magnitude = 0.0;
-      for (std::size_t k = 0; k < cols_; ++k)
-        if (std::isfinite(row[k])) magnitude += std::fabs(static_cast<double>(row[k]));
+      const double magnitude = detail::finite_magnitude(row, cols_);
       const double threshold = cols_ == 0 ? 0.0 : Ternary::threshold_ratio * magnitude / static_cast<double>(cols_);
       // NaN compares false both ways: code 0.
       const auto code_of = [row, threshold](std::size_t k) {
