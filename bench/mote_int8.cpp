@@ -3,6 +3,7 @@
 //   W1/int8/mote, W2/int8/mote, W3b1/int8/mote, W3b64/int8/mote, W4/int8/mote, W5/int8/mote
 // with Int7<> weights (7-bit symmetric, same activations): the same six as <workload>/int7/mote
 // and with Int4<32> weights (same activations): W1/int4/mote, W3b1/int4/mote
+// and with Int4<0> weights (a scale per row; same activations): W1/int4-perchannel/mote, W3b1
 // and with the integer hand-over on (Sequential::set_integer_handover(true): adjacent int8 layers
 // pass requantised codes, model/chain.hpp) where a network has two int8 layers in a row:
 // W1/int8-codes/mote, W2, W5 (and W5/int7-codes; W4's layers have a pooling layer between them)
@@ -62,6 +63,8 @@ using Q8 = mote::Weights<mote::Int8<>>;
 using Q7 = mote::Weights<mote::Int7<>>;
 // Int4<32>: 4-bit weights, a scale per 32 columns of a row, int8 activations.
 using Q4 = mote::Weights<mote::Int4<32>>;
+// Int4<0>: 4-bit weights, one scale per row (per channel), int8 activations.
+using Q4PerChannel = mote::Weights<mote::Int4<0>>;
 
 template <class Net>
 class Int8Runner final : public Runner {
@@ -169,6 +172,8 @@ void register_int8_case(WorkloadId id, const char* precision = "int8", bool hand
   register_int8_case<W5Net<Q8>>(WorkloadId::W5, "int8-u8in", false, true);
   register_int8_case<W1Net<Q4>>(WorkloadId::W1, "int4");
   register_int8_case<W3Net<Q4>>(WorkloadId::W3b1, "int4");
+  register_int8_case<W1Net<Q4PerChannel>>(WorkloadId::W1, "int4-perchannel");
+  register_int8_case<W3Net<Q4PerChannel>>(WorkloadId::W3b1, "int4-perchannel");
   return true;
 }();
 

@@ -1,6 +1,12 @@
 // oneDNN (Debian's 2.6) in int8 on the CPU engine, one thread:
 //   W1/int8/onednn, W2/int8/onednn, W3b1/int8/onednn, W3b64/int8/onednn, W4/int8/onednn,
-//   W5/int8/onednn
+//   W5/int8/onednn                       the input given as int8 codes, quantised untimed (compare
+//                                        with <workload>/int8-u8in/mote)
+//   W1/int8-f32in/onednn, ... W5         the same network behind a timed oneDNN reorder that
+//                                        quantises the f32 input (output scale 1 / scale, and
+//                                        the zero point for u8): what a caller holding floats
+//                                        runs (compare with <workload>/int8/mote, which times
+//                                        its own quantisation)
 //
 // Each Linear layer of W1-W3 is an int8 1x1 convolution over a 1 x batch NHWC image with `inputs`
 // channels -- byte for byte the batch x inputs matrix, so the same computation as an inner
@@ -173,6 +179,8 @@ class OnednnInt8Runner final : public Runner {
     QParams xq = quantize_input();
     const void* src = input_.data();
     const auto batch = static_cast<memory::dim>(w_.batch);
+    input_dims_ = {1, static_cast<memory::dim>(w_.layers[0].weight.shape[1]), 1, batch};
+    input_quant_ = xq;
     for (std::size_t l = 0; l < w_.layers.size(); ++l) {
       const WeightedLayer& layer = w_.layers[l];
       const bool last = l + 1 == w_.layers.size();
@@ -198,6 +206,8 @@ class OnednnInt8Runner final : public Runner {
   void build_w4() {
     const std::vector<WeightedLayer>& layers = w_.layers;
     QParams xq = quantize_input(true);
+    input_dims_ = {1, 1, 28, 28};
+    input_quant_ = xq;
     // Conv(1 -> 16) + ReLU on 28 x 28, u8 out; max pool 2 in u8 (same encoding).
     std::vector<float> x = activate(conv_f32(w_.input, 28, 28, layers[0], 1), Activation::relu);
     QParams yq = rectified(x);
@@ -224,6 +234,8 @@ class OnednnInt8Runner final : public Runner {
   /// W5: depthwise 3x3 + ReLU6 (u8 out), pointwise 1x1 + ReLU6 (f32 out).
   void build_w5() {
     const QParams xq = quantize_input(true);
+    input_dims_ = {1, 32, 56, 56};
+    input_quant_ = xq;
     const std::vector<float> x =
         activate(conv_f32(w_.input, 56, 56, w_.layers[0], 32), Activation::relu6);
     const QParams yq = rectified(x);
@@ -233,6 +245,38 @@ class OnednnInt8Runner final : public Runner {
                     Activation::relu6, "conv1x1");
     output_ = {static_cast<const float*>(a), w_.output_size};
     label_ += "; input s8 symmetric, quantised untimed";
+  }
+
+  /// Puts a reorder before the network that quantises the workload's f32 input into the codes
+  /// the first primitive reads (timed from then on): real / scale rounded to nearest even, plus
+  /// the zero point, saturated. Checked against the untimed codes (the rounding of x / scale
+  /// and of x * (1 / scale) may differ by one code at a tie; more than 1 in 1000 aborts).
+  void quantise_input_in_run() {
+    const std::vector<std::uint8_t> untimed = input_;
+    const memory::desc src_md(input_dims_, dt::f32, tag::nhwc);
+    const memory::desc dst_md(input_dims_, input_quant_.type, tag::nhwc);
+    dnnl::primitive_attr attr;
+    attr.set_output_scales(0, {1.0f / input_quant_.scale});
+    if (input_quant_.zero_point != 0) attr.set_zero_points(DNNL_ARG_DST, 0, {input_quant_.zero_point});
+    const dnnl::reorder::primitive_desc pd(engine_, src_md, engine_, dst_md, attr);
+    Step step{dnnl::reorder(pd), {}};
+    memory src(src_md, engine_, const_cast<float*>(w_.input.data()));
+    memory dst(dst_md, engine_, input_.data());
+    step.args = {{DNNL_ARG_FROM, src.get()}, {DNNL_ARG_TO, dst.get()}};
+    memories_.push_back(src);
+    memories_.push_back(dst);
+    steps_.insert(steps_.begin(), std::move(step));
+    run();
+    std::size_t differing = 0;
+    for (std::size_t i = 0; i < input_.size(); ++i) {
+      const int gap = std::abs(int{input_[i]} - int{untimed[i]});
+      if (gap > 1) throw std::logic_error("mote_bench: oneDNN's input reorder is off by more than one code");
+      differing += gap;
+    }
+    if (differing * 1000 > input_.size())
+      throw std::logic_error("mote_bench: oneDNN's input reorder differs from the untimed codes too often");
+    label_ = std::string("reorder f32->") + (input_quant_.type == dt::u8 ? "u8 " : "s8 ") + pd.impl_info_str() +
+             " (timed) | " + label_.substr(0, label_.find(';'));
   }
 
  private:
@@ -388,18 +432,20 @@ class OnednnInt8Runner final : public Runner {
   std::vector<Step> steps_;
   std::vector<memory> memories_;
   std::vector<std::uint8_t> input_;
+  memory::dims input_dims_;  // the first primitive's source (N, C, H, W), NHWC in memory
+  QParams input_quant_{dt::u8, 1.0f, 0};
   std::vector<std::vector<std::byte>> buffers_;  // activations, each layer's output
   std::span<const float> output_;
   std::string label_;
   std::size_t weight_bytes_ = 0;
 };
 
-void register_case(WorkloadId id) {
-  const std::string name = workload(id).name + "/int8/onednn";
+void register_case(WorkloadId id, bool float_input) {
+  const std::string name = workload(id).name + (float_input ? "/int8-f32in/onednn" : "/int8/onednn");
   auto runner = std::make_shared<std::unique_ptr<OnednnInt8Runner>>();
   auto error_vs_f32 = std::make_shared<double>(0.0);
   benchmark::RegisterBenchmark(
-      name.c_str(), [runner, error_vs_f32, id, name](benchmark::State& state) {
+      name.c_str(), [runner, error_vs_f32, id, name, float_input](benchmark::State& state) {
         const Workload& w = workload(id);
         if (!*runner) {  // built on the first call, so a filter skips excluded cases' setup
           static const bool single_threaded = [] {
@@ -416,6 +462,7 @@ void register_case(WorkloadId id) {
             (*runner)->build(id == WorkloadId::W1   ? Activation::relu
                              : id == WorkloadId::W2 ? Activation::tanh
                                                     : Activation::none);
+          if (float_input) (*runner)->quantise_input_in_run();
           (*runner)->run();
           *error_vs_f32 = checked_error_vs_f32(name, (*runner)->output(), id);
         }
@@ -438,7 +485,7 @@ void register_case(WorkloadId id) {
 [[maybe_unused]] const bool registered = [] {
   for (WorkloadId id : {WorkloadId::W1, WorkloadId::W2, WorkloadId::W3b1, WorkloadId::W3b64,
                         WorkloadId::W4, WorkloadId::W5})
-    register_case(id);
+    for (bool float_input : {false, true}) register_case(id, float_input);
   return true;
 }();
 
