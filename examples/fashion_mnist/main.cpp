@@ -144,6 +144,10 @@ int run(const std::string& weights_dir, const std::string& data_dir) {
                 fashion::mlp_names(), Method::min_max, mlp_float, mlp_predictions);
   quantised_row("MLP int4 per-channel, int8 act.", *std::make_unique<fashion::MlpInt4PerChannel>(), "mlp.npz",
                 fashion::mlp_names(), Method::min_max, mlp_float, mlp_predictions);
+  quantised_row("MLP int4 groups of 32, mse scales", *std::make_unique<fashion::MlpInt4Group32Mse>(), "mlp.npz",
+                fashion::mlp_names(), Method::min_max, mlp_float, mlp_predictions);
+  quantised_row("MLP int4 per-channel, mse scales", *std::make_unique<fashion::MlpInt4PerChannelMse>(), "mlp.npz",
+                fashion::mlp_names(), Method::min_max, mlp_float, mlp_predictions);
   quantised_row("MLP codebook4 per-channel, f32 act", *std::make_unique<fashion::MlpCodebook4>(), "mlp.npz",
                 fashion::mlp_names(), Method::min_max, mlp_float, mlp_predictions);
   quantised_row("MLP codebook2 per-channel, f32 act", *std::make_unique<fashion::MlpCodebook2>(), "mlp.npz",
@@ -153,6 +157,8 @@ int run(const std::string& weights_dir, const std::string& data_dir) {
   quantised_row("CNN int7 per-channel, int8 act.", *std::make_unique<fashion::CnnInt7>(), "cnn.npz",
                 fashion::cnn_names(), Method::min_max, cnn_float, cnn_predictions);
   quantised_row("CNN int4 groups of 32, int8 act.", *std::make_unique<fashion::CnnInt4>(), "cnn.npz",
+                fashion::cnn_names(), Method::min_max, cnn_float, cnn_predictions);
+  quantised_row("CNN int4 groups of 32, mse scales", *std::make_unique<fashion::CnnInt4Mse>(), "cnn.npz",
                 fashion::cnn_names(), Method::min_max, cnn_float, cnn_predictions);
   quantised_row("CNN f32 conv, int8 dense head", *std::make_unique<fashion::CnnInt8Head>(), "cnn.npz",
                 fashion::cnn_names(), Method::min_max, cnn_float, cnn_predictions);

@@ -16,11 +16,11 @@ using Cnn = Sequential<Input<28, 28, 1>, Conv2D<16, Kernel<3>, Pad::same>, ReLU,
                        Conv2D<32, Kernel<3>, Pad::same>, ReLU, MaxPool2D<2>, Flatten, Dense<10>>;
 
 /// The MLP with every layer's weights in `WeightFormat` (one edit of a type parameter), and its
-/// activations in `ActivationFormat` where the weights are integer.
-template <class WeightFormat, class... ActivationOption>
-using MlpAs = Sequential<Input<28, 28, 1>, Flatten, Dense<256, Weights<WeightFormat>, ActivationOption...>, ReLU,
-                         Dense<128, Weights<WeightFormat>, ActivationOption...>, ReLU,
-                         Dense<10, Weights<WeightFormat>, ActivationOption...>>;
+/// further layer options (Activations<...>, WeightScales<...>) on each Dense.
+template <class WeightFormat, class... Option>
+using MlpAs = Sequential<Input<28, 28, 1>, Flatten, Dense<256, Weights<WeightFormat>, Option...>, ReLU,
+                         Dense<128, Weights<WeightFormat>, Option...>, ReLU,
+                         Dense<10, Weights<WeightFormat>, Option...>>;
 using MlpInt8 = MlpAs<Int8<PerChannel, Symmetric>>;
 using MlpInt8PerTensor = MlpAs<Int8<PerTensor, Symmetric>>;
 using MlpInt7 = MlpAs<Int7<PerChannel>>;
@@ -29,17 +29,22 @@ using MlpCodebook4 = MlpAs<Codebook<4>>;
 using MlpCodebook2 = MlpAs<Codebook<2>>;
 using MlpInt4Group32 = MlpAs<Int4<32>>;
 using MlpInt4PerChannel = MlpAs<Int4<0>>;
+/// The same formats with each scale group's range fitted for the least squared error (clipping a
+/// few outliers) instead of spanning max |w|: a conversion option, same bytes and kernels.
+using MlpInt4Group32Mse = MlpAs<Int4<32>, WeightScales<ScaleFit::mse>>;
+using MlpInt4PerChannelMse = MlpAs<Int4<0>, WeightScales<ScaleFit::mse>>;
 using MlpBinary = MlpAs<Binary>;
 using MlpTernary = MlpAs<Ternary>;
 
 /// The CNN with int8 (or int4) convolutions and classifier: one type parameter per layer.
-template <class WeightFormat>
-using CnnAs = Sequential<Input<28, 28, 1>, Conv2D<16, Kernel<3>, Pad::same, Weights<WeightFormat>>, ReLU, MaxPool2D<2>,
-                         Conv2D<32, Kernel<3>, Pad::same, Weights<WeightFormat>>, ReLU, MaxPool2D<2>, Flatten,
-                         Dense<10, Weights<WeightFormat>>>;
+template <class WeightFormat, class... Option>
+using CnnAs = Sequential<Input<28, 28, 1>, Conv2D<16, Kernel<3>, Pad::same, Weights<WeightFormat>, Option...>, ReLU,
+                         MaxPool2D<2>, Conv2D<32, Kernel<3>, Pad::same, Weights<WeightFormat>, Option...>, ReLU,
+                         MaxPool2D<2>, Flatten, Dense<10, Weights<WeightFormat>, Option...>>;
 using CnnInt8 = CnnAs<Int8<>>;
 using CnnInt7 = CnnAs<Int7<>>;
 using CnnInt4 = CnnAs<Int4<32>>;
+using CnnInt4Mse = CnnAs<Int4<32>, WeightScales<ScaleFit::mse>>;
 /// The CNN with only its classifier in int8.
 using CnnInt8Head = Sequential<Input<28, 28, 1>, Conv2D<16, Kernel<3>, Pad::same>, ReLU, MaxPool2D<2>,
                                Conv2D<32, Kernel<3>, Pad::same>, ReLU, MaxPool2D<2>, Flatten, Dense<10, Weights<Int8<>>>>;

@@ -1762,6 +1762,75 @@ class WeightMatrix<Format, DenseStorage> {
 // Columns are padded with zero codes to a multiple of 4, rows to a multiple of 16.
 
 
+// ----- begin mote/numeric/weight_scales.hpp -----
+// How the integer weight formats (Int8, Int7, Int4) choose a group's scale and zero point when
+// they convert float weights, once, when the weights are set. Nothing here runs at inference.
+
+
+
+namespace mote {
+
+/// How a layer fits the quantisation range of each group of its weights (a row, a group of an
+/// Int4 row's columns, or the whole tensor), chosen per layer with the WeightScales option.
+enum class ScaleFit {
+  /// The group's whole range: max |w| over the top code (symmetric) or [min, max]
+  /// (asymmetric), widened to include 0. Nothing is clipped: PyTorch's and ONNX's weight rule.
+  full_range,
+  /// The whole range shrunk by the factor among 1.00, 0.99, ..., 0.50 whose codes reconstruct
+  /// the group with the least squared error (ties keep the wider range). A few clipped outliers
+  /// buy a finer step for the rest: what 4-bit codes with one scale per row need most.
+  mse,
+};
+
+namespace detail {
+
+/// The shrink factors ScaleFit::mse tries: 1 - i / 100 for i in [0, 50].
+inline constexpr int scale_fit_candidates = 51;
+
+/// Sum over the finite values of (value - dequantize(quantize(value)))^2, in double.
+inline double reconstruction_error(const float* values, std::size_t count, const QuantParams& params,
+                                   std::int32_t min_code, std::int32_t max_code) noexcept {
+  double error = 0.0;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!std::isfinite(values[i])) continue;
+    const double gap = static_cast<double>(values[i]) -
+                       static_cast<double>(dequantize(quantize(values[i], params, min_code, max_code), params));
+    error += gap * gap;
+  }
+  return error;
+}
+
+}  // namespace detail
+
+/// The quantisation parameters of a group of `count` weights for codes [min_code, max_code]
+/// (choose_quant_params over the range `fit` picks). Non-finite weights take no part in the range
+/// or the error: they saturate to the end codes (NaN to the zero point) when quantised.
+inline QuantParams fit_weight_params(const float* values, std::size_t count, std::int32_t min_code,
+                                     std::int32_t max_code, bool symmetric, ScaleFit fit) noexcept {
+  float low = 0.0f, high = 0.0f;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!std::isfinite(values[i])) continue;
+    low = std::min(low, values[i]);
+    high = std::max(high, values[i]);
+  }
+  QuantParams best = choose_quant_params(low, high, min_code, max_code, symmetric);
+  if (fit == ScaleFit::full_range || (low == 0.0f && high == 0.0f)) return best;
+  double best_error = detail::reconstruction_error(values, count, best, min_code, max_code);
+  for (int i = 1; i < detail::scale_fit_candidates; ++i) {
+    const float shrink = static_cast<float>(100 - i) / 100.0f;
+    const QuantParams candidate = choose_quant_params(low * shrink, high * shrink, min_code, max_code, symmetric);
+    if (!(candidate.scale > 0.0f) || !std::isfinite(candidate.scale)) continue;  // a range shrunk to subnormals
+    const double error = detail::reconstruction_error(values, count, candidate, min_code, max_code);
+    if (error < best_error) {
+      best = candidate;
+      best_error = error;
+    }
+  }
+  return best;
+}
+
+}  // namespace mote
+// ----- end mote/numeric/weight_scales.hpp -----
 
 namespace mote {
 
@@ -1809,16 +1878,17 @@ class WeightMatrix<Int8<Granularity, Symmetry>, DenseStorage> {
   float dequantized(std::size_t r, std::size_t k) const noexcept { return dequantize(at(r, k), params_[r]); }
 
   /// Quantises a row-major rows x cols f32 array: scales from each row's (or the whole
-  /// matrix's) min/max, zero point 0 when symmetric. Non-finite weights are clamped to the
-  /// largest finite magnitude of their row first so that one bad value cannot void the scale.
-  void assign(const float* row_major) noexcept {
+  /// matrix's) min/max (ScaleFit::full_range) or the shrunk range of least squared error
+  /// (ScaleFit::mse), zero point 0 when symmetric. Non-finite weights take no part in the range
+  /// (so that one bad value cannot void the scale) and saturate to the end codes (NaN: 0).
+  void assign(const float* row_major, ScaleFit fit = ScaleFit::full_range) noexcept {
     if constexpr (format::per_channel) {
       for (std::size_t r = 0; r < rows_; ++r) {
-        params_[r] = range_params(row_major + r * cols_, cols_);
+        params_[r] = range_params(row_major + r * cols_, cols_, fit);
         quantize_row(r, row_major + r * cols_);
       }
     } else {
-      const QuantParams tensor = range_params(row_major, rows_ * cols_);
+      const QuantParams tensor = range_params(row_major, rows_ * cols_, fit);
       for (std::size_t r = 0; r < rows_; ++r) {
         params_[r] = tensor;
         quantize_row(r, row_major + r * cols_);
@@ -1901,14 +1971,8 @@ class WeightMatrix<Int8<Granularity, Symmetry>, DenseStorage> {
   static std::int8_t negate(std::int8_t code) noexcept {
     return static_cast<std::int8_t>(std::min(-static_cast<std::int32_t>(code), 127));
   }
-  static QuantParams range_params(const float* values, std::size_t count) noexcept {
-    float low = 0.0f, high = 0.0f;
-    for (std::size_t i = 0; i < count; ++i) {
-      if (!std::isfinite(values[i])) continue;
-      low = std::min(low, values[i]);
-      high = std::max(high, values[i]);
-    }
-    return choose_quant_params(low, high, format::min_code, format::max_code, format::symmetric);
+  static QuantParams range_params(const float* values, std::size_t count, ScaleFit fit) noexcept {
+    return fit_weight_params(values, count, format::min_code, format::max_code, format::symmetric, fit);
   }
   void quantize_row(std::size_t r, const float* values) noexcept {
     for (std::size_t k = 0; k < cols_; ++k) {
@@ -2039,17 +2103,16 @@ class WeightMatrix<Int4<GroupSize>, DenseStorage> {
   float scale(std::size_t r, std::size_t k) const noexcept { return scales_[scale_offset(r, k / group_cols())]; }
   float dequantized(std::size_t r, std::size_t k) const noexcept { return scale(r, k) * static_cast<float>(at(r, k)); }
 
-  /// Quantises a row-major rows x cols f32 array: per group, scale = max|w| / 7 and
-  /// code = round_half_to_even(w / scale). Non-finite weights are ignored for the scale and
+  /// Quantises a row-major rows x cols f32 array: per group, scale = max|w| / 7
+  /// (ScaleFit::full_range) or that of the shrunk range of least squared error (ScaleFit::mse),
+  /// and code = round_half_to_even(w / scale). Non-finite weights are ignored for the scale and
   /// saturate (NaN becomes 0).
-  void assign(const float* row_major) noexcept {
+  void assign(const float* row_major, ScaleFit fit = ScaleFit::full_range) noexcept {
     for (std::size_t r = 0; r < rows_; ++r) {
       for (std::size_t g = 0; g < group_count(); ++g) {
         const std::size_t begin = g * group_cols(), end = std::min(cols_, begin + group_cols());
-        float bound = 0.0f;
-        for (std::size_t k = begin; k < end; ++k)
-          if (std::isfinite(row_major[r * cols_ + k])) bound = std::max(bound, std::fabs(row_major[r * cols_ + k]));
-        const QuantParams params{bound > 0.0f ? bound / 7.0f : 1.0f, 0};
+        const QuantParams params =
+            fit_weight_params(row_major + r * cols_ + begin, end - begin, -7, 7, /*symmetric=*/true, fit);
         set_scale(r, g, params.scale);
         for (std::size_t k = begin; k < end; ++k) set_code(r, k, quantize(row_major[r * cols_ + k], params, -7, 7));
       }
@@ -3257,9 +3320,9 @@ class WeightMatrix<Int8<Granularity, Symmetry>, Sparse<Block<R, C>>> {
 
   /// Quantises a row-major rows x cols f32 array exactly as the dense int8 layout does, then
   /// keeps the groups holding a non-zero code.
-  void assign(const float* row_major) {
+  void assign(const float* row_major, ScaleFit fit = ScaleFit::full_range) {
     DenseMatrix dense(rows_, cols_);
-    dense.assign(row_major);
+    dense.assign(row_major, fit);
     compress(dense);
   }
   /// Multiplies row r by `factor` (BatchNorm folding), as the dense int8 layout does.
@@ -3473,6 +3536,7 @@ struct fused_activation {};
 struct activations {};
 struct rounding {};
 struct pad_counting {};
+struct weight_scales {};
 }  // namespace option_kind
 
 /// Kernel (window) size: `Kernel<3>` is 3x3, `Kernel<3, 1>` is 3 high and 1 wide.
@@ -3558,6 +3622,16 @@ struct Activations {
                 "mote::Int8<mote::PerTensor, mote::Asymmetric> or mote::UInt8.");
   using kind = option_kind::activations;
   using format = Format;
+};
+
+/// How an integer-weight layer (Int8, Int7, Int4) fits each scale group's range when its float
+/// weights are set: `WeightScales<ScaleFit::full_range>` (the default: max |w|, nothing clipped)
+/// or `WeightScales<ScaleFit::mse>` (the shrunk range with the least squared error; see
+/// ScaleFit). Only the conversion changes: storage, kernels and speed are the format's.
+template <ScaleFit Fit>
+struct WeightScales {
+  using kind = option_kind::weight_scales;
+  static constexpr ScaleFit fit = Fit;
 };
 
 /// Whether a Dense/Conv layer has a bias (PyTorch `bias=False` is `Bias<false>`).
@@ -27550,6 +27624,12 @@ struct WeightOptions {
   using activation_format = typename find_option_t<option_kind::activations, Activations<default_activations>,
                                                    Options...>::format;
   static constexpr bool integer_compute = is_int8_format_v<format> || is_int4_format_v<format>;
+  static constexpr ScaleFit scale_fit =
+      find_option_t<option_kind::weight_scales, WeightScales<ScaleFit::full_range>, Options...>::fit;
+  /// WeightScales fits integer formats' ranges; the others have none to fit (a float format's
+  /// values are stored as they are, a binary or ternary row's scale is its mean |w|, a codebook's
+  /// table comes from k-means).
+  static constexpr bool scale_fit_applies = scale_fit == ScaleFit::full_range || integer_compute;
   /// The (weights, activations) pairs mote has kernels for.
   static constexpr bool kernel_exists =
       (std::is_same_v<activation_format, F32> && !integer_compute) ||
@@ -27639,7 +27719,7 @@ constexpr std::size_t integer_dense_scratch_bytes(std::size_t rows, std::size_t 
 /// A weight matrix of `Rows` output channels by `Cols` inputs, plus a bias (always stored: a
 /// layer declared without bias gets one when a BatchNorm is folded into it; padded with zeros
 /// to the matrix's padded rows so that kernels may load whole panels of it).
-template <class Format, class Layout, std::size_t Rows, std::size_t Cols>
+template <class Format, class Layout, std::size_t Rows, std::size_t Cols, ScaleFit Fit = ScaleFit::full_range>
 class MatrixWithBias {
  public:
   MatrixWithBias() : matrix_(Rows, Cols), bias_(matrix_.padded_rows()) {}
@@ -27659,9 +27739,9 @@ class MatrixWithBias {
       detail::apply_pruning<typename Layout::pattern>(pruned, Rows, Cols, pruning_);
       const Status status = check_pattern<typename Layout::pattern>(pruned, Rows, Cols, "weights");
       if (!status) fail(status);
-      matrix_.assign(pruned.data());
+      assign(pruned.data());
     } else {
-      matrix_.assign(row_major);
+      assign(row_major);
     }
     ++version_;
   }
@@ -27700,6 +27780,13 @@ class MatrixWithBias {
   std::size_t bytes() const noexcept { return matrix_.bytes() + bias_.size() * sizeof(float); }
 
  private:
+  /// The layout's conversion, with the layer's ScaleFit where it is not the default (only the
+  /// integer layouts take one).
+  void assign(const float* row_major) {
+    if constexpr (Fit == ScaleFit::full_range) matrix_.assign(row_major);
+    else matrix_.assign(row_major, Fit);
+  }
+
   [[noreturn]] static void fail(const Status& status) {
 #if MOTE_HAS_EXCEPTIONS
     throw_if_failed(status);
@@ -27862,10 +27949,15 @@ template <class Path, ShapeType In, std::size_t Units, class... Options>
 class DenseLayer {
   using opts = detail::WeightOptions<Options...>;
   static_assert(options_accepted_v<void(option_kind::weights, option_kind::bias, option_kind::isa,
-                                        option_kind::fused_activation, option_kind::activations),
+                                        option_kind::fused_activation, option_kind::activations,
+                                        option_kind::weight_scales),
                                    Options...>,
                 "Dense<Units, Options...>: the options may only be Weights<...>, Activations<...>, "
-                "Bias<...>, FusedActivation<...> and an ISA tag.");
+                "WeightScales<...>, Bias<...>, FusedActivation<...> and an ISA tag.");
+  static_assert(opts::scale_fit_applies,
+                "Dense: WeightScales<ScaleFit::mse> fits the ranges of integer weights (Int8, Int7, Int4); "
+                "these weights have none to fit (float weights are stored as they are, binary and ternary "
+                "rows take their mean |w|, a codebook its k-means table).");
   static_assert(options_unique_v<Options...>, "Dense: the same kind of option is given twice.");
   static_assert(Units > 0, "Dense<Units>: a layer needs at least one unit.");
   static_assert(In::rank == 1,
@@ -28057,7 +28149,7 @@ class DenseLayer {
 
   [[no_unique_address]] std::conditional_t<opts::integer_compute, detail::InputQuantization<opts>, detail::Empty>
       input_quant_;
-  detail::MatrixWithBias<typename opts::format, typename opts::layout, Units, In::size> weights_;
+  detail::MatrixWithBias<typename opts::format, typename opts::layout, Units, In::size, opts::scale_fit> weights_;
   [[no_unique_address]] std::conditional_t<requantizes_output, detail::IntegerHandover<opts, Units>,
                                            detail::Empty> handover_;
 };
@@ -28216,10 +28308,14 @@ class ConvLayer {
                 "a tensor of another rank (the input shape is the second template argument).");
   static_assert(options_accepted_v<void(option_kind::stride, option_kind::dilation,
                                         option_kind::padding, option_kind::weights, option_kind::bias,
-                                        option_kind::isa, option_kind::fused_activation, option_kind::activations),
+                                        option_kind::isa, option_kind::fused_activation, option_kind::activations,
+                                        option_kind::weight_scales),
                                    Options...>,
                 "Conv2D/Conv1D options may only be Stride, Dilation, Pad::same/Pad::valid/Padding, "
-                "Weights, Activations, Bias, FusedActivation and an ISA tag.");
+                "Weights, Activations, WeightScales, Bias, FusedActivation and an ISA tag.");
+  static_assert(opts::scale_fit_applies,
+                "Conv2D/Conv1D: WeightScales<ScaleFit::mse> fits the ranges of integer weights (Int8, Int7, "
+                "Int4); these weights have none to fit.");
   static_assert(options_unique_v<Options...>, "Conv2D/Conv1D: the same kind of option is given twice.");
   static_assert(Filters > 0, "Conv2D/Conv1D: the layer needs at least one filter.");
   static_assert(geometry::positive, "Conv2D/Conv1D: kernel size, stride and dilation must be at least 1.");
@@ -28445,7 +28541,7 @@ class ConvLayer {
     }
   }
 
-  detail::MatrixWithBias<typename opts::format, typename opts::layout, Filters, receptive_field> weights_;
+  detail::MatrixWithBias<typename opts::format, typename opts::layout, Filters, receptive_field, opts::scale_fit> weights_;
   [[no_unique_address]] std::conditional_t<opts::integer_compute, detail::InputQuantization<opts>, detail::Empty>
       input_quant_;
   [[no_unique_address]] std::conditional_t<requantizes_output, detail::IntegerHandover<opts, Filters>,
@@ -28491,10 +28587,15 @@ class DepthwiseConvLayer {
   static_assert(options_accepted_v<void(option_kind::multiplier, option_kind::stride,
                                         option_kind::dilation, option_kind::padding,
                                         option_kind::weights, option_kind::bias, option_kind::isa,
-                                        option_kind::fused_activation, option_kind::activations),
+                                        option_kind::fused_activation, option_kind::activations,
+                                        option_kind::weight_scales),
                                    Options...>,
                 "DepthwiseConv2D options may only be Multiplier, Stride, Dilation, "
-                "Pad::same/Pad::valid/Padding, Weights, Activations, Bias, FusedActivation and an ISA tag.");
+                "Pad::same/Pad::valid/Padding, Weights, Activations, WeightScales, Bias, FusedActivation and an "
+                "ISA tag.");
+  static_assert(opts::scale_fit_applies,
+                "DepthwiseConv2D: WeightScales<ScaleFit::mse> fits the ranges of integer weights (Int8, Int7); "
+                "these weights have none to fit.");
   static_assert(options_unique_v<Options...>, "DepthwiseConv2D: the same kind of option is given twice.");
   static_assert(multiplier > 0, "DepthwiseConv2D: Multiplier<M> needs M >= 1.");
   static_assert(geometry::positive, "DepthwiseConv2D: kernel size, stride and dilation must be at least 1.");
@@ -28600,7 +28701,8 @@ class DepthwiseConvLayer {
   std::optional<QuantParams> input_quantization() const requires(opts::integer_compute) { return input_quant_.get(); }
 
  private:
-  detail::MatrixWithBias<typename opts::format, typename opts::layout, out_channels, KernelH * KernelW> weights_;
+  detail::MatrixWithBias<typename opts::format, typename opts::layout, out_channels, KernelH * KernelW, opts::scale_fit>
+      weights_;
   [[no_unique_address]] std::conditional_t<opts::integer_compute, detail::InputQuantization<opts>, detail::Empty>
       input_quant_;
   [[no_unique_address]] std::conditional_t<requantizes_output,

@@ -74,10 +74,14 @@ class ConvLayer {
                 "a tensor of another rank (the input shape is the second template argument).");
   static_assert(options_accepted_v<void(option_kind::stride, option_kind::dilation,
                                         option_kind::padding, option_kind::weights, option_kind::bias,
-                                        option_kind::isa, option_kind::fused_activation, option_kind::activations),
+                                        option_kind::isa, option_kind::fused_activation, option_kind::activations,
+                                        option_kind::weight_scales),
                                    Options...>,
                 "Conv2D/Conv1D options may only be Stride, Dilation, Pad::same/Pad::valid/Padding, "
-                "Weights, Activations, Bias, FusedActivation and an ISA tag.");
+                "Weights, Activations, WeightScales, Bias, FusedActivation and an ISA tag.");
+  static_assert(opts::scale_fit_applies,
+                "Conv2D/Conv1D: WeightScales<ScaleFit::mse> fits the ranges of integer weights (Int8, Int7, "
+                "Int4); these weights have none to fit.");
   static_assert(options_unique_v<Options...>, "Conv2D/Conv1D: the same kind of option is given twice.");
   static_assert(Filters > 0, "Conv2D/Conv1D: the layer needs at least one filter.");
   static_assert(geometry::positive, "Conv2D/Conv1D: kernel size, stride and dilation must be at least 1.");
@@ -303,7 +307,7 @@ class ConvLayer {
     }
   }
 
-  detail::MatrixWithBias<typename opts::format, typename opts::layout, Filters, receptive_field> weights_;
+  detail::MatrixWithBias<typename opts::format, typename opts::layout, Filters, receptive_field, opts::scale_fit> weights_;
   [[no_unique_address]] std::conditional_t<opts::integer_compute, detail::InputQuantization<opts>, detail::Empty>
       input_quant_;
   [[no_unique_address]] std::conditional_t<requantizes_output, detail::IntegerHandover<opts, Filters>,
@@ -349,10 +353,15 @@ class DepthwiseConvLayer {
   static_assert(options_accepted_v<void(option_kind::multiplier, option_kind::stride,
                                         option_kind::dilation, option_kind::padding,
                                         option_kind::weights, option_kind::bias, option_kind::isa,
-                                        option_kind::fused_activation, option_kind::activations),
+                                        option_kind::fused_activation, option_kind::activations,
+                                        option_kind::weight_scales),
                                    Options...>,
                 "DepthwiseConv2D options may only be Multiplier, Stride, Dilation, "
-                "Pad::same/Pad::valid/Padding, Weights, Activations, Bias, FusedActivation and an ISA tag.");
+                "Pad::same/Pad::valid/Padding, Weights, Activations, WeightScales, Bias, FusedActivation and an "
+                "ISA tag.");
+  static_assert(opts::scale_fit_applies,
+                "DepthwiseConv2D: WeightScales<ScaleFit::mse> fits the ranges of integer weights (Int8, Int7); "
+                "these weights have none to fit.");
   static_assert(options_unique_v<Options...>, "DepthwiseConv2D: the same kind of option is given twice.");
   static_assert(multiplier > 0, "DepthwiseConv2D: Multiplier<M> needs M >= 1.");
   static_assert(geometry::positive, "DepthwiseConv2D: kernel size, stride and dilation must be at least 1.");
@@ -458,7 +467,8 @@ class DepthwiseConvLayer {
   std::optional<QuantParams> input_quantization() const requires(opts::integer_compute) { return input_quant_.get(); }
 
  private:
-  detail::MatrixWithBias<typename opts::format, typename opts::layout, out_channels, KernelH * KernelW> weights_;
+  detail::MatrixWithBias<typename opts::format, typename opts::layout, out_channels, KernelH * KernelW, opts::scale_fit>
+      weights_;
   [[no_unique_address]] std::conditional_t<opts::integer_compute, detail::InputQuantization<opts>, detail::Empty>
       input_quant_;
   [[no_unique_address]] std::conditional_t<requantizes_output,

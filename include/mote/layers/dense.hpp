@@ -20,10 +20,15 @@ template <class Path, ShapeType In, std::size_t Units, class... Options>
 class DenseLayer {
   using opts = detail::WeightOptions<Options...>;
   static_assert(options_accepted_v<void(option_kind::weights, option_kind::bias, option_kind::isa,
-                                        option_kind::fused_activation, option_kind::activations),
+                                        option_kind::fused_activation, option_kind::activations,
+                                        option_kind::weight_scales),
                                    Options...>,
                 "Dense<Units, Options...>: the options may only be Weights<...>, Activations<...>, "
-                "Bias<...>, FusedActivation<...> and an ISA tag.");
+                "WeightScales<...>, Bias<...>, FusedActivation<...> and an ISA tag.");
+  static_assert(opts::scale_fit_applies,
+                "Dense: WeightScales<ScaleFit::mse> fits the ranges of integer weights (Int8, Int7, Int4); "
+                "these weights have none to fit (float weights are stored as they are, binary and ternary "
+                "rows take their mean |w|, a codebook its k-means table).");
   static_assert(options_unique_v<Options...>, "Dense: the same kind of option is given twice.");
   static_assert(Units > 0, "Dense<Units>: a layer needs at least one unit.");
   static_assert(In::rank == 1,
@@ -215,7 +220,7 @@ class DenseLayer {
 
   [[no_unique_address]] std::conditional_t<opts::integer_compute, detail::InputQuantization<opts>, detail::Empty>
       input_quant_;
-  detail::MatrixWithBias<typename opts::format, typename opts::layout, Units, In::size> weights_;
+  detail::MatrixWithBias<typename opts::format, typename opts::layout, Units, In::size, opts::scale_fit> weights_;
   [[no_unique_address]] std::conditional_t<requantizes_output, detail::IntegerHandover<opts, Units>,
                                            detail::Empty> handover_;
 };

@@ -10,6 +10,7 @@
 #include "mote/arch/isa.hpp"
 #include "mote/layout/layout.hpp"
 #include "mote/numeric/format.hpp"
+#include "mote/numeric/weight_scales.hpp"
 
 namespace mote {
 
@@ -26,6 +27,7 @@ struct fused_activation {};
 struct activations {};
 struct rounding {};
 struct pad_counting {};
+struct weight_scales {};
 }  // namespace option_kind
 
 /// Kernel (window) size: `Kernel<3>` is 3x3, `Kernel<3, 1>` is 3 high and 1 wide.
@@ -111,6 +113,16 @@ struct Activations {
                 "mote::Int8<mote::PerTensor, mote::Asymmetric> or mote::UInt8.");
   using kind = option_kind::activations;
   using format = Format;
+};
+
+/// How an integer-weight layer (Int8, Int7, Int4) fits each scale group's range when its float
+/// weights are set: `WeightScales<ScaleFit::full_range>` (the default: max |w|, nothing clipped)
+/// or `WeightScales<ScaleFit::mse>` (the shrunk range with the least squared error; see
+/// ScaleFit). Only the conversion changes: storage, kernels and speed are the format's.
+template <ScaleFit Fit>
+struct WeightScales {
+  using kind = option_kind::weight_scales;
+  static constexpr ScaleFit fit = Fit;
 };
 
 /// Whether a Dense/Conv layer has a bias (PyTorch `bias=False` is `Bias<false>`).

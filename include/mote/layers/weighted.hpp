@@ -40,6 +40,12 @@ struct WeightOptions {
   using activation_format = typename find_option_t<option_kind::activations, Activations<default_activations>,
                                                    Options...>::format;
   static constexpr bool integer_compute = is_int8_format_v<format> || is_int4_format_v<format>;
+  static constexpr ScaleFit scale_fit =
+      find_option_t<option_kind::weight_scales, WeightScales<ScaleFit::full_range>, Options...>::fit;
+  /// WeightScales fits integer formats' ranges; the others have none to fit (a float format's
+  /// values are stored as they are, a binary or ternary row's scale is its mean |w|, a codebook's
+  /// table comes from k-means).
+  static constexpr bool scale_fit_applies = scale_fit == ScaleFit::full_range || integer_compute;
   /// The (weights, activations) pairs mote has kernels for.
   static constexpr bool kernel_exists =
       (std::is_same_v<activation_format, F32> && !integer_compute) ||
@@ -129,7 +135,7 @@ constexpr std::size_t integer_dense_scratch_bytes(std::size_t rows, std::size_t 
 /// A weight matrix of `Rows` output channels by `Cols` inputs, plus a bias (always stored: a
 /// layer declared without bias gets one when a BatchNorm is folded into it; padded with zeros
 /// to the matrix's padded rows so that kernels may load whole panels of it).
-template <class Format, class Layout, std::size_t Rows, std::size_t Cols>
+template <class Format, class Layout, std::size_t Rows, std::size_t Cols, ScaleFit Fit = ScaleFit::full_range>
 class MatrixWithBias {
  public:
   MatrixWithBias() : matrix_(Rows, Cols), bias_(matrix_.padded_rows()) {}
@@ -149,9 +155,9 @@ class MatrixWithBias {
       detail::apply_pruning<typename Layout::pattern>(pruned, Rows, Cols, pruning_);
       const Status status = check_pattern<typename Layout::pattern>(pruned, Rows, Cols, "weights");
       if (!status) fail(status);
-      matrix_.assign(pruned.data());
+      assign(pruned.data());
     } else {
-      matrix_.assign(row_major);
+      assign(row_major);
     }
     ++version_;
   }
@@ -190,6 +196,13 @@ class MatrixWithBias {
   std::size_t bytes() const noexcept { return matrix_.bytes() + bias_.size() * sizeof(float); }
 
  private:
+  /// The layout's conversion, with the layer's ScaleFit where it is not the default (only the
+  /// integer layouts take one).
+  void assign(const float* row_major) {
+    if constexpr (Fit == ScaleFit::full_range) matrix_.assign(row_major);
+    else matrix_.assign(row_major, Fit);
+  }
+
   [[noreturn]] static void fail(const Status& status) {
 #if MOTE_HAS_EXCEPTIONS
     throw_if_failed(status);

@@ -25,6 +25,7 @@
 #include "mote/layout/dense.hpp"
 #include "mote/numeric/int4.hpp"
 #include "mote/numeric/quantization.hpp"
+#include "mote/numeric/weight_scales.hpp"
 
 namespace mote {
 
@@ -111,17 +112,16 @@ class WeightMatrix<Int4<GroupSize>, DenseStorage> {
   float scale(std::size_t r, std::size_t k) const noexcept { return scales_[scale_offset(r, k / group_cols())]; }
   float dequantized(std::size_t r, std::size_t k) const noexcept { return scale(r, k) * static_cast<float>(at(r, k)); }
 
-  /// Quantises a row-major rows x cols f32 array: per group, scale = max|w| / 7 and
-  /// code = round_half_to_even(w / scale). Non-finite weights are ignored for the scale and
+  /// Quantises a row-major rows x cols f32 array: per group, scale = max|w| / 7
+  /// (ScaleFit::full_range) or that of the shrunk range of least squared error (ScaleFit::mse),
+  /// and code = round_half_to_even(w / scale). Non-finite weights are ignored for the scale and
   /// saturate (NaN becomes 0).
-  void assign(const float* row_major) noexcept {
+  void assign(const float* row_major, ScaleFit fit = ScaleFit::full_range) noexcept {
     for (std::size_t r = 0; r < rows_; ++r) {
       for (std::size_t g = 0; g < group_count(); ++g) {
         const std::size_t begin = g * group_cols(), end = std::min(cols_, begin + group_cols());
-        float bound = 0.0f;
-        for (std::size_t k = begin; k < end; ++k)
-          if (std::isfinite(row_major[r * cols_ + k])) bound = std::max(bound, std::fabs(row_major[r * cols_ + k]));
-        const QuantParams params{bound > 0.0f ? bound / 7.0f : 1.0f, 0};
+        const QuantParams params =
+            fit_weight_params(row_major + r * cols_ + begin, end - begin, -7, 7, /*symmetric=*/true, fit);
         set_scale(r, g, params.scale);
         for (std::size_t k = begin; k < end; ++k) set_code(r, k, quantize(row_major[r * cols_ + k], params, -7, 7));
       }

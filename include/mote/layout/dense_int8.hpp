@@ -17,6 +17,7 @@
 #include "mote/layout/dense.hpp"
 #include "mote/numeric/int8.hpp"
 #include "mote/numeric/quantization.hpp"
+#include "mote/numeric/weight_scales.hpp"
 
 namespace mote {
 
@@ -64,16 +65,17 @@ class WeightMatrix<Int8<Granularity, Symmetry>, DenseStorage> {
   float dequantized(std::size_t r, std::size_t k) const noexcept { return dequantize(at(r, k), params_[r]); }
 
   /// Quantises a row-major rows x cols f32 array: scales from each row's (or the whole
-  /// matrix's) min/max, zero point 0 when symmetric. Non-finite weights are clamped to the
-  /// largest finite magnitude of their row first so that one bad value cannot void the scale.
-  void assign(const float* row_major) noexcept {
+  /// matrix's) min/max (ScaleFit::full_range) or the shrunk range of least squared error
+  /// (ScaleFit::mse), zero point 0 when symmetric. Non-finite weights take no part in the range
+  /// (so that one bad value cannot void the scale) and saturate to the end codes (NaN: 0).
+  void assign(const float* row_major, ScaleFit fit = ScaleFit::full_range) noexcept {
     if constexpr (format::per_channel) {
       for (std::size_t r = 0; r < rows_; ++r) {
-        params_[r] = range_params(row_major + r * cols_, cols_);
+        params_[r] = range_params(row_major + r * cols_, cols_, fit);
         quantize_row(r, row_major + r * cols_);
       }
     } else {
-      const QuantParams tensor = range_params(row_major, rows_ * cols_);
+      const QuantParams tensor = range_params(row_major, rows_ * cols_, fit);
       for (std::size_t r = 0; r < rows_; ++r) {
         params_[r] = tensor;
         quantize_row(r, row_major + r * cols_);
@@ -156,14 +158,8 @@ class WeightMatrix<Int8<Granularity, Symmetry>, DenseStorage> {
   static std::int8_t negate(std::int8_t code) noexcept {
     return static_cast<std::int8_t>(std::min(-static_cast<std::int32_t>(code), 127));
   }
-  static QuantParams range_params(const float* values, std::size_t count) noexcept {
-    float low = 0.0f, high = 0.0f;
-    for (std::size_t i = 0; i < count; ++i) {
-      if (!std::isfinite(values[i])) continue;
-      low = std::min(low, values[i]);
-      high = std::max(high, values[i]);
-    }
-    return choose_quant_params(low, high, format::min_code, format::max_code, format::symmetric);
+  static QuantParams range_params(const float* values, std::size_t count, ScaleFit fit) noexcept {
+    return fit_weight_params(values, count, format::min_code, format::max_code, format::symmetric, fit);
   }
   void quantize_row(std::size_t r, const float* values) noexcept {
     for (std::size_t k = 0; k < cols_; ++k) {

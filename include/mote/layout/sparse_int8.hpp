@@ -88,9 +88,9 @@ class WeightMatrix<Int8<Granularity, Symmetry>, Sparse<Block<R, C>>> {
 
   /// Quantises a row-major rows x cols f32 array exactly as the dense int8 layout does, then
   /// keeps the groups holding a non-zero code.
-  void assign(const float* row_major) {
+  void assign(const float* row_major, ScaleFit fit = ScaleFit::full_range) {
     DenseMatrix dense(rows_, cols_);
-    dense.assign(row_major);
+    dense.assign(row_major, fit);
     compress(dense);
   }
   /// Multiplies row r by `factor` (BatchNorm folding), as the dense int8 layout does.
