@@ -27932,6 +27932,7 @@ std::string weight_description() {
     text += std::string(", ") + Opts::activation_format::name + " activations";
   }
   if constexpr (std::is_same_v<typename Opts::activation_format, Binary>) text += ", binary activations";
+  if constexpr (Opts::scale_fit == ScaleFit::mse) text += ", mse-fitted scales";
   if (std::string(Opts::layout::name) != "dense") text += std::string("-") + Opts::layout::name;
   if (!Opts::has_bias) text += ", no bias";
   if (!std::is_same_v<typename Opts::activation, ::mote::activation::Identity>)
@@ -34286,6 +34287,10 @@ struct PlanOptions {
   std::string dense_format, conv_format;
   /// Per weighted layer (0-based, in graph order), overriding the two above.
   std::map<std::size_t, std::string> layer_format;
+  /// How layers with an integer format quantise the graph's float weights: "full_range" (or
+  /// empty, mote's default) or "mse" (WeightScales<ScaleFit::mse>, docs/quantization.md). Weights
+  /// the graph holds quantised keep their own scales.
+  std::string weight_scales;
 };
 
 namespace detail {
@@ -34652,10 +34657,22 @@ class Lowering {
     else if (format == "f16") format = "mote::F16";
     std::string spec;
     if (!format.empty()) spec += ", mote::Weights<" + format + ">";
+    const bool quantized_in_graph = weight_source != nullptr && weight_source->dequantized;
+    if (options_.weight_scales == "mse" && format.find("Int") != std::string::npos && !quantized_in_graph)
+      spec += ", mote::WeightScales<mote::ScaleFit::mse>";
     if (pending_quant_ && !format.empty() && format.find("Int") != std::string::npos)
       spec += pending_quant_uint8_ ? ", mote::Activations<mote::UInt8>"
                                    : ", mote::Activations<mote::Int8<mote::PerTensor, mote::Asymmetric>>";
     return spec;
+  }
+
+  /// The format inside the first "Weights<...>" of a layer's option spec.
+  static std::string weights_named(const std::string& spec) {
+    const std::size_t begin = spec.find("Weights<") + 8;
+    std::size_t end = begin;
+    for (int depth = 0; end < spec.size() && (depth > 0 || spec[end] != '>'); ++end)
+      depth += spec[end] == '<' ? 1 : spec[end] == '>' ? -1 : 0;
+    return spec.substr(begin, end - begin);
   }
 
   void attach_input_quantization(PlannedLayer& layer) {
@@ -35108,12 +35125,18 @@ class Lowering {
     const std::string format = format_spec(true, &w);
     std::string kind;
     if (depthwise) {
-      if (format.find("Weights<") != std::string::npos)
-        return fail(node, "depthwise convolution with non-f32 weights; mote's DepthwiseConv2D takes f32 weights");
+      const bool int8_codes = format.find("Weights<mote::Int8<") != std::string::npos ||
+                              format.find("Weights<mote::Int7<") != std::string::npos;
+      if (format.find("Weights<") != std::string::npos && !int8_codes)
+        return fail(node, "depthwise convolution (weighted layer " + std::to_string(weighted_seen_ - 1) +
+                              ") given weights " + weights_named(format) +
+                              "; mote's DepthwiseConv2D takes f32, int8 or int7 weights (--layer N=FORMAT sets "
+                              "this layer's alone)");
       const std::int64_t multiplier = filters / channels;
       kind = "DepthwiseConv2D";
       spec = "mote::DepthwiseConv2D<mote::Kernel<" + std::to_string(kernel[0]) + ", " + std::to_string(kernel[1]) + ">" +
-             (multiplier != 1 ? ", mote::Multiplier<" + std::to_string(multiplier) + ">" : std::string()) + options + ">";
+             (multiplier != 1 ? ", mote::Multiplier<" + std::to_string(multiplier) + ">" : std::string()) + options +
+             format + ">";
     } else if (in.size() == 2) {
       kind = "Conv1D";
       spec = "mote::Conv1D<" + std::to_string(filters) + ", " + std::to_string(kernel[0]) + options + format + ">";

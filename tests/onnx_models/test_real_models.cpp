@@ -24,8 +24,11 @@
 #include "mlp_embedded.hpp"
 #include "mlp_qdq.hpp"
 #include "mlp_qdq_embedded.hpp"
+#include "mlp_int4.hpp"
+#include "mlp_int4_mse.hpp"
 #include "mobilenet.hpp"
 #include "mobilenet_embedded.hpp"
+#include "mobilenet_int8.hpp"
 
 namespace {
 
@@ -236,4 +239,39 @@ TEST_CASE("ONNX QOperator CNN (QLinearConv, QGemm) loads into the same int8 type
   // tests/data/onnx/README.md), so the same reference applies.
   check_qdq_model(*loaded_with<onnx_cnn_qoperator::Net>([](auto& n) { return onnx_cnn_qoperator::try_load(n, model_path("cnn_qoperator")); }),
                   "cnn");
+}
+
+namespace {
+
+/// Correct predictions of the 10,000 test images.
+template <class Net>
+std::size_t correct(const Net& net) {
+  const std::vector<std::int64_t> mine = predictions(net, test_images());
+  const auto labels = io::read_idx(std::string(MOTE_FASHION_MNIST_DIR) + "/t10k-labels-idx1-ubyte.gz");
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < mine.size(); ++i) count += mine[i] == labels.values[i];
+  return count;
+}
+
+}  // namespace
+
+TEST_CASE("ONNX MobileNet as int8 (mote-onnx --conv int8 --dense int8): depthwise layers included", "[onnx_model]") {
+  using Net = onnx_mobilenet_int8::Net;
+  STATIC_REQUIRE(Net::quantizing_layer_count == 6);  // the convolution, 2 depthwise, 2 pointwise, the classifier
+  auto net = loaded_with<Net>([](auto& n) { return onnx_mobilenet_int8::try_load(n, model_path("mobilenet")); });
+  // Uncalibrated: each layer quantises its input with that input's range. PyTorch float: 8,042.
+  const std::size_t right = correct(*net);
+  WARN("MobileNet int8 through mote-onnx: " << right << " of 10000 correct (PyTorch float 8042)");
+  CHECK(right + 100 >= 8042);
+}
+
+TEST_CASE("ONNX MLP as int4 per channel (mote-onnx --dense mote::Int4<0>): --weight-scales mse", "[onnx_model]") {
+  STATIC_REQUIRE(!std::is_same_v<onnx_mlp_int4::Net, onnx_mlp_int4_mse::Net>);
+  auto full = loaded_with<onnx_mlp_int4::Net>([](auto& n) { return onnx_mlp_int4::try_load(n, model_path("mlp")); });
+  auto fitted = loaded_with<onnx_mlp_int4_mse::Net>([](auto& n) { return onnx_mlp_int4_mse::try_load(n, model_path("mlp")); });
+  const std::size_t full_right = correct(*full), fitted_right = correct(*fitted);
+  WARN("MLP int4 per channel through mote-onnx: " << full_right << " (full range) and " << fitted_right
+                                                  << " (mse scales) of 10000 correct (PyTorch float 8870)");
+  CHECK(fitted_right > full_right);
+  CHECK(fitted_right + 50 >= 8870);
 }

@@ -3,7 +3,8 @@
 // arrays. Unsupported ops are listed with their node names and nothing is written.
 //
 //   mote-onnx model.onnx -o model.hpp [--name Net] [--namespace ns] [--embed]
-//             [--dense FORMAT] [--conv FORMAT] [--layer N=FORMAT] [--constant NAME=tensor.pb]
+//             [--dense FORMAT] [--conv FORMAT] [--layer N=FORMAT] [--weight-scales full_range|mse]
+//             [--constant NAME=tensor.pb]
 //   mote-onnx --node-tests DIR --out DIR [--shards K]
 //
 // FORMAT: f32, int8, int4, bf16, f16 or a mote format spec ("mote::Int8<mote::PerTensor>").
@@ -40,7 +41,8 @@ struct Options {
 int usage(const std::string& why) {
   std::cerr << "mote-onnx: " << why << "\n"
             << "usage: mote-onnx MODEL.onnx -o OUT.hpp [--name Net] [--namespace NS] [--embed]\n"
-            << "                 [--dense FORMAT] [--conv FORMAT] [--layer N=FORMAT] [--constant NAME=TENSOR.pb]\n"
+            << "                 [--dense FORMAT] [--conv FORMAT] [--layer N=FORMAT] [--weight-scales full_range|mse]\n"
+            << "                 [--constant NAME=TENSOR.pb]\n"
             << "       mote-onnx --node-tests DIR --out DIR [--shards K]\n"
             << "FORMAT: f32, int8, int4, bf16, f16, or a mote format spec such as 'mote::Int8<mote::PerTensor>'\n";
   return 2;
@@ -109,7 +111,24 @@ std::string header_for(const Plan& plan, const mote::io::onnx::Model& model, con
   if (!options.embed) {
     out << "/// Reads the weights from the .onnx file, checking it against " << options.name << ".\n";
     out << "inline mote::Status try_load(" << options.name << "& net, const std::string& path = " << quoted(default_path)
-        << ") {\n  return mote::onnx::try_load(net, path);\n}\n";
+        << ") {\n";
+    // The file is planned again at load time: with this header's formats, or its integer layers
+    // would not match the graph's float ones.
+    const mote::onnx::PlanOptions& plan_options = options.plan;
+    const bool chosen = !plan_options.dense_format.empty() || !plan_options.conv_format.empty() ||
+                        !plan_options.layer_format.empty() || !plan_options.weight_scales.empty();
+    if (chosen) {
+      out << "  mote::onnx::PlanOptions options;  // as mote-onnx was run\n";
+      if (!plan_options.dense_format.empty()) out << "  options.dense_format = " << quoted(plan_options.dense_format) << ";\n";
+      if (!plan_options.conv_format.empty()) out << "  options.conv_format = " << quoted(plan_options.conv_format) << ";\n";
+      for (const auto& [layer, format] : plan_options.layer_format)
+        out << "  options.layer_format[" << layer << "] = " << quoted(format) << ";\n";
+      if (!plan_options.weight_scales.empty())
+        out << "  options.weight_scales = " << quoted(plan_options.weight_scales) << ";\n";
+      out << "  return mote::onnx::try_load(net, path, options);\n}\n";
+    } else {
+      out << "  return mote::onnx::try_load(net, path);\n}\n";
+    }
   } else {
     std::size_t index = 0;
     out << "namespace weights {\n";
@@ -296,6 +315,10 @@ int main(int argc, char** argv) {
       if (!value(options.plan.dense_format)) return usage(a + " needs a value");
     } else if (a == "--conv") {
       if (!value(options.plan.conv_format)) return usage(a + " needs a value");
+    } else if (a == "--weight-scales") {
+      if (!value(options.plan.weight_scales)) return usage(a + " needs a value");
+      if (options.plan.weight_scales != "full_range" && options.plan.weight_scales != "mse")
+        return usage("--weight-scales " + options.plan.weight_scales + ": expected full_range or mse");
     } else if (a == "--layer") {
       if (!value(v) || v.find('=') == std::string::npos) return usage("--layer needs N=FORMAT");
       try {

@@ -348,6 +348,7 @@ std::string weight_description() {
     text += std::string(", ") + Opts::activation_format::name + " activations";
   }
   if constexpr (std::is_same_v<typename Opts::activation_format, Binary>) text += ", binary activations";
+  if constexpr (Opts::scale_fit == ScaleFit::mse) text += ", mse-fitted scales";
   if (std::string(Opts::layout::name) != "dense") text += std::string("-") + Opts::layout::name;
   if (!Opts::has_bias) text += ", no bias";
   if (!std::is_same_v<typename Opts::activation, ::mote::activation::Identity>)

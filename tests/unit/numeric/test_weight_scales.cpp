@@ -191,7 +191,9 @@ TEST_CASE("WeightScales<ScaleFit::mse>: Dense layers store the fitted ranges and
   CHECK(asymmetric_mse <= asymmetric_full);
   // The option changes the conversion only: same bytes.
   CHECK(OneDense<Int4<0>, ScaleFit::mse>().weight_bytes() == OneDense<Int4<0>, ScaleFit::full_range>().weight_bytes());
-  CHECK_THAT((OneDense<Int4<0>, ScaleFit::mse>::summary()), Catch::Contains("int4"));
+  CHECK_THAT((OneDense<Int4<0>, ScaleFit::mse>::summary()), Catch::Contains("int4 per-channel") &&
+                                                              Catch::Contains("mse-fitted scales"));
+  CHECK_THAT((OneDense<Int4<0>, ScaleFit::full_range>::summary()), !Catch::Contains("mse"));
 }
 
 TEST_CASE("WeightScales<ScaleFit::mse>: convolutions and block-sparse int8 layers fit too", "[weight_scales][layers]") {

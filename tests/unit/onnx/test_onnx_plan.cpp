@@ -148,3 +148,31 @@ TEST_CASE("ONNX plan: literals read back exactly", "[onnx_plan]") {
   CHECK(as_decimal_fraction(0.01f) == std::pair<long long, long long>{1, 100});
   CHECK_FALSE(as_decimal_fraction(1.0f / 3.0f));
 }
+
+TEST_CASE("ONNX plan: formats for a depthwise convolution: int8 taken, int4 refused with the layer's number",
+          "[onnx_plan]") {
+  // The MobileNet-style model of tests/data/onnx: weighted layers 1 and 3 are depthwise.
+  auto model = mote::io::onnx::try_read_model_file(std::string(MOTE_SOURCE_DIR) + "/tests/data/onnx/mobilenet.onnx");
+  REQUIRE(model);
+  mote::onnx::PlanOptions options;
+  options.conv_format = "int8";
+  options.weight_scales = "mse";
+  auto plan = mote::onnx::try_plan(*model, options);
+  INFO((plan ? std::string() : plan.error().message));
+  REQUIRE(plan);
+  std::size_t depthwise = 0;
+  for (const auto& layer : plan->layers) {
+    if (layer.spec.find("DepthwiseConv2D") == std::string::npos) continue;
+    ++depthwise;
+    CHECK_THAT(layer.spec, Catch::Contains("mote::Weights<mote::Int8<>>") &&
+                               Catch::Contains("mote::WeightScales<mote::ScaleFit::mse>"));
+  }
+  CHECK(depthwise == 2);
+  options.conv_format = "int4";
+  plan = mote::onnx::try_plan(*model, options);
+  REQUIRE_FALSE(plan);
+  CHECK_THAT(plan.error().message, Catch::Contains("depthwise convolution (weighted layer 1) given weights mote::Int4<32>") &&
+                                       Catch::Contains("takes f32, int8 or int7 weights"));
+  options.layer_format[1] = options.layer_format[3] = "int8";  // the way out the message names
+  CHECK(mote::onnx::try_plan(*model, options));
+}
