@@ -60,7 +60,8 @@ void check_codes_equal_floats(const char* label) {
       net->calibrate(calibration);
       const auto quant = net->input_codes_quantization();
       REQUIRE(quant.has_value());
-      for (std::size_t batch : {1u, 3u}) {
+      // 200 samples: more than one block of samples for the Dense layers (int8_sample_block).
+      for (std::size_t batch : {1u, 3u, 200u}) {
         // Beyond the calibrated range too: codes at both ends.
         const std::vector<float> input = normal_values(batch * In::size, 22 + static_cast<std::uint32_t>(batch), 1.5f);
         std::vector<std::uint8_t> codes(input.size());
