@@ -2036,6 +2036,8 @@ struct Int4Packing {
   /// A panel of a pair, and an odd last panel stored alone.
   static constexpr Strides paired{2 * quad_bytes, 16 * quad_bytes, 2 * panel_rows, panel_rows};
   static constexpr Strides lone{quad_bytes, 8 * quad_bytes, panel_rows, panel_rows / 2};
+  /// A panel's strides, from whether it is stored alone.
+  static constexpr const Strides& strides(bool alone) noexcept { return alone ? lone : paired; }
   /// The offset of a pair's odd panel: its quads' bytes, and its scales' floats.
   static constexpr std::size_t odd_panel_bytes = quad_bytes;
   static constexpr std::size_t odd_panel_scales = panel_rows / 2;
@@ -2086,7 +2088,7 @@ class WeightMatrix<Int4<GroupSize>, DenseStorage> {
   /// True for an odd last panel, stored alone (Int4Packing::lone).
   bool lone_panel(std::size_t p) const noexcept { return panel_count() % 2 == 1 && p + 1 == panel_count(); }
   const Int4Packing::Strides& strides(std::size_t p) const noexcept {
-    return lone_panel(p) ? Int4Packing::lone : Int4Packing::paired;
+    return Int4Packing::strides(lone_panel(p));
   }
   /// sum over groups g of scale(r, g) * sum of row r's codes in g: the weight term of a
   /// non-zero activation zero point.
@@ -5373,7 +5375,7 @@ struct Int4Ops {
                             std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
                             float* f, bool lone) {
     panel(packed, scales, blocks, blocks_per_group, act, block_sums, f,
-          lone ? ::mote::Int4Packing::lone : ::mote::Int4Packing::paired);
+          ::mote::Int4Packing::strides(lone));
   }
 
   static inline void panel(const std::uint8_t* packed, const float* scales, std::size_t blocks,
@@ -7892,25 +7894,23 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   // (W5's pointwise layer: 3,136 samples x 64 rows, 800 KB of dots written and read back). Large
   // weights take the batch at once: each panel then streams from memory once.
   const std::size_t block = int8_sample_block(weights.padded_rows() * padded_cols, weights.padded_rows(), batch);
-  if constexpr (std::is_same_v<In, std::uint8_t> && std::is_same_v<Code, std::uint8_t> &&
-                Int8Ops::activation_offset == 0) {
-    // Codes handed over are already what the GEMM reads (the ISA's codes are the u themselves:
-    // VNNI); unpadded, it reads them in place. W3b64 with its input as codes copied 64 KiB per
-    // call for nothing (0.8% of its time).
-    if (cols == padded_cols) {
-      for (std::size_t first = 0; first < batch; first += block)
-        int8_dense_from_codes(weights, bias, in + first * cols, std::min(block, batch - first), input, activation,
-                              ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
-      return;
-    }
-  }
+  // Codes handed over that are already what the GEMM reads (the ISA's codes are the u
+  // themselves: VNNI) and unpadded are read in place: W3b64 with its input as codes copied 64 KiB
+  // per call for nothing (0.8% of its time).
+  constexpr bool codes_as_given =
+      std::is_same_v<In, std::uint8_t> && std::is_same_v<Code, std::uint8_t> && Int8Ops::activation_offset == 0;
   for (std::size_t first = 0; first < batch; first += block) {
     const std::size_t count = std::min(block, batch - first);
-    if constexpr (int8_centred_codes<Matrix>)
+    const Code* block_codes = codes;
+    if constexpr (codes_as_given) {
+      if (cols == padded_cols) block_codes = in + first * cols;
+      else int8_quantize_inputs(in + first * cols, cols, padded_cols, count, input, codes);
+    } else if constexpr (int8_centred_codes<Matrix>) {
       int8_quantize_centred_inputs<Int8Ops>(in + first * cols, cols, padded_cols, count, input, codes);
-    else
+    } else {
       int8_quantize_inputs(in + first * cols, cols, padded_cols, count, input, codes);
-    int8_dense_from_codes(weights, bias, codes, count, input, activation,
+    }
+    int8_dense_from_codes(weights, bias, block_codes, count, input, activation,
                           ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
   }
 }
@@ -9363,7 +9363,7 @@ struct Int4Ops {
                             float* f, bool last_lone) {
     // A pass of 2 is a pair; a pass of 1 is an odd last panel (lone) or, from AVX-512's kernels,
     // either.
-    const ::mote::Int4Packing::Strides& one = last_lone ? ::mote::Int4Packing::lone : ::mote::Int4Packing::paired;
+    const ::mote::Int4Packing::Strides& one = ::mote::Int4Packing::strides(last_lone);
     if (blocks_per_group == 1) {
       if (count == 2) return panels_impl<2, true>(packed, scales, blocks, 1, act, block_sums, f, ::mote::Int4Packing::paired);
       return panels_impl<1, true>(packed, scales, blocks, 1, act, block_sums, f, one);
@@ -12024,25 +12024,23 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   // (W5's pointwise layer: 3,136 samples x 64 rows, 800 KB of dots written and read back). Large
   // weights take the batch at once: each panel then streams from memory once.
   const std::size_t block = int8_sample_block(weights.padded_rows() * padded_cols, weights.padded_rows(), batch);
-  if constexpr (std::is_same_v<In, std::uint8_t> && std::is_same_v<Code, std::uint8_t> &&
-                Int8Ops::activation_offset == 0) {
-    // Codes handed over are already what the GEMM reads (the ISA's codes are the u themselves:
-    // VNNI); unpadded, it reads them in place. W3b64 with its input as codes copied 64 KiB per
-    // call for nothing (0.8% of its time).
-    if (cols == padded_cols) {
-      for (std::size_t first = 0; first < batch; first += block)
-        int8_dense_from_codes(weights, bias, in + first * cols, std::min(block, batch - first), input, activation,
-                              ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
-      return;
-    }
-  }
+  // Codes handed over that are already what the GEMM reads (the ISA's codes are the u
+  // themselves: VNNI) and unpadded are read in place: W3b64 with its input as codes copied 64 KiB
+  // per call for nothing (0.8% of its time).
+  constexpr bool codes_as_given =
+      std::is_same_v<In, std::uint8_t> && std::is_same_v<Code, std::uint8_t> && Int8Ops::activation_offset == 0;
   for (std::size_t first = 0; first < batch; first += block) {
     const std::size_t count = std::min(block, batch - first);
-    if constexpr (int8_centred_codes<Matrix>)
+    const Code* block_codes = codes;
+    if constexpr (codes_as_given) {
+      if (cols == padded_cols) block_codes = in + first * cols;
+      else int8_quantize_inputs(in + first * cols, cols, padded_cols, count, input, codes);
+    } else if constexpr (int8_centred_codes<Matrix>) {
       int8_quantize_centred_inputs<Int8Ops>(in + first * cols, cols, padded_cols, count, input, codes);
-    else
+    } else {
       int8_quantize_inputs(in + first * cols, cols, padded_cols, count, input, codes);
-    int8_dense_from_codes(weights, bias, codes, count, input, activation,
+    }
+    int8_dense_from_codes(weights, bias, block_codes, count, input, activation,
                           ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
   }
 }
@@ -13417,7 +13415,7 @@ struct Int4Ops {
       return panels_impl<2>(packed, scales, blocks, blocks_per_group, act, block_sums, f,
                             ::mote::Int4Packing::paired);
     return panels_impl<1>(packed, scales, blocks, blocks_per_group, act, block_sums, f,
-                          last_lone ? ::mote::Int4Packing::lone : ::mote::Int4Packing::paired);
+                          ::mote::Int4Packing::strides(last_lone));
   }
 
   /// The groups' multiply-adds alternate between two sets of accumulators (even and odd
@@ -14007,25 +14005,23 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   // (W5's pointwise layer: 3,136 samples x 64 rows, 800 KB of dots written and read back). Large
   // weights take the batch at once: each panel then streams from memory once.
   const std::size_t block = int8_sample_block(weights.padded_rows() * padded_cols, weights.padded_rows(), batch);
-  if constexpr (std::is_same_v<In, std::uint8_t> && std::is_same_v<Code, std::uint8_t> &&
-                Int8Ops::activation_offset == 0) {
-    // Codes handed over are already what the GEMM reads (the ISA's codes are the u themselves:
-    // VNNI); unpadded, it reads them in place. W3b64 with its input as codes copied 64 KiB per
-    // call for nothing (0.8% of its time).
-    if (cols == padded_cols) {
-      for (std::size_t first = 0; first < batch; first += block)
-        int8_dense_from_codes(weights, bias, in + first * cols, std::min(block, batch - first), input, activation,
-                              ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
-      return;
-    }
-  }
+  // Codes handed over that are already what the GEMM reads (the ISA's codes are the u
+  // themselves: VNNI) and unpadded are read in place: W3b64 with its input as codes copied 64 KiB
+  // per call for nothing (0.8% of its time).
+  constexpr bool codes_as_given =
+      std::is_same_v<In, std::uint8_t> && std::is_same_v<Code, std::uint8_t> && Int8Ops::activation_offset == 0;
   for (std::size_t first = 0; first < batch; first += block) {
     const std::size_t count = std::min(block, batch - first);
-    if constexpr (int8_centred_codes<Matrix>)
+    const Code* block_codes = codes;
+    if constexpr (codes_as_given) {
+      if (cols == padded_cols) block_codes = in + first * cols;
+      else int8_quantize_inputs(in + first * cols, cols, padded_cols, count, input, codes);
+    } else if constexpr (int8_centred_codes<Matrix>) {
       int8_quantize_centred_inputs<Int8Ops>(in + first * cols, cols, padded_cols, count, input, codes);
-    else
+    } else {
       int8_quantize_inputs(in + first * cols, cols, padded_cols, count, input, codes);
-    int8_dense_from_codes(weights, bias, codes, count, input, activation,
+    }
+    int8_dense_from_codes(weights, bias, block_codes, count, input, activation,
                           ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
   }
 }
@@ -18120,25 +18116,23 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   // (W5's pointwise layer: 3,136 samples x 64 rows, 800 KB of dots written and read back). Large
   // weights take the batch at once: each panel then streams from memory once.
   const std::size_t block = int8_sample_block(weights.padded_rows() * padded_cols, weights.padded_rows(), batch);
-  if constexpr (std::is_same_v<In, std::uint8_t> && std::is_same_v<Code, std::uint8_t> &&
-                Int8Ops::activation_offset == 0) {
-    // Codes handed over are already what the GEMM reads (the ISA's codes are the u themselves:
-    // VNNI); unpadded, it reads them in place. W3b64 with its input as codes copied 64 KiB per
-    // call for nothing (0.8% of its time).
-    if (cols == padded_cols) {
-      for (std::size_t first = 0; first < batch; first += block)
-        int8_dense_from_codes(weights, bias, in + first * cols, std::min(block, batch - first), input, activation,
-                              ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
-      return;
-    }
-  }
+  // Codes handed over that are already what the GEMM reads (the ISA's codes are the u
+  // themselves: VNNI) and unpadded are read in place: W3b64 with its input as codes copied 64 KiB
+  // per call for nothing (0.8% of its time).
+  constexpr bool codes_as_given =
+      std::is_same_v<In, std::uint8_t> && std::is_same_v<Code, std::uint8_t> && Int8Ops::activation_offset == 0;
   for (std::size_t first = 0; first < batch; first += block) {
     const std::size_t count = std::min(block, batch - first);
-    if constexpr (int8_centred_codes<Matrix>)
+    const Code* block_codes = codes;
+    if constexpr (codes_as_given) {
+      if (cols == padded_cols) block_codes = in + first * cols;
+      else int8_quantize_inputs(in + first * cols, cols, padded_cols, count, input, codes);
+    } else if constexpr (int8_centred_codes<Matrix>) {
       int8_quantize_centred_inputs<Int8Ops>(in + first * cols, cols, padded_cols, count, input, codes);
-    else
+    } else {
       int8_quantize_inputs(in + first * cols, cols, padded_cols, count, input, codes);
-    int8_dense_from_codes(weights, bias, codes, count, input, activation,
+    }
+    int8_dense_from_codes(weights, bias, block_codes, count, input, activation,
                           ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
   }
 }
@@ -19761,25 +19755,23 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   // (W5's pointwise layer: 3,136 samples x 64 rows, 800 KB of dots written and read back). Large
   // weights take the batch at once: each panel then streams from memory once.
   const std::size_t block = int8_sample_block(weights.padded_rows() * padded_cols, weights.padded_rows(), batch);
-  if constexpr (std::is_same_v<In, std::uint8_t> && std::is_same_v<Code, std::uint8_t> &&
-                Int8Ops::activation_offset == 0) {
-    // Codes handed over are already what the GEMM reads (the ISA's codes are the u themselves:
-    // VNNI); unpadded, it reads them in place. W3b64 with its input as codes copied 64 KiB per
-    // call for nothing (0.8% of its time).
-    if (cols == padded_cols) {
-      for (std::size_t first = 0; first < batch; first += block)
-        int8_dense_from_codes(weights, bias, in + first * cols, std::min(block, batch - first), input, activation,
-                              ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
-      return;
-    }
-  }
+  // Codes handed over that are already what the GEMM reads (the ISA's codes are the u
+  // themselves: VNNI) and unpadded are read in place: W3b64 with its input as codes copied 64 KiB
+  // per call for nothing (0.8% of its time).
+  constexpr bool codes_as_given =
+      std::is_same_v<In, std::uint8_t> && std::is_same_v<Code, std::uint8_t> && Int8Ops::activation_offset == 0;
   for (std::size_t first = 0; first < batch; first += block) {
     const std::size_t count = std::min(block, batch - first);
-    if constexpr (int8_centred_codes<Matrix>)
+    const Code* block_codes = codes;
+    if constexpr (codes_as_given) {
+      if (cols == padded_cols) block_codes = in + first * cols;
+      else int8_quantize_inputs(in + first * cols, cols, padded_cols, count, input, codes);
+    } else if constexpr (int8_centred_codes<Matrix>) {
       int8_quantize_centred_inputs<Int8Ops>(in + first * cols, cols, padded_cols, count, input, codes);
-    else
+    } else {
       int8_quantize_inputs(in + first * cols, cols, padded_cols, count, input, codes);
-    int8_dense_from_codes(weights, bias, codes, count, input, activation,
+    }
+    int8_dense_from_codes(weights, bias, block_codes, count, input, activation,
                           ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
   }
 }
@@ -21221,25 +21213,23 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   // (W5's pointwise layer: 3,136 samples x 64 rows, 800 KB of dots written and read back). Large
   // weights take the batch at once: each panel then streams from memory once.
   const std::size_t block = int8_sample_block(weights.padded_rows() * padded_cols, weights.padded_rows(), batch);
-  if constexpr (std::is_same_v<In, std::uint8_t> && std::is_same_v<Code, std::uint8_t> &&
-                Int8Ops::activation_offset == 0) {
-    // Codes handed over are already what the GEMM reads (the ISA's codes are the u themselves:
-    // VNNI); unpadded, it reads them in place. W3b64 with its input as codes copied 64 KiB per
-    // call for nothing (0.8% of its time).
-    if (cols == padded_cols) {
-      for (std::size_t first = 0; first < batch; first += block)
-        int8_dense_from_codes(weights, bias, in + first * cols, std::min(block, batch - first), input, activation,
-                              ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
-      return;
-    }
-  }
+  // Codes handed over that are already what the GEMM reads (the ISA's codes are the u
+  // themselves: VNNI) and unpadded are read in place: W3b64 with its input as codes copied 64 KiB
+  // per call for nothing (0.8% of its time).
+  constexpr bool codes_as_given =
+      std::is_same_v<In, std::uint8_t> && std::is_same_v<Code, std::uint8_t> && Int8Ops::activation_offset == 0;
   for (std::size_t first = 0; first < batch; first += block) {
     const std::size_t count = std::min(block, batch - first);
-    if constexpr (int8_centred_codes<Matrix>)
+    const Code* block_codes = codes;
+    if constexpr (codes_as_given) {
+      if (cols == padded_cols) block_codes = in + first * cols;
+      else int8_quantize_inputs(in + first * cols, cols, padded_cols, count, input, codes);
+    } else if constexpr (int8_centred_codes<Matrix>) {
       int8_quantize_centred_inputs<Int8Ops>(in + first * cols, cols, padded_cols, count, input, codes);
-    else
+    } else {
       int8_quantize_inputs(in + first * cols, cols, padded_cols, count, input, codes);
-    int8_dense_from_codes(weights, bias, codes, count, input, activation,
+    }
+    int8_dense_from_codes(weights, bias, block_codes, count, input, activation,
                           ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
   }
 }
@@ -22230,7 +22220,7 @@ struct Int4Ops {
                             std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
                             float* f, bool lone) {
     panel(packed, scales, blocks, blocks_per_group, act, block_sums, f,
-          lone ? ::mote::Int4Packing::lone : ::mote::Int4Packing::paired);
+          ::mote::Int4Packing::strides(lone));
   }
 
   /// F for the 16 rows of one panel: groups of `blocks_per_group` blocks (the last may be
@@ -24834,25 +24824,23 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   // (W5's pointwise layer: 3,136 samples x 64 rows, 800 KB of dots written and read back). Large
   // weights take the batch at once: each panel then streams from memory once.
   const std::size_t block = int8_sample_block(weights.padded_rows() * padded_cols, weights.padded_rows(), batch);
-  if constexpr (std::is_same_v<In, std::uint8_t> && std::is_same_v<Code, std::uint8_t> &&
-                Int8Ops::activation_offset == 0) {
-    // Codes handed over are already what the GEMM reads (the ISA's codes are the u themselves:
-    // VNNI); unpadded, it reads them in place. W3b64 with its input as codes copied 64 KiB per
-    // call for nothing (0.8% of its time).
-    if (cols == padded_cols) {
-      for (std::size_t first = 0; first < batch; first += block)
-        int8_dense_from_codes(weights, bias, in + first * cols, std::min(block, batch - first), input, activation,
-                              ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
-      return;
-    }
-  }
+  // Codes handed over that are already what the GEMM reads (the ISA's codes are the u
+  // themselves: VNNI) and unpadded are read in place: W3b64 with its input as codes copied 64 KiB
+  // per call for nothing (0.8% of its time).
+  constexpr bool codes_as_given =
+      std::is_same_v<In, std::uint8_t> && std::is_same_v<Code, std::uint8_t> && Int8Ops::activation_offset == 0;
   for (std::size_t first = 0; first < batch; first += block) {
     const std::size_t count = std::min(block, batch - first);
-    if constexpr (int8_centred_codes<Matrix>)
+    const Code* block_codes = codes;
+    if constexpr (codes_as_given) {
+      if (cols == padded_cols) block_codes = in + first * cols;
+      else int8_quantize_inputs(in + first * cols, cols, padded_cols, count, input, codes);
+    } else if constexpr (int8_centred_codes<Matrix>) {
       int8_quantize_centred_inputs<Int8Ops>(in + first * cols, cols, padded_cols, count, input, codes);
-    else
+    } else {
       int8_quantize_inputs(in + first * cols, cols, padded_cols, count, input, codes);
-    int8_dense_from_codes(weights, bias, codes, count, input, activation,
+    }
+    int8_dense_from_codes(weights, bias, block_codes, count, input, activation,
                           ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
   }
 }
@@ -26644,25 +26632,23 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   // (W5's pointwise layer: 3,136 samples x 64 rows, 800 KB of dots written and read back). Large
   // weights take the batch at once: each panel then streams from memory once.
   const std::size_t block = int8_sample_block(weights.padded_rows() * padded_cols, weights.padded_rows(), batch);
-  if constexpr (std::is_same_v<In, std::uint8_t> && std::is_same_v<Code, std::uint8_t> &&
-                Int8Ops::activation_offset == 0) {
-    // Codes handed over are already what the GEMM reads (the ISA's codes are the u themselves:
-    // VNNI); unpadded, it reads them in place. W3b64 with its input as codes copied 64 KiB per
-    // call for nothing (0.8% of its time).
-    if (cols == padded_cols) {
-      for (std::size_t first = 0; first < batch; first += block)
-        int8_dense_from_codes(weights, bias, in + first * cols, std::min(block, batch - first), input, activation,
-                              ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
-      return;
-    }
-  }
+  // Codes handed over that are already what the GEMM reads (the ISA's codes are the u
+  // themselves: VNNI) and unpadded are read in place: W3b64 with its input as codes copied 64 KiB
+  // per call for nothing (0.8% of its time).
+  constexpr bool codes_as_given =
+      std::is_same_v<In, std::uint8_t> && std::is_same_v<Code, std::uint8_t> && Int8Ops::activation_offset == 0;
   for (std::size_t first = 0; first < batch; first += block) {
     const std::size_t count = std::min(block, batch - first);
-    if constexpr (int8_centred_codes<Matrix>)
+    const Code* block_codes = codes;
+    if constexpr (codes_as_given) {
+      if (cols == padded_cols) block_codes = in + first * cols;
+      else int8_quantize_inputs(in + first * cols, cols, padded_cols, count, input, codes);
+    } else if constexpr (int8_centred_codes<Matrix>) {
       int8_quantize_centred_inputs<Int8Ops>(in + first * cols, cols, padded_cols, count, input, codes);
-    else
+    } else {
       int8_quantize_inputs(in + first * cols, cols, padded_cols, count, input, codes);
-    int8_dense_from_codes(weights, bias, codes, count, input, activation,
+    }
+    int8_dense_from_codes(weights, bias, block_codes, count, input, activation,
                           ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
   }
 }

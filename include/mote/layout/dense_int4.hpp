@@ -45,6 +45,8 @@ struct Int4Packing {
   /// A panel of a pair, and an odd last panel stored alone.
   static constexpr Strides paired{2 * quad_bytes, 16 * quad_bytes, 2 * panel_rows, panel_rows};
   static constexpr Strides lone{quad_bytes, 8 * quad_bytes, panel_rows, panel_rows / 2};
+  /// A panel's strides, from whether it is stored alone.
+  static constexpr const Strides& strides(bool alone) noexcept { return alone ? lone : paired; }
   /// The offset of a pair's odd panel: its quads' bytes, and its scales' floats.
   static constexpr std::size_t odd_panel_bytes = quad_bytes;
   static constexpr std::size_t odd_panel_scales = panel_rows / 2;
@@ -95,7 +97,7 @@ class WeightMatrix<Int4<GroupSize>, DenseStorage> {
   /// True for an odd last panel, stored alone (Int4Packing::lone).
   bool lone_panel(std::size_t p) const noexcept { return panel_count() % 2 == 1 && p + 1 == panel_count(); }
   const Int4Packing::Strides& strides(std::size_t p) const noexcept {
-    return lone_panel(p) ? Int4Packing::lone : Int4Packing::paired;
+    return Int4Packing::strides(lone_panel(p));
   }
   /// sum over groups g of scale(r, g) * sum of row r's codes in g: the weight term of a
   /// non-zero activation zero point.

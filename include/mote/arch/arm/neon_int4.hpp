@@ -24,7 +24,7 @@ struct Int4Ops {
                             std::size_t blocks_per_group, const std::int8_t* act, const std::int32_t* block_sums,
                             float* f, bool lone) {
     panel(packed, scales, blocks, blocks_per_group, act, block_sums, f,
-          lone ? ::mote::Int4Packing::lone : ::mote::Int4Packing::paired);
+          ::mote::Int4Packing::strides(lone));
   }
 
   /// F for the 16 rows of one panel: groups of `blocks_per_group` blocks (the last may be

@@ -31,7 +31,7 @@ struct Int4Ops {
                             float* f, bool last_lone) {
     // A pass of 2 is a pair; a pass of 1 is an odd last panel (lone) or, from AVX-512's kernels,
     // either.
-    const ::mote::Int4Packing::Strides& one = last_lone ? ::mote::Int4Packing::lone : ::mote::Int4Packing::paired;
+    const ::mote::Int4Packing::Strides& one = ::mote::Int4Packing::strides(last_lone);
     if (blocks_per_group == 1) {
       if (count == 2) return panels_impl<2, true>(packed, scales, blocks, 1, act, block_sums, f, ::mote::Int4Packing::paired);
       return panels_impl<1, true>(packed, scales, blocks, 1, act, block_sums, f, one);

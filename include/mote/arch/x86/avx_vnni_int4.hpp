@@ -31,7 +31,7 @@ struct Int4Ops {
       return panels_impl<2>(packed, scales, blocks, blocks_per_group, act, block_sums, f,
                             ::mote::Int4Packing::paired);
     return panels_impl<1>(packed, scales, blocks, blocks_per_group, act, block_sums, f,
-                          last_lone ? ::mote::Int4Packing::lone : ::mote::Int4Packing::paired);
+                          ::mote::Int4Packing::strides(last_lone));
   }
 
   /// The groups' multiply-adds alternate between two sets of accumulators (even and odd

@@ -483,25 +483,23 @@ inline void dense_int8(const ::mote::WeightMatrix<::mote::Int8<G, S>, ::mote::De
   // (W5's pointwise layer: 3,136 samples x 64 rows, 800 KB of dots written and read back). Large
   // weights take the batch at once: each panel then streams from memory once.
   const std::size_t block = int8_sample_block(weights.padded_rows() * padded_cols, weights.padded_rows(), batch);
-  if constexpr (std::is_same_v<In, std::uint8_t> && std::is_same_v<Code, std::uint8_t> &&
-                Int8Ops::activation_offset == 0) {
-    // Codes handed over are already what the GEMM reads (the ISA's codes are the u themselves:
-    // VNNI); unpadded, it reads them in place. W3b64 with its input as codes copied 64 KiB per
-    // call for nothing (0.8% of its time).
-    if (cols == padded_cols) {
-      for (std::size_t first = 0; first < batch; first += block)
-        int8_dense_from_codes(weights, bias, in + first * cols, std::min(block, batch - first), input, activation,
-                              ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
-      return;
-    }
-  }
+  // Codes handed over that are already what the GEMM reads (the ISA's codes are the u
+  // themselves: VNNI) and unpadded are read in place: W3b64 with its input as codes copied 64 KiB
+  // per call for nothing (0.8% of its time).
+  constexpr bool codes_as_given =
+      std::is_same_v<In, std::uint8_t> && std::is_same_v<Code, std::uint8_t> && Int8Ops::activation_offset == 0;
   for (std::size_t first = 0; first < batch; first += block) {
     const std::size_t count = std::min(block, batch - first);
-    if constexpr (int8_centred_codes<Matrix>)
+    const Code* block_codes = codes;
+    if constexpr (codes_as_given) {
+      if (cols == padded_cols) block_codes = in + first * cols;
+      else int8_quantize_inputs(in + first * cols, cols, padded_cols, count, input, codes);
+    } else if constexpr (int8_centred_codes<Matrix>) {
       int8_quantize_centred_inputs<Int8Ops>(in + first * cols, cols, padded_cols, count, input, codes);
-    else
+    } else {
       int8_quantize_inputs(in + first * cols, cols, padded_cols, count, input, codes);
-    int8_dense_from_codes(weights, bias, codes, count, input, activation,
+    }
+    int8_dense_from_codes(weights, bias, block_codes, count, input, activation,
                           ::mote::kernels::conv_output_at(out, first * weights.rows()), dots, spare);
   }
 }
